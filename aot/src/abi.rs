@@ -1,0 +1,60 @@
+//! Signatures shared by the translator, the trampolines and the runtime.
+//!
+//! A wasm function is `fn(callee_vmctx, caller_vmctx, params...) -> results`
+//! in Cranelift's `tail` convention. Reference values are pointer-sized.
+
+use cranelift_codegen::ir::{self, AbiParam, types};
+use cranelift_codegen::isa::CallConv;
+
+use crate::module::{FuncType, WasmType};
+
+/// The pointer type; the engine targets 64-bit hosts only.
+pub const POINTER_TYPE: ir::Type = types::I64;
+
+pub fn clif_type(ty: WasmType) -> ir::Type {
+    match ty {
+        WasmType::I32 => types::I32,
+        WasmType::I64 => types::I64,
+        WasmType::F32 => types::F32,
+        WasmType::F64 => types::F64,
+        WasmType::V128 => types::I8X16,
+        WasmType::FuncRef | WasmType::ExternRef => POINTER_TYPE,
+    }
+}
+
+/// The native signature of a wasm function of type `ty`.
+pub fn wasm_signature(ty: &FuncType) -> ir::Signature {
+    let mut sig = ir::Signature::new(CallConv::Tail);
+    sig.params.push(AbiParam::special(
+        POINTER_TYPE,
+        ir::ArgumentPurpose::VMContext,
+    ));
+    sig.params.push(AbiParam::new(POINTER_TYPE));
+    sig.params
+        .extend(ty.params.iter().map(|t| AbiParam::new(clif_type(*t))));
+    sig.returns
+        .extend(ty.results.iter().map(|t| AbiParam::new(clif_type(*t))));
+    sig
+}
+
+/// Signature of the host-side entry trampoline for any wasm type:
+/// `extern "C" fn(callee_vmctx, caller_vmctx, wasm_call, values: *mut ValRaw)`.
+pub fn entry_trampoline_signature(call_conv: CallConv) -> ir::Signature {
+    let mut sig = ir::Signature::new(call_conv);
+    for _ in 0..4 {
+        sig.params.push(AbiParam::new(POINTER_TYPE));
+    }
+    sig
+}
+
+/// Signature of a host function's callback as the host-call trampoline calls
+/// it: `extern "C" fn(host_ctx, caller_vmctx, values: *mut ValRaw, len: usize) -> u32`
+/// (non-zero = the call failed; the runtime holds the error).
+pub fn host_callback_signature(call_conv: CallConv) -> ir::Signature {
+    let mut sig = ir::Signature::new(call_conv);
+    for _ in 0..4 {
+        sig.params.push(AbiParam::new(POINTER_TYPE));
+    }
+    sig.returns.push(AbiParam::new(types::I32));
+    sig
+}

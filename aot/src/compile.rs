@@ -1,0 +1,480 @@
+//! Compiling a whole module: function bodies in parallel on all cores, the
+//! trampolines the runtime needs, and one position-independent code image with
+//! the calls between functions resolved.
+
+use std::collections::HashMap;
+
+use cranelift_codegen::control::ControlPlane;
+use cranelift_codegen::ir::{
+    self, ExternalName, InstBuilder, MemFlagsData, StackSlotData, StackSlotKind, UserFuncName,
+};
+use cranelift_codegen::isa::{CallConv, OwnedTargetIsa};
+use cranelift_codegen::settings::{self, Configurable};
+use cranelift_codegen::{Context, FinalizedRelocTarget, binemit::Reloc};
+use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext};
+use rayon::prelude::*;
+
+use crate::CompileError;
+use crate::abi::{self, POINTER_TYPE};
+use crate::module::{self, FuncType, FunctionBodyInput, ModuleEnv};
+use crate::translate::FuncTranslator;
+use crate::vmoffsets::{VAL_RAW_SIZE, VMOffsets, trap_codes};
+
+/// A trap site in the code image: executing the instruction at `offset`
+/// traps (or may fault) with Cranelift trap code `code`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct TrapSite {
+    pub offset: u32,
+    pub code: u8,
+}
+
+/// Where a compiled function sits in the code image.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CompiledFunction {
+    /// Function index (defined functions only), or `u32::MAX` for a trampoline.
+    pub func_index: u32,
+    pub offset: u32,
+    pub len: u32,
+}
+
+impl CompiledFunction {
+    pub const TRAMPOLINE: u32 = u32::MAX;
+}
+
+/// The result of compiling a module: its environment and one code image.
+/// Nothing in the image needs relocation when it is placed at any address.
+#[derive(Debug)]
+pub struct Artifact {
+    pub env: ModuleEnv,
+    pub offsets: VMOffsets,
+    pub code: Vec<u8>,
+    /// Every function and trampoline in the image, sorted by offset.
+    pub functions: Vec<CompiledFunction>,
+    /// Offset of each defined function's body, indexed by defined index
+    /// (function index minus imported functions).
+    pub defined_func_offsets: Vec<u32>,
+    /// Per module type index: the entry trampoline (host -> wasm) for that
+    /// type, present for the types of defined functions.
+    pub entry_trampolines: Vec<Option<u32>>,
+    /// Per module type index: the host-call trampoline (wasm -> host) for
+    /// that type.
+    pub host_trampolines: Vec<u32>,
+    /// Sorted by offset.
+    pub traps: Vec<TrapSite>,
+}
+
+impl Artifact {
+    /// The trap code at `offset` in the image, if it is a trap site.
+    pub fn trap_at(&self, offset: u32) -> Option<u8> {
+        self.traps
+            .binary_search_by_key(&offset, |t| t.offset)
+            .ok()
+            .map(|i| self.traps[i].code)
+    }
+
+    /// The function whose code contains `offset`.
+    pub fn function_at(&self, offset: u32) -> Option<&CompiledFunction> {
+        let i = self.functions.partition_point(|f| f.offset <= offset);
+        let f = self.functions.get(i.checked_sub(1)?)?;
+        (offset < f.offset + f.len).then_some(f)
+    }
+}
+
+/// One function's machine code before layout.
+struct FunctionCode {
+    kind: u32,
+    code: Vec<u8>,
+    /// (offset in this function, callee function index, addend, kind)
+    calls: Vec<(u32, u32, i64, Reloc)>,
+    traps: Vec<TrapSite>,
+}
+
+/// A Cranelift compiler for the host CPU.
+pub struct Compiler {
+    isa: OwnedTargetIsa,
+}
+
+impl Compiler {
+    /// A compiler for the machine this runs on, with every CPU feature it has.
+    pub fn native() -> Result<Self, CompileError> {
+        let mut flags = settings::builder();
+        let set = |flags: &mut settings::Builder, k: &str, v: &str| {
+            flags
+                .set(k, v)
+                .map_err(|e| CompileError::Unsupported(format!("cranelift setting {k}: {e}")))
+        };
+        set(&mut flags, "opt_level", "speed")?;
+        set(&mut flags, "preserve_frame_pointers", "true")?;
+        set(&mut flags, "enable_verifier", if cfg!(debug_assertions) { "true" } else { "false" })?;
+        set(&mut flags, "enable_probestack", "false")?;
+        set(&mut flags, "unwind_info", "false")?;
+        set(&mut flags, "enable_heap_access_spectre_mitigation", "false")?;
+        let isa_builder = cranelift_native::builder()
+            .map_err(|e| CompileError::Unsupported(format!("host CPU: {e}")))?;
+        let isa = isa_builder
+            .finish(settings::Flags::new(flags))
+            .map_err(|e| CompileError::Unsupported(format!("host CPU: {e}")))?;
+        Ok(Compiler { isa })
+    }
+
+    pub fn isa(&self) -> &dyn cranelift_codegen::isa::TargetIsa {
+        &*self.isa
+    }
+
+    /// A stable description of everything that affects generated code: the
+    /// target triple and every shared and ISA-specific flag.
+    pub fn fingerprint(&self) -> String {
+        let mut s = format!("{}", self.isa.triple());
+        for v in self.isa.flags().iter() {
+            s.push_str(&format!(";{v}"));
+        }
+        for v in self.isa.isa_flags() {
+            s.push_str(&format!(";{v}"));
+        }
+        s
+    }
+
+    /// Parses, validates and compiles `wasm`.
+    pub fn compile(&self, wasm: &[u8]) -> Result<Artifact, CompileError> {
+        let (env, bodies) = module::parse(wasm)?;
+        let offsets = VMOffsets::new(&env);
+
+        // Function bodies, in parallel. Small modules are compiled on this
+        // thread: handing a few tiny functions to the pool costs more than it saves.
+        let compile_one = |state: &mut (Context, FuncTranslator), input: FunctionBodyInput| {
+            self.compile_body(&env, &offsets, wasm, input, state)
+        };
+        let mut results: Vec<Result<FunctionCode, CompileError>> = if bodies.len() < 4 {
+            let mut state = (Context::new(), FuncTranslator::new());
+            bodies
+                .into_iter()
+                .map(|b| compile_one(&mut state, b))
+                .collect()
+        } else {
+            bodies
+                .into_par_iter()
+                .map_init(|| (Context::new(), FuncTranslator::new()), compile_one)
+                .collect()
+        };
+        // Report the first failing function in index order, so errors are deterministic.
+        let mut funcs = Vec::with_capacity(results.len());
+        for r in results.drain(..) {
+            funcs.push(r?);
+        }
+        self.link(env, offsets, funcs)
+    }
+
+    /// Just the trampolines for one function type: for host functions whose
+    /// type no loaded module has.
+    pub fn compile_trampolines_for(&self, ty: &FuncType) -> Result<Artifact, CompileError> {
+        let env = ModuleEnv {
+            types: vec![ty.clone()],
+            ..ModuleEnv::default()
+        };
+        let offsets = VMOffsets::new(&env);
+        self.link(env, offsets, Vec::new())
+    }
+
+    /// Adds the trampolines and lays out the code image.
+    fn link(
+        &self,
+        env: ModuleEnv,
+        offsets: VMOffsets,
+        funcs: Vec<FunctionCode>,
+    ) -> Result<Artifact, CompileError> {
+
+        // Trampolines, one per distinct function type.
+        let mut entry_by_type: HashMap<&FuncType, usize> = HashMap::new();
+        let mut host_by_type: HashMap<&FuncType, usize> = HashMap::new();
+        let mut trampolines: Vec<FunctionCode> = Vec::new();
+        let mut entry_trampolines = vec![None; env.types.len()];
+        let mut host_trampolines = vec![0usize; env.types.len()];
+        let host_cc = self.isa.default_call_conv();
+        let mut ctx = Context::new();
+        let mut fctx = FunctionBuilderContext::new();
+        let mut used_by_defined = vec![false; env.types.len()];
+        for &ty in &env.funcs[env.num_imported_funcs as usize..] {
+            used_by_defined[ty as usize] = true;
+        }
+        for (type_index, ty) in env.types.iter().enumerate() {
+            if used_by_defined[type_index] {
+                let i = match entry_by_type.get(ty) {
+                    Some(&i) => i,
+                    None => {
+                        build_entry_trampoline(&mut ctx.func, &mut fctx, ty, host_cc);
+                        let code = self.finish(&mut ctx, CompiledFunction::TRAMPOLINE)?;
+                        trampolines.push(code);
+                        entry_by_type.insert(ty, trampolines.len() - 1);
+                        trampolines.len() - 1
+                    }
+                };
+                entry_trampolines[type_index] = Some(i);
+            }
+            let i = match host_by_type.get(ty) {
+                Some(&i) => i,
+                None => {
+                    build_host_trampoline(&mut ctx.func, &mut fctx, ty, host_cc);
+                    let code = self.finish(&mut ctx, CompiledFunction::TRAMPOLINE)?;
+                    trampolines.push(code);
+                    host_by_type.insert(ty, trampolines.len() - 1);
+                    trampolines.len() - 1
+                }
+            };
+            host_trampolines[type_index] = i;
+        }
+
+        // Layout: defined functions, then trampolines.
+        let align = self.isa.function_alignment().preferred.max(16) as usize;
+        let mut image = Vec::new();
+        let mut functions = Vec::new();
+        let mut traps = Vec::new();
+        let mut place = |f: &FunctionCode, image: &mut Vec<u8>| -> u32 {
+            let pad = image.len().next_multiple_of(align) - image.len();
+            image.extend(std::iter::repeat_n(0u8, pad));
+            let offset = image.len() as u32;
+            image.extend_from_slice(&f.code);
+            functions.push(CompiledFunction {
+                func_index: f.kind,
+                offset,
+                len: f.code.len() as u32,
+            });
+            traps.extend(f.traps.iter().map(|t| TrapSite {
+                offset: offset + t.offset,
+                code: t.code,
+            }));
+            offset
+        };
+        let defined_func_offsets: Vec<u32> = funcs.iter().map(|f| place(f, &mut image)).collect();
+        let trampoline_offsets: Vec<u32> =
+            trampolines.iter().map(|f| place(f, &mut image)).collect();
+
+        // Resolve calls between functions: PC-relative, so the image can be
+        // placed anywhere without further relocation.
+        for (f, &base) in funcs.iter().zip(&defined_func_offsets) {
+            for &(at, callee, addend, kind) in &f.calls {
+                let callee_defined = callee
+                    .checked_sub(env.num_imported_funcs)
+                    .and_then(|i| defined_func_offsets.get(i as usize))
+                    .ok_or_else(|| CompileError::Codegen {
+                        func_index: f.kind,
+                        message: format!("call to function {callee}, which is not defined here"),
+                    })?;
+                let site = (base + at) as i64;
+                let target = *callee_defined as i64 + addend;
+                patch(&mut image, site as usize, target - site, kind).map_err(|message| {
+                    CompileError::Codegen {
+                        func_index: f.kind,
+                        message,
+                    }
+                })?;
+            }
+        }
+        traps.sort();
+
+        Ok(Artifact {
+            env,
+            offsets,
+            code: image,
+            functions,
+            defined_func_offsets,
+            entry_trampolines: entry_trampolines
+                .into_iter()
+                .map(|i| i.map(|i| trampoline_offsets[i]))
+                .collect(),
+            host_trampolines: host_trampolines
+                .into_iter()
+                .map(|i| trampoline_offsets[i])
+                .collect(),
+            traps,
+        })
+    }
+
+    fn compile_body(
+        &self,
+        env: &ModuleEnv,
+        offsets: &VMOffsets,
+        wasm: &[u8],
+        input: FunctionBodyInput,
+        (ctx, translator): &mut (Context, FuncTranslator),
+    ) -> Result<FunctionCode, CompileError> {
+        let func_index = input.func_index;
+        let body = wasmparser::FunctionBody::new(wasmparser::BinaryReader::new(
+            &wasm[input.range.clone()],
+            input.range.start,
+        ));
+        let mut validator = input
+            .validator
+            .into_validator(wasmparser::FuncValidatorAllocations::default());
+        ctx.clear();
+        ctx.func = ir::Function::with_name_signature(
+            UserFuncName::user(0, func_index),
+            abi::wasm_signature(env.func_type(func_index)),
+        );
+        translator.translate(env, offsets, func_index, &body, &mut validator, &mut ctx.func)?;
+        self.finish(ctx, func_index)
+    }
+
+    /// Compiles the function in `ctx` and collects its code, calls and traps.
+    fn finish(&self, ctx: &mut Context, kind: u32) -> Result<FunctionCode, CompileError> {
+        let codegen_error = |message: String| CompileError::Codegen {
+            func_index: kind,
+            message,
+        };
+        let compiled = ctx
+            .compile(&*self.isa, &mut ControlPlane::default())
+            .map_err(|e| codegen_error(format!("{:?}", e.inner)))?;
+        let mut calls = Vec::new();
+        for r in compiled.buffer.relocs() {
+            match &r.target {
+                FinalizedRelocTarget::ExternalName(ExternalName::User(name)) => {
+                    let name = &ctx.func.params.user_named_funcs()[*name];
+                    calls.push((r.offset, name.index, r.addend, r.kind));
+                }
+                other => {
+                    return Err(codegen_error(format!(
+                        "unexpected relocation {:?} to {other:?} (a CPU feature the \
+                         generated code needs may be missing, e.g. SSE4.1)",
+                        r.kind
+                    )));
+                }
+            }
+        }
+        let traps = compiled
+            .buffer
+            .traps()
+            .iter()
+            .map(|t| TrapSite {
+                offset: t.offset,
+                code: t.code.as_raw().get(),
+            })
+            .collect();
+        let code = compiled.code_buffer().to_vec();
+        ctx.clear();
+        Ok(FunctionCode {
+            kind,
+            code,
+            calls,
+            traps,
+        })
+    }
+}
+
+/// Writes a PC-relative call displacement.
+fn patch(image: &mut [u8], at: usize, delta: i64, kind: Reloc) -> Result<(), String> {
+    match kind {
+        Reloc::X86CallPCRel4 | Reloc::X86CallPLTRel4 | Reloc::X86PCRel4 => {
+            let v = i32::try_from(delta).map_err(|_| "call displacement out of range")?;
+            image[at..at + 4].copy_from_slice(&v.to_le_bytes());
+        }
+        Reloc::Arm64Call => {
+            if delta % 4 != 0 || !(-(1 << 27)..(1 << 27)).contains(&delta) {
+                return Err("call displacement out of range".into());
+            }
+            let insn = u32::from_le_bytes(image[at..at + 4].try_into().unwrap());
+            let imm26 = ((delta >> 2) as u32) & 0x03ff_ffff;
+            image[at..at + 4].copy_from_slice(&((insn & 0xfc00_0000) | imm26).to_le_bytes());
+        }
+        other => return Err(format!("unsupported relocation kind {other:?}")),
+    }
+    Ok(())
+}
+
+fn trusted() -> MemFlagsData {
+    MemFlagsData::trusted()
+}
+
+/// Host -> wasm: `extern "C" fn(callee_vmctx, caller_vmctx, wasm_call, values)`.
+/// Reads the arguments from `values` (one 16-byte `ValRaw` each), calls the
+/// function and writes its results back over the same array.
+fn build_entry_trampoline(
+    func: &mut ir::Function,
+    fctx: &mut FunctionBuilderContext,
+    ty: &FuncType,
+    host_cc: CallConv,
+) {
+    *func = ir::Function::with_name_signature(
+        UserFuncName::user(1, 0),
+        abi::entry_trampoline_signature(host_cc),
+    );
+    let mut b = FunctionBuilder::new(func, fctx);
+    let block = b.create_block();
+    b.append_block_params_for_function_params(block);
+    b.switch_to_block(block);
+    b.seal_block(block);
+    let params = b.block_params(block).to_vec();
+    let (callee_vmctx, caller_vmctx, wasm_call, values) = (params[0], params[1], params[2], params[3]);
+    let mut args = vec![callee_vmctx, caller_vmctx];
+    for (i, t) in ty.params.iter().enumerate() {
+        let v = b.ins().load(
+            abi::clif_type(*t),
+            trusted(),
+            values,
+            (i as u32 * VAL_RAW_SIZE) as i32,
+        );
+        args.push(v);
+    }
+    let sig = b.import_signature(abi::wasm_signature(ty));
+    let call = b.ins().call_indirect(sig, wasm_call, &args);
+    let results = b.inst_results(call).to_vec();
+    for (i, r) in results.into_iter().enumerate() {
+        b.ins()
+            .store(trusted(), r, values, (i as u32 * VAL_RAW_SIZE) as i32);
+    }
+    b.ins().return_(&[]);
+    b.finalize();
+}
+
+/// Wasm -> host: a function of the wasm signature whose "vmctx" is the host
+/// function's context, whose first word is the callback
+/// `extern "C" fn(host_ctx, caller_vmctx, values, len) -> u32`. Spills the
+/// arguments to a stack array, calls the callback, traps with `HOST_ERROR`
+/// if it failed, and returns the results it wrote into the array.
+fn build_host_trampoline(
+    func: &mut ir::Function,
+    fctx: &mut FunctionBuilderContext,
+    ty: &FuncType,
+    host_cc: CallConv,
+) {
+    *func = ir::Function::with_name_signature(UserFuncName::user(1, 1), abi::wasm_signature(ty));
+    let mut b = FunctionBuilder::new(func, fctx);
+    let block = b.create_block();
+    b.append_block_params_for_function_params(block);
+    b.switch_to_block(block);
+    b.seal_block(block);
+    let params = b.block_params(block).to_vec();
+    let (host_ctx, caller_vmctx) = (params[0], params[1]);
+    let len = ty.params.len().max(ty.results.len()).max(1) as u32;
+    let slot = b.create_sized_stack_slot(StackSlotData::new(
+        StackSlotKind::ExplicitSlot,
+        len * VAL_RAW_SIZE,
+        4,
+    ));
+    let values = b.ins().stack_addr(POINTER_TYPE, slot, 0);
+    for (i, v) in params[2..].iter().enumerate() {
+        b.ins()
+            .store(trusted(), *v, values, (i as u32 * VAL_RAW_SIZE) as i32);
+    }
+    let callback = b.ins().load(POINTER_TYPE, trusted(), host_ctx, 0);
+    let sig = b.import_signature(abi::host_callback_signature(host_cc));
+    let len_v = b.ins().iconst(POINTER_TYPE, len as i64);
+    let call = b
+        .ins()
+        .call_indirect(sig, callback, &[host_ctx, caller_vmctx, values, len_v]);
+    let failed = b.inst_results(call)[0];
+    b.ins().trapnz(failed, trap_codes::HOST_ERROR);
+    let results: Vec<ir::Value> = ty
+        .results
+        .iter()
+        .enumerate()
+        .map(|(i, t)| {
+            b.ins().load(
+                abi::clif_type(*t),
+                trusted(),
+                values,
+                (i as u32 * VAL_RAW_SIZE) as i32,
+            )
+        })
+        .collect();
+    b.ins().return_(&results);
+    b.finalize();
+}

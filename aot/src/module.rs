@@ -1,0 +1,615 @@
+//! The module environment: everything about a module except its function
+//! bodies' machine code. Built by one pass of `wasmparser` over the bytes;
+//! validation of the module-level sections happens here, validation of each
+//! function body happens later, in parallel, in the compile workers.
+
+use std::collections::HashMap;
+use std::ops::Range;
+
+use wasmparser::{
+    BinaryReaderError, CompositeInnerType, ConstExpr as WpConstExpr, DataKind, ElementItems,
+    ElementKind, ExternalKind, FuncToValidate, FunctionBody, KnownCustom, Name, Operator, Parser,
+    Payload, TypeRef, ValidPayload, Validator, ValidatorResources, WasmFeatures,
+};
+
+use crate::CompileError;
+
+/// A WebAssembly value type, in the engine's own words.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum WasmType {
+    I32,
+    I64,
+    F32,
+    F64,
+    V128,
+    FuncRef,
+    ExternRef,
+}
+
+impl WasmType {
+    pub fn is_ref(self) -> bool {
+        matches!(self, WasmType::FuncRef | WasmType::ExternRef)
+    }
+
+    fn from_wasmparser(ty: wasmparser::ValType) -> Result<Self, CompileError> {
+        use wasmparser::{AbstractHeapType, HeapType, ValType};
+        Ok(match ty {
+            ValType::I32 => WasmType::I32,
+            ValType::I64 => WasmType::I64,
+            ValType::F32 => WasmType::F32,
+            ValType::F64 => WasmType::F64,
+            ValType::V128 => WasmType::V128,
+            ValType::Ref(r) => match r.heap_type() {
+                HeapType::Abstract {
+                    shared: false,
+                    ty: AbstractHeapType::Func,
+                } if r.is_nullable() => WasmType::FuncRef,
+                HeapType::Abstract {
+                    shared: false,
+                    ty: AbstractHeapType::Extern,
+                } if r.is_nullable() => WasmType::ExternRef,
+                _ => {
+                    return Err(CompileError::Unsupported(format!(
+                        "reference type {r:?} (typed function references and GC are not supported yet)"
+                    )));
+                }
+            },
+        })
+    }
+}
+
+impl std::fmt::Display for WasmType {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            WasmType::I32 => "i32",
+            WasmType::I64 => "i64",
+            WasmType::F32 => "f32",
+            WasmType::F64 => "f64",
+            WasmType::V128 => "v128",
+            WasmType::FuncRef => "funcref",
+            WasmType::ExternRef => "externref",
+        })
+    }
+}
+
+/// A function type: parameters and results.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Default)]
+pub struct FuncType {
+    pub params: Vec<WasmType>,
+    pub results: Vec<WasmType>,
+}
+
+impl std::fmt::Display for FuncType {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let list = |v: &[WasmType]| v.iter().map(|t| t.to_string()).collect::<Vec<_>>().join(" ");
+        write!(f, "(func (param {}) (result {}))", list(&self.params), list(&self.results))
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Limits {
+    pub min: u64,
+    pub max: Option<u64>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MemoryType {
+    /// In 64 KiB pages.
+    pub limits: Limits,
+    pub memory64: bool,
+    pub shared: bool,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TableType {
+    pub element: WasmType,
+    /// In elements.
+    pub limits: Limits,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct GlobalType {
+    pub content: WasmType,
+    pub mutable: bool,
+}
+
+/// One operation of a constant expression. Evaluated by the runtime at
+/// instantiation (global initialisers, segment offsets, element items).
+#[derive(Clone, Debug, PartialEq)]
+pub enum ConstOp {
+    I32Const(i32),
+    I64Const(i64),
+    F32Const(u32),
+    F64Const(u64),
+    V128Const(u128),
+    RefNull(WasmType),
+    RefFunc(u32),
+    GlobalGet(u32),
+    I32Add,
+    I32Sub,
+    I32Mul,
+    I64Add,
+    I64Sub,
+    I64Mul,
+}
+
+/// A constant expression as a sequence of stack-machine operations.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ConstExpr(pub Vec<ConstOp>);
+
+impl ConstExpr {
+    fn parse(expr: &WpConstExpr<'_>) -> Result<Self, CompileError> {
+        let mut ops = Vec::new();
+        let mut reader = expr.get_operators_reader();
+        while !reader.eof() {
+            let op = reader.read().map_err(CompileError::from_wasmparser)?;
+            ops.push(match op {
+                Operator::I32Const { value } => ConstOp::I32Const(value),
+                Operator::I64Const { value } => ConstOp::I64Const(value),
+                Operator::F32Const { value } => ConstOp::F32Const(value.bits()),
+                Operator::F64Const { value } => ConstOp::F64Const(value.bits()),
+                Operator::V128Const { value } => ConstOp::V128Const(value.i128() as u128),
+                Operator::RefNull { hty } => ConstOp::RefNull(heap_type_to_wasm(hty)?),
+                Operator::RefFunc { function_index } => ConstOp::RefFunc(function_index),
+                Operator::GlobalGet { global_index } => ConstOp::GlobalGet(global_index),
+                Operator::I32Add => ConstOp::I32Add,
+                Operator::I32Sub => ConstOp::I32Sub,
+                Operator::I32Mul => ConstOp::I32Mul,
+                Operator::I64Add => ConstOp::I64Add,
+                Operator::I64Sub => ConstOp::I64Sub,
+                Operator::I64Mul => ConstOp::I64Mul,
+                Operator::End => continue,
+                other => {
+                    return Err(CompileError::Unsupported(format!(
+                        "constant expression operator {other:?}"
+                    )));
+                }
+            });
+        }
+        Ok(ConstExpr(ops))
+    }
+
+    /// The function indices a constant expression can reference.
+    fn referenced_funcs(&self) -> impl Iterator<Item = u32> + '_ {
+        self.0.iter().filter_map(|op| match op {
+            ConstOp::RefFunc(i) => Some(*i),
+            _ => None,
+        })
+    }
+}
+
+pub(crate) fn heap_type_to_wasm(hty: wasmparser::HeapType) -> Result<WasmType, CompileError> {
+    use wasmparser::{AbstractHeapType, HeapType};
+    match hty {
+        HeapType::Abstract {
+            shared: false,
+            ty: AbstractHeapType::Func,
+        } => Ok(WasmType::FuncRef),
+        HeapType::Abstract {
+            shared: false,
+            ty: AbstractHeapType::Extern,
+        } => Ok(WasmType::ExternRef),
+        other => Err(CompileError::Unsupported(format!(
+            "heap type {other:?} (GC is not supported yet)"
+        ))),
+    }
+}
+
+/// An index space entry: what an import or export refers to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum EntityIndex {
+    Function(u32),
+    Table(u32),
+    Memory(u32),
+    Global(u32),
+}
+
+#[derive(Clone, Debug)]
+pub struct Import {
+    pub module: String,
+    pub name: String,
+    /// The index this import occupies in its index space.
+    pub index: EntityIndex,
+}
+
+#[derive(Clone, Debug)]
+pub struct Export {
+    pub name: String,
+    pub index: EntityIndex,
+}
+
+#[derive(Clone, Debug)]
+pub enum ElemMode {
+    Passive,
+    Active { table: u32, offset: ConstExpr },
+    Declared,
+}
+
+#[derive(Clone, Debug)]
+pub struct ElemSegment {
+    pub mode: ElemMode,
+    pub element: WasmType,
+    pub items: Vec<ConstExpr>,
+}
+
+#[derive(Clone, Debug)]
+pub enum DataMode {
+    Passive,
+    Active { memory: u32, offset: ConstExpr },
+}
+
+#[derive(Clone, Debug)]
+pub struct DataSegment {
+    pub mode: DataMode,
+    /// Byte range into [`ModuleEnv::data_bytes`].
+    pub range: Range<usize>,
+}
+
+/// A defined function's body still to be validated and compiled.
+pub struct FunctionBodyInput {
+    pub func_index: u32,
+    /// Byte range of the body within the module bytes.
+    pub range: Range<usize>,
+    pub validator: FuncToValidate<ValidatorResources>,
+}
+
+/// Everything the compiler and the runtime need to know about a module,
+/// apart from machine code.
+#[derive(Clone, Debug, Default)]
+pub struct ModuleEnv {
+    pub name: Option<String>,
+    /// Module type index -> function type.
+    pub types: Vec<FuncType>,
+    /// Function index -> module type index. Imported functions come first.
+    pub funcs: Vec<u32>,
+    pub num_imported_funcs: u32,
+    pub tables: Vec<TableType>,
+    pub num_imported_tables: u32,
+    pub memories: Vec<MemoryType>,
+    pub num_imported_memories: u32,
+    pub globals: Vec<GlobalType>,
+    pub num_imported_globals: u32,
+    /// Initialisers of the defined globals (index = global index - imported).
+    pub global_inits: Vec<ConstExpr>,
+    pub imports: Vec<Import>,
+    pub exports: Vec<Export>,
+    pub start: Option<u32>,
+    pub elems: Vec<ElemSegment>,
+    pub datas: Vec<DataSegment>,
+    /// All data segments' bytes, concatenated.
+    pub data_bytes: Vec<u8>,
+    /// Function names from the name section.
+    pub func_names: HashMap<u32, String>,
+    /// For each function index: its slot in the VMContext's funcref array, if
+    /// the function can be referenced as a value (exported, in an element
+    /// segment, or named by `ref.func` in a constant expression). Only
+    /// defined functions get a slot; imported ones use the exporter's.
+    pub func_ref_slots: Vec<Option<u32>>,
+    pub num_func_ref_slots: u32,
+}
+
+impl ModuleEnv {
+    pub fn num_defined_funcs(&self) -> u32 {
+        self.funcs.len() as u32 - self.num_imported_funcs
+    }
+
+    pub fn is_imported_func(&self, index: u32) -> bool {
+        index < self.num_imported_funcs
+    }
+
+    pub fn is_imported_memory(&self, index: u32) -> bool {
+        index < self.num_imported_memories
+    }
+
+    pub fn is_imported_table(&self, index: u32) -> bool {
+        index < self.num_imported_tables
+    }
+
+    pub fn is_imported_global(&self, index: u32) -> bool {
+        index < self.num_imported_globals
+    }
+
+    pub fn func_type(&self, func_index: u32) -> &FuncType {
+        &self.types[self.funcs[func_index as usize] as usize]
+    }
+
+    pub fn func_name(&self, func_index: u32) -> Option<&str> {
+        self.func_names.get(&func_index).map(|s| s.as_str())
+    }
+
+    pub fn export(&self, name: &str) -> Option<EntityIndex> {
+        self.exports.iter().find(|e| e.name == name).map(|e| e.index)
+    }
+}
+
+/// The WebAssembly features the engine accepts: WebAssembly 2.0 without SIMD.
+pub fn supported_features() -> WasmFeatures {
+    WasmFeatures::WASM2.difference(WasmFeatures::SIMD)
+}
+
+/// Parses and validates the module-level structure of `wasm`. Function bodies
+/// are returned unvalidated, for the compile workers.
+pub fn parse(wasm: &[u8]) -> Result<(ModuleEnv, Vec<FunctionBodyInput>), CompileError> {
+    let mut validator = Validator::new_with_features(supported_features());
+    let mut env = ModuleEnv::default();
+    let mut bodies = Vec::new();
+    let mut escaping: Vec<u32> = Vec::new();
+
+    for payload in Parser::new(0).parse_all(wasm) {
+        let payload = payload.map_err(CompileError::from_wasmparser)?;
+        let valid = validator
+            .payload(&payload)
+            .map_err(CompileError::from_wasmparser)?;
+        match payload {
+            Payload::TypeSection(reader) => {
+                for group in reader {
+                    let group = group.map_err(CompileError::from_wasmparser)?;
+                    for sub in group.into_types() {
+                        match &sub.composite_type.inner {
+                            CompositeInnerType::Func(f) => {
+                                env.types.push(FuncType {
+                                    params: f
+                                        .params()
+                                        .iter()
+                                        .map(|t| WasmType::from_wasmparser(*t))
+                                        .collect::<Result<_, _>>()?,
+                                    results: f
+                                        .results()
+                                        .iter()
+                                        .map(|t| WasmType::from_wasmparser(*t))
+                                        .collect::<Result<_, _>>()?,
+                                });
+                            }
+                            _ => {
+                                return Err(CompileError::Unsupported(
+                                    "GC struct and array types".into(),
+                                ));
+                            }
+                        }
+                    }
+                }
+            }
+            Payload::ImportSection(reader) => {
+                for import in reader.into_imports() {
+                    let import = import.map_err(CompileError::from_wasmparser)?;
+                    let index = match import.ty {
+                        TypeRef::Func(ty) => {
+                            env.funcs.push(ty);
+                            env.num_imported_funcs += 1;
+                            EntityIndex::Function(env.funcs.len() as u32 - 1)
+                        }
+                        TypeRef::Table(t) => {
+                            env.tables.push(table_type(t)?);
+                            env.num_imported_tables += 1;
+                            EntityIndex::Table(env.tables.len() as u32 - 1)
+                        }
+                        TypeRef::Memory(m) => {
+                            env.memories.push(memory_type(m));
+                            env.num_imported_memories += 1;
+                            EntityIndex::Memory(env.memories.len() as u32 - 1)
+                        }
+                        TypeRef::Global(g) => {
+                            env.globals.push(global_type(g)?);
+                            env.num_imported_globals += 1;
+                            EntityIndex::Global(env.globals.len() as u32 - 1)
+                        }
+                        other => {
+                            return Err(CompileError::Unsupported(format!(
+                                "import of kind {other:?}"
+                            )));
+                        }
+                    };
+                    env.imports.push(Import {
+                        module: import.module.to_string(),
+                        name: import.name.to_string(),
+                        index,
+                    });
+                }
+            }
+            Payload::FunctionSection(reader) => {
+                for ty in reader {
+                    env.funcs.push(ty.map_err(CompileError::from_wasmparser)?);
+                }
+            }
+            Payload::TableSection(reader) => {
+                for table in reader {
+                    let table = table.map_err(CompileError::from_wasmparser)?;
+                    let ty = table_type(table.ty)?;
+                    if let wasmparser::TableInit::Expr(_) = table.init {
+                        return Err(CompileError::Unsupported(
+                            "table initialiser expressions".into(),
+                        ));
+                    }
+                    env.tables.push(ty);
+                }
+            }
+            Payload::MemorySection(reader) => {
+                for m in reader {
+                    env.memories
+                        .push(memory_type(m.map_err(CompileError::from_wasmparser)?));
+                }
+            }
+            Payload::GlobalSection(reader) => {
+                for g in reader {
+                    let g = g.map_err(CompileError::from_wasmparser)?;
+                    env.globals.push(global_type(g.ty)?);
+                    let init = ConstExpr::parse(&g.init_expr)?;
+                    escaping.extend(init.referenced_funcs());
+                    env.global_inits.push(init);
+                }
+            }
+            Payload::ExportSection(reader) => {
+                for e in reader {
+                    let e = e.map_err(CompileError::from_wasmparser)?;
+                    let index = match e.kind {
+                        ExternalKind::Func => {
+                            escaping.push(e.index);
+                            EntityIndex::Function(e.index)
+                        }
+                        ExternalKind::Table => EntityIndex::Table(e.index),
+                        ExternalKind::Memory => EntityIndex::Memory(e.index),
+                        ExternalKind::Global => EntityIndex::Global(e.index),
+                        other => {
+                            return Err(CompileError::Unsupported(format!(
+                                "export of kind {other:?}"
+                            )));
+                        }
+                    };
+                    env.exports.push(Export {
+                        name: e.name.to_string(),
+                        index,
+                    });
+                }
+            }
+            Payload::StartSection { func, .. } => env.start = Some(func),
+            Payload::ElementSection(reader) => {
+                for elem in reader {
+                    let elem = elem.map_err(CompileError::from_wasmparser)?;
+                    let mode = match elem.kind {
+                        ElementKind::Passive => ElemMode::Passive,
+                        ElementKind::Declared => ElemMode::Declared,
+                        ElementKind::Active {
+                            table_index,
+                            offset_expr,
+                        } => ElemMode::Active {
+                            table: table_index.unwrap_or(0),
+                            offset: ConstExpr::parse(&offset_expr)?,
+                        },
+                    };
+                    let (element, items) = match elem.items {
+                        ElementItems::Functions(funcs) => {
+                            let mut items = Vec::new();
+                            for f in funcs {
+                                let f = f.map_err(CompileError::from_wasmparser)?;
+                                escaping.push(f);
+                                items.push(ConstExpr(vec![ConstOp::RefFunc(f)]));
+                            }
+                            (WasmType::FuncRef, items)
+                        }
+                        ElementItems::Expressions(ty, exprs) => {
+                            let element = heap_type_to_wasm(ty.heap_type())?;
+                            let mut items = Vec::new();
+                            for e in exprs {
+                                let e = ConstExpr::parse(&e.map_err(CompileError::from_wasmparser)?)?;
+                                escaping.extend(e.referenced_funcs());
+                                items.push(e);
+                            }
+                            (element, items)
+                        }
+                    };
+                    env.elems.push(ElemSegment {
+                        mode,
+                        element,
+                        items,
+                    });
+                }
+            }
+            Payload::DataSection(reader) => {
+                for data in reader {
+                    let data = data.map_err(CompileError::from_wasmparser)?;
+                    let start = env.data_bytes.len();
+                    env.data_bytes.extend_from_slice(data.data);
+                    let mode = match data.kind {
+                        DataKind::Passive => DataMode::Passive,
+                        DataKind::Active {
+                            memory_index,
+                            offset_expr,
+                        } => DataMode::Active {
+                            memory: memory_index,
+                            offset: ConstExpr::parse(&offset_expr)?,
+                        },
+                    };
+                    env.datas.push(DataSegment {
+                        mode,
+                        range: start..env.data_bytes.len(),
+                    });
+                }
+            }
+            Payload::CodeSectionEntry(body) => {
+                let ValidPayload::Func(func, _) = valid else {
+                    unreachable!("wasmparser returns Func for every code section entry")
+                };
+                bodies.push(body_input(&body, func));
+            }
+            Payload::CustomSection(reader) => {
+                if let KnownCustom::Name(names) = reader.as_known() {
+                    // A malformed name section is ignored, as the spec asks.
+                    let _ = read_names(names, &mut env);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    let mut slots = vec![None; env.funcs.len()];
+    let mut next = 0u32;
+    for f in escaping {
+        if let Some(slot) = slots.get_mut(f as usize) {
+            if slot.is_none() && f >= env.num_imported_funcs {
+                *slot = Some(next);
+                next += 1;
+            }
+        }
+    }
+    env.func_ref_slots = slots;
+    env.num_func_ref_slots = next;
+    Ok((env, bodies))
+}
+
+fn body_input(body: &FunctionBody<'_>, func: FuncToValidate<ValidatorResources>) -> FunctionBodyInput {
+    FunctionBodyInput {
+        func_index: func.index,
+        range: body.range(),
+        validator: func,
+    }
+}
+
+fn read_names(
+    names: wasmparser::NameSectionReader<'_>,
+    env: &mut ModuleEnv,
+) -> Result<(), BinaryReaderError> {
+    for name in names {
+        match name? {
+            Name::Module { name, .. } => env.name = Some(name.to_string()),
+            Name::Function(map) => {
+                for naming in map {
+                    let naming = naming?;
+                    env.func_names.insert(naming.index, naming.name.to_string());
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+fn table_type(t: wasmparser::TableType) -> Result<TableType, CompileError> {
+    if t.table64 {
+        return Err(CompileError::Unsupported("64-bit tables".into()));
+    }
+    Ok(TableType {
+        element: heap_type_to_wasm(t.element_type.heap_type())?,
+        limits: Limits {
+            min: t.initial,
+            max: t.maximum,
+        },
+    })
+}
+
+fn memory_type(m: wasmparser::MemoryType) -> MemoryType {
+    MemoryType {
+        limits: Limits {
+            min: m.initial,
+            max: m.maximum,
+        },
+        memory64: m.memory64,
+        shared: m.shared,
+    }
+}
+
+fn global_type(g: wasmparser::GlobalType) -> Result<GlobalType, CompileError> {
+    Ok(GlobalType {
+        content: WasmType::from_wasmparser(g.content_type)?,
+        mutable: g.mutable,
+    })
+}

@@ -1,0 +1,306 @@
+//! The VMContext contract: the layout of the per-instance block that generated
+//! code and the runtime share. Computed here, once, from a module's counts;
+//! code generation emits loads at these offsets and the engine lays the block
+//! out with the same numbers. Nothing else may assume a layout.
+//!
+//! ```text
+//! VMContext (8-byte aligned, pointer size 8)
+//!   +0   magic: u32, pad: u32
+//!   +8   store_context: *mut VMStoreContext      (shared by all instances of a store)
+//!   +16  builtins: *const [fn; NUM_BUILTINS]     (see `Builtin`)
+//!   +24  type_ids: *const u32                    (module type index -> engine type id)
+//!   +32  instance: *mut ()                       (runtime back-pointer; never read by code)
+//!   imported functions  [VMFunctionImport; n]    { wasm_call, vmctx, func_ref }
+//!   memories            [*mut VMMemoryDefinition; n]   (imported and defined alike)
+//!   tables              [*mut VMTableDefinition; n]    (imported and defined alike)
+//!   imported globals    [*mut VMGlobalDefinition; n]
+//!   defined globals     [VMGlobalDefinition; n]  (16 bytes each, 16-aligned)
+//!   func refs           [VMFuncRef; n]           (defined functions usable as values)
+//! ```
+
+use crate::module::ModuleEnv;
+
+pub const VMCONTEXT_MAGIC: u32 = u32::from_le_bytes(*b"nyvm");
+
+/// Size of one `ValRaw` slot in the host <-> wasm argument arrays.
+pub const VAL_RAW_SIZE: u32 = 16;
+
+/// Size of a WebAssembly page.
+pub const WASM_PAGE_SIZE: u64 = 65536;
+
+/// `VMFuncRef`: what a `funcref` value points to.
+pub mod func_ref {
+    /// Native code, `tail` calling convention, wasm signature.
+    pub const WASM_CALL: u32 = 0;
+    /// The callee VMContext (or host function context) to pass as first argument.
+    pub const VMCTX: u32 = 8;
+    /// Engine-wide type id (u32) of the function's type.
+    pub const TYPE_ID: u32 = 16;
+    pub const SIZE: u32 = 24;
+}
+
+/// `VMFunctionImport`: an imported function as seen by the importer.
+pub mod func_import {
+    pub const WASM_CALL: u32 = 0;
+    pub const VMCTX: u32 = 8;
+    /// `*const VMFuncRef` of the imported function (for `ref.func`, tables).
+    pub const FUNC_REF: u32 = 16;
+    pub const SIZE: u32 = 24;
+}
+
+/// `VMMemoryDefinition`.
+pub mod memory_def {
+    /// `*mut u8`. Never changes for a memory's lifetime (the whole 32-bit
+    /// range is reserved up front), so loads of it may be hoisted.
+    pub const BASE: u32 = 0;
+    /// `usize`, bytes currently accessible. Changes on `memory.grow`.
+    pub const CURRENT_LENGTH: u32 = 8;
+    pub const SIZE: u32 = 16;
+}
+
+/// `VMTableDefinition`. Elements are pointer-sized: a funcref is a
+/// `*const VMFuncRef` (null = `ref.null func`), an externref a non-zero
+/// store-local handle (0 = `ref.null extern`).
+pub mod table_def {
+    /// `*mut usize`. Changes when the table grows.
+    pub const BASE: u32 = 0;
+    /// `u64`, current number of elements.
+    pub const CURRENT_ELEMENTS: u32 = 8;
+    pub const SIZE: u32 = 16;
+}
+
+/// `VMGlobalDefinition`: 16 bytes of storage; the value sits at offset 0 in
+/// the host's byte order.
+pub mod global_def {
+    pub const SIZE: u32 = 16;
+}
+
+/// `VMStoreContext`: per-store state that generated code reads and writes.
+pub mod store_context {
+    /// `usize`: lowest stack address wasm code may use; checked in each prologue.
+    pub const STACK_LIMIT: u32 = 0;
+    /// `i64`: fuel consumed so far, counting up towards zero (negative = fuel left).
+    pub const FUEL_CONSUMED: u32 = 8;
+    /// `u64`: epoch at which the running call is interrupted.
+    pub const EPOCH_DEADLINE: u32 = 16;
+    /// `*const u64`: the engine's current epoch counter.
+    pub const EPOCH_PTR: u32 = 24;
+    /// `*mut ()`: the runtime's store; never read by generated code.
+    pub const STORE: u32 = 32;
+    pub const SIZE: u32 = 40;
+}
+
+/// Runtime functions generated code calls through the VMContext's builtins
+/// table. All use the platform calling convention (`system_v` on Unix) and take
+/// the calling instance's VMContext first. Those that can fail return a
+/// non-zero `u32` on failure and the generated code traps with the code the
+/// translator knows for that builtin.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u32)]
+pub enum Builtin {
+    /// `(vmctx, memory: u32, delta_pages: u64) -> u64`: old size in pages, or `u64::MAX`.
+    MemoryGrow,
+    /// `(vmctx, memory: u32, dst: u64, byte: u32, len: u64) -> u32` failed (out of bounds).
+    MemoryFill,
+    /// `(vmctx, dst_memory: u32, dst: u64, src_memory: u32, src: u64, len: u64) -> u32` failed.
+    MemoryCopy,
+    /// `(vmctx, memory: u32, data: u32, dst: u64, src: u32, len: u32) -> u32` failed.
+    MemoryInit,
+    /// `(vmctx, data: u32)`.
+    DataDrop,
+    /// `(vmctx, table: u32, delta: u64, init: u64) -> u64`: old size, or `u64::MAX`.
+    TableGrow,
+    /// `(vmctx, table: u32, dst: u64, value: u64, len: u64) -> u32` failed.
+    TableFill,
+    /// `(vmctx, dst_table: u32, src_table: u32, dst: u64, src: u64, len: u64) -> u32` failed.
+    TableCopy,
+    /// `(vmctx, table: u32, elem: u32, dst: u64, src: u32, len: u32) -> u32` failed.
+    TableInit,
+    /// `(vmctx, elem: u32)`.
+    ElemDrop,
+}
+
+impl Builtin {
+    pub const ALL: [Builtin; 10] = [
+        Builtin::MemoryGrow,
+        Builtin::MemoryFill,
+        Builtin::MemoryCopy,
+        Builtin::MemoryInit,
+        Builtin::DataDrop,
+        Builtin::TableGrow,
+        Builtin::TableFill,
+        Builtin::TableCopy,
+        Builtin::TableInit,
+        Builtin::ElemDrop,
+    ];
+
+    pub const COUNT: usize = Self::ALL.len();
+
+    /// Byte offset of this builtin's pointer within the builtins table.
+    pub fn table_offset(self) -> u32 {
+        self as u32 * 8
+    }
+}
+
+/// Trap codes as Cranelift sees them. The first five are Cranelift's own
+/// reserved codes; the rest are user codes. The engine maps both to its
+/// public `TrapCode`.
+pub mod trap_codes {
+    use cranelift_codegen::ir::TrapCode;
+
+    pub const STACK_OVERFLOW: TrapCode = TrapCode::STACK_OVERFLOW;
+    pub const INTEGER_OVERFLOW: TrapCode = TrapCode::INTEGER_OVERFLOW;
+    pub const HEAP_OUT_OF_BOUNDS: TrapCode = TrapCode::HEAP_OUT_OF_BOUNDS;
+    pub const INTEGER_DIVISION_BY_ZERO: TrapCode = TrapCode::INTEGER_DIVISION_BY_ZERO;
+    pub const BAD_CONVERSION_TO_INTEGER: TrapCode = TrapCode::BAD_CONVERSION_TO_INTEGER;
+    pub const TABLE_OUT_OF_BOUNDS: TrapCode = TrapCode::unwrap_user(1);
+    pub const INDIRECT_CALL_TO_NULL: TrapCode = TrapCode::unwrap_user(2);
+    pub const BAD_SIGNATURE: TrapCode = TrapCode::unwrap_user(3);
+    pub const UNREACHABLE: TrapCode = TrapCode::unwrap_user(4);
+    /// A host function returned an error; the runtime holds the error itself.
+    pub const HOST_ERROR: TrapCode = TrapCode::unwrap_user(5);
+    pub const NULL_REFERENCE: TrapCode = TrapCode::unwrap_user(6);
+    pub const INTERRUPT: TrapCode = TrapCode::unwrap_user(7);
+    pub const OUT_OF_FUEL: TrapCode = TrapCode::unwrap_user(8);
+}
+
+/// Offsets of one module's VMContext.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct VMOffsets {
+    pub num_imported_funcs: u32,
+    pub num_memories: u32,
+    pub num_tables: u32,
+    pub num_imported_globals: u32,
+    pub num_defined_globals: u32,
+    pub num_func_refs: u32,
+
+    imported_funcs: u32,
+    memories: u32,
+    tables: u32,
+    imported_globals: u32,
+    defined_globals: u32,
+    func_refs: u32,
+    size: u32,
+}
+
+impl VMOffsets {
+    pub const MAGIC: u32 = 0;
+    pub const STORE_CONTEXT: u32 = 8;
+    pub const BUILTINS: u32 = 16;
+    pub const TYPE_IDS: u32 = 24;
+    pub const INSTANCE: u32 = 32;
+    const HEADER_SIZE: u32 = 40;
+
+    pub fn new(env: &ModuleEnv) -> Self {
+        Self::from_counts(
+            env.num_imported_funcs,
+            env.memories.len() as u32,
+            env.tables.len() as u32,
+            env.num_imported_globals,
+            env.globals.len() as u32 - env.num_imported_globals,
+            env.num_func_ref_slots,
+        )
+    }
+
+    pub fn from_counts(
+        num_imported_funcs: u32,
+        num_memories: u32,
+        num_tables: u32,
+        num_imported_globals: u32,
+        num_defined_globals: u32,
+        num_func_refs: u32,
+    ) -> Self {
+        let imported_funcs = Self::HEADER_SIZE;
+        let memories = imported_funcs + num_imported_funcs * func_import::SIZE;
+        let tables = memories + num_memories * 8;
+        let imported_globals = tables + num_tables * 8;
+        let defined_globals = align(imported_globals + num_imported_globals * 8, 16);
+        let func_refs = defined_globals + num_defined_globals * global_def::SIZE;
+        let size = func_refs + num_func_refs * func_ref::SIZE;
+        VMOffsets {
+            num_imported_funcs,
+            num_memories,
+            num_tables,
+            num_imported_globals,
+            num_defined_globals,
+            num_func_refs,
+            imported_funcs,
+            memories,
+            tables,
+            imported_globals,
+            defined_globals,
+            func_refs,
+            size,
+        }
+    }
+
+    /// Total size of the VMContext in bytes. The block must be 16-byte aligned.
+    pub fn size(&self) -> u32 {
+        self.size
+    }
+
+    /// Start of the `VMFunctionImport` for imported function `index`.
+    pub fn imported_func(&self, index: u32) -> u32 {
+        assert!(index < self.num_imported_funcs);
+        self.imported_funcs + index * func_import::SIZE
+    }
+
+    /// The `*mut VMMemoryDefinition` slot for memory `index`.
+    pub fn memory_ptr(&self, index: u32) -> u32 {
+        assert!(index < self.num_memories);
+        self.memories + index * 8
+    }
+
+    /// The `*mut VMTableDefinition` slot for table `index`.
+    pub fn table_ptr(&self, index: u32) -> u32 {
+        assert!(index < self.num_tables);
+        self.tables + index * 8
+    }
+
+    /// The `*mut VMGlobalDefinition` slot for imported global `index`.
+    pub fn imported_global_ptr(&self, index: u32) -> u32 {
+        assert!(index < self.num_imported_globals);
+        self.imported_globals + index * 8
+    }
+
+    /// The inline `VMGlobalDefinition` of defined global `defined_index`
+    /// (global index minus the number of imported globals).
+    pub fn defined_global(&self, defined_index: u32) -> u32 {
+        assert!(defined_index < self.num_defined_globals);
+        self.defined_globals + defined_index * global_def::SIZE
+    }
+
+    /// The inline `VMFuncRef` in func-ref slot `slot`.
+    pub fn func_ref(&self, slot: u32) -> u32 {
+        assert!(slot < self.num_func_refs);
+        self.func_refs + slot * func_ref::SIZE
+    }
+}
+
+fn align(x: u32, to: u32) -> u32 {
+    x.div_ceil(to) * to
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn regions_do_not_overlap_and_globals_are_aligned() {
+        let o = VMOffsets::from_counts(3, 2, 2, 1, 5, 4);
+        assert_eq!(o.imported_func(0), VMOffsets::HEADER_SIZE);
+        assert_eq!(o.memory_ptr(0), o.imported_func(2) + func_import::SIZE);
+        assert_eq!(o.table_ptr(0), o.memory_ptr(1) + 8);
+        assert_eq!(o.imported_global_ptr(0), o.table_ptr(1) + 8);
+        assert_eq!(o.defined_global(0) % 16, 0);
+        assert!(o.defined_global(0) >= o.imported_global_ptr(0) + 8);
+        assert_eq!(o.func_ref(0), o.defined_global(4) + global_def::SIZE);
+        assert_eq!(o.size(), o.func_ref(3) + func_ref::SIZE);
+    }
+
+    #[test]
+    fn empty_module_is_just_the_header() {
+        let o = VMOffsets::from_counts(0, 0, 0, 0, 0, 0);
+        assert_eq!(o.size(), 48); // header, aligned for the (empty) globals
+    }
+}

@@ -1,0 +1,156 @@
+//! `Config` and `Engine`: compilation settings and what is shared by every
+//! store and module of one configuration.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use nyash_aot::{Compiler, FuncType};
+
+use crate::error::{Error, Result};
+use crate::runtime::code::CodeMemory;
+
+/// Settings for an [`Engine`].
+#[derive(Clone, Debug)]
+pub struct Config {
+    pub(crate) max_wasm_stack: usize,
+    pub(crate) max_memory_pages: u64,
+    pub(crate) parallel_compilation: bool,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            max_wasm_stack: 1 << 20,
+            max_memory_pages: 65536,
+            parallel_compilation: true,
+        }
+    }
+}
+
+impl Config {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Native stack available to wasm code per call, in bytes (default 1 MiB).
+    /// Deeper recursion traps with [`TrapCode::StackOverflow`](crate::TrapCode).
+    pub fn max_wasm_stack(&mut self, bytes: usize) -> &mut Self {
+        self.max_wasm_stack = bytes.max(64 << 10);
+        self
+    }
+
+    /// Upper bound on any linear memory, in 64 KiB pages (default: 65536, 4 GiB).
+    pub fn max_memory_pages(&mut self, pages: u64) -> &mut Self {
+        self.max_memory_pages = pages.min(65536);
+        self
+    }
+
+    /// Compile functions on all cores (default on).
+    pub fn parallel_compilation(&mut self, on: bool) -> &mut Self {
+        self.parallel_compilation = on;
+        self
+    }
+}
+
+pub(crate) struct EngineInner {
+    pub(crate) config: Config,
+    pub(crate) compiler: Compiler,
+    pub(crate) stacks: nyash_asyncify::StackPool,
+    types: Mutex<TypeRegistry>,
+}
+
+#[derive(Default)]
+struct TypeRegistry {
+    ids: HashMap<FuncType, u32>,
+    types: Vec<FuncType>,
+    /// Host-call trampolines by type id, with the code that holds them.
+    host_trampolines: HashMap<u32, (usize, Arc<CodeMemory>)>,
+}
+
+/// Compiles modules and holds what stores share. Cheap to clone; `Send + Sync`.
+#[derive(Clone)]
+pub struct Engine {
+    pub(crate) inner: Arc<EngineInner>,
+}
+
+impl std::fmt::Debug for Engine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Engine").field("config", &self.inner.config).finish()
+    }
+}
+
+impl Default for Engine {
+    fn default() -> Self {
+        Engine::new(&Config::default()).expect("the host CPU is supported")
+    }
+}
+
+impl Engine {
+    pub fn new(config: &Config) -> Result<Engine> {
+        nyash_asyncify::init_traps();
+        let compiler = Compiler::native()?;
+        let stacks =
+            nyash_asyncify::StackPool::new(config.max_wasm_stack + nyash_asyncify::host_slack());
+        Ok(Engine {
+            inner: Arc::new(EngineInner {
+                config: config.clone(),
+                compiler,
+                stacks,
+                types: Mutex::new(TypeRegistry::default()),
+            }),
+        })
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.inner.config
+    }
+
+    pub(crate) fn same(&self, other: &Engine) -> bool {
+        Arc::ptr_eq(&self.inner, &other.inner)
+    }
+
+    /// The engine-wide id of a function type: equal types, equal ids.
+    pub(crate) fn type_id(&self, ty: &FuncType) -> u32 {
+        let mut reg = self.inner.types.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(&id) = reg.ids.get(ty) {
+            return id;
+        }
+        let id = reg.types.len() as u32;
+        reg.types.push(ty.clone());
+        reg.ids.insert(ty.clone(), id);
+        id
+    }
+
+    pub(crate) fn type_of(&self, id: u32) -> FuncType {
+        let reg = self.inner.types.lock().unwrap_or_else(|e| e.into_inner());
+        reg.types[id as usize].clone()
+    }
+
+    /// Remembers a module's host-call trampoline for a type, for host
+    /// functions created later.
+    pub(crate) fn offer_host_trampoline(&self, type_id: u32, addr: usize, code: &Arc<CodeMemory>) {
+        let mut reg = self.inner.types.lock().unwrap_or_else(|e| e.into_inner());
+        reg.host_trampolines
+            .entry(type_id)
+            .or_insert_with(|| (addr, code.clone()));
+    }
+
+    /// A host-call trampoline for `ty`, compiling one if no loaded module has it.
+    pub(crate) fn host_trampoline(&self, type_id: u32) -> Result<usize> {
+        {
+            let reg = self.inner.types.lock().unwrap_or_else(|e| e.into_inner());
+            if let Some((addr, _)) = reg.host_trampolines.get(&type_id) {
+                return Ok(*addr);
+            }
+        }
+        let ty = self.type_of(type_id);
+        let artifact = self.inner.compiler.compile_trampolines_for(&ty)?;
+        let code = Arc::new(
+            CodeMemory::new(&artifact.code, artifact.functions, artifact.traps)
+                .map_err(|e| Error::io(None, e))?,
+        );
+        let addr = code.at(artifact.host_trampolines[0]) as usize;
+        self.offer_host_trampoline(type_id, addr, &code);
+        Ok(addr)
+    }
+}

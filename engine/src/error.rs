@@ -1,0 +1,287 @@
+//! The one error type of the public API. Its kind says what went wrong, with
+//! the context a user needs to find it.
+
+use std::fmt;
+
+pub use nyash_aot::CompileError;
+
+/// Why a WebAssembly execution stopped abnormally.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum TrapCode {
+    /// The native stack ran out (unbounded recursion).
+    StackOverflow,
+    /// A load, store or bulk memory operation out of bounds.
+    MemoryOutOfBounds,
+    /// A table access (including `call_indirect`) out of bounds.
+    TableOutOfBounds,
+    /// `call_indirect` through a null table entry.
+    IndirectCallToNull,
+    /// `call_indirect` to a function of the wrong type.
+    BadSignature,
+    /// Signed division overflow or an out-of-range float-to-int conversion.
+    IntegerOverflow,
+    IntegerDivisionByZero,
+    /// Float-to-int conversion of a NaN.
+    BadConversionToInteger,
+    /// The `unreachable` instruction.
+    UnreachableCodeReached,
+    /// A null reference where one is not allowed.
+    NullReference,
+    /// The epoch deadline passed.
+    Interrupt,
+    /// Fuel ran out.
+    OutOfFuel,
+}
+
+impl TrapCode {
+    /// Maps a raw Cranelift trap code from the code image.
+    pub(crate) fn from_raw(raw: u8) -> Option<TrapCode> {
+        use nyash_aot::vmoffsets::trap_codes as c;
+        let code = cranelift_trap(raw)?;
+        Some(match code {
+            x if x == c::STACK_OVERFLOW => TrapCode::StackOverflow,
+            x if x == c::HEAP_OUT_OF_BOUNDS => TrapCode::MemoryOutOfBounds,
+            x if x == c::INTEGER_OVERFLOW => TrapCode::IntegerOverflow,
+            x if x == c::INTEGER_DIVISION_BY_ZERO => TrapCode::IntegerDivisionByZero,
+            x if x == c::BAD_CONVERSION_TO_INTEGER => TrapCode::BadConversionToInteger,
+            x if x == c::TABLE_OUT_OF_BOUNDS => TrapCode::TableOutOfBounds,
+            x if x == c::INDIRECT_CALL_TO_NULL => TrapCode::IndirectCallToNull,
+            x if x == c::BAD_SIGNATURE => TrapCode::BadSignature,
+            x if x == c::UNREACHABLE => TrapCode::UnreachableCodeReached,
+            x if x == c::NULL_REFERENCE => TrapCode::NullReference,
+            x if x == c::INTERRUPT => TrapCode::Interrupt,
+            x if x == c::OUT_OF_FUEL => TrapCode::OutOfFuel,
+            _ => return None,
+        })
+    }
+
+    /// The spec's wording for this trap.
+    pub fn message(self) -> &'static str {
+        match self {
+            TrapCode::StackOverflow => "call stack exhausted",
+            TrapCode::MemoryOutOfBounds => "out of bounds memory access",
+            TrapCode::TableOutOfBounds => "out of bounds table access",
+            TrapCode::IndirectCallToNull => "uninitialized element",
+            TrapCode::BadSignature => "indirect call type mismatch",
+            TrapCode::IntegerOverflow => "integer overflow",
+            TrapCode::IntegerDivisionByZero => "integer divide by zero",
+            TrapCode::BadConversionToInteger => "invalid conversion to integer",
+            TrapCode::UnreachableCodeReached => "unreachable",
+            TrapCode::NullReference => "null reference",
+            TrapCode::Interrupt => "interrupted",
+            TrapCode::OutOfFuel => "all fuel consumed",
+        }
+    }
+}
+
+pub(crate) fn cranelift_trap(raw: u8) -> Option<cranelift_codegen::ir::TrapCode> {
+    std::num::NonZeroU8::new(raw).map(cranelift_codegen::ir::TrapCode::from_raw)
+}
+
+impl fmt::Display for TrapCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.message())
+    }
+}
+
+/// One wasm frame of a trap's backtrace.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FrameInfo {
+    pub module_name: Option<String>,
+    pub func_index: u32,
+    pub func_name: Option<String>,
+}
+
+impl fmt::Display for FrameInfo {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let module = self.module_name.as_deref().unwrap_or("<module>");
+        match &self.func_name {
+            Some(name) => write!(f, "{module}!{name} (func {})", self.func_index),
+            None => write!(f, "{module}!<wasm function {}>", self.func_index),
+        }
+    }
+}
+
+/// A trap: its code and the wasm frames active when it happened, innermost first.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Trap {
+    pub code: TrapCode,
+    pub backtrace: Vec<FrameInfo>,
+}
+
+impl fmt::Display for Trap {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "wasm trap: {}", self.code)?;
+        if !self.backtrace.is_empty() {
+            write!(f, "\nwasm backtrace:")?;
+            for (i, frame) in self.backtrace.iter().enumerate() {
+                write!(f, "\n  {i:>3}: {frame}")?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// What went wrong.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum ErrorKind {
+    /// The module is malformed, invalid, or uses an unsupported feature.
+    Compile(CompileError),
+    /// An import could not be satisfied.
+    Link {
+        module: String,
+        name: String,
+        message: String,
+    },
+    /// Execution trapped.
+    Trap(Trap),
+    /// Instantiation failed for a reason other than a trap (e.g. resources).
+    Instantiation(String),
+    /// A file could not be read or written.
+    Io {
+        path: Option<std::path::PathBuf>,
+        error: std::io::Error,
+    },
+    /// The program asked to exit with this status (WASI `proc_exit`).
+    Exit(i32),
+    /// A host function failed, or any other error with a message.
+    Message(String),
+    /// A host function failed with an error of its own type.
+    Host(Box<dyn std::error::Error + Send + Sync>),
+}
+
+/// The error type of every fallible operation of the engine.
+#[derive(Debug)]
+pub struct Error {
+    kind: Box<ErrorKind>,
+    context: Vec<String>,
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl Error {
+    pub fn new(kind: ErrorKind) -> Self {
+        Error {
+            kind: Box::new(kind),
+            context: Vec::new(),
+        }
+    }
+
+    /// An error with just a message (for host functions).
+    pub fn msg(message: impl Into<String>) -> Self {
+        Error::new(ErrorKind::Message(message.into()))
+    }
+
+    /// Wraps any error (for host functions).
+    pub fn host(error: impl std::error::Error + Send + Sync + 'static) -> Self {
+        Error::new(ErrorKind::Host(Box::new(error)))
+    }
+
+    pub fn kind(&self) -> &ErrorKind {
+        &self.kind
+    }
+
+    /// Adds a line of context, shown before the error itself.
+    pub fn context(mut self, context: impl Into<String>) -> Self {
+        self.context.push(context.into());
+        self
+    }
+
+    /// The trap, if this error is one.
+    pub fn trap(&self) -> Option<&Trap> {
+        match &*self.kind {
+            ErrorKind::Trap(t) => Some(t),
+            _ => None,
+        }
+    }
+
+    pub fn trap_code(&self) -> Option<TrapCode> {
+        self.trap().map(|t| t.code)
+    }
+
+    /// The exit status, if this error is a request to exit.
+    pub fn exit_status(&self) -> Option<i32> {
+        match &*self.kind {
+            ErrorKind::Exit(code) => Some(*code),
+            _ => None,
+        }
+    }
+
+    pub(crate) fn link(module: &str, name: &str, message: impl Into<String>) -> Self {
+        Error::new(ErrorKind::Link {
+            module: module.to_string(),
+            name: name.to_string(),
+            message: message.into(),
+        })
+    }
+
+    pub(crate) fn io(path: Option<&std::path::Path>, error: std::io::Error) -> Self {
+        Error::new(ErrorKind::Io {
+            path: path.map(|p| p.to_path_buf()),
+            error,
+        })
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for c in self.context.iter().rev() {
+            write!(f, "{c}: ")?;
+        }
+        match &*self.kind {
+            ErrorKind::Compile(e) => write!(f, "{e}"),
+            ErrorKind::Link {
+                module,
+                name,
+                message,
+            } => write!(f, "unknown import or incompatible import type: `{module}::{name}`: {message}"),
+            ErrorKind::Trap(t) => write!(f, "{t}"),
+            ErrorKind::Instantiation(m) => write!(f, "instantiation failed: {m}"),
+            ErrorKind::Io { path: Some(p), error } => write!(f, "{}: {error}", p.display()),
+            ErrorKind::Io { path: None, error } => write!(f, "{error}"),
+            ErrorKind::Exit(code) => write!(f, "exited with status {code}"),
+            ErrorKind::Message(m) => f.write_str(m),
+            ErrorKind::Host(e) => write!(f, "{e}"),
+        }
+    }
+}
+
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match &*self.kind {
+            ErrorKind::Compile(e) => Some(e),
+            ErrorKind::Io { error, .. } => Some(error),
+            ErrorKind::Host(e) => Some(&**e),
+            _ => None,
+        }
+    }
+}
+
+impl From<CompileError> for Error {
+    fn from(e: CompileError) -> Self {
+        Error::new(ErrorKind::Compile(e))
+    }
+}
+
+impl From<Trap> for Error {
+    fn from(t: Trap) -> Self {
+        Error::new(ErrorKind::Trap(t))
+    }
+}
+
+impl From<TrapCode> for Error {
+    fn from(code: TrapCode) -> Self {
+        Error::new(ErrorKind::Trap(Trap {
+            code,
+            backtrace: Vec::new(),
+        }))
+    }
+}
+
+impl From<std::io::Error> for Error {
+    fn from(e: std::io::Error) -> Self {
+        Error::io(None, e)
+    }
+}

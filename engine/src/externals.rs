@@ -1,0 +1,354 @@
+//! Memories, tables and globals as the host sees them, and `Extern`.
+
+use crate::error::{Error, Result};
+use crate::func::Func;
+use crate::runtime::memory::LinearMemory;
+use crate::runtime::table::Table as TableStorage;
+use crate::runtime::vm::VMGlobalDefinition;
+use crate::store::{AsContext, AsContextMut, GlobalData, StoreOpaque, check_store};
+use crate::types::{ExternType, GlobalType, MemoryType, TableType};
+use crate::values::Val;
+
+/// An external value: what an import takes and an export gives.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Extern {
+    Func(Func),
+    Table(Table),
+    Memory(Memory),
+    Global(Global),
+}
+
+impl Extern {
+    pub fn into_func(self) -> Option<Func> {
+        if let Extern::Func(f) = self { Some(f) } else { None }
+    }
+    pub fn into_memory(self) -> Option<Memory> {
+        if let Extern::Memory(m) = self { Some(m) } else { None }
+    }
+    pub fn into_table(self) -> Option<Table> {
+        if let Extern::Table(t) = self { Some(t) } else { None }
+    }
+    pub fn into_global(self) -> Option<Global> {
+        if let Extern::Global(g) = self { Some(g) } else { None }
+    }
+
+    pub fn ty(&self, store: impl AsContext) -> ExternType {
+        match self {
+            Extern::Func(f) => ExternType::Func(f.ty(&store)),
+            Extern::Table(t) => ExternType::Table(t.ty(&store)),
+            Extern::Memory(m) => ExternType::Memory(m.ty(&store)),
+            Extern::Global(g) => ExternType::Global(g.ty(&store)),
+        }
+    }
+}
+
+impl From<Func> for Extern {
+    fn from(f: Func) -> Extern {
+        Extern::Func(f)
+    }
+}
+impl From<Memory> for Extern {
+    fn from(m: Memory) -> Extern {
+        Extern::Memory(m)
+    }
+}
+impl From<Table> for Extern {
+    fn from(t: Table) -> Extern {
+        Extern::Table(t)
+    }
+}
+impl From<Global> for Extern {
+    fn from(g: Global) -> Extern {
+        Extern::Global(g)
+    }
+}
+
+/// A linear memory.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Memory {
+    pub(crate) store: u64,
+    pub(crate) index: u32,
+}
+
+impl Memory {
+    pub fn new(mut store: impl AsContextMut, ty: MemoryType) -> Result<Memory> {
+        let store = &mut store.as_context_mut().0.opaque;
+        let index = new_memory(store, ty)?;
+        Ok(Memory {
+            store: store.id,
+            index,
+        })
+    }
+
+    fn get<'a>(&self, store: &'a StoreOpaque) -> &'a LinearMemory {
+        check_store(store, self.store);
+        &store.memories[self.index as usize]
+    }
+
+    pub fn ty(&self, store: impl AsContext) -> MemoryType {
+        let m = self.get(&store.as_context().0.opaque);
+        let mut ty = m.ty;
+        ty.limits.min = m.pages();
+        ty
+    }
+
+    /// Current size in 64 KiB pages.
+    pub fn size(&self, store: impl AsContext) -> u64 {
+        self.get(&store.as_context().0.opaque).pages()
+    }
+
+    pub fn data<'a, T: 'a>(&self, store: impl Into<crate::store::StoreContext<'a, T>>) -> &'a [u8] {
+        let store = store.into().0;
+        self.get(&store.opaque).data()
+    }
+
+    pub fn data_mut<'a, T: 'a>(&self, store: impl Into<crate::store::StoreContextMut<'a, T>>) -> &'a mut [u8] {
+        let store = store.into().0;
+        check_store(&store.opaque, self.store);
+        store.opaque.memories[self.index as usize].data_mut()
+    }
+
+    /// Copies `buf.len()` bytes from `offset`.
+    pub fn read(&self, store: impl AsContext, offset: usize, buf: &mut [u8]) -> Result<()> {
+        let data = self.get(&store.as_context().0.opaque).data();
+        let src = offset
+            .checked_add(buf.len())
+            .and_then(|end| data.get(offset..end))
+            .ok_or_else(|| Error::msg("out of bounds memory access"))?;
+        buf.copy_from_slice(src);
+        Ok(())
+    }
+
+    /// Copies `buf` to `offset`.
+    pub fn write(&self, mut store: impl AsContextMut, offset: usize, buf: &[u8]) -> Result<()> {
+        let store = &mut store.as_context_mut().0.opaque;
+        check_store(store, self.store);
+        let data = store.memories[self.index as usize].data_mut();
+        let dst = offset
+            .checked_add(buf.len())
+            .and_then(|end| data.get_mut(offset..end))
+            .ok_or_else(|| Error::msg("out of bounds memory access"))?;
+        dst.copy_from_slice(buf);
+        Ok(())
+    }
+
+    /// Grows by `delta` pages; returns the old size in pages.
+    pub fn grow(&self, mut store: impl AsContextMut, delta: u64) -> Result<u64> {
+        let store = &mut store.as_context_mut().0.opaque;
+        check_store(store, self.store);
+        store.memories[self.index as usize]
+            .grow(delta)
+            .ok_or_else(|| Error::msg("failed to grow memory"))
+    }
+}
+
+impl<'a, T> From<&'a crate::Store<T>> for crate::store::StoreContext<'a, T> {
+    fn from(s: &'a crate::Store<T>) -> Self {
+        crate::store::StoreContext(&s.inner)
+    }
+}
+impl<'a, T> From<&'a mut crate::Store<T>> for crate::store::StoreContext<'a, T> {
+    fn from(s: &'a mut crate::Store<T>) -> Self {
+        crate::store::StoreContext(&s.inner)
+    }
+}
+impl<'a, T> From<&'a mut crate::Store<T>> for crate::store::StoreContextMut<'a, T> {
+    fn from(s: &'a mut crate::Store<T>) -> Self {
+        crate::store::StoreContextMut(&mut s.inner)
+    }
+}
+impl<'a, T> From<&'a crate::Caller<'_, T>> for crate::store::StoreContext<'a, T> {
+    fn from(c: &'a crate::Caller<'_, T>) -> Self {
+        crate::store::StoreContext(c.store)
+    }
+}
+impl<'a, T> From<&'a mut crate::Caller<'_, T>> for crate::store::StoreContextMut<'a, T> {
+    fn from(c: &'a mut crate::Caller<'_, T>) -> Self {
+        crate::store::StoreContextMut(c.store)
+    }
+}
+
+pub(crate) fn new_memory(store: &mut StoreOpaque, ty: MemoryType) -> Result<u32> {
+    let limit = store.engine.config().max_memory_pages;
+    let m = LinearMemory::new(ty, limit).map_err(|e| Error::new(crate::ErrorKind::Instantiation(e)))?;
+    store.memories.push(m);
+    Ok(store.memories.len() as u32 - 1)
+}
+
+/// A table of references.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Table {
+    pub(crate) store: u64,
+    pub(crate) index: u32,
+}
+
+impl Table {
+    pub fn new(mut store: impl AsContextMut, ty: TableType, init: Val) -> Result<Table> {
+        let store = &mut store.as_context_mut().0.opaque;
+        check_ref(&init, ty.element)?;
+        let raw = init.to_raw(store);
+        // SAFETY: reading the ref field of a value made from a reference.
+        let t = TableStorage::new(ty, unsafe { raw.r#ref })
+            .map_err(|e| Error::new(crate::ErrorKind::Instantiation(e)))?;
+        store.tables.push(t);
+        Ok(Table {
+            store: store.id,
+            index: store.tables.len() as u32 - 1,
+        })
+    }
+
+    pub fn ty(&self, store: impl AsContext) -> TableType {
+        let store = &store.as_context().0.opaque;
+        check_store(store, self.store);
+        let t = &store.tables[self.index as usize];
+        let mut ty = t.ty;
+        ty.limits.min = t.len();
+        ty
+    }
+
+    pub fn size(&self, store: impl AsContext) -> u64 {
+        let store = &store.as_context().0.opaque;
+        check_store(store, self.store);
+        store.tables[self.index as usize].len()
+    }
+
+    pub fn get(&self, mut store: impl AsContextMut, index: u64) -> Option<Val> {
+        let store = &mut store.as_context_mut().0.opaque;
+        check_store(store, self.store);
+        let t = &store.tables[self.index as usize];
+        let raw = t.get(index)?;
+        let ty = t.ty.element;
+        // SAFETY: table elements are raw references of the table's element type.
+        Some(unsafe { Val::from_raw(store, crate::runtime::vm::ValRaw { r#ref: raw }, ty) })
+    }
+
+    pub fn set(&self, mut store: impl AsContextMut, index: u64, val: Val) -> Result<()> {
+        let store = &mut store.as_context_mut().0.opaque;
+        check_store(store, self.store);
+        check_ref(&val, store.tables[self.index as usize].ty.element)?;
+        // SAFETY: reading the ref field of a value made from a reference.
+        let raw = unsafe { val.to_raw(store).r#ref };
+        if store.tables[self.index as usize].set(index, raw) {
+            Ok(())
+        } else {
+            Err(Error::from(crate::TrapCode::TableOutOfBounds))
+        }
+    }
+
+    pub fn grow(&self, mut store: impl AsContextMut, delta: u64, init: Val) -> Result<u64> {
+        let store = &mut store.as_context_mut().0.opaque;
+        check_store(store, self.store);
+        check_ref(&init, store.tables[self.index as usize].ty.element)?;
+        // SAFETY: reading the ref field of a value made from a reference.
+        let raw = unsafe { init.to_raw(store).r#ref };
+        store.tables[self.index as usize]
+            .grow(delta, raw)
+            .ok_or_else(|| Error::msg("failed to grow table"))
+    }
+}
+
+fn check_ref(v: &Val, element: crate::ValType) -> Result<()> {
+    if v.ty() != element {
+        return Err(Error::msg(format!(
+            "value of type {} does not fit a table of {element}",
+            v.ty()
+        )));
+    }
+    Ok(())
+}
+
+/// A global variable.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Global {
+    pub(crate) store: u64,
+    pub(crate) index: u32,
+}
+
+impl Global {
+    pub fn new(mut store: impl AsContextMut, ty: GlobalType, val: Val) -> Result<Global> {
+        let store = &mut store.as_context_mut().0.opaque;
+        if val.ty() != ty.content {
+            return Err(Error::msg(format!(
+                "global of type {} initialised with a {}",
+                ty.content,
+                val.ty()
+            )));
+        }
+        let mut owned = Box::new(VMGlobalDefinition::from_raw(val.to_raw(store)));
+        let def: *mut VMGlobalDefinition = &mut *owned;
+        store.globals.push(GlobalData {
+            ty,
+            def,
+            _owned: Some(owned),
+        });
+        Ok(Global {
+            store: store.id,
+            index: store.globals.len() as u32 - 1,
+        })
+    }
+
+    pub fn ty(&self, store: impl AsContext) -> GlobalType {
+        let store = &store.as_context().0.opaque;
+        check_store(store, self.store);
+        store.globals[self.index as usize].ty
+    }
+
+    pub fn get(&self, mut store: impl AsContextMut) -> Val {
+        let store = &mut store.as_context_mut().0.opaque;
+        check_store(store, self.store);
+        let g = &store.globals[self.index as usize];
+        let ty = g.ty.content;
+        // SAFETY: `def` points at live storage of this global.
+        let raw = unsafe { (*g.def).to_raw() };
+        // SAFETY: the storage holds a value of the global's type.
+        unsafe { Val::from_raw(store, raw, ty) }
+    }
+
+    pub fn set(&self, mut store: impl AsContextMut, val: Val) -> Result<()> {
+        let store = &mut store.as_context_mut().0.opaque;
+        check_store(store, self.store);
+        let g = &store.globals[self.index as usize];
+        if !g.ty.mutable {
+            return Err(Error::msg("cannot set an immutable global"));
+        }
+        if val.ty() != g.ty.content {
+            return Err(Error::msg(format!(
+                "global of type {} set to a {}",
+                g.ty.content,
+                val.ty()
+            )));
+        }
+        let def = g.def;
+        let raw = val.to_raw(store);
+        // SAFETY: `def` points at live storage of this global.
+        unsafe { *def = VMGlobalDefinition::from_raw(raw) };
+        Ok(())
+    }
+}
+
+/// The type of an external value, with its current limits.
+pub(crate) fn type_in(store: &StoreOpaque, e: &Extern) -> ExternType {
+    match e {
+        Extern::Func(f) => {
+            check_store(store, f.store);
+            ExternType::Func(store.engine.type_of(store.funcs[f.index as usize].type_id))
+        }
+        Extern::Memory(m) => {
+            let mem = m.get(store);
+            let mut ty = mem.ty;
+            ty.limits.min = mem.pages();
+            ExternType::Memory(ty)
+        }
+        Extern::Table(t) => {
+            check_store(store, t.store);
+            let table = &store.tables[t.index as usize];
+            let mut ty = table.ty;
+            ty.limits.min = table.len();
+            ExternType::Table(ty)
+        }
+        Extern::Global(g) => {
+            check_store(store, g.store);
+            ExternType::Global(store.globals[g.index as usize].ty)
+        }
+    }
+}

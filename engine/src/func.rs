@@ -1,0 +1,362 @@
+//! Functions: calling wasm from the host, and host functions callable from wasm.
+
+use std::panic::{self, AssertUnwindSafe};
+use std::sync::Arc;
+
+use nyash_aot::vmoffsets::{VMOffsets, store_context, trap_codes};
+
+use crate::engine::Engine;
+use crate::error::{Error, ErrorKind, FrameInfo, Result, Trap, TrapCode};
+use crate::externals::Extern;
+use crate::store::{
+    AsContext, AsContextMut, FuncData, FuncKind, StoreContext, StoreContextMut, StoreInner,
+    StoreOpaque, check_store,
+};
+use crate::runtime::vm::{VMFuncRef, VMHostFuncContext, VMStoreContext, ValRaw};
+use crate::types::FuncType;
+use crate::values::Val;
+
+/// The lowest-level form of a host function: reads its arguments from and
+/// writes its results to the raw value array.
+pub(crate) type HostFn<T> =
+    Arc<dyn Fn(Caller<'_, T>, &mut [ValRaw]) -> Result<()> + Send + Sync + 'static>;
+
+/// A WebAssembly function, defined by an instance or by the host.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Func {
+    pub(crate) store: u64,
+    pub(crate) index: u32,
+}
+
+/// The context a host function runs in: the store, and the instance that called it.
+pub struct Caller<'a, T> {
+    pub(crate) store: &'a mut StoreInner<T>,
+    pub(crate) caller: Option<u32>,
+}
+
+impl<T> Caller<'_, T> {
+    pub fn data(&self) -> &T {
+        &self.store.data
+    }
+
+    pub fn data_mut(&mut self) -> &mut T {
+        &mut self.store.data
+    }
+
+    pub fn engine(&self) -> &Engine {
+        &self.store.opaque.engine
+    }
+
+    /// An export of the calling instance (e.g. its `memory`).
+    pub fn get_export(&mut self, name: &str) -> Option<Extern> {
+        let instance = self.caller?;
+        crate::instance::export_of(&mut self.store.opaque, instance, name)
+    }
+}
+
+impl<T> AsContext for Caller<'_, T> {
+    type Data = T;
+    fn as_context(&self) -> StoreContext<'_, T> {
+        StoreContext(self.store)
+    }
+}
+
+impl<T> AsContextMut for Caller<'_, T> {
+    fn as_context_mut(&mut self) -> StoreContextMut<'_, T> {
+        StoreContextMut(self.store)
+    }
+}
+
+impl Func {
+    /// A host function of type `ty`. `f` receives the arguments and must fill
+    /// `results` with values of the result types.
+    pub fn new<T: 'static>(
+        mut store: impl AsContextMut<Data = T>,
+        ty: FuncType,
+        f: impl Fn(Caller<'_, T>, &[Val], &mut [Val]) -> Result<()> + Send + Sync + 'static,
+    ) -> Result<Func> {
+        let ty2 = ty.clone();
+        let raw: HostFn<T> = Arc::new(move |mut caller: Caller<'_, T>, values: &mut [ValRaw]| {
+            call_dynamic(&mut caller, &ty2, &f, values)
+        });
+        Func::new_raw(store.as_context_mut().0, ty, raw)
+    }
+
+    pub(crate) fn new_raw<T: 'static>(store: &mut StoreInner<T>, ty: FuncType, call: HostFn<T>) -> Result<Func> {
+        let opaque = &mut store.opaque;
+        let type_id = opaque.engine.type_id(&ty);
+        let wasm_call = opaque.engine.host_trampoline(type_id)? as *const u8;
+        let index = opaque.funcs.len() as u32;
+        let mut ctx = Box::new(VMHostFuncContext {
+            callback: host_callback::<T>,
+            func_ref: VMFuncRef {
+                wasm_call,
+                vmctx: std::ptr::null_mut(),
+                type_id,
+                _pad: 0,
+            },
+            func_index: index as usize,
+        });
+        let ctx_ptr: *mut VMHostFuncContext = &mut *ctx;
+        ctx.func_ref.vmctx = ctx_ptr.cast();
+        let func_ref: *const VMFuncRef = &ctx.func_ref;
+        opaque.funcs.push(FuncData {
+            kind: FuncKind::Host {
+                ctx,
+                call: Box::new(call),
+            },
+            type_id,
+            func_ref,
+        });
+        opaque.funcs_by_ref.insert(func_ref as usize, index);
+        Ok(Func {
+            store: opaque.id,
+            index,
+        })
+    }
+
+    /// The function's type.
+    pub fn ty(&self, store: impl AsContext) -> FuncType {
+        let store = &store.as_context().0.opaque;
+        check_store(store, self.store);
+        store.engine.type_of(store.funcs[self.index as usize].type_id)
+    }
+
+    /// Calls the function. `results` must have room for every result.
+    pub fn call<T>(&self, mut store: impl AsContextMut<Data = T>, params: &[Val], results: &mut [Val]) -> Result<()> {
+        let store = store.as_context_mut().0;
+        let ty = self.ty(StoreContext(store));
+        if params.len() != ty.params.len() {
+            return Err(Error::msg(format!(
+                "expected {} arguments, got {}",
+                ty.params.len(),
+                params.len()
+            )));
+        }
+        if results.len() < ty.results.len() {
+            return Err(Error::msg(format!(
+                "expected room for {} results, got {}",
+                ty.results.len(),
+                results.len()
+            )));
+        }
+        for (i, (p, t)) in params.iter().zip(&ty.params).enumerate() {
+            if p.ty() != *t {
+                return Err(Error::msg(format!("argument {i} is a {}, expected {t}", p.ty())));
+            }
+        }
+        let mut raw: Vec<ValRaw> = vec![ValRaw::ZERO; ty.params.len().max(ty.results.len())];
+        for (slot, p) in raw.iter_mut().zip(params) {
+            *slot = p.to_raw(&store.opaque);
+        }
+        self.call_raw(store, &mut raw)?;
+        for (i, t) in ty.results.iter().enumerate() {
+            // SAFETY: the function returned values of its declared result types.
+            results[i] = unsafe { Val::from_raw(&mut store.opaque, raw[i], *t) };
+        }
+        Ok(())
+    }
+
+    /// Calls with arguments and results in `values` (sized for the larger of the two).
+    pub(crate) fn call_raw<T>(&self, store: &mut StoreInner<T>, values: &mut [ValRaw]) -> Result<()> {
+        check_store(&store.opaque, self.store);
+        let data = &store.opaque.funcs[self.index as usize];
+        match &data.kind {
+            FuncKind::Host { call, .. } => {
+                let call = call
+                    .downcast_ref::<HostFn<T>>()
+                    .expect("host functions are created for the store's data type")
+                    .clone();
+                call(
+                    Caller {
+                        store,
+                        caller: None,
+                    },
+                    values,
+                )
+            }
+            FuncKind::Wasm {
+                instance,
+                func_index,
+            } => {
+                let inst = &store.opaque.instances[*instance as usize];
+                let trampoline = inst.module.entry_trampoline(*func_index);
+                let wasm_call = inst.module.wasm_call(*func_index);
+                let vmctx = inst.vmctx_ptr();
+                // SAFETY: the trampoline, code and vmctx belong to a live
+                // instance of this store, and `values` is sized for the type.
+                unsafe { invoke(&mut store.opaque, trampoline, vmctx, wasm_call, values.as_mut_ptr()) }
+            }
+        }
+    }
+
+    /// The func a funcref pointer refers to.
+    pub(crate) fn from_raw(store: &mut StoreOpaque, raw: usize) -> Option<Func> {
+        if raw == 0 {
+            return None;
+        }
+        if let Some(&index) = store.funcs_by_ref.get(&raw) {
+            return Some(Func {
+                store: store.id,
+                index,
+            });
+        }
+        // A defined function's funcref slot inside some instance's VMContext.
+        let (&start, &instance) = store.vmctx_starts.range(..=raw).next_back()?;
+        let inst = &store.instances[instance as usize];
+        let module = inst.module.clone();
+        let offsets = &module.inner.offsets;
+        let first = offsets.func_ref(0) as usize;
+        let slot = (raw - start - first) / nyash_aot::vmoffsets::func_ref::SIZE as usize;
+        let func_index = module.inner.slot_funcs[slot];
+        Some(crate::instance::wasm_func(store, instance, func_index))
+    }
+}
+
+/// Runs a dynamically typed host function on raw values.
+pub(crate) fn call_dynamic<T>(
+    caller: &mut Caller<'_, T>,
+    ty: &FuncType,
+    f: &dyn Fn(Caller<'_, T>, &[Val], &mut [Val]) -> Result<()>,
+    values: &mut [ValRaw],
+) -> Result<()> {
+    let args: Vec<Val> = ty
+        .params
+        .iter()
+        .zip(values.iter())
+        // SAFETY: the trampoline wrote values of the declared parameter types.
+        .map(|(t, v)| unsafe { Val::from_raw(&mut caller.store.opaque, *v, *t) })
+        .collect();
+    let mut results: Vec<Val> = ty.results.iter().map(|t| Val::default_for(*t)).collect();
+    f(caller.reborrow(), &args, &mut results)?;
+    for (i, (r, t)) in results.iter().zip(&ty.results).enumerate() {
+        if r.ty() != *t {
+            return Err(Error::msg(format!(
+                "host function returned a {} as result {i}, expected {t}",
+                r.ty()
+            )));
+        }
+        values[i] = r.to_raw(&caller.store.opaque);
+    }
+    Ok(())
+}
+
+impl<T> Caller<'_, T> {
+    fn reborrow(&mut self) -> Caller<'_, T> {
+        Caller {
+            store: self.store,
+            caller: self.caller,
+        }
+    }
+}
+
+/// Runs `trampoline(vmctx, vmctx, wasm_call, values)` on an execution stack
+/// and turns a trap into an error.
+///
+/// # Safety
+/// `trampoline` must be an entry trampoline for `wasm_call`'s type, `vmctx`
+/// the VMContext of a live instance of `store`, and `values` sized for the type.
+pub(crate) unsafe fn invoke(
+    store: &mut StoreOpaque,
+    trampoline: *const u8,
+    vmctx: *mut u8,
+    wasm_call: *const u8,
+    values: *mut ValRaw,
+) -> Result<()> {
+    type Entry = unsafe extern "C" fn(*mut u8, *mut u8, *const u8, *mut ValRaw);
+    // SAFETY: entry trampolines have exactly this signature (aot::abi).
+    let entry: Entry = unsafe { std::mem::transmute::<*const u8, Entry>(trampoline) };
+    let limit: *mut usize = &mut store.vmstore.stack_limit;
+    let engine = store.engine.clone();
+    // SAFETY: the closure holds only raw pointers and plain values, so an
+    // abandoned stack leaks nothing; the caller vouches for the pointers.
+    let result = unsafe {
+        nyash_asyncify::run_on_stack(&engine.inner.stacks, limit, move || {
+            entry(vmctx, vmctx, wasm_call, values)
+        })
+    };
+    match result {
+        Ok(()) => Ok(()),
+        Err(trap) => Err(trap_to_error(store, trap)),
+    }
+}
+
+fn trap_to_error(store: &mut StoreOpaque, trap: nyash_asyncify::Trap) -> Error {
+    let host_error = crate::error::cranelift_trap(trap.code) == Some(trap_codes::HOST_ERROR);
+    if host_error {
+        if let Some(payload) = store.pending_panic.take() {
+            panic::resume_unwind(payload);
+        }
+        if let Some(e) = store.pending_error.take() {
+            return e;
+        }
+    }
+    let code = TrapCode::from_raw(trap.code).unwrap_or(TrapCode::UnreachableCodeReached);
+    let backtrace = trap
+        .backtrace
+        .iter()
+        .enumerate()
+        .filter_map(|(i, &pc)| {
+            // Return addresses point after the call; look up the call itself.
+            let pc = if i == 0 { pc } else { pc - 1 };
+            let (_, module) = store.code_starts.range(..=pc).next_back()?;
+            let func_index = module.func_at_pc(pc)?;
+            Some(FrameInfo {
+                module_name: module.name().map(str::to_string),
+                func_index,
+                func_name: module.func_name(func_index).map(str::to_string),
+            })
+        })
+        .collect();
+    Error::new(ErrorKind::Trap(Trap { code, backtrace }))
+}
+
+/// Called by a host-call trampoline: runs the host function with the store
+/// of the calling instance. Returns 0 on success; otherwise the error (or
+/// panic) is left in the store and the trampoline traps with `HOST_ERROR`.
+unsafe extern "C" fn host_callback<T: 'static>(
+    ctx: *mut VMHostFuncContext,
+    caller_vmctx: *mut u8,
+    values: *mut ValRaw,
+    len: usize,
+) -> u32 {
+    // SAFETY: the trampoline passes the host context it was given, the
+    // calling instance's VMContext (whose store context points back at the
+    // `StoreInner<T>` that owns it) and an array of `len` values. The store
+    // is not otherwise borrowed while wasm runs: `invoke` holds only pointers.
+    unsafe {
+        let vmstore = *(caller_vmctx.add(VMOffsets::STORE_CONTEXT as usize) as *const *mut VMStoreContext);
+        debug_assert_eq!(store_context::STORE, 32);
+        let store = &mut *((*vmstore).store as *mut StoreInner<T>);
+        let caller = *(caller_vmctx.add(VMOffsets::INSTANCE as usize) as *const usize) as u32;
+        let values = std::slice::from_raw_parts_mut(values, len);
+        let func_index = (*ctx).func_index;
+        let call = match &store.opaque.funcs[func_index].kind {
+            FuncKind::Host { call, .. } => call
+                .downcast_ref::<HostFn<T>>()
+                .expect("host functions are created for the store's data type")
+                .clone(),
+            FuncKind::Wasm { .. } => unreachable!("host trampolines only call host functions"),
+        };
+        let result = panic::catch_unwind(AssertUnwindSafe(|| {
+            call(
+                Caller {
+                    store: &mut *store,
+                    caller: Some(caller),
+                },
+                values,
+            )
+        }));
+        match result {
+            Ok(Ok(())) => 0,
+            Ok(Err(e)) => {
+                store.opaque.pending_error = Some(e);
+                1
+            }
+            Err(payload) => {
+                store.opaque.pending_panic = Some(payload);
+                1
+            }
+        }
+    }
+}

@@ -1,0 +1,628 @@
+//! Instantiation (imports checked, VMContext laid out, segments applied,
+//! `start` run) and the builtins generated code calls.
+
+use nyash_aot::module::{ConstExpr, ConstOp, DataMode, ElemMode, EntityIndex};
+use nyash_aot::vmoffsets::{Builtin, VMCONTEXT_MAGIC, VMOffsets};
+
+use crate::error::{Error, ErrorKind, Result, TrapCode};
+use crate::externals::{Extern, Global, Memory, Table};
+use crate::func::Func;
+use crate::module::Module;
+use crate::runtime::table::Table as TableStorage;
+use crate::runtime::vm::{
+    VMFuncRef, VMFunctionImport, VMGlobalDefinition, VMMemoryDefinition, VMTableDefinition, ValRaw,
+};
+use crate::store::{AsContext, AsContextMut, FuncData, FuncKind, GlobalData, InstanceData, StoreOpaque, check_store};
+use crate::types::{ExternType, Limits};
+
+/// An instance of a module in a store.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Instance {
+    pub(crate) store: u64,
+    pub(crate) index: u32,
+}
+
+impl Instance {
+    /// Instantiates `module` with `imports` given in the order of the module's imports.
+    pub fn new(mut store: impl AsContextMut, module: &Module, imports: &[Extern]) -> Result<Instance> {
+        let inner = store.as_context_mut().0;
+        let ptr: *mut crate::store::StoreInner<_> = inner;
+        instantiate(&mut inner.opaque, module, imports, ptr.cast())
+    }
+
+    pub fn get_export(&self, mut store: impl AsContextMut, name: &str) -> Option<Extern> {
+        let store = &mut store.as_context_mut().0.opaque;
+        check_store(store, self.store);
+        export_of(store, self.index, name)
+    }
+
+    pub fn get_func(&self, store: impl AsContextMut, name: &str) -> Option<Func> {
+        self.get_export(store, name)?.into_func()
+    }
+
+    pub fn get_memory(&self, store: impl AsContextMut, name: &str) -> Option<Memory> {
+        self.get_export(store, name)?.into_memory()
+    }
+
+    pub fn get_table(&self, store: impl AsContextMut, name: &str) -> Option<Table> {
+        self.get_export(store, name)?.into_table()
+    }
+
+    pub fn get_global(&self, store: impl AsContextMut, name: &str) -> Option<Global> {
+        self.get_export(store, name)?.into_global()
+    }
+
+    /// All exports, in the module's order.
+    pub fn exports<'a, T: 'a>(&self, mut store: impl AsContextMut<Data = T>) -> Vec<(String, Extern)> {
+        let store = &mut store.as_context_mut().0.opaque;
+        check_store(store, self.store);
+        let module = store.instances[self.index as usize].module.clone();
+        module
+            .env()
+            .exports
+            .iter()
+            .filter_map(|e| Some((e.name.clone(), export_of(store, self.index, &e.name)?)))
+            .collect()
+    }
+
+    pub fn module<'a, T: 'a>(&self, store: &'a impl AsContext<Data = T>) -> &'a Module {
+        let store = &store.as_context().0.opaque;
+        check_store(store, self.store);
+        &store.instances[self.index as usize].module
+    }
+}
+
+pub(crate) fn export_of(store: &mut StoreOpaque, instance: u32, name: &str) -> Option<Extern> {
+    let inst = &store.instances[instance as usize];
+    let index = inst.module.export_index(name)?;
+    let id = store.id;
+    Some(match index {
+        EntityIndex::Function(f) => Extern::Func(wasm_func(store, instance, f)),
+        EntityIndex::Memory(m) => Extern::Memory(Memory {
+            store: id,
+            index: inst.memories[m as usize],
+        }),
+        EntityIndex::Table(t) => Extern::Table(Table {
+            store: id,
+            index: inst.tables[t as usize],
+        }),
+        EntityIndex::Global(g) => Extern::Global(Global {
+            store: id,
+            index: inst.globals[g as usize],
+        }),
+    })
+}
+
+/// The handle of function `func_index` of `instance` (imported or defined).
+pub(crate) fn wasm_func(store: &mut StoreOpaque, instance: u32, func_index: u32) -> Func {
+    let inst = &store.instances[instance as usize];
+    if let Some(&f) = inst.funcs.get(func_index as usize) {
+        return Func {
+            store: store.id,
+            index: f,
+        };
+    }
+    if let Some(&index) = store.wasm_funcs.get(&(instance, func_index)) {
+        return Func {
+            store: store.id,
+            index,
+        };
+    }
+    let module = &inst.module;
+    let offsets = &module.inner.offsets;
+    let type_id = module.inner.type_ids[module.env().funcs[func_index as usize] as usize];
+    let func_ref: *const VMFuncRef = match module.env().func_ref_slots[func_index as usize] {
+        // SAFETY: the slot lies inside this instance's VMContext.
+        Some(slot) => unsafe { inst.vmctx_ptr().add(offsets.func_ref(slot) as usize) }.cast(),
+        // A function nothing references as a value gets a funcref of its own
+        // (only the host can ask for one, by export name it would have a slot).
+        None => Box::leak(Box::new(VMFuncRef {
+            wasm_call: module.wasm_call(func_index),
+            vmctx: inst.vmctx_ptr(),
+            type_id,
+            _pad: 0,
+        })),
+    };
+    let index = store.funcs.len() as u32;
+    store.funcs.push(FuncData {
+        kind: FuncKind::Wasm {
+            instance,
+            func_index,
+        },
+        type_id,
+        func_ref,
+    });
+    store.wasm_funcs.insert((instance, func_index), index);
+    store.funcs_by_ref.insert(func_ref as usize, index);
+    Func {
+        store: store.id,
+        index,
+    }
+}
+
+fn limits_match(actual: Limits, required: Limits) -> bool {
+    actual.min >= required.min
+        && match required.max {
+            None => true,
+            Some(max) => actual.max.is_some_and(|a| a <= max),
+        }
+}
+
+/// # Safety of `store_ptr`
+/// `store_ptr` is the `StoreInner<T>` that owns `store`; instantiation only
+/// passes it on to the start function's call.
+pub(crate) fn instantiate(
+    store: &mut StoreOpaque,
+    module: &Module,
+    imports: &[Extern],
+    _store_ptr: *mut (),
+) -> Result<Instance> {
+    if !store.engine.same(module.engine()) {
+        return Err(Error::msg("module was compiled by a different engine than the store's"));
+    }
+    let env = module.env();
+    if imports.len() != env.imports.len() {
+        return Err(Error::new(ErrorKind::Instantiation(format!(
+            "expected {} imports, got {}",
+            env.imports.len(),
+            imports.len()
+        ))));
+    }
+    let mut funcs = Vec::with_capacity(env.num_imported_funcs as usize);
+    let mut memories = Vec::with_capacity(env.memories.len());
+    let mut tables = Vec::with_capacity(env.tables.len());
+    let mut globals = Vec::with_capacity(env.globals.len());
+    for (import, ext) in env.imports.iter().zip(imports) {
+        let expected = ExternType::of(env, import.index);
+        let actual = crate::externals::type_in(store, ext);
+        let mismatch = |what: String| Error::link(&import.module, &import.name, what);
+        match (ext, &expected, &actual) {
+            (Extern::Func(f), ExternType::Func(e), ExternType::Func(a)) => {
+                check_store(store, f.store);
+                if e != a {
+                    return Err(mismatch(format!("expected function {e}, found {a}")));
+                }
+                funcs.push(f.index);
+            }
+            (Extern::Memory(m), ExternType::Memory(e), ExternType::Memory(a)) => {
+                check_store(store, m.store);
+                if !limits_match(a.limits, e.limits) || a.memory64 != e.memory64 || a.shared != e.shared {
+                    return Err(mismatch(format!("expected memory {:?}, found {:?}", e.limits, a.limits)));
+                }
+                memories.push(m.index);
+            }
+            (Extern::Table(t), ExternType::Table(e), ExternType::Table(a)) => {
+                check_store(store, t.store);
+                if !limits_match(a.limits, e.limits) || a.element != e.element {
+                    return Err(mismatch(format!("expected table {e:?}, found {a:?}")));
+                }
+                tables.push(t.index);
+            }
+            (Extern::Global(g), ExternType::Global(e), ExternType::Global(a)) => {
+                check_store(store, g.store);
+                if e != a {
+                    return Err(mismatch(format!("expected global {e:?}, found {a:?}")));
+                }
+                globals.push(g.index);
+            }
+            _ => {
+                return Err(mismatch(format!(
+                    "expected a {}, found a {}",
+                    expected.kind(),
+                    actual.kind()
+                )));
+            }
+        }
+    }
+
+    // Defined memories and tables.
+    for ty in &env.memories[env.num_imported_memories as usize..] {
+        memories.push(crate::externals::new_memory(store, *ty)?);
+    }
+    for ty in &env.tables[env.num_imported_tables as usize..] {
+        let t = TableStorage::new(*ty, 0).map_err(|e| Error::new(ErrorKind::Instantiation(e)))?;
+        store.tables.push(t);
+        tables.push(store.tables.len() as u32 - 1);
+    }
+
+    // The VMContext.
+    let offsets: &VMOffsets = &module.inner.offsets;
+    let units = (offsets.size() as usize).div_ceil(16);
+    let vmctx: Box<[VMGlobalDefinition]> = vec![VMGlobalDefinition { storage: [0; 16] }; units].into_boxed_slice();
+    let instance_index = store.instances.len() as u32;
+    let base = vmctx.as_ptr() as *mut u8;
+    // SAFETY: every write below is within the VMContext block (offsets come
+    // from VMOffsets for this module) and of the type the contract names.
+    unsafe {
+        let w = |off: u32, v: usize| *(base.add(off as usize) as *mut usize) = v;
+        *(base as *mut u32) = VMCONTEXT_MAGIC;
+        w(VMOffsets::STORE_CONTEXT, &*store.vmstore as *const _ as usize);
+        w(VMOffsets::BUILTINS, BUILTINS.as_ptr() as usize);
+        w(VMOffsets::TYPE_IDS, module.inner.type_ids.as_ptr() as usize);
+        w(VMOffsets::INSTANCE, instance_index as usize);
+        for (i, &f) in funcs.iter().enumerate() {
+            let data = &store.funcs[f as usize];
+            // SAFETY: func_ref points at a live VMFuncRef of this store.
+            let fr = &*data.func_ref;
+            let wasm_call = match &data.kind {
+                // A host function is called through this module's trampoline for its type.
+                FuncKind::Host { .. } => {
+                    let ty = env.funcs[i] as usize;
+                    module.inner.code.at(module.inner.host_trampolines[ty])
+                }
+                FuncKind::Wasm { .. } => fr.wasm_call,
+            };
+            *(base.add(offsets.imported_func(i as u32) as usize) as *mut VMFunctionImport) = VMFunctionImport {
+                wasm_call,
+                vmctx: fr.vmctx,
+                func_ref: data.func_ref,
+            };
+        }
+        for (i, &m) in memories.iter().enumerate() {
+            let def: *mut VMMemoryDefinition = store.memories[m as usize].definition();
+            w(offsets.memory_ptr(i as u32), def as usize);
+        }
+        for (i, &t) in tables.iter().enumerate() {
+            let def: *mut VMTableDefinition = store.tables[t as usize].definition();
+            w(offsets.table_ptr(i as u32), def as usize);
+        }
+        for (i, &g) in globals.iter().enumerate() {
+            w(offsets.imported_global_ptr(i as u32), store.globals[g as usize].def as usize);
+        }
+        for slot in 0..offsets.num_func_refs {
+            let f = module.inner.slot_funcs[slot as usize];
+            *(base.add(offsets.func_ref(slot) as usize) as *mut VMFuncRef) = VMFuncRef {
+                wasm_call: module.wasm_call(f),
+                vmctx: base,
+                type_id: module.inner.type_ids[env.funcs[f as usize] as usize],
+                _pad: 0,
+            };
+        }
+    }
+    store.vmctx_starts.insert(base as usize, instance_index);
+    store
+        .code_starts
+        .entry(module.inner.code.base() as usize)
+        .or_insert_with(|| module.clone());
+    store.instances.push(InstanceData {
+        module: module.clone(),
+        vmctx,
+        funcs,
+        memories,
+        tables,
+        globals,
+        dropped_datas: vec![false; env.datas.len()],
+        elems: Vec::new(),
+    });
+
+    // Defined globals, in order (an initialiser may read earlier globals).
+    for (i, init) in env.global_inits.iter().enumerate() {
+        let g = env.num_imported_globals + i as u32;
+        let raw = eval_const(store, instance_index, init);
+        let def: *mut VMGlobalDefinition =
+            // SAFETY: the defined global's slot lies inside the VMContext.
+            unsafe { base.add(offsets.defined_global(i as u32) as usize) }.cast();
+        // SAFETY: as above.
+        unsafe { *def = VMGlobalDefinition::from_raw(raw) };
+        store.globals.push(GlobalData {
+            ty: env.globals[g as usize],
+            def,
+            _owned: None,
+        });
+        let index = store.globals.len() as u32 - 1;
+        store.instances[instance_index as usize].globals.push(index);
+    }
+
+    // Element segments: evaluate items; passive ones are kept for table.init.
+    let mut elems = Vec::with_capacity(env.elems.len());
+    for seg in &env.elems {
+        let items: Box<[usize]> = seg
+            .items
+            .iter()
+            // SAFETY: element items are reference-typed constant expressions.
+            .map(|e| unsafe { eval_const(store, instance_index, e).r#ref })
+            .collect();
+        elems.push(Some(items));
+    }
+    store.instances[instance_index as usize].elems = elems;
+
+    let instance = Instance {
+        store: store.id,
+        index: instance_index,
+    };
+
+    // Active segments in order; the first out-of-bounds one traps, leaving
+    // the earlier ones applied (WebAssembly 2.0 semantics).
+    for (i, seg) in env.elems.iter().enumerate() {
+        match &seg.mode {
+            ElemMode::Active { table, offset } => {
+                // SAFETY: segment offsets are i32 constant expressions.
+                let offset = unsafe { eval_const(store, instance_index, offset).i32 } as u32 as u64;
+                let len = seg.items.len() as u64;
+                let inst = &store.instances[instance_index as usize];
+                let t = inst.tables[*table as usize];
+                let items = inst.elems[i].clone().unwrap_or_default();
+                let table = store.tables[t as usize].elements_mut();
+                if offset.checked_add(len).is_none_or(|end| end > table.len() as u64) {
+                    return Err(TrapCode::TableOutOfBounds.into());
+                }
+                table[offset as usize..(offset + len) as usize].copy_from_slice(&items);
+                store.instances[instance_index as usize].elems[i] = None;
+            }
+            ElemMode::Declared => store.instances[instance_index as usize].elems[i] = None,
+            ElemMode::Passive => {}
+        }
+    }
+    for (i, seg) in env.datas.iter().enumerate() {
+        if let DataMode::Active { memory, offset } = &seg.mode {
+            // SAFETY: segment offsets are i32 constant expressions.
+            let offset = unsafe { eval_const(store, instance_index, offset).i32 } as u32 as usize;
+            let m = store.instances[instance_index as usize].memories[*memory as usize];
+            let bytes = &env.data_bytes[seg.range.clone()];
+            let mem = store.memories[m as usize].data_mut();
+            let Some(dst) = offset.checked_add(bytes.len()).and_then(|end| mem.get_mut(offset..end)) else {
+                return Err(TrapCode::MemoryOutOfBounds.into());
+            };
+            dst.copy_from_slice(bytes);
+            store.instances[instance_index as usize].dropped_datas[i] = true;
+        }
+    }
+
+    if let Some(start) = env.start {
+        let f = wasm_func(store, instance_index, start);
+        start_call(store, f)?;
+    }
+    Ok(instance)
+}
+
+fn start_call(store: &mut StoreOpaque, f: Func) -> Result<()> {
+    match &store.funcs[f.index as usize].kind {
+        FuncKind::Wasm { instance, func_index } => {
+            let inst = &store.instances[*instance as usize];
+            let trampoline = inst.module.entry_trampoline(*func_index);
+            let wasm_call = inst.module.wasm_call(*func_index);
+            let vmctx = inst.vmctx_ptr();
+            let mut values = [ValRaw::ZERO];
+            // SAFETY: a live instance's function, of type [] -> [].
+            unsafe { crate::func::invoke(store, trampoline, vmctx, wasm_call, values.as_mut_ptr()) }
+        }
+        FuncKind::Host { ctx, .. } => {
+            // An imported host function as start: call it through its callback.
+            let ctx_ptr = &**ctx as *const _ as *mut crate::runtime::vm::VMHostFuncContext;
+            let mut values = [ValRaw::ZERO];
+            let vmctx = store.instances.last().map(|i| i.vmctx_ptr()).unwrap_or(std::ptr::null_mut());
+            // SAFETY: the callback takes its own context, a VMContext of this
+            // store, and a value array of sufficient length.
+            let failed = unsafe { ((*ctx_ptr).callback)(ctx_ptr, vmctx, values.as_mut_ptr(), 1) };
+            if failed != 0 {
+                if let Some(p) = store.pending_panic.take() {
+                    std::panic::resume_unwind(p);
+                }
+                return Err(store.pending_error.take().unwrap_or_else(|| Error::msg("host function failed")));
+            }
+            Ok(())
+        }
+    }
+}
+
+/// Evaluates a constant expression in the context of an instance.
+fn eval_const(store: &mut StoreOpaque, instance: u32, expr: &ConstExpr) -> ValRaw {
+    let mut stack: Vec<ValRaw> = Vec::with_capacity(2);
+    for op in &expr.0 {
+        let v = match *op {
+            ConstOp::I32Const(v) => ValRaw { i64: v as u32 as i64 },
+            ConstOp::I64Const(v) => ValRaw { i64: v },
+            ConstOp::F32Const(v) => ValRaw { i64: v as i64 },
+            ConstOp::F64Const(v) => ValRaw { f64: v },
+            ConstOp::V128Const(v) => ValRaw { v128: v.to_le_bytes() },
+            ConstOp::RefNull(_) => ValRaw { r#ref: 0 },
+            ConstOp::RefFunc(f) => {
+                let func = wasm_func(store, instance, f);
+                ValRaw {
+                    r#ref: store.funcs[func.index as usize].func_ref as usize,
+                }
+            }
+            ConstOp::GlobalGet(g) => {
+                let idx = store.instances[instance as usize].globals[g as usize];
+                // SAFETY: `def` points at the live storage of that global.
+                unsafe { (*store.globals[idx as usize].def).to_raw() }
+            }
+            ConstOp::I32Add | ConstOp::I32Sub | ConstOp::I32Mul => {
+                let (b, a) = (stack.pop().unwrap_or_default(), stack.pop().unwrap_or_default());
+                // SAFETY: validation typed both operands i32.
+                let (a, b) = unsafe { (a.i32, b.i32) };
+                let r = match *op {
+                    ConstOp::I32Add => a.wrapping_add(b),
+                    ConstOp::I32Sub => a.wrapping_sub(b),
+                    _ => a.wrapping_mul(b),
+                };
+                ValRaw { i64: r as u32 as i64 }
+            }
+            ConstOp::I64Add | ConstOp::I64Sub | ConstOp::I64Mul => {
+                let (b, a) = (stack.pop().unwrap_or_default(), stack.pop().unwrap_or_default());
+                // SAFETY: validation typed both operands i64.
+                let (a, b) = unsafe { (a.i64, b.i64) };
+                let r = match *op {
+                    ConstOp::I64Add => a.wrapping_add(b),
+                    ConstOp::I64Sub => a.wrapping_sub(b),
+                    _ => a.wrapping_mul(b),
+                };
+                ValRaw { i64: r }
+            }
+        };
+        stack.push(v);
+    }
+    stack.pop().unwrap_or_default()
+}
+
+// ---------------------------------------------------------------------------
+// Builtins: called by generated code through the VMContext's builtins table.
+
+static BUILTINS: [usize; Builtin::COUNT] = [
+    builtin_memory_grow as usize,
+    builtin_memory_fill as usize,
+    builtin_memory_copy as usize,
+    builtin_memory_init as usize,
+    builtin_data_drop as usize,
+    builtin_table_grow as usize,
+    builtin_table_fill as usize,
+    builtin_table_copy as usize,
+    builtin_table_init as usize,
+    builtin_elem_drop as usize,
+];
+
+/// The store and instance index of a VMContext.
+///
+/// # Safety
+/// `vmctx` must be the VMContext of a live instance, called from its wasm code
+/// while no Rust reference into the store is held.
+unsafe fn context<'a>(vmctx: *mut u8) -> (&'a mut StoreOpaque, usize) {
+    // SAFETY: per the contract in vmoffsets; see the function's safety note.
+    unsafe {
+        let vmstore = *(vmctx.add(VMOffsets::STORE_CONTEXT as usize) as *const *mut crate::runtime::vm::VMStoreContext);
+        let store = &mut *((*vmstore).store as *mut StoreOpaque);
+        let instance = *(vmctx.add(VMOffsets::INSTANCE as usize) as *const usize);
+        (store, instance)
+    }
+}
+
+unsafe extern "C" fn builtin_memory_grow(vmctx: *mut u8, memory: u32, delta: u64) -> u64 {
+    // SAFETY: called by generated code with its own VMContext.
+    let (store, inst) = unsafe { context(vmctx) };
+    let m = store.instances[inst].memories[memory as usize];
+    store.memories[m as usize].grow(delta).unwrap_or(u64::MAX)
+}
+
+unsafe extern "C" fn builtin_memory_fill(vmctx: *mut u8, memory: u32, dst: u64, byte: u32, len: u64) -> u32 {
+    // SAFETY: called by generated code with its own VMContext.
+    let (store, inst) = unsafe { context(vmctx) };
+    let m = store.instances[inst].memories[memory as usize];
+    let data = store.memories[m as usize].data_mut();
+    match range(dst, len, data.len()) {
+        Some(r) => {
+            data[r].fill(byte as u8);
+            0
+        }
+        None => 1,
+    }
+}
+
+unsafe extern "C" fn builtin_memory_copy(vmctx: *mut u8, dst_mem: u32, dst: u64, src_mem: u32, src: u64, len: u64) -> u32 {
+    // SAFETY: called by generated code with its own VMContext.
+    let (store, inst) = unsafe { context(vmctx) };
+    let d = store.instances[inst].memories[dst_mem as usize] as usize;
+    let s = store.instances[inst].memories[src_mem as usize] as usize;
+    let (Some(sr), Some(dr)) = (
+        range(src, len, store.memories[s].byte_len()),
+        range(dst, len, store.memories[d].byte_len()),
+    ) else {
+        return 1;
+    };
+    if d == s {
+        store.memories[d].data_mut().copy_within(sr, dr.start);
+    } else {
+        let src_ptr = store.memories[s].data()[sr].as_ptr();
+        let dst_slice = &mut store.memories[d].data_mut()[dr];
+        // SAFETY: distinct memories never overlap; both ranges were checked.
+        unsafe { std::ptr::copy_nonoverlapping(src_ptr, dst_slice.as_mut_ptr(), dst_slice.len()) };
+    }
+    0
+}
+
+unsafe extern "C" fn builtin_memory_init(vmctx: *mut u8, memory: u32, data: u32, dst: u64, src: u32, len: u32) -> u32 {
+    // SAFETY: called by generated code with its own VMContext.
+    let (store, inst) = unsafe { context(vmctx) };
+    let instance = &store.instances[inst];
+    let module = instance.module.clone();
+    let seg = &module.env().datas[data as usize];
+    let bytes: &[u8] = if instance.dropped_datas[data as usize] {
+        &[]
+    } else {
+        &module.env().data_bytes[seg.range.clone()]
+    };
+    let m = instance.memories[memory as usize];
+    let mem = store.memories[m as usize].data_mut();
+    let (Some(sr), Some(dr)) = (range(src as u64, len as u64, bytes.len()), range(dst, len as u64, mem.len())) else {
+        return 1;
+    };
+    mem[dr].copy_from_slice(&bytes[sr]);
+    0
+}
+
+unsafe extern "C" fn builtin_data_drop(vmctx: *mut u8, data: u32) {
+    // SAFETY: called by generated code with its own VMContext.
+    let (store, inst) = unsafe { context(vmctx) };
+    store.instances[inst].dropped_datas[data as usize] = true;
+}
+
+unsafe extern "C" fn builtin_table_grow(vmctx: *mut u8, table: u32, delta: u64, init: u64) -> u64 {
+    // SAFETY: called by generated code with its own VMContext.
+    let (store, inst) = unsafe { context(vmctx) };
+    let t = store.instances[inst].tables[table as usize];
+    store.tables[t as usize].grow(delta, init as usize).unwrap_or(u64::MAX)
+}
+
+unsafe extern "C" fn builtin_table_fill(vmctx: *mut u8, table: u32, dst: u64, value: u64, len: u64) -> u32 {
+    // SAFETY: called by generated code with its own VMContext.
+    let (store, inst) = unsafe { context(vmctx) };
+    let t = store.instances[inst].tables[table as usize];
+    let elems = store.tables[t as usize].elements_mut();
+    match range(dst, len, elems.len()) {
+        Some(r) => {
+            elems[r].fill(value as usize);
+            0
+        }
+        None => 1,
+    }
+}
+
+unsafe extern "C" fn builtin_table_copy(vmctx: *mut u8, dst_table: u32, src_table: u32, dst: u64, src: u64, len: u64) -> u32 {
+    // SAFETY: called by generated code with its own VMContext.
+    let (store, inst) = unsafe { context(vmctx) };
+    let d = store.instances[inst].tables[dst_table as usize] as usize;
+    let s = store.instances[inst].tables[src_table as usize] as usize;
+    let (Some(sr), Some(dr)) = (
+        range(src, len, store.tables[s].elements().len()),
+        range(dst, len, store.tables[d].elements().len()),
+    ) else {
+        return 1;
+    };
+    if d == s {
+        store.tables[d].elements_mut().copy_within(sr, dr.start);
+    } else {
+        let items: Vec<usize> = store.tables[s].elements()[sr].to_vec();
+        store.tables[d].elements_mut()[dr].copy_from_slice(&items);
+    }
+    0
+}
+
+unsafe extern "C" fn builtin_table_init(vmctx: *mut u8, table: u32, elem: u32, dst: u64, src: u32, len: u32) -> u32 {
+    // SAFETY: called by generated code with its own VMContext.
+    let (store, inst) = unsafe { context(vmctx) };
+    let instance = &store.instances[inst];
+    let items: &[usize] = instance.elems[elem as usize].as_deref().unwrap_or(&[]);
+    let t = instance.tables[table as usize] as usize;
+    let Some(sr) = range(src as u64, len as u64, items.len()) else {
+        return 1;
+    };
+    let items = items[sr].to_vec();
+    let elems = store.tables[t].elements_mut();
+    let Some(dr) = range(dst, len as u64, elems.len()) else {
+        return 1;
+    };
+    elems[dr].copy_from_slice(&items);
+    0
+}
+
+unsafe extern "C" fn builtin_elem_drop(vmctx: *mut u8, elem: u32) {
+    // SAFETY: called by generated code with its own VMContext.
+    let (store, inst) = unsafe { context(vmctx) };
+    store.instances[inst].elems[elem as usize] = None;
+}
+
+/// `start..start+len` if it fits in `bound`.
+fn range(start: u64, len: u64, bound: usize) -> Option<std::ops::Range<usize>> {
+    let end = start.checked_add(len)?;
+    (end <= bound as u64).then(|| start as usize..end as usize)
+}
+

@@ -1,0 +1,140 @@
+//! `Linker<T>`: resolves a module's imports by name from host functions and
+//! other instances' exports.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use crate::engine::Engine;
+use crate::error::{Error, Result};
+use crate::externals::Extern;
+use crate::func::{Caller, Func, HostFn};
+use crate::instance::Instance;
+use crate::module::Module;
+use crate::runtime::vm::ValRaw;
+use crate::store::{AsContextMut, StoreInner};
+use crate::types::{ExternType, FuncType};
+use crate::values::Val;
+
+enum Definition<T> {
+    Extern(Extern),
+    HostFunc { ty: FuncType, call: HostFn<T> },
+}
+
+impl<T> Clone for Definition<T> {
+    fn clone(&self) -> Self {
+        match self {
+            Definition::Extern(e) => Definition::Extern(*e),
+            Definition::HostFunc { ty, call } => Definition::HostFunc {
+                ty: ty.clone(),
+                call: call.clone(),
+            },
+        }
+    }
+}
+
+/// Named definitions to satisfy imports with.
+pub struct Linker<T> {
+    engine: Engine,
+    defs: HashMap<(String, String), Definition<T>>,
+    allow_shadowing: bool,
+}
+
+impl<T: 'static> Linker<T> {
+    pub fn new(engine: &Engine) -> Linker<T> {
+        Linker {
+            engine: engine.clone(),
+            defs: HashMap::new(),
+            allow_shadowing: false,
+        }
+    }
+
+    pub fn engine(&self) -> &Engine {
+        &self.engine
+    }
+
+    /// Whether a later definition of the same name replaces an earlier one (default: error).
+    pub fn allow_shadowing(&mut self, allow: bool) -> &mut Self {
+        self.allow_shadowing = allow;
+        self
+    }
+
+    fn insert(&mut self, module: &str, name: &str, def: Definition<T>) -> Result<&mut Self> {
+        let key = (module.to_string(), name.to_string());
+        if !self.allow_shadowing && self.defs.contains_key(&key) {
+            return Err(Error::msg(format!("`{module}::{name}` is already defined")));
+        }
+        self.defs.insert(key, def);
+        Ok(self)
+    }
+
+    /// Defines `module::name` as an external value of a store.
+    pub fn define(&mut self, module: &str, name: &str, item: impl Into<Extern>) -> Result<&mut Self> {
+        self.insert(module, name, Definition::Extern(item.into()))
+    }
+
+    /// Defines every export of `instance` under `module`.
+    pub fn instance(&mut self, mut store: impl AsContextMut<Data = T>, module: &str, instance: Instance) -> Result<&mut Self> {
+        for (name, ext) in instance.exports(&mut store) {
+            self.define(module, &name, ext)?;
+        }
+        Ok(self)
+    }
+
+    /// Defines a host function with dynamically typed arguments and results.
+    pub fn func_new(
+        &mut self,
+        module: &str,
+        name: &str,
+        ty: FuncType,
+        f: impl Fn(Caller<'_, T>, &[Val], &mut [Val]) -> Result<()> + Send + Sync + 'static,
+    ) -> Result<&mut Self> {
+        let f = Arc::new(f);
+        let ty2 = ty.clone();
+        let call: HostFn<T> = Arc::new(move |mut caller: Caller<'_, T>, values: &mut [ValRaw]| {
+            crate::func::call_dynamic(&mut caller, &ty2, &*f, values)
+        });
+        self.insert(module, name, Definition::HostFunc { ty, call })
+    }
+
+    /// Defines a host function whose arguments and results are raw values.
+    pub(crate) fn func_raw(&mut self, module: &str, name: &str, ty: FuncType, call: HostFn<T>) -> Result<&mut Self> {
+        self.insert(module, name, Definition::HostFunc { ty, call })
+    }
+
+    /// Looks a definition up, creating host functions in `store`.
+    pub fn get(&self, mut store: impl AsContextMut<Data = T>, module: &str, name: &str) -> Option<Extern> {
+        let def = self.defs.get(&(module.to_string(), name.to_string()))?.clone();
+        self.materialize(&mut store.as_context_mut().0, def).ok()
+    }
+
+    fn materialize(&self, store: &mut StoreInner<T>, def: Definition<T>) -> Result<Extern> {
+        Ok(match def {
+            Definition::Extern(e) => e,
+            Definition::HostFunc { ty, call } => Extern::Func(Func::new_raw(store, ty, call)?),
+        })
+    }
+
+    /// Instantiates `module`, resolving each import by its module and name.
+    pub fn instantiate(&self, mut store: impl AsContextMut<Data = T>, module: &Module) -> Result<Instance> {
+        let store = store.as_context_mut().0;
+        let mut imports = Vec::with_capacity(module.env().imports.len());
+        for (m, n, ty) in module.imports() {
+            let Some(def) = self.defs.get(&(m.to_string(), n.to_string())) else {
+                return Err(Error::link(m, n, format!("unknown import: no {} of that name is defined", ty.kind())));
+            };
+            if let (Definition::HostFunc { ty: have, .. }, ExternType::Func(want)) = (def, &ty) {
+                if have != want {
+                    return Err(Error::link(m, n, format!("expected function {want}, found {have}")));
+                }
+            }
+            imports.push(self.materialize(store, def.clone())?);
+        }
+        Instance::new(crate::store::StoreContextMut(store), module, &imports)
+    }
+
+    /// Instantiates `module` and calls its default export (`_start` or `""`) if any.
+    pub fn module(&mut self, mut store: impl AsContextMut<Data = T>, name: &str, module: &Module) -> Result<&mut Self> {
+        let instance = self.instantiate(&mut store, module)?;
+        self.instance(&mut store, name, instance)
+    }
+}

@@ -1,0 +1,171 @@
+//! `Module`: a compiled module, its code mapped executable, ready to be
+//! instantiated any number of times in any store of its engine.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use nyash_aot::module::{EntityIndex, ModuleEnv};
+use nyash_aot::{Artifact, FuncType, VMOffsets};
+
+use crate::engine::Engine;
+use crate::error::{Error, Result};
+use crate::runtime::code::CodeMemory;
+use crate::types::ExternType;
+
+pub(crate) struct ModuleInner {
+    pub(crate) engine: Engine,
+    pub(crate) env: ModuleEnv,
+    pub(crate) offsets: VMOffsets,
+    pub(crate) code: Arc<CodeMemory>,
+    pub(crate) defined_func_offsets: Vec<u32>,
+    pub(crate) entry_trampolines: Vec<Option<u32>>,
+    pub(crate) host_trampolines: Vec<u32>,
+    /// Engine type id per module type index (what `call_indirect` compares).
+    pub(crate) type_ids: Box<[u32]>,
+    /// Func-ref slot -> function index.
+    pub(crate) slot_funcs: Vec<u32>,
+}
+
+/// A compiled WebAssembly module.
+#[derive(Clone)]
+pub struct Module {
+    pub(crate) inner: Arc<ModuleInner>,
+}
+
+impl std::fmt::Debug for Module {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Module")
+            .field("name", &self.inner.env.name)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Module {
+    /// Compiles a module from its binary or text (`.wat`) form.
+    pub fn new(engine: &Engine, bytes: impl AsRef<[u8]>) -> Result<Module> {
+        let bytes = bytes.as_ref();
+        let wasm = if bytes.starts_with(b"\0asm") {
+            std::borrow::Cow::Borrowed(bytes)
+        } else {
+            std::borrow::Cow::Owned(wat::parse_bytes(bytes).map_err(|e| {
+                Error::from(nyash_aot::CompileError::Invalid {
+                    message: format!("text format: {e}"),
+                    offset: 0,
+                })
+            })?.into_owned())
+        };
+        Self::from_binary(engine, &wasm)
+    }
+
+    /// Compiles a module from its binary form.
+    pub fn from_binary(engine: &Engine, wasm: &[u8]) -> Result<Module> {
+        let artifact = engine.inner.compiler.compile(wasm)?;
+        Self::from_artifact(engine, artifact)
+    }
+
+    /// Reads and compiles a `.wasm` or `.wat` file.
+    pub fn from_file(engine: &Engine, path: impl AsRef<Path>) -> Result<Module> {
+        let path = path.as_ref();
+        let bytes = std::fs::read(path).map_err(|e| Error::io(Some(path), e))?;
+        Self::new(engine, bytes).map_err(|e| e.context(path.display().to_string()))
+    }
+
+    pub(crate) fn from_artifact(engine: &Engine, artifact: Artifact) -> Result<Module> {
+        let Artifact {
+            env,
+            offsets,
+            code,
+            functions,
+            defined_func_offsets,
+            entry_trampolines,
+            host_trampolines,
+            traps,
+        } = artifact;
+        let code = Arc::new(CodeMemory::new(&code, functions, traps).map_err(|e| Error::io(None, e))?);
+        let type_ids: Box<[u32]> = env.types.iter().map(|t| engine.type_id(t)).collect();
+        for (i, &id) in type_ids.iter().enumerate() {
+            engine.offer_host_trampoline(id, code.at(host_trampolines[i]) as usize, &code);
+        }
+        let mut slot_funcs = vec![0; env.num_func_ref_slots as usize];
+        for (f, slot) in env.func_ref_slots.iter().enumerate() {
+            if let Some(s) = slot {
+                slot_funcs[*s as usize] = f as u32;
+            }
+        }
+        Ok(Module {
+            inner: Arc::new(ModuleInner {
+                engine: engine.clone(),
+                env,
+                offsets,
+                code,
+                defined_func_offsets,
+                entry_trampolines,
+                host_trampolines,
+                type_ids,
+                slot_funcs,
+            }),
+        })
+    }
+
+    pub fn engine(&self) -> &Engine {
+        &self.inner.engine
+    }
+
+    /// The module's name from its name section, if any.
+    pub fn name(&self) -> Option<&str> {
+        self.inner.env.name.as_deref()
+    }
+
+    /// The imports: (module, name, type).
+    pub fn imports(&self) -> impl ExactSizeIterator<Item = (&str, &str, ExternType)> + '_ {
+        let env = &self.inner.env;
+        env.imports
+            .iter()
+            .map(move |i| (i.module.as_str(), i.name.as_str(), ExternType::of(env, i.index)))
+    }
+
+    /// The exports: (name, type).
+    pub fn exports(&self) -> impl ExactSizeIterator<Item = (&str, ExternType)> + '_ {
+        let env = &self.inner.env;
+        env.exports
+            .iter()
+            .map(move |e| (e.name.as_str(), ExternType::of(env, e.index)))
+    }
+
+    pub(crate) fn env(&self) -> &ModuleEnv {
+        &self.inner.env
+    }
+
+    /// Name of function `index` for backtraces.
+    pub(crate) fn func_name(&self, index: u32) -> Option<&str> {
+        self.inner.env.func_name(index)
+    }
+
+    pub(crate) fn func_type(&self, index: u32) -> &FuncType {
+        self.inner.env.func_type(index)
+    }
+
+    pub(crate) fn export_index(&self, name: &str) -> Option<EntityIndex> {
+        self.inner.env.export(name)
+    }
+
+    /// The function index whose body contains `pc`, if this module's code holds it.
+    pub(crate) fn func_at_pc(&self, pc: usize) -> Option<u32> {
+        self.inner.code.tables.func_index_at(pc)
+    }
+
+    pub(crate) fn wasm_call(&self, func_index: u32) -> *const u8 {
+        let defined = func_index - self.inner.env.num_imported_funcs;
+        self.inner
+            .code
+            .at(self.inner.defined_func_offsets[defined as usize])
+    }
+
+    pub(crate) fn entry_trampoline(&self, func_index: u32) -> *const u8 {
+        let ty = self.inner.env.funcs[func_index as usize] as usize;
+        let off = self.inner.entry_trampolines[ty]
+            .expect("every defined function's type has an entry trampoline");
+        self.inner.code.at(off)
+    }
+}
+

@@ -1,0 +1,96 @@
+//! Executable code images: a module's compiled code, mapped read-execute and
+//! registered so the trap handler can recognise its program counters.
+
+use std::sync::Arc;
+
+use nyash_aot::compile::{CompiledFunction, TrapSite};
+
+use super::mmap::{Mmap, page_size};
+
+/// Trap and function tables of one image, shared with the trap handler.
+#[derive(Debug)]
+pub struct CodeTables {
+    pub start: usize,
+    pub len: usize,
+    pub functions: Vec<CompiledFunction>,
+    pub traps: Vec<TrapSite>,
+}
+
+impl CodeTables {
+    fn offset(&self, pc: usize) -> Option<u32> {
+        pc.checked_sub(self.start)
+            .filter(|o| *o < self.len)
+            .map(|o| o as u32)
+    }
+
+    /// The defined function index whose body contains `pc`.
+    pub fn func_index_at(&self, pc: usize) -> Option<u32> {
+        let off = self.offset(pc)?;
+        let i = self.functions.partition_point(|f| f.offset <= off);
+        let f = self.functions.get(i.checked_sub(1)?)?;
+        (off < f.offset + f.len && f.func_index != CompiledFunction::TRAMPOLINE)
+            .then_some(f.func_index)
+    }
+}
+
+impl nyash_asyncify::CodeInfo for CodeTables {
+    fn trap_code(&self, pc: usize) -> Option<u8> {
+        let off = self.offset(pc)?;
+        self.traps
+            .binary_search_by_key(&off, |t| t.offset)
+            .ok()
+            .map(|i| self.traps[i].code)
+    }
+
+    fn is_wasm_function(&self, pc: usize) -> bool {
+        // Trampolines count too: a host function's failure traps inside its
+        // trampoline, and the walk up the frames must go on through them.
+        self.offset(pc).is_some()
+    }
+}
+
+/// A code image mapped executable. Unregistered and unmapped on drop.
+#[derive(Debug)]
+pub struct CodeMemory {
+    mmap: Mmap,
+    pub tables: Arc<CodeTables>,
+}
+
+impl CodeMemory {
+    pub fn new(
+        code: &[u8],
+        functions: Vec<CompiledFunction>,
+        traps: Vec<TrapSite>,
+    ) -> std::io::Result<Self> {
+        let len = code.len().max(1).next_multiple_of(page_size());
+        let mmap = Mmap::reserve(len)?;
+        mmap.make_accessible(0, len)?;
+        // SAFETY: the mapping is `len >= code.len()` bytes, writable, and ours.
+        unsafe { std::ptr::copy_nonoverlapping(code.as_ptr(), mmap.as_ptr(), code.len()) };
+        mmap.make_executable(0, len)?;
+        let tables = Arc::new(CodeTables {
+            start: mmap.as_ptr() as usize,
+            len: code.len(),
+            functions,
+            traps,
+        });
+        nyash_asyncify::register_code(tables.start, tables.start + len, tables.clone());
+        Ok(CodeMemory { mmap, tables })
+    }
+
+    pub fn base(&self) -> *const u8 {
+        self.mmap.as_ptr()
+    }
+
+    /// Address of `offset` within the image.
+    pub fn at(&self, offset: u32) -> *const u8 {
+        // SAFETY: callers pass offsets from this image's own tables.
+        unsafe { self.mmap.as_ptr().add(offset as usize) }
+    }
+}
+
+impl Drop for CodeMemory {
+    fn drop(&mut self) {
+        nyash_asyncify::unregister_code(self.tables.start);
+    }
+}

@@ -1,0 +1,108 @@
+//! Reserved address space with an accessible prefix: the backing of linear
+//! memories (and of loaded code).
+
+use std::io;
+use std::ptr;
+
+/// A `mmap`ed region, `PROT_NONE` except for what `make_accessible` opened.
+#[derive(Debug)]
+pub struct Mmap {
+    ptr: *mut u8,
+    len: usize,
+}
+
+// SAFETY: the region is plain memory owned by this value; synchronisation of
+// its contents is the owner's business, as for a Vec<u8>.
+unsafe impl Send for Mmap {}
+unsafe impl Sync for Mmap {}
+
+impl Mmap {
+    /// Reserves `len` bytes of inaccessible address space.
+    pub fn reserve(len: usize) -> io::Result<Mmap> {
+        if len == 0 {
+            return Ok(Mmap {
+                ptr: ptr::NonNull::dangling().as_ptr(),
+                len: 0,
+            });
+        }
+        // SAFETY: a fresh anonymous mapping; no existing memory is affected.
+        let ptr = unsafe {
+            libc::mmap(
+                ptr::null_mut(),
+                len,
+                libc::PROT_NONE,
+                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE,
+                -1,
+                0,
+            )
+        };
+        if ptr == libc::MAP_FAILED {
+            return Err(io::Error::last_os_error());
+        }
+        Ok(Mmap {
+            ptr: ptr.cast(),
+            len,
+        })
+    }
+
+    pub fn as_ptr(&self) -> *mut u8 {
+        self.ptr
+    }
+
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Makes `[start, start + len)` readable and writable (zero-filled if new).
+    pub fn make_accessible(&self, start: usize, len: usize) -> io::Result<()> {
+        assert!(start.checked_add(len).is_some_and(|end| end <= self.len));
+        if len == 0 {
+            return Ok(());
+        }
+        // SAFETY: the range lies inside our own mapping (asserted above).
+        let r = unsafe {
+            libc::mprotect(
+                self.ptr.add(start).cast(),
+                len,
+                libc::PROT_READ | libc::PROT_WRITE,
+            )
+        };
+        if r != 0 {
+            return Err(io::Error::last_os_error());
+        }
+        Ok(())
+    }
+
+    /// Makes `[start, start + len)` readable and executable.
+    pub fn make_executable(&self, start: usize, len: usize) -> io::Result<()> {
+        assert!(start.checked_add(len).is_some_and(|end| end <= self.len));
+        // SAFETY: the range lies inside our own mapping (asserted above).
+        let r = unsafe {
+            libc::mprotect(
+                self.ptr.add(start).cast(),
+                len,
+                libc::PROT_READ | libc::PROT_EXEC,
+            )
+        };
+        if r != 0 {
+            return Err(io::Error::last_os_error());
+        }
+        Ok(())
+    }
+}
+
+impl Drop for Mmap {
+    fn drop(&mut self) {
+        if self.len != 0 {
+            // SAFETY: we own the mapping and nothing refers to it any more.
+            unsafe {
+                libc::munmap(self.ptr.cast(), self.len);
+            }
+        }
+    }
+}
+
+pub fn page_size() -> usize {
+    // SAFETY: sysconf has no preconditions.
+    unsafe { libc::sysconf(libc::_SC_PAGESIZE) as usize }
+}

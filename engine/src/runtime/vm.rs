@@ -1,0 +1,162 @@
+//! The runtime's side of the VMContext contract: `#[repr(C)]` structures whose
+//! layouts must equal the offsets `nyash_aot::vmoffsets` gives generated code.
+//! The tests at the bottom check that they do.
+
+use std::ptr;
+
+/// 16 bytes holding one value of any wasm type, as passed between host and
+/// wasm through the trampolines.
+#[derive(Clone, Copy)]
+#[repr(C, align(16))]
+pub union ValRaw {
+    pub i32: i32,
+    pub i64: i64,
+    pub f32: u32,
+    pub f64: u64,
+    pub v128: [u8; 16],
+    pub r#ref: usize,
+}
+
+impl ValRaw {
+    pub const ZERO: ValRaw = ValRaw { v128: [0; 16] };
+}
+
+impl Default for ValRaw {
+    fn default() -> Self {
+        ValRaw::ZERO
+    }
+}
+
+impl std::fmt::Debug for ValRaw {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // SAFETY: every bit pattern is a valid [u8; 16].
+        write!(f, "ValRaw({:02x?})", unsafe { self.v128 })
+    }
+}
+
+#[repr(C)]
+#[derive(Debug)]
+pub struct VMMemoryDefinition {
+    pub base: *mut u8,
+    pub current_length: usize,
+}
+
+#[repr(C)]
+#[derive(Debug)]
+pub struct VMTableDefinition {
+    pub base: *mut usize,
+    pub current_elements: u64,
+}
+
+#[repr(C, align(16))]
+#[derive(Clone, Copy)]
+pub struct VMGlobalDefinition {
+    pub storage: [u8; 16],
+}
+
+impl VMGlobalDefinition {
+    pub fn from_raw(raw: ValRaw) -> Self {
+        // SAFETY: every bit pattern is a valid [u8; 16].
+        VMGlobalDefinition {
+            storage: unsafe { raw.v128 },
+        }
+    }
+    pub fn to_raw(self) -> ValRaw {
+        ValRaw {
+            v128: self.storage,
+        }
+    }
+}
+
+/// What a `funcref` points to.
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct VMFuncRef {
+    pub wasm_call: *const u8,
+    pub vmctx: *mut u8,
+    pub type_id: u32,
+    pub _pad: u32,
+}
+
+impl VMFuncRef {
+    pub const NULL: VMFuncRef = VMFuncRef {
+        wasm_call: ptr::null(),
+        vmctx: ptr::null_mut(),
+        type_id: u32::MAX,
+        _pad: 0,
+    };
+}
+
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct VMFunctionImport {
+    pub wasm_call: *const u8,
+    pub vmctx: *mut u8,
+    pub func_ref: *const VMFuncRef,
+}
+
+/// Per-store state generated code reads.
+#[repr(C)]
+#[derive(Debug)]
+pub struct VMStoreContext {
+    pub stack_limit: usize,
+    pub fuel_consumed: i64,
+    pub epoch_deadline: u64,
+    pub epoch_ptr: *const u64,
+    pub store: *mut (),
+}
+
+/// The context of a host function, passed as "vmctx" to its host-call
+/// trampoline. The first word is the callback the trampoline calls.
+#[repr(C)]
+pub struct VMHostFuncContext {
+    pub callback: unsafe extern "C" fn(*mut VMHostFuncContext, *mut u8, *mut ValRaw, usize) -> u32,
+    /// The host function's own funcref (its `vmctx` points back here).
+    pub func_ref: VMFuncRef,
+    /// Index of the function in its store.
+    pub func_index: usize,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use nyash_aot::vmoffsets::{func_import, func_ref, global_def, memory_def, store_context, table_def};
+    use std::mem::{offset_of, size_of};
+
+    #[test]
+    fn layouts_match_vmoffsets() {
+        assert_eq!(offset_of!(VMFuncRef, wasm_call), func_ref::WASM_CALL as usize);
+        assert_eq!(offset_of!(VMFuncRef, vmctx), func_ref::VMCTX as usize);
+        assert_eq!(offset_of!(VMFuncRef, type_id), func_ref::TYPE_ID as usize);
+        assert_eq!(size_of::<VMFuncRef>(), func_ref::SIZE as usize);
+        assert_eq!(offset_of!(VMFunctionImport, wasm_call), func_import::WASM_CALL as usize);
+        assert_eq!(offset_of!(VMFunctionImport, vmctx), func_import::VMCTX as usize);
+        assert_eq!(offset_of!(VMFunctionImport, func_ref), func_import::FUNC_REF as usize);
+        assert_eq!(size_of::<VMFunctionImport>(), func_import::SIZE as usize);
+        assert_eq!(offset_of!(VMMemoryDefinition, base), memory_def::BASE as usize);
+        assert_eq!(
+            offset_of!(VMMemoryDefinition, current_length),
+            memory_def::CURRENT_LENGTH as usize
+        );
+        assert_eq!(offset_of!(VMTableDefinition, base), table_def::BASE as usize);
+        assert_eq!(
+            offset_of!(VMTableDefinition, current_elements),
+            table_def::CURRENT_ELEMENTS as usize
+        );
+        assert_eq!(size_of::<VMGlobalDefinition>(), global_def::SIZE as usize);
+        assert_eq!(offset_of!(VMStoreContext, stack_limit), store_context::STACK_LIMIT as usize);
+        assert_eq!(
+            offset_of!(VMStoreContext, fuel_consumed),
+            store_context::FUEL_CONSUMED as usize
+        );
+        assert_eq!(
+            offset_of!(VMStoreContext, epoch_deadline),
+            store_context::EPOCH_DEADLINE as usize
+        );
+        assert_eq!(offset_of!(VMStoreContext, epoch_ptr), store_context::EPOCH_PTR as usize);
+        assert_eq!(offset_of!(VMStoreContext, store), store_context::STORE as usize);
+        assert_eq!(size_of::<VMStoreContext>(), store_context::SIZE as usize);
+        assert_eq!(size_of::<ValRaw>(), nyash_aot::vmoffsets::VAL_RAW_SIZE as usize);
+        assert_eq!(offset_of!(VMHostFuncContext, callback), 0);
+    }
+}

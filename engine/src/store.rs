@@ -1,0 +1,246 @@
+//! `Store<T>`: owns every instance, memory, table, global and function
+//! created in it, plus the embedder's data `T`. Handles (`Func`, `Memory`, ...)
+//! are indices into a store and are only valid with the store that made them.
+
+use std::any::Any;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use nyash_aot::module::GlobalType;
+
+use crate::engine::Engine;
+use crate::error::Error;
+use crate::module::Module;
+use crate::runtime::memory::LinearMemory;
+use crate::runtime::table::Table as TableStorage;
+use crate::runtime::vm::{VMFuncRef, VMGlobalDefinition, VMHostFuncContext, VMStoreContext};
+
+static NEXT_STORE_ID: AtomicU64 = AtomicU64::new(1);
+
+pub(crate) enum FuncKind {
+    /// A function defined by an instance in this store.
+    Wasm { instance: u32, func_index: u32 },
+    /// A host function. `call` holds a `HostFn<T>` for the store's `T`.
+    Host {
+        ctx: Box<VMHostFuncContext>,
+        call: Box<dyn Any + Send + Sync>,
+    },
+}
+
+pub(crate) struct FuncData {
+    pub(crate) kind: FuncKind,
+    pub(crate) type_id: u32,
+    pub(crate) func_ref: *const VMFuncRef,
+}
+
+pub(crate) struct GlobalData {
+    pub(crate) ty: GlobalType,
+    pub(crate) def: *mut VMGlobalDefinition,
+    /// Storage of globals created by the host; instance-defined globals live
+    /// in their instance's VMContext.
+    pub(crate) _owned: Option<Box<VMGlobalDefinition>>,
+}
+
+pub(crate) struct InstanceData {
+    pub(crate) module: Module,
+    /// The VMContext, as 16-byte units so it is 16-byte aligned.
+    pub(crate) vmctx: Box<[VMGlobalDefinition]>,
+    pub(crate) funcs: Vec<u32>,
+    pub(crate) memories: Vec<u32>,
+    pub(crate) tables: Vec<u32>,
+    pub(crate) globals: Vec<u32>,
+    pub(crate) dropped_datas: Vec<bool>,
+    /// Evaluated items of each element segment; `None` once dropped.
+    pub(crate) elems: Vec<Option<Box<[usize]>>>,
+}
+
+impl InstanceData {
+    pub(crate) fn vmctx_ptr(&self) -> *mut u8 {
+        self.vmctx.as_ptr() as *mut u8
+    }
+}
+
+/// The part of a store that does not depend on `T`.
+pub(crate) struct StoreOpaque {
+    pub(crate) id: u64,
+    pub(crate) engine: Engine,
+    pub(crate) vmstore: Box<VMStoreContext>,
+    pub(crate) instances: Vec<InstanceData>,
+    pub(crate) memories: Vec<LinearMemory>,
+    pub(crate) tables: Vec<TableStorage>,
+    pub(crate) globals: Vec<GlobalData>,
+    pub(crate) funcs: Vec<FuncData>,
+    /// (instance, function index) -> func, so a function has one handle.
+    pub(crate) wasm_funcs: HashMap<(u32, u32), u32>,
+    /// funcref pointer -> func, for every func that has a handle.
+    pub(crate) funcs_by_ref: HashMap<usize, u32>,
+    /// VMContext start -> instance, to find the owner of a funcref pointer.
+    pub(crate) vmctx_starts: BTreeMap<usize, u32>,
+    /// Code image start -> module, for backtraces.
+    pub(crate) code_starts: BTreeMap<usize, Module>,
+    pub(crate) externrefs: Vec<Box<dyn Any + Send + Sync>>,
+    /// The error of a host function that failed, while the trap it caused unwinds.
+    pub(crate) pending_error: Option<Error>,
+    pub(crate) pending_panic: Option<Box<dyn Any + Send>>,
+}
+
+// SAFETY: the raw pointers in a store point into memory the store itself owns
+// (boxes, mmaps) or into modules it keeps alive; nothing is shared with other
+// threads except through `Engine`, which is Sync.
+unsafe impl Send for StoreOpaque {}
+unsafe impl Sync for StoreOpaque {}
+
+#[repr(C)]
+pub(crate) struct StoreInner<T> {
+    /// First, so a `*mut StoreInner<T>` is also a `*mut StoreOpaque`.
+    pub(crate) opaque: StoreOpaque,
+    pub(crate) data: T,
+}
+
+/// A collection of WebAssembly instances and host state `T`.
+pub struct Store<T> {
+    pub(crate) inner: Box<StoreInner<T>>,
+}
+
+impl<T> Store<T> {
+    pub fn new(engine: &Engine, data: T) -> Store<T> {
+        let mut inner = Box::new(StoreInner {
+            opaque: StoreOpaque {
+                id: NEXT_STORE_ID.fetch_add(1, Ordering::Relaxed),
+                engine: engine.clone(),
+                vmstore: Box::new(VMStoreContext {
+                    stack_limit: usize::MAX,
+                    fuel_consumed: 0,
+                    epoch_deadline: u64::MAX,
+                    epoch_ptr: std::ptr::null(),
+                    store: std::ptr::null_mut(),
+                }),
+                instances: Vec::new(),
+                memories: Vec::new(),
+                tables: Vec::new(),
+                globals: Vec::new(),
+                funcs: Vec::new(),
+                wasm_funcs: HashMap::new(),
+                funcs_by_ref: HashMap::new(),
+                vmctx_starts: BTreeMap::new(),
+                code_starts: BTreeMap::new(),
+                externrefs: Vec::new(),
+                pending_error: None,
+                pending_panic: None,
+            },
+            data,
+        });
+        let ptr: *mut StoreInner<T> = &mut *inner;
+        inner.opaque.vmstore.store = ptr.cast();
+        Store { inner }
+    }
+
+    pub fn engine(&self) -> &Engine {
+        &self.inner.opaque.engine
+    }
+
+    pub fn data(&self) -> &T {
+        &self.inner.data
+    }
+
+    pub fn data_mut(&mut self) -> &mut T {
+        &mut self.inner.data
+    }
+
+    pub fn into_data(self) -> T {
+        self.inner.data
+    }
+}
+
+impl<T> std::fmt::Debug for Store<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store")
+            .field("id", &self.inner.opaque.id)
+            .field("instances", &self.inner.opaque.instances.len())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Shared access to a store.
+pub struct StoreContext<'a, T>(pub(crate) &'a StoreInner<T>);
+/// Exclusive access to a store.
+pub struct StoreContextMut<'a, T>(pub(crate) &'a mut StoreInner<T>);
+
+impl<T> StoreContextMut<'_, T> {
+    pub fn data(&self) -> &T {
+        &self.0.data
+    }
+    pub fn data_mut(&mut self) -> &mut T {
+        &mut self.0.data
+    }
+    pub fn engine(&self) -> &Engine {
+        &self.0.opaque.engine
+    }
+}
+
+/// Things that give shared access to a store: `&Store<T>`, `Caller<T>`, ...
+pub trait AsContext {
+    type Data;
+    fn as_context(&self) -> StoreContext<'_, Self::Data>;
+}
+
+/// Things that give exclusive access to a store.
+pub trait AsContextMut: AsContext {
+    fn as_context_mut(&mut self) -> StoreContextMut<'_, Self::Data>;
+}
+
+impl<T> AsContext for Store<T> {
+    type Data = T;
+    fn as_context(&self) -> StoreContext<'_, T> {
+        StoreContext(&self.inner)
+    }
+}
+impl<T> AsContextMut for Store<T> {
+    fn as_context_mut(&mut self) -> StoreContextMut<'_, T> {
+        StoreContextMut(&mut self.inner)
+    }
+}
+impl<T> AsContext for StoreContext<'_, T> {
+    type Data = T;
+    fn as_context(&self) -> StoreContext<'_, T> {
+        StoreContext(self.0)
+    }
+}
+impl<T> AsContext for StoreContextMut<'_, T> {
+    type Data = T;
+    fn as_context(&self) -> StoreContext<'_, T> {
+        StoreContext(self.0)
+    }
+}
+impl<T> AsContextMut for StoreContextMut<'_, T> {
+    fn as_context_mut(&mut self) -> StoreContextMut<'_, T> {
+        StoreContextMut(self.0)
+    }
+}
+impl<S: AsContext + ?Sized> AsContext for &S {
+    type Data = S::Data;
+    fn as_context(&self) -> StoreContext<'_, S::Data> {
+        (**self).as_context()
+    }
+}
+impl<S: AsContext + ?Sized> AsContext for &mut S {
+    type Data = S::Data;
+    fn as_context(&self) -> StoreContext<'_, S::Data> {
+        (**self).as_context()
+    }
+}
+impl<S: AsContextMut + ?Sized> AsContextMut for &mut S {
+    fn as_context_mut(&mut self) -> StoreContextMut<'_, S::Data> {
+        (**self).as_context_mut()
+    }
+}
+
+/// Panics if a handle is used with a store other than the one that made it:
+/// that is a bug in the embedder, never a consequence of wasm input.
+#[track_caller]
+pub(crate) fn check_store(store: &StoreOpaque, handle_store: u64) {
+    assert_eq!(
+        store.id, handle_store,
+        "a handle was used with a store other than the one that created it"
+    );
+}

@@ -1,0 +1,158 @@
+//! Values crossing the host boundary.
+
+use crate::func::Func;
+use crate::store::{AsContext, AsContextMut, StoreOpaque, check_store};
+use crate::types::ValType;
+use crate::runtime::vm::ValRaw;
+
+/// A reference to a host value, opaque to wasm (`externref`). It lives as
+/// long as its store.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct ExternRef {
+    pub(crate) store: u64,
+    pub(crate) index: u32,
+}
+
+impl ExternRef {
+    /// Wraps `value` as an `externref` owned by the store.
+    pub fn new<T: std::any::Any + Send + Sync>(mut store: impl AsContextMut, value: T) -> ExternRef {
+        let store = &mut store.as_context_mut().0.opaque;
+        store.externrefs.push(Box::new(value));
+        ExternRef {
+            store: store.id,
+            index: store.externrefs.len() as u32 - 1,
+        }
+    }
+
+    /// The host value behind this reference.
+    pub fn data<'a, T: 'a>(&self, store: &'a impl AsContext<Data = T>) -> &'a (dyn std::any::Any + Send + Sync) {
+        let store = &store.as_context().0.opaque;
+        check_store(store, self.store);
+        &*store.externrefs[self.index as usize]
+    }
+
+    pub(crate) fn to_raw(self) -> usize {
+        self.index as usize + 1
+    }
+
+    pub(crate) fn from_raw(store: &StoreOpaque, raw: usize) -> Option<ExternRef> {
+        (raw != 0).then(|| ExternRef {
+            store: store.id,
+            index: (raw - 1) as u32,
+        })
+    }
+}
+
+/// A WebAssembly value. Floats are kept as bits so NaN payloads survive.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Val {
+    I32(i32),
+    I64(i64),
+    /// Bits of an `f32`.
+    F32(u32),
+    /// Bits of an `f64`.
+    F64(u64),
+    V128(u128),
+    FuncRef(Option<Func>),
+    ExternRef(Option<ExternRef>),
+}
+
+impl Val {
+    pub fn ty(&self) -> ValType {
+        match self {
+            Val::I32(_) => ValType::I32,
+            Val::I64(_) => ValType::I64,
+            Val::F32(_) => ValType::F32,
+            Val::F64(_) => ValType::F64,
+            Val::V128(_) => ValType::V128,
+            Val::FuncRef(_) => ValType::FuncRef,
+            Val::ExternRef(_) => ValType::ExternRef,
+        }
+    }
+
+    /// The default (zero or null) value of a type.
+    pub fn default_for(ty: ValType) -> Val {
+        match ty {
+            ValType::I32 => Val::I32(0),
+            ValType::I64 => Val::I64(0),
+            ValType::F32 => Val::F32(0),
+            ValType::F64 => Val::F64(0),
+            ValType::V128 => Val::V128(0),
+            ValType::FuncRef => Val::FuncRef(None),
+            ValType::ExternRef => Val::ExternRef(None),
+        }
+    }
+
+    pub fn i32(&self) -> Option<i32> {
+        if let Val::I32(v) = self { Some(*v) } else { None }
+    }
+    pub fn i64(&self) -> Option<i64> {
+        if let Val::I64(v) = self { Some(*v) } else { None }
+    }
+    pub fn f32(&self) -> Option<f32> {
+        if let Val::F32(v) = self { Some(f32::from_bits(*v)) } else { None }
+    }
+    pub fn f64(&self) -> Option<f64> {
+        if let Val::F64(v) = self { Some(f64::from_bits(*v)) } else { None }
+    }
+
+    pub(crate) fn to_raw(self, store: &StoreOpaque) -> ValRaw {
+        match self {
+            Val::I32(v) => ValRaw { i64: v as u32 as i64 },
+            Val::I64(v) => ValRaw { i64: v },
+            Val::F32(v) => ValRaw { i64: v as i64 },
+            Val::F64(v) => ValRaw { f64: v },
+            Val::V128(v) => ValRaw { v128: v.to_le_bytes() },
+            Val::FuncRef(f) => ValRaw {
+                r#ref: f.map_or(0, |f| {
+                    check_store(store, f.store);
+                    store.funcs[f.index as usize].func_ref as usize
+                }),
+            },
+            Val::ExternRef(e) => ValRaw {
+                r#ref: e.map_or(0, |e| {
+                    check_store(store, e.store);
+                    e.to_raw()
+                }),
+            },
+        }
+    }
+
+    /// # Safety
+    /// `raw` must hold a value of type `ty` produced by this store.
+    pub(crate) unsafe fn from_raw(store: &mut StoreOpaque, raw: ValRaw, ty: ValType) -> Val {
+        // SAFETY: the caller guarantees the raw value has type `ty`.
+        unsafe {
+            match ty {
+                ValType::I32 => Val::I32(raw.i32),
+                ValType::I64 => Val::I64(raw.i64),
+                ValType::F32 => Val::F32(raw.f32),
+                ValType::F64 => Val::F64(raw.f64),
+                ValType::V128 => Val::V128(u128::from_le_bytes(raw.v128)),
+                ValType::FuncRef => Val::FuncRef(Func::from_raw(store, raw.r#ref)),
+                ValType::ExternRef => Val::ExternRef(ExternRef::from_raw(store, raw.r#ref)),
+            }
+        }
+    }
+}
+
+impl From<i32> for Val {
+    fn from(v: i32) -> Val {
+        Val::I32(v)
+    }
+}
+impl From<i64> for Val {
+    fn from(v: i64) -> Val {
+        Val::I64(v)
+    }
+}
+impl From<f32> for Val {
+    fn from(v: f32) -> Val {
+        Val::F32(v.to_bits())
+    }
+}
+impl From<f64> for Val {
+    fn from(v: f64) -> Val {
+        Val::F64(v.to_bits())
+    }
+}
