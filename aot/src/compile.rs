@@ -8,7 +8,7 @@ use cranelift_codegen::control::ControlPlane;
 use cranelift_codegen::ir::{
     self, ExternalName, InstBuilder, MemFlagsData, StackSlotData, StackSlotKind, UserFuncName,
 };
-use cranelift_codegen::isa::{CallConv, OwnedTargetIsa};
+use cranelift_codegen::isa::{CallConv, OwnedTargetIsa, TargetFrontendConfig};
 use cranelift_codegen::settings::{self, Configurable};
 use cranelift_codegen::{Context, FinalizedRelocTarget, binemit::Reloc};
 use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext};
@@ -201,7 +201,7 @@ impl Compiler {
                 let i = match entry_by_type.get(ty) {
                     Some(&i) => i,
                     None => {
-                        build_entry_trampoline(&mut ctx.func, &mut fctx, ty, host_cc);
+                        build_entry_trampoline(&mut ctx.func, &mut fctx, ty, host_cc, self.isa.frontend_config());
                         let code = self.finish(&mut ctx, CompiledFunction::TRAMPOLINE)?;
                         trampolines.push(code);
                         entry_by_type.insert(ty, trampolines.len() - 1);
@@ -213,7 +213,7 @@ impl Compiler {
             let i = match host_by_type.get(ty) {
                 Some(&i) => i,
                 None => {
-                    build_host_trampoline(&mut ctx.func, &mut fctx, ty, host_cc);
+                    build_host_trampoline(&mut ctx.func, &mut fctx, ty, host_cc, self.isa.frontend_config());
                     let code = self.finish(&mut ctx, CompiledFunction::TRAMPOLINE)?;
                     trampolines.push(code);
                     host_by_type.insert(ty, trampolines.len() - 1);
@@ -300,7 +300,7 @@ impl Compiler {
         let func_index = input.func_index;
         let body = wasmparser::FunctionBody::new(wasmparser::BinaryReader::new(
             &wasm[input.range.clone()],
-            input.range.start,
+            input.range.start as u64,
         ));
         let mut validator = input
             .validator
@@ -320,6 +320,7 @@ impl Compiler {
             func_index: kind,
             message,
         };
+        let names = ctx.func.params.user_named_funcs().clone();
         let compiled = ctx
             .compile(&*self.isa, &mut ControlPlane::default())
             .map_err(|e| codegen_error(format!("{:?}", e.inner)))?;
@@ -327,7 +328,7 @@ impl Compiler {
         for r in compiled.buffer.relocs() {
             match &r.target {
                 FinalizedRelocTarget::ExternalName(ExternalName::User(name)) => {
-                    let name = &ctx.func.params.user_named_funcs()[*name];
+                    let name = &names[*name];
                     calls.push((r.offset, name.index, r.addend, r.kind));
                 }
                 other => {
@@ -391,6 +392,7 @@ fn build_entry_trampoline(
     fctx: &mut FunctionBuilderContext,
     ty: &FuncType,
     host_cc: CallConv,
+    frontend: TargetFrontendConfig,
 ) {
     *func = ir::Function::with_name_signature(
         UserFuncName::user(1, 0),
@@ -421,7 +423,7 @@ fn build_entry_trampoline(
             .store(trusted(), r, values, (i as u32 * VAL_RAW_SIZE) as i32);
     }
     b.ins().return_(&[]);
-    b.finalize();
+    b.finalize(frontend);
 }
 
 /// Wasm -> host: a function of the wasm signature whose "vmctx" is the host
@@ -434,6 +436,7 @@ fn build_host_trampoline(
     fctx: &mut FunctionBuilderContext,
     ty: &FuncType,
     host_cc: CallConv,
+    frontend: TargetFrontendConfig,
 ) {
     *func = ir::Function::with_name_signature(UserFuncName::user(1, 1), abi::wasm_signature(ty));
     let mut b = FunctionBuilder::new(func, fctx);
@@ -476,5 +479,5 @@ fn build_host_trampoline(
         })
         .collect();
     b.ins().return_(&results);
-    b.finalize();
+    b.finalize(frontend);
 }

@@ -34,7 +34,7 @@ impl CompileError {
         }
         CompileError::Invalid {
             message,
-            offset: e.offset(),
+            offset: e.offset() as usize,
         }
     }
 }

@@ -559,7 +559,10 @@ pub fn parse(wasm: &[u8]) -> Result<(ModuleEnv, Vec<FunctionBodyInput>), Compile
 fn body_input(body: &FunctionBody<'_>, func: FuncToValidate<ValidatorResources>) -> FunctionBodyInput {
     FunctionBodyInput {
         func_index: func.index,
-        range: body.range(),
+        range: {
+            let r = body.range();
+            r.start as usize..r.end as usize
+        },
         validator: func,
     }
 }

@@ -123,7 +123,7 @@ impl Func {
     }
 
     /// Calls the function. `results` must have room for every result.
-    pub fn call<T>(&self, mut store: impl AsContextMut<Data = T>, params: &[Val], results: &mut [Val]) -> Result<()> {
+    pub fn call<T: 'static>(&self, mut store: impl AsContextMut<Data = T>, params: &[Val], results: &mut [Val]) -> Result<()> {
         let store = store.as_context_mut().0;
         let ty = self.ty(StoreContext(store));
         if params.len() != ty.params.len() {
@@ -158,7 +158,7 @@ impl Func {
     }
 
     /// Calls with arguments and results in `values` (sized for the larger of the two).
-    pub(crate) fn call_raw<T>(&self, store: &mut StoreInner<T>, values: &mut [ValRaw]) -> Result<()> {
+    pub(crate) fn call_raw<T: 'static>(&self, store: &mut StoreInner<T>, values: &mut [ValRaw]) -> Result<()> {
         check_store(&store.opaque, self.store);
         let data = &store.opaque.funcs[self.index as usize];
         match &data.kind {

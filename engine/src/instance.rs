@@ -237,7 +237,7 @@ pub(crate) fn instantiate(
         let w = |off: u32, v: usize| *(base.add(off as usize) as *mut usize) = v;
         *(base as *mut u32) = VMCONTEXT_MAGIC;
         w(VMOffsets::STORE_CONTEXT, &*store.vmstore as *const _ as usize);
-        w(VMOffsets::BUILTINS, BUILTINS.as_ptr() as usize);
+        w(VMOffsets::BUILTINS, &BUILTINS as *const Builtins as usize);
         w(VMOffsets::TYPE_IDS, module.inner.type_ids.as_ptr() as usize);
         w(VMOffsets::INSTANCE, instance_index as usize);
         for (i, &f) in funcs.iter().enumerate() {
@@ -458,18 +458,35 @@ fn eval_const(store: &mut StoreOpaque, instance: u32, expr: &ConstExpr) -> ValRa
 // ---------------------------------------------------------------------------
 // Builtins: called by generated code through the VMContext's builtins table.
 
-static BUILTINS: [usize; Builtin::COUNT] = [
-    builtin_memory_grow as usize,
-    builtin_memory_fill as usize,
-    builtin_memory_copy as usize,
-    builtin_memory_init as usize,
-    builtin_data_drop as usize,
-    builtin_table_grow as usize,
-    builtin_table_fill as usize,
-    builtin_table_copy as usize,
-    builtin_table_init as usize,
-    builtin_elem_drop as usize,
-];
+/// The builtins table; field order is `Builtin`'s order.
+#[repr(C)]
+struct Builtins {
+    memory_grow: unsafe extern "C" fn(*mut u8, u32, u64) -> u64,
+    memory_fill: unsafe extern "C" fn(*mut u8, u32, u64, u32, u64) -> u32,
+    memory_copy: unsafe extern "C" fn(*mut u8, u32, u64, u32, u64, u64) -> u32,
+    memory_init: unsafe extern "C" fn(*mut u8, u32, u32, u64, u32, u32) -> u32,
+    data_drop: unsafe extern "C" fn(*mut u8, u32),
+    table_grow: unsafe extern "C" fn(*mut u8, u32, u64, u64) -> u64,
+    table_fill: unsafe extern "C" fn(*mut u8, u32, u64, u64, u64) -> u32,
+    table_copy: unsafe extern "C" fn(*mut u8, u32, u32, u64, u64, u64) -> u32,
+    table_init: unsafe extern "C" fn(*mut u8, u32, u32, u64, u32, u32) -> u32,
+    elem_drop: unsafe extern "C" fn(*mut u8, u32),
+}
+
+const _: () = assert!(std::mem::size_of::<Builtins>() == Builtin::COUNT * 8);
+
+static BUILTINS: Builtins = Builtins {
+    memory_grow: builtin_memory_grow,
+    memory_fill: builtin_memory_fill,
+    memory_copy: builtin_memory_copy,
+    memory_init: builtin_memory_init,
+    data_drop: builtin_data_drop,
+    table_grow: builtin_table_grow,
+    table_fill: builtin_table_fill,
+    table_copy: builtin_table_copy,
+    table_init: builtin_table_init,
+    elem_drop: builtin_elem_drop,
+};
 
 /// The store and instance index of a VMContext.
 ///

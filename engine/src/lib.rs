@@ -27,6 +27,7 @@ mod linker;
 mod module;
 mod runtime;
 mod store;
+mod typed;
 mod types;
 mod values;
 
@@ -38,5 +39,6 @@ pub use instance::Instance;
 pub use linker::Linker;
 pub use module::Module;
 pub use store::{AsContext, AsContextMut, Store, StoreContext, StoreContextMut};
+pub use typed::{HostResult, IntoFunc, TypedFunc, WasmList, WasmTy};
 pub use types::{ExternType, FuncType, GlobalType, Limits, MemoryType, TableType, ValType};
 pub use values::{ExternRef, Val};

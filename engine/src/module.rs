@@ -5,7 +5,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use nyash_aot::module::{EntityIndex, ModuleEnv};
-use nyash_aot::{Artifact, FuncType, VMOffsets};
+use nyash_aot::{Artifact, VMOffsets};
 
 use crate::engine::Engine;
 use crate::error::{Error, Result};
@@ -139,10 +139,6 @@ impl Module {
     /// Name of function `index` for backtraces.
     pub(crate) fn func_name(&self, index: u32) -> Option<&str> {
         self.inner.env.func_name(index)
-    }
-
-    pub(crate) fn func_type(&self, index: u32) -> &FuncType {
-        self.inner.env.func_type(index)
     }
 
     pub(crate) fn export_index(&self, name: &str) -> Option<EntityIndex> {

@@ -49,10 +49,6 @@ impl Mmap {
         self.ptr
     }
 
-    pub fn len(&self) -> usize {
-        self.len
-    }
-
     /// Makes `[start, start + len)` readable and writable (zero-filled if new).
     pub fn make_accessible(&self, start: usize, len: usize) -> io::Result<()> {
         assert!(start.checked_add(len).is_some_and(|end| end <= self.len));

@@ -2,7 +2,7 @@
 //! layouts must equal the offsets `nyash_aot::vmoffsets` gives generated code.
 //! The tests at the bottom check that they do.
 
-use std::ptr;
+
 
 /// 16 bytes holding one value of any wasm type, as passed between host and
 /// wasm through the trampolines.
@@ -76,15 +76,6 @@ pub struct VMFuncRef {
     pub vmctx: *mut u8,
     pub type_id: u32,
     pub _pad: u32,
-}
-
-impl VMFuncRef {
-    pub const NULL: VMFuncRef = VMFuncRef {
-        wasm_call: ptr::null(),
-        vmctx: ptr::null_mut(),
-        type_id: u32::MAX,
-        _pad: 0,
-    };
 }
 
 #[repr(C)]

@@ -1,0 +1,342 @@
+//! Statically typed functions: `TypedFunc<Params, Results>` for calling wasm,
+//! and `Func::wrap` / `Linker::func_wrap` for host functions written as
+//! ordinary Rust closures. Values move as raw slots, with no `Val` in between.
+
+#![allow(private_interfaces)]
+
+use std::marker::PhantomData;
+use std::sync::Arc;
+
+use crate::error::{Error, Result};
+use crate::func::{Caller, Func, HostFn};
+use crate::instance::Instance;
+use crate::linker::Linker;
+use crate::runtime::vm::ValRaw;
+use crate::store::{AsContextMut, StoreOpaque};
+use crate::types::{FuncType, ValType};
+use crate::values::ExternRef;
+
+/// A Rust type that is a WebAssembly value type.
+pub trait WasmTy: Sized + Send + 'static {
+    #[doc(hidden)]
+    fn valtype() -> ValType;
+    #[doc(hidden)]
+    fn to_raw(self, store: &StoreOpaque) -> ValRaw;
+    /// # Safety
+    /// `raw` holds a value of `Self::valtype()` from this store.
+    #[doc(hidden)]
+    unsafe fn from_raw(store: &mut StoreOpaque, raw: ValRaw) -> Self;
+}
+
+macro_rules! wasm_ty_num {
+    ($($t:ty => $vt:ident, $field:ident as $ft:ty;)*) => {$(
+        impl WasmTy for $t {
+            fn valtype() -> ValType { ValType::$vt }
+            fn to_raw(self, _: &StoreOpaque) -> ValRaw {
+                let mut raw = ValRaw::ZERO;
+                raw.$field = self as $ft;
+                raw
+            }
+            unsafe fn from_raw(_: &mut StoreOpaque, raw: ValRaw) -> Self {
+                // SAFETY: the caller guarantees the slot holds this type.
+                unsafe { raw.$field as $t }
+            }
+        }
+    )*};
+}
+
+wasm_ty_num! {
+    i32 => I32, i32 as i32;
+    u32 => I32, i32 as i32;
+    i64 => I64, i64 as i64;
+    u64 => I64, i64 as i64;
+}
+
+impl WasmTy for f32 {
+    fn valtype() -> ValType {
+        ValType::F32
+    }
+    fn to_raw(self, _: &StoreOpaque) -> ValRaw {
+        let mut raw = ValRaw::ZERO;
+        raw.f32 = self.to_bits();
+        raw
+    }
+    unsafe fn from_raw(_: &mut StoreOpaque, raw: ValRaw) -> Self {
+        // SAFETY: the caller guarantees the slot holds an f32.
+        f32::from_bits(unsafe { raw.f32 })
+    }
+}
+
+impl WasmTy for f64 {
+    fn valtype() -> ValType {
+        ValType::F64
+    }
+    fn to_raw(self, _: &StoreOpaque) -> ValRaw {
+        ValRaw { f64: self.to_bits() }
+    }
+    unsafe fn from_raw(_: &mut StoreOpaque, raw: ValRaw) -> Self {
+        // SAFETY: the caller guarantees the slot holds an f64.
+        f64::from_bits(unsafe { raw.f64 })
+    }
+}
+
+impl WasmTy for Option<Func> {
+    fn valtype() -> ValType {
+        ValType::FuncRef
+    }
+    fn to_raw(self, store: &StoreOpaque) -> ValRaw {
+        crate::values::Val::FuncRef(self).to_raw(store)
+    }
+    unsafe fn from_raw(store: &mut StoreOpaque, raw: ValRaw) -> Self {
+        // SAFETY: the caller guarantees the slot holds a funcref.
+        Func::from_raw(store, unsafe { raw.r#ref })
+    }
+}
+
+impl WasmTy for Option<ExternRef> {
+    fn valtype() -> ValType {
+        ValType::ExternRef
+    }
+    fn to_raw(self, store: &StoreOpaque) -> ValRaw {
+        crate::values::Val::ExternRef(self).to_raw(store)
+    }
+    unsafe fn from_raw(store: &mut StoreOpaque, raw: ValRaw) -> Self {
+        // SAFETY: the caller guarantees the slot holds an externref.
+        ExternRef::from_raw(store, unsafe { raw.r#ref })
+    }
+}
+
+/// A list of wasm values: `()`, a single `WasmTy`, or a tuple of them.
+pub trait WasmList: Sized + Send + 'static {
+    #[doc(hidden)]
+    fn valtypes() -> Vec<ValType>;
+    #[doc(hidden)]
+    fn store_raw(self, store: &StoreOpaque, out: &mut [ValRaw]);
+    /// # Safety
+    /// `values` holds values of `Self::valtypes()` from this store.
+    #[doc(hidden)]
+    unsafe fn load_raw(store: &mut StoreOpaque, values: &[ValRaw]) -> Self;
+}
+
+impl<T: WasmTy> WasmList for T {
+    fn valtypes() -> Vec<ValType> {
+        vec![T::valtype()]
+    }
+    fn store_raw(self, store: &StoreOpaque, out: &mut [ValRaw]) {
+        out[0] = self.to_raw(store);
+    }
+    unsafe fn load_raw(store: &mut StoreOpaque, values: &[ValRaw]) -> Self {
+        // SAFETY: forwarded from the caller.
+        unsafe { T::from_raw(store, values[0]) }
+    }
+}
+
+macro_rules! wasm_list_tuple {
+    ($($t:ident $i:tt),*) => {
+        impl<$($t: WasmTy),*> WasmList for ($($t,)*) {
+            fn valtypes() -> Vec<ValType> {
+                vec![$($t::valtype()),*]
+            }
+            #[allow(unused_variables)]
+            fn store_raw(self, store: &StoreOpaque, out: &mut [ValRaw]) {
+                $(out[$i] = self.$i.to_raw(store);)*
+            }
+            #[allow(unused_variables, unused_unsafe, clippy::unused_unit)]
+            unsafe fn load_raw(store: &mut StoreOpaque, values: &[ValRaw]) -> Self {
+                // SAFETY: forwarded from the caller.
+                unsafe { ($($t::from_raw(store, values[$i]),)*) }
+            }
+        }
+    };
+}
+
+wasm_list_tuple!();
+wasm_list_tuple!(A 0);
+wasm_list_tuple!(A 0, B 1);
+wasm_list_tuple!(A 0, B 1, C 2);
+wasm_list_tuple!(A 0, B 1, C 2, D 3);
+wasm_list_tuple!(A 0, B 1, C 2, D 3, E 4);
+wasm_list_tuple!(A 0, B 1, C 2, D 3, E 4, F 5);
+wasm_list_tuple!(A 0, B 1, C 2, D 3, E 4, F 5, G 6);
+wasm_list_tuple!(A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7);
+wasm_list_tuple!(A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7, I 8);
+wasm_list_tuple!(A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7, I 8, J 9);
+
+/// What a host closure may return: results, or `Result` of results.
+pub trait HostResult: Send + 'static {
+    #[doc(hidden)]
+    type Results: WasmList;
+    #[doc(hidden)]
+    fn into_result(self) -> Result<Self::Results>;
+}
+
+impl<R: WasmList> HostResult for R {
+    type Results = R;
+    fn into_result(self) -> Result<R> {
+        Ok(self)
+    }
+}
+
+impl<R: WasmList> HostResult for Result<R> {
+    type Results = R;
+    fn into_result(self) -> Result<R> {
+        self
+    }
+}
+
+/// A Rust closure that can be a host function. `Params` is a marker.
+pub trait IntoFunc<T, Params, Results>: Send + Sync + 'static {
+    #[doc(hidden)]
+    fn into_host_fn(self) -> (FuncType, HostFn<T>);
+}
+
+macro_rules! into_func {
+    ($($a:ident $i:tt),*) => {
+        // Closures that take the caller first.
+        impl<T: 'static, F, R, $($a: WasmTy),*> IntoFunc<T, (Caller<'static, T>, $($a,)*), R> for F
+        where
+            F: Fn(Caller<'_, T>, $($a),*) -> R + Send + Sync + 'static,
+            R: HostResult,
+        {
+            #[allow(unused_variables, non_snake_case)]
+            fn into_host_fn(self) -> (FuncType, HostFn<T>) {
+                let ty = FuncType {
+                    params: vec![$($a::valtype()),*],
+                    results: R::Results::valtypes(),
+                };
+                let call: HostFn<T> = Arc::new(move |caller: Caller<'_, T>, values: &mut [ValRaw]| {
+                    // SAFETY: the trampoline wrote values of the declared parameter types.
+                    $(let $a = unsafe { $a::from_raw(&mut caller.store.opaque, values[$i]) };)*
+                    let store: *const StoreOpaque = &caller.store.opaque;
+                    let r = self(caller, $($a),*).into_result()?;
+                    // SAFETY: the caller's store outlives this call; the
+                    // closure's borrow of it has ended.
+                    r.store_raw(unsafe { &*store }, values);
+                    Ok(())
+                });
+                (ty, call)
+            }
+        }
+
+        // Closures that take just the arguments.
+        impl<T: 'static, F, R, $($a: WasmTy),*> IntoFunc<T, ($($a,)*), R> for F
+        where
+            F: Fn($($a),*) -> R + Send + Sync + 'static,
+            R: HostResult,
+        {
+            #[allow(unused_variables, non_snake_case)]
+            fn into_host_fn(self) -> (FuncType, HostFn<T>) {
+                let ty = FuncType {
+                    params: vec![$($a::valtype()),*],
+                    results: R::Results::valtypes(),
+                };
+                let call: HostFn<T> = Arc::new(move |caller: Caller<'_, T>, values: &mut [ValRaw]| {
+                    // SAFETY: the trampoline wrote values of the declared parameter types.
+                    $(let $a = unsafe { $a::from_raw(&mut caller.store.opaque, values[$i]) };)*
+                    let r = self($($a),*).into_result()?;
+                    r.store_raw(&caller.store.opaque, values);
+                    Ok(())
+                });
+                (ty, call)
+            }
+        }
+    };
+}
+
+into_func!();
+into_func!(A1 0);
+into_func!(A1 0, A2 1);
+into_func!(A1 0, A2 1, A3 2);
+into_func!(A1 0, A2 1, A3 2, A4 3);
+into_func!(A1 0, A2 1, A3 2, A4 3, A5 4);
+into_func!(A1 0, A2 1, A3 2, A4 3, A5 4, A6 5);
+into_func!(A1 0, A2 1, A3 2, A4 3, A5 4, A6 5, A7 6);
+into_func!(A1 0, A2 1, A3 2, A4 3, A5 4, A6 5, A7 6, A8 7);
+into_func!(A1 0, A2 1, A3 2, A4 3, A5 4, A6 5, A7 6, A8 7, A9 8);
+into_func!(A1 0, A2 1, A3 2, A4 3, A5 4, A6 5, A7 6, A8 7, A9 8, A10 9);
+
+impl Func {
+    /// A host function from a Rust closure; its wasm type follows from the
+    /// closure's parameter and result types.
+    pub fn wrap<T: 'static, P, R>(mut store: impl AsContextMut<Data = T>, f: impl IntoFunc<T, P, R>) -> Func {
+        let (ty, call) = f.into_host_fn();
+        Func::new_raw(store.as_context_mut().0, ty, call)
+            .expect("a trampoline for a host function type always compiles")
+    }
+
+    /// This function with static types; fails if they are not its type.
+    pub fn typed<P: WasmList, R: WasmList>(&self, store: impl crate::AsContext) -> Result<TypedFunc<P, R>> {
+        let ty = self.ty(store);
+        let want = FuncType {
+            params: P::valtypes(),
+            results: R::valtypes(),
+        };
+        if ty != want {
+            return Err(Error::msg(format!(
+                "type mismatch: the function is {ty}, requested {want}"
+            )));
+        }
+        Ok(TypedFunc {
+            func: *self,
+            _marker: PhantomData,
+        })
+    }
+}
+
+/// A function with static parameter and result types.
+pub struct TypedFunc<Params, Results> {
+    func: Func,
+    _marker: PhantomData<fn(Params) -> Results>,
+}
+
+impl<P, R> Clone for TypedFunc<P, R> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+impl<P, R> Copy for TypedFunc<P, R> {}
+
+impl<P: WasmList, R: WasmList> TypedFunc<P, R> {
+    pub fn func(&self) -> &Func {
+        &self.func
+    }
+
+    pub fn call<T: 'static>(&self, mut store: impl AsContextMut<Data = T>, params: P) -> Result<R> {
+        let store = store.as_context_mut().0;
+        let mut values = [ValRaw::ZERO; 16];
+        let n = P::valtypes().len().max(R::valtypes().len());
+        let mut heap;
+        let values: &mut [ValRaw] = if n <= values.len() {
+            &mut values[..n.max(1)]
+        } else {
+            heap = vec![ValRaw::ZERO; n];
+            &mut heap
+        };
+        params.store_raw(&store.opaque, values);
+        self.func.call_raw(store, values)?;
+        // SAFETY: the function's type was checked when this TypedFunc was made.
+        Ok(unsafe { R::load_raw(&mut store.opaque, values) })
+    }
+}
+
+impl Instance {
+    /// An exported function with static types.
+    pub fn get_typed_func<P: WasmList, R: WasmList>(
+        &self,
+        mut store: impl AsContextMut,
+        name: &str,
+    ) -> Result<TypedFunc<P, R>> {
+        let f = self
+            .get_func(&mut store, name)
+            .ok_or_else(|| Error::msg(format!("no exported function `{name}`")))?;
+        f.typed(&store)
+    }
+}
+
+impl<T: 'static> Linker<T> {
+    /// Defines a host function from a Rust closure.
+    pub fn func_wrap<P, R>(&mut self, module: &str, name: &str, f: impl IntoFunc<T, P, R>) -> Result<&mut Self> {
+        let (ty, call) = f.into_host_fn();
+        self.func_raw(module, name, ty, call)
+    }
+}

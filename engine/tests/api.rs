@@ -1,0 +1,224 @@
+//! The public API end to end: compile, link, call, trap, inspect.
+
+use nyash_engine::{
+    Caller, Config, Engine, ErrorKind, Func, FuncType, Global, GlobalType, Instance, Limits,
+    Linker, Memory, MemoryType, Module, Store, Table, TableType, TrapCode, Val, ValType,
+};
+
+fn engine() -> Engine {
+    Engine::new(&Config::new()).unwrap()
+}
+
+#[test]
+fn typed_call_and_host_function() {
+    let engine = engine();
+    let module = Module::new(
+        &engine,
+        r#"(module
+            (import "host" "double" (func $double (param i32) (result i32)))
+            (func (export "run") (param i32) (result i32)
+                local.get 0 call $double i32.const 1 i32.add))"#,
+    )
+    .unwrap();
+    let mut linker = Linker::<u32>::new(&engine);
+    linker
+        .func_wrap("host", "double", |mut caller: Caller<'_, u32>, x: i32| {
+            *caller.data_mut() += 1;
+            x * 2
+        })
+        .unwrap();
+    let mut store = Store::new(&engine, 0u32);
+    let instance = linker.instantiate(&mut store, &module).unwrap();
+    let run = instance.get_typed_func::<i32, i32>(&mut store, "run").unwrap();
+    assert_eq!(run.call(&mut store, 20).unwrap(), 41);
+    assert_eq!(run.call(&mut store, -5).unwrap(), -9);
+    assert_eq!(*store.data(), 2);
+    assert!(instance.get_typed_func::<i64, i32>(&mut store, "run").is_err());
+}
+
+#[test]
+fn multi_value_and_floats() {
+    let engine = engine();
+    let module = Module::new(
+        &engine,
+        r#"(module (func (export "swap") (param f64 i64 f32) (result f32 i64 f64)
+            local.get 2 local.get 1 local.get 0))"#,
+    )
+    .unwrap();
+    let mut store = Store::new(&engine, ());
+    let instance = Instance::new(&mut store, &module, &[]).unwrap();
+    let f = instance
+        .get_typed_func::<(f64, i64, f32), (f32, i64, f64)>(&mut store, "swap")
+        .unwrap();
+    assert_eq!(f.call(&mut store, (1.5, -7, 2.25)).unwrap(), (2.25, -7, 1.5));
+}
+
+#[test]
+fn traps_carry_code_and_backtrace_and_store_stays_usable() {
+    let engine = engine();
+    let module = Module::new(
+        &engine,
+        r#"(module (memory 1)
+            (func $inner (param i32) (result i32) local.get 0 i32.load)
+            (func $outer (export "load") (param i32) (result i32) local.get 0 call $inner)
+            (func (export "div") (param i32 i32) (result i32) local.get 0 local.get 1 i32.div_s)
+            (func (export "boom") unreachable))"#,
+    )
+    .unwrap();
+    let mut store = Store::new(&engine, ());
+    let instance = Instance::new(&mut store, &module, &[]).unwrap();
+    let load = instance.get_typed_func::<i32, i32>(&mut store, "load").unwrap();
+    let err = load.call(&mut store, 65536).unwrap_err();
+    let trap = err.trap().expect("a trap");
+    assert_eq!(trap.code, TrapCode::MemoryOutOfBounds);
+    let names: Vec<_> = trap.backtrace.iter().map(|f| f.func_name.clone()).collect();
+    assert_eq!(names, [Some("inner".to_string()), Some("outer".to_string())]);
+    assert_eq!(load.call(&mut store, 0).unwrap(), 0);
+
+    let div = instance.get_typed_func::<(i32, i32), i32>(&mut store, "div").unwrap();
+    assert_eq!(div.call(&mut store, (1, 0)).unwrap_err().trap_code(), Some(TrapCode::IntegerDivisionByZero));
+    assert_eq!(div.call(&mut store, (i32::MIN, -1)).unwrap_err().trap_code(), Some(TrapCode::IntegerOverflow));
+    assert_eq!(div.call(&mut store, (7, 2)).unwrap(), 3);
+    let boom = instance.get_typed_func::<(), ()>(&mut store, "boom").unwrap();
+    assert_eq!(boom.call(&mut store, ()).unwrap_err().trap_code(), Some(TrapCode::UnreachableCodeReached));
+}
+
+#[test]
+fn unbounded_recursion_is_stack_overflow() {
+    let engine = engine();
+    let module = Module::new(&engine, r#"(module (func $f (export "f") call $f))"#).unwrap();
+    let mut store = Store::new(&engine, ());
+    let instance = Instance::new(&mut store, &module, &[]).unwrap();
+    let f = instance.get_typed_func::<(), ()>(&mut store, "f").unwrap();
+    for _ in 0..3 {
+        assert_eq!(f.call(&mut store, ()).unwrap_err().trap_code(), Some(TrapCode::StackOverflow));
+    }
+}
+
+#[test]
+fn host_errors_and_panics_propagate_through_wasm() {
+    let engine = engine();
+    let module = Module::new(
+        &engine,
+        r#"(module (import "h" "fail" (func $fail (param i32)))
+            (func (export "run") (param i32) local.get 0 call $fail))"#,
+    )
+    .unwrap();
+    let mut linker = Linker::<()>::new(&engine);
+    linker
+        .func_wrap("h", "fail", |x: i32| -> nyash_engine::Result<()> {
+            match x {
+                0 => Ok(()),
+                1 => Err(nyash_engine::Error::msg("host says no")),
+                _ => panic!("host panicked"),
+            }
+        })
+        .unwrap();
+    let mut store = Store::new(&engine, ());
+    let instance = linker.instantiate(&mut store, &module).unwrap();
+    let run = instance.get_typed_func::<i32, ()>(&mut store, "run").unwrap();
+    run.call(&mut store, 0).unwrap();
+    let err = run.call(&mut store, 1).unwrap_err();
+    assert_eq!(err.to_string(), "host says no");
+    let panicked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| run.call(&mut store, 2)));
+    assert!(panicked.is_err());
+    run.call(&mut store, 0).unwrap();
+}
+
+#[test]
+fn reentrant_host_to_wasm_calls() {
+    let engine = engine();
+    let module = Module::new(
+        &engine,
+        r#"(module (import "h" "recurse" (func $r (param i32) (result i32)))
+            (func (export "f") (param i32) (result i32)
+                local.get 0 i32.eqz
+                if (result i32) i32.const 0
+                else local.get 0 i32.const 1 i32.sub call $r local.get 0 i32.add end))"#,
+    )
+    .unwrap();
+    let mut linker = Linker::<Option<Func>>::new(&engine);
+    linker
+        .func_wrap("h", "recurse", |mut caller: Caller<'_, Option<Func>>, n: i32| -> nyash_engine::Result<i32> {
+            let f = caller.data().unwrap();
+            let mut out = [Val::I32(0)];
+            f.call(&mut caller, &[Val::I32(n)], &mut out)?;
+            Ok(out[0].i32().unwrap())
+        })
+        .unwrap();
+    let mut store = Store::new(&engine, None);
+    let instance = linker.instantiate(&mut store, &module).unwrap();
+    let f = instance.get_func(&mut store, "f").unwrap();
+    *store.data_mut() = Some(f);
+    let typed = f.typed::<i32, i32>(&store).unwrap();
+    assert_eq!(typed.call(&mut store, 10).unwrap(), 55);
+}
+
+#[test]
+fn memories_globals_tables_from_the_host() {
+    let engine = engine();
+    let mut store = Store::new(&engine, ());
+    let memory = Memory::new(&mut store, MemoryType { limits: Limits { min: 1, max: Some(3) }, memory64: false, shared: false }).unwrap();
+    let global = Global::new(&mut store, GlobalType { content: ValType::I64, mutable: true }, Val::I64(5)).unwrap();
+    let table = Table::new(&mut store, TableType { element: ValType::FuncRef, limits: Limits { min: 2, max: None } }, Val::FuncRef(None)).unwrap();
+    let module = Module::new(
+        &engine,
+        r#"(module
+            (import "env" "mem" (memory 1))
+            (import "env" "g" (global $g (mut i64)))
+            (import "env" "t" (table 1 funcref))
+            (type $t (func (result i32)))
+            (func $seven (result i32) i32.const 7)
+            (elem (i32.const 1) $seven)
+            (func (export "run") (result i32)
+                global.get $g i64.const 1 i64.add global.set $g
+                i32.const 8 i32.const 42 i32.store
+                i32.const 1 call_indirect (type $t))
+            (func (export "grow") (result i32) i32.const 1 memory.grow))"#,
+    )
+    .unwrap();
+    let instance = Instance::new(&mut store, &module, &[memory.into(), global.into(), table.into()]).unwrap();
+    let run = instance.get_typed_func::<(), i32>(&mut store, "run").unwrap();
+    assert_eq!(run.call(&mut store, ()).unwrap(), 7);
+    assert_eq!(global.get(&mut store), Val::I64(6));
+    assert_eq!(&memory.data(&store)[8..12], &42i32.to_le_bytes());
+    assert!(matches!(table.get(&mut store, 1), Some(Val::FuncRef(Some(_)))));
+    let grow = instance.get_typed_func::<(), i32>(&mut store, "grow").unwrap();
+    assert_eq!(grow.call(&mut store, ()).unwrap(), 1);
+    assert_eq!(grow.call(&mut store, ()).unwrap(), 2);
+    assert_eq!(grow.call(&mut store, ()).unwrap(), -1);
+    assert_eq!(memory.size(&store), 3);
+}
+
+#[test]
+fn link_errors_name_the_import() {
+    let engine = engine();
+    let module = Module::new(&engine, r#"(module (import "env" "f" (func (param i32))))"#).unwrap();
+    let mut store = Store::new(&engine, ());
+    let err = Linker::<()>::new(&engine).instantiate(&mut store, &module).unwrap_err();
+    assert!(matches!(err.kind(), ErrorKind::Link { .. }), "{err}");
+    assert!(err.to_string().contains("env::f"), "{err}");
+    let wrong = Func::new(&mut store, FuncType { params: vec![], results: vec![] }, |_, _, _| Ok(())).unwrap();
+    let err = Instance::new(&mut store, &module, &[wrong.into()]).unwrap_err();
+    assert!(matches!(err.kind(), ErrorKind::Link { .. }), "{err}");
+}
+
+#[test]
+fn invalid_and_unsupported_modules_are_errors() {
+    let engine = engine();
+    let err = Module::new(&engine, b"\0asm\x01\0\0\0\x01").unwrap_err();
+    assert!(matches!(err.kind(), ErrorKind::Compile(_)), "{err}");
+    let err = Module::new(&engine, r#"(module (func (result i32) i64.const 1))"#).unwrap_err();
+    assert!(err.to_string().contains("type mismatch"), "{err}");
+    let err = Module::new(&engine, r#"(module (func (result v128) v128.const i64x2 0 0))"#).unwrap_err();
+    assert!(err.to_string().contains("SIMD is not supported yet"), "{err}");
+}
+
+#[test]
+fn start_function_trap_fails_instantiation() {
+    let engine = engine();
+    let module = Module::new(&engine, r#"(module (func $s unreachable) (start $s))"#).unwrap();
+    let mut store = Store::new(&engine, ());
+    let err = Instance::new(&mut store, &module, &[]).unwrap_err();
+    assert_eq!(err.trap_code(), Some(TrapCode::UnreachableCodeReached));
+}
