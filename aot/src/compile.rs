@@ -92,6 +92,7 @@ struct FunctionCode {
 /// A Cranelift compiler for the host CPU.
 pub struct Compiler {
     isa: OwnedTargetIsa,
+    parallel: bool,
 }
 
 impl Compiler {
@@ -114,7 +115,17 @@ impl Compiler {
         let isa = isa_builder
             .finish(settings::Flags::new(flags))
             .map_err(|e| CompileError::Unsupported(format!("host CPU: {e}")))?;
-        Ok(Compiler { isa })
+        Ok(Compiler {
+            isa,
+            parallel: true,
+        })
+    }
+
+    /// Whether to compile function bodies on all cores (default) or on the
+    /// calling thread only.
+    pub fn with_parallelism(mut self, parallel: bool) -> Self {
+        self.parallel = parallel;
+        self
     }
 
     pub fn isa(&self) -> &dyn cranelift_codegen::isa::TargetIsa {
@@ -144,7 +155,7 @@ impl Compiler {
         let compile_one = |state: &mut (Context, FuncTranslator), input: FunctionBodyInput| {
             self.compile_body(&env, &offsets, wasm, input, state)
         };
-        let mut results: Vec<Result<FunctionCode, CompileError>> = if bodies.len() < 4 {
+        let mut results: Vec<Result<FunctionCode, CompileError>> = if bodies.len() < 4 || !self.parallel {
             let mut state = (Context::new(), FuncTranslator::new());
             bodies
                 .into_iter()

@@ -88,7 +88,7 @@ impl Default for Engine {
 impl Engine {
     pub fn new(config: &Config) -> Result<Engine> {
         nyash_asyncify::init_traps();
-        let compiler = Compiler::native()?;
+        let compiler = Compiler::native()?.with_parallelism(config.parallel_compilation);
         let stacks =
             nyash_asyncify::StackPool::new(config.max_wasm_stack + nyash_asyncify::host_slack());
         Ok(Engine {

@@ -1,0 +1,93 @@
+//! The `nyash-engine` command: results on stdout, one clear error on stderr
+//! and a non-zero exit for every kind of failure.
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+fn run(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_nyash-engine"))
+        .args(args)
+        .output()
+        .expect("the binary runs")
+}
+
+fn write(name: &str, contents: &[u8]) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("nyash-cli-test-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join(name);
+    std::fs::write(&path, contents).unwrap();
+    path
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+#[test]
+fn invoke_prints_results() {
+    let fib = concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/fib.wat");
+    let o = run(&["run", fib, "--invoke", "fib", "20"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(String::from_utf8_lossy(&o.stdout), "6765\n");
+}
+
+#[test]
+fn multiple_results_and_float_arguments() {
+    let m = write(
+        "multi.wat",
+        br#"(module (func (export "f") (param f64 i64) (result i64 f64) local.get 1 local.get 0))"#,
+    );
+    let o = run(&["run", m.to_str().unwrap(), "--invoke", "f", "2.5", "-3"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(String::from_utf8_lossy(&o.stdout), "-3\n2.5\n");
+}
+
+#[test]
+fn missing_file_is_an_error_naming_it() {
+    let o = run(&["run", "/nonexistent/nothing.wasm", "--invoke", "f"]);
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("/nonexistent/nothing.wasm"), "{}", stderr(&o));
+}
+
+#[test]
+fn malformed_and_invalid_modules_are_errors() {
+    let m = write("bad.wasm", b"\0asm\x01\0\0\0\x05\x03\x01");
+    let o = run(&["run", m.to_str().unwrap(), "--invoke", "f"]);
+    assert!(!o.status.success());
+    let e = stderr(&o);
+    assert!(e.contains("bad.wasm") && e.contains("offset"), "{e}");
+
+    let m = write("invalid.wat", br#"(module (func (result i32) f32.const 1))"#);
+    let o = run(&["run", m.to_str().unwrap(), "--invoke", "f"]);
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("type mismatch"), "{}", stderr(&o));
+}
+
+#[test]
+fn traps_exit_non_zero_with_a_backtrace() {
+    let m = write(
+        "trap.wat",
+        br#"(module (func $deep (export "go") (param i32) (result i32) local.get 0 i32.const 0 i32.div_u))"#,
+    );
+    let o = run(&["run", m.to_str().unwrap(), "--invoke", "go", "7"]);
+    assert!(!o.status.success());
+    let e = stderr(&o);
+    assert!(e.contains("integer divide by zero"), "{e}");
+    assert!(e.contains("deep"), "{e}");
+}
+
+#[test]
+fn unresolved_imports_and_bad_arguments_are_errors() {
+    let m = write("imp.wat", br#"(module (import "env" "f" (func)) (func (export "g") (param i32)))"#);
+    let o = run(&["run", m.to_str().unwrap(), "--invoke", "g", "1"]);
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("env::f") || stderr(&o).contains("`env::f`"), "{}", stderr(&o));
+
+    let m = write("args.wat", br#"(module (func (export "g") (param i32)))"#);
+    let o = run(&["run", m.to_str().unwrap(), "--invoke", "g", "x"]);
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("not a valid i32"), "{}", stderr(&o));
+    let o = run(&["run", m.to_str().unwrap(), "--invoke", "nope"]);
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("nope"), "{}", stderr(&o));
+}
