@@ -156,7 +156,7 @@ impl Compiler {
             self.compile_body(&env, &offsets, wasm, input, state)
         };
         let mut results: Vec<Result<FunctionCode, CompileError>> = if bodies.len() < 4 || !self.parallel {
-            let mut state = (Context::new(), FuncTranslator::new());
+            let mut state = (Context::new(), FuncTranslator::new(self.isa.frontend_config()));
             bodies
                 .into_iter()
                 .map(|b| compile_one(&mut state, b))
@@ -164,7 +164,7 @@ impl Compiler {
         } else {
             bodies
                 .into_par_iter()
-                .map_init(|| (Context::new(), FuncTranslator::new()), compile_one)
+                .map_init(|| (Context::new(), FuncTranslator::new(self.isa.frontend_config())), compile_one)
                 .collect()
         };
         // Report the first failing function in index order, so errors are deterministic.

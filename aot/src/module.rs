@@ -31,6 +31,10 @@ impl WasmType {
         matches!(self, WasmType::FuncRef | WasmType::ExternRef)
     }
 
+    pub(crate) fn from_wasmparser_pub(ty: wasmparser::ValType) -> Result<Self, CompileError> {
+        Self::from_wasmparser(ty)
+    }
+
     fn from_wasmparser(ty: wasmparser::ValType) -> Result<Self, CompileError> {
         use wasmparser::{AbstractHeapType, HeapType, ValType};
         Ok(match ty {

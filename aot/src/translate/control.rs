@@ -1,0 +1,321 @@
+//! Structured control flow: blocks, loops, ifs, branches, returns, and the
+//! skipping of unreachable code.
+
+use cranelift_codegen::ir::{self, BlockArg, BlockCall, InstBuilder, JumpTableData};
+use wasmparser::{BlockType, FuncValidator, Operator, ValidatorResources};
+
+use super::Translator;
+use crate::CompileError;
+use crate::abi;
+use crate::module::WasmType;
+use crate::vmoffsets::trap_codes;
+
+#[derive(Debug)]
+pub(crate) enum FrameKind {
+    Block,
+    Loop { header: ir::Block },
+    If {
+        /// Where the false branch goes; `None` once `else` was seen.
+        else_block: Option<ir::Block>,
+        /// The block parameters, for the else branch.
+        params: Vec<ir::Value>,
+        /// Whether the `if` itself was reachable (so `else` is).
+        head_reachable: bool,
+    },
+    /// The function body: its end returns.
+    Function,
+}
+
+#[derive(Debug)]
+pub(crate) struct ControlFrame {
+    pub(crate) kind: FrameKind,
+    /// The block after the construct, taking its results as parameters.
+    pub(crate) dest: ir::Block,
+    pub(crate) num_params: usize,
+    pub(crate) num_results: usize,
+    /// Height of the value stack below the construct's parameters.
+    pub(crate) base: usize,
+    /// Whether anything branches to (or falls through to) `dest`.
+    pub(crate) dest_reached: bool,
+}
+
+impl ControlFrame {
+    pub(crate) fn function(ret: ir::Block, num_results: usize) -> Self {
+        ControlFrame {
+            kind: FrameKind::Function,
+            dest: ret,
+            num_params: 0,
+            num_results,
+            base: 0,
+            dest_reached: false,
+        }
+    }
+
+    /// Arity of a branch to this frame.
+    fn branch_arity(&self) -> usize {
+        match self.kind {
+            FrameKind::Loop { .. } => self.num_params,
+            _ => self.num_results,
+        }
+    }
+
+    fn branch_target(&self) -> ir::Block {
+        match self.kind {
+            FrameKind::Loop { header } => header,
+            _ => self.dest,
+        }
+    }
+}
+
+fn args(values: &[ir::Value]) -> Vec<BlockArg> {
+    values.iter().map(|v| BlockArg::Value(*v)).collect()
+}
+
+impl Translator<'_, '_> {
+    fn block_type(&self, ty: BlockType) -> (Vec<WasmType>, Vec<WasmType>) {
+        match ty {
+            BlockType::Empty => (vec![], vec![]),
+            BlockType::Type(t) => (vec![], vec![to_wasm(t)]),
+            BlockType::FuncType(i) => {
+                let f = &self.env.types[i as usize];
+                (f.params.clone(), f.results.clone())
+            }
+        }
+    }
+
+    fn new_block(&mut self, types: &[WasmType]) -> ir::Block {
+        let b = self.builder.create_block();
+        for t in types {
+            self.builder.append_block_param(b, abi::clif_type(*t));
+        }
+        b
+    }
+
+    /// Marks the frame `depth` levels up as branched to; returns target and arity.
+    fn branch_info(&mut self, depth: u32) -> (ir::Block, usize) {
+        let i = self.control.len() - 1 - depth as usize;
+        let frame = &mut self.control[i];
+        if !matches!(frame.kind, FrameKind::Loop { .. }) {
+            frame.dest_reached = true;
+        }
+        (frame.branch_target(), frame.branch_arity())
+    }
+
+    pub(super) fn translate_control(
+        &mut self,
+        op: &Operator<'_>,
+        _validator: &FuncValidator<ValidatorResources>,
+    ) -> Result<bool, CompileError> {
+        match *op {
+            Operator::Nop => {}
+            Operator::Unreachable => {
+                self.builder.ins().trap(trap_codes::UNREACHABLE);
+                self.reachable = false;
+            }
+            Operator::Drop => {
+                self.pop();
+            }
+            Operator::Select | Operator::TypedSelect { .. } => {
+                let (a, b, c) = self.pop3();
+                let v = self.builder.ins().select(c, a, b);
+                self.push(v);
+            }
+            Operator::TypedSelectMulti { .. } => {
+                return Err(CompileError::Unsupported("select with multiple results".into()));
+            }
+            Operator::Block { blockty } => {
+                let (params, results) = self.block_type(blockty);
+                let dest = self.new_block(&results);
+                self.control.push(ControlFrame {
+                    kind: FrameKind::Block,
+                    dest,
+                    num_params: params.len(),
+                    num_results: results.len(),
+                    base: self.stack.len() - params.len(),
+                    dest_reached: false,
+                });
+            }
+            Operator::Loop { blockty } => {
+                let (params, results) = self.block_type(blockty);
+                let header = self.new_block(&params);
+                let dest = self.new_block(&results);
+                let base = self.stack.len() - params.len();
+                self.builder.ins().jump(header, &args(&self.stack[base..]));
+                self.stack.truncate(base);
+                self.builder.switch_to_block(header);
+                let hp = self.builder.block_params(header).to_vec();
+                self.stack.extend(hp);
+                self.control.push(ControlFrame {
+                    kind: FrameKind::Loop { header },
+                    dest,
+                    num_params: params.len(),
+                    num_results: results.len(),
+                    base,
+                    dest_reached: false,
+                });
+            }
+            Operator::If { blockty } => {
+                let cond = self.pop();
+                let (params, results) = self.block_type(blockty);
+                let dest = self.new_block(&results);
+                let then_block = self.builder.create_block();
+                let else_block = self.builder.create_block();
+                self.builder.ins().brif(cond, then_block, &[], else_block, &[]);
+                self.builder.seal_block(then_block);
+                self.builder.seal_block(else_block);
+                self.builder.switch_to_block(then_block);
+                let base = self.stack.len() - params.len();
+                self.control.push(ControlFrame {
+                    kind: FrameKind::If {
+                        else_block: Some(else_block),
+                        params: self.stack[base..].to_vec(),
+                        head_reachable: true,
+                    },
+                    dest,
+                    num_params: params.len(),
+                    num_results: results.len(),
+                    base,
+                    dest_reached: false,
+                });
+            }
+            Operator::Else => self.translate_else(),
+            Operator::End => self.translate_end(),
+            Operator::Br { relative_depth } => {
+                let (target, arity) = self.branch_info(relative_depth);
+                let n = self.stack.len();
+                self.builder.ins().jump(target, &args(&self.stack[n - arity..]));
+                self.reachable = false;
+            }
+            Operator::BrIf { relative_depth } => {
+                let cond = self.pop();
+                let (target, arity) = self.branch_info(relative_depth);
+                let n = self.stack.len();
+                let next = self.builder.create_block();
+                self.builder
+                    .ins()
+                    .brif(cond, target, &args(&self.stack[n - arity..]), next, &[]);
+                self.builder.seal_block(next);
+                self.builder.switch_to_block(next);
+            }
+            Operator::BrTable { ref targets } => {
+                let index = self.pop();
+                let mut depths = Vec::with_capacity(targets.len() as usize);
+                for t in targets.targets() {
+                    depths.push(t.map_err(CompileError::from_wasmparser)?);
+                }
+                let default = targets.default();
+                let (_, arity) = self.branch_info(default);
+                let n = self.stack.len();
+                let vals = args(&self.stack[n - arity..]);
+                let call = |this: &mut Self, depth: u32| {
+                    let (target, _) = this.branch_info(depth);
+                    BlockCall::new(target, vals.iter().copied(), &mut this.builder.func.dfg.value_lists)
+                };
+                let default_call = call(self, default);
+                let table: Vec<BlockCall> = depths.iter().map(|d| call(self, *d)).collect();
+                let jt = self
+                    .builder
+                    .create_jump_table(JumpTableData::new(default_call, &table));
+                self.builder.ins().br_table(index, jt);
+                self.reachable = false;
+            }
+            Operator::Return => {
+                let (target, arity) = self.branch_info(self.control.len() as u32 - 1);
+                let n = self.stack.len();
+                self.builder.ins().jump(target, &args(&self.stack[n - arity..]));
+                self.reachable = false;
+            }
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn translate_else(&mut self) {
+        let frame = self.control.last_mut().expect("validated");
+        let FrameKind::If {
+            else_block,
+            params,
+            head_reachable,
+        } = &mut frame.kind
+        else {
+            unreachable!("validation pairs else with if")
+        };
+        let else_block = else_block.take().expect("one else per if");
+        let params = std::mem::take(params);
+        let head_reachable = *head_reachable;
+        let (dest, base, num_results) = (frame.dest, frame.base, frame.num_results);
+        if self.reachable {
+            frame.dest_reached = true;
+            let n = self.stack.len();
+            self.builder.ins().jump(dest, &args(&self.stack[n - num_results..]));
+        }
+        self.stack.truncate(base);
+        self.stack.extend(params);
+        self.builder.switch_to_block(else_block);
+        self.reachable = head_reachable;
+    }
+
+    fn translate_end(&mut self) {
+        let frame = self.control.pop().expect("validated");
+        if self.reachable {
+            let n = self.stack.len();
+            self.builder
+                .ins()
+                .jump(frame.dest, &args(&self.stack[n - frame.num_results..]));
+        }
+        let mut reached = frame.dest_reached || self.reachable;
+        let is_function = matches!(frame.kind, FrameKind::Function);
+        match frame.kind {
+            FrameKind::Loop { header } => self.builder.seal_block(header),
+            FrameKind::If {
+                else_block: Some(else_block),
+                params,
+                head_reachable,
+            } => {
+                // No `else`: the false branch passes the parameters through.
+                self.builder.switch_to_block(else_block);
+                if head_reachable {
+                    self.builder.ins().jump(frame.dest, &args(&params));
+                    reached = true;
+                } else {
+                    self.builder.ins().trap(trap_codes::UNREACHABLE);
+                }
+            }
+            _ => {}
+        }
+        self.builder.seal_block(frame.dest);
+        self.stack.truncate(frame.base);
+        if is_function {
+            self.builder.switch_to_block(frame.dest);
+            let results = self.builder.block_params(frame.dest).to_vec();
+            self.builder.ins().return_(&results);
+            self.reachable = false;
+            return;
+        }
+        if reached {
+            self.builder.switch_to_block(frame.dest);
+            let results = self.builder.block_params(frame.dest).to_vec();
+            self.stack.extend(results);
+        }
+        self.reachable = reached;
+    }
+
+    /// In unreachable code only block structure matters: track nesting so the
+    /// matching `else`/`end` brings the code back.
+    pub(super) fn translate_unreachable_op(&mut self, op: &Operator<'_>) -> Result<(), CompileError> {
+        match op {
+            Operator::Block { .. } | Operator::Loop { .. } | Operator::If { .. } => {
+                self.unreachable_depth += 1;
+            }
+            Operator::Else if self.unreachable_depth == 0 => self.translate_else(),
+            Operator::End if self.unreachable_depth == 0 => self.translate_end(),
+            Operator::End => self.unreachable_depth -= 1,
+            _ => {}
+        }
+        Ok(())
+    }
+}
+
+fn to_wasm(t: wasmparser::ValType) -> WasmType {
+    crate::module::WasmType::from_wasmparser_pub(t).unwrap_or(WasmType::I32)
+}

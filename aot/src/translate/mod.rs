@@ -1,0 +1,230 @@
+//! Translation of one WebAssembly function body to Cranelift IR.
+//!
+//! `mod.rs` holds the translator state and the operator dispatch; operators
+//! are translated by what they do: `control.rs` (structured control flow),
+//! `numeric.rs` (pure arithmetic), `memory.rs`, `tables.rs`, `calls.rs` and
+//! `variables.rs` (the parts that touch the VMContext).
+
+mod calls;
+mod control;
+mod memory;
+mod numeric;
+mod tables;
+mod variables;
+
+use std::collections::HashMap;
+
+use cranelift_codegen::ir::{self, InstBuilder, MemFlagsData};
+use cranelift_codegen::isa::TargetFrontendConfig;
+use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext, Variable};
+use wasmparser::{FuncValidator, FunctionBody, Operator, ValidatorResources};
+
+use crate::CompileError;
+use crate::abi::{self, POINTER_TYPE};
+use crate::module::{ModuleEnv, WasmType};
+use crate::vmoffsets::{VMOffsets, store_context};
+
+use control::ControlFrame;
+
+/// Reusable state for translating functions; one per compile worker.
+pub struct FuncTranslator {
+    frontend: TargetFrontendConfig,
+    fctx: FunctionBuilderContext,
+    stack: Vec<ir::Value>,
+    control: Vec<ControlFrame>,
+    locals: Vec<Variable>,
+}
+
+impl FuncTranslator {
+    pub fn new(frontend: TargetFrontendConfig) -> Self {
+        FuncTranslator {
+            frontend,
+            fctx: FunctionBuilderContext::new(),
+            stack: Vec::new(),
+            control: Vec::new(),
+            locals: Vec::new(),
+        }
+    }
+
+    /// Translates the body of defined function `func_index` into `func`,
+    /// validating every operator before translating it.
+    pub fn translate(
+        &mut self,
+        env: &ModuleEnv,
+        offsets: &VMOffsets,
+        func_index: u32,
+        body: &FunctionBody<'_>,
+        validator: &mut FuncValidator<ValidatorResources>,
+        func: &mut ir::Function,
+    ) -> Result<(), CompileError> {
+        self.stack.clear();
+        self.control.clear();
+        self.locals.clear();
+        let invalid = CompileError::from_wasmparser;
+
+        // Stack limit: vmctx -> store context -> stack_limit.
+        let ro = MemFlagsData::trusted().with_readonly().with_can_move();
+        let ro = func.dfg.mem_flags.insert_unchecked(ro);
+        let vmctx_gv = func.create_global_value(ir::GlobalValueData::VMContext);
+        let store_gv = func.create_global_value(ir::GlobalValueData::Load {
+            base: vmctx_gv,
+            offset: (VMOffsets::STORE_CONTEXT as i32).into(),
+            global_type: POINTER_TYPE,
+            flags: ro,
+        });
+        let limit_gv = func.create_global_value(ir::GlobalValueData::Load {
+            base: store_gv,
+            offset: (store_context::STACK_LIMIT as i32).into(),
+            global_type: POINTER_TYPE,
+            flags: ro,
+        });
+        func.stack_limit = Some(limit_gv);
+
+        let mut builder = FunctionBuilder::new(func, &mut self.fctx);
+        let entry = builder.create_block();
+        builder.append_block_params_for_function_params(entry);
+        builder.switch_to_block(entry);
+        builder.seal_block(entry);
+        let params = builder.block_params(entry).to_vec();
+        let vmctx = params[0];
+
+        // Parameters and declared locals.
+        let ty = env.func_type(func_index);
+        for (i, t) in ty.params.iter().enumerate() {
+            let var = builder.declare_var(abi::clif_type(*t));
+            builder.def_var(var, params[2 + i]);
+            self.locals.push(var);
+        }
+        let mut reader = body.get_binary_reader();
+        let count = reader.read_var_u32().map_err(invalid)?;
+        for _ in 0..count {
+            let pos = reader.original_position();
+            let n = reader.read_var_u32().map_err(invalid)?;
+            let t: wasmparser::ValType = reader.read().map_err(invalid)?;
+            validator.define_locals(pos, n, t).map_err(invalid)?;
+            let wt = crate::module::WasmType::from_wasmparser_pub(t)?;
+            let ct = abi::clif_type(wt);
+            for _ in 0..n {
+                let var = builder.declare_var(ct);
+                let zero = zero_value(&mut builder, wt);
+                builder.def_var(var, zero);
+                self.locals.push(var);
+            }
+        }
+
+        // The function body is a block whose end returns.
+        let ret = builder.create_block();
+        for t in &ty.results {
+            builder.append_block_param(ret, abi::clif_type(*t));
+        }
+        self.control.push(ControlFrame::function(ret, ty.results.len()));
+
+        let mut t = Translator {
+            env,
+            offsets,
+            builder,
+            stack: &mut self.stack,
+            control: &mut self.control,
+            locals: &self.locals,
+            vmctx,
+            reachable: true,
+            func_refs: HashMap::new(),
+            sig_refs: HashMap::new(),
+            unreachable_depth: 0,
+        };
+
+        let mut ops = wasmparser::OperatorsReader::new(reader);
+        while !ops.eof() {
+            let offset = ops.original_position();
+            let op = ops.read().map_err(invalid)?;
+            validator.op(offset, &op).map_err(invalid)?;
+            t.translate_op(&op, validator)?;
+        }
+        ops.finish().map_err(invalid)?;
+        t.builder.finalize(self.frontend);
+        Ok(())
+    }
+}
+
+fn zero_value(builder: &mut FunctionBuilder<'_>, ty: WasmType) -> ir::Value {
+    match ty {
+        WasmType::I32 => builder.ins().iconst(ir::types::I32, 0),
+        WasmType::I64 | WasmType::FuncRef | WasmType::ExternRef => {
+            builder.ins().iconst(ir::types::I64, 0)
+        }
+        WasmType::F32 => builder.ins().f32const(0.0),
+        WasmType::F64 => builder.ins().f64const(0.0),
+        WasmType::V128 => {
+            let c = builder.func.dfg.constants.insert(vec![0u8; 16].into());
+            builder.ins().vconst(ir::types::I8X16, c)
+        }
+    }
+}
+
+/// The state of translating one function.
+pub(crate) struct Translator<'a, 'b> {
+    env: &'a ModuleEnv,
+    offsets: &'a VMOffsets,
+    builder: FunctionBuilder<'b>,
+    stack: &'a mut Vec<ir::Value>,
+    control: &'a mut Vec<ControlFrame>,
+    locals: &'a [Variable],
+    vmctx: ir::Value,
+    /// False after an unconditional branch, until the code is reachable again.
+    reachable: bool,
+    /// Nesting depth of blocks opened while unreachable.
+    unreachable_depth: u32,
+    func_refs: HashMap<u32, ir::FuncRef>,
+    sig_refs: HashMap<u32, ir::SigRef>,
+}
+
+impl Translator<'_, '_> {
+    fn pop(&mut self) -> ir::Value {
+        self.stack.pop().expect("validation guarantees operands")
+    }
+
+    fn pop2(&mut self) -> (ir::Value, ir::Value) {
+        let b = self.pop();
+        let a = self.pop();
+        (a, b)
+    }
+
+    fn pop3(&mut self) -> (ir::Value, ir::Value, ir::Value) {
+        let c = self.pop();
+        let (a, b) = self.pop2();
+        (a, b, c)
+    }
+
+    fn push(&mut self, v: ir::Value) {
+        self.stack.push(v);
+    }
+
+    fn translate_op(
+        &mut self,
+        op: &Operator<'_>,
+        validator: &FuncValidator<ValidatorResources>,
+    ) -> Result<(), CompileError> {
+        if !self.reachable {
+            return self.translate_unreachable_op(op);
+        }
+        if numeric::translate_numeric(op, &mut self.builder, self.stack) {
+            return Ok(());
+        }
+        if self.translate_control(op, validator)? {
+            return Ok(());
+        }
+        if self.translate_variable(op) {
+            return Ok(());
+        }
+        if self.translate_memory(op)? {
+            return Ok(());
+        }
+        if self.translate_table(op)? {
+            return Ok(());
+        }
+        if self.translate_call(op)? {
+            return Ok(());
+        }
+        Err(CompileError::Unsupported(format!("operator {op:?}")))
+    }
+}

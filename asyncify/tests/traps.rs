@@ -1,0 +1,477 @@
+//! Traps from hand-written x86_64 machine code standing in for generated wasm.
+#![cfg(target_arch = "x86_64")]
+
+use std::ffi::c_void;
+use std::os::unix::process::ExitStatusExt;
+use std::process::Command;
+use std::sync::Arc;
+
+use nyash_asyncify::{
+    CodeInfo, MAX_BACKTRACE_FRAMES, STACK_OVERFLOW, StackPool, Trap, host_slack, lookup_code,
+    register_code, run_on_stack, unregister_code,
+};
+
+const UNREACHABLE: u8 = 42;
+const HEAP_OOB: u8 = 7;
+const DIV_BY_ZERO: u8 = 9;
+
+/// Trap sites and function ranges of one image, as offsets.
+struct Tables {
+    start: usize,
+    traps: Vec<(usize, u8)>,
+    functions: Vec<(usize, usize)>,
+}
+
+impl CodeInfo for Tables {
+    fn trap_code(&self, pc: usize) -> Option<u8> {
+        let off = pc.checked_sub(self.start)?;
+        self.traps.iter().find(|t| t.0 == off).map(|t| t.1)
+    }
+    fn is_wasm_function(&self, pc: usize) -> bool {
+        let Some(off) = pc.checked_sub(self.start) else {
+            return false;
+        };
+        self.functions.iter().any(|&(s, e)| off >= s && off < e)
+    }
+}
+
+/// One page of executable code; registered unless built with `unregistered`.
+struct Code {
+    ptr: *mut u8,
+    len: usize,
+    registered: bool,
+}
+
+impl Code {
+    fn new(bytes: &[u8], traps: &[(usize, u8)], functions: &[(usize, usize)]) -> Code {
+        let mut code = Code::unregistered(bytes);
+        register_code(
+            code.addr(0),
+            code.addr(code.len),
+            Arc::new(Tables {
+                start: code.addr(0),
+                traps: traps.to_vec(),
+                functions: functions.to_vec(),
+            }),
+        );
+        code.registered = true;
+        code
+    }
+
+    fn unregistered(bytes: &[u8]) -> Code {
+        let len = 4096;
+        assert!(bytes.len() <= len);
+        // SAFETY: fresh anonymous mapping, written then made read+exec.
+        unsafe {
+            let ptr = libc::mmap(
+                std::ptr::null_mut(),
+                len,
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
+                -1,
+                0,
+            );
+            assert_ne!(ptr, libc::MAP_FAILED);
+            std::ptr::copy_nonoverlapping(bytes.as_ptr(), ptr.cast::<u8>(), bytes.len());
+            assert_eq!(
+                libc::mprotect(ptr, len, libc::PROT_READ | libc::PROT_EXEC),
+                0
+            );
+            Code {
+                ptr: ptr.cast(),
+                len,
+                registered: false,
+            }
+        }
+    }
+
+    fn addr(&self, off: usize) -> usize {
+        self.ptr as usize + off
+    }
+
+    /// The code at `off` as a function of type `F` (a fn pointer type).
+    unsafe fn func<F: Copy>(&self, off: usize) -> F {
+        assert_eq!(size_of::<F>(), size_of::<usize>());
+        let p = self.addr(off);
+        // SAFETY: F is a fn pointer type; the caller vouches for the signature.
+        unsafe { std::mem::transmute_copy::<usize, F>(&p) }
+    }
+}
+
+impl Drop for Code {
+    fn drop(&mut self) {
+        if self.registered {
+            unregister_code(self.addr(0));
+        }
+        // SAFETY: our own mapping, no longer executing.
+        unsafe { libc::munmap(self.ptr.cast(), self.len) };
+    }
+}
+
+type Fn0 = extern "C" fn() -> u64;
+
+/// `push rbp; mov rbp, rsp; ud2`, trap site at 4.
+fn ud2_code() -> Code {
+    Code::new(
+        &[0x55, 0x48, 0x89, 0xE5, 0x0F, 0x0B],
+        &[(4, UNREACHABLE)],
+        &[(0, 6)],
+    )
+}
+
+const STACK: usize = 256 * 1024 + 128 * 1024;
+
+fn call<R>(pool: &StackPool, f: impl FnOnce() -> R) -> Result<R, Trap> {
+    let mut limit = usize::MAX;
+    // SAFETY: `limit` lives across the call; closures hold nothing to drop.
+    let r = unsafe { run_on_stack(pool, &mut limit, f) };
+    assert_eq!(limit, usize::MAX, "stack limit not restored");
+    r
+}
+
+#[test]
+fn ud2_becomes_trap_and_stack_is_reused() {
+    let code = ud2_code();
+    let pool = StackPool::new(STACK);
+    // SAFETY: the code takes no arguments and never returns normally.
+    let f: Fn0 = unsafe { code.func(0) };
+    for _ in 0..3 {
+        let trap = call(&pool, || f()).unwrap_err();
+        assert_eq!(trap.code, UNREACHABLE);
+        assert_eq!(trap.pc, code.addr(4));
+        assert_eq!(trap.backtrace, vec![code.addr(4)]);
+        assert_eq!(pool.live_stacks(), 1);
+        assert_eq!(pool.idle_stacks(), 1);
+    }
+    // And an ordinary call on the same stack still works.
+    assert_eq!(call(&pool, || 5 + 6), Ok(11));
+    assert_eq!(pool.live_stacks(), 1);
+}
+
+#[test]
+fn null_load_at_trap_site() {
+    // push rbp; mov rbp, rsp; mov rax, [0]; pop rbp; ret
+    let code = Code::new(
+        &[
+            0x55, 0x48, 0x89, 0xE5, 0x48, 0x8B, 0x04, 0x25, 0, 0, 0, 0, 0x5D, 0xC3,
+        ],
+        &[(4, HEAP_OOB)],
+        &[(0, 14)],
+    );
+    let pool = StackPool::new(STACK);
+    // SAFETY: a no-argument function.
+    let f: Fn0 = unsafe { code.func(0) };
+    let trap = call(&pool, || f()).unwrap_err();
+    assert_eq!((trap.code, trap.pc), (HEAP_OOB, code.addr(4)));
+}
+
+#[test]
+fn division_by_zero() {
+    // xor ecx, ecx; mov eax, 1; cdq; idiv ecx; ret
+    let code = Code::new(
+        &[0x31, 0xC9, 0xB8, 1, 0, 0, 0, 0x99, 0xF7, 0xF9, 0xC3],
+        &[(8, DIV_BY_ZERO)],
+        &[(0, 11)],
+    );
+    let pool = StackPool::new(STACK);
+    // SAFETY: a no-argument function.
+    let f: Fn0 = unsafe { code.func(0) };
+    let trap = call(&pool, || f()).unwrap_err();
+    assert_eq!((trap.code, trap.pc), (DIV_BY_ZERO, code.addr(8)));
+}
+
+#[test]
+fn backtrace_walks_wasm_frames() {
+    // A at 0: push rbp; mov rbp, rsp; call B; pop rbp; ret
+    // B at 16: push rbp; mov rbp, rsp; ud2
+    let mut bytes = vec![0x55, 0x48, 0x89, 0xE5, 0xE8, 7, 0, 0, 0, 0x5D, 0xC3];
+    bytes.resize(16, 0xCC);
+    bytes.extend([0x55, 0x48, 0x89, 0xE5, 0x0F, 0x0B]);
+    let code = Code::new(&bytes, &[(20, UNREACHABLE)], &[(0, 11), (16, 22)]);
+    let pool = StackPool::new(STACK);
+    // SAFETY: a no-argument function.
+    let f: Fn0 = unsafe { code.func(0) };
+    let trap = call(&pool, || f()).unwrap_err();
+    assert_eq!(trap.code, UNREACHABLE);
+    assert_eq!(trap.backtrace, vec![code.addr(20), code.addr(9)]);
+}
+
+#[test]
+fn guard_page_overflow_is_stack_overflow() {
+    // R: push rbp; mov rbp, rsp; call R; pop rbp; ret  (no trap sites)
+    let code = Code::new(
+        &[
+            0x55, 0x48, 0x89, 0xE5, 0xE8, 0xF7, 0xFF, 0xFF, 0xFF, 0x5D, 0xC3,
+        ],
+        &[],
+        &[(0, 11)],
+    );
+    let pool = StackPool::new(STACK);
+    // SAFETY: a no-argument function (that never returns).
+    let f: Fn0 = unsafe { code.func(0) };
+    for _ in 0..2 {
+        let trap = call(&pool, || f()).unwrap_err();
+        assert_eq!(trap.code, STACK_OVERFLOW);
+        assert!(
+            trap.pc == code.addr(0) || trap.pc == code.addr(4),
+            "pc {:#x}",
+            trap.pc
+        );
+        assert_eq!(trap.backtrace.len(), MAX_BACKTRACE_FRAMES);
+        assert!(trap.backtrace[1..].iter().all(|&ra| ra == code.addr(9)));
+    }
+    assert_eq!(pool.live_stacks(), 1);
+}
+
+#[test]
+fn stack_overflow_code_matches_cranelift() {
+    assert_eq!(
+        STACK_OVERFLOW,
+        cranelift_codegen::ir::TrapCode::STACK_OVERFLOW
+            .as_raw()
+            .get()
+    );
+}
+
+#[test]
+fn stack_limit_is_set_inside_and_restored() {
+    let pool = StackPool::new(STACK);
+    let mut limit = 12345usize;
+    let limit_ptr: *mut usize = &mut limit;
+    // SAFETY: `limit` outlives the call.
+    let (inside, local) = unsafe {
+        run_on_stack(&pool, limit_ptr, || {
+            let local = 0u64;
+            (
+                limit_ptr.read_volatile(),
+                std::ptr::addr_of!(local) as usize,
+            )
+        })
+    }
+    .unwrap();
+    assert_eq!(limit, 12345);
+    // The closure's frame is above the limit, and the limit leaves host_slack
+    // (and no more than the requested size) below it.
+    assert!(inside < local, "limit {inside:#x} local {local:#x}");
+    assert!(local - inside < STACK - host_slack());
+    assert!(local - inside > STACK - host_slack() - 64 * 1024);
+}
+
+#[test]
+fn panic_propagates_and_stack_returns() {
+    let pool = StackPool::new(STACK);
+    let mut limit = 1usize;
+    let limit_ptr: *mut usize = &mut limit;
+    let err = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        // SAFETY: `limit` outlives the call.
+        unsafe { run_on_stack(&pool, limit_ptr, || -> u32 { panic!("boom {}", 7) }) }
+    }))
+    .unwrap_err();
+    let msg = err
+        .downcast_ref::<String>()
+        .map(String::as_str)
+        .or_else(|| err.downcast_ref::<&str>().copied());
+    assert_eq!(msg, Some("boom 7"));
+    assert_eq!(limit, 1);
+    assert_eq!((pool.live_stacks(), pool.idle_stacks()), (1, 1));
+    assert_eq!(call(&pool, || "ok"), Ok("ok"));
+}
+
+struct Nest<'a> {
+    pool: &'a StackPool,
+    limit: *mut usize,
+    ud2: Fn0,
+    inner_result: Option<Result<u64, Trap>>,
+    limit_after_inner: usize,
+}
+
+extern "C" fn host(ctx: *mut c_void) -> u64 {
+    // SAFETY: the test passes a live Nest.
+    let nest = unsafe { &mut *ctx.cast::<Nest>() };
+    let ud2 = nest.ud2;
+    // SAFETY: `nest.limit` is the outer call's limit slot, live throughout.
+    let r = unsafe { run_on_stack(nest.pool, nest.limit, || ud2()) };
+    nest.inner_result = Some(r);
+    // SAFETY: as above.
+    nest.limit_after_inner = unsafe { nest.limit.read() };
+    41
+}
+
+#[test]
+fn nested_trap_ends_only_inner_call() {
+    let ud2 = ud2_code();
+    // push rbp; mov rbp, rsp; call rsi; add rax, 1; pop rbp; ret
+    let caller = Code::new(
+        &[
+            0x55, 0x48, 0x89, 0xE5, 0xFF, 0xD6, 0x48, 0x83, 0xC0, 0x01, 0x5D, 0xC3,
+        ],
+        &[],
+        &[(0, 12)],
+    );
+    let pool = StackPool::new(STACK);
+    let mut limit = 0usize;
+    let mut nest = Nest {
+        pool: &pool,
+        limit: &mut limit,
+        // SAFETY: a no-argument function.
+        ud2: unsafe { ud2.func(0) },
+        inner_result: None,
+        limit_after_inner: 0,
+    };
+    type Caller = extern "C" fn(*mut c_void, extern "C" fn(*mut c_void) -> u64) -> u64;
+    // SAFETY: the code calls its second argument with its first, adds 1.
+    let outer: Caller = unsafe { caller.func(0) };
+    let nest_ptr: *mut Nest = &mut nest;
+    let limit_ptr = nest.limit;
+    let mut outer_limit = 0;
+    // SAFETY: `limit` and `nest` outlive the call.
+    let r = unsafe {
+        run_on_stack(&pool, limit_ptr, || {
+            outer_limit = limit_ptr.read();
+            outer(nest_ptr.cast(), host)
+        })
+    };
+    assert_eq!(r, Ok(42));
+    let inner = nest.inner_result.take().unwrap().unwrap_err();
+    assert_eq!((inner.code, inner.pc), (UNREACHABLE, ud2.addr(4)));
+    assert_eq!(
+        nest.limit_after_inner, outer_limit,
+        "outer limit not restored"
+    );
+    assert_ne!(outer_limit, 0);
+    assert_eq!(limit, 0);
+    assert_eq!((pool.live_stacks(), pool.idle_stacks()), (2, 2));
+}
+
+#[test]
+fn many_calls_do_not_leak_stacks() {
+    let code = ud2_code();
+    let pool = StackPool::new(STACK);
+    // SAFETY: a no-argument function.
+    let f: Fn0 = unsafe { code.func(0) };
+    for i in 0..10_000u64 {
+        if i % 2 == 0 {
+            assert_eq!(call(&pool, || f()).unwrap_err().code, UNREACHABLE);
+        } else {
+            assert_eq!(call(&pool, || i * 2), Ok(i * 2));
+        }
+    }
+    assert_eq!(pool.live_stacks(), 1);
+}
+
+#[test]
+fn traps_on_many_threads() {
+    let code = ud2_code();
+    let pool = StackPool::new(STACK);
+    // SAFETY: a no-argument function.
+    let f: Fn0 = unsafe { code.func(0) };
+    let expected_pc = code.addr(4);
+    std::thread::scope(|s| {
+        for _ in 0..4 {
+            s.spawn(|| {
+                for _ in 0..500 {
+                    let trap = call(&pool, || f()).unwrap_err();
+                    assert_eq!((trap.code, trap.pc), (UNREACHABLE, expected_pc));
+                }
+            });
+        }
+    });
+    assert!(pool.live_stacks() <= 4);
+    assert_eq!(pool.live_stacks(), pool.idle_stacks());
+}
+
+#[test]
+fn registry_lookup() {
+    let code = ud2_code();
+    let info = lookup_code(code.addr(4)).expect("registered");
+    assert_eq!(info.trap_code(code.addr(4)), Some(UNREACHABLE));
+    assert!(info.is_wasm_function(code.addr(0)));
+    assert!(lookup_code(code.addr(0) - 1).is_none_or(|i| !i.is_wasm_function(code.addr(0) - 1)));
+    // Still mapped, so no other test can own these addresses meanwhile.
+    unregister_code(code.addr(0));
+    assert!(lookup_code(code.addr(4)).is_none());
+}
+
+// --- faults that are not ours must kill the process --------------------------
+
+const CHILD_VAR: &str = "NYASH_ASYNCIFY_CHILD";
+
+/// Runs `test` in a child process with `CHILD_VAR=case`; returns the signal
+/// that killed it.
+fn child_signal(test: &str, case: &str) -> Option<i32> {
+    let out = Command::new(std::env::current_exe().unwrap())
+        .args([test, "--exact", "--nocapture", "--test-threads=1"])
+        .env(CHILD_VAR, case)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.signal().is_some(),
+        "child survived: {:?}\n{stderr}",
+        out.status
+    );
+    out.status.signal()
+}
+
+/// In the child: no core files, then the fault, then a distinctive exit if
+/// the fault was swallowed.
+fn child(case: &str) -> ! {
+    let none = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: plain setrlimit.
+    unsafe { libc::setrlimit(libc::RLIMIT_CORE, &none) };
+    let pool = StackPool::new(STACK);
+    match case {
+        "unregistered" => {
+            let code = Code::unregistered(&[0x0F, 0x0B]);
+            // SAFETY: a no-argument function.
+            let f: Fn0 = unsafe { code.func(0) };
+            let _ = call(&pool, || f());
+        }
+        "host_fault" => {
+            let _ = call(&pool, || {
+                // SAFETY: deliberately not: a host bug that must crash.
+                unsafe { std::ptr::read_volatile(16 as *const u64) }
+            });
+        }
+        "not_a_trap_site" => {
+            // mov rax, [0] at a wasm pc that is not a trap site.
+            let code = Code::new(&[0x48, 0x8B, 0x04, 0x25, 0, 0, 0, 0, 0xC3], &[], &[(0, 9)]);
+            // SAFETY: a no-argument function.
+            let f: Fn0 = unsafe { code.func(0) };
+            let _ = call(&pool, || f());
+        }
+        "outside_run_on_stack" => {
+            nyash_asyncify::init_traps();
+            let code = ud2_code();
+            // SAFETY: a no-argument function.
+            let f: Fn0 = unsafe { code.func(0) };
+            f();
+        }
+        _ => {}
+    }
+    std::process::exit(3)
+}
+
+macro_rules! child_test {
+    ($name:ident, $case:literal, $signal:expr) => {
+        #[test]
+        fn $name() {
+            if std::env::var(CHILD_VAR).as_deref() == Ok($case) {
+                child($case);
+            }
+            assert_eq!(child_signal(stringify!($name), $case), Some($signal));
+        }
+    };
+}
+
+child_test!(unregistered_fault_kills, "unregistered", libc::SIGILL);
+child_test!(host_fault_kills, "host_fault", libc::SIGSEGV);
+child_test!(non_trap_site_fault_kills, "not_a_trap_site", libc::SIGSEGV);
+child_test!(
+    trap_outside_run_on_stack_kills,
+    "outside_run_on_stack",
+    libc::SIGILL
+);
