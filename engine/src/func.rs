@@ -178,6 +178,7 @@ impl Func {
             FuncKind::Wasm {
                 instance,
                 func_index,
+                ..
             } => {
                 let inst = &store.opaque.instances[*instance as usize];
                 let trampoline = inst.module.entry_trampoline(*func_index);

@@ -111,23 +111,30 @@ pub(crate) fn wasm_func(store: &mut StoreOpaque, instance: u32, func_index: u32)
     let module = &inst.module;
     let offsets = &module.inner.offsets;
     let type_id = module.inner.type_ids[module.env().funcs[func_index as usize] as usize];
+    let mut owned_ref = None;
     let func_ref: *const VMFuncRef = match module.env().func_ref_slots[func_index as usize] {
         // SAFETY: the slot lies inside this instance's VMContext.
         Some(slot) => unsafe { inst.vmctx_ptr().add(offsets.func_ref(slot) as usize) }.cast(),
-        // A function nothing references as a value gets a funcref of its own
-        // (only the host can ask for one, by export name it would have a slot).
-        None => Box::leak(Box::new(VMFuncRef {
-            wasm_call: module.wasm_call(func_index),
-            vmctx: inst.vmctx_ptr(),
-            type_id,
-            _pad: 0,
-        })),
+        // A function that cannot escape as a value has no slot; the host
+        // asked for it directly (the start function), so give it its own.
+        None => {
+            let boxed = Box::new(VMFuncRef {
+                wasm_call: module.wasm_call(func_index),
+                vmctx: inst.vmctx_ptr(),
+                type_id,
+                _pad: 0,
+            });
+            let ptr: *const VMFuncRef = &*boxed;
+            owned_ref = Some(boxed);
+            ptr
+        }
     };
     let index = store.funcs.len() as u32;
     store.funcs.push(FuncData {
         kind: FuncKind::Wasm {
             instance,
             func_index,
+            _owned_ref: owned_ref,
         },
         type_id,
         func_ref,
@@ -377,7 +384,7 @@ pub(crate) fn instantiate(
 
 fn start_call(store: &mut StoreOpaque, f: Func) -> Result<()> {
     match &store.funcs[f.index as usize].kind {
-        FuncKind::Wasm { instance, func_index } => {
+        FuncKind::Wasm { instance, func_index, .. } => {
             let inst = &store.instances[*instance as usize];
             let trampoline = inst.module.entry_trampoline(*func_index);
             let wasm_call = inst.module.wasm_call(*func_index);

@@ -19,7 +19,12 @@ static NEXT_STORE_ID: AtomicU64 = AtomicU64::new(1);
 
 pub(crate) enum FuncKind {
     /// A function defined by an instance in this store.
-    Wasm { instance: u32, func_index: u32 },
+    Wasm {
+        instance: u32,
+        func_index: u32,
+        /// The funcref of a function with no slot in its VMContext.
+        _owned_ref: Option<Box<VMFuncRef>>,
+    },
     /// A host function. `call` holds a `HostFn<T>` for the store's `T`.
     Host {
         ctx: Box<VMHostFuncContext>,
