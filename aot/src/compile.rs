@@ -106,7 +106,15 @@ impl Compiler {
         };
         set(&mut flags, "opt_level", "speed")?;
         set(&mut flags, "preserve_frame_pointers", "true")?;
-        set(&mut flags, "enable_verifier", if cfg!(debug_assertions) { "true" } else { "false" })?;
+        set(
+            &mut flags,
+            "enable_verifier",
+            if cfg!(debug_assertions) {
+                "true"
+            } else {
+                "false"
+            },
+        )?;
         set(&mut flags, "enable_probestack", "false")?;
         set(&mut flags, "unwind_info", "false")?;
         set(&mut flags, "enable_heap_access_spectre_mitigation", "false")?;
@@ -155,18 +163,30 @@ impl Compiler {
         let compile_one = |state: &mut (Context, FuncTranslator), input: FunctionBodyInput| {
             self.compile_body(&env, &offsets, wasm, input, state)
         };
-        let mut results: Vec<Result<FunctionCode, CompileError>> = if bodies.len() < 4 || !self.parallel {
-            let mut state = (Context::new(), FuncTranslator::new(self.isa.frontend_config()));
-            bodies
-                .into_iter()
-                .map(|b| compile_one(&mut state, b))
-                .collect()
-        } else {
-            bodies
-                .into_par_iter()
-                .map_init(|| (Context::new(), FuncTranslator::new(self.isa.frontend_config())), compile_one)
-                .collect()
-        };
+        let mut results: Vec<Result<FunctionCode, CompileError>> =
+            if bodies.len() < 4 || !self.parallel {
+                let mut state = (
+                    Context::new(),
+                    FuncTranslator::new(self.isa.frontend_config()),
+                );
+                bodies
+                    .into_iter()
+                    .map(|b| compile_one(&mut state, b))
+                    .collect()
+            } else {
+                bodies
+                    .into_par_iter()
+                    .map_init(
+                        || {
+                            (
+                                Context::new(),
+                                FuncTranslator::new(self.isa.frontend_config()),
+                            )
+                        },
+                        compile_one,
+                    )
+                    .collect()
+            };
         // Report the first failing function in index order, so errors are deterministic.
         let mut funcs = Vec::with_capacity(results.len());
         for r in results.drain(..) {
@@ -193,7 +213,6 @@ impl Compiler {
         offsets: VMOffsets,
         funcs: Vec<FunctionCode>,
     ) -> Result<Artifact, CompileError> {
-
         // Trampolines, one per distinct function type.
         let mut entry_by_type: HashMap<&FuncType, usize> = HashMap::new();
         let mut host_by_type: HashMap<&FuncType, usize> = HashMap::new();
@@ -212,7 +231,13 @@ impl Compiler {
                 let i = match entry_by_type.get(ty) {
                     Some(&i) => i,
                     None => {
-                        build_entry_trampoline(&mut ctx.func, &mut fctx, ty, host_cc, self.isa.frontend_config());
+                        build_entry_trampoline(
+                            &mut ctx.func,
+                            &mut fctx,
+                            ty,
+                            host_cc,
+                            self.isa.frontend_config(),
+                        );
                         let code = self.finish(&mut ctx, CompiledFunction::TRAMPOLINE)?;
                         trampolines.push(code);
                         entry_by_type.insert(ty, trampolines.len() - 1);
@@ -224,7 +249,13 @@ impl Compiler {
             let i = match host_by_type.get(ty) {
                 Some(&i) => i,
                 None => {
-                    build_host_trampoline(&mut ctx.func, &mut fctx, ty, host_cc, self.isa.frontend_config());
+                    build_host_trampoline(
+                        &mut ctx.func,
+                        &mut fctx,
+                        ty,
+                        host_cc,
+                        self.isa.frontend_config(),
+                    );
                     let code = self.finish(&mut ctx, CompiledFunction::TRAMPOLINE)?;
                     trampolines.push(code);
                     host_by_type.insert(ty, trampolines.len() - 1);
@@ -321,7 +352,14 @@ impl Compiler {
             UserFuncName::user(0, func_index),
             abi::wasm_signature(env.func_type(func_index)),
         );
-        translator.translate(env, offsets, func_index, &body, &mut validator, &mut ctx.func)?;
+        translator.translate(
+            env,
+            offsets,
+            func_index,
+            &body,
+            &mut validator,
+            &mut ctx.func,
+        )?;
         self.finish(ctx, func_index)
     }
 
@@ -415,7 +453,8 @@ fn build_entry_trampoline(
     b.switch_to_block(block);
     b.seal_block(block);
     let params = b.block_params(block).to_vec();
-    let (callee_vmctx, caller_vmctx, wasm_call, values) = (params[0], params[1], params[2], params[3]);
+    let (callee_vmctx, caller_vmctx, wasm_call, values) =
+        (params[0], params[1], params[2], params[3]);
     let mut args = vec![callee_vmctx, caller_vmctx];
     for (i, t) in ty.params.iter().enumerate() {
         let v = b.ins().load(

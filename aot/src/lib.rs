@@ -49,7 +49,10 @@ impl std::fmt::Display for CompileError {
             CompileError::Codegen {
                 func_index,
                 message,
-            } => write!(f, "code generation failed for function {func_index}: {message}"),
+            } => write!(
+                f,
+                "code generation failed for function {func_index}: {message}"
+            ),
         }
     }
 }

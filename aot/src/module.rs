@@ -13,6 +13,7 @@ use wasmparser::{
 };
 
 use crate::CompileError;
+use crate::translate::encoding;
 
 /// A WebAssembly value type, in the engine's own words.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -85,8 +86,18 @@ pub struct FuncType {
 
 impl std::fmt::Display for FuncType {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let list = |v: &[WasmType]| v.iter().map(|t| t.to_string()).collect::<Vec<_>>().join(" ");
-        write!(f, "(func (param {}) (result {}))", list(&self.params), list(&self.results))
+        let list = |v: &[WasmType]| {
+            v.iter()
+                .map(|t| t.to_string())
+                .collect::<Vec<_>>()
+                .join(" ")
+        };
+        write!(
+            f,
+            "(func (param {}) (result {}))",
+            list(&self.params),
+            list(&self.results)
+        )
     }
 }
 
@@ -322,7 +333,10 @@ impl ModuleEnv {
     }
 
     pub fn export(&self, name: &str) -> Option<EntityIndex> {
-        self.exports.iter().find(|e| e.name == name).map(|e| e.index)
+        self.exports
+            .iter()
+            .find(|e| e.name == name)
+            .map(|e| e.index)
     }
 }
 
@@ -428,9 +442,14 @@ pub fn parse(wasm: &[u8]) -> Result<(ModuleEnv, Vec<FunctionBodyInput>), Compile
                 }
             }
             Payload::MemorySection(reader) => {
+                let range = reader.range();
+                let raw = &wasm[range.start as usize..range.end as usize];
+                let mut at = encoding::leb_len(raw);
                 for m in reader {
-                    env.memories
-                        .push(memory_type(m.map_err(CompileError::from_wasmparser)?));
+                    let m = m.map_err(CompileError::from_wasmparser)?;
+                    at +=
+                        encoding::check_limits(&raw[at.min(raw.len())..], range.start + at as u64)?;
+                    env.memories.push(memory_type(m));
                 }
             }
             Payload::GlobalSection(reader) => {
@@ -494,7 +513,8 @@ pub fn parse(wasm: &[u8]) -> Result<(ModuleEnv, Vec<FunctionBodyInput>), Compile
                             let element = heap_type_to_wasm(ty.heap_type())?;
                             let mut items = Vec::new();
                             for e in exprs {
-                                let e = ConstExpr::parse(&e.map_err(CompileError::from_wasmparser)?)?;
+                                let e =
+                                    ConstExpr::parse(&e.map_err(CompileError::from_wasmparser)?)?;
                                 escaping.extend(e.referenced_funcs());
                                 items.push(e);
                             }
@@ -560,7 +580,10 @@ pub fn parse(wasm: &[u8]) -> Result<(ModuleEnv, Vec<FunctionBodyInput>), Compile
     Ok((env, bodies))
 }
 
-fn body_input(body: &FunctionBody<'_>, func: FuncToValidate<ValidatorResources>) -> FunctionBodyInput {
+fn body_input(
+    body: &FunctionBody<'_>,
+    func: FuncToValidate<ValidatorResources>,
+) -> FunctionBodyInput {
     FunctionBodyInput {
         func_index: func.index,
         range: {

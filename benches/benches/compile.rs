@@ -8,7 +8,10 @@ fn compile(c: &mut Criterion) {
     let mut group = c.benchmark_group("compile");
     group.throughput(Throughput::Bytes(wasm.len() as u64));
     group.sample_size(10);
-    for (name, parallel) in [("large-module/parallel", true), ("large-module/serial", false)] {
+    for (name, parallel) in [
+        ("large-module/parallel", true),
+        ("large-module/serial", false),
+    ] {
         let mut config = Config::new();
         config.parallel_compilation(parallel);
         let engine = Engine::new(&config).unwrap();

@@ -236,10 +236,16 @@ impl fmt::Display for Error {
                 module,
                 name,
                 message,
-            } => write!(f, "unknown import or incompatible import type: `{module}::{name}`: {message}"),
+            } => write!(
+                f,
+                "unknown import or incompatible import type: `{module}::{name}`: {message}"
+            ),
             ErrorKind::Trap(t) => write!(f, "{t}"),
             ErrorKind::Instantiation(m) => write!(f, "instantiation failed: {m}"),
-            ErrorKind::Io { path: Some(p), error } => write!(f, "{}: {error}", p.display()),
+            ErrorKind::Io {
+                path: Some(p),
+                error,
+            } => write!(f, "{}: {error}", p.display()),
             ErrorKind::Io { path: None, error } => write!(f, "{error}"),
             ErrorKind::Exit(code) => write!(f, "exited with status {code}"),
             ErrorKind::Message(m) => f.write_str(m),

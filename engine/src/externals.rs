@@ -20,16 +20,32 @@ pub enum Extern {
 
 impl Extern {
     pub fn into_func(self) -> Option<Func> {
-        if let Extern::Func(f) = self { Some(f) } else { None }
+        if let Extern::Func(f) = self {
+            Some(f)
+        } else {
+            None
+        }
     }
     pub fn into_memory(self) -> Option<Memory> {
-        if let Extern::Memory(m) = self { Some(m) } else { None }
+        if let Extern::Memory(m) = self {
+            Some(m)
+        } else {
+            None
+        }
     }
     pub fn into_table(self) -> Option<Table> {
-        if let Extern::Table(t) = self { Some(t) } else { None }
+        if let Extern::Table(t) = self {
+            Some(t)
+        } else {
+            None
+        }
     }
     pub fn into_global(self) -> Option<Global> {
-        if let Extern::Global(g) = self { Some(g) } else { None }
+        if let Extern::Global(g) = self {
+            Some(g)
+        } else {
+            None
+        }
     }
 
     pub fn ty(&self, store: impl AsContext) -> ExternType {
@@ -102,7 +118,10 @@ impl Memory {
         self.get(&store.opaque).data()
     }
 
-    pub fn data_mut<'a, T: 'a>(&self, store: impl Into<crate::store::StoreContextMut<'a, T>>) -> &'a mut [u8] {
+    pub fn data_mut<'a, T: 'a>(
+        &self,
+        store: impl Into<crate::store::StoreContextMut<'a, T>>,
+    ) -> &'a mut [u8] {
         let store = store.into().0;
         check_store(&store.opaque, self.store);
         store.opaque.memories[self.index as usize].data_mut()
@@ -170,7 +189,8 @@ impl<'a, T> From<&'a mut crate::Caller<'_, T>> for crate::store::StoreContextMut
 
 pub(crate) fn new_memory(store: &mut StoreOpaque, ty: MemoryType) -> Result<u32> {
     let limit = store.engine.config().max_memory_pages;
-    let m = LinearMemory::new(ty, limit).map_err(|e| Error::new(crate::ErrorKind::Instantiation(e)))?;
+    let m =
+        LinearMemory::new(ty, limit).map_err(|e| Error::new(crate::ErrorKind::Instantiation(e)))?;
     store.memories.push(m);
     Ok(store.memories.len() as u32 - 1)
 }

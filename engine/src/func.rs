@@ -8,11 +8,11 @@ use nyash_aot::vmoffsets::{VMOffsets, store_context, trap_codes};
 use crate::engine::Engine;
 use crate::error::{Error, ErrorKind, FrameInfo, Result, Trap, TrapCode};
 use crate::externals::Extern;
+use crate::runtime::vm::{VMFuncRef, VMHostFuncContext, VMStoreContext, ValRaw};
 use crate::store::{
     AsContext, AsContextMut, FuncData, FuncKind, StoreContext, StoreContextMut, StoreInner,
     StoreOpaque, check_store,
 };
-use crate::runtime::vm::{VMFuncRef, VMHostFuncContext, VMStoreContext, ValRaw};
 use crate::types::FuncType;
 use crate::values::Val;
 
@@ -82,7 +82,11 @@ impl Func {
         Func::new_raw(store.as_context_mut().0, ty, raw)
     }
 
-    pub(crate) fn new_raw<T: 'static>(store: &mut StoreInner<T>, ty: FuncType, call: HostFn<T>) -> Result<Func> {
+    pub(crate) fn new_raw<T: 'static>(
+        store: &mut StoreInner<T>,
+        ty: FuncType,
+        call: HostFn<T>,
+    ) -> Result<Func> {
         let opaque = &mut store.opaque;
         let type_id = opaque.engine.type_id(&ty);
         let wasm_call = opaque.engine.host_trampoline(type_id)? as *const u8;
@@ -119,11 +123,18 @@ impl Func {
     pub fn ty(&self, store: impl AsContext) -> FuncType {
         let store = &store.as_context().0.opaque;
         check_store(store, self.store);
-        store.engine.type_of(store.funcs[self.index as usize].type_id)
+        store
+            .engine
+            .type_of(store.funcs[self.index as usize].type_id)
     }
 
     /// Calls the function. `results` must have room for every result.
-    pub fn call<T: 'static>(&self, mut store: impl AsContextMut<Data = T>, params: &[Val], results: &mut [Val]) -> Result<()> {
+    pub fn call<T: 'static>(
+        &self,
+        mut store: impl AsContextMut<Data = T>,
+        params: &[Val],
+        results: &mut [Val],
+    ) -> Result<()> {
         let store = store.as_context_mut().0;
         let ty = self.ty(StoreContext(store));
         if params.len() != ty.params.len() {
@@ -142,7 +153,10 @@ impl Func {
         }
         for (i, (p, t)) in params.iter().zip(&ty.params).enumerate() {
             if p.ty() != *t {
-                return Err(Error::msg(format!("argument {i} is a {}, expected {t}", p.ty())));
+                return Err(Error::msg(format!(
+                    "argument {i} is a {}, expected {t}",
+                    p.ty()
+                )));
             }
         }
         let mut raw: Vec<ValRaw> = vec![ValRaw::ZERO; ty.params.len().max(ty.results.len())];
@@ -158,7 +172,11 @@ impl Func {
     }
 
     /// Calls with arguments and results in `values` (sized for the larger of the two).
-    pub(crate) fn call_raw<T: 'static>(&self, store: &mut StoreInner<T>, values: &mut [ValRaw]) -> Result<()> {
+    pub(crate) fn call_raw<T: 'static>(
+        &self,
+        store: &mut StoreInner<T>,
+        values: &mut [ValRaw],
+    ) -> Result<()> {
         check_store(&store.opaque, self.store);
         let data = &store.opaque.funcs[self.index as usize];
         match &data.kind {
@@ -186,7 +204,15 @@ impl Func {
                 let vmctx = inst.vmctx_ptr();
                 // SAFETY: the trampoline, code and vmctx belong to a live
                 // instance of this store, and `values` is sized for the type.
-                unsafe { invoke(&mut store.opaque, trampoline, vmctx, wasm_call, values.as_mut_ptr()) }
+                unsafe {
+                    invoke(
+                        &mut store.opaque,
+                        trampoline,
+                        vmctx,
+                        wasm_call,
+                        values.as_mut_ptr(),
+                    )
+                }
             }
         }
     }
@@ -326,7 +352,8 @@ unsafe extern "C" fn host_callback<T: 'static>(
     // `StoreInner<T>` that owns it) and an array of `len` values. The store
     // is not otherwise borrowed while wasm runs: `invoke` holds only pointers.
     unsafe {
-        let vmstore = *(caller_vmctx.add(VMOffsets::STORE_CONTEXT as usize) as *const *mut VMStoreContext);
+        let vmstore =
+            *(caller_vmctx.add(VMOffsets::STORE_CONTEXT as usize) as *const *mut VMStoreContext);
         debug_assert_eq!(store_context::STORE, 32);
         let store = &mut *((*vmstore).store as *mut StoreInner<T>);
         let caller = *(caller_vmctx.add(VMOffsets::INSTANCE as usize) as *const usize) as u32;

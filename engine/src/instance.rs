@@ -12,7 +12,9 @@ use crate::runtime::table::Table as TableStorage;
 use crate::runtime::vm::{
     VMFuncRef, VMFunctionImport, VMGlobalDefinition, VMMemoryDefinition, VMTableDefinition, ValRaw,
 };
-use crate::store::{AsContext, AsContextMut, FuncData, FuncKind, GlobalData, InstanceData, StoreOpaque, check_store};
+use crate::store::{
+    AsContext, AsContextMut, FuncData, FuncKind, GlobalData, InstanceData, StoreOpaque, check_store,
+};
 use crate::types::{ExternType, Limits};
 
 /// An instance of a module in a store.
@@ -24,7 +26,11 @@ pub struct Instance {
 
 impl Instance {
     /// Instantiates `module` with `imports` given in the order of the module's imports.
-    pub fn new(mut store: impl AsContextMut, module: &Module, imports: &[Extern]) -> Result<Instance> {
+    pub fn new(
+        mut store: impl AsContextMut,
+        module: &Module,
+        imports: &[Extern],
+    ) -> Result<Instance> {
         let inner = store.as_context_mut().0;
         let ptr: *mut crate::store::StoreInner<_> = inner;
         instantiate(&mut inner.opaque, module, imports, ptr.cast())
@@ -53,7 +59,10 @@ impl Instance {
     }
 
     /// All exports, in the module's order.
-    pub fn exports<'a, T: 'a>(&self, mut store: impl AsContextMut<Data = T>) -> Vec<(String, Extern)> {
+    pub fn exports<'a, T: 'a>(
+        &self,
+        mut store: impl AsContextMut<Data = T>,
+    ) -> Vec<(String, Extern)> {
         let store = &mut store.as_context_mut().0.opaque;
         check_store(store, self.store);
         let module = store.instances[self.index as usize].module.clone();
@@ -165,7 +174,9 @@ pub(crate) fn instantiate(
     _store_ptr: *mut (),
 ) -> Result<Instance> {
     if !store.engine.same(module.engine()) {
-        return Err(Error::msg("module was compiled by a different engine than the store's"));
+        return Err(Error::msg(
+            "module was compiled by a different engine than the store's",
+        ));
     }
     let env = module.env();
     if imports.len() != env.imports.len() {
@@ -193,8 +204,14 @@ pub(crate) fn instantiate(
             }
             (Extern::Memory(m), ExternType::Memory(e), ExternType::Memory(a)) => {
                 check_store(store, m.store);
-                if !limits_match(a.limits, e.limits) || a.memory64 != e.memory64 || a.shared != e.shared {
-                    return Err(mismatch(format!("expected memory {:?}, found {:?}", e.limits, a.limits)));
+                if !limits_match(a.limits, e.limits)
+                    || a.memory64 != e.memory64
+                    || a.shared != e.shared
+                {
+                    return Err(mismatch(format!(
+                        "expected memory {:?}, found {:?}",
+                        e.limits, a.limits
+                    )));
                 }
                 memories.push(m.index);
             }
@@ -235,7 +252,8 @@ pub(crate) fn instantiate(
     // The VMContext.
     let offsets: &VMOffsets = &module.inner.offsets;
     let units = (offsets.size() as usize).div_ceil(16);
-    let vmctx: Box<[VMGlobalDefinition]> = vec![VMGlobalDefinition { storage: [0; 16] }; units].into_boxed_slice();
+    let vmctx: Box<[VMGlobalDefinition]> =
+        vec![VMGlobalDefinition { storage: [0; 16] }; units].into_boxed_slice();
     let instance_index = store.instances.len() as u32;
     let base = vmctx.as_ptr() as *mut u8;
     // SAFETY: every write below is within the VMContext block (offsets come
@@ -243,7 +261,10 @@ pub(crate) fn instantiate(
     unsafe {
         let w = |off: u32, v: usize| *(base.add(off as usize) as *mut usize) = v;
         *(base as *mut u32) = VMCONTEXT_MAGIC;
-        w(VMOffsets::STORE_CONTEXT, &*store.vmstore as *const _ as usize);
+        w(
+            VMOffsets::STORE_CONTEXT,
+            &*store.vmstore as *const _ as usize,
+        );
         w(VMOffsets::BUILTINS, &BUILTINS as *const Builtins as usize);
         w(VMOffsets::TYPE_IDS, module.inner.type_ids.as_ptr() as usize);
         w(VMOffsets::INSTANCE, instance_index as usize);
@@ -259,11 +280,12 @@ pub(crate) fn instantiate(
                 }
                 FuncKind::Wasm { .. } => fr.wasm_call,
             };
-            *(base.add(offsets.imported_func(i as u32) as usize) as *mut VMFunctionImport) = VMFunctionImport {
-                wasm_call,
-                vmctx: fr.vmctx,
-                func_ref: data.func_ref,
-            };
+            *(base.add(offsets.imported_func(i as u32) as usize) as *mut VMFunctionImport) =
+                VMFunctionImport {
+                    wasm_call,
+                    vmctx: fr.vmctx,
+                    func_ref: data.func_ref,
+                };
         }
         for (i, &m) in memories.iter().enumerate() {
             let def: *mut VMMemoryDefinition = store.memories[m as usize].definition();
@@ -274,7 +296,10 @@ pub(crate) fn instantiate(
             w(offsets.table_ptr(i as u32), def as usize);
         }
         for (i, &g) in globals.iter().enumerate() {
-            w(offsets.imported_global_ptr(i as u32), store.globals[g as usize].def as usize);
+            w(
+                offsets.imported_global_ptr(i as u32),
+                store.globals[g as usize].def as usize,
+            );
         }
         for slot in 0..offsets.num_func_refs {
             let f = module.inner.slot_funcs[slot as usize];
@@ -350,7 +375,10 @@ pub(crate) fn instantiate(
                 let t = inst.tables[*table as usize];
                 let items = inst.elems[i].clone().unwrap_or_default();
                 let table = store.tables[t as usize].elements_mut();
-                if offset.checked_add(len).is_none_or(|end| end > table.len() as u64) {
+                if offset
+                    .checked_add(len)
+                    .is_none_or(|end| end > table.len() as u64)
+                {
                     return Err(TrapCode::TableOutOfBounds.into());
                 }
                 table[offset as usize..(offset + len) as usize].copy_from_slice(&items);
@@ -367,7 +395,10 @@ pub(crate) fn instantiate(
             let m = store.instances[instance_index as usize].memories[*memory as usize];
             let bytes = &env.data_bytes[seg.range.clone()];
             let mem = store.memories[m as usize].data_mut();
-            let Some(dst) = offset.checked_add(bytes.len()).and_then(|end| mem.get_mut(offset..end)) else {
+            let Some(dst) = offset
+                .checked_add(bytes.len())
+                .and_then(|end| mem.get_mut(offset..end))
+            else {
                 return Err(TrapCode::MemoryOutOfBounds.into());
             };
             dst.copy_from_slice(bytes);
@@ -384,7 +415,11 @@ pub(crate) fn instantiate(
 
 fn start_call(store: &mut StoreOpaque, f: Func) -> Result<()> {
     match &store.funcs[f.index as usize].kind {
-        FuncKind::Wasm { instance, func_index, .. } => {
+        FuncKind::Wasm {
+            instance,
+            func_index,
+            ..
+        } => {
             let inst = &store.instances[*instance as usize];
             let trampoline = inst.module.entry_trampoline(*func_index);
             let wasm_call = inst.module.wasm_call(*func_index);
@@ -397,7 +432,11 @@ fn start_call(store: &mut StoreOpaque, f: Func) -> Result<()> {
             // An imported host function as start: call it through its callback.
             let ctx_ptr = &**ctx as *const _ as *mut crate::runtime::vm::VMHostFuncContext;
             let mut values = [ValRaw::ZERO];
-            let vmctx = store.instances.last().map(|i| i.vmctx_ptr()).unwrap_or(std::ptr::null_mut());
+            let vmctx = store
+                .instances
+                .last()
+                .map(|i| i.vmctx_ptr())
+                .unwrap_or(std::ptr::null_mut());
             // SAFETY: the callback takes its own context, a VMContext of this
             // store, and a value array of sufficient length.
             let failed = unsafe { ((*ctx_ptr).callback)(ctx_ptr, vmctx, values.as_mut_ptr(), 1) };
@@ -405,7 +444,10 @@ fn start_call(store: &mut StoreOpaque, f: Func) -> Result<()> {
                 if let Some(p) = store.pending_panic.take() {
                     std::panic::resume_unwind(p);
                 }
-                return Err(store.pending_error.take().unwrap_or_else(|| Error::msg("host function failed")));
+                return Err(store
+                    .pending_error
+                    .take()
+                    .unwrap_or_else(|| Error::msg("host function failed")));
             }
             Ok(())
         }
@@ -417,11 +459,15 @@ fn eval_const(store: &mut StoreOpaque, instance: u32, expr: &ConstExpr) -> ValRa
     let mut stack: Vec<ValRaw> = Vec::with_capacity(2);
     for op in &expr.0 {
         let v = match *op {
-            ConstOp::I32Const(v) => ValRaw { i64: v as u32 as i64 },
+            ConstOp::I32Const(v) => ValRaw {
+                i64: v as u32 as i64,
+            },
             ConstOp::I64Const(v) => ValRaw { i64: v },
             ConstOp::F32Const(v) => ValRaw { i64: v as i64 },
             ConstOp::F64Const(v) => ValRaw { f64: v },
-            ConstOp::V128Const(v) => ValRaw { v128: v.to_le_bytes() },
+            ConstOp::V128Const(v) => ValRaw {
+                v128: v.to_le_bytes(),
+            },
             ConstOp::RefNull(_) => ValRaw { r#ref: 0 },
             ConstOp::RefFunc(f) => {
                 let func = wasm_func(store, instance, f);
@@ -435,7 +481,10 @@ fn eval_const(store: &mut StoreOpaque, instance: u32, expr: &ConstExpr) -> ValRa
                 unsafe { (*store.globals[idx as usize].def).to_raw() }
             }
             ConstOp::I32Add | ConstOp::I32Sub | ConstOp::I32Mul => {
-                let (b, a) = (stack.pop().unwrap_or_default(), stack.pop().unwrap_or_default());
+                let (b, a) = (
+                    stack.pop().unwrap_or_default(),
+                    stack.pop().unwrap_or_default(),
+                );
                 // SAFETY: validation typed both operands i32.
                 let (a, b) = unsafe { (a.i32, b.i32) };
                 let r = match *op {
@@ -443,10 +492,15 @@ fn eval_const(store: &mut StoreOpaque, instance: u32, expr: &ConstExpr) -> ValRa
                     ConstOp::I32Sub => a.wrapping_sub(b),
                     _ => a.wrapping_mul(b),
                 };
-                ValRaw { i64: r as u32 as i64 }
+                ValRaw {
+                    i64: r as u32 as i64,
+                }
             }
             ConstOp::I64Add | ConstOp::I64Sub | ConstOp::I64Mul => {
-                let (b, a) = (stack.pop().unwrap_or_default(), stack.pop().unwrap_or_default());
+                let (b, a) = (
+                    stack.pop().unwrap_or_default(),
+                    stack.pop().unwrap_or_default(),
+                );
                 // SAFETY: validation typed both operands i64.
                 let (a, b) = unsafe { (a.i64, b.i64) };
                 let r = match *op {
@@ -503,7 +557,8 @@ static BUILTINS: Builtins = Builtins {
 unsafe fn context<'a>(vmctx: *mut u8) -> (&'a mut StoreOpaque, usize) {
     // SAFETY: per the contract in vmoffsets; see the function's safety note.
     unsafe {
-        let vmstore = *(vmctx.add(VMOffsets::STORE_CONTEXT as usize) as *const *mut crate::runtime::vm::VMStoreContext);
+        let vmstore = *(vmctx.add(VMOffsets::STORE_CONTEXT as usize)
+            as *const *mut crate::runtime::vm::VMStoreContext);
         let store = &mut *((*vmstore).store as *mut StoreOpaque);
         let instance = *(vmctx.add(VMOffsets::INSTANCE as usize) as *const usize);
         (store, instance)
@@ -517,7 +572,13 @@ unsafe extern "C" fn builtin_memory_grow(vmctx: *mut u8, memory: u32, delta: u64
     store.memories[m as usize].grow(delta).unwrap_or(u64::MAX)
 }
 
-unsafe extern "C" fn builtin_memory_fill(vmctx: *mut u8, memory: u32, dst: u64, byte: u32, len: u64) -> u32 {
+unsafe extern "C" fn builtin_memory_fill(
+    vmctx: *mut u8,
+    memory: u32,
+    dst: u64,
+    byte: u32,
+    len: u64,
+) -> u32 {
     // SAFETY: called by generated code with its own VMContext.
     let (store, inst) = unsafe { context(vmctx) };
     let m = store.instances[inst].memories[memory as usize];
@@ -531,7 +592,14 @@ unsafe extern "C" fn builtin_memory_fill(vmctx: *mut u8, memory: u32, dst: u64, 
     }
 }
 
-unsafe extern "C" fn builtin_memory_copy(vmctx: *mut u8, dst_mem: u32, dst: u64, src_mem: u32, src: u64, len: u64) -> u32 {
+unsafe extern "C" fn builtin_memory_copy(
+    vmctx: *mut u8,
+    dst_mem: u32,
+    dst: u64,
+    src_mem: u32,
+    src: u64,
+    len: u64,
+) -> u32 {
     // SAFETY: called by generated code with its own VMContext.
     let (store, inst) = unsafe { context(vmctx) };
     let d = store.instances[inst].memories[dst_mem as usize] as usize;
@@ -553,7 +621,14 @@ unsafe extern "C" fn builtin_memory_copy(vmctx: *mut u8, dst_mem: u32, dst: u64,
     0
 }
 
-unsafe extern "C" fn builtin_memory_init(vmctx: *mut u8, memory: u32, data: u32, dst: u64, src: u32, len: u32) -> u32 {
+unsafe extern "C" fn builtin_memory_init(
+    vmctx: *mut u8,
+    memory: u32,
+    data: u32,
+    dst: u64,
+    src: u32,
+    len: u32,
+) -> u32 {
     // SAFETY: called by generated code with its own VMContext.
     let (store, inst) = unsafe { context(vmctx) };
     let instance = &store.instances[inst];
@@ -566,7 +641,10 @@ unsafe extern "C" fn builtin_memory_init(vmctx: *mut u8, memory: u32, data: u32,
     };
     let m = instance.memories[memory as usize];
     let mem = store.memories[m as usize].data_mut();
-    let (Some(sr), Some(dr)) = (range(src as u64, len as u64, bytes.len()), range(dst, len as u64, mem.len())) else {
+    let (Some(sr), Some(dr)) = (
+        range(src as u64, len as u64, bytes.len()),
+        range(dst, len as u64, mem.len()),
+    ) else {
         return 1;
     };
     mem[dr].copy_from_slice(&bytes[sr]);
@@ -583,10 +661,18 @@ unsafe extern "C" fn builtin_table_grow(vmctx: *mut u8, table: u32, delta: u64, 
     // SAFETY: called by generated code with its own VMContext.
     let (store, inst) = unsafe { context(vmctx) };
     let t = store.instances[inst].tables[table as usize];
-    store.tables[t as usize].grow(delta, init as usize).unwrap_or(u64::MAX)
+    store.tables[t as usize]
+        .grow(delta, init as usize)
+        .unwrap_or(u64::MAX)
 }
 
-unsafe extern "C" fn builtin_table_fill(vmctx: *mut u8, table: u32, dst: u64, value: u64, len: u64) -> u32 {
+unsafe extern "C" fn builtin_table_fill(
+    vmctx: *mut u8,
+    table: u32,
+    dst: u64,
+    value: u64,
+    len: u64,
+) -> u32 {
     // SAFETY: called by generated code with its own VMContext.
     let (store, inst) = unsafe { context(vmctx) };
     let t = store.instances[inst].tables[table as usize];
@@ -600,7 +686,14 @@ unsafe extern "C" fn builtin_table_fill(vmctx: *mut u8, table: u32, dst: u64, va
     }
 }
 
-unsafe extern "C" fn builtin_table_copy(vmctx: *mut u8, dst_table: u32, src_table: u32, dst: u64, src: u64, len: u64) -> u32 {
+unsafe extern "C" fn builtin_table_copy(
+    vmctx: *mut u8,
+    dst_table: u32,
+    src_table: u32,
+    dst: u64,
+    src: u64,
+    len: u64,
+) -> u32 {
     // SAFETY: called by generated code with its own VMContext.
     let (store, inst) = unsafe { context(vmctx) };
     let d = store.instances[inst].tables[dst_table as usize] as usize;
@@ -620,7 +713,14 @@ unsafe extern "C" fn builtin_table_copy(vmctx: *mut u8, dst_table: u32, src_tabl
     0
 }
 
-unsafe extern "C" fn builtin_table_init(vmctx: *mut u8, table: u32, elem: u32, dst: u64, src: u32, len: u32) -> u32 {
+unsafe extern "C" fn builtin_table_init(
+    vmctx: *mut u8,
+    table: u32,
+    elem: u32,
+    dst: u64,
+    src: u32,
+    len: u32,
+) -> u32 {
     // SAFETY: called by generated code with its own VMContext.
     let (store, inst) = unsafe { context(vmctx) };
     let instance = &store.instances[inst];
@@ -649,4 +749,3 @@ fn range(start: u64, len: u64, bound: usize) -> Option<std::ops::Range<usize>> {
     let end = start.checked_add(len)?;
     (end <= bound as u64).then(|| start as usize..end as usize)
 }
-

@@ -68,12 +68,22 @@ impl<T: 'static> Linker<T> {
     }
 
     /// Defines `module::name` as an external value of a store.
-    pub fn define(&mut self, module: &str, name: &str, item: impl Into<Extern>) -> Result<&mut Self> {
+    pub fn define(
+        &mut self,
+        module: &str,
+        name: &str,
+        item: impl Into<Extern>,
+    ) -> Result<&mut Self> {
         self.insert(module, name, Definition::Extern(item.into()))
     }
 
     /// Defines every export of `instance` under `module`.
-    pub fn instance(&mut self, mut store: impl AsContextMut<Data = T>, module: &str, instance: Instance) -> Result<&mut Self> {
+    pub fn instance(
+        &mut self,
+        mut store: impl AsContextMut<Data = T>,
+        module: &str,
+        instance: Instance,
+    ) -> Result<&mut Self> {
         for (name, ext) in instance.exports(&mut store) {
             self.define(module, &name, ext)?;
         }
@@ -97,13 +107,27 @@ impl<T: 'static> Linker<T> {
     }
 
     /// Defines a host function whose arguments and results are raw values.
-    pub(crate) fn func_raw(&mut self, module: &str, name: &str, ty: FuncType, call: HostFn<T>) -> Result<&mut Self> {
+    pub(crate) fn func_raw(
+        &mut self,
+        module: &str,
+        name: &str,
+        ty: FuncType,
+        call: HostFn<T>,
+    ) -> Result<&mut Self> {
         self.insert(module, name, Definition::HostFunc { ty, call })
     }
 
     /// Looks a definition up, creating host functions in `store`.
-    pub fn get(&self, mut store: impl AsContextMut<Data = T>, module: &str, name: &str) -> Option<Extern> {
-        let def = self.defs.get(&(module.to_string(), name.to_string()))?.clone();
+    pub fn get(
+        &self,
+        mut store: impl AsContextMut<Data = T>,
+        module: &str,
+        name: &str,
+    ) -> Option<Extern> {
+        let def = self
+            .defs
+            .get(&(module.to_string(), name.to_string()))?
+            .clone();
         self.materialize(&mut store.as_context_mut().0, def).ok()
     }
 
@@ -115,16 +139,28 @@ impl<T: 'static> Linker<T> {
     }
 
     /// Instantiates `module`, resolving each import by its module and name.
-    pub fn instantiate(&self, mut store: impl AsContextMut<Data = T>, module: &Module) -> Result<Instance> {
+    pub fn instantiate(
+        &self,
+        mut store: impl AsContextMut<Data = T>,
+        module: &Module,
+    ) -> Result<Instance> {
         let store = store.as_context_mut().0;
         let mut imports = Vec::with_capacity(module.env().imports.len());
         for (m, n, ty) in module.imports() {
             let Some(def) = self.defs.get(&(m.to_string(), n.to_string())) else {
-                return Err(Error::link(m, n, format!("unknown import: no {} of that name is defined", ty.kind())));
+                return Err(Error::link(
+                    m,
+                    n,
+                    format!("unknown import: no {} of that name is defined", ty.kind()),
+                ));
             };
             if let (Definition::HostFunc { ty: have, .. }, ExternType::Func(want)) = (def, &ty) {
                 if have != want {
-                    return Err(Error::link(m, n, format!("expected function {want}, found {have}")));
+                    return Err(Error::link(
+                        m,
+                        n,
+                        format!("expected function {want}, found {have}"),
+                    ));
                 }
             }
             imports.push(self.materialize(store, def.clone())?);
@@ -133,7 +169,12 @@ impl<T: 'static> Linker<T> {
     }
 
     /// Instantiates `module` and calls its default export (`_start` or `""`) if any.
-    pub fn module(&mut self, mut store: impl AsContextMut<Data = T>, name: &str, module: &Module) -> Result<&mut Self> {
+    pub fn module(
+        &mut self,
+        mut store: impl AsContextMut<Data = T>,
+        name: &str,
+        module: &Module,
+    ) -> Result<&mut Self> {
         let instance = self.instantiate(&mut store, module)?;
         self.instance(&mut store, name, instance)
     }

@@ -7,7 +7,11 @@ use clap::{Parser, Subcommand};
 use nyash_engine::{Engine, Error, Instance, Module, Store, Val, ValType};
 
 #[derive(Parser)]
-#[command(name = "nyash-engine", version, about = "Run WebAssembly modules, compiled ahead of time")]
+#[command(
+    name = "nyash-engine",
+    version,
+    about = "Run WebAssembly modules, compiled ahead of time"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -74,9 +78,9 @@ fn run(path: &std::path::Path, invoke: Option<&str>, args: &[String]) -> Result<
             }
         }
     };
-    let func = instance.get_func(&mut store, &name).ok_or_else(|| {
-        Error::msg(format!("{}: no exported function `{name}`", path.display()))
-    })?;
+    let func = instance
+        .get_func(&mut store, &name)
+        .ok_or_else(|| Error::msg(format!("{}: no exported function `{name}`", path.display())))?;
     let ty = func.ty(&store);
     if args.len() != ty.params.len() {
         return Err(Error::msg(format!(
@@ -90,7 +94,9 @@ fn run(path: &std::path::Path, invoke: Option<&str>, args: &[String]) -> Result<
         .iter()
         .zip(args)
         .enumerate()
-        .map(|(i, (t, a))| parse_arg(*t, a).map_err(|e| Error::msg(format!("argument {i} (`{a}`): {e}"))))
+        .map(|(i, (t, a))| {
+            parse_arg(*t, a).map_err(|e| Error::msg(format!("argument {i} (`{a}`): {e}")))
+        })
         .collect::<Result<Vec<_>, _>>()?;
     let mut results: Vec<Val> = ty.results.iter().map(|t| Val::default_for(*t)).collect();
     func.call(&mut store, &params, &mut results)
@@ -116,7 +122,11 @@ fn parse_arg(ty: ValType, s: &str) -> Result<Val, String> {
         ),
         ValType::F32 => Val::F32(s.parse::<f32>().map_err(|x| e(&x))?.to_bits()),
         ValType::F64 => Val::F64(s.parse::<f64>().map_err(|x| e(&x))?.to_bits()),
-        other => return Err(format!("arguments of type {other} cannot be given on the command line")),
+        other => {
+            return Err(format!(
+                "arguments of type {other} cannot be given on the command line"
+            ));
+        }
     })
 }
 

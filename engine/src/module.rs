@@ -47,12 +47,16 @@ impl Module {
         let wasm = if bytes.starts_with(b"\0asm") {
             std::borrow::Cow::Borrowed(bytes)
         } else {
-            std::borrow::Cow::Owned(wat::parse_bytes(bytes).map_err(|e| {
-                Error::from(nyash_aot::CompileError::Invalid {
-                    message: format!("text format: {e}"),
-                    offset: 0,
-                })
-            })?.into_owned())
+            std::borrow::Cow::Owned(
+                wat::parse_bytes(bytes)
+                    .map_err(|e| {
+                        Error::from(nyash_aot::CompileError::Invalid {
+                            message: format!("text format: {e}"),
+                            offset: 0,
+                        })
+                    })?
+                    .into_owned(),
+            )
         };
         Self::from_binary(engine, &wasm)
     }
@@ -81,7 +85,8 @@ impl Module {
             host_trampolines,
             traps,
         } = artifact;
-        let code = Arc::new(CodeMemory::new(&code, functions, traps).map_err(|e| Error::io(None, e))?);
+        let code =
+            Arc::new(CodeMemory::new(&code, functions, traps).map_err(|e| Error::io(None, e))?);
         let type_ids: Box<[u32]> = env.types.iter().map(|t| engine.type_id(t)).collect();
         for (i, &id) in type_ids.iter().enumerate() {
             engine.offer_host_trampoline(id, code.at(host_trampolines[i]) as usize, &code);
@@ -119,9 +124,13 @@ impl Module {
     /// The imports: (module, name, type).
     pub fn imports(&self) -> impl ExactSizeIterator<Item = (&str, &str, ExternType)> + '_ {
         let env = &self.inner.env;
-        env.imports
-            .iter()
-            .map(move |i| (i.module.as_str(), i.name.as_str(), ExternType::of(env, i.index)))
+        env.imports.iter().map(move |i| {
+            (
+                i.module.as_str(),
+                i.name.as_str(),
+                ExternType::of(env, i.index),
+            )
+        })
     }
 
     /// The exports: (name, type).
@@ -164,4 +173,3 @@ impl Module {
         self.inner.code.at(off)
     }
 }
-

@@ -72,7 +72,9 @@ impl WasmTy for f64 {
         ValType::F64
     }
     fn to_raw(self, _: &StoreOpaque) -> ValRaw {
-        ValRaw { f64: self.to_bits() }
+        ValRaw {
+            f64: self.to_bits(),
+        }
     }
     unsafe fn from_raw(_: &mut StoreOpaque, raw: ValRaw) -> Self {
         // SAFETY: the caller guarantees the slot holds an f64.
@@ -258,14 +260,20 @@ into_func!(A1 0, A2 1, A3 2, A4 3, A5 4, A6 5, A7 6, A8 7, A9 8, A10 9);
 impl Func {
     /// A host function from a Rust closure; its wasm type follows from the
     /// closure's parameter and result types.
-    pub fn wrap<T: 'static, P, R>(mut store: impl AsContextMut<Data = T>, f: impl IntoFunc<T, P, R>) -> Func {
+    pub fn wrap<T: 'static, P, R>(
+        mut store: impl AsContextMut<Data = T>,
+        f: impl IntoFunc<T, P, R>,
+    ) -> Func {
         let (ty, call) = f.into_host_fn();
         Func::new_raw(store.as_context_mut().0, ty, call)
             .expect("a trampoline for a host function type always compiles")
     }
 
     /// This function with static types; fails if they are not its type.
-    pub fn typed<P: WasmList, R: WasmList>(&self, store: impl crate::AsContext) -> Result<TypedFunc<P, R>> {
+    pub fn typed<P: WasmList, R: WasmList>(
+        &self,
+        store: impl crate::AsContext,
+    ) -> Result<TypedFunc<P, R>> {
         let ty = self.ty(store);
         let want = FuncType {
             params: P::valtypes(),
@@ -335,7 +343,12 @@ impl Instance {
 
 impl<T: 'static> Linker<T> {
     /// Defines a host function from a Rust closure.
-    pub fn func_wrap<P, R>(&mut self, module: &str, name: &str, f: impl IntoFunc<T, P, R>) -> Result<&mut Self> {
+    pub fn func_wrap<P, R>(
+        &mut self,
+        module: &str,
+        name: &str,
+        f: impl IntoFunc<T, P, R>,
+    ) -> Result<&mut Self> {
         let (ty, call) = f.into_host_fn();
         self.func_raw(module, name, ty, call)
     }

@@ -1,8 +1,8 @@
 //! Types of external values, as the public API shows them.
 
+use nyash_aot::module::{EntityIndex, ModuleEnv};
 pub use nyash_aot::module::{GlobalType, Limits, MemoryType, TableType};
 pub use nyash_aot::{FuncType, WasmType as ValType};
-use nyash_aot::module::{EntityIndex, ModuleEnv};
 
 /// The type of an import or export.
 #[derive(Clone, Debug, PartialEq)]

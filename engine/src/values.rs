@@ -1,9 +1,9 @@
 //! Values crossing the host boundary.
 
 use crate::func::Func;
+use crate::runtime::vm::ValRaw;
 use crate::store::{AsContext, AsContextMut, StoreOpaque, check_store};
 use crate::types::ValType;
-use crate::runtime::vm::ValRaw;
 
 /// A reference to a host value, opaque to wasm (`externref`). It lives as
 /// long as its store.
@@ -15,7 +15,10 @@ pub struct ExternRef {
 
 impl ExternRef {
     /// Wraps `value` as an `externref` owned by the store.
-    pub fn new<T: std::any::Any + Send + Sync>(mut store: impl AsContextMut, value: T) -> ExternRef {
+    pub fn new<T: std::any::Any + Send + Sync>(
+        mut store: impl AsContextMut,
+        value: T,
+    ) -> ExternRef {
         let store = &mut store.as_context_mut().0.opaque;
         store.externrefs.push(Box::new(value));
         ExternRef {
@@ -25,7 +28,10 @@ impl ExternRef {
     }
 
     /// The host value behind this reference.
-    pub fn data<'a, T: 'a>(&self, store: &'a impl AsContext<Data = T>) -> &'a (dyn std::any::Any + Send + Sync) {
+    pub fn data<'a, T: 'a>(
+        &self,
+        store: &'a impl AsContext<Data = T>,
+    ) -> &'a (dyn std::any::Any + Send + Sync) {
         let store = &store.as_context().0.opaque;
         check_store(store, self.store);
         &*store.externrefs[self.index as usize]
@@ -84,25 +90,45 @@ impl Val {
     }
 
     pub fn i32(&self) -> Option<i32> {
-        if let Val::I32(v) = self { Some(*v) } else { None }
+        if let Val::I32(v) = self {
+            Some(*v)
+        } else {
+            None
+        }
     }
     pub fn i64(&self) -> Option<i64> {
-        if let Val::I64(v) = self { Some(*v) } else { None }
+        if let Val::I64(v) = self {
+            Some(*v)
+        } else {
+            None
+        }
     }
     pub fn f32(&self) -> Option<f32> {
-        if let Val::F32(v) = self { Some(f32::from_bits(*v)) } else { None }
+        if let Val::F32(v) = self {
+            Some(f32::from_bits(*v))
+        } else {
+            None
+        }
     }
     pub fn f64(&self) -> Option<f64> {
-        if let Val::F64(v) = self { Some(f64::from_bits(*v)) } else { None }
+        if let Val::F64(v) = self {
+            Some(f64::from_bits(*v))
+        } else {
+            None
+        }
     }
 
     pub(crate) fn to_raw(self, store: &StoreOpaque) -> ValRaw {
         match self {
-            Val::I32(v) => ValRaw { i64: v as u32 as i64 },
+            Val::I32(v) => ValRaw {
+                i64: v as u32 as i64,
+            },
             Val::I64(v) => ValRaw { i64: v },
             Val::F32(v) => ValRaw { i64: v as i64 },
             Val::F64(v) => ValRaw { f64: v },
-            Val::V128(v) => ValRaw { v128: v.to_le_bytes() },
+            Val::V128(v) => ValRaw {
+                v128: v.to_le_bytes(),
+            },
             Val::FuncRef(f) => ValRaw {
                 r#ref: f.map_or(0, |f| {
                     check_store(store, f.store);

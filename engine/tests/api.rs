@@ -29,11 +29,17 @@ fn typed_call_and_host_function() {
         .unwrap();
     let mut store = Store::new(&engine, 0u32);
     let instance = linker.instantiate(&mut store, &module).unwrap();
-    let run = instance.get_typed_func::<i32, i32>(&mut store, "run").unwrap();
+    let run = instance
+        .get_typed_func::<i32, i32>(&mut store, "run")
+        .unwrap();
     assert_eq!(run.call(&mut store, 20).unwrap(), 41);
     assert_eq!(run.call(&mut store, -5).unwrap(), -9);
     assert_eq!(*store.data(), 2);
-    assert!(instance.get_typed_func::<i64, i32>(&mut store, "run").is_err());
+    assert!(
+        instance
+            .get_typed_func::<i64, i32>(&mut store, "run")
+            .is_err()
+    );
 }
 
 #[test]
@@ -50,7 +56,10 @@ fn multi_value_and_floats() {
     let f = instance
         .get_typed_func::<(f64, i64, f32), (f32, i64, f64)>(&mut store, "swap")
         .unwrap();
-    assert_eq!(f.call(&mut store, (1.5, -7, 2.25)).unwrap(), (2.25, -7, 1.5));
+    assert_eq!(
+        f.call(&mut store, (1.5, -7, 2.25)).unwrap(),
+        (2.25, -7, 1.5)
+    );
 }
 
 #[test]
@@ -67,20 +76,40 @@ fn traps_carry_code_and_backtrace_and_store_stays_usable() {
     .unwrap();
     let mut store = Store::new(&engine, ());
     let instance = Instance::new(&mut store, &module, &[]).unwrap();
-    let load = instance.get_typed_func::<i32, i32>(&mut store, "load").unwrap();
+    let load = instance
+        .get_typed_func::<i32, i32>(&mut store, "load")
+        .unwrap();
     let err = load.call(&mut store, 65536).unwrap_err();
     let trap = err.trap().expect("a trap");
     assert_eq!(trap.code, TrapCode::MemoryOutOfBounds);
     let names: Vec<_> = trap.backtrace.iter().map(|f| f.func_name.clone()).collect();
-    assert_eq!(names, [Some("inner".to_string()), Some("outer".to_string())]);
+    assert_eq!(
+        names,
+        [Some("inner".to_string()), Some("outer".to_string())]
+    );
     assert_eq!(load.call(&mut store, 0).unwrap(), 0);
 
-    let div = instance.get_typed_func::<(i32, i32), i32>(&mut store, "div").unwrap();
-    assert_eq!(div.call(&mut store, (1, 0)).unwrap_err().trap_code(), Some(TrapCode::IntegerDivisionByZero));
-    assert_eq!(div.call(&mut store, (i32::MIN, -1)).unwrap_err().trap_code(), Some(TrapCode::IntegerOverflow));
+    let div = instance
+        .get_typed_func::<(i32, i32), i32>(&mut store, "div")
+        .unwrap();
+    assert_eq!(
+        div.call(&mut store, (1, 0)).unwrap_err().trap_code(),
+        Some(TrapCode::IntegerDivisionByZero)
+    );
+    assert_eq!(
+        div.call(&mut store, (i32::MIN, -1))
+            .unwrap_err()
+            .trap_code(),
+        Some(TrapCode::IntegerOverflow)
+    );
     assert_eq!(div.call(&mut store, (7, 2)).unwrap(), 3);
-    let boom = instance.get_typed_func::<(), ()>(&mut store, "boom").unwrap();
-    assert_eq!(boom.call(&mut store, ()).unwrap_err().trap_code(), Some(TrapCode::UnreachableCodeReached));
+    let boom = instance
+        .get_typed_func::<(), ()>(&mut store, "boom")
+        .unwrap();
+    assert_eq!(
+        boom.call(&mut store, ()).unwrap_err().trap_code(),
+        Some(TrapCode::UnreachableCodeReached)
+    );
 }
 
 #[test]
@@ -91,7 +120,10 @@ fn unbounded_recursion_is_stack_overflow() {
     let instance = Instance::new(&mut store, &module, &[]).unwrap();
     let f = instance.get_typed_func::<(), ()>(&mut store, "f").unwrap();
     for _ in 0..3 {
-        assert_eq!(f.call(&mut store, ()).unwrap_err().trap_code(), Some(TrapCode::StackOverflow));
+        assert_eq!(
+            f.call(&mut store, ()).unwrap_err().trap_code(),
+            Some(TrapCode::StackOverflow)
+        );
     }
 }
 
@@ -116,11 +148,14 @@ fn host_errors_and_panics_propagate_through_wasm() {
         .unwrap();
     let mut store = Store::new(&engine, ());
     let instance = linker.instantiate(&mut store, &module).unwrap();
-    let run = instance.get_typed_func::<i32, ()>(&mut store, "run").unwrap();
+    let run = instance
+        .get_typed_func::<i32, ()>(&mut store, "run")
+        .unwrap();
     run.call(&mut store, 0).unwrap();
     let err = run.call(&mut store, 1).unwrap_err();
     assert_eq!(err.to_string(), "host says no");
-    let panicked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| run.call(&mut store, 2)));
+    let panicked =
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| run.call(&mut store, 2)));
     assert!(panicked.is_err());
     run.call(&mut store, 0).unwrap();
 }
@@ -139,12 +174,16 @@ fn reentrant_host_to_wasm_calls() {
     .unwrap();
     let mut linker = Linker::<Option<Func>>::new(&engine);
     linker
-        .func_wrap("h", "recurse", |mut caller: Caller<'_, Option<Func>>, n: i32| -> nyash_engine::Result<i32> {
-            let f = caller.data().unwrap();
-            let mut out = [Val::I32(0)];
-            f.call(&mut caller, &[Val::I32(n)], &mut out)?;
-            Ok(out[0].i32().unwrap())
-        })
+        .func_wrap(
+            "h",
+            "recurse",
+            |mut caller: Caller<'_, Option<Func>>, n: i32| -> nyash_engine::Result<i32> {
+                let f = caller.data().unwrap();
+                let mut out = [Val::I32(0)];
+                f.call(&mut caller, &[Val::I32(n)], &mut out)?;
+                Ok(out[0].i32().unwrap())
+            },
+        )
         .unwrap();
     let mut store = Store::new(&engine, None);
     let instance = linker.instantiate(&mut store, &module).unwrap();
@@ -158,9 +197,36 @@ fn reentrant_host_to_wasm_calls() {
 fn memories_globals_tables_from_the_host() {
     let engine = engine();
     let mut store = Store::new(&engine, ());
-    let memory = Memory::new(&mut store, MemoryType { limits: Limits { min: 1, max: Some(3) }, memory64: false, shared: false }).unwrap();
-    let global = Global::new(&mut store, GlobalType { content: ValType::I64, mutable: true }, Val::I64(5)).unwrap();
-    let table = Table::new(&mut store, TableType { element: ValType::FuncRef, limits: Limits { min: 2, max: None } }, Val::FuncRef(None)).unwrap();
+    let memory = Memory::new(
+        &mut store,
+        MemoryType {
+            limits: Limits {
+                min: 1,
+                max: Some(3),
+            },
+            memory64: false,
+            shared: false,
+        },
+    )
+    .unwrap();
+    let global = Global::new(
+        &mut store,
+        GlobalType {
+            content: ValType::I64,
+            mutable: true,
+        },
+        Val::I64(5),
+    )
+    .unwrap();
+    let table = Table::new(
+        &mut store,
+        TableType {
+            element: ValType::FuncRef,
+            limits: Limits { min: 2, max: None },
+        },
+        Val::FuncRef(None),
+    )
+    .unwrap();
     let module = Module::new(
         &engine,
         r#"(module
@@ -177,13 +243,25 @@ fn memories_globals_tables_from_the_host() {
             (func (export "grow") (result i32) i32.const 1 memory.grow))"#,
     )
     .unwrap();
-    let instance = Instance::new(&mut store, &module, &[memory.into(), global.into(), table.into()]).unwrap();
-    let run = instance.get_typed_func::<(), i32>(&mut store, "run").unwrap();
+    let instance = Instance::new(
+        &mut store,
+        &module,
+        &[memory.into(), global.into(), table.into()],
+    )
+    .unwrap();
+    let run = instance
+        .get_typed_func::<(), i32>(&mut store, "run")
+        .unwrap();
     assert_eq!(run.call(&mut store, ()).unwrap(), 7);
     assert_eq!(global.get(&mut store), Val::I64(6));
     assert_eq!(&memory.data(&store)[8..12], &42i32.to_le_bytes());
-    assert!(matches!(table.get(&mut store, 1), Some(Val::FuncRef(Some(_)))));
-    let grow = instance.get_typed_func::<(), i32>(&mut store, "grow").unwrap();
+    assert!(matches!(
+        table.get(&mut store, 1),
+        Some(Val::FuncRef(Some(_)))
+    ));
+    let grow = instance
+        .get_typed_func::<(), i32>(&mut store, "grow")
+        .unwrap();
     assert_eq!(grow.call(&mut store, ()).unwrap(), 1);
     assert_eq!(grow.call(&mut store, ()).unwrap(), 2);
     assert_eq!(grow.call(&mut store, ()).unwrap(), -1);
@@ -195,10 +273,20 @@ fn link_errors_name_the_import() {
     let engine = engine();
     let module = Module::new(&engine, r#"(module (import "env" "f" (func (param i32))))"#).unwrap();
     let mut store = Store::new(&engine, ());
-    let err = Linker::<()>::new(&engine).instantiate(&mut store, &module).unwrap_err();
+    let err = Linker::<()>::new(&engine)
+        .instantiate(&mut store, &module)
+        .unwrap_err();
     assert!(matches!(err.kind(), ErrorKind::Link { .. }), "{err}");
     assert!(err.to_string().contains("env::f"), "{err}");
-    let wrong = Func::new(&mut store, FuncType { params: vec![], results: vec![] }, |_, _, _| Ok(())).unwrap();
+    let wrong = Func::new(
+        &mut store,
+        FuncType {
+            params: vec![],
+            results: vec![],
+        },
+        |_, _, _| Ok(()),
+    )
+    .unwrap();
     let err = Instance::new(&mut store, &module, &[wrong.into()]).unwrap_err();
     assert!(matches!(err.kind(), ErrorKind::Link { .. }), "{err}");
 }
@@ -210,8 +298,15 @@ fn invalid_and_unsupported_modules_are_errors() {
     assert!(matches!(err.kind(), ErrorKind::Compile(_)), "{err}");
     let err = Module::new(&engine, r#"(module (func (result i32) i64.const 1))"#).unwrap_err();
     assert!(err.to_string().contains("type mismatch"), "{err}");
-    let err = Module::new(&engine, r#"(module (func (result v128) v128.const i64x2 0 0))"#).unwrap_err();
-    assert!(err.to_string().contains("SIMD is not supported yet"), "{err}");
+    let err = Module::new(
+        &engine,
+        r#"(module (func (result v128) v128.const i64x2 0 0))"#,
+    )
+    .unwrap_err();
+    assert!(
+        err.to_string().contains("SIMD is not supported yet"),
+        "{err}"
+    );
 }
 
 #[test]

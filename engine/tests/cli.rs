@@ -46,7 +46,11 @@ fn multiple_results_and_float_arguments() {
 fn missing_file_is_an_error_naming_it() {
     let o = run(&["run", "/nonexistent/nothing.wasm", "--invoke", "f"]);
     assert!(!o.status.success());
-    assert!(stderr(&o).contains("/nonexistent/nothing.wasm"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("/nonexistent/nothing.wasm"),
+        "{}",
+        stderr(&o)
+    );
 }
 
 #[test]
@@ -57,7 +61,10 @@ fn malformed_and_invalid_modules_are_errors() {
     let e = stderr(&o);
     assert!(e.contains("bad.wasm") && e.contains("offset"), "{e}");
 
-    let m = write("invalid.wat", br#"(module (func (result i32) f32.const 1))"#);
+    let m = write(
+        "invalid.wat",
+        br#"(module (func (result i32) f32.const 1))"#,
+    );
     let o = run(&["run", m.to_str().unwrap(), "--invoke", "f"]);
     assert!(!o.status.success());
     assert!(stderr(&o).contains("type mismatch"), "{}", stderr(&o));
@@ -78,10 +85,17 @@ fn traps_exit_non_zero_with_a_backtrace() {
 
 #[test]
 fn unresolved_imports_and_bad_arguments_are_errors() {
-    let m = write("imp.wat", br#"(module (import "env" "f" (func)) (func (export "g") (param i32)))"#);
+    let m = write(
+        "imp.wat",
+        br#"(module (import "env" "f" (func)) (func (export "g") (param i32)))"#,
+    );
     let o = run(&["run", m.to_str().unwrap(), "--invoke", "g", "1"]);
     assert!(!o.status.success());
-    assert!(stderr(&o).contains("env::f") || stderr(&o).contains("`env::f`"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("env::f") || stderr(&o).contains("`env::f`"),
+        "{}",
+        stderr(&o)
+    );
 
     let m = write("args.wat", br#"(module (func (export "g") (param i32)))"#);
     let o = run(&["run", m.to_str().unwrap(), "--invoke", "g", "x"]);

@@ -1,6 +1,9 @@
 //! Direct, imported and indirect calls.
 
-use cranelift_codegen::ir::{self, ExtFuncData, ExternalName, InstBuilder, MemFlagsData, UserExternalName, condcodes::IntCC, types};
+use cranelift_codegen::ir::{
+    self, ExtFuncData, ExternalName, InstBuilder, MemFlagsData, UserExternalName, condcodes::IntCC,
+    types,
+};
 use wasmparser::Operator;
 
 use super::Translator;
@@ -92,14 +95,16 @@ impl Translator<'_, '_> {
                     .ins()
                     .trapz(fref, trap_codes::INDIRECT_CALL_TO_NULL);
                 let flags = MemFlagsData::trusted().with_readonly().with_can_move();
-                let ids = self
-                    .builder
-                    .ins()
-                    .load(POINTER_TYPE, flags, self.vmctx, VMOffsets::TYPE_IDS as i32);
-                let expected = self
-                    .builder
-                    .ins()
-                    .load(types::I32, flags, ids, (type_index * 4) as i32);
+                let ids = self.builder.ins().load(
+                    POINTER_TYPE,
+                    flags,
+                    self.vmctx,
+                    VMOffsets::TYPE_IDS as i32,
+                );
+                let expected =
+                    self.builder
+                        .ins()
+                        .load(types::I32, flags, ids, (type_index * 4) as i32);
                 let actual = self.builder.ins().load(
                     types::I32,
                     MemFlagsData::trusted(),
@@ -107,7 +112,9 @@ impl Translator<'_, '_> {
                     func_ref::TYPE_ID as i32,
                 );
                 let mismatch = self.builder.ins().icmp(IntCC::NotEqual, expected, actual);
-                self.builder.ins().trapnz(mismatch, trap_codes::BAD_SIGNATURE);
+                self.builder
+                    .ins()
+                    .trapnz(mismatch, trap_codes::BAD_SIGNATURE);
                 let code = self.builder.ins().load(
                     POINTER_TYPE,
                     MemFlagsData::trusted(),

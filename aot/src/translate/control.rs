@@ -13,7 +13,9 @@ use crate::vmoffsets::trap_codes;
 #[derive(Debug)]
 pub(crate) enum FrameKind {
     Block,
-    Loop { header: ir::Block },
+    Loop {
+        header: ir::Block,
+    },
     If {
         /// Where the false branch goes; `None` once `else` was seen.
         else_block: Option<ir::Block>,
@@ -121,7 +123,9 @@ impl Translator<'_, '_> {
                 self.push(v);
             }
             Operator::TypedSelectMulti { .. } => {
-                return Err(CompileError::Unsupported("select with multiple results".into()));
+                return Err(CompileError::Unsupported(
+                    "select with multiple results".into(),
+                ));
             }
             Operator::Block { blockty } => {
                 let (params, results) = self.block_type(blockty);
@@ -160,7 +164,9 @@ impl Translator<'_, '_> {
                 let dest = self.new_block(&results);
                 let then_block = self.builder.create_block();
                 let else_block = self.builder.create_block();
-                self.builder.ins().brif(cond, then_block, &[], else_block, &[]);
+                self.builder
+                    .ins()
+                    .brif(cond, then_block, &[], else_block, &[]);
                 self.builder.seal_block(then_block);
                 self.builder.seal_block(else_block);
                 self.builder.switch_to_block(then_block);
@@ -183,7 +189,9 @@ impl Translator<'_, '_> {
             Operator::Br { relative_depth } => {
                 let (target, arity) = self.branch_info(relative_depth);
                 let n = self.stack.len();
-                self.builder.ins().jump(target, &args(&self.stack[n - arity..]));
+                self.builder
+                    .ins()
+                    .jump(target, &args(&self.stack[n - arity..]));
                 self.reachable = false;
             }
             Operator::BrIf { relative_depth } => {
@@ -209,7 +217,11 @@ impl Translator<'_, '_> {
                 let vals = args(&self.stack[n - arity..]);
                 let call = |this: &mut Self, depth: u32| {
                     let (target, _) = this.branch_info(depth);
-                    BlockCall::new(target, vals.iter().copied(), &mut this.builder.func.dfg.value_lists)
+                    BlockCall::new(
+                        target,
+                        vals.iter().copied(),
+                        &mut this.builder.func.dfg.value_lists,
+                    )
                 };
                 let default_call = call(self, default);
                 let table: Vec<BlockCall> = depths.iter().map(|d| call(self, *d)).collect();
@@ -222,7 +234,9 @@ impl Translator<'_, '_> {
             Operator::Return => {
                 let (target, arity) = self.branch_info(self.control.len() as u32 - 1);
                 let n = self.stack.len();
-                self.builder.ins().jump(target, &args(&self.stack[n - arity..]));
+                self.builder
+                    .ins()
+                    .jump(target, &args(&self.stack[n - arity..]));
                 self.reachable = false;
             }
             _ => return Ok(false),
@@ -247,7 +261,9 @@ impl Translator<'_, '_> {
         if self.reachable {
             frame.dest_reached = true;
             let n = self.stack.len();
-            self.builder.ins().jump(dest, &args(&self.stack[n - num_results..]));
+            self.builder
+                .ins()
+                .jump(dest, &args(&self.stack[n - num_results..]));
         }
         self.stack.truncate(base);
         self.stack.extend(params);
@@ -302,7 +318,10 @@ impl Translator<'_, '_> {
 
     /// In unreachable code only block structure matters: track nesting so the
     /// matching `else`/`end` brings the code back.
-    pub(super) fn translate_unreachable_op(&mut self, op: &Operator<'_>) -> Result<(), CompileError> {
+    pub(super) fn translate_unreachable_op(
+        &mut self,
+        op: &Operator<'_>,
+    ) -> Result<(), CompileError> {
         match op {
             Operator::Block { .. } | Operator::Loop { .. } | Operator::If { .. } => {
                 self.unreachable_depth += 1;

@@ -16,7 +16,9 @@ impl Translator<'_, '_> {
     fn memory_def(&mut self, memory: u32) -> ir::Value {
         let off = self.offsets.memory_ptr(memory) as i32;
         let flags = MemFlagsData::trusted().with_readonly().with_can_move();
-        self.builder.ins().load(POINTER_TYPE, flags, self.vmctx, off)
+        self.builder
+            .ins()
+            .load(POINTER_TYPE, flags, self.vmctx, off)
     }
 
     /// The native address of an access and the immediate offset to use.
@@ -89,7 +91,8 @@ impl Translator<'_, '_> {
     ) -> Option<ir::Value> {
         let mut sig = ir::Signature::new(cranelift_codegen::isa::CallConv::SystemV);
         sig.params.push(ir::AbiParam::new(POINTER_TYPE));
-        sig.params.extend(params.iter().map(|t| ir::AbiParam::new(*t)));
+        sig.params
+            .extend(params.iter().map(|t| ir::AbiParam::new(*t)));
         sig.returns.extend(ret.map(ir::AbiParam::new));
         let sig = self.builder.import_signature(sig);
         let flags = MemFlagsData::trusted().with_readonly().with_can_move();
@@ -99,10 +102,10 @@ impl Translator<'_, '_> {
             self.vmctx,
             crate::vmoffsets::VMOffsets::BUILTINS as i32,
         );
-        let callee = self
-            .builder
-            .ins()
-            .load(POINTER_TYPE, flags, table, builtin.table_offset() as i32);
+        let callee =
+            self.builder
+                .ins()
+                .load(POINTER_TYPE, flags, table, builtin.table_offset() as i32);
         let mut all = vec![self.vmctx];
         all.extend_from_slice(args);
         let call = self.builder.ins().call_indirect(sig, callee, &all);
@@ -134,8 +137,12 @@ impl Translator<'_, '_> {
             | Operator::I64Store { memarg }
             | Operator::F32Store { memarg }
             | Operator::F64Store { memarg } => self.store(memarg, 0),
-            Operator::I32Store8 { memarg } | Operator::I64Store8 { memarg } => self.store(memarg, 8),
-            Operator::I32Store16 { memarg } | Operator::I64Store16 { memarg } => self.store(memarg, 16),
+            Operator::I32Store8 { memarg } | Operator::I64Store8 { memarg } => {
+                self.store(memarg, 8)
+            }
+            Operator::I32Store16 { memarg } | Operator::I64Store16 { memarg } => {
+                self.store(memarg, 16)
+            }
             Operator::I64Store32 { memarg } => self.store(memarg, 32),
             Operator::MemorySize { mem } => {
                 let def = self.memory_def(*mem);
@@ -164,9 +171,16 @@ impl Translator<'_, '_> {
                 let (dst, len) = (self.u64_of(dst), self.u64_of(len));
                 let m = self.builder.ins().iconst(I32, *mem as i64);
                 let failed = self
-                    .call_builtin(Builtin::MemoryFill, &[I32, I64, I32, I64], Some(I32), &[m, dst, val, len])
+                    .call_builtin(
+                        Builtin::MemoryFill,
+                        &[I32, I64, I32, I64],
+                        Some(I32),
+                        &[m, dst, val, len],
+                    )
                     .expect("returns");
-                self.builder.ins().trapnz(failed, trap_codes::HEAP_OUT_OF_BOUNDS);
+                self.builder
+                    .ins()
+                    .trapnz(failed, trap_codes::HEAP_OUT_OF_BOUNDS);
             }
             Operator::MemoryCopy { dst_mem, src_mem } => {
                 let (dst, src, len) = self.pop3();
@@ -181,7 +195,9 @@ impl Translator<'_, '_> {
                         &[dm, dst, sm, src, len],
                     )
                     .expect("returns");
-                self.builder.ins().trapnz(failed, trap_codes::HEAP_OUT_OF_BOUNDS);
+                self.builder
+                    .ins()
+                    .trapnz(failed, trap_codes::HEAP_OUT_OF_BOUNDS);
             }
             Operator::MemoryInit { data_index, mem } => {
                 let (dst, src, len) = self.pop3();
@@ -196,7 +212,9 @@ impl Translator<'_, '_> {
                         &[m, d, dst, src, len],
                     )
                     .expect("returns");
-                self.builder.ins().trapnz(failed, trap_codes::HEAP_OUT_OF_BOUNDS);
+                self.builder
+                    .ins()
+                    .trapnz(failed, trap_codes::HEAP_OUT_OF_BOUNDS);
             }
             Operator::DataDrop { data_index } => {
                 let d = self.builder.ins().iconst(I32, *data_index as i64);

@@ -7,6 +7,7 @@
 
 mod calls;
 mod control;
+pub(crate) mod encoding;
 mod memory;
 mod numeric;
 mod tables;
@@ -117,7 +118,8 @@ impl FuncTranslator {
         for t in &ty.results {
             builder.append_block_param(ret, abi::clif_type(*t));
         }
-        self.control.push(ControlFrame::function(ret, ty.results.len()));
+        self.control
+            .push(ControlFrame::function(ret, ty.results.len()));
 
         let mut t = Translator {
             env,
@@ -136,8 +138,12 @@ impl FuncTranslator {
         let mut ops = wasmparser::OperatorsReader::new(reader);
         while !ops.eof() {
             let offset = ops.original_position();
+            let mut raw = ops.get_binary_reader();
             let op = ops.read().map_err(invalid)?;
             validator.op(offset, &op).map_err(invalid)?;
+            let len = (ops.original_position() - offset) as usize;
+            let raw = raw.read_bytes(len).map_err(invalid)?;
+            encoding::check_operator(&op, raw, offset)?;
             t.translate_op(&op, validator)?;
         }
         ops.finish().map_err(invalid)?;

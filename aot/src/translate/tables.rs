@@ -12,7 +12,9 @@ impl Translator<'_, '_> {
     pub(super) fn table_def(&mut self, table: u32) -> ir::Value {
         let off = self.offsets.table_ptr(table) as i32;
         let flags = MemFlagsData::trusted().with_readonly().with_can_move();
-        self.builder.ins().load(POINTER_TYPE, flags, self.vmctx, off)
+        self.builder
+            .ins()
+            .load(POINTER_TYPE, flags, self.vmctx, off)
     }
 
     /// Address of element `index` (an i32) of `table`, trapping with
@@ -30,11 +32,15 @@ impl Translator<'_, '_> {
             .builder
             .ins()
             .icmp(IntCC::UnsignedGreaterThanOrEqual, index, len);
-        self.builder.ins().trapnz(oob, trap_codes::TABLE_OUT_OF_BOUNDS);
-        let base = self
-            .builder
+        self.builder
             .ins()
-            .load(POINTER_TYPE, MemFlagsData::trusted(), def, table_def::BASE as i32);
+            .trapnz(oob, trap_codes::TABLE_OUT_OF_BOUNDS);
+        let base = self.builder.ins().load(
+            POINTER_TYPE,
+            MemFlagsData::trusted(),
+            def,
+            table_def::BASE as i32,
+        );
         let scaled = self.builder.ins().ishl_imm_u(index, 3);
         self.builder.ins().iadd(base, scaled)
     }
@@ -44,14 +50,16 @@ impl Translator<'_, '_> {
         if self.env.is_imported_func(index) {
             let off = self.offsets.imported_func(index) + func_import::FUNC_REF;
             let flags = MemFlagsData::trusted().with_readonly().with_can_move();
-            Ok(self.builder.ins().load(POINTER_TYPE, flags, self.vmctx, off as i32))
+            Ok(self
+                .builder
+                .ins()
+                .load(POINTER_TYPE, flags, self.vmctx, off as i32))
         } else {
-            let slot = self.env.func_ref_slots[index as usize].ok_or_else(|| {
-                CompileError::Codegen {
+            let slot =
+                self.env.func_ref_slots[index as usize].ok_or_else(|| CompileError::Codegen {
                     func_index: index,
                     message: "ref.func of a function without a funcref slot".into(),
-                }
-            })?;
+                })?;
             let off = self.offsets.func_ref(slot);
             Ok(self.builder.ins().iadd_imm_u(self.vmctx, off as i64))
         }
@@ -86,7 +94,9 @@ impl Translator<'_, '_> {
             Operator::TableSet { table } => {
                 let (index, v) = self.pop2();
                 let addr = self.table_elem_addr(table, index);
-                self.builder.ins().store(MemFlagsData::trusted(), v, addr, 0);
+                self.builder
+                    .ins()
+                    .store(MemFlagsData::trusted(), v, addr, 0);
             }
             Operator::TableSize { table } => {
                 let def = self.table_def(table);
@@ -104,7 +114,12 @@ impl Translator<'_, '_> {
                 let delta = self.builder.ins().uextend(I64, delta);
                 let t = self.builder.ins().iconst(I32, table as i64);
                 let r = self
-                    .call_builtin(Builtin::TableGrow, &[I32, I64, I64], Some(I64), &[t, delta, init])
+                    .call_builtin(
+                        Builtin::TableGrow,
+                        &[I32, I64, I64],
+                        Some(I64),
+                        &[t, delta, init],
+                    )
                     .expect("returns");
                 let r = self.builder.ins().ireduce(I32, r);
                 self.push(r);
@@ -115,9 +130,16 @@ impl Translator<'_, '_> {
                 let len = self.builder.ins().uextend(I64, len);
                 let t = self.builder.ins().iconst(I32, table as i64);
                 let failed = self
-                    .call_builtin(Builtin::TableFill, &[I32, I64, I64, I64], Some(I32), &[t, dst, val, len])
+                    .call_builtin(
+                        Builtin::TableFill,
+                        &[I32, I64, I64, I64],
+                        Some(I32),
+                        &[t, dst, val, len],
+                    )
                     .expect("returns");
-                self.builder.ins().trapnz(failed, trap_codes::TABLE_OUT_OF_BOUNDS);
+                self.builder
+                    .ins()
+                    .trapnz(failed, trap_codes::TABLE_OUT_OF_BOUNDS);
             }
             Operator::TableCopy {
                 dst_table,
@@ -137,7 +159,9 @@ impl Translator<'_, '_> {
                         &[dt, st, dst, src, len],
                     )
                     .expect("returns");
-                self.builder.ins().trapnz(failed, trap_codes::TABLE_OUT_OF_BOUNDS);
+                self.builder
+                    .ins()
+                    .trapnz(failed, trap_codes::TABLE_OUT_OF_BOUNDS);
             }
             Operator::TableInit { elem_index, table } => {
                 let (dst, src, len) = self.pop3();
@@ -152,7 +176,9 @@ impl Translator<'_, '_> {
                         &[t, e, dst, src, len],
                     )
                     .expect("returns");
-                self.builder.ins().trapnz(failed, trap_codes::TABLE_OUT_OF_BOUNDS);
+                self.builder
+                    .ins()
+                    .trapnz(failed, trap_codes::TABLE_OUT_OF_BOUNDS);
             }
             Operator::ElemDrop { elem_index } => {
                 let e = self.builder.ins().iconst(I32, elem_index as i64);

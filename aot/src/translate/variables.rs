@@ -13,10 +13,15 @@ impl Translator<'_, '_> {
         if self.env.is_imported_global(index) {
             let off = self.offsets.imported_global_ptr(index) as i32;
             let flags = MemFlagsData::trusted().with_readonly().with_can_move();
-            let ptr = self.builder.ins().load(POINTER_TYPE, flags, self.vmctx, off);
+            let ptr = self
+                .builder
+                .ins()
+                .load(POINTER_TYPE, flags, self.vmctx, off);
             (ptr, !mutable)
         } else {
-            let off = self.offsets.defined_global(index - self.env.num_imported_globals);
+            let off = self
+                .offsets
+                .defined_global(index - self.env.num_imported_globals);
             let addr = self.builder.ins().iadd_imm_u(self.vmctx, off as i64);
             (addr, !mutable)
         }
@@ -49,7 +54,9 @@ impl Translator<'_, '_> {
             Operator::GlobalSet { global_index } => {
                 let v = self.pop();
                 let (addr, _) = self.global_addr(global_index);
-                self.builder.ins().store(MemFlagsData::trusted(), v, addr, 0);
+                self.builder
+                    .ins()
+                    .store(MemFlagsData::trusted(), v, addr, 0);
             }
             _ => return false,
         }

@@ -33,7 +33,12 @@ impl LinearMemory {
         if ty.shared {
             return Err("shared memories are not supported yet".into());
         }
-        let max_pages = ty.limits.max.unwrap_or(MAX_PAGES_32).min(MAX_PAGES_32).min(limit_pages);
+        let max_pages = ty
+            .limits
+            .max
+            .unwrap_or(MAX_PAGES_32)
+            .min(MAX_PAGES_32)
+            .min(limit_pages);
         if ty.limits.min > max_pages {
             return Err(format!(
                 "memory minimum of {} pages exceeds the limit of {max_pages} pages",

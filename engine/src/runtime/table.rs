@@ -17,7 +17,11 @@ pub struct Table {
 
 impl Table {
     pub fn new(ty: TableType, init: usize) -> Result<Self, String> {
-        let max = ty.limits.max.unwrap_or(u64::from(u32::MAX)).min(MAX_ELEMENTS);
+        let max = ty
+            .limits
+            .max
+            .unwrap_or(u64::from(u32::MAX))
+            .min(MAX_ELEMENTS);
         if ty.limits.min > max {
             return Err(format!(
                 "table minimum of {} elements exceeds the limit of {max}",
@@ -50,7 +54,10 @@ impl Table {
     }
 
     pub fn set(&mut self, i: u64, v: usize) -> bool {
-        match usize::try_from(i).ok().and_then(|i| self.elements.get_mut(i)) {
+        match usize::try_from(i)
+            .ok()
+            .and_then(|i| self.elements.get_mut(i))
+        {
             Some(slot) => {
                 *slot = v;
                 true

@@ -2,8 +2,6 @@
 //! layouts must equal the offsets `nyash_aot::vmoffsets` gives generated code.
 //! The tests at the bottom check that they do.
 
-
-
 /// 16 bytes holding one value of any wasm type, as passed between host and
 /// wasm through the trampolines.
 #[derive(Clone, Copy)]
@@ -62,9 +60,7 @@ impl VMGlobalDefinition {
         }
     }
     pub fn to_raw(self) -> ValRaw {
-        ValRaw {
-            v128: self.storage,
-        }
+        ValRaw { v128: self.storage }
     }
 }
 
@@ -111,31 +107,54 @@ pub struct VMHostFuncContext {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use nyash_aot::vmoffsets::{func_import, func_ref, global_def, memory_def, store_context, table_def};
+    use nyash_aot::vmoffsets::{
+        func_import, func_ref, global_def, memory_def, store_context, table_def,
+    };
     use std::mem::{offset_of, size_of};
 
     #[test]
     fn layouts_match_vmoffsets() {
-        assert_eq!(offset_of!(VMFuncRef, wasm_call), func_ref::WASM_CALL as usize);
+        assert_eq!(
+            offset_of!(VMFuncRef, wasm_call),
+            func_ref::WASM_CALL as usize
+        );
         assert_eq!(offset_of!(VMFuncRef, vmctx), func_ref::VMCTX as usize);
         assert_eq!(offset_of!(VMFuncRef, type_id), func_ref::TYPE_ID as usize);
         assert_eq!(size_of::<VMFuncRef>(), func_ref::SIZE as usize);
-        assert_eq!(offset_of!(VMFunctionImport, wasm_call), func_import::WASM_CALL as usize);
-        assert_eq!(offset_of!(VMFunctionImport, vmctx), func_import::VMCTX as usize);
-        assert_eq!(offset_of!(VMFunctionImport, func_ref), func_import::FUNC_REF as usize);
+        assert_eq!(
+            offset_of!(VMFunctionImport, wasm_call),
+            func_import::WASM_CALL as usize
+        );
+        assert_eq!(
+            offset_of!(VMFunctionImport, vmctx),
+            func_import::VMCTX as usize
+        );
+        assert_eq!(
+            offset_of!(VMFunctionImport, func_ref),
+            func_import::FUNC_REF as usize
+        );
         assert_eq!(size_of::<VMFunctionImport>(), func_import::SIZE as usize);
-        assert_eq!(offset_of!(VMMemoryDefinition, base), memory_def::BASE as usize);
+        assert_eq!(
+            offset_of!(VMMemoryDefinition, base),
+            memory_def::BASE as usize
+        );
         assert_eq!(
             offset_of!(VMMemoryDefinition, current_length),
             memory_def::CURRENT_LENGTH as usize
         );
-        assert_eq!(offset_of!(VMTableDefinition, base), table_def::BASE as usize);
+        assert_eq!(
+            offset_of!(VMTableDefinition, base),
+            table_def::BASE as usize
+        );
         assert_eq!(
             offset_of!(VMTableDefinition, current_elements),
             table_def::CURRENT_ELEMENTS as usize
         );
         assert_eq!(size_of::<VMGlobalDefinition>(), global_def::SIZE as usize);
-        assert_eq!(offset_of!(VMStoreContext, stack_limit), store_context::STACK_LIMIT as usize);
+        assert_eq!(
+            offset_of!(VMStoreContext, stack_limit),
+            store_context::STACK_LIMIT as usize
+        );
         assert_eq!(
             offset_of!(VMStoreContext, fuel_consumed),
             store_context::FUEL_CONSUMED as usize
@@ -144,10 +163,19 @@ mod tests {
             offset_of!(VMStoreContext, epoch_deadline),
             store_context::EPOCH_DEADLINE as usize
         );
-        assert_eq!(offset_of!(VMStoreContext, epoch_ptr), store_context::EPOCH_PTR as usize);
-        assert_eq!(offset_of!(VMStoreContext, store), store_context::STORE as usize);
+        assert_eq!(
+            offset_of!(VMStoreContext, epoch_ptr),
+            store_context::EPOCH_PTR as usize
+        );
+        assert_eq!(
+            offset_of!(VMStoreContext, store),
+            store_context::STORE as usize
+        );
         assert_eq!(size_of::<VMStoreContext>(), store_context::SIZE as usize);
-        assert_eq!(size_of::<ValRaw>(), nyash_aot::vmoffsets::VAL_RAW_SIZE as usize);
+        assert_eq!(
+            size_of::<ValRaw>(),
+            nyash_aot::vmoffsets::VAL_RAW_SIZE as usize
+        );
         assert_eq!(offset_of!(VMHostFuncContext, callback), 0);
     }
 }
