@@ -15,6 +15,12 @@ pub struct Config {
     pub(crate) max_wasm_stack: usize,
     pub(crate) max_memory_pages: u64,
     pub(crate) parallel_compilation: bool,
+    pub(crate) cache: bool,
+    pub(crate) cache_dir: Option<std::path::PathBuf>,
+    pub(crate) cache_max_bytes: u64,
+    pub(crate) async_support: bool,
+    pub(crate) epoch_interruption: bool,
+    pub(crate) consume_fuel: bool,
 }
 
 impl Default for Config {
@@ -23,6 +29,12 @@ impl Default for Config {
             max_wasm_stack: 1 << 20,
             max_memory_pages: 65536,
             parallel_compilation: true,
+            cache: false,
+            cache_dir: None,
+            cache_max_bytes: 1 << 30,
+            async_support: false,
+            epoch_interruption: false,
+            consume_fuel: false,
         }
     }
 }
@@ -48,6 +60,46 @@ impl Config {
     /// Compile functions on all cores (default on).
     pub fn parallel_compilation(&mut self, on: bool) -> &mut Self {
         self.parallel_compilation = on;
+        self
+    }
+
+    /// Keep compiled code in the on-disk cache and reuse it (default off in
+    /// the library, on in the `nyash-engine` command).
+    pub fn cache(&mut self, on: bool) -> &mut Self {
+        self.cache = on;
+        self
+    }
+
+    /// The cache directory (default: `$NYASH_ENGINE_CACHE_DIR`, else
+    /// `$XDG_CACHE_HOME/nyash-engine`, else `~/.cache/nyash-engine`).
+    pub fn cache_dir(&mut self, dir: impl Into<std::path::PathBuf>) -> &mut Self {
+        self.cache_dir = Some(dir.into());
+        self
+    }
+
+    /// Upper bound on the cache's size; least recently used entries go first
+    /// (default 1 GiB).
+    pub fn cache_max_bytes(&mut self, bytes: u64) -> &mut Self {
+        self.cache_max_bytes = bytes;
+        self
+    }
+
+    /// Allow async host functions and `call_async` (default off).
+    pub fn async_support(&mut self, on: bool) -> &mut Self {
+        self.async_support = on;
+        self
+    }
+
+    /// Check the engine's epoch at function entries and loop headers, so a
+    /// running call can be interrupted (default off).
+    pub fn epoch_interruption(&mut self, on: bool) -> &mut Self {
+        self.epoch_interruption = on;
+        self
+    }
+
+    /// Count fuel at function entries and loop headers (default off).
+    pub fn consume_fuel(&mut self, on: bool) -> &mut Self {
+        self.consume_fuel = on;
         self
     }
 }
