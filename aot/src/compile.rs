@@ -93,6 +93,16 @@ struct FunctionCode {
 pub struct Compiler {
     isa: OwnedTargetIsa,
     parallel: bool,
+    tunables: Tunables,
+}
+
+/// Choices that change the generated code beyond the ISA's flags.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Tunables {
+    /// Check the epoch deadline at function entries and loop headers.
+    pub epoch_interruption: bool,
+    /// Count fuel and check it at function entries and loop headers.
+    pub consume_fuel: bool,
 }
 
 impl Compiler {
@@ -126,6 +136,7 @@ impl Compiler {
         Ok(Compiler {
             isa,
             parallel: true,
+            tunables: Tunables::default(),
         })
     }
 
@@ -136,6 +147,11 @@ impl Compiler {
         self
     }
 
+    pub fn with_tunables(mut self, tunables: Tunables) -> Self {
+        self.tunables = tunables;
+        self
+    }
+
     pub fn isa(&self) -> &dyn cranelift_codegen::isa::TargetIsa {
         &*self.isa
     }
@@ -143,7 +159,7 @@ impl Compiler {
     /// A stable description of everything that affects generated code: the
     /// target triple and every shared and ISA-specific flag.
     pub fn fingerprint(&self) -> String {
-        let mut s = format!("{}", self.isa.triple());
+        let mut s = format!("{};{:?}", self.isa.triple(), self.tunables);
         for v in self.isa.flags().iter() {
             s.push_str(&format!(";{v}"));
         }
@@ -167,7 +183,7 @@ impl Compiler {
             if bodies.len() < 4 || !self.parallel {
                 let mut state = (
                     Context::new(),
-                    FuncTranslator::new(self.isa.frontend_config()),
+                    FuncTranslator::new(self.isa.frontend_config(), self.tunables),
                 );
                 bodies
                     .into_iter()
@@ -180,7 +196,7 @@ impl Compiler {
                         || {
                             (
                                 Context::new(),
-                                FuncTranslator::new(self.isa.frontend_config()),
+                                FuncTranslator::new(self.isa.frontend_config(), self.tunables),
                             )
                         },
                         compile_one,

@@ -10,7 +10,7 @@ pub mod module;
 pub mod translate;
 pub mod vmoffsets;
 
-pub use compile::{Artifact, CompiledFunction, Compiler, TrapSite};
+pub use compile::{Artifact, CompiledFunction, Compiler, TrapSite, Tunables};
 pub use module::{FuncType, ModuleEnv, WasmType};
 pub use vmoffsets::VMOffsets;
 

@@ -118,10 +118,16 @@ pub enum Builtin {
     TableInit,
     /// `(vmctx, elem: u32)`.
     ElemDrop,
+    /// `(vmctx) -> u32`: the epoch deadline passed; non-zero = trap `INTERRUPT`
+    /// (zero: the runtime yielded or moved the deadline; carry on).
+    EpochDeadline,
+    /// `(vmctx) -> u32`: the fuel counter went positive; non-zero = trap
+    /// `OUT_OF_FUEL` (zero: refuelled from the store's reserve; carry on).
+    OutOfFuel,
 }
 
 impl Builtin {
-    pub const ALL: [Builtin; 10] = [
+    pub const ALL: [Builtin; 12] = [
         Builtin::MemoryGrow,
         Builtin::MemoryFill,
         Builtin::MemoryCopy,
@@ -132,6 +138,8 @@ impl Builtin {
         Builtin::TableCopy,
         Builtin::TableInit,
         Builtin::ElemDrop,
+        Builtin::EpochDeadline,
+        Builtin::OutOfFuel,
     ];
 
     pub const COUNT: usize = Self::ALL.len();

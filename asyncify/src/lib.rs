@@ -63,6 +63,7 @@
 )))]
 compile_error!("nyash-asyncify supports Linux on x86_64 and aarch64 only");
 
+mod fiber;
 mod pool;
 mod registry;
 mod signals;
@@ -73,6 +74,7 @@ use std::panic::{self, AssertUnwindSafe};
 
 use corosensei::{Coroutine, CoroutineResult, Yielder};
 
+pub use fiber::{Cancelled, Fiber, Resume, suspend};
 pub use pool::{MAX_BACKTRACE_FRAMES, StackPool};
 pub use registry::{CodeInfo, lookup_code, register_code, unregister_code};
 pub use signals::{STACK_OVERFLOW, init_traps};
@@ -155,7 +157,9 @@ pub unsafe fn run_on_stack<R>(
     let act = Activation {
         handler: co.trap_handler(),
         bounds,
-        prev: signals::current_activation(),
+        prev: Cell::new(signals::current_activation()),
+        yielder: Cell::new(std::ptr::null()),
+        cancelled: Cell::new(false),
         trapped: Cell::new(false),
         code: Cell::new(0),
         pc: Cell::new(0),
@@ -173,7 +177,7 @@ pub unsafe fn run_on_stack<R>(
 
     let outcome = panic::catch_unwind(AssertUnwindSafe(|| co.resume(())));
 
-    signals::set_current_activation(act.prev);
+    signals::set_current_activation(act.prev.get());
     // SAFETY: as above.
     unsafe { stack_limit.write(old_limit) };
 

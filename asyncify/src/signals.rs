@@ -32,7 +32,13 @@ pub(crate) struct Activation {
     pub(crate) handler: CoroutineTrapHandler<()>,
     pub(crate) bounds: StackBounds,
     /// The activation this one is nested in (wasm -> host -> wasm), or null.
-    pub(crate) prev: *const Activation,
+    /// A fiber's activation is re-linked each time it is resumed.
+    pub(crate) prev: Cell<*const Activation>,
+    /// For a fiber: its `Yielder` (type-erased), so code on it can suspend.
+    pub(crate) yielder: Cell<*const ()>,
+    /// For a fiber being dropped while suspended: tells the suspended code to
+    /// give up.
+    pub(crate) cancelled: Cell<bool>,
     /// Written by the signal handler when it takes over the stack.
     pub(crate) trapped: Cell<bool>,
     pub(crate) code: Cell<u8>,

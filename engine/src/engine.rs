@@ -108,6 +108,8 @@ pub(crate) struct EngineInner {
     pub(crate) config: Config,
     pub(crate) compiler: Compiler,
     pub(crate) stacks: nyash_asyncify::StackPool,
+    /// The epoch counter generated code compares with a store's deadline.
+    pub(crate) epoch: std::sync::atomic::AtomicU64,
     types: Mutex<TypeRegistry>,
 }
 
@@ -142,7 +144,12 @@ impl Default for Engine {
 impl Engine {
     pub fn new(config: &Config) -> Result<Engine> {
         nyash_asyncify::init_traps();
-        let compiler = Compiler::native()?.with_parallelism(config.parallel_compilation);
+        let compiler = Compiler::native()?
+            .with_parallelism(config.parallel_compilation)
+            .with_tunables(nyash_aot::Tunables {
+                epoch_interruption: config.epoch_interruption,
+                consume_fuel: config.consume_fuel,
+            });
         let stacks =
             nyash_asyncify::StackPool::new(config.max_wasm_stack + nyash_asyncify::host_slack());
         Ok(Engine {
@@ -150,6 +157,7 @@ impl Engine {
                 config: config.clone(),
                 compiler,
                 stacks,
+                epoch: std::sync::atomic::AtomicU64::new(0),
                 types: Mutex::new(TypeRegistry::default()),
             }),
         })
@@ -157,6 +165,23 @@ impl Engine {
 
     pub fn config(&self) -> &Config {
         &self.inner.config
+    }
+
+    /// Advances the epoch: calls in stores whose deadline it reaches are
+    /// interrupted at their next function entry or loop header (with
+    /// [`Config::epoch_interruption`]).
+    pub fn increment_epoch(&self) {
+        self.inner
+            .epoch
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    pub(crate) fn current_epoch(&self) -> u64 {
+        self.inner.epoch.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    pub(crate) fn epoch_ptr(&self) -> *const u64 {
+        self.inner.epoch.as_ptr()
     }
 
     pub(crate) fn same(&self, other: &Engine) -> bool {

@@ -295,6 +295,8 @@ pub(crate) unsafe fn invoke(
     let entry: Entry = unsafe { std::mem::transmute::<*const u8, Entry>(trampoline) };
     let limit: *mut usize = &mut store.vmstore.stack_limit;
     let engine = store.engine.clone();
+    // A synchronous call cannot suspend: async host functions it reaches fail.
+    let _no_async = crate::async_call::CxGuard::set(std::ptr::null_mut());
     // SAFETY: the closure holds only raw pointers and plain values, so an
     // abandoned stack leaks nothing; the caller vouches for the pointers.
     let result = unsafe {
@@ -308,7 +310,7 @@ pub(crate) unsafe fn invoke(
     }
 }
 
-fn trap_to_error(store: &mut StoreOpaque, trap: nyash_asyncify::Trap) -> Error {
+pub(crate) fn trap_to_error(store: &mut StoreOpaque, trap: nyash_asyncify::Trap) -> Error {
     let host_error = crate::error::cranelift_trap(trap.code) == Some(trap_codes::HOST_ERROR);
     if host_error {
         if let Some(payload) = store.pending_panic.take() {

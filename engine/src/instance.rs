@@ -13,7 +13,8 @@ use crate::runtime::vm::{
     VMFuncRef, VMFunctionImport, VMGlobalDefinition, VMMemoryDefinition, VMTableDefinition, ValRaw,
 };
 use crate::store::{
-    AsContext, AsContextMut, FuncData, FuncKind, GlobalData, InstanceData, StoreOpaque, check_store,
+    AsContext, AsContextMut, EpochBehavior, FuncData, FuncKind, GlobalData, InstanceData,
+    StoreOpaque, check_store,
 };
 use crate::types::{ExternType, Limits};
 
@@ -31,9 +32,23 @@ impl Instance {
         module: &Module,
         imports: &[Extern],
     ) -> Result<Instance> {
-        let inner = store.as_context_mut().0;
-        let ptr: *mut crate::store::StoreInner<_> = inner;
-        instantiate(&mut inner.opaque, module, imports, ptr.cast())
+        instantiate_and_start(&mut store.as_context_mut().0.opaque, module, imports)
+    }
+
+    /// Instantiates in an async call: the start function may call async host
+    /// functions. Needs [`Config::async_support`](crate::Config::async_support).
+    pub async fn new_async<T: Send + 'static>(
+        mut store: impl AsContextMut<Data = T> + Send,
+        module: &Module,
+        imports: &[Extern],
+    ) -> Result<Instance> {
+        let store = store.as_context_mut().0;
+        let instance = instantiate(&mut store.opaque, module, imports, std::ptr::null_mut())?;
+        if let Some(f) = start_func(&mut store.opaque, instance) {
+            let mut values = [crate::runtime::vm::ValRaw::ZERO];
+            f.call_raw_async(store, &mut values).await?;
+        }
+        Ok(instance)
     }
 
     pub fn get_export(&self, mut store: impl AsContextMut, name: &str) -> Option<Extern> {
@@ -406,8 +421,26 @@ pub(crate) fn instantiate(
         }
     }
 
-    if let Some(start) = env.start {
-        let f = wasm_func(store, instance_index, start);
+    Ok(instance)
+}
+
+/// The start function of a fresh instance, if it has one.
+pub(crate) fn start_func(store: &mut StoreOpaque, instance: Instance) -> Option<Func> {
+    let start = store.instances[instance.index as usize]
+        .module
+        .env()
+        .start?;
+    Some(wasm_func(store, instance.index, start))
+}
+
+/// Instantiates and runs the start function.
+pub(crate) fn instantiate_and_start(
+    store: &mut StoreOpaque,
+    module: &Module,
+    imports: &[Extern],
+) -> Result<Instance> {
+    let instance = instantiate(store, module, imports, std::ptr::null_mut())?;
+    if let Some(f) = start_func(store, instance) {
         start_call(store, f)?;
     }
     Ok(instance)
@@ -532,6 +565,8 @@ struct Builtins {
     table_copy: unsafe extern "C" fn(*mut u8, u32, u32, u64, u64, u64) -> u32,
     table_init: unsafe extern "C" fn(*mut u8, u32, u32, u64, u32, u32) -> u32,
     elem_drop: unsafe extern "C" fn(*mut u8, u32),
+    epoch_deadline: unsafe extern "C" fn(*mut u8) -> u32,
+    out_of_fuel: unsafe extern "C" fn(*mut u8) -> u32,
 }
 
 const _: () = assert!(std::mem::size_of::<Builtins>() == Builtin::COUNT * 8);
@@ -547,6 +582,8 @@ static BUILTINS: Builtins = Builtins {
     table_copy: builtin_table_copy,
     table_init: builtin_table_init,
     elem_drop: builtin_elem_drop,
+    epoch_deadline: builtin_epoch_deadline,
+    out_of_fuel: builtin_out_of_fuel,
 };
 
 /// The store and instance index of a VMContext.
@@ -742,6 +779,42 @@ unsafe extern "C" fn builtin_elem_drop(vmctx: *mut u8, elem: u32) {
     // SAFETY: called by generated code with its own VMContext.
     let (store, inst) = unsafe { context(vmctx) };
     store.instances[inst].elems[elem as usize] = None;
+}
+
+unsafe extern "C" fn builtin_epoch_deadline(vmctx: *mut u8) -> u32 {
+    // SAFETY: called by generated code with its own VMContext.
+    let (store, _) = unsafe { context(vmctx) };
+    match store.epoch_behavior {
+        EpochBehavior::Trap => 1,
+        EpochBehavior::YieldAndUpdate(delta) => {
+            if crate::async_call::yield_now() == crate::async_call::Yield::Cancelled {
+                return 1;
+            }
+            // SAFETY: the store is still the one this code runs in.
+            let (store, _) = unsafe { context(vmctx) };
+            store.vmstore.epoch_deadline =
+                store.engine.current_epoch().saturating_add(delta.max(1));
+            0
+        }
+    }
+}
+
+unsafe extern "C" fn builtin_out_of_fuel(vmctx: *mut u8) -> u32 {
+    // SAFETY: called by generated code with its own VMContext.
+    let (store, _) = unsafe { context(vmctx) };
+    let left = store.fuel_left();
+    if left == 0 {
+        return 1;
+    }
+    if store.fuel_yield_interval.is_some()
+        && crate::async_call::yield_now() == crate::async_call::Yield::Cancelled
+    {
+        return 1;
+    }
+    // SAFETY: as above.
+    let (store, _) = unsafe { context(vmctx) };
+    store.set_fuel_left(left);
+    0
 }
 
 /// `start..start+len` if it fits in `bound`.

@@ -18,6 +18,7 @@
 //! # Ok::<(), nyash_engine::Error>(())
 //! ```
 
+mod async_call;
 mod engine;
 mod error;
 mod externals;

@@ -145,6 +145,26 @@ impl<T: 'static> Linker<T> {
         module: &Module,
     ) -> Result<Instance> {
         let store = store.as_context_mut().0;
+        let imports = self.resolve(store, module)?;
+        Instance::new(crate::store::StoreContextMut(store), module, &imports)
+    }
+
+    /// Instantiates `module` in an async call (the start function may call
+    /// async host functions).
+    pub async fn instantiate_async(
+        &self,
+        mut store: impl AsContextMut<Data = T> + Send,
+        module: &Module,
+    ) -> Result<Instance>
+    where
+        T: Send,
+    {
+        let store = store.as_context_mut().0;
+        let imports = self.resolve(store, module)?;
+        Instance::new_async(crate::store::StoreContextMut(store), module, &imports).await
+    }
+
+    fn resolve(&self, store: &mut StoreInner<T>, module: &Module) -> Result<Vec<Extern>> {
         let mut imports = Vec::with_capacity(module.env().imports.len());
         for (m, n, ty) in module.imports() {
             let Some(def) = self.defs.get(&(m.to_string(), n.to_string())) else {
@@ -165,7 +185,7 @@ impl<T: 'static> Linker<T> {
             }
             imports.push(self.materialize(store, def.clone())?);
         }
-        Instance::new(crate::store::StoreContextMut(store), module, &imports)
+        Ok(imports)
     }
 
     /// Instantiates `module` and calls its default export (`_start` or `""`) if any.

@@ -87,6 +87,42 @@ pub(crate) struct StoreOpaque {
     /// The error of a host function that failed, while the trap it caused unwinds.
     pub(crate) pending_error: Option<Error>,
     pub(crate) pending_panic: Option<Box<dyn Any + Send>>,
+    /// Fuel not yet handed to the running code's counter.
+    pub(crate) fuel_reserve: u64,
+    /// In async calls, yield after this much fuel (and refill the counter).
+    pub(crate) fuel_yield_interval: Option<u64>,
+    pub(crate) epoch_behavior: EpochBehavior,
+}
+
+/// What happens when the epoch deadline passes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum EpochBehavior {
+    Trap,
+    /// Yield to the executor (async calls) and move the deadline this many ticks on.
+    YieldAndUpdate(u64),
+}
+
+impl StoreOpaque {
+    /// Fuel left: the reserve plus what the counter still has.
+    pub(crate) fn fuel_left(&self) -> u64 {
+        let counter = self.vmstore.fuel_consumed;
+        if counter <= 0 {
+            self.fuel_reserve + counter.unsigned_abs()
+        } else {
+            self.fuel_reserve.saturating_sub(counter as u64)
+        }
+    }
+
+    /// Splits `total` fuel into the counter's slice and the reserve.
+    pub(crate) fn set_fuel_left(&mut self, total: u64) {
+        let slice = self
+            .fuel_yield_interval
+            .unwrap_or(u64::MAX)
+            .min(total)
+            .min(i64::MAX as u64);
+        self.fuel_reserve = total - slice;
+        self.vmstore.fuel_consumed = -(slice as i64);
+    }
 }
 
 // SAFETY: the raw pointers in a store point into memory the store itself owns
@@ -132,12 +168,66 @@ impl<T> Store<T> {
                 externrefs: Vec::new(),
                 pending_error: None,
                 pending_panic: None,
+                fuel_reserve: 0,
+                fuel_yield_interval: None,
+                epoch_behavior: EpochBehavior::Trap,
             },
             data,
         });
         let ptr: *mut StoreInner<T> = &mut *inner;
         inner.opaque.vmstore.store = ptr.cast();
+        inner.opaque.vmstore.epoch_ptr = engine.epoch_ptr();
         Store { inner }
+    }
+
+    fn require(&self, on: bool, what: &str) -> crate::Result<()> {
+        if on {
+            Ok(())
+        } else {
+            Err(crate::Error::msg(format!(
+                "{what} is not enabled in the engine's Config"
+            )))
+        }
+    }
+
+    /// Sets the fuel available to calls (needs [`Config::consume_fuel`](crate::Config::consume_fuel)).
+    pub fn set_fuel(&mut self, fuel: u64) -> crate::Result<()> {
+        self.require(self.engine().config().consume_fuel, "fuel consumption")?;
+        self.inner.opaque.set_fuel_left(fuel);
+        Ok(())
+    }
+
+    /// The fuel left.
+    pub fn get_fuel(&self) -> crate::Result<u64> {
+        self.require(self.engine().config().consume_fuel, "fuel consumption")?;
+        Ok(self.inner.opaque.fuel_left())
+    }
+
+    /// In async calls, yield to the executor after every `interval` units of
+    /// fuel (`None`: never; running out of fuel still traps).
+    pub fn fuel_async_yield_interval(&mut self, interval: Option<u64>) -> crate::Result<()> {
+        self.require(self.engine().config().consume_fuel, "fuel consumption")?;
+        let left = self.inner.opaque.fuel_left();
+        self.inner.opaque.fuel_yield_interval = interval.filter(|i| *i > 0);
+        self.inner.opaque.set_fuel_left(left);
+        Ok(())
+    }
+
+    /// Interrupt calls once the engine's epoch is `ticks` past the current one.
+    pub fn set_epoch_deadline(&mut self, ticks: u64) {
+        let now = self.engine().current_epoch();
+        self.inner.opaque.vmstore.epoch_deadline = now.saturating_add(ticks);
+    }
+
+    /// At the deadline, trap with [`TrapCode::Interrupt`](crate::TrapCode) (the default).
+    pub fn epoch_deadline_trap(&mut self) {
+        self.inner.opaque.epoch_behavior = EpochBehavior::Trap;
+    }
+
+    /// At the deadline, an async call yields to its executor and goes on with
+    /// the deadline `delta` ticks later (a synchronous call just goes on).
+    pub fn epoch_deadline_async_yield_and_update(&mut self, delta: u64) {
+        self.inner.opaque.epoch_behavior = EpochBehavior::YieldAndUpdate(delta);
     }
 
     pub fn engine(&self) -> &Engine {

@@ -342,6 +342,41 @@ impl Instance {
 }
 
 impl<T: 'static> Linker<T> {
+    /// Defines an async host function: the closure gets the caller and the
+    /// arguments as a tuple and returns a boxed future of the results. Wasm
+    /// that calls it must run in an async call (`call_async`,
+    /// `instantiate_async`); while the future is pending the call suspends.
+    pub fn func_wrap_async<P: WasmList, R: WasmList>(
+        &mut self,
+        module: &str,
+        name: &str,
+        f: impl for<'a> Fn(
+            Caller<'a, T>,
+            P,
+        ) -> Box<dyn std::future::Future<Output = Result<R>> + Send + 'a>
+        + Send
+        + Sync
+        + 'static,
+    ) -> Result<&mut Self> {
+        let ty = FuncType {
+            params: P::valtypes(),
+            results: R::valtypes(),
+        };
+        let call: HostFn<T> = Arc::new(move |caller: Caller<'_, T>, values: &mut [ValRaw]| {
+            let store: *mut StoreOpaque = &mut caller.store.opaque;
+            // SAFETY: the trampoline wrote values of the declared parameter types.
+            let params = unsafe { P::load_raw(&mut *store, values) };
+            let mut future = std::pin::Pin::from(f(caller, params));
+            let results = crate::async_call::block_on_fiber(future.as_mut());
+            drop(future);
+            let results = results?;
+            // SAFETY: the future, and with it its borrow of the store, is gone.
+            results.store_raw(unsafe { &*store }, values);
+            Ok(())
+        });
+        self.func_raw(module, name, ty, call)
+    }
+
     /// Defines a host function from a Rust closure.
     pub fn func_wrap<P, R>(
         &mut self,

@@ -42,6 +42,7 @@ impl Translator<'_, '_> {
     }
 
     fn finish_call(&mut self, call: ir::Inst, nparams: usize) {
+        self.reload_fuel();
         let n = self.stack.len();
         self.stack.truncate(n - nparams);
         let results = self.builder.inst_results(call).to_vec();
@@ -51,6 +52,7 @@ impl Translator<'_, '_> {
     pub(super) fn translate_call(&mut self, op: &Operator<'_>) -> Result<bool, CompileError> {
         match *op {
             Operator::Call { function_index } => {
+                self.save_fuel();
                 let ty = &self.env.types[self.env.funcs[function_index as usize] as usize];
                 let nparams = ty.params.len();
                 let n = self.stack.len();
@@ -85,6 +87,7 @@ impl Translator<'_, '_> {
                 type_index,
                 table_index,
             } => {
+                self.save_fuel();
                 let index = self.pop();
                 let addr = self.table_elem_addr(table_index, index);
                 let fref = self

@@ -108,6 +108,19 @@ impl Translator<'_, '_> {
         op: &Operator<'_>,
         _validator: &FuncValidator<ValidatorResources>,
     ) -> Result<bool, CompileError> {
+        if matches!(
+            op,
+            Operator::Loop { .. }
+                | Operator::If { .. }
+                | Operator::Else
+                | Operator::End
+                | Operator::Br { .. }
+                | Operator::BrIf { .. }
+                | Operator::BrTable { .. }
+                | Operator::Return
+        ) {
+            self.flush_fuel();
+        }
         match *op {
             Operator::Nop => {}
             Operator::Unreachable => {
@@ -149,6 +162,7 @@ impl Translator<'_, '_> {
                 self.builder.switch_to_block(header);
                 let hp = self.builder.block_params(header).to_vec();
                 self.stack.extend(hp);
+                self.interrupt_checks();
                 self.control.push(ControlFrame {
                     kind: FrameKind::Loop { header },
                     dest,
@@ -303,6 +317,7 @@ impl Translator<'_, '_> {
         self.stack.truncate(frame.base);
         if is_function {
             self.builder.switch_to_block(frame.dest);
+            self.save_fuel();
             let results = self.builder.block_params(frame.dest).to_vec();
             self.builder.ins().return_(&results);
             self.reachable = false;

@@ -8,6 +8,7 @@
 mod calls;
 mod control;
 pub(crate) mod encoding;
+mod interrupts;
 mod memory;
 mod numeric;
 mod tables;
@@ -22,6 +23,7 @@ use wasmparser::{FuncValidator, FunctionBody, Operator, ValidatorResources};
 
 use crate::CompileError;
 use crate::abi::{self, POINTER_TYPE};
+use crate::compile::Tunables;
 use crate::module::{ModuleEnv, WasmType};
 use crate::vmoffsets::{VMOffsets, store_context};
 
@@ -30,6 +32,7 @@ use control::ControlFrame;
 /// Reusable state for translating functions; one per compile worker.
 pub struct FuncTranslator {
     frontend: TargetFrontendConfig,
+    tunables: Tunables,
     fctx: FunctionBuilderContext,
     stack: Vec<ir::Value>,
     control: Vec<ControlFrame>,
@@ -37,9 +40,10 @@ pub struct FuncTranslator {
 }
 
 impl FuncTranslator {
-    pub fn new(frontend: TargetFrontendConfig) -> Self {
+    pub fn new(frontend: TargetFrontendConfig, tunables: Tunables) -> Self {
         FuncTranslator {
             frontend,
+            tunables,
             fctx: FunctionBuilderContext::new(),
             stack: Vec::new(),
             control: Vec::new(),
@@ -133,7 +137,12 @@ impl FuncTranslator {
             func_refs: HashMap::new(),
             sig_refs: HashMap::new(),
             unreachable_depth: 0,
+            tunables: self.tunables,
+            fuel_var: None,
+            fuel_pending: 0,
         };
+        t.init_fuel();
+        t.interrupt_checks();
 
         let mut ops = wasmparser::OperatorsReader::new(reader);
         while !ops.eof() {
@@ -182,6 +191,11 @@ pub(crate) struct Translator<'a, 'b> {
     unreachable_depth: u32,
     func_refs: HashMap<u32, ir::FuncRef>,
     sig_refs: HashMap<u32, ir::SigRef>,
+    tunables: Tunables,
+    /// The fuel counter while the function runs (fuel enabled only).
+    fuel_var: Option<Variable>,
+    /// Fuel of the operators since the last flush.
+    fuel_pending: i64,
 }
 
 impl Translator<'_, '_> {
@@ -213,6 +227,7 @@ impl Translator<'_, '_> {
         if !self.reachable {
             return self.translate_unreachable_op(op);
         }
+        self.charge(op);
         if numeric::translate_numeric(op, &mut self.builder, self.stack) {
             return Ok(());
         }

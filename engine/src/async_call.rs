@@ -1,0 +1,241 @@
+//! Async calls: wasm runs on a fiber (an execution stack that can suspend);
+//! when an async host function's future is pending, or an epoch or fuel yield
+//! is due, the fiber suspends and the call's future returns `Pending`; the
+//! next poll resumes the fiber where it stopped. Dropping the future cancels
+//! the call: the suspended host function drops its future and fails, and the
+//! resulting trap unwinds the wasm frames; the stack goes back to the pool.
+
+use std::cell::Cell;
+use std::future::Future;
+use std::pin::Pin;
+use std::ptr;
+use std::task::{Context, Poll};
+
+use nyash_asyncify::{Fiber, Resume};
+
+use crate::error::{Error, Result, TrapCode};
+use crate::func::{Caller, Func, HostFn, trap_to_error};
+use crate::runtime::vm::ValRaw;
+use crate::store::{AsContextMut, FuncKind, StoreInner, StoreOpaque};
+use crate::typed::{TypedFunc, WasmList};
+use crate::values::Val;
+
+thread_local! {
+    /// The task context of the async call being polled on this thread, while
+    /// its fiber runs; null in synchronous calls.
+    static ASYNC_CX: Cell<*mut Context<'static>> = const { Cell::new(ptr::null_mut()) };
+}
+
+/// Sets the task context for the duration of a resumption (or clears it for
+/// a synchronous call) and restores the previous one after.
+pub(crate) struct CxGuard(*mut Context<'static>);
+
+impl CxGuard {
+    pub(crate) fn set(cx: *mut Context<'_>) -> CxGuard {
+        CxGuard(ASYNC_CX.with(|c| c.replace(cx.cast())))
+    }
+}
+
+impl Drop for CxGuard {
+    fn drop(&mut self) {
+        ASYNC_CX.with(|c| c.set(self.0));
+    }
+}
+
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Yield {
+    /// Suspended and resumed.
+    Yielded,
+    /// Not in an async call: nothing to yield to.
+    NotAsync,
+    /// The call is being cancelled.
+    Cancelled,
+}
+
+/// Yields the running async call to its executor once (waking it at once).
+pub(crate) fn yield_now() -> Yield {
+    let cx = ASYNC_CX.with(|c| c.get());
+    if cx.is_null() {
+        return Yield::NotAsync;
+    }
+    // SAFETY: the context is live while the poll that set it runs.
+    unsafe { (*cx).waker().wake_by_ref() };
+    match nyash_asyncify::suspend() {
+        Ok(()) => Yield::Yielded,
+        Err(_) => Yield::Cancelled,
+    }
+}
+
+/// Drives `future` from code running on a fiber: polls it with the current
+/// task context, suspending the fiber while it is pending.
+pub(crate) fn block_on_fiber<R>(
+    mut future: Pin<&mut (dyn Future<Output = Result<R>> + Send + '_)>,
+) -> Result<R> {
+    loop {
+        let cx = ASYNC_CX.with(|c| c.get());
+        if cx.is_null() {
+            return Err(Error::msg(
+                "an async host function was called from a synchronous call; use `call_async`",
+            ));
+        }
+        // SAFETY: the context is live while the poll that set it runs.
+        match future.as_mut().poll(unsafe { &mut *cx }) {
+            Poll::Ready(r) => return r,
+            Poll::Pending => {
+                if nyash_asyncify::suspend().is_err() {
+                    return Err(Error::msg("the async call was cancelled"));
+                }
+            }
+        }
+    }
+}
+
+/// A raw pointer that may cross threads with the future that owns its target.
+#[derive(Clone, Copy)]
+struct SendPtr<T>(*mut T);
+// SAFETY: only used for pointers into a store whose future is being polled;
+// the store is `Send` when its data is.
+unsafe impl<T> Send for SendPtr<T> {}
+
+/// Runs `f` on a fiber, polled by the returned future.
+async fn run_fiber<R: Send>(store: &mut StoreOpaque, f: impl FnOnce() -> R + Send) -> Result<R> {
+    if !store.engine.config().async_support {
+        return Err(Error::msg(
+            "async support is not enabled in the engine's Config",
+        ));
+    }
+    let engine = store.engine.clone();
+    let limit = SendPtr(&mut store.vmstore.stack_limit as *mut usize);
+    // SAFETY: the stack limit lives in the store, which outlives the fiber
+    // (the fiber is dropped in this function); `f` holds only plain values
+    // and pointers.
+    let fiber = unsafe { Fiber::new(&engine.inner.stacks, limit.0, f) };
+    let Some(mut fiber) = fiber else {
+        return Err(TrapCode::StackOverflow.into());
+    };
+    let result = std::future::poll_fn(|cx| {
+        let _guard = CxGuard::set(cx);
+        match fiber.resume() {
+            Resume::Suspended => Poll::Pending,
+            Resume::Done(r) => Poll::Ready(r),
+        }
+    })
+    .await;
+    drop(fiber);
+    result.map_err(|trap| trap_to_error(store, trap))
+}
+
+impl Func {
+    /// Calls the function in an async call: async host functions it reaches
+    /// suspend it instead of blocking. Needs [`Config::async_support`](crate::Config::async_support).
+    pub async fn call_async<T: Send + 'static>(
+        &self,
+        mut store: impl AsContextMut<Data = T> + Send,
+        params: &[Val],
+        results: &mut [Val],
+    ) -> Result<()> {
+        let store = store.as_context_mut().0;
+        let ty = self.ty(crate::store::StoreContext(store));
+        if params.len() != ty.params.len() || results.len() < ty.results.len() {
+            return Err(Error::msg(format!(
+                "arguments or results do not fit the type {ty}"
+            )));
+        }
+        let mut raw: Vec<ValRaw> = vec![ValRaw::ZERO; ty.params.len().max(ty.results.len()).max(1)];
+        for (i, (p, t)) in params.iter().zip(&ty.params).enumerate() {
+            if p.ty() != *t {
+                return Err(Error::msg(format!(
+                    "argument {i} is a {}, expected {t}",
+                    p.ty()
+                )));
+            }
+            raw[i] = p.to_raw(&store.opaque);
+        }
+        self.call_raw_async(store, &mut raw).await?;
+        for (i, t) in ty.results.iter().enumerate() {
+            // SAFETY: the function returned values of its declared result types.
+            results[i] = unsafe { Val::from_raw(&mut store.opaque, raw[i], *t) };
+        }
+        Ok(())
+    }
+
+    pub(crate) async fn call_raw_async<T: Send + 'static>(
+        &self,
+        store: &mut StoreInner<T>,
+        values: &mut [ValRaw],
+    ) -> Result<()> {
+        crate::store::check_store(&store.opaque, self.store);
+        let values_ptr = SendPtr(values.as_mut_ptr());
+        let len = values.len();
+        let store_ptr = SendPtr(store as *mut StoreInner<T>);
+        match &store.opaque.funcs[self.index as usize].kind {
+            FuncKind::Host { call, .. } => {
+                let call = call
+                    .downcast_ref::<HostFn<T>>()
+                    .expect("host functions are created for the store's data type")
+                    .clone();
+                let r = run_fiber(&mut store.opaque, move || {
+                    let (s, v) = (store_ptr, values_ptr);
+                    // SAFETY: the store and values outlive the fiber, and
+                    // nothing else touches them while it runs.
+                    let (store, values) =
+                        unsafe { (&mut *s.0, std::slice::from_raw_parts_mut(v.0, len)) };
+                    call(
+                        Caller {
+                            store,
+                            caller: None,
+                        },
+                        values,
+                    )
+                    .map_err(SendError)
+                })
+                .await?;
+                r.map_err(|e| e.0)
+            }
+            FuncKind::Wasm {
+                instance,
+                func_index,
+                ..
+            } => {
+                let inst = &store.opaque.instances[*instance as usize];
+                let entry = SendPtr(inst.module.entry_trampoline(*func_index) as *mut u8);
+                let wasm_call = SendPtr(inst.module.wasm_call(*func_index) as *mut u8);
+                let vmctx = SendPtr(inst.vmctx_ptr());
+                run_fiber(&mut store.opaque, move || {
+                    let (entry, wasm_call, vmctx, values) = (entry, wasm_call, vmctx, values_ptr);
+                    type Entry = unsafe extern "C" fn(*mut u8, *mut u8, *const u8, *mut ValRaw);
+                    // SAFETY: an entry trampoline for this function's type,
+                    // with a live instance's VMContext and a sized array.
+                    unsafe {
+                        let entry: Entry = std::mem::transmute::<*mut u8, Entry>(entry.0);
+                        entry(vmctx.0, vmctx.0, wasm_call.0, values.0)
+                    }
+                })
+                .await
+            }
+        }
+    }
+}
+
+/// An error moved out of a fiber.
+struct SendError(Error);
+// SAFETY: `Error` holds only `Send` parts except `ErrorKind::Host`'s boxed
+// error, which is `Send + Sync` too.
+unsafe impl Send for SendError {}
+
+impl<P: WasmList, R: WasmList> TypedFunc<P, R> {
+    /// Calls the function in an async call (see [`Func::call_async`]).
+    pub async fn call_async<T: Send + 'static>(
+        &self,
+        mut store: impl AsContextMut<Data = T> + Send,
+        params: P,
+    ) -> Result<R> {
+        let store = store.as_context_mut().0;
+        let n = P::valtypes().len().max(R::valtypes().len()).max(1);
+        let mut values = vec![ValRaw::ZERO; n];
+        params.store_raw(&store.opaque, &mut values);
+        self.func().call_raw_async(store, &mut values).await?;
+        // SAFETY: the function's type was checked when this TypedFunc was made.
+        Ok(unsafe { R::load_raw(&mut store.opaque, &values) })
+    }
+}
