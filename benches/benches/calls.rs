@@ -47,21 +47,36 @@ fn calls(c: &mut Criterion) {
     let mut linker: Linker<()> = Linker::new(&engine);
     linker.func_wrap("h", "nop", || {}).unwrap();
     linker
-        .func_wrap_async("h", "yield", |_: Caller<'_, ()>, (): ()| Box::new(async { YieldOnce(false).await; Ok(()) }))
+        .func_wrap_async("h", "yield", |_: Caller<'_, ()>, (): ()| {
+            Box::new(async {
+                YieldOnce(false).await;
+                Ok(())
+            })
+        })
         .unwrap();
     let mut store = Store::new(&engine, ());
     let instance = linker.instantiate(&mut store, &module).unwrap();
-    let empty = instance.get_typed_func::<(), ()>(&mut store, "empty").unwrap();
-    let call_host = instance.get_typed_func::<(), ()>(&mut store, "call_host").unwrap();
-    let suspend_once = instance.get_typed_func::<(), ()>(&mut store, "suspend_once").unwrap();
+    let empty = instance
+        .get_typed_func::<(), ()>(&mut store, "empty")
+        .unwrap();
+    let call_host = instance
+        .get_typed_func::<(), ()>(&mut store, "call_host")
+        .unwrap();
+    let suspend_once = instance
+        .get_typed_func::<(), ()>(&mut store, "suspend_once")
+        .unwrap();
 
-    c.bench_function("calls/host->wasm/sync", |b| b.iter(|| empty.call(&mut store, ()).unwrap()));
+    c.bench_function("calls/host->wasm/sync", |b| {
+        b.iter(|| empty.call(&mut store, ()).unwrap())
+    });
     c.bench_function("calls/host->wasm/async", |b| {
         b.iter(|| futures::executor::block_on(empty.call_async(&mut store, ())).unwrap())
     });
     let mut group = c.benchmark_group("calls/wasm->host");
     group.throughput(Throughput::Elements(CALLS_IN_LOOP));
-    group.bench_function("sync", |b| b.iter(|| call_host.call(&mut store, ()).unwrap()));
+    group.bench_function("sync", |b| {
+        b.iter(|| call_host.call(&mut store, ()).unwrap())
+    });
     group.finish();
     c.bench_function("calls/async-suspend-resume", |b| {
         b.iter(|| futures::executor::block_on(suspend_once.call_async(&mut store, ())).unwrap())

@@ -1,0 +1,430 @@
+//! Differential testing against the `wasmi` interpreter: a fixed set of
+//! `wasm-smith` modules (fixed seeds, made to terminate), every export called
+//! in both engines, results, traps, globals and memories compared.
+//!
+//! `DIFF_SEED=n` runs one seed; `DIFF_DUMP=dir` writes failing modules there;
+//! `DIFF_COUNT=n` changes how many seeds run.
+
+use std::panic::{AssertUnwindSafe, catch_unwind};
+
+use arbitrary::Unstructured;
+use nyash_engine as ny;
+
+const DEFAULT_COUNT: u64 = 2500;
+
+/// Deterministic bytes for a seed (splitmix64).
+fn seed_bytes(seed: u64, len: usize) -> Vec<u8> {
+    let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ 0xD1B5_4A32_D192_ED03;
+    let mut out = Vec::with_capacity(len + 8);
+    while out.len() < len {
+        x = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = x;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        out.extend_from_slice(&(z ^ (z >> 31)).to_le_bytes());
+    }
+    out
+}
+
+fn smith_config() -> wasm_smith::Config {
+    let mut c = wasm_smith::Config::default();
+    c.simd_enabled = false;
+    c.relaxed_simd_enabled = false;
+    c.gc_enabled = false;
+    c.tail_call_enabled = false;
+    c.exceptions_enabled = false;
+    c.threads_enabled = false;
+    c.shared_everything_threads_enabled = false;
+    c.memory64_enabled = false;
+    c.custom_page_sizes_enabled = false;
+    c.wide_arithmetic_enabled = false;
+    c.extended_const_enabled = false;
+    c.custom_descriptors_enabled = false;
+    c.bulk_memory_enabled = true;
+    c.reference_types_enabled = true;
+    c.multi_value_enabled = true;
+    c.sign_extension_ops_enabled = true;
+    c.saturating_float_to_int_enabled = true;
+    c.max_imports = 0;
+    c.min_imports = 0;
+    c.max_memories = 1;
+    c.max_tables = 2;
+    c.min_funcs = 3;
+    c.max_funcs = 20;
+    c.max_instructions = 200;
+    c.max_memory32_bytes = 2 << 20;
+    c.export_everything = true;
+    c.allow_start_export = true;
+    c
+}
+
+fn generate(seed: u64) -> Option<Vec<u8>> {
+    let bytes = seed_bytes(seed, 16384);
+    let mut u = Unstructured::new(&bytes);
+    let mut module = wasm_smith::Module::new(smith_config(), &mut u).ok()?;
+    module.ensure_termination(1000).ok()?;
+    Some(module.to_bytes())
+}
+
+/// What one call did.
+#[derive(Debug, Clone, PartialEq)]
+enum Outcome {
+    Values(Vec<Value>),
+    Trap(String),
+    /// Stack exhaustion: the engines' limits differ, so not comparable.
+    Exhausted,
+}
+
+#[derive(Debug, Clone)]
+enum Value {
+    I32(i32),
+    I64(i64),
+    F32(u32),
+    F64(u64),
+    Ref(bool),
+}
+
+impl PartialEq for Value {
+    fn eq(&self, other: &Self) -> bool {
+        use Value::*;
+        match (self, other) {
+            (I32(a), I32(b)) => a == b,
+            (I64(a), I64(b)) => a == b,
+            // NaN bit patterns are not deterministic across engines.
+            (F32(a), F32(b)) => {
+                a == b || (f32::from_bits(*a).is_nan() && f32::from_bits(*b).is_nan())
+            }
+            (F64(a), F64(b)) => {
+                a == b || (f64::from_bits(*a).is_nan() && f64::from_bits(*b).is_nan())
+            }
+            (Ref(a), Ref(b)) => a == b,
+            _ => false,
+        }
+    }
+}
+
+fn args_for(params: &[ny::ValType], variant: u32) -> Vec<Value> {
+    params
+        .iter()
+        .enumerate()
+        .map(|(i, t)| {
+            let k = (variant as i64) * (i as i64 + 3) * 0x1234_5679;
+            match t {
+                ny::ValType::I32 => Value::I32(k as i32),
+                ny::ValType::I64 => Value::I64(k),
+                ny::ValType::F32 => Value::F32((k as f32 / 7.0).to_bits()),
+                ny::ValType::F64 => Value::F64((k as f64 / 7.0).to_bits()),
+                _ => Value::Ref(false),
+            }
+        })
+        .collect()
+}
+
+struct Ours {
+    store: ny::Store<()>,
+    instance: ny::Instance,
+}
+
+struct Theirs {
+    store: wasmi::Store<()>,
+    instance: wasmi::Instance,
+}
+
+fn ny_val(v: &Value, ty: ny::ValType) -> ny::Val {
+    match (v, ty) {
+        (Value::I32(x), _) => ny::Val::I32(*x),
+        (Value::I64(x), _) => ny::Val::I64(*x),
+        (Value::F32(x), _) => ny::Val::F32(*x),
+        (Value::F64(x), _) => ny::Val::F64(*x),
+        (Value::Ref(_), ny::ValType::ExternRef) => ny::Val::ExternRef(None),
+        (Value::Ref(_), _) => ny::Val::FuncRef(None),
+    }
+}
+
+fn from_ny(v: &ny::Val) -> Value {
+    match v {
+        ny::Val::I32(x) => Value::I32(*x),
+        ny::Val::I64(x) => Value::I64(*x),
+        ny::Val::F32(x) => Value::F32(*x),
+        ny::Val::F64(x) => Value::F64(*x),
+        ny::Val::V128(_) => Value::Ref(false),
+        ny::Val::FuncRef(r) => Value::Ref(r.is_some()),
+        ny::Val::ExternRef(r) => Value::Ref(r.is_some()),
+    }
+}
+
+fn wasmi_ty(t: ny::ValType) -> wasmi::ValType {
+    match t {
+        ny::ValType::I32 => wasmi::ValType::I32,
+        ny::ValType::I64 => wasmi::ValType::I64,
+        ny::ValType::F32 => wasmi::ValType::F32,
+        ny::ValType::F64 => wasmi::ValType::F64,
+        ny::ValType::V128 => wasmi::ValType::V128,
+        ny::ValType::FuncRef => wasmi::ValType::FuncRef,
+        ny::ValType::ExternRef => wasmi::ValType::ExternRef,
+    }
+}
+
+fn wasmi_val(v: &Value, ty: ny::ValType) -> wasmi::Val {
+    match v {
+        Value::I32(x) => wasmi::Val::I32(*x),
+        Value::I64(x) => wasmi::Val::I64(*x),
+        Value::F32(x) => wasmi::Val::F32(f32::from_bits(*x).into()),
+        Value::F64(x) => wasmi::Val::F64(f64::from_bits(*x).into()),
+        Value::Ref(_) => wasmi::Val::default_for_ty(wasmi_ty(ty)),
+    }
+}
+
+fn from_wasmi(v: &wasmi::Val) -> Value {
+    match v {
+        wasmi::Val::I32(x) => Value::I32(*x),
+        wasmi::Val::I64(x) => Value::I64(*x),
+        wasmi::Val::F32(x) => Value::F32(x.to_bits()),
+        wasmi::Val::F64(x) => Value::F64(x.to_bits()),
+        wasmi::Val::FuncRef(r) => Value::Ref(!r.is_null()),
+        wasmi::Val::ExternRef(r) => Value::Ref(!r.is_null()),
+        _ => Value::Ref(false),
+    }
+}
+
+fn ny_outcome(r: ny::Result<Vec<ny::Val>>) -> Outcome {
+    match r {
+        Ok(v) => Outcome::Values(v.iter().map(from_ny).collect()),
+        Err(e) => match e.trap_code() {
+            Some(ny::TrapCode::StackOverflow) => Outcome::Exhausted,
+            Some(code) => Outcome::Trap(code.message().to_string()),
+            None => Outcome::Trap(format!("error: {e}")),
+        },
+    }
+}
+
+fn wasmi_outcome(r: Result<Vec<wasmi::Val>, wasmi::Error>) -> Outcome {
+    match r {
+        Ok(v) => Outcome::Values(v.iter().map(from_wasmi).collect()),
+        Err(e) => match e.as_trap_code() {
+            Some(wasmi::TrapCode::StackOverflow) => Outcome::Exhausted,
+            Some(code) => Outcome::Trap(trap_kind(&format!("{code:?}"))),
+            None => Outcome::Trap(format!("error: {e}")),
+        },
+    }
+}
+
+/// wasmi's trap names, in our wording.
+fn trap_kind(wasmi_name: &str) -> String {
+    match wasmi_name {
+        "UnreachableCodeReached" => "unreachable",
+        "MemoryOutOfBounds" => "out of bounds memory access",
+        "TableOutOfBounds" => "out of bounds table access",
+        "IndirectCallToNull" => "uninitialized element",
+        "IntegerDivisionByZero" => "integer divide by zero",
+        "IntegerOverflow" => "integer overflow",
+        "BadConversionToInteger" => "invalid conversion to integer",
+        "BadSignature" => "indirect call type mismatch",
+        other => other,
+    }
+    .to_string()
+}
+
+#[derive(Default)]
+struct Tally {
+    calls: u64,
+    exhausted: u64,
+    both_trapped_at_instantiation: u64,
+}
+
+/// Runs one module in both engines; `Err` describes the first difference.
+fn check_module(
+    engine: &ny::Engine,
+    wengine: &wasmi::Engine,
+    wasm: &[u8],
+    tally: &mut Tally,
+) -> Result<(), String> {
+    let module = ny::Module::new(engine, wasm).map_err(|e| format!("we reject the module: {e}"))?;
+    let wmodule =
+        wasmi::Module::new(wengine, wasm).map_err(|e| format!("wasmi rejects the module: {e}"))?;
+
+    let ours = {
+        let mut store = ny::Store::new(engine, ());
+        let r = ny::Instance::new(&mut store, &module, &[]);
+        (store, r)
+    };
+    let theirs = {
+        let mut store = wasmi::Store::new(wengine, ());
+        let r = wasmi::Linker::<()>::new(wengine).instantiate_and_start(&mut store, &wmodule);
+        (store, r)
+    };
+    let (ours, theirs) = match (ours.1, theirs.1) {
+        (Ok(i), Ok(w)) => (
+            Ours {
+                store: ours.0,
+                instance: i,
+            },
+            Theirs {
+                store: theirs.0,
+                instance: w,
+            },
+        ),
+        (Err(a), Err(_)) if a.trap().is_some() => {
+            tally.both_trapped_at_instantiation += 1;
+            return Ok(());
+        }
+        (Err(a), Err(b)) => {
+            return Err(format!(
+                "both failed to instantiate, differently: {a} / {b}"
+            ));
+        }
+        (Err(a), Ok(_)) => {
+            if a.trap_code() == Some(ny::TrapCode::StackOverflow) {
+                tally.exhausted += 1;
+                return Ok(());
+            }
+            return Err(format!("we failed to instantiate ({a}), wasmi did not"));
+        }
+        (Ok(_), Err(b)) => {
+            if b.as_trap_code() == Some(wasmi::TrapCode::StackOverflow) {
+                tally.exhausted += 1;
+                return Ok(());
+            }
+            return Err(format!("wasmi failed to instantiate ({b}), we did not"));
+        }
+    };
+    let (mut ours, mut theirs) = (ours, theirs);
+    let exports: Vec<(String, ny::Extern)> = ours.instance.exports(&mut ours.store);
+    for variant in 0..2 {
+        for (name, ext) in &exports {
+            let ny::Extern::Func(f) = ext else { continue };
+            let ty = f.ty(&ours.store);
+            let args = args_for(&ty.params, variant);
+            let mut results: Vec<ny::Val> = ty
+                .results
+                .iter()
+                .map(|t| ny::Val::default_for(*t))
+                .collect();
+            let nargs: Vec<ny::Val> = args
+                .iter()
+                .zip(&ty.params)
+                .map(|(a, t)| ny_val(a, *t))
+                .collect();
+            let a = ny_outcome(
+                f.call(&mut ours.store, &nargs, &mut results)
+                    .map(|()| results),
+            );
+
+            let wf = theirs
+                .instance
+                .get_func(&theirs.store, name)
+                .ok_or_else(|| format!("wasmi has no export {name}"))?;
+            let wargs: Vec<wasmi::Val> = args
+                .iter()
+                .zip(&ty.params)
+                .map(|(a, t)| wasmi_val(a, *t))
+                .collect();
+            let mut wres: Vec<wasmi::Val> = ty
+                .results
+                .iter()
+                .map(|t| wasmi::Val::default_for_ty(wasmi_ty(*t)))
+                .collect();
+            let b = wasmi_outcome(wf.call(&mut theirs.store, &wargs, &mut wres).map(|()| wres));
+            tally.calls += 1;
+            if a == Outcome::Exhausted || b == Outcome::Exhausted {
+                tally.exhausted += 1;
+                // The engines' states may now differ (partial side effects).
+                return Ok(());
+            }
+            if a != b {
+                return Err(format!(
+                    "export `{name}` with args {args:?}: we got {a:?}, wasmi got {b:?}"
+                ));
+            }
+        }
+    }
+    // Exported globals and memories after all calls.
+    for (name, ext) in &exports {
+        match ext {
+            ny::Extern::Global(g) => {
+                let a = from_ny(&g.get(&mut ours.store));
+                let wg = theirs
+                    .instance
+                    .get_global(&theirs.store, name)
+                    .ok_or("global missing in wasmi")?;
+                let b = from_wasmi(&wg.get(&theirs.store));
+                if a != b {
+                    return Err(format!("global `{name}`: ours {a:?}, wasmi {b:?}"));
+                }
+            }
+            ny::Extern::Memory(m) => {
+                let a = m.data(&ours.store);
+                let wm = theirs
+                    .instance
+                    .get_memory(&theirs.store, name)
+                    .ok_or("memory missing in wasmi")?;
+                let b = wm.data(&theirs.store);
+                if a != b {
+                    let first = a.iter().zip(b).position(|(x, y)| x != y);
+                    return Err(format!(
+                        "memory `{name}` differs (sizes {} / {}, first difference at {first:?})",
+                        a.len(),
+                        b.len()
+                    ));
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+#[test]
+fn differential_against_wasmi() {
+    let engine = ny::Engine::default();
+    let wengine = wasmi::Engine::default();
+    let seeds: Vec<u64> = match std::env::var("DIFF_SEED").ok().and_then(|s| s.parse().ok()) {
+        Some(s) => vec![s],
+        None => {
+            let n = std::env::var("DIFF_COUNT")
+                .ok()
+                .and_then(|s| s.parse().ok())
+                .unwrap_or(DEFAULT_COUNT);
+            (0..n).collect()
+        }
+    };
+    let dump = std::env::var("DIFF_DUMP").ok();
+    let (mut passed, mut failures, mut ungenerated) = (0u64, Vec::new(), 0u64);
+    let mut tally = Tally::default();
+    for seed in seeds {
+        let Some(wasm) = generate(seed) else {
+            ungenerated += 1;
+            continue;
+        };
+        let r = catch_unwind(AssertUnwindSafe(|| {
+            check_module(&engine, &wengine, &wasm, &mut tally)
+        }))
+        .unwrap_or_else(|_| Err("panicked".to_string()));
+        match r {
+            Ok(()) => passed += 1,
+            Err(why) => {
+                if let Some(dir) = &dump {
+                    let _ = std::fs::create_dir_all(dir);
+                    let _ = std::fs::write(format!("{dir}/seed-{seed}.wasm"), &wasm);
+                }
+                failures.push(format!("seed {seed}: {why}"));
+            }
+        }
+    }
+    for f in &failures {
+        println!("FAIL {f}");
+    }
+    println!(
+        "differential: {passed} passed, {} failed ({} calls compared, {} skipped for stack exhaustion, \
+         {} modules trapped at instantiation in both, {ungenerated} seeds generated no module)",
+        failures.len(),
+        tally.calls,
+        tally.exhausted,
+        tally.both_trapped_at_instantiation
+    );
+    assert!(
+        failures.is_empty(),
+        "{} modules differ from wasmi",
+        failures.len()
+    );
+}
