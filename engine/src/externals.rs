@@ -118,6 +118,20 @@ impl Memory {
         self.get(&store.opaque).data()
     }
 
+    /// The memory's bytes and the store's data, both mutable (host functions
+    /// that read and write guest memory while updating their own state).
+    pub fn data_and_store_mut<'a, T: 'a>(
+        &self,
+        store: impl Into<crate::store::StoreContextMut<'a, T>>,
+    ) -> (&'a mut [u8], &'a mut T) {
+        let store = store.into().0;
+        check_store(&store.opaque, self.store);
+        (
+            store.opaque.memories[self.index as usize].data_mut(),
+            &mut store.data,
+        )
+    }
+
     pub fn data_mut<'a, T: 'a>(
         &self,
         store: impl Into<crate::store::StoreContextMut<'a, T>>,

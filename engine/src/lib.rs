@@ -31,6 +31,7 @@ mod store;
 mod typed;
 mod types;
 mod values;
+pub mod wasi;
 
 pub use engine::{Config, Engine};
 pub use error::{CompileError, Error, ErrorKind, FrameInfo, Result, Trap, TrapCode};

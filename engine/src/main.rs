@@ -1,10 +1,12 @@
 //! The `nyash-engine` command: a thin shell over the library.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::time::Duration;
 
 use clap::{Parser, Subcommand};
-use nyash_engine::{Engine, Error, Instance, Module, Store, Val, ValType};
+use nyash_engine::wasi::{self, WasiCtx};
+use nyash_engine::{Config, Engine, Error, Linker, Module, Store, Val, ValType};
 
 #[derive(Parser)]
 #[command(
@@ -19,18 +21,55 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Run a module (.wasm or .wat).
+    /// Run a module (.wasm or .wat): a WASI command's `_start`, or the
+    /// function named by --invoke.
     Run {
         /// Call this exported function instead of the module's entry point,
         /// with ARGS parsed as its parameters; print its results.
         #[arg(long, value_name = "NAME")]
         invoke: Option<String>,
+        /// Make host directory HOST visible to the program as GUEST (default: HOST).
+        #[arg(long = "dir", value_name = "HOST[::GUEST]")]
+        dirs: Vec<String>,
+        /// Set an environment variable for the program (none is inherited).
+        #[arg(long = "env", value_name = "K=V")]
+        envs: Vec<String>,
+        /// Stop the program after it has used this much fuel (about one unit per instruction).
+        #[arg(long, value_name = "N")]
+        fuel: Option<u64>,
+        /// Stop the program after this long (e.g. 500ms, 10s, 2m).
+        #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+        timeout: Option<Duration>,
         /// The module to run.
         module: PathBuf,
-        /// Arguments for the invoked function.
+        /// Arguments for the program (or for the invoked function).
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         args: Vec<String>,
     },
+}
+
+fn parse_duration(s: &str) -> Result<Duration, String> {
+    let (num, unit) = s
+        .find(|c: char| c.is_ascii_alphabetic())
+        .map_or((s, "s"), |i| (&s[..i], &s[i..]));
+    let n: f64 = num
+        .parse()
+        .map_err(|_| format!("`{s}` is not a duration (e.g. 500ms, 10s, 2m)"))?;
+    let secs = match unit {
+        "ms" => n / 1000.0,
+        "s" => n,
+        "m" => n * 60.0,
+        "h" => n * 3600.0,
+        _ => {
+            return Err(format!(
+                "unknown unit `{unit}` in `{s}` (use ms, s, m or h)"
+            ));
+        }
+    };
+    if !(secs.is_finite() && secs >= 0.0) {
+        return Err(format!("`{s}` is not a duration"));
+    }
+    Ok(Duration::from_secs_f64(secs))
 }
 
 fn main() -> ExitCode {
@@ -38,48 +77,123 @@ fn main() -> ExitCode {
     match cli.command {
         Command::Run {
             invoke,
+            dirs,
+            envs,
+            fuel,
+            timeout,
             module,
             args,
-        } => match run(&module, invoke.as_deref(), &args) {
-            Ok(code) => code,
-            Err(e) => {
-                eprintln!("error: {e}");
-                ExitCode::FAILURE
-            }
-        },
-    }
-}
-
-fn run(path: &std::path::Path, invoke: Option<&str>, args: &[String]) -> Result<ExitCode, Error> {
-    let engine = Engine::default();
-    let module = Module::from_file(&engine, path)?;
-    let mut store = Store::new(&engine, ());
-    if let Some((m, n, _)) = module.imports().next() {
-        return Err(Error::msg(format!(
-            "{}: the module imports `{m}::{n}`, and no host module provides it",
-            path.display()
-        )));
-    }
-    let instance = Instance::new(&mut store, &module, &[])?;
-    let name = match invoke {
-        Some(name) => name.to_string(),
-        None => {
-            let entry = ["_start", "main", ""]
-                .into_iter()
-                .find(|n| instance.get_func(&mut store, n).is_some());
-            match entry {
-                Some(n) => n.to_string(),
-                None => {
-                    return Err(Error::msg(format!(
-                        "{}: no entry point (export `_start`); use --invoke NAME",
-                        path.display()
-                    )));
+        } => {
+            let opts = RunOptions {
+                invoke,
+                dirs,
+                envs,
+                fuel,
+                timeout,
+            };
+            match run(&module, &opts, &args) {
+                Ok(code) => code,
+                Err(e) => {
+                    if let Some(code) = e.exit_status() {
+                        return ExitCode::from(code as u8);
+                    }
+                    eprintln!("error: {e}");
+                    ExitCode::FAILURE
                 }
             }
         }
+    }
+}
+
+struct RunOptions {
+    invoke: Option<String>,
+    dirs: Vec<String>,
+    envs: Vec<String>,
+    fuel: Option<u64>,
+    timeout: Option<Duration>,
+}
+
+fn wasi_ctx(path: &Path, opts: &RunOptions, args: &[String]) -> Result<WasiCtx, Error> {
+    let mut b = WasiCtx::builder();
+    b.inherit_stdio();
+    b.arg(path.file_name().map_or_else(
+        || path.display().to_string(),
+        |n| n.to_string_lossy().into_owned(),
+    ));
+    b.args(args.iter().cloned());
+    for kv in &opts.envs {
+        let (k, v) = kv
+            .split_once('=')
+            .ok_or_else(|| Error::msg(format!("--env `{kv}`: expected K=V")))?;
+        b.env(k, v);
+    }
+    for d in &opts.dirs {
+        let (host, guest) = d.split_once("::").unwrap_or((d, d));
+        b.preopened_dir(host, guest);
+    }
+    b.build()
+}
+
+fn run(path: &Path, opts: &RunOptions, args: &[String]) -> Result<ExitCode, Error> {
+    let mut config = Config::new();
+    config.consume_fuel(opts.fuel.is_some());
+    config.epoch_interruption(opts.timeout.is_some());
+    let engine = Engine::new(&config)?;
+    let module = Module::from_file(&engine, path)?;
+    let is_wasi = wasi::is_wasi_module(&module);
+    let wasi_args: &[String] = if opts.invoke.is_some() { &[] } else { args };
+    let mut store = Store::new(&engine, wasi_ctx(path, opts, wasi_args)?);
+    if let Some(fuel) = opts.fuel {
+        store.set_fuel(fuel)?;
+    }
+    if let Some(timeout) = opts.timeout {
+        store.set_epoch_deadline(1);
+        let engine = engine.clone();
+        std::thread::spawn(move || {
+            std::thread::sleep(timeout);
+            engine.increment_epoch();
+        });
+    }
+    let mut linker: Linker<WasiCtx> = Linker::new(&engine);
+    wasi::add_to_linker(&mut linker)?;
+    let instance = linker
+        .instantiate(&mut store, &module)
+        .map_err(|e| e.context(path.display().to_string()))?;
+
+    let Some(name) = opts.invoke.as_deref() else {
+        let entry = ["_start", "main", ""]
+            .into_iter()
+            .find(|n| instance.get_func(&mut store, n).is_some())
+            .ok_or_else(|| {
+                Error::msg(format!(
+                    "{}: no entry point (export `_start`); use --invoke NAME",
+                    path.display()
+                ))
+            })?;
+        let func = instance.get_func(&mut store, entry).expect("found above");
+        let ty = func.ty(&store);
+        let mut results: Vec<Val> = ty.results.iter().map(|t| Val::default_for(*t)).collect();
+        let r = if ty.params.is_empty() {
+            func.call(&mut store, &[], &mut results)
+        } else {
+            Err(Error::msg(format!(
+                "entry point `{entry}` takes parameters {ty}"
+            )))
+        };
+        return match r {
+            Ok(()) if is_wasi => Ok(ExitCode::SUCCESS),
+            Ok(()) => {
+                for r in results {
+                    println!("{}", format_val(&r));
+                }
+                Ok(ExitCode::SUCCESS)
+            }
+            Err(e) if e.exit_status().is_some() => Err(e),
+            Err(e) => Err(e.context(format!("{}: running `{entry}`", path.display()))),
+        };
     };
     let func = instance
-        .get_func(&mut store, &name)
+        .get_func(&mut store, name)
         .ok_or_else(|| Error::msg(format!("{}: no exported function `{name}`", path.display())))?;
     let ty = func.ty(&store);
     if args.len() != ty.params.len() {

@@ -1,0 +1,496 @@
+//! Operations on file descriptors.
+
+use cap_std::fs::FileExt;
+use std::io::{Read, Seek, SeekFrom, Write};
+use std::os::fd::AsFd;
+
+use super::{ALL_RIGHTS, Errno, FdKind, GuestMem, MODULE, WasiResult, WasiView, errno, with_ctx};
+use crate::error::Result;
+use crate::func::Caller;
+use crate::linker::Linker;
+
+pub(crate) const FILETYPE_UNKNOWN: u8 = 0;
+pub(crate) const FILETYPE_BLOCK_DEVICE: u8 = 1;
+pub(crate) const FILETYPE_CHARACTER_DEVICE: u8 = 2;
+pub(crate) const FILETYPE_DIRECTORY: u8 = 3;
+pub(crate) const FILETYPE_REGULAR_FILE: u8 = 4;
+pub(crate) const FILETYPE_SOCKET_STREAM: u8 = 6;
+pub(crate) const FILETYPE_SYMBOLIC_LINK: u8 = 7;
+
+const FDFLAGS_APPEND: u16 = 1;
+
+/// A filestat in WASI's layout (64 bytes).
+pub(crate) struct Filestat {
+    pub dev: u64,
+    pub ino: u64,
+    pub filetype: u8,
+    pub nlink: u64,
+    pub size: u64,
+    pub atim: u64,
+    pub mtim: u64,
+    pub ctim: u64,
+}
+
+impl Filestat {
+    pub(crate) fn write(&self, mem: &mut GuestMem<'_>, ptr: u32) -> WasiResult<()> {
+        mem.slice_mut(ptr, 64)?.fill(0);
+        mem.write_u64(ptr, self.dev)?;
+        mem.write_u64(ptr + 8, self.ino)?;
+        mem.write_u8(ptr + 16, self.filetype)?;
+        mem.write_u64(ptr + 24, self.nlink)?;
+        mem.write_u64(ptr + 32, self.size)?;
+        mem.write_u64(ptr + 40, self.atim)?;
+        mem.write_u64(ptr + 48, self.mtim)?;
+        mem.write_u64(ptr + 56, self.ctim)
+    }
+}
+
+fn ns(secs: i64, nsec: i64) -> u64 {
+    (secs as u64)
+        .wrapping_mul(1_000_000_000)
+        .wrapping_add(nsec as u64)
+}
+
+pub(crate) fn filetype_of_mode(mode: u32) -> u8 {
+    match mode & libc::S_IFMT {
+        libc::S_IFDIR => FILETYPE_DIRECTORY,
+        libc::S_IFREG => FILETYPE_REGULAR_FILE,
+        libc::S_IFLNK => FILETYPE_SYMBOLIC_LINK,
+        libc::S_IFCHR => FILETYPE_CHARACTER_DEVICE,
+        libc::S_IFBLK => FILETYPE_BLOCK_DEVICE,
+        libc::S_IFSOCK => FILETYPE_SOCKET_STREAM,
+        _ => FILETYPE_UNKNOWN,
+    }
+}
+
+pub(crate) fn filestat_std(m: &std::fs::Metadata) -> Filestat {
+    use std::os::unix::fs::MetadataExt;
+    Filestat {
+        dev: m.dev(),
+        ino: m.ino(),
+        filetype: filetype_of_mode(m.mode()),
+        nlink: m.nlink(),
+        size: m.size(),
+        atim: ns(m.atime(), m.atime_nsec()),
+        mtim: ns(m.mtime(), m.mtime_nsec()),
+        ctim: ns(m.ctime(), m.ctime_nsec()),
+    }
+}
+
+/// A std `File` view of any descriptor (for metadata, sync, times).
+pub(crate) fn std_file(kind: &FdKind) -> WasiResult<std::fs::File> {
+    let owned = match kind {
+        FdKind::File(f) => f.as_fd().try_clone_to_owned()?,
+        FdKind::Dir(d) => d.as_fd().try_clone_to_owned()?,
+        FdKind::Stdin(_) => std::io::stdin().as_fd().try_clone_to_owned()?,
+        FdKind::Stdout(_) => std::io::stdout().as_fd().try_clone_to_owned()?,
+        FdKind::Stderr(_) => std::io::stderr().as_fd().try_clone_to_owned()?,
+    };
+    Ok(std::fs::File::from(owned))
+}
+
+/// Computes new (atime, mtime) for `*_set_times` from WASI's fstflags.
+pub(crate) fn times(
+    atim: u64,
+    mtim: u64,
+    flags: u16,
+) -> WasiResult<(Option<std::time::SystemTime>, Option<std::time::SystemTime>)> {
+    const ATIM: u16 = 1;
+    const ATIM_NOW: u16 = 2;
+    const MTIM: u16 = 4;
+    const MTIM_NOW: u16 = 8;
+    if (flags & ATIM != 0 && flags & ATIM_NOW != 0) || (flags & MTIM != 0 && flags & MTIM_NOW != 0)
+    {
+        return Err(Errno(errno::INVAL));
+    }
+    let at = |t: u64| std::time::UNIX_EPOCH + std::time::Duration::from_nanos(t);
+    let now = std::time::SystemTime::now();
+    let a = if flags & ATIM != 0 {
+        Some(at(atim))
+    } else if flags & ATIM_NOW != 0 {
+        Some(now)
+    } else {
+        None
+    };
+    let m = if flags & MTIM != 0 {
+        Some(at(mtim))
+    } else if flags & MTIM_NOW != 0 {
+        Some(now)
+    } else {
+        None
+    };
+    Ok((a, m))
+}
+
+fn read_into(kind: &mut FdKind, buf: &mut [u8]) -> WasiResult<usize> {
+    match kind {
+        FdKind::Stdin(s) => s.read(buf),
+        FdKind::File(f) => Ok(f.read(buf)?),
+        FdKind::Dir(_) => Err(Errno(errno::ISDIR)),
+        FdKind::Stdout(_) | FdKind::Stderr(_) => Err(Errno(errno::BADF)),
+    }
+}
+
+fn write_from(kind: &mut FdKind, append: bool, data: &[u8]) -> WasiResult<usize> {
+    match kind {
+        FdKind::Stdout(s) => s.write(data, false),
+        FdKind::Stderr(s) => s.write(data, true),
+        FdKind::File(f) => {
+            if append {
+                f.seek(SeekFrom::End(0))?;
+            }
+            Ok(f.write(data)?)
+        }
+        FdKind::Dir(_) => Err(Errno(errno::ISDIR)),
+        FdKind::Stdin(_) => Err(Errno(errno::BADF)),
+    }
+}
+
+fn file(kind: &mut FdKind) -> WasiResult<&mut cap_std::fs::File> {
+    match kind {
+        FdKind::File(f) => Ok(f),
+        FdKind::Dir(_) => Err(Errno(errno::ISDIR)),
+        _ => Err(Errno(errno::SPIPE)),
+    }
+}
+
+pub(super) fn add<T: WasiView>(linker: &mut Linker<T>) -> Result<()> {
+    linker.func_wrap(
+        MODULE,
+        "fd_advise",
+        |mut c: Caller<'_, T>, fd: u32, _offset: u64, _len: u64, advice: u32| {
+            with_ctx(&mut c, |_, ctx| {
+                let f = ctx.fd(fd)?;
+                if advice > 5 {
+                    return Err(Errno(errno::INVAL));
+                }
+                match f.kind {
+                    FdKind::File(_) => Ok(()),
+                    FdKind::Dir(_) => Err(Errno(errno::BADF)),
+                    _ => Err(Errno(errno::BADF)),
+                }
+            })
+        },
+    )?;
+    linker.func_wrap(
+        MODULE,
+        "fd_allocate",
+        |mut c: Caller<'_, T>, fd: u32, offset: u64, len: u64| {
+            with_ctx(&mut c, |_, ctx| {
+                let f = file(&mut ctx.fd(fd)?.kind)?;
+                let end = offset.checked_add(len).ok_or(Errno(errno::FBIG))?;
+                if f.metadata()?.len() < end {
+                    f.set_len(end)?;
+                }
+                Ok(())
+            })
+        },
+    )?;
+    linker.func_wrap(MODULE, "fd_close", |mut c: Caller<'_, T>, fd: u32| {
+        with_ctx(&mut c, |_, ctx| {
+            ctx.fd(fd)?;
+            ctx.fds.remove(&fd);
+            Ok(())
+        })
+    })?;
+    for name in ["fd_datasync", "fd_sync"] {
+        linker.func_wrap(MODULE, name, |mut c: Caller<'_, T>, fd: u32| {
+            with_ctx(&mut c, |_, ctx| {
+                let f = ctx.fd(fd)?;
+                match &f.kind {
+                    FdKind::File(file) => Ok(file.sync_all()?),
+                    FdKind::Dir(_) => Ok(()),
+                    _ => Err(Errno(errno::INVAL)),
+                }
+            })
+        })?;
+    }
+    linker.func_wrap(
+        MODULE,
+        "fd_fdstat_get",
+        |mut c: Caller<'_, T>, fd: u32, out: u32| {
+            with_ctx(&mut c, |mem, ctx| {
+                let f = ctx.fd(fd)?;
+                let filetype = match &f.kind {
+                    FdKind::Dir(_) => FILETYPE_DIRECTORY,
+                    FdKind::File(_) => FILETYPE_REGULAR_FILE,
+                    _ => FILETYPE_CHARACTER_DEVICE,
+                };
+                let flags = if f.append { FDFLAGS_APPEND } else { 0 };
+                mem.slice_mut(out, 24)?.fill(0);
+                mem.write_u8(out, filetype)?;
+                mem.write_u16(out + 2, flags)?;
+                mem.write_u64(out + 8, f.rights_base)?;
+                mem.write_u64(out + 16, f.rights_inheriting)
+            })
+        },
+    )?;
+    linker.func_wrap(
+        MODULE,
+        "fd_fdstat_set_flags",
+        |mut c: Caller<'_, T>, fd: u32, flags: u32| {
+            with_ctx(&mut c, |_, ctx| {
+                let f = ctx.fd(fd)?;
+                if flags & !0x1f != 0 {
+                    return Err(Errno(errno::INVAL));
+                }
+                f.append = flags as u16 & FDFLAGS_APPEND != 0;
+                Ok(())
+            })
+        },
+    )?;
+    linker.func_wrap(
+        MODULE,
+        "fd_fdstat_set_rights",
+        |mut c: Caller<'_, T>, fd: u32, base: u64, inheriting: u64| {
+            with_ctx(&mut c, |_, ctx| {
+                let f = ctx.fd(fd)?;
+                // Rights can only be dropped.
+                if base & !f.rights_base != 0 || inheriting & !f.rights_inheriting != 0 {
+                    return Err(Errno(errno::NOTCAPABLE));
+                }
+                f.rights_base = base & ALL_RIGHTS;
+                f.rights_inheriting = inheriting & ALL_RIGHTS;
+                Ok(())
+            })
+        },
+    )?;
+    linker.func_wrap(
+        MODULE,
+        "fd_filestat_get",
+        |mut c: Caller<'_, T>, fd: u32, out: u32| {
+            with_ctx(&mut c, |mem, ctx| {
+                let f = ctx.fd(fd)?;
+                let meta = std_file(&f.kind)?.metadata()?;
+                let mut st = filestat_std(&meta);
+                if matches!(
+                    f.kind,
+                    FdKind::Stdin(_) | FdKind::Stdout(_) | FdKind::Stderr(_)
+                ) {
+                    st.filetype = FILETYPE_CHARACTER_DEVICE;
+                }
+                st.write(mem, out)
+            })
+        },
+    )?;
+    linker.func_wrap(
+        MODULE,
+        "fd_filestat_set_size",
+        |mut c: Caller<'_, T>, fd: u32, size: u64| {
+            with_ctx(&mut c, |_, ctx| {
+                Ok(file(&mut ctx.fd(fd)?.kind)?.set_len(size)?)
+            })
+        },
+    )?;
+    linker.func_wrap(
+        MODULE,
+        "fd_filestat_set_times",
+        |mut c: Caller<'_, T>, fd: u32, atim: u64, mtim: u64, flags: u32| {
+            with_ctx(&mut c, |_, ctx| {
+                let f = ctx.fd(fd)?;
+                let (a, m) = times(atim, mtim, flags as u16)?;
+                let mut t = std::fs::FileTimes::new();
+                if let Some(a) = a {
+                    t = t.set_accessed(a);
+                }
+                if let Some(m) = m {
+                    t = t.set_modified(m);
+                }
+                Ok(std_file(&f.kind)?.set_times(t)?)
+            })
+        },
+    )?;
+    linker.func_wrap(
+        MODULE,
+        "fd_pread",
+        |mut c: Caller<'_, T>, fd: u32, iovs: u32, n: u32, offset: u64, nread: u32| {
+            with_ctx(&mut c, |mem, ctx| {
+                let f = file(&mut ctx.fd(fd)?.kind)?;
+                let mut total = 0u64;
+                for (ptr, len) in mem.iovecs(iovs, n)? {
+                    let buf = mem.slice_mut(ptr, len)?;
+                    let got = f.read_at(buf, offset + total)?;
+                    total += got as u64;
+                    if got < len as usize {
+                        break;
+                    }
+                }
+                mem.write_u32(nread, total as u32)
+            })
+        },
+    )?;
+    linker.func_wrap(
+        MODULE,
+        "fd_pwrite",
+        |mut c: Caller<'_, T>, fd: u32, iovs: u32, n: u32, offset: u64, nwritten: u32| {
+            with_ctx(&mut c, |mem, ctx| {
+                let f = file(&mut ctx.fd(fd)?.kind)?;
+                let mut total = 0u64;
+                for (ptr, len) in mem.iovecs(iovs, n)? {
+                    let data = mem.slice(ptr, len)?;
+                    f.write_all_at(data, offset + total)?;
+                    total += len as u64;
+                }
+                mem.write_u32(nwritten, total as u32)
+            })
+        },
+    )?;
+    linker.func_wrap(
+        MODULE,
+        "fd_prestat_get",
+        |mut c: Caller<'_, T>, fd: u32, out: u32| {
+            with_ctx(&mut c, |mem, ctx| {
+                let name = ctx.fd(fd)?.preopen.clone().ok_or(Errno(errno::BADF))?;
+                mem.write_u32(out, 0)?;
+                mem.write_u32(out + 4, name.len() as u32)
+            })
+        },
+    )?;
+    linker.func_wrap(
+        MODULE,
+        "fd_prestat_dir_name",
+        |mut c: Caller<'_, T>, fd: u32, path: u32, len: u32| {
+            with_ctx(&mut c, |mem, ctx| {
+                let name = ctx.fd(fd)?.preopen.clone().ok_or(Errno(errno::BADF))?;
+                if (len as usize) < name.len() {
+                    return Err(Errno(errno::NAMETOOLONG));
+                }
+                mem.slice_mut(path, name.len() as u32)?
+                    .copy_from_slice(name.as_bytes());
+                Ok(())
+            })
+        },
+    )?;
+    linker.func_wrap(
+        MODULE,
+        "fd_read",
+        |mut c: Caller<'_, T>, fd: u32, iovs: u32, n: u32, nread: u32| {
+            with_ctx(&mut c, |mem, ctx| {
+                let f = ctx.fd(fd)?;
+                let mut total = 0u32;
+                for (ptr, len) in mem.iovecs(iovs, n)? {
+                    let buf = mem.slice_mut(ptr, len)?;
+                    let got = read_into(&mut f.kind, buf)?;
+                    total += got as u32;
+                    if got < len as usize {
+                        break;
+                    }
+                }
+                mem.write_u32(nread, total)
+            })
+        },
+    )?;
+    linker.func_wrap(
+        MODULE,
+        "fd_write",
+        |mut c: Caller<'_, T>, fd: u32, iovs: u32, n: u32, nwritten: u32| {
+            with_ctx(&mut c, |mem, ctx| {
+                let f = ctx.fd(fd)?;
+                let mut total = 0u32;
+                for (ptr, len) in mem.iovecs(iovs, n)? {
+                    let data = mem.slice(ptr, len)?;
+                    let put = write_from(&mut f.kind, f.append, data)?;
+                    total += put as u32;
+                    if put < len as usize {
+                        break;
+                    }
+                }
+                mem.write_u32(nwritten, total)
+            })
+        },
+    )?;
+    linker.func_wrap(
+        MODULE,
+        "fd_readdir",
+        |mut c: Caller<'_, T>, fd: u32, buf: u32, len: u32, cookie: u64, used: u32| {
+            with_ctx(&mut c, |mem, ctx| {
+                let FdKind::Dir(dir) = &ctx.fd(fd)?.kind else {
+                    return Err(Errno(errno::NOTDIR));
+                };
+                let meta = std_file(&FdKind::Dir(dir.try_clone()?))?.metadata()?;
+                let mut entries: Vec<(String, u64, u8)> = vec![
+                    (
+                        ".".into(),
+                        std::os::unix::fs::MetadataExt::ino(&meta),
+                        FILETYPE_DIRECTORY,
+                    ),
+                    ("..".into(), 0, FILETYPE_DIRECTORY),
+                ];
+                for e in dir.entries()? {
+                    let e = e?;
+                    let name = e.file_name().to_string_lossy().into_owned();
+                    let ft = e.file_type()?;
+                    let t = if ft.is_dir() {
+                        FILETYPE_DIRECTORY
+                    } else if ft.is_symlink() {
+                        FILETYPE_SYMBOLIC_LINK
+                    } else if ft.is_file() {
+                        FILETYPE_REGULAR_FILE
+                    } else {
+                        FILETYPE_UNKNOWN
+                    };
+                    entries.push((name, std::os::unix::fs::DirEntryExt::ino(&e), t));
+                }
+                entries[2..].sort();
+                // Serialise from `cookie` on; the last entry may be cut short.
+                let mut out = Vec::new();
+                for (i, (name, ino, t)) in entries.iter().enumerate().skip(cookie as usize) {
+                    out.extend_from_slice(&(i as u64 + 1).to_le_bytes());
+                    out.extend_from_slice(&ino.to_le_bytes());
+                    out.extend_from_slice(&(name.len() as u32).to_le_bytes());
+                    out.push(*t);
+                    out.extend_from_slice(&[0; 3]);
+                    out.extend_from_slice(name.as_bytes());
+                    if out.len() >= len as usize {
+                        break;
+                    }
+                }
+                let n = out.len().min(len as usize);
+                mem.slice_mut(buf, n as u32)?.copy_from_slice(&out[..n]);
+                mem.write_u32(used, n as u32)
+            })
+        },
+    )?;
+    linker.func_wrap(
+        MODULE,
+        "fd_renumber",
+        |mut c: Caller<'_, T>, from: u32, to: u32| {
+            with_ctx(&mut c, |_, ctx| {
+                ctx.fd(from)?;
+                ctx.fd(to)?;
+                let f = ctx.fds.remove(&from).ok_or(Errno(errno::BADF))?;
+                ctx.fds.insert(to, f);
+                Ok(())
+            })
+        },
+    )?;
+    linker.func_wrap(
+        MODULE,
+        "fd_seek",
+        |mut c: Caller<'_, T>, fd: u32, offset: i64, whence: u32, out: u32| {
+            with_ctx(&mut c, |mem, ctx| {
+                let f = file(&mut ctx.fd(fd)?.kind)?;
+                let pos = match whence {
+                    0 => SeekFrom::Start(u64::try_from(offset).map_err(|_| Errno(errno::INVAL))?),
+                    1 => SeekFrom::Current(offset),
+                    2 => SeekFrom::End(offset),
+                    _ => return Err(Errno(errno::INVAL)),
+                };
+                let n = f.seek(pos)?;
+                mem.write_u64(out, n)
+            })
+        },
+    )?;
+    linker.func_wrap(
+        MODULE,
+        "fd_tell",
+        |mut c: Caller<'_, T>, fd: u32, out: u32| {
+            with_ctx(&mut c, |mem, ctx| {
+                let f = file(&mut ctx.fd(fd)?.kind)?;
+                let n = f.stream_position()?;
+                mem.write_u64(out, n)
+            })
+        },
+    )?;
+    Ok(())
+}

@@ -1,0 +1,470 @@
+//! WASI preview 1 (`wasi_snapshot_preview1`): the host side.
+//!
+//! `WasiCtx` holds a program's arguments, environment, stdio and file
+//! descriptors; [`add_to_linker`] defines every preview-1 function for a
+//! store whose data gives access to a `WasiCtx`. Files: `fds.rs` (descriptor
+//! operations), `paths.rs` (operations on paths under a preopened
+//! directory, sandboxed with `cap-std`), `clocks.rs` (clocks, random, the
+//! process), `poll.rs` (`poll_oneoff`).
+
+mod clocks;
+mod fds;
+mod paths;
+mod poll;
+
+use std::collections::BTreeMap;
+use std::io::{Read, Write};
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+use crate::error::{Error, Result};
+use crate::func::Caller;
+use crate::linker::Linker;
+
+pub(crate) const MODULE: &str = "wasi_snapshot_preview1";
+
+/// WASI errno values.
+#[allow(dead_code)]
+pub(crate) mod errno {
+    pub const SUCCESS: u16 = 0;
+    pub const TOOBIG: u16 = 1;
+    pub const ACCES: u16 = 2;
+    pub const AGAIN: u16 = 6;
+    pub const BADF: u16 = 8;
+    pub const BUSY: u16 = 10;
+    pub const EXIST: u16 = 20;
+    pub const FAULT: u16 = 21;
+    pub const FBIG: u16 = 22;
+    pub const ILSEQ: u16 = 25;
+    pub const INTR: u16 = 27;
+    pub const INVAL: u16 = 28;
+    pub const IO: u16 = 29;
+    pub const ISDIR: u16 = 31;
+    pub const LOOP: u16 = 32;
+    pub const MFILE: u16 = 33;
+    pub const MLINK: u16 = 34;
+    pub const NAMETOOLONG: u16 = 37;
+    pub const NOENT: u16 = 44;
+    pub const NOMEM: u16 = 48;
+    pub const NOSPC: u16 = 51;
+    pub const NOSYS: u16 = 52;
+    pub const NOTDIR: u16 = 54;
+    pub const NOTEMPTY: u16 = 55;
+    pub const NOTSOCK: u16 = 57;
+    pub const NOTSUP: u16 = 58;
+    pub const NOTTY: u16 = 59;
+    pub const NXIO: u16 = 60;
+    pub const OVERFLOW: u16 = 61;
+    pub const PERM: u16 = 63;
+    pub const PIPE: u16 = 64;
+    pub const RANGE: u16 = 68;
+    pub const ROFS: u16 = 69;
+    pub const SPIPE: u16 = 70;
+    pub const XDEV: u16 = 75;
+    pub const NOTCAPABLE: u16 = 76;
+}
+
+/// A WASI errno, as the `Err` of host-side helpers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Errno(pub u16);
+
+impl From<std::io::Error> for Errno {
+    fn from(e: std::io::Error) -> Errno {
+        use std::io::ErrorKind as K;
+        if let Some(code) = e.raw_os_error() {
+            return Errno(from_os(code));
+        }
+        Errno(match e.kind() {
+            K::NotFound => errno::NOENT,
+            K::PermissionDenied => errno::PERM,
+            K::AlreadyExists => errno::EXIST,
+            K::InvalidInput => errno::INVAL,
+            K::WouldBlock => errno::AGAIN,
+            K::Interrupted => errno::INTR,
+            K::BrokenPipe => errno::PIPE,
+            K::Unsupported => errno::NOTSUP,
+            K::OutOfMemory => errno::NOMEM,
+            _ => errno::IO,
+        })
+    }
+}
+
+/// Maps a host `errno` to WASI's.
+fn from_os(code: i32) -> u16 {
+    match code {
+        libc::E2BIG => errno::TOOBIG,
+        libc::EACCES => errno::ACCES,
+        libc::EAGAIN => errno::AGAIN,
+        libc::EBADF => errno::BADF,
+        libc::EBUSY => errno::BUSY,
+        libc::EEXIST => errno::EXIST,
+        libc::EFAULT => errno::FAULT,
+        libc::EFBIG => errno::FBIG,
+        libc::EILSEQ => errno::ILSEQ,
+        libc::EINTR => errno::INTR,
+        libc::EINVAL => errno::INVAL,
+        libc::EIO => errno::IO,
+        libc::EISDIR => errno::ISDIR,
+        libc::ELOOP => errno::LOOP,
+        libc::EMFILE => errno::MFILE,
+        libc::EMLINK => errno::MLINK,
+        libc::ENAMETOOLONG => errno::NAMETOOLONG,
+        libc::ENOENT => errno::NOENT,
+        libc::ENOMEM => errno::NOMEM,
+        libc::ENOSPC => errno::NOSPC,
+        libc::ENOSYS => errno::NOSYS,
+        libc::ENOTDIR => errno::NOTDIR,
+        libc::ENOTEMPTY => errno::NOTEMPTY,
+        libc::ENOTSOCK => errno::NOTSOCK,
+        libc::EOPNOTSUPP => errno::NOTSUP,
+        libc::ENOTTY => errno::NOTTY,
+        libc::ENXIO => errno::NXIO,
+        libc::EOVERFLOW => errno::OVERFLOW,
+        libc::EPERM => errno::PERM,
+        libc::EPIPE => errno::PIPE,
+        libc::ERANGE => errno::RANGE,
+        libc::EROFS => errno::ROFS,
+        libc::ESPIPE => errno::SPIPE,
+        libc::EXDEV => errno::XDEV,
+        _ => errno::IO,
+    }
+}
+
+pub(crate) type WasiResult<T> = std::result::Result<T, Errno>;
+
+/// Where a standard stream goes.
+#[derive(Clone, Debug)]
+pub enum Stdio {
+    /// The host process's own stream.
+    Inherit,
+    /// Nothing: reads see end of file, writes are discarded.
+    Null,
+    /// An in-memory buffer: input to read, or output collected.
+    Buffer(Arc<Mutex<Vec<u8>>>),
+}
+
+pub(crate) enum FdKind {
+    Stdin(Stdio),
+    Stdout(Stdio),
+    Stderr(Stdio),
+    File(cap_std::fs::File),
+    Dir(cap_std::fs::Dir),
+}
+
+pub(crate) struct Fd {
+    pub(crate) kind: FdKind,
+    /// For preopened directories: the name the guest sees.
+    pub(crate) preopen: Option<String>,
+    pub(crate) append: bool,
+    pub(crate) rights_base: u64,
+    pub(crate) rights_inheriting: u64,
+}
+
+/// All rights defined by preview 1.
+pub(crate) const ALL_RIGHTS: u64 = (1 << 29) - 1;
+
+/// A WASI program's view of the world.
+pub struct WasiCtx {
+    pub(crate) args: Vec<String>,
+    pub(crate) env: Vec<(String, String)>,
+    pub(crate) fds: BTreeMap<u32, Fd>,
+    /// Set by `proc_exit`.
+    pub(crate) exit_code: Option<i32>,
+}
+
+/// Builds a [`WasiCtx`].
+#[derive(Default)]
+pub struct WasiCtxBuilder {
+    args: Vec<String>,
+    env: Vec<(String, String)>,
+    stdin: Option<Stdio>,
+    stdout: Option<Stdio>,
+    stderr: Option<Stdio>,
+    preopens: Vec<(PathBuf, String)>,
+}
+
+impl WasiCtxBuilder {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Appends a program argument (the first is `argv[0]`).
+    pub fn arg(&mut self, arg: impl Into<String>) -> &mut Self {
+        self.args.push(arg.into());
+        self
+    }
+
+    pub fn args<I: IntoIterator<Item = S>, S: Into<String>>(&mut self, args: I) -> &mut Self {
+        self.args.extend(args.into_iter().map(Into::into));
+        self
+    }
+
+    pub fn env(&mut self, key: impl Into<String>, value: impl Into<String>) -> &mut Self {
+        self.env.push((key.into(), value.into()));
+        self
+    }
+
+    /// Passes the host process's whole environment.
+    pub fn inherit_env(&mut self) -> &mut Self {
+        self.env.extend(std::env::vars());
+        self
+    }
+
+    pub fn stdin(&mut self, s: Stdio) -> &mut Self {
+        self.stdin = Some(s);
+        self
+    }
+
+    pub fn stdout(&mut self, s: Stdio) -> &mut Self {
+        self.stdout = Some(s);
+        self
+    }
+
+    pub fn stderr(&mut self, s: Stdio) -> &mut Self {
+        self.stderr = Some(s);
+        self
+    }
+
+    /// Inherits all three standard streams.
+    pub fn inherit_stdio(&mut self) -> &mut Self {
+        self.stdin = Some(Stdio::Inherit);
+        self.stdout = Some(Stdio::Inherit);
+        self.stderr = Some(Stdio::Inherit);
+        self
+    }
+
+    /// Makes host directory `host` reachable by the guest as `guest`. Nothing
+    /// outside it can be reached through it: `..`, absolute paths and
+    /// symlinks are resolved beneath it.
+    pub fn preopened_dir(
+        &mut self,
+        host: impl Into<PathBuf>,
+        guest: impl Into<String>,
+    ) -> &mut Self {
+        self.preopens.push((host.into(), guest.into()));
+        self
+    }
+
+    pub fn build(&mut self) -> Result<WasiCtx> {
+        let mut fds = BTreeMap::new();
+        let std = |kind| Fd {
+            kind,
+            preopen: None,
+            append: false,
+            rights_base: ALL_RIGHTS,
+            rights_inheriting: ALL_RIGHTS,
+        };
+        fds.insert(
+            0,
+            std(FdKind::Stdin(self.stdin.clone().unwrap_or(Stdio::Null))),
+        );
+        fds.insert(
+            1,
+            std(FdKind::Stdout(self.stdout.clone().unwrap_or(Stdio::Null))),
+        );
+        fds.insert(
+            2,
+            std(FdKind::Stderr(self.stderr.clone().unwrap_or(Stdio::Null))),
+        );
+        for (i, (host, guest)) in self.preopens.iter().enumerate() {
+            let dir = cap_std::fs::Dir::open_ambient_dir(host, cap_std::ambient_authority())
+                .map_err(|e| Error::io(Some(host), e).context("cannot preopen directory"))?;
+            fds.insert(
+                3 + i as u32,
+                Fd {
+                    kind: FdKind::Dir(dir),
+                    preopen: Some(guest.clone()),
+                    append: false,
+                    rights_base: ALL_RIGHTS,
+                    rights_inheriting: ALL_RIGHTS,
+                },
+            );
+        }
+        Ok(WasiCtx {
+            args: self.args.clone(),
+            env: self.env.clone(),
+            fds,
+            exit_code: None,
+        })
+    }
+}
+
+impl WasiCtx {
+    pub fn builder() -> WasiCtxBuilder {
+        WasiCtxBuilder::new()
+    }
+
+    /// The status `proc_exit` asked for, if it was called.
+    pub fn exit_code(&self) -> Option<i32> {
+        self.exit_code
+    }
+
+    pub(crate) fn fd(&mut self, fd: u32) -> WasiResult<&mut Fd> {
+        self.fds.get_mut(&fd).ok_or(Errno(errno::BADF))
+    }
+
+    pub(crate) fn insert(&mut self, fd: Fd) -> WasiResult<u32> {
+        let mut n = 3;
+        for k in self.fds.keys() {
+            if *k == n {
+                n += 1;
+            } else if *k > n {
+                break;
+            }
+        }
+        if n > i32::MAX as u32 {
+            return Err(Errno(errno::MFILE));
+        }
+        self.fds.insert(n, fd);
+        Ok(n)
+    }
+}
+
+/// Guest memory accessors, bounds-checked: out of range is `EFAULT`.
+pub(crate) struct GuestMem<'a>(pub(crate) &'a mut [u8]);
+
+impl GuestMem<'_> {
+    pub(crate) fn slice(&self, ptr: u32, len: u32) -> WasiResult<&[u8]> {
+        let (p, l) = (ptr as usize, len as usize);
+        self.0
+            .get(p..p.checked_add(l).ok_or(Errno(errno::FAULT))?)
+            .ok_or(Errno(errno::FAULT))
+    }
+
+    pub(crate) fn slice_mut(&mut self, ptr: u32, len: u32) -> WasiResult<&mut [u8]> {
+        let (p, l) = (ptr as usize, len as usize);
+        self.0
+            .get_mut(p..p.checked_add(l).ok_or(Errno(errno::FAULT))?)
+            .ok_or(Errno(errno::FAULT))
+    }
+
+    pub(crate) fn read_u32(&self, ptr: u32) -> WasiResult<u32> {
+        Ok(u32::from_le_bytes(
+            self.slice(ptr, 4)?.try_into().expect("4 bytes"),
+        ))
+    }
+
+    pub(crate) fn read_u64(&self, ptr: u32) -> WasiResult<u64> {
+        Ok(u64::from_le_bytes(
+            self.slice(ptr, 8)?.try_into().expect("8 bytes"),
+        ))
+    }
+
+    pub(crate) fn write_u8(&mut self, ptr: u32, v: u8) -> WasiResult<()> {
+        self.slice_mut(ptr, 1)?[0] = v;
+        Ok(())
+    }
+
+    pub(crate) fn write_u16(&mut self, ptr: u32, v: u16) -> WasiResult<()> {
+        self.slice_mut(ptr, 2)?.copy_from_slice(&v.to_le_bytes());
+        Ok(())
+    }
+
+    pub(crate) fn write_u32(&mut self, ptr: u32, v: u32) -> WasiResult<()> {
+        self.slice_mut(ptr, 4)?.copy_from_slice(&v.to_le_bytes());
+        Ok(())
+    }
+
+    pub(crate) fn write_u64(&mut self, ptr: u32, v: u64) -> WasiResult<()> {
+        self.slice_mut(ptr, 8)?.copy_from_slice(&v.to_le_bytes());
+        Ok(())
+    }
+
+    pub(crate) fn str(&self, ptr: u32, len: u32) -> WasiResult<&str> {
+        std::str::from_utf8(self.slice(ptr, len)?).map_err(|_| Errno(errno::ILSEQ))
+    }
+
+    /// The (ptr, len) pairs of an iovec array.
+    pub(crate) fn iovecs(&self, iovs: u32, count: u32) -> WasiResult<Vec<(u32, u32)>> {
+        (0..count)
+            .map(|i| {
+                let at = iovs
+                    .checked_add(i.checked_mul(8).ok_or(Errno(errno::FAULT))?)
+                    .ok_or(Errno(errno::FAULT))?;
+                Ok((self.read_u32(at)?, self.read_u32(at + 4)?))
+            })
+            .collect()
+    }
+}
+
+/// How a store's data gives access to its `WasiCtx`.
+pub trait WasiView: Send + 'static {
+    fn wasi(&mut self) -> &mut WasiCtx;
+}
+
+impl WasiView for WasiCtx {
+    fn wasi(&mut self) -> &mut WasiCtx {
+        self
+    }
+}
+
+/// Runs `f` with the caller's memory and WASI context; returns the errno.
+pub(crate) fn with_ctx<T: WasiView>(
+    caller: &mut Caller<'_, T>,
+    f: impl FnOnce(&mut GuestMem<'_>, &mut WasiCtx) -> WasiResult<()>,
+) -> Result<i32> {
+    let memory = caller
+        .get_export("memory")
+        .and_then(|e| e.into_memory())
+        .ok_or_else(|| Error::msg("WASI functions need the module to export its `memory`"))?;
+    let (mem, data) = memory.data_and_store_mut(caller);
+    let r = f(&mut GuestMem(mem), data.wasi());
+    Ok(match r {
+        Ok(()) => errno::SUCCESS as i32,
+        Err(Errno(e)) => e as i32,
+    })
+}
+
+impl Stdio {
+    pub(crate) fn read(&self, buf: &mut [u8]) -> WasiResult<usize> {
+        match self {
+            Stdio::Inherit => Ok(std::io::stdin().read(buf)?),
+            Stdio::Null => Ok(0),
+            Stdio::Buffer(b) => {
+                let mut b = b.lock().unwrap_or_else(|e| e.into_inner());
+                let n = buf.len().min(b.len());
+                buf[..n].copy_from_slice(&b[..n]);
+                b.drain(..n);
+                Ok(n)
+            }
+        }
+    }
+
+    pub(crate) fn write(&self, data: &[u8], stderr: bool) -> WasiResult<usize> {
+        match self {
+            Stdio::Inherit if stderr => {
+                std::io::stderr().write_all(data)?;
+                Ok(data.len())
+            }
+            Stdio::Inherit => {
+                let mut out = std::io::stdout();
+                out.write_all(data)?;
+                out.flush()?;
+                Ok(data.len())
+            }
+            Stdio::Null => Ok(data.len()),
+            Stdio::Buffer(b) => {
+                b.lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .extend_from_slice(data);
+                Ok(data.len())
+            }
+        }
+    }
+}
+
+/// Defines every `wasi_snapshot_preview1` function in `linker`.
+pub fn add_to_linker<T: WasiView>(linker: &mut Linker<T>) -> Result<()> {
+    clocks::add(linker)?;
+    fds::add(linker)?;
+    paths::add(linker)?;
+    poll::add(linker)?;
+    Ok(())
+}
+
+/// Whether a module imports anything from WASI preview 1.
+pub fn is_wasi_module(module: &crate::Module) -> bool {
+    module
+        .imports()
+        .any(|(m, _, _)| m == MODULE || m == "wasi_unstable")
+}

@@ -1,0 +1,323 @@
+//! Operations on paths, always relative to a directory descriptor and
+//! resolved by `cap-std` beneath it: `..`, absolute paths and symlinks cannot
+//! leave the directory.
+
+use cap_fs_ext::{DirExt, FollowSymlinks, OpenOptionsFollowExt, SystemTimeSpec};
+use cap_std::fs::{Dir, MetadataExt, OpenOptions};
+
+use super::fds::{
+    FILETYPE_DIRECTORY, FILETYPE_REGULAR_FILE, FILETYPE_SYMBOLIC_LINK, FILETYPE_UNKNOWN, Filestat,
+    times,
+};
+use super::{
+    ALL_RIGHTS, Errno, Fd, FdKind, MODULE, WasiCtx, WasiResult, WasiView, errno, with_ctx,
+};
+use crate::error::Result;
+use crate::func::Caller;
+use crate::linker::Linker;
+
+const LOOKUP_SYMLINK_FOLLOW: u32 = 1;
+const O_CREAT: u16 = 1;
+const O_DIRECTORY: u16 = 2;
+const O_EXCL: u16 = 4;
+const O_TRUNC: u16 = 8;
+const RIGHT_FD_READ: u64 = 1 << 1;
+const RIGHT_FD_WRITE: u64 = 1 << 6;
+const FDFLAGS_APPEND: u16 = 1;
+
+fn dir(ctx: &mut WasiCtx, fd: u32) -> WasiResult<&Dir> {
+    match &ctx.fd(fd)?.kind {
+        FdKind::Dir(d) => Ok(d),
+        _ => Err(Errno(errno::NOTDIR)),
+    }
+}
+
+/// A guest path: UTF-8, no NUL; absolute paths are never beneath a directory.
+fn guest_path(mem: &super::GuestMem<'_>, ptr: u32, len: u32) -> WasiResult<String> {
+    let p = mem.str(ptr, len)?;
+    if p.contains('\0') {
+        return Err(Errno(errno::INVAL));
+    }
+    if p.starts_with('/') {
+        return Err(Errno(errno::PERM));
+    }
+    Ok(p.to_string())
+}
+
+fn stat_of(m: &cap_std::fs::Metadata) -> Filestat {
+    let ft = m.file_type();
+    let filetype = if ft.is_dir() {
+        FILETYPE_DIRECTORY
+    } else if ft.is_symlink() {
+        FILETYPE_SYMBOLIC_LINK
+    } else if ft.is_file() {
+        FILETYPE_REGULAR_FILE
+    } else {
+        FILETYPE_UNKNOWN
+    };
+    let t = |r: std::io::Result<cap_std::time::SystemTime>| {
+        r.ok()
+            .and_then(|t| t.into_std().duration_since(std::time::UNIX_EPOCH).ok())
+            .map_or(0, |d| d.as_nanos() as u64)
+    };
+    let mtim = t(m.modified());
+    Filestat {
+        dev: m.dev(),
+        ino: m.ino(),
+        filetype,
+        nlink: m.nlink(),
+        size: m.len(),
+        atim: t(m.accessed()),
+        mtim,
+        ctim: t(m.created()).max(mtim),
+    }
+}
+
+fn spec(t: Option<std::time::SystemTime>) -> Option<SystemTimeSpec> {
+    t.map(|t| SystemTimeSpec::Absolute(cap_std::time::SystemTime::from_std(t)))
+}
+
+#[allow(clippy::too_many_arguments)]
+fn open(
+    ctx: &mut WasiCtx,
+    fd: u32,
+    lookup: u32,
+    path: &str,
+    oflags: u16,
+    base: u64,
+    inheriting: u64,
+    fdflags: u16,
+) -> WasiResult<u32> {
+    let parent = ctx.fd(fd)?;
+    let (parent_base, parent_inh) = (parent.rights_base, parent.rights_inheriting);
+    let d = dir(ctx, fd)?;
+    let follow = if lookup & LOOKUP_SYMLINK_FOLLOW != 0 {
+        FollowSymlinks::Yes
+    } else {
+        FollowSymlinks::No
+    };
+    let wants_dir = oflags & O_DIRECTORY != 0;
+    let write = base & RIGHT_FD_WRITE != 0 || oflags & (O_CREAT | O_TRUNC) != 0;
+    let is_dir = !write
+        && match follow {
+            FollowSymlinks::Yes => d.metadata(path),
+            FollowSymlinks::No => d.symlink_metadata(path),
+        }
+        .map(|m| m.is_dir())
+        .unwrap_or(false);
+    let kind = if wants_dir || is_dir {
+        if oflags & (O_CREAT | O_EXCL | O_TRUNC) != 0 && wants_dir {
+            return Err(Errno(errno::INVAL));
+        }
+        let sub = match follow {
+            FollowSymlinks::Yes => d.open_dir(path)?,
+            FollowSymlinks::No => d.open_dir_nofollow(path)?,
+        };
+        FdKind::Dir(sub)
+    } else {
+        let mut opts = OpenOptions::new();
+        opts.read(base & RIGHT_FD_READ != 0 || base & RIGHT_FD_WRITE == 0);
+        opts.write(base & RIGHT_FD_WRITE != 0 || oflags & O_TRUNC != 0);
+        if oflags & O_CREAT != 0 {
+            opts.write(true);
+            if oflags & O_EXCL != 0 {
+                opts.create_new(true);
+            } else {
+                opts.create(true);
+            }
+        }
+        if oflags & O_TRUNC != 0 {
+            opts.truncate(true);
+        }
+        opts.follow(follow);
+        let file = d.open_with(path, &opts).map_err(|e| {
+            // Opening a directory for writing.
+            if e.raw_os_error() == Some(libc::EISDIR) {
+                Errno(errno::ISDIR)
+            } else {
+                Errno::from(e)
+            }
+        })?;
+        FdKind::File(file)
+    };
+    ctx.insert(Fd {
+        kind,
+        preopen: None,
+        append: fdflags & FDFLAGS_APPEND != 0,
+        rights_base: base & parent_inh & ALL_RIGHTS,
+        rights_inheriting: inheriting & parent_inh & ALL_RIGHTS,
+    })
+    .inspect(|_| {
+        let _ = parent_base;
+    })
+}
+
+pub(super) fn add<T: WasiView>(linker: &mut Linker<T>) -> Result<()> {
+    linker.func_wrap(
+        MODULE,
+        "path_create_directory",
+        |mut c: Caller<'_, T>, fd: u32, p: u32, l: u32| {
+            with_ctx(&mut c, |mem, ctx| {
+                let path = guest_path(mem, p, l)?;
+                Ok(dir(ctx, fd)?.create_dir(path)?)
+            })
+        },
+    )?;
+    linker.func_wrap(
+        MODULE,
+        "path_remove_directory",
+        |mut c: Caller<'_, T>, fd: u32, p: u32, l: u32| {
+            with_ctx(&mut c, |mem, ctx| {
+                let path = guest_path(mem, p, l)?;
+                Ok(dir(ctx, fd)?.remove_dir(path)?)
+            })
+        },
+    )?;
+    linker.func_wrap(
+        MODULE,
+        "path_unlink_file",
+        |mut c: Caller<'_, T>, fd: u32, p: u32, l: u32| {
+            with_ctx(&mut c, |mem, ctx| {
+                let path = guest_path(mem, p, l)?;
+                let d = dir(ctx, fd)?;
+                if path.ends_with('/') {
+                    return Err(Errno(
+                        if d.symlink_metadata(path.trim_end_matches('/'))?.is_dir() {
+                            errno::ISDIR
+                        } else {
+                            errno::NOTDIR
+                        },
+                    ));
+                }
+                Ok(d.remove_file(path)?)
+            })
+        },
+    )?;
+    linker.func_wrap(
+        MODULE,
+        "path_filestat_get",
+        |mut c: Caller<'_, T>, fd: u32, flags: u32, p: u32, l: u32, out: u32| {
+            with_ctx(&mut c, |mem, ctx| {
+                let path = guest_path(mem, p, l)?;
+                let d = dir(ctx, fd)?;
+                let m = if flags & LOOKUP_SYMLINK_FOLLOW != 0 {
+                    d.metadata(path)?
+                } else {
+                    d.symlink_metadata(path)?
+                };
+                stat_of(&m).write(mem, out)
+            })
+        },
+    )?;
+    linker.func_wrap(
+        MODULE,
+        "path_filestat_set_times",
+        |mut c: Caller<'_, T>,
+         fd: u32,
+         flags: u32,
+         p: u32,
+         l: u32,
+         atim: u64,
+         mtim: u64,
+         fst: u32| {
+            with_ctx(&mut c, |mem, ctx| {
+                let path = guest_path(mem, p, l)?;
+                let (a, m) = times(atim, mtim, fst as u16)?;
+                let d = dir(ctx, fd)?;
+                if flags & LOOKUP_SYMLINK_FOLLOW != 0 {
+                    d.set_times(path, spec(a), spec(m))?;
+                } else {
+                    d.set_symlink_times(path, spec(a), spec(m))?;
+                }
+                Ok(())
+            })
+        },
+    )?;
+    linker.func_wrap(
+        MODULE,
+        "path_link",
+        |mut c: Caller<'_, T>,
+         old_fd: u32,
+         _flags: u32,
+         op: u32,
+         ol: u32,
+         new_fd: u32,
+         np: u32,
+         nl: u32| {
+            with_ctx(&mut c, |mem, ctx| {
+                let (old, new) = (guest_path(mem, op, ol)?, guest_path(mem, np, nl)?);
+                let target = dir(ctx, new_fd)?.try_clone()?;
+                Ok(dir(ctx, old_fd)?.hard_link(old, &target, new)?)
+            })
+        },
+    )?;
+    linker.func_wrap(
+        MODULE,
+        "path_open",
+        |mut c: Caller<'_, T>,
+         fd: u32,
+         lookup: u32,
+         p: u32,
+         l: u32,
+         oflags: u32,
+         base: u64,
+         inheriting: u64,
+         fdflags: u32,
+         out: u32| {
+            with_ctx(&mut c, |mem, ctx| {
+                let path = guest_path(mem, p, l)?;
+                let new = open(
+                    ctx,
+                    fd,
+                    lookup,
+                    &path,
+                    oflags as u16,
+                    base,
+                    inheriting,
+                    fdflags as u16,
+                )?;
+                mem.write_u32(out, new)
+            })
+        },
+    )?;
+    linker.func_wrap(
+        MODULE,
+        "path_readlink",
+        |mut c: Caller<'_, T>, fd: u32, p: u32, l: u32, buf: u32, len: u32, used: u32| {
+            with_ctx(&mut c, |mem, ctx| {
+                let path = guest_path(mem, p, l)?;
+                let target = dir(ctx, fd)?.read_link_contents(path)?;
+                let bytes = target.to_string_lossy().into_owned().into_bytes();
+                let n = bytes.len().min(len as usize);
+                mem.slice_mut(buf, n as u32)?.copy_from_slice(&bytes[..n]);
+                mem.write_u32(used, n as u32)
+            })
+        },
+    )?;
+    linker.func_wrap(
+        MODULE,
+        "path_rename",
+        |mut c: Caller<'_, T>, fd: u32, op: u32, ol: u32, new_fd: u32, np: u32, nl: u32| {
+            with_ctx(&mut c, |mem, ctx| {
+                let (old, new) = (guest_path(mem, op, ol)?, guest_path(mem, np, nl)?);
+                let target = dir(ctx, new_fd)?.try_clone()?;
+                Ok(dir(ctx, fd)?.rename(old, &target, new)?)
+            })
+        },
+    )?;
+    linker.func_wrap(
+        MODULE,
+        "path_symlink",
+        |mut c: Caller<'_, T>, op: u32, ol: u32, fd: u32, np: u32, nl: u32| {
+            with_ctx(&mut c, |mem, ctx| {
+                let old = mem.str(op, ol)?.to_string();
+                let new = guest_path(mem, np, nl)?;
+                if old.starts_with('/') {
+                    return Err(Errno(errno::PERM));
+                }
+                Ok(dir(ctx, fd)?.symlink_contents(old, new)?)
+            })
+        },
+    )?;
+    Ok(())
+}
