@@ -4,7 +4,9 @@ use cap_std::fs::FileExt;
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::os::fd::AsFd;
 
-use super::{ALL_RIGHTS, Errno, FdKind, GuestMem, MODULE, WasiResult, WasiView, errno, with_ctx};
+use super::{
+    ALL_RIGHTS, Errno, FdKind, GuestMem, MODULE, WasiResult, WasiView, errno, rights, with_ctx,
+};
 use crate::error::Result;
 use crate::func::Caller;
 use crate::linker::Linker;
@@ -177,7 +179,7 @@ pub(super) fn add<T: WasiView>(linker: &mut Linker<T>) -> Result<()> {
         "fd_allocate",
         |mut c: Caller<'_, T>, fd: u32, offset: u64, len: u64| {
             with_ctx(&mut c, |_, ctx| {
-                let f = file(&mut ctx.fd(fd)?.kind)?;
+                let f = file(&mut ctx.fd_with(fd, rights::FD_ALLOCATE)?.kind)?;
                 let end = offset.checked_add(len).ok_or(Errno(errno::FBIG))?;
                 if f.metadata()?.len() < end {
                     f.set_len(end)?;
@@ -216,7 +218,7 @@ pub(super) fn add<T: WasiView>(linker: &mut Linker<T>) -> Result<()> {
                     FdKind::File(_) => FILETYPE_REGULAR_FILE,
                     _ => FILETYPE_CHARACTER_DEVICE,
                 };
-                let flags = if f.append { FDFLAGS_APPEND } else { 0 };
+                let flags = f.fdflags | if f.append { FDFLAGS_APPEND } else { 0 };
                 mem.slice_mut(out, 24)?.fill(0);
                 mem.write_u8(out, filetype)?;
                 mem.write_u16(out + 2, flags)?;
@@ -235,6 +237,7 @@ pub(super) fn add<T: WasiView>(linker: &mut Linker<T>) -> Result<()> {
                     return Err(Errno(errno::INVAL));
                 }
                 f.append = flags as u16 & FDFLAGS_APPEND != 0;
+                f.fdflags = flags as u16 & !FDFLAGS_APPEND;
                 Ok(())
             })
         },
@@ -278,7 +281,10 @@ pub(super) fn add<T: WasiView>(linker: &mut Linker<T>) -> Result<()> {
         "fd_filestat_set_size",
         |mut c: Caller<'_, T>, fd: u32, size: u64| {
             with_ctx(&mut c, |_, ctx| {
-                Ok(file(&mut ctx.fd(fd)?.kind)?.set_len(size)?)
+                Ok(
+                    file(&mut ctx.fd_with(fd, rights::FD_FILESTAT_SET_SIZE)?.kind)?
+                        .set_len(size)?,
+                )
             })
         },
     )?;
@@ -305,7 +311,7 @@ pub(super) fn add<T: WasiView>(linker: &mut Linker<T>) -> Result<()> {
         "fd_pread",
         |mut c: Caller<'_, T>, fd: u32, iovs: u32, n: u32, offset: u64, nread: u32| {
             with_ctx(&mut c, |mem, ctx| {
-                let f = file(&mut ctx.fd(fd)?.kind)?;
+                let f = file(&mut ctx.fd_with(fd, rights::FD_READ | rights::FD_SEEK)?.kind)?;
                 let mut total = 0u64;
                 for (ptr, len) in mem.iovecs(iovs, n)? {
                     let buf = mem.slice_mut(ptr, len)?;
@@ -324,7 +330,7 @@ pub(super) fn add<T: WasiView>(linker: &mut Linker<T>) -> Result<()> {
         "fd_pwrite",
         |mut c: Caller<'_, T>, fd: u32, iovs: u32, n: u32, offset: u64, nwritten: u32| {
             with_ctx(&mut c, |mem, ctx| {
-                let f = file(&mut ctx.fd(fd)?.kind)?;
+                let f = file(&mut ctx.fd_with(fd, rights::FD_WRITE | rights::FD_SEEK)?.kind)?;
                 let mut total = 0u64;
                 for (ptr, len) in mem.iovecs(iovs, n)? {
                     let data = mem.slice(ptr, len)?;
@@ -366,7 +372,7 @@ pub(super) fn add<T: WasiView>(linker: &mut Linker<T>) -> Result<()> {
         "fd_read",
         |mut c: Caller<'_, T>, fd: u32, iovs: u32, n: u32, nread: u32| {
             with_ctx(&mut c, |mem, ctx| {
-                let f = ctx.fd(fd)?;
+                let f = ctx.fd_with(fd, rights::FD_READ)?;
                 let mut total = 0u32;
                 for (ptr, len) in mem.iovecs(iovs, n)? {
                     let buf = mem.slice_mut(ptr, len)?;
@@ -385,7 +391,7 @@ pub(super) fn add<T: WasiView>(linker: &mut Linker<T>) -> Result<()> {
         "fd_write",
         |mut c: Caller<'_, T>, fd: u32, iovs: u32, n: u32, nwritten: u32| {
             with_ctx(&mut c, |mem, ctx| {
-                let f = ctx.fd(fd)?;
+                let f = ctx.fd_with(fd, rights::FD_WRITE)?;
                 let mut total = 0u32;
                 for (ptr, len) in mem.iovecs(iovs, n)? {
                     let data = mem.slice(ptr, len)?;
@@ -404,7 +410,7 @@ pub(super) fn add<T: WasiView>(linker: &mut Linker<T>) -> Result<()> {
         "fd_readdir",
         |mut c: Caller<'_, T>, fd: u32, buf: u32, len: u32, cookie: u64, used: u32| {
             with_ctx(&mut c, |mem, ctx| {
-                let FdKind::Dir(dir) = &ctx.fd(fd)?.kind else {
+                let FdKind::Dir(dir) = &ctx.fd_with(fd, rights::FD_READDIR)?.kind else {
                     return Err(Errno(errno::NOTDIR));
                 };
                 let meta = std_file(&FdKind::Dir(dir.try_clone()?))?.metadata()?;
@@ -469,7 +475,12 @@ pub(super) fn add<T: WasiView>(linker: &mut Linker<T>) -> Result<()> {
         "fd_seek",
         |mut c: Caller<'_, T>, fd: u32, offset: i64, whence: u32, out: u32| {
             with_ctx(&mut c, |mem, ctx| {
-                let f = file(&mut ctx.fd(fd)?.kind)?;
+                let needed = if whence == 1 && offset == 0 {
+                    rights::FD_TELL
+                } else {
+                    rights::FD_SEEK
+                };
+                let f = file(&mut ctx.fd_with(fd, needed)?.kind)?;
                 let pos = match whence {
                     0 => SeekFrom::Start(u64::try_from(offset).map_err(|_| Errno(errno::INVAL))?),
                     1 => SeekFrom::Current(offset),
@@ -486,7 +497,7 @@ pub(super) fn add<T: WasiView>(linker: &mut Linker<T>) -> Result<()> {
         "fd_tell",
         |mut c: Caller<'_, T>, fd: u32, out: u32| {
             with_ctx(&mut c, |mem, ctx| {
-                let f = file(&mut ctx.fd(fd)?.kind)?;
+                let f = file(&mut ctx.fd_with(fd, rights::FD_TELL)?.kind)?;
                 let n = f.stream_position()?;
                 mem.write_u64(out, n)
             })

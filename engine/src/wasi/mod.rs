@@ -156,12 +156,88 @@ pub(crate) struct Fd {
     /// For preopened directories: the name the guest sees.
     pub(crate) preopen: Option<String>,
     pub(crate) append: bool,
+    /// The other fdflags the descriptor was opened or set with (reported back).
+    pub(crate) fdflags: u16,
     pub(crate) rights_base: u64,
     pub(crate) rights_inheriting: u64,
 }
 
 /// All rights defined by preview 1.
-pub(crate) const ALL_RIGHTS: u64 = (1 << 29) - 1;
+pub(crate) const ALL_RIGHTS: u64 = (1 << 30) - 1;
+
+/// Rights, by bit.
+#[allow(dead_code)]
+pub(crate) mod rights {
+    pub const FD_DATASYNC: u64 = 1 << 0;
+    pub const FD_READ: u64 = 1 << 1;
+    pub const FD_SEEK: u64 = 1 << 2;
+    pub const FD_FDSTAT_SET_FLAGS: u64 = 1 << 3;
+    pub const FD_SYNC: u64 = 1 << 4;
+    pub const FD_TELL: u64 = 1 << 5;
+    pub const FD_WRITE: u64 = 1 << 6;
+    pub const FD_ADVISE: u64 = 1 << 7;
+    pub const FD_ALLOCATE: u64 = 1 << 8;
+    pub const PATH_CREATE_DIRECTORY: u64 = 1 << 9;
+    pub const PATH_CREATE_FILE: u64 = 1 << 10;
+    pub const PATH_LINK_SOURCE: u64 = 1 << 11;
+    pub const PATH_LINK_TARGET: u64 = 1 << 12;
+    pub const PATH_OPEN: u64 = 1 << 13;
+    pub const FD_READDIR: u64 = 1 << 14;
+    pub const PATH_READLINK: u64 = 1 << 15;
+    pub const PATH_RENAME_SOURCE: u64 = 1 << 16;
+    pub const PATH_RENAME_TARGET: u64 = 1 << 17;
+    pub const PATH_FILESTAT_GET: u64 = 1 << 18;
+    pub const PATH_FILESTAT_SET_SIZE: u64 = 1 << 19;
+    pub const PATH_FILESTAT_SET_TIMES: u64 = 1 << 20;
+    pub const FD_FILESTAT_GET: u64 = 1 << 21;
+    pub const FD_FILESTAT_SET_SIZE: u64 = 1 << 22;
+    pub const FD_FILESTAT_SET_TIMES: u64 = 1 << 23;
+    pub const PATH_SYMLINK: u64 = 1 << 24;
+    pub const PATH_REMOVE_DIRECTORY: u64 = 1 << 25;
+    pub const PATH_UNLINK_FILE: u64 = 1 << 26;
+    pub const POLL_FD_READWRITE: u64 = 1 << 27;
+    pub const SOCK_SHUTDOWN: u64 = 1 << 28;
+    pub const SOCK_ACCEPT: u64 = 1 << 29;
+
+    /// What a regular file can be asked to do.
+    pub const FILE: u64 = FD_DATASYNC
+        | FD_READ
+        | FD_SEEK
+        | FD_FDSTAT_SET_FLAGS
+        | FD_SYNC
+        | FD_TELL
+        | FD_WRITE
+        | FD_ADVISE
+        | FD_ALLOCATE
+        | FD_FILESTAT_GET
+        | FD_FILESTAT_SET_SIZE
+        | FD_FILESTAT_SET_TIMES
+        | POLL_FD_READWRITE;
+    /// What a directory can be asked to do.
+    pub const DIR: u64 = FD_FDSTAT_SET_FLAGS
+        | FD_SYNC
+        | PATH_CREATE_DIRECTORY
+        | PATH_CREATE_FILE
+        | PATH_LINK_SOURCE
+        | PATH_LINK_TARGET
+        | PATH_OPEN
+        | FD_READDIR
+        | PATH_READLINK
+        | PATH_RENAME_SOURCE
+        | PATH_RENAME_TARGET
+        | PATH_FILESTAT_GET
+        | PATH_FILESTAT_SET_SIZE
+        | PATH_FILESTAT_SET_TIMES
+        | FD_FILESTAT_GET
+        | FD_FILESTAT_SET_TIMES
+        | PATH_SYMLINK
+        | PATH_REMOVE_DIRECTORY
+        | PATH_UNLINK_FILE
+        | POLL_FD_READWRITE;
+    /// What a standard stream can be asked to do.
+    pub const STDIO: u64 =
+        FD_READ | FD_WRITE | FD_FDSTAT_SET_FLAGS | FD_FILESTAT_GET | POLL_FD_READWRITE;
+}
 
 /// A WASI program's view of the world.
 pub struct WasiCtx {
@@ -251,8 +327,9 @@ impl WasiCtxBuilder {
             kind,
             preopen: None,
             append: false,
-            rights_base: ALL_RIGHTS,
-            rights_inheriting: ALL_RIGHTS,
+            fdflags: 0,
+            rights_base: rights::STDIO,
+            rights_inheriting: 0,
         };
         fds.insert(
             0,
@@ -275,8 +352,9 @@ impl WasiCtxBuilder {
                     kind: FdKind::Dir(dir),
                     preopen: Some(guest.clone()),
                     append: false,
-                    rights_base: ALL_RIGHTS,
-                    rights_inheriting: ALL_RIGHTS,
+                    fdflags: 0,
+                    rights_base: rights::DIR,
+                    rights_inheriting: rights::DIR | rights::FILE,
                 },
             );
         }
@@ -301,6 +379,15 @@ impl WasiCtx {
 
     pub(crate) fn fd(&mut self, fd: u32) -> WasiResult<&mut Fd> {
         self.fds.get_mut(&fd).ok_or(Errno(errno::BADF))
+    }
+
+    /// The descriptor, if it has all of `needed` rights (else `NOTCAPABLE`).
+    pub(crate) fn fd_with(&mut self, fd: u32, needed: u64) -> WasiResult<&mut Fd> {
+        let f = self.fd(fd)?;
+        if f.rights_base & needed != needed {
+            return Err(Errno(errno::NOTCAPABLE));
+        }
+        Ok(f)
     }
 
     pub(crate) fn insert(&mut self, fd: Fd) -> WasiResult<u32> {

@@ -9,9 +9,7 @@ use super::fds::{
     FILETYPE_DIRECTORY, FILETYPE_REGULAR_FILE, FILETYPE_SYMBOLIC_LINK, FILETYPE_UNKNOWN, Filestat,
     times,
 };
-use super::{
-    ALL_RIGHTS, Errno, Fd, FdKind, MODULE, WasiCtx, WasiResult, WasiView, errno, with_ctx,
-};
+use super::{Errno, Fd, FdKind, MODULE, WasiCtx, WasiResult, WasiView, errno, rights, with_ctx};
 use crate::error::Result;
 use crate::func::Caller;
 use crate::linker::Linker;
@@ -26,7 +24,12 @@ const RIGHT_FD_WRITE: u64 = 1 << 6;
 const FDFLAGS_APPEND: u16 = 1;
 
 fn dir(ctx: &mut WasiCtx, fd: u32) -> WasiResult<&Dir> {
-    match &ctx.fd(fd)?.kind {
+    dir_with(ctx, fd, 0)
+}
+
+/// The directory behind `fd`, which must have the `needed` rights.
+fn dir_with(ctx: &mut WasiCtx, fd: u32, needed: u64) -> WasiResult<&Dir> {
+    match &ctx.fd_with(fd, needed)?.kind {
         FdKind::Dir(d) => Ok(d),
         _ => Err(Errno(errno::NOTDIR)),
     }
@@ -88,17 +91,22 @@ fn open(
     inheriting: u64,
     fdflags: u16,
 ) -> WasiResult<u32> {
-    let parent = ctx.fd(fd)?;
-    let (parent_base, parent_inh) = (parent.rights_base, parent.rights_inheriting);
-    let d = dir(ctx, fd)?;
+    let mut needed = rights::PATH_OPEN;
+    if oflags & O_CREAT != 0 {
+        needed |= rights::PATH_CREATE_FILE;
+    }
+    if oflags & O_TRUNC != 0 {
+        needed |= rights::PATH_FILESTAT_SET_SIZE;
+    }
+    let parent_inh = ctx.fd(fd)?.rights_inheriting;
+    let d = dir_with(ctx, fd, needed)?;
     let follow = if lookup & LOOKUP_SYMLINK_FOLLOW != 0 {
         FollowSymlinks::Yes
     } else {
         FollowSymlinks::No
     };
     let wants_dir = oflags & O_DIRECTORY != 0;
-    let write = base & RIGHT_FD_WRITE != 0 || oflags & (O_CREAT | O_TRUNC) != 0;
-    let is_dir = !write
+    let is_dir = oflags & (O_CREAT | O_EXCL) != (O_CREAT | O_EXCL)
         && match follow {
             FollowSymlinks::Yes => d.metadata(path),
             FollowSymlinks::No => d.symlink_metadata(path),
@@ -106,8 +114,19 @@ fn open(
         .map(|m| m.is_dir())
         .unwrap_or(false);
     let kind = if wants_dir || is_dir {
-        if oflags & (O_CREAT | O_EXCL | O_TRUNC) != 0 && wants_dir {
+        if oflags & O_TRUNC != 0 {
+            return Err(Errno(if is_dir { errno::ISDIR } else { errno::INVAL }));
+        }
+        if wants_dir && oflags & O_CREAT != 0 {
             return Err(Errno(errno::INVAL));
+        }
+        // A directory cannot be opened for writing.
+        let write = rights::FD_WRITE
+            | rights::FD_DATASYNC
+            | rights::FD_ALLOCATE
+            | rights::FD_FILESTAT_SET_SIZE;
+        if base & write != 0 {
+            return Err(Errno(errno::ISDIR));
         }
         let sub = match follow {
             FollowSymlinks::Yes => d.open_dir(path)?,
@@ -140,15 +159,18 @@ fn open(
         })?;
         FdKind::File(file)
     };
+    let kind_rights = if matches!(kind, FdKind::Dir(_)) {
+        rights::DIR
+    } else {
+        rights::FILE
+    };
     ctx.insert(Fd {
         kind,
         preopen: None,
         append: fdflags & FDFLAGS_APPEND != 0,
-        rights_base: base & parent_inh & ALL_RIGHTS,
-        rights_inheriting: inheriting & parent_inh & ALL_RIGHTS,
-    })
-    .inspect(|_| {
-        let _ = parent_base;
+        fdflags: fdflags & !FDFLAGS_APPEND,
+        rights_base: base & parent_inh & kind_rights,
+        rights_inheriting: inheriting & parent_inh,
     })
 }
 
@@ -238,13 +260,17 @@ pub(super) fn add<T: WasiView>(linker: &mut Linker<T>) -> Result<()> {
         "path_link",
         |mut c: Caller<'_, T>,
          old_fd: u32,
-         _flags: u32,
+         flags: u32,
          op: u32,
          ol: u32,
          new_fd: u32,
          np: u32,
          nl: u32| {
             with_ctx(&mut c, |mem, ctx| {
+                // Hard links to a symlink's target are not portable; refuse.
+                if flags & LOOKUP_SYMLINK_FOLLOW != 0 {
+                    return Err(Errno(errno::INVAL));
+                }
                 let (old, new) = (guest_path(mem, op, ol)?, guest_path(mem, np, nl)?);
                 let target = dir(ctx, new_fd)?.try_clone()?;
                 Ok(dir(ctx, old_fd)?.hard_link(old, &target, new)?)
