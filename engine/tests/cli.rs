@@ -105,3 +105,56 @@ fn unresolved_imports_and_bad_arguments_are_errors() {
     assert!(!o.status.success());
     assert!(stderr(&o).contains("nope"), "{}", stderr(&o));
 }
+
+#[test]
+fn timeout_stops_an_endless_loop() {
+    let m = write(
+        "spin.wat",
+        br#"(module (func (export "spin") (loop $l (br $l))))"#,
+    );
+    let start = std::time::Instant::now();
+    let o = run(&[
+        "run",
+        "--timeout",
+        "200ms",
+        m.to_str().unwrap(),
+        "--invoke",
+        "spin",
+    ]);
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("interrupted"), "{}", stderr(&o));
+    assert!(start.elapsed() < std::time::Duration::from_secs(20));
+}
+
+#[test]
+fn fuel_limits_execution() {
+    let m = write(
+        "count.wat",
+        br#"(module (func (export "count") (param i32) (result i32) (local i32)
+            (loop $l (local.set 1 (i32.add (local.get 1) (i32.const 1)))
+                     (br_if $l (i32.lt_u (local.get 1) (local.get 0))))
+            (local.get 1)))"#,
+    );
+    let o = run(&[
+        "run",
+        "--fuel",
+        "100000",
+        m.to_str().unwrap(),
+        "--invoke",
+        "count",
+        "100",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(String::from_utf8_lossy(&o.stdout), "100\n");
+    let o = run(&[
+        "run",
+        "--fuel",
+        "1000",
+        m.to_str().unwrap(),
+        "--invoke",
+        "count",
+        "1000000",
+    ]);
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("fuel"), "{}", stderr(&o));
+}
