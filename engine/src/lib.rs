@@ -26,6 +26,7 @@ mod func;
 mod instance;
 mod linker;
 mod module;
+pub mod nyash;
 mod runtime;
 mod store;
 mod typed;

@@ -5,7 +5,8 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{Parser, Subcommand};
-use nyash_engine::wasi::{self, WasiCtx};
+use nyash_engine::nyash::{self, NyashHost, NyashView};
+use nyash_engine::wasi::{self, WasiCtx, WasiView};
 use nyash_engine::{Config, Engine, Error, Linker, Module, Store, Val, ValType};
 
 #[derive(Parser)]
@@ -105,6 +106,24 @@ fn main() -> ExitCode {
     }
 }
 
+/// What a program run by the command line can use: WASI, or the Nyash host ABI.
+struct Host {
+    wasi: WasiCtx,
+    nyash: NyashHost,
+}
+
+impl WasiView for Host {
+    fn wasi(&mut self) -> &mut WasiCtx {
+        &mut self.wasi
+    }
+}
+
+impl NyashView for Host {
+    fn nyash(&mut self) -> &mut NyashHost {
+        &mut self.nyash
+    }
+}
+
 struct RunOptions {
     invoke: Option<String>,
     dirs: Vec<String>,
@@ -142,7 +161,11 @@ fn run(path: &Path, opts: &RunOptions, args: &[String]) -> Result<ExitCode, Erro
     let module = Module::from_file(&engine, path)?;
     let is_wasi = wasi::is_wasi_module(&module);
     let wasi_args: &[String] = if opts.invoke.is_some() { &[] } else { args };
-    let mut store = Store::new(&engine, wasi_ctx(path, opts, wasi_args)?);
+    let host = Host {
+        wasi: wasi_ctx(path, opts, wasi_args)?,
+        nyash: NyashHost::default(),
+    };
+    let mut store = Store::new(&engine, host);
     if let Some(fuel) = opts.fuel {
         store.set_fuel(fuel)?;
     }
@@ -154,8 +177,16 @@ fn run(path: &Path, opts: &RunOptions, args: &[String]) -> Result<ExitCode, Erro
             engine.increment_epoch();
         });
     }
-    let mut linker: Linker<WasiCtx> = Linker::new(&engine);
+    let mut linker: Linker<Host> = Linker::new(&engine);
+    linker.allow_shadowing(true);
     wasi::add_to_linker(&mut linker)?;
+    // A Nyash module: `main: () -> i32` and its host functions from `env`.
+    let is_nyash = nyash::is_nyash_module(&module)
+        || (!is_wasi && module.imports().any(|(m, _, _)| m == "env"));
+    if is_nyash {
+        nyash::add_to_linker(&mut linker, &module)
+            .map_err(|e| e.context(path.display().to_string()))?;
+    }
     let instance = linker
         .instantiate(&mut store, &module)
         .map_err(|e| e.context(path.display().to_string()))?;
@@ -182,6 +213,10 @@ fn run(path: &Path, opts: &RunOptions, args: &[String]) -> Result<ExitCode, Erro
         };
         return match r {
             Ok(()) if is_wasi => Ok(ExitCode::SUCCESS),
+            Ok(()) if is_nyash && entry == "main" => {
+                // `main`'s result is the exit status.
+                Ok(ExitCode::from(results[0].i32().unwrap_or(0) as u8))
+            }
             Ok(()) => {
                 for r in results {
                     println!("{}", format_val(&r));

@@ -1,0 +1,404 @@
+//! The Nyash host ABI (`../shared/docs/NYASH-ABI.md`): what modules emitted
+//! by the Nyash compiler's WebAssembly backend import from `env`.
+//!
+//! Such a module is recognised by its shape (imports only from `env`, with
+//! names from the ABI, and an export `main: () -> i32`). Boxes live in the
+//! module's memory with a 12-byte header `[type_id][ref_count][field_count]`.
+//! The host allocates (for `box_to_string`, `box_clone`) with the module's
+//! exported `malloc` if it has one, else in pages it adds with `memory.grow`
+//! and owns, never in memory the module's allocator owns.
+
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+
+use crate::error::{Error, Result};
+use crate::externals::{Extern, Memory};
+use crate::func::Caller;
+use crate::linker::Linker;
+use crate::module::Module;
+use crate::types::{ExternType, FuncType, ValType};
+use crate::values::Val;
+
+pub const STRING_BOX: u32 = 0x1001;
+pub const INTEGER_BOX: u32 = 0x1002;
+pub const BOOL_BOX: u32 = 0x1003;
+pub const ARRAY_BOX: u32 = 0x1004;
+
+const HEADER: u32 = 12;
+
+/// The canvas calls and how many `i32` parameters each takes.
+const CANVAS: &[(&str, usize)] = &[
+    ("canvas_fillRect", 8),
+    ("canvas_strokeRect", 8),
+    ("canvas_fillText", 10),
+    ("canvas_clear", 2),
+    ("canvas_beginPath", 2),
+    ("canvas_fill", 2),
+    ("canvas_stroke", 2),
+    ("canvas_arc", 7),
+    ("canvas_setFillStyle", 4),
+    ("canvas_setStrokeStyle", 4),
+    ("canvas_setLineWidth", 3),
+    ("canvas_fillCircle", 7),
+    ("canvas_drawLine", 9),
+];
+
+const CONSOLE: &[&str] = &[
+    "console_log",
+    "console_warn",
+    "console_error",
+    "console_info",
+    "console_debug",
+];
+
+const OTHERS: &[&str] = &[
+    "print",
+    "print_str",
+    "box_to_string",
+    "box_print",
+    "box_equals",
+    "box_clone",
+];
+
+fn known(name: &str) -> bool {
+    OTHERS.contains(&name) || CONSOLE.contains(&name) || CANVAS.iter().any(|(n, _)| *n == name)
+}
+
+/// Where output goes: the process's streams, or buffers (for tests).
+#[derive(Clone, Default)]
+pub enum NyashOutput {
+    #[default]
+    Inherit,
+    Buffer {
+        stdout: Arc<Mutex<Vec<u8>>>,
+        stderr: Arc<Mutex<Vec<u8>>>,
+    },
+}
+
+/// Host state of a Nyash program.
+#[derive(Default)]
+pub struct NyashHost {
+    pub output: NyashOutput,
+    /// Canvas calls made (there is no canvas on a command line).
+    pub canvas_calls: u64,
+    /// The host's own allocation region: [next, end).
+    heap_next: u32,
+    heap_end: u32,
+}
+
+impl NyashHost {
+    pub fn new(output: NyashOutput) -> Self {
+        NyashHost {
+            output,
+            ..Default::default()
+        }
+    }
+
+    fn emit(&self, bytes: &[u8], stderr: bool) {
+        match &self.output {
+            NyashOutput::Inherit if stderr => {
+                let _ = std::io::stderr().write_all(bytes);
+            }
+            NyashOutput::Inherit => {
+                let mut out = std::io::stdout();
+                let _ = out.write_all(bytes);
+                let _ = out.flush();
+            }
+            NyashOutput::Buffer {
+                stdout,
+                stderr: err,
+            } => {
+                let b = if stderr { err } else { stdout };
+                b.lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .extend_from_slice(bytes);
+            }
+        }
+    }
+}
+
+/// How a store's data gives access to its `NyashHost`.
+pub trait NyashView: Send + 'static {
+    fn nyash(&mut self) -> &mut NyashHost;
+}
+
+impl NyashView for NyashHost {
+    fn nyash(&mut self) -> &mut NyashHost {
+        self
+    }
+}
+
+/// Whether `module` has the shape of a Nyash module.
+pub fn is_nyash_module(module: &Module) -> bool {
+    let main_ok = module.exports().any(|(n, t)| {
+        n == "main"
+            && t == ExternType::Func(FuncType {
+                params: vec![],
+                results: vec![ValType::I32],
+            })
+    });
+    main_ok
+        && module
+            .imports()
+            .all(|(m, n, t)| m == "env" && known(n) && matches!(t, ExternType::Func(_)))
+}
+
+fn memory<T>(caller: &mut Caller<'_, T>) -> Result<Memory> {
+    caller
+        .get_export("memory")
+        .and_then(Extern::into_memory)
+        .ok_or_else(|| Error::msg("the Nyash module has no exported `memory`"))
+}
+
+fn read_u32(data: &[u8], at: u32) -> Option<u32> {
+    let at = at as usize;
+    Some(u32::from_le_bytes(
+        data.get(at..at.checked_add(4)?)?.try_into().ok()?,
+    ))
+}
+
+fn bytes(data: &[u8], ptr: u32, len: u32) -> Result<&[u8]> {
+    let (p, l) = (ptr as usize, len as usize);
+    p.checked_add(l)
+        .and_then(|end| data.get(p..end))
+        .ok_or_else(|| Error::msg(format!("string at {ptr:#x} (+{len}) is outside memory")))
+}
+
+/// A box's text, as `box_print` and `box_to_string` show it.
+fn describe(data: &[u8], b: u32, depth: u32) -> String {
+    let Some(ty) = read_u32(data, b) else {
+        return format!("<invalid box {b:#x}>");
+    };
+    let field = |i: u32| read_u32(data, b + HEADER + 4 * i);
+    match ty {
+        STRING_BOX => match (field(0), field(1)) {
+            (Some(p), Some(l)) => bytes(data, p, l)
+                .map(|s| String::from_utf8_lossy(s).into_owned())
+                .unwrap_or_else(|_| format!("<invalid string box {b:#x}>")),
+            _ => format!("<invalid string box {b:#x}>"),
+        },
+        INTEGER_BOX => field(0).map_or(format!("<invalid box {b:#x}>"), |v| (v as i32).to_string()),
+        BOOL_BOX => field(0).map_or(format!("<invalid box {b:#x}>"), |v| (v != 0).to_string()),
+        ARRAY_BOX if depth < 8 => {
+            let n = read_u32(data, b + 8).unwrap_or(0).min(1 << 16);
+            let items: Vec<String> = (0..n)
+                .map(|i| field(i).map_or("?".into(), |e| describe(data, e, depth + 1)))
+                .collect();
+            format!("[{}]", items.join(", "))
+        }
+        other => format!("<box {other:#x}>"),
+    }
+}
+
+fn equal(data: &[u8], a: u32, b: u32, depth: u32) -> bool {
+    if a == b {
+        return true;
+    }
+    let (Some(ta), Some(tb)) = (read_u32(data, a), read_u32(data, b)) else {
+        return false;
+    };
+    if ta != tb || depth > 8 {
+        return false;
+    }
+    let f = |x: u32, i: u32| read_u32(data, x + HEADER + 4 * i);
+    match ta {
+        STRING_BOX => match (f(a, 0), f(a, 1), f(b, 0), f(b, 1)) {
+            (Some(pa), Some(la), Some(pb), Some(lb)) => matches!(
+                (bytes(data, pa, la), bytes(data, pb, lb)),
+                (Ok(x), Ok(y)) if x == y
+            ),
+            _ => false,
+        },
+        INTEGER_BOX | BOOL_BOX => f(a, 0).is_some() && f(a, 0) == f(b, 0),
+        ARRAY_BOX => {
+            let (na, nb) = (read_u32(data, a + 8), read_u32(data, b + 8));
+            na.is_some()
+                && na == nb
+                && (0..na.unwrap_or(0).min(1 << 16)).all(|i| match (f(a, i), f(b, i)) {
+                    (Some(x), Some(y)) => equal(data, x, y, depth + 1),
+                    _ => false,
+                })
+        }
+        _ => false,
+    }
+}
+
+/// Allocates `size` bytes the module may read: through its exported
+/// `malloc`, or in host-owned pages added with `memory.grow`.
+fn alloc<T: NyashView>(caller: &mut Caller<'_, T>, size: u32) -> Result<u32> {
+    let size = size.div_ceil(4) * 4;
+    if let Some(malloc) = caller.get_export("malloc").and_then(Extern::into_func) {
+        let mut out = [Val::I32(0)];
+        malloc.call(&mut *caller, &[Val::I32(size as i32)], &mut out)?;
+        return out[0]
+            .i32()
+            .map(|p| p as u32)
+            .ok_or_else(|| Error::msg("`malloc` returned no i32"));
+    }
+    let host = caller.data_mut().nyash();
+    if host.heap_end - host.heap_next < size {
+        let mem = memory(caller)?;
+        let pages = u64::from(size).div_ceil(65536).max(1);
+        let old = mem.grow(&mut *caller, pages)?;
+        let host = caller.data_mut().nyash();
+        host.heap_next = (old * 65536) as u32;
+        host.heap_end = ((old + pages) * 65536).min(u64::from(u32::MAX)) as u32;
+    }
+    let host = caller.data_mut().nyash();
+    let p = host.heap_next;
+    host.heap_next += size;
+    Ok(p)
+}
+
+fn write_words(data: &mut [u8], at: u32, words: &[u32]) -> Result<()> {
+    for (i, w) in words.iter().enumerate() {
+        let p = at as usize + 4 * i;
+        data.get_mut(p..p + 4)
+            .ok_or_else(|| Error::msg("allocation outside memory"))?
+            .copy_from_slice(&w.to_le_bytes());
+    }
+    Ok(())
+}
+
+/// A new StringBox holding `text`.
+fn new_string<T: NyashView>(caller: &mut Caller<'_, T>, text: &[u8]) -> Result<u32> {
+    let len = text.len() as u32;
+    let p = alloc(caller, HEADER + 8 + len)?;
+    let mem = memory(caller)?;
+    let data = mem.data_mut(&mut *caller);
+    write_words(data, p, &[STRING_BOX, 1, 2, p + HEADER + 8, len])?;
+    let at = (p + HEADER + 8) as usize;
+    data[at..at + text.len()].copy_from_slice(text);
+    Ok(p)
+}
+
+/// Defines the Nyash host functions `module` imports, each by its declared type.
+pub fn add_to_linker<T: NyashView>(linker: &mut Linker<T>, module: &Module) -> Result<()> {
+    for (m, name, ty) in module.imports() {
+        let ExternType::Func(ty) = ty else { continue };
+        if m != "env" {
+            continue;
+        }
+        let n = ty.params.len();
+        let name_owned = name.to_string();
+        match name {
+            "print" => linker.func_wrap("env", "print", |mut c: Caller<'_, T>, v: i32| {
+                c.data_mut()
+                    .nyash()
+                    .emit(format!("{v}\n").as_bytes(), false);
+            })?,
+            "print_str" => linker.func_wrap(
+                "env",
+                "print_str",
+                |mut c: Caller<'_, T>, p: u32, l: u32| -> Result<()> {
+                    let mem = memory(&mut c)?;
+                    let (data, host) = mem.data_and_store_mut(&mut c);
+                    let mut line = bytes(data, p, l)?.to_vec();
+                    line.push(b'\n');
+                    host.nyash().emit(&line, false);
+                    Ok(())
+                },
+            )?,
+            _ if CONSOLE.contains(&name) => {
+                let stderr = matches!(name, "console_warn" | "console_error");
+                if n == 1 {
+                    // The older form passes one i32 (a value to print).
+                    linker.func_new(
+                        "env",
+                        name,
+                        ty.clone(),
+                        move |mut c: Caller<'_, T>, args, _| {
+                            let v = args[0].i32().unwrap_or(0);
+                            c.data_mut()
+                                .nyash()
+                                .emit(format!("{v}\n").as_bytes(), stderr);
+                            Ok(())
+                        },
+                    )?
+                } else {
+                    linker.func_new(
+                        "env",
+                        name,
+                        ty.clone(),
+                        move |mut c: Caller<'_, T>, args, _| {
+                            let (p, l) = (
+                                args[0].i32().unwrap_or(0) as u32,
+                                args.get(1).and_then(|v| v.i32()).unwrap_or(0) as u32,
+                            );
+                            let mem = memory(&mut c)?;
+                            let (data, host) = mem.data_and_store_mut(&mut c);
+                            let mut line = bytes(data, p, l)?.to_vec();
+                            line.push(b'\n');
+                            host.nyash().emit(&line, stderr);
+                            Ok(())
+                        },
+                    )?
+                }
+            }
+            "box_print" => linker.func_wrap(
+                "env",
+                "box_print",
+                |mut c: Caller<'_, T>, b: u32| -> Result<()> {
+                    let mem = memory(&mut c)?;
+                    let (data, host) = mem.data_and_store_mut(&mut c);
+                    let text = describe(data, b, 0);
+                    host.nyash().emit(format!("{text}\n").as_bytes(), false);
+                    Ok(())
+                },
+            )?,
+            "box_to_string" => linker.func_wrap(
+                "env",
+                "box_to_string",
+                |mut c: Caller<'_, T>, b: u32| -> Result<u32> {
+                    let mem = memory(&mut c)?;
+                    let data = mem.data(&c);
+                    if read_u32(data, b) == Some(STRING_BOX) {
+                        return Ok(b);
+                    }
+                    let text = describe(data, b, 0);
+                    new_string(&mut c, text.as_bytes())
+                },
+            )?,
+            "box_equals" => linker.func_wrap(
+                "env",
+                "box_equals",
+                |mut c: Caller<'_, T>, a: u32, b: u32| -> Result<i32> {
+                    let mem = memory(&mut c)?;
+                    Ok(equal(mem.data(&c), a, b, 0) as i32)
+                },
+            )?,
+            "box_clone" => linker.func_wrap(
+                "env",
+                "box_clone",
+                |mut c: Caller<'_, T>, b: u32| -> Result<u32> {
+                    let mem = memory(&mut c)?;
+                    let data = mem.data(&c);
+                    let fields = read_u32(data, b + 8)
+                        .ok_or_else(|| Error::msg(format!("box {b:#x} is outside memory")))?;
+                    let size = HEADER + 4 * fields.min(1 << 16);
+                    let copy = bytes(data, b, size)?.to_vec();
+                    let p = alloc(&mut c, size)?;
+                    let data = mem.data_mut(&mut c);
+                    data.get_mut(p as usize..(p + size) as usize)
+                        .ok_or_else(|| Error::msg("allocation outside memory"))?
+                        .copy_from_slice(&copy);
+                    Ok(p)
+                },
+            )?,
+            _ if CANVAS.iter().any(|(c, _)| *c == name) => {
+                linker.func_new("env", name, ty.clone(), |mut c: Caller<'_, T>, _, _| {
+                    c.data_mut().nyash().canvas_calls += 1;
+                    Ok(())
+                })?
+            }
+            _ => {
+                return Err(Error::link(
+                    "env",
+                    &name_owned,
+                    "not part of the Nyash host ABI",
+                ));
+            }
+        };
+    }
+    Ok(())
+}
