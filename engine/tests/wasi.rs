@@ -162,3 +162,58 @@ fn stdio_args_env_and_exit_code() {
     assert_eq!(run(&engine, wat, ctx), 31);
     assert_eq!(&*out.lock().unwrap(), b"hello\n");
 }
+
+/// `poll_oneoff` on a relative clock of 50 ms.
+const SLEEPER: &str = r#"(module
+    (import "wasi_snapshot_preview1" "poll_oneoff" (func $poll (param i32 i32 i32 i32) (result i32)))
+    (memory (export "memory") 1)
+    (func (export "_start")
+        ;; subscription at 0: userdata 7, clock, id MONOTONIC, timeout 50 ms
+        (i64.store (i32.const 0) (i64.const 7))
+        (i32.store8 (i32.const 8) (i32.const 0))
+        (i32.store (i32.const 16) (i32.const 1))
+        (i64.store (i32.const 24) (i64.const 50000000))
+        (if (call $poll (i32.const 0) (i32.const 64) (i32.const 1) (i32.const 200)) (then unreachable))
+        ;; one event, for userdata 7
+        (if (i32.ne (i32.load (i32.const 200)) (i32.const 1)) (then unreachable))
+        (if (i64.ne (i64.load (i32.const 64)) (i64.const 7)) (then unreachable))))"#;
+
+#[test]
+fn poll_oneoff_sleeps_without_blocking_the_thread_in_async_stores() {
+    let mut config = nyash_engine::Config::new();
+    config.async_support(true);
+    let engine = Engine::new(&config).unwrap();
+    let module = Module::new(&engine, SLEEPER).unwrap();
+    let mut linker: Linker<WasiCtx> = Linker::new(&engine);
+    wasi::add_to_linker(&mut linker).unwrap();
+    const N: usize = 40;
+    let start = std::time::Instant::now();
+    futures::executor::block_on(async {
+        let calls = (0..N).map(|_| {
+            let mut store = Store::new(&engine, WasiCtx::builder().build().unwrap());
+            let instance = linker.instantiate(&mut store, &module).unwrap();
+            let f = instance
+                .get_typed_func::<(), ()>(&mut store, "_start")
+                .unwrap();
+            async move { f.call_async(&mut store, ()).await }
+        });
+        for r in futures::future::join_all(calls).await {
+            r.unwrap();
+        }
+    });
+    let elapsed = start.elapsed();
+    // Sequentially this is N x 50 ms = 2 s.
+    assert!(
+        elapsed < std::time::Duration::from_millis(1000),
+        "{elapsed:?}"
+    );
+    // And a synchronous call sleeps on its thread.
+    let mut store = Store::new(&engine, WasiCtx::builder().build().unwrap());
+    let instance = linker.instantiate(&mut store, &module).unwrap();
+    let f = instance
+        .get_typed_func::<(), ()>(&mut store, "_start")
+        .unwrap();
+    let t = std::time::Instant::now();
+    f.call(&mut store, ()).unwrap();
+    assert!(t.elapsed() >= std::time::Duration::from_millis(50));
+}

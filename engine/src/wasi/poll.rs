@@ -106,7 +106,10 @@ pub(super) fn add<T: WasiView>(linker: &mut Linker<T>) -> Result<()> {
                     if let Some(&(deadline, _)) = timers.iter().min() {
                         let now = super::clocks::monotonic_now();
                         if deadline > now {
-                            std::thread::sleep(std::time::Duration::from_nanos(deadline - now));
+                            // Suspends the call instead of the thread in async stores.
+                            let at = std::time::Instant::now()
+                                + std::time::Duration::from_nanos(deadline - now);
+                            crate::async_call::sleep_until(at).map_err(|_| Errno(errno::INTR))?;
                         }
                     }
                 }
