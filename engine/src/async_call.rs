@@ -283,3 +283,47 @@ pub(crate) fn sleep_until(deadline: std::time::Instant) -> Result<()> {
         unsafe { Pin::new_unchecked(&mut sleep as &mut (dyn Future<Output = Result<()>> + Send)) };
     block_on_fiber(pinned)
 }
+
+/// Runs blocking `f`: in an async call on a helper thread while the call
+/// suspends, otherwise right here. `Err` if the async call was cancelled.
+pub(crate) fn run_blocking<R: Send + 'static>(f: impl FnOnce() -> R + Send + 'static) -> Result<R> {
+    if !in_async_call() {
+        return Ok(f());
+    }
+    type Slot<R> = std::sync::Arc<std::sync::Mutex<(Option<R>, Option<std::task::Waker>)>>;
+    struct Blocking<R> {
+        slot: Slot<R>,
+        job: Option<Box<dyn FnOnce() -> R + Send>>,
+    }
+    impl<R: Send + 'static> Future for Blocking<R> {
+        type Output = Result<R>;
+        fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<R>> {
+            let mut g = self.slot.lock().unwrap_or_else(|e| e.into_inner());
+            if let Some(r) = g.0.take() {
+                return Poll::Ready(Ok(r));
+            }
+            g.1 = Some(cx.waker().clone());
+            drop(g);
+            if let Some(job) = self.job.take() {
+                let slot = self.slot.clone();
+                std::thread::spawn(move || {
+                    let r = job();
+                    let mut g = slot.lock().unwrap_or_else(|e| e.into_inner());
+                    g.0 = Some(r);
+                    if let Some(w) = g.1.take() {
+                        w.wake();
+                    }
+                });
+            }
+            Poll::Pending
+        }
+    }
+    let mut fut = Blocking {
+        slot: std::sync::Arc::new(std::sync::Mutex::new((None, None))),
+        job: Some(Box::new(f)),
+    };
+    // SAFETY: `fut` is not moved while pinned here.
+    let pinned =
+        unsafe { Pin::new_unchecked(&mut fut as &mut (dyn Future<Output = Result<R>> + Send)) };
+    block_on_fiber(pinned)
+}

@@ -505,7 +505,20 @@ pub(crate) fn with_ctx<T: WasiView>(
 impl Stdio {
     pub(crate) fn read(&self, buf: &mut [u8]) -> WasiResult<usize> {
         match self {
-            Stdio::Inherit => Ok(std::io::stdin().read(buf)?),
+            Stdio::Inherit => {
+                // In an async call the read happens on a helper thread and
+                // the call suspends until it is done.
+                let n = buf.len();
+                let (data, r) = crate::async_call::run_blocking(move || {
+                    let mut data = vec![0u8; n];
+                    let r = std::io::stdin().read(&mut data);
+                    (data, r)
+                })
+                .map_err(|_| Errno(errno::INTR))?;
+                let got = r?;
+                buf[..got].copy_from_slice(&data[..got]);
+                Ok(got)
+            }
             Stdio::Null => Ok(0),
             Stdio::Buffer(b) => {
                 let mut b = b.lock().unwrap_or_else(|e| e.into_inner());
