@@ -22,14 +22,16 @@ use crate::vmoffsets::{VAL_RAW_SIZE, VMOffsets, trap_codes};
 
 /// A trap site in the code image: executing the instruction at `offset`
 /// traps (or may fault) with Cranelift trap code `code`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 pub struct TrapSite {
     pub offset: u32,
     pub code: u8,
 }
 
 /// Where a compiled function sits in the code image.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct CompiledFunction {
     /// Function index (defined functions only), or `u32::MAX` for a trampoline.
     pub func_index: u32,

@@ -5,6 +5,7 @@
 //! layouts it defines ([`vmoffsets`]) and never invents its own.
 
 pub mod abi;
+pub mod artifact;
 pub mod compile;
 pub mod module;
 pub mod translate;

@@ -16,7 +16,7 @@ use crate::CompileError;
 use crate::translate::encoding;
 
 /// A WebAssembly value type, in the engine's own words.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum WasmType {
     I32,
     I64,
@@ -78,7 +78,7 @@ impl std::fmt::Display for WasmType {
 }
 
 /// A function type: parameters and results.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, Default)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Default, serde::Serialize, serde::Deserialize)]
 pub struct FuncType {
     pub params: Vec<WasmType>,
     pub results: Vec<WasmType>,
@@ -101,13 +101,13 @@ impl std::fmt::Display for FuncType {
     }
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Limits {
     pub min: u64,
     pub max: Option<u64>,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct MemoryType {
     /// In 64 KiB pages.
     pub limits: Limits,
@@ -115,14 +115,14 @@ pub struct MemoryType {
     pub shared: bool,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct TableType {
     pub element: WasmType,
     /// In elements.
     pub limits: Limits,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct GlobalType {
     pub content: WasmType,
     pub mutable: bool,
@@ -130,7 +130,7 @@ pub struct GlobalType {
 
 /// One operation of a constant expression. Evaluated by the runtime at
 /// instantiation (global initialisers, segment offsets, element items).
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub enum ConstOp {
     I32Const(i32),
     I64Const(i64),
@@ -149,7 +149,7 @@ pub enum ConstOp {
 }
 
 /// A constant expression as a sequence of stack-machine operations.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ConstExpr(pub Vec<ConstOp>);
 
 impl ConstExpr {
@@ -211,7 +211,7 @@ pub(crate) fn heap_type_to_wasm(hty: wasmparser::HeapType) -> Result<WasmType, C
 }
 
 /// An index space entry: what an import or export refers to.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum EntityIndex {
     Function(u32),
     Table(u32),
@@ -219,7 +219,7 @@ pub enum EntityIndex {
     Global(u32),
 }
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct Import {
     pub module: String,
     pub name: String,
@@ -227,33 +227,33 @@ pub struct Import {
     pub index: EntityIndex,
 }
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct Export {
     pub name: String,
     pub index: EntityIndex,
 }
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub enum ElemMode {
     Passive,
     Active { table: u32, offset: ConstExpr },
     Declared,
 }
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct ElemSegment {
     pub mode: ElemMode,
     pub element: WasmType,
     pub items: Vec<ConstExpr>,
 }
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub enum DataMode {
     Passive,
     Active { memory: u32, offset: ConstExpr },
 }
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct DataSegment {
     pub mode: DataMode,
     /// Byte range into [`ModuleEnv::data_bytes`].
@@ -270,7 +270,7 @@ pub struct FunctionBodyInput {
 
 /// Everything the compiler and the runtime need to know about a module,
 /// apart from machine code.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, serde::Serialize, serde::Deserialize)]
 pub struct ModuleEnv {
     pub name: Option<String>,
     /// Module type index -> function type.

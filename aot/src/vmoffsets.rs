@@ -173,7 +173,7 @@ pub mod trap_codes {
 }
 
 /// Offsets of one module's VMContext.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct VMOffsets {
     pub num_imported_funcs: u32,
     pub num_memories: u32,

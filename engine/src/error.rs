@@ -144,6 +144,9 @@ pub enum ErrorKind {
         path: Option<std::path::PathBuf>,
         error: std::io::Error,
     },
+    /// A `.nwasm` artifact cannot be used: damaged, or made by another engine
+    /// build or for another CPU.
+    Artifact(String),
     /// The program asked to exit with this status (WASI `proc_exit`).
     Exit(i32),
     /// A host function failed, or any other error with a message.
@@ -247,6 +250,7 @@ impl fmt::Display for Error {
                 error,
             } => write!(f, "{}: {error}", p.display()),
             ErrorKind::Io { path: None, error } => write!(f, "{error}"),
+            ErrorKind::Artifact(m) => write!(f, "unusable artifact: {m}"),
             ErrorKind::Exit(code) => write!(f, "exited with status {code}"),
             ErrorKind::Message(m) => f.write_str(m),
             ErrorKind::Host(e) => write!(f, "{e}"),

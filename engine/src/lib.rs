@@ -19,6 +19,7 @@
 //! ```
 
 mod async_call;
+pub mod cache;
 mod engine;
 mod error;
 mod externals;
@@ -35,6 +36,8 @@ mod values;
 pub mod wasi;
 
 pub use engine::{Config, Engine};
+/// Alignment an artifact embedded in another file must start at.
+pub const ARTIFACT_ALIGN: usize = nyash_aot::artifact::CODE_ALIGN;
 pub use error::{CompileError, Error, ErrorKind, FrameInfo, Result, Trap, TrapCode};
 pub use externals::{Extern, Global, Memory, Table};
 pub use func::{Caller, Func};

@@ -22,9 +22,12 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Run a module (.wasm or .wat): a WASI command's `_start`, or the
-    /// function named by --invoke.
+    /// Run a module (.wasm, .wat or .nwasm): a WASI command's `_start`, a
+    /// Nyash module's `main`, or the function named by --invoke.
     Run {
+        /// Do not use the compile cache.
+        #[arg(long)]
+        no_cache: bool,
         /// Call this exported function instead of the module's entry point,
         /// with ARGS parsed as its parameters; print its results.
         #[arg(long, value_name = "NAME")]
@@ -47,6 +50,71 @@ enum Command {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         args: Vec<String>,
     },
+    /// Compile a module ahead of time into a .nwasm artifact.
+    Compile {
+        module: PathBuf,
+        #[arg(short, long, value_name = "OUT.nwasm")]
+        output: PathBuf,
+    },
+    /// Write one executable: this engine with the compiled module inside.
+    Bundle {
+        module: PathBuf,
+        #[arg(short, long, value_name = "APP")]
+        output: PathBuf,
+    },
+    /// The compile cache: where it is, what it holds, or empty it.
+    Cache {
+        #[arg(value_parser = ["dir", "stats", "clear"])]
+        action: String,
+    },
+}
+
+/// Trailer of a bundle: magic, artifact offset, artifact length.
+const BUNDLE_MAGIC: &[u8; 8] = b"NYBUNDLE";
+const BUNDLE_TRAILER: u64 = 24;
+
+/// If this executable is a bundle: the artifact's offset and length in it.
+fn bundled_artifact(exe: &Path) -> Option<(u64, u64)> {
+    use std::io::{Read, Seek, SeekFrom};
+    let mut f = std::fs::File::open(exe).ok()?;
+    let size = f.seek(SeekFrom::End(0)).ok()?;
+    if size < BUNDLE_TRAILER {
+        return None;
+    }
+    f.seek(SeekFrom::End(-(BUNDLE_TRAILER as i64))).ok()?;
+    let mut t = [0u8; 24];
+    f.read_exact(&mut t).ok()?;
+    if &t[0..8] != BUNDLE_MAGIC {
+        return None;
+    }
+    let off = u64::from_le_bytes(t[8..16].try_into().ok()?);
+    let len = u64::from_le_bytes(t[16..24].try_into().ok()?);
+    (off.checked_add(len)? + BUNDLE_TRAILER == size).then_some((off, len))
+}
+
+fn bundle(module: &Path, output: &Path) -> Result<(), Error> {
+    let engine = Engine::default();
+    let m = Module::from_file(&engine, module)?;
+    let artifact = m.serialize()?;
+    let exe = std::env::current_exe()
+        .map_err(|e| Error::msg(format!("cannot find this executable: {e}")))?;
+    let mut data =
+        std::fs::read(&exe).map_err(|e| Error::msg(format!("{}: {e}", exe.display())))?;
+    // A bundle of a bundle: start from the plain engine.
+    if let Some((off, _)) = bundled_artifact(&exe) {
+        data.truncate(off as usize);
+    }
+    data.resize(data.len().next_multiple_of(nyash_engine::ARTIFACT_ALIGN), 0);
+    let off = data.len() as u64;
+    data.extend_from_slice(&artifact);
+    data.extend_from_slice(BUNDLE_MAGIC);
+    data.extend_from_slice(&off.to_le_bytes());
+    data.extend_from_slice(&(artifact.len() as u64).to_le_bytes());
+    std::fs::write(output, &data).map_err(|e| Error::msg(format!("{}: {e}", output.display())))?;
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(output, std::fs::Permissions::from_mode(0o755))
+        .map_err(|e| Error::msg(format!("{}: {e}", output.display())))?;
+    Ok(())
 }
 
 fn parse_duration(s: &str) -> Result<Duration, String> {
@@ -74,9 +142,51 @@ fn parse_duration(s: &str) -> Result<Duration, String> {
 }
 
 fn main() -> ExitCode {
+    if let Ok(exe) = std::env::current_exe()
+        && let Some((off, len)) = bundled_artifact(&exe)
+    {
+        let args: Vec<String> = std::env::args().skip(1).collect();
+        let opts = RunOptions {
+            invoke: None,
+            dirs: Vec::new(),
+            envs: Vec::new(),
+            fuel: None,
+            timeout: None,
+            no_cache: true,
+            bundle: Some((off, len)),
+        };
+        return finish(run(&exe, &opts, &args));
+    }
     let cli = Cli::parse();
     match cli.command {
+        Command::Compile { module, output } => finish((|| {
+            let engine = Engine::default();
+            let m = Module::from_file(&engine, &module)?;
+            let bytes = m.serialize()?;
+            std::fs::write(&output, bytes)
+                .map_err(|e| Error::msg(format!("{}: {e}", output.display())))?;
+            Ok(ExitCode::SUCCESS)
+        })()),
+        Command::Bundle { module, output } => {
+            finish(bundle(&module, &output).map(|()| ExitCode::SUCCESS))
+        }
+        Command::Cache { action } => finish((|| {
+            let cache = nyash_engine::cache::Cache::new(&Config::new())?;
+            match action.as_str() {
+                "dir" => println!("{}", cache.dir().display()),
+                "stats" => {
+                    let (n, bytes) = cache.stats()?;
+                    println!("{}: {n} entries, {bytes} bytes", cache.dir().display());
+                }
+                _ => {
+                    let n = cache.clear()?;
+                    println!("removed {n} entries from {}", cache.dir().display());
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        })()),
         Command::Run {
+            no_cache,
             invoke,
             dirs,
             envs,
@@ -91,17 +201,23 @@ fn main() -> ExitCode {
                 envs,
                 fuel,
                 timeout,
+                no_cache,
+                bundle: None,
             };
-            match run(&module, &opts, &args) {
-                Ok(code) => code,
-                Err(e) => {
-                    if let Some(code) = e.exit_status() {
-                        return ExitCode::from(code as u8);
-                    }
-                    eprintln!("error: {e}");
-                    ExitCode::FAILURE
-                }
+            finish(run(&module, &opts, &args))
+        }
+    }
+}
+
+fn finish(r: Result<ExitCode, Error>) -> ExitCode {
+    match r {
+        Ok(code) => code,
+        Err(e) => {
+            if let Some(code) = e.exit_status() {
+                return ExitCode::from(code as u8);
             }
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
         }
     }
 }
@@ -125,6 +241,9 @@ impl NyashView for Host {
 }
 
 struct RunOptions {
+    no_cache: bool,
+    /// Running as a bundle: the artifact inside this executable.
+    bundle: Option<(u64, u64)>,
     invoke: Option<String>,
     dirs: Vec<String>,
     envs: Vec<String>,
@@ -157,8 +276,12 @@ fn run(path: &Path, opts: &RunOptions, args: &[String]) -> Result<ExitCode, Erro
     let mut config = Config::new();
     config.consume_fuel(opts.fuel.is_some());
     config.epoch_interruption(opts.timeout.is_some());
+    config.cache(!opts.no_cache);
     let engine = Engine::new(&config)?;
-    let module = Module::from_file(&engine, path)?;
+    let module = match opts.bundle {
+        Some((off, len)) => Module::deserialize_bundle(&engine, path, off, len)?,
+        None => Module::from_file(&engine, path)?,
+    };
     let is_wasi = wasi::is_wasi_module(&module);
     let wasi_args: &[String] = if opts.invoke.is_some() { &[] } else { args };
     let host = Host {

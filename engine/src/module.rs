@@ -4,6 +4,7 @@
 use std::path::Path;
 use std::sync::Arc;
 
+use nyash_aot::artifact::{self, ArtifactMeta};
 use nyash_aot::module::{EntityIndex, ModuleEnv};
 use nyash_aot::{Artifact, VMOffsets};
 
@@ -24,6 +25,8 @@ pub(crate) struct ModuleInner {
     pub(crate) type_ids: Box<[u32]>,
     /// Func-ref slot -> function index.
     pub(crate) slot_funcs: Vec<u32>,
+    /// Hash of the wasm bytes the code was compiled from.
+    pub(crate) wasm_hash: u128,
 }
 
 /// A compiled WebAssembly module.
@@ -64,17 +67,7 @@ impl Module {
     /// Compiles a module from its binary form.
     pub fn from_binary(engine: &Engine, wasm: &[u8]) -> Result<Module> {
         let artifact = engine.inner.compiler.compile(wasm)?;
-        Self::from_artifact(engine, artifact)
-    }
-
-    /// Reads and compiles a `.wasm` or `.wat` file.
-    pub fn from_file(engine: &Engine, path: impl AsRef<Path>) -> Result<Module> {
-        let path = path.as_ref();
-        let bytes = std::fs::read(path).map_err(|e| Error::io(Some(path), e))?;
-        Self::new(engine, bytes).map_err(|e| e.context(path.display().to_string()))
-    }
-
-    pub(crate) fn from_artifact(engine: &Engine, artifact: Artifact) -> Result<Module> {
+        let wasm_hash = artifact::wasm_hash(wasm);
         let Artifact {
             env,
             offsets,
@@ -85,8 +78,137 @@ impl Module {
             host_trampolines,
             traps,
         } = artifact;
-        let code =
-            Arc::new(CodeMemory::new(&code, functions, traps).map_err(|e| Error::io(None, e))?);
+        let meta = ArtifactMeta {
+            env,
+            offsets,
+            functions,
+            defined_func_offsets,
+            entry_trampolines,
+            host_trampolines,
+            traps,
+            fingerprint: String::new(),
+        };
+        let memory = |functions, traps| CodeMemory::new(&code, functions, traps);
+        Self::from_parts(engine, meta, wasm_hash, memory)
+    }
+
+    /// Reads a `.wasm`, `.wat` or `.nwasm` file. With [`Config::cache`](crate::Config::cache)
+    /// on, compiled code is taken from and kept in the on-disk cache.
+    pub fn from_file(engine: &Engine, path: impl AsRef<Path>) -> Result<Module> {
+        let path = path.as_ref();
+        let bytes = std::fs::read(path).map_err(|e| Error::io(Some(path), e))?;
+        if artifact::is_artifact(&bytes) {
+            drop(bytes);
+            return Self::deserialize_file(engine, path);
+        }
+        let result = if engine.config().cache {
+            crate::cache::Cache::new(engine.config()).and_then(|cache| cache.module(engine, &bytes))
+        } else {
+            Self::new(engine, bytes)
+        };
+        result.map_err(|e| e.context(path.display().to_string()))
+    }
+
+    /// The compiled module as a `.nwasm` artifact.
+    pub fn serialize(&self) -> Result<Vec<u8>> {
+        let inner = &self.inner;
+        let meta = ArtifactMeta {
+            env: inner.env.clone(),
+            offsets: inner.offsets.clone(),
+            functions: inner.code.tables.functions.clone(),
+            defined_func_offsets: inner.defined_func_offsets.clone(),
+            entry_trampolines: inner.entry_trampolines.clone(),
+            host_trampolines: inner.host_trampolines.clone(),
+            traps: inner.code.tables.traps.clone(),
+            fingerprint: inner.engine.inner.compiler.fingerprint(),
+        };
+        Ok(artifact::write(&meta, inner.code.bytes(), inner.wasm_hash))
+    }
+
+    /// Loads a `.nwasm` artifact from memory (the code is copied).
+    ///
+    /// Damage and mismatch (truncation, bit flips, another engine build,
+    /// another CPU's features) are detected and are errors. The artifact is
+    /// code to run: load only artifacts this engine produced.
+    pub fn deserialize(engine: &Engine, bytes: &[u8]) -> Result<Module> {
+        let parsed =
+            artifact::parse(bytes, &engine.inner.compiler.fingerprint()).map_err(artifact_error)?;
+        let code = &bytes[parsed.code_offset..parsed.code_offset + parsed.code_len];
+        Self::from_parts(engine, parsed.meta, parsed.wasm_hash, |functions, traps| {
+            CodeMemory::new(code, functions, traps)
+        })
+    }
+
+    /// Loads a `.nwasm` artifact file: the file is mapped and its code pages
+    /// are made executable in place, without copying or relocating them.
+    /// Same checks and caveat as [`deserialize`](Self::deserialize).
+    pub fn deserialize_file(engine: &Engine, path: impl AsRef<Path>) -> Result<Module> {
+        let path = path.as_ref();
+        Self::deserialize_file_at(engine, path, 0, None)
+            .map_err(|e| e.context(path.display().to_string()))
+    }
+
+    /// Loads the artifact embedded at `[offset, offset + len)` of a file (a
+    /// bundle made by `nyash-engine bundle`; `offset` is page-aligned).
+    #[doc(hidden)]
+    pub fn deserialize_bundle(
+        engine: &Engine,
+        path: &Path,
+        offset: u64,
+        len: u64,
+    ) -> Result<Module> {
+        Self::deserialize_file_at(engine, path, offset, Some(len))
+            .map_err(|e| e.context(path.display().to_string()))
+    }
+
+    /// Loads the artifact at `[offset, offset + len)` of a file.
+    fn deserialize_file_at(
+        engine: &Engine,
+        path: &Path,
+        offset: u64,
+        len: Option<u64>,
+    ) -> Result<Module> {
+        let file = std::fs::File::open(path).map_err(|e| Error::io(Some(path), e))?;
+        let mut opts = memmap2::MmapOptions::new();
+        opts.offset(offset);
+        if let Some(len) = len {
+            opts.len(len as usize);
+        }
+        // SAFETY: a private copy-on-write mapping; changes to the file by
+        // others after the checksum check are the caller's risk, as for any
+        // executable.
+        let map = unsafe { opts.map_copy(&file) }.map_err(|e| Error::io(Some(path), e))?;
+        let parsed =
+            artifact::parse(&map, &engine.inner.compiler.fingerprint()).map_err(artifact_error)?;
+        let (off, len) = (parsed.code_offset, parsed.code_len);
+        Self::from_parts(
+            engine,
+            parsed.meta,
+            parsed.wasm_hash,
+            move |functions, traps| CodeMemory::from_file_map(map, off, len, functions, traps),
+        )
+    }
+
+    fn from_parts(
+        engine: &Engine,
+        meta: ArtifactMeta,
+        wasm_hash: u128,
+        memory: impl FnOnce(
+            Vec<nyash_aot::CompiledFunction>,
+            Vec<nyash_aot::TrapSite>,
+        ) -> std::io::Result<CodeMemory>,
+    ) -> Result<Module> {
+        let ArtifactMeta {
+            env,
+            offsets,
+            functions,
+            defined_func_offsets,
+            entry_trampolines,
+            host_trampolines,
+            traps,
+            ..
+        } = meta;
+        let code = Arc::new(memory(functions, traps).map_err(|e| Error::io(None, e))?);
         let type_ids: Box<[u32]> = env.types.iter().map(|t| engine.type_id(t)).collect();
         for (i, &id) in type_ids.iter().enumerate() {
             engine.offer_host_trampoline(id, code.at(host_trampolines[i]) as usize, &code);
@@ -108,6 +230,7 @@ impl Module {
                 host_trampolines,
                 type_ids,
                 slot_funcs,
+                wasm_hash,
             }),
         })
     }
@@ -172,4 +295,8 @@ impl Module {
             .expect("every defined function's type has an entry trampoline");
         self.inner.code.at(off)
     }
+}
+
+fn artifact_error(e: artifact::ArtifactError) -> Error {
+    Error::new(crate::ErrorKind::Artifact(e.to_string()))
 }

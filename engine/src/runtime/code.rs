@@ -49,12 +49,27 @@ impl nyash_asyncify::CodeInfo for CodeTables {
     }
 }
 
+/// What holds a code image's pages (held only so dropping it unmaps them).
+#[derive(Debug)]
+#[allow(dead_code)]
+enum Backing {
+    /// Anonymous memory the code was copied into.
+    Anonymous(Mmap),
+    /// A private mapping of an artifact file; the code is used in place.
+    File(memmap2::MmapMut),
+}
+
 /// A code image mapped executable. Unregistered and unmapped on drop.
 #[derive(Debug)]
 pub struct CodeMemory {
-    mmap: Mmap,
+    _backing: Backing,
+    base: *const u8,
     pub tables: Arc<CodeTables>,
 }
+
+// SAFETY: the image is immutable once mapped executable.
+unsafe impl Send for CodeMemory {}
+unsafe impl Sync for CodeMemory {}
 
 impl CodeMemory {
     pub fn new(
@@ -68,24 +83,85 @@ impl CodeMemory {
         // SAFETY: the mapping is `len >= code.len()` bytes, writable, and ours.
         unsafe { std::ptr::copy_nonoverlapping(code.as_ptr(), mmap.as_ptr(), code.len()) };
         mmap.make_executable(0, len)?;
+        let base = mmap.as_ptr() as *const u8;
+        Ok(Self::register(
+            Backing::Anonymous(mmap),
+            base,
+            code.len(),
+            functions,
+            traps,
+        ))
+    }
+
+    /// Uses the code at `[offset, offset + len)` of a private file mapping in
+    /// place: those pages become read-execute. `offset` is page-aligned.
+    pub fn from_file_map(
+        map: memmap2::MmapMut,
+        offset: usize,
+        len: usize,
+        functions: Vec<CompiledFunction>,
+        traps: Vec<TrapSite>,
+    ) -> std::io::Result<Self> {
+        assert!(offset % page_size() == 0 && offset + len <= map.len());
+        // SAFETY: the pages lie inside our private mapping.
+        let base = unsafe { map.as_ptr().add(offset) };
+        if len > 0 {
+            // SAFETY: as above; nothing writes to these pages afterwards.
+            let r = unsafe {
+                libc::mprotect(
+                    base as *mut libc::c_void,
+                    len.next_multiple_of(page_size()).min(map.len() - offset),
+                    libc::PROT_READ | libc::PROT_EXEC,
+                )
+            };
+            if r != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+        }
+        Ok(Self::register(
+            Backing::File(map),
+            base,
+            len,
+            functions,
+            traps,
+        ))
+    }
+
+    fn register(
+        backing: Backing,
+        base: *const u8,
+        len: usize,
+        functions: Vec<CompiledFunction>,
+        traps: Vec<TrapSite>,
+    ) -> Self {
         let tables = Arc::new(CodeTables {
-            start: mmap.as_ptr() as usize,
-            len: code.len(),
+            start: base as usize,
+            len,
             functions,
             traps,
         });
-        nyash_asyncify::register_code(tables.start, tables.start + len, tables.clone());
-        Ok(CodeMemory { mmap, tables })
+        nyash_asyncify::register_code(tables.start, tables.start + len.max(1), tables.clone());
+        CodeMemory {
+            _backing: backing,
+            base,
+            tables,
+        }
     }
 
     pub fn base(&self) -> *const u8 {
-        self.mmap.as_ptr()
+        self.base
+    }
+
+    /// The code image's bytes.
+    pub fn bytes(&self) -> &[u8] {
+        // SAFETY: the image is mapped readable for `len` bytes while we live.
+        unsafe { std::slice::from_raw_parts(self.base, self.tables.len) }
     }
 
     /// Address of `offset` within the image.
     pub fn at(&self, offset: u32) -> *const u8 {
         // SAFETY: callers pass offsets from this image's own tables.
-        unsafe { self.mmap.as_ptr().add(offset as usize) }
+        unsafe { self.base.add(offset as usize) }
     }
 }
 

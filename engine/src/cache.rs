@@ -1,0 +1,164 @@
+//! The automatic compile cache: compiled modules as `.nwasm` files in a
+//! directory, keyed by a hash of the engine version, the compiler fingerprint
+//! (target, CPU features, settings) and the module bytes.
+//!
+//! Entries are written atomically (a temporary file, then `rename`), so
+//! concurrent runs never read a torn entry; they are owner-only; a damaged or
+//! mismatched entry is recompiled and replaced; the directory is kept under a
+//! size bound by evicting the least recently used entries.
+
+use std::io::Write;
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+use std::path::{Path, PathBuf};
+use std::time::SystemTime;
+
+use crate::engine::{Config, Engine};
+use crate::error::{Error, Result};
+use crate::module::Module;
+
+/// A cache directory.
+pub struct Cache {
+    dir: PathBuf,
+    max_bytes: u64,
+}
+
+impl Cache {
+    /// The directory a config uses: its own, `$NYASH_ENGINE_CACHE_DIR`,
+    /// `$XDG_CACHE_HOME/nyash-engine` or `~/.cache/nyash-engine`.
+    pub fn dir_for(config: &Config) -> Option<PathBuf> {
+        let env = |k| {
+            std::env::var_os(k)
+                .filter(|v| !v.is_empty())
+                .map(PathBuf::from)
+        };
+        config
+            .cache_dir
+            .clone()
+            .or_else(|| env("NYASH_ENGINE_CACHE_DIR"))
+            .or_else(|| env("XDG_CACHE_HOME").map(|d| d.join("nyash-engine")))
+            .or_else(|| env("HOME").map(|h| h.join(".cache").join("nyash-engine")))
+    }
+
+    /// Opens (creating, owner-only) the config's cache directory.
+    pub fn new(config: &Config) -> Result<Cache> {
+        let dir = Self::dir_for(config)
+            .ok_or_else(|| Error::msg("no cache directory: set NYASH_ENGINE_CACHE_DIR or HOME"))?;
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(&dir)
+            .map_err(|e| Error::io(Some(&dir), e))?;
+        Ok(Cache {
+            dir,
+            max_bytes: config.cache_max_bytes,
+        })
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    fn key(engine: &Engine, bytes: &[u8]) -> String {
+        let mut h = xxhash_rust::xxh3::Xxh3::new();
+        h.update(nyash_aot::artifact::ENGINE_VERSION.as_bytes());
+        h.update(&[0]);
+        h.update(engine.inner.compiler.fingerprint().as_bytes());
+        h.update(&[0]);
+        h.update(bytes);
+        format!("{:032x}", h.digest128())
+    }
+
+    /// The module for `bytes` (wasm or wat): from the cache, or compiled and stored.
+    pub fn module(&self, engine: &Engine, bytes: &[u8]) -> Result<Module> {
+        let path = self.dir.join(format!("{}.nwasm", Self::key(engine, bytes)));
+        if path.exists() {
+            // A damaged or foreign entry is simply compiled afresh below.
+            if let Ok(m) = Module::deserialize_file(engine, &path) {
+                let _ = std::fs::File::options()
+                    .write(true)
+                    .open(&path)
+                    .and_then(|f| f.set_modified(SystemTime::now()));
+                return Ok(m);
+            }
+        }
+        let module = Module::new(engine, bytes)?;
+        // Failing to store is not failing to run.
+        if let Ok(data) = module.serialize() {
+            if self.write_atomic(&path, &data).is_ok() {
+                let _ = self.evict();
+            }
+        }
+        Ok(module)
+    }
+
+    fn write_atomic(&self, path: &Path, data: &[u8]) -> std::io::Result<()> {
+        static N: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let tmp = self.dir.join(format!(
+            ".tmp-{}-{}-{n}",
+            std::process::id(),
+            SystemTime::now()
+                .duration_since(SystemTime::UNIX_EPOCH)
+                .map_or(0, |d| d.as_nanos())
+        ));
+        let result = (|| {
+            let mut f = std::fs::File::options()
+                .write(true)
+                .create_new(true)
+                .mode(0o600)
+                .open(&tmp)?;
+            f.write_all(data)?;
+            f.sync_data()?;
+            std::fs::rename(&tmp, path)
+        })();
+        if result.is_err() {
+            let _ = std::fs::remove_file(&tmp);
+        }
+        result
+    }
+
+    /// Entries with their last use and size.
+    fn entries(&self) -> std::io::Result<Vec<(SystemTime, u64, PathBuf)>> {
+        let mut out = Vec::new();
+        for e in std::fs::read_dir(&self.dir)? {
+            let e = e?;
+            let p = e.path();
+            if p.extension().is_some_and(|x| x == "nwasm") {
+                let m = e.metadata()?;
+                out.push((m.modified().unwrap_or(SystemTime::UNIX_EPOCH), m.len(), p));
+            }
+        }
+        Ok(out)
+    }
+
+    /// Removes least recently used entries until the cache fits its bound.
+    fn evict(&self) -> std::io::Result<()> {
+        let mut entries = self.entries()?;
+        let mut total: u64 = entries.iter().map(|e| e.1).sum();
+        entries.sort();
+        for (_, size, path) in entries {
+            if total <= self.max_bytes {
+                break;
+            }
+            if std::fs::remove_file(&path).is_ok() {
+                total -= size;
+            }
+        }
+        Ok(())
+    }
+
+    /// (entries, bytes).
+    pub fn stats(&self) -> Result<(usize, u64)> {
+        let e = self.entries().map_err(|e| Error::io(Some(&self.dir), e))?;
+        Ok((e.len(), e.iter().map(|e| e.1).sum()))
+    }
+
+    /// Removes every entry.
+    pub fn clear(&self) -> Result<usize> {
+        let e = self.entries().map_err(|e| Error::io(Some(&self.dir), e))?;
+        for (_, _, p) in &e {
+            std::fs::remove_file(p).map_err(|err| Error::io(Some(p), err))?;
+        }
+        Ok(e.len())
+    }
+}

@@ -1,0 +1,278 @@
+//! Artifacts (`.nwasm`), the compile cache and bundles: round trips, every
+//! kind of damage or mismatch detected before code runs, concurrent cache
+//! writers, and a bundle run from elsewhere with an empty HOME.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use nyash_engine::{Config, Engine, ErrorKind, Instance, Module, Store};
+
+const WAT: &str = r#"(module (memory 1) (data (i32.const 0) "\2a")
+    (func $f (export "f") (param i32) (result i32) (i32.add (local.get 0) (i32.load8_u (i32.const 0))))
+    (func (export "g") (result i32) (call $f (i32.const 1))))"#;
+
+fn tmp(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("nyash-artifact-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+fn call_f(module: &Module) -> i32 {
+    let mut store = Store::new(module.engine(), ());
+    let i = Instance::new(&mut store, module, &[]).unwrap();
+    i.get_typed_func::<i32, i32>(&mut store, "f")
+        .unwrap()
+        .call(&mut store, 8)
+        .unwrap()
+}
+
+fn artifact(dir: &Path) -> (Engine, PathBuf, Vec<u8>) {
+    let engine = Engine::default();
+    let bytes = Module::new(&engine, WAT).unwrap().serialize().unwrap();
+    let path = dir.join("m.nwasm");
+    std::fs::write(&path, &bytes).unwrap();
+    (engine, path, bytes)
+}
+
+fn unusable(engine: &Engine, path: &Path, bytes: &[u8], what: &str) {
+    std::fs::write(path, bytes).unwrap();
+    let err = Module::deserialize_file(engine, path).unwrap_err();
+    assert!(
+        matches!(err.kind(), ErrorKind::Artifact(_)),
+        "{what}: {err}"
+    );
+    assert!(err.to_string().contains("m.nwasm"), "{what}: {err}");
+    let err = Module::deserialize(engine, bytes).unwrap_err();
+    assert!(
+        matches!(err.kind(), ErrorKind::Artifact(_)),
+        "{what}: {err}"
+    );
+}
+
+#[test]
+fn round_trip_from_file_and_memory() {
+    let dir = tmp("roundtrip");
+    let (engine, path, bytes) = artifact(&dir);
+    assert_eq!(
+        call_f(&Module::deserialize_file(&engine, &path).unwrap()),
+        50
+    );
+    assert_eq!(call_f(&Module::deserialize(&engine, &bytes).unwrap()), 50);
+    // A loaded module serialises to the same artifact.
+    assert_eq!(
+        Module::deserialize_file(&engine, &path)
+            .unwrap()
+            .serialize()
+            .unwrap(),
+        bytes
+    );
+    // from_file recognises an artifact by its magic.
+    assert_eq!(call_f(&Module::from_file(&engine, &path).unwrap()), 50);
+}
+
+#[test]
+fn damage_and_mismatch_are_detected() {
+    let dir = tmp("damage");
+    let (engine, path, bytes) = artifact(&dir);
+    let code_offset = u64::from_le_bytes(bytes[72..80].try_into().unwrap()) as usize;
+
+    unusable(&engine, &path, &bytes[..bytes.len() - 1], "truncated");
+    unusable(&engine, &path, &bytes[..100], "truncated header");
+    let mut b = bytes.clone();
+    b[code_offset + 3] ^= 0x10;
+    unusable(&engine, &path, &b, "bit flip in code");
+    let mut b = bytes.clone();
+    b[130] ^= 0x01;
+    unusable(&engine, &path, &b, "bit flip in metadata");
+    let mut b = bytes.clone();
+    b[0] = b'X';
+    unusable(&engine, &path, &b, "wrong magic");
+    let mut b = bytes.clone();
+    b[8] = 99;
+    unusable(&engine, &path, &b, "wrong format version");
+    let mut b = bytes.clone();
+    b[12..32].fill(0);
+    b[12..17].copy_from_slice(b"9.9.9");
+    unusable(&engine, &path, &b, "other engine build");
+    let mut b = bytes.clone();
+    b[32] ^= 0xff;
+    unusable(&engine, &path, &b, "other CPU features / compiler settings");
+
+    // An engine with other settings (here: fuel) refuses this artifact too.
+    let mut config = Config::new();
+    config.consume_fuel(true);
+    let fuel_engine = Engine::new(&config).unwrap();
+    std::fs::write(&path, &bytes).unwrap();
+    assert!(Module::deserialize_file(&fuel_engine, &path).is_err());
+    // And the intact file still loads.
+    assert_eq!(
+        call_f(&Module::deserialize_file(&engine, &path).unwrap()),
+        50
+    );
+}
+
+fn cached_engine(dir: &Path) -> Engine {
+    let mut config = Config::new();
+    config.cache(true).cache_dir(dir);
+    Engine::new(&config).unwrap()
+}
+
+#[test]
+fn cache_hits_and_recompiles_damaged_entries() {
+    let dir = tmp("cache");
+    let wat = dir.join("m.wat");
+    std::fs::write(&wat, WAT).unwrap();
+    let cache_dir = dir.join("cache");
+    let engine = cached_engine(&cache_dir);
+    assert_eq!(call_f(&Module::from_file(&engine, &wat).unwrap()), 50);
+    let entries: Vec<_> = std::fs::read_dir(&cache_dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(entries.len(), 1);
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(
+        std::fs::metadata(&entries[0]).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+    assert_eq!(
+        std::fs::metadata(&cache_dir).unwrap().permissions().mode() & 0o777,
+        0o700
+    );
+    // Damage the entry: it is silently recompiled and replaced.
+    let mut b = std::fs::read(&entries[0]).unwrap();
+    let n = b.len();
+    b[n - 5] ^= 0xff;
+    std::fs::write(&entries[0], &b).unwrap();
+    assert_eq!(call_f(&Module::from_file(&engine, &wat).unwrap()), 50);
+    assert!(Module::deserialize_file(&engine, &entries[0]).is_ok());
+}
+
+#[test]
+fn concurrent_cache_writers() {
+    let dir = tmp("concurrent");
+    let wat = dir.join("m.wat");
+    std::fs::write(&wat, WAT).unwrap();
+    let cache_dir = dir.join("cache");
+    let threads: Vec<_> = (0..8)
+        .map(|_| {
+            let (wat, cache_dir) = (wat.clone(), cache_dir.clone());
+            std::thread::spawn(move || {
+                let engine = cached_engine(&cache_dir);
+                for _ in 0..5 {
+                    assert_eq!(call_f(&Module::from_file(&engine, &wat).unwrap()), 50);
+                }
+            })
+        })
+        .collect();
+    for t in threads {
+        t.join().unwrap();
+    }
+    let entries: Vec<_> = std::fs::read_dir(&cache_dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(entries.len(), 1, "{entries:?}");
+    assert!(Module::deserialize_file(&Engine::default(), &entries[0]).is_ok());
+}
+
+#[test]
+fn cache_is_bounded() {
+    let dir = tmp("bounded");
+    let mut config = Config::new();
+    config
+        .cache(true)
+        .cache_dir(dir.join("cache"))
+        .cache_max_bytes(150_000);
+    let engine = Engine::new(&config).unwrap();
+    for i in 0..5 {
+        let p = dir.join(format!("m{i}.wat"));
+        std::fs::write(&p, format!("(module (func (export \"f{i}\")))")).unwrap();
+        Module::from_file(&engine, &p).unwrap();
+    }
+    let total: u64 = std::fs::read_dir(dir.join("cache"))
+        .unwrap()
+        .map(|e| e.unwrap().metadata().unwrap().len())
+        .sum();
+    assert!(total <= 150_000, "{total}");
+}
+
+fn cli() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_nyash-engine"))
+}
+
+#[test]
+fn cli_compile_run_and_explicit_damage() {
+    let dir = tmp("cli");
+    let wat = dir.join("m.wat");
+    std::fs::write(&wat, WAT).unwrap();
+    let out = dir.join("m.nwasm");
+    let o = cli()
+        .args([
+            "compile",
+            wat.to_str().unwrap(),
+            "-o",
+            out.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let o = cli()
+        .args(["run", out.to_str().unwrap(), "--invoke", "g"])
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&o.stdout), "43\n");
+    let mut b = std::fs::read(&out).unwrap();
+    let n = b.len();
+    b[n - 1] ^= 1;
+    std::fs::write(&out, &b).unwrap();
+    let o = cli()
+        .args(["run", out.to_str().unwrap(), "--invoke", "g"])
+        .output()
+        .unwrap();
+    assert!(!o.status.success());
+    let e = String::from_utf8_lossy(&o.stderr);
+    assert!(e.contains("m.nwasm") && e.contains("damaged"), "{e}");
+}
+
+#[test]
+fn bundle_runs_from_elsewhere_with_empty_home() {
+    let dir = tmp("bundle");
+    let wat = dir.join("prog.wat");
+    std::fs::write(
+        &wat,
+        r#"(module
+            (import "wasi_snapshot_preview1" "args_sizes_get" (func $a (param i32 i32) (result i32)))
+            (import "wasi_snapshot_preview1" "proc_exit" (func $exit (param i32)))
+            (memory (export "memory") 1)
+            (func (export "_start") (drop (call $a (i32.const 0) (i32.const 4)))
+                (call $exit (i32.add (i32.const 40) (i32.load (i32.const 0))))))"#,
+    )
+    .unwrap();
+    let app = dir.join("app");
+    let o = cli()
+        .args(["bundle", wat.to_str().unwrap(), "-o", app.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let moved = dir.join("elsewhere");
+    std::fs::create_dir_all(&moved).unwrap();
+    let app2 = moved.join("renamed-app");
+    std::fs::rename(&app, &app2).unwrap();
+    std::fs::remove_file(&wat).unwrap();
+    let o = Command::new(&app2)
+        .args(["x", "--y", "z"])
+        .current_dir("/")
+        .env_clear()
+        .env("HOME", "")
+        .output()
+        .unwrap();
+    // argv = [renamed-app, x, --y, z]: exit status 40 + 4.
+    assert_eq!(
+        o.status.code(),
+        Some(44),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+}
