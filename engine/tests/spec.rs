@@ -177,6 +177,18 @@ impl<'e> Runner<'e> {
         Ok(())
     }
 
+    /// Passes if the module does not compile: either its text cannot even be
+    /// encoded (malformed before it reaches us) or the engine rejects it.
+    fn rejects(&self, mut module: QuoteWat<'_>, what: &str, message: &str) -> Check {
+        match module.encode() {
+            Err(_) => Ok(()),
+            Ok(bytes) => match Module::new(self.engine, &bytes) {
+                Ok(_) => Err(format!("expected {what} module (`{message}`), it compiled")),
+                Err(_) => Ok(()),
+            },
+        }
+    }
+
     fn run(&mut self, directive: WastDirective<'_>) {
         let span = directive.span();
         match directive {
@@ -267,36 +279,15 @@ impl<'e> Runner<'e> {
                 self.record(span, "assert_exhaustion", check);
             }
             WastDirective::AssertInvalid {
-                mut module,
-                message,
-                ..
+                module, message, ..
             } => {
-                let check = match module.encode() {
-                    Err(_) => Ok(()),
-                    Ok(bytes) => match Module::new(self.engine, &bytes) {
-                        Ok(_) => Err(format!(
-                            "expected invalid module (`{message}`), it compiled"
-                        )),
-                        Err(_) => Ok(()),
-                    },
-                };
+                let check = self.rejects(module, "invalid", message);
                 self.record(span, "assert_invalid", check);
             }
             WastDirective::AssertMalformed {
-                mut module,
-                message,
-                ..
+                module, message, ..
             } => {
-                let check = match module.encode() {
-                    // The text itself is malformed: rejected before it reaches us.
-                    Err(_) => Ok(()),
-                    Ok(bytes) => match Module::new(self.engine, &bytes) {
-                        Ok(_) => Err(format!(
-                            "expected malformed module (`{message}`), it compiled"
-                        )),
-                        Err(_) => Ok(()),
-                    },
-                };
+                let check = self.rejects(module, "malformed", message);
                 self.record(span, "assert_malformed", check);
             }
             WastDirective::AssertUnlinkable {
