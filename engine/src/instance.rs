@@ -43,7 +43,7 @@ impl Instance {
         imports: &[Extern],
     ) -> Result<Instance> {
         let store = store.as_context_mut().0;
-        let instance = instantiate(&mut store.opaque, module, imports, std::ptr::null_mut())?;
+        let instance = instantiate(&mut store.opaque, module, imports)?;
         if let Some(f) = start_func(&mut store.opaque, instance) {
             let mut values = [crate::runtime::vm::ValRaw::ZERO];
             f.call_raw_async(store, &mut values).await?;
@@ -179,14 +179,12 @@ fn limits_match(actual: Limits, required: Limits) -> bool {
         }
 }
 
-/// # Safety of `store_ptr`
-/// `store_ptr` is the `StoreInner<T>` that owns `store`; instantiation only
-/// passes it on to the start function's call.
+/// Checks the imports, lays out the VMContext and applies the segments; the
+/// caller runs the start function (synchronously or in an async call).
 pub(crate) fn instantiate(
     store: &mut StoreOpaque,
     module: &Module,
     imports: &[Extern],
-    _store_ptr: *mut (),
 ) -> Result<Instance> {
     if !store.engine.same(module.engine()) {
         return Err(Error::msg(
@@ -439,7 +437,7 @@ pub(crate) fn instantiate_and_start(
     module: &Module,
     imports: &[Extern],
 ) -> Result<Instance> {
-    let instance = instantiate(store, module, imports, std::ptr::null_mut())?;
+    let instance = instantiate(store, module, imports)?;
     if let Some(f) = start_func(store, instance) {
         start_call(store, f)?;
     }

@@ -188,7 +188,7 @@ impl<T: 'static> Linker<T> {
         Ok(imports)
     }
 
-    /// Instantiates `module` and calls its default export (`_start` or `""`) if any.
+    /// Instantiates `module` and defines all its exports under `name`.
     pub fn module(
         &mut self,
         mut store: impl AsContextMut<Data = T>,
