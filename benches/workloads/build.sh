@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Builds the benchmark workloads for wasm32-wasi (committed, so benchmarks need
+# no C toolchain) and natively (for the ratio to native). Needs Debian's
+# clang-19 + wasi-libc (see tests/c/run.sh, which installs them).
+set -euo pipefail
+cd "$(dirname "$0")"
+mkdir -p native
+for src in *.c; do
+  name="${src%.c}"
+  clang-19 --target=wasm32-wasi -O2 -o "$name.wasm" "$src" -lm
+  cc -O2 -o "native/$name" "$src" -lm
+done
+echo "built: $(ls *.wasm | tr '\n' ' ')"
