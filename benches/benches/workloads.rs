@@ -13,13 +13,23 @@ fn workloads(c: &mut Criterion) {
     let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/workloads");
     let mut group = c.benchmark_group("workload");
     group.sample_size(10);
-    for name in ["fib", "primes", "matmul", "nbody", "sort_hash", "interp", "strings"] {
+    for name in [
+        "fib",
+        "primes",
+        "matmul",
+        "nbody",
+        "sort_hash",
+        "interp",
+        "strings",
+    ] {
         let module = Module::from_file(&engine, format!("{dir}/{name}.wasm")).unwrap();
         group.bench_function(name, |b| {
             b.iter(|| {
                 let mut store = Store::new(&engine, WasiCtx::builder().build().unwrap());
                 let instance = linker.instantiate(&mut store, &module).unwrap();
-                let start = instance.get_typed_func::<(), ()>(&mut store, "_start").unwrap();
+                let start = instance
+                    .get_typed_func::<(), ()>(&mut store, "_start")
+                    .unwrap();
                 match start.call(&mut store, ()) {
                     Ok(()) => {}
                     Err(e) if e.exit_status() == Some(0) => {}
