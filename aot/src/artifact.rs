@@ -28,7 +28,7 @@ use crate::module::ModuleEnv;
 use crate::vmoffsets::VMOffsets;
 
 pub const MAGIC: &[u8; 8] = b"NYASHART";
-pub const FORMAT_VERSION: u32 = 1;
+pub const FORMAT_VERSION: u32 = 2;
 pub const HEADER_SIZE: usize = 128;
 /// Code is placed at a multiple of this, so it can be mapped in place on
 /// hosts with pages up to 16 KiB (a host with larger pages gets an error, not a crash).
@@ -43,7 +43,7 @@ pub struct ArtifactMeta {
     pub functions: Vec<CompiledFunction>,
     pub defined_func_offsets: Vec<u32>,
     pub entry_trampolines: Vec<Option<u32>>,
-    pub host_trampolines: Vec<u32>,
+    pub host_trampolines: Vec<Option<u32>>,
     pub traps: Vec<TrapSite>,
     /// The compiler fingerprint in full, for error messages.
     pub fingerprint: String,

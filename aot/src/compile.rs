@@ -56,11 +56,12 @@ pub struct Artifact {
     /// (function index minus imported functions).
     pub defined_func_offsets: Vec<u32>,
     /// Per module type index: the entry trampoline (host -> wasm) for that
-    /// type, present for the types of defined functions.
+    /// type, present for the types of functions the host can call (those
+    /// with a funcref slot, and the start function).
     pub entry_trampolines: Vec<Option<u32>>,
     /// Per module type index: the host-call trampoline (wasm -> host) for
-    /// that type.
-    pub host_trampolines: Vec<u32>,
+    /// that type, present for the types of imported functions.
+    pub host_trampolines: Vec<Option<u32>>,
     /// Sorted by offset.
     pub traps: Vec<TrapSite>,
 }
@@ -91,11 +92,104 @@ struct FunctionCode {
     traps: Vec<TrapSite>,
 }
 
+/// One compile worker's reusable state.
+type WorkerState = (Context, FuncTranslator, FunctionBuilderContext);
+
+/// A unit of parallel compilation.
+enum Job {
+    Body(FunctionBodyInput),
+    /// The entry trampoline for this type index.
+    Entry(usize),
+    /// The host-call trampoline for this type index.
+    Host(usize),
+}
+
+/// Which trampolines a module needs, one per distinct function type:
+///
+/// - an entry trampoline (host -> wasm) for the type of every function the
+///   host can call: those that can escape as values (exported, in element
+///   segments, named by `ref.func`; exactly those with a funcref slot) and
+///   the start function;
+/// - a host-call trampoline (wasm -> host) for the type of every imported
+///   function. A host function of another type gets its trampoline from the
+///   engine, compiled on first use.
+struct TrampolinePlan {
+    /// Per type index: the trampoline's position in `jobs()`.
+    entry: Vec<Option<usize>>,
+    host: Vec<Option<usize>>,
+    /// Type indices to compile, entries first, then host calls.
+    entry_types: Vec<usize>,
+    host_types: Vec<usize>,
+}
+
+impl TrampolinePlan {
+    fn new(env: &ModuleEnv, all_host: bool) -> Self {
+        let n = env.types.len();
+        let mut needs_entry = vec![false; n];
+        let mut needs_host = vec![all_host; n];
+        for (f, &ty) in env.funcs.iter().enumerate() {
+            let f = f as u32;
+            if env.is_imported_func(f) {
+                needs_host[ty as usize] = true;
+            } else if env
+                .func_ref_slots
+                .get(f as usize)
+                .copied()
+                .flatten()
+                .is_some()
+                || env.start == Some(f)
+            {
+                needs_entry[ty as usize] = true;
+            }
+        }
+        let mut plan = TrampolinePlan {
+            entry: vec![None; n],
+            host: vec![None; n],
+            entry_types: Vec::new(),
+            host_types: Vec::new(),
+        };
+        // Structurally equal types share one trampoline.
+        let mut seen: HashMap<&FuncType, usize> = HashMap::new();
+        for t in (0..n).filter(|&t| needs_entry[t]) {
+            let next = plan.entry_types.len();
+            let i = *seen.entry(&env.types[t]).or_insert_with(|| {
+                plan.entry_types.push(t);
+                next
+            });
+            plan.entry[t] = Some(i);
+        }
+        seen.clear();
+        let base = plan.entry_types.len();
+        for t in (0..n).filter(|&t| needs_host[t]) {
+            let next = base + plan.host_types.len();
+            let i = *seen.entry(&env.types[t]).or_insert_with(|| {
+                plan.host_types.push(t);
+                next
+            });
+            plan.host[t] = Some(i);
+        }
+        plan
+    }
+
+    fn len(&self) -> usize {
+        self.entry_types.len() + self.host_types.len()
+    }
+
+    fn jobs(&self) -> impl Iterator<Item = Job> + '_ {
+        let entry = self.entry_types.iter().map(|&t| Job::Entry(t));
+        entry.chain(self.host_types.iter().map(|&t| Job::Host(t)))
+    }
+}
+
 /// A Cranelift compiler for the host CPU.
 pub struct Compiler {
     isa: OwnedTargetIsa,
     parallel: bool,
     tunables: Tunables,
+    /// `NYASH_DUMP_CODE`: function indices (comma-separated, or `all`) whose
+    /// optimised CLIF and machine code are printed on stderr as they are
+    /// compiled. A debugging aid; it does not change the code.
+    dump: Option<Vec<u32>>,
 }
 
 /// Choices that change the generated code beyond the ISA's flags.
@@ -135,10 +229,18 @@ impl Compiler {
         let isa = isa_builder
             .finish(settings::Flags::new(flags))
             .map_err(|e| CompileError::Unsupported(format!("host CPU: {e}")))?;
+        let dump = std::env::var("NYASH_DUMP_CODE").ok().map(|v| {
+            if v == "all" {
+                Vec::new()
+            } else {
+                v.split(',').filter_map(|i| i.trim().parse().ok()).collect()
+            }
+        });
         Ok(Compiler {
             isa,
             parallel: true,
             tunables: Tunables::default(),
+            dump,
         })
     }
 
@@ -175,34 +277,30 @@ impl Compiler {
     pub fn compile(&self, wasm: &[u8]) -> Result<Artifact, CompileError> {
         let (env, bodies) = module::parse(wasm)?;
         let offsets = VMOffsets::new(&env);
+        let plan = TrampolinePlan::new(&env, false);
 
-        // Function bodies, in parallel. Small modules are compiled on this
-        // thread: handing a few tiny functions to the pool costs more than it saves.
-        let compile_one = |state: &mut (Context, FuncTranslator), input: FunctionBodyInput| {
-            self.compile_body(&env, &offsets, wasm, input, state)
+        // Function bodies and trampolines in one parallel pass, so no
+        // compilation is left for a serial tail. Small modules are compiled
+        // on this thread: handing a few tiny functions to the pool costs more
+        // than it saves.
+        let jobs: Vec<Job> = bodies
+            .into_iter()
+            .map(Job::Body)
+            .chain(plan.jobs())
+            .collect();
+        let run = |state: &mut WorkerState, job: Job| match job {
+            Job::Body(input) => self.compile_body(&env, &offsets, wasm, input, state),
+            Job::Entry(ty) => self.compile_trampoline(&env.types[ty], true, state),
+            Job::Host(ty) => self.compile_trampoline(&env.types[ty], false, state),
         };
         let mut results: Vec<Result<FunctionCode, CompileError>> =
-            if bodies.len() < 4 || !self.parallel {
-                let mut state = (
-                    Context::new(),
-                    FuncTranslator::new(self.isa.frontend_config(), self.tunables),
-                );
-                bodies
-                    .into_iter()
-                    .map(|b| compile_one(&mut state, b))
-                    .collect()
+            if jobs.len() < 4 || !self.parallel {
+                let mut state = self.worker_state();
+                jobs.into_iter().map(|j| run(&mut state, j)).collect()
             } else {
-                bodies
-                    .into_par_iter()
-                    .map_init(
-                        || {
-                            (
-                                Context::new(),
-                                FuncTranslator::new(self.isa.frontend_config(), self.tunables),
-                            )
-                        },
-                        compile_one,
-                    )
+                jobs.into_par_iter()
+                    .with_max_len(1)
+                    .map_init(|| self.worker_state(), run)
                     .collect()
             };
         // Report the first failing function in index order, so errors are deterministic.
@@ -210,79 +308,65 @@ impl Compiler {
         for r in results.drain(..) {
             funcs.push(r?);
         }
-        self.link(env, offsets, funcs)
+        let trampolines = funcs.split_off(funcs.len() - plan.len());
+        self.link(env, offsets, funcs, &plan, trampolines)
     }
 
-    /// Just the trampolines for one function type: for host functions whose
-    /// type no loaded module has.
+    /// Just the host-call trampoline for one function type: for host
+    /// functions whose type no loaded module imports.
     pub fn compile_trampolines_for(&self, ty: &FuncType) -> Result<Artifact, CompileError> {
         let env = ModuleEnv {
             types: vec![ty.clone()],
             ..ModuleEnv::default()
         };
         let offsets = VMOffsets::new(&env);
-        self.link(env, offsets, Vec::new())
+        let plan = TrampolinePlan::new(&env, true);
+        let mut state = self.worker_state();
+        let trampolines = plan
+            .jobs()
+            .map(|j| match j {
+                Job::Entry(t) => self.compile_trampoline(&env.types[t], true, &mut state),
+                Job::Host(t) => self.compile_trampoline(&env.types[t], false, &mut state),
+                Job::Body(_) => unreachable!("a trampoline plan holds only trampolines"),
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        self.link(env, offsets, Vec::new(), &plan, trampolines)
     }
 
-    /// Adds the trampolines and lays out the code image.
+    fn worker_state(&self) -> WorkerState {
+        (
+            Context::new(),
+            FuncTranslator::new(self.isa.frontend_config(), self.tunables),
+            FunctionBuilderContext::new(),
+        )
+    }
+
+    fn compile_trampoline(
+        &self,
+        ty: &FuncType,
+        entry: bool,
+        (ctx, _, fctx): &mut WorkerState,
+    ) -> Result<FunctionCode, CompileError> {
+        ctx.clear();
+        let host_cc = self.isa.default_call_conv();
+        let frontend = self.isa.frontend_config();
+        if entry {
+            build_entry_trampoline(&mut ctx.func, fctx, ty, host_cc, frontend);
+        } else {
+            build_host_trampoline(&mut ctx.func, fctx, ty, host_cc, frontend);
+        }
+        self.finish(ctx, CompiledFunction::TRAMPOLINE)
+    }
+
+    /// Lays out the code image: defined functions, then trampolines.
     fn link(
         &self,
         env: ModuleEnv,
         offsets: VMOffsets,
         funcs: Vec<FunctionCode>,
+        plan: &TrampolinePlan,
+        trampolines: Vec<FunctionCode>,
     ) -> Result<Artifact, CompileError> {
-        // Trampolines, one per distinct function type.
-        let mut entry_by_type: HashMap<&FuncType, usize> = HashMap::new();
-        let mut host_by_type: HashMap<&FuncType, usize> = HashMap::new();
-        let mut trampolines: Vec<FunctionCode> = Vec::new();
-        let mut entry_trampolines = vec![None; env.types.len()];
-        let mut host_trampolines = vec![0usize; env.types.len()];
-        let host_cc = self.isa.default_call_conv();
-        let mut ctx = Context::new();
-        let mut fctx = FunctionBuilderContext::new();
-        let mut used_by_defined = vec![false; env.types.len()];
-        for &ty in &env.funcs[env.num_imported_funcs as usize..] {
-            used_by_defined[ty as usize] = true;
-        }
-        for (type_index, ty) in env.types.iter().enumerate() {
-            if used_by_defined[type_index] {
-                let i = match entry_by_type.get(ty) {
-                    Some(&i) => i,
-                    None => {
-                        build_entry_trampoline(
-                            &mut ctx.func,
-                            &mut fctx,
-                            ty,
-                            host_cc,
-                            self.isa.frontend_config(),
-                        );
-                        let code = self.finish(&mut ctx, CompiledFunction::TRAMPOLINE)?;
-                        trampolines.push(code);
-                        entry_by_type.insert(ty, trampolines.len() - 1);
-                        trampolines.len() - 1
-                    }
-                };
-                entry_trampolines[type_index] = Some(i);
-            }
-            let i = match host_by_type.get(ty) {
-                Some(&i) => i,
-                None => {
-                    build_host_trampoline(
-                        &mut ctx.func,
-                        &mut fctx,
-                        ty,
-                        host_cc,
-                        self.isa.frontend_config(),
-                    );
-                    let code = self.finish(&mut ctx, CompiledFunction::TRAMPOLINE)?;
-                    trampolines.push(code);
-                    host_by_type.insert(ty, trampolines.len() - 1);
-                    trampolines.len() - 1
-                }
-            };
-            host_trampolines[type_index] = i;
-        }
-
         // Layout: defined functions, then trampolines.
         let align = self.isa.function_alignment().preferred.max(16) as usize;
         let mut image = Vec::new();
@@ -337,13 +421,15 @@ impl Compiler {
             code: image,
             functions,
             defined_func_offsets,
-            entry_trampolines: entry_trampolines
-                .into_iter()
+            entry_trampolines: plan
+                .entry
+                .iter()
                 .map(|i| i.map(|i| trampoline_offsets[i]))
                 .collect(),
-            host_trampolines: host_trampolines
-                .into_iter()
-                .map(|i| trampoline_offsets[i])
+            host_trampolines: plan
+                .host
+                .iter()
+                .map(|i| i.map(|i| trampoline_offsets[i]))
                 .collect(),
             traps,
         })
@@ -355,7 +441,7 @@ impl Compiler {
         offsets: &VMOffsets,
         wasm: &[u8],
         input: FunctionBodyInput,
-        (ctx, translator): &mut (Context, FuncTranslator),
+        (ctx, translator, _): &mut WorkerState,
     ) -> Result<FunctionCode, CompileError> {
         let func_index = input.func_index;
         let body = wasmparser::FunctionBody::new(wasmparser::BinaryReader::new(
@@ -388,6 +474,11 @@ impl Compiler {
             message,
         };
         let names = ctx.func.params.user_named_funcs().clone();
+        let dump = self
+            .dump
+            .as_ref()
+            .is_some_and(|d| d.is_empty() || d.contains(&kind));
+        ctx.set_disasm(dump);
         let compiled = ctx
             .compile(&*self.isa, &mut ControlPlane::default())
             .map_err(|e| codegen_error(format!("{:?}", e.inner)))?;
@@ -417,6 +508,15 @@ impl Compiler {
             })
             .collect();
         let code = compiled.code_buffer().to_vec();
+        if dump {
+            eprintln!(
+                "; function {kind}\n{}\n{}",
+                ctx.func.display(),
+                ctx.compiled_code()
+                    .and_then(|c| c.vcode.as_deref())
+                    .unwrap_or("")
+            );
+        }
         ctx.clear();
         Ok(FunctionCode {
             kind,

@@ -60,3 +60,40 @@ pub const SIEVE_WAT: &str = r#"(module (memory 16)
       (local.set $i (i32.add (local.get $i) (i32.const 1)))
       (br $outer)))
     (local.get $count)))"#;
+
+/// A module of `funcs` huge functions, each `blocks` copies of a loop nest
+/// with integer, float and memory work and a branch table between them: the
+/// shape of a big interpreter loop or a generated parser, where one function
+/// dominates compile time and the parallel compile has little to share.
+pub fn huge_functions_wat(funcs: usize, blocks: usize) -> String {
+    let mut s = String::from("(module (memory 1)\n");
+    for f in 0..funcs {
+        s.push_str(&format!(
+            "(func (export \"h{f}\") (param $n i32) (param $x i64) (result i64)\n  \
+             (local $i i32) (local $acc i64) (local $t f64) (local $sel i32)\n  \
+             (local.set $acc (local.get $x))\n"
+        ));
+        for b in 0..blocks {
+            let k = 2 * (f * blocks + b) + 3;
+            s.push_str(&format!(
+                r#"  (local.set $i (i32.const 0))
+  (block $done{b} (loop $top{b}
+    (br_if $done{b} (i32.ge_u (local.get $i) (local.get $n)))
+    (local.set $acc (i64.add (i64.mul (local.get $acc) (i64.const {k})) (i64.extend_i32_u (local.get $i))))
+    (local.set $sel (i32.and (i32.wrap_i64 (local.get $acc)) (i32.const 3)))
+    (block $c (block $b (block $a
+      (br_table $a $b $c (local.get $sel)))
+      (local.set $t (f64.add (local.get $t) (f64.convert_i64_s (local.get $acc))))
+      (br $c))
+      (i64.store (i32.and (i32.shl (local.get $i) (i32.const 3)) (i32.const 4095)) (local.get $acc)))
+    (local.set $acc (i64.xor (local.get $acc) (i64.load offset={b} (i32.and (local.get $i) (i32.const 4032)))))
+    (local.set $i (i32.add (local.get $i) (i32.const 1)))
+    (br $top{b})))
+"#
+            ));
+        }
+        s.push_str("  (i64.add (local.get $acc) (i64.trunc_sat_f64_s (local.get $t))))\n");
+    }
+    s.push(')');
+    s
+}

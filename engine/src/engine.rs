@@ -228,7 +228,12 @@ impl Engine {
             CodeMemory::new(&artifact.code, artifact.functions, artifact.traps)
                 .map_err(|e| Error::io(None, e))?,
         );
-        let addr = code.at(artifact.host_trampolines[0]) as usize;
+        let offset = artifact.host_trampolines[0].ok_or_else(|| {
+            Error::from(nyash_aot::CompileError::Unsupported(
+                "no host-call trampoline was compiled".into(),
+            ))
+        })?;
+        let addr = code.at(offset) as usize;
         self.offer_host_trampoline(type_id, addr, &code);
         Ok(addr)
     }

@@ -289,7 +289,12 @@ pub(crate) fn instantiate(
                 // A host function is called through this module's trampoline for its type.
                 FuncKind::Host { .. } => {
                     let ty = env.funcs[i] as usize;
-                    module.inner.code.at(module.inner.host_trampolines[ty])
+                    match module.inner.host_trampolines[ty] {
+                        Some(t) => module.inner.code.at(t),
+                        // Every imported function's type has one (see
+                        // aot's TrampolinePlan); the engine's is as good.
+                        None => fr.wasm_call,
+                    }
                 }
                 FuncKind::Wasm { .. } => fr.wasm_call,
             };

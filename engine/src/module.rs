@@ -20,7 +20,7 @@ pub(crate) struct ModuleInner {
     pub(crate) code: Arc<CodeMemory>,
     pub(crate) defined_func_offsets: Vec<u32>,
     pub(crate) entry_trampolines: Vec<Option<u32>>,
-    pub(crate) host_trampolines: Vec<u32>,
+    pub(crate) host_trampolines: Vec<Option<u32>>,
     /// Engine type id per module type index (what `call_indirect` compares).
     pub(crate) type_ids: Box<[u32]>,
     /// Func-ref slot -> function index.
@@ -210,8 +210,10 @@ impl Module {
         } = meta;
         let code = Arc::new(memory(functions, traps).map_err(|e| Error::io(None, e))?);
         let type_ids: Box<[u32]> = env.types.iter().map(|t| engine.type_id(t)).collect();
-        for (i, &id) in type_ids.iter().enumerate() {
-            engine.offer_host_trampoline(id, code.at(host_trampolines[i]) as usize, &code);
+        for (&id, t) in type_ids.iter().zip(&host_trampolines) {
+            if let Some(t) = t {
+                engine.offer_host_trampoline(id, code.at(*t) as usize, &code);
+            }
         }
         let mut slot_funcs = vec![0; env.num_func_ref_slots as usize];
         for (f, slot) in env.func_ref_slots.iter().enumerate() {

@@ -1,0 +1,526 @@
+//! nyash-engine and wasmtime side by side, in one process, on one machine.
+//!
+//! ```text
+//! cargo run --release -p nyash-benches --bin compare -- [--runs N] [--only NAME,NAME]
+//! ```
+//!
+//! For every workload and phase the two engines run alternately (the order
+//! flips every run), `--runs` times each (default 10), and the medians are
+//! printed as Markdown tables: one per phase, with the ratio nyash/wasmtime
+//! per row and the geometric mean of the ratios. The C workloads are also
+//! built natively with `$CC` (default `cc`, `-O2`) when a C compiler is there,
+//! and their execution is compared with the native program's whole run.
+//!
+//! Phases:
+//! - **compile**: `Module::new` from the wasm bytes (no cache; both engines
+//!   compile functions in parallel);
+//! - **cached start**: `Module::deserialize_file` of the engine's own artifact,
+//!   the path every cached run and `.nwasm`/`.cwasm` load takes;
+//! - **instantiate**: a new store with a WASI context (stdout into memory) and
+//!   `Linker::instantiate`;
+//! - **execute**: calling `_start` to completion.
+//!
+//! Every run's output is checked: both engines and the native build must
+//! print the same thing, or the comparison stops with an error.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+const WORKLOADS: &[&str] = &[
+    "fib",
+    "primes",
+    "matmul",
+    "nbody",
+    "sort_hash",
+    "interp",
+    "strings",
+];
+
+#[derive(Clone, Copy, PartialEq)]
+enum Phase {
+    Compile,
+    CachedStart,
+    Instantiate,
+    Execute,
+}
+
+const PHASES: [(Phase, &str); 4] = [
+    (Phase::Compile, "compile"),
+    (Phase::CachedStart, "cached start (deserialize_file)"),
+    (Phase::Instantiate, "instantiate (store + WASI + instance)"),
+    (Phase::Execute, "execute (_start)"),
+];
+
+struct Workload {
+    name: String,
+    wasm: Vec<u8>,
+    /// A WASI command with `_start` (the C workloads), as opposed to a
+    /// synthetic module measured only for compile and load.
+    command: bool,
+    native: Option<PathBuf>,
+}
+
+/// Medians of one workload, per phase: (nyash, wasmtime, native).
+#[derive(Default)]
+struct Row {
+    nyash: [Option<Duration>; 4],
+    wasmtime: [Option<Duration>; 4],
+    native: Option<Duration>,
+}
+
+type Res<T> = Result<T, String>;
+
+fn main() {
+    if let Err(e) = run() {
+        eprintln!("compare: {e}");
+        std::process::exit(1);
+    }
+}
+
+fn run() -> Res<()> {
+    let mut runs = 10usize;
+    let mut only: Option<Vec<String>> = None;
+    let mut args = std::env::args().skip(1);
+    while let Some(a) = args.next() {
+        match a.as_str() {
+            "--runs" => {
+                runs = args
+                    .next()
+                    .and_then(|n| n.parse().ok())
+                    .filter(|&n| n > 0)
+                    .ok_or("--runs needs a positive number")?
+            }
+            "--only" => {
+                only = Some(
+                    args.next()
+                        .ok_or("--only needs names")?
+                        .split(',')
+                        .map(str::to_string)
+                        .collect(),
+                )
+            }
+            "-h" | "--help" => {
+                println!("usage: compare [--runs N] [--only NAME,NAME]");
+                return Ok(());
+            }
+            "--bench" => {} // passed by `cargo bench`
+            other => return Err(format!("unknown argument `{other}`")),
+        }
+    }
+    let wanted = |name: &str| only.as_ref().is_none_or(|o| o.iter().any(|n| n == name));
+
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("workloads");
+    let tmp = std::env::temp_dir().join(format!("nyash-compare-{}", std::process::id()));
+    std::fs::create_dir_all(&tmp).map_err(|e| format!("{}: {e}", tmp.display()))?;
+    let cc = std::env::var("CC").unwrap_or_else(|_| "cc".into());
+
+    let mut workloads = Vec::new();
+    for name in WORKLOADS.iter().filter(|n| wanted(n)) {
+        let path = dir.join(format!("{name}.wasm"));
+        let wasm = std::fs::read(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+        let native = build_native(&cc, &dir.join(format!("{name}.c")), &tmp.join(name));
+        workloads.push(Workload {
+            name: name.to_string(),
+            wasm,
+            command: true,
+            native,
+        });
+    }
+    let synthetic = [
+        (
+            "many_small (2,000 functions)",
+            "many_small",
+            nyash_benches::large_module_wat(2000),
+        ),
+        (
+            "few_huge (4 functions x 400 loops)",
+            "few_huge",
+            nyash_benches::huge_functions_wat(4, 400),
+        ),
+    ];
+    for (label, key, wat) in synthetic {
+        if wanted(key) {
+            workloads.push(Workload {
+                name: label.to_string(),
+                wasm: wat::parse_str(&wat).map_err(|e| format!("{key}: {e}"))?,
+                command: false,
+                native: None,
+            });
+        }
+    }
+    if workloads.is_empty() {
+        return Err("no workload matches --only".into());
+    }
+
+    let ny = nyash::Bench::new()?;
+    let wt = wasmtime_side::Bench::new()?;
+    let mut rows = Vec::new();
+    for w in &workloads {
+        eprintln!("{} ...", w.name);
+        rows.push(measure(w, runs, &ny, &wt, &tmp)?);
+    }
+    let _ = std::fs::remove_dir_all(&tmp);
+    print_tables(&workloads, &rows, runs);
+    Ok(())
+}
+
+fn build_native(cc: &str, src: &Path, out: &Path) -> Option<PathBuf> {
+    let status = Command::new(cc)
+        .args(["-O2", "-o"])
+        .arg(out)
+        .arg(src)
+        .arg("-lm")
+        .status()
+        .ok()?;
+    if status.success() {
+        Some(out.to_path_buf())
+    } else {
+        eprintln!(
+            "note: `{cc}` could not build {}; no native figure",
+            src.display()
+        );
+        None
+    }
+}
+
+fn measure(
+    w: &Workload,
+    runs: usize,
+    ny: &nyash::Bench,
+    wt: &wasmtime_side::Bench,
+    tmp: &Path,
+) -> Res<Row> {
+    let key: String = w
+        .name
+        .chars()
+        .take_while(|c| c.is_alphanumeric() || *c == '_')
+        .collect();
+    let ny_art = tmp.join(format!("{key}.nwasm"));
+    let wt_art = tmp.join(format!("{key}.cwasm"));
+    ny.write_artifact(&w.wasm, &ny_art)?;
+    wt.write_artifact(&w.wasm, &wt_art)?;
+
+    let mut times: [[Vec<Duration>; 4]; 2] = Default::default();
+    let mut native_times = Vec::new();
+    let mut expected: Option<Vec<u8>> = None;
+    let mut check = |who: &str, out: Vec<u8>| -> Res<()> {
+        match &expected {
+            None => expected = Some(out),
+            Some(e) if *e == out => {}
+            Some(e) => {
+                return Err(format!(
+                    "{}: {who} printed {:?}, expected {:?}",
+                    w.name,
+                    String::from_utf8_lossy(&out),
+                    String::from_utf8_lossy(e)
+                ));
+            }
+        }
+        Ok(())
+    };
+    for run in 0..runs {
+        for side in [run % 2, 1 - run % 2] {
+            let t = &mut times[side];
+            if side == 0 {
+                t[0].push(ny.compile(&w.wasm)?);
+                t[1].push(ny.load(&ny_art)?);
+                if w.command {
+                    let (inst, exec, out) = ny.run(&ny_art)?;
+                    t[2].push(inst);
+                    t[3].push(exec);
+                    check("nyash-engine", out)?;
+                }
+            } else {
+                t[0].push(wt.compile(&w.wasm)?);
+                t[1].push(wt.load(&wt_art)?);
+                if w.command {
+                    let (inst, exec, out) = wt.run(&wt_art)?;
+                    t[2].push(inst);
+                    t[3].push(exec);
+                    check("wasmtime", out)?;
+                }
+            }
+        }
+        if let Some(native) = &w.native {
+            let start = Instant::now();
+            let out = Command::new(native)
+                .output()
+                .map_err(|e| format!("{}: {e}", native.display()))?;
+            native_times.push(start.elapsed());
+            if !out.status.success() {
+                return Err(format!("{}: native build failed: {}", w.name, out.status));
+            }
+            check("the native build", out.stdout)?;
+        }
+    }
+    let mut row = Row::default();
+    for p in 0..4 {
+        row.nyash[p] = median(&mut times[0][p]);
+        row.wasmtime[p] = median(&mut times[1][p]);
+    }
+    row.native = median(&mut native_times);
+    Ok(row)
+}
+
+fn median(v: &mut [Duration]) -> Option<Duration> {
+    if v.is_empty() {
+        return None;
+    }
+    v.sort();
+    let n = v.len();
+    Some(if n % 2 == 1 {
+        v[n / 2]
+    } else {
+        (v[n / 2 - 1] + v[n / 2]) / 2
+    })
+}
+
+fn fmt(d: Duration) -> String {
+    let us = d.as_secs_f64() * 1e6;
+    if us < 1000.0 {
+        format!("{us:.1} µs")
+    } else if us < 1e6 {
+        format!("{:.2} ms", us / 1000.0)
+    } else {
+        format!("{:.3} s", us / 1e6)
+    }
+}
+
+fn ratio(a: Duration, b: Duration) -> f64 {
+    a.as_secs_f64() / b.as_secs_f64()
+}
+
+fn geomean(v: &[f64]) -> Option<f64> {
+    if v.is_empty() {
+        return None;
+    }
+    Some((v.iter().map(|r| r.ln()).sum::<f64>() / v.len() as f64).exp())
+}
+
+fn print_tables(workloads: &[Workload], rows: &[Row], runs: usize) {
+    println!(
+        "nyash-engine {} vs wasmtime 48.0.8 (both Cranelift 0.135.8), median of {runs} runs each, alternating; ratio < 1 means nyash-engine is faster.\n",
+        env!("CARGO_PKG_VERSION")
+    );
+    let mut summary = Vec::new();
+    for (p, (phase, title)) in PHASES.iter().enumerate() {
+        let native = *phase == Phase::Execute && rows.iter().any(|r| r.native.is_some());
+        println!("### {title}\n");
+        if native {
+            println!(
+                "| workload | nyash-engine | wasmtime | nyash/wasmtime | native | nyash/native | wasmtime/native |"
+            );
+            println!("|---|---:|---:|---:|---:|---:|---:|");
+        } else {
+            println!("| workload | nyash-engine | wasmtime | nyash/wasmtime |");
+            println!("|---|---:|---:|---:|");
+        }
+        let mut ratios = Vec::new();
+        let (mut ny_native, mut wt_native) = (Vec::new(), Vec::new());
+        for (w, r) in workloads.iter().zip(rows) {
+            let (Some(a), Some(b)) = (r.nyash[p], r.wasmtime[p]) else {
+                continue;
+            };
+            let q = ratio(a, b);
+            ratios.push(q);
+            print!("| {} | {} | {} | {q:.2}x |", w.name, fmt(a), fmt(b));
+            if native {
+                match r.native {
+                    Some(n) => {
+                        ny_native.push(ratio(a, n));
+                        wt_native.push(ratio(b, n));
+                        print!(" {} | {:.2}x | {:.2}x |", fmt(n), ratio(a, n), ratio(b, n));
+                    }
+                    None => print!(" – | – | – |"),
+                }
+            }
+            println!();
+        }
+        if let Some(g) = geomean(&ratios) {
+            print!("| **geometric mean** | | | **{g:.2}x** |");
+            if native {
+                match (geomean(&ny_native), geomean(&wt_native)) {
+                    (Some(a), Some(b)) => print!(" | **{a:.2}x** | **{b:.2}x** |"),
+                    _ => print!(" | | |"),
+                }
+            }
+            println!();
+            summary.push((*title, g));
+        }
+        println!();
+    }
+    println!("### summary: geometric mean of nyash/wasmtime\n");
+    println!("| phase | nyash/wasmtime |");
+    println!("|---|---:|");
+    for (title, g) in summary {
+        println!("| {title} | {g:.2}x |");
+    }
+}
+
+mod nyash {
+    use super::Res;
+    use nyash_engine::wasi::{self, Stdio, WasiCtx};
+    use nyash_engine::{Config, Engine, Linker, Module, Store};
+    use std::path::Path;
+    use std::sync::{Arc, Mutex};
+    use std::time::{Duration, Instant};
+
+    pub struct Bench {
+        engine: Engine,
+        linker: Linker<WasiCtx>,
+    }
+
+    impl Bench {
+        pub fn new() -> Res<Bench> {
+            let mut config = Config::new();
+            config.cache(false);
+            let engine = Engine::new(&config).map_err(|e| e.to_string())?;
+            let mut linker = Linker::new(&engine);
+            wasi::add_to_linker(&mut linker).map_err(|e| e.to_string())?;
+            Ok(Bench { engine, linker })
+        }
+
+        pub fn compile(&self, wasm: &[u8]) -> Res<Duration> {
+            let start = Instant::now();
+            let module =
+                Module::new(&self.engine, wasm).map_err(|e| format!("nyash-engine: {e}"))?;
+            let t = start.elapsed();
+            drop(module);
+            Ok(t)
+        }
+
+        pub fn write_artifact(&self, wasm: &[u8], path: &Path) -> Res<()> {
+            let module =
+                Module::new(&self.engine, wasm).map_err(|e| format!("nyash-engine: {e}"))?;
+            let bytes = module.serialize().map_err(|e| e.to_string())?;
+            std::fs::write(path, bytes).map_err(|e| format!("{}: {e}", path.display()))
+        }
+
+        pub fn load(&self, path: &Path) -> Res<Duration> {
+            let start = Instant::now();
+            let module = Module::deserialize_file(&self.engine, path)
+                .map_err(|e| format!("nyash-engine: {e}"))?;
+            let t = start.elapsed();
+            drop(module);
+            Ok(t)
+        }
+
+        /// Instantiates from the artifact and runs `_start`: (instantiate
+        /// time, execute time, stdout).
+        pub fn run(&self, artifact: &Path) -> Res<(Duration, Duration, Vec<u8>)> {
+            let module = Module::deserialize_file(&self.engine, artifact)
+                .map_err(|e| format!("nyash-engine: {e}"))?;
+            let out = Arc::new(Mutex::new(Vec::new()));
+            let start = Instant::now();
+            let ctx = WasiCtx::builder()
+                .arg("workload")
+                .stdout(Stdio::Buffer(out.clone()))
+                .build()
+                .map_err(|e| e.to_string())?;
+            let mut store = Store::new(&self.engine, ctx);
+            let instance = self
+                .linker
+                .instantiate(&mut store, &module)
+                .map_err(|e| format!("nyash-engine: {e}"))?;
+            let inst = start.elapsed();
+            let f = instance
+                .get_typed_func::<(), ()>(&mut store, "_start")
+                .map_err(|e| e.to_string())?;
+            let start = Instant::now();
+            match f.call(&mut store, ()) {
+                Ok(()) => {}
+                Err(e) if e.exit_status() == Some(0) => {}
+                Err(e) => return Err(format!("nyash-engine: {e}")),
+            }
+            let exec = start.elapsed();
+            drop(store);
+            let out = std::mem::take(&mut *out.lock().unwrap());
+            Ok((inst, exec, out))
+        }
+    }
+}
+
+mod wasmtime_side {
+    use super::Res;
+    use std::path::Path;
+    use std::time::{Duration, Instant};
+    use wasmtime::{Config, Engine, Linker, Module, Store};
+    use wasmtime_wasi::p1::WasiP1Ctx;
+    use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
+
+    pub struct Bench {
+        engine: Engine,
+        linker: Linker<WasiP1Ctx>,
+    }
+
+    impl Bench {
+        pub fn new() -> Res<Bench> {
+            // wasmtime's defaults: Cranelift at opt-level speed, parallel
+            // compilation, signal-based bounds checks with guard pages.
+            let config = Config::new();
+            let engine = Engine::new(&config).map_err(|e| e.to_string())?;
+            let mut linker = Linker::new(&engine);
+            wasmtime_wasi::p1::add_to_linker_sync(&mut linker, |s| s).map_err(|e| e.to_string())?;
+            Ok(Bench { engine, linker })
+        }
+
+        pub fn compile(&self, wasm: &[u8]) -> Res<Duration> {
+            let start = Instant::now();
+            let module = Module::new(&self.engine, wasm).map_err(|e| format!("wasmtime: {e}"))?;
+            let t = start.elapsed();
+            drop(module);
+            Ok(t)
+        }
+
+        pub fn write_artifact(&self, wasm: &[u8], path: &Path) -> Res<()> {
+            let module = Module::new(&self.engine, wasm).map_err(|e| format!("wasmtime: {e}"))?;
+            let bytes = module.serialize().map_err(|e| e.to_string())?;
+            std::fs::write(path, bytes).map_err(|e| format!("{}: {e}", path.display()))
+        }
+
+        fn deserialize(&self, path: &Path) -> Res<Module> {
+            // SAFETY: the file was written by `write_artifact` with this engine.
+            unsafe { Module::deserialize_file(&self.engine, path) }
+                .map_err(|e| format!("wasmtime: {e}"))
+        }
+
+        pub fn load(&self, path: &Path) -> Res<Duration> {
+            let start = Instant::now();
+            let module = self.deserialize(path)?;
+            let t = start.elapsed();
+            drop(module);
+            Ok(t)
+        }
+
+        pub fn run(&self, artifact: &Path) -> Res<(Duration, Duration, Vec<u8>)> {
+            let module = self.deserialize(artifact)?;
+            let out = MemoryOutputPipe::new(1 << 20);
+            let start = Instant::now();
+            let ctx = wasmtime_wasi::WasiCtxBuilder::new()
+                .arg("workload")
+                .stdout(out.clone())
+                .build_p1();
+            let mut store = Store::new(&self.engine, ctx);
+            let instance = self
+                .linker
+                .instantiate(&mut store, &module)
+                .map_err(|e| format!("wasmtime: {e}"))?;
+            let inst = start.elapsed();
+            let f = instance
+                .get_typed_func::<(), ()>(&mut store, "_start")
+                .map_err(|e| e.to_string())?;
+            let start = Instant::now();
+            match f.call(&mut store, ()) {
+                Ok(()) => {}
+                Err(e) => match e.downcast_ref::<wasmtime_wasi::I32Exit>() {
+                    Some(wasmtime_wasi::I32Exit(0)) => {}
+                    _ => return Err(format!("wasmtime: {e:?}")),
+                },
+            }
+            let exec = start.elapsed();
+            drop(store);
+            Ok((inst, exec, out.contents().to_vec()))
+        }
+    }
+}
