@@ -10,7 +10,7 @@
 //!   40  wasm hash: [u8; 16]              (the module bytes the code came from)
 //!   56  metadata offset: u64, 64 metadata length: u64
 //!   72  code offset: u64 (page-aligned), 80 code length: u64
-//!   88  checksum: [u8; 16]               (xxh3-128 of everything after the header)
+//!   88  checksum: [u8; 16]               (xxh3-128 of the metadata, then the code)
 //!   104 reserved to 128
 //! metadata (postcard: ModuleEnv, VMOffsets, function and trap tables, fingerprint)
 //! padding to a page boundary
@@ -95,6 +95,15 @@ pub fn wasm_hash(wasm: &[u8]) -> u128 {
     xxh3_128(wasm)
 }
 
+/// The checksum covers what is read: the metadata and the code, not the
+/// padding between them (up to 16 KiB of zeros, which would cost page faults).
+fn checksum(metadata: &[u8], code: &[u8]) -> u128 {
+    let mut h = xxhash_rust::xxh3::Xxh3::new();
+    h.update(metadata);
+    h.update(code);
+    h.digest128()
+}
+
 /// Writes an artifact.
 pub fn write(meta: &ArtifactMeta, code: &[u8], wasm_hash: u128) -> Vec<u8> {
     let metadata = postcard::to_allocvec(meta).expect("artifact metadata serialises");
@@ -113,7 +122,7 @@ pub fn write(meta: &ArtifactMeta, code: &[u8], wasm_hash: u128) -> Vec<u8> {
     out[64..72].copy_from_slice(&(metadata.len() as u64).to_le_bytes());
     out[72..80].copy_from_slice(&(code_off as u64).to_le_bytes());
     out[80..88].copy_from_slice(&(code.len() as u64).to_le_bytes());
-    let sum = xxh3_128(&out[HEADER_SIZE..]);
+    let sum = checksum(&out[meta_off..meta_off + metadata.len()], &out[code_off..]);
     out[88..104].copy_from_slice(&sum.to_le_bytes());
     out
 }
@@ -161,11 +170,14 @@ pub fn parse(bytes: &[u8], fingerprint: &str) -> Result<Parsed, ArtifactError> {
     let end = code_off
         .checked_add(code_len)
         .ok_or(ArtifactError::Truncated)?;
-    if end != bytes.len() || meta_off.checked_add(meta_len).is_none_or(|m| m > code_off) {
+    if end != bytes.len()
+        || meta_off < HEADER_SIZE
+        || meta_off.checked_add(meta_len).is_none_or(|m| m > code_off)
+    {
         return Err(ArtifactError::Truncated);
     }
     let sum = u128::from_le_bytes(bytes[88..104].try_into().expect("16 bytes"));
-    if xxh3_128(&bytes[HEADER_SIZE..]) != sum {
+    if checksum(&bytes[meta_off..meta_off + meta_len], &bytes[code_off..]) != sum {
         return Err(ArtifactError::Checksum);
     }
     let meta: ArtifactMeta = postcard::from_bytes(&bytes[meta_off..meta_off + meta_len])

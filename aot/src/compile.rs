@@ -190,6 +190,9 @@ pub struct Compiler {
     /// optimised CLIF and machine code are printed on stderr as they are
     /// compiled. A debugging aid; it does not change the code.
     dump: Option<Vec<u32>>,
+    /// [`fingerprint`](Self::fingerprint), computed once: every artifact
+    /// load and cache lookup needs it.
+    fingerprint: String,
 }
 
 /// Choices that change the generated code beyond the ISA's flags.
@@ -236,12 +239,15 @@ impl Compiler {
                 v.split(',').filter_map(|i| i.trim().parse().ok()).collect()
             }
         });
-        Ok(Compiler {
+        let mut compiler = Compiler {
             isa,
             parallel: true,
             tunables: Tunables::default(),
             dump,
-        })
+            fingerprint: String::new(),
+        };
+        compiler.fingerprint = compiler.compute_fingerprint();
+        Ok(compiler)
     }
 
     /// Whether to compile function bodies on all cores (default) or on the
@@ -253,6 +259,7 @@ impl Compiler {
 
     pub fn with_tunables(mut self, tunables: Tunables) -> Self {
         self.tunables = tunables;
+        self.fingerprint = self.compute_fingerprint();
         self
     }
 
@@ -262,7 +269,11 @@ impl Compiler {
 
     /// A stable description of everything that affects generated code: the
     /// target triple and every shared and ISA-specific flag.
-    pub fn fingerprint(&self) -> String {
+    pub fn fingerprint(&self) -> &str {
+        &self.fingerprint
+    }
+
+    fn compute_fingerprint(&self) -> String {
         let mut s = format!("{};{:?}", self.isa.triple(), self.tunables);
         for v in self.isa.flags().iter() {
             s.push_str(&format!(";{v}"));

@@ -3,7 +3,6 @@
 //! validation of the module-level sections happens here, validation of each
 //! function body happens later, in parallel, in the compile workers.
 
-use std::collections::HashMap;
 use std::ops::Range;
 
 use wasmparser::{
@@ -292,15 +291,78 @@ pub struct ModuleEnv {
     pub elems: Vec<ElemSegment>,
     pub datas: Vec<DataSegment>,
     /// All data segments' bytes, concatenated.
+    #[serde(with = "serde_bytes")]
     pub data_bytes: Vec<u8>,
     /// Function names from the name section.
-    pub func_names: HashMap<u32, String>,
+    pub func_names: FuncNames,
     /// For each function index: its slot in the VMContext's funcref array, if
     /// the function can be referenced as a value (exported, in an element
     /// segment, or named by `ref.func` in a constant expression). Only
     /// defined functions get a slot; imported ones use the exporter's.
     pub func_ref_slots: Vec<Option<u32>>,
     pub num_func_ref_slots: u32,
+}
+
+/// Function names from the name section, in one string: two allocations
+/// however many functions there are, since an artifact load decodes them.
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct FuncNames {
+    text: String,
+    /// (function index, end of its name in `text`), sorted by index; a name
+    /// starts where the previous one ends.
+    ends: Vec<(u32, u32)>,
+}
+
+impl FuncNames {
+    /// Adds or replaces a function's name (the name section lists indices
+    /// in increasing order, so this is an append).
+    pub fn insert(&mut self, func_index: u32, name: &str) {
+        if self.ends.last().is_some_and(|&(i, _)| i >= func_index) {
+            // Out of order or repeated (invalid, but names are advisory):
+            // rebuild in order.
+            let mut all: Vec<(u32, String)> =
+                self.iter().map(|(i, n)| (i, n.to_string())).collect();
+            all.retain(|(i, _)| *i != func_index);
+            all.push((func_index, name.to_string()));
+            all.sort_by_key(|(i, _)| *i);
+            *self = FuncNames::default();
+            for (i, n) in all {
+                self.insert(i, &n);
+            }
+            return;
+        }
+        self.text.push_str(name);
+        self.ends.push((func_index, self.text.len() as u32));
+    }
+
+    pub fn get(&self, func_index: u32) -> Option<&str> {
+        let k = self
+            .ends
+            .binary_search_by_key(&func_index, |&(i, _)| i)
+            .ok()?;
+        self.text.get(self.span(k))
+    }
+
+    fn span(&self, k: usize) -> std::ops::Range<usize> {
+        let start = if k == 0 {
+            0
+        } else {
+            self.ends[k - 1].1 as usize
+        };
+        start..self.ends[k].1 as usize
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = (u32, &str)> + '_ {
+        (0..self.ends.len()).filter_map(|k| Some((self.ends[k].0, self.text.get(self.span(k))?)))
+    }
+
+    pub fn len(&self) -> usize {
+        self.ends.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.ends.is_empty()
+    }
 }
 
 impl ModuleEnv {
@@ -329,7 +391,7 @@ impl ModuleEnv {
     }
 
     pub fn func_name(&self, func_index: u32) -> Option<&str> {
-        self.func_names.get(&func_index).map(|s| s.as_str())
+        self.func_names.get(func_index)
     }
 
     pub fn export(&self, name: &str) -> Option<EntityIndex> {
@@ -604,7 +666,7 @@ fn read_names(
             Name::Function(map) => {
                 for naming in map {
                     let naming = naming?;
-                    env.func_names.insert(naming.index, naming.name.to_string());
+                    env.func_names.insert(naming.index, naming.name);
                 }
             }
             _ => {}
@@ -642,4 +704,30 @@ fn global_type(g: wasmparser::GlobalType) -> Result<GlobalType, CompileError> {
         content: WasmType::from_wasmparser(g.content_type)?,
         mutable: g.mutable,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::FuncNames;
+
+    #[test]
+    fn func_names_in_order_out_of_order_and_repeated() {
+        let mut n = FuncNames::default();
+        n.insert(2, "two");
+        n.insert(5, "five");
+        n.insert(9, "");
+        assert_eq!(n.get(2), Some("two"));
+        assert_eq!(n.get(5), Some("five"));
+        assert_eq!(n.get(9), Some(""));
+        assert_eq!(n.get(3), None);
+        // Out of order and a repeat: still found, the later name wins.
+        n.insert(1, "one");
+        n.insert(5, "FIVE");
+        let all: Vec<_> = n.iter().collect();
+        assert_eq!(all, [(1, "one"), (2, "two"), (5, "FIVE"), (9, "")]);
+        let bytes = postcard::to_allocvec(&n).unwrap();
+        let back: FuncNames = postcard::from_bytes(&bytes).unwrap();
+        assert_eq!(back, n);
+        assert_eq!(back.get(1), Some("one"));
+    }
 }

@@ -1,6 +1,6 @@
 /* Floating point: dense matrix multiply. */
 #include <stdio.h>
-#define N 200
+#define N 500
 static double a[N][N], b[N][N], c[N][N];
 int main(void) {
     for (int i = 0; i < N; i++)

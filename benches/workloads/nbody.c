@@ -5,7 +5,7 @@
 static double x[B], y[B], z[B], vx[B], vy[B], vz[B], m[B];
 int main(void) {
     for (int i = 0; i < B; i++) { x[i] = i; y[i] = i * 0.5; z[i] = -i * 0.25; vx[i] = 0.01 * i; vy[i] = 0; vz[i] = 0.02; m[i] = 1.0 + i; }
-    for (int step = 0; step < 200000; step++) {
+    for (int step = 0; step < 1000000; step++) {
         for (int i = 0; i < B; i++)
             for (int j = i + 1; j < B; j++) {
                 double dx = x[i] - x[j], dy = y[i] - y[j], dz = z[i] - z[j];

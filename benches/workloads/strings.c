@@ -1,7 +1,7 @@
 /* String processing and a compression round trip (run-length + LZ-style back references). */
 #include <stdio.h>
 #include <string.h>
-#define N 400000
+#define N 1000000
 static char text[N], packed[2 * N], unpacked[N];
 int main(void) {
     const char *words[] = {"alpha ", "beta ", "gamma ", "delta ", "alpha beta ", "zzzz "};

@@ -120,7 +120,7 @@ impl Module {
             entry_trampolines: inner.entry_trampolines.clone(),
             host_trampolines: inner.host_trampolines.clone(),
             traps: inner.code.tables.traps.clone(),
-            fingerprint: inner.engine.inner.compiler.fingerprint(),
+            fingerprint: inner.engine.inner.compiler.fingerprint().to_string(),
         };
         Ok(artifact::write(&meta, inner.code.bytes(), inner.wasm_hash))
     }
@@ -132,7 +132,7 @@ impl Module {
     /// code to run: load only artifacts this engine produced.
     pub fn deserialize(engine: &Engine, bytes: &[u8]) -> Result<Module> {
         let parsed =
-            artifact::parse(bytes, &engine.inner.compiler.fingerprint()).map_err(artifact_error)?;
+            artifact::parse(bytes, engine.inner.compiler.fingerprint()).map_err(artifact_error)?;
         let code = &bytes[parsed.code_offset..parsed.code_offset + parsed.code_len];
         Self::from_parts(engine, parsed.meta, parsed.wasm_hash, |functions, traps| {
             CodeMemory::new(code, functions, traps)
@@ -179,7 +179,7 @@ impl Module {
         // executable.
         let map = unsafe { opts.map_copy(&file) }.map_err(|e| Error::io(Some(path), e))?;
         let parsed =
-            artifact::parse(&map, &engine.inner.compiler.fingerprint()).map_err(artifact_error)?;
+            artifact::parse(&map, engine.inner.compiler.fingerprint()).map_err(artifact_error)?;
         let (off, len) = (parsed.code_offset, parsed.code_len);
         Self::from_parts(
             engine,
