@@ -62,17 +62,55 @@ pub struct Artifact {
     /// Per module type index: the host-call trampoline (wasm -> host) for
     /// that type, present for the types of imported functions.
     pub host_trampolines: Vec<Option<u32>>,
-    /// Sorted by offset.
-    pub traps: Vec<TrapSite>,
+    pub traps: TrapTable,
+}
+
+/// Every trap site of a code image, sorted by offset, as two arrays (offsets
+/// and codes): the trap handler binary-searches the offsets, and an artifact
+/// load decodes them as one packed array and one byte string.
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct TrapTable {
+    #[serde(with = "crate::packed")]
+    offsets: Vec<u32>,
+    #[serde(with = "serde_bytes")]
+    codes: Vec<u8>,
+}
+
+impl TrapTable {
+    /// Builds a table from sites in any order.
+    pub fn new(mut sites: Vec<TrapSite>) -> Self {
+        sites.sort_unstable();
+        sites.dedup_by_key(|t| t.offset);
+        TrapTable {
+            offsets: sites.iter().map(|t| t.offset).collect(),
+            codes: sites.iter().map(|t| t.code).collect(),
+        }
+    }
+
+    /// The trap code at `offset`, if it is a trap site.
+    pub fn lookup(&self, offset: u32) -> Option<u8> {
+        let i = self.offsets.binary_search(&offset).ok()?;
+        self.codes.get(i).copied()
+    }
+
+    pub fn len(&self) -> usize {
+        self.offsets.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.offsets.is_empty()
+    }
+
+    /// Whether the two arrays agree in length (a damaged artifact may not).
+    pub fn is_consistent(&self) -> bool {
+        self.offsets.len() == self.codes.len()
+    }
 }
 
 impl Artifact {
     /// The trap code at `offset` in the image, if it is a trap site.
     pub fn trap_at(&self, offset: u32) -> Option<u8> {
-        self.traps
-            .binary_search_by_key(&offset, |t| t.offset)
-            .ok()
-            .map(|i| self.traps[i].code)
+        self.traps.lookup(offset)
     }
 
     /// The function whose code contains `offset`.
@@ -424,7 +462,7 @@ impl Compiler {
                 })?;
             }
         }
-        traps.sort();
+        let traps = TrapTable::new(traps);
 
         Ok(Artifact {
             env,

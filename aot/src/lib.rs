@@ -8,10 +8,11 @@ pub mod abi;
 pub mod artifact;
 pub mod compile;
 pub mod module;
+pub mod packed;
 pub mod translate;
 pub mod vmoffsets;
 
-pub use compile::{Artifact, CompiledFunction, Compiler, TrapSite, Tunables};
+pub use compile::{Artifact, CompiledFunction, Compiler, TrapSite, TrapTable, Tunables};
 pub use module::{FuncType, ModuleEnv, WasmType};
 pub use vmoffsets::VMOffsets;
 

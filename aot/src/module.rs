@@ -275,6 +275,7 @@ pub struct ModuleEnv {
     /// Module type index -> function type.
     pub types: Vec<FuncType>,
     /// Function index -> module type index. Imported functions come first.
+    #[serde(with = "crate::packed")]
     pub funcs: Vec<u32>,
     pub num_imported_funcs: u32,
     pub tables: Vec<TableType>,

@@ -170,14 +170,17 @@ impl Module {
     ) -> Result<Module> {
         let file = std::fs::File::open(path).map_err(|e| Error::io(Some(path), e))?;
         let mut opts = memmap2::MmapOptions::new();
+        // Every page is read by the checksum: map them all in one call rather
+        // than one fault at a time. Read-only, so this maps the page cache's
+        // pages and copies nothing.
         opts.offset(offset);
         if let Some(len) = len {
             opts.len(len as usize);
         }
-        // SAFETY: a private copy-on-write mapping; changes to the file by
-        // others after the checksum check are the caller's risk, as for any
-        // executable.
-        let map = unsafe { opts.map_copy(&file) }.map_err(|e| Error::io(Some(path), e))?;
+        // SAFETY: a private mapping; changes to the file by others after the
+        // checksum check are the caller's risk, as for any executable.
+        let map =
+            unsafe { opts.map_copy_read_only(&file) }.map_err(|e| Error::io(Some(path), e))?;
         let parsed =
             artifact::parse(&map, engine.inner.compiler.fingerprint()).map_err(artifact_error)?;
         let (off, len) = (parsed.code_offset, parsed.code_len);
@@ -195,7 +198,7 @@ impl Module {
         wasm_hash: u128,
         memory: impl FnOnce(
             Vec<nyash_aot::CompiledFunction>,
-            Vec<nyash_aot::TrapSite>,
+            nyash_aot::TrapTable,
         ) -> std::io::Result<CodeMemory>,
     ) -> Result<Module> {
         let ArtifactMeta {

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use nyash_aot::compile::{CompiledFunction, TrapSite};
+use nyash_aot::compile::{CompiledFunction, TrapTable};
 
 use super::mmap::{Mmap, page_size};
 
@@ -13,7 +13,7 @@ pub struct CodeTables {
     pub start: usize,
     pub len: usize,
     pub functions: Vec<CompiledFunction>,
-    pub traps: Vec<TrapSite>,
+    pub traps: TrapTable,
 }
 
 impl CodeTables {
@@ -36,10 +36,7 @@ impl CodeTables {
 impl nyash_asyncify::CodeInfo for CodeTables {
     fn trap_code(&self, pc: usize) -> Option<u8> {
         let off = self.offset(pc)?;
-        self.traps
-            .binary_search_by_key(&off, |t| t.offset)
-            .ok()
-            .map(|i| self.traps[i].code)
+        self.traps.lookup(off)
     }
 
     fn is_wasm_function(&self, pc: usize) -> bool {
@@ -56,7 +53,7 @@ enum Backing {
     /// Anonymous memory the code was copied into.
     Anonymous(Mmap),
     /// A private mapping of an artifact file; the code is used in place.
-    File(memmap2::MmapMut),
+    File(memmap2::Mmap),
 }
 
 /// A code image mapped executable. Unregistered and unmapped on drop.
@@ -75,7 +72,7 @@ impl CodeMemory {
     pub fn new(
         code: &[u8],
         functions: Vec<CompiledFunction>,
-        traps: Vec<TrapSite>,
+        traps: TrapTable,
     ) -> std::io::Result<Self> {
         let len = code.len().max(1).next_multiple_of(page_size());
         let mmap = Mmap::reserve(len)?;
@@ -96,11 +93,11 @@ impl CodeMemory {
     /// Uses the code at `[offset, offset + len)` of a private file mapping in
     /// place: those pages become read-execute. `offset` is page-aligned.
     pub fn from_file_map(
-        map: memmap2::MmapMut,
+        map: memmap2::Mmap,
         offset: usize,
         len: usize,
         functions: Vec<CompiledFunction>,
-        traps: Vec<TrapSite>,
+        traps: TrapTable,
     ) -> std::io::Result<Self> {
         assert!(offset % page_size() == 0 && offset + len <= map.len());
         // SAFETY: the pages lie inside our private mapping.
@@ -132,7 +129,7 @@ impl CodeMemory {
         base: *const u8,
         len: usize,
         functions: Vec<CompiledFunction>,
-        traps: Vec<TrapSite>,
+        traps: TrapTable,
     ) -> Self {
         let tables = Arc::new(CodeTables {
             start: base as usize,
