@@ -47,6 +47,7 @@ pub struct ArtifactMeta {
     pub entry_trampolines: Vec<Option<u32>>,
     pub host_trampolines: Vec<Option<u32>>,
     pub traps: TrapTable,
+    pub inlined: crate::inline::InlineTable,
     /// The compiler fingerprint in full, for error messages.
     pub fingerprint: String,
 }

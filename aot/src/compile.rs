@@ -16,6 +16,7 @@ use rayon::prelude::*;
 
 use crate::CompileError;
 use crate::abi::{self, POINTER_TYPE};
+use crate::inline::{self, InlineBodies, InlineRange, InlineTable};
 use crate::module::{self, FuncType, FunctionBodyInput, ModuleEnv};
 use crate::translate::FuncTranslator;
 use crate::vmoffsets::{VAL_RAW_SIZE, VMOffsets, trap_codes};
@@ -63,6 +64,8 @@ pub struct Artifact {
     /// that type, present for the types of imported functions.
     pub host_trampolines: Vec<Option<u32>>,
     pub traps: TrapTable,
+    /// Code ranges that came from inlined functions (for backtraces).
+    pub inlined: InlineTable,
 }
 
 /// Every trap site of a code image, sorted by offset, as two arrays (offsets
@@ -97,6 +100,11 @@ impl TrapTable {
         self.offsets.len()
     }
 
+    /// Every trap site's offset, in increasing order.
+    pub fn offsets(&self) -> &[u32] {
+        &self.offsets
+    }
+
     pub fn is_empty(&self) -> bool {
         self.offsets.is_empty()
     }
@@ -128,6 +136,8 @@ struct FunctionCode {
     /// (offset in this function, callee function index, addend, kind)
     calls: Vec<(u32, u32, i64, Reloc)>,
     traps: Vec<TrapSite>,
+    /// Code that came from inlined callees, relative to this function.
+    inlined: Vec<InlineRange>,
 }
 
 /// One compile worker's reusable state.
@@ -136,6 +146,9 @@ type WorkerState = (Context, FuncTranslator, FunctionBuilderContext);
 /// A unit of parallel compilation.
 enum Job {
     Body(FunctionBodyInput),
+    /// A body translated ahead (an inlining candidate), or the error its
+    /// translation met.
+    Translated(u32, Result<ir::Function, CompileError>),
     /// The entry trampoline for this type index.
     Entry(usize),
     /// The host-call trampoline for this type index.
@@ -234,12 +247,24 @@ pub struct Compiler {
 }
 
 /// Choices that change the generated code beyond the ISA's flags.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Tunables {
     /// Check the epoch deadline at function entries and loop headers.
     pub epoch_interruption: bool,
     /// Count fuel and check it at function entries and loop headers.
     pub consume_fuel: bool,
+    /// Inline small functions into their direct callers (see [`crate::inline`]).
+    pub inlining: bool,
+}
+
+impl Default for Tunables {
+    fn default() -> Self {
+        Tunables {
+            epoch_interruption: false,
+            consume_fuel: false,
+            inlining: true,
+        }
+    }
 }
 
 impl Compiler {
@@ -327,32 +352,82 @@ impl Compiler {
         let (env, bodies) = module::parse(wasm)?;
         let offsets = VMOffsets::new(&env);
         let plan = TrampolinePlan::new(&env, false);
+        let parallel = |n: usize| n >= 4 && self.parallel;
 
-        // Function bodies and trampolines in one parallel pass, so no
-        // compilation is left for a serial tail. Small modules are compiled
-        // on this thread: handing a few tiny functions to the pool costs more
-        // than it saves.
-        let jobs: Vec<Job> = bodies
+        // First pass: translate the small bodies that may be inlined, so
+        // their CLIF is there for every caller in the second pass.
+        let small = |b: &FunctionBodyInput| {
+            self.tunables.inlining && b.range.len() <= inline::MAX_BODY_BYTES
+        };
+        let (small, rest): (Vec<_>, Vec<_>) = bodies.into_iter().partition(small);
+        let translate = |translator: &mut FuncTranslator, input: FunctionBodyInput| {
+            let index = input.func_index;
+            (
+                index,
+                self.translate(&env, &offsets, wasm, input, translator),
+            )
+        };
+        let new_translator = || FuncTranslator::new(self.isa.frontend_config(), self.tunables);
+        let translated: Vec<(u32, Result<ir::Function, CompileError>)> = if parallel(small.len()) {
+            small
+                .into_par_iter()
+                .with_max_len(8)
+                .map_init(new_translator, translate)
+                .collect()
+        } else {
+            let mut t = new_translator();
+            small.into_iter().map(|b| translate(&mut t, b)).collect()
+        };
+        let defined = |f: u32| (f - env.num_imported_funcs) as usize;
+        let mut inline_bodies: Vec<Option<ir::Function>> =
+            vec![None; env.num_defined_funcs() as usize];
+        for (f, r) in &translated {
+            if let Ok(func) = r
+                && inline::is_candidate(func)
+            {
+                inline_bodies[defined(*f)] = Some(func.clone());
+            }
+        }
+        let inline_bodies = InlineBodies::new(&env, &inline_bodies);
+
+        // Second pass: every function body (inlining into it) and the
+        // trampolines, in one parallel pass, so no compilation is left for a
+        // serial tail. Jobs stay in function index order, so the first error
+        // reported is the lowest-numbered function's. Small modules are
+        // compiled on this thread: handing a few tiny functions to the pool
+        // costs more than it saves.
+        let mut jobs: Vec<Job> = rest
             .into_iter()
             .map(Job::Body)
-            .chain(plan.jobs())
+            .chain(translated.into_iter().map(|(f, r)| Job::Translated(f, r)))
             .collect();
+        jobs.sort_by_key(|j| match j {
+            Job::Body(b) => b.func_index,
+            Job::Translated(f, _) => *f,
+            Job::Entry(_) | Job::Host(_) => u32::MAX,
+        });
+        jobs.extend(plan.jobs());
         let run = |state: &mut WorkerState, job: Job| match job {
-            Job::Body(input) => self.compile_body(&env, &offsets, wasm, input, state),
+            Job::Body(input) => {
+                let index = input.func_index;
+                let func = self.translate(&env, &offsets, wasm, input, &mut state.1)?;
+                self.compile_function(func, index, &inline_bodies, state)
+            }
+            Job::Translated(index, func) => {
+                self.compile_function(func?, index, &inline_bodies, state)
+            }
             Job::Entry(ty) => self.compile_trampoline(&env.types[ty], true, state),
             Job::Host(ty) => self.compile_trampoline(&env.types[ty], false, state),
         };
-        let mut results: Vec<Result<FunctionCode, CompileError>> =
-            if jobs.len() < 4 || !self.parallel {
-                let mut state = self.worker_state();
-                jobs.into_iter().map(|j| run(&mut state, j)).collect()
-            } else {
-                jobs.into_par_iter()
-                    .with_max_len(1)
-                    .map_init(|| self.worker_state(), run)
-                    .collect()
-            };
-        // Report the first failing function in index order, so errors are deterministic.
+        let mut results: Vec<Result<FunctionCode, CompileError>> = if parallel(jobs.len()) {
+            jobs.into_par_iter()
+                .with_max_len(1)
+                .map_init(|| self.worker_state(), run)
+                .collect()
+        } else {
+            let mut state = self.worker_state();
+            jobs.into_iter().map(|j| run(&mut state, j)).collect()
+        };
         let mut funcs = Vec::with_capacity(results.len());
         for r in results.drain(..) {
             funcs.push(r?);
@@ -376,7 +451,9 @@ impl Compiler {
             .map(|j| match j {
                 Job::Entry(t) => self.compile_trampoline(&env.types[t], true, &mut state),
                 Job::Host(t) => self.compile_trampoline(&env.types[t], false, &mut state),
-                Job::Body(_) => unreachable!("a trampoline plan holds only trampolines"),
+                Job::Body(_) | Job::Translated(..) => {
+                    unreachable!("a trampoline plan holds only trampolines")
+                }
             })
             .collect::<Result<Vec<_>, _>>()?;
         self.link(env, offsets, Vec::new(), &plan, trampolines)
@@ -421,6 +498,7 @@ impl Compiler {
         let mut image = Vec::new();
         let mut functions = Vec::new();
         let mut traps = Vec::new();
+        let mut inlined = Vec::new();
         let mut place = |f: &FunctionCode, image: &mut Vec<u8>| -> u32 {
             let pad = image.len().next_multiple_of(align) - image.len();
             image.extend(std::iter::repeat_n(0u8, pad));
@@ -434,6 +512,11 @@ impl Compiler {
             traps.extend(f.traps.iter().map(|t| TrapSite {
                 offset: offset + t.offset,
                 code: t.code,
+            }));
+            inlined.extend(f.inlined.iter().map(|r| InlineRange {
+                start: offset + r.start,
+                end: offset + r.end,
+                func_index: r.func_index,
             }));
             offset
         };
@@ -463,6 +546,7 @@ impl Compiler {
             }
         }
         let traps = TrapTable::new(traps);
+        let inlined = InlineTable::new(inlined);
 
         Ok(Artifact {
             env,
@@ -481,17 +565,19 @@ impl Compiler {
                 .map(|i| i.map(|i| trampoline_offsets[i]))
                 .collect(),
             traps,
+            inlined,
         })
     }
 
-    fn compile_body(
+    /// Validates and translates one function body to CLIF.
+    fn translate(
         &self,
         env: &ModuleEnv,
         offsets: &VMOffsets,
         wasm: &[u8],
         input: FunctionBodyInput,
-        (ctx, translator, _): &mut WorkerState,
-    ) -> Result<FunctionCode, CompileError> {
+        translator: &mut FuncTranslator,
+    ) -> Result<ir::Function, CompileError> {
         let func_index = input.func_index;
         let body = wasmparser::FunctionBody::new(wasmparser::BinaryReader::new(
             &wasm[input.range.clone()],
@@ -500,20 +586,30 @@ impl Compiler {
         let mut validator = input
             .validator
             .into_validator(wasmparser::FuncValidatorAllocations::default());
-        ctx.clear();
-        ctx.func = ir::Function::with_name_signature(
+        let mut func = ir::Function::with_name_signature(
             UserFuncName::user(0, func_index),
             abi::wasm_signature(env.func_type(func_index)),
         );
-        translator.translate(
-            env,
-            offsets,
-            func_index,
-            &body,
-            &mut validator,
-            &mut ctx.func,
-        )?;
-        self.finish(ctx, func_index)
+        translator.translate(env, offsets, func_index, &body, &mut validator, &mut func)?;
+        Ok(func)
+    }
+
+    /// Inlines into a translated function and compiles it.
+    fn compile_function(
+        &self,
+        func: ir::Function,
+        func_index: u32,
+        inline_bodies: &InlineBodies<'_>,
+        (ctx, _, _): &mut WorkerState,
+    ) -> Result<FunctionCode, CompileError> {
+        ctx.clear();
+        ctx.func = func;
+        let inlined = inline::inline_calls(ctx, inline_bodies, func_index)?;
+        let mut code = self.finish(ctx, func_index)?;
+        if inlined == 0 {
+            code.inlined.clear();
+        }
+        Ok(code)
     }
 
     /// Compiles the function in `ctx` and collects its code, calls and traps.
@@ -556,6 +652,13 @@ impl Compiler {
                 code: t.code.as_raw().get(),
             })
             .collect();
+        let inlined = inline::inline_ranges(
+            compiled
+                .buffer
+                .get_srclocs_sorted()
+                .iter()
+                .map(|s| (s.start, s.end, s.loc)),
+        );
         let code = compiled.code_buffer().to_vec();
         if dump {
             eprintln!(
@@ -572,6 +675,7 @@ impl Compiler {
             code,
             calls,
             traps,
+            inlined,
         })
     }
 }

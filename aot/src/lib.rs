@@ -7,12 +7,14 @@
 pub mod abi;
 pub mod artifact;
 pub mod compile;
+pub mod inline;
 pub mod module;
 pub mod packed;
 pub mod translate;
 pub mod vmoffsets;
 
 pub use compile::{Artifact, CompiledFunction, Compiler, TrapSite, TrapTable, Tunables};
+pub use inline::InlineTable;
 pub use module::{FuncType, ModuleEnv, WasmType};
 pub use vmoffsets::VMOffsets;
 

@@ -9,6 +9,7 @@ use serde::de::{Error as _, Visitor};
 use serde::{Deserializer, Serializer};
 
 use crate::compile::{CompiledFunction, TrapSite};
+use crate::inline::InlineRange;
 
 /// A record with a fixed little-endian encoding of `SIZE` bytes.
 pub trait Packed: Sized {
@@ -64,6 +65,24 @@ impl Packed for CompiledFunction {
             func_index: u32_at(b, 0),
             offset: u32_at(b, 4),
             len: u32_at(b, 8),
+        }
+    }
+}
+
+impl Packed for InlineRange {
+    const SIZE: usize = 12;
+    #[inline]
+    fn write(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(&self.start.to_le_bytes());
+        out.extend_from_slice(&self.end.to_le_bytes());
+        out.extend_from_slice(&self.func_index.to_le_bytes());
+    }
+    #[inline]
+    fn read(b: &[u8]) -> Self {
+        InlineRange {
+            start: u32_at(b, 0),
+            end: u32_at(b, 4),
+            func_index: u32_at(b, 8),
         }
     }
 }

@@ -21,6 +21,7 @@ pub struct Config {
     pub(crate) async_support: bool,
     pub(crate) epoch_interruption: bool,
     pub(crate) consume_fuel: bool,
+    pub(crate) inlining: bool,
 }
 
 impl Default for Config {
@@ -35,6 +36,7 @@ impl Default for Config {
             async_support: false,
             epoch_interruption: false,
             consume_fuel: false,
+            inlining: true,
         }
     }
 }
@@ -102,6 +104,13 @@ impl Config {
         self.consume_fuel = on;
         self
     }
+
+    /// Inline small functions into their direct callers (default on).
+    /// Backtraces still show inlined functions as frames of their own.
+    pub fn inlining(&mut self, on: bool) -> &mut Self {
+        self.inlining = on;
+        self
+    }
 }
 
 pub(crate) struct EngineInner {
@@ -149,6 +158,7 @@ impl Engine {
             .with_tunables(nyash_aot::Tunables {
                 epoch_interruption: config.epoch_interruption,
                 consume_fuel: config.consume_fuel,
+                inlining: config.inlining,
             });
         let stacks =
             nyash_asyncify::StackPool::new(config.max_wasm_stack + nyash_asyncify::host_slack());

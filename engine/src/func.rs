@@ -325,15 +325,17 @@ pub(crate) fn trap_to_error(store: &mut StoreOpaque, trap: nyash_asyncify::Trap)
         .backtrace
         .iter()
         .enumerate()
-        .filter_map(|(i, &pc)| {
+        .flat_map(|(i, &pc)| {
             // Return addresses point after the call; look up the call itself.
             let pc = if i == 0 { pc } else { pc - 1 };
-            let (_, module) = store.code_starts.range(..=pc).next_back()?;
-            let func_index = module.func_at_pc(pc)?;
-            Some(FrameInfo {
-                module_name: module.name().map(str::to_string),
-                func_index,
-                func_name: module.func_name(func_index).map(str::to_string),
+            let module = store.code_starts.range(..=pc).next_back().map(|(_, m)| m);
+            // A function inlined at `pc` is a frame of its own, inside its caller's.
+            module.into_iter().flat_map(move |module| {
+                module.funcs_at_pc(pc).map(move |func_index| FrameInfo {
+                    module_name: module.name().map(str::to_string),
+                    func_index,
+                    func_name: module.func_name(func_index).map(str::to_string),
+                })
             })
         })
         .collect();

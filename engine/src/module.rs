@@ -27,6 +27,8 @@ pub(crate) struct ModuleInner {
     pub(crate) slot_funcs: Vec<u32>,
     /// Hash of the wasm bytes the code was compiled from.
     pub(crate) wasm_hash: u128,
+    /// Code inlined from other functions, for backtraces.
+    pub(crate) inlined: nyash_aot::InlineTable,
 }
 
 /// A compiled WebAssembly module.
@@ -77,6 +79,7 @@ impl Module {
             entry_trampolines,
             host_trampolines,
             traps,
+            inlined,
         } = artifact;
         let meta = ArtifactMeta {
             env,
@@ -86,6 +89,7 @@ impl Module {
             entry_trampolines,
             host_trampolines,
             traps,
+            inlined,
             fingerprint: String::new(),
         };
         let memory = |functions, traps| CodeMemory::new(&code, functions, traps);
@@ -120,6 +124,7 @@ impl Module {
             entry_trampolines: inner.entry_trampolines.clone(),
             host_trampolines: inner.host_trampolines.clone(),
             traps: inner.code.tables.traps.clone(),
+            inlined: inner.inlined.clone(),
             fingerprint: inner.engine.inner.compiler.fingerprint().to_string(),
         };
         Ok(artifact::write(&meta, inner.code.bytes(), inner.wasm_hash))
@@ -209,6 +214,7 @@ impl Module {
             entry_trampolines,
             host_trampolines,
             traps,
+            inlined,
             ..
         } = meta;
         let code = Arc::new(memory(functions, traps).map_err(|e| Error::io(None, e))?);
@@ -236,6 +242,7 @@ impl Module {
                 type_ids,
                 slot_funcs,
                 wasm_hash,
+                inlined,
             }),
         })
     }
@@ -283,8 +290,15 @@ impl Module {
     }
 
     /// The function index whose body contains `pc`, if this module's code holds it.
-    pub(crate) fn func_at_pc(&self, pc: usize) -> Option<u32> {
-        self.inner.code.tables.func_index_at(pc)
+    /// The functions whose code is at `pc`, innermost first: the function
+    /// inlined there (if any), then the function containing it.
+    pub(crate) fn funcs_at_pc(&self, pc: usize) -> impl Iterator<Item = u32> + '_ {
+        let outer = self.inner.code.tables.func_index_at(pc);
+        let inlined = outer.and_then(|_| {
+            let offset = u32::try_from(pc.checked_sub(self.inner.code.base() as usize)?).ok()?;
+            self.inner.inlined.lookup(offset)
+        });
+        inlined.into_iter().chain(outer)
     }
 
     pub(crate) fn wasm_call(&self, func_index: u32) -> *const u8 {

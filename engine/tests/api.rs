@@ -317,3 +317,38 @@ fn start_function_trap_fails_instantiation() {
     let err = Instance::new(&mut store, &module, &[]).unwrap_err();
     assert_eq!(err.trap_code(), Some(TrapCode::UnreachableCodeReached));
 }
+
+#[test]
+fn backtraces_show_inlined_functions_as_frames() {
+    // $leaf is inlined into $mid and $mid into $top (each one level); a trap
+    // in $leaf must still show every frame, innermost first.
+    let wat = r#"(module
+        (func $leaf (param i32) (result i32) i32.const 100 local.get 0 i32.div_u)
+        (func $mid (param i32) (result i32) local.get 0 call $leaf i32.const 1 i32.add)
+        (func $top (export "top") (param i32) (result i32)
+            local.get 0 call $mid local.get 0 call $mid i32.add))"#;
+    let mut frames = Vec::new();
+    for inlining in [true, false] {
+        let mut config = Config::new();
+        config.inlining(inlining);
+        let engine = Engine::new(&config).unwrap();
+        let module = Module::new(&engine, wat).unwrap();
+        let mut store = Store::new(&engine, ());
+        let instance = Instance::new(&mut store, &module, &[]).unwrap();
+        let top = instance
+            .get_typed_func::<i32, i32>(&mut store, "top")
+            .unwrap();
+        assert_eq!(top.call(&mut store, 5).unwrap(), 2 * (20 + 1));
+        let err = top.call(&mut store, 0).unwrap_err();
+        let trap = err.trap().expect("a trap");
+        assert_eq!(trap.code, TrapCode::IntegerDivisionByZero);
+        let names: Vec<_> = trap
+            .backtrace
+            .iter()
+            .map(|f| f.func_name.clone().unwrap_or_default())
+            .collect();
+        assert_eq!(names, ["leaf", "mid", "top"], "inlining {inlining}");
+        frames.push(names);
+    }
+    assert_eq!(frames[0], frames[1]);
+}
