@@ -218,6 +218,9 @@ impl Module {
             ..
         } = meta;
         let code = Arc::new(memory(functions, traps).map_err(|e| Error::io(None, e))?);
+        if perf_map_enabled() {
+            write_perf_map(&env, &code);
+        }
         let type_ids: Box<[u32]> = env.types.iter().map(|t| engine.type_id(t)).collect();
         for (&id, t) in type_ids.iter().zip(&host_trampolines) {
             if let Some(t) = t {
@@ -313,6 +316,42 @@ impl Module {
         let off = self.inner.entry_trampolines[ty]
             .expect("every defined function's type has an entry trampoline");
         self.inner.code.at(off)
+    }
+}
+
+/// Whether `NYASH_PERFMAP=1`: loaded code is described in
+/// `/tmp/perf-PID.map`, so `perf report` names wasm functions.
+fn perf_map_enabled() -> bool {
+    static ON: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *ON.get_or_init(|| std::env::var_os("NYASH_PERFMAP").is_some_and(|v| v == "1"))
+}
+
+/// Appends one line per function of `code` to `/tmp/perf-PID.map` (the
+/// format perf reads for JIT code: `START SIZE NAME`, hex). Best effort: a
+/// profiling aid must not make loading fail.
+fn write_perf_map(env: &ModuleEnv, code: &CodeMemory) {
+    use std::io::Write;
+    let mut out = String::new();
+    let module = env.name.as_deref().unwrap_or("wasm");
+    for f in &code.tables.functions {
+        let start = code.at(f.offset) as usize;
+        if f.func_index == nyash_aot::CompiledFunction::TRAMPOLINE {
+            out.push_str(&format!("{start:x} {:x} {module}!trampoline\n", f.len));
+        } else {
+            let name = env.func_name(f.func_index).unwrap_or("");
+            out.push_str(&format!(
+                "{start:x} {:x} {module}!{name}[{}]\n",
+                f.len, f.func_index
+            ));
+        }
+    }
+    let path = format!("/tmp/perf-{}.map", std::process::id());
+    if let Ok(mut file) = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+    {
+        let _ = file.write_all(out.as_bytes());
     }
 }
 

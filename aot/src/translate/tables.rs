@@ -21,12 +21,28 @@ impl Translator<'_, '_> {
     /// `TABLE_OUT_OF_BOUNDS` if it is past the end.
     pub(super) fn table_elem_addr(&mut self, table: u32, index: ir::Value) -> ir::Value {
         let def = self.table_def(table);
-        let len = self.builder.ins().load(
-            types::I64,
-            MemFlagsData::trusted(),
-            def,
-            table_def::CURRENT_ELEMENTS as i32,
-        );
+        // A table whose maximum is its minimum can never grow (an imported
+        // one neither: its exporter's limits must lie within these), so its
+        // length is a constant and its element array never moves: the bounds
+        // check needs no load and the base load can leave loops. wasm-ld
+        // gives C and Rust programs' indirect function tables this type.
+        let limits = self.env.tables[table as usize].limits;
+        let fixed = limits.max == Some(limits.min);
+        let len = if fixed {
+            self.builder.ins().iconst(types::I64, limits.min as i64)
+        } else {
+            self.builder.ins().load(
+                types::I64,
+                MemFlagsData::trusted(),
+                def,
+                table_def::CURRENT_ELEMENTS as i32,
+            )
+        };
+        let base_flags = if fixed {
+            MemFlagsData::trusted().with_readonly().with_can_move()
+        } else {
+            MemFlagsData::trusted()
+        };
         let index = self.builder.ins().uextend(types::I64, index);
         let oob = self
             .builder
@@ -35,12 +51,10 @@ impl Translator<'_, '_> {
         self.builder
             .ins()
             .trapnz(oob, trap_codes::TABLE_OUT_OF_BOUNDS);
-        let base = self.builder.ins().load(
-            POINTER_TYPE,
-            MemFlagsData::trusted(),
-            def,
-            table_def::BASE as i32,
-        );
+        let base = self
+            .builder
+            .ins()
+            .load(POINTER_TYPE, base_flags, def, table_def::BASE as i32);
         let scaled = self.builder.ins().ishl_imm_u(index, 3);
         self.builder.ins().iadd(base, scaled)
     }
