@@ -12,7 +12,6 @@ use cranelift_codegen::isa::{CallConv, OwnedTargetIsa, TargetFrontendConfig};
 use cranelift_codegen::settings::{self, Configurable};
 use cranelift_codegen::{Context, FinalizedRelocTarget, binemit::Reloc};
 use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext};
-use rayon::prelude::*;
 
 use crate::CompileError;
 use crate::abi::{self, POINTER_TYPE};
@@ -138,6 +137,57 @@ struct FunctionCode {
     traps: Vec<TrapSite>,
     /// Code that came from inlined callees, relative to this function.
     inlined: Vec<InlineRange>,
+}
+
+/// Runs `run` over `jobs` and returns the results in the jobs' order.
+///
+/// In parallel, one worker per thread of rayon's pool takes jobs from a
+/// shared queue, largest `cost` first (longest-processing-time-first): a big
+/// function started last would leave the other cores idle while it finishes.
+/// Each worker makes its own state with `init` and reuses it. Few jobs, or
+/// `parallel` off, run on this thread in order.
+fn run_jobs<J: Send, R: Send, S>(
+    parallel: bool,
+    jobs: Vec<J>,
+    cost: impl Fn(&J) -> usize,
+    init: impl Fn() -> S + Sync,
+    run: impl Fn(&mut S, J) -> R + Sync,
+) -> Vec<R> {
+    let threads = rayon::current_num_threads();
+    if !parallel || jobs.len() < 4 || threads < 2 {
+        let mut state = init();
+        return jobs.into_iter().map(|j| run(&mut state, j)).collect();
+    }
+    let n = jobs.len();
+    let mut order: Vec<(usize, usize)> = jobs.iter().map(&cost).enumerate().collect();
+    order.sort_by_key(|&(i, c)| (std::cmp::Reverse(c), i));
+    let mut slots: Vec<Option<J>> = jobs.into_iter().map(Some).collect();
+    let queue: Vec<std::sync::Mutex<Option<(usize, J)>>> = order
+        .iter()
+        .map(|&(i, _)| std::sync::Mutex::new(slots[i].take().map(|j| (i, j))))
+        .collect();
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let done: std::sync::Mutex<Vec<(usize, R)>> = std::sync::Mutex::new(Vec::with_capacity(n));
+    rayon::scope(|s| {
+        for _ in 0..threads.min(n) {
+            s.spawn(|_| {
+                let mut state = init();
+                let mut mine = Vec::new();
+                loop {
+                    let k = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    let Some(slot) = queue.get(k) else { break };
+                    let job = slot.lock().unwrap_or_else(|e| e.into_inner()).take();
+                    if let Some((i, job)) = job {
+                        mine.push((i, run(&mut state, job)));
+                    }
+                }
+                done.lock().unwrap_or_else(|e| e.into_inner()).extend(mine);
+            });
+        }
+    });
+    let mut done = done.into_inner().unwrap_or_else(|e| e.into_inner());
+    done.sort_unstable_by_key(|&(i, _)| i);
+    done.into_iter().map(|(_, r)| r).collect()
 }
 
 /// One compile worker's reusable state.
@@ -352,8 +402,6 @@ impl Compiler {
         let (env, bodies) = module::parse(wasm)?;
         let offsets = VMOffsets::new(&env);
         let plan = TrampolinePlan::new(&env, false);
-        let parallel = |n: usize| n >= 4 && self.parallel;
-
         // First pass: translate the small bodies that may be inlined, so
         // their CLIF is there for every caller in the second pass.
         let small = |b: &FunctionBodyInput| {
@@ -368,16 +416,13 @@ impl Compiler {
             )
         };
         let new_translator = || FuncTranslator::new(self.isa.frontend_config(), self.tunables);
-        let translated: Vec<(u32, Result<ir::Function, CompileError>)> = if parallel(small.len()) {
-            small
-                .into_par_iter()
-                .with_max_len(8)
-                .map_init(new_translator, translate)
-                .collect()
-        } else {
-            let mut t = new_translator();
-            small.into_iter().map(|b| translate(&mut t, b)).collect()
-        };
+        let translated: Vec<(u32, Result<ir::Function, CompileError>)> = run_jobs(
+            self.parallel,
+            small,
+            |b| b.range.len(),
+            new_translator,
+            translate,
+        );
         let defined = |f: u32| (f - env.num_imported_funcs) as usize;
         let mut inline_bodies: Vec<Option<ir::Function>> =
             vec![None; env.num_defined_funcs() as usize];
@@ -419,15 +464,15 @@ impl Compiler {
             Job::Entry(ty) => self.compile_trampoline(&env.types[ty], true, state),
             Job::Host(ty) => self.compile_trampoline(&env.types[ty], false, state),
         };
-        let mut results: Vec<Result<FunctionCode, CompileError>> = if parallel(jobs.len()) {
-            jobs.into_par_iter()
-                .with_max_len(1)
-                .map_init(|| self.worker_state(), run)
-                .collect()
-        } else {
-            let mut state = self.worker_state();
-            jobs.into_iter().map(|j| run(&mut state, j)).collect()
+        let cost = |j: &Job| match j {
+            Job::Body(b) => b.range.len(),
+            // About three bytes of wasm per CLIF instruction.
+            Job::Translated(_, Ok(f)) => 3 * f.dfg.num_insts(),
+            Job::Translated(_, Err(_)) => 0,
+            Job::Entry(_) | Job::Host(_) => 64,
         };
+        let mut results: Vec<Result<FunctionCode, CompileError>> =
+            run_jobs(self.parallel, jobs, cost, || self.worker_state(), run);
         let mut funcs = Vec::with_capacity(results.len());
         for r in results.drain(..) {
             funcs.push(r?);
