@@ -352,3 +352,47 @@ fn backtraces_show_inlined_functions_as_frames() {
     }
     assert_eq!(frames[0], frames[1]);
 }
+
+#[test]
+fn inlining_changes_neither_results_nor_fuel_used() {
+    // Small helpers called in a loop (inlined when inlining is on), one of
+    // them recursive; fuel must be counted identically either way.
+    let wat = r#"(module (memory 1)
+        (func $sq (param i32) (result i32) local.get 0 local.get 0 i32.mul)
+        (func $store (param i32 i32) local.get 0 local.get 1 i32.store)
+        (func $fact (param i32) (result i32)
+            local.get 0 i32.const 2 i32.lt_u
+            if (result i32) i32.const 1
+            else local.get 0 local.get 0 i32.const 1 i32.sub call $fact i32.mul end)
+        (func (export "run") (param $n i32) (result i32) (local $i i32) (local $acc i32)
+            (loop $l
+                (local.set $acc (i32.add (local.get $acc) (call $sq (local.get $i))))
+                (call $store (i32.shl (i32.and (local.get $i) (i32.const 255)) (i32.const 2)) (local.get $acc))
+                (local.set $i (i32.add (local.get $i) (i32.const 1)))
+                (br_if $l (i32.lt_u (local.get $i) (local.get $n))))
+            (i32.add (local.get $acc) (call $fact (i32.const 10)))))"#;
+    let mut outcomes = Vec::new();
+    for inlining in [true, false] {
+        let mut config = Config::new();
+        config.inlining(inlining).consume_fuel(true);
+        let engine = Engine::new(&config).unwrap();
+        let module = Module::new(&engine, wat).unwrap();
+        let mut store = Store::new(&engine, ());
+        store.set_fuel(1_000_000).unwrap();
+        let instance = Instance::new(&mut store, &module, &[]).unwrap();
+        let run = instance
+            .get_typed_func::<i32, i32>(&mut store, "run")
+            .unwrap();
+        let result = run.call(&mut store, 1000).unwrap();
+        let used = 1_000_000 - store.get_fuel().unwrap();
+        // Running out part-way traps the same way too.
+        store.set_fuel(used / 2).unwrap();
+        let trap = run.call(&mut store, 1000).unwrap_err().trap_code();
+        outcomes.push((result, used, trap));
+    }
+    // Sum of i*i below 1000, plus 10!.
+    assert_eq!(outcomes[0].0, 332_833_500 + 3_628_800);
+    assert!(outcomes[0].1 > 0);
+    assert_eq!(outcomes[0].2, Some(TrapCode::OutOfFuel));
+    assert_eq!(outcomes[0], outcomes[1]);
+}
