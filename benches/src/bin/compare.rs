@@ -67,6 +67,9 @@ struct Row {
     nyash: [Option<Duration>; 4],
     wasmtime: [Option<Duration>; 4],
     native: Option<Duration>,
+    /// Spread of the samples behind each median (see [`spread`]).
+    nyash_spread: [f64; 4],
+    wasmtime_spread: [f64; 4],
 }
 
 type Res<T> = Result<T, String>;
@@ -258,6 +261,8 @@ fn measure(
     for p in 0..4 {
         row.nyash[p] = median(&mut times[0][p]);
         row.wasmtime[p] = median(&mut times[1][p]);
+        row.nyash_spread[p] = spread(&times[0][p]);
+        row.wasmtime_spread[p] = spread(&times[1][p]);
     }
     row.native = median(&mut native_times);
     Ok(row)
@@ -274,6 +279,25 @@ fn median(v: &mut [Duration]) -> Option<Duration> {
     } else {
         (v[n / 2 - 1] + v[n / 2]) / 2
     })
+}
+
+/// Half the interquartile range as a fraction of the median, of sorted
+/// samples: how far a typical run strays from the median.
+fn spread(sorted: &[Duration]) -> f64 {
+    let n = sorted.len();
+    if n < 4 {
+        return 0.0;
+    }
+    let q = |f: f64| sorted[((n - 1) as f64 * f).round() as usize].as_secs_f64();
+    (q(0.75) - q(0.25)) / 2.0 / q(0.5)
+}
+
+fn fmt_spread(d: Duration, spread: f64) -> String {
+    if spread > 0.0 {
+        format!("{} ±{:.0}%", fmt(d), spread * 100.0)
+    } else {
+        fmt(d)
+    }
 }
 
 fn fmt(d: Duration) -> String {
@@ -300,7 +324,7 @@ fn geomean(v: &[f64]) -> Option<f64> {
 
 fn print_tables(workloads: &[Workload], rows: &[Row], runs: usize) {
     println!(
-        "nyash-engine {} vs wasmtime 48.0.8 (both Cranelift 0.135.8), median of {runs} runs each, alternating; ratio < 1 means nyash-engine is faster.\n",
+        "nyash-engine {} vs wasmtime 48.0.8 (both Cranelift 0.135.8), median of {runs} runs each, alternating; ± is half the interquartile range; ratio < 1 means nyash-engine is faster.\n",
         env!("CARGO_PKG_VERSION")
     );
     let mut summary = Vec::new();
@@ -324,7 +348,12 @@ fn print_tables(workloads: &[Workload], rows: &[Row], runs: usize) {
             };
             let q = ratio(a, b);
             ratios.push(q);
-            print!("| {} | {} | {} | {q:.2}x |", w.name, fmt(a), fmt(b));
+            print!(
+                "| {} | {} | {} | {q:.2}x |",
+                w.name,
+                fmt_spread(a, r.nyash_spread[p]),
+                fmt_spread(b, r.wasmtime_spread[p])
+            );
             if native {
                 match r.native {
                     Some(n) => {
