@@ -100,6 +100,8 @@ impl Func {
                 _pad: 0,
             },
             func_index: index as usize,
+            host_fn: Box::into_raw(Box::new(call.clone())) as *const (),
+            drop_host_fn: drop_boxed::<HostFn<T>>,
         });
         let ctx_ptr: *mut VMHostFuncContext = &mut *ctx;
         ctx.func_ref.vmctx = ctx_ptr.cast();
@@ -294,13 +296,16 @@ pub(crate) unsafe fn invoke(
     // SAFETY: entry trampolines have exactly this signature (aot::abi).
     let entry: Entry = unsafe { std::mem::transmute::<*const u8, Entry>(trampoline) };
     let limit: *mut usize = &mut store.vmstore.stack_limit;
-    let engine = store.engine.clone();
+    // The store holds the engine for the whole call, so a pointer to its
+    // stack pool is enough (no reference count traffic per call).
+    let stacks: *const nyash_asyncify::StackPool = &store.engine.inner.stacks;
     // A synchronous call cannot suspend: async host functions it reaches fail.
     let _no_async = crate::async_call::CxGuard::set(std::ptr::null_mut());
     // SAFETY: the closure holds only raw pointers and plain values, so an
-    // abandoned stack leaks nothing; the caller vouches for the pointers.
+    // abandoned stack leaks nothing; the caller vouches for the pointers;
+    // `stacks` lives in the engine the store keeps alive.
     let result = unsafe {
-        nyash_asyncify::run_on_stack(&engine.inner.stacks, limit, move || {
+        nyash_asyncify::run_on_stack(&*stacks, limit, move || {
             entry(vmctx, vmctx, wasm_call, values)
         })
     };
@@ -342,6 +347,12 @@ pub(crate) fn trap_to_error(store: &mut StoreOpaque, trap: nyash_asyncify::Trap)
     Error::new(ErrorKind::Trap(Trap { code, backtrace }))
 }
 
+/// Frees a `Box<F>` made by `Box::into_raw` and kept as `*const ()`.
+unsafe fn drop_boxed<F>(p: *const ()) {
+    // SAFETY: the caller passes a pointer from `Box::<F>::into_raw`, once.
+    drop(unsafe { Box::from_raw(p as *mut F) });
+}
+
 /// Called by a host-call trampoline: runs the host function with the store
 /// of the calling instance. Returns 0 on success; otherwise the error (or
 /// panic) is left in the store and the trampoline traps with `HOST_ERROR`.
@@ -362,14 +373,8 @@ unsafe extern "C" fn host_callback<T: 'static>(
         let store = &mut *((*vmstore).store as *mut StoreInner<T>);
         let caller = *(caller_vmctx.add(VMOffsets::INSTANCE as usize) as *const usize) as u32;
         let values = std::slice::from_raw_parts_mut(values, len);
-        let func_index = (*ctx).func_index;
-        let call = match &store.opaque.funcs[func_index].kind {
-            FuncKind::Host { call, .. } => call
-                .downcast_ref::<HostFn<T>>()
-                .expect("host functions are created for the store's data type")
-                .clone(),
-            FuncKind::Wasm { .. } => unreachable!("host trampolines only call host functions"),
-        };
+        // The context carries the function for this very `T` (see `new_raw`).
+        let call = &*((*ctx).host_fn as *const HostFn<T>);
         let result = panic::catch_unwind(AssertUnwindSafe(|| {
             call(
                 Caller {

@@ -18,7 +18,9 @@
 //!   the path every cached run and `.nwasm`/`.cwasm` load takes;
 //! - **instantiate**: a new store with a WASI context (stdout into memory) and
 //!   `Linker::instantiate`;
-//! - **execute**: calling `_start` to completion.
+//! - **execute**: calling `_start` to completion;
+//! - **calls** (not per workload): host -> wasm and wasm -> host call
+//!   overhead, per call, over batches of 100,000 calls.
 //!
 //! Every run's output is checked: both engines and the native build must
 //! print the same thing, or the comparison stops with an error.
@@ -152,8 +154,8 @@ fn run() -> Res<()> {
             });
         }
     }
-    if workloads.is_empty() {
-        return Err("no workload matches --only".into());
+    if workloads.is_empty() && !wanted("calls") {
+        return Err("nothing matches --only (workload names, or `calls`)".into());
     }
 
     let ny = nyash::Bench::new()?;
@@ -164,8 +166,74 @@ fn run() -> Res<()> {
         rows.push(measure(w, runs, &ny, &wt, &tmp)?);
     }
     let _ = std::fs::remove_dir_all(&tmp);
-    print_tables(&workloads, &rows, runs);
+    let calls = if wanted("calls") {
+        eprintln!("calls ...");
+        Some(measure_calls(runs, &ny, &wt)?)
+    } else {
+        None
+    };
+    if !workloads.is_empty() {
+        print_tables(&workloads, &rows, runs);
+    }
+    if let Some(calls) = calls {
+        print_calls(&calls);
+    }
     Ok(())
+}
+
+/// Host <-> wasm call overheads, as (label, nyash ns/call, wasmtime ns/call).
+type CallRows = Vec<(&'static str, f64, f64)>;
+
+/// Calls per timed batch: enough that the clock's resolution does not matter.
+const CALLS: u32 = 100_000;
+
+const CALLS_WAT: &str = r#"(module
+    (import "host" "inc" (func $inc (param i32) (result i32)))
+    (func (export "id") (param i32) (result i32) local.get 0)
+    (func (export "call_host") (param $n i32) (result i32) (local $acc i32)
+        (loop $l
+            (local.set $acc (call $inc (local.get $acc)))
+            (br_if $l (i32.lt_u (local.get $acc) (local.get $n))))
+        (local.get $acc)))"#;
+
+fn measure_calls(runs: usize, ny: &nyash::Bench, wt: &wasmtime_side::Bench) -> Res<CallRows> {
+    let mut samples = [[Vec::new(), Vec::new()], [Vec::new(), Vec::new()]];
+    for run in 0..runs {
+        for side in [run % 2, 1 - run % 2] {
+            let (h2w, w2h) = if side == 0 {
+                ny.calls(CALLS)?
+            } else {
+                wt.calls(CALLS)?
+            };
+            samples[0][side].push(h2w);
+            samples[1][side].push(w2h);
+        }
+    }
+    let ns =
+        |v: &mut Vec<Duration>| median(v).map_or(0.0, |d| d.as_secs_f64() * 1e9 / CALLS as f64);
+    let [mut h2w, mut w2h] = samples;
+    Ok(vec![
+        (
+            "host -> wasm (typed call of `(i32) -> i32`)",
+            ns(&mut h2w[0]),
+            ns(&mut h2w[1]),
+        ),
+        (
+            "wasm -> host (imported `(i32) -> i32` host function)",
+            ns(&mut w2h[0]),
+            ns(&mut w2h[1]),
+        ),
+    ])
+}
+
+fn print_calls(rows: &CallRows) {
+    println!("### calls (time per call)\n");
+    println!("| call | nyash-engine | wasmtime | nyash/wasmtime |");
+    println!("|---|---:|---:|---:|");
+    for (label, a, b) in rows {
+        println!("| {label} | {a:.1} ns | {b:.1} ns | {:.2}x |", a / b);
+    }
+    println!();
 }
 
 fn build_native(cc: &str, src: &Path, out: &Path) -> Option<PathBuf> {
@@ -435,6 +503,37 @@ mod nyash {
             Ok(t)
         }
 
+        /// (host -> wasm, wasm -> host) time for `n` calls each.
+        pub fn calls(&self, n: u32) -> Res<(Duration, Duration)> {
+            let err = |e: nyash_engine::Error| format!("nyash-engine: {e}");
+            let module = Module::new(&self.engine, super::CALLS_WAT).map_err(err)?;
+            let mut linker: Linker<()> = Linker::new(&self.engine);
+            linker
+                .func_wrap("host", "inc", |x: i32| x + 1)
+                .map_err(err)?;
+            let mut store = Store::new(&self.engine, ());
+            let instance = linker.instantiate(&mut store, &module).map_err(err)?;
+            let id = instance
+                .get_typed_func::<i32, i32>(&mut store, "id")
+                .map_err(err)?;
+            let call_host = instance
+                .get_typed_func::<i32, i32>(&mut store, "call_host")
+                .map_err(err)?;
+            let start = Instant::now();
+            let mut acc = 0;
+            for i in 0..n as i32 {
+                acc ^= id.call(&mut store, i).map_err(err)?;
+            }
+            let h2w = start.elapsed();
+            let start = Instant::now();
+            let r = call_host.call(&mut store, n as i32).map_err(err)?;
+            let w2h = start.elapsed();
+            if r != n as i32 || acc == i32::MIN {
+                return Err(format!("nyash-engine: call_host returned {r}"));
+            }
+            Ok((h2w, w2h))
+        }
+
         /// Instantiates from the artifact and runs `_start`: (instantiate
         /// time, execute time, stdout).
         pub fn run(&self, artifact: &Path) -> Res<(Duration, Duration, Vec<u8>)> {
@@ -520,6 +619,36 @@ mod wasmtime_side {
             let t = start.elapsed();
             drop(module);
             Ok(t)
+        }
+
+        pub fn calls(&self, n: u32) -> Res<(Duration, Duration)> {
+            let err = |e: wasmtime::Error| format!("wasmtime: {e}");
+            let module = Module::new(&self.engine, super::CALLS_WAT).map_err(err)?;
+            let mut linker: Linker<()> = Linker::new(&self.engine);
+            linker
+                .func_wrap("host", "inc", |x: i32| x + 1)
+                .map_err(err)?;
+            let mut store = Store::new(&self.engine, ());
+            let instance = linker.instantiate(&mut store, &module).map_err(err)?;
+            let id = instance
+                .get_typed_func::<i32, i32>(&mut store, "id")
+                .map_err(err)?;
+            let call_host = instance
+                .get_typed_func::<i32, i32>(&mut store, "call_host")
+                .map_err(err)?;
+            let start = Instant::now();
+            let mut acc = 0;
+            for i in 0..n as i32 {
+                acc ^= id.call(&mut store, i).map_err(err)?;
+            }
+            let h2w = start.elapsed();
+            let start = Instant::now();
+            let r = call_host.call(&mut store, n as i32).map_err(err)?;
+            let w2h = start.elapsed();
+            if r != n as i32 || acc == i32::MIN {
+                return Err(format!("wasmtime: call_host returned {r}"));
+            }
+            Ok((h2w, w2h))
         }
 
         pub fn run(&self, artifact: &Path) -> Res<(Duration, Duration, Vec<u8>)> {

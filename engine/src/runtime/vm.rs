@@ -102,6 +102,18 @@ pub struct VMHostFuncContext {
     pub func_ref: VMFuncRef,
     /// Index of the function in its store.
     pub func_index: usize,
+    /// The host function: a `Box<HostFn<T>>` of its own, for the `T` that
+    /// `callback` was instantiated with, so the callback reaches it with no
+    /// lookup or downcast. Freed with the context.
+    pub host_fn: *const (),
+    pub drop_host_fn: unsafe fn(*const ()),
+}
+
+impl Drop for VMHostFuncContext {
+    fn drop(&mut self) {
+        // SAFETY: `host_fn` was made for `drop_host_fn` and is dropped once.
+        unsafe { (self.drop_host_fn)(self.host_fn) }
+    }
 }
 
 #[cfg(test)]
