@@ -453,6 +453,7 @@ fn print_tables(workloads: &[Workload], rows: &[Row], runs: usize) {
     for (title, g) in summary {
         println!("| {title} | {g:.2}x |");
     }
+    println!();
 }
 
 mod nyash {
