@@ -95,17 +95,9 @@ impl TrapTable {
         self.codes.get(i).copied()
     }
 
-    pub fn len(&self) -> usize {
-        self.offsets.len()
-    }
-
     /// Every trap site's offset, in increasing order.
     pub fn offsets(&self) -> &[u32] {
         &self.offsets
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.offsets.is_empty()
     }
 
     /// Whether the two arrays agree in length (a damaged artifact may not).
@@ -159,12 +151,11 @@ fn run_jobs<J: Send, R: Send, S>(
         return jobs.into_iter().map(|j| run(&mut state, j)).collect();
     }
     let n = jobs.len();
-    let mut order: Vec<(usize, usize)> = jobs.iter().map(&cost).enumerate().collect();
-    order.sort_by_key(|&(i, c)| (std::cmp::Reverse(c), i));
-    let mut slots: Vec<Option<J>> = jobs.into_iter().map(Some).collect();
+    let mut order: Vec<(usize, J)> = jobs.into_iter().enumerate().collect();
+    order.sort_by_key(|(i, j)| (std::cmp::Reverse(cost(j)), *i));
     let queue: Vec<std::sync::Mutex<Option<(usize, J)>>> = order
-        .iter()
-        .map(|&(i, _)| std::sync::Mutex::new(slots[i].take().map(|j| (i, j))))
+        .into_iter()
+        .map(|job| std::sync::Mutex::new(Some(job)))
         .collect();
     let next = std::sync::atomic::AtomicUsize::new(0);
     let done: std::sync::Mutex<Vec<(usize, R)>> = std::sync::Mutex::new(Vec::with_capacity(n));
@@ -199,10 +190,9 @@ enum Job {
     /// A body translated ahead (an inlining candidate), or the error its
     /// translation met.
     Translated(u32, Result<ir::Function, CompileError>),
-    /// The entry trampoline for this type index.
-    Entry(usize),
-    /// The host-call trampoline for this type index.
-    Host(usize),
+    /// The trampoline for this type index: entry (host -> wasm) if `true`,
+    /// else host-call (wasm -> host).
+    Trampoline(usize, bool),
 }
 
 /// Which trampolines a module needs, one per distinct function type:
@@ -215,7 +205,7 @@ enum Job {
 ///   function. A host function of another type gets its trampoline from the
 ///   engine, compiled on first use.
 struct TrampolinePlan {
-    /// Per type index: the trampoline's position in `jobs()`.
+    /// Per type index: the trampoline's position in `trampolines()`.
     entry: Vec<Option<usize>>,
     host: Vec<Option<usize>>,
     /// Type indices to compile, entries first, then host calls.
@@ -276,9 +266,10 @@ impl TrampolinePlan {
         self.entry_types.len() + self.host_types.len()
     }
 
-    fn jobs(&self) -> impl Iterator<Item = Job> + '_ {
-        let entry = self.entry_types.iter().map(|&t| Job::Entry(t));
-        entry.chain(self.host_types.iter().map(|&t| Job::Host(t)))
+    /// (type index, entry trampoline or host-call one), in plan order.
+    fn trampolines(&self) -> impl Iterator<Item = (usize, bool)> + '_ {
+        let entry = self.entry_types.iter().map(|&t| (t, true));
+        entry.chain(self.host_types.iter().map(|&t| (t, false)))
     }
 }
 
@@ -449,9 +440,12 @@ impl Compiler {
         jobs.sort_by_key(|j| match j {
             Job::Body(b) => b.func_index,
             Job::Translated(f, _) => *f,
-            Job::Entry(_) | Job::Host(_) => u32::MAX,
+            Job::Trampoline(..) => u32::MAX,
         });
-        jobs.extend(plan.jobs());
+        jobs.extend(
+            plan.trampolines()
+                .map(|(t, entry)| Job::Trampoline(t, entry)),
+        );
         let run = |state: &mut WorkerState, job: Job| match job {
             Job::Body(input) => {
                 let index = input.func_index;
@@ -461,15 +455,14 @@ impl Compiler {
             Job::Translated(index, func) => {
                 self.compile_function(func?, index, &inline_bodies, state)
             }
-            Job::Entry(ty) => self.compile_trampoline(&env.types[ty], true, state),
-            Job::Host(ty) => self.compile_trampoline(&env.types[ty], false, state),
+            Job::Trampoline(ty, entry) => self.compile_trampoline(&env.types[ty], entry, state),
         };
         let cost = |j: &Job| match j {
             Job::Body(b) => b.range.len(),
             // About three bytes of wasm per CLIF instruction.
             Job::Translated(_, Ok(f)) => 3 * f.dfg.num_insts(),
             Job::Translated(_, Err(_)) => 0,
-            Job::Entry(_) | Job::Host(_) => 64,
+            Job::Trampoline(..) => 64,
         };
         let mut results: Vec<Result<FunctionCode, CompileError>> =
             run_jobs(self.parallel, jobs, cost, || self.worker_state(), run);
@@ -492,14 +485,8 @@ impl Compiler {
         let plan = TrampolinePlan::new(&env, true);
         let mut state = self.worker_state();
         let trampolines = plan
-            .jobs()
-            .map(|j| match j {
-                Job::Entry(t) => self.compile_trampoline(&env.types[t], true, &mut state),
-                Job::Host(t) => self.compile_trampoline(&env.types[t], false, &mut state),
-                Job::Body(_) | Job::Translated(..) => {
-                    unreachable!("a trampoline plan holds only trampolines")
-                }
-            })
+            .trampolines()
+            .map(|(t, entry)| self.compile_trampoline(&env.types[t], entry, &mut state))
             .collect::<Result<Vec<_>, _>>()?;
         self.link(env, offsets, Vec::new(), &plan, trampolines)
     }
@@ -526,7 +513,7 @@ impl Compiler {
         } else {
             build_host_trampoline(&mut ctx.func, fctx, ty, host_cc, frontend);
         }
-        self.finish(ctx, CompiledFunction::TRAMPOLINE)
+        self.finish(ctx, CompiledFunction::TRAMPOLINE, false)
     }
 
     /// Lays out the code image: defined functions, then trampolines.
@@ -650,15 +637,17 @@ impl Compiler {
         ctx.clear();
         ctx.func = func;
         let inlined = inline::inline_calls(ctx, inline_bodies, func_index)?;
-        let mut code = self.finish(ctx, func_index)?;
-        if inlined == 0 {
-            code.inlined.clear();
-        }
-        Ok(code)
+        self.finish(ctx, func_index, inlined > 0)
     }
 
-    /// Compiles the function in `ctx` and collects its code, calls and traps.
-    fn finish(&self, ctx: &mut Context, kind: u32) -> Result<FunctionCode, CompileError> {
+    /// Compiles the function in `ctx` and collects its code, calls and traps,
+    /// and with `inlined`, the ranges of code from inlined callees.
+    fn finish(
+        &self,
+        ctx: &mut Context,
+        kind: u32,
+        inlined: bool,
+    ) -> Result<FunctionCode, CompileError> {
         let codegen_error = |message: String| CompileError::Codegen {
             func_index: kind,
             message,
@@ -697,13 +686,12 @@ impl Compiler {
                 code: t.code.as_raw().get(),
             })
             .collect();
-        let inlined = inline::inline_ranges(
-            compiled
-                .buffer
-                .get_srclocs_sorted()
-                .iter()
-                .map(|s| (s.start, s.end, s.loc)),
-        );
+        let inlined = if inlined {
+            let srclocs = compiled.buffer.get_srclocs_sorted().iter();
+            inline::inline_ranges(srclocs.map(|s| (s.start, s.end, s.loc)))
+        } else {
+            Vec::new()
+        };
         let code = compiled.code_buffer().to_vec();
         if dump {
             eprintln!(

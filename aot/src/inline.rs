@@ -53,11 +53,14 @@ pub struct InlineBodies<'a> {
     /// By defined function index; `None` for functions that are not
     /// candidates.
     bodies: &'a [Option<ir::Function>],
+    /// Whether there is any candidate at all (known once, not per caller).
+    any: bool,
 }
 
 impl<'a> InlineBodies<'a> {
     pub fn new(env: &'a ModuleEnv, bodies: &'a [Option<ir::Function>]) -> Self {
-        InlineBodies { env, bodies }
+        let any = bodies.iter().any(Option::is_some);
+        InlineBodies { env, bodies, any }
     }
 
     fn body(&self, func_index: u32) -> Option<&'a ir::Function> {
@@ -66,7 +69,7 @@ impl<'a> InlineBodies<'a> {
     }
 
     pub fn is_empty(&self) -> bool {
-        self.bodies.iter().all(Option::is_none)
+        !self.any
     }
 }
 
@@ -223,10 +226,6 @@ impl InlineTable {
         let i = self.ranges.partition_point(|r| r.start <= offset);
         let r = self.ranges.get(i.checked_sub(1)?)?;
         (offset < r.end).then_some(r.func_index)
-    }
-
-    pub fn len(&self) -> usize {
-        self.ranges.len()
     }
 
     pub fn is_empty(&self) -> bool {

@@ -314,28 +314,27 @@ pub struct FuncNames {
     ends: Vec<(u32, u32)>,
 }
 
-impl FuncNames {
-    /// Adds or replaces a function's name (the name section lists indices
-    /// in increasing order, so this is an append).
-    pub fn insert(&mut self, func_index: u32, name: &str) {
-        if self.ends.last().is_some_and(|&(i, _)| i >= func_index) {
-            // Out of order or repeated (invalid, but names are advisory):
-            // rebuild in order.
-            let mut all: Vec<(u32, String)> =
-                self.iter().map(|(i, n)| (i, n.to_string())).collect();
-            all.retain(|(i, _)| *i != func_index);
-            all.push((func_index, name.to_string()));
-            all.sort_by_key(|(i, _)| *i);
-            *self = FuncNames::default();
-            for (i, n) in all {
-                self.insert(i, &n);
+impl<'a> FromIterator<(u32, &'a str)> for FuncNames {
+    /// Names in any order (the name section should list indices in
+    /// increasing order, but names are advisory and not validated); for a
+    /// repeated index the later name wins. One sort, however the input is
+    /// ordered.
+    fn from_iter<I: IntoIterator<Item = (u32, &'a str)>>(names: I) -> Self {
+        let mut names: Vec<(u32, &str)> = names.into_iter().collect();
+        names.sort_by_key(|&(i, _)| i); // stable: repeats keep their order
+        let mut out = FuncNames::default();
+        for (k, &(i, name)) in names.iter().enumerate() {
+            if names.get(k + 1).is_some_and(|&(next, _)| next == i) {
+                continue; // a later entry names this function again
             }
-            return;
+            out.text.push_str(name);
+            out.ends.push((i, out.text.len() as u32));
         }
-        self.text.push_str(name);
-        self.ends.push((func_index, self.text.len() as u32));
+        out
     }
+}
 
+impl FuncNames {
     pub fn get(&self, func_index: u32) -> Option<&str> {
         let k = self
             .ends
@@ -355,14 +354,6 @@ impl FuncNames {
 
     pub fn iter(&self) -> impl Iterator<Item = (u32, &str)> + '_ {
         (0..self.ends.len()).filter_map(|k| Some((self.ends[k].0, self.text.get(self.span(k))?)))
-    }
-
-    pub fn len(&self) -> usize {
-        self.ends.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.ends.is_empty()
     }
 }
 
@@ -661,18 +652,20 @@ fn read_names(
     names: wasmparser::NameSectionReader<'_>,
     env: &mut ModuleEnv,
 ) -> Result<(), BinaryReaderError> {
+    let mut funcs = Vec::new();
     for name in names {
         match name? {
             Name::Module { name, .. } => env.name = Some(name.to_string()),
             Name::Function(map) => {
                 for naming in map {
                     let naming = naming?;
-                    env.func_names.insert(naming.index, naming.name);
+                    funcs.push((naming.index, naming.name));
                 }
             }
             _ => {}
         }
     }
+    env.func_names = funcs.into_iter().collect();
     Ok(())
 }
 
@@ -713,17 +706,17 @@ mod tests {
 
     #[test]
     fn func_names_in_order_out_of_order_and_repeated() {
-        let mut n = FuncNames::default();
-        n.insert(2, "two");
-        n.insert(5, "five");
-        n.insert(9, "");
+        let in_order = [(2, "two"), (5, "five"), (9, "")];
+        let n: FuncNames = in_order.into_iter().collect();
         assert_eq!(n.get(2), Some("two"));
         assert_eq!(n.get(5), Some("five"));
         assert_eq!(n.get(9), Some(""));
         assert_eq!(n.get(3), None);
         // Out of order and a repeat: still found, the later name wins.
-        n.insert(1, "one");
-        n.insert(5, "FIVE");
+        let n: FuncNames = in_order
+            .into_iter()
+            .chain([(1, "one"), (5, "FIVE")])
+            .collect();
         let all: Vec<_> = n.iter().collect();
         assert_eq!(all, [(1, "one"), (2, "two"), (5, "FIVE"), (9, "")]);
         let bytes = postcard::to_allocvec(&n).unwrap();

@@ -1,14 +1,14 @@
 //! Tables of fixed-size records stored as one packed little-endian byte
 //! string in artifact metadata, instead of one postcard value per field: a
 //! load decodes them with a tight loop over bytes rather than a varint
-//! decoder per element (modules have thousands of trap sites).
+//! decoder per element (modules have thousands of functions and trap sites).
 //!
 //! Use with `#[serde(with = "crate::packed")]` on a `Vec<T: Packed>`.
 
 use serde::de::{Error as _, Visitor};
 use serde::{Deserializer, Serializer};
 
-use crate::compile::{CompiledFunction, TrapSite};
+use crate::compile::CompiledFunction;
 use crate::inline::InlineRange;
 
 /// A record with a fixed little-endian encoding of `SIZE` bytes.
@@ -32,22 +32,6 @@ impl Packed for u32 {
     #[inline]
     fn read(b: &[u8]) -> Self {
         u32_at(b, 0)
-    }
-}
-
-impl Packed for TrapSite {
-    const SIZE: usize = 5;
-    #[inline]
-    fn write(&self, out: &mut Vec<u8>) {
-        out.extend_from_slice(&self.offset.to_le_bytes());
-        out.push(self.code);
-    }
-    #[inline]
-    fn read(b: &[u8]) -> Self {
-        TrapSite {
-            offset: u32_at(b, 0),
-            code: b[4],
-        }
     }
 }
 
@@ -103,7 +87,7 @@ pub fn deserialize<'de, T: Packed, D: Deserializer<'de>>(d: D) -> Result<Vec<T>,
             write!(f, "a packed table of {}-byte records", T::SIZE)
         }
         fn visit_bytes<E: serde::de::Error>(self, b: &[u8]) -> Result<Vec<T>, E> {
-            if b.len() % T::SIZE != 0 {
+            if !b.len().is_multiple_of(T::SIZE) {
                 return Err(E::invalid_length(b.len(), &self));
             }
             Ok(b.chunks_exact(T::SIZE).map(T::read).collect())
@@ -123,7 +107,7 @@ mod tests {
     #[derive(serde::Serialize, serde::Deserialize, PartialEq, Debug)]
     struct T {
         #[serde(with = "super")]
-        traps: Vec<TrapSite>,
+        ranges: Vec<InlineRange>,
         #[serde(with = "super")]
         funcs: Vec<CompiledFunction>,
         #[serde(with = "super")]
@@ -133,11 +117,16 @@ mod tests {
     #[test]
     fn round_trip_and_damage() {
         let t = T {
-            traps: vec![
-                TrapSite { offset: 0, code: 1 },
-                TrapSite {
-                    offset: u32::MAX,
-                    code: 255,
+            ranges: vec![
+                InlineRange {
+                    start: 0,
+                    end: 1,
+                    func_index: 0,
+                },
+                InlineRange {
+                    start: 7,
+                    end: u32::MAX,
+                    func_index: u32::MAX,
                 },
             ],
             funcs: vec![CompiledFunction {
@@ -152,7 +141,7 @@ mod tests {
         // A table whose length is not a multiple of its record size is an
         // error, not a partial table.
         let mut bad = bytes.clone();
-        bad[0] -= 1; // the trap table's length prefix (10 -> 9)
+        bad[0] -= 1; // the first table's length prefix (24 -> 23)
         assert!(postcard::from_bytes::<T>(&bad).is_err());
     }
 }

@@ -13,15 +13,7 @@ fn workloads(c: &mut Criterion) {
     let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/workloads");
     let mut group = c.benchmark_group("workload");
     group.sample_size(10);
-    for name in [
-        "fib",
-        "primes",
-        "matmul",
-        "nbody",
-        "sort_hash",
-        "interp",
-        "strings",
-    ] {
+    for &name in nyash_benches::C_WORKLOADS {
         let module = Module::from_file(&engine, format!("{dir}/{name}.wasm")).unwrap();
         group.bench_function(name, |b| {
             b.iter(|| {

@@ -1,5 +1,16 @@
 //! Workloads shared by the benchmarks: generated modules and small kernels.
 
+/// The C workloads in `workloads/` (`NAME.c`, built to `NAME.wasm`).
+pub const C_WORKLOADS: &[&str] = &[
+    "fib",
+    "primes",
+    "matmul",
+    "nbody",
+    "sort_hash",
+    "interp",
+    "strings",
+];
+
 /// A module of `funcs` functions, each a loop with arithmetic, branches,
 /// memory traffic and calls to its neighbour: a stand-in for compiled code of
 /// a real program, for measuring compile throughput.

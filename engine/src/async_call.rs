@@ -14,7 +14,7 @@ use std::task::{Context, Poll};
 use nyash_asyncify::{Fiber, Resume};
 
 use crate::error::{Error, Result, TrapCode};
-use crate::func::{Caller, Func, HostFn, trap_to_error};
+use crate::func::{Caller, Func, trap_to_error};
 use crate::runtime::vm::ValRaw;
 use crate::store::{AsContextMut, FuncKind, StoreInner, StoreOpaque};
 use crate::typed::{TypedFunc, WasmList};
@@ -169,11 +169,10 @@ impl Func {
         let len = values.len();
         let store_ptr = SendPtr(store as *mut StoreInner<T>);
         match &store.opaque.funcs[self.index as usize].kind {
-            FuncKind::Host { call, .. } => {
-                let call = call
-                    .downcast_ref::<HostFn<T>>()
-                    .expect("host functions are created for the store's data type")
-                    .clone();
+            FuncKind::Host { ctx } => {
+                // SAFETY: `check_store` made sure the function is this
+                // store's, so its closure is for this `T`.
+                let call = unsafe { crate::func::host_fn_of::<T>(ctx) }.clone();
                 let r = run_fiber(&mut store.opaque, move || {
                     let (s, v) = (store_ptr, values_ptr);
                     // SAFETY: the store and values outlive the fiber, and

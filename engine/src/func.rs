@@ -100,17 +100,14 @@ impl Func {
                 _pad: 0,
             },
             func_index: index as usize,
-            host_fn: Box::into_raw(Box::new(call.clone())) as *const (),
+            host_fn: Box::into_raw(Box::new(call)) as *const (),
             drop_host_fn: drop_boxed::<HostFn<T>>,
         });
         let ctx_ptr: *mut VMHostFuncContext = &mut *ctx;
         ctx.func_ref.vmctx = ctx_ptr.cast();
         let func_ref: *const VMFuncRef = &ctx.func_ref;
         opaque.funcs.push(FuncData {
-            kind: FuncKind::Host {
-                ctx,
-                call: Box::new(call),
-            },
+            kind: FuncKind::Host { ctx },
             type_id,
             func_ref,
         });
@@ -182,11 +179,10 @@ impl Func {
         check_store(&store.opaque, self.store);
         let data = &store.opaque.funcs[self.index as usize];
         match &data.kind {
-            FuncKind::Host { call, .. } => {
-                let call = call
-                    .downcast_ref::<HostFn<T>>()
-                    .expect("host functions are created for the store's data type")
-                    .clone();
+            FuncKind::Host { ctx } => {
+                // SAFETY: `check_store` made sure the function is this
+                // store's, so its closure is for this `T`.
+                let call = unsafe { host_fn_of::<T>(ctx) }.clone();
                 call(
                     Caller {
                         store,
@@ -347,6 +343,16 @@ pub(crate) fn trap_to_error(store: &mut StoreOpaque, trap: nyash_asyncify::Trap)
     Error::new(ErrorKind::Trap(Trap { code, backtrace }))
 }
 
+/// The closure of a host function.
+///
+/// # Safety
+/// `ctx` must be the context of a function of a `StoreInner<T>` with this
+/// `T` (`new_raw` stores a `Box<HostFn<T>>` there for the store's `T`).
+pub(crate) unsafe fn host_fn_of<T>(ctx: &VMHostFuncContext) -> &HostFn<T> {
+    // SAFETY: as the caller vouches; the box lives as long as `ctx`.
+    unsafe { &*(ctx.host_fn as *const HostFn<T>) }
+}
+
 /// Frees a `Box<F>` made by `Box::into_raw` and kept as `*const ()`.
 unsafe fn drop_boxed<F>(p: *const ()) {
     // SAFETY: the caller passes a pointer from `Box::<F>::into_raw`, once.
@@ -373,8 +379,8 @@ unsafe extern "C" fn host_callback<T: 'static>(
         let store = &mut *((*vmstore).store as *mut StoreInner<T>);
         let caller = *(caller_vmctx.add(VMOffsets::INSTANCE as usize) as *const usize) as u32;
         let values = std::slice::from_raw_parts_mut(values, len);
-        // The context carries the function for this very `T` (see `new_raw`).
-        let call = &*((*ctx).host_fn as *const HostFn<T>);
+        // The trampoline's context is this store's function, made for this `T`.
+        let call = host_fn_of::<T>(&*ctx);
         let result = panic::catch_unwind(AssertUnwindSafe(|| {
             call(
                 Caller {

@@ -25,11 +25,9 @@ pub(crate) enum FuncKind {
         /// The funcref of a function with no slot in its VMContext.
         _owned_ref: Option<Box<VMFuncRef>>,
     },
-    /// A host function. `call` holds a `HostFn<T>` for the store's `T`.
-    Host {
-        ctx: Box<VMHostFuncContext>,
-        call: Box<dyn Any + Send + Sync>,
-    },
+    /// A host function; its context holds the closure (a `HostFn<T>` for
+    /// the store's `T`, see `func::host_fn_of`).
+    Host { ctx: Box<VMHostFuncContext> },
 }
 
 pub(crate) struct FuncData {

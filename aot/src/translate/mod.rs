@@ -86,10 +86,12 @@ impl FuncTranslator {
         func.stack_limit = Some(limit_gv);
 
         let mut builder = FunctionBuilder::new(func, &mut self.fctx);
-        // Every instruction of the function itself carries source location 0;
-        // the compiler tags instructions inlined from a callee with the
-        // callee's index + 1 (see `compile::inline_calls`).
-        builder.set_srcloc(ir::SourceLoc::new(0));
+        // With inlining on, every instruction of the function itself carries
+        // source location 0; the compiler tags instructions inlined from a
+        // callee with the callee's index + 1 (see `inline::inline_calls`).
+        if self.tunables.inlining {
+            builder.set_srcloc(ir::SourceLoc::new(0));
+        }
         let entry = builder.create_block();
         builder.append_block_params_for_function_params(entry);
         builder.switch_to_block(entry);

@@ -29,16 +29,6 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-const WORKLOADS: &[&str] = &[
-    "fib",
-    "primes",
-    "matmul",
-    "nbody",
-    "sort_hash",
-    "interp",
-    "strings",
-];
-
 #[derive(Clone, Copy, PartialEq)]
 enum Phase {
     Compile,
@@ -121,7 +111,7 @@ fn run() -> Res<()> {
     let cc = std::env::var("CC").unwrap_or_else(|_| "cc".into());
 
     let mut workloads = Vec::new();
-    for name in WORKLOADS.iter().filter(|n| wanted(n)) {
+    for name in nyash_benches::C_WORKLOADS.iter().filter(|n| wanted(n)) {
         let path = dir.join(format!("{name}.wasm"));
         let wasm = std::fs::read(&path).map_err(|e| format!("{}: {e}", path.display()))?;
         let native = build_native(&cc, &dir.join(format!("{name}.c")), &tmp.join(name));
