@@ -62,6 +62,25 @@ impl FuncTranslator {
         validator: &mut FuncValidator<ValidatorResources>,
         func: &mut ir::Function,
     ) -> Result<(), CompileError> {
+        let result = self.translate_inner(env, offsets, func_index, body, validator, func);
+        if result.is_err() {
+            // A translation that stopped part-way leaves the builder context
+            // holding that function's half-built SSA state; reusing it for
+            // the next function would corrupt that one. Start afresh.
+            self.fctx = FunctionBuilderContext::new();
+        }
+        result
+    }
+
+    fn translate_inner(
+        &mut self,
+        env: &ModuleEnv,
+        offsets: &VMOffsets,
+        func_index: u32,
+        body: &FunctionBody<'_>,
+        validator: &mut FuncValidator<ValidatorResources>,
+        func: &mut ir::Function,
+    ) -> Result<(), CompileError> {
         self.stack.clear();
         self.control.clear();
         self.locals.clear();
