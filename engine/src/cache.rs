@@ -73,7 +73,10 @@ impl Cache {
         let path = self.dir.join(format!("{}.nwasm", Self::key(engine, bytes)));
         if path.exists() {
             // A damaged or foreign entry is simply compiled afresh below.
-            if let Ok(m) = Module::deserialize_file(engine, &path) {
+            // SAFETY: entries are written only by this cache (atomically,
+            // in an owner-only directory), from modules this engine
+            // compiled; the key includes the engine version and fingerprint.
+            if let Ok(m) = unsafe { Module::deserialize_file(engine, &path) } {
                 let _ = std::fs::File::options()
                     .write(true)
                     .open(&path)

@@ -41,6 +41,10 @@ enum Command {
         /// Stop the program after it has used this much fuel (about one unit per instruction).
         #[arg(long, value_name = "N")]
         fuel: Option<u64>,
+        /// Run a precompiled .nwasm artifact. Artifacts are native code: only
+        /// use this for files made by `nyash-engine compile` that you trust.
+        #[arg(long)]
+        allow_precompiled: bool,
         /// Stop the program after this long (e.g. 500ms, 10s, 2m).
         #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
         timeout: Option<Duration>,
@@ -153,6 +157,7 @@ fn main() -> ExitCode {
             fuel: None,
             timeout: None,
             no_cache: true,
+            allow_precompiled: false,
             bundle: Some((off, len)),
         };
         return finish(run(&exe, &opts, &args));
@@ -191,6 +196,7 @@ fn main() -> ExitCode {
             dirs,
             envs,
             fuel,
+            allow_precompiled,
             timeout,
             module,
             args,
@@ -202,6 +208,7 @@ fn main() -> ExitCode {
                 fuel,
                 timeout,
                 no_cache,
+                allow_precompiled,
                 bundle: None,
             };
             finish(run(&module, &opts, &args))
@@ -242,6 +249,8 @@ impl NyashView for Host {
 
 struct RunOptions {
     no_cache: bool,
+    /// `--allow-precompiled`: a `.nwasm` artifact may be run.
+    allow_precompiled: bool,
     /// Running as a bundle: the artifact inside this executable.
     bundle: Option<(u64, u64)>,
     invoke: Option<String>,
@@ -272,6 +281,16 @@ fn wasi_ctx(path: &Path, opts: &RunOptions, args: &[String]) -> Result<WasiCtx, 
     b.build()
 }
 
+/// Whether the file at `path` starts like a `.nwasm` artifact.
+fn is_precompiled_file(path: &Path) -> bool {
+    use std::io::Read;
+    let mut head = [0u8; 16];
+    let n = std::fs::File::open(path)
+        .and_then(|mut f| f.read(&mut head))
+        .unwrap_or(0);
+    Module::is_precompiled(&head[..n])
+}
+
 fn run(path: &Path, opts: &RunOptions, args: &[String]) -> Result<ExitCode, Error> {
     let mut config = Config::new();
     config.consume_fuel(opts.fuel.is_some());
@@ -279,7 +298,20 @@ fn run(path: &Path, opts: &RunOptions, args: &[String]) -> Result<ExitCode, Erro
     config.cache(!opts.no_cache);
     let engine = Engine::new(&config)?;
     let module = match opts.bundle {
-        Some((off, len)) => Module::deserialize_bundle(&engine, path, off, len)?,
+        // SAFETY: the artifact is the one `bundle` appended to this very
+        // executable, which the user chose to run.
+        Some((off, len)) => unsafe { Module::deserialize_bundle(&engine, path, off, len)? },
+        None if is_precompiled_file(path) => {
+            if !opts.allow_precompiled {
+                return Err(Error::msg(format!(
+                    "{}: this is a precompiled .nwasm artifact, which is native code; \
+                     run it with --allow-precompiled if you trust where it came from",
+                    path.display()
+                )));
+            }
+            // SAFETY: the user vouched for this artifact with --allow-precompiled.
+            unsafe { Module::deserialize_file(&engine, path)? }
+        }
         None => Module::from_file(&engine, path)?,
     };
     let is_wasi = wasi::is_wasi_module(&module);

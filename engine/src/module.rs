@@ -9,7 +9,7 @@ use nyash_aot::module::{EntityIndex, ModuleEnv};
 use nyash_aot::{Artifact, VMOffsets};
 
 use crate::engine::Engine;
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorKind, Result};
 use crate::runtime::code::CodeMemory;
 use crate::types::ExternType;
 
@@ -96,14 +96,22 @@ impl Module {
         Self::from_parts(engine, meta, wasm_hash, memory)
     }
 
-    /// Reads a `.wasm`, `.wat` or `.nwasm` file. With [`Config::cache`](crate::Config::cache)
+    /// Reads a `.wasm` or `.wat` file. With [`Config::cache`](crate::Config::cache)
     /// on, compiled code is taken from and kept in the on-disk cache.
+    ///
+    /// A `.nwasm` artifact is native code, not a module: this refuses it
+    /// (whatever its name) and says to load it with the `unsafe`
+    /// [`deserialize_file`](Self::deserialize_file).
     pub fn from_file(engine: &Engine, path: impl AsRef<Path>) -> Result<Module> {
         let path = path.as_ref();
         let bytes = std::fs::read(path).map_err(|e| Error::io(Some(path), e))?;
         if artifact::is_artifact(&bytes) {
-            drop(bytes);
-            return Self::deserialize_file(engine, path);
+            return Err(Error::new(ErrorKind::Artifact(
+                "this is a precompiled .nwasm artifact (native code), not a WebAssembly \
+                 module; load it with the unsafe `Module::deserialize_file`"
+                    .into(),
+            ))
+            .context(path.display().to_string()));
         }
         let result = if engine.config().cache {
             crate::cache::Cache::new(engine.config()).and_then(|cache| cache.module(engine, &bytes))
@@ -111,6 +119,13 @@ impl Module {
             Self::new(engine, bytes)
         };
         result.map_err(|e| e.context(path.display().to_string()))
+    }
+
+    /// Whether `bytes` start like a `.nwasm` artifact (native code, to be
+    /// loaded only with the `unsafe` [`deserialize`](Self::deserialize))
+    /// rather than a WebAssembly module.
+    pub fn is_precompiled(bytes: &[u8]) -> bool {
+        artifact::is_artifact(bytes)
     }
 
     /// The compiled module as a `.nwasm` artifact.
@@ -133,9 +148,17 @@ impl Module {
     /// Loads a `.nwasm` artifact from memory (the code is copied).
     ///
     /// Damage and mismatch (truncation, bit flips, another engine build,
-    /// another CPU's features) are detected and are errors. The artifact is
-    /// code to run: load only artifacts this engine produced.
-    pub fn deserialize(engine: &Engine, bytes: &[u8]) -> Result<Module> {
+    /// another CPU's features) are detected and are errors.
+    ///
+    /// # Safety
+    ///
+    /// An artifact is native code that this call makes executable, and the
+    /// checks above catch accidents, not intent: a checksum is no signature.
+    /// `bytes` must come from [`Module::serialize`] of an engine you trust
+    /// (this build, or one with the same version), and not have been
+    /// crafted or altered by anyone you do not trust; otherwise running
+    /// the module can do anything native code can.
+    pub unsafe fn deserialize(engine: &Engine, bytes: &[u8]) -> Result<Module> {
         let parsed =
             artifact::parse(bytes, engine.inner.compiler.fingerprint()).map_err(artifact_error)?;
         let code = &bytes[parsed.code_offset..parsed.code_offset + parsed.code_len];
@@ -146,8 +169,13 @@ impl Module {
 
     /// Loads a `.nwasm` artifact file: the file is mapped and its code pages
     /// are made executable in place, without copying or relocating them.
-    /// Same checks and caveat as [`deserialize`](Self::deserialize).
-    pub fn deserialize_file(engine: &Engine, path: impl AsRef<Path>) -> Result<Module> {
+    ///
+    /// # Safety
+    ///
+    /// As for [`deserialize`](Self::deserialize): the file must be an
+    /// artifact written by a trusted engine, and must not be modified
+    /// while the module is alive (it is mapped, not copied).
+    pub unsafe fn deserialize_file(engine: &Engine, path: impl AsRef<Path>) -> Result<Module> {
         let path = path.as_ref();
         Self::deserialize_file_at(engine, path, 0, None)
             .map_err(|e| e.context(path.display().to_string()))
@@ -155,8 +183,12 @@ impl Module {
 
     /// Loads the artifact embedded at `[offset, offset + len)` of a file (a
     /// bundle made by `nyash-engine bundle`; `offset` is page-aligned).
+    ///
+    /// # Safety
+    ///
+    /// As for [`deserialize_file`](Self::deserialize_file).
     #[doc(hidden)]
-    pub fn deserialize_bundle(
+    pub unsafe fn deserialize_bundle(
         engine: &Engine,
         path: &Path,
         offset: u64,

@@ -37,13 +37,13 @@ fn artifact(dir: &Path) -> (Engine, PathBuf, Vec<u8>) {
 
 fn unusable(engine: &Engine, path: &Path, bytes: &[u8], what: &str) {
     std::fs::write(path, bytes).unwrap();
-    let err = Module::deserialize_file(engine, path).unwrap_err();
+    let err = unsafe { Module::deserialize_file(engine, path) }.unwrap_err();
     assert!(
         matches!(err.kind(), ErrorKind::Artifact(_)),
         "{what}: {err}"
     );
     assert!(err.to_string().contains("m.nwasm"), "{what}: {err}");
-    let err = Module::deserialize(engine, bytes).unwrap_err();
+    let err = unsafe { Module::deserialize(engine, bytes) }.unwrap_err();
     assert!(
         matches!(err.kind(), ErrorKind::Artifact(_)),
         "{what}: {err}"
@@ -55,20 +55,27 @@ fn round_trip_from_file_and_memory() {
     let dir = tmp("roundtrip");
     let (engine, path, bytes) = artifact(&dir);
     assert_eq!(
-        call_f(&Module::deserialize_file(&engine, &path).unwrap()),
+        call_f(&unsafe { Module::deserialize_file(&engine, &path) }.unwrap()),
         50
     );
-    assert_eq!(call_f(&Module::deserialize(&engine, &bytes).unwrap()), 50);
+    assert_eq!(
+        call_f(&unsafe { Module::deserialize(&engine, &bytes) }.unwrap()),
+        50
+    );
     // A loaded module serialises to the same artifact.
     assert_eq!(
-        Module::deserialize_file(&engine, &path)
+        unsafe { Module::deserialize_file(&engine, &path) }
             .unwrap()
             .serialize()
             .unwrap(),
         bytes
     );
-    // from_file recognises an artifact by its magic.
-    assert_eq!(call_f(&Module::from_file(&engine, &path).unwrap()), 50);
+    // from_file never treats an artifact as code: it names the unsafe way.
+    let err = Module::from_file(&engine, &path).unwrap_err().to_string();
+    assert!(
+        err.contains("precompiled") && err.contains("deserialize_file") && err.contains("m.nwasm"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -104,10 +111,10 @@ fn damage_and_mismatch_are_detected() {
     config.consume_fuel(true);
     let fuel_engine = Engine::new(&config).unwrap();
     std::fs::write(&path, &bytes).unwrap();
-    assert!(Module::deserialize_file(&fuel_engine, &path).is_err());
+    assert!(unsafe { Module::deserialize_file(&fuel_engine, &path) }.is_err());
     // And the intact file still loads.
     assert_eq!(
-        call_f(&Module::deserialize_file(&engine, &path).unwrap()),
+        call_f(&unsafe { Module::deserialize_file(&engine, &path) }.unwrap()),
         50
     );
 }
@@ -146,7 +153,7 @@ fn cache_hits_and_recompiles_damaged_entries() {
     b[n - 5] ^= 0xff;
     std::fs::write(&entries[0], &b).unwrap();
     assert_eq!(call_f(&Module::from_file(&engine, &wat).unwrap()), 50);
-    assert!(Module::deserialize_file(&engine, &entries[0]).is_ok());
+    assert!(unsafe { Module::deserialize_file(&engine, &entries[0]) }.is_ok());
 }
 
 #[test]
@@ -174,7 +181,7 @@ fn concurrent_cache_writers() {
         .map(|e| e.unwrap().path())
         .collect();
     assert_eq!(entries.len(), 1, "{entries:?}");
-    assert!(Module::deserialize_file(&Engine::default(), &entries[0]).is_ok());
+    assert!(unsafe { Module::deserialize_file(&Engine::default(), &entries[0]) }.is_ok());
 }
 
 #[test]
@@ -218,8 +225,26 @@ fn cli_compile_run_and_explicit_damage() {
         .output()
         .unwrap();
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    // Without the opt-in, an artifact is refused with a message naming it.
     let o = cli()
         .args(["run", out.to_str().unwrap(), "--invoke", "g"])
+        .output()
+        .unwrap();
+    assert!(!o.status.success());
+    let e = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        e.contains("--allow-precompiled") && e.contains("m.nwasm"),
+        "{e}"
+    );
+    assert!(o.stdout.is_empty());
+    let o = cli()
+        .args([
+            "run",
+            "--allow-precompiled",
+            out.to_str().unwrap(),
+            "--invoke",
+            "g",
+        ])
         .output()
         .unwrap();
     assert_eq!(String::from_utf8_lossy(&o.stdout), "43\n");
@@ -228,7 +253,13 @@ fn cli_compile_run_and_explicit_damage() {
     b[n - 1] ^= 1;
     std::fs::write(&out, &b).unwrap();
     let o = cli()
-        .args(["run", out.to_str().unwrap(), "--invoke", "g"])
+        .args([
+            "run",
+            "--allow-precompiled",
+            out.to_str().unwrap(),
+            "--invoke",
+            "g",
+        ])
         .output()
         .unwrap();
     assert!(!o.status.success());

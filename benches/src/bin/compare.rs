@@ -487,7 +487,7 @@ mod nyash {
 
         pub fn load(&self, path: &Path) -> Res<Duration> {
             let start = Instant::now();
-            let module = Module::deserialize_file(&self.engine, path)
+            let module = unsafe { Module::deserialize_file(&self.engine, path) }
                 .map_err(|e| format!("nyash-engine: {e}"))?;
             let t = start.elapsed();
             drop(module);
@@ -528,7 +528,7 @@ mod nyash {
         /// Instantiates from the artifact and runs `_start`: (instantiate
         /// time, execute time, stdout).
         pub fn run(&self, artifact: &Path) -> Res<(Duration, Duration, Vec<u8>)> {
-            let module = Module::deserialize_file(&self.engine, artifact)
+            let module = unsafe { Module::deserialize_file(&self.engine, artifact) }
                 .map_err(|e| format!("nyash-engine: {e}"))?;
             let out = Arc::new(Mutex::new(Vec::new()));
             let start = Instant::now();
