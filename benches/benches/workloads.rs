@@ -3,8 +3,8 @@
 //! instantiates the compiled module and runs its `_start` once.
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use nyash_engine::wasi::{self, WasiCtx};
 use nyash_engine::{Engine, Linker, Module, Store};
+use nyash_wasi::{self as wasi, WasiCtx};
 
 fn workloads(c: &mut Criterion) {
     let engine = Engine::default();

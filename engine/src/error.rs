@@ -212,7 +212,9 @@ impl Error {
         }
     }
 
-    pub(crate) fn link(module: &str, name: &str, message: impl Into<String>) -> Self {
+    /// An import `module`.`name` that cannot be satisfied, and why (for
+    /// host libraries that define imports, such as WASI).
+    pub fn link(module: &str, name: &str, message: impl Into<String>) -> Self {
         Error::new(ErrorKind::Link {
             module: module.to_string(),
             name: name.to_string(),
@@ -220,7 +222,8 @@ impl Error {
         })
     }
 
-    pub(crate) fn io(path: Option<&std::path::Path>, error: std::io::Error) -> Self {
+    /// A failed file operation, naming the file if there is one.
+    pub fn io(path: Option<&std::path::Path>, error: std::io::Error) -> Self {
         Error::new(ErrorKind::Io {
             path: path.map(|p| p.to_path_buf()),
             error,

@@ -24,16 +24,15 @@ mod engine;
 mod error;
 mod externals;
 mod func;
+pub mod host;
 mod instance;
 mod linker;
 mod module;
-pub mod nyash;
 mod runtime;
 mod store;
 mod typed;
 mod types;
 mod values;
-pub mod wasi;
 
 pub use engine::{Config, Engine};
 /// Alignment an artifact embedded in another file must start at.

@@ -45,25 +45,36 @@ impl std::fmt::Debug for Module {
     }
 }
 
+/// The binary form of a module in the text format.
+#[cfg(feature = "wat")]
+fn text_to_binary(text: &[u8]) -> Result<Vec<u8>> {
+    wat::parse_bytes(text).map(|b| b.into_owned()).map_err(|e| {
+        Error::from(nyash_aot::CompileError::Invalid {
+            message: format!("text format: {e}"),
+            offset: 0,
+        })
+    })
+}
+
+#[cfg(not(feature = "wat"))]
+fn text_to_binary(_text: &[u8]) -> Result<Vec<u8>> {
+    Err(Error::from(nyash_aot::CompileError::Invalid {
+        message: "not a binary module (no `\\0asm` header), and the text format needs \
+                  nyash-engine's `wat` feature"
+            .into(),
+        offset: 0,
+    }))
+}
+
 impl Module {
-    /// Compiles a module from its binary or text (`.wat`) form.
+    /// Compiles a module from its binary or text (`.wat`) form. The text
+    /// form needs the `wat` feature (on by default).
     pub fn new(engine: &Engine, bytes: impl AsRef<[u8]>) -> Result<Module> {
         let bytes = bytes.as_ref();
-        let wasm = if bytes.starts_with(b"\0asm") {
-            std::borrow::Cow::Borrowed(bytes)
-        } else {
-            std::borrow::Cow::Owned(
-                wat::parse_bytes(bytes)
-                    .map_err(|e| {
-                        Error::from(nyash_aot::CompileError::Invalid {
-                            message: format!("text format: {e}"),
-                            offset: 0,
-                        })
-                    })?
-                    .into_owned(),
-            )
-        };
-        Self::from_binary(engine, &wasm)
+        if bytes.starts_with(b"\0asm") {
+            return Self::from_binary(engine, bytes);
+        }
+        Self::from_binary(engine, &text_to_binary(bytes)?)
     }
 
     /// Compiles a module from its binary form.
@@ -181,14 +192,15 @@ impl Module {
             .map_err(|e| e.context(path.display().to_string()))
     }
 
-    /// Loads the artifact embedded at `[offset, offset + len)` of a file (a
-    /// bundle made by `nyash-engine bundle`; `offset` is page-aligned).
+    /// Loads an artifact embedded at `[offset, offset + len)` of a larger
+    /// file, such as an executable with a module appended (what
+    /// `nyash-engine bundle` makes). `offset` must be a multiple of
+    /// [`ARTIFACT_ALIGN`](crate::ARTIFACT_ALIGN) so the code maps in place.
     ///
     /// # Safety
     ///
     /// As for [`deserialize_file`](Self::deserialize_file).
-    #[doc(hidden)]
-    pub unsafe fn deserialize_bundle(
+    pub unsafe fn deserialize_embedded(
         engine: &Engine,
         path: &Path,
         offset: u64,

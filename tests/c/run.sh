@@ -11,7 +11,7 @@ if ! command -v clang-19 >/dev/null || [ ! -d /usr/lib/wasm32-wasi ] || ! comman
   $sudo_cmd apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq clang-19 wasi-libc lld-19 libclang-rt-19-dev-wasm32 >/dev/null
 fi
-cargo build --release -p nyash-engine --bin nyash-engine
+cargo build --release -p nyash-cli --bin nyash-engine
 engine="$root/target/release/nyash-engine"
 out="$(mktemp -d)"
 trap 'rm -rf "$out"' EXIT

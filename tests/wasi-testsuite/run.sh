@@ -9,7 +9,7 @@ if [ ! -d "$suite/tests" ]; then
   echo "wasi-testsuite: $suite not present; skipping the WASI test suite"
   exit 0
 fi
-cargo build --release -p nyash-engine --bin nyash-engine
+cargo build --release -p nyash-cli --bin nyash-engine
 python3 -c "import colorama, requests" 2>/dev/null || python3 -m pip install --quiet -r "$suite/test-runner/requirements/common.txt"
 cd "$suite"
 NYASH_ENGINE="$root/target/release/nyash-engine" python3 test-runner/wasi_test_runner.py \

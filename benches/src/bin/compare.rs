@@ -448,8 +448,8 @@ fn print_tables(workloads: &[Workload], rows: &[Row], runs: usize) {
 
 mod nyash {
     use super::Res;
-    use nyash_engine::wasi::{self, Stdio, WasiCtx};
     use nyash_engine::{Config, Engine, Linker, Module, Store};
+    use nyash_wasi::{self as wasi, Stdio, WasiCtx};
     use std::path::Path;
     use std::sync::{Arc, Mutex};
     use std::time::{Duration, Instant};

@@ -3,8 +3,8 @@
 
 use std::sync::{Arc, Mutex};
 
-use nyash_engine::wasi::{self, Stdio, WasiCtx};
 use nyash_engine::{Engine, Linker, Module, Store};
+use nyash_wasi::{self as wasi, Stdio, WasiCtx};
 
 /// A WASI command in WAT whose `_start` opens `PATH` under fd 3 (the first
 /// preopen) with the given lookup flags and oflags, and exits with the errno

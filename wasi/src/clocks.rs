@@ -3,9 +3,9 @@
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use super::{Errno, MODULE, WasiView, errno, with_ctx};
-use crate::error::{Error, ErrorKind, Result};
-use crate::func::Caller;
-use crate::linker::Linker;
+use nyash_engine::Caller;
+use nyash_engine::Linker;
+use nyash_engine::{Error, ErrorKind, Result};
 
 /// Writes `items` as NUL-terminated strings into `buf`, pointers into `ptrs`.
 fn write_strings(

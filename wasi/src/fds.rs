@@ -7,9 +7,9 @@ use std::os::fd::AsFd;
 use super::{
     ALL_RIGHTS, Errno, FdKind, GuestMem, MODULE, WasiResult, WasiView, errno, rights, with_ctx,
 };
-use crate::error::Result;
-use crate::func::Caller;
-use crate::linker::Linker;
+use nyash_engine::Caller;
+use nyash_engine::Linker;
+use nyash_engine::Result;
 
 pub(crate) const FILETYPE_UNKNOWN: u8 = 0;
 pub(crate) const FILETYPE_BLOCK_DEVICE: u8 = 1;

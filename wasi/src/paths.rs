@@ -10,9 +10,9 @@ use super::fds::{
     times,
 };
 use super::{Errno, Fd, FdKind, MODULE, WasiCtx, WasiResult, WasiView, errno, rights, with_ctx};
-use crate::error::Result;
-use crate::func::Caller;
-use crate::linker::Linker;
+use nyash_engine::Caller;
+use nyash_engine::Linker;
+use nyash_engine::Result;
 
 const LOOKUP_SYMLINK_FOLLOW: u32 = 1;
 const O_CREAT: u16 = 1;

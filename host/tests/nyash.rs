@@ -2,8 +2,8 @@
 
 use std::sync::{Arc, Mutex};
 
-use nyash_engine::nyash::{self, NyashHost, NyashOutput};
 use nyash_engine::{Engine, ErrorKind, Linker, Module, Store};
+use nyash_host::{self as nyash, NyashHost, NyashOutput};
 
 const PROGRAM: &str = r#"(module
   (import "env" "print" (func $print (param i32)))
@@ -141,28 +141,4 @@ fn an_unknown_env_import_is_a_link_error_naming_it() {
     let err = nyash::add_to_linker(&mut linker, &module).unwrap_err();
     assert!(matches!(err.kind(), ErrorKind::Link { .. }));
     assert!(err.to_string().contains("teleport"), "{err}");
-}
-
-#[test]
-fn the_command_line_runs_nyash_modules_with_mains_result_as_status() {
-    let dir = std::env::temp_dir().join(format!("nyash-abi-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join("prog.wat");
-    std::fs::write(
-        &path,
-        r#"(module (import "env" "print" (func $p (param i32)))
-            (func (export "main") (result i32) (call $p (i32.const 99)) (i32.const 7)))"#,
-    )
-    .unwrap();
-    let o = std::process::Command::new(env!("CARGO_BIN_EXE_nyash-engine"))
-        .args(["run", path.to_str().unwrap()])
-        .output()
-        .unwrap();
-    assert_eq!(
-        o.status.code(),
-        Some(7),
-        "{}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-    assert_eq!(String::from_utf8_lossy(&o.stdout), "99\n");
 }

@@ -11,13 +11,9 @@
 use std::io::Write;
 use std::sync::{Arc, Mutex};
 
-use crate::error::{Error, Result};
-use crate::externals::{Extern, Memory};
-use crate::func::Caller;
-use crate::linker::Linker;
-use crate::module::Module;
-use crate::types::{ExternType, FuncType, ValType};
-use crate::values::Val;
+use nyash_engine::{
+    Caller, Error, Extern, ExternType, FuncType, Linker, Memory, Module, Result, Val, ValType,
+};
 
 pub const STRING_BOX: u32 = 0x1001;
 pub const INTEGER_BOX: u32 = 0x1002;

@@ -17,9 +17,9 @@ use std::io::{Read, Write};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
-use crate::error::{Error, Result};
-use crate::func::Caller;
-use crate::linker::Linker;
+use nyash_engine::Caller;
+use nyash_engine::Linker;
+use nyash_engine::{Error, Result};
 
 pub(crate) const MODULE: &str = "wasi_snapshot_preview1";
 
@@ -509,7 +509,7 @@ impl Stdio {
                 // In an async call the read happens on a helper thread and
                 // the call suspends until it is done.
                 let n = buf.len();
-                let (data, r) = crate::async_call::run_blocking(move || {
+                let (data, r) = nyash_engine::host::run_blocking(move || {
                     let mut data = vec![0u8; n];
                     let r = std::io::stdin().read(&mut data);
                     (data, r)
@@ -563,7 +563,7 @@ pub fn add_to_linker<T: WasiView>(linker: &mut Linker<T>) -> Result<()> {
 }
 
 /// Whether a module imports anything from WASI preview 1.
-pub fn is_wasi_module(module: &crate::Module) -> bool {
+pub fn is_wasi_module(module: &nyash_engine::Module) -> bool {
     module
         .imports()
         .any(|(m, _, _)| m == MODULE || m == "wasi_unstable")

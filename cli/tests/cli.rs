@@ -158,3 +158,27 @@ fn fuel_limits_execution() {
     assert!(!o.status.success());
     assert!(stderr(&o).contains("fuel"), "{}", stderr(&o));
 }
+
+#[test]
+fn the_command_line_runs_nyash_modules_with_mains_result_as_status() {
+    let dir = std::env::temp_dir().join(format!("nyash-abi-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("prog.wat");
+    std::fs::write(
+        &path,
+        r#"(module (import "env" "print" (func $p (param i32)))
+            (func (export "main") (result i32) (call $p (i32.const 99)) (i32.const 7)))"#,
+    )
+    .unwrap();
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_nyash-engine"))
+        .args(["run", path.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_eq!(
+        o.status.code(),
+        Some(7),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert_eq!(String::from_utf8_lossy(&o.stdout), "99\n");
+}

@@ -5,9 +5,9 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{Parser, Subcommand};
-use nyash_engine::nyash::{self, NyashHost, NyashView};
-use nyash_engine::wasi::{self, WasiCtx, WasiView};
 use nyash_engine::{Config, Engine, Error, Linker, Module, Store, Val, ValType};
+use nyash_host::{self as nyash, NyashHost, NyashView};
+use nyash_wasi::{self as wasi, WasiCtx, WasiView};
 
 #[derive(Parser)]
 #[command(
@@ -139,10 +139,7 @@ fn parse_duration(s: &str) -> Result<Duration, String> {
             ));
         }
     };
-    if !(secs.is_finite() && secs >= 0.0) {
-        return Err(format!("`{s}` is not a duration"));
-    }
-    Ok(Duration::from_secs_f64(secs))
+    Duration::try_from_secs_f64(secs).map_err(|_| format!("`{s}` is not a duration we can wait"))
 }
 
 fn main() -> ExitCode {
@@ -300,7 +297,7 @@ fn run(path: &Path, opts: &RunOptions, args: &[String]) -> Result<ExitCode, Erro
     let module = match opts.bundle {
         // SAFETY: the artifact is the one `bundle` appended to this very
         // executable, which the user chose to run.
-        Some((off, len)) => unsafe { Module::deserialize_bundle(&engine, path, off, len)? },
+        Some((off, len)) => unsafe { Module::deserialize_embedded(&engine, path, off, len)? },
         None if is_precompiled_file(path) => {
             if !opts.allow_precompiled {
                 return Err(Error::msg(format!(
@@ -370,7 +367,9 @@ fn run(path: &Path, opts: &RunOptions, args: &[String]) -> Result<ExitCode, Erro
             Ok(()) if is_wasi => Ok(ExitCode::SUCCESS),
             Ok(()) if is_nyash && entry == "main" => {
                 // `main`'s result is the exit status.
-                Ok(ExitCode::from(results[0].i32().unwrap_or(0) as u8))
+                // (A `main` without an i32 result exits with 0.)
+                let status = results.first().and_then(Val::i32).unwrap_or(0);
+                Ok(ExitCode::from(status as u8))
             }
             Ok(()) => {
                 for r in results {

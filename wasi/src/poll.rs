@@ -1,9 +1,9 @@
 //! `poll_oneoff`: clock and descriptor subscriptions.
 
 use super::{Errno, FdKind, MODULE, WasiResult, WasiView, errno, with_ctx};
-use crate::error::Result;
-use crate::func::Caller;
-use crate::linker::Linker;
+use nyash_engine::Caller;
+use nyash_engine::Linker;
+use nyash_engine::Result;
 
 const EVENTTYPE_CLOCK: u8 = 0;
 const EVENTTYPE_FD_READ: u8 = 1;
@@ -109,7 +109,7 @@ pub(super) fn add<T: WasiView>(linker: &mut Linker<T>) -> Result<()> {
                             // Suspends the call instead of the thread in async stores.
                             let at = std::time::Instant::now()
                                 + std::time::Duration::from_nanos(deadline - now);
-                            crate::async_call::sleep_until(at).map_err(|_| Errno(errno::INTR))?;
+                            nyash_engine::host::sleep_until(at).map_err(|_| Errno(errno::INTR))?;
                         }
                     }
                 }

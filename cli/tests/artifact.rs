@@ -1,0 +1,120 @@
+//! The command line with artifacts and bundles: `compile`, running a
+//! `.nwasm` (only with `--allow-precompiled`), damage, and a bundle run
+//! from elsewhere.
+
+use std::path::PathBuf;
+use std::process::Command;
+
+const WAT: &str = r#"(module (memory 1) (data (i32.const 0) "\2a")
+    (func $f (export "f") (param i32) (result i32) (i32.add (local.get 0) (i32.load8_u (i32.const 0))))
+    (func (export "g") (result i32) (call $f (i32.const 1))))"#;
+
+fn tmp(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("nyash-artifact-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+fn cli() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_nyash-engine"))
+}
+
+#[test]
+fn cli_compile_run_and_explicit_damage() {
+    let dir = tmp("cli");
+    let wat = dir.join("m.wat");
+    std::fs::write(&wat, WAT).unwrap();
+    let out = dir.join("m.nwasm");
+    let o = cli()
+        .args([
+            "compile",
+            wat.to_str().unwrap(),
+            "-o",
+            out.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    // Without the opt-in, an artifact is refused with a message naming it.
+    let o = cli()
+        .args(["run", out.to_str().unwrap(), "--invoke", "g"])
+        .output()
+        .unwrap();
+    assert!(!o.status.success());
+    let e = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        e.contains("--allow-precompiled") && e.contains("m.nwasm"),
+        "{e}"
+    );
+    assert!(o.stdout.is_empty());
+    let o = cli()
+        .args([
+            "run",
+            "--allow-precompiled",
+            out.to_str().unwrap(),
+            "--invoke",
+            "g",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&o.stdout), "43\n");
+    let mut b = std::fs::read(&out).unwrap();
+    let n = b.len();
+    b[n - 1] ^= 1;
+    std::fs::write(&out, &b).unwrap();
+    let o = cli()
+        .args([
+            "run",
+            "--allow-precompiled",
+            out.to_str().unwrap(),
+            "--invoke",
+            "g",
+        ])
+        .output()
+        .unwrap();
+    assert!(!o.status.success());
+    let e = String::from_utf8_lossy(&o.stderr);
+    assert!(e.contains("m.nwasm") && e.contains("damaged"), "{e}");
+}
+
+#[test]
+fn bundle_runs_from_elsewhere_with_empty_home() {
+    let dir = tmp("bundle");
+    let wat = dir.join("prog.wat");
+    std::fs::write(
+        &wat,
+        r#"(module
+            (import "wasi_snapshot_preview1" "args_sizes_get" (func $a (param i32 i32) (result i32)))
+            (import "wasi_snapshot_preview1" "proc_exit" (func $exit (param i32)))
+            (memory (export "memory") 1)
+            (func (export "_start") (drop (call $a (i32.const 0) (i32.const 4)))
+                (call $exit (i32.add (i32.const 40) (i32.load (i32.const 0))))))"#,
+    )
+    .unwrap();
+    let app = dir.join("app");
+    let o = cli()
+        .args(["bundle", wat.to_str().unwrap(), "-o", app.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let moved = dir.join("elsewhere");
+    std::fs::create_dir_all(&moved).unwrap();
+    let app2 = moved.join("renamed-app");
+    std::fs::rename(&app, &app2).unwrap();
+    std::fs::remove_file(&wat).unwrap();
+    let o = Command::new(&app2)
+        .args(["x", "--y", "z"])
+        .current_dir("/")
+        .env_clear()
+        .env("HOME", "")
+        .output()
+        .unwrap();
+    // argv = [renamed-app, x, --y, z]: exit status 40 + 4.
+    assert_eq!(
+        o.status.code(),
+        Some(44),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+}

@@ -1,0 +1,35 @@
+//! Helpers for writing host functions that may block.
+//!
+//! A host function can be reached from a synchronous call ([`Func::call`])
+//! or from an async one ([`Func::call_async`]). These helpers do the right
+//! thing in both: in an async call they suspend the call (so the executor
+//! thread stays free) and resume it when the work is done; in a synchronous
+//! call they block the thread. WASI's `poll_oneoff` and its reads of
+//! inherited stdin are built on them.
+//!
+//! [`Func::call`]: crate::Func::call
+//! [`Func::call_async`]: crate::Func::call_async
+
+use crate::error::Result;
+
+/// Whether the code calling this runs inside an async call (one that can
+/// suspend), i.e. a host function reached from `call_async`.
+pub fn in_async_call() -> bool {
+    crate::async_call::in_async_call()
+}
+
+/// Waits until `deadline`. In an async call the call suspends and a helper
+/// thread wakes it, so no particular executor (or its timer) is needed;
+/// otherwise the thread sleeps. `Err` if the async call was cancelled
+/// while waiting.
+pub fn sleep_until(deadline: std::time::Instant) -> Result<()> {
+    crate::async_call::sleep_until(deadline)
+}
+
+/// Runs blocking `f` and returns its result. In an async call, `f` runs
+/// on a helper thread while the call suspends; otherwise it runs right
+/// here. `Err` if the async call was cancelled before `f` finished (`f`
+/// still runs to completion on its thread; its result is dropped).
+pub fn run_blocking<R: Send + 'static>(f: impl FnOnce() -> R + Send + 'static) -> Result<R> {
+    crate::async_call::run_blocking(f)
+}
