@@ -182,3 +182,48 @@ fn the_command_line_runs_nyash_modules_with_mains_result_as_status() {
     );
     assert_eq!(String::from_utf8_lossy(&o.stdout), "99\n");
 }
+
+#[test]
+fn a_huge_or_odd_timeout_is_an_error() {
+    let m = write("nop.wat", br#"(module (func (export "f")))"#);
+    let huge = format!("{}s", "9".repeat(400));
+    for t in [
+        huge.as_str(),
+        "99999999999999999999h",
+        "-1s",
+        "nan",
+        "inf",
+        "1x",
+    ] {
+        let flag = format!("--timeout={t}");
+        let o = run(&["run", &flag, m.to_str().unwrap(), "--invoke", "f"]);
+        assert_eq!(o.status.code(), Some(2), "--timeout {t}: {}", stderr(&o));
+        assert!(
+            stderr(&o).contains("duration") || stderr(&o).contains("unit"),
+            "--timeout {t}: {}",
+            stderr(&o)
+        );
+    }
+    // A long one that fits runs normally.
+    let o = run(&[
+        "run",
+        "--timeout",
+        "1000000h",
+        m.to_str().unwrap(),
+        "--invoke",
+        "f",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+}
+
+#[test]
+fn a_nyash_main_without_a_result_exits_with_zero() {
+    let m = write(
+        "noresult.wat",
+        br#"(module (import "env" "print" (func $p (param i32)))
+            (func (export "main") (call $p (i32.const 5))))"#,
+    );
+    let o = run(&["run", m.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(String::from_utf8_lossy(&o.stdout), "5\n");
+}

@@ -233,6 +233,16 @@ impl Module {
         let parsed =
             artifact::parse(&map, engine.inner.compiler.fingerprint()).map_err(artifact_error)?;
         let (off, len) = (parsed.code_offset, parsed.code_len);
+        if !CodeMemory::can_map_in_place(off) {
+            // Pages larger than the artifact's code alignment (64 KiB pages):
+            // the code cannot be used in place, so it is copied.
+            let code = map
+                .get(off..off + len)
+                .ok_or_else(|| Error::new(ErrorKind::Artifact("code outside the file".into())))?;
+            return Self::from_parts(engine, parsed.meta, parsed.wasm_hash, |functions, traps| {
+                CodeMemory::new(code, functions, traps)
+            });
+        }
         Self::from_parts(
             engine,
             parsed.meta,

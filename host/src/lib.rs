@@ -146,6 +146,9 @@ fn memory<T>(caller: &mut Caller<'_, T>) -> Result<Memory> {
         .ok_or_else(|| Error::msg("the Nyash module has no exported `memory`"))
 }
 
+/// The little-endian `u32` at `at`, if it lies inside `data`. Addresses
+/// come from the module and are computed with wrapping arithmetic (as wasm
+/// does), so a hostile one reads nothing rather than overflowing.
 fn read_u32(data: &[u8], at: u32) -> Option<u32> {
     let at = at as usize;
     Some(u32::from_le_bytes(
@@ -165,7 +168,7 @@ fn describe(data: &[u8], b: u32, depth: u32) -> String {
     let Some(ty) = read_u32(data, b) else {
         return format!("<invalid box {b:#x}>");
     };
-    let field = |i: u32| read_u32(data, b + HEADER + 4 * i);
+    let field = |i: u32| read_u32(data, b.wrapping_add(HEADER).wrapping_add(i.wrapping_mul(4)));
     match ty {
         STRING_BOX => match (field(0), field(1)) {
             (Some(p), Some(l)) => bytes(data, p, l)
@@ -176,7 +179,7 @@ fn describe(data: &[u8], b: u32, depth: u32) -> String {
         INTEGER_BOX => field(0).map_or(format!("<invalid box {b:#x}>"), |v| (v as i32).to_string()),
         BOOL_BOX => field(0).map_or(format!("<invalid box {b:#x}>"), |v| (v != 0).to_string()),
         ARRAY_BOX if depth < 8 => {
-            let n = read_u32(data, b + 8).unwrap_or(0).min(1 << 16);
+            let n = read_u32(data, b.wrapping_add(8)).unwrap_or(0).min(1 << 16);
             let items: Vec<String> = (0..n)
                 .map(|i| field(i).map_or("?".into(), |e| describe(data, e, depth + 1)))
                 .collect();
@@ -196,7 +199,7 @@ fn equal(data: &[u8], a: u32, b: u32, depth: u32) -> bool {
     if ta != tb || depth > 8 {
         return false;
     }
-    let f = |x: u32, i: u32| read_u32(data, x + HEADER + 4 * i);
+    let f = |x: u32, i: u32| read_u32(data, x.wrapping_add(HEADER).wrapping_add(i.wrapping_mul(4)));
     match ta {
         STRING_BOX => match (f(a, 0), f(a, 1), f(b, 0), f(b, 1)) {
             (Some(pa), Some(la), Some(pb), Some(lb)) => matches!(
@@ -207,7 +210,10 @@ fn equal(data: &[u8], a: u32, b: u32, depth: u32) -> bool {
         },
         INTEGER_BOX | BOOL_BOX => f(a, 0).is_some() && f(a, 0) == f(b, 0),
         ARRAY_BOX => {
-            let (na, nb) = (read_u32(data, a + 8), read_u32(data, b + 8));
+            let (na, nb) = (
+                read_u32(data, a.wrapping_add(8)),
+                read_u32(data, b.wrapping_add(8)),
+            );
             na.is_some()
                 && na == nb
                 && (0..na.unwrap_or(0).min(1 << 16)).all(|i| match (f(a, i), f(b, i)) {
@@ -222,7 +228,9 @@ fn equal(data: &[u8], a: u32, b: u32, depth: u32) -> bool {
 /// Allocates `size` bytes the module may read: through its exported
 /// `malloc`, or in host-owned pages added with `memory.grow`.
 fn alloc<T: NyashView>(caller: &mut Caller<'_, T>, size: u32) -> Result<u32> {
-    let size = size.div_ceil(4) * 4;
+    let size = size
+        .checked_next_multiple_of(4)
+        .ok_or_else(|| Error::msg("allocation too large"))?;
     if let Some(malloc) = caller.get_export("malloc").and_then(Extern::into_func) {
         let mut out = [Val::I32(0)];
         malloc.call(&mut *caller, &[Val::I32(size as i32)], &mut out)?;
@@ -232,7 +240,7 @@ fn alloc<T: NyashView>(caller: &mut Caller<'_, T>, size: u32) -> Result<u32> {
             .ok_or_else(|| Error::msg("`malloc` returned no i32"));
     }
     let host = caller.data_mut().nyash();
-    if host.heap_end - host.heap_next < size {
+    if host.heap_end.saturating_sub(host.heap_next) < size {
         let mem = memory(caller)?;
         let pages = u64::from(size).div_ceil(65536).max(1);
         let old = mem.grow(&mut *caller, pages)?;
@@ -258,13 +266,18 @@ fn write_words(data: &mut [u8], at: u32, words: &[u32]) -> Result<()> {
 
 /// A new StringBox holding `text`.
 fn new_string<T: NyashView>(caller: &mut Caller<'_, T>, text: &[u8]) -> Result<u32> {
-    let len = text.len() as u32;
-    let p = alloc(caller, HEADER + 8 + len)?;
+    let too_big = || Error::msg("string too large for a 32-bit memory");
+    let len = u32::try_from(text.len()).map_err(|_| too_big())?;
+    let p = alloc(caller, len.checked_add(HEADER + 8).ok_or_else(too_big)?)?;
     let mem = memory(caller)?;
     let data = mem.data_mut(&mut *caller);
-    write_words(data, p, &[STRING_BOX, 1, 2, p + HEADER + 8, len])?;
-    let at = (p + HEADER + 8) as usize;
-    data[at..at + text.len()].copy_from_slice(text);
+    // `p` may come from the module's own `malloc`: trust none of it.
+    let at = p.checked_add(HEADER + 8).ok_or_else(too_big)?;
+    write_words(data, p, &[STRING_BOX, 1, 2, at, len])?;
+    let at = at as usize;
+    data.get_mut(at..at + text.len())
+        .ok_or_else(|| Error::msg("allocation outside memory"))?
+        .copy_from_slice(text);
     Ok(p)
 }
 
@@ -369,13 +382,13 @@ pub fn add_to_linker<T: NyashView>(linker: &mut Linker<T>, module: &Module) -> R
                 |mut c: Caller<'_, T>, b: u32| -> Result<u32> {
                     let mem = memory(&mut c)?;
                     let data = mem.data(&c);
-                    let fields = read_u32(data, b + 8)
+                    let fields = read_u32(data, b.wrapping_add(8))
                         .ok_or_else(|| Error::msg(format!("box {b:#x} is outside memory")))?;
                     let size = HEADER + 4 * fields.min(1 << 16);
                     let copy = bytes(data, b, size)?.to_vec();
                     let p = alloc(&mut c, size)?;
                     let data = mem.data_mut(&mut c);
-                    data.get_mut(p as usize..(p + size) as usize)
+                    data.get_mut(p as usize..p as usize + size as usize)
                         .ok_or_else(|| Error::msg("allocation outside memory"))?
                         .copy_from_slice(&copy);
                     Ok(p)

@@ -142,3 +142,37 @@ fn an_unknown_env_import_is_a_link_error_naming_it() {
     assert!(matches!(err.kind(), ErrorKind::Link { .. }));
     assert!(err.to_string().contains("teleport"), "{err}");
 }
+
+/// A module whose `malloc` returns `$at`, and whose `main` asks the host for
+/// a new string (`box_to_string` of an IntegerBox) and a clone of a box.
+fn hostile(at: &str, call: &str) -> String {
+    format!(
+        r#"(module
+  (import "env" "box_to_string" (func $to_string (param i32) (result i32)))
+  (import "env" "box_clone" (func $clone (param i32) (result i32)))
+  (memory (export "memory") 1)
+  (data (i32.const 2100) "\02\10\00\00\01\00\00\00\01\00\00\00\2a\00\00\00")
+  (func (export "malloc") (param i32) (result i32) (i32.const {at}))
+  (func (export "main") (result i32) ({call} (i32.const 2100))))"#
+    )
+}
+
+#[test]
+fn a_hostile_malloc_is_an_error_not_a_crash() {
+    // Just below the end of memory: the header fits, the text does not;
+    // near 4 GiB: every address computation would overflow 32 bits.
+    for at in ["65516", "65530", "-4", "-20", "-1"] {
+        for call in ["call $to_string", "call $clone"] {
+            let err = match run(&hostile(at, call)) {
+                Ok(r) => panic!("malloc at {at}, {call}: returned {}", r.result),
+                Err(e) => e.to_string(),
+            };
+            assert!(
+                err.contains("outside memory"),
+                "malloc at {at}, {call}: {err}"
+            );
+        }
+    }
+    // A `malloc` that leaves room works.
+    assert!(run(&hostile("8192", "call $to_string")).is_ok());
+}

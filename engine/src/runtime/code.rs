@@ -90,8 +90,17 @@ impl CodeMemory {
         ))
     }
 
+    /// Whether code at `offset` of a file mapping can be used in place: it
+    /// must start on a page of this host (artifacts align code to 16 KiB,
+    /// so a host with 64 KiB pages cannot map it in place).
+    pub fn can_map_in_place(offset: usize) -> bool {
+        offset.is_multiple_of(page_size())
+    }
+
     /// Uses the code at `[offset, offset + len)` of a private file mapping in
-    /// place: those pages become read-execute. `offset` is page-aligned.
+    /// place: those pages become read-execute. An error if `offset` is not
+    /// page-aligned (see [`can_map_in_place`](Self::can_map_in_place)) or
+    /// the range is not inside the mapping.
     pub fn from_file_map(
         map: memmap2::Mmap,
         offset: usize,
@@ -99,7 +108,19 @@ impl CodeMemory {
         functions: Vec<CompiledFunction>,
         traps: TrapTable,
     ) -> std::io::Result<Self> {
-        assert!(offset % page_size() == 0 && offset + len <= map.len());
+        if !Self::can_map_in_place(offset) {
+            return Err(std::io::Error::other(format!(
+                "code at file offset {offset:#x} does not start on a page of this host \
+                 ({} bytes per page)",
+                page_size()
+            )));
+        }
+        if offset.checked_add(len).is_none_or(|end| end > map.len()) {
+            return Err(std::io::Error::other(format!(
+                "code range {offset:#x}+{len:#x} is outside the {:#x}-byte mapping",
+                map.len()
+            )));
+        }
         // SAFETY: the pages lie inside our private mapping.
         let base = unsafe { map.as_ptr().add(offset) };
         if len > 0 {
@@ -165,5 +186,49 @@ impl CodeMemory {
 impl Drop for CodeMemory {
     fn drop(&mut self) {
         nyash_asyncify::unregister_code(self.tables.start);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn map_of(len: usize) -> memmap2::Mmap {
+        let path = std::env::temp_dir().join(format!("nyash-code-map-{}", std::process::id()));
+        std::fs::write(&path, vec![0xc3u8; len]).unwrap();
+        let file = std::fs::File::open(&path).unwrap();
+        // SAFETY: a private read-only mapping of a file only this test writes.
+        let map = unsafe { memmap2::MmapOptions::new().map_copy_read_only(&file) }.unwrap();
+        std::fs::remove_file(&path).unwrap();
+        map
+    }
+
+    #[test]
+    fn code_off_a_page_boundary_or_outside_the_map_is_an_error() {
+        let page = page_size();
+        // Not on a page of this host: what an artifact's 16 KiB-aligned code
+        // is on a host with 64 KiB pages.
+        let e =
+            CodeMemory::from_file_map(map_of(2 * page), page / 2, 16, vec![], TrapTable::default())
+                .unwrap_err();
+        assert!(e.to_string().contains("does not start on a page"), "{e}");
+        assert!(!CodeMemory::can_map_in_place(page / 2));
+        let e = CodeMemory::from_file_map(
+            map_of(2 * page),
+            page,
+            2 * page,
+            vec![],
+            TrapTable::default(),
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("outside"), "{e}");
+        let e =
+            CodeMemory::from_file_map(map_of(page), page, usize::MAX, vec![], TrapTable::default())
+                .unwrap_err();
+        assert!(e.to_string().contains("outside"), "{e}");
+        assert!(
+            CodeMemory::from_file_map(map_of(2 * page), page, 16, vec![], TrapTable::default())
+                .is_ok()
+        );
     }
 }
