@@ -272,7 +272,9 @@ fn new_string<T: NyashView>(caller: &mut Caller<'_, T>, text: &[u8]) -> Result<u
     let mem = memory(caller)?;
     let data = mem.data_mut(&mut *caller);
     // `p` may come from the module's own `malloc`: trust none of it.
-    let at = p.checked_add(HEADER + 8).ok_or_else(too_big)?;
+    let at = p
+        .checked_add(HEADER + 8)
+        .ok_or_else(|| Error::msg("allocation outside memory"))?;
     write_words(data, p, &[STRING_BOX, 1, 2, at, len])?;
     let at = at as usize;
     data.get_mut(at..at + text.len())

@@ -159,10 +159,14 @@ fn hostile(at: &str, call: &str) -> String {
 
 #[test]
 fn a_hostile_malloc_is_an_error_not_a_crash() {
-    // Just below the end of memory: the header fits, the text does not;
-    // near 4 GiB: every address computation would overflow 32 bits.
+    // Just below the end of memory: a string's header fits, its text
+    // (or the clone) does not; near 4 GiB: every address computation would
+    // overflow 32 bits.
     for at in ["65516", "65530", "-4", "-20", "-1"] {
         for call in ["call $to_string", "call $clone"] {
+            if at == "65516" && call == "call $clone" {
+                continue; // the 16-byte clone fits there
+            }
             let err = match run(&hostile(at, call)) {
                 Ok(r) => panic!("malloc at {at}, {call}: returned {}", r.result),
                 Err(e) => e.to_string(),
