@@ -18,7 +18,7 @@ if ! command -v clang-19 >/dev/null || [ ! -d /usr/lib/wasm32-wasi ] || ! comman
 fi
 # Pinned: its wasi-libc's scandir fstatat()s every entry fd_readdir gives
 # inode 0, `..` included (later wasi-libc goes through readdir, which skips
-# `..`), so it catches what a real program built with wasi-sdk 19-28 hit.
+# `..`), so it catches what a real program built with wasi-sdk 17-28 hit.
 zig_version=0.17.1
 if [ "$(python3 -m ziglang version 2>/dev/null)" != "$zig_version" ]; then
   echo "installing ziglang $zig_version (PyPI)"
