@@ -410,17 +410,24 @@ pub(super) fn add<T: WasiView>(linker: &mut Linker<T>) -> Result<()> {
         "fd_readdir",
         |mut c: Caller<'_, T>, fd: u32, buf: u32, len: u32, cookie: u64, used: u32| {
             with_ctx(&mut c, |mem, ctx| {
-                let FdKind::Dir(dir) = &ctx.fd_with(fd, rights::FD_READDIR)?.kind else {
+                let f = ctx.fd_with(fd, rights::FD_READDIR)?;
+                let FdKind::Dir(dir) = &f.kind else {
                     return Err(Errno(errno::NOTDIR));
                 };
-                let meta = std_file(&FdKind::Dir(dir.try_clone()?))?.metadata()?;
+                // Real inodes for `.` and `..` (never 0: a recent wasi-libc
+                // would `fstatat` a 0 itself). `..` is the parent's when that
+                // is beneath the preopen; at the preopen's root it is the
+                // root itself, as `..` of `/` is `/`.
+                let (_, ino) = super::paths::id_of(dir.as_fd())?;
+                let parent_ino = f
+                    .root
+                    .as_deref()
+                    .and_then(|root| super::paths::parent_beneath(dir.as_fd(), root).ok()?)
+                    .and_then(|p| super::paths::id_of(p.as_fd()).ok())
+                    .map_or(ino, |(_, i)| i);
                 let mut entries: Vec<(String, u64, u8)> = vec![
-                    (
-                        ".".into(),
-                        std::os::unix::fs::MetadataExt::ino(&meta),
-                        FILETYPE_DIRECTORY,
-                    ),
-                    ("..".into(), 0, FILETYPE_DIRECTORY),
+                    (".".into(), ino, FILETYPE_DIRECTORY),
+                    ("..".into(), parent_ino, FILETYPE_DIRECTORY),
                 ];
                 for e in dir.entries()? {
                     let e = e?;

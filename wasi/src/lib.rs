@@ -151,10 +151,21 @@ pub(crate) enum FdKind {
     Dir(cap_std::fs::Dir),
 }
 
+/// The preopened directory a directory descriptor was reached through:
+/// `..` from a directory beneath it may climb up to it, never past it
+/// (`paths::parent_beneath`). Holding it keeps its identity (device, inode)
+/// from being reused.
+pub(crate) struct Root {
+    _dir: cap_std::fs::Dir,
+    pub(crate) id: (u64, u64),
+}
+
 pub(crate) struct Fd {
     pub(crate) kind: FdKind,
     /// For preopened directories: the name the guest sees.
     pub(crate) preopen: Option<String>,
+    /// For directories: the preopen they were reached through.
+    pub(crate) root: Option<Arc<Root>>,
     pub(crate) append: bool,
     /// The other fdflags the descriptor was opened or set with (reported back).
     pub(crate) fdflags: u16,
@@ -326,6 +337,7 @@ impl WasiCtxBuilder {
         let std = |kind| Fd {
             kind,
             preopen: None,
+            root: None,
             append: false,
             fdflags: 0,
             rights_base: rights::STDIO,
@@ -346,11 +358,19 @@ impl WasiCtxBuilder {
         for (i, (host, guest)) in self.preopens.iter().enumerate() {
             let dir = cap_std::fs::Dir::open_ambient_dir(host, cap_std::ambient_authority())
                 .map_err(|e| Error::io(Some(host), e).context("cannot preopen directory"))?;
+            let root = Root {
+                _dir: dir
+                    .try_clone()
+                    .map_err(|e| Error::io(Some(host), e).context("cannot preopen directory"))?,
+                id: paths::id_of(std::os::fd::AsFd::as_fd(&dir))
+                    .map_err(|e| Error::io(Some(host), e).context("cannot preopen directory"))?,
+            };
             fds.insert(
                 3 + i as u32,
                 Fd {
                     kind: FdKind::Dir(dir),
                     preopen: Some(guest.clone()),
+                    root: Some(Arc::new(root)),
                     append: false,
                     fdflags: 0,
                     rights_base: rights::DIR,

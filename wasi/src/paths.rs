@@ -1,15 +1,23 @@
 //! Operations on paths, always relative to a directory descriptor and
 //! resolved by `cap-std` beneath it: `..`, absolute paths and symlinks cannot
-//! leave the directory.
+//! leave the directory. One exception, for metadata only: the `..` entry of
+//! `fd_readdir` and leading `..` components in `path_filestat_get` climb
+//! from a directory up to (never past) the preopen it was reached through,
+//! checked by walking up with the OS until the preopen's identity is met
+//! (`parent_beneath`).
+
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
 
 use cap_fs_ext::{DirExt, FollowSymlinks, OpenOptionsFollowExt, SystemTimeSpec};
 use cap_std::fs::{Dir, MetadataExt, OpenOptions};
 
 use super::fds::{
     FILETYPE_DIRECTORY, FILETYPE_REGULAR_FILE, FILETYPE_SYMBOLIC_LINK, FILETYPE_UNKNOWN, Filestat,
-    times,
+    filestat_std, times,
 };
-use super::{Errno, Fd, FdKind, MODULE, WasiCtx, WasiResult, WasiView, errno, rights, with_ctx};
+use super::{
+    Errno, Fd, FdKind, MODULE, Root, WasiCtx, WasiResult, WasiView, errno, rights, with_ctx,
+};
 use nyash_engine::Caller;
 use nyash_engine::Linker;
 use nyash_engine::Result;
@@ -74,6 +82,119 @@ fn stat_of(m: &cap_std::fs::Metadata) -> Filestat {
         mtim,
         ctim: t(m.created()).max(mtim),
     }
+}
+
+/// A directory's identity: (device, inode).
+pub(crate) fn id_of(fd: BorrowedFd<'_>) -> std::io::Result<(u64, u64)> {
+    let m = std::fs::File::from(fd.try_clone_to_owned()?).metadata()?;
+    Ok((
+        std::os::unix::fs::MetadataExt::dev(&m),
+        std::os::unix::fs::MetadataExt::ino(&m),
+    ))
+}
+
+/// `openat(fd, "..")` by the OS, not beneath anything: only for walking up,
+/// and only handed on once `parent_beneath` has checked where it is.
+fn up(fd: BorrowedFd<'_>) -> std::io::Result<OwnedFd> {
+    #[cfg(target_os = "linux")]
+    const SEARCH: libc::c_int = libc::O_PATH;
+    #[cfg(not(target_os = "linux"))]
+    const SEARCH: libc::c_int = libc::O_RDONLY;
+    // SAFETY: a valid descriptor and a NUL-terminated path; the result is
+    // a new descriptor we own, or -1.
+    let raw = unsafe {
+        libc::openat(
+            fd.as_raw_fd(),
+            c"..".as_ptr(),
+            SEARCH | libc::O_DIRECTORY | libc::O_CLOEXEC,
+        )
+    };
+    if raw < 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    // SAFETY: `raw` was just opened and nothing else owns it.
+    Ok(unsafe { OwnedFd::from_raw_fd(raw) })
+}
+
+/// How far up `parent_beneath` walks looking for the preopen before it gives up.
+const MAX_DEPTH: usize = 1 << 16;
+
+/// The parent of directory `dir` when `dir` is strictly beneath `root`:
+/// walking up from it by `..` meets `root` (same device and inode) before the
+/// filesystem's root. `None` when `dir` is `root` itself, or is no longer
+/// beneath it (moved away by the host), so `..` would leave the sandbox.
+pub(crate) fn parent_beneath(dir: BorrowedFd<'_>, root: &Root) -> std::io::Result<Option<OwnedFd>> {
+    if id_of(dir)? == root.id {
+        return Ok(None);
+    }
+    let parent = up(dir)?;
+    let mut id = id_of(parent.as_fd())?;
+    let mut cur: Option<OwnedFd> = None;
+    for _ in 0..MAX_DEPTH {
+        if id == root.id {
+            return Ok(Some(parent));
+        }
+        let next = up(cur.as_ref().unwrap_or(&parent).as_fd())?;
+        let next_id = id_of(next.as_fd())?;
+        if next_id == id {
+            // The filesystem's root: `root` was not met.
+            return Ok(None);
+        }
+        (cur, id) = (Some(next), next_id);
+    }
+    Ok(None)
+}
+
+/// Splits the leading `..` components off a path (`.` and empty components
+/// among them are skipped): (how many, the rest).
+fn leading_dotdots(path: &str) -> (usize, &str) {
+    let mut ups = 0;
+    let mut rest = path;
+    loop {
+        let p = rest.trim_start_matches('/');
+        let (seg, after) = p.split_once('/').unwrap_or((p, ""));
+        match seg {
+            ".." => ups += 1,
+            "." => {}
+            _ => return (ups, p),
+        }
+        rest = after;
+    }
+}
+
+/// `path_filestat_get` of a path starting with `..` from a directory
+/// beneath a preopen: climbs that many levels, never past the preopen, then
+/// resolves the rest beneath the directory reached. `None` when the path
+/// has no leading `..` or would climb past the preopen (then the ordinary
+/// resolution refuses it).
+fn stat_above(
+    d: &Dir,
+    root: Option<&Root>,
+    path: &str,
+    follow: bool,
+) -> WasiResult<Option<Filestat>> {
+    let (ups, rest) = leading_dotdots(path);
+    let Some(root) = root.filter(|_| ups > 0) else {
+        return Ok(None);
+    };
+    let mut cur = d.as_fd().try_clone_to_owned()?;
+    for _ in 0..ups {
+        match parent_beneath(cur.as_fd(), root)? {
+            Some(p) => cur = p,
+            None => return Ok(None),
+        }
+    }
+    if rest.is_empty() {
+        let m = std::fs::File::from(cur).metadata()?;
+        return Ok(Some(filestat_std(&m)));
+    }
+    let above = Dir::from_std_file(std::fs::File::from(cur));
+    let m = if follow {
+        above.metadata(rest)?
+    } else {
+        above.symlink_metadata(rest)?
+    };
+    Ok(Some(stat_of(&m)))
 }
 
 fn spec(t: Option<std::time::SystemTime>) -> Option<SystemTimeSpec> {
@@ -159,14 +280,15 @@ fn open(
         })?;
         FdKind::File(file)
     };
-    let kind_rights = if matches!(kind, FdKind::Dir(_)) {
-        rights::DIR
+    let (kind_rights, root) = if matches!(kind, FdKind::Dir(_)) {
+        (rights::DIR, ctx.fd(fd)?.root.clone())
     } else {
-        rights::FILE
+        (rights::FILE, None)
     };
     ctx.insert(Fd {
         kind,
         preopen: None,
+        root,
         append: fdflags & FDFLAGS_APPEND != 0,
         fdflags: fdflags & !FDFLAGS_APPEND,
         rights_base: base & parent_inh & kind_rights,
@@ -221,8 +343,13 @@ pub(super) fn add<T: WasiView>(linker: &mut Linker<T>) -> Result<()> {
         |mut c: Caller<'_, T>, fd: u32, flags: u32, p: u32, l: u32, out: u32| {
             with_ctx(&mut c, |mem, ctx| {
                 let path = guest_path(mem, p, l)?;
+                let root = ctx.fd(fd)?.root.clone();
                 let d = dir(ctx, fd)?;
-                let m = if flags & LOOKUP_SYMLINK_FOLLOW != 0 {
+                let follow = flags & LOOKUP_SYMLINK_FOLLOW != 0;
+                if let Some(st) = stat_above(d, root.as_deref(), &path, follow)? {
+                    return st.write(mem, out);
+                }
+                let m = if follow {
                     d.metadata(path)?
                 } else {
                     d.symlink_metadata(path)?

@@ -133,6 +133,210 @@ fn symlinks_cannot_leave_the_preopen() {
     );
 }
 
+/// A guest whose exports call WASI's directory functions, so the test can
+/// drive them one by one: `open_dir(fd, path) -> errno` (new fd at 8),
+/// `stat(fd, path) -> errno` (filestat at 64: dev at 64, ino at 72) and
+/// `readdir(fd) -> errno` (entries at 1024, bytes used at 12).
+const DIR_OPS: &str = r#"(module
+    (import "wasi_snapshot_preview1" "path_open"
+        (func $open (param i32 i32 i32 i32 i32 i64 i64 i32 i32) (result i32)))
+    (import "wasi_snapshot_preview1" "path_filestat_get"
+        (func $stat (param i32 i32 i32 i32 i32) (result i32)))
+    (import "wasi_snapshot_preview1" "fd_readdir"
+        (func $readdir (param i32 i32 i32 i64 i32) (result i32)))
+    (memory (export "memory") 1)
+    (func (export "open_dir") (param $fd i32) (param $len i32) (result i32)
+        (call $open (local.get $fd) (i32.const 0) (i32.const 256) (local.get $len)
+            (i32.const 2) (i64.const 0x3fbffebe) (i64.const 0x3fffffff) (i32.const 0)
+            (i32.const 8)))
+    (func (export "stat") (param $fd i32) (param $len i32) (result i32)
+        (call $stat (local.get $fd) (i32.const 0) (i32.const 256) (local.get $len)
+            (i32.const 64)))
+    (func (export "readdir") (param $fd i32) (result i32)
+        (call $readdir (local.get $fd) (i32.const 1024) (i32.const 60000) (i64.const 0)
+            (i32.const 12))))"#;
+
+struct DirOps {
+    store: Store<WasiCtx>,
+    instance: nyash_engine::Instance,
+    memory: nyash_engine::Memory,
+}
+
+impl DirOps {
+    fn new(engine: &Engine, ctx: WasiCtx) -> DirOps {
+        let module = Module::new(engine, DIR_OPS).unwrap();
+        let mut linker: Linker<WasiCtx> = Linker::new(engine);
+        wasi::add_to_linker(&mut linker).unwrap();
+        let mut store = Store::new(engine, ctx);
+        let instance = linker.instantiate(&mut store, &module).unwrap();
+        let memory = instance.get_memory(&mut store, "memory").unwrap();
+        DirOps {
+            store,
+            instance,
+            memory,
+        }
+    }
+
+    fn call(&mut self, name: &str, fd: u32, path: &str) -> Result<(), i32> {
+        self.memory
+            .write(&mut self.store, 256, path.as_bytes())
+            .unwrap();
+        let f = self
+            .instance
+            .get_typed_func::<(i32, i32), i32>(&mut self.store, name)
+            .unwrap();
+        match f
+            .call(&mut self.store, (fd as i32, path.len() as i32))
+            .unwrap()
+        {
+            0 => Ok(()),
+            errno => Err(errno),
+        }
+    }
+
+    fn u64_at(&self, at: usize) -> u64 {
+        let m = self.memory.data(&self.store);
+        u64::from_le_bytes(m[at..at + 8].try_into().unwrap())
+    }
+
+    /// Opens directory `path` under `fd`: the new descriptor.
+    fn open_dir(&mut self, fd: u32, path: &str) -> Result<u32, i32> {
+        self.call("open_dir", fd, path)?;
+        Ok(self.u64_at(8) as u32)
+    }
+
+    /// `path_filestat_get` (following symlinks): (dev, ino).
+    fn stat(&mut self, fd: u32, path: &str) -> Result<(u64, u64), i32> {
+        self.call("stat", fd, path)?;
+        Ok((self.u64_at(64), self.u64_at(72)))
+    }
+
+    /// `fd_readdir` from the start: (name, inode) of every entry.
+    fn readdir(&mut self, fd: u32) -> Vec<(String, u64)> {
+        let f = self
+            .instance
+            .get_typed_func::<i32, i32>(&mut self.store, "readdir")
+            .unwrap();
+        assert_eq!(f.call(&mut self.store, fd as i32).unwrap(), 0);
+        let m = self.memory.data(&self.store);
+        let used = u32::from_le_bytes(m[12..16].try_into().unwrap()) as usize;
+        let (mut at, end, mut out) = (1024, 1024 + used, Vec::new());
+        while at + 24 <= end {
+            let ino = u64::from_le_bytes(m[at + 8..at + 16].try_into().unwrap());
+            let len = u32::from_le_bytes(m[at + 16..at + 20].try_into().unwrap()) as usize;
+            let name = String::from_utf8(m[at + 24..at + 24 + len].to_vec()).unwrap();
+            out.push((name, ino));
+            at += 24 + len;
+        }
+        out
+    }
+}
+
+fn host_id(p: &std::path::Path) -> (u64, u64) {
+    use std::os::unix::fs::MetadataExt;
+    let m = std::fs::symlink_metadata(p).unwrap();
+    (m.dev(), m.ino())
+}
+
+fn ino_of(entries: &[(String, u64)], name: &str) -> u64 {
+    entries
+        .iter()
+        .find(|(n, _)| n == name)
+        .unwrap_or_else(|| panic!("no entry {name} in {entries:?}"))
+        .1
+}
+
+/// A recent wasi-libc `fstatat`s every entry whose inode `fd_readdir`
+/// reports as 0, `..` included (`scandir`): `..` of a directory beneath the
+/// preopen must have its real inode, and be stat-able.
+#[test]
+fn dotdot_beneath_the_preopen_has_its_real_inode_and_stats() {
+    let (dir, engine) = sandbox();
+    std::fs::create_dir(dir.0.join("sandbox/sub/deeper")).unwrap();
+    let sandbox_id = host_id(&dir.0.join("sandbox"));
+    let sub_id = host_id(&dir.0.join("sandbox/sub"));
+    let mut g = DirOps::new(&engine, ctx(&dir));
+    let sub = g.open_dir(3, "sub").unwrap();
+    let entries = g.readdir(sub);
+    assert_eq!(ino_of(&entries, "."), sub_id.1);
+    assert_eq!(ino_of(&entries, ".."), sandbox_id.1);
+    assert_eq!(
+        ino_of(&entries, "deeper"),
+        host_id(&dir.0.join("sandbox/sub/deeper")).1
+    );
+    assert_eq!(g.stat(sub, ".."), Ok(sandbox_id));
+    assert_eq!(g.stat(sub, "../"), Ok(sandbox_id));
+    assert_eq!(g.stat(sub, "./.."), Ok(sandbox_id));
+    assert_eq!(g.stat(sub, "."), Ok(sub_id));
+    assert_eq!(
+        g.stat(sub, "../inside.txt"),
+        Ok(host_id(&dir.0.join("sandbox/inside.txt")))
+    );
+    assert_eq!(g.stat(sub, "../sub/deeper/.."), Ok(sub_id));
+    let deeper = g.open_dir(sub, "deeper").unwrap();
+    assert_eq!(ino_of(&g.readdir(deeper), ".."), sub_id.1);
+    assert_eq!(g.stat(deeper, ".."), Ok(sub_id));
+    assert_eq!(g.stat(deeper, "../.."), Ok(sandbox_id));
+    // Opening through `..` stays refused: a descriptor only opens beneath it.
+    let errno = g.open_dir(sub, "..").unwrap_err();
+    assert!(errno == PERM || errno == NOTCAPABLE, "errno {errno}");
+}
+
+/// `..` of the preopen itself is outside: not stat-able, and listed with
+/// the preopen's own inode (as `..` of `/` is `/`), never the outside's.
+#[test]
+fn dotdot_at_the_preopen_root_stays_inside() {
+    let (dir, engine) = sandbox();
+    let sandbox_id = host_id(&dir.0.join("sandbox"));
+    let outside_id = host_id(&dir.0);
+    let mut g = DirOps::new(&engine, ctx(&dir));
+    // The preopen itself, and the same directory opened again below it.
+    let again = g.open_dir(3, "sub/..").unwrap();
+    for fd in [3, again] {
+        let entries = g.readdir(fd);
+        assert_eq!(ino_of(&entries, "."), sandbox_id.1);
+        assert_eq!(ino_of(&entries, ".."), sandbox_id.1);
+        assert!(entries.iter().all(|(_, ino)| *ino != outside_id.1));
+        for path in ["..", "../", "./..", "../secret.txt", "../sandbox"] {
+            let errno = g.stat(fd, path).unwrap_err();
+            assert!(
+                errno == PERM || errno == NOTCAPABLE,
+                "{path}: errno {errno}"
+            );
+        }
+    }
+    let sub = g.open_dir(3, "sub").unwrap();
+    for path in ["../..", "../../secret.txt", "../../sandbox", "../sub/../.."] {
+        let errno = g.stat(sub, path).unwrap_err();
+        assert!(
+            errno == PERM || errno == NOTCAPABLE,
+            "{path}: errno {errno}"
+        );
+    }
+}
+
+/// A directory the host moves out of the preopen while the guest holds it
+/// open is no longer beneath the preopen: its `..` is not climbed.
+#[test]
+fn dotdot_of_a_directory_moved_out_of_the_preopen_is_not_climbed() {
+    let (dir, engine) = sandbox();
+    std::fs::create_dir(dir.0.join("sandbox/sub/away")).unwrap();
+    let mut g = DirOps::new(&engine, ctx(&dir));
+    let away = g.open_dir(3, "sub/away").unwrap();
+    std::fs::rename(dir.0.join("sandbox/sub/away"), dir.0.join("away")).unwrap();
+    let away_id = host_id(&dir.0.join("away"));
+    let entries = g.readdir(away);
+    assert_eq!(ino_of(&entries, ".."), away_id.1);
+    assert!(entries.iter().all(|(_, ino)| *ino != host_id(&dir.0).1));
+    for path in ["..", "../secret.txt"] {
+        let errno = g.stat(away, path).unwrap_err();
+        assert!(
+            errno == PERM || errno == NOTCAPABLE,
+            "{path}: errno {errno}"
+        );
+    }
+}
+
 #[test]
 fn stdio_args_env_and_exit_code() {
     let engine = Engine::default();
