@@ -66,6 +66,7 @@ pub struct CodeMemory {
 
 // SAFETY: the image is immutable once mapped executable.
 unsafe impl Send for CodeMemory {}
+// SAFETY: as for Send: nothing writes to the image once it is shared.
 unsafe impl Sync for CodeMemory {}
 
 impl CodeMemory {
@@ -99,7 +100,7 @@ impl CodeMemory {
         functions: Vec<CompiledFunction>,
         traps: TrapTable,
     ) -> std::io::Result<Self> {
-        assert!(offset % page_size() == 0 && offset + len <= map.len());
+        assert!(offset.is_multiple_of(page_size()) && offset + len <= map.len());
         // SAFETY: the pages lie inside our private mapping.
         let base = unsafe { map.as_ptr().add(offset) };
         if len > 0 {
