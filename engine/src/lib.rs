@@ -262,7 +262,7 @@
 //! store.set_fuel(10_000)?;
 //! count.call(&mut store, 100)?;
 //! let left = store.get_fuel()?;
-//! assert!(left < 10_000 - 100, "each iteration costs fuel ({left} left)");
+//! assert!(left <= 10_000 - 100, "each iteration costs fuel ({left} left)");
 //! // A million iterations do not fit in what is left.
 //! let err = count.call(&mut store, 1_000_000).unwrap_err();
 //! assert_eq!(err.trap_code(), Some(TrapCode::OutOfFuel));
