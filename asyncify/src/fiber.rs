@@ -127,6 +127,7 @@ impl<'p, R> Fiber<'p, R> {
         signals::set_current_activation(&*self.act);
         // SAFETY: the caller of `new` vouched for `stack_limit`.
         let old_limit = unsafe { self.stack_limit.read() };
+        // SAFETY: as above; the old limit is written back after the resume.
         unsafe { self.stack_limit.write(self.wasm_limit) };
 
         let outcome = panic::catch_unwind(AssertUnwindSafe(|| co.resume(())));

@@ -120,7 +120,7 @@ unsafe extern "C" fn signal_handler(signum: c_int, info: *mut siginfo_t, ctx: *m
 /// Turns the fault into a trap of the innermost activation if it is one;
 /// returns false if it is not ours.
 unsafe fn handle_signal(signum: c_int, info: *mut siginfo_t, ctx: *mut c_void) -> bool {
-    // SAFETY (whole function): `info` and `ctx` come from the kernel; the
+    // SAFETY: (the whole function) `info` and `ctx` come from the kernel; the
     // activation pointer is valid while it is CURRENT (run_on_stack clears it
     // before the activation goes away).
     unsafe {
@@ -222,7 +222,7 @@ unsafe fn walk_frames(images: &[registry::Entry], act: &Activation, pc: usize, f
 unsafe fn chain(signum: c_int, info: *mut siginfo_t, ctx: *mut c_void) {
     let idx = SIGNALS.iter().position(|&s| s == signum);
     let previous = PREVIOUS.get().zip(idx).map(|(p, i)| p[i]);
-    // SAFETY (whole function): the previous action was installed by someone
+    // SAFETY: (the whole function) the previous action was installed by someone
     // for this signal; calling it with the kernel's arguments is what the
     // kernel would have done.
     unsafe {

@@ -127,7 +127,10 @@ async fn run_fiber<R: Send>(store: &mut StoreOpaque, f: impl FnOnce() -> R + Sen
 
 impl Func {
     /// Calls the function in an async call: async host functions it reaches
-    /// suspend it instead of blocking. Needs [`Config::async_support`](crate::Config::async_support).
+    /// suspend it instead of blocking, and so do epoch and fuel yields.
+    /// Dropping the future cancels the call. Fails without
+    /// [`Config::async_support`](crate::Config::async_support); otherwise
+    /// as [`Func::call`].
     pub async fn call_async<T: Send + 'static>(
         &self,
         mut store: impl AsContextMut<Data = T> + Send,
@@ -223,7 +226,8 @@ struct SendError(Error);
 unsafe impl Send for SendError {}
 
 impl<P: WasmList, R: WasmList> TypedFunc<P, R> {
-    /// Calls the function in an async call (see [`Func::call_async`]).
+    /// Calls the function in an async call (see [`Func::call_async`]); the
+    /// typed counterpart of [`TypedFunc::call`].
     pub async fn call_async<T: Send + 'static>(
         &self,
         mut store: impl AsContextMut<Data = T> + Send,

@@ -16,7 +16,9 @@ use crate::engine::{Config, Engine};
 use crate::error::{Error, Result};
 use crate::module::Module;
 
-/// A cache directory.
+/// A cache directory, as [`Config::cache`](crate::Config::cache) uses it:
+/// for inspecting and clearing it (what `nyash-engine cache` does), or for
+/// looking modules up explicitly. See the [crate docs](crate#artifacts-and-the-cache).
 pub struct Cache {
     dir: PathBuf,
     max_bytes: u64,
@@ -39,7 +41,8 @@ impl Cache {
             .or_else(|| env("HOME").map(|h| h.join(".cache").join("nyash-engine")))
     }
 
-    /// Opens (creating, owner-only) the config's cache directory.
+    /// Opens (creating, owner-only) the config's cache directory. Fails if
+    /// there is none ([`Cache::dir_for`]) or it cannot be created.
     pub fn new(config: &Config) -> Result<Cache> {
         let dir = Self::dir_for(config)
             .ok_or_else(|| Error::msg("no cache directory: set NYASH_ENGINE_CACHE_DIR or HOME"))?;
@@ -54,6 +57,7 @@ impl Cache {
         })
     }
 
+    /// The directory.
     pub fn dir(&self) -> &Path {
         &self.dir
     }
@@ -68,7 +72,8 @@ impl Cache {
         format!("{:032x}", h.digest128())
     }
 
-    /// The module for `bytes` (wasm or wat): from the cache, or compiled and stored.
+    /// The module for `bytes` (wasm or wat): from the cache, or compiled and
+    /// stored. Failing to store it is not an error; failing to compile is.
     pub fn module(&self, engine: &Engine, bytes: &[u8]) -> Result<Module> {
         let path = self.dir.join(format!("{}.nwasm", Self::key(engine, bytes)));
         if path.exists() {
@@ -86,10 +91,10 @@ impl Cache {
         }
         let module = Module::new(engine, bytes)?;
         // Failing to store is not failing to run.
-        if let Ok(data) = module.serialize() {
-            if self.write_atomic(&path, &data).is_ok() {
-                let _ = self.evict();
-            }
+        if let Ok(data) = module.serialize()
+            && self.write_atomic(&path, &data).is_ok()
+        {
+            let _ = self.evict();
         }
         Ok(module)
     }
@@ -150,13 +155,13 @@ impl Cache {
         Ok(())
     }
 
-    /// (entries, bytes).
+    /// The number of entries and their total size in bytes.
     pub fn stats(&self) -> Result<(usize, u64)> {
         let e = self.entries().map_err(|e| Error::io(Some(&self.dir), e))?;
         Ok((e.len(), e.iter().map(|e| e.1).sum()))
     }
 
-    /// Removes every entry.
+    /// Removes every entry; returns how many there were.
     pub fn clear(&self) -> Result<usize> {
         let e = self.entries().map_err(|e| Error::io(Some(&self.dir), e))?;
         for (_, _, p) in &e {

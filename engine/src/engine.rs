@@ -9,7 +9,21 @@ use nyash_aot::{Compiler, FuncType};
 use crate::error::{Error, Result};
 use crate::runtime::code::CodeMemory;
 
-/// Settings for an [`Engine`].
+/// Settings for an [`Engine`]: how modules are compiled and what calls may do.
+///
+/// Setters take `&mut self` and return it, so they chain; an engine copies its
+/// config when it is made ([`Engine::new`]), and later changes to the `Config`
+/// do not affect it.
+///
+/// ```
+/// use nyash_engine::{Config, Engine};
+///
+/// let mut config = Config::new();
+/// config.consume_fuel(true).max_memory_pages(16); // 1 MiB of linear memory at most
+/// let engine = Engine::new(&config)?;
+/// assert!(format!("{:?}", engine.config()).contains("consume_fuel: true"));
+/// # Ok::<(), nyash_engine::Error>(())
+/// ```
 #[derive(Clone, Debug)]
 pub struct Config {
     pub(crate) max_wasm_stack: usize,
@@ -42,18 +56,23 @@ impl Default for Config {
 }
 
 impl Config {
+    /// The default settings (the same as [`Config::default`]): parallel
+    /// compilation and inlining on; cache, async support, epochs and fuel off.
     pub fn new() -> Self {
         Self::default()
     }
 
-    /// Native stack available to wasm code per call, in bytes (default 1 MiB).
-    /// Deeper recursion traps with [`TrapCode::StackOverflow`](crate::TrapCode).
+    /// Native stack available to wasm code per call, in bytes (default 1 MiB;
+    /// values below 64 KiB are raised to 64 KiB). Deeper recursion traps with
+    /// [`TrapCode::StackOverflow`](crate::TrapCode::StackOverflow).
     pub fn max_wasm_stack(&mut self, bytes: usize) -> &mut Self {
         self.max_wasm_stack = bytes.max(64 << 10);
         self
     }
 
-    /// Upper bound on any linear memory, in 64 KiB pages (default: 65536, 4 GiB).
+    /// Upper bound on any linear memory, in 64 KiB pages (default and largest:
+    /// 65536, i.e. 4 GiB). A module whose memory needs more fails to
+    /// instantiate; `memory.grow` beyond it returns -1.
     pub fn max_memory_pages(&mut self, pages: u64) -> &mut Self {
         self.max_memory_pages = pages.min(65536);
         self
@@ -86,20 +105,28 @@ impl Config {
         self
     }
 
-    /// Allow async host functions and `call_async` (default off).
+    /// Allow async calls (default off): [`Func::call_async`](crate::Func::call_async),
+    /// [`TypedFunc::call_async`](crate::TypedFunc::call_async),
+    /// [`Linker::instantiate_async`](crate::Linker::instantiate_async), and with
+    /// them async host functions ([`Linker::func_wrap_async`](crate::Linker::func_wrap_async)).
+    /// Without it, those calls fail with an error.
     pub fn async_support(&mut self, on: bool) -> &mut Self {
         self.async_support = on;
         self
     }
 
     /// Check the engine's epoch at function entries and loop headers, so a
-    /// running call can be interrupted (default off).
+    /// running call can be interrupted (default off). See
+    /// [`Engine::increment_epoch`] and [`Store::set_epoch_deadline`](crate::Store::set_epoch_deadline).
     pub fn epoch_interruption(&mut self, on: bool) -> &mut Self {
         self.epoch_interruption = on;
         self
     }
 
-    /// Count fuel at function entries and loop headers (default off).
+    /// Count fuel, about one unit per executed operator, and check it at
+    /// function entries and loop headers (default off). A call that runs out
+    /// traps with [`TrapCode::OutOfFuel`](crate::TrapCode::OutOfFuel). See
+    /// [`Store::set_fuel`](crate::Store::set_fuel).
     pub fn consume_fuel(&mut self, on: bool) -> &mut Self {
         self.consume_fuel = on;
         self
@@ -130,7 +157,13 @@ struct TypeRegistry {
     host_trampolines: HashMap<u32, (usize, Arc<CodeMemory>)>,
 }
 
-/// Compiles modules and holds what stores share. Cheap to clone; `Send + Sync`.
+/// Compiles modules and holds what stores share: the [`Config`], the
+/// compiler, the pool of execution stacks and the epoch counter.
+///
+/// Cheap to clone (a reference count); `Send + Sync`. Modules and stores
+/// belong to the engine that made them. [`Engine::default`] uses
+/// [`Config::default`] and panics only if the host CPU is not supported by
+/// Cranelift; [`Engine::new`] returns that as an error.
 #[derive(Clone)]
 pub struct Engine {
     pub(crate) inner: Arc<EngineInner>,
@@ -151,6 +184,10 @@ impl Default for Engine {
 }
 
 impl Engine {
+    /// An engine with `config`'s settings. Installs the process's signal
+    /// handlers for traps (once per process).
+    ///
+    /// Fails if Cranelift does not support the host CPU.
     pub fn new(config: &Config) -> Result<Engine> {
         nyash_asyncify::init_traps();
         let compiler = Compiler::native()?
@@ -173,13 +210,15 @@ impl Engine {
         })
     }
 
+    /// The settings this engine was made with.
     pub fn config(&self) -> &Config {
         &self.inner.config
     }
 
-    /// Advances the epoch: calls in stores whose deadline it reaches are
-    /// interrupted at their next function entry or loop header (with
-    /// [`Config::epoch_interruption`]).
+    /// Advances the epoch by one tick: calls in stores whose deadline it
+    /// reaches are interrupted at their next function entry or loop header
+    /// (with [`Config::epoch_interruption`]). Cheap (one atomic add), and
+    /// callable from any thread, typically a timer's.
     pub fn increment_epoch(&self) {
         self.inner
             .epoch

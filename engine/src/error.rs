@@ -3,9 +3,11 @@
 
 use std::fmt;
 
+#[doc(inline)]
 pub use nyash_aot::CompileError;
 
-/// Why a WebAssembly execution stopped abnormally.
+/// Why a WebAssembly execution stopped abnormally. [`TrapCode::message`]
+/// (and `Display`) gives the spec's wording.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum TrapCode {
@@ -21,6 +23,7 @@ pub enum TrapCode {
     BadSignature,
     /// Signed division overflow or an out-of-range float-to-int conversion.
     IntegerOverflow,
+    /// Integer division or remainder by zero.
     IntegerDivisionByZero,
     /// Float-to-int conversion of a NaN.
     BadConversionToInteger,
@@ -28,9 +31,9 @@ pub enum TrapCode {
     UnreachableCodeReached,
     /// A null reference where one is not allowed.
     NullReference,
-    /// The epoch deadline passed.
+    /// The epoch deadline passed ([`Config::epoch_interruption`](crate::Config::epoch_interruption)).
     Interrupt,
-    /// Fuel ran out.
+    /// Fuel ran out ([`Config::consume_fuel`](crate::Config::consume_fuel)).
     OutOfFuel,
 }
 
@@ -85,11 +88,15 @@ impl fmt::Display for TrapCode {
     }
 }
 
-/// One wasm frame of a trap's backtrace.
+/// One wasm frame of a trap's backtrace. A function inlined into another
+/// still has a frame of its own.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct FrameInfo {
+    /// The module's name from its name section, if it has one.
     pub module_name: Option<String>,
+    /// The function's index in its module (imports counted first).
     pub func_index: u32,
+    /// The function's name from the name section, if it has one.
     pub func_name: Option<String>,
 }
 
@@ -106,7 +113,10 @@ impl fmt::Display for FrameInfo {
 /// A trap: its code and the wasm frames active when it happened, innermost first.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Trap {
+    /// Why execution stopped.
     pub code: TrapCode,
+    /// The wasm frames, innermost (where the trap happened) first; empty
+    /// for a trap made by the host (`Error::from(TrapCode::...)`).
     pub backtrace: Vec<FrameInfo>,
 }
 
@@ -123,7 +133,7 @@ impl fmt::Display for Trap {
     }
 }
 
-/// What went wrong.
+/// What went wrong: the kind of an [`Error`], from [`Error::kind`].
 #[derive(Debug)]
 #[non_exhaustive]
 pub enum ErrorKind {
@@ -131,8 +141,11 @@ pub enum ErrorKind {
     Compile(CompileError),
     /// An import could not be satisfied.
     Link {
+        /// The import's module name.
         module: String,
+        /// The import's field name.
         name: String,
+        /// Why it cannot be satisfied (not defined, or of another type).
         message: String,
     },
     /// Execution trapped.
@@ -141,7 +154,9 @@ pub enum ErrorKind {
     Instantiation(String),
     /// A file could not be read or written.
     Io {
+        /// The file, if the operation was on one.
         path: Option<std::path::PathBuf>,
+        /// The operating system's error.
         error: std::io::Error,
     },
     /// A `.nwasm` artifact cannot be used: damaged, or made by another engine
@@ -155,16 +170,36 @@ pub enum ErrorKind {
     Host(Box<dyn std::error::Error + Send + Sync>),
 }
 
-/// The error type of every fallible operation of the engine.
+/// The error type of every fallible operation of the engine: a kind
+/// ([`Error::kind`]) and lines of context that say where (a file, a
+/// function), shown by `Display` before the error itself.
+///
+/// Host functions return it too: [`Error::msg`] for a message,
+/// [`Error::host`] to wrap an error of their own type, which the call that
+/// reached the host function then returns unchanged.
+///
+/// ```
+/// use nyash_engine::{Error, ErrorKind, TrapCode};
+///
+/// let e = Error::msg("disk full").context("saving state");
+/// assert_eq!(e.to_string(), "saving state: disk full");
+/// assert!(matches!(e.kind(), ErrorKind::Message(m) if m == "disk full"));
+///
+/// let trap = Error::from(TrapCode::MemoryOutOfBounds);
+/// assert_eq!(trap.trap_code(), Some(TrapCode::MemoryOutOfBounds));
+/// assert_eq!(trap.to_string(), "wasm trap: out of bounds memory access");
+/// ```
 #[derive(Debug)]
 pub struct Error {
     kind: Box<ErrorKind>,
     context: Vec<String>,
 }
 
+/// `Result` with the engine's [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 impl Error {
+    /// An error of `kind`, without context.
     pub fn new(kind: ErrorKind) -> Self {
         Error {
             kind: Box::new(kind),
@@ -182,6 +217,7 @@ impl Error {
         Error::new(ErrorKind::Host(Box::new(error)))
     }
 
+    /// What went wrong.
     pub fn kind(&self) -> &ErrorKind {
         &self.kind
     }
@@ -200,6 +236,7 @@ impl Error {
         }
     }
 
+    /// The trap's code, if this error is a trap.
     pub fn trap_code(&self) -> Option<TrapCode> {
         self.trap().map(|t| t.code)
     }

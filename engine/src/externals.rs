@@ -9,16 +9,22 @@ use crate::store::{AsContext, AsContextMut, GlobalData, StoreOpaque, check_store
 use crate::types::{ExternType, GlobalType, MemoryType, TableType};
 use crate::values::Val;
 
-/// An external value: what an import takes and an export gives.
+/// An external value: what an import takes and an export gives. Each
+/// handle converts into it with `From`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Extern {
+    /// A function.
     Func(Func),
+    /// A table.
     Table(Table),
+    /// A linear memory.
     Memory(Memory),
+    /// A global.
     Global(Global),
 }
 
 impl Extern {
+    /// The function, if this is one.
     pub fn into_func(self) -> Option<Func> {
         if let Extern::Func(f) = self {
             Some(f)
@@ -26,6 +32,7 @@ impl Extern {
             None
         }
     }
+    /// The memory, if this is one.
     pub fn into_memory(self) -> Option<Memory> {
         if let Extern::Memory(m) = self {
             Some(m)
@@ -33,6 +40,7 @@ impl Extern {
             None
         }
     }
+    /// The table, if this is one.
     pub fn into_table(self) -> Option<Table> {
         if let Extern::Table(t) = self {
             Some(t)
@@ -40,6 +48,7 @@ impl Extern {
             None
         }
     }
+    /// The global, if this is one.
     pub fn into_global(self) -> Option<Global> {
         if let Extern::Global(g) = self {
             Some(g)
@@ -48,6 +57,8 @@ impl Extern {
         }
     }
 
+    /// The value's type; for memories and tables, with their current size
+    /// as the minimum. Panics if `store` is not the value's store.
     pub fn ty(&self, store: impl AsContext) -> ExternType {
         match self {
             Extern::Func(f) => ExternType::Func(f.ty(&store)),
@@ -79,7 +90,28 @@ impl From<Global> for Extern {
     }
 }
 
-/// A linear memory.
+/// A linear memory: a handle into the store that owns it (`Copy`; using it
+/// with another store panics). Sizes are in 64 KiB pages, offsets in bytes.
+///
+/// A 32-bit memory reserves its whole addressable range up front, so its
+/// base never moves; still, a slice from [`Memory::data`] borrows the store,
+/// so it cannot be held across a call into wasm.
+///
+/// ```
+/// use nyash_engine::{Engine, Limits, Memory, MemoryType, Store};
+///
+/// let engine = Engine::default();
+/// let mut store = Store::new(&engine, ());
+/// let ty = MemoryType { limits: Limits { min: 1, max: Some(2) }, memory64: false, shared: false };
+/// let memory = Memory::new(&mut store, ty)?;
+/// memory.write(&mut store, 100, b"abc")?;
+/// assert_eq!(&memory.data(&store)[100..103], b"abc");
+/// assert_eq!(memory.grow(&mut store, 1)?, 1); // the old size
+/// assert_eq!(memory.data(&store).len(), 2 * 65536);
+/// assert!(memory.grow(&mut store, 1).is_err()); // beyond the maximum
+/// assert!(memory.write(&mut store, 2 * 65536 - 1, b"ab").is_err());
+/// # Ok::<(), nyash_engine::Error>(())
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct Memory {
     pub(crate) store: u64,
@@ -87,6 +119,11 @@ pub struct Memory {
 }
 
 impl Memory {
+    /// A new memory of type `ty` in `store`, zero-filled, for the host to
+    /// give to a module as an import. Fails if its minimum exceeds the
+    /// maximum, [`Config::max_memory_pages`](crate::Config::max_memory_pages)
+    /// or 65536 pages, if it is a 64-bit or shared memory (not supported
+    /// yet), or if the address space cannot be reserved.
     pub fn new(mut store: impl AsContextMut, ty: MemoryType) -> Result<Memory> {
         let store = &mut store.as_context_mut().0.opaque;
         let index = new_memory(store, ty)?;
@@ -101,6 +138,7 @@ impl Memory {
         &store.memories[self.index as usize]
     }
 
+    /// The memory's type, with its current size (in pages) as the minimum.
     pub fn ty(&self, store: impl AsContext) -> MemoryType {
         let m = self.get(&store.as_context().0.opaque);
         let mut ty = m.ty;
@@ -113,6 +151,7 @@ impl Memory {
         self.get(&store.as_context().0.opaque).pages()
     }
 
+    /// The memory's bytes (its current size, `size * 65536` bytes).
     pub fn data<'a, T: 'a>(&self, store: impl Into<crate::store::StoreContext<'a, T>>) -> &'a [u8] {
         let store = store.into().0;
         self.get(&store.opaque).data()
@@ -132,6 +171,7 @@ impl Memory {
         )
     }
 
+    /// The memory's bytes, mutable.
     pub fn data_mut<'a, T: 'a>(
         &self,
         store: impl Into<crate::store::StoreContextMut<'a, T>>,
@@ -141,7 +181,8 @@ impl Memory {
         store.opaque.memories[self.index as usize].data_mut()
     }
 
-    /// Copies `buf.len()` bytes from `offset`.
+    /// Copies `buf.len()` bytes from `offset` into `buf`; fails (copying
+    /// nothing) if the range is out of bounds.
     pub fn read(&self, store: impl AsContext, offset: usize, buf: &mut [u8]) -> Result<()> {
         let data = self.get(&store.as_context().0.opaque).data();
         let src = offset
@@ -152,7 +193,8 @@ impl Memory {
         Ok(())
     }
 
-    /// Copies `buf` to `offset`.
+    /// Copies `buf` to `offset`; fails (copying nothing) if the range is
+    /// out of bounds.
     pub fn write(&self, mut store: impl AsContextMut, offset: usize, buf: &[u8]) -> Result<()> {
         let store = &mut store.as_context_mut().0.opaque;
         check_store(store, self.store);
@@ -165,7 +207,9 @@ impl Memory {
         Ok(())
     }
 
-    /// Grows by `delta` pages; returns the old size in pages.
+    /// Grows by `delta` pages (zero-filled); returns the old size in pages.
+    /// Fails if that would pass the memory's maximum or
+    /// [`Config::max_memory_pages`](crate::Config::max_memory_pages).
     pub fn grow(&self, mut store: impl AsContextMut, delta: u64) -> Result<u64> {
         let store = &mut store.as_context_mut().0.opaque;
         check_store(store, self.store);
@@ -209,7 +253,24 @@ pub(crate) fn new_memory(store: &mut StoreOpaque, ty: MemoryType) -> Result<u32>
     Ok(store.memories.len() as u32 - 1)
 }
 
-/// A table of references.
+/// A table of references (`funcref` or `externref`): a handle into the
+/// store that owns it (`Copy`; using it with another store panics). Sizes
+/// and indices are in elements.
+///
+/// ```
+/// use nyash_engine::{Engine, Limits, Store, Table, TableType, Val, ValType};
+///
+/// let engine = Engine::default();
+/// let mut store = Store::new(&engine, ());
+/// let ty = TableType { element: ValType::ExternRef, limits: Limits { min: 2, max: None } };
+/// let table = Table::new(&mut store, ty, Val::ExternRef(None))?;
+/// assert_eq!(table.grow(&mut store, 3, Val::ExternRef(None))?, 2);
+/// assert_eq!(table.size(&store), 5);
+/// assert_eq!(table.get(&mut store, 4), Some(Val::ExternRef(None)));
+/// assert_eq!(table.get(&mut store, 5), None);
+/// assert!(table.set(&mut store, 0, Val::I32(1)).is_err()); // not a reference
+/// # Ok::<(), nyash_engine::Error>(())
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct Table {
     pub(crate) store: u64,
@@ -217,6 +278,8 @@ pub struct Table {
 }
 
 impl Table {
+    /// A new table of type `ty` in `store`, every element `init`. Fails if
+    /// `init` is not of the element type or the table would be too large.
     pub fn new(mut store: impl AsContextMut, ty: TableType, init: Val) -> Result<Table> {
         let store = &mut store.as_context_mut().0.opaque;
         check_ref(&init, ty.element)?;
@@ -231,6 +294,7 @@ impl Table {
         })
     }
 
+    /// The table's type, with its current size as the minimum.
     pub fn ty(&self, store: impl AsContext) -> TableType {
         let store = &store.as_context().0.opaque;
         check_store(store, self.store);
@@ -240,12 +304,14 @@ impl Table {
         ty
     }
 
+    /// The current size, in elements.
     pub fn size(&self, store: impl AsContext) -> u64 {
         let store = &store.as_context().0.opaque;
         check_store(store, self.store);
         store.tables[self.index as usize].len()
     }
 
+    /// Element `index`; `None` if it is out of bounds.
     pub fn get(&self, mut store: impl AsContextMut, index: u64) -> Option<Val> {
         let store = &mut store.as_context_mut().0.opaque;
         check_store(store, self.store);
@@ -256,6 +322,9 @@ impl Table {
         Some(unsafe { Val::from_raw(store, crate::runtime::vm::ValRaw { r#ref: raw }, ty) })
     }
 
+    /// Sets element `index`. Fails if `val` is not of the element type, or
+    /// with [`TrapCode::TableOutOfBounds`](crate::TrapCode::TableOutOfBounds)
+    /// if `index` is out of bounds.
     pub fn set(&self, mut store: impl AsContextMut, index: u64, val: Val) -> Result<()> {
         let store = &mut store.as_context_mut().0.opaque;
         check_store(store, self.store);
@@ -269,6 +338,8 @@ impl Table {
         }
     }
 
+    /// Grows by `delta` elements set to `init`; returns the old size. Fails
+    /// if `init` is not of the element type or the table cannot grow that far.
     pub fn grow(&self, mut store: impl AsContextMut, delta: u64, init: Val) -> Result<u64> {
         let store = &mut store.as_context_mut().0.opaque;
         check_store(store, self.store);
@@ -291,7 +362,21 @@ fn check_ref(v: &Val, element: crate::ValType) -> Result<()> {
     Ok(())
 }
 
-/// A global variable.
+/// A global variable: a handle into the store that owns it (`Copy`; using
+/// it with another store panics).
+///
+/// ```
+/// use nyash_engine::{Engine, Global, GlobalType, Store, Val, ValType};
+///
+/// let engine = Engine::default();
+/// let mut store = Store::new(&engine, ());
+/// let ty = GlobalType { content: ValType::I64, mutable: true };
+/// let counter = Global::new(&mut store, ty, Val::I64(1))?;
+/// counter.set(&mut store, Val::I64(2))?;
+/// assert_eq!(counter.get(&mut store), Val::I64(2));
+/// assert!(counter.set(&mut store, Val::I32(3)).is_err()); // wrong type
+/// # Ok::<(), nyash_engine::Error>(())
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct Global {
     pub(crate) store: u64,
@@ -299,6 +384,8 @@ pub struct Global {
 }
 
 impl Global {
+    /// A new global of type `ty` in `store`, holding `val`. Fails if `val`
+    /// is not of the global's value type.
     pub fn new(mut store: impl AsContextMut, ty: GlobalType, val: Val) -> Result<Global> {
         let store = &mut store.as_context_mut().0.opaque;
         if val.ty() != ty.content {
@@ -321,12 +408,14 @@ impl Global {
         })
     }
 
+    /// The global's type.
     pub fn ty(&self, store: impl AsContext) -> GlobalType {
         let store = &store.as_context().0.opaque;
         check_store(store, self.store);
         store.globals[self.index as usize].ty
     }
 
+    /// The global's value.
     pub fn get(&self, mut store: impl AsContextMut) -> Val {
         let store = &mut store.as_context_mut().0.opaque;
         check_store(store, self.store);
@@ -338,6 +427,8 @@ impl Global {
         unsafe { Val::from_raw(store, raw, ty) }
     }
 
+    /// Sets the global's value. Fails if the global is immutable or `val`
+    /// is not of its value type.
     pub fn set(&self, mut store: impl AsContextMut, val: Val) -> Result<()> {
         let store = &mut store.as_context_mut().0.opaque;
         check_store(store, self.store);

@@ -21,33 +21,70 @@ use crate::values::Val;
 pub(crate) type HostFn<T> =
     Arc<dyn Fn(Caller<'_, T>, &mut [ValRaw]) -> Result<()> + Send + Sync + 'static>;
 
-/// A WebAssembly function, defined by an instance or by the host.
+/// A dynamically typed host function: arguments in, results out (see [`Func::new`]).
+pub(crate) type DynHostFn<T> = dyn Fn(Caller<'_, T>, &[Val], &mut [Val]) -> Result<()>;
+
+/// A WebAssembly function, defined by an instance or by the host: a handle
+/// into the store that made it (`Copy`; using it with another store panics).
+///
+/// Call it with dynamically typed [`Val`]s ([`Func::call`]), or get a
+/// [`TypedFunc`](crate::TypedFunc) once with [`Func::typed`] and call that.
+///
+/// ```
+/// use nyash_engine::{Engine, Func, FuncType, Store, Val, ValType};
+///
+/// let engine = Engine::default();
+/// let mut store = Store::new(&engine, ());
+/// let ty = FuncType { params: vec![ValType::I32], results: vec![ValType::I32] };
+/// let square = Func::new(&mut store, ty, |_caller, args, results| {
+///     let x = args[0].i32().expect("an i32, as the type says");
+///     results[0] = Val::I32(x * x);
+///     Ok(())
+/// })?;
+/// let mut out = [Val::I32(0)];
+/// square.call(&mut store, &[Val::I32(7)], &mut out)?;
+/// assert_eq!(out[0], Val::I32(49));
+///
+/// // Arguments are checked against the type.
+/// assert!(square.call(&mut store, &[Val::I64(7)], &mut out).is_err());
+/// # Ok::<(), nyash_engine::Error>(())
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct Func {
     pub(crate) store: u64,
     pub(crate) index: u32,
 }
 
-/// The context a host function runs in: the store, and the instance that called it.
+/// The context a host function runs in: exclusive access to the store (and
+/// so to its data `T`), and the instance that called it.
+///
+/// It is an [`AsContextMut`], so a host function can pass it (as
+/// `&mut caller`) wherever the API takes a store, for example to read the
+/// caller's memory or to call back into wasm.
 pub struct Caller<'a, T> {
     pub(crate) store: &'a mut StoreInner<T>,
     pub(crate) caller: Option<u32>,
 }
 
 impl<T> Caller<'_, T> {
+    /// The store's data.
     pub fn data(&self) -> &T {
         &self.store.data
     }
 
+    /// The store's data, mutable.
     pub fn data_mut(&mut self) -> &mut T {
         &mut self.store.data
     }
 
+    /// The engine the store belongs to.
     pub fn engine(&self) -> &Engine {
         &self.store.opaque.engine
     }
 
-    /// An export of the calling instance (e.g. its `memory`).
+    /// An export of the calling instance (e.g. its `memory`). `None` if it
+    /// has no export of that name, or if the host function was called by the
+    /// host rather than by wasm.
     pub fn get_export(&mut self, name: &str) -> Option<Extern> {
         let instance = self.caller?;
         crate::instance::export_of(&mut self.store.opaque, instance, name)
@@ -68,8 +105,14 @@ impl<T> AsContextMut for Caller<'_, T> {
 }
 
 impl Func {
-    /// A host function of type `ty`. `f` receives the arguments and must fill
-    /// `results` with values of the result types.
+    /// A host function of type `ty`, with dynamically typed arguments and
+    /// results. `f` receives the arguments (of `ty`'s parameter types) and
+    /// must fill `results` (one slot per result, preset to zeros) with values
+    /// of the result types; a value of another type makes the call fail.
+    /// An `Err` from `f` fails the call that reached it with that error.
+    ///
+    /// Fails only if no host-call trampoline can be compiled for `ty`.
+    /// [`Func::wrap`] makes one from a closure with static types.
     pub fn new<T: 'static>(
         mut store: impl AsContextMut<Data = T>,
         ty: FuncType,
@@ -118,7 +161,7 @@ impl Func {
         })
     }
 
-    /// The function's type.
+    /// The function's type. Panics if `store` is not the function's store.
     pub fn ty(&self, store: impl AsContext) -> FuncType {
         let store = &store.as_context().0.opaque;
         check_store(store, self.store);
@@ -127,7 +170,11 @@ impl Func {
             .type_of(store.funcs[self.index as usize].type_id)
     }
 
-    /// Calls the function. `results` must have room for every result.
+    /// Calls the function with dynamically typed values. `params` must match
+    /// the parameter types and `results` must have room for every result
+    /// (extra slots are left alone); otherwise this fails before calling.
+    /// A trap or a failing host function is returned as the error
+    /// ([`Error::trap_code`](crate::Error::trap_code) tells a trap's code).
     pub fn call<T: 'static>(
         &self,
         mut store: impl AsContextMut<Data = T>,
@@ -242,7 +289,7 @@ impl Func {
 pub(crate) fn call_dynamic<T>(
     caller: &mut Caller<'_, T>,
     ty: &FuncType,
-    f: &dyn Fn(Caller<'_, T>, &[Val], &mut [Val]) -> Result<()>,
+    f: &DynHostFn<T>,
     values: &mut [ValRaw],
 ) -> Result<()> {
     let args: Vec<Val> = ty

@@ -7,6 +7,16 @@
 //! call they block the thread. WASI's `poll_oneoff` and its reads of
 //! inherited stdin are built on them.
 //!
+//! ```
+//! use nyash_engine::host;
+//!
+//! // Outside an async call, `run_blocking` simply runs the closure here.
+//! assert!(!host::in_async_call());
+//! assert_eq!(host::run_blocking(|| 6 * 7)?, 42);
+//! host::sleep_until(std::time::Instant::now())?; // a deadline in the past: no wait
+//! # Ok::<(), nyash_engine::Error>(())
+//! ```
+//!
 //! [`Func::call`]: crate::Func::call
 //! [`Func::call_async`]: crate::Func::call_async
 

@@ -19,6 +19,11 @@ use crate::store::{
 use crate::types::{ExternType, Limits};
 
 /// An instance of a module in a store.
+///
+/// A handle (`Copy`; using it with another store panics). Make one with
+/// [`Linker::instantiate`](crate::Linker::instantiate), which resolves
+/// imports by name, or with [`Instance::new`] from a list of imports; then
+/// look its exports up by name.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct Instance {
     pub(crate) store: u64,
@@ -27,6 +32,14 @@ pub struct Instance {
 
 impl Instance {
     /// Instantiates `module` with `imports` given in the order of the module's imports.
+    ///
+    /// Lays out the instance, applies its data and element segments and runs
+    /// its start function. Fails with [`ErrorKind::Link`](crate::ErrorKind::Link)
+    /// if an import is of the wrong type,
+    /// [`ErrorKind::Instantiation`](crate::ErrorKind::Instantiation) if the
+    /// number of imports is wrong or a memory or table cannot be made, or
+    /// [`ErrorKind::Trap`](crate::ErrorKind::Trap) if a segment is out of
+    /// bounds or the start function traps.
     pub fn new(
         mut store: impl AsContextMut,
         module: &Module,
@@ -51,24 +64,31 @@ impl Instance {
         Ok(instance)
     }
 
+    /// The export `name`, of any kind; `None` if there is none.
     pub fn get_export(&self, mut store: impl AsContextMut, name: &str) -> Option<Extern> {
         let store = &mut store.as_context_mut().0.opaque;
         check_store(store, self.store);
         export_of(store, self.index, name)
     }
 
+    /// The exported function `name`; `None` if there is no export of that
+    /// name or it is not a function. See also
+    /// [`Instance::get_typed_func`].
     pub fn get_func(&self, store: impl AsContextMut, name: &str) -> Option<Func> {
         self.get_export(store, name)?.into_func()
     }
 
+    /// The exported memory `name`; `None` if there is none of that name and kind.
     pub fn get_memory(&self, store: impl AsContextMut, name: &str) -> Option<Memory> {
         self.get_export(store, name)?.into_memory()
     }
 
+    /// The exported table `name`; `None` if there is none of that name and kind.
     pub fn get_table(&self, store: impl AsContextMut, name: &str) -> Option<Table> {
         self.get_export(store, name)?.into_table()
     }
 
+    /// The exported global `name`; `None` if there is none of that name and kind.
     pub fn get_global(&self, store: impl AsContextMut, name: &str) -> Option<Global> {
         self.get_export(store, name)?.into_global()
     }
@@ -89,6 +109,7 @@ impl Instance {
             .collect()
     }
 
+    /// The module this is an instance of.
     pub fn module<'a, T: 'a>(&self, store: &'a impl AsContext<Data = T>) -> &'a Module {
         let store = &store.as_context().0.opaque;
         check_store(store, self.store);

@@ -32,7 +32,39 @@ impl<T> Clone for Definition<T> {
     }
 }
 
-/// Named definitions to satisfy imports with.
+/// Named definitions to satisfy imports with: host functions and external
+/// values, each under a `module` and `name`, for stores with data `T`.
+///
+/// A linker holds no store: host functions are created in a store when a
+/// module that imports them is instantiated, so one linker serves any
+/// number of stores. A name may be defined once, unless
+/// [`Linker::allow_shadowing`] is on.
+///
+/// ```
+/// use nyash_engine::{Engine, Linker, Module, Store};
+///
+/// let engine = Engine::default();
+/// let lib = Module::new(&engine, r#"(module (func (export "seven") (result i32) (i32.const 7)))"#)?;
+/// let app = Module::new(
+///     &engine,
+///     r#"(module
+///          (import "lib" "seven" (func $seven (result i32)))
+///          (import "host" "twice" (func $twice (param i32) (result i32)))
+///          (func (export "run") (result i32) (call $twice (call $seven))))"#,
+/// )?;
+/// let mut linker = Linker::new(&engine);
+/// linker.func_wrap("host", "twice", |x: i32| x * 2)?;
+/// let mut store = Store::new(&engine, ());
+/// linker.module(&mut store, "lib", &lib)?; // instantiate `lib`, define its exports
+/// let app = linker.instantiate(&mut store, &app)?;
+/// assert_eq!(app.get_typed_func::<(), i32>(&mut store, "run")?.call(&mut store, ())?, 14);
+///
+/// // A missing import is a link error naming it.
+/// let other = Module::new(&engine, r#"(module (import "host" "nope" (func)))"#)?;
+/// let err = linker.instantiate(&mut store, &other).unwrap_err();
+/// assert!(err.to_string().contains("host::nope"), "{err}");
+/// # Ok::<(), nyash_engine::Error>(())
+/// ```
 pub struct Linker<T> {
     engine: Engine,
     defs: HashMap<(String, String), Definition<T>>,
@@ -40,6 +72,7 @@ pub struct Linker<T> {
 }
 
 impl<T: 'static> Linker<T> {
+    /// An empty linker for modules and stores of `engine`.
     pub fn new(engine: &Engine) -> Linker<T> {
         Linker {
             engine: engine.clone(),
@@ -48,6 +81,7 @@ impl<T: 'static> Linker<T> {
         }
     }
 
+    /// The engine this linker was made for.
     pub fn engine(&self) -> &Engine {
         &self.engine
     }
@@ -67,7 +101,9 @@ impl<T: 'static> Linker<T> {
         Ok(self)
     }
 
-    /// Defines `module::name` as an external value of a store.
+    /// Defines `module::name` as an external value of a store (a function,
+    /// memory, table or global). It may then be used only with that store.
+    /// Fails if the name is already defined (unless shadowing is allowed).
     pub fn define(
         &mut self,
         module: &str,
@@ -77,7 +113,8 @@ impl<T: 'static> Linker<T> {
         self.insert(module, name, Definition::Extern(item.into()))
     }
 
-    /// Defines every export of `instance` under `module`.
+    /// Defines every export of `instance` under `module`, with its export
+    /// name. Fails if one of the names is already defined.
     pub fn instance(
         &mut self,
         mut store: impl AsContextMut<Data = T>,
@@ -90,7 +127,9 @@ impl<T: 'static> Linker<T> {
         Ok(self)
     }
 
-    /// Defines a host function with dynamically typed arguments and results.
+    /// Defines a host function `module::name` of type `ty`, with dynamically
+    /// typed arguments and results (as [`Func::new`]). Fails if the name is
+    /// already defined (unless shadowing is allowed).
     pub fn func_new(
         &mut self,
         module: &str,
@@ -117,7 +156,8 @@ impl<T: 'static> Linker<T> {
         self.insert(module, name, Definition::HostFunc { ty, call })
     }
 
-    /// Looks a definition up, creating host functions in `store`.
+    /// Looks `module::name` up; a host function is created in `store` for the
+    /// purpose. `None` if nothing of that name is defined.
     pub fn get(
         &self,
         mut store: impl AsContextMut<Data = T>,
@@ -128,7 +168,7 @@ impl<T: 'static> Linker<T> {
             .defs
             .get(&(module.to_string(), name.to_string()))?
             .clone();
-        self.materialize(&mut store.as_context_mut().0, def).ok()
+        self.materialize(store.as_context_mut().0, def).ok()
     }
 
     fn materialize(&self, store: &mut StoreInner<T>, def: Definition<T>) -> Result<Extern> {
@@ -138,7 +178,10 @@ impl<T: 'static> Linker<T> {
         })
     }
 
-    /// Instantiates `module`, resolving each import by its module and name.
+    /// Instantiates `module` in `store`, resolving each import by its module
+    /// and name, and runs its start function. Fails with
+    /// [`ErrorKind::Link`](crate::ErrorKind::Link) if an import is not defined or
+    /// has another type, or as [`Instance::new`] does.
     pub fn instantiate(
         &self,
         mut store: impl AsContextMut<Data = T>,
@@ -149,8 +192,10 @@ impl<T: 'static> Linker<T> {
         Instance::new(crate::store::StoreContextMut(store), module, &imports)
     }
 
-    /// Instantiates `module` in an async call (the start function may call
-    /// async host functions).
+    /// Instantiates `module` in an async call, so its start function may call
+    /// async host functions. Needs
+    /// [`Config::async_support`](crate::Config::async_support); errors as
+    /// [`Linker::instantiate`].
     pub async fn instantiate_async(
         &self,
         mut store: impl AsContextMut<Data = T> + Send,
@@ -174,21 +219,22 @@ impl<T: 'static> Linker<T> {
                     format!("unknown import: no {} of that name is defined", ty.kind()),
                 ));
             };
-            if let (Definition::HostFunc { ty: have, .. }, ExternType::Func(want)) = (def, &ty) {
-                if have != want {
-                    return Err(Error::link(
-                        m,
-                        n,
-                        format!("expected function {want}, found {have}"),
-                    ));
-                }
+            if let (Definition::HostFunc { ty: have, .. }, ExternType::Func(want)) = (def, &ty)
+                && have != want
+            {
+                return Err(Error::link(
+                    m,
+                    n,
+                    format!("expected function {want}, found {have}"),
+                ));
             }
             imports.push(self.materialize(store, def.clone())?);
         }
         Ok(imports)
     }
 
-    /// Instantiates `module` and defines all its exports under `name`.
+    /// Instantiates `module` (as [`Linker::instantiate`]) and defines all its
+    /// exports under `name`, so later modules can import them.
     pub fn module(
         &mut self,
         mut store: impl AsContextMut<Data = T>,

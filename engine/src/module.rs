@@ -31,7 +31,32 @@ pub(crate) struct ModuleInner {
     pub(crate) inlined: nyash_aot::InlineTable,
 }
 
-/// A compiled WebAssembly module.
+/// A compiled WebAssembly module: validated, compiled to native code and
+/// mapped executable, ready to be instantiated any number of times in any
+/// store of its engine.
+///
+/// Cheap to clone (a reference count); `Send + Sync`.
+///
+/// ```
+/// use nyash_engine::{Engine, ExternType, Module};
+///
+/// let engine = Engine::default();
+/// let module = Module::new(
+///     &engine,
+///     r#"(module $m
+///          (import "env" "tick" (func))
+///          (memory (export "memory") 1))"#,
+/// )?;
+/// assert_eq!(module.name(), Some("m"));
+/// let (m, name, ty) = module.imports().next().unwrap();
+/// assert_eq!((m, name, ty.kind()), ("env", "tick", "function"));
+/// let (name, ty) = module.exports().next().unwrap();
+/// assert!(name == "memory" && matches!(ty, ExternType::Memory(_)));
+///
+/// // Invalid modules are errors, with what and where.
+/// assert!(Module::new(&engine, "(module (func (result i32)))").is_err());
+/// # Ok::<(), nyash_engine::Error>(())
+/// ```
 #[derive(Clone)]
 pub struct Module {
     pub(crate) inner: Arc<ModuleInner>,
@@ -69,6 +94,10 @@ fn text_to_binary(_text: &[u8]) -> Result<Vec<u8>> {
 impl Module {
     /// Compiles a module from its binary or text (`.wat`) form. The text
     /// form needs the `wat` feature (on by default).
+    ///
+    /// Fails with [`ErrorKind::Compile`](crate::ErrorKind::Compile) if the
+    /// module is malformed, invalid or uses an unsupported feature (SIMD,
+    /// for now).
     pub fn new(engine: &Engine, bytes: impl AsRef<[u8]>) -> Result<Module> {
         let bytes = bytes.as_ref();
         if bytes.starts_with(b"\0asm") {
@@ -77,7 +106,8 @@ impl Module {
         Self::from_binary(engine, &text_to_binary(bytes)?)
     }
 
-    /// Compiles a module from its binary form.
+    /// Compiles a module from its binary form (no text format detection).
+    /// Errors as for [`Module::new`].
     pub fn from_binary(engine: &Engine, wasm: &[u8]) -> Result<Module> {
         let artifact = engine.inner.compiler.compile(wasm)?;
         let wasm_hash = artifact::wasm_hash(wasm);
@@ -107,8 +137,11 @@ impl Module {
         Self::from_parts(engine, meta, wasm_hash, memory)
     }
 
-    /// Reads a `.wasm` or `.wat` file. With [`Config::cache`](crate::Config::cache)
-    /// on, compiled code is taken from and kept in the on-disk cache.
+    /// Reads and compiles a `.wasm` or `.wat` file. With
+    /// [`Config::cache`](crate::Config::cache) on, compiled code is taken from
+    /// and kept in the on-disk cache. Errors name the file: an
+    /// [`ErrorKind::Io`](crate::ErrorKind::Io) if it cannot be read, else as
+    /// for [`Module::new`].
     ///
     /// A `.nwasm` artifact is native code, not a module: this refuses it
     /// (whatever its name) and says to load it with the `unsafe`
@@ -139,7 +172,10 @@ impl Module {
         artifact::is_artifact(bytes)
     }
 
-    /// The compiled module as a `.nwasm` artifact.
+    /// The compiled module as a `.nwasm` artifact: native code and metadata,
+    /// to be loaded again with the `unsafe` [`Module::deserialize`] or
+    /// [`Module::deserialize_file`] by an engine of the same build and
+    /// configuration on a CPU with the same features.
     pub fn serialize(&self) -> Result<Vec<u8>> {
         let inner = &self.inner;
         let meta = ArtifactMeta {
@@ -304,6 +340,7 @@ impl Module {
         })
     }
 
+    /// The engine that compiled (or loaded) this module.
     pub fn engine(&self) -> &Engine {
         &self.inner.engine
     }
@@ -313,7 +350,8 @@ impl Module {
         self.inner.env.name.as_deref()
     }
 
-    /// The imports: (module, name, type).
+    /// The imports, in the module's order: `(module, name, type)`. This is
+    /// the order [`Instance::new`](crate::Instance::new) takes its imports in.
     pub fn imports(&self) -> impl ExactSizeIterator<Item = (&str, &str, ExternType)> + '_ {
         let env = &self.inner.env;
         env.imports.iter().map(move |i| {
@@ -325,7 +363,7 @@ impl Module {
         })
     }
 
-    /// The exports: (name, type).
+    /// The exports, in the module's order: `(name, type)`.
     pub fn exports(&self) -> impl ExactSizeIterator<Item = (&str, ExternType)> + '_ {
         let env = &self.inner.env;
         env.exports

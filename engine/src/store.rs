@@ -127,6 +127,8 @@ impl StoreOpaque {
 // (boxes, mmaps) or into modules it keeps alive; nothing is shared with other
 // threads except through `Engine`, which is Sync.
 unsafe impl Send for StoreOpaque {}
+// SAFETY: as for Send: shared access (`&StoreOpaque`) does not write
+// through the raw pointers.
 unsafe impl Sync for StoreOpaque {}
 
 #[repr(C)]
@@ -137,11 +139,31 @@ pub(crate) struct StoreInner<T> {
 }
 
 /// A collection of WebAssembly instances and host state `T`.
+///
+/// A store owns every instance, memory, table, global and function created
+/// in it; they live as long as the store (there is no collection of
+/// individual instances). Handles such as [`Func`](crate::Func) or
+/// [`Memory`](crate::Memory) are indices into one store: using one with
+/// another store panics. `T` is the embedder's own data, which host
+/// functions reach through [`Caller::data`](crate::Caller::data).
+///
+/// ```
+/// use nyash_engine::{Engine, Store};
+///
+/// let engine = Engine::default();
+/// let mut store = Store::new(&engine, 0u32);
+/// *store.data_mut() += 1;
+/// assert_eq!(*store.data(), 1);
+/// assert_eq!(store.into_data(), 1);
+/// ```
 pub struct Store<T> {
     pub(crate) inner: Box<StoreInner<T>>,
 }
 
 impl<T> Store<T> {
+    /// An empty store of `engine`'s, holding `data`. It starts with no fuel
+    /// (with [`Config::consume_fuel`](crate::Config::consume_fuel) on, call
+    /// [`Store::set_fuel`] before calling wasm) and no epoch deadline.
     pub fn new(engine: &Engine, data: T) -> Store<T> {
         let mut inner = Box::new(StoreInner {
             opaque: StoreOpaque {
@@ -188,21 +210,26 @@ impl<T> Store<T> {
         }
     }
 
-    /// Sets the fuel available to calls (needs [`Config::consume_fuel`](crate::Config::consume_fuel)).
+    /// Sets the fuel available to calls, in units of about one executed
+    /// operator. Fails if [`Config::consume_fuel`](crate::Config::consume_fuel)
+    /// is off.
     pub fn set_fuel(&mut self, fuel: u64) -> crate::Result<()> {
         self.require(self.engine().config().consume_fuel, "fuel consumption")?;
         self.inner.opaque.set_fuel_left(fuel);
         Ok(())
     }
 
-    /// The fuel left.
+    /// The fuel left (0 after a call ran out). Fails if
+    /// [`Config::consume_fuel`](crate::Config::consume_fuel) is off.
     pub fn get_fuel(&self) -> crate::Result<u64> {
         self.require(self.engine().config().consume_fuel, "fuel consumption")?;
         Ok(self.inner.opaque.fuel_left())
     }
 
     /// In async calls, yield to the executor after every `interval` units of
-    /// fuel (`None`: never; running out of fuel still traps).
+    /// fuel (`None` or `Some(0)`: never; running out of fuel still traps).
+    /// Synchronous calls are not affected. Fails if
+    /// [`Config::consume_fuel`](crate::Config::consume_fuel) is off.
     pub fn fuel_async_yield_interval(&mut self, interval: Option<u64>) -> crate::Result<()> {
         self.require(self.engine().config().consume_fuel, "fuel consumption")?;
         let left = self.inner.opaque.fuel_left();
@@ -211,13 +238,17 @@ impl<T> Store<T> {
         Ok(())
     }
 
-    /// Interrupt calls once the engine's epoch is `ticks` past the current one.
+    /// Interrupt calls once the engine's epoch is `ticks` past the current
+    /// one (see [`Engine::increment_epoch`]). Until this is called there is
+    /// no deadline. Takes effect only with
+    /// [`Config::epoch_interruption`](crate::Config::epoch_interruption).
     pub fn set_epoch_deadline(&mut self, ticks: u64) {
         let now = self.engine().current_epoch();
         self.inner.opaque.vmstore.epoch_deadline = now.saturating_add(ticks);
     }
 
-    /// At the deadline, trap with [`TrapCode::Interrupt`](crate::TrapCode) (the default).
+    /// At the deadline, trap with [`TrapCode::Interrupt`](crate::TrapCode::Interrupt)
+    /// (the default).
     pub fn epoch_deadline_trap(&mut self) {
         self.inner.opaque.epoch_behavior = EpochBehavior::Trap;
     }
@@ -228,18 +259,22 @@ impl<T> Store<T> {
         self.inner.opaque.epoch_behavior = EpochBehavior::YieldAndUpdate(delta);
     }
 
+    /// The engine this store belongs to.
     pub fn engine(&self) -> &Engine {
         &self.inner.opaque.engine
     }
 
+    /// The embedder's data.
     pub fn data(&self) -> &T {
         &self.inner.data
     }
 
+    /// The embedder's data, mutable.
     pub fn data_mut(&mut self) -> &mut T {
         &mut self.inner.data
     }
 
+    /// Consumes the store (and everything in it) and returns the embedder's data.
     pub fn into_data(self) -> T {
         self.inner.data
     }
@@ -254,31 +289,46 @@ impl<T> std::fmt::Debug for Store<T> {
     }
 }
 
-/// Shared access to a store.
+/// Shared access to a store, as [`AsContext::as_context`] gives it: what
+/// functions that only read a store take (via `impl AsContext`).
 pub struct StoreContext<'a, T>(pub(crate) &'a StoreInner<T>);
-/// Exclusive access to a store.
+/// Exclusive access to a store, as [`AsContextMut::as_context_mut`] gives
+/// it: what functions that change a store or call wasm take (via
+/// `impl AsContextMut`).
 pub struct StoreContextMut<'a, T>(pub(crate) &'a mut StoreInner<T>);
 
 impl<T> StoreContextMut<'_, T> {
+    /// The embedder's data.
     pub fn data(&self) -> &T {
         &self.0.data
     }
+    /// The embedder's data, mutable.
     pub fn data_mut(&mut self) -> &mut T {
         &mut self.0.data
     }
+    /// The engine the store belongs to.
     pub fn engine(&self) -> &Engine {
         &self.0.opaque.engine
     }
 }
 
-/// Things that give shared access to a store: `&Store<T>`, `Caller<T>`, ...
+/// Things that give shared access to a store: [`Store<T>`](Store),
+/// [`Caller<T>`](crate::Caller), [`StoreContext`], [`StoreContextMut`], and
+/// references to them. API functions take `impl AsContext` so any of these
+/// can be passed.
 pub trait AsContext {
+    /// The store's data type `T`.
     type Data;
+    /// Shared access to the store.
     fn as_context(&self) -> StoreContext<'_, Self::Data>;
 }
 
-/// Things that give exclusive access to a store.
+/// Things that give exclusive access to a store: [`Store<T>`](Store),
+/// [`Caller<T>`](crate::Caller), [`StoreContextMut`], and `&mut` references
+/// to them. API functions that change a store or call wasm take
+/// `impl AsContextMut`.
 pub trait AsContextMut: AsContext {
+    /// Exclusive access to the store.
     fn as_context_mut(&mut self) -> StoreContextMut<'_, Self::Data>;
 }
 

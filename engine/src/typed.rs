@@ -16,7 +16,13 @@ use crate::store::{AsContextMut, StoreOpaque};
 use crate::types::{FuncType, ValType};
 use crate::values::ExternRef;
 
-/// A Rust type that is a WebAssembly value type.
+/// A Rust type that is a WebAssembly value type: `i32` and `u32` (`i32`),
+/// `i64` and `u64` (`i64`), `f32`, `f64`, `Option<Func>` (`funcref`) and
+/// `Option<ExternRef>` (`externref`). Unsigned integers are the same bits
+/// as their signed wasm type.
+///
+/// Implemented for those types only; its methods are the engine's own
+/// plumbing.
 pub trait WasmTy: Sized + Send + 'static {
     #[doc(hidden)]
     fn valtype() -> ValType;
@@ -108,7 +114,8 @@ impl WasmTy for Option<ExternRef> {
     }
 }
 
-/// A list of wasm values: `()`, a single `WasmTy`, or a tuple of them.
+/// A list of wasm values: `()`, a single [`WasmTy`], or a tuple of up to ten
+/// of them. The parameter and result types of a [`TypedFunc`].
 pub trait WasmList: Sized + Send + 'static {
     #[doc(hidden)]
     fn valtypes() -> Vec<ValType>;
@@ -164,7 +171,9 @@ wasm_list_tuple!(A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7);
 wasm_list_tuple!(A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7, I 8);
 wasm_list_tuple!(A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7, I 8, J 9);
 
-/// What a host closure may return: results, or `Result` of results.
+/// What a host closure may return: its results (a [`WasmList`]), or a
+/// [`Result`](crate::Result) of them, whose `Err` fails the call that reached
+/// the host function.
 pub trait HostResult: Send + 'static {
     #[doc(hidden)]
     type Results: WasmList;
@@ -186,7 +195,11 @@ impl<R: WasmList> HostResult for Result<R> {
     }
 }
 
-/// A Rust closure that can be a host function. `Params` is a marker.
+/// A Rust closure that can be a host function ([`Func::wrap`],
+/// [`Linker::func_wrap`]): `Fn(A1, A2, ...) -> R` or
+/// `Fn(Caller<'_, T>, A1, A2, ...) -> R`, with up to ten [`WasmTy`]
+/// arguments and a [`HostResult`] `R`. `Params` is a marker that tells the
+/// two forms apart; it is always inferred.
 pub trait IntoFunc<T, Params, Results>: Send + Sync + 'static {
     #[doc(hidden)]
     fn into_host_fn(self) -> (FuncType, HostFn<T>);
@@ -259,7 +272,17 @@ into_func!(A1 0, A2 1, A3 2, A4 3, A5 4, A6 5, A7 6, A8 7, A9 8, A10 9);
 
 impl Func {
     /// A host function from a Rust closure; its wasm type follows from the
-    /// closure's parameter and result types.
+    /// closure's parameter and result types (see [`IntoFunc`]).
+    ///
+    /// ```
+    /// use nyash_engine::{Caller, Engine, Func, Store};
+    ///
+    /// let engine = Engine::default();
+    /// let mut store = Store::new(&engine, 10i64);
+    /// let add = Func::wrap(&mut store, |caller: Caller<'_, i64>, x: i64| x + *caller.data());
+    /// assert_eq!(add.typed::<i64, i64>(&store)?.call(&mut store, 5)?, 15);
+    /// # Ok::<(), nyash_engine::Error>(())
+    /// ```
     pub fn wrap<T: 'static, P, R>(
         mut store: impl AsContextMut<Data = T>,
         f: impl IntoFunc<T, P, R>,
@@ -269,7 +292,9 @@ impl Func {
             .expect("a trampoline for a host function type always compiles")
     }
 
-    /// This function with static types; fails if they are not its type.
+    /// This function with static types `P` (parameters) and `R` (results);
+    /// fails if they are not its type. The check is made here, once, so
+    /// [`TypedFunc::call`] does not repeat it.
     pub fn typed<P: WasmList, R: WasmList>(
         &self,
         store: impl crate::AsContext,
@@ -291,7 +316,10 @@ impl Func {
     }
 }
 
-/// A function with static parameter and result types.
+/// A function with static parameter types `Params` and result types
+/// `Results` (each a [`WasmList`]), checked once when it is made
+/// ([`Func::typed`], [`Instance::get_typed_func`]). Calls move values
+/// without any [`Val`](crate::Val) in between. `Copy`, like [`Func`].
 pub struct TypedFunc<Params, Results> {
     func: Func,
     _marker: PhantomData<fn(Params) -> Results>,
@@ -305,10 +333,13 @@ impl<P, R> Clone for TypedFunc<P, R> {
 impl<P, R> Copy for TypedFunc<P, R> {}
 
 impl<P: WasmList, R: WasmList> TypedFunc<P, R> {
+    /// The untyped function.
     pub fn func(&self) -> &Func {
         &self.func
     }
 
+    /// Calls the function. A trap or a failing host function is returned as
+    /// the error. Panics if `store` is not the function's store.
     pub fn call<T: 'static>(&self, mut store: impl AsContextMut<Data = T>, params: P) -> Result<R> {
         let store = store.as_context_mut().0;
         let mut values = [ValRaw::ZERO; 16];
@@ -328,7 +359,8 @@ impl<P: WasmList, R: WasmList> TypedFunc<P, R> {
 }
 
 impl Instance {
-    /// An exported function with static types.
+    /// An exported function with static types: fails if there is no
+    /// exported function `name` or its type is not `P -> R`.
     pub fn get_typed_func<P: WasmList, R: WasmList>(
         &self,
         mut store: impl AsContextMut,
@@ -342,10 +374,16 @@ impl Instance {
 }
 
 impl<T: 'static> Linker<T> {
-    /// Defines an async host function: the closure gets the caller and the
-    /// arguments as a tuple and returns a boxed future of the results. Wasm
-    /// that calls it must run in an async call (`call_async`,
-    /// `instantiate_async`); while the future is pending the call suspends.
+    /// Defines an async host function `module::name`: the closure gets the
+    /// caller and the arguments as a tuple (`(i32,)` for one) and returns a
+    /// boxed future of the results. Wasm that calls it must run in an async
+    /// call ([`TypedFunc::call_async`], [`Func::call_async`],
+    /// [`Linker::instantiate_async`]); while the future is pending the call
+    /// suspends. Reached from a synchronous call, it fails.
+    ///
+    /// Fails if `module::name` is already defined (unless
+    /// [`Linker::allow_shadowing`]). See the [crate docs](crate#async) for
+    /// an example.
     pub fn func_wrap_async<P: WasmList, R: WasmList>(
         &mut self,
         module: &str,
@@ -377,7 +415,9 @@ impl<T: 'static> Linker<T> {
         self.func_raw(module, name, ty, call)
     }
 
-    /// Defines a host function from a Rust closure.
+    /// Defines a host function `module::name` from a Rust closure; its wasm
+    /// type follows from the closure's types (see [`IntoFunc`]). Fails if
+    /// `module::name` is already defined (unless [`Linker::allow_shadowing`]).
     pub fn func_wrap<P, R>(
         &mut self,
         module: &str,

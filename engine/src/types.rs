@@ -1,15 +1,40 @@
 //! Types of external values, as the public API shows them.
 
+/// `params` and `results` are the value types in order; `Display` writes
+/// the type as the text format does, `(func (param i32) (result i64))`.
+#[doc(inline)]
+pub use nyash_aot::FuncType;
+/// A WebAssembly value type: `i32`, `i64`, `f32`, `f64`, `v128`, `funcref`
+/// or `externref`. `Display` writes it in the text format's words.
+#[doc(inline)]
+pub use nyash_aot::WasmType as ValType;
+/// The type of a global: its value type and whether it is mutable.
+#[doc(inline)]
+pub use nyash_aot::module::GlobalType;
+/// Size limits of a memory (in 64 KiB pages) or a table (in elements):
+/// `min`, and an optional `max`.
+#[doc(inline)]
+pub use nyash_aot::module::Limits;
+/// The type of a linear memory: its limits in 64 KiB pages, and whether it
+/// is a 64-bit or a shared memory (neither is supported yet).
+#[doc(inline)]
+pub use nyash_aot::module::MemoryType;
+/// The type of a table: its element type (`funcref` or `externref`) and its
+/// limits in elements.
+#[doc(inline)]
+pub use nyash_aot::module::TableType;
 use nyash_aot::module::{EntityIndex, ModuleEnv};
-pub use nyash_aot::module::{GlobalType, Limits, MemoryType, TableType};
-pub use nyash_aot::{FuncType, WasmType as ValType};
 
 /// The type of an import or export.
 #[derive(Clone, Debug, PartialEq)]
 pub enum ExternType {
+    /// A function of this type.
     Func(FuncType),
+    /// A table of this type.
     Table(TableType),
+    /// A memory of this type.
     Memory(MemoryType),
+    /// A global of this type.
     Global(GlobalType),
 }
 
@@ -23,6 +48,8 @@ impl ExternType {
         }
     }
 
+    /// The kind in a word, for messages: `"function"`, `"table"`,
+    /// `"memory"` or `"global"`.
     pub fn kind(&self) -> &'static str {
         match self {
             ExternType::Func(_) => "function",

@@ -5,8 +5,18 @@ use crate::runtime::vm::ValRaw;
 use crate::store::{AsContext, AsContextMut, StoreOpaque, check_store};
 use crate::types::ValType;
 
-/// A reference to a host value, opaque to wasm (`externref`). It lives as
-/// long as its store.
+/// A reference to a host value, opaque to wasm (`externref`). The value
+/// lives as long as its store; the handle is `Copy`.
+///
+/// ```
+/// use nyash_engine::{Engine, ExternRef, Store};
+///
+/// let engine = Engine::default();
+/// let mut store = Store::new(&engine, ());
+/// let r = ExternRef::new(&mut store, String::from("state"));
+/// let s = r.data(&store).downcast_ref::<String>().unwrap();
+/// assert_eq!(s, "state");
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct ExternRef {
     pub(crate) store: u64,
@@ -27,7 +37,8 @@ impl ExternRef {
         }
     }
 
-    /// The host value behind this reference.
+    /// The host value behind this reference; `downcast_ref` it to its
+    /// type. Panics if `store` is not the reference's store.
     pub fn data<'a, T: 'a>(
         &self,
         store: &'a impl AsContext<Data = T>,
@@ -49,21 +60,40 @@ impl ExternRef {
     }
 }
 
-/// A WebAssembly value. Floats are kept as bits so NaN payloads survive.
+/// A WebAssembly value, for dynamically typed calls ([`Func::call`]),
+/// globals and tables. Floats are kept as bits so NaN payloads survive;
+/// `From<f32>` and `From<f64>` convert, and [`Val::f32`] / [`Val::f64`]
+/// convert back.
+///
+/// ```
+/// use nyash_engine::{Val, ValType};
+///
+/// let v = Val::from(1.5f32);
+/// assert_eq!(v.ty(), ValType::F32);
+/// assert_eq!(v.f32(), Some(1.5));
+/// assert_eq!(v.i32(), None);
+/// assert_eq!(Val::default_for(ValType::I64), Val::I64(0));
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Val {
+    /// An `i32` (also the type of unsigned 32-bit values).
     I32(i32),
+    /// An `i64` (also the type of unsigned 64-bit values).
     I64(i64),
     /// Bits of an `f32`.
     F32(u32),
     /// Bits of an `f64`.
     F64(u64),
+    /// A `v128`, little-endian lanes. (SIMD modules are not supported yet.)
     V128(u128),
+    /// A `funcref`: a function, or null.
     FuncRef(Option<Func>),
+    /// An `externref`: a host value, or null.
     ExternRef(Option<ExternRef>),
 }
 
 impl Val {
+    /// The value's type.
     pub fn ty(&self) -> ValType {
         match self {
             Val::I32(_) => ValType::I32,
@@ -89,6 +119,7 @@ impl Val {
         }
     }
 
+    /// The value, if it is an `i32`.
     pub fn i32(&self) -> Option<i32> {
         if let Val::I32(v) = self {
             Some(*v)
@@ -96,6 +127,7 @@ impl Val {
             None
         }
     }
+    /// The value, if it is an `i64`.
     pub fn i64(&self) -> Option<i64> {
         if let Val::I64(v) = self {
             Some(*v)
@@ -103,6 +135,7 @@ impl Val {
             None
         }
     }
+    /// The value, if it is an `f32`.
     pub fn f32(&self) -> Option<f32> {
         if let Val::F32(v) = self {
             Some(f32::from_bits(*v))
@@ -110,6 +143,7 @@ impl Val {
             None
         }
     }
+    /// The value, if it is an `f64`.
     pub fn f64(&self) -> Option<f64> {
         if let Val::F64(v) = self {
             Some(f64::from_bits(*v))

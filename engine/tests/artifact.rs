@@ -36,12 +36,14 @@ fn artifact(dir: &Path) -> (Engine, PathBuf, Vec<u8>) {
 
 fn unusable(engine: &Engine, path: &Path, bytes: &[u8], what: &str) {
     std::fs::write(path, bytes).unwrap();
+    // SAFETY: every artifact here is written by this test with this build.
     let err = unsafe { Module::deserialize_file(engine, path) }.unwrap_err();
     assert!(
         matches!(err.kind(), ErrorKind::Artifact(_)),
         "{what}: {err}"
     );
     assert!(err.to_string().contains("m.nwasm"), "{what}: {err}");
+    // SAFETY: every artifact here is written by this test with this build.
     let err = unsafe { Module::deserialize(engine, bytes) }.unwrap_err();
     assert!(
         matches!(err.kind(), ErrorKind::Artifact(_)),
@@ -54,15 +56,18 @@ fn round_trip_from_file_and_memory() {
     let dir = tmp("roundtrip");
     let (engine, path, bytes) = artifact(&dir);
     assert_eq!(
+        // SAFETY: every artifact here is written by this test with this build.
         call_f(&unsafe { Module::deserialize_file(&engine, &path) }.unwrap()),
         50
     );
     assert_eq!(
+        // SAFETY: every artifact here is written by this test with this build.
         call_f(&unsafe { Module::deserialize(&engine, &bytes) }.unwrap()),
         50
     );
     // A loaded module serialises to the same artifact.
     assert_eq!(
+        // SAFETY: every artifact here is written by this test with this build.
         unsafe { Module::deserialize_file(&engine, &path) }
             .unwrap()
             .serialize()
@@ -110,9 +115,11 @@ fn damage_and_mismatch_are_detected() {
     config.consume_fuel(true);
     let fuel_engine = Engine::new(&config).unwrap();
     std::fs::write(&path, &bytes).unwrap();
+    // SAFETY: every artifact here is written by this test with this build.
     assert!(unsafe { Module::deserialize_file(&fuel_engine, &path) }.is_err());
     // And the intact file still loads.
     assert_eq!(
+        // SAFETY: every artifact here is written by this test with this build.
         call_f(&unsafe { Module::deserialize_file(&engine, &path) }.unwrap()),
         50
     );
@@ -152,6 +159,7 @@ fn cache_hits_and_recompiles_damaged_entries() {
     b[n - 5] ^= 0xff;
     std::fs::write(&entries[0], &b).unwrap();
     assert_eq!(call_f(&Module::from_file(&engine, &wat).unwrap()), 50);
+    // SAFETY: every artifact here is written by this test with this build.
     assert!(unsafe { Module::deserialize_file(&engine, &entries[0]) }.is_ok());
 }
 
@@ -180,6 +188,7 @@ fn concurrent_cache_writers() {
         .map(|e| e.unwrap().path())
         .collect();
     assert_eq!(entries.len(), 1, "{entries:?}");
+    // SAFETY: every artifact here is written by this test with this build.
     assert!(unsafe { Module::deserialize_file(&Engine::default(), &entries[0]) }.is_ok());
 }
 

@@ -7,6 +7,50 @@
 //! The host allocates (for `box_to_string`, `box_clone`) with the module's
 //! exported `malloc` if it has one, else in pages it adds with `memory.grow`
 //! and owns, never in memory the module's allocator owns.
+//!
+//! [`is_nyash_module`] tells such a module; [`add_to_linker`] defines the
+//! imports it has, each with the type it declares; the store's data gives
+//! access to a [`NyashHost`] ([`NyashView`]), which says where output goes.
+//!
+//! ```
+//! use std::sync::{Arc, Mutex};
+//!
+//! use nyash_engine::{Engine, Linker, Module, Store};
+//! use nyash_host::{NyashHost, NyashOutput, INTEGER_BOX};
+//!
+//! let engine = Engine::default();
+//! let module = Module::new(
+//!     &engine,
+//!     r#"(module
+//!          (import "env" "print" (func $print (param i32)))
+//!          (import "env" "print_str" (func $print_str (param i32 i32)))
+//!          (import "env" "box_print" (func $box_print (param i32)))
+//!          (memory (export "memory") 1)
+//!          (data (i32.const 64) "hi")
+//!          ;; An IntegerBox holding 42: [type_id][ref_count][field_count] 42
+//!          (data (i32.const 128) "\02\10\00\00\01\00\00\00\01\00\00\00\2a\00\00\00")
+//!          (func (export "main") (result i32)
+//!            (call $print (i32.const 7))
+//!            (call $print_str (i32.const 64) (i32.const 2))
+//!            (call $box_print (i32.const 128))
+//!            (i32.const 0)))"#,
+//! )?;
+//! assert!(nyash_host::is_nyash_module(&module));
+//! assert_eq!(INTEGER_BOX, 0x1002);
+//!
+//! let (stdout, stderr) = (Arc::new(Mutex::new(Vec::new())), Arc::new(Mutex::new(Vec::new())));
+//! let host = NyashHost::new(NyashOutput::Buffer { stdout: stdout.clone(), stderr });
+//! let mut linker = Linker::new(&engine);
+//! nyash_host::add_to_linker(&mut linker, &module)?;
+//! let mut store = Store::new(&engine, host);
+//! let instance = linker.instantiate(&mut store, &module)?;
+//! let main = instance.get_typed_func::<(), i32>(&mut store, "main")?;
+//! assert_eq!(main.call(&mut store, ())?, 0);
+//! assert_eq!(String::from_utf8_lossy(&stdout.lock().unwrap()), "7\nhi\n42\n");
+//! # Ok::<(), nyash_engine::Error>(())
+//! ```
+
+#![warn(missing_docs)]
 
 use std::io::Write;
 use std::sync::{Arc, Mutex};
@@ -15,9 +59,13 @@ use nyash_engine::{
     Caller, Error, Extern, ExternType, FuncType, Linker, Memory, Module, Result, Val, ValType,
 };
 
+/// Type id of a StringBox: fields `[ptr, len]` of UTF-8 bytes.
 pub const STRING_BOX: u32 = 0x1001;
+/// Type id of an IntegerBox: one field, the `i32` value.
 pub const INTEGER_BOX: u32 = 0x1002;
+/// Type id of a BoolBox: one field, 0 or 1.
 pub const BOOL_BOX: u32 = 0x1003;
+/// Type id of an ArrayBox: one field per element, each a box pointer.
 pub const ARRAY_BOX: u32 = 0x1004;
 
 const HEADER: u32 = 12;
@@ -61,19 +109,26 @@ fn known(name: &str) -> bool {
 }
 
 /// Where output goes: the process's streams, or buffers (for tests).
+/// `console_warn` and `console_error` go to stderr, everything else to stdout.
 #[derive(Clone, Default)]
 pub enum NyashOutput {
+    /// The process's own stdout and stderr (the default).
     #[default]
     Inherit,
+    /// In-memory buffers that collect the output.
     Buffer {
+        /// Collects what goes to stdout.
         stdout: Arc<Mutex<Vec<u8>>>,
+        /// Collects what goes to stderr.
         stderr: Arc<Mutex<Vec<u8>>>,
     },
 }
 
-/// Host state of a Nyash program.
+/// Host state of a Nyash program: where its output goes, what it asked of
+/// the canvas, and the pages the host allocates in.
 #[derive(Default)]
 pub struct NyashHost {
+    /// Where output goes.
     pub output: NyashOutput,
     /// Canvas calls made (there is no canvas on a command line).
     pub canvas_calls: u64,
@@ -83,6 +138,7 @@ pub struct NyashHost {
 }
 
 impl NyashHost {
+    /// Host state with output to `output`.
     pub fn new(output: NyashOutput) -> Self {
         NyashHost {
             output,
@@ -113,8 +169,11 @@ impl NyashHost {
     }
 }
 
-/// How a store's data gives access to its `NyashHost`.
+/// How a store's data gives access to its `NyashHost`: implemented by
+/// `NyashHost` itself, and by an embedder's store data that holds one (the
+/// CLI's holds a WASI context beside it).
 pub trait NyashView: Send + 'static {
+    /// The Nyash host state in the store's data.
     fn nyash(&mut self) -> &mut NyashHost;
 }
 
@@ -124,7 +183,9 @@ impl NyashView for NyashHost {
     }
 }
 
-/// Whether `module` has the shape of a Nyash module.
+/// Whether `module` has the shape of a Nyash module: it exports
+/// `main: () -> i32` and imports only functions from `env` whose names are
+/// in the ABI.
 pub fn is_nyash_module(module: &Module) -> bool {
     let main_ok = module.exports().any(|(n, t)| {
         n == "main"
@@ -283,7 +344,10 @@ fn new_string<T: NyashView>(caller: &mut Caller<'_, T>, text: &[u8]) -> Result<u
     Ok(p)
 }
 
-/// Defines the Nyash host functions `module` imports, each by its declared type.
+/// Defines the Nyash host functions `module` imports, each by its declared
+/// type (imports from other modules are left alone). Fails with a link error
+/// for an `env` import that is not part of the ABI, or if a name is already
+/// defined in `linker`.
 pub fn add_to_linker<T: NyashView>(linker: &mut Linker<T>, module: &Module) -> Result<()> {
     for (m, name, ty) in module.imports() {
         let ExternType::Func(ty) = ty else { continue };

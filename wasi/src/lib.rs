@@ -1,11 +1,71 @@
-//! WASI preview 1 (`wasi_snapshot_preview1`): the host side.
+//! WASI preview 1 (`wasi_snapshot_preview1`): the host side, for
+//! `nyash-engine`.
 //!
-//! `WasiCtx` holds a program's arguments, environment, stdio and file
-//! descriptors; [`add_to_linker`] defines every preview-1 function for a
-//! store whose data gives access to a `WasiCtx`. Files: `fds.rs` (descriptor
-//! operations), `paths.rs` (operations on paths under a preopened
-//! directory, sandboxed with `cap-std`), `clocks.rs` (clocks, random, the
-//! process), `poll.rs` (`poll_oneoff`).
+//! A [`WasiCtx`] holds a program's arguments, environment, stdio and file
+//! descriptors; [`WasiCtx::builder`] makes one. [`add_to_linker`] defines
+//! every preview-1 function in a [`Linker`] for stores whose data gives
+//! access to a `WasiCtx` ([`WasiView`]). Nothing is reachable unless given:
+//! no environment unless [`WasiCtxBuilder::env`] or
+//! [`WasiCtxBuilder::inherit_env`] passes it, no files outside the
+//! directories [`WasiCtxBuilder::preopened_dir`] opens (`..`, absolute paths
+//! and symlinks are resolved beneath them by the OS, through `cap-std`), and
+//! standard streams that are [`Stdio::Null`] unless set.
+//!
+//! `proc_exit` ends the call with an error whose
+//! [`exit_status`](nyash_engine::Error::exit_status) is the status (and
+//! [`WasiCtx::exit_code`] remembers it). In async calls, `poll_oneoff` and
+//! reads of an inherited stdin suspend the call instead of blocking the thread.
+//!
+//! Files: `fds.rs` (descriptor operations), `paths.rs` (operations on paths
+//! under a preopened directory), `clocks.rs` (clocks, random, the process),
+//! `poll.rs` (`poll_oneoff`).
+//!
+//! ```
+//! use std::sync::{Arc, Mutex};
+//!
+//! use nyash_engine::{Engine, Linker, Module, Store};
+//! use nyash_wasi::{Stdio, WasiCtx};
+//!
+//! let engine = Engine::default();
+//! // Writes "hello" and a newline to stdout, then exits with its argument count.
+//! let module = Module::new(
+//!     &engine,
+//!     r#"(module
+//!          (import "wasi_snapshot_preview1" "fd_write"
+//!            (func $fd_write (param i32 i32 i32 i32) (result i32)))
+//!          (import "wasi_snapshot_preview1" "args_sizes_get"
+//!            (func $args_sizes_get (param i32 i32) (result i32)))
+//!          (import "wasi_snapshot_preview1" "proc_exit" (func $proc_exit (param i32)))
+//!          (memory (export "memory") 1)
+//!          (data (i32.const 8) "\10\00\00\00\06\00\00\00") ;; one iovec: 6 bytes at 16
+//!          (data (i32.const 16) "hello\n")
+//!          (func (export "_start")
+//!            (drop (call $fd_write (i32.const 1) (i32.const 8) (i32.const 1) (i32.const 0)))
+//!            (drop (call $args_sizes_get (i32.const 0) (i32.const 4)))
+//!            (call $proc_exit (i32.load (i32.const 0)))))"#,
+//! )?;
+//! assert!(nyash_wasi::is_wasi_module(&module));
+//!
+//! let stdout = Arc::new(Mutex::new(Vec::new()));
+//! let ctx = WasiCtx::builder()
+//!     .args(["prog.wasm", "one", "two"])
+//!     .stdout(Stdio::Buffer(stdout.clone()))
+//!     .build()?;
+//!
+//! let mut linker = Linker::new(&engine);
+//! nyash_wasi::add_to_linker(&mut linker)?;
+//! let mut store = Store::new(&engine, ctx);
+//! let instance = linker.instantiate(&mut store, &module)?;
+//! let start = instance.get_typed_func::<(), ()>(&mut store, "_start")?;
+//!
+//! let exit = start.call(&mut store, ()).unwrap_err();
+//! assert_eq!(exit.exit_status(), Some(3));
+//! assert_eq!(store.data().exit_code(), Some(3));
+//! assert_eq!(stdout.lock().unwrap().as_slice(), b"hello\n");
+//! # Ok::<(), nyash_engine::Error>(())
+//! ```
+
+#![warn(missing_docs)]
 
 mod clocks;
 mod fds;
@@ -132,7 +192,7 @@ fn from_os(code: i32) -> u16 {
 
 pub(crate) type WasiResult<T> = std::result::Result<T, Errno>;
 
-/// Where a standard stream goes.
+/// Where a standard stream goes (the default for each is [`Stdio::Null`]).
 #[derive(Clone, Debug)]
 pub enum Stdio {
     /// The host process's own stream.
@@ -250,7 +310,10 @@ pub(crate) mod rights {
         FD_READ | FD_WRITE | FD_FDSTAT_SET_FLAGS | FD_FILESTAT_GET | POLL_FD_READWRITE;
 }
 
-/// A WASI program's view of the world.
+/// A WASI program's view of the world: its arguments, environment,
+/// standard streams and open descriptors (preopened directories and the
+/// files it opens), and the status `proc_exit` asked for. Made with
+/// [`WasiCtx::builder`]; it is usually (part of) a store's data.
 pub struct WasiCtx {
     pub(crate) args: Vec<String>,
     pub(crate) env: Vec<(String, String)>,
@@ -259,7 +322,8 @@ pub struct WasiCtx {
     pub(crate) exit_code: Option<i32>,
 }
 
-/// Builds a [`WasiCtx`].
+/// Builds a [`WasiCtx`]. Setters take `&mut self` and return it, so they
+/// chain; [`WasiCtxBuilder::build`] may be called more than once.
 #[derive(Default)]
 pub struct WasiCtxBuilder {
     args: Vec<String>,
@@ -271,6 +335,7 @@ pub struct WasiCtxBuilder {
 }
 
 impl WasiCtxBuilder {
+    /// No arguments, no environment, null stdio, no preopened directories.
     pub fn new() -> Self {
         Self::default()
     }
@@ -281,11 +346,13 @@ impl WasiCtxBuilder {
         self
     }
 
+    /// Appends program arguments (the first of all is `argv[0]`).
     pub fn args<I: IntoIterator<Item = S>, S: Into<String>>(&mut self, args: I) -> &mut Self {
         self.args.extend(args.into_iter().map(Into::into));
         self
     }
 
+    /// Adds the environment variable `key=value`.
     pub fn env(&mut self, key: impl Into<String>, value: impl Into<String>) -> &mut Self {
         self.env.push((key.into(), value.into()));
         self
@@ -297,16 +364,19 @@ impl WasiCtxBuilder {
         self
     }
 
+    /// Where the program's stdin (fd 0) reads from.
     pub fn stdin(&mut self, s: Stdio) -> &mut Self {
         self.stdin = Some(s);
         self
     }
 
+    /// Where the program's stdout (fd 1) writes to.
     pub fn stdout(&mut self, s: Stdio) -> &mut Self {
         self.stdout = Some(s);
         self
     }
 
+    /// Where the program's stderr (fd 2) writes to.
     pub fn stderr(&mut self, s: Stdio) -> &mut Self {
         self.stderr = Some(s);
         self
@@ -322,7 +392,8 @@ impl WasiCtxBuilder {
 
     /// Makes host directory `host` reachable by the guest as `guest`. Nothing
     /// outside it can be reached through it: `..`, absolute paths and
-    /// symlinks are resolved beneath it.
+    /// symlinks are resolved beneath it. Preopens get descriptors 3, 4, ...
+    /// in the order given; the directory is opened by [`build`](Self::build).
     pub fn preopened_dir(
         &mut self,
         host: impl Into<PathBuf>,
@@ -332,6 +403,8 @@ impl WasiCtxBuilder {
         self
     }
 
+    /// The context. Fails (naming the directory) if a preopened directory
+    /// cannot be opened.
     pub fn build(&mut self) -> Result<WasiCtx> {
         let mut fds = BTreeMap::new();
         let std = |kind| Fd {
@@ -388,6 +461,7 @@ impl WasiCtxBuilder {
 }
 
 impl WasiCtx {
+    /// A builder, the same as [`WasiCtxBuilder::new`].
     pub fn builder() -> WasiCtxBuilder {
         WasiCtxBuilder::new()
     }
@@ -494,8 +568,34 @@ impl GuestMem<'_> {
     }
 }
 
-/// How a store's data gives access to its `WasiCtx`.
+/// How a store's data gives access to its `WasiCtx`: implemented by
+/// `WasiCtx` itself, and by an embedder's own store data that holds one
+/// beside other host state.
+///
+/// ```
+/// use nyash_engine::{Engine, Linker};
+/// use nyash_wasi::{WasiCtx, WasiView};
+///
+/// struct Host {
+///     wasi: WasiCtx,
+///     requests: u64,
+/// }
+///
+/// impl WasiView for Host {
+///     fn wasi(&mut self) -> &mut WasiCtx {
+///         &mut self.wasi
+///     }
+/// }
+///
+/// let engine = Engine::default();
+/// let mut linker = Linker::<Host>::new(&engine);
+/// nyash_wasi::add_to_linker(&mut linker)?;
+/// // Every function is defined once: adding them again is an error.
+/// assert!(nyash_wasi::add_to_linker(&mut linker).is_err());
+/// # Ok::<(), nyash_engine::Error>(())
+/// ```
 pub trait WasiView: Send + 'static {
+    /// The WASI context in the store's data.
     fn wasi(&mut self) -> &mut WasiCtx;
 }
 
@@ -573,7 +673,8 @@ impl Stdio {
     }
 }
 
-/// Defines every `wasi_snapshot_preview1` function in `linker`.
+/// Defines every `wasi_snapshot_preview1` function in `linker`. Fails if one
+/// of them is already defined there (unless the linker allows shadowing).
 pub fn add_to_linker<T: WasiView>(linker: &mut Linker<T>) -> Result<()> {
     clocks::add(linker)?;
     fds::add(linker)?;
@@ -582,7 +683,8 @@ pub fn add_to_linker<T: WasiView>(linker: &mut Linker<T>) -> Result<()> {
     Ok(())
 }
 
-/// Whether a module imports anything from WASI preview 1.
+/// Whether a module imports anything from WASI preview 1
+/// (`wasi_snapshot_preview1`, or its older name `wasi_unstable`).
 pub fn is_wasi_module(module: &nyash_engine::Module) -> bool {
     module
         .imports()

@@ -102,15 +102,15 @@ pub(super) fn add<T: WasiView>(linker: &mut Linker<T>) -> Result<()> {
                         _ => return Err(Errno(errno::INVAL)),
                     }
                 }
-                if ready.is_empty() {
-                    if let Some(&(deadline, _)) = timers.iter().min() {
-                        let now = super::clocks::monotonic_now();
-                        if deadline > now {
-                            // Suspends the call instead of the thread in async stores.
-                            let at = std::time::Instant::now()
-                                + std::time::Duration::from_nanos(deadline - now);
-                            nyash_engine::host::sleep_until(at).map_err(|_| Errno(errno::INTR))?;
-                        }
+                if ready.is_empty()
+                    && let Some(&(deadline, _)) = timers.iter().min()
+                {
+                    let now = super::clocks::monotonic_now();
+                    if deadline > now {
+                        // Suspends the call instead of the thread in async stores.
+                        let at = std::time::Instant::now()
+                            + std::time::Duration::from_nanos(deadline - now);
+                        nyash_engine::host::sleep_until(at).map_err(|_| Errno(errno::INTR))?;
                     }
                 }
                 let now = super::clocks::monotonic_now();

@@ -66,6 +66,7 @@ pub struct CodeMemory {
 
 // SAFETY: the image is immutable once mapped executable.
 unsafe impl Send for CodeMemory {}
+// SAFETY: as for Send: nothing writes to the image once it is shared.
 unsafe impl Sync for CodeMemory {}
 
 impl CodeMemory {

@@ -106,4 +106,5 @@ impl LinearMemory {
 
 // SAFETY: the definition's base points into `mmap`, owned by this value.
 unsafe impl Send for LinearMemory {}
+// SAFETY: as for Send: shared access only reads the mapping.
 unsafe impl Sync for LinearMemory {}

@@ -14,6 +14,7 @@ pub struct Mmap {
 // SAFETY: the region is plain memory owned by this value; synchronisation of
 // its contents is the owner's business, as for a Vec<u8>.
 unsafe impl Send for Mmap {}
+// SAFETY: as for Send: `&Mmap` gives no access to the contents.
 unsafe impl Sync for Mmap {}
 
 impl Mmap {

@@ -90,4 +90,5 @@ impl Table {
 
 // SAFETY: the definition points into `elements`, owned by this value.
 unsafe impl Send for Table {}
+// SAFETY: as for Send: shared access only reads `elements`.
 unsafe impl Sync for Table {}
