@@ -50,8 +50,11 @@
 //!   engine never relies on it) and reported with their site.
 //! - **Signals.** A fault in wasm code is a trap; a fault anywhere else kills
 //!   this test binary, and CI fails with the signal. That is the detection.
-//!   `ROBUSTNESS_TRACE=1` prints each case's number before it runs, so the
-//!   last line names the case that crashed.
+//!   `ROBUSTNESS_TRACE=1` prints each case's number (and worker) before it
+//!   runs, so each worker's last line names the cases that were running.
+//!   Crashes found that way get a deterministic reproducer in `REPRODUCERS`,
+//!   replayed first, each in a child process: one that dies fails the run
+//!   with a `FAIL reproducer` line naming the signal.
 //! - **Hangs.** Every call (and every instantiation) runs with 50,000 units
 //!   of fuel, and memories are capped at 2048 pages, so no single bulk
 //!   operation runs long. One case in four runs on an engine that also has
@@ -72,7 +75,8 @@
 //! line: `robustness: N cases, 0 panics, 0 hangs, 0 wrong-kind errors`. The
 //! run fails if any count but N is non-zero, or N is below 20,000 in a
 //! default run. `ROBUSTNESS_CASE=n` runs only case `n` and says what it did;
-//! `ROBUSTNESS_SEED=s` changes every case.
+//! `ROBUSTNESS_FROM=n` starts at case `n`; `ROBUSTNESS_SEED=s` changes every
+//! case.
 
 use std::collections::{HashMap, HashSet};
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -1024,6 +1028,73 @@ fn bundled_artifact(file: &[u8]) -> Option<(u64, u64)> {
 }
 
 // ---------------------------------------------------------------------------
+// Crashes found here, replayed in a child process each (a signal would end
+// this run before it could say which case it was)
+
+/// A `.nwasm` artifact whose code image is empty (a module without
+/// functions), loaded from a file, registers a one-byte code range at the end
+/// of its file mapping, which is where the next mapping below it, typically
+/// another module's code image, begins. The registry then replaces that
+/// module's entry (same start), so a trap in the other module is not
+/// recognised as one: the process dies of SIGILL (found by the artifact
+/// cases, as a rare SIGILL when two threads interleaved just so).
+fn zero_code_artifact_file() {
+    let engine = Engine::default();
+    let artifact = Module::new(&engine, "(module)")
+        .unwrap()
+        .serialize()
+        .unwrap();
+    let path = std::env::temp_dir().join(format!("nyash-robustness-{}.nwasm", std::process::id()));
+    std::fs::write(&path, &artifact).unwrap();
+    // Modules that trap, each followed by an empty artifact mapped (most
+    // likely) just below its code; every trap must still be a trap.
+    let mut held = Vec::new();
+    for _ in 0..20 {
+        let y = Module::new(&engine, r#"(module (func (export "t") unreachable))"#).unwrap();
+        // SAFETY: written by this engine just now.
+        let x = unsafe { Module::deserialize_file(&engine, &path) }.unwrap();
+        held.push((y, x));
+        for (y, _) in &held {
+            let mut store = Store::new(&engine, ());
+            let i = Instance::new(&mut store, y, &[]).unwrap();
+            let t = i.get_typed_func::<(), ()>(&mut store, "t").unwrap();
+            let e = t.call(&mut store, ()).unwrap_err();
+            assert_eq!(e.trap_code(), Some(TrapCode::UnreachableCodeReached));
+        }
+    }
+    let _ = std::fs::remove_file(&path);
+}
+
+const REPRODUCERS: &[(&str, fn())] = &[("zero-code-artifact-file", zero_code_artifact_file)];
+
+/// Runs every reproducer in a child process; returns the failures.
+fn replay_reproducers() -> Vec<String> {
+    let exe = std::env::current_exe().expect("this test's executable");
+    let mut failures = Vec::new();
+    for (name, _) in REPRODUCERS {
+        let out = std::process::Command::new(&exe)
+            .env("ROBUSTNESS_CHILD", name)
+            .output()
+            .expect("run a reproducer");
+        if !out.status.success() {
+            use std::os::unix::process::ExitStatusExt;
+            let how = match out.status.signal() {
+                Some(sig) => format!("killed by signal {sig}"),
+                None => format!("failed ({})", out.status),
+            };
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            let last = stderr
+                .lines()
+                .rev()
+                .find(|l| !l.trim().is_empty())
+                .unwrap_or("");
+            failures.push(format!("FAIL reproducer {name}: {how} {last}"));
+        }
+    }
+    failures
+}
+
+// ---------------------------------------------------------------------------
 // Panics: where they happened
 
 fn panic_sites() -> &'static Mutex<HashMap<String, String>> {
@@ -1124,6 +1195,15 @@ struct Slot {
 }
 
 fn main() {
+    if let Ok(name) = std::env::var("ROBUSTNESS_CHILD") {
+        let (_, run) = REPRODUCERS
+            .iter()
+            .find(|(n, _)| *n == name)
+            .expect("a known reproducer");
+        run();
+        return;
+    }
+    let crashed = replay_reproducers();
     install_panic_hook();
     let started = Instant::now();
     let engines = [engine(false), engine(true)];
@@ -1131,6 +1211,7 @@ fn main() {
     let tmp = Path::new(env!("CARGO_TARGET_TMPDIR")).join("robustness");
     let _ = std::fs::create_dir_all(&tmp);
     let single = env_u64("ROBUSTNESS_CASE");
+    let first = env_u64("ROBUSTNESS_FROM").unwrap_or(0);
     let cases = single.map_or_else(
         || env_u64("ROBUSTNESS_CASES").unwrap_or(DEFAULT_CASES),
         |_| 1,
@@ -1244,9 +1325,9 @@ fn main() {
                         if i >= cases {
                             break;
                         }
-                        let case = single.unwrap_or(i);
+                        let case = single.unwrap_or(first + i);
                         if trace {
-                            eprintln!("case {case}");
+                            eprintln!("case {case} (worker {w})");
                         }
                         slots[w]
                             .since_ms
@@ -1344,12 +1425,15 @@ fn main() {
         checker.corpus.regressions.len(),
         started.elapsed().as_secs_f64(),
     );
+    for f in &crashed {
+        println!("{f}");
+    }
     println!(
         "robustness: {} cases, {} panics, {} hangs, {} wrong-kind errors",
         t.cases, t.panics, t.hangs, t.wrong_kind
     );
     let too_few = single.is_none() && t.cases < DEFAULT_CASES;
-    if t.panics + t.hangs + t.wrong_kind > 0 || too_few {
+    if t.panics + t.hangs + t.wrong_kind > 0 || too_few || !crashed.is_empty() {
         if too_few {
             println!("FAIL: fewer than {DEFAULT_CASES} cases");
         }
