@@ -929,9 +929,18 @@ impl Checker {
             }
             _ => {}
         }
+        if self.verbose {
+            println!(
+                "artifact damage: class {class}, bytes changed in place {changed:?}, length {len} -> {}",
+                bytes.len()
+            );
+        }
+        // (Two flips of one byte may cancel out: what counts is what differs.)
         let detectable = match &changed {
             None => true,
-            Some(c) => c.iter().any(|&i| !sample.unchecked(i)),
+            Some(c) => c
+                .iter()
+                .any(|&i| bytes[i] != sample.bytes[i] && !sample.unchecked(i)),
         };
         if !bundle {
             let via_file = rng.chance(25);
@@ -1245,10 +1254,12 @@ fn main() {
         {
             let _ = std::fs::write(tmp.join(format!("case-{case}.wasm")), b);
         }
-        failures
-            .lock()
-            .unwrap()
-            .push((case, format!("FAIL case {case} ({kind}): {why}")));
+        let what = if case == u64::MAX {
+            format!("FAIL reproducer {kind}: {why}")
+        } else {
+            format!("FAIL case {case} ({kind}): {why}")
+        };
+        failures.lock().unwrap().push((case, what));
     };
 
     std::thread::scope(|s| {
