@@ -1403,7 +1403,26 @@ fn main() {
         println!("{f}");
     }
     if failures.len() > 50 {
-        println!("... and {} more failures", failures.len() - 50);
+        println!(
+            "... and {} more failures; all of them by source and cause:",
+            failures.len() - 50
+        );
+        let mut groups: std::collections::BTreeMap<String, usize> = Default::default();
+        for (_, f) in &failures {
+            let line = f.lines().next().unwrap_or_default();
+            let key = match line.find("): ") {
+                Some(i) => {
+                    let source = line[..i].rsplit('(').next().unwrap_or_default();
+                    let cause: String = line[i + 3..].chars().take(140).collect();
+                    format!("({source}) {cause}")
+                }
+                None => line.chars().take(140).collect(),
+            };
+            *groups.entry(key).or_default() += 1;
+        }
+        for (key, n) in groups {
+            println!("  {n} x {key}");
+        }
     }
     let by_source: Vec<String> = SOURCES
         .iter()
