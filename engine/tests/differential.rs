@@ -11,6 +11,10 @@ use arbitrary::Unstructured;
 use nyash_engine as ny;
 
 const DEFAULT_COUNT: u64 = 2500;
+/// Bounds on a run that compares too little (runs of 100 seeds or more).
+const MAX_UNGENERATED_PERCENT: u64 = 5;
+const MAX_TRAPPED_AT_START_PERCENT: u64 = 25;
+const MIN_CALLS_PER_MODULE: u64 = 2;
 
 /// Deterministic bytes for a seed (splitmix64).
 fn seed_bytes(seed: u64, len: usize) -> Vec<u8> {
@@ -204,7 +208,18 @@ fn wasmi_outcome(r: Result<Vec<wasmi::Val>, wasmi::Error>) -> Outcome {
         Err(e) => match e.as_trap_code() {
             Some(wasmi::TrapCode::StackOverflow) => Outcome::Exhausted,
             Some(code) => Outcome::Trap(trap_kind(&format!("{code:?}"))),
-            None => Outcome::Trap(format!("error: {e}")),
+            None => {
+                // Instantiation reports segments out of bounds as errors
+                // with the trap's wording, not as trap codes.
+                let message = e.to_string();
+                match ["out of bounds table access", "out of bounds memory access"]
+                    .into_iter()
+                    .find(|m| message.starts_with(m))
+                {
+                    Some(m) => Outcome::Trap(m.to_string()),
+                    None => Outcome::Trap(format!("error: {message}")),
+                }
+            }
         },
     }
 }
@@ -230,6 +245,67 @@ struct Tally {
     calls: u64,
     exhausted: u64,
     both_trapped_at_instantiation: u64,
+    /// Fresh instances made to go on after a stack exhaustion.
+    reinstantiated: u64,
+}
+
+/// Instantiates a module in both engines. `Ok(None)`: both failed the same
+/// way (the same trap; or stack exhaustion in either, whose limits differ),
+/// so there is nothing more to compare.
+fn instantiate_both(
+    engine: &ny::Engine,
+    wengine: &wasmi::Engine,
+    module: &ny::Module,
+    wmodule: &wasmi::Module,
+    tally: &mut Tally,
+) -> Result<Option<(Ours, Theirs)>, String> {
+    let ours = {
+        let mut store = ny::Store::new(engine, ());
+        let r = ny::Instance::new(&mut store, module, &[]);
+        (store, r)
+    };
+    let theirs = {
+        let mut store = wasmi::Store::new(wengine, ());
+        let r = wasmi::Linker::<()>::new(wengine).instantiate_and_start(&mut store, wmodule);
+        (store, r)
+    };
+    match (ours.1, theirs.1) {
+        (Ok(i), Ok(w)) => Ok(Some((
+            Ours {
+                store: ours.0,
+                instance: i,
+            },
+            Theirs {
+                store: theirs.0,
+                instance: w,
+            },
+        ))),
+        (Err(a), Ok(_)) if a.trap_code() == Some(ny::TrapCode::StackOverflow) => {
+            tally.exhausted += 1;
+            Ok(None)
+        }
+        (Ok(_), Err(b)) if b.as_trap_code() == Some(wasmi::TrapCode::StackOverflow) => {
+            tally.exhausted += 1;
+            Ok(None)
+        }
+        (Err(a), Ok(_)) => Err(format!("we failed to instantiate ({a}), wasmi did not")),
+        (Ok(_), Err(b)) => Err(format!("wasmi failed to instantiate ({b}), we did not")),
+        (Err(a), Err(b)) => {
+            let a = ny_outcome(Err(a));
+            let b = wasmi_outcome(Err(b));
+            if a == Outcome::Exhausted || b == Outcome::Exhausted {
+                tally.exhausted += 1;
+                Ok(None)
+            } else if a == b && matches!(a, Outcome::Trap(_)) {
+                tally.both_trapped_at_instantiation += 1;
+                Ok(None)
+            } else {
+                Err(format!(
+                    "both failed to instantiate, differently: ours {a:?}, wasmi {b:?}"
+                ))
+            }
+        }
+    }
 }
 
 /// Runs one module in both engines; `Err` describes the first difference.
@@ -242,57 +318,22 @@ fn check_module(
     let module = ny::Module::new(engine, wasm).map_err(|e| format!("we reject the module: {e}"))?;
     let wmodule =
         wasmi::Module::new(wengine, wasm).map_err(|e| format!("wasmi rejects the module: {e}"))?;
-
-    let ours = {
-        let mut store = ny::Store::new(engine, ());
-        let r = ny::Instance::new(&mut store, &module, &[]);
-        (store, r)
+    let Some((mut ours, mut theirs)) = instantiate_both(engine, wengine, &module, &wmodule, tally)?
+    else {
+        return Ok(());
     };
-    let theirs = {
-        let mut store = wasmi::Store::new(wengine, ());
-        let r = wasmi::Linker::<()>::new(wengine).instantiate_and_start(&mut store, &wmodule);
-        (store, r)
-    };
-    let (ours, theirs) = match (ours.1, theirs.1) {
-        (Ok(i), Ok(w)) => (
-            Ours {
-                store: ours.0,
-                instance: i,
-            },
-            Theirs {
-                store: theirs.0,
-                instance: w,
-            },
-        ),
-        (Err(a), Err(_)) if a.trap().is_some() => {
-            tally.both_trapped_at_instantiation += 1;
-            return Ok(());
-        }
-        (Err(a), Err(b)) => {
-            return Err(format!(
-                "both failed to instantiate, differently: {a} / {b}"
-            ));
-        }
-        (Err(a), Ok(_)) => {
-            if a.trap_code() == Some(ny::TrapCode::StackOverflow) {
-                tally.exhausted += 1;
-                return Ok(());
-            }
-            return Err(format!("we failed to instantiate ({a}), wasmi did not"));
-        }
-        (Ok(_), Err(b)) => {
-            if b.as_trap_code() == Some(wasmi::TrapCode::StackOverflow) {
-                tally.exhausted += 1;
-                return Ok(());
-            }
-            return Err(format!("wasmi failed to instantiate ({b}), we did not"));
-        }
-    };
-    let (mut ours, mut theirs) = (ours, theirs);
     let exports: Vec<(String, ny::Extern)> = ours.instance.exports(&mut ours.store);
+    // Exports that exhausted the stack in either engine: not called again.
+    let mut exhausting: Vec<String> = Vec::new();
     for variant in 0..2 {
-        for (name, ext) in &exports {
-            let ny::Extern::Func(f) = ext else { continue };
+        for (name, _) in &exports {
+            // Looked up by name: the instance may have been replaced.
+            let Some(f) = ours.instance.get_func(&mut ours.store, name) else {
+                continue;
+            };
+            if exhausting.contains(name) {
+                continue;
+            }
             let ty = f.ty(&ours.store);
             let args = args_for(&ty.params, variant);
             let mut results: Vec<ny::Val> = ty
@@ -325,12 +366,21 @@ fn check_module(
                 .map(|t| wasmi::Val::default_for_ty(wasmi_ty(*t)))
                 .collect();
             let b = wasmi_outcome(wf.call(&mut theirs.store, &wargs, &mut wres).map(|()| wres));
-            tally.calls += 1;
             if a == Outcome::Exhausted || b == Outcome::Exhausted {
                 tally.exhausted += 1;
-                // The engines' states may now differ (partial side effects).
-                return Ok(());
+                // The engines' states may now differ (side effects up to
+                // different depths): go on with the other exports in fresh
+                // instances of both.
+                exhausting.push(name.clone());
+                let Some(fresh) = instantiate_both(engine, wengine, &module, &wmodule, tally)?
+                else {
+                    return Ok(());
+                };
+                (ours, theirs) = fresh;
+                tally.reinstantiated += 1;
+                continue;
             }
+            tally.calls += 1;
             if a != b {
                 return Err(format!(
                     "export `{name}` with args {args:?}: we got {a:?}, wasmi got {b:?}"
@@ -338,6 +388,7 @@ fn check_module(
             }
         }
     }
+    let exports: Vec<(String, ny::Extern)> = ours.instance.exports(&mut ours.store);
     // Exported globals and memories after all calls.
     for (name, ext) in &exports {
         match ext {
@@ -388,6 +439,7 @@ fn differential_against_wasmi() {
             (0..n).collect()
         }
     };
+    let seed_count = seeds.len() as u64;
     let dump = std::env::var("DIFF_DUMP").ok();
     let (mut passed, mut failures, mut ungenerated) = (0u64, Vec::new(), 0u64);
     let mut tally = Tally::default();
@@ -415,11 +467,14 @@ fn differential_against_wasmi() {
         println!("FAIL {f}");
     }
     println!(
-        "differential: {passed} passed, {} failed ({} calls compared, {} skipped for stack exhaustion, \
-         {} modules trapped at instantiation in both, {ungenerated} seeds generated no module)",
+        "differential: {passed} passed, {} failed ({} calls compared, {} calls or instantiations \
+         skipped for stack exhaustion ({} fresh instances to go on after one), {} modules trapped \
+         at instantiation in both with the same trap, {ungenerated} of {seed_count} seeds \
+         generated no module)",
         failures.len(),
         tally.calls,
         tally.exhausted,
+        tally.reinstantiated,
         tally.both_trapped_at_instantiation
     );
     assert!(
@@ -427,4 +482,23 @@ fn differential_against_wasmi() {
         "{} modules differ from wasmi",
         failures.len()
     );
+    // The test must not pass on nothing: most seeds make a module, most
+    // modules get past instantiation, and calls are compared.
+    if seed_count >= 100 {
+        assert!(
+            ungenerated * 100 <= seed_count * MAX_UNGENERATED_PERCENT,
+            "{ungenerated} of {seed_count} seeds generated no module (at most \
+             {MAX_UNGENERATED_PERCENT}% may)"
+        );
+        assert!(
+            tally.both_trapped_at_instantiation * 100 <= passed * MAX_TRAPPED_AT_START_PERCENT,
+            "{} of {passed} modules trapped at instantiation (at most {MAX_TRAPPED_AT_START_PERCENT}% may)",
+            tally.both_trapped_at_instantiation
+        );
+        assert!(
+            tally.calls >= passed * MIN_CALLS_PER_MODULE,
+            "only {} calls compared for {passed} modules (at least {MIN_CALLS_PER_MODULE} per module)",
+            tally.calls
+        );
+    }
 }

