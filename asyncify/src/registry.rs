@@ -96,13 +96,18 @@ pub fn register_code(start: usize, end: usize, info: Arc<dyn CodeInfo>) {
     drop(replaced);
 }
 
-/// Removes the code image registered at `start`, if any.
-pub fn unregister_code(start: usize) {
+/// Removes the code image registered as exactly `[start, end)`, if any.
+/// Both ends must match, so a stale or mistaken call can never remove
+/// another image that happens to start at the same address.
+pub fn unregister_code(start: usize, end: usize) {
     let _mark = InRegistry::enter();
     let removed = {
         let mut images = write();
         let idx = images.partition_point(|e| e.start < start);
-        if images.get(idx).is_some_and(|e| e.start == start) {
+        if images
+            .get(idx)
+            .is_some_and(|e| e.start == start && e.end == end)
+        {
             Some(images.remove(idx))
         } else {
             None

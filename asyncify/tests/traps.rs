@@ -101,7 +101,7 @@ impl Code {
 impl Drop for Code {
     fn drop(&mut self) {
         if self.registered {
-            unregister_code(self.addr(0));
+            unregister_code(self.addr(0), self.addr(self.len));
         }
         // SAFETY: our own mapping, no longer executing.
         unsafe { libc::munmap(self.ptr.cast(), self.len) };
@@ -388,7 +388,7 @@ fn registry_lookup() {
     assert!(info.is_wasm_function(code.addr(0)));
     assert!(lookup_code(code.addr(0) - 1).is_none_or(|i| !i.is_wasm_function(code.addr(0) - 1)));
     // Still mapped, so no other test can own these addresses meanwhile.
-    unregister_code(code.addr(0));
+    unregister_code(code.addr(0), code.addr(code.len));
     assert!(lookup_code(code.addr(4)).is_none());
 }
 

@@ -93,7 +93,7 @@ fn bundled_artifact(exe: &Path) -> Option<(u64, u64)> {
     }
     let off = u64::from_le_bytes(t[8..16].try_into().ok()?);
     let len = u64::from_le_bytes(t[16..24].try_into().ok()?);
-    (off.checked_add(len)? + BUNDLE_TRAILER == size).then_some((off, len))
+    (off.checked_add(len)?.checked_add(BUNDLE_TRAILER)? == size).then_some((off, len))
 }
 
 fn bundle(module: &Path, output: &Path) -> Result<(), Error> {

@@ -396,3 +396,64 @@ fn inlining_changes_neither_results_nor_fuel_used() {
     assert_eq!(outcomes[0].2, Some(TrapCode::OutOfFuel));
     assert_eq!(outcomes[0], outcomes[1]);
 }
+
+#[test]
+fn functions_with_more_results_than_return_registers() {
+    // 20 results of every type, returned from wasm to wasm and to the host.
+    let types = ["i64", "i32", "f64", "f32"];
+    let ty: Vec<&str> = (0..20).map(|i| types[i % 4]).collect();
+    let consts: Vec<String> = ty
+        .iter()
+        .enumerate()
+        .map(|(i, t)| format!("({t}.const {})", i + 1))
+        .collect();
+    let wat = format!(
+        r#"(module
+            (func $many (result {tys}) {consts})
+            (func (export "many") (result {tys}) (call $many))
+            (func (export "sum") (result f64)
+                (local {locals})
+                (call $many)
+                {sets}
+                (f64.const 0) {adds}))"#,
+        tys = ty.join(" "),
+        consts = consts.join(" "),
+        locals = ty.join(" "),
+        sets = (0..20)
+            .rev()
+            .map(|i| format!("(local.set {i})"))
+            .collect::<Vec<_>>()
+            .join(" "),
+        adds = ty
+            .iter()
+            .enumerate()
+            .map(|(i, t)| match *t {
+                "i64" => format!("(local.get {i}) (f64.convert_i64_s) (f64.add)"),
+                "i32" => format!("(local.get {i}) (f64.convert_i32_s) (f64.add)"),
+                "f32" => format!("(local.get {i}) (f64.promote_f32) (f64.add)"),
+                _ => format!("(local.get {i}) (f64.add)"),
+            })
+            .collect::<Vec<_>>()
+            .join(" "),
+    );
+    let engine = Engine::default();
+    let module = Module::new(&engine, &wat).unwrap();
+    let mut store = Store::new(&engine, ());
+    let instance = Instance::new(&mut store, &module, &[]).unwrap();
+    let many = instance.get_func(&mut store, "many").unwrap();
+    let mut results: Vec<Val> = (0..20).map(|_| Val::I32(0)).collect();
+    many.call(&mut store, &[], &mut results).unwrap();
+    for (i, r) in results.iter().enumerate() {
+        let want = match ty[i] {
+            "i64" => Val::I64(i as i64 + 1),
+            "i32" => Val::I32(i as i32 + 1),
+            "f64" => Val::F64((i as f64 + 1.0).to_bits()),
+            _ => Val::F32((i as f32 + 1.0).to_bits()),
+        };
+        assert_eq!(*r, want, "result {i}");
+    }
+    let sum = instance
+        .get_typed_func::<(), f64>(&mut store, "sum")
+        .unwrap();
+    assert_eq!(sum.call(&mut store, ()).unwrap(), 210.0);
+}

@@ -159,7 +159,12 @@ impl CodeMemory {
             functions,
             traps,
         });
-        nyash_asyncify::register_code(tables.start, tables.start + len.max(1), tables.clone());
+        // An empty image has no code to find; registering it (even as one
+        // byte) would claim the first byte of whatever is mapped next,
+        // another module's code, and hide that module's traps.
+        if len > 0 {
+            nyash_asyncify::register_code(tables.start, tables.start + len, tables.clone());
+        }
         CodeMemory {
             _backing: backing,
             base,
@@ -186,7 +191,9 @@ impl CodeMemory {
 
 impl Drop for CodeMemory {
     fn drop(&mut self) {
-        nyash_asyncify::unregister_code(self.tables.start);
+        if self.tables.len > 0 {
+            nyash_asyncify::unregister_code(self.tables.start, self.tables.start + self.tables.len);
+        }
     }
 }
 
