@@ -311,6 +311,15 @@ impl Default for Tunables {
 impl Compiler {
     /// A compiler for the machine this runs on, with every CPU feature it has.
     pub fn native() -> Result<Self, CompileError> {
+        Self::native_with_verifier(cfg!(debug_assertions))
+    }
+
+    /// [`native`](Self::native), with Cranelift's IR verifier on or off (on
+    /// by default only in debug builds). With it on, IR that Cranelift would
+    /// reject is a [`CompileError::Codegen`] naming the verifier's complaint
+    /// rather than a wrong compilation or a panic deep in an optimisation
+    /// pass: tests turn it on to check the translator and the inliner.
+    pub fn native_with_verifier(verify: bool) -> Result<Self, CompileError> {
         let mut flags = settings::builder();
         let set = |flags: &mut settings::Builder, k: &str, v: &str| {
             flags
@@ -322,11 +331,7 @@ impl Compiler {
         set(
             &mut flags,
             "enable_verifier",
-            if cfg!(debug_assertions) {
-                "true"
-            } else {
-                "false"
-            },
+            if verify { "true" } else { "false" },
         )?;
         set(&mut flags, "enable_probestack", "false")?;
         set(&mut flags, "unwind_info", "false")?;

@@ -317,8 +317,11 @@ impl Translator<'_, '_> {
         self.stack.truncate(frame.base);
         if is_function {
             self.builder.switch_to_block(frame.dest);
-            self.save_fuel();
+            // The results are the block's parameters as declared. Read them
+            // before `save_fuel`: its use of the fuel variable in this sealed
+            // block with several predecessors appends a parameter for it.
             let results = self.builder.block_params(frame.dest).to_vec();
+            self.save_fuel();
             self.builder.ins().return_(&results);
             self.reachable = false;
             return;
