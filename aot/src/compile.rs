@@ -627,7 +627,9 @@ impl Compiler {
             UserFuncName::user(0, func_index),
             abi::wasm_signature(env.func_type(func_index)),
         );
-        translator.translate(env, offsets, func_index, &body, &mut validator, &mut func)?;
+        translator
+            .translate(env, offsets, func_index, &body, &mut validator, &mut func)
+            .map_err(|e| e.in_function(func_index, env.func_name(func_index)))?;
         Ok(func)
     }
 

@@ -55,10 +55,10 @@ impl Module {
             std::borrow::Cow::Owned(
                 wat::parse_bytes(bytes)
                     .map_err(|e| {
-                        Error::from(nyash_aot::CompileError::Invalid {
-                            message: format!("text format: {e}"),
-                            offset: 0,
-                        })
+                        Error::from(nyash_aot::CompileError::invalid(
+                            format!("text format: {e}"),
+                            0,
+                        ))
                     })?
                     .into_owned(),
             )
