@@ -6,6 +6,7 @@
 
 pub mod abi;
 pub mod artifact;
+pub mod builtin;
 pub mod compile;
 pub mod inline;
 pub mod module;

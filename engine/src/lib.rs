@@ -20,11 +20,13 @@
 
 mod async_call;
 pub mod cache;
+mod const_expr;
 mod engine;
 mod error;
 mod externals;
 mod func;
 mod instance;
+mod libcalls;
 mod linker;
 mod module;
 pub mod nyash;

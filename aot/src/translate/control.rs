@@ -79,7 +79,7 @@ impl Translator<'_, '_> {
             BlockType::Empty => (vec![], vec![]),
             BlockType::Type(t) => (vec![], vec![to_wasm(t)]),
             BlockType::FuncType(i) => {
-                let f = &self.env.types[i as usize];
+                let f = &self.env.module.types[i as usize];
                 (f.params.clone(), f.results.clone())
             }
         }

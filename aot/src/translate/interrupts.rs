@@ -11,17 +11,11 @@ use wasmparser::Operator;
 
 use super::Translator;
 use crate::abi::POINTER_TYPE;
-use crate::vmoffsets::{Builtin, VMOffsets, store_context, trap_codes};
+use crate::vmoffsets::{Builtin, store_context, trap_codes};
 
 impl Translator<'_, '_> {
     fn store_ctx(&mut self) -> ir::Value {
-        let flags = MemFlagsData::trusted().with_readonly().with_can_move();
-        self.builder.ins().load(
-            POINTER_TYPE,
-            flags,
-            self.vmctx,
-            VMOffsets::STORE_CONTEXT as i32,
-        )
+        self.env.store_context(&mut self.builder)
     }
 
     /// Counts an operator's fuel.
@@ -109,9 +103,7 @@ impl Translator<'_, '_> {
             self.builder.seal_block(slow);
             self.builder.switch_to_block(slow);
             self.save_fuel();
-            let failed = self
-                .call_builtin(Builtin::OutOfFuel, &[], Some(types::I32), &[])
-                .expect("returns");
+            let failed = self.call_builtin(Builtin::OutOfFuel, &[]).expect("returns");
             self.builder.ins().trapnz(failed, trap_codes::OUT_OF_FUEL);
             self.reload_fuel();
             self.builder.ins().jump(next, &[]);
@@ -147,7 +139,7 @@ impl Translator<'_, '_> {
             self.builder.switch_to_block(slow);
             self.save_fuel();
             let failed = self
-                .call_builtin(Builtin::EpochDeadline, &[], Some(types::I32), &[])
+                .call_builtin(Builtin::EpochDeadline, &[])
                 .expect("returns");
             self.builder.ins().trapnz(failed, trap_codes::INTERRUPT);
             self.reload_fuel();

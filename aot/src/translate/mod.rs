@@ -8,13 +8,12 @@
 mod calls;
 mod control;
 pub(crate) mod encoding;
+mod env;
 mod interrupts;
 mod memory;
 mod numeric;
 mod tables;
 mod variables;
-
-use std::collections::HashMap;
 
 use cranelift_codegen::ir::{self, InstBuilder, MemFlagsData};
 use cranelift_codegen::isa::TargetFrontendConfig;
@@ -28,6 +27,7 @@ use crate::module::{ModuleEnv, WasmType};
 use crate::vmoffsets::{VMOffsets, store_context};
 
 use control::ControlFrame;
+use env::FuncEnv;
 
 /// Reusable state for translating functions; one per compile worker.
 pub struct FuncTranslator {
@@ -151,16 +151,12 @@ impl FuncTranslator {
             .push(ControlFrame::function(ret, ty.results.len()));
 
         let mut t = Translator {
-            env,
-            offsets,
+            env: FuncEnv::new(env, offsets, vmctx, self.frontend.default_call_conv),
             builder,
             stack: &mut self.stack,
             control: &mut self.control,
             locals: &self.locals,
-            vmctx,
             reachable: true,
-            func_refs: HashMap::new(),
-            sig_refs: HashMap::new(),
             unreachable_depth: 0,
             tunables: self.tunables,
             fuel_var: None,
@@ -203,19 +199,16 @@ fn zero_value(builder: &mut FunctionBuilder<'_>, ty: WasmType) -> ir::Value {
 
 /// The state of translating one function.
 pub(crate) struct Translator<'a, 'b> {
-    env: &'a ModuleEnv,
-    offsets: &'a VMOffsets,
+    /// Everything about reaching the VMContext.
+    env: FuncEnv<'a>,
     builder: FunctionBuilder<'b>,
     stack: &'a mut Vec<ir::Value>,
     control: &'a mut Vec<ControlFrame>,
     locals: &'a [Variable],
-    vmctx: ir::Value,
     /// False after an unconditional branch, until the code is reachable again.
     reachable: bool,
     /// Nesting depth of blocks opened while unreachable.
     unreachable_depth: u32,
-    func_refs: HashMap<u32, ir::FuncRef>,
-    sig_refs: HashMap<u32, ir::SigRef>,
     tunables: Tunables,
     /// The fuel counter while the function runs (fuel enabled only).
     fuel_var: Option<Variable>,
