@@ -40,6 +40,13 @@ pub enum CompileError {
 
 /// What wasmparser says when a module uses SIMD, which the validator has off.
 const SIMD_DISABLED: &str = "SIMD support is not enabled";
+/// What wasmparser says when a module uses a proposal the validator has off.
+const FEATURE_DISABLED: [&str; 4] = [
+    "not enabled",
+    "must be enabled",
+    "proposal not enabled",
+    "requires the",
+];
 
 impl CompileError {
     /// A module-level validation error (not inside a function body).
@@ -60,6 +67,15 @@ impl CompileError {
             return CompileError::Unsupported(format!(
                 "SIMD is not supported yet (WebAssembly 2.0 without SIMD; \
                  first SIMD use at byte offset {:#x})",
+                e.offset()
+            ));
+        }
+        // Another proposal the validator knows and we have off (tail calls,
+        // GC, exceptions, threads, ...).
+        if FEATURE_DISABLED.iter().any(|m| e.message().contains(m)) {
+            return CompileError::Unsupported(format!(
+                "{} (WebAssembly 2.0 without SIMD is supported; at byte offset {:#x})",
+                e.message(),
                 e.offset()
             ));
         }

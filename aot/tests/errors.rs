@@ -129,3 +129,24 @@ fn simd_is_unsupported_not_invalid() {
         }
     }
 }
+
+#[test]
+fn later_proposals_are_unsupported_not_invalid() {
+    let modules = [
+        // Tail calls.
+        "(module (func (result i32) i32.const 1) (func (result i32) return_call 0))",
+        // Threads.
+        "(module (memory 1 1 shared) (func (param i32) (result i32) local.get 0 i32.atomic.load))",
+        // Exceptions.
+        "(module (tag) (func throw 0))",
+    ];
+    for m in modules {
+        let wasm = wat::parse_str(m).unwrap();
+        match Compiler::native().unwrap().compile(&wasm) {
+            Err(CompileError::Unsupported(what)) => {
+                assert!(what.contains("enabled"), "{what}")
+            }
+            other => panic!("{m}: expected Unsupported, got {other:?}"),
+        }
+    }
+}

@@ -2,7 +2,9 @@
 //! address is formed and kept in bounds is the environment's (`env.rs`).
 
 use cranelift_codegen::ir::{self, InstBuilder, MemFlagsData, types};
-use wasmparser::{MemArg, Operator};
+use wasmparser::MemArg;
+
+use cranelift_codegen::ir::types::I32;
 
 use super::Translator;
 use crate::CompileError;
@@ -104,92 +106,71 @@ impl Translator<'_, '_> {
         self.builder.ins().uextend(types::I64, v)
     }
 
-    pub(super) fn translate_memory(&mut self, op: &Operator<'_>) -> Result<bool, CompileError> {
-        use types::{F32, F64, I32, I64};
-        match op {
-            Operator::I32Load { memarg } => self.load(memarg, I32, Load::Full),
-            Operator::I64Load { memarg } => self.load(memarg, I64, Load::Full),
-            Operator::F32Load { memarg } => self.load(memarg, F32, Load::Full),
-            Operator::F64Load { memarg } => self.load(memarg, F64, Load::Full),
-            Operator::I32Load8U { memarg } => self.load(memarg, I32, Load::U8),
-            Operator::I32Load8S { memarg } => self.load(memarg, I32, Load::S8),
-            Operator::I32Load16U { memarg } => self.load(memarg, I32, Load::U16),
-            Operator::I32Load16S { memarg } => self.load(memarg, I32, Load::S16),
-            Operator::I64Load8U { memarg } => self.load(memarg, I64, Load::U8),
-            Operator::I64Load8S { memarg } => self.load(memarg, I64, Load::S8),
-            Operator::I64Load16U { memarg } => self.load(memarg, I64, Load::U16),
-            Operator::I64Load16S { memarg } => self.load(memarg, I64, Load::S16),
-            Operator::I64Load32U { memarg } => self.load(memarg, I64, Load::U32),
-            Operator::I64Load32S { memarg } => self.load(memarg, I64, Load::S32),
-            Operator::I32Store { memarg }
-            | Operator::I64Store { memarg }
-            | Operator::F32Store { memarg }
-            | Operator::F64Store { memarg } => self.store(memarg, Store::Full),
-            Operator::I32Store8 { memarg } | Operator::I64Store8 { memarg } => {
-                self.store(memarg, Store::Low8)
-            }
-            Operator::I32Store16 { memarg } | Operator::I64Store16 { memarg } => {
-                self.store(memarg, Store::Low16)
-            }
-            Operator::I64Store32 { memarg } => self.store(memarg, Store::Low32),
-            Operator::MemorySize { mem } => {
-                let len = self.env.memory_len_bytes(&mut self.builder, *mem);
-                let pages = self.builder.ins().ushr_imm_u(len, 16);
-                let pages = self.builder.ins().ireduce(I32, pages);
-                self.push(pages);
-            }
-            Operator::MemoryGrow { mem } => {
-                let delta = self.pop();
-                let delta = self.u64_of(delta);
-                let m = self.builder.ins().iconst(I32, *mem as i64);
-                let r = self
-                    .call_builtin(Builtin::MemoryGrow, &[m, delta])
-                    .expect("returns");
-                let r = self.builder.ins().ireduce(I32, r);
-                self.push(r);
-            }
-            Operator::MemoryFill { mem } => {
-                let (dst, val, len) = self.pop3();
-                let (dst, len) = (self.u64_of(dst), self.u64_of(len));
-                let m = self.builder.ins().iconst(I32, *mem as i64);
-                let failed = self
-                    .call_builtin(Builtin::MemoryFill, &[m, dst, val, len])
-                    .expect("returns");
-                self.builder
-                    .ins()
-                    .trapnz(failed, trap_codes::HEAP_OUT_OF_BOUNDS);
-            }
-            Operator::MemoryCopy { dst_mem, src_mem } => {
-                let (dst, src, len) = self.pop3();
-                let (dst, src, len) = (self.u64_of(dst), self.u64_of(src), self.u64_of(len));
-                let dm = self.builder.ins().iconst(I32, *dst_mem as i64);
-                let sm = self.builder.ins().iconst(I32, *src_mem as i64);
-                let failed = self
-                    .call_builtin(Builtin::MemoryCopy, &[dm, dst, sm, src, len])
-                    .expect("returns");
-                self.builder
-                    .ins()
-                    .trapnz(failed, trap_codes::HEAP_OUT_OF_BOUNDS);
-            }
-            Operator::MemoryInit { data_index, mem } => {
-                let (dst, src, len) = self.pop3();
-                let dst = self.u64_of(dst);
-                let m = self.builder.ins().iconst(I32, *mem as i64);
-                let d = self.builder.ins().iconst(I32, *data_index as i64);
-                let failed = self
-                    .call_builtin(Builtin::MemoryInit, &[m, d, dst, src, len])
-                    .expect("returns");
-                self.builder
-                    .ins()
-                    .trapnz(failed, trap_codes::HEAP_OUT_OF_BOUNDS);
-            }
-            Operator::DataDrop { data_index } => {
-                let d = self.builder.ins().iconst(I32, *data_index as i64);
-                self.call_builtin(Builtin::DataDrop, &[d]);
-            }
-            _ => return Ok(false),
-        }
-        Ok(true)
+    pub(super) fn memory_size(&mut self, mem: u32) -> Result<(), CompileError> {
+        let len = self.env.memory_len_bytes(&mut self.builder, mem);
+        let pages = self.builder.ins().ushr_imm_u(len, 16);
+        let pages = self.builder.ins().ireduce(I32, pages);
+        self.push(pages);
+        Ok(())
+    }
+
+    pub(super) fn memory_grow(&mut self, mem: u32) -> Result<(), CompileError> {
+        let delta = self.pop();
+        let delta = self.u64_of(delta);
+        let m = self.builder.ins().iconst(I32, mem as i64);
+        let r = self
+            .call_builtin(Builtin::MemoryGrow, &[m, delta])
+            .expect("returns");
+        let r = self.builder.ins().ireduce(I32, r);
+        self.push(r);
+        Ok(())
+    }
+
+    pub(super) fn memory_fill(&mut self, mem: u32) -> Result<(), CompileError> {
+        let (dst, val, len) = self.pop3();
+        let (dst, len) = (self.u64_of(dst), self.u64_of(len));
+        let m = self.builder.ins().iconst(I32, mem as i64);
+        let failed = self
+            .call_builtin(Builtin::MemoryFill, &[m, dst, val, len])
+            .expect("returns");
+        self.builder
+            .ins()
+            .trapnz(failed, trap_codes::HEAP_OUT_OF_BOUNDS);
+        Ok(())
+    }
+
+    pub(super) fn memory_copy(&mut self, dst_mem: u32, src_mem: u32) -> Result<(), CompileError> {
+        let (dst, src, len) = self.pop3();
+        let (dst, src, len) = (self.u64_of(dst), self.u64_of(src), self.u64_of(len));
+        let dm = self.builder.ins().iconst(I32, dst_mem as i64);
+        let sm = self.builder.ins().iconst(I32, src_mem as i64);
+        let failed = self
+            .call_builtin(Builtin::MemoryCopy, &[dm, dst, sm, src, len])
+            .expect("returns");
+        self.builder
+            .ins()
+            .trapnz(failed, trap_codes::HEAP_OUT_OF_BOUNDS);
+        Ok(())
+    }
+
+    pub(super) fn memory_init(&mut self, data_index: u32, mem: u32) -> Result<(), CompileError> {
+        let (dst, src, len) = self.pop3();
+        let dst = self.u64_of(dst);
+        let m = self.builder.ins().iconst(I32, mem as i64);
+        let d = self.builder.ins().iconst(I32, data_index as i64);
+        let failed = self
+            .call_builtin(Builtin::MemoryInit, &[m, d, dst, src, len])
+            .expect("returns");
+        self.builder
+            .ins()
+            .trapnz(failed, trap_codes::HEAP_OUT_OF_BOUNDS);
+        Ok(())
+    }
+
+    pub(super) fn data_drop(&mut self, data_index: u32) -> Result<(), CompileError> {
+        let d = self.builder.ins().iconst(I32, data_index as i64);
+        self.call_builtin(Builtin::DataDrop, &[d]);
+        Ok(())
     }
 }
 

@@ -1,9 +1,11 @@
 //! Translation of one WebAssembly function body to Cranelift IR.
 //!
-//! `mod.rs` holds the translator state and the operator dispatch; operators
-//! are translated by what they do: `control.rs` (structured control flow),
+//! `mod.rs` holds the translator state and the loop that validates each
+//! operator, then translates it; `visit.rs` dispatches every operator
+//! (wasmparser's `VisitOperator`; SIMD in `simd.rs`). Operators are
+//! translated by what they do: `control.rs` (structured control flow),
 //! `numeric.rs` (pure arithmetic), `memory.rs`, `tables.rs`, `calls.rs` and
-//! `variables.rs` (the parts that touch the VMContext).
+//! `variables.rs`; how any of them reaches the VMContext is `env.rs`'s.
 
 mod calls;
 mod control;
@@ -12,13 +14,15 @@ mod env;
 mod interrupts;
 mod memory;
 mod numeric;
+mod simd;
 mod tables;
 mod variables;
+mod visit;
 
 use cranelift_codegen::ir::{self, InstBuilder, MemFlagsData};
 use cranelift_codegen::isa::TargetFrontendConfig;
 use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext, Variable};
-use wasmparser::{FuncValidator, FunctionBody, Operator, ValidatorResources};
+use wasmparser::{FuncValidator, FunctionBody, ValidatorResources, VisitOperator};
 
 use crate::CompileError;
 use crate::abi::{self, POINTER_TYPE};
@@ -156,6 +160,7 @@ impl FuncTranslator {
             stack: &mut self.stack,
             control: &mut self.control,
             locals: &self.locals,
+            resources: validator.resources().clone(),
             reachable: true,
             unreachable_depth: 0,
             tunables: self.tunables,
@@ -174,7 +179,12 @@ impl FuncTranslator {
             let len = (ops.original_position() - offset) as usize;
             let raw = raw.read_bytes(len).map_err(invalid)?;
             encoding::check_operator(&op, raw, offset)?;
-            t.translate_op(&op, validator)?;
+            if t.reachable {
+                t.charge(&op);
+                t.visit_operator(&op)?;
+            } else {
+                t.translate_unreachable_op(&op)?;
+            }
         }
         ops.finish().map_err(invalid)?;
         t.builder.finalize(self.frontend);
@@ -205,6 +215,8 @@ pub(crate) struct Translator<'a, 'b> {
     stack: &'a mut Vec<ir::Value>,
     control: &'a mut Vec<ControlFrame>,
     locals: &'a [Variable],
+    /// The validator's view of the module (block types resolve through it).
+    resources: ValidatorResources,
     /// False after an unconditional branch, until the code is reachable again.
     reachable: bool,
     /// Nesting depth of blocks opened while unreachable.
@@ -235,35 +247,5 @@ impl Translator<'_, '_> {
 
     fn push(&mut self, v: ir::Value) {
         self.stack.push(v);
-    }
-
-    fn translate_op(
-        &mut self,
-        op: &Operator<'_>,
-        validator: &FuncValidator<ValidatorResources>,
-    ) -> Result<(), CompileError> {
-        if !self.reachable {
-            return self.translate_unreachable_op(op);
-        }
-        self.charge(op);
-        if numeric::translate_numeric(op, &mut self.builder, self.stack) {
-            return Ok(());
-        }
-        if self.translate_control(op, validator)? {
-            return Ok(());
-        }
-        if self.translate_variable(op) {
-            return Ok(());
-        }
-        if self.translate_memory(op)? {
-            return Ok(());
-        }
-        if self.translate_table(op)? {
-            return Ok(());
-        }
-        if self.translate_call(op)? {
-            return Ok(());
-        }
-        Err(CompileError::Unsupported(format!("operator {op:?}")))
     }
 }
