@@ -41,14 +41,13 @@ macro_rules! define_builtins_table {
             $( $name, )*
         };
 
+        /// Checks every builtin's slot offset and `extern "C"` function type
+        /// against the list (part of `runtime::vm`'s layout test).
         #[cfg(test)]
-        mod generated_tests {
-            use super::*;
+        pub(crate) fn assert_table_matches_list() {
             use nyash_aot::builtin::Builtin;
             use std::mem::offset_of;
-
-            #[test]
-            fn slots_and_signatures_match_the_list() {
+            {
                 assert_eq!(
                     std::mem::size_of::<VMBuiltinFunctions>(),
                     Builtin::COUNT * std::mem::size_of::<usize>()
@@ -61,7 +60,7 @@ macro_rules! define_builtins_table {
                         b.table_offset() as usize,
                         "slot of {}", stringify!($name)
                     );
-                    let (params, result) = tests::signature_of(&BUILTINS.$name);
+                    let (params, result) = self::tests::signature_of(&BUILTINS.$name);
                     assert_eq!(params, b.params(), "parameters of {}", stringify!($name));
                     assert_eq!(result, b.result(), "result of {}", stringify!($name));
                 )*

@@ -23,7 +23,8 @@ use crate::abi::{self, POINTER_TYPE};
 use crate::builtin::Builtin;
 use crate::module::ModuleEnv;
 use crate::vmoffsets::{
-    MEMORY32_RESERVATION, VMOffsets, func_import, func_ref, memory_def, table_def, trap_codes,
+    MEMORY32_RESERVATION, VMOffsets, func_import, func_ref, memory_def, store_context, table_def,
+    trap_codes,
 };
 
 /// How accesses to one linear memory are kept in bounds.
@@ -408,8 +409,70 @@ impl<'a> FuncEnv<'a> {
     }
 
     /// The store context (`*mut VMStoreContext`).
-    pub fn store_context(&self, b: &mut FunctionBuilder<'_>) -> ir::Value {
+    fn store_context(&self, b: &mut FunctionBuilder<'_>) -> ir::Value {
         self.load_vmctx(b, POINTER_TYPE, VMOffsets::STORE_CONTEXT)
+    }
+
+    /// Makes `func`'s prologue check the stack pointer against the store's
+    /// stack limit (vmctx -> store context -> stack limit).
+    pub fn declare_stack_limit(func: &mut ir::Function) {
+        let ro = func.dfg.mem_flags.insert_unchecked(readonly());
+        let vmctx = func.create_global_value(ir::GlobalValueData::VMContext);
+        let store = func.create_global_value(ir::GlobalValueData::Load {
+            base: vmctx,
+            offset: (VMOffsets::STORE_CONTEXT as i32).into(),
+            global_type: POINTER_TYPE,
+            flags: ro,
+        });
+        let limit = func.create_global_value(ir::GlobalValueData::Load {
+            base: store,
+            offset: (store_context::STACK_LIMIT as i32).into(),
+            global_type: POINTER_TYPE,
+            flags: ro,
+        });
+        func.stack_limit = Some(limit);
+    }
+
+    /// The store's fuel counter (i64, counting up towards zero).
+    pub fn load_fuel(&self, b: &mut FunctionBuilder<'_>) -> ir::Value {
+        let ctx = self.store_context(b);
+        b.ins().load(
+            types::I64,
+            MemFlagsData::trusted(),
+            ctx,
+            store_context::FUEL_CONSUMED as i32,
+        )
+    }
+
+    pub fn store_fuel(&self, b: &mut FunctionBuilder<'_>, fuel: ir::Value) {
+        let ctx = self.store_context(b);
+        b.ins().store(
+            MemFlagsData::trusted(),
+            fuel,
+            ctx,
+            store_context::FUEL_CONSUMED as i32,
+        );
+    }
+
+    /// The engine's current epoch and the store's deadline (both i64).
+    pub fn epoch_and_deadline(&self, b: &mut FunctionBuilder<'_>) -> (ir::Value, ir::Value) {
+        let ctx = self.store_context(b);
+        let epoch_ptr = b.ins().load(
+            POINTER_TYPE,
+            readonly(),
+            ctx,
+            store_context::EPOCH_PTR as i32,
+        );
+        let epoch = b
+            .ins()
+            .load(types::I64, MemFlagsData::trusted(), epoch_ptr, 0);
+        let deadline = b.ins().load(
+            types::I64,
+            MemFlagsData::trusted(),
+            ctx,
+            store_context::EPOCH_DEADLINE as i32,
+        );
+        (epoch, deadline)
     }
 }
 

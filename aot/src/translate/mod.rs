@@ -19,16 +19,16 @@ mod tables;
 mod variables;
 mod visit;
 
-use cranelift_codegen::ir::{self, InstBuilder, MemFlagsData};
+use cranelift_codegen::ir::{self, InstBuilder};
 use cranelift_codegen::isa::TargetFrontendConfig;
 use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext, Variable};
 use wasmparser::{FuncValidator, FunctionBody, ValidatorResources, VisitOperator};
 
 use crate::CompileError;
-use crate::abi::{self, POINTER_TYPE};
+use crate::abi;
 use crate::compile::Tunables;
 use crate::module::{ModuleEnv, WasmType};
-use crate::vmoffsets::{VMOffsets, store_context};
+use crate::vmoffsets::VMOffsets;
 
 use control::ControlFrame;
 use env::FuncEnv;
@@ -90,23 +90,7 @@ impl FuncTranslator {
         self.locals.clear();
         let invalid = CompileError::from_wasmparser;
 
-        // Stack limit: vmctx -> store context -> stack_limit.
-        let ro = MemFlagsData::trusted().with_readonly().with_can_move();
-        let ro = func.dfg.mem_flags.insert_unchecked(ro);
-        let vmctx_gv = func.create_global_value(ir::GlobalValueData::VMContext);
-        let store_gv = func.create_global_value(ir::GlobalValueData::Load {
-            base: vmctx_gv,
-            offset: (VMOffsets::STORE_CONTEXT as i32).into(),
-            global_type: POINTER_TYPE,
-            flags: ro,
-        });
-        let limit_gv = func.create_global_value(ir::GlobalValueData::Load {
-            base: store_gv,
-            offset: (store_context::STACK_LIMIT as i32).into(),
-            global_type: POINTER_TYPE,
-            flags: ro,
-        });
-        func.stack_limit = Some(limit_gv);
+        FuncEnv::declare_stack_limit(func);
 
         let mut builder = FunctionBuilder::new(func, &mut self.fctx);
         // With inlining on, every instruction of the function itself carries

@@ -172,7 +172,8 @@ mod tests {
             crate::runtime::memory::RESERVATION as u64,
             nyash_aot::vmoffsets::MEMORY32_RESERVATION
         );
-        // Every builtin's slot and signature: `libcalls`' generated test.
+        // Every builtin's slot and signature.
+        crate::libcalls::assert_table_matches_list();
         assert_eq!(
             offset_of!(VMFuncRef, wasm_call),
             func_ref::WASM_CALL as usize
