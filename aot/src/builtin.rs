@@ -1,7 +1,7 @@
 //! The builtins: runtime functions that generated code calls through the
 //! VMContext's builtins table.
 //!
-//! [`foreach_builtin_function!`] is the one list of them. Everything that
+//! [`foreach_builtin_function!`](crate::foreach_builtin_function) is the one list of them. Everything that
 //! depends on a builtin's position or signature is generated from it: the
 //! [`Builtin`] index (its slot in the table), its Cranelift signature
 //! ([`Builtin::signature`]), and, in the runtime, the `#[repr(C)]` table of
@@ -91,7 +91,7 @@ macro_rules! builtin_type {
 macro_rules! define_builtin_enum {
     ($( $(#[$doc:meta])* $camel:ident $name:ident ( $($param:ident : $pty:ident),* ) $(-> $ret:ident)? ;)*) => {
         /// A builtin: its discriminant is its slot in the VMContext's
-        /// builtins table (see [`foreach_builtin_function!`]).
+        /// builtins table (see [`foreach_builtin_function!`](crate::foreach_builtin_function)).
         #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
         #[repr(u32)]
         pub enum Builtin {
