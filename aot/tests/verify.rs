@@ -23,32 +23,33 @@ fn seed_bytes(seed: u64, len: usize) -> Vec<u8> {
 }
 
 fn smith_config() -> wasm_smith::Config {
-    let mut c = wasm_smith::Config::default();
-    c.simd_enabled = false;
-    c.relaxed_simd_enabled = false;
-    c.gc_enabled = false;
-    c.tail_call_enabled = false;
-    c.exceptions_enabled = false;
-    c.threads_enabled = false;
-    c.shared_everything_threads_enabled = false;
-    c.memory64_enabled = false;
-    c.custom_page_sizes_enabled = false;
-    c.wide_arithmetic_enabled = false;
-    c.extended_const_enabled = false;
-    c.custom_descriptors_enabled = false;
-    c.bulk_memory_enabled = true;
-    c.reference_types_enabled = true;
-    c.multi_value_enabled = true;
-    c.sign_extension_ops_enabled = true;
-    c.saturating_float_to_int_enabled = true;
-    c.max_memories = 1;
-    c.max_tables = 2;
-    c.min_funcs = 4;
-    c.max_funcs = 30;
-    // Small bodies, so many are inlining candidates.
-    c.max_instructions = 40;
-    c.export_everything = true;
-    c
+    wasm_smith::Config {
+        simd_enabled: false,
+        relaxed_simd_enabled: false,
+        gc_enabled: false,
+        tail_call_enabled: false,
+        exceptions_enabled: false,
+        threads_enabled: false,
+        shared_everything_threads_enabled: false,
+        memory64_enabled: false,
+        custom_page_sizes_enabled: false,
+        wide_arithmetic_enabled: false,
+        extended_const_enabled: false,
+        custom_descriptors_enabled: false,
+        bulk_memory_enabled: true,
+        reference_types_enabled: true,
+        multi_value_enabled: true,
+        sign_extension_ops_enabled: true,
+        saturating_float_to_int_enabled: true,
+        max_memories: 1,
+        max_tables: 2,
+        min_funcs: 4,
+        max_funcs: 30,
+        // Small bodies, so many are inlining candidates.
+        max_instructions: 40,
+        export_everything: true,
+        ..wasm_smith::Config::default()
+    }
 }
 
 #[test]

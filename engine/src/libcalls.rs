@@ -310,7 +310,7 @@ unsafe extern "C" fn out_of_fuel(vmctx: *mut u8) -> u32 {
 /// `start..start+len` if it fits in `bound`.
 fn range(start: u64, len: u64, bound: usize) -> Option<std::ops::Range<usize>> {
     let end = start.checked_add(len)?;
-    (end <= bound as u64).then(|| start as usize..end as usize)
+    (end <= bound as u64).then_some(start as usize..end as usize)
 }
 
 #[cfg(test)]
