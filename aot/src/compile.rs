@@ -842,3 +842,43 @@ fn build_host_trampoline(
     b.ins().return_(&results);
     b.finalize(frontend);
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The explicit bounds-check heap strategy (memory64's, later) produces
+    /// IR Cranelift accepts, with a check per access: compile a 32-bit
+    /// module's body as if its memory were 64-bit, with the verifier on.
+    #[test]
+    fn bounds_checked_memory_compiles() {
+        let wasm = wat::parse_str(
+            r#"(module (memory 1)
+              (func (param i32) (result i64)
+                local.get 0 i32.const 7 i32.store8 offset=3
+                local.get 0 i64.load offset=0xffffffff))"#,
+        )
+        .unwrap();
+        let compiler = Compiler::native_with_verifier(true).unwrap();
+        let traps = |memory64: bool| {
+            let (mut env, mut bodies) = module::parse(&wasm).unwrap();
+            env.memories[0].memory64 = memory64;
+            let offsets = VMOffsets::new(&env);
+            let mut state = compiler.worker_state();
+            let func = compiler
+                .translate(&env, &offsets, &wasm, bodies.remove(0), &mut state.1)
+                .unwrap();
+            let none = InlineBodies::new(&env, &[]);
+            let code = compiler
+                .compile_function(func, 0, &none, &mut state)
+                .unwrap();
+            code.traps.len()
+        };
+        // Guard pages: the two accesses are the trap sites. Bounds checks
+        // add a trapping compare (and an overflow check) per access.
+        let guarded = traps(false);
+        let checked = traps(true);
+        assert!(guarded >= 2, "{guarded}");
+        assert!(checked >= guarded + 2, "{checked} vs {guarded}");
+    }
+}
