@@ -311,6 +311,15 @@ impl Default for Tunables {
 impl Compiler {
     /// A compiler for the machine this runs on, with every CPU feature it has.
     pub fn native() -> Result<Self, CompileError> {
+        Self::native_with_verifier(cfg!(debug_assertions))
+    }
+
+    /// [`native`](Self::native), with Cranelift's IR verifier on or off (on
+    /// by default only in debug builds). With it on, IR that Cranelift would
+    /// reject is a [`CompileError::Codegen`] naming the verifier's complaint
+    /// rather than a wrong compilation or a panic deep in an optimisation
+    /// pass: tests turn it on to check the translator and the inliner.
+    pub fn native_with_verifier(verify: bool) -> Result<Self, CompileError> {
         let mut flags = settings::builder();
         let set = |flags: &mut settings::Builder, k: &str, v: &str| {
             flags
@@ -322,11 +331,7 @@ impl Compiler {
         set(
             &mut flags,
             "enable_verifier",
-            if cfg!(debug_assertions) {
-                "true"
-            } else {
-                "false"
-            },
+            if verify { "true" } else { "false" },
         )?;
         set(&mut flags, "enable_probestack", "false")?;
         // Functions with more results than return registers (nine i64s on
@@ -626,7 +631,9 @@ impl Compiler {
             UserFuncName::user(0, func_index),
             abi::wasm_signature(env.func_type(func_index)),
         );
-        translator.translate(env, offsets, func_index, &body, &mut validator, &mut func)?;
+        translator
+            .translate(env, offsets, func_index, &body, &mut validator, &mut func)
+            .map_err(|e| e.in_function(func_index, env.func_name(func_index)))?;
         Ok(func)
     }
 
@@ -838,4 +845,44 @@ fn build_host_trampoline(
         .collect();
     b.ins().return_(&results);
     b.finalize(frontend);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The explicit bounds-check heap strategy (memory64's, later) produces
+    /// IR Cranelift accepts, with a check per access: compile a 32-bit
+    /// module's body as if its memory were 64-bit, with the verifier on.
+    #[test]
+    fn bounds_checked_memory_compiles() {
+        let wasm = wat::parse_str(
+            r#"(module (memory 1)
+              (func (param i32) (result i64)
+                local.get 0 i32.const 7 i32.store8 offset=3
+                local.get 0 i64.load offset=0xffffffff))"#,
+        )
+        .unwrap();
+        let compiler = Compiler::native_with_verifier(true).unwrap();
+        let traps = |memory64: bool| {
+            let (mut env, mut bodies) = module::parse(&wasm).unwrap();
+            env.memories[0].memory64 = memory64;
+            let offsets = VMOffsets::new(&env);
+            let mut state = compiler.worker_state();
+            let func = compiler
+                .translate(&env, &offsets, &wasm, bodies.remove(0), &mut state.1)
+                .unwrap();
+            let none = InlineBodies::new(&env, &[]);
+            let code = compiler
+                .compile_function(func, 0, &none, &mut state)
+                .unwrap();
+            code.traps.len()
+        };
+        // Guard pages: the two accesses are the trap sites. Bounds checks
+        // add a trapping compare (and an overflow check) per access.
+        let guarded = traps(false);
+        let checked = traps(true);
+        assert!(guarded >= 2, "{guarded}");
+        assert!(checked >= guarded + 2, "{checked} vs {guarded}");
+    }
 }

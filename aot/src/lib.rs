@@ -6,6 +6,7 @@
 
 pub mod abi;
 pub mod artifact;
+pub mod builtin;
 pub mod compile;
 pub mod inline;
 pub mod module;
@@ -22,23 +23,85 @@ pub use vmoffsets::VMOffsets;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CompileError {
     /// The bytes are not a well-formed or valid module. `offset` is the byte
-    /// offset in the module where the problem was found.
-    Invalid { message: String, offset: usize },
+    /// offset in the module where the problem was found; `func_index` (and
+    /// `func_name`, if the name section names it) say which function body it
+    /// is in, when it is in one.
+    Invalid {
+        message: String,
+        offset: usize,
+        func_index: Option<u32>,
+        func_name: Option<String>,
+    },
     /// The module uses a feature this engine does not support yet.
     Unsupported(String),
     /// Cranelift failed on a function (an engine bug, never the module's fault).
     Codegen { func_index: u32, message: String },
 }
 
+/// What wasmparser says when a module uses SIMD, which the validator has off.
+const SIMD_DISABLED: &str = "SIMD support is not enabled";
+/// What wasmparser says when a module uses a proposal the validator has off.
+const FEATURE_DISABLED: [&str; 4] = [
+    "not enabled",
+    "must be enabled",
+    "proposal not enabled",
+    "requires the",
+];
+
 impl CompileError {
-    pub fn from_wasmparser(e: wasmparser::BinaryReaderError) -> Self {
-        let mut message = e.message().to_string();
-        if message.contains("SIMD support is not enabled") {
-            message = "SIMD is not supported yet (WebAssembly 2.0 without SIMD)".to_string();
-        }
+    /// A module-level validation error (not inside a function body).
+    pub fn invalid(message: impl Into<String>, offset: u64) -> Self {
         CompileError::Invalid {
-            message,
-            offset: e.offset() as usize,
+            message: message.into(),
+            offset: offset as usize,
+            func_index: None,
+            func_name: None,
+        }
+    }
+
+    /// wasmparser's error. A feature it knows but we have switched off is
+    /// reported as unsupported, not as invalid: the module is valid
+    /// WebAssembly 2.0.
+    pub fn from_wasmparser(e: wasmparser::BinaryReaderError) -> Self {
+        if e.message().contains(SIMD_DISABLED) {
+            return CompileError::Unsupported(format!(
+                "SIMD is not supported yet (WebAssembly 2.0 without SIMD; \
+                 first SIMD use at byte offset {:#x})",
+                e.offset()
+            ));
+        }
+        // Another proposal the validator knows and we have off (tail calls,
+        // GC, exceptions, threads, ...).
+        if FEATURE_DISABLED.iter().any(|m| e.message().contains(m)) {
+            return CompileError::Unsupported(format!(
+                "{} (WebAssembly 2.0 without SIMD is supported; at byte offset {:#x})",
+                e.message(),
+                e.offset()
+            ));
+        }
+        Self::invalid(e.message(), e.offset())
+    }
+
+    /// Says which function an error is in: adds the index and name to
+    /// `Invalid`, and the index to `Unsupported`'s text.
+    pub fn in_function(self, func_index: u32, func_name: Option<&str>) -> Self {
+        match self {
+            CompileError::Invalid {
+                message,
+                offset,
+                func_index: None,
+                ..
+            } => CompileError::Invalid {
+                message,
+                offset,
+                func_index: Some(func_index),
+                func_name: func_name.map(str::to_string),
+            },
+            CompileError::Unsupported(what) => {
+                let name = func_name.map_or(String::new(), |n| format!(" (`{n}`)"));
+                CompileError::Unsupported(format!("{what} in function {func_index}{name}"))
+            }
+            other => other,
         }
     }
 }
@@ -46,8 +109,20 @@ impl CompileError {
 impl std::fmt::Display for CompileError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            CompileError::Invalid { message, offset } => {
-                write!(f, "invalid module: {message} (at byte offset {offset:#x})")
+            CompileError::Invalid {
+                message,
+                offset,
+                func_index,
+                func_name,
+            } => {
+                write!(f, "invalid module: {message}")?;
+                if let Some(i) = func_index {
+                    write!(f, " in function {i}")?;
+                    if let Some(name) = func_name {
+                        write!(f, " (`{name}`)")?;
+                    }
+                }
+                write!(f, " at byte offset {offset:#x}")
             }
             CompileError::Unsupported(what) => write!(f, "unsupported: {what}"),
             CompileError::Codegen {

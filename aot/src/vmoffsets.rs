@@ -7,7 +7,7 @@
 //! VMContext (8-byte aligned, pointer size 8)
 //!   +0   magic: u32, pad: u32
 //!   +8   store_context: *mut VMStoreContext      (shared by all instances of a store)
-//!   +16  builtins: *const [fn; NUM_BUILTINS]     (see `Builtin`)
+//!   +16  builtins: *const [fn; Builtin::COUNT]   (see `crate::builtin`)
 //!   +24  type_ids: *const u32                    (module type index -> engine type id)
 //!   +32  instance: *mut ()                       (runtime back-pointer; never read by code)
 //!   imported functions  [VMFunctionImport; n]    { wasm_call, vmctx, func_ref }
@@ -27,6 +27,11 @@ pub const VAL_RAW_SIZE: u32 = 16;
 
 /// Size of a WebAssembly page.
 pub const WASM_PAGE_SIZE: u64 = 65536;
+
+/// Address space the runtime reserves for each 32-bit memory: any u32 index
+/// plus u32 offset plus the widest access lands inside it, so the translator
+/// emits no bounds checks for such memories (see `translate::env`).
+pub const MEMORY32_RESERVATION: u64 = (8 << 30) + (64 << 10);
 
 /// `VMFuncRef`: what a `funcref` value points to.
 pub mod func_ref {
@@ -90,65 +95,7 @@ pub mod store_context {
     pub const SIZE: u32 = 40;
 }
 
-/// Runtime functions generated code calls through the VMContext's builtins
-/// table. All use the platform calling convention (`system_v` on Unix) and take
-/// the calling instance's VMContext first. Those that can fail return a
-/// non-zero `u32` on failure and the generated code traps with the code the
-/// translator knows for that builtin.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[repr(u32)]
-pub enum Builtin {
-    /// `(vmctx, memory: u32, delta_pages: u64) -> u64`: old size in pages, or `u64::MAX`.
-    MemoryGrow,
-    /// `(vmctx, memory: u32, dst: u64, byte: u32, len: u64) -> u32` failed (out of bounds).
-    MemoryFill,
-    /// `(vmctx, dst_memory: u32, dst: u64, src_memory: u32, src: u64, len: u64) -> u32` failed.
-    MemoryCopy,
-    /// `(vmctx, memory: u32, data: u32, dst: u64, src: u32, len: u32) -> u32` failed.
-    MemoryInit,
-    /// `(vmctx, data: u32)`.
-    DataDrop,
-    /// `(vmctx, table: u32, delta: u64, init: u64) -> u64`: old size, or `u64::MAX`.
-    TableGrow,
-    /// `(vmctx, table: u32, dst: u64, value: u64, len: u64) -> u32` failed.
-    TableFill,
-    /// `(vmctx, dst_table: u32, src_table: u32, dst: u64, src: u64, len: u64) -> u32` failed.
-    TableCopy,
-    /// `(vmctx, table: u32, elem: u32, dst: u64, src: u32, len: u32) -> u32` failed.
-    TableInit,
-    /// `(vmctx, elem: u32)`.
-    ElemDrop,
-    /// `(vmctx) -> u32`: the epoch deadline passed; non-zero = trap `INTERRUPT`
-    /// (zero: the runtime yielded or moved the deadline; carry on).
-    EpochDeadline,
-    /// `(vmctx) -> u32`: the fuel counter went positive; non-zero = trap
-    /// `OUT_OF_FUEL` (zero: refuelled from the store's reserve; carry on).
-    OutOfFuel,
-}
-
-impl Builtin {
-    pub const ALL: [Builtin; 12] = [
-        Builtin::MemoryGrow,
-        Builtin::MemoryFill,
-        Builtin::MemoryCopy,
-        Builtin::MemoryInit,
-        Builtin::DataDrop,
-        Builtin::TableGrow,
-        Builtin::TableFill,
-        Builtin::TableCopy,
-        Builtin::TableInit,
-        Builtin::ElemDrop,
-        Builtin::EpochDeadline,
-        Builtin::OutOfFuel,
-    ];
-
-    pub const COUNT: usize = Self::ALL.len();
-
-    /// Byte offset of this builtin's pointer within the builtins table.
-    pub fn table_offset(self) -> u32 {
-        self as u32 * 8
-    }
-}
+pub use crate::builtin::Builtin;
 
 /// Trap codes as Cranelift sees them. The first five are Cranelift's own
 /// reserved codes; the rest are user codes. The engine maps both to its
@@ -197,7 +144,8 @@ impl VMOffsets {
     pub const BUILTINS: u32 = 16;
     pub const TYPE_IDS: u32 = 24;
     pub const INSTANCE: u32 = 32;
-    const HEADER_SIZE: u32 = 40;
+    /// Size of the header (the fields above), `VMContextHeader` in the runtime.
+    pub const HEADER_SIZE: u32 = 40;
 
     pub fn new(env: &ModuleEnv) -> Self {
         Self::from_counts(

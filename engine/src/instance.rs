@@ -1,20 +1,23 @@
 //! Instantiation (imports checked, VMContext laid out, segments applied,
-//! `start` run) and the builtins generated code calls.
+//! `start` run). The builtins generated code calls are in `libcalls.rs`,
+//! constant expressions in `const_expr.rs`.
 
-use nyash_aot::module::{ConstExpr, ConstOp, DataMode, ElemMode, EntityIndex};
-use nyash_aot::vmoffsets::{Builtin, VMCONTEXT_MAGIC, VMOffsets};
+use nyash_aot::module::{DataMode, ElemMode, EntityIndex};
+use nyash_aot::vmoffsets::{VMCONTEXT_MAGIC, VMOffsets};
 
+use crate::const_expr::eval_const;
 use crate::error::{Error, ErrorKind, Result, TrapCode};
 use crate::externals::{Extern, Global, Memory, Table};
 use crate::func::Func;
+use crate::libcalls::BUILTINS;
 use crate::module::Module;
 use crate::runtime::table::Table as TableStorage;
 use crate::runtime::vm::{
-    VMFuncRef, VMFunctionImport, VMGlobalDefinition, VMMemoryDefinition, VMTableDefinition, ValRaw,
+    VMContextHeader, VMFuncRef, VMFunctionImport, VMGlobalDefinition, VMMemoryDefinition,
+    VMStoreContext, VMTableDefinition, ValRaw,
 };
 use crate::store::{
-    AsContext, AsContextMut, EpochBehavior, FuncData, FuncKind, GlobalData, InstanceData,
-    StoreOpaque, check_store,
+    AsContext, AsContextMut, FuncData, FuncKind, GlobalData, InstanceData, StoreOpaque, check_store,
 };
 use crate::types::{ExternType, Limits};
 
@@ -294,14 +297,14 @@ pub(crate) fn instantiate(
     // from VMOffsets for this module) and of the type the contract names.
     unsafe {
         let w = |off: u32, v: usize| *(base.add(off as usize) as *mut usize) = v;
-        *(base as *mut u32) = VMCONTEXT_MAGIC;
-        w(
-            VMOffsets::STORE_CONTEXT,
-            &*store.vmstore as *const _ as usize,
-        );
-        w(VMOffsets::BUILTINS, &BUILTINS as *const Builtins as usize);
-        w(VMOffsets::TYPE_IDS, module.inner.type_ids.as_ptr() as usize);
-        w(VMOffsets::INSTANCE, instance_index as usize);
+        *(base as *mut VMContextHeader) = VMContextHeader {
+            magic: VMCONTEXT_MAGIC,
+            _pad: 0,
+            store_context: &*store.vmstore as *const VMStoreContext as *mut VMStoreContext,
+            builtins: &BUILTINS,
+            type_ids: module.inner.type_ids.as_ptr(),
+            instance: instance_index as usize,
+        };
         for (i, &f) in funcs.iter().enumerate() {
             let data = &store.funcs[f as usize];
             // SAFETY: func_ref points at a live VMFuncRef of this store.
@@ -509,340 +512,4 @@ fn start_call(store: &mut StoreOpaque, f: Func) -> Result<()> {
             Ok(())
         }
     }
-}
-
-/// Evaluates a constant expression in the context of an instance.
-fn eval_const(store: &mut StoreOpaque, instance: u32, expr: &ConstExpr) -> ValRaw {
-    let mut stack: Vec<ValRaw> = Vec::with_capacity(2);
-    for op in &expr.0 {
-        let v = match *op {
-            ConstOp::I32Const(v) => ValRaw {
-                i64: v as u32 as i64,
-            },
-            ConstOp::I64Const(v) => ValRaw { i64: v },
-            ConstOp::F32Const(v) => ValRaw { i64: v as i64 },
-            ConstOp::F64Const(v) => ValRaw { f64: v },
-            ConstOp::V128Const(v) => ValRaw {
-                v128: v.to_le_bytes(),
-            },
-            ConstOp::RefNull(_) => ValRaw { r#ref: 0 },
-            ConstOp::RefFunc(f) => {
-                let func = wasm_func(store, instance, f);
-                ValRaw {
-                    r#ref: store.funcs[func.index as usize].func_ref as usize,
-                }
-            }
-            ConstOp::GlobalGet(g) => {
-                let idx = store.instances[instance as usize].globals[g as usize];
-                // SAFETY: `def` points at the live storage of that global.
-                unsafe { (*store.globals[idx as usize].def).to_raw() }
-            }
-            ConstOp::I32Add | ConstOp::I32Sub | ConstOp::I32Mul => {
-                let (b, a) = (
-                    stack.pop().unwrap_or_default(),
-                    stack.pop().unwrap_or_default(),
-                );
-                // SAFETY: validation typed both operands i32.
-                let (a, b) = unsafe { (a.i32, b.i32) };
-                let r = match *op {
-                    ConstOp::I32Add => a.wrapping_add(b),
-                    ConstOp::I32Sub => a.wrapping_sub(b),
-                    _ => a.wrapping_mul(b),
-                };
-                ValRaw {
-                    i64: r as u32 as i64,
-                }
-            }
-            ConstOp::I64Add | ConstOp::I64Sub | ConstOp::I64Mul => {
-                let (b, a) = (
-                    stack.pop().unwrap_or_default(),
-                    stack.pop().unwrap_or_default(),
-                );
-                // SAFETY: validation typed both operands i64.
-                let (a, b) = unsafe { (a.i64, b.i64) };
-                let r = match *op {
-                    ConstOp::I64Add => a.wrapping_add(b),
-                    ConstOp::I64Sub => a.wrapping_sub(b),
-                    _ => a.wrapping_mul(b),
-                };
-                ValRaw { i64: r }
-            }
-        };
-        stack.push(v);
-    }
-    stack.pop().unwrap_or_default()
-}
-
-// ---------------------------------------------------------------------------
-// Builtins: called by generated code through the VMContext's builtins table.
-
-/// The builtins table; field order is `Builtin`'s order.
-#[repr(C)]
-struct Builtins {
-    memory_grow: unsafe extern "C" fn(*mut u8, u32, u64) -> u64,
-    memory_fill: unsafe extern "C" fn(*mut u8, u32, u64, u32, u64) -> u32,
-    memory_copy: unsafe extern "C" fn(*mut u8, u32, u64, u32, u64, u64) -> u32,
-    memory_init: unsafe extern "C" fn(*mut u8, u32, u32, u64, u32, u32) -> u32,
-    data_drop: unsafe extern "C" fn(*mut u8, u32),
-    table_grow: unsafe extern "C" fn(*mut u8, u32, u64, u64) -> u64,
-    table_fill: unsafe extern "C" fn(*mut u8, u32, u64, u64, u64) -> u32,
-    table_copy: unsafe extern "C" fn(*mut u8, u32, u32, u64, u64, u64) -> u32,
-    table_init: unsafe extern "C" fn(*mut u8, u32, u32, u64, u32, u32) -> u32,
-    elem_drop: unsafe extern "C" fn(*mut u8, u32),
-    epoch_deadline: unsafe extern "C" fn(*mut u8) -> u32,
-    out_of_fuel: unsafe extern "C" fn(*mut u8) -> u32,
-}
-
-const _: () = assert!(std::mem::size_of::<Builtins>() == Builtin::COUNT * 8);
-
-static BUILTINS: Builtins = Builtins {
-    memory_grow: builtin_memory_grow,
-    memory_fill: builtin_memory_fill,
-    memory_copy: builtin_memory_copy,
-    memory_init: builtin_memory_init,
-    data_drop: builtin_data_drop,
-    table_grow: builtin_table_grow,
-    table_fill: builtin_table_fill,
-    table_copy: builtin_table_copy,
-    table_init: builtin_table_init,
-    elem_drop: builtin_elem_drop,
-    epoch_deadline: builtin_epoch_deadline,
-    out_of_fuel: builtin_out_of_fuel,
-};
-
-/// The store and instance index of a VMContext.
-///
-/// # Safety
-/// `vmctx` must be the VMContext of a live instance, called from its wasm code
-/// while no Rust reference into the store is held.
-unsafe fn context<'a>(vmctx: *mut u8) -> (&'a mut StoreOpaque, usize) {
-    // SAFETY: per the contract in vmoffsets; see the function's safety note.
-    unsafe {
-        let vmstore = *(vmctx.add(VMOffsets::STORE_CONTEXT as usize)
-            as *const *mut crate::runtime::vm::VMStoreContext);
-        let store = &mut *((*vmstore).store as *mut StoreOpaque);
-        let instance = *(vmctx.add(VMOffsets::INSTANCE as usize) as *const usize);
-        (store, instance)
-    }
-}
-
-unsafe extern "C" fn builtin_memory_grow(vmctx: *mut u8, memory: u32, delta: u64) -> u64 {
-    // SAFETY: called by generated code with its own VMContext.
-    let (store, inst) = unsafe { context(vmctx) };
-    let m = store.instances[inst].memories[memory as usize];
-    store.memories[m as usize].grow(delta).unwrap_or(u64::MAX)
-}
-
-unsafe extern "C" fn builtin_memory_fill(
-    vmctx: *mut u8,
-    memory: u32,
-    dst: u64,
-    byte: u32,
-    len: u64,
-) -> u32 {
-    // SAFETY: called by generated code with its own VMContext.
-    let (store, inst) = unsafe { context(vmctx) };
-    let m = store.instances[inst].memories[memory as usize];
-    let data = store.memories[m as usize].data_mut();
-    match range(dst, len, data.len()) {
-        Some(r) => {
-            data[r].fill(byte as u8);
-            0
-        }
-        None => 1,
-    }
-}
-
-unsafe extern "C" fn builtin_memory_copy(
-    vmctx: *mut u8,
-    dst_mem: u32,
-    dst: u64,
-    src_mem: u32,
-    src: u64,
-    len: u64,
-) -> u32 {
-    // SAFETY: called by generated code with its own VMContext.
-    let (store, inst) = unsafe { context(vmctx) };
-    let d = store.instances[inst].memories[dst_mem as usize] as usize;
-    let s = store.instances[inst].memories[src_mem as usize] as usize;
-    let (Some(sr), Some(dr)) = (
-        range(src, len, store.memories[s].byte_len()),
-        range(dst, len, store.memories[d].byte_len()),
-    ) else {
-        return 1;
-    };
-    if d == s {
-        store.memories[d].data_mut().copy_within(sr, dr.start);
-    } else {
-        let src_ptr = store.memories[s].data()[sr].as_ptr();
-        let dst_slice = &mut store.memories[d].data_mut()[dr];
-        // SAFETY: distinct memories never overlap; both ranges were checked.
-        unsafe { std::ptr::copy_nonoverlapping(src_ptr, dst_slice.as_mut_ptr(), dst_slice.len()) };
-    }
-    0
-}
-
-unsafe extern "C" fn builtin_memory_init(
-    vmctx: *mut u8,
-    memory: u32,
-    data: u32,
-    dst: u64,
-    src: u32,
-    len: u32,
-) -> u32 {
-    // SAFETY: called by generated code with its own VMContext.
-    let (store, inst) = unsafe { context(vmctx) };
-    let instance = &store.instances[inst];
-    let module = instance.module.clone();
-    let seg = &module.env().datas[data as usize];
-    let bytes: &[u8] = if instance.dropped_datas[data as usize] {
-        &[]
-    } else {
-        &module.env().data_bytes[seg.range.clone()]
-    };
-    let m = instance.memories[memory as usize];
-    let mem = store.memories[m as usize].data_mut();
-    let (Some(sr), Some(dr)) = (
-        range(src as u64, len as u64, bytes.len()),
-        range(dst, len as u64, mem.len()),
-    ) else {
-        return 1;
-    };
-    mem[dr].copy_from_slice(&bytes[sr]);
-    0
-}
-
-unsafe extern "C" fn builtin_data_drop(vmctx: *mut u8, data: u32) {
-    // SAFETY: called by generated code with its own VMContext.
-    let (store, inst) = unsafe { context(vmctx) };
-    store.instances[inst].dropped_datas[data as usize] = true;
-}
-
-unsafe extern "C" fn builtin_table_grow(vmctx: *mut u8, table: u32, delta: u64, init: u64) -> u64 {
-    // SAFETY: called by generated code with its own VMContext.
-    let (store, inst) = unsafe { context(vmctx) };
-    let t = store.instances[inst].tables[table as usize];
-    store.tables[t as usize]
-        .grow(delta, init as usize)
-        .unwrap_or(u64::MAX)
-}
-
-unsafe extern "C" fn builtin_table_fill(
-    vmctx: *mut u8,
-    table: u32,
-    dst: u64,
-    value: u64,
-    len: u64,
-) -> u32 {
-    // SAFETY: called by generated code with its own VMContext.
-    let (store, inst) = unsafe { context(vmctx) };
-    let t = store.instances[inst].tables[table as usize];
-    let elems = store.tables[t as usize].elements_mut();
-    match range(dst, len, elems.len()) {
-        Some(r) => {
-            elems[r].fill(value as usize);
-            0
-        }
-        None => 1,
-    }
-}
-
-unsafe extern "C" fn builtin_table_copy(
-    vmctx: *mut u8,
-    dst_table: u32,
-    src_table: u32,
-    dst: u64,
-    src: u64,
-    len: u64,
-) -> u32 {
-    // SAFETY: called by generated code with its own VMContext.
-    let (store, inst) = unsafe { context(vmctx) };
-    let d = store.instances[inst].tables[dst_table as usize] as usize;
-    let s = store.instances[inst].tables[src_table as usize] as usize;
-    let (Some(sr), Some(dr)) = (
-        range(src, len, store.tables[s].elements().len()),
-        range(dst, len, store.tables[d].elements().len()),
-    ) else {
-        return 1;
-    };
-    if d == s {
-        store.tables[d].elements_mut().copy_within(sr, dr.start);
-    } else {
-        let items: Vec<usize> = store.tables[s].elements()[sr].to_vec();
-        store.tables[d].elements_mut()[dr].copy_from_slice(&items);
-    }
-    0
-}
-
-unsafe extern "C" fn builtin_table_init(
-    vmctx: *mut u8,
-    table: u32,
-    elem: u32,
-    dst: u64,
-    src: u32,
-    len: u32,
-) -> u32 {
-    // SAFETY: called by generated code with its own VMContext.
-    let (store, inst) = unsafe { context(vmctx) };
-    let instance = &store.instances[inst];
-    let items: &[usize] = instance.elems[elem as usize].as_deref().unwrap_or(&[]);
-    let t = instance.tables[table as usize] as usize;
-    let Some(sr) = range(src as u64, len as u64, items.len()) else {
-        return 1;
-    };
-    let items = items[sr].to_vec();
-    let elems = store.tables[t].elements_mut();
-    let Some(dr) = range(dst, len as u64, elems.len()) else {
-        return 1;
-    };
-    elems[dr].copy_from_slice(&items);
-    0
-}
-
-unsafe extern "C" fn builtin_elem_drop(vmctx: *mut u8, elem: u32) {
-    // SAFETY: called by generated code with its own VMContext.
-    let (store, inst) = unsafe { context(vmctx) };
-    store.instances[inst].elems[elem as usize] = None;
-}
-
-unsafe extern "C" fn builtin_epoch_deadline(vmctx: *mut u8) -> u32 {
-    // SAFETY: called by generated code with its own VMContext.
-    let (store, _) = unsafe { context(vmctx) };
-    match store.epoch_behavior {
-        EpochBehavior::Trap => 1,
-        EpochBehavior::YieldAndUpdate(delta) => {
-            if crate::async_call::yield_now() == crate::async_call::Yield::Cancelled {
-                return 1;
-            }
-            // SAFETY: the store is still the one this code runs in.
-            let (store, _) = unsafe { context(vmctx) };
-            store.vmstore.epoch_deadline =
-                store.engine.current_epoch().saturating_add(delta.max(1));
-            0
-        }
-    }
-}
-
-unsafe extern "C" fn builtin_out_of_fuel(vmctx: *mut u8) -> u32 {
-    // SAFETY: called by generated code with its own VMContext.
-    let (store, _) = unsafe { context(vmctx) };
-    let left = store.fuel_left();
-    if left == 0 {
-        return 1;
-    }
-    if store.fuel_yield_interval.is_some()
-        && crate::async_call::yield_now() == crate::async_call::Yield::Cancelled
-    {
-        return 1;
-    }
-    // SAFETY: as above.
-    let (store, _) = unsafe { context(vmctx) };
-    store.set_fuel_left(left);
-    0
-}
-
-/// `start..start+len` if it fits in `bound`.
-fn range(start: u64, len: u64, bound: usize) -> Option<std::ops::Range<usize>> {
-    let end = start.checked_add(len)?;
-    (end <= bound as u64).then(|| start as usize..end as usize)
 }

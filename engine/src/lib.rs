@@ -384,12 +384,14 @@
 
 mod async_call;
 pub mod cache;
+mod const_expr;
 mod engine;
 mod error;
 mod externals;
 mod func;
 pub mod host;
 mod instance;
+mod libcalls;
 mod linker;
 mod module;
 mod runtime;

@@ -74,21 +74,20 @@ impl std::fmt::Debug for Module {
 #[cfg(feature = "wat")]
 fn text_to_binary(text: &[u8]) -> Result<Vec<u8>> {
     wat::parse_bytes(text).map(|b| b.into_owned()).map_err(|e| {
-        Error::from(nyash_aot::CompileError::Invalid {
-            message: format!("text format: {e}"),
-            offset: 0,
-        })
+        Error::from(nyash_aot::CompileError::invalid(
+            format!("text format: {e}"),
+            0,
+        ))
     })
 }
 
 #[cfg(not(feature = "wat"))]
 fn text_to_binary(_text: &[u8]) -> Result<Vec<u8>> {
-    Err(Error::from(nyash_aot::CompileError::Invalid {
-        message: "not a binary module (no `\\0asm` header), and the text format needs \
-                  nyash-engine's `wat` feature"
-            .into(),
-        offset: 0,
-    }))
+    Err(Error::from(nyash_aot::CompileError::invalid(
+        "not a binary module (no `\\0asm` header), and the text format needs \
+         nyash-engine's `wat` feature",
+        0,
+    )))
 }
 
 impl Module {

@@ -2,7 +2,7 @@
 //! skipping of unreachable code.
 
 use cranelift_codegen::ir::{self, BlockArg, BlockCall, InstBuilder, JumpTableData};
-use wasmparser::{BlockType, FuncValidator, Operator, ValidatorResources};
+use wasmparser::{BlockType, BrTable, Operator, WasmModuleResources};
 
 use super::Translator;
 use crate::CompileError;
@@ -74,15 +74,38 @@ fn args(values: &[ir::Value]) -> Vec<BlockArg> {
 }
 
 impl Translator<'_, '_> {
-    fn block_type(&self, ty: BlockType) -> (Vec<WasmType>, Vec<WasmType>) {
-        match ty {
+    /// A block type's parameters and results, resolved through the
+    /// validator's view of the module's types.
+    fn block_type(&self, ty: BlockType) -> Result<(Vec<WasmType>, Vec<WasmType>), CompileError> {
+        let wasm = WasmType::from_wasmparser_pub;
+        Ok(match ty {
             BlockType::Empty => (vec![], vec![]),
-            BlockType::Type(t) => (vec![], vec![to_wasm(t)]),
+            BlockType::Type(t) => (vec![], vec![wasm(t)?]),
             BlockType::FuncType(i) => {
-                let f = &self.env.types[i as usize];
-                (f.params.clone(), f.results.clone())
+                let f = match self
+                    .resources
+                    .sub_type_at(i)
+                    .map(|t| &t.composite_type.inner)
+                {
+                    Some(wasmparser::CompositeInnerType::Func(f)) => Some(f),
+                    _ => None,
+                };
+                let f = f.ok_or_else(|| {
+                    CompileError::Unsupported(format!("block type {i} is not a function type"))
+                })?;
+                let params = f
+                    .params()
+                    .iter()
+                    .map(|t| wasm(*t))
+                    .collect::<Result<_, _>>()?;
+                let results = f
+                    .results()
+                    .iter()
+                    .map(|t| wasm(*t))
+                    .collect::<Result<_, _>>()?;
+                (params, results)
             }
-        }
+        })
     }
 
     fn new_block(&mut self, types: &[WasmType]) -> ir::Block {
@@ -103,159 +126,155 @@ impl Translator<'_, '_> {
         (frame.branch_target(), frame.branch_arity())
     }
 
-    pub(super) fn translate_control(
-        &mut self,
-        op: &Operator<'_>,
-        _validator: &FuncValidator<ValidatorResources>,
-    ) -> Result<bool, CompileError> {
-        if matches!(
-            op,
-            Operator::Loop { .. }
-                | Operator::If { .. }
-                | Operator::Else
-                | Operator::End
-                | Operator::Br { .. }
-                | Operator::BrIf { .. }
-                | Operator::BrTable { .. }
-                | Operator::Return
-        ) {
-            self.flush_fuel();
+    pub(super) fn unreachable(&mut self) {
+        self.builder.ins().trap(trap_codes::UNREACHABLE);
+        self.reachable = false;
+    }
+
+    pub(super) fn select(&mut self) {
+        let (a, b, c) = self.pop3();
+        let v = self.builder.ins().select(c, a, b);
+        self.push(v);
+    }
+
+    pub(super) fn block(&mut self, blockty: BlockType) -> Result<(), CompileError> {
+        let (params, results) = self.block_type(blockty)?;
+        let dest = self.new_block(&results);
+        self.control.push(ControlFrame {
+            kind: FrameKind::Block,
+            dest,
+            num_params: params.len(),
+            num_results: results.len(),
+            base: self.stack.len() - params.len(),
+            dest_reached: false,
+        });
+        Ok(())
+    }
+
+    pub(super) fn loop_(&mut self, blockty: BlockType) -> Result<(), CompileError> {
+        self.flush_fuel();
+        let (params, results) = self.block_type(blockty)?;
+        let header = self.new_block(&params);
+        let dest = self.new_block(&results);
+        let base = self.stack.len() - params.len();
+        self.builder.ins().jump(header, &args(&self.stack[base..]));
+        self.stack.truncate(base);
+        self.builder.switch_to_block(header);
+        let hp = self.builder.block_params(header).to_vec();
+        self.stack.extend(hp);
+        self.interrupt_checks();
+        self.control.push(ControlFrame {
+            kind: FrameKind::Loop { header },
+            dest,
+            num_params: params.len(),
+            num_results: results.len(),
+            base,
+            dest_reached: false,
+        });
+        Ok(())
+    }
+
+    pub(super) fn if_(&mut self, blockty: BlockType) -> Result<(), CompileError> {
+        self.flush_fuel();
+        let cond = self.pop();
+        let (params, results) = self.block_type(blockty)?;
+        let dest = self.new_block(&results);
+        let then_block = self.builder.create_block();
+        let else_block = self.builder.create_block();
+        self.builder
+            .ins()
+            .brif(cond, then_block, &[], else_block, &[]);
+        self.builder.seal_block(then_block);
+        self.builder.seal_block(else_block);
+        self.builder.switch_to_block(then_block);
+        let base = self.stack.len() - params.len();
+        self.control.push(ControlFrame {
+            kind: FrameKind::If {
+                else_block: Some(else_block),
+                params: self.stack[base..].to_vec(),
+                head_reachable: true,
+            },
+            dest,
+            num_params: params.len(),
+            num_results: results.len(),
+            base,
+            dest_reached: false,
+        });
+        Ok(())
+    }
+
+    /// `else` in reachable code.
+    pub(super) fn else_(&mut self) {
+        self.flush_fuel();
+        self.translate_else();
+    }
+
+    /// `end` in reachable code.
+    pub(super) fn end(&mut self) {
+        self.flush_fuel();
+        self.translate_end();
+    }
+
+    pub(super) fn br(&mut self, relative_depth: u32) {
+        self.flush_fuel();
+        let (target, arity) = self.branch_info(relative_depth);
+        let n = self.stack.len();
+        self.builder
+            .ins()
+            .jump(target, &args(&self.stack[n - arity..]));
+        self.reachable = false;
+    }
+
+    pub(super) fn br_if(&mut self, relative_depth: u32) {
+        self.flush_fuel();
+        let cond = self.pop();
+        let (target, arity) = self.branch_info(relative_depth);
+        let n = self.stack.len();
+        let next = self.builder.create_block();
+        self.builder
+            .ins()
+            .brif(cond, target, &args(&self.stack[n - arity..]), next, &[]);
+        self.builder.seal_block(next);
+        self.builder.switch_to_block(next);
+    }
+
+    pub(super) fn br_table(&mut self, targets: &BrTable<'_>) -> Result<(), CompileError> {
+        self.flush_fuel();
+        let index = self.pop();
+        let mut depths = Vec::with_capacity(targets.len() as usize);
+        for t in targets.targets() {
+            depths.push(t.map_err(CompileError::from_wasmparser)?);
         }
-        match *op {
-            Operator::Nop => {}
-            Operator::Unreachable => {
-                self.builder.ins().trap(trap_codes::UNREACHABLE);
-                self.reachable = false;
-            }
-            Operator::Drop => {
-                self.pop();
-            }
-            Operator::Select | Operator::TypedSelect { .. } => {
-                let (a, b, c) = self.pop3();
-                let v = self.builder.ins().select(c, a, b);
-                self.push(v);
-            }
-            Operator::TypedSelectMulti { .. } => {
-                return Err(CompileError::Unsupported(
-                    "select with multiple results".into(),
-                ));
-            }
-            Operator::Block { blockty } => {
-                let (params, results) = self.block_type(blockty);
-                let dest = self.new_block(&results);
-                self.control.push(ControlFrame {
-                    kind: FrameKind::Block,
-                    dest,
-                    num_params: params.len(),
-                    num_results: results.len(),
-                    base: self.stack.len() - params.len(),
-                    dest_reached: false,
-                });
-            }
-            Operator::Loop { blockty } => {
-                let (params, results) = self.block_type(blockty);
-                let header = self.new_block(&params);
-                let dest = self.new_block(&results);
-                let base = self.stack.len() - params.len();
-                self.builder.ins().jump(header, &args(&self.stack[base..]));
-                self.stack.truncate(base);
-                self.builder.switch_to_block(header);
-                let hp = self.builder.block_params(header).to_vec();
-                self.stack.extend(hp);
-                self.interrupt_checks();
-                self.control.push(ControlFrame {
-                    kind: FrameKind::Loop { header },
-                    dest,
-                    num_params: params.len(),
-                    num_results: results.len(),
-                    base,
-                    dest_reached: false,
-                });
-            }
-            Operator::If { blockty } => {
-                let cond = self.pop();
-                let (params, results) = self.block_type(blockty);
-                let dest = self.new_block(&results);
-                let then_block = self.builder.create_block();
-                let else_block = self.builder.create_block();
-                self.builder
-                    .ins()
-                    .brif(cond, then_block, &[], else_block, &[]);
-                self.builder.seal_block(then_block);
-                self.builder.seal_block(else_block);
-                self.builder.switch_to_block(then_block);
-                let base = self.stack.len() - params.len();
-                self.control.push(ControlFrame {
-                    kind: FrameKind::If {
-                        else_block: Some(else_block),
-                        params: self.stack[base..].to_vec(),
-                        head_reachable: true,
-                    },
-                    dest,
-                    num_params: params.len(),
-                    num_results: results.len(),
-                    base,
-                    dest_reached: false,
-                });
-            }
-            Operator::Else => self.translate_else(),
-            Operator::End => self.translate_end(),
-            Operator::Br { relative_depth } => {
-                let (target, arity) = self.branch_info(relative_depth);
-                let n = self.stack.len();
-                self.builder
-                    .ins()
-                    .jump(target, &args(&self.stack[n - arity..]));
-                self.reachable = false;
-            }
-            Operator::BrIf { relative_depth } => {
-                let cond = self.pop();
-                let (target, arity) = self.branch_info(relative_depth);
-                let n = self.stack.len();
-                let next = self.builder.create_block();
-                self.builder
-                    .ins()
-                    .brif(cond, target, &args(&self.stack[n - arity..]), next, &[]);
-                self.builder.seal_block(next);
-                self.builder.switch_to_block(next);
-            }
-            Operator::BrTable { ref targets } => {
-                let index = self.pop();
-                let mut depths = Vec::with_capacity(targets.len() as usize);
-                for t in targets.targets() {
-                    depths.push(t.map_err(CompileError::from_wasmparser)?);
-                }
-                let default = targets.default();
-                let (_, arity) = self.branch_info(default);
-                let n = self.stack.len();
-                let vals = args(&self.stack[n - arity..]);
-                let call = |this: &mut Self, depth: u32| {
-                    let (target, _) = this.branch_info(depth);
-                    BlockCall::new(
-                        target,
-                        vals.iter().copied(),
-                        &mut this.builder.func.dfg.value_lists,
-                    )
-                };
-                let default_call = call(self, default);
-                let table: Vec<BlockCall> = depths.iter().map(|d| call(self, *d)).collect();
-                let jt = self
-                    .builder
-                    .create_jump_table(JumpTableData::new(default_call, &table));
-                self.builder.ins().br_table(index, jt);
-                self.reachable = false;
-            }
-            Operator::Return => {
-                let (target, arity) = self.branch_info(self.control.len() as u32 - 1);
-                let n = self.stack.len();
-                self.builder
-                    .ins()
-                    .jump(target, &args(&self.stack[n - arity..]));
-                self.reachable = false;
-            }
-            _ => return Ok(false),
-        }
-        Ok(true)
+        let default = targets.default();
+        let (_, arity) = self.branch_info(default);
+        let n = self.stack.len();
+        let vals = args(&self.stack[n - arity..]);
+        let call = |this: &mut Self, depth: u32| {
+            let (target, _) = this.branch_info(depth);
+            BlockCall::new(
+                target,
+                vals.iter().copied(),
+                &mut this.builder.func.dfg.value_lists,
+            )
+        };
+        let default_call = call(self, default);
+        let table: Vec<BlockCall> = depths.iter().map(|d| call(self, *d)).collect();
+        let jt = self
+            .builder
+            .create_jump_table(JumpTableData::new(default_call, &table));
+        self.builder.ins().br_table(index, jt);
+        self.reachable = false;
+        Ok(())
+    }
+
+    pub(super) fn return_(&mut self) {
+        self.flush_fuel();
+        let (target, arity) = self.branch_info(self.control.len() as u32 - 1);
+        let n = self.stack.len();
+        self.builder
+            .ins()
+            .jump(target, &args(&self.stack[n - arity..]));
+        self.reachable = false;
     }
 
     fn translate_else(&mut self) {
@@ -317,8 +336,11 @@ impl Translator<'_, '_> {
         self.stack.truncate(frame.base);
         if is_function {
             self.builder.switch_to_block(frame.dest);
-            self.save_fuel();
+            // The results are the block's parameters as declared. Read them
+            // before `save_fuel`: its use of the fuel variable in this sealed
+            // block with several predecessors appends a parameter for it.
             let results = self.builder.block_params(frame.dest).to_vec();
+            self.save_fuel();
             self.builder.ins().return_(&results);
             self.reachable = false;
             return;
@@ -348,8 +370,4 @@ impl Translator<'_, '_> {
         }
         Ok(())
     }
-}
-
-fn to_wasm(t: wasmparser::ValType) -> WasmType {
-    crate::module::WasmType::from_wasmparser_pub(t).unwrap_or(WasmType::I32)
 }

@@ -8,10 +8,7 @@ use wasmparser::Operator;
 use crate::CompileError;
 
 fn malformed(message: &str, offset: u64) -> CompileError {
-    CompileError::Invalid {
-        message: message.to_string(),
-        offset: offset as usize,
-    }
+    CompileError::invalid(message, offset)
 }
 
 /// Length in bytes of the LEB128 number at the start of `bytes`.

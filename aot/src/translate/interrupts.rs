@@ -6,24 +6,13 @@
 //! entries and loop headers check it. The epoch check compares the engine's
 //! epoch counter with the store's deadline at the same places.
 
-use cranelift_codegen::ir::{self, InstBuilder, MemFlagsData, condcodes::IntCC, types};
+use cranelift_codegen::ir::{InstBuilder, condcodes::IntCC, types};
 use wasmparser::Operator;
 
 use super::Translator;
-use crate::abi::POINTER_TYPE;
-use crate::vmoffsets::{Builtin, VMOffsets, store_context, trap_codes};
+use crate::vmoffsets::{Builtin, trap_codes};
 
 impl Translator<'_, '_> {
-    fn store_ctx(&mut self) -> ir::Value {
-        let flags = MemFlagsData::trusted().with_readonly().with_can_move();
-        self.builder.ins().load(
-            POINTER_TYPE,
-            flags,
-            self.vmctx,
-            VMOffsets::STORE_CONTEXT as i32,
-        )
-    }
-
     /// Counts an operator's fuel.
     pub(super) fn charge(&mut self, op: &Operator<'_>) {
         if self.fuel_var.is_none() {
@@ -58,27 +47,15 @@ impl Translator<'_, '_> {
     pub(super) fn save_fuel(&mut self) {
         self.flush_fuel();
         if let Some(var) = self.fuel_var {
-            let ctx = self.store_ctx();
             let v = self.builder.use_var(var);
-            self.builder.ins().store(
-                MemFlagsData::trusted(),
-                v,
-                ctx,
-                store_context::FUEL_CONSUMED as i32,
-            );
+            self.env.store_fuel(&mut self.builder, v);
         }
     }
 
     /// Reads the fuel variable from the store context (after a call).
     pub(super) fn reload_fuel(&mut self) {
         if let Some(var) = self.fuel_var {
-            let ctx = self.store_ctx();
-            let v = self.builder.ins().load(
-                types::I64,
-                MemFlagsData::trusted(),
-                ctx,
-                store_context::FUEL_CONSUMED as i32,
-            );
+            let v = self.env.load_fuel(&mut self.builder);
             self.builder.def_var(var, v);
         }
     }
@@ -109,9 +86,7 @@ impl Translator<'_, '_> {
             self.builder.seal_block(slow);
             self.builder.switch_to_block(slow);
             self.save_fuel();
-            let failed = self
-                .call_builtin(Builtin::OutOfFuel, &[], Some(types::I32), &[])
-                .expect("returns");
+            let failed = self.call_builtin(Builtin::OutOfFuel, &[]).expect("returns");
             self.builder.ins().trapnz(failed, trap_codes::OUT_OF_FUEL);
             self.reload_fuel();
             self.builder.ins().jump(next, &[]);
@@ -119,22 +94,7 @@ impl Translator<'_, '_> {
             self.builder.switch_to_block(next);
         }
         if self.tunables.epoch_interruption {
-            let ctx = self.store_ctx();
-            let flags = MemFlagsData::trusted().with_readonly().with_can_move();
-            let epoch_ptr =
-                self.builder
-                    .ins()
-                    .load(POINTER_TYPE, flags, ctx, store_context::EPOCH_PTR as i32);
-            let epoch = self
-                .builder
-                .ins()
-                .load(types::I64, MemFlagsData::trusted(), epoch_ptr, 0);
-            let deadline = self.builder.ins().load(
-                types::I64,
-                MemFlagsData::trusted(),
-                ctx,
-                store_context::EPOCH_DEADLINE as i32,
-            );
+            let (epoch, deadline) = self.env.epoch_and_deadline(&mut self.builder);
             let due = self
                 .builder
                 .ins()
@@ -147,7 +107,7 @@ impl Translator<'_, '_> {
             self.builder.switch_to_block(slow);
             self.save_fuel();
             let failed = self
-                .call_builtin(Builtin::EpochDeadline, &[], Some(types::I32), &[])
+                .call_builtin(Builtin::EpochDeadline, &[])
                 .expect("returns");
             self.builder.ins().trapnz(failed, trap_codes::INTERRUPT);
             self.reload_fuel();

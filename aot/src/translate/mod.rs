@@ -1,33 +1,37 @@
 //! Translation of one WebAssembly function body to Cranelift IR.
 //!
-//! `mod.rs` holds the translator state and the operator dispatch; operators
-//! are translated by what they do: `control.rs` (structured control flow),
+//! `mod.rs` holds the translator state and the loop that validates each
+//! operator, then translates it; `visit.rs` dispatches every operator
+//! (wasmparser's `VisitOperator`; SIMD in `simd.rs`). Operators are
+//! translated by what they do: `control.rs` (structured control flow),
 //! `numeric.rs` (pure arithmetic), `memory.rs`, `tables.rs`, `calls.rs` and
-//! `variables.rs` (the parts that touch the VMContext).
+//! `variables.rs`; how any of them reaches the VMContext is `env.rs`'s.
 
 mod calls;
 mod control;
 pub(crate) mod encoding;
+mod env;
 mod interrupts;
 mod memory;
 mod numeric;
+mod simd;
 mod tables;
 mod variables;
+mod visit;
 
-use std::collections::HashMap;
-
-use cranelift_codegen::ir::{self, InstBuilder, MemFlagsData};
+use cranelift_codegen::ir::{self, InstBuilder};
 use cranelift_codegen::isa::TargetFrontendConfig;
 use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext, Variable};
-use wasmparser::{FuncValidator, FunctionBody, Operator, ValidatorResources};
+use wasmparser::{FuncValidator, FunctionBody, ValidatorResources, VisitOperator};
 
 use crate::CompileError;
-use crate::abi::{self, POINTER_TYPE};
+use crate::abi;
 use crate::compile::Tunables;
 use crate::module::{ModuleEnv, WasmType};
-use crate::vmoffsets::{VMOffsets, store_context};
+use crate::vmoffsets::VMOffsets;
 
 use control::ControlFrame;
+use env::FuncEnv;
 
 /// Reusable state for translating functions; one per compile worker.
 pub struct FuncTranslator {
@@ -86,23 +90,7 @@ impl FuncTranslator {
         self.locals.clear();
         let invalid = CompileError::from_wasmparser;
 
-        // Stack limit: vmctx -> store context -> stack_limit.
-        let ro = MemFlagsData::trusted().with_readonly().with_can_move();
-        let ro = func.dfg.mem_flags.insert_unchecked(ro);
-        let vmctx_gv = func.create_global_value(ir::GlobalValueData::VMContext);
-        let store_gv = func.create_global_value(ir::GlobalValueData::Load {
-            base: vmctx_gv,
-            offset: (VMOffsets::STORE_CONTEXT as i32).into(),
-            global_type: POINTER_TYPE,
-            flags: ro,
-        });
-        let limit_gv = func.create_global_value(ir::GlobalValueData::Load {
-            base: store_gv,
-            offset: (store_context::STACK_LIMIT as i32).into(),
-            global_type: POINTER_TYPE,
-            flags: ro,
-        });
-        func.stack_limit = Some(limit_gv);
+        FuncEnv::declare_stack_limit(func);
 
         let mut builder = FunctionBuilder::new(func, &mut self.fctx);
         // With inlining on, every instruction of the function itself carries
@@ -151,16 +139,13 @@ impl FuncTranslator {
             .push(ControlFrame::function(ret, ty.results.len()));
 
         let mut t = Translator {
-            env,
-            offsets,
+            env: FuncEnv::new(env, offsets, vmctx, self.frontend.default_call_conv),
             builder,
             stack: &mut self.stack,
             control: &mut self.control,
             locals: &self.locals,
-            vmctx,
+            resources: validator.resources().clone(),
             reachable: true,
-            func_refs: HashMap::new(),
-            sig_refs: HashMap::new(),
             unreachable_depth: 0,
             tunables: self.tunables,
             fuel_var: None,
@@ -178,7 +163,12 @@ impl FuncTranslator {
             let len = (ops.original_position() - offset) as usize;
             let raw = raw.read_bytes(len).map_err(invalid)?;
             encoding::check_operator(&op, raw, offset)?;
-            t.translate_op(&op, validator)?;
+            if t.reachable {
+                t.charge(&op);
+                t.visit_operator(&op)?;
+            } else {
+                t.translate_unreachable_op(&op)?;
+            }
         }
         ops.finish().map_err(invalid)?;
         t.builder.finalize(self.frontend);
@@ -203,19 +193,18 @@ fn zero_value(builder: &mut FunctionBuilder<'_>, ty: WasmType) -> ir::Value {
 
 /// The state of translating one function.
 pub(crate) struct Translator<'a, 'b> {
-    env: &'a ModuleEnv,
-    offsets: &'a VMOffsets,
+    /// Everything about reaching the VMContext.
+    env: FuncEnv<'a>,
     builder: FunctionBuilder<'b>,
     stack: &'a mut Vec<ir::Value>,
     control: &'a mut Vec<ControlFrame>,
     locals: &'a [Variable],
-    vmctx: ir::Value,
+    /// The validator's view of the module (block types resolve through it).
+    resources: ValidatorResources,
     /// False after an unconditional branch, until the code is reachable again.
     reachable: bool,
     /// Nesting depth of blocks opened while unreachable.
     unreachable_depth: u32,
-    func_refs: HashMap<u32, ir::FuncRef>,
-    sig_refs: HashMap<u32, ir::SigRef>,
     tunables: Tunables,
     /// The fuel counter while the function runs (fuel enabled only).
     fuel_var: Option<Variable>,
@@ -242,35 +231,5 @@ impl Translator<'_, '_> {
 
     fn push(&mut self, v: ir::Value) {
         self.stack.push(v);
-    }
-
-    fn translate_op(
-        &mut self,
-        op: &Operator<'_>,
-        validator: &FuncValidator<ValidatorResources>,
-    ) -> Result<(), CompileError> {
-        if !self.reachable {
-            return self.translate_unreachable_op(op);
-        }
-        self.charge(op);
-        if numeric::translate_numeric(op, &mut self.builder, self.stack) {
-            return Ok(());
-        }
-        if self.translate_control(op, validator)? {
-            return Ok(());
-        }
-        if self.translate_variable(op) {
-            return Ok(());
-        }
-        if self.translate_memory(op)? {
-            return Ok(());
-        }
-        if self.translate_table(op)? {
-            return Ok(());
-        }
-        if self.translate_call(op)? {
-            return Ok(());
-        }
-        Err(CompileError::Unsupported(format!("operator {op:?}")))
     }
 }

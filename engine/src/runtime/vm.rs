@@ -82,6 +82,23 @@ pub struct VMFunctionImport {
     pub func_ref: *const VMFuncRef,
 }
 
+/// The fixed start of every VMContext (`nyash_aot::vmoffsets`' header).
+/// Per-module parts (imports, memories, tables, globals, funcrefs) follow at
+/// the offsets `VMOffsets` gives.
+#[repr(C)]
+#[derive(Debug)]
+pub struct VMContextHeader {
+    /// `VMCONTEXT_MAGIC`; builtins check it in debug builds.
+    pub magic: u32,
+    pub _pad: u32,
+    pub store_context: *mut VMStoreContext,
+    pub builtins: *const crate::libcalls::VMBuiltinFunctions,
+    /// Module type index -> engine-wide type id.
+    pub type_ids: *const u32,
+    /// The instance's index in its store (never read by generated code).
+    pub instance: usize,
+}
+
 /// Per-store state generated code reads.
 #[repr(C)]
 #[derive(Debug)]
@@ -126,6 +143,37 @@ mod tests {
 
     #[test]
     fn layouts_match_vmoffsets() {
+        use nyash_aot::vmoffsets::VMOffsets;
+        assert_eq!(
+            offset_of!(VMContextHeader, magic),
+            VMOffsets::MAGIC as usize
+        );
+        assert_eq!(
+            offset_of!(VMContextHeader, store_context),
+            VMOffsets::STORE_CONTEXT as usize
+        );
+        assert_eq!(
+            offset_of!(VMContextHeader, builtins),
+            VMOffsets::BUILTINS as usize
+        );
+        assert_eq!(
+            offset_of!(VMContextHeader, type_ids),
+            VMOffsets::TYPE_IDS as usize
+        );
+        assert_eq!(
+            offset_of!(VMContextHeader, instance),
+            VMOffsets::INSTANCE as usize
+        );
+        assert_eq!(
+            size_of::<VMContextHeader>(),
+            VMOffsets::HEADER_SIZE as usize
+        );
+        assert_eq!(
+            crate::runtime::memory::RESERVATION as u64,
+            nyash_aot::vmoffsets::MEMORY32_RESERVATION
+        );
+        // Every builtin's slot and signature.
+        crate::libcalls::assert_table_matches_list();
         assert_eq!(
             offset_of!(VMFuncRef, wasm_call),
             func_ref::WASM_CALL as usize

@@ -1,0 +1,488 @@
+//! The translator's environment: how generated code reaches what lives in the
+//! VMContext. Every memory base, table, global, funcref, call target and
+//! builtin is reached through [`FuncEnv`], so the operator translators never
+//! compute a VMContext offset themselves, and a new kind of memory (memory64,
+//! a GC heap), table or builtin is one change here.
+//!
+//! Each memory gets a [`HeapStrategy`]: guard pages when the memory's address
+//! space reservation covers every `index + offset + size` an access can form
+//! (32-bit memories: the access itself faults in the guard region), explicit
+//! bounds checks otherwise (the seam for memory64).
+
+use std::collections::HashMap;
+
+use cranelift_codegen::ir::{
+    self, ExtFuncData, ExternalName, InstBuilder, MemFlagsData, UserExternalName, condcodes::IntCC,
+    types,
+};
+use cranelift_codegen::isa::CallConv;
+use cranelift_frontend::FunctionBuilder;
+
+use crate::CompileError;
+use crate::abi::{self, POINTER_TYPE};
+use crate::builtin::Builtin;
+use crate::module::ModuleEnv;
+use crate::vmoffsets::{
+    MEMORY32_RESERVATION, VMOffsets, func_import, func_ref, memory_def, store_context, table_def,
+    trap_codes,
+};
+
+/// How accesses to one linear memory are kept in bounds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum HeapStrategy {
+    /// The memory's reservation covers every address an access can form;
+    /// past the accessible pages it is inaccessible, so an out-of-bounds
+    /// access faults and becomes `HEAP_OUT_OF_BOUNDS`. No check is emitted,
+    /// and the base never moves (its load may leave loops).
+    GuardPages,
+    /// Each access compares its end with the memory's current length and
+    /// traps with `HEAP_OUT_OF_BOUNDS` beyond it.
+    BoundsChecked,
+}
+
+impl HeapStrategy {
+    /// The strategy for a memory: guard pages if its reservation covers the
+    /// largest index plus the largest static offset plus the widest access.
+    fn for_memory(memory64: bool) -> Self {
+        const WIDEST_ACCESS: u64 = 16;
+        let index_max = if memory64 { u64::MAX } else { u32::MAX as u64 };
+        let offset_max = index_max;
+        let reach = index_max
+            .checked_add(offset_max)
+            .and_then(|r| r.checked_add(WIDEST_ACCESS));
+        match reach {
+            Some(r) if r <= MEMORY32_RESERVATION => HeapStrategy::GuardPages,
+            _ => HeapStrategy::BoundsChecked,
+        }
+    }
+}
+
+/// Read-only VMContext fields: their loads may be merged and hoisted.
+fn readonly() -> MemFlagsData {
+    MemFlagsData::trusted().with_readonly().with_can_move()
+}
+
+/// The environment of one function's translation.
+pub(crate) struct FuncEnv<'a> {
+    pub module: &'a ModuleEnv,
+    offsets: &'a VMOffsets,
+    /// The function's own VMContext (its first parameter).
+    pub vmctx: ir::Value,
+    /// The target's calling convention, used for builtins.
+    call_conv: CallConv,
+    heaps: Vec<HeapStrategy>,
+    builtin_sigs: [Option<ir::SigRef>; Builtin::COUNT],
+    func_refs: HashMap<u32, ir::FuncRef>,
+    sig_refs: HashMap<u32, ir::SigRef>,
+}
+
+impl<'a> FuncEnv<'a> {
+    pub fn new(
+        module: &'a ModuleEnv,
+        offsets: &'a VMOffsets,
+        vmctx: ir::Value,
+        call_conv: CallConv,
+    ) -> Self {
+        FuncEnv {
+            module,
+            offsets,
+            vmctx,
+            call_conv,
+            heaps: module
+                .memories
+                .iter()
+                .map(|m| HeapStrategy::for_memory(m.memory64))
+                .collect(),
+            builtin_sigs: [None; Builtin::COUNT],
+            func_refs: HashMap::new(),
+            sig_refs: HashMap::new(),
+        }
+    }
+
+    fn load_vmctx(&self, b: &mut FunctionBuilder<'_>, ty: ir::Type, offset: u32) -> ir::Value {
+        b.ins().load(ty, readonly(), self.vmctx, offset as i32)
+    }
+
+    // --- memories ---------------------------------------------------------
+
+    fn memory_def(&self, b: &mut FunctionBuilder<'_>, memory: u32) -> ir::Value {
+        self.load_vmctx(b, POINTER_TYPE, self.offsets.memory_ptr(memory))
+    }
+
+    /// The native address of an access of `size` bytes at `index + offset`
+    /// in `memory`, and the immediate offset to put in the load or store.
+    pub fn memory_addr(
+        &self,
+        b: &mut FunctionBuilder<'_>,
+        memory: u32,
+        index: ir::Value,
+        offset: u64,
+        size: u32,
+    ) -> (ir::Value, i32) {
+        let def = self.memory_def(b, memory);
+        let index = if b.func.dfg.value_type(index) == types::I64 {
+            index
+        } else {
+            b.ins().uextend(types::I64, index)
+        };
+        let strategy = self.heaps[memory as usize];
+        let base_flags = match strategy {
+            HeapStrategy::GuardPages => readonly(),
+            // A bounds-checked memory may move when it grows.
+            HeapStrategy::BoundsChecked => MemFlagsData::trusted(),
+        };
+        if strategy == HeapStrategy::BoundsChecked {
+            let len = b.ins().load(
+                POINTER_TYPE,
+                MemFlagsData::trusted(),
+                def,
+                memory_def::CURRENT_LENGTH as i32,
+            );
+            let reach = offset.saturating_add(size as u64);
+            let reach = b.ins().iconst(types::I64, reach as i64);
+            let end = b
+                .ins()
+                .uadd_overflow_trap(index, reach, trap_codes::HEAP_OUT_OF_BOUNDS);
+            let oob = b.ins().icmp(IntCC::UnsignedGreaterThan, end, len);
+            b.ins().trapnz(oob, trap_codes::HEAP_OUT_OF_BOUNDS);
+        }
+        let base = b
+            .ins()
+            .load(POINTER_TYPE, base_flags, def, memory_def::BASE as i32);
+        let mut addr = b.ins().iadd(base, index);
+        let imm = match i32::try_from(offset) {
+            Ok(o) => o,
+            Err(_) => {
+                addr = b.ins().iadd_imm_u(addr, offset as i64);
+                0
+            }
+        };
+        (addr, imm)
+    }
+
+    /// The current length of `memory` in bytes (pointer-sized).
+    pub fn memory_len_bytes(&self, b: &mut FunctionBuilder<'_>, memory: u32) -> ir::Value {
+        let def = self.memory_def(b, memory);
+        b.ins().load(
+            POINTER_TYPE,
+            MemFlagsData::trusted(),
+            def,
+            memory_def::CURRENT_LENGTH as i32,
+        )
+    }
+
+    // --- tables -----------------------------------------------------------
+
+    fn table_def(&self, b: &mut FunctionBuilder<'_>, table: u32) -> ir::Value {
+        self.load_vmctx(b, POINTER_TYPE, self.offsets.table_ptr(table))
+    }
+
+    /// Whether `table` can never grow: its maximum is its minimum (an
+    /// imported one neither: its exporter's limits must lie within these).
+    fn table_is_fixed(&self, table: u32) -> bool {
+        let limits = self.module.tables[table as usize].limits;
+        limits.max == Some(limits.min)
+    }
+
+    /// The current number of elements of `table`, as an i64.
+    pub fn table_len(&self, b: &mut FunctionBuilder<'_>, table: u32) -> ir::Value {
+        if self.table_is_fixed(table) {
+            let len = self.module.tables[table as usize].limits.min;
+            return b.ins().iconst(types::I64, len as i64);
+        }
+        let def = self.table_def(b, table);
+        b.ins().load(
+            types::I64,
+            MemFlagsData::trusted(),
+            def,
+            table_def::CURRENT_ELEMENTS as i32,
+        )
+    }
+
+    /// Address of element `index` (an i32) of `table`, trapping with
+    /// `TABLE_OUT_OF_BOUNDS` if it is past the end.
+    ///
+    /// A fixed-size table's length is a constant and its element array never
+    /// moves: the bounds check needs no load and the base load can leave
+    /// loops. wasm-ld gives C and Rust programs' indirect function tables
+    /// this type.
+    pub fn table_elem_addr(
+        &self,
+        b: &mut FunctionBuilder<'_>,
+        table: u32,
+        index: ir::Value,
+    ) -> ir::Value {
+        let len = self.table_len(b, table);
+        let base_flags = if self.table_is_fixed(table) {
+            readonly()
+        } else {
+            MemFlagsData::trusted()
+        };
+        let index = b.ins().uextend(types::I64, index);
+        let oob = b.ins().icmp(IntCC::UnsignedGreaterThanOrEqual, index, len);
+        b.ins().trapnz(oob, trap_codes::TABLE_OUT_OF_BOUNDS);
+        let def = self.table_def(b, table);
+        let base = b
+            .ins()
+            .load(POINTER_TYPE, base_flags, def, table_def::BASE as i32);
+        let scaled = b.ins().ishl_imm_u(index, 3);
+        b.ins().iadd(base, scaled)
+    }
+
+    // --- globals ----------------------------------------------------------
+
+    /// Address of global `index`'s storage, and the flags for accessing it
+    /// (an immutable global's loads may be merged and hoisted).
+    pub fn global_addr(
+        &self,
+        b: &mut FunctionBuilder<'_>,
+        index: u32,
+    ) -> (ir::Value, MemFlagsData) {
+        let flags = if self.module.globals[index as usize].mutable {
+            MemFlagsData::trusted()
+        } else {
+            readonly()
+        };
+        let addr = if self.module.is_imported_global(index) {
+            self.load_vmctx(b, POINTER_TYPE, self.offsets.imported_global_ptr(index))
+        } else {
+            let defined = index - self.module.num_imported_globals;
+            let off = self.offsets.defined_global(defined);
+            b.ins().iadd_imm_u(self.vmctx, off as i64)
+        };
+        (addr, flags)
+    }
+
+    // --- functions --------------------------------------------------------
+
+    /// The funcref of function `index` (a `*const VMFuncRef`).
+    pub fn func_ref(
+        &self,
+        b: &mut FunctionBuilder<'_>,
+        index: u32,
+    ) -> Result<ir::Value, CompileError> {
+        if self.module.is_imported_func(index) {
+            let off = self.offsets.imported_func(index) + func_import::FUNC_REF;
+            Ok(self.load_vmctx(b, POINTER_TYPE, off))
+        } else {
+            let slot = self.module.func_ref_slots[index as usize].ok_or_else(|| {
+                CompileError::Codegen {
+                    func_index: index,
+                    message: "ref.func of a function without a funcref slot".into(),
+                }
+            })?;
+            let off = self.offsets.func_ref(slot);
+            Ok(b.ins().iadd_imm_u(self.vmctx, off as i64))
+        }
+    }
+
+    /// The signature of wasm functions of module type `type_index`.
+    fn sig_ref(&mut self, b: &mut FunctionBuilder<'_>, type_index: u32) -> ir::SigRef {
+        if let Some(s) = self.sig_refs.get(&type_index) {
+            return *s;
+        }
+        let sig = abi::wasm_signature(&self.module.types[type_index as usize]);
+        let s = b.import_signature(sig);
+        self.sig_refs.insert(type_index, s);
+        s
+    }
+
+    fn direct_ref(&mut self, b: &mut FunctionBuilder<'_>, func_index: u32) -> ir::FuncRef {
+        if let Some(f) = self.func_refs.get(&func_index) {
+            return *f;
+        }
+        let sig = self.sig_ref(b, self.module.funcs[func_index as usize]);
+        let name = b
+            .func
+            .declare_imported_user_function(UserExternalName::new(0, func_index));
+        let f = b.import_function(ExtFuncData {
+            name: ExternalName::User(name),
+            signature: sig,
+            colocated: true,
+            patchable: false,
+        });
+        self.func_refs.insert(func_index, f);
+        f
+    }
+
+    /// Calls function `func_index` with the wasm arguments `args`: directly
+    /// (PC-relative) if it is defined here, through its import slot if not.
+    pub fn call(
+        &mut self,
+        b: &mut FunctionBuilder<'_>,
+        func_index: u32,
+        args: &[ir::Value],
+    ) -> ir::Inst {
+        if self.module.is_imported_func(func_index) {
+            let base = self.offsets.imported_func(func_index);
+            let code = self.load_vmctx(b, POINTER_TYPE, base + func_import::WASM_CALL);
+            let callee_vmctx = self.load_vmctx(b, POINTER_TYPE, base + func_import::VMCTX);
+            let sig = self.sig_ref(b, self.module.funcs[func_index as usize]);
+            let mut all = vec![callee_vmctx, self.vmctx];
+            all.extend_from_slice(args);
+            b.ins().call_indirect(sig, code, &all)
+        } else {
+            let f = self.direct_ref(b, func_index);
+            let mut all = vec![self.vmctx, self.vmctx];
+            all.extend_from_slice(args);
+            b.ins().call(f, &all)
+        }
+    }
+
+    /// Calls the function in element `index` of `table`, which must be of
+    /// module type `type_index`: traps if the element is null or of another
+    /// type.
+    pub fn call_indirect(
+        &mut self,
+        b: &mut FunctionBuilder<'_>,
+        type_index: u32,
+        table: u32,
+        index: ir::Value,
+        args: &[ir::Value],
+    ) -> ir::Inst {
+        let addr = self.table_elem_addr(b, table, index);
+        let fref = b.ins().load(POINTER_TYPE, MemFlagsData::trusted(), addr, 0);
+        b.ins().trapz(fref, trap_codes::INDIRECT_CALL_TO_NULL);
+        let ids = self.load_vmctx(b, POINTER_TYPE, VMOffsets::TYPE_IDS);
+        let expected = b
+            .ins()
+            .load(types::I32, readonly(), ids, (type_index * 4) as i32);
+        let actual = b.ins().load(
+            types::I32,
+            MemFlagsData::trusted(),
+            fref,
+            func_ref::TYPE_ID as i32,
+        );
+        let mismatch = b.ins().icmp(IntCC::NotEqual, expected, actual);
+        b.ins().trapnz(mismatch, trap_codes::BAD_SIGNATURE);
+        let code = b.ins().load(
+            POINTER_TYPE,
+            MemFlagsData::trusted(),
+            fref,
+            func_ref::WASM_CALL as i32,
+        );
+        let callee_vmctx = b.ins().load(
+            POINTER_TYPE,
+            MemFlagsData::trusted(),
+            fref,
+            func_ref::VMCTX as i32,
+        );
+        let sig = self.sig_ref(b, type_index);
+        let mut all = vec![callee_vmctx, self.vmctx];
+        all.extend_from_slice(args);
+        b.ins().call_indirect(sig, code, &all)
+    }
+
+    // --- builtins and the store context -----------------------------------
+
+    /// Calls `builtin` with `args` (after the implicit VMContext), in the
+    /// target's calling convention; returns its result if it has one. Its
+    /// signature comes from the builtin list and is imported once per
+    /// function.
+    pub fn call_builtin(
+        &mut self,
+        b: &mut FunctionBuilder<'_>,
+        builtin: Builtin,
+        args: &[ir::Value],
+    ) -> Option<ir::Value> {
+        let sig = match self.builtin_sigs[builtin as usize] {
+            Some(s) => s,
+            None => {
+                let s = b.import_signature(builtin.signature(self.call_conv));
+                self.builtin_sigs[builtin as usize] = Some(s);
+                s
+            }
+        };
+        debug_assert_eq!(args.len(), builtin.params().len());
+        let table = self.load_vmctx(b, POINTER_TYPE, VMOffsets::BUILTINS);
+        let callee = b.ins().load(
+            POINTER_TYPE,
+            readonly(),
+            table,
+            builtin.table_offset() as i32,
+        );
+        let mut all = Vec::with_capacity(args.len() + 1);
+        all.push(self.vmctx);
+        all.extend_from_slice(args);
+        let call = b.ins().call_indirect(sig, callee, &all);
+        b.inst_results(call).first().copied()
+    }
+
+    /// The store context (`*mut VMStoreContext`).
+    fn store_context(&self, b: &mut FunctionBuilder<'_>) -> ir::Value {
+        self.load_vmctx(b, POINTER_TYPE, VMOffsets::STORE_CONTEXT)
+    }
+
+    /// Makes `func`'s prologue check the stack pointer against the store's
+    /// stack limit (vmctx -> store context -> stack limit).
+    pub fn declare_stack_limit(func: &mut ir::Function) {
+        let ro = func.dfg.mem_flags.insert_unchecked(readonly());
+        let vmctx = func.create_global_value(ir::GlobalValueData::VMContext);
+        let store = func.create_global_value(ir::GlobalValueData::Load {
+            base: vmctx,
+            offset: (VMOffsets::STORE_CONTEXT as i32).into(),
+            global_type: POINTER_TYPE,
+            flags: ro,
+        });
+        let limit = func.create_global_value(ir::GlobalValueData::Load {
+            base: store,
+            offset: (store_context::STACK_LIMIT as i32).into(),
+            global_type: POINTER_TYPE,
+            flags: ro,
+        });
+        func.stack_limit = Some(limit);
+    }
+
+    /// The store's fuel counter (i64, counting up towards zero).
+    pub fn load_fuel(&self, b: &mut FunctionBuilder<'_>) -> ir::Value {
+        let ctx = self.store_context(b);
+        b.ins().load(
+            types::I64,
+            MemFlagsData::trusted(),
+            ctx,
+            store_context::FUEL_CONSUMED as i32,
+        )
+    }
+
+    pub fn store_fuel(&self, b: &mut FunctionBuilder<'_>, fuel: ir::Value) {
+        let ctx = self.store_context(b);
+        b.ins().store(
+            MemFlagsData::trusted(),
+            fuel,
+            ctx,
+            store_context::FUEL_CONSUMED as i32,
+        );
+    }
+
+    /// The engine's current epoch and the store's deadline (both i64).
+    pub fn epoch_and_deadline(&self, b: &mut FunctionBuilder<'_>) -> (ir::Value, ir::Value) {
+        let ctx = self.store_context(b);
+        let epoch_ptr = b.ins().load(
+            POINTER_TYPE,
+            readonly(),
+            ctx,
+            store_context::EPOCH_PTR as i32,
+        );
+        let epoch = b
+            .ins()
+            .load(types::I64, MemFlagsData::trusted(), epoch_ptr, 0);
+        let deadline = b.ins().load(
+            types::I64,
+            MemFlagsData::trusted(),
+            ctx,
+            store_context::EPOCH_DEADLINE as i32,
+        );
+        (epoch, deadline)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn memory32_uses_guard_pages_memory64_bounds_checks() {
+        assert_eq!(HeapStrategy::for_memory(false), HeapStrategy::GuardPages);
+        assert_eq!(HeapStrategy::for_memory(true), HeapStrategy::BoundsChecked);
+    }
+}

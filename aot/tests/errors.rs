@@ -1,0 +1,152 @@
+//! Compile errors: an invalid body is reported with its function, never
+//! translated, inlined or handed to Cranelift; SIMD is unsupported, not
+//! invalid.
+
+use nyash_aot::{CompileError, Compiler, Tunables};
+
+fn compilers() -> Vec<Compiler> {
+    let mut out = Vec::new();
+    for parallel in [false, true] {
+        for inlining in [false, true] {
+            out.push(
+                Compiler::native_with_verifier(true)
+                    .unwrap()
+                    .with_parallelism(parallel)
+                    .with_tunables(Tunables {
+                        inlining,
+                        consume_fuel: true,
+                        ..Tunables::default()
+                    }),
+            );
+        }
+    }
+    out
+}
+
+/// A module of `n` valid functions that each call function 0 (small, so an
+/// inlining candidate), with the body of function `bad` replaced by `i32.add`
+/// on an empty stack.
+fn module_with_invalid_body(n: u32, bad: u32) -> (Vec<u8>, usize) {
+    let mut funcs = String::new();
+    for i in 0..n {
+        let body = if i == bad {
+            "i32.add".to_string()
+        } else if i == 0 {
+            "local.get 0 i32.const 1 i32.add".to_string()
+        } else {
+            format!("local.get 0 call 0 i32.const {i} i32.mul")
+        };
+        funcs.push_str(&format!("(func $f{i} (param i32) (result i32) {body})\n"));
+    }
+    let wasm = wat::parse_str(format!("(module {funcs})")).unwrap();
+    // The `i32.add` (0x6a) of the bad body: the only one that follows a
+    // body's local declarations directly.
+    let offset = wasm
+        .windows(3)
+        .position(|w| w == [0x03, 0x00, 0x6a])
+        .expect("the invalid body")
+        + 2;
+    (wasm, offset)
+}
+
+#[test]
+fn invalid_body_names_function_and_offset() {
+    for bad in [0, 3, 19] {
+        let (wasm, offset) = module_with_invalid_body(20, bad);
+        for c in compilers() {
+            let err = c.compile(&wasm).unwrap_err();
+            let CompileError::Invalid {
+                message,
+                offset: at,
+                func_index,
+                func_name,
+            } = &err
+            else {
+                panic!("expected Invalid, got {err:?}");
+            };
+            assert!(message.contains("type mismatch"), "{message}");
+            assert_eq!(*at, offset);
+            assert_eq!(*func_index, Some(bad));
+            let name = format!("f{bad}");
+            assert_eq!(func_name.as_deref(), Some(name.as_str()));
+            assert_eq!(
+                err.to_string(),
+                format!(
+                    "invalid module: {message} in function {bad} (`{name}`) at byte offset {offset:#x}"
+                )
+            );
+        }
+    }
+}
+
+#[test]
+fn lowest_invalid_function_is_reported() {
+    // Two invalid bodies: the lower index is the one reported, however the
+    // workers happen to run.
+    let wasm = wat::parse_str(
+        r#"(module
+          (func (result i32) i32.const 1)
+          (func (result i32) i32.const 1 i32.const 2 i32.add)
+          (func (result i32) i64.const 1)
+          (func (result i32) call 0 call 1 i32.add)
+          (func (result i32) f32.const 1)
+          (func (result i32) call 3))"#,
+    );
+    // `wat` refuses nothing here: it does not type-check.
+    let wasm = wasm.unwrap();
+    for c in compilers() {
+        match c.compile(&wasm).unwrap_err() {
+            CompileError::Invalid { func_index, .. } => assert_eq!(func_index, Some(2)),
+            other => panic!("expected Invalid, got {other:?}"),
+        }
+    }
+}
+
+#[test]
+fn simd_is_unsupported_not_invalid() {
+    let modules = [
+        // In a body only.
+        r#"(module (func (param i32) (result i32)
+             local.get 0 i32x4.splat i32x4.extract_lane 0))"#,
+        // In a body, the form `-O3 -msimd128` gives C loops.
+        r#"(module (memory 1) (func (param i32)
+             local.get 0 local.get 0 v128.load local.get 0 v128.load i32x4.add
+             v128.store))"#,
+        // In a type.
+        r#"(module (func (param v128)))"#,
+        // In a global.
+        r#"(module (global v128 (v128.const i64x2 0 0)))"#,
+    ];
+    for m in modules {
+        let wasm = wat::parse_str(m).unwrap();
+        for c in compilers() {
+            match c.compile(&wasm) {
+                Err(CompileError::Unsupported(what)) => {
+                    assert!(what.contains("SIMD is not supported yet"), "{what}")
+                }
+                other => panic!("{m}: expected Unsupported, got {other:?}"),
+            }
+        }
+    }
+}
+
+#[test]
+fn later_proposals_are_unsupported_not_invalid() {
+    let modules = [
+        // Tail calls.
+        "(module (func (result i32) i32.const 1) (func (result i32) return_call 0))",
+        // Threads.
+        "(module (memory 1 1 shared) (func (param i32) (result i32) local.get 0 i32.atomic.load))",
+        // Exceptions.
+        "(module (tag) (func throw 0))",
+    ];
+    for m in modules {
+        let wasm = wat::parse_str(m).unwrap();
+        match Compiler::native().unwrap().compile(&wasm) {
+            Err(CompileError::Unsupported(what)) => {
+                assert!(what.contains("enabled"), "{what}")
+            }
+            other => panic!("{m}: expected Unsupported, got {other:?}"),
+        }
+    }
+}
