@@ -189,7 +189,7 @@ enum Job {
     Body(FunctionBodyInput),
     /// A body translated ahead (an inlining candidate), or the error its
     /// translation met.
-    Translated(u32, Result<ir::Function, CompileError>),
+    Translated(u32, Box<Result<ir::Function, CompileError>>),
     /// The trampoline for this type index: entry (host -> wasm) if `true`,
     /// else host-call (wasm -> host).
     Trampoline(usize, bool),
@@ -444,7 +444,11 @@ impl Compiler {
         let mut jobs: Vec<Job> = rest
             .into_iter()
             .map(Job::Body)
-            .chain(translated.into_iter().map(|(f, r)| Job::Translated(f, r)))
+            .chain(
+                translated
+                    .into_iter()
+                    .map(|(f, r)| Job::Translated(f, Box::new(r))),
+            )
             .collect();
         jobs.sort_by_key(|j| match j {
             Job::Body(b) => b.func_index,
@@ -462,15 +466,14 @@ impl Compiler {
                 self.compile_function(func, index, &inline_bodies, state)
             }
             Job::Translated(index, func) => {
-                self.compile_function(func?, index, &inline_bodies, state)
+                self.compile_function((*func)?, index, &inline_bodies, state)
             }
             Job::Trampoline(ty, entry) => self.compile_trampoline(&env.types[ty], entry, state),
         };
         let cost = |j: &Job| match j {
             Job::Body(b) => b.range.len(),
             // About three bytes of wasm per CLIF instruction.
-            Job::Translated(_, Ok(f)) => 3 * f.dfg.num_insts(),
-            Job::Translated(_, Err(_)) => 0,
+            Job::Translated(_, r) => r.as_ref().as_ref().map_or(0, |f| 3 * f.dfg.num_insts()),
             Job::Trampoline(..) => 64,
         };
         let mut results: Vec<Result<FunctionCode, CompileError>> =

@@ -622,11 +622,12 @@ pub fn parse(wasm: &[u8]) -> Result<(ModuleEnv, Vec<FunctionBodyInput>), Compile
     let mut slots = vec![None; env.funcs.len()];
     let mut next = 0u32;
     for f in escaping {
-        if let Some(slot) = slots.get_mut(f as usize) {
-            if slot.is_none() && f >= env.num_imported_funcs {
-                *slot = Some(next);
-                next += 1;
-            }
+        if let Some(slot) = slots.get_mut(f as usize)
+            && slot.is_none()
+            && f >= env.num_imported_funcs
+        {
+            *slot = Some(next);
+            next += 1;
         }
     }
     env.func_ref_slots = slots;

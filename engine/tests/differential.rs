@@ -30,6 +30,8 @@ fn seed_bytes(seed: u64, len: usize) -> Vec<u8> {
     out
 }
 
+// One assignment per line reads as a list of switches, easy to diff.
+#[allow(clippy::field_reassign_with_default)]
 fn smith_config() -> wasm_smith::Config {
     let mut c = wasm_smith::Config::default();
     c.simd_enabled = false;

@@ -46,7 +46,7 @@
 //!   executable part of a bundle) may load, and the module then runs like
 //!   any other. Bundles are built in memory (noise, the artifact at a 16 KiB
 //!   boundary, the 24-byte trailer), located with the same trailer check as
-//!   `nyash-engine`'s `main`, and loaded with `Module::deserialize_bundle`.
+//!   `nyash-engine`'s `main`, and loaded with `Module::deserialize_embedded`.
 //! - **Panics** are caught with `catch_unwind` (only to *detect* them: the
 //!   engine never relies on it) and reported with their site.
 //! - **Signals.** A fault in wasm code is a trap; a fault anywhere else kills
@@ -242,8 +242,10 @@ fn structural_lebs(wasm: &[u8]) -> Vec<usize> {
         if id != 0 && start < end {
             out.push(start);
         }
-        if id == 10 {
-            if let Some((count, n)) = read_leb(wasm, start) {
+        if id == 10
+            && let Some((count, n)) = read_leb(wasm, start)
+        {
+            {
                 let mut p = start + n;
                 for _ in 0..count.min(10_000) {
                     out.push(p);
@@ -508,6 +510,8 @@ fn workloads() -> Vec<(String, Vec<u8>)> {
     out
 }
 
+// One assignment per line reads as a list of switches, easy to diff.
+#[allow(clippy::field_reassign_with_default)]
 fn smith_config(invalid_funcs: bool) -> wasm_smith::Config {
     let mut c = wasm_smith::Config::default();
     c.simd_enabled = false;
@@ -991,7 +995,7 @@ impl Checker {
             return Ok(());
         };
         // SAFETY: as above.
-        let r = unsafe { Module::deserialize_bundle(&self.engines[0], &path, off, len) };
+        let r = unsafe { Module::deserialize_embedded(&self.engines[0], &path, off, len) };
         self.artifact_result(r, detectable, rng, st)
     }
 
@@ -1302,8 +1306,10 @@ fn main() {
         });
         // Committed reproducers first (on this thread).
         for (name, wasm) in &checker.corpus.regressions {
-            let mut st = Stats::default();
-            st.cases = 1;
+            let mut st = Stats {
+                cases: 1,
+                ..Stats::default()
+            };
             let mut rng = Rng::new(0);
             let r = catch_unwind(AssertUnwindSafe(|| {
                 checker.check_wasm(&checker.engines[0], wasm, &mut rng, &mut st)
