@@ -40,7 +40,16 @@ pub enum CompileError {
 
 /// What wasmparser says when a module uses SIMD, which the validator has off.
 const SIMD_DISABLED: &str = "SIMD support is not enabled";
-/// What wasmparser says when a module uses a proposal the validator has off.
+/// Proposals that are standard WebAssembly (3.0) or finished and shipped by
+/// other engines: a module that needs one we have off is unsupported, not
+/// invalid.
+const STANDARD_FEATURES: wasmparser::WasmFeatures = wasmparser::WasmFeatures::WASM3
+    .union(wasmparser::WasmFeatures::SIMD)
+    .union(wasmparser::WasmFeatures::CUSTOM_PAGE_SIZES)
+    .union(wasmparser::WasmFeatures::WIDE_ARITHMETIC);
+
+/// What wasmparser says when a module uses a proposal the validator has off
+/// (for errors it does not tag with the missing feature).
 const FEATURE_DISABLED: [&str; 4] = [
     "not enabled",
     "must be enabled",
@@ -71,8 +80,16 @@ impl CompileError {
             ));
         }
         // Another proposal the validator knows and we have off (tail calls,
-        // GC, exceptions, threads, ...).
-        if FEATURE_DISABLED.iter().any(|m| e.message().contains(m)) {
+        // GC, exceptions, threads, ...): unsupported when it is part of a
+        // standard (3.0, or a finished proposal wasmtime ships), so the
+        // module is valid WebAssembly we do not run yet. A feature outside
+        // those (e.g. "multibyte array access", whose memarg flag 2.0 calls
+        // malformed) leaves the module malformed or invalid.
+        let standard = match e.missing_wasm_feature() {
+            Some(f) => STANDARD_FEATURES.contains(f),
+            None => FEATURE_DISABLED.iter().any(|m| e.message().contains(m)),
+        };
+        if standard {
             return CompileError::Unsupported(format!(
                 "{} (WebAssembly 2.0 without SIMD is supported; at byte offset {:#x})",
                 e.message(),
