@@ -26,7 +26,7 @@ if [ "$(python3 -m ziglang version 2>/dev/null)" != "$zig_version" ]; then
 fi
 libcxx_src="$(python3 -c 'import os, ziglang; print(os.path.dirname(ziglang.__file__))')/lib/libcxx/src"
 cargo build --release -p nyash-cli --bin nyash-engine
-engine="$root/target/release/nyash-engine"
+engine="${CARGO_TARGET_DIR:-$root/target}/release/nyash-engine"
 out="$(mktemp -d)"
 trap 'rm -rf "$out"' EXIT
 mkdir -p "$out/debian" "$out/zig"

@@ -12,7 +12,7 @@ fi
 cargo build --release -p nyash-cli --bin nyash-engine
 python3 -c "import colorama, requests" 2>/dev/null || python3 -m pip install --quiet -r "$suite/test-runner/requirements/common.txt"
 cd "$suite"
-NYASH_ENGINE="$root/target/release/nyash-engine" python3 test-runner/wasi_test_runner.py \
+NYASH_ENGINE="${CARGO_TARGET_DIR:-$root/target}/release/nyash-engine" python3 test-runner/wasi_test_runner.py \
   -t tests/c/testsuite/wasm32-wasip1 tests/assemblyscript/testsuite/wasm32-wasip1 \
      tests/rust/testsuite/wasm32-wasip1 \
   -r "$here/nyash_engine.py" "$@"
