@@ -394,28 +394,34 @@ impl ModuleEnv {
     }
 }
 
-/// The WebAssembly features the engine accepts: WebAssembly 2.0 without SIMD.
+/// The WebAssembly features the engine accepts: WebAssembly 2.0 without SIMD,
+/// and the 3.0 proposals listed one per line.
 pub fn supported_features() -> WasmFeatures {
-    WasmFeatures::WASM2.difference(WasmFeatures::SIMD)
+    WasmFeatures::WASM2
+        .difference(WasmFeatures::SIMD)
+        .union(WasmFeatures::MULTI_MEMORY)
 }
 
-/// Parses and validates the module-level structure of `wasm`. Function bodies
-/// are returned unvalidated, for the compile workers.
-pub fn parse(wasm: &[u8]) -> Result<(ModuleEnv, Vec<FunctionBodyInput>), CompileError> {
-    let mut validator = Validator::new_with_features(supported_features());
+/// Parses and validates the module-level structure of `wasm`, with the
+/// supported proposals in `disabled` turned off. Function bodies are
+/// returned unvalidated, for the compile workers.
+pub fn parse(
+    wasm: &[u8],
+    disabled: WasmFeatures,
+) -> Result<(ModuleEnv, Vec<FunctionBodyInput>), CompileError> {
+    let mut validator = Validator::new_with_features(supported_features().difference(disabled));
+    let from_wasmparser = |e| CompileError::from_wasmparser_with(e, disabled);
     let mut env = ModuleEnv::default();
     let mut bodies = Vec::new();
     let mut escaping: Vec<u32> = Vec::new();
 
     for payload in Parser::new(0).parse_all(wasm) {
-        let payload = payload.map_err(CompileError::from_wasmparser)?;
-        let valid = validator
-            .payload(&payload)
-            .map_err(CompileError::from_wasmparser)?;
+        let payload = payload.map_err(from_wasmparser)?;
+        let valid = validator.payload(&payload).map_err(from_wasmparser)?;
         match payload {
             Payload::TypeSection(reader) => {
                 for group in reader {
-                    let group = group.map_err(CompileError::from_wasmparser)?;
+                    let group = group.map_err(from_wasmparser)?;
                     for sub in group.into_types() {
                         match &sub.composite_type.inner {
                             CompositeInnerType::Func(f) => {
@@ -443,7 +449,7 @@ pub fn parse(wasm: &[u8]) -> Result<(ModuleEnv, Vec<FunctionBodyInput>), Compile
             }
             Payload::ImportSection(reader) => {
                 for import in reader.into_imports() {
-                    let import = import.map_err(CompileError::from_wasmparser)?;
+                    let import = import.map_err(from_wasmparser)?;
                     let index = match import.ty {
                         TypeRef::Func(ty) => {
                             env.funcs.push(ty);
@@ -480,12 +486,12 @@ pub fn parse(wasm: &[u8]) -> Result<(ModuleEnv, Vec<FunctionBodyInput>), Compile
             }
             Payload::FunctionSection(reader) => {
                 for ty in reader {
-                    env.funcs.push(ty.map_err(CompileError::from_wasmparser)?);
+                    env.funcs.push(ty.map_err(from_wasmparser)?);
                 }
             }
             Payload::TableSection(reader) => {
                 for table in reader {
-                    let table = table.map_err(CompileError::from_wasmparser)?;
+                    let table = table.map_err(from_wasmparser)?;
                     let ty = table_type(table.ty)?;
                     if let wasmparser::TableInit::Expr(_) = table.init {
                         return Err(CompileError::Unsupported(
@@ -500,7 +506,7 @@ pub fn parse(wasm: &[u8]) -> Result<(ModuleEnv, Vec<FunctionBodyInput>), Compile
                 let raw = &wasm[range.start as usize..range.end as usize];
                 let mut at = encoding::leb_len(raw);
                 for m in reader {
-                    let m = m.map_err(CompileError::from_wasmparser)?;
+                    let m = m.map_err(from_wasmparser)?;
                     at +=
                         encoding::check_limits(&raw[at.min(raw.len())..], range.start + at as u64)?;
                     env.memories.push(memory_type(m));
@@ -508,7 +514,7 @@ pub fn parse(wasm: &[u8]) -> Result<(ModuleEnv, Vec<FunctionBodyInput>), Compile
             }
             Payload::GlobalSection(reader) => {
                 for g in reader {
-                    let g = g.map_err(CompileError::from_wasmparser)?;
+                    let g = g.map_err(from_wasmparser)?;
                     env.globals.push(global_type(g.ty)?);
                     let init = ConstExpr::parse(&g.init_expr)?;
                     escaping.extend(init.referenced_funcs());
@@ -517,7 +523,7 @@ pub fn parse(wasm: &[u8]) -> Result<(ModuleEnv, Vec<FunctionBodyInput>), Compile
             }
             Payload::ExportSection(reader) => {
                 for e in reader {
-                    let e = e.map_err(CompileError::from_wasmparser)?;
+                    let e = e.map_err(from_wasmparser)?;
                     let index = match e.kind {
                         ExternalKind::Func => {
                             escaping.push(e.index);
@@ -541,7 +547,7 @@ pub fn parse(wasm: &[u8]) -> Result<(ModuleEnv, Vec<FunctionBodyInput>), Compile
             Payload::StartSection { func, .. } => env.start = Some(func),
             Payload::ElementSection(reader) => {
                 for elem in reader {
-                    let elem = elem.map_err(CompileError::from_wasmparser)?;
+                    let elem = elem.map_err(from_wasmparser)?;
                     let mode = match elem.kind {
                         ElementKind::Passive => ElemMode::Passive,
                         ElementKind::Declared => ElemMode::Declared,
@@ -557,7 +563,7 @@ pub fn parse(wasm: &[u8]) -> Result<(ModuleEnv, Vec<FunctionBodyInput>), Compile
                         ElementItems::Functions(funcs) => {
                             let mut items = Vec::new();
                             for f in funcs {
-                                let f = f.map_err(CompileError::from_wasmparser)?;
+                                let f = f.map_err(from_wasmparser)?;
                                 escaping.push(f);
                                 items.push(ConstExpr(vec![ConstOp::RefFunc(f)]));
                             }
@@ -567,8 +573,7 @@ pub fn parse(wasm: &[u8]) -> Result<(ModuleEnv, Vec<FunctionBodyInput>), Compile
                             let element = heap_type_to_wasm(ty.heap_type())?;
                             let mut items = Vec::new();
                             for e in exprs {
-                                let e =
-                                    ConstExpr::parse(&e.map_err(CompileError::from_wasmparser)?)?;
+                                let e = ConstExpr::parse(&e.map_err(from_wasmparser)?)?;
                                 escaping.extend(e.referenced_funcs());
                                 items.push(e);
                             }
@@ -584,7 +589,7 @@ pub fn parse(wasm: &[u8]) -> Result<(ModuleEnv, Vec<FunctionBodyInput>), Compile
             }
             Payload::DataSection(reader) => {
                 for data in reader {
-                    let data = data.map_err(CompileError::from_wasmparser)?;
+                    let data = data.map_err(from_wasmparser)?;
                     let start = env.data_bytes.len();
                     env.data_bytes.extend_from_slice(data.data);
                     let mode = match data.kind {

@@ -36,6 +36,7 @@ pub struct Config {
     pub(crate) epoch_interruption: bool,
     pub(crate) consume_fuel: bool,
     pub(crate) inlining: bool,
+    pub(crate) wasm_multi_memory: bool,
 }
 
 impl Default for Config {
@@ -51,6 +52,7 @@ impl Default for Config {
             epoch_interruption: false,
             consume_fuel: false,
             inlining: true,
+            wasm_multi_memory: true,
         }
     }
 }
@@ -138,6 +140,22 @@ impl Config {
         self.inlining = on;
         self
     }
+
+    /// Accept the multi-memory proposal (WebAssembly 3.0; default on): any
+    /// number of memories, and a memory index in every memory instruction.
+    /// Off, a module that uses it is invalid, as in WebAssembly 2.0.
+    pub fn wasm_multi_memory(&mut self, on: bool) -> &mut Self {
+        self.wasm_multi_memory = on;
+        self
+    }
+
+    /// The supported proposals this config turns off.
+    fn disabled_features(&self) -> nyash_aot::WasmFeatures {
+        use nyash_aot::WasmFeatures as F;
+        let mut off = F::empty();
+        off.set(F::MULTI_MEMORY, !self.wasm_multi_memory);
+        off
+    }
 }
 
 pub(crate) struct EngineInner {
@@ -196,6 +214,7 @@ impl Engine {
                 epoch_interruption: config.epoch_interruption,
                 consume_fuel: config.consume_fuel,
                 inlining: config.inlining,
+                disabled_features: config.disabled_features(),
             });
         let stacks =
             nyash_asyncify::StackPool::new(config.max_wasm_stack + nyash_asyncify::host_slack());

