@@ -119,6 +119,9 @@ pub struct TableType {
     pub element: WasmType,
     /// In elements.
     pub limits: Limits,
+    /// Indexed by i64 (memory64's table64), not i32.
+    #[serde(default)]
+    pub table64: bool,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -400,6 +403,7 @@ pub fn supported_features() -> WasmFeatures {
     WasmFeatures::WASM2
         .difference(WasmFeatures::SIMD)
         .union(WasmFeatures::MULTI_MEMORY)
+        .union(WasmFeatures::MEMORY64)
 }
 
 /// Parses and validates the module-level structure of `wasm`, with the
@@ -676,15 +680,13 @@ fn read_names(
 }
 
 fn table_type(t: wasmparser::TableType) -> Result<TableType, CompileError> {
-    if t.table64 {
-        return Err(CompileError::Unsupported("64-bit tables".into()));
-    }
     Ok(TableType {
         element: heap_type_to_wasm(t.element_type.heap_type())?,
         limits: Limits {
             min: t.initial,
             max: t.maximum,
         },
+        table64: t.table64,
     })
 }
 

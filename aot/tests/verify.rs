@@ -31,7 +31,7 @@ fn smith_config() -> wasm_smith::Config {
         exceptions_enabled: false,
         threads_enabled: false,
         shared_everything_threads_enabled: false,
-        memory64_enabled: false,
+        memory64_enabled: true,
         custom_page_sizes_enabled: false,
         wide_arithmetic_enabled: false,
         extended_const_enabled: false,

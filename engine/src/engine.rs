@@ -37,6 +37,7 @@ pub struct Config {
     pub(crate) consume_fuel: bool,
     pub(crate) inlining: bool,
     pub(crate) wasm_multi_memory: bool,
+    pub(crate) wasm_memory64: bool,
 }
 
 impl Default for Config {
@@ -53,6 +54,7 @@ impl Default for Config {
             consume_fuel: false,
             inlining: true,
             wasm_multi_memory: true,
+            wasm_memory64: true,
         }
     }
 }
@@ -149,11 +151,21 @@ impl Config {
         self
     }
 
+    /// Accept the memory64 proposal (WebAssembly 3.0; default on): memories
+    /// and tables indexed by i64. A 64-bit memory's accesses are
+    /// bounds-checked (guard pages cannot cover its index space). Off, a
+    /// module that uses it is invalid.
+    pub fn wasm_memory64(&mut self, on: bool) -> &mut Self {
+        self.wasm_memory64 = on;
+        self
+    }
+
     /// The supported proposals this config turns off.
     fn disabled_features(&self) -> nyash_aot::WasmFeatures {
         use nyash_aot::WasmFeatures as F;
         let mut off = F::empty();
         off.set(F::MULTI_MEMORY, !self.wasm_multi_memory);
+        off.set(F::MEMORY64, !self.wasm_memory64);
         off
     }
 }

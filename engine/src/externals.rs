@@ -122,8 +122,8 @@ impl Memory {
     /// A new memory of type `ty` in `store`, zero-filled, for the host to
     /// give to a module as an import. Fails if its minimum exceeds the
     /// maximum, [`Config::max_memory_pages`](crate::Config::max_memory_pages)
-    /// or 65536 pages, if it is a 64-bit or shared memory (not supported
-    /// yet), or if the address space cannot be reserved.
+    /// or 65536 pages (2^48 for a 64-bit memory), if it is a shared memory
+    /// (not supported yet), or if the address space cannot be reserved.
     pub fn new(mut store: impl AsContextMut, ty: MemoryType) -> Result<Memory> {
         let store = &mut store.as_context_mut().0.opaque;
         let index = new_memory(store, ty)?;
@@ -262,7 +262,7 @@ pub(crate) fn new_memory(store: &mut StoreOpaque, ty: MemoryType) -> Result<u32>
 ///
 /// let engine = Engine::default();
 /// let mut store = Store::new(&engine, ());
-/// let ty = TableType { element: ValType::ExternRef, limits: Limits { min: 2, max: None } };
+/// let ty = TableType { element: ValType::ExternRef, limits: Limits { min: 2, max: None }, table64: false };
 /// let table = Table::new(&mut store, ty, Val::ExternRef(None))?;
 /// assert_eq!(table.grow(&mut store, 3, Val::ExternRef(None))?, 2);
 /// assert_eq!(table.size(&store), 5);

@@ -16,11 +16,11 @@ pub use nyash_aot::module::GlobalType;
 #[doc(inline)]
 pub use nyash_aot::module::Limits;
 /// The type of a linear memory: its limits in 64 KiB pages, and whether it
-/// is a 64-bit or a shared memory (neither is supported yet).
+/// is a 64-bit memory (i64 addresses) or a shared one (not supported yet).
 #[doc(inline)]
 pub use nyash_aot::module::MemoryType;
-/// The type of a table: its element type (`funcref` or `externref`) and its
-/// limits in elements.
+/// The type of a table: its element type (`funcref` or `externref`), its
+/// limits in elements, and whether it is indexed by i64 (`table64`).
 #[doc(inline)]
 pub use nyash_aot::module::TableType;
 use nyash_aot::module::{EntityIndex, ModuleEnv};

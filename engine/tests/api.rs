@@ -223,6 +223,7 @@ fn memories_globals_tables_from_the_host() {
         TableType {
             element: ValType::FuncRef,
             limits: Limits { min: 2, max: None },
+            table64: false,
         },
         Val::FuncRef(None),
     )
@@ -494,6 +495,110 @@ fn multi_memory_imported_and_defined() {
     // With the proposal off, two memories are invalid, as in WebAssembly 2.0.
     let mut config = Config::new();
     config.wasm_multi_memory(false);
+    let err = Module::new(&Engine::new(&config).unwrap(), wat).unwrap_err();
+    assert!(
+        matches!(
+            err.kind(),
+            ErrorKind::Compile(nyash_engine::CompileError::Invalid { .. })
+        ),
+        "{err}"
+    );
+}
+
+#[test]
+fn memory64_and_table64() {
+    let engine = engine();
+    let wat = r#"(module
+        (memory $m (export "m") i64 1 2)
+        (data (i64.const 65535) "\07")
+        (table $t i64 2 funcref)
+        (elem (table $t) (i64.const 1) func $seven)
+        (type $r (func (result i32)))
+        (func $seven (result i32) i32.const 7)
+        (func (export "load") (param i64) (result i32) (i32.load8_u (local.get 0)))
+        (func (export "load_far") (param i64) (result i32)
+            (i32.load8_u offset=0xffffffff (local.get 0)))
+        (func (export "grow") (param i64) (result i64) (memory.grow (local.get 0)))
+        (func (export "size") (result i64) (memory.size))
+        (func (export "fill") (param i64 i64) (memory.fill (local.get 0) (i32.const 9) (local.get 1)))
+        (func (export "call") (param i64) (result i32) (call_indirect $t (type $r) (local.get 0)))
+        (func (export "tgrow") (result i64 i64)
+            (table.grow $t (ref.null func) (i64.const 3)) (table.size $t)))"#;
+    let module = Module::new(&engine, wat).unwrap();
+    let mut store = Store::new(&engine, ());
+    let instance = Instance::new(&mut store, &module, &[]).unwrap();
+    let load = instance
+        .get_typed_func::<i64, i32>(&mut store, "load")
+        .unwrap();
+    let load_far = instance
+        .get_typed_func::<i64, i32>(&mut store, "load_far")
+        .unwrap();
+    let grow = instance
+        .get_typed_func::<i64, i64>(&mut store, "grow")
+        .unwrap();
+    let size = instance
+        .get_typed_func::<(), i64>(&mut store, "size")
+        .unwrap();
+    let fill = instance
+        .get_typed_func::<(i64, i64), ()>(&mut store, "fill")
+        .unwrap();
+    let call = instance
+        .get_typed_func::<i64, i32>(&mut store, "call")
+        .unwrap();
+    let tgrow = instance
+        .get_typed_func::<(), (i64, i64)>(&mut store, "tgrow")
+        .unwrap();
+    assert_eq!(load.call(&mut store, 65535).unwrap(), 7);
+    let oob = |r: nyash_engine::Result<i32>| r.unwrap_err().trap_code();
+    assert_eq!(
+        oob(load.call(&mut store, 65536)),
+        Some(TrapCode::MemoryOutOfBounds)
+    );
+    // Addresses beyond 4 GiB, and an offset that wraps in 64 bits, trap.
+    assert_eq!(
+        oob(load.call(&mut store, 1 << 32)),
+        Some(TrapCode::MemoryOutOfBounds)
+    );
+    assert_eq!(
+        oob(load.call(&mut store, -1)),
+        Some(TrapCode::MemoryOutOfBounds)
+    );
+    assert_eq!(
+        oob(load_far.call(&mut store, -1)),
+        Some(TrapCode::MemoryOutOfBounds)
+    );
+    assert_eq!(
+        oob(load_far.call(&mut store, 0)),
+        Some(TrapCode::MemoryOutOfBounds)
+    );
+    assert_eq!(grow.call(&mut store, 1).unwrap(), 1);
+    assert_eq!(grow.call(&mut store, 1).unwrap(), -1);
+    assert_eq!(grow.call(&mut store, -1).unwrap(), -1);
+    assert_eq!(size.call(&mut store, ()).unwrap(), 2);
+    // The grown page is reachable after the memory grew.
+    fill.call(&mut store, (65536 * 2 - 2, 2)).unwrap();
+    assert_eq!(load.call(&mut store, 65536 * 2 - 1).unwrap(), 9);
+    assert!(fill.call(&mut store, (65536 * 2 - 1, 2)).is_err());
+    assert!(fill.call(&mut store, (-1, 2)).is_err());
+    assert_eq!(call.call(&mut store, 1).unwrap(), 7);
+    assert_eq!(
+        call.call(&mut store, 1 << 32).unwrap_err().trap_code(),
+        Some(TrapCode::TableOutOfBounds)
+    );
+    assert_eq!(tgrow.call(&mut store, ()).unwrap(), (2, 5));
+    let m = instance.get_memory(&mut store, "m").unwrap();
+    assert!(m.ty(&store).memory64);
+    assert_eq!(m.size(&store), 2);
+    // A host-made 64-bit memory.
+    let ty = MemoryType {
+        limits: Limits { min: 1, max: None },
+        memory64: true,
+        shared: false,
+    };
+    let host = Memory::new(&mut store, ty).unwrap();
+    assert_eq!(host.grow(&mut store, 1).unwrap(), 1);
+    let mut config = Config::new();
+    config.wasm_memory64(false);
     let err = Module::new(&Engine::new(&config).unwrap(), wat).unwrap_err();
     assert!(
         matches!(

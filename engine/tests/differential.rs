@@ -41,7 +41,7 @@ fn smith_config() -> wasm_smith::Config {
     c.exceptions_enabled = false;
     c.threads_enabled = false;
     c.shared_everything_threads_enabled = false;
-    c.memory64_enabled = false;
+    c.memory64_enabled = true;
     c.custom_page_sizes_enabled = false;
     c.wide_arithmetic_enabled = false;
     c.extended_const_enabled = false;
@@ -59,6 +59,7 @@ fn smith_config() -> wasm_smith::Config {
     c.max_funcs = 20;
     c.max_instructions = 200;
     c.max_memory32_bytes = 2 << 20;
+    c.max_memory64_bytes = 2 << 20;
     c.export_everything = true;
     c.allow_start_export = true;
     c

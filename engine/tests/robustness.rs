@@ -5,9 +5,9 @@
 //! fewer than 20,000 fails) and checks each.
 //!
 //! - **Corpus.** Every module of the spec suite (wasm-v1 and wasm-v2, and
-//!   the supported proposals' directories: multi-memory; binary-encoded,
-//!   deduplicated), modules of proposals the engine does not
-//!   support (SIMD, GC, tail calls, exceptions, memory64,
+//!   the supported proposals' directories: multi-memory, memory64;
+//!   binary-encoded, deduplicated), modules of proposals the engine does not
+//!   support (SIMD, GC, tail calls, exceptions,
 //!   threads, ...: they must be refused as invalid or unsupported), a fresh
 //!   `wasm-smith` module per case (valid, and in wasm-smith's
 //!   invalid-function mode), the committed C workloads
@@ -488,7 +488,6 @@ fn spec_modules() -> (Vec<Vec<u8>>, Vec<Vec<u8>>) {
         Proposal::GC,
         Proposal::TailCall,
         Proposal::ExceptionHandling,
-        Proposal::Memory64,
         Proposal::Threads,
         Proposal::ExtendedConst,
         Proposal::WideArithmetic,
@@ -526,7 +525,7 @@ fn smith_config(invalid_funcs: bool) -> wasm_smith::Config {
     c.exceptions_enabled = false;
     c.threads_enabled = false;
     c.shared_everything_threads_enabled = false;
-    c.memory64_enabled = false;
+    c.memory64_enabled = true;
     c.custom_page_sizes_enabled = false;
     c.wide_arithmetic_enabled = false;
     c.extended_const_enabled = false;
@@ -544,6 +543,7 @@ fn smith_config(invalid_funcs: bool) -> wasm_smith::Config {
     c.max_funcs = 20;
     c.max_instructions = 300;
     c.max_memory32_bytes = 1 << 24;
+    c.max_memory64_bytes = 1 << 24;
     c.max_table_elements = 1000;
     c.export_everything = true;
     c.allow_start_export = true;

@@ -112,17 +112,22 @@ fn memarg_of<'a>(op: &'a Operator<'_>) -> Option<&'a wasmparser::MemArg> {
     }
 }
 
-/// Checks a memory or table type's limits: with memory64 and table64 off
-/// they are 32-bit LEB128 numbers. `raw` starts at the limits' flags byte.
+/// Checks a memory or table type's limits: they are 32-bit LEB128 numbers
+/// unless flag bit 2 makes the type 64-bit (memory64, table64). `raw`
+/// starts at the limits' flags byte.
 pub(crate) fn check_limits(raw: &[u8], offset: u64) -> Result<usize, CompileError> {
     let Some(&flags) = raw.first() else {
         return Ok(0);
     };
     let mut at = 1;
-    let fields = if flags & 1 != 0 { 2 } else { 1 };
-    for _ in 0..fields {
+    let widest = if flags & 4 != 0 { 10 } else { 5 };
+    // Minimum, maximum if flag bit 0, page size (a 32-bit log2) if flag
+    // bit 3 (custom page sizes).
+    let fields = [true, flags & 1 != 0, flags & 8 != 0];
+    let widths = [widest, widest, 5];
+    for (width, _) in widths.into_iter().zip(fields).filter(|(_, f)| *f) {
         let n = leb_len(&raw[at.min(raw.len())..]);
-        if n > 5 {
+        if n > width {
             return Err(malformed(
                 "integer representation too long",
                 offset + at as u64,

@@ -199,7 +199,7 @@ impl<'a> FuncEnv<'a> {
         )
     }
 
-    /// Address of element `index` (an i32) of `table`, trapping with
+    /// Address of element `index` (an i32, or an i64 for a 64-bit table) of `table`, trapping with
     /// `TABLE_OUT_OF_BOUNDS` if it is past the end.
     ///
     /// A fixed-size table's length is a constant and its element array never
@@ -218,7 +218,11 @@ impl<'a> FuncEnv<'a> {
         } else {
             MemFlagsData::trusted()
         };
-        let index = b.ins().uextend(types::I64, index);
+        let index = if b.func.dfg.value_type(index) == types::I64 {
+            index
+        } else {
+            b.ins().uextend(types::I64, index)
+        };
         let oob = b.ins().icmp(IntCC::UnsignedGreaterThanOrEqual, index, len);
         b.ins().trapnz(oob, trap_codes::TABLE_OUT_OF_BOUNDS);
         let def = self.table_def(b, table);

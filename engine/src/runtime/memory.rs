@@ -1,6 +1,8 @@
 //! Linear memories. A 32-bit memory reserves its whole addressable range plus
 //! a guard region up front, so generated code needs no bounds checks and the
-//! base address never moves; `grow` only opens more pages.
+//! base address never moves; `grow` only opens more pages. A 64-bit memory,
+//! whose accesses are bounds-checked, reserves up to its maximum (at most
+//! the engine's page limit), so its base never moves either.
 
 use super::mmap::{Mmap, page_size};
 use super::vm::VMMemoryDefinition;
@@ -13,6 +15,9 @@ pub const RESERVATION: usize = (8 << 30) + (64 << 10);
 
 /// The largest 32-bit memory, in pages.
 pub const MAX_PAGES_32: u64 = 65536;
+
+/// The largest 64-bit memory, in pages (2^64 bytes).
+pub const MAX_PAGES_64: u64 = 1 << 48;
 
 #[derive(Debug)]
 pub struct LinearMemory {
@@ -27,17 +32,18 @@ pub struct LinearMemory {
 impl LinearMemory {
     /// `limit_pages` is the engine's configured ceiling for any memory.
     pub fn new(ty: MemoryType, limit_pages: u64) -> Result<Self, String> {
-        if ty.memory64 {
-            return Err("64-bit memories are not supported yet".into());
-        }
         if ty.shared {
             return Err("shared memories are not supported yet".into());
         }
         let max_pages = ty
             .limits
             .max
-            .unwrap_or(MAX_PAGES_32)
-            .min(MAX_PAGES_32)
+            .unwrap_or(u64::MAX)
+            .min(if ty.memory64 {
+                MAX_PAGES_64
+            } else {
+                MAX_PAGES_32
+            })
             .min(limit_pages);
         if ty.limits.min > max_pages {
             return Err(format!(
@@ -45,7 +51,13 @@ impl LinearMemory {
                 ty.limits.min
             ));
         }
-        let mmap = Mmap::reserve(RESERVATION)
+        let reservation = if ty.memory64 {
+            usize::try_from(max_pages * WASM_PAGE_SIZE)
+                .map_err(|_| "a memory's maximum exceeds the address space".to_string())?
+        } else {
+            RESERVATION
+        };
+        let mmap = Mmap::reserve(reservation)
             .map_err(|e| format!("cannot reserve address space for a memory: {e}"))?;
         let bytes = (ty.limits.min * WASM_PAGE_SIZE) as usize;
         mmap.make_accessible(0, bytes)
