@@ -108,10 +108,36 @@ pub struct Limits {
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct MemoryType {
-    /// In 64 KiB pages.
+    /// In pages (64 KiB unless `page_size_log2` says otherwise).
     pub limits: Limits,
     pub memory64: bool,
     pub shared: bool,
+    /// log2 of the page size in bytes (custom page sizes: 0 or 16); `None`
+    /// is the default, 64 KiB.
+    pub page_size_log2: Option<u32>,
+}
+
+impl MemoryType {
+    /// log2 of the page size in bytes.
+    pub fn page_size_log2(&self) -> u32 {
+        self.page_size_log2.unwrap_or(16)
+    }
+
+    /// The page size in bytes.
+    pub fn page_size(&self) -> u64 {
+        1 << self.page_size_log2()
+    }
+
+    /// The most pages the address type allows: 2^32 or 2^64 bytes' worth
+    /// (less one page of 1 byte, which the spec excludes so the size fits
+    /// the address type).
+    pub fn max_pages(&self) -> u64 {
+        let bits = if self.memory64 { 64 } else { 32 };
+        match bits - self.page_size_log2() {
+            64.. => u64::MAX,
+            n => (1u64 << n) - u64::from(self.page_size_log2() == 0),
+        }
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -404,6 +430,7 @@ pub fn supported_features() -> WasmFeatures {
         .difference(WasmFeatures::SIMD)
         .union(WasmFeatures::MULTI_MEMORY)
         .union(WasmFeatures::MEMORY64)
+        .union(WasmFeatures::CUSTOM_PAGE_SIZES)
 }
 
 /// Parses and validates the module-level structure of `wasm`, with the
@@ -698,6 +725,7 @@ fn memory_type(m: wasmparser::MemoryType) -> MemoryType {
         },
         memory64: m.memory64,
         shared: m.shared,
+        page_size_log2: m.page_size_log2,
     }
 }
 

@@ -32,7 +32,7 @@ fn smith_config() -> wasm_smith::Config {
         threads_enabled: false,
         shared_everything_threads_enabled: false,
         memory64_enabled: true,
-        custom_page_sizes_enabled: false,
+        custom_page_sizes_enabled: true,
         wide_arithmetic_enabled: false,
         extended_const_enabled: false,
         custom_descriptors_enabled: false,

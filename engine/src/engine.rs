@@ -38,6 +38,7 @@ pub struct Config {
     pub(crate) inlining: bool,
     pub(crate) wasm_multi_memory: bool,
     pub(crate) wasm_memory64: bool,
+    pub(crate) wasm_custom_page_sizes: bool,
 }
 
 impl Default for Config {
@@ -55,6 +56,7 @@ impl Default for Config {
             inlining: true,
             wasm_multi_memory: true,
             wasm_memory64: true,
+            wasm_custom_page_sizes: true,
         }
     }
 }
@@ -160,12 +162,22 @@ impl Config {
         self
     }
 
+    /// Accept the custom-page-sizes proposal (default on): memories of
+    /// 1-byte pages, which are bounds-checked (they can end inside an OS
+    /// page, where no guard page can catch an access). Off, a module that
+    /// declares a page size is invalid.
+    pub fn wasm_custom_page_sizes(&mut self, on: bool) -> &mut Self {
+        self.wasm_custom_page_sizes = on;
+        self
+    }
+
     /// The supported proposals this config turns off.
     fn disabled_features(&self) -> nyash_aot::WasmFeatures {
         use nyash_aot::WasmFeatures as F;
         let mut off = F::empty();
         off.set(F::MULTI_MEMORY, !self.wasm_multi_memory);
         off.set(F::MEMORY64, !self.wasm_memory64);
+        off.set(F::CUSTOM_PAGE_SIZES, !self.wasm_custom_page_sizes);
         off
     }
 }

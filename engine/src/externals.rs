@@ -102,7 +102,7 @@ impl From<Global> for Extern {
 ///
 /// let engine = Engine::default();
 /// let mut store = Store::new(&engine, ());
-/// let ty = MemoryType { limits: Limits { min: 1, max: Some(2) }, memory64: false, shared: false };
+/// let ty = MemoryType { limits: Limits { min: 1, max: Some(2) }, memory64: false, shared: false, page_size_log2: None };
 /// let memory = Memory::new(&mut store, ty)?;
 /// memory.write(&mut store, 100, b"abc")?;
 /// assert_eq!(&memory.data(&store)[100..103], b"abc");

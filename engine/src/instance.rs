@@ -243,6 +243,7 @@ pub(crate) fn instantiate(
                 check_store(store, m.store);
                 if !limits_match(a.limits, e.limits)
                     || a.memory64 != e.memory64
+                    || a.page_size_log2() != e.page_size_log2()
                     || a.shared != e.shared
                 {
                     return Err(mismatch(format!(

@@ -206,6 +206,7 @@ fn memories_globals_tables_from_the_host() {
             },
             memory64: false,
             shared: false,
+            page_size_log2: None,
         },
     )
     .unwrap();
@@ -480,6 +481,7 @@ fn multi_memory_imported_and_defined() {
         limits: Limits { min: 1, max: None },
         memory64: false,
         shared: false,
+        page_size_log2: None,
     };
     let a = Memory::new(&mut store, ty).unwrap();
     let mut linker = Linker::new(&engine);
@@ -594,11 +596,64 @@ fn memory64_and_table64() {
         limits: Limits { min: 1, max: None },
         memory64: true,
         shared: false,
+        page_size_log2: None,
     };
     let host = Memory::new(&mut store, ty).unwrap();
     assert_eq!(host.grow(&mut store, 1).unwrap(), 1);
     let mut config = Config::new();
     config.wasm_memory64(false);
+    let err = Module::new(&Engine::new(&config).unwrap(), wat).unwrap_err();
+    assert!(
+        matches!(
+            err.kind(),
+            ErrorKind::Compile(nyash_engine::CompileError::Invalid { .. })
+        ),
+        "{err}"
+    );
+}
+
+#[test]
+fn custom_page_size_of_one_byte_is_bounds_checked() {
+    let engine = engine();
+    let wat = r#"(module
+        (memory (export "m") 5 10 (pagesize 1))
+        (func (export "load") (param i32) (result i32) (i32.load8_u (local.get 0)))
+        (func (export "store") (param i32) (i32.store8 (local.get 0) (i32.const 1)))
+        (func (export "grow") (param i32) (result i32) (memory.grow (local.get 0)))
+        (func (export "size") (result i32) (memory.size)))"#;
+    let module = Module::new(&engine, wat).unwrap();
+    let mut store = Store::new(&engine, ());
+    let instance = Instance::new(&mut store, &module, &[]).unwrap();
+    let load = instance
+        .get_typed_func::<i32, i32>(&mut store, "load")
+        .unwrap();
+    let store8 = instance
+        .get_typed_func::<i32, ()>(&mut store, "store")
+        .unwrap();
+    let grow = instance
+        .get_typed_func::<i32, i32>(&mut store, "grow")
+        .unwrap();
+    let size = instance
+        .get_typed_func::<(), i32>(&mut store, "size")
+        .unwrap();
+    assert_eq!(load.call(&mut store, 4).unwrap(), 0);
+    // Byte 5 is inside the same OS page: only a bounds check can trap.
+    assert_eq!(
+        load.call(&mut store, 5).unwrap_err().trap_code(),
+        Some(TrapCode::MemoryOutOfBounds)
+    );
+    assert!(store8.call(&mut store, 5).is_err());
+    assert_eq!(grow.call(&mut store, 3).unwrap(), 5);
+    assert_eq!(size.call(&mut store, ()).unwrap(), 8);
+    store8.call(&mut store, 7).unwrap();
+    assert_eq!(load.call(&mut store, 7).unwrap(), 1);
+    assert!(load.call(&mut store, 8).is_err());
+    assert_eq!(grow.call(&mut store, 3).unwrap(), -1);
+    let m = instance.get_memory(&mut store, "m").unwrap();
+    assert_eq!(m.data(&store).len(), 8);
+    assert_eq!(m.ty(&store).page_size_log2, Some(0));
+    let mut config = Config::new();
+    config.wasm_custom_page_sizes(false);
     let err = Module::new(&Engine::new(&config).unwrap(), wat).unwrap_err();
     assert!(
         matches!(

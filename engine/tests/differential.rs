@@ -42,7 +42,7 @@ fn smith_config() -> wasm_smith::Config {
     c.threads_enabled = false;
     c.shared_everything_threads_enabled = false;
     c.memory64_enabled = true;
-    c.custom_page_sizes_enabled = false;
+    c.custom_page_sizes_enabled = true;
     c.wide_arithmetic_enabled = false;
     c.extended_const_enabled = false;
     c.custom_descriptors_enabled = false;
@@ -431,7 +431,9 @@ fn check_module(
 #[test]
 fn differential_against_wasmi() {
     let engine = ny::Engine::default();
-    let wengine = wasmi::Engine::default();
+    let mut wconfig = wasmi::Config::default();
+    wconfig.wasm_custom_page_sizes(true);
+    let wengine = wasmi::Engine::new(&wconfig);
     let seeds: Vec<u64> = match std::env::var("DIFF_SEED").ok().and_then(|s| s.parse().ok()) {
         Some(s) => vec![s],
         None => {

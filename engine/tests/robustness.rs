@@ -5,7 +5,8 @@
 //! fewer than 20,000 fails) and checks each.
 //!
 //! - **Corpus.** Every module of the spec suite (wasm-v1 and wasm-v2, and
-//!   the supported proposals' directories: multi-memory, memory64;
+//!   the supported proposals' directories: multi-memory, memory64, custom
+//!   page sizes;
 //!   binary-encoded, deduplicated), modules of proposals the engine does not
 //!   support (SIMD, GC, tail calls, exceptions,
 //!   threads, ...: they must be refused as invalid or unsupported), a fresh
@@ -478,9 +479,13 @@ fn spec_modules() -> (Vec<Vec<u8>>, Vec<Vec<u8>>) {
         .into_iter()
         .flat_map(|v| spec(&v).map(named).collect::<Vec<_>>())
         .chain(
-            [Proposal::MultiMemory]
-                .into_iter()
-                .flat_map(|p| proposal(p).map(named).collect::<Vec<_>>()),
+            [
+                Proposal::MultiMemory,
+                Proposal::Memory64,
+                Proposal::CustomPageSizes,
+            ]
+            .into_iter()
+            .flat_map(|p| proposal(p).map(named).collect::<Vec<_>>()),
         );
     let supported = wast_modules(supported, &mut seen);
     let unsupported = [
@@ -526,7 +531,7 @@ fn smith_config(invalid_funcs: bool) -> wasm_smith::Config {
     c.threads_enabled = false;
     c.shared_everything_threads_enabled = false;
     c.memory64_enabled = true;
-    c.custom_page_sizes_enabled = false;
+    c.custom_page_sizes_enabled = true;
     c.wide_arithmetic_enabled = false;
     c.extended_const_enabled = false;
     c.custom_descriptors_enabled = false;

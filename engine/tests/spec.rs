@@ -494,6 +494,7 @@ fn define_spectest(store: &mut Store<()>, linker: &mut Linker<()>) {
             },
             memory64: false,
             shared: false,
+            page_size_log2: None,
         },
     )
     .unwrap();
@@ -591,6 +592,11 @@ fn sets() -> Vec<Set> {
             source: Source::Proposal(Proposal::Memory64),
             skip: &[("simd_address.wast", "needs SIMD (v128 loads and stores)")],
         },
+        Set {
+            label: "proposals/custom-page-sizes",
+            source: Source::Proposal(Proposal::CustomPageSizes),
+            skip: &[],
+        },
     ]
 }
 
@@ -602,7 +608,10 @@ fn sets() -> Vec<Set> {
 fn proposals_off(source: &Source, config: &mut Config) {
     match source {
         Source::Spec(SpecVersion::V1 | SpecVersion::V2) => {
-            config.wasm_multi_memory(false).wasm_memory64(false);
+            config
+                .wasm_multi_memory(false)
+                .wasm_memory64(false)
+                .wasm_custom_page_sizes(false);
         }
         Source::Proposal(Proposal::Memory64) => {
             config.wasm_multi_memory(false);

@@ -127,7 +127,8 @@ impl Translator<'_, '_> {
 
     pub(super) fn memory_size(&mut self, mem: u32) -> Result<(), CompileError> {
         let len = self.env.memory_len_bytes(&mut self.builder, mem);
-        let pages = self.builder.ins().ushr_imm_u(len, 16);
+        let shift = self.env.module.memories[mem as usize].page_size_log2();
+        let pages = self.builder.ins().ushr_imm_u(len, shift as i64);
         let pages = self.as_address_type(pages, self.is_memory64(mem));
         self.push(pages);
         Ok(())
