@@ -296,6 +296,9 @@ pub struct Tunables {
     pub consume_fuel: bool,
     /// Inline small functions into their direct callers (see [`crate::inline`]).
     pub inlining: bool,
+    /// Supported proposals this configuration turns off: a module that
+    /// uses one is invalid (not unsupported), as for the standard before it.
+    pub disabled_features: wasmparser::WasmFeatures,
 }
 
 impl Default for Tunables {
@@ -304,6 +307,7 @@ impl Default for Tunables {
             epoch_interruption: false,
             consume_fuel: false,
             inlining: true,
+            disabled_features: wasmparser::WasmFeatures::empty(),
         }
     }
 }
@@ -399,7 +403,7 @@ impl Compiler {
 
     /// Parses, validates and compiles `wasm`.
     pub fn compile(&self, wasm: &[u8]) -> Result<Artifact, CompileError> {
-        let (env, bodies) = module::parse(wasm)?;
+        let (env, bodies) = module::parse(wasm, self.tunables.disabled_features)?;
         let offsets = VMOffsets::new(&env);
         let plan = TrampolinePlan::new(&env, false);
         // First pass: translate the small bodies that may be inlined, so
@@ -868,7 +872,8 @@ mod tests {
         .unwrap();
         let compiler = Compiler::native_with_verifier(true).unwrap();
         let traps = |memory64: bool| {
-            let (mut env, mut bodies) = module::parse(&wasm).unwrap();
+            let (mut env, mut bodies) =
+                module::parse(&wasm, wasmparser::WasmFeatures::empty()).unwrap();
             env.memories[0].memory64 = memory64;
             let offsets = VMOffsets::new(&env);
             let mut state = compiler.worker_state();

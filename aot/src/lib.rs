@@ -18,6 +18,7 @@ pub use compile::{Artifact, CompiledFunction, Compiler, TrapSite, TrapTable, Tun
 pub use inline::InlineTable;
 pub use module::{FuncType, ModuleEnv, WasmType};
 pub use vmoffsets::VMOffsets;
+pub use wasmparser::WasmFeatures;
 
 /// Why a module could not be compiled.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -72,6 +73,21 @@ impl CompileError {
     /// reported as unsupported, not as invalid: the module is valid
     /// WebAssembly 2.0.
     pub fn from_wasmparser(e: wasmparser::BinaryReaderError) -> Self {
+        Self::from_wasmparser_with(e, wasmparser::WasmFeatures::empty())
+    }
+
+    /// [`from_wasmparser`](Self::from_wasmparser), for a configuration
+    /// that turned the proposals in `disabled` off: a module that needs one
+    /// of them is invalid, as it is for an engine of the standard before it.
+    pub fn from_wasmparser_with(
+        e: wasmparser::BinaryReaderError,
+        disabled: wasmparser::WasmFeatures,
+    ) -> Self {
+        if e.missing_wasm_feature()
+            .is_some_and(|f| disabled.intersects(f))
+        {
+            return Self::invalid(e.message(), e.offset());
+        }
         if e.message().contains(SIMD_DISABLED) {
             return CompileError::Unsupported(format!(
                 "SIMD is not supported yet (WebAssembly 2.0 without SIMD; \

@@ -108,10 +108,36 @@ pub struct Limits {
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct MemoryType {
-    /// In 64 KiB pages.
+    /// In pages (64 KiB unless `page_size_log2` says otherwise).
     pub limits: Limits,
     pub memory64: bool,
     pub shared: bool,
+    /// log2 of the page size in bytes (custom page sizes: 0 or 16); `None`
+    /// is the default, 64 KiB.
+    pub page_size_log2: Option<u32>,
+}
+
+impl MemoryType {
+    /// log2 of the page size in bytes.
+    pub fn page_size_log2(&self) -> u32 {
+        self.page_size_log2.unwrap_or(16)
+    }
+
+    /// The page size in bytes.
+    pub fn page_size(&self) -> u64 {
+        1 << self.page_size_log2()
+    }
+
+    /// The most pages the address type allows: 2^32 or 2^64 bytes' worth
+    /// (less one page of 1 byte, which the spec excludes so the size fits
+    /// the address type).
+    pub fn max_pages(&self) -> u64 {
+        let bits = if self.memory64 { 64 } else { 32 };
+        match bits - self.page_size_log2() {
+            64.. => u64::MAX,
+            n => (1u64 << n) - u64::from(self.page_size_log2() == 0),
+        }
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -119,6 +145,9 @@ pub struct TableType {
     pub element: WasmType,
     /// In elements.
     pub limits: Limits,
+    /// Indexed by i64 (memory64's table64), not i32.
+    #[serde(default)]
+    pub table64: bool,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -394,28 +423,36 @@ impl ModuleEnv {
     }
 }
 
-/// The WebAssembly features the engine accepts: WebAssembly 2.0 without SIMD.
+/// The WebAssembly features the engine accepts: WebAssembly 2.0 without SIMD,
+/// and the 3.0 proposals listed one per line.
 pub fn supported_features() -> WasmFeatures {
-    WasmFeatures::WASM2.difference(WasmFeatures::SIMD)
+    WasmFeatures::WASM2
+        .difference(WasmFeatures::SIMD)
+        .union(WasmFeatures::MULTI_MEMORY)
+        .union(WasmFeatures::MEMORY64)
+        .union(WasmFeatures::CUSTOM_PAGE_SIZES)
 }
 
-/// Parses and validates the module-level structure of `wasm`. Function bodies
-/// are returned unvalidated, for the compile workers.
-pub fn parse(wasm: &[u8]) -> Result<(ModuleEnv, Vec<FunctionBodyInput>), CompileError> {
-    let mut validator = Validator::new_with_features(supported_features());
+/// Parses and validates the module-level structure of `wasm`, with the
+/// supported proposals in `disabled` turned off. Function bodies are
+/// returned unvalidated, for the compile workers.
+pub fn parse(
+    wasm: &[u8],
+    disabled: WasmFeatures,
+) -> Result<(ModuleEnv, Vec<FunctionBodyInput>), CompileError> {
+    let mut validator = Validator::new_with_features(supported_features().difference(disabled));
+    let from_wasmparser = |e| CompileError::from_wasmparser_with(e, disabled);
     let mut env = ModuleEnv::default();
     let mut bodies = Vec::new();
     let mut escaping: Vec<u32> = Vec::new();
 
     for payload in Parser::new(0).parse_all(wasm) {
-        let payload = payload.map_err(CompileError::from_wasmparser)?;
-        let valid = validator
-            .payload(&payload)
-            .map_err(CompileError::from_wasmparser)?;
+        let payload = payload.map_err(from_wasmparser)?;
+        let valid = validator.payload(&payload).map_err(from_wasmparser)?;
         match payload {
             Payload::TypeSection(reader) => {
                 for group in reader {
-                    let group = group.map_err(CompileError::from_wasmparser)?;
+                    let group = group.map_err(from_wasmparser)?;
                     for sub in group.into_types() {
                         match &sub.composite_type.inner {
                             CompositeInnerType::Func(f) => {
@@ -443,7 +480,7 @@ pub fn parse(wasm: &[u8]) -> Result<(ModuleEnv, Vec<FunctionBodyInput>), Compile
             }
             Payload::ImportSection(reader) => {
                 for import in reader.into_imports() {
-                    let import = import.map_err(CompileError::from_wasmparser)?;
+                    let import = import.map_err(from_wasmparser)?;
                     let index = match import.ty {
                         TypeRef::Func(ty) => {
                             env.funcs.push(ty);
@@ -480,12 +517,12 @@ pub fn parse(wasm: &[u8]) -> Result<(ModuleEnv, Vec<FunctionBodyInput>), Compile
             }
             Payload::FunctionSection(reader) => {
                 for ty in reader {
-                    env.funcs.push(ty.map_err(CompileError::from_wasmparser)?);
+                    env.funcs.push(ty.map_err(from_wasmparser)?);
                 }
             }
             Payload::TableSection(reader) => {
                 for table in reader {
-                    let table = table.map_err(CompileError::from_wasmparser)?;
+                    let table = table.map_err(from_wasmparser)?;
                     let ty = table_type(table.ty)?;
                     if let wasmparser::TableInit::Expr(_) = table.init {
                         return Err(CompileError::Unsupported(
@@ -500,7 +537,7 @@ pub fn parse(wasm: &[u8]) -> Result<(ModuleEnv, Vec<FunctionBodyInput>), Compile
                 let raw = &wasm[range.start as usize..range.end as usize];
                 let mut at = encoding::leb_len(raw);
                 for m in reader {
-                    let m = m.map_err(CompileError::from_wasmparser)?;
+                    let m = m.map_err(from_wasmparser)?;
                     at +=
                         encoding::check_limits(&raw[at.min(raw.len())..], range.start + at as u64)?;
                     env.memories.push(memory_type(m));
@@ -508,7 +545,7 @@ pub fn parse(wasm: &[u8]) -> Result<(ModuleEnv, Vec<FunctionBodyInput>), Compile
             }
             Payload::GlobalSection(reader) => {
                 for g in reader {
-                    let g = g.map_err(CompileError::from_wasmparser)?;
+                    let g = g.map_err(from_wasmparser)?;
                     env.globals.push(global_type(g.ty)?);
                     let init = ConstExpr::parse(&g.init_expr)?;
                     escaping.extend(init.referenced_funcs());
@@ -517,7 +554,7 @@ pub fn parse(wasm: &[u8]) -> Result<(ModuleEnv, Vec<FunctionBodyInput>), Compile
             }
             Payload::ExportSection(reader) => {
                 for e in reader {
-                    let e = e.map_err(CompileError::from_wasmparser)?;
+                    let e = e.map_err(from_wasmparser)?;
                     let index = match e.kind {
                         ExternalKind::Func => {
                             escaping.push(e.index);
@@ -541,7 +578,7 @@ pub fn parse(wasm: &[u8]) -> Result<(ModuleEnv, Vec<FunctionBodyInput>), Compile
             Payload::StartSection { func, .. } => env.start = Some(func),
             Payload::ElementSection(reader) => {
                 for elem in reader {
-                    let elem = elem.map_err(CompileError::from_wasmparser)?;
+                    let elem = elem.map_err(from_wasmparser)?;
                     let mode = match elem.kind {
                         ElementKind::Passive => ElemMode::Passive,
                         ElementKind::Declared => ElemMode::Declared,
@@ -557,7 +594,7 @@ pub fn parse(wasm: &[u8]) -> Result<(ModuleEnv, Vec<FunctionBodyInput>), Compile
                         ElementItems::Functions(funcs) => {
                             let mut items = Vec::new();
                             for f in funcs {
-                                let f = f.map_err(CompileError::from_wasmparser)?;
+                                let f = f.map_err(from_wasmparser)?;
                                 escaping.push(f);
                                 items.push(ConstExpr(vec![ConstOp::RefFunc(f)]));
                             }
@@ -567,8 +604,7 @@ pub fn parse(wasm: &[u8]) -> Result<(ModuleEnv, Vec<FunctionBodyInput>), Compile
                             let element = heap_type_to_wasm(ty.heap_type())?;
                             let mut items = Vec::new();
                             for e in exprs {
-                                let e =
-                                    ConstExpr::parse(&e.map_err(CompileError::from_wasmparser)?)?;
+                                let e = ConstExpr::parse(&e.map_err(from_wasmparser)?)?;
                                 escaping.extend(e.referenced_funcs());
                                 items.push(e);
                             }
@@ -584,7 +620,7 @@ pub fn parse(wasm: &[u8]) -> Result<(ModuleEnv, Vec<FunctionBodyInput>), Compile
             }
             Payload::DataSection(reader) => {
                 for data in reader {
-                    let data = data.map_err(CompileError::from_wasmparser)?;
+                    let data = data.map_err(from_wasmparser)?;
                     let start = env.data_bytes.len();
                     env.data_bytes.extend_from_slice(data.data);
                     let mode = match data.kind {
@@ -671,15 +707,13 @@ fn read_names(
 }
 
 fn table_type(t: wasmparser::TableType) -> Result<TableType, CompileError> {
-    if t.table64 {
-        return Err(CompileError::Unsupported("64-bit tables".into()));
-    }
     Ok(TableType {
         element: heap_type_to_wasm(t.element_type.heap_type())?,
         limits: Limits {
             min: t.initial,
             max: t.maximum,
         },
+        table64: t.table64,
     })
 }
 
@@ -691,6 +725,7 @@ fn memory_type(m: wasmparser::MemoryType) -> MemoryType {
         },
         memory64: m.memory64,
         shared: m.shared,
+        page_size_log2: m.page_size_log2,
     }
 }
 

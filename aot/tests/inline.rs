@@ -87,6 +87,7 @@ fn workloads_compile_with_inlining_and_interrupts() {
                 inlining: true,
                 consume_fuel: fuel,
                 epoch_interruption: epoch,
+                ..Tunables::default()
             });
         for path in &names {
             let wasm = std::fs::read(path).unwrap();

@@ -31,8 +31,8 @@ fn smith_config() -> wasm_smith::Config {
         exceptions_enabled: false,
         threads_enabled: false,
         shared_everything_threads_enabled: false,
-        memory64_enabled: false,
-        custom_page_sizes_enabled: false,
+        memory64_enabled: true,
+        custom_page_sizes_enabled: true,
         wide_arithmetic_enabled: false,
         extended_const_enabled: false,
         custom_descriptors_enabled: false,
@@ -41,7 +41,7 @@ fn smith_config() -> wasm_smith::Config {
         multi_value_enabled: true,
         sign_extension_ops_enabled: true,
         saturating_float_to_int_enabled: true,
-        max_memories: 1,
+        max_memories: 4,
         max_tables: 2,
         min_funcs: 4,
         max_funcs: 30,
@@ -67,6 +67,7 @@ fn random_modules_pass_the_verifier() {
             inlining,
             consume_fuel,
             epoch_interruption,
+            ..Tunables::default()
         };
         let c = Compiler::native_with_verifier(true)
             .unwrap()

@@ -36,6 +36,9 @@ pub struct Config {
     pub(crate) epoch_interruption: bool,
     pub(crate) consume_fuel: bool,
     pub(crate) inlining: bool,
+    pub(crate) wasm_multi_memory: bool,
+    pub(crate) wasm_memory64: bool,
+    pub(crate) wasm_custom_page_sizes: bool,
 }
 
 impl Default for Config {
@@ -51,6 +54,9 @@ impl Default for Config {
             epoch_interruption: false,
             consume_fuel: false,
             inlining: true,
+            wasm_multi_memory: true,
+            wasm_memory64: true,
+            wasm_custom_page_sizes: true,
         }
     }
 }
@@ -138,6 +144,42 @@ impl Config {
         self.inlining = on;
         self
     }
+
+    /// Accept the multi-memory proposal (WebAssembly 3.0; default on): any
+    /// number of memories, and a memory index in every memory instruction.
+    /// Off, a module that uses it is invalid, as in WebAssembly 2.0.
+    pub fn wasm_multi_memory(&mut self, on: bool) -> &mut Self {
+        self.wasm_multi_memory = on;
+        self
+    }
+
+    /// Accept the memory64 proposal (WebAssembly 3.0; default on): memories
+    /// and tables indexed by i64. A 64-bit memory's accesses are
+    /// bounds-checked (guard pages cannot cover its index space). Off, a
+    /// module that uses it is invalid.
+    pub fn wasm_memory64(&mut self, on: bool) -> &mut Self {
+        self.wasm_memory64 = on;
+        self
+    }
+
+    /// Accept the custom-page-sizes proposal (default on): memories of
+    /// 1-byte pages, which are bounds-checked (they can end inside an OS
+    /// page, where no guard page can catch an access). Off, a module that
+    /// declares a page size is invalid.
+    pub fn wasm_custom_page_sizes(&mut self, on: bool) -> &mut Self {
+        self.wasm_custom_page_sizes = on;
+        self
+    }
+
+    /// The supported proposals this config turns off.
+    fn disabled_features(&self) -> nyash_aot::WasmFeatures {
+        use nyash_aot::WasmFeatures as F;
+        let mut off = F::empty();
+        off.set(F::MULTI_MEMORY, !self.wasm_multi_memory);
+        off.set(F::MEMORY64, !self.wasm_memory64);
+        off.set(F::CUSTOM_PAGE_SIZES, !self.wasm_custom_page_sizes);
+        off
+    }
 }
 
 pub(crate) struct EngineInner {
@@ -196,6 +238,7 @@ impl Engine {
                 epoch_interruption: config.epoch_interruption,
                 consume_fuel: config.consume_fuel,
                 inlining: config.inlining,
+                disabled_features: config.disabled_features(),
             });
         let stacks =
             nyash_asyncify::StackPool::new(config.max_wasm_stack + nyash_asyncify::host_slack());

@@ -102,7 +102,7 @@ impl From<Global> for Extern {
 ///
 /// let engine = Engine::default();
 /// let mut store = Store::new(&engine, ());
-/// let ty = MemoryType { limits: Limits { min: 1, max: Some(2) }, memory64: false, shared: false };
+/// let ty = MemoryType { limits: Limits { min: 1, max: Some(2) }, memory64: false, shared: false, page_size_log2: None };
 /// let memory = Memory::new(&mut store, ty)?;
 /// memory.write(&mut store, 100, b"abc")?;
 /// assert_eq!(&memory.data(&store)[100..103], b"abc");
@@ -122,8 +122,8 @@ impl Memory {
     /// A new memory of type `ty` in `store`, zero-filled, for the host to
     /// give to a module as an import. Fails if its minimum exceeds the
     /// maximum, [`Config::max_memory_pages`](crate::Config::max_memory_pages)
-    /// or 65536 pages, if it is a 64-bit or shared memory (not supported
-    /// yet), or if the address space cannot be reserved.
+    /// or 65536 pages (2^48 for a 64-bit memory), if it is a shared memory
+    /// (not supported yet), or if the address space cannot be reserved.
     pub fn new(mut store: impl AsContextMut, ty: MemoryType) -> Result<Memory> {
         let store = &mut store.as_context_mut().0.opaque;
         let index = new_memory(store, ty)?;
@@ -262,7 +262,7 @@ pub(crate) fn new_memory(store: &mut StoreOpaque, ty: MemoryType) -> Result<u32>
 ///
 /// let engine = Engine::default();
 /// let mut store = Store::new(&engine, ());
-/// let ty = TableType { element: ValType::ExternRef, limits: Limits { min: 2, max: None } };
+/// let ty = TableType { element: ValType::ExternRef, limits: Limits { min: 2, max: None }, table64: false };
 /// let table = Table::new(&mut store, ty, Val::ExternRef(None))?;
 /// assert_eq!(table.grow(&mut store, 3, Val::ExternRef(None))?, 2);
 /// assert_eq!(table.size(&store), 5);

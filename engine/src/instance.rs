@@ -243,6 +243,7 @@ pub(crate) fn instantiate(
                 check_store(store, m.store);
                 if !limits_match(a.limits, e.limits)
                     || a.memory64 != e.memory64
+                    || a.page_size_log2() != e.page_size_log2()
                     || a.shared != e.shared
                 {
                     return Err(mismatch(format!(
@@ -254,7 +255,10 @@ pub(crate) fn instantiate(
             }
             (Extern::Table(t), ExternType::Table(e), ExternType::Table(a)) => {
                 check_store(store, t.store);
-                if !limits_match(a.limits, e.limits) || a.element != e.element {
+                if !limits_match(a.limits, e.limits)
+                    || a.element != e.element
+                    || a.table64 != e.table64
+                {
                     return Err(mismatch(format!("expected table {e:?}, found {a:?}")));
                 }
                 tables.push(t.index);
@@ -410,8 +414,17 @@ pub(crate) fn instantiate(
     for (i, seg) in env.elems.iter().enumerate() {
         match &seg.mode {
             ElemMode::Active { table, offset } => {
-                // SAFETY: segment offsets are i32 constant expressions.
-                let offset = unsafe { eval_const(store, instance_index, offset).i32 } as u32 as u64;
+                let table64 = env.tables[*table as usize].table64;
+                // SAFETY: segment offsets are constant expressions of the
+                // table's index type.
+                let offset = unsafe {
+                    let v = eval_const(store, instance_index, offset);
+                    if table64 {
+                        v.i64 as u64
+                    } else {
+                        v.i32 as u32 as u64
+                    }
+                };
                 let len = seg.items.len() as u64;
                 let inst = &store.instances[instance_index as usize];
                 let t = inst.tables[*table as usize];
@@ -432,14 +445,24 @@ pub(crate) fn instantiate(
     }
     for (i, seg) in env.datas.iter().enumerate() {
         if let DataMode::Active { memory, offset } = &seg.mode {
-            // SAFETY: segment offsets are i32 constant expressions.
-            let offset = unsafe { eval_const(store, instance_index, offset).i32 } as u32 as usize;
+            let memory64 = env.memories[*memory as usize].memory64;
+            // SAFETY: segment offsets are constant expressions of the
+            // memory's address type.
+            let offset = unsafe {
+                let v = eval_const(store, instance_index, offset);
+                if memory64 {
+                    v.i64 as u64
+                } else {
+                    v.i32 as u32 as u64
+                }
+            };
             let m = store.instances[instance_index as usize].memories[*memory as usize];
             let bytes = &env.data_bytes[seg.range.clone()];
             let mem = store.memories[m as usize].data_mut();
-            let Some(dst) = offset
-                .checked_add(bytes.len())
-                .and_then(|end| mem.get_mut(offset..end))
+            let Some(dst) = usize::try_from(offset)
+                .ok()
+                .and_then(|o| o.checked_add(bytes.len()).map(|end| (o, end)))
+                .and_then(|(offset, end)| mem.get_mut(offset..end))
             else {
                 return Err(TrapCode::MemoryOutOfBounds.into());
             };

@@ -15,12 +15,13 @@ pub use nyash_aot::module::GlobalType;
 /// `min`, and an optional `max`.
 #[doc(inline)]
 pub use nyash_aot::module::Limits;
-/// The type of a linear memory: its limits in 64 KiB pages, and whether it
-/// is a 64-bit or a shared memory (neither is supported yet).
+/// The type of a linear memory: its limits in pages, whether it is a 64-bit
+/// memory (i64 addresses) or a shared one (not supported yet), and its page
+/// size (`page_size_log2`: `None` for 64 KiB, `Some(0)` for 1 byte).
 #[doc(inline)]
 pub use nyash_aot::module::MemoryType;
-/// The type of a table: its element type (`funcref` or `externref`) and its
-/// limits in elements.
+/// The type of a table: its element type (`funcref` or `externref`), its
+/// limits in elements, and whether it is indexed by i64 (`table64`).
 #[doc(inline)]
 pub use nyash_aot::module::TableType;
 use nyash_aot::module::{EntityIndex, ModuleEnv};

@@ -206,6 +206,7 @@ fn memories_globals_tables_from_the_host() {
             },
             memory64: false,
             shared: false,
+            page_size_log2: None,
         },
     )
     .unwrap();
@@ -223,6 +224,7 @@ fn memories_globals_tables_from_the_host() {
         TableType {
             element: ValType::FuncRef,
             limits: Limits { min: 2, max: None },
+            table64: false,
         },
         Val::FuncRef(None),
     )
@@ -456,4 +458,208 @@ fn functions_with_more_results_than_return_registers() {
         .get_typed_func::<(), f64>(&mut store, "sum")
         .unwrap();
     assert_eq!(sum.call(&mut store, ()).unwrap(), 210.0);
+}
+
+#[test]
+fn multi_memory_imported_and_defined() {
+    let engine = engine();
+    let wat = r#"(module
+        (import "host" "mem" (memory $a 1))
+        (memory $b (export "b") 1 3)
+        (data (memory $b) (i32.const 8) "\2a")
+        (func (export "run") (result i32 i32 i32)
+            (memory.copy $a $b (i32.const 100) (i32.const 8) (i32.const 1))
+            (i32.store8 $b (i32.const 9) (i32.load8_u $a (i32.const 100)))
+            (drop (memory.grow $b (i32.const 1)))
+            (memory.fill $b (i32.const 65536) (i32.const 7) (i32.const 2))
+            (i32.load16_u $b (i32.const 65536))
+            (memory.size $b)
+            (memory.size $a)))"#;
+    let module = Module::new(&engine, wat).unwrap();
+    let mut store = Store::new(&engine, ());
+    let ty = MemoryType {
+        limits: Limits { min: 1, max: None },
+        memory64: false,
+        shared: false,
+        page_size_log2: None,
+    };
+    let a = Memory::new(&mut store, ty).unwrap();
+    let mut linker = Linker::new(&engine);
+    linker.define("host", "mem", a).unwrap();
+    let instance = linker.instantiate(&mut store, &module).unwrap();
+    let run = instance
+        .get_typed_func::<(), (i32, i32, i32)>(&mut store, "run")
+        .unwrap();
+    assert_eq!(run.call(&mut store, ()).unwrap(), (0x0707, 2, 1));
+    let b = instance.get_memory(&mut store, "b").unwrap();
+    assert_eq!(a.data(&store)[100], 0x2a);
+    assert_eq!(b.data(&store)[8..10], [0x2a, 0x2a]);
+    // With the proposal off, two memories are invalid, as in WebAssembly 2.0.
+    let mut config = Config::new();
+    config.wasm_multi_memory(false);
+    let err = Module::new(&Engine::new(&config).unwrap(), wat).unwrap_err();
+    assert!(
+        matches!(
+            err.kind(),
+            ErrorKind::Compile(nyash_engine::CompileError::Invalid { .. })
+        ),
+        "{err}"
+    );
+}
+
+#[test]
+fn memory64_and_table64() {
+    let engine = engine();
+    let wat = r#"(module
+        (memory $m (export "m") i64 1 2)
+        (data (i64.const 65535) "\07")
+        (table $t i64 2 funcref)
+        (elem (table $t) (i64.const 1) func $seven)
+        (type $r (func (result i32)))
+        (func $seven (result i32) i32.const 7)
+        (func (export "load") (param i64) (result i32) (i32.load8_u (local.get 0)))
+        (func (export "load_far") (param i64) (result i32)
+            (i32.load8_u offset=0xffffffff (local.get 0)))
+        (func (export "grow") (param i64) (result i64) (memory.grow (local.get 0)))
+        (func (export "size") (result i64) (memory.size))
+        (func (export "fill") (param i64 i64) (memory.fill (local.get 0) (i32.const 9) (local.get 1)))
+        (func (export "call") (param i64) (result i32) (call_indirect $t (type $r) (local.get 0)))
+        (func (export "tgrow") (result i64 i64)
+            (table.grow $t (ref.null func) (i64.const 3)) (table.size $t)))"#;
+    let module = Module::new(&engine, wat).unwrap();
+    let mut store = Store::new(&engine, ());
+    let instance = Instance::new(&mut store, &module, &[]).unwrap();
+    let load = instance
+        .get_typed_func::<i64, i32>(&mut store, "load")
+        .unwrap();
+    let load_far = instance
+        .get_typed_func::<i64, i32>(&mut store, "load_far")
+        .unwrap();
+    let grow = instance
+        .get_typed_func::<i64, i64>(&mut store, "grow")
+        .unwrap();
+    let size = instance
+        .get_typed_func::<(), i64>(&mut store, "size")
+        .unwrap();
+    let fill = instance
+        .get_typed_func::<(i64, i64), ()>(&mut store, "fill")
+        .unwrap();
+    let call = instance
+        .get_typed_func::<i64, i32>(&mut store, "call")
+        .unwrap();
+    let tgrow = instance
+        .get_typed_func::<(), (i64, i64)>(&mut store, "tgrow")
+        .unwrap();
+    assert_eq!(load.call(&mut store, 65535).unwrap(), 7);
+    let oob = |r: nyash_engine::Result<i32>| r.unwrap_err().trap_code();
+    assert_eq!(
+        oob(load.call(&mut store, 65536)),
+        Some(TrapCode::MemoryOutOfBounds)
+    );
+    // Addresses beyond 4 GiB, and an offset that wraps in 64 bits, trap.
+    assert_eq!(
+        oob(load.call(&mut store, 1 << 32)),
+        Some(TrapCode::MemoryOutOfBounds)
+    );
+    assert_eq!(
+        oob(load.call(&mut store, -1)),
+        Some(TrapCode::MemoryOutOfBounds)
+    );
+    assert_eq!(
+        oob(load_far.call(&mut store, -1)),
+        Some(TrapCode::MemoryOutOfBounds)
+    );
+    assert_eq!(
+        oob(load_far.call(&mut store, 0)),
+        Some(TrapCode::MemoryOutOfBounds)
+    );
+    assert_eq!(grow.call(&mut store, 1).unwrap(), 1);
+    assert_eq!(grow.call(&mut store, 1).unwrap(), -1);
+    assert_eq!(grow.call(&mut store, -1).unwrap(), -1);
+    assert_eq!(size.call(&mut store, ()).unwrap(), 2);
+    // The grown page is reachable after the memory grew.
+    fill.call(&mut store, (65536 * 2 - 2, 2)).unwrap();
+    assert_eq!(load.call(&mut store, 65536 * 2 - 1).unwrap(), 9);
+    assert!(fill.call(&mut store, (65536 * 2 - 1, 2)).is_err());
+    assert!(fill.call(&mut store, (-1, 2)).is_err());
+    assert_eq!(call.call(&mut store, 1).unwrap(), 7);
+    assert_eq!(
+        call.call(&mut store, 1 << 32).unwrap_err().trap_code(),
+        Some(TrapCode::TableOutOfBounds)
+    );
+    assert_eq!(tgrow.call(&mut store, ()).unwrap(), (2, 5));
+    let m = instance.get_memory(&mut store, "m").unwrap();
+    assert!(m.ty(&store).memory64);
+    assert_eq!(m.size(&store), 2);
+    // A host-made 64-bit memory.
+    let ty = MemoryType {
+        limits: Limits { min: 1, max: None },
+        memory64: true,
+        shared: false,
+        page_size_log2: None,
+    };
+    let host = Memory::new(&mut store, ty).unwrap();
+    assert_eq!(host.grow(&mut store, 1).unwrap(), 1);
+    let mut config = Config::new();
+    config.wasm_memory64(false);
+    let err = Module::new(&Engine::new(&config).unwrap(), wat).unwrap_err();
+    assert!(
+        matches!(
+            err.kind(),
+            ErrorKind::Compile(nyash_engine::CompileError::Invalid { .. })
+        ),
+        "{err}"
+    );
+}
+
+#[test]
+fn custom_page_size_of_one_byte_is_bounds_checked() {
+    let engine = engine();
+    let wat = r#"(module
+        (memory (export "m") 5 10 (pagesize 1))
+        (func (export "load") (param i32) (result i32) (i32.load8_u (local.get 0)))
+        (func (export "store") (param i32) (i32.store8 (local.get 0) (i32.const 1)))
+        (func (export "grow") (param i32) (result i32) (memory.grow (local.get 0)))
+        (func (export "size") (result i32) (memory.size)))"#;
+    let module = Module::new(&engine, wat).unwrap();
+    let mut store = Store::new(&engine, ());
+    let instance = Instance::new(&mut store, &module, &[]).unwrap();
+    let load = instance
+        .get_typed_func::<i32, i32>(&mut store, "load")
+        .unwrap();
+    let store8 = instance
+        .get_typed_func::<i32, ()>(&mut store, "store")
+        .unwrap();
+    let grow = instance
+        .get_typed_func::<i32, i32>(&mut store, "grow")
+        .unwrap();
+    let size = instance
+        .get_typed_func::<(), i32>(&mut store, "size")
+        .unwrap();
+    assert_eq!(load.call(&mut store, 4).unwrap(), 0);
+    // Byte 5 is inside the same OS page: only a bounds check can trap.
+    assert_eq!(
+        load.call(&mut store, 5).unwrap_err().trap_code(),
+        Some(TrapCode::MemoryOutOfBounds)
+    );
+    assert!(store8.call(&mut store, 5).is_err());
+    assert_eq!(grow.call(&mut store, 3).unwrap(), 5);
+    assert_eq!(size.call(&mut store, ()).unwrap(), 8);
+    store8.call(&mut store, 7).unwrap();
+    assert_eq!(load.call(&mut store, 7).unwrap(), 1);
+    assert!(load.call(&mut store, 8).is_err());
+    assert_eq!(grow.call(&mut store, 3).unwrap(), -1);
+    let m = instance.get_memory(&mut store, "m").unwrap();
+    assert_eq!(m.data(&store).len(), 8);
+    assert_eq!(m.ty(&store).page_size_log2, Some(0));
+    let mut config = Config::new();
+    config.wasm_custom_page_sizes(false);
+    let err = Module::new(&Engine::new(&config).unwrap(), wat).unwrap_err();
+    assert!(
+        matches!(
+            err.kind(),
+            ErrorKind::Compile(nyash_engine::CompileError::Invalid { .. })
+        ),
+        "{err}"
+    );
 }

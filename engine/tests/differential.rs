@@ -41,8 +41,8 @@ fn smith_config() -> wasm_smith::Config {
     c.exceptions_enabled = false;
     c.threads_enabled = false;
     c.shared_everything_threads_enabled = false;
-    c.memory64_enabled = false;
-    c.custom_page_sizes_enabled = false;
+    c.memory64_enabled = true;
+    c.custom_page_sizes_enabled = true;
     c.wide_arithmetic_enabled = false;
     c.extended_const_enabled = false;
     c.custom_descriptors_enabled = false;
@@ -53,12 +53,13 @@ fn smith_config() -> wasm_smith::Config {
     c.saturating_float_to_int_enabled = true;
     c.max_imports = 0;
     c.min_imports = 0;
-    c.max_memories = 1;
+    c.max_memories = 4;
     c.max_tables = 2;
     c.min_funcs = 3;
     c.max_funcs = 20;
     c.max_instructions = 200;
     c.max_memory32_bytes = 2 << 20;
+    c.max_memory64_bytes = 2 << 20;
     c.export_everything = true;
     c.allow_start_export = true;
     c
@@ -430,7 +431,9 @@ fn check_module(
 #[test]
 fn differential_against_wasmi() {
     let engine = ny::Engine::default();
-    let wengine = wasmi::Engine::default();
+    let mut wconfig = wasmi::Config::default();
+    wconfig.wasm_custom_page_sizes(true);
+    let wengine = wasmi::Engine::new(&wconfig);
     let seeds: Vec<u64> = match std::env::var("DIFF_SEED").ok().and_then(|s| s.parse().ok()) {
         Some(s) => vec![s],
         None => {

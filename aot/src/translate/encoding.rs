@@ -1,7 +1,9 @@
-//! Binary-format rules of WebAssembly 2.0 that `wasmparser`, which also reads
-//! later proposals' encodings, does not enforce: with multi-memory off the
-//! memory index of `memory.*` instructions is a single zero byte, and with
-//! memory64 off a memarg's fields are 32-bit LEB128 numbers of at most five bytes.
+//! Binary-format rules that `wasmparser`'s operator reader, which reads every
+//! proposal's encodings, does not enforce: a memarg's alignment field is a
+//! 32-bit LEB128 number of at most five bytes, and so is its offset when it
+//! addresses a 32-bit memory (a 64-bit memory's offset is a 64-bit number).
+//! The memory index of `memory.*` instructions is a LEB128 number since
+//! multi-memory, which wasmparser reads.
 
 use wasmparser::Operator;
 
@@ -20,10 +22,15 @@ pub(crate) fn leb_len(bytes: &[u8]) -> usize {
 }
 
 /// Checks the raw encoding `raw` of `op`, which starts at `offset`.
+/// `memory64(i)` says whether memory `i` is a 64-bit memory; without
+/// `multi_memory` the memory index of `memory.*` instructions is a single
+/// zero byte (WebAssembly 2.0).
 pub(super) fn check_operator(
     op: &Operator<'_>,
     raw: &[u8],
     offset: u64,
+    multi_memory: bool,
+    memory64: impl Fn(u32) -> bool,
 ) -> Result<(), CompileError> {
     use Operator as O;
     // Trailing reserved zero bytes, and the byte before them must end the
@@ -38,26 +45,41 @@ pub(super) fn check_operator(
             Err(malformed("zero byte expected", offset))
         }
     };
-    match op {
-        O::MemorySize { .. } | O::MemoryGrow { .. } => {
-            if raw.len() != 2 || raw[1] != 0 {
+    if !multi_memory {
+        match op {
+            O::MemorySize { .. } | O::MemoryGrow { .. } if raw.len() != 2 || raw[1] != 0 => {
                 return Err(malformed("zero byte expected", offset));
             }
+            O::MemoryFill { .. } | O::MemoryInit { .. } => zero_bytes(1)?,
+            O::MemoryCopy { .. } => zero_bytes(2)?,
+            _ => {}
         }
-        O::MemoryFill { .. } | O::MemoryInit { .. } => zero_bytes(1)?,
-        O::MemoryCopy { .. } => zero_bytes(2)?,
-        _ => {
-            if let Some(_memarg) = memarg_of(op) {
-                // One opcode byte, then align and offset.
-                let align = leb_len(&raw[1..]);
-                let off = leb_len(&raw[1 + align..]);
-                if align > 5 || off > 5 {
-                    return Err(malformed("integer representation too long", offset));
-                }
-            }
+    }
+    if let Some(memarg) = memarg_of(op) {
+        // One opcode byte, then flags-and-align, the memory index if flag
+        // bit 6 says so (multi-memory), and the offset.
+        let field = |at: usize| leb_len(raw.get(at..).unwrap_or_default());
+        let align = field(1);
+        let mut at = 1 + align;
+        if leb_bit6(raw.get(1..).unwrap_or_default()) {
+            at += field(at);
+        }
+        let off = field(at);
+        let wide = match memarg.target {
+            wasmparser::MemArgTarget::Memory(m) => memory64(m),
+            wasmparser::MemArgTarget::Array(_) => false,
+        };
+        if align > 5 || off > if wide { 10 } else { 5 } {
+            return Err(malformed("integer representation too long", offset));
         }
     }
     Ok(())
+}
+
+/// Whether bit 6 of the LEB128 number at the start of `bytes` is set (in
+/// its first byte's seven value bits).
+fn leb_bit6(bytes: &[u8]) -> bool {
+    bytes.first().is_some_and(|b| b & 0x40 != 0)
 }
 
 fn memarg_of<'a>(op: &'a Operator<'_>) -> Option<&'a wasmparser::MemArg> {
@@ -90,17 +112,22 @@ fn memarg_of<'a>(op: &'a Operator<'_>) -> Option<&'a wasmparser::MemArg> {
     }
 }
 
-/// Checks a memory or table type's limits: with memory64 and table64 off
-/// they are 32-bit LEB128 numbers. `raw` starts at the limits' flags byte.
+/// Checks a memory or table type's limits: they are 32-bit LEB128 numbers
+/// unless flag bit 2 makes the type 64-bit (memory64, table64). `raw`
+/// starts at the limits' flags byte.
 pub(crate) fn check_limits(raw: &[u8], offset: u64) -> Result<usize, CompileError> {
     let Some(&flags) = raw.first() else {
         return Ok(0);
     };
     let mut at = 1;
-    let fields = if flags & 1 != 0 { 2 } else { 1 };
-    for _ in 0..fields {
+    let widest = if flags & 4 != 0 { 10 } else { 5 };
+    // Minimum, maximum if flag bit 0, page size (a 32-bit log2) if flag
+    // bit 3 (custom page sizes).
+    let fields = [true, flags & 1 != 0, flags & 8 != 0];
+    let widths = [widest, widest, 5];
+    for (width, _) in widths.into_iter().zip(fields).filter(|(_, f)| *f) {
         let n = leb_len(&raw[at.min(raw.len())..]);
-        if n > 5 {
+        if n > width {
             return Err(malformed(
                 "integer representation too long",
                 offset + at as u64,

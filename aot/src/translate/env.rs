@@ -42,8 +42,14 @@ pub(crate) enum HeapStrategy {
 
 impl HeapStrategy {
     /// The strategy for a memory: guard pages if its reservation covers the
-    /// largest index plus the largest static offset plus the widest access.
-    fn for_memory(memory64: bool) -> Self {
+    /// largest index plus the largest static offset plus the widest access,
+    /// and its length is a whole number of OS pages (so the bytes past it
+    /// are inaccessible): a memory of 1-byte pages (custom page sizes) may
+    /// end anywhere within an OS page, and is bounds-checked.
+    fn for_memory(memory64: bool, page_size_log2: u32) -> Self {
+        if page_size_log2 < 16 {
+            return HeapStrategy::BoundsChecked;
+        }
         const WIDEST_ACCESS: u64 = 16;
         let index_max = if memory64 { u64::MAX } else { u32::MAX as u64 };
         let offset_max = index_max;
@@ -91,7 +97,7 @@ impl<'a> FuncEnv<'a> {
             heaps: module
                 .memories
                 .iter()
-                .map(|m| HeapStrategy::for_memory(m.memory64))
+                .map(|m| HeapStrategy::for_memory(m.memory64, m.page_size_log2()))
                 .collect(),
             builtin_sigs: [None; Builtin::COUNT],
             func_refs: HashMap::new(),
@@ -199,7 +205,7 @@ impl<'a> FuncEnv<'a> {
         )
     }
 
-    /// Address of element `index` (an i32) of `table`, trapping with
+    /// Address of element `index` (an i32, or an i64 for a 64-bit table) of `table`, trapping with
     /// `TABLE_OUT_OF_BOUNDS` if it is past the end.
     ///
     /// A fixed-size table's length is a constant and its element array never
@@ -218,7 +224,11 @@ impl<'a> FuncEnv<'a> {
         } else {
             MemFlagsData::trusted()
         };
-        let index = b.ins().uextend(types::I64, index);
+        let index = if b.func.dfg.value_type(index) == types::I64 {
+            index
+        } else {
+            b.ins().uextend(types::I64, index)
+        };
         let oob = b.ins().icmp(IntCC::UnsignedGreaterThanOrEqual, index, len);
         b.ins().trapnz(oob, trap_codes::TABLE_OUT_OF_BOUNDS);
         let def = self.table_def(b, table);
@@ -481,8 +491,22 @@ mod tests {
     use super::*;
 
     #[test]
-    fn memory32_uses_guard_pages_memory64_bounds_checks() {
-        assert_eq!(HeapStrategy::for_memory(false), HeapStrategy::GuardPages);
-        assert_eq!(HeapStrategy::for_memory(true), HeapStrategy::BoundsChecked);
+    fn memory32_uses_guard_pages_memory64_and_small_pages_bounds_checks() {
+        assert_eq!(
+            HeapStrategy::for_memory(false, 16),
+            HeapStrategy::GuardPages
+        );
+        assert_eq!(
+            HeapStrategy::for_memory(true, 16),
+            HeapStrategy::BoundsChecked
+        );
+        assert_eq!(
+            HeapStrategy::for_memory(false, 0),
+            HeapStrategy::BoundsChecked
+        );
+        assert_eq!(
+            HeapStrategy::for_memory(true, 0),
+            HeapStrategy::BoundsChecked
+        );
     }
 }

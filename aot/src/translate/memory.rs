@@ -102,14 +102,34 @@ impl Translator<'_, '_> {
         self.env.call_builtin(&mut self.builder, builtin, args)
     }
 
-    fn u64_of(&mut self, v: ir::Value) -> ir::Value {
-        self.builder.ins().uextend(types::I64, v)
+    /// An address, size or count as a u64: an i32 zero-extended, an i64
+    /// (a 64-bit memory's or table's) as it is.
+    pub(super) fn u64_of(&mut self, v: ir::Value) -> ir::Value {
+        if self.builder.func.dfg.value_type(v) == types::I64 {
+            v
+        } else {
+            self.builder.ins().uextend(types::I64, v)
+        }
+    }
+
+    /// A u64 result as the memory's or table's address type.
+    pub(super) fn as_address_type(&mut self, v: ir::Value, is64: bool) -> ir::Value {
+        if is64 {
+            v
+        } else {
+            self.builder.ins().ireduce(I32, v)
+        }
+    }
+
+    fn is_memory64(&self, mem: u32) -> bool {
+        self.env.module.memories[mem as usize].memory64
     }
 
     pub(super) fn memory_size(&mut self, mem: u32) -> Result<(), CompileError> {
         let len = self.env.memory_len_bytes(&mut self.builder, mem);
-        let pages = self.builder.ins().ushr_imm_u(len, 16);
-        let pages = self.builder.ins().ireduce(I32, pages);
+        let shift = self.env.module.memories[mem as usize].page_size_log2();
+        let pages = self.builder.ins().ushr_imm_u(len, shift as i64);
+        let pages = self.as_address_type(pages, self.is_memory64(mem));
         self.push(pages);
         Ok(())
     }
@@ -121,7 +141,7 @@ impl Translator<'_, '_> {
         let r = self
             .call_builtin(Builtin::MemoryGrow, &[m, delta])
             .expect("returns");
-        let r = self.builder.ins().ireduce(I32, r);
+        let r = self.as_address_type(r, self.is_memory64(mem));
         self.push(r);
         Ok(())
     }

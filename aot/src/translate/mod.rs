@@ -88,7 +88,9 @@ impl FuncTranslator {
         self.stack.clear();
         self.control.clear();
         self.locals.clear();
-        let invalid = CompileError::from_wasmparser;
+        let disabled = self.tunables.disabled_features;
+        let multi_memory = !disabled.contains(wasmparser::WasmFeatures::MULTI_MEMORY);
+        let invalid = |e| CompileError::from_wasmparser_with(e, disabled);
 
         FuncEnv::declare_stack_limit(func);
 
@@ -162,7 +164,9 @@ impl FuncTranslator {
             validator.op(offset, &op).map_err(invalid)?;
             let len = (ops.original_position() - offset) as usize;
             let raw = raw.read_bytes(len).map_err(invalid)?;
-            encoding::check_operator(&op, raw, offset)?;
+            encoding::check_operator(&op, raw, offset, multi_memory, |m| {
+                env.memories.get(m as usize).is_some_and(|m| m.memory64)
+            })?;
             if t.reachable {
                 t.charge(&op);
                 t.visit_operator(&op)?;

@@ -3,7 +3,7 @@
 
 use cranelift_codegen::ir::{InstBuilder, MemFlagsData, condcodes::IntCC};
 
-use cranelift_codegen::ir::types::{I32, I64};
+use cranelift_codegen::ir::types::I32;
 
 use super::Translator;
 use crate::CompileError;
@@ -53,27 +53,27 @@ impl Translator<'_, '_> {
 
     pub(super) fn table_size(&mut self, table: u32) -> Result<(), CompileError> {
         let len = self.env.table_len(&mut self.builder, table);
-        let len = self.builder.ins().ireduce(I32, len);
+        let len = self.as_address_type(len, self.is_table64(table));
         self.push(len);
         Ok(())
     }
 
     pub(super) fn table_grow(&mut self, table: u32) -> Result<(), CompileError> {
         let (init, delta) = self.pop2();
-        let delta = self.builder.ins().uextend(I64, delta);
+        let delta = self.u64_of(delta);
         let t = self.builder.ins().iconst(I32, table as i64);
         let r = self
             .call_builtin(Builtin::TableGrow, &[t, delta, init])
             .expect("returns");
-        let r = self.builder.ins().ireduce(I32, r);
+        let r = self.as_address_type(r, self.is_table64(table));
         self.push(r);
         Ok(())
     }
 
     pub(super) fn table_fill(&mut self, table: u32) -> Result<(), CompileError> {
         let (dst, val, len) = self.pop3();
-        let dst = self.builder.ins().uextend(I64, dst);
-        let len = self.builder.ins().uextend(I64, len);
+        let dst = self.u64_of(dst);
+        let len = self.u64_of(len);
         let t = self.builder.ins().iconst(I32, table as i64);
         let failed = self
             .call_builtin(Builtin::TableFill, &[t, dst, val, len])
@@ -90,9 +90,9 @@ impl Translator<'_, '_> {
         src_table: u32,
     ) -> Result<(), CompileError> {
         let (dst, src, len) = self.pop3();
-        let dst = self.builder.ins().uextend(I64, dst);
-        let src = self.builder.ins().uextend(I64, src);
-        let len = self.builder.ins().uextend(I64, len);
+        let dst = self.u64_of(dst);
+        let src = self.u64_of(src);
+        let len = self.u64_of(len);
         let dt = self.builder.ins().iconst(I32, dst_table as i64);
         let st = self.builder.ins().iconst(I32, src_table as i64);
         let failed = self
@@ -106,7 +106,7 @@ impl Translator<'_, '_> {
 
     pub(super) fn table_init(&mut self, elem_index: u32, table: u32) -> Result<(), CompileError> {
         let (dst, src, len) = self.pop3();
-        let dst = self.builder.ins().uextend(I64, dst);
+        let dst = self.u64_of(dst);
         let t = self.builder.ins().iconst(I32, table as i64);
         let e = self.builder.ins().iconst(I32, elem_index as i64);
         let failed = self
@@ -116,6 +116,10 @@ impl Translator<'_, '_> {
             .ins()
             .trapnz(failed, trap_codes::TABLE_OUT_OF_BOUNDS);
         Ok(())
+    }
+
+    fn is_table64(&self, table: u32) -> bool {
+        self.env.module.tables[table as usize].table64
     }
 
     pub(super) fn elem_drop(&mut self, elem_index: u32) -> Result<(), CompileError> {

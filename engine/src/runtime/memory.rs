@@ -1,6 +1,10 @@
 //! Linear memories. A 32-bit memory reserves its whole addressable range plus
 //! a guard region up front, so generated code needs no bounds checks and the
-//! base address never moves; `grow` only opens more pages.
+//! base address never moves; `grow` only opens more pages. A 64-bit memory,
+//! whose accesses are bounds-checked, reserves up to its maximum (at most
+//! the engine's page limit), so its base never moves either; so does a
+//! memory of 1-byte pages (custom page sizes), which must be bounds-checked
+//! too, as its end need not be on an OS page boundary.
 
 use super::mmap::{Mmap, page_size};
 use super::vm::VMMemoryDefinition;
@@ -10,9 +14,6 @@ use nyash_aot::vmoffsets::WASM_PAGE_SIZE;
 /// Address space reserved per 32-bit memory: any u32 index plus u32 offset
 /// plus access size lands inside it.
 pub const RESERVATION: usize = (8 << 30) + (64 << 10);
-
-/// The largest 32-bit memory, in pages.
-pub const MAX_PAGES_32: u64 = 65536;
 
 #[derive(Debug)]
 pub struct LinearMemory {
@@ -25,30 +26,41 @@ pub struct LinearMemory {
 }
 
 impl LinearMemory {
-    /// `limit_pages` is the engine's configured ceiling for any memory.
+    /// `limit_pages` is the engine's configured ceiling for any memory, in
+    /// 64 KiB pages (for a memory of smaller pages, the same number of bytes).
     pub fn new(ty: MemoryType, limit_pages: u64) -> Result<Self, String> {
-        if ty.memory64 {
-            return Err("64-bit memories are not supported yet".into());
-        }
         if ty.shared {
             return Err("shared memories are not supported yet".into());
         }
+        let page = ty.page_size();
+        let limit = limit_pages.saturating_mul(WASM_PAGE_SIZE) / page;
         let max_pages = ty
             .limits
             .max
-            .unwrap_or(MAX_PAGES_32)
-            .min(MAX_PAGES_32)
-            .min(limit_pages);
+            .unwrap_or(u64::MAX)
+            .min(ty.max_pages())
+            .min(limit);
         if ty.limits.min > max_pages {
             return Err(format!(
                 "memory minimum of {} pages exceeds the limit of {max_pages} pages",
                 ty.limits.min
             ));
         }
-        let mmap = Mmap::reserve(RESERVATION)
+        // A guard-page memory (32-bit, 64 KiB pages) reserves all it can
+        // address; a bounds-checked one up to its maximum, whole OS pages.
+        let reservation = if !ty.memory64 && ty.page_size_log2() == 16 {
+            RESERVATION
+        } else {
+            max_pages
+                .checked_mul(page)
+                .and_then(|r| usize::try_from(r).ok())
+                .and_then(|r| r.checked_next_multiple_of(page_size()))
+                .ok_or("a memory's maximum exceeds the address space")?
+        };
+        let mmap = Mmap::reserve(reservation)
             .map_err(|e| format!("cannot reserve address space for a memory: {e}"))?;
-        let bytes = (ty.limits.min * WASM_PAGE_SIZE) as usize;
-        mmap.make_accessible(0, bytes)
+        let bytes = (ty.limits.min * page) as usize;
+        mmap.make_accessible(0, os_pages(bytes))
             .map_err(|e| format!("cannot commit memory: {e}"))?;
         let def = Box::new(VMMemoryDefinition {
             base: mmap.as_ptr(),
@@ -84,11 +96,14 @@ impl LinearMemory {
         if new > self.max_pages {
             return None;
         }
-        let old_bytes = (old * WASM_PAGE_SIZE) as usize;
-        let delta_bytes = (delta * WASM_PAGE_SIZE) as usize;
-        self.mmap.make_accessible(old_bytes, delta_bytes).ok()?;
+        let page = self.ty.page_size();
+        let old_bytes = (old * page) as usize;
+        let new_bytes = (new * page) as usize;
+        // Open the OS pages the memory did not reach yet.
+        let (from, to) = (os_pages(old_bytes), os_pages(new_bytes));
+        self.mmap.make_accessible(from, to - from).ok()?;
         self.pages = new;
-        self.def.current_length = old_bytes + delta_bytes;
+        self.def.current_length = new_bytes;
         Some(old)
     }
 
@@ -108,3 +123,8 @@ impl LinearMemory {
 unsafe impl Send for LinearMemory {}
 // SAFETY: as for Send: shared access only reads the mapping.
 unsafe impl Sync for LinearMemory {}
+
+/// `bytes` rounded up to whole OS pages.
+fn os_pages(bytes: usize) -> usize {
+    bytes.next_multiple_of(page_size())
+}
