@@ -122,8 +122,9 @@ impl Memory {
     /// A new memory of type `ty` in `store`, zero-filled, for the host to
     /// give to a module as an import. Fails if its minimum exceeds the
     /// maximum, [`Config::max_memory_pages`](crate::Config::max_memory_pages)
-    /// or 65536 pages (2^48 for a 64-bit memory), if it is a shared memory
-    /// (not supported yet), or if the address space cannot be reserved.
+    /// or what its address type can address, if its page size is neither
+    /// 64 KiB nor 1 byte, if it is a shared memory (not supported yet), or
+    /// if the address space cannot be reserved.
     pub fn new(mut store: impl AsContextMut, ty: MemoryType) -> Result<Memory> {
         let store = &mut store.as_context_mut().0.opaque;
         let index = new_memory(store, ty)?;
@@ -146,7 +147,7 @@ impl Memory {
         ty
     }
 
-    /// Current size in 64 KiB pages.
+    /// Current size in pages (64 KiB, or the memory's custom page size).
     pub fn size(&self, store: impl AsContext) -> u64 {
         self.get(&store.as_context().0.opaque).pages()
     }

@@ -663,3 +663,34 @@ fn custom_page_size_of_one_byte_is_bounds_checked() {
         "{err}"
     );
 }
+
+#[test]
+fn host_memories_of_undefined_page_sizes_are_errors() {
+    let engine = engine();
+    let mut store = Store::new(&engine, ());
+    for log2 in [1, 15, 17, 31, 32, 63, 64, 200, u32::MAX] {
+        for memory64 in [false, true] {
+            let ty = MemoryType {
+                limits: Limits { min: 0, max: None },
+                memory64,
+                shared: false,
+                page_size_log2: Some(log2),
+            };
+            assert!(Memory::new(&mut store, ty).is_err(), "2^{log2}");
+        }
+    }
+    // The largest limits of each kind are refused or capped, never a panic.
+    for (memory64, log2) in [(false, 0), (false, 16), (true, 0), (true, 16)] {
+        let ty = MemoryType {
+            limits: Limits {
+                min: 1,
+                max: Some(u64::MAX),
+            },
+            memory64,
+            shared: false,
+            page_size_log2: Some(log2),
+        };
+        let m = Memory::new(&mut store, ty).unwrap();
+        assert!(m.grow(&mut store, u64::MAX).is_err());
+    }
+}

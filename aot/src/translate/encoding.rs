@@ -2,8 +2,9 @@
 //! proposal's encodings, does not enforce: a memarg's alignment field is a
 //! 32-bit LEB128 number of at most five bytes, and so is its offset when it
 //! addresses a 32-bit memory (a 64-bit memory's offset is a 64-bit number).
-//! The memory index of `memory.*` instructions is a LEB128 number since
-//! multi-memory, which wasmparser reads.
+//! With multi-memory switched off (`Config::wasm_multi_memory(false)`), the
+//! memory index of `memory.*` instructions is a single zero byte, as in 2.0;
+//! with it on, a LEB128 number, which wasmparser reads.
 
 use wasmparser::Operator;
 

@@ -32,6 +32,12 @@ impl LinearMemory {
         if ty.shared {
             return Err("shared memories are not supported yet".into());
         }
+        if !matches!(ty.page_size_log2, None | Some(0 | 16)) {
+            return Err(format!(
+                "a page size of 2^{} bytes (only 1 and 65536 are defined)",
+                ty.page_size_log2()
+            ));
+        }
         let page = ty.page_size();
         let limit = limit_pages.saturating_mul(WASM_PAGE_SIZE) / page;
         let max_pages = ty
