@@ -394,15 +394,26 @@ impl ModuleEnv {
     }
 }
 
-/// The WebAssembly features the engine accepts: WebAssembly 2.0 without SIMD.
+/// The WebAssembly features the engine accepts: WebAssembly 2.0, SIMD
+/// included (a compiler for a CPU without the vector instructions SIMD
+/// needs turns it off: see `Compiler::features`).
 pub fn supported_features() -> WasmFeatures {
-    WasmFeatures::WASM2.difference(WasmFeatures::SIMD)
+    WasmFeatures::WASM2
 }
 
-/// Parses and validates the module-level structure of `wasm`. Function bodies
-/// are returned unvalidated, for the compile workers.
+/// Parses and validates the module-level structure of `wasm` with the
+/// [`supported_features`]. Function bodies are returned unvalidated, for the
+/// compile workers.
 pub fn parse(wasm: &[u8]) -> Result<(ModuleEnv, Vec<FunctionBodyInput>), CompileError> {
-    let mut validator = Validator::new_with_features(supported_features());
+    parse_with_features(wasm, supported_features())
+}
+
+/// [`parse`], accepting the proposals in `features` only.
+pub fn parse_with_features(
+    wasm: &[u8],
+    features: WasmFeatures,
+) -> Result<(ModuleEnv, Vec<FunctionBodyInput>), CompileError> {
+    let mut validator = Validator::new_with_features(features);
     let mut env = ModuleEnv::default();
     let mut bodies = Vec::new();
     let mut escaping: Vec<u32> = Vec::new();

@@ -36,6 +36,7 @@ pub struct Config {
     pub(crate) epoch_interruption: bool,
     pub(crate) consume_fuel: bool,
     pub(crate) inlining: bool,
+    pub(crate) disabled_cpu_features: Vec<String>,
 }
 
 impl Default for Config {
@@ -51,6 +52,7 @@ impl Default for Config {
             epoch_interruption: false,
             consume_fuel: false,
             inlining: true,
+            disabled_cpu_features: Vec::new(),
         }
     }
 }
@@ -138,6 +140,20 @@ impl Config {
         self.inlining = on;
         self
     }
+
+    /// Do not use the host CPU feature `name` in generated code (Cranelift's
+    /// ISA flag names, e.g. `has_avx` or `has_sse42` on x86-64; by default
+    /// the code uses every feature the CPU has). For code that runs on older
+    /// CPUs of the same architecture, or to test the code generator's other
+    /// lowerings. An unknown name makes [`Engine::new`] fail.
+    ///
+    /// WebAssembly SIMD needs SSE4.1 and SSSE3 on x86-64: without them,
+    /// a module that uses SIMD fails to compile with an "unsupported" error
+    /// that says so.
+    pub fn disable_cpu_feature(&mut self, name: &str) -> &mut Self {
+        self.disabled_cpu_features.push(name.to_string());
+        self
+    }
 }
 
 pub(crate) struct EngineInner {
@@ -190,7 +206,12 @@ impl Engine {
     /// Fails if Cranelift does not support the host CPU.
     pub fn new(config: &Config) -> Result<Engine> {
         nyash_asyncify::init_traps();
-        let compiler = Compiler::native()?
+        let disabled: Vec<(&str, &str)> = config
+            .disabled_cpu_features
+            .iter()
+            .map(|f| (f.as_str(), "false"))
+            .collect();
+        let compiler = Compiler::native_with_isa_flags(cfg!(debug_assertions), &disabled)?
             .with_parallelism(config.parallel_compilation)
             .with_tunables(nyash_aot::Tunables {
                 epoch_interruption: config.epoch_interruption,

