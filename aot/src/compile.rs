@@ -273,9 +273,33 @@ impl TrampolinePlan {
     }
 }
 
+/// What WebAssembly SIMD needs of the CPU, for error messages.
+pub const SIMD_CPU_REQUIREMENT: &str =
+    "an x86-64 CPU with SSE4.1 (and SSSE3), which this compiler's target lacks";
+
+/// Whether `isa` has the vector instructions the SIMD translation needs:
+/// on x86-64, SSE4.1 and SSSE3 (Cranelift lowers rounding, blends,
+/// `pshufb` shuffles and many lane operations with them, and falls back to
+/// library calls we do not provide without them); every other 64-bit
+/// target Cranelift supports has its vector extension as a baseline.
+fn isa_supports_simd(isa: &dyn cranelift_codegen::isa::TargetIsa) -> bool {
+    if isa.name() != "x64" {
+        return true;
+    }
+    let flag = |name: &str| {
+        isa.isa_flags()
+            .iter()
+            .any(|v| v.name == name && v.as_bool() == Some(true))
+    };
+    flag("has_sse41") && flag("has_ssse3")
+}
+
 /// A Cranelift compiler for the host CPU.
 pub struct Compiler {
     isa: OwnedTargetIsa,
+    /// The proposals modules may use: [`module::supported_features`], less
+    /// SIMD if the target lacks the instructions it needs.
+    features: wasmparser::WasmFeatures,
     parallel: bool,
     tunables: Tunables,
     /// `NYASH_DUMP_CODE`: function indices (comma-separated, or `all`) whose
@@ -324,6 +348,19 @@ impl Compiler {
     /// rather than a wrong compilation or a panic deep in an optimisation
     /// pass: tests turn it on to check the translator and the inliner.
     pub fn native_with_verifier(verify: bool) -> Result<Self, CompileError> {
+        Self::native_with_isa_flags(verify, &[])
+    }
+
+    /// [`native_with_verifier`](Self::native_with_verifier), with some of
+    /// the host CPU's ISA flags overridden (Cranelift's names and values,
+    /// e.g. `("has_avx", "false")`): code for a CPU with fewer features
+    /// than this one, to test the code generator's other lowerings or to
+    /// make artifacts for older machines. Enabling a feature the host lacks
+    /// makes code that faults.
+    pub fn native_with_isa_flags(
+        verify: bool,
+        isa_flags: &[(&str, &str)],
+    ) -> Result<Self, CompileError> {
         let mut flags = settings::builder();
         let set = |flags: &mut settings::Builder, k: &str, v: &str| {
             flags
@@ -344,8 +381,13 @@ impl Compiler {
         set(&mut flags, "enable_multi_ret_implicit_sret", "true")?;
         set(&mut flags, "unwind_info", "false")?;
         set(&mut flags, "enable_heap_access_spectre_mitigation", "false")?;
-        let isa_builder = cranelift_native::builder()
+        let mut isa_builder = cranelift_native::builder()
             .map_err(|e| CompileError::Unsupported(format!("host CPU: {e}")))?;
+        for (k, v) in isa_flags {
+            isa_builder
+                .set(k, v)
+                .map_err(|e| CompileError::Unsupported(format!("ISA flag {k}={v}: {e}")))?;
+        }
         let isa = isa_builder
             .finish(settings::Flags::new(flags))
             .map_err(|e| CompileError::Unsupported(format!("host CPU: {e}")))?;
@@ -356,8 +398,14 @@ impl Compiler {
                 v.split(',').filter_map(|i| i.trim().parse().ok()).collect()
             }
         });
+        let features = if isa_supports_simd(&*isa) {
+            module::supported_features()
+        } else {
+            module::supported_features().difference(wasmparser::WasmFeatures::SIMD)
+        };
         let mut compiler = Compiler {
             isa,
+            features,
             parallel: true,
             tunables: Tunables::default(),
             dump,
@@ -384,6 +432,14 @@ impl Compiler {
         &*self.isa
     }
 
+    /// The WebAssembly proposals this compiler accepts: WebAssembly 2.0,
+    /// without SIMD if its target CPU lacks what SIMD needs
+    /// ([`SIMD_CPU_REQUIREMENT`]); a module using SIMD is then
+    /// [`CompileError::Unsupported`] with a message saying so.
+    pub fn features(&self) -> wasmparser::WasmFeatures {
+        self.features
+    }
+
     /// A stable description of everything that affects generated code: the
     /// target triple and every shared and ISA-specific flag.
     pub fn fingerprint(&self) -> &str {
@@ -403,7 +459,8 @@ impl Compiler {
 
     /// Parses, validates and compiles `wasm`.
     pub fn compile(&self, wasm: &[u8]) -> Result<Artifact, CompileError> {
-        let (env, bodies) = module::parse(wasm, self.tunables.disabled_features)?;
+        let (env, bodies) =
+            module::parse_with_features(wasm, self.features, self.tunables.disabled_features)?;
         let offsets = VMOffsets::new(&env);
         let plan = TrampolinePlan::new(&env, false);
         // First pass: translate the small bodies that may be inlined, so

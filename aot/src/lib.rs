@@ -39,7 +39,7 @@ pub enum CompileError {
     Codegen { func_index: u32, message: String },
 }
 
-/// What wasmparser says when a module uses SIMD, which the validator has off.
+/// What wasmparser says when a module uses SIMD and the validator has it off.
 const SIMD_DISABLED: &str = "SIMD support is not enabled";
 /// Proposals that are standard WebAssembly (3.0) or finished and shipped by
 /// other engines: a module that needs one we have off is unsupported, not
@@ -88,10 +88,16 @@ impl CompileError {
         {
             return Self::invalid(e.message(), e.offset());
         }
-        if e.message().contains(SIMD_DISABLED) {
+        // SIMD is off only when the compiler's CPU lacks the vector
+        // instructions it needs (`Compiler::features`).
+        let simd = match e.missing_wasm_feature() {
+            Some(f) => f == wasmparser::WasmFeatures::SIMD,
+            None => e.message().starts_with(SIMD_DISABLED),
+        };
+        if simd {
             return CompileError::Unsupported(format!(
-                "SIMD is not supported yet (WebAssembly 2.0 without SIMD; \
-                 first SIMD use at byte offset {:#x})",
+                "SIMD needs {} (first SIMD use at byte offset {:#x})",
+                compile::SIMD_CPU_REQUIREMENT,
                 e.offset()
             ));
         }
@@ -107,7 +113,7 @@ impl CompileError {
         };
         if standard {
             return CompileError::Unsupported(format!(
-                "{} (WebAssembly 2.0 without SIMD is supported; at byte offset {:#x})",
+                "{} (WebAssembly 2.0 is supported; at byte offset {:#x})",
                 e.message(),
                 e.offset()
             ));

@@ -423,24 +423,35 @@ impl ModuleEnv {
     }
 }
 
-/// The WebAssembly features the engine accepts: WebAssembly 2.0 without SIMD,
-/// and the 3.0 proposals listed one per line.
+/// The WebAssembly features the engine accepts: WebAssembly 2.0 with SIMD
+/// (a compiler for a CPU without the vector instructions SIMD needs turns
+/// it off: see `Compiler::features`), and the 3.0 proposals listed one per
+/// line.
 pub fn supported_features() -> WasmFeatures {
     WasmFeatures::WASM2
-        .difference(WasmFeatures::SIMD)
         .union(WasmFeatures::MULTI_MEMORY)
         .union(WasmFeatures::MEMORY64)
         .union(WasmFeatures::CUSTOM_PAGE_SIZES)
 }
 
-/// Parses and validates the module-level structure of `wasm`, with the
-/// supported proposals in `disabled` turned off. Function bodies are
-/// returned unvalidated, for the compile workers.
+/// Parses and validates the module-level structure of `wasm` with the
+/// [`supported_features`], less the proposals in `disabled`. Function
+/// bodies are returned unvalidated, for the compile workers.
 pub fn parse(
     wasm: &[u8],
     disabled: WasmFeatures,
 ) -> Result<(ModuleEnv, Vec<FunctionBodyInput>), CompileError> {
-    let mut validator = Validator::new_with_features(supported_features().difference(disabled));
+    parse_with_features(wasm, supported_features(), disabled)
+}
+
+/// [`parse`], accepting the proposals in `features` only, less those in
+/// `disabled` (which make a module invalid rather than unsupported).
+pub fn parse_with_features(
+    wasm: &[u8],
+    features: WasmFeatures,
+    disabled: WasmFeatures,
+) -> Result<(ModuleEnv, Vec<FunctionBodyInput>), CompileError> {
+    let mut validator = Validator::new_with_features(features.difference(disabled));
     let from_wasmparser = |e| CompileError::from_wasmparser_with(e, disabled);
     let mut env = ModuleEnv::default();
     let mut bodies = Vec::new();

@@ -29,7 +29,9 @@ enum Command {
         #[arg(long)]
         no_cache: bool,
         /// Call this exported function instead of the module's entry point,
-        /// with ARGS parsed as its parameters; print its results.
+        /// with ARGS parsed as its parameters; print its results (a v128 as
+        /// 0x and 32 hex digits, lane 0 last; given the same way, or in
+        /// decimal).
         #[arg(long, value_name = "NAME")]
         invoke: Option<String>,
         /// Make host directory HOST visible to the program as GUEST (default: HOST).
@@ -425,6 +427,13 @@ fn parse_arg(ty: ValType, s: &str) -> Result<Val, String> {
         ),
         ValType::F32 => Val::F32(s.parse::<f32>().map_err(|x| e(&x))?.to_bits()),
         ValType::F64 => Val::F64(s.parse::<f64>().map_err(|x| e(&x))?.to_bits()),
+        ValType::V128 => Val::V128(
+            match s.strip_prefix("0x").or(s.strip_prefix("0X")) {
+                Some(hex) => u128::from_str_radix(&hex.replace('_', ""), 16),
+                None => s.parse::<u128>(),
+            }
+            .map_err(|x| e(&x))?,
+        ),
         other => {
             return Err(format!(
                 "arguments of type {other} cannot be given on the command line"

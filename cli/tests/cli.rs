@@ -43,6 +43,51 @@ fn multiple_results_and_float_arguments() {
 }
 
 #[test]
+fn v128_arguments_and_results() {
+    let m = write(
+        "simd.wat",
+        br#"(module (func (export "f") (param v128 v128) (result v128 i32)
+              local.get 0 local.get 1 i32x4.add
+              local.get 0 i32x4.extract_lane 0))"#,
+    );
+    let o = run(&[
+        "run",
+        m.to_str().unwrap(),
+        "--invoke",
+        "f",
+        "0x00000004_00000003_00000002_00000001",
+        "1",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(
+        String::from_utf8_lossy(&o.stdout),
+        "0x00000004000000030000000200000002\n1\n"
+    );
+    let o = run(&["run", m.to_str().unwrap(), "--invoke", "f", "0xg", "1"]);
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("not a valid v128"), "{}", stderr(&o));
+}
+
+/// C programs whose loops clang vectorized with SIMD (`-O3 -msimd128`,
+/// `benches/workloads/build.sh`) print what their scalar builds print.
+#[test]
+fn auto_vectorized_programs_match_their_scalar_builds() {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../benches/workloads");
+    for name in ["matmul", "nbody", "strings"] {
+        let scalar = run(&["run", "--no-cache", &format!("{dir}/{name}.wasm")]);
+        let simd = run(&["run", "--no-cache", &format!("{dir}/simd/{name}.wasm")]);
+        assert!(scalar.status.success(), "{name}: {}", stderr(&scalar));
+        assert!(simd.status.success(), "{name} (SIMD): {}", stderr(&simd));
+        assert!(!scalar.stdout.is_empty(), "{name} prints its result");
+        assert_eq!(
+            String::from_utf8_lossy(&simd.stdout),
+            String::from_utf8_lossy(&scalar.stdout),
+            "{name}"
+        );
+    }
+}
+
+#[test]
 fn missing_file_is_an_error_naming_it() {
     let o = run(&["run", "/nonexistent/nothing.wasm", "--invoke", "f"]);
     assert!(!o.status.success());

@@ -39,6 +39,7 @@ pub struct Config {
     pub(crate) wasm_multi_memory: bool,
     pub(crate) wasm_memory64: bool,
     pub(crate) wasm_custom_page_sizes: bool,
+    pub(crate) disabled_cpu_features: Vec<String>,
 }
 
 impl Default for Config {
@@ -57,6 +58,7 @@ impl Default for Config {
             wasm_multi_memory: true,
             wasm_memory64: true,
             wasm_custom_page_sizes: true,
+            disabled_cpu_features: Vec::new(),
         }
     }
 }
@@ -180,6 +182,19 @@ impl Config {
         off.set(F::CUSTOM_PAGE_SIZES, !self.wasm_custom_page_sizes);
         off
     }
+    /// Do not use the host CPU feature `name` in generated code (Cranelift's
+    /// ISA flag names, e.g. `has_avx` or `has_sse42` on x86-64; by default
+    /// the code uses every feature the CPU has). For code that runs on older
+    /// CPUs of the same architecture, or to test the code generator's other
+    /// lowerings. An unknown name makes [`Engine::new`] fail.
+    ///
+    /// WebAssembly SIMD needs SSE4.1 and SSSE3 on x86-64: without them,
+    /// a module that uses SIMD fails to compile with an "unsupported" error
+    /// that says so.
+    pub fn disable_cpu_feature(&mut self, name: &str) -> &mut Self {
+        self.disabled_cpu_features.push(name.to_string());
+        self
+    }
 }
 
 pub(crate) struct EngineInner {
@@ -232,7 +247,12 @@ impl Engine {
     /// Fails if Cranelift does not support the host CPU.
     pub fn new(config: &Config) -> Result<Engine> {
         nyash_asyncify::init_traps();
-        let compiler = Compiler::native()?
+        let disabled: Vec<(&str, &str)> = config
+            .disabled_cpu_features
+            .iter()
+            .map(|f| (f.as_str(), "false"))
+            .collect();
+        let compiler = Compiler::native_with_isa_flags(cfg!(debug_assertions), &disabled)?
             .with_parallelism(config.parallel_compilation)
             .with_tunables(nyash_aot::Tunables {
                 epoch_interruption: config.epoch_interruption,

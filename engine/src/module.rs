@@ -95,8 +95,8 @@ impl Module {
     /// form needs the `wat` feature (on by default).
     ///
     /// Fails with [`ErrorKind::Compile`](crate::ErrorKind::Compile) if the
-    /// module is malformed, invalid or uses an unsupported feature (SIMD,
-    /// for now).
+    /// module is malformed, invalid or uses an unsupported feature (a
+    /// WebAssembly 3.0 proposal; SIMD on an x86-64 CPU without SSE4.1).
     pub fn new(engine: &Engine, bytes: impl AsRef<[u8]>) -> Result<Module> {
         let bytes = bytes.as_ref();
         if bytes.starts_with(b"\0asm") {

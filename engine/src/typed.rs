@@ -17,7 +17,8 @@ use crate::types::{FuncType, ValType};
 use crate::values::ExternRef;
 
 /// A Rust type that is a WebAssembly value type: `i32` and `u32` (`i32`),
-/// `i64` and `u64` (`i64`), `f32`, `f64`, `Option<Func>` (`funcref`) and
+/// `i64` and `u64` (`i64`), `f32`, `f64`, `u128` (`v128`, lane 0 in the
+/// least significant bits), `Option<Func>` (`funcref`) and
 /// `Option<ExternRef>` (`externref`). Unsigned integers are the same bits
 /// as their signed wasm type.
 ///
@@ -85,6 +86,21 @@ impl WasmTy for f64 {
     unsafe fn from_raw(_: &mut StoreOpaque, raw: ValRaw) -> Self {
         // SAFETY: the caller guarantees the slot holds an f64.
         f64::from_bits(unsafe { raw.f64 })
+    }
+}
+
+impl WasmTy for u128 {
+    fn valtype() -> ValType {
+        ValType::V128
+    }
+    fn to_raw(self, _: &StoreOpaque) -> ValRaw {
+        ValRaw {
+            v128: self.to_le_bytes(),
+        }
+    }
+    unsafe fn from_raw(_: &mut StoreOpaque, raw: ValRaw) -> Self {
+        // SAFETY: every bit pattern is a valid [u8; 16].
+        u128::from_le_bytes(unsafe { raw.v128 })
     }
 }
 

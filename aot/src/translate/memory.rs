@@ -35,7 +35,7 @@ pub(super) enum Store {
 impl Translator<'_, '_> {
     /// The native address of an access of `size` bytes to the index on top of
     /// the stack, and the immediate offset to use.
-    fn heap_addr(&mut self, memarg: &MemArg, size: u32) -> (ir::Value, i32) {
+    pub(super) fn heap_addr(&mut self, memarg: &MemArg, size: u32) -> (ir::Value, i32) {
         let index = self.pop();
         self.env.memory_addr(
             &mut self.builder,
@@ -46,7 +46,7 @@ impl Translator<'_, '_> {
         )
     }
 
-    fn heap_flags() -> MemFlagsData {
+    pub(super) fn heap_flags() -> MemFlagsData {
         MemFlagsData::new()
             .with_endianness(ir::Endianness::Little)
             .with_trap_code(Some(trap_codes::HEAP_OUT_OF_BOUNDS))
