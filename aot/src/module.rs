@@ -394,9 +394,12 @@ impl ModuleEnv {
     }
 }
 
-/// The WebAssembly features the engine accepts: WebAssembly 2.0 without SIMD.
+/// The WebAssembly features the engine accepts: WebAssembly 2.0 without SIMD,
+/// and the 3.0 proposals below it, one a line.
 pub fn supported_features() -> WasmFeatures {
-    WasmFeatures::WASM2.difference(WasmFeatures::SIMD)
+    WasmFeatures::WASM2
+        .difference(WasmFeatures::SIMD)
+        .union(WasmFeatures::EXTENDED_CONST)
 }
 
 /// Parses and validates the module-level structure of `wasm`. Function bodies

@@ -34,7 +34,7 @@ fn smith_config() -> wasm_smith::Config {
         memory64_enabled: false,
         custom_page_sizes_enabled: false,
         wide_arithmetic_enabled: false,
-        extended_const_enabled: false,
+        extended_const_enabled: true,
         custom_descriptors_enabled: false,
         bulk_memory_enabled: true,
         reference_types_enabled: true,

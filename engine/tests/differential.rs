@@ -44,7 +44,7 @@ fn smith_config() -> wasm_smith::Config {
     c.memory64_enabled = false;
     c.custom_page_sizes_enabled = false;
     c.wide_arithmetic_enabled = false;
-    c.extended_const_enabled = false;
+    c.extended_const_enabled = true;
     c.custom_descriptors_enabled = false;
     c.bulk_memory_enabled = true;
     c.reference_types_enabled = true;

@@ -524,7 +524,7 @@ fn smith_config(invalid_funcs: bool) -> wasm_smith::Config {
     c.memory64_enabled = false;
     c.custom_page_sizes_enabled = false;
     c.wide_arithmetic_enabled = false;
-    c.extended_const_enabled = false;
+    c.extended_const_enabled = true;
     c.custom_descriptors_enabled = false;
     c.compact_imports_enabled = false;
     c.bulk_memory_enabled = true;

@@ -554,7 +554,6 @@ enum Source {
     /// A version of the spec (`wasm-v1`, ...).
     Spec(SpecVersion),
     /// A proposal's directory (`proposals/<name>`).
-    #[allow(dead_code)] // until the first proposal's set is listed
     Proposal(Proposal),
 }
 
@@ -579,6 +578,11 @@ fn sets() -> Vec<Set> {
         Set {
             label: "wasm-v2",
             source: Source::Spec(SpecVersion::V2),
+            skip: &[],
+        },
+        Set {
+            label: "proposals/extended-const",
+            source: Source::Proposal(Proposal::ExtendedConst),
             skip: &[],
         },
     ]
