@@ -400,6 +400,7 @@ pub fn supported_features() -> WasmFeatures {
     WasmFeatures::WASM2
         .difference(WasmFeatures::SIMD)
         .union(WasmFeatures::EXTENDED_CONST)
+        .union(WasmFeatures::WIDE_ARITHMETIC)
 }
 
 /// Parses and validates the module-level structure of `wasm`. Function bodies

@@ -33,7 +33,7 @@ fn smith_config() -> wasm_smith::Config {
         shared_everything_threads_enabled: false,
         memory64_enabled: false,
         custom_page_sizes_enabled: false,
-        wide_arithmetic_enabled: false,
+        wide_arithmetic_enabled: true,
         extended_const_enabled: true,
         custom_descriptors_enabled: false,
         bulk_memory_enabled: true,

