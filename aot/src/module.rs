@@ -401,6 +401,7 @@ pub fn supported_features() -> WasmFeatures {
         .difference(WasmFeatures::SIMD)
         .union(WasmFeatures::EXTENDED_CONST)
         .union(WasmFeatures::WIDE_ARITHMETIC)
+        .union(WasmFeatures::TAIL_CALL)
 }
 
 /// Parses and validates the module-level structure of `wasm`. Function bodies

@@ -27,7 +27,7 @@ fn smith_config() -> wasm_smith::Config {
         simd_enabled: false,
         relaxed_simd_enabled: false,
         gc_enabled: false,
-        tail_call_enabled: false,
+        tail_call_enabled: true,
         exceptions_enabled: false,
         threads_enabled: false,
         shared_everything_threads_enabled: false,

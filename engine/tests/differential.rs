@@ -37,7 +37,7 @@ fn smith_config() -> wasm_smith::Config {
     c.simd_enabled = false;
     c.relaxed_simd_enabled = false;
     c.gc_enabled = false;
-    c.tail_call_enabled = false;
+    c.tail_call_enabled = true;
     c.exceptions_enabled = false;
     c.threads_enabled = false;
     c.shared_everything_threads_enabled = false;

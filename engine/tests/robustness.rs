@@ -5,9 +5,9 @@
 //! fewer than 20,000 fails) and checks each.
 //!
 //! - **Corpus.** Every module of the spec suite (wasm-v1 and wasm-v2, and
-//!   the proposals extended-const and wide-arithmetic;
+//!   the proposals extended-const, wide-arithmetic and tail-call;
 //!   binary-encoded, deduplicated), modules of proposals the engine does not
-//!   support (SIMD, GC, tail calls, exceptions, memory64, multi-memory,
+//!   support (SIMD, GC, exceptions, memory64, multi-memory,
 //!   threads, ...: they must be refused as invalid or unsupported), a fresh
 //!   `wasm-smith` module per case (valid, and in wasm-smith's
 //!   invalid-function mode), the committed C workloads
@@ -478,15 +478,18 @@ fn spec_modules() -> (Vec<Vec<u8>>, Vec<Vec<u8>>) {
         .into_iter()
         .flat_map(|v| spec(&v).map(named).collect::<Vec<_>>())
         .chain(
-            [Proposal::ExtendedConst, Proposal::WideArithmetic]
-                .into_iter()
-                .flat_map(|p| proposal(p).map(named).collect::<Vec<_>>()),
+            [
+                Proposal::ExtendedConst,
+                Proposal::WideArithmetic,
+                Proposal::TailCall,
+            ]
+            .into_iter()
+            .flat_map(|p| proposal(p).map(named).collect::<Vec<_>>()),
         );
     let supported = wast_modules(supported, &mut seen);
     let unsupported = [
         Proposal::Simd,
         Proposal::GC,
-        Proposal::TailCall,
         Proposal::ExceptionHandling,
         Proposal::Memory64,
         Proposal::MultiMemory,
@@ -521,7 +524,7 @@ fn smith_config(invalid_funcs: bool) -> wasm_smith::Config {
     c.simd_enabled = false;
     c.relaxed_simd_enabled = false;
     c.gc_enabled = false;
-    c.tail_call_enabled = false;
+    c.tail_call_enabled = true;
     c.exceptions_enabled = false;
     c.threads_enabled = false;
     c.shared_everything_threads_enabled = false;

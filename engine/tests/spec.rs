@@ -590,6 +590,11 @@ fn sets() -> Vec<Set> {
             source: Source::Proposal(Proposal::WideArithmetic),
             skip: &[],
         },
+        Set {
+            label: "proposals/tail-call",
+            source: Source::Proposal(Proposal::TailCall),
+            skip: &[],
+        },
     ]
 }
 
