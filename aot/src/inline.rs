@@ -73,9 +73,20 @@ impl<'a> InlineBodies<'a> {
     }
 }
 
-/// Whether a translated function may be inlined into its callers.
+/// Whether a translated function may be inlined into its callers. Never one
+/// with a tail call: Cranelift would turn it into a call from the caller's
+/// frame, and the backtrace would then show the tail-calling function, which
+/// without inlining has left the stack.
 pub fn is_candidate(func: &ir::Function) -> bool {
     func.dfg.num_insts() <= MAX_CALLEE_INSTS
+        && !func.layout.blocks().any(|block| {
+            func.layout.block_insts(block).any(|inst| {
+                matches!(
+                    func.dfg.insts[inst].opcode(),
+                    ir::Opcode::ReturnCall | ir::Opcode::ReturnCallIndirect
+                )
+            })
+        })
 }
 
 /// The function index a direct call's `FuncRef` names.
@@ -103,7 +114,8 @@ impl Inline for FirstCall<'_, '_> {
         _args: &[ir::Value],
     ) -> InlineCommand<'_> {
         // One level only: a call that came from an inlined body (tagged with
-        // its function) stays a call.
+        // its function) stays a call. A tail call (`return_call`) stays a
+        // tail call, so tail recursion keeps running in constant stack.
         if self.inlined.is_some()
             || opcode != ir::Opcode::Call
             || caller.srcloc(call_inst) != SourceLoc::new(0)

@@ -432,6 +432,9 @@ pub fn supported_features() -> WasmFeatures {
         .union(WasmFeatures::MULTI_MEMORY)
         .union(WasmFeatures::MEMORY64)
         .union(WasmFeatures::CUSTOM_PAGE_SIZES)
+        .union(WasmFeatures::EXTENDED_CONST)
+        .union(WasmFeatures::WIDE_ARITHMETIC)
+        .union(WasmFeatures::TAIL_CALL)
 }
 
 /// Parses and validates the module-level structure of `wasm` with the

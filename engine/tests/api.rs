@@ -695,3 +695,195 @@ fn host_memories_of_undefined_page_sizes_are_errors() {
         assert!(m.grow(&mut store, u64::MAX).is_err());
     }
 }
+
+/// Tail calls (`return_call`, `return_call_indirect`): mutual recursion a
+/// million deep, directly and through a table, runs in constant stack.
+const TAIL_WAT: &str = r#"(module
+    (type $t (func (param i64 i64) (result i64)))
+    (table 2 funcref)
+    (elem (i32.const 0) $even_i $odd_i)
+    (func $even (export "even") (param i64 i64) (result i64)
+        local.get 0 i64.eqz
+        if (result i64) local.get 1
+        else local.get 0 i64.const 1 i64.sub local.get 1 i64.const 1 i64.add return_call $odd end)
+    (func $odd (param i64 i64) (result i64)
+        local.get 0 i64.eqz
+        if (result i64) local.get 1 i64.const 1000000000 i64.add
+        else local.get 0 i64.const 1 i64.sub local.get 1 i64.const 1 i64.add return_call $even end)
+    (func $even_i (export "even_i") (param i64 i64) (result i64)
+        local.get 0 i64.eqz
+        if (result i64) local.get 1
+        else local.get 0 i64.const 1 i64.sub local.get 1 i64.const 1 i64.add
+            i32.const 1 return_call_indirect (type $t) end)
+    (func $odd_i (param i64 i64) (result i64)
+        local.get 0 i64.eqz
+        if (result i64) local.get 1 i64.const 1000000000 i64.add
+        else local.get 0 i64.const 1 i64.sub local.get 1 i64.const 1 i64.add
+            i32.const 0 return_call_indirect (type $t) end)
+    (func $loop (export "loop") return_call $loop)
+    (func $fail (param i64) (result i64) local.get 0 i64.const 0 i64.div_u)
+    (func $via (param i64) (result i64) local.get 0 return_call $fail)
+    (func (export "trap") (param i64) (result i64) local.get 0 call $via i64.const 1 i64.add))"#;
+
+#[test]
+fn deep_tail_recursion_runs_in_constant_stack() {
+    for inlining in [true, false] {
+        let mut config = Config::new();
+        config.inlining(inlining);
+        let engine = Engine::new(&config).unwrap();
+        let module = Module::new(&engine, TAIL_WAT).unwrap();
+        let mut store = Store::new(&engine, ());
+        let instance = Instance::new(&mut store, &module, &[]).unwrap();
+        for name in ["even", "even_i"] {
+            let f = instance
+                .get_typed_func::<(i64, i64), i64>(&mut store, name)
+                .unwrap();
+            // Even depth ends in $even, odd depth in $odd (+1e9).
+            assert_eq!(f.call(&mut store, (1_000_000, 0)).unwrap(), 1_000_000);
+            assert_eq!(
+                f.call(&mut store, (1_000_001, 0)).unwrap(),
+                1_000_001 + 1_000_000_000,
+                "{name}"
+            );
+        }
+    }
+}
+
+#[test]
+fn traps_in_tail_called_functions_have_backtraces() {
+    // $via tail-calls $fail, so $fail replaces $via's frame: the backtrace
+    // is $fail under the exported caller, the same with inlining on or off.
+    for inlining in [true, false] {
+        let mut config = Config::new();
+        config.inlining(inlining);
+        let engine = Engine::new(&config).unwrap();
+        let module = Module::new(&engine, TAIL_WAT).unwrap();
+        let mut store = Store::new(&engine, ());
+        let instance = Instance::new(&mut store, &module, &[]).unwrap();
+        let f = instance
+            .get_typed_func::<i64, i64>(&mut store, "trap")
+            .unwrap();
+        let err = f.call(&mut store, 7).unwrap_err();
+        let trap = err.trap().expect("a trap");
+        assert_eq!(trap.code, TrapCode::IntegerDivisionByZero);
+        let names: Vec<_> = trap
+            .backtrace
+            .iter()
+            .map(|f| f.func_name.clone().unwrap_or_default())
+            .collect();
+        assert_eq!(names.first().map(String::as_str), Some("fail"), "{names:?}");
+        assert!(!names.iter().any(|n| n == "via"), "{names:?}");
+        assert_eq!(names.len(), 2, "{names:?}");
+    }
+}
+
+#[test]
+fn fuel_stops_an_endless_tail_call_loop() {
+    let mut config = Config::new();
+    config.consume_fuel(true);
+    let engine = Engine::new(&config).unwrap();
+    let module = Module::new(&engine, TAIL_WAT).unwrap();
+    let mut store = Store::new(&engine, ());
+    store.set_fuel(1_000_000).unwrap();
+    let instance = Instance::new(&mut store, &module, &[]).unwrap();
+    let f = instance
+        .get_typed_func::<(), ()>(&mut store, "loop")
+        .unwrap();
+    assert_eq!(
+        f.call(&mut store, ()).unwrap_err().trap_code(),
+        Some(TrapCode::OutOfFuel)
+    );
+    // Fuel was written back before each tail call: all of it was used.
+    assert!(store.get_fuel().unwrap() <= 1, "{:?}", store.get_fuel());
+    // And a finite tail recursion is charged, the same with or without
+    // inlining.
+    let mut used = Vec::new();
+    for inlining in [true, false] {
+        let mut config = Config::new();
+        config.consume_fuel(true).inlining(inlining);
+        let engine = Engine::new(&config).unwrap();
+        let module = Module::new(&engine, TAIL_WAT).unwrap();
+        let mut store = Store::new(&engine, ());
+        store.set_fuel(u64::MAX / 2).unwrap();
+        let instance = Instance::new(&mut store, &module, &[]).unwrap();
+        let f = instance
+            .get_typed_func::<(i64, i64), i64>(&mut store, "even")
+            .unwrap();
+        assert_eq!(f.call(&mut store, (1000, 0)).unwrap(), 1000);
+        used.push(u64::MAX / 2 - store.get_fuel().unwrap());
+    }
+    assert!(used[0] > 1000, "{used:?}");
+    assert_eq!(used[0], used[1]);
+}
+
+#[test]
+fn epoch_interrupts_an_endless_tail_call_loop() {
+    let mut config = Config::new();
+    config.epoch_interruption(true);
+    let engine = Engine::new(&config).unwrap();
+    let module = Module::new(&engine, TAIL_WAT).unwrap();
+    let mut store = Store::new(&engine, ());
+    let instance = Instance::new(&mut store, &module, &[]).unwrap();
+    let f = instance
+        .get_typed_func::<(), ()>(&mut store, "loop")
+        .unwrap();
+    store.set_epoch_deadline(1);
+    let e = engine.clone();
+    let ticker = std::thread::spawn(move || {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        e.increment_epoch();
+    });
+    let err = f.call(&mut store, ()).unwrap_err();
+    ticker.join().unwrap();
+    assert_eq!(err.trap_code(), Some(TrapCode::Interrupt));
+}
+
+#[test]
+fn tail_calls_to_host_functions() {
+    // `return_call` to an import goes through its host-call trampoline; the
+    // host function's result is the tail-calling function's.
+    let engine = engine();
+    let module = Module::new(
+        &engine,
+        r#"(module
+            (import "host" "twice" (func $twice (param i32) (result i32)))
+            (import "host" "fail" (func $fail (param i32) (result i32)))
+            (type $t (func (param i32) (result i32)))
+            (table funcref (elem $twice))
+            (func (export "direct") (param i32) (result i32) local.get 0 return_call $twice)
+            (func (export "indirect") (param i32) (result i32)
+                local.get 0 i32.const 0 return_call_indirect (type $t))
+            (func $deep (export "deep") (param i32) (result i32)
+                local.get 0 i32.eqz
+                if (result i32) i32.const 21 return_call $twice
+                else local.get 0 i32.const 1 i32.sub return_call $deep end)
+            (func (export "fail") (param i32) (result i32) local.get 0 return_call $fail))"#,
+    )
+    .unwrap();
+    let mut store = Store::new(&engine, ());
+    let mut linker = Linker::<()>::new(&engine);
+    linker
+        .func_wrap("host", "twice", |x: i32| x * 2)
+        .unwrap()
+        .func_wrap("host", "fail", |_: i32| -> nyash_engine::Result<i32> {
+            Err(nyash_engine::Error::msg("host says no"))
+        })
+        .unwrap();
+    let instance = linker.instantiate(&mut store, &module).unwrap();
+    for name in ["direct", "indirect"] {
+        let f = instance
+            .get_typed_func::<i32, i32>(&mut store, name)
+            .unwrap();
+        assert_eq!(f.call(&mut store, 21).unwrap(), 42, "{name}");
+    }
+    let deep = instance
+        .get_typed_func::<i32, i32>(&mut store, "deep")
+        .unwrap();
+    assert_eq!(deep.call(&mut store, 1_000_000).unwrap(), 42);
+    let fail = instance
+        .get_typed_func::<i32, i32>(&mut store, "fail")
+        .unwrap();
+    let err = fail.call(&mut store, 1).unwrap_err();
+    assert!(err.to_string().contains("host says no"), "{err}");
+    assert_eq!(deep.call(&mut store, 3).unwrap(), 42);
+}

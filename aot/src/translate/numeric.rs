@@ -81,4 +81,35 @@ impl Translator<'_, '_> {
         let v = self.builder.ins().bitcast(ty, MemFlagsData::new(), a);
         self.push(v);
     }
+
+    /// `i64.add128` / `i64.sub128` (wide arithmetic): two 128-bit operands,
+    /// each a (low, high) pair of i64s, give one such pair.
+    pub(super) fn wide_add_sub(&mut self, sub: bool) {
+        let (b_lo, b_hi) = self.pop2();
+        let (a_lo, a_hi) = self.pop2();
+        let a = self.builder.ins().iconcat(a_lo, a_hi);
+        let b = self.builder.ins().iconcat(b_lo, b_hi);
+        let r = if sub {
+            self.builder.ins().isub(a, b)
+        } else {
+            self.builder.ins().iadd(a, b)
+        };
+        let (lo, hi) = self.builder.ins().isplit(r);
+        self.push(lo);
+        self.push(hi);
+    }
+
+    /// `i64.mul_wide_s` / `i64.mul_wide_u`: the full 128-bit product of two
+    /// i64s, as its low and high halves.
+    pub(super) fn wide_mul(&mut self, signed: bool) {
+        let (x, y) = self.pop2();
+        let lo = self.builder.ins().imul(x, y);
+        let hi = if signed {
+            self.builder.ins().smulhi(x, y)
+        } else {
+            self.builder.ins().umulhi(x, y)
+        };
+        self.push(lo);
+        self.push(hi);
+    }
 }
