@@ -432,6 +432,7 @@ pub fn supported_features() -> WasmFeatures {
         .union(WasmFeatures::MULTI_MEMORY)
         .union(WasmFeatures::MEMORY64)
         .union(WasmFeatures::CUSTOM_PAGE_SIZES)
+        .union(WasmFeatures::RELAXED_SIMD)
 }
 
 /// Parses and validates the module-level structure of `wasm` with the

