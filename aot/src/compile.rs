@@ -323,6 +323,11 @@ pub struct Tunables {
     /// Supported proposals this configuration turns off: a module that
     /// uses one is invalid (not unsupported), as for the standard before it.
     pub disabled_features: wasmparser::WasmFeatures,
+    /// Relaxed SIMD gives the same results on every CPU: `relaxed_madd` and
+    /// `relaxed_nmadd` are an unfused multiply and add even where the CPU
+    /// has FMA (every other relaxed operator is deterministic in both
+    /// modes; see RATIONALE.md).
+    pub relaxed_simd_deterministic: bool,
 }
 
 impl Default for Tunables {
@@ -332,6 +337,7 @@ impl Default for Tunables {
             consume_fuel: false,
             inlining: true,
             disabled_features: wasmparser::WasmFeatures::empty(),
+            relaxed_simd_deterministic: false,
         }
     }
 }
@@ -401,7 +407,8 @@ impl Compiler {
         let features = if isa_supports_simd(&*isa) {
             module::supported_features()
         } else {
-            module::supported_features().difference(wasmparser::WasmFeatures::SIMD)
+            module::supported_features()
+                .difference(wasmparser::WasmFeatures::SIMD | wasmparser::WasmFeatures::RELAXED_SIMD)
         };
         let mut compiler = Compiler {
             isa,
@@ -426,6 +433,19 @@ impl Compiler {
         self.tunables = tunables;
         self.fingerprint = self.compute_fingerprint();
         self
+    }
+
+    /// Whether `relaxed_madd`/`relaxed_nmadd` compile to a fused
+    /// multiply-add: only in the non-deterministic mode, and on x86-64 only
+    /// with FMA (Cranelift would otherwise need a library call per lane).
+    fn fused_madd(&self) -> bool {
+        !self.tunables.relaxed_simd_deterministic
+            && (self.isa.name() != "x64"
+                || self
+                    .isa
+                    .isa_flags()
+                    .iter()
+                    .any(|v| v.name == "has_fma" && v.as_bool() == Some(true)))
     }
 
     pub fn isa(&self) -> &dyn cranelift_codegen::isa::TargetIsa {
@@ -476,7 +496,8 @@ impl Compiler {
                 self.translate(&env, &offsets, wasm, input, translator),
             )
         };
-        let new_translator = || FuncTranslator::new(self.isa.frontend_config(), self.tunables);
+        let new_translator =
+            || FuncTranslator::new(self.isa.frontend_config(), self.tunables, self.fused_madd());
         let translated: Vec<(u32, Result<ir::Function, CompileError>)> = run_jobs(
             self.parallel,
             small,
@@ -567,7 +588,7 @@ impl Compiler {
     fn worker_state(&self) -> WorkerState {
         (
             Context::new(),
-            FuncTranslator::new(self.isa.frontend_config(), self.tunables),
+            FuncTranslator::new(self.isa.frontend_config(), self.tunables, self.fused_madd()),
             FunctionBuilderContext::new(),
         )
     }

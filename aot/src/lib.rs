@@ -91,7 +91,9 @@ impl CompileError {
         // SIMD is off only when the compiler's CPU lacks the vector
         // instructions it needs (`Compiler::features`).
         let simd = match e.missing_wasm_feature() {
-            Some(f) => f == wasmparser::WasmFeatures::SIMD,
+            Some(f) => f.intersects(
+                wasmparser::WasmFeatures::SIMD | wasmparser::WasmFeatures::RELAXED_SIMD,
+            ),
             None => e.message().starts_with(SIMD_DISABLED),
         };
         if simd {

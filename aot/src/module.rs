@@ -435,6 +435,7 @@ pub fn supported_features() -> WasmFeatures {
         .union(WasmFeatures::EXTENDED_CONST)
         .union(WasmFeatures::WIDE_ARITHMETIC)
         .union(WasmFeatures::TAIL_CALL)
+        .union(WasmFeatures::RELAXED_SIMD)
 }
 
 /// Parses and validates the module-level structure of `wasm` with the

@@ -15,6 +15,8 @@ fn compilers() -> Vec<Compiler> {
                     .with_tunables(Tunables {
                         inlining,
                         consume_fuel: true,
+                        // Both lowerings of relaxed SIMD's multiply-add.
+                        relaxed_simd_deterministic: parallel,
                         ..Tunables::default()
                     }),
             );
@@ -102,7 +104,7 @@ fn lowest_invalid_function_is_reported() {
     }
 }
 
-const SIMD_MODULES: [&str; 4] = [
+const SIMD_MODULES: [&str; 5] = [
     // In a body only.
     r#"(module (func (param i32) (result i32)
          local.get 0 i32x4.splat i32x4.extract_lane 0))"#,
@@ -114,6 +116,24 @@ const SIMD_MODULES: [&str; 4] = [
     r#"(module (func (param v128)))"#,
     // In a global.
     r#"(module (global v128 (v128.const i64x2 0 0)))"#,
+    // Every relaxed SIMD operator.
+    r#"(module (func (param v128 v128 v128) (result v128)
+        local.get 0 local.get 1 i8x16.relaxed_swizzle
+        i32x4.relaxed_trunc_f32x4_s i32x4.relaxed_trunc_f32x4_u
+        i32x4.relaxed_trunc_f64x2_s_zero i32x4.relaxed_trunc_f64x2_u_zero
+        local.get 1 local.get 2 f32x4.relaxed_madd
+        local.get 1 local.get 2 f32x4.relaxed_nmadd
+        local.get 1 local.get 2 f64x2.relaxed_madd
+        local.get 1 local.get 2 f64x2.relaxed_nmadd
+        local.get 1 local.get 2 i8x16.relaxed_laneselect
+        local.get 1 local.get 2 i16x8.relaxed_laneselect
+        local.get 1 local.get 2 i32x4.relaxed_laneselect
+        local.get 1 local.get 2 i64x2.relaxed_laneselect
+        local.get 1 f32x4.relaxed_min local.get 1 f32x4.relaxed_max
+        local.get 1 f64x2.relaxed_min local.get 1 f64x2.relaxed_max
+        local.get 1 i16x8.relaxed_q15mulr_s
+        local.get 1 i16x8.relaxed_dot_i8x16_i7x16_s
+        local.get 1 local.get 2 i32x4.relaxed_dot_i8x16_i7x16_add_s))"#,
 ];
 
 #[test]
@@ -164,8 +184,6 @@ fn later_proposals_are_unsupported_not_invalid() {
         "(module (memory 1 1 shared) (func (param i32) (result i32) local.get 0 i32.atomic.load))",
         // Exceptions.
         "(module (tag) (func throw 0))",
-        // Relaxed SIMD.
-        "(module (func (param v128) (result v128) local.get 0 local.get 0 i8x16.relaxed_swizzle))",
     ];
     for m in modules {
         let wasm = wat::parse_str(m).unwrap();

@@ -26,7 +26,7 @@ fn seed_bytes(seed: u64, len: usize) -> Vec<u8> {
 fn smith_config() -> wasm_smith::Config {
     wasm_smith::Config {
         simd_enabled: true,
-        relaxed_simd_enabled: false,
+        relaxed_simd_enabled: true,
         gc_enabled: false,
         tail_call_enabled: true,
         exceptions_enabled: false,

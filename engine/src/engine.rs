@@ -39,6 +39,7 @@ pub struct Config {
     pub(crate) wasm_multi_memory: bool,
     pub(crate) wasm_memory64: bool,
     pub(crate) wasm_custom_page_sizes: bool,
+    pub(crate) relaxed_simd_deterministic: bool,
     pub(crate) disabled_cpu_features: Vec<String>,
 }
 
@@ -58,6 +59,7 @@ impl Default for Config {
             wasm_multi_memory: true,
             wasm_memory64: true,
             wasm_custom_page_sizes: true,
+            relaxed_simd_deterministic: false,
             disabled_cpu_features: Vec::new(),
         }
     }
@@ -173,6 +175,21 @@ impl Config {
         self
     }
 
+    /// Give relaxed SIMD operators the same results on every CPU (default
+    /// off). Relaxed SIMD lets an operator's result depend on the platform;
+    /// this engine gives every relaxed operator one behaviour on all CPUs
+    /// (mostly its non-relaxed counterpart's), except `f32x4.relaxed_madd`,
+    /// `f32x4.relaxed_nmadd` and their `f64x2` forms, which are one fused
+    /// multiply-add (a single rounding) on a CPU with FMA, and a multiply
+    /// then an add (two roundings) elsewhere. On, they are a multiply then
+    /// an add everywhere. The choice is part of the compiler's fingerprint:
+    /// an artifact compiled with one setting is refused by an engine with
+    /// the other.
+    pub fn relaxed_simd_deterministic(&mut self, on: bool) -> &mut Self {
+        self.relaxed_simd_deterministic = on;
+        self
+    }
+
     /// The supported proposals this config turns off.
     fn disabled_features(&self) -> nyash_aot::WasmFeatures {
         use nyash_aot::WasmFeatures as F;
@@ -259,6 +276,7 @@ impl Engine {
                 consume_fuel: config.consume_fuel,
                 inlining: config.inlining,
                 disabled_features: config.disabled_features(),
+                relaxed_simd_deterministic: config.relaxed_simd_deterministic,
             });
         let stacks =
             nyash_asyncify::StackPool::new(config.max_wasm_stack + nyash_asyncify::host_slack());

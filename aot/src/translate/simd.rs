@@ -13,8 +13,9 @@
 //! `i32x4.trunc_sat_f64x2_s_zero` is `snarrow(fcvt_to_sint_sat, vconst 0)`);
 //! the floating-point semantics wasm requires (NaN propagation, `-0 < +0` in
 //! `min`/`max`, saturating conversions with NaN to 0) are Cranelift's own
-//! for `fmin`, `fmax` and `fcvt_*_sat` on vectors. Relaxed SIMD (3.0) is not
-//! translated: the validator has it off.
+//! for `fmin`, `fmax` and `fcvt_*_sat` on vectors. Relaxed SIMD (3.0) is
+//! translated at the end: each operator has one behaviour, mostly its
+//! non-relaxed counterpart's (RATIONALE.md).
 
 use cranelift_codegen::ir::{
     self, ConstantData, InstBuilder, MemFlagsData,
@@ -25,7 +26,6 @@ use cranelift_frontend::FunctionBuilder;
 use wasmparser::{MemArg, VisitSimdOperator};
 
 use super::Translator;
-use super::visit::unsupported_proposal;
 use crate::CompileError;
 
 /// The one Cranelift type of a `v128` outside an operator.
@@ -46,7 +46,36 @@ fn vconst(b: &mut FunctionBuilder<'_>, ty: ir::Type, bytes: [u8; 16]) -> ir::Val
     b.ins().vconst(ty, c)
 }
 
+/// The sixteen products of two `i8x16`s' sign-extended lanes, exact in
+/// 16 bits: those of the low eight lanes and those of the high eight.
+fn dot_products(b: &mut FunctionBuilder<'_>, x: ir::Value, y: ir::Value) -> (ir::Value, ir::Value) {
+    let (xl, yl) = (b.ins().swiden_low(x), b.ins().swiden_low(y));
+    let lo = b.ins().imul(xl, yl);
+    let (xh, yh) = (b.ins().swiden_high(x), b.ins().swiden_high(y));
+    let hi = b.ins().imul(xh, yh);
+    (lo, hi)
+}
+
 impl Translator<'_, '_> {
+    /// `relaxed_madd` (`a * b + c`) or `relaxed_nmadd` (`-(a * b) + c`) on
+    /// vectors of `ty`: one fused `fma` with `fused_madd`, else a rounded
+    /// multiplication and then an addition.
+    fn v_madd(&mut self, ty: ir::Type, negate: bool) -> Result<(), CompileError> {
+        let c = self.pop_v(ty);
+        let (a, b) = self.pop2_v(ty);
+        let fused = self.fused_madd;
+        let bld = &mut self.builder;
+        let a = if negate { bld.ins().fneg(a) } else { a };
+        let v = if fused {
+            bld.ins().fma(a, b, c)
+        } else {
+            let p = bld.ins().fmul(a, b);
+            bld.ins().fadd(p, c)
+        };
+        self.push_v(v);
+        Ok(())
+    }
+
     /// Pops a `v128` as a vector of `ty`.
     fn pop_v(&mut self, ty: ir::Type) -> ir::Value {
         let v = self.pop();
@@ -348,16 +377,6 @@ macro_rules! v_lanes {
                 self.v_replace_lane($ty, lane)
             }
         )*
-    };
-}
-
-/// Relaxed SIMD (WebAssembly 3.0): not translated; the validator has it off.
-macro_rules! unsupported_relaxed {
-    ($($visit:ident $op:ident $(($($arg:ident: $argty:ty),*))?;)*) => {
-        $(fn $visit(&mut self $($(, $arg: $argty)*)?) -> Self::Output {
-            $($(let _ = $arg;)*)?
-            Err(unsupported_proposal("relaxed_simd", stringify!($op)))
-        })*
     };
 }
 
@@ -797,27 +816,92 @@ impl<'a> VisitSimdOperator<'a> for Translator<'_, '_> {
     }
 
     // --- relaxed SIMD (3.0) -----------------------------------------------
+    //
+    // One behaviour per operator, the same on every CPU except `madd` and
+    // `nmadd`, which are fused where `fused_madd` says so (RATIONALE.md,
+    // "Which results does relaxed SIMD give?").
 
-    unsupported_relaxed! {
-        visit_i8x16_relaxed_swizzle I8x16RelaxedSwizzle;
-        visit_i32x4_relaxed_trunc_f32x4_s I32x4RelaxedTruncF32x4S;
-        visit_i32x4_relaxed_trunc_f32x4_u I32x4RelaxedTruncF32x4U;
-        visit_i32x4_relaxed_trunc_f64x2_s_zero I32x4RelaxedTruncF64x2SZero;
-        visit_i32x4_relaxed_trunc_f64x2_u_zero I32x4RelaxedTruncF64x2UZero;
-        visit_f32x4_relaxed_madd F32x4RelaxedMadd;
-        visit_f32x4_relaxed_nmadd F32x4RelaxedNmadd;
-        visit_f64x2_relaxed_madd F64x2RelaxedMadd;
-        visit_f64x2_relaxed_nmadd F64x2RelaxedNmadd;
-        visit_i8x16_relaxed_laneselect I8x16RelaxedLaneselect;
-        visit_i16x8_relaxed_laneselect I16x8RelaxedLaneselect;
-        visit_i32x4_relaxed_laneselect I32x4RelaxedLaneselect;
-        visit_i64x2_relaxed_laneselect I64x2RelaxedLaneselect;
-        visit_f32x4_relaxed_min F32x4RelaxedMin;
-        visit_f32x4_relaxed_max F32x4RelaxedMax;
-        visit_f64x2_relaxed_min F64x2RelaxedMin;
-        visit_f64x2_relaxed_max F64x2RelaxedMax;
-        visit_i16x8_relaxed_q15mulr_s I16x8RelaxedQ15mulrS;
-        visit_i16x8_relaxed_dot_i8x16_i7x16_s I16x8RelaxedDotI8x16I7x16S;
-        visit_i32x4_relaxed_dot_i8x16_i7x16_add_s I32x4RelaxedDotI8x16I7x16AddS;
+    fn visit_i8x16_relaxed_swizzle(&mut self) -> Self::Output {
+        self.visit_i8x16_swizzle()
+    }
+    fn visit_i32x4_relaxed_trunc_f32x4_s(&mut self) -> Self::Output {
+        self.visit_i32x4_trunc_sat_f32x4_s()
+    }
+    fn visit_i32x4_relaxed_trunc_f32x4_u(&mut self) -> Self::Output {
+        self.visit_i32x4_trunc_sat_f32x4_u()
+    }
+    fn visit_i32x4_relaxed_trunc_f64x2_s_zero(&mut self) -> Self::Output {
+        self.visit_i32x4_trunc_sat_f64x2_s_zero()
+    }
+    fn visit_i32x4_relaxed_trunc_f64x2_u_zero(&mut self) -> Self::Output {
+        self.visit_i32x4_trunc_sat_f64x2_u_zero()
+    }
+    fn visit_f32x4_relaxed_madd(&mut self) -> Self::Output {
+        self.v_madd(F32X4, false)
+    }
+    fn visit_f32x4_relaxed_nmadd(&mut self) -> Self::Output {
+        self.v_madd(F32X4, true)
+    }
+    fn visit_f64x2_relaxed_madd(&mut self) -> Self::Output {
+        self.v_madd(F64X2, false)
+    }
+    fn visit_f64x2_relaxed_nmadd(&mut self) -> Self::Output {
+        self.v_madd(F64X2, true)
+    }
+    fn visit_i8x16_relaxed_laneselect(&mut self) -> Self::Output {
+        self.visit_v128_bitselect()
+    }
+    fn visit_i16x8_relaxed_laneselect(&mut self) -> Self::Output {
+        self.visit_v128_bitselect()
+    }
+    fn visit_i32x4_relaxed_laneselect(&mut self) -> Self::Output {
+        self.visit_v128_bitselect()
+    }
+    fn visit_i64x2_relaxed_laneselect(&mut self) -> Self::Output {
+        self.visit_v128_bitselect()
+    }
+    fn visit_f32x4_relaxed_min(&mut self) -> Self::Output {
+        self.visit_f32x4_min()
+    }
+    fn visit_f32x4_relaxed_max(&mut self) -> Self::Output {
+        self.visit_f32x4_max()
+    }
+    fn visit_f64x2_relaxed_min(&mut self) -> Self::Output {
+        self.visit_f64x2_min()
+    }
+    fn visit_f64x2_relaxed_max(&mut self) -> Self::Output {
+        self.visit_f64x2_max()
+    }
+    fn visit_i16x8_relaxed_q15mulr_s(&mut self) -> Self::Output {
+        self.visit_i16x8_q15mulr_sat_s()
+    }
+    fn visit_i16x8_relaxed_dot_i8x16_i7x16_s(&mut self) -> Self::Output {
+        // Both operands sign-extended; each pair of products added with
+        // wrapping (only -128 * -128 twice, which needs the second
+        // operand's top bit, wraps).
+        self.v_binary(I8X16, |b, x, y| {
+            let (lo, hi) = dot_products(b, x, y);
+            b.ins().iadd_pairwise(lo, hi)
+        })
+    }
+    fn visit_i32x4_relaxed_dot_i8x16_i7x16_add_s(&mut self) -> Self::Output {
+        // Both operands sign-extended; the four products of each lane added
+        // exactly in 32 bits, then the accumulator (wrapping).
+        let c = self.pop_v(I32X4);
+        let (x, y) = self.pop2_v(I8X16);
+        let b = &mut self.builder;
+        let (lo, hi) = dot_products(b, x, y);
+        let lo = {
+            let (l, h) = (b.ins().swiden_low(lo), b.ins().swiden_high(lo));
+            b.ins().iadd_pairwise(l, h)
+        };
+        let hi = {
+            let (l, h) = (b.ins().swiden_low(hi), b.ins().swiden_high(hi));
+            b.ins().iadd_pairwise(l, h)
+        };
+        let sum = b.ins().iadd_pairwise(lo, hi);
+        let v = b.ins().iadd(sum, c);
+        self.push_v(v);
+        Ok(())
     }
 }
