@@ -11,6 +11,15 @@ pub const C_WORKLOADS: &[&str] = &[
     "strings",
 ];
 
+/// SIMD kernels written with `wasm_simd128.h` intrinsics, in
+/// `workloads/kernels/` (`NAME.c`, built with `-msimd128` to `NAME.wasm`);
+/// natively, a scalar path of the same file computes the same output.
+pub const SIMD_KERNELS: &[&str] = &["dot", "blur", "bytesearch", "mat4"];
+
+/// C workloads also built with `-O3 -msimd128` (clang's auto-vectorizer), in
+/// `workloads/simd/NAME.wasm`, from the same `workloads/NAME.c`.
+pub const SIMD_BUILDS: &[&str] = &["matmul", "nbody", "strings"];
+
 /// A module of `funcs` functions, each a loop with arithmetic, branches,
 /// memory traffic and calls to its neighbour: a stand-in for compiled code of
 /// a real program, for measuring compile throughput.

@@ -24,6 +24,13 @@
 //!
 //! Every run's output is checked: both engines and the native build must
 //! print the same thing, or the comparison stops with an error.
+//!
+//! The SIMD workloads have their own rows after the others, in every phase's
+//! table, with their own geometric mean: the kernels written with
+//! `wasm_simd128.h` (`workloads/kernels/`; their native build takes the
+//! scalar path of the same file, which prints the same output) and the C
+//! workloads built with `-O3 -msimd128` (`simd/NAME`, against the same native
+//! build as the scalar row). `--only simd` selects all of them.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -50,6 +57,8 @@ struct Workload {
     /// A WASI command with `_start` (the C workloads), as opposed to a
     /// synthetic module measured only for compile and load.
     command: bool,
+    /// Uses WebAssembly SIMD: tabled and averaged apart from the others.
+    simd: bool,
     native: Option<PathBuf>,
 }
 
@@ -96,7 +105,9 @@ fn run() -> Res<()> {
                 )
             }
             "-h" | "--help" => {
-                println!("usage: compare [--runs N] [--only NAME,NAME]");
+                println!(
+                    "usage: compare [--runs N] [--only NAME,NAME]  (names: workloads, `simd/NAME`, `simd` for every SIMD row, `calls`)"
+                );
                 return Ok(());
             }
             "--bench" => {} // passed by `cargo bench`
@@ -104,6 +115,8 @@ fn run() -> Res<()> {
         }
     }
     let wanted = |name: &str| only.as_ref().is_none_or(|o| o.iter().any(|n| n == name));
+    let wanted_simd =
+        |name: &str| wanted(name) || only.as_ref().is_some_and(|o| o.iter().any(|n| n == "simd"));
 
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("workloads");
     let tmp = std::env::temp_dir().join(format!("nyash-compare-{}", std::process::id()));
@@ -119,6 +132,36 @@ fn run() -> Res<()> {
             name: name.to_string(),
             wasm,
             command: true,
+            simd: false,
+            native,
+        });
+    }
+    // The SIMD rows: (name, wasm, C source for the native build).
+    let simd_rows = nyash_benches::SIMD_KERNELS
+        .iter()
+        .map(|k| {
+            (
+                k.to_string(),
+                format!("kernels/{k}.wasm"),
+                format!("kernels/{k}.c"),
+            )
+        })
+        .chain(nyash_benches::SIMD_BUILDS.iter().map(|k| {
+            (
+                format!("simd/{k}"),
+                format!("simd/{k}.wasm"),
+                format!("{k}.c"),
+            )
+        }));
+    for (name, wasm, c) in simd_rows.filter(|(n, ..)| wanted_simd(n)) {
+        let path = dir.join(&wasm);
+        let wasm = std::fs::read(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+        let native = build_native(&cc, &dir.join(c), &tmp.join(name.replace('/', "_")));
+        workloads.push(Workload {
+            name,
+            wasm,
+            command: true,
+            simd: true,
             native,
         });
     }
@@ -140,6 +183,7 @@ fn run() -> Res<()> {
                 name: label.to_string(),
                 wasm: wat::parse_str(&wat).map_err(|e| format!("{key}: {e}"))?,
                 command: false,
+                simd: false,
                 native: None,
             });
         }
@@ -227,8 +271,10 @@ fn print_calls(rows: &CallRows) {
 }
 
 fn build_native(cc: &str, src: &Path, out: &Path) -> Option<PathBuf> {
+    // No fused multiply-add where the target has one (wasm never fuses):
+    // the SIMD kernels' scalar paths must round like the wasm builds.
     let status = Command::new(cc)
-        .args(["-O2", "-o"])
+        .args(["-O2", "-ffp-contract=off", "-o"])
         .arg(out)
         .arg(src)
         .arg("-lm")
@@ -255,7 +301,8 @@ fn measure(
     let key: String = w
         .name
         .chars()
-        .take_while(|c| c.is_alphanumeric() || *c == '_')
+        .take_while(|c| c.is_alphanumeric() || *c == '_' || *c == '/')
+        .map(|c| if c == '/' { '_' } else { c })
         .collect();
     let ny_art = tmp.join(format!("{key}.nwasm"));
     let wt_art = tmp.join(format!("{key}.cwasm"));
@@ -316,11 +363,12 @@ fn measure(
         }
     }
     let mut row = Row::default();
-    for p in 0..4 {
-        row.nyash[p] = median(&mut times[0][p]);
-        row.wasmtime[p] = median(&mut times[1][p]);
-        row.nyash_spread[p] = spread(&times[0][p]);
-        row.wasmtime_spread[p] = spread(&times[1][p]);
+    let [ny_times, wt_times] = &mut times;
+    for (p, (ny, wt)) in ny_times.iter_mut().zip(wt_times).enumerate() {
+        row.nyash[p] = median(ny);
+        row.wasmtime[p] = median(wt);
+        row.nyash_spread[p] = spread(ny);
+        row.wasmtime_spread[p] = spread(wt);
     }
     row.native = median(&mut native_times);
     Ok(row)
@@ -387,55 +435,24 @@ fn print_tables(workloads: &[Workload], rows: &[Row], runs: usize) {
     );
     let mut summary = Vec::new();
     for (p, (phase, title)) in PHASES.iter().enumerate() {
-        let native = *phase == Phase::Execute && rows.iter().any(|r| r.native.is_some());
-        println!("### {title}\n");
-        if native {
-            println!(
-                "| workload | nyash-engine | wasmtime | nyash/wasmtime | native | nyash/native | wasmtime/native |"
-            );
-            println!("|---|---:|---:|---:|---:|---:|---:|");
-        } else {
-            println!("| workload | nyash-engine | wasmtime | nyash/wasmtime |");
-            println!("|---|---:|---:|---:|");
-        }
-        let mut ratios = Vec::new();
-        let (mut ny_native, mut wt_native) = (Vec::new(), Vec::new());
-        for (w, r) in workloads.iter().zip(rows) {
-            let (Some(a), Some(b)) = (r.nyash[p], r.wasmtime[p]) else {
+        for simd in [false, true] {
+            let group: Vec<(&Workload, &Row)> = workloads
+                .iter()
+                .zip(rows)
+                .filter(|(w, r)| w.simd == simd && r.nyash[p].is_some() && r.wasmtime[p].is_some())
+                .collect();
+            if group.is_empty() {
                 continue;
+            }
+            let title = if simd {
+                format!("{title}: SIMD")
+            } else {
+                title.to_string()
             };
-            let q = ratio(a, b);
-            ratios.push(q);
-            print!(
-                "| {} | {} | {} | {q:.2}x |",
-                w.name,
-                fmt_spread(a, r.nyash_spread[p]),
-                fmt_spread(b, r.wasmtime_spread[p])
-            );
-            if native {
-                match r.native {
-                    Some(n) => {
-                        ny_native.push(ratio(a, n));
-                        wt_native.push(ratio(b, n));
-                        print!(" {} | {:.2}x | {:.2}x |", fmt(n), ratio(a, n), ratio(b, n));
-                    }
-                    None => print!(" – | – | – |"),
-                }
+            if let Some(g) = print_table(&title, *phase, p, &group) {
+                summary.push((title, g));
             }
-            println!();
         }
-        if let Some(g) = geomean(&ratios) {
-            print!("| **geometric mean** | | | **{g:.2}x** |");
-            if native {
-                match (geomean(&ny_native), geomean(&wt_native)) {
-                    (Some(a), Some(b)) => print!(" | **{a:.2}x** | **{b:.2}x** |"),
-                    _ => print!(" | | |"),
-                }
-            }
-            println!();
-            summary.push((*title, g));
-        }
-        println!();
     }
     println!("### summary: geometric mean of nyash/wasmtime\n");
     println!("| phase | nyash/wasmtime |");
@@ -444,6 +461,60 @@ fn print_tables(workloads: &[Workload], rows: &[Row], runs: usize) {
         println!("| {title} | {g:.2}x |");
     }
     println!();
+}
+
+/// One phase's table over `group`; returns the geometric mean of the ratios.
+fn print_table(title: &str, phase: Phase, p: usize, group: &[(&Workload, &Row)]) -> Option<f64> {
+    let native = phase == Phase::Execute && group.iter().any(|(_, r)| r.native.is_some());
+    println!("### {title}\n");
+    if native {
+        println!(
+            "| workload | nyash-engine | wasmtime | nyash/wasmtime | native | nyash/native | wasmtime/native |"
+        );
+        println!("|---|---:|---:|---:|---:|---:|---:|");
+    } else {
+        println!("| workload | nyash-engine | wasmtime | nyash/wasmtime |");
+        println!("|---|---:|---:|---:|");
+    }
+    let mut ratios = Vec::new();
+    let (mut ny_native, mut wt_native) = (Vec::new(), Vec::new());
+    for (w, r) in group {
+        let (Some(a), Some(b)) = (r.nyash[p], r.wasmtime[p]) else {
+            continue;
+        };
+        let q = ratio(a, b);
+        ratios.push(q);
+        print!(
+            "| {} | {} | {} | {q:.2}x |",
+            w.name,
+            fmt_spread(a, r.nyash_spread[p]),
+            fmt_spread(b, r.wasmtime_spread[p])
+        );
+        if native {
+            match r.native {
+                Some(n) => {
+                    ny_native.push(ratio(a, n));
+                    wt_native.push(ratio(b, n));
+                    print!(" {} | {:.2}x | {:.2}x |", fmt(n), ratio(a, n), ratio(b, n));
+                }
+                None => print!(" – | – | – |"),
+            }
+        }
+        println!();
+    }
+    let g = geomean(&ratios);
+    if let Some(g) = g {
+        print!("| **geometric mean** | | | **{g:.2}x** |");
+        if native {
+            match (geomean(&ny_native), geomean(&wt_native)) {
+                (Some(a), Some(b)) => print!(" | **{a:.2}x** | **{b:.2}x** |"),
+                _ => print!(" | | |"),
+            }
+        }
+        println!();
+    }
+    println!();
+    g
 }
 
 mod nyash {
