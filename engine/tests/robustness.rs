@@ -493,13 +493,9 @@ fn spec_modules() -> (Vec<Vec<u8>>, Vec<Vec<u8>>) {
             .flat_map(|p| proposal(p).map(named).collect::<Vec<_>>()),
         );
     let supported = wast_modules(supported, &mut seen);
-    let unsupported = [
-        Proposal::GC,
-        Proposal::ExceptionHandling,
-        Proposal::Threads,
-    ]
-    .into_iter()
-    .flat_map(|p| proposal(p).map(named).collect::<Vec<_>>());
+    let unsupported = [Proposal::GC, Proposal::ExceptionHandling, Proposal::Threads]
+        .into_iter()
+        .flat_map(|p| proposal(p).map(named).collect::<Vec<_>>());
     let unsupported = wast_modules(unsupported, &mut seen);
     (supported, unsupported)
 }
