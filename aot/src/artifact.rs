@@ -28,7 +28,7 @@ use crate::module::ModuleEnv;
 use crate::vmoffsets::VMOffsets;
 
 pub const MAGIC: &[u8; 8] = b"NYASHART";
-pub const FORMAT_VERSION: u32 = 2;
+pub const FORMAT_VERSION: u32 = 3;
 pub const HEADER_SIZE: usize = 128;
 /// Code is placed at a multiple of this, so it can be mapped in place on
 /// hosts with pages up to 16 KiB (a host with larger pages gets an error, not a crash).
@@ -48,6 +48,8 @@ pub struct ArtifactMeta {
     pub host_trampolines: Vec<Option<u32>>,
     pub traps: TrapTable,
     pub inlined: crate::inline::InlineTable,
+    /// Exception handlers of the `try_call` sites.
+    pub handlers: crate::compile::HandlerTable,
     /// The compiler fingerprint in full, for error messages.
     pub fingerprint: String,
 }
@@ -189,6 +191,9 @@ pub fn parse(bytes: &[u8], fingerprint: &str) -> Result<Parsed, ArtifactError> {
         .map_err(|e| ArtifactError::Metadata(e.to_string()))?;
     if !meta.traps.is_consistent() {
         return Err(ArtifactError::Metadata("trap table".into()));
+    }
+    if !meta.handlers.is_consistent() {
+        return Err(ArtifactError::Metadata("exception handler table".into()));
     }
     if meta.fingerprint != fingerprint {
         return Err(ArtifactError::Fingerprint);

@@ -51,6 +51,14 @@ macro_rules! foreach_builtin_function {
             /// The fuel counter went positive; non-zero = trap `OUT_OF_FUEL`
             /// (zero: refuelled from the store's reserve; carry on).
             OutOfFuel out_of_fuel() -> u32;
+            /// Throws a new exception of tag `tag` (module index) whose
+            /// payload is the `ValRaw` array at `values`: resumes at the
+            /// handler that catches it, or returns (non-zero) when no wasm
+            /// frame of this activation does = trap `UNCAUGHT_EXCEPTION`.
+            /// Called in Cranelift's `tail` convention (see [`Builtin::unwinds`]).
+            Throw throw(tag: u32, values: pointer) -> u32;
+            /// Rethrows the exception `exn` (a non-null exnref) like `throw`.
+            ThrowRef throw_ref(exn: pointer) -> u32;
         }
     };
 }
@@ -136,10 +144,24 @@ impl Builtin {
         self as u32 * POINTER_TYPE.bytes()
     }
 
+    /// Whether this builtin may resume at an exception handler instead of
+    /// returning. Such builtins are called in Cranelift's `tail` convention
+    /// (as `try_call`s inside `try_table`): its exceptional edge clobbers
+    /// every register, so resuming restores only SP and FP. Their runtime
+    /// entry points are assembly stubs that take the `tail` arguments.
+    pub fn unwinds(self) -> bool {
+        matches!(self, Builtin::Throw | Builtin::ThrowRef)
+    }
+
     /// The Cranelift signature of calls to this builtin, in the target's
     /// default calling convention `call_conv`: the VMContext, then
     /// [`params`](Self::params), returning [`result`](Self::result).
     pub fn signature(self, call_conv: CallConv) -> ir::Signature {
+        let call_conv = if self.unwinds() {
+            CallConv::Tail
+        } else {
+            call_conv
+        };
         let mut sig = ir::Signature::new(call_conv);
         sig.params.push(AbiParam::new(POINTER_TYPE));
         sig.params

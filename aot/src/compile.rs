@@ -10,11 +10,15 @@ use cranelift_codegen::ir::{
 };
 use cranelift_codegen::isa::{CallConv, OwnedTargetIsa, TargetFrontendConfig};
 use cranelift_codegen::settings::{self, Configurable};
-use cranelift_codegen::{Context, FinalizedRelocTarget, binemit::Reloc};
+use cranelift_codegen::{
+    Context, ExceptionContextLoc, FinalizedMachExceptionHandler, FinalizedRelocTarget,
+    binemit::Reloc,
+};
 use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext};
 
 use crate::CompileError;
 use crate::abi::{self, POINTER_TYPE};
+use crate::builtin::Builtin;
 use crate::inline::{self, InlineBodies, InlineRange, InlineTable};
 use crate::module::{self, FuncType, FunctionBodyInput, ModuleEnv};
 use crate::translate::FuncTranslator;
@@ -65,6 +69,104 @@ pub struct Artifact {
     pub traps: TrapTable,
     /// Code ranges that came from inlined functions (for backtraces).
     pub inlined: InlineTable,
+    /// The exception handlers of every `try_call` site.
+    pub handlers: HandlerTable,
+}
+
+/// One `try_call` site of a function, before layout.
+#[derive(Clone, Debug)]
+struct TryCallSite {
+    /// Return address (offset in the function).
+    ret_addr: u32,
+    /// FP minus SP at the call: the handler runs with SP = FP - this.
+    frame_offset: u32,
+    /// Offset from that SP of the stack slot holding the VMContext (the
+    /// exception table's dynamic context), through which tags resolve.
+    vmctx_sp_offset: u32,
+    /// (tag or `u32::MAX` for catch-all, handler offset in the function).
+    handlers: Vec<(u32, u32)>,
+}
+
+/// The exception handlers of a code image: for each `try_call` site (by
+/// return address, sorted) its frame offset, where its frame keeps the
+/// VMContext, and its clauses in order (module tag index or catch-all,
+/// handler address). The runtime's unwinder looks return addresses up here
+/// (see `engine/src/libcalls.rs`).
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct HandlerTable {
+    #[serde(with = "crate::packed")]
+    ret_addrs: Vec<u32>,
+    #[serde(with = "crate::packed")]
+    frame_offsets: Vec<u32>,
+    #[serde(with = "crate::packed")]
+    vmctx_offsets: Vec<u32>,
+    /// Per site, the end of its clauses in `tags`/`targets`.
+    #[serde(with = "crate::packed")]
+    ends: Vec<u32>,
+    #[serde(with = "crate::packed")]
+    tags: Vec<u32>,
+    #[serde(with = "crate::packed")]
+    targets: Vec<u32>,
+}
+
+/// What the unwinder needs of one `try_call` site.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CallSiteHandlers<'a> {
+    pub frame_offset: u32,
+    pub vmctx_sp_offset: u32,
+    /// Module tag index (`u32::MAX`: catch-all), in order.
+    pub tags: &'a [u32],
+    /// Handler image offsets, parallel to `tags`.
+    pub targets: &'a [u32],
+}
+
+impl HandlerTable {
+    /// The catch-all tag value in [`CallSiteHandlers::tags`].
+    pub const CATCH_ALL: u32 = u32::MAX;
+
+    fn new(mut sites: Vec<TryCallSite>) -> Self {
+        sites.sort_unstable_by_key(|s| s.ret_addr);
+        let mut t = HandlerTable::default();
+        for s in sites {
+            t.ret_addrs.push(s.ret_addr);
+            t.frame_offsets.push(s.frame_offset);
+            t.vmctx_offsets.push(s.vmctx_sp_offset);
+            for (tag, target) in s.handlers {
+                t.tags.push(tag);
+                t.targets.push(target);
+            }
+            t.ends.push(t.tags.len() as u32);
+        }
+        t
+    }
+
+    /// The handlers of the `try_call` whose return address is image offset
+    /// `ret_addr`, if it is one.
+    pub fn lookup(&self, ret_addr: u32) -> Option<CallSiteHandlers<'_>> {
+        let i = self.ret_addrs.binary_search(&ret_addr).ok()?;
+        let start = if i == 0 { 0 } else { *self.ends.get(i - 1)? } as usize;
+        let end = *self.ends.get(i)? as usize;
+        Some(CallSiteHandlers {
+            frame_offset: *self.frame_offsets.get(i)?,
+            vmctx_sp_offset: *self.vmctx_offsets.get(i)?,
+            tags: self.tags.get(start..end)?,
+            targets: self.targets.get(start..end)?,
+        })
+    }
+
+    /// Whether the arrays agree in length (a damaged artifact may not).
+    pub fn is_consistent(&self) -> bool {
+        let n = self.ret_addrs.len();
+        self.frame_offsets.len() == n
+            && self.vmctx_offsets.len() == n
+            && self.ends.len() == n
+            && self.tags.len() == self.targets.len()
+            && self.ends.windows(2).all(|w| w[0] <= w[1])
+            && self
+                .ends
+                .last()
+                .is_none_or(|&e| e as usize == self.tags.len())
+    }
 }
 
 /// Every trap site of a code image, sorted by offset, as two arrays (offsets
@@ -129,6 +231,8 @@ struct FunctionCode {
     traps: Vec<TrapSite>,
     /// Code that came from inlined callees, relative to this function.
     inlined: Vec<InlineRange>,
+    /// `try_call` sites, relative to this function.
+    try_calls: Vec<TryCallSite>,
 }
 
 /// Runs `run` over `jobs` and returns the results in the jobs' order.
@@ -625,6 +729,7 @@ impl Compiler {
         let mut functions = Vec::new();
         let mut traps = Vec::new();
         let mut inlined = Vec::new();
+        let mut try_calls = Vec::new();
         let mut place = |f: &FunctionCode, image: &mut Vec<u8>| -> u32 {
             let pad = image.len().next_multiple_of(align) - image.len();
             image.extend(std::iter::repeat_n(0u8, pad));
@@ -643,6 +748,17 @@ impl Compiler {
                 start: offset + r.start,
                 end: offset + r.end,
                 func_index: r.func_index,
+            }));
+            try_calls.extend(f.try_calls.iter().map(|s| {
+                TryCallSite {
+                    ret_addr: offset + s.ret_addr,
+                    handlers: s
+                        .handlers
+                        .iter()
+                        .map(|&(tag, target)| (tag, offset + target))
+                        .collect(),
+                    ..*s
+                }
             }));
             offset
         };
@@ -673,6 +789,7 @@ impl Compiler {
         }
         let traps = TrapTable::new(traps);
         let inlined = InlineTable::new(inlined);
+        let handlers = HandlerTable::new(try_calls);
 
         Ok(Artifact {
             env,
@@ -692,6 +809,7 @@ impl Compiler {
                 .collect(),
             traps,
             inlined,
+            handlers,
         })
     }
 
@@ -782,6 +900,44 @@ impl Compiler {
                 code: t.code.as_raw().get(),
             })
             .collect();
+        let mut try_calls = Vec::new();
+        for site in compiled.buffer.call_sites() {
+            if site.exception_handlers.is_empty() {
+                continue;
+            }
+            let mut vmctx_sp_offset = None;
+            let mut handlers = Vec::new();
+            for h in site.exception_handlers {
+                match h {
+                    FinalizedMachExceptionHandler::Context(ExceptionContextLoc::SPOffset(o)) => {
+                        vmctx_sp_offset = Some(*o)
+                    }
+                    FinalizedMachExceptionHandler::Context(ExceptionContextLoc::GPR(_)) => {
+                        return Err(codegen_error(
+                            "exception context in a register at a try_call".into(),
+                        ));
+                    }
+                    FinalizedMachExceptionHandler::Tag(tag, target) => {
+                        handlers.push((tag.as_u32(), *target))
+                    }
+                    FinalizedMachExceptionHandler::Default(target) => {
+                        handlers.push((HandlerTable::CATCH_ALL, *target))
+                    }
+                }
+            }
+            let (Some(frame_offset), Some(vmctx_sp_offset)) = (site.frame_offset, vmctx_sp_offset)
+            else {
+                return Err(codegen_error(
+                    "try_call without a frame offset or exception context".into(),
+                ));
+            };
+            try_calls.push(TryCallSite {
+                ret_addr: site.ret_addr,
+                frame_offset,
+                vmctx_sp_offset,
+                handlers,
+            });
+        }
         let inlined = if inlined {
             let srclocs = compiled.buffer.get_srclocs_sorted().iter();
             inline::inline_ranges(srclocs.map(|s| (s.start, s.end, s.loc)))
@@ -805,6 +961,7 @@ impl Compiler {
             calls,
             traps,
             inlined,
+            try_calls,
         })
     }
 }
@@ -913,8 +1070,36 @@ fn build_host_trampoline(
     let call = b
         .ins()
         .call_indirect(sig, callback, &[host_ctx, caller_vmctx, values, len_v]);
-    let failed = b.inst_results(call)[0];
-    b.ins().trapnz(failed, trap_codes::HOST_ERROR);
+    // 0: returned; 1: failed (the runtime holds the error); 2: threw the
+    // exception (exnref) it wrote to `values[0]`: throw it from here, so
+    // the `try_call` that called this trampoline can catch it.
+    let status = b.inst_results(call)[0];
+    let threw = b.create_block();
+    let not_thrown = b.create_block();
+    let is_throw = b.ins().icmp_imm_u(ir::condcodes::IntCC::Equal, status, 2);
+    b.ins().brif(is_throw, threw, &[], not_thrown, &[]);
+    b.seal_block(threw);
+    b.seal_block(not_thrown);
+    b.switch_to_block(threw);
+    let exn = b.ins().load(POINTER_TYPE, trusted(), values, 0);
+    let builtins = b.ins().load(
+        POINTER_TYPE,
+        trusted(),
+        caller_vmctx,
+        VMOffsets::BUILTINS as i32,
+    );
+    let throw_ref = b.ins().load(
+        POINTER_TYPE,
+        trusted(),
+        builtins,
+        Builtin::ThrowRef.table_offset() as i32,
+    );
+    let throw_sig = b.import_signature(Builtin::ThrowRef.signature(host_cc));
+    b.ins()
+        .call_indirect(throw_sig, throw_ref, &[caller_vmctx, exn]);
+    b.ins().trap(trap_codes::UNCAUGHT_EXCEPTION);
+    b.switch_to_block(not_thrown);
+    b.ins().trapnz(status, trap_codes::HOST_ERROR);
     let results: Vec<ir::Value> = ty
         .results
         .iter()

@@ -76,14 +76,19 @@ impl<'a> InlineBodies<'a> {
 /// Whether a translated function may be inlined into its callers. Never one
 /// with a tail call: Cranelift would turn it into a call from the caller's
 /// frame, and the backtrace would then show the tail-calling function, which
-/// without inlining has left the stack.
+/// without inlining has left the stack. Nor one with a `try_table` (its
+/// `try_call`s and handler blocks stay in a frame of their own; call sites
+/// inside a `try_table` are `try_call`s and never inlined either).
 pub fn is_candidate(func: &ir::Function) -> bool {
     func.dfg.num_insts() <= MAX_CALLEE_INSTS
         && !func.layout.blocks().any(|block| {
             func.layout.block_insts(block).any(|inst| {
                 matches!(
                     func.dfg.insts[inst].opcode(),
-                    ir::Opcode::ReturnCall | ir::Opcode::ReturnCallIndirect
+                    ir::Opcode::ReturnCall
+                        | ir::Opcode::ReturnCallIndirect
+                        | ir::Opcode::TryCall
+                        | ir::Opcode::TryCallIndirect
                 )
             })
         })

@@ -14,7 +14,10 @@ pub mod packed;
 pub mod translate;
 pub mod vmoffsets;
 
-pub use compile::{Artifact, CompiledFunction, Compiler, TrapSite, TrapTable, Tunables};
+pub use compile::{
+    Artifact, CallSiteHandlers, CompiledFunction, Compiler, HandlerTable, TrapSite, TrapTable,
+    Tunables,
+};
 pub use inline::InlineTable;
 pub use module::{FuncType, ModuleEnv, WasmType};
 pub use vmoffsets::VMOffsets;
@@ -87,6 +90,17 @@ impl CompileError {
             .is_some_and(|f| disabled.intersects(f))
         {
             return Self::invalid(e.message(), e.offset());
+        }
+        // The legacy form of exception handling (`try`/`catch`/`delegate`/
+        // `rethrow`) stays off: only the final form with `try_table` is.
+        if e.missing_wasm_feature()
+            .is_some_and(|f| f.intersects(wasmparser::WasmFeatures::LEGACY_EXCEPTIONS))
+        {
+            return CompileError::Unsupported(format!(
+                "legacy exception handling (try/catch/delegate/rethrow) is not supported; \
+                 use try_table (at byte offset {:#x})",
+                e.offset()
+            ));
         }
         // SIMD is off only when the compiler's CPU lacks the vector
         // instructions it needs (`Compiler::features`).

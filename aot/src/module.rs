@@ -24,11 +24,18 @@ pub enum WasmType {
     V128,
     FuncRef,
     ExternRef,
+    /// `exnref` (exception handling): a store-local handle of an exception
+    /// object, 0 = null. Kept as its own variant until reference types are
+    /// general (it becomes `HeapType::Exn` then).
+    ExnRef,
 }
 
 impl WasmType {
     pub fn is_ref(self) -> bool {
-        matches!(self, WasmType::FuncRef | WasmType::ExternRef)
+        matches!(
+            self,
+            WasmType::FuncRef | WasmType::ExternRef | WasmType::ExnRef
+        )
     }
 
     pub(crate) fn from_wasmparser_pub(ty: wasmparser::ValType) -> Result<Self, CompileError> {
@@ -52,6 +59,10 @@ impl WasmType {
                     shared: false,
                     ty: AbstractHeapType::Extern,
                 } if r.is_nullable() => WasmType::ExternRef,
+                HeapType::Abstract {
+                    shared: false,
+                    ty: AbstractHeapType::Exn,
+                } if r.is_nullable() => WasmType::ExnRef,
                 _ => {
                     return Err(CompileError::Unsupported(format!(
                         "reference type {r:?} (typed function references and GC are not supported yet)"
@@ -72,6 +83,7 @@ impl std::fmt::Display for WasmType {
             WasmType::V128 => "v128",
             WasmType::FuncRef => "funcref",
             WasmType::ExternRef => "externref",
+            WasmType::ExnRef => "exnref",
         })
     }
 }
@@ -232,6 +244,10 @@ pub(crate) fn heap_type_to_wasm(hty: wasmparser::HeapType) -> Result<WasmType, C
             shared: false,
             ty: AbstractHeapType::Extern,
         } => Ok(WasmType::ExternRef),
+        HeapType::Abstract {
+            shared: false,
+            ty: AbstractHeapType::Exn,
+        } => Ok(WasmType::ExnRef),
         other => Err(CompileError::Unsupported(format!(
             "heap type {other:?} (GC is not supported yet)"
         ))),
@@ -245,6 +261,8 @@ pub enum EntityIndex {
     Table(u32),
     Memory(u32),
     Global(u32),
+    /// An exception tag (exception handling).
+    Tag(u32),
 }
 
 #[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
@@ -331,6 +349,10 @@ pub struct ModuleEnv {
     /// defined functions get a slot; imported ones use the exporter's.
     pub func_ref_slots: Vec<Option<u32>>,
     pub num_func_ref_slots: u32,
+    /// Tag index -> module type index of the tag's (result-less) function
+    /// type. Imported tags come first.
+    pub tags: Vec<u32>,
+    pub num_imported_tags: u32,
 }
 
 /// Function names from the name section, in one string: two allocations
@@ -411,6 +433,12 @@ impl ModuleEnv {
         &self.types[self.funcs[func_index as usize] as usize]
     }
 
+    /// The function type of tag `tag_index` (its parameters are the
+    /// exception's payload; it has no results).
+    pub fn tag_type(&self, tag_index: u32) -> &FuncType {
+        &self.types[self.tags[tag_index as usize] as usize]
+    }
+
     pub fn func_name(&self, func_index: u32) -> Option<&str> {
         self.func_names.get(func_index)
     }
@@ -436,6 +464,7 @@ pub fn supported_features() -> WasmFeatures {
         .union(WasmFeatures::WIDE_ARITHMETIC)
         .union(WasmFeatures::TAIL_CALL)
         .union(WasmFeatures::RELAXED_SIMD)
+        .union(WasmFeatures::EXCEPTIONS)
 }
 
 /// Parses and validates the module-level structure of `wasm` with the
@@ -517,6 +546,11 @@ pub fn parse_with_features(
                             env.num_imported_globals += 1;
                             EntityIndex::Global(env.globals.len() as u32 - 1)
                         }
+                        TypeRef::Tag(t) => {
+                            env.tags.push(t.func_type_idx);
+                            env.num_imported_tags += 1;
+                            EntityIndex::Tag(env.tags.len() as u32 - 1)
+                        }
                         other => {
                             return Err(CompileError::Unsupported(format!(
                                 "import of kind {other:?}"
@@ -578,6 +612,7 @@ pub fn parse_with_features(
                         ExternalKind::Table => EntityIndex::Table(e.index),
                         ExternalKind::Memory => EntityIndex::Memory(e.index),
                         ExternalKind::Global => EntityIndex::Global(e.index),
+                        ExternalKind::Tag => EntityIndex::Tag(e.index),
                         other => {
                             return Err(CompileError::Unsupported(format!(
                                 "export of kind {other:?}"
@@ -588,6 +623,11 @@ pub fn parse_with_features(
                         name: e.name.to_string(),
                         index,
                     });
+                }
+            }
+            Payload::TagSection(reader) => {
+                for t in reader {
+                    env.tags.push(t.map_err(from_wasmparser)?.func_type_idx);
                 }
             }
             Payload::StartSection { func, .. } => env.start = Some(func),

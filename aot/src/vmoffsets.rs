@@ -117,6 +117,10 @@ pub mod trap_codes {
     pub const NULL_REFERENCE: TrapCode = TrapCode::unwrap_user(6);
     pub const INTERRUPT: TrapCode = TrapCode::unwrap_user(7);
     pub const OUT_OF_FUEL: TrapCode = TrapCode::unwrap_user(8);
+    /// A wasm exception no wasm frame of this activation catches; the
+    /// runtime holds the exception (not a trap: the call API reports it
+    /// as an uncaught exception).
+    pub const UNCAUGHT_EXCEPTION: TrapCode = TrapCode::unwrap_user(9);
 }
 
 /// Offsets of one module's VMContext.

@@ -19,6 +19,9 @@ pub trait CodeInfo: Send + Sync + 'static {
     /// True if `pc` lies inside a compiled wasm function body of this image.
     /// Backtraces walk up through the frames of such functions only.
     fn is_wasm_function(&self, pc: usize) -> bool;
+    /// The implementation, for the engine to reach its own tables (the
+    /// exception unwinder's handler lookup; not called by the signal handler).
+    fn as_any(&self) -> &dyn std::any::Any;
 }
 
 pub(crate) struct Entry {

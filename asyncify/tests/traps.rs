@@ -33,6 +33,9 @@ impl CodeInfo for Tables {
         };
         self.functions.iter().any(|&(s, e)| off >= s && off < e)
     }
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
+    }
 }
 
 /// One page of executable code; registered unless built with `unregistered`.

@@ -39,6 +39,7 @@ pub struct Config {
     pub(crate) wasm_multi_memory: bool,
     pub(crate) wasm_memory64: bool,
     pub(crate) wasm_custom_page_sizes: bool,
+    pub(crate) wasm_exceptions: bool,
     pub(crate) relaxed_simd_deterministic: bool,
     pub(crate) disabled_cpu_features: Vec<String>,
 }
@@ -59,6 +60,7 @@ impl Default for Config {
             wasm_multi_memory: true,
             wasm_memory64: true,
             wasm_custom_page_sizes: true,
+            wasm_exceptions: true,
             relaxed_simd_deterministic: false,
             disabled_cpu_features: Vec::new(),
         }
@@ -175,6 +177,15 @@ impl Config {
         self
     }
 
+    /// Accept the exception-handling proposal (WebAssembly 3.0, the final
+    /// form with `try_table` and `exnref`; default on): tags, `throw`,
+    /// `throw_ref`, `try_table`. Off, a module that uses it is invalid. The
+    /// legacy form (`try`/`catch`/`delegate`/`rethrow`) is not supported.
+    pub fn wasm_exceptions(&mut self, on: bool) -> &mut Self {
+        self.wasm_exceptions = on;
+        self
+    }
+
     /// Give relaxed SIMD operators the same results on every CPU (default
     /// off). Relaxed SIMD lets an operator's result depend on the platform;
     /// this engine gives every relaxed operator one behaviour on all CPUs
@@ -197,6 +208,7 @@ impl Config {
         off.set(F::MULTI_MEMORY, !self.wasm_multi_memory);
         off.set(F::MEMORY64, !self.wasm_memory64);
         off.set(F::CUSTOM_PAGE_SIZES, !self.wasm_custom_page_sizes);
+        off.set(F::EXCEPTIONS, !self.wasm_exceptions);
         off
     }
     /// Do not use the host CPU feature `name` in generated code (Cranelift's
@@ -355,8 +367,13 @@ impl Engine {
         let ty = self.type_of(type_id);
         let artifact = self.inner.compiler.compile_trampolines_for(&ty)?;
         let code = Arc::new(
-            CodeMemory::new(&artifact.code, artifact.functions, artifact.traps)
-                .map_err(|e| Error::io(None, e))?,
+            CodeMemory::new(
+                &artifact.code,
+                artifact.functions,
+                artifact.traps,
+                artifact.handlers,
+            )
+            .map_err(|e| Error::io(None, e))?,
         );
         let offset = artifact.host_trampolines[0].ok_or_else(|| {
             Error::from(nyash_aot::CompileError::Unsupported(

@@ -150,6 +150,8 @@ pub enum ErrorKind {
     },
     /// Execution trapped.
     Trap(Trap),
+    /// A wasm exception no wasm frame caught (see [`Exception`](crate::Exception)).
+    Exception(crate::exceptions::Exception),
     /// Instantiation failed for a reason other than a trap (e.g. resources).
     Instantiation(String),
     /// A file could not be read or written.
@@ -236,6 +238,15 @@ impl Error {
         }
     }
 
+    /// The exception, if this is an uncaught wasm exception (or one a host
+    /// function throws).
+    pub fn exception(&self) -> Option<&crate::exceptions::Exception> {
+        match &*self.kind {
+            ErrorKind::Exception(e) => Some(e),
+            _ => None,
+        }
+    }
+
     /// The trap's code, if this error is a trap.
     pub fn trap_code(&self) -> Option<TrapCode> {
         self.trap().map(|t| t.code)
@@ -284,6 +295,7 @@ impl fmt::Display for Error {
                 "unknown import or incompatible import type: `{module}::{name}`: {message}"
             ),
             ErrorKind::Trap(t) => write!(f, "{t}"),
+            ErrorKind::Exception(e) => write!(f, "{e}"),
             ErrorKind::Instantiation(m) => write!(f, "instantiation failed: {m}"),
             ErrorKind::Io {
                 path: Some(p),

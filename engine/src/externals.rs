@@ -21,9 +21,20 @@ pub enum Extern {
     Memory(Memory),
     /// A global.
     Global(Global),
+    /// An exception tag.
+    Tag(crate::exceptions::Tag),
 }
 
 impl Extern {
+    /// The tag, if this is one.
+    pub fn into_tag(self) -> Option<crate::exceptions::Tag> {
+        if let Extern::Tag(t) = self {
+            Some(t)
+        } else {
+            None
+        }
+    }
+
     /// The function, if this is one.
     pub fn into_func(self) -> Option<Func> {
         if let Extern::Func(f) = self {
@@ -65,7 +76,14 @@ impl Extern {
             Extern::Table(t) => ExternType::Table(t.ty(&store)),
             Extern::Memory(m) => ExternType::Memory(m.ty(&store)),
             Extern::Global(g) => ExternType::Global(g.ty(&store)),
+            Extern::Tag(t) => ExternType::Tag(t.ty(&store)),
         }
+    }
+}
+
+impl From<crate::exceptions::Tag> for Extern {
+    fn from(t: crate::exceptions::Tag) -> Extern {
+        Extern::Tag(t)
     }
 }
 
@@ -475,6 +493,10 @@ pub(crate) fn type_in(store: &StoreOpaque, e: &Extern) -> ExternType {
         Extern::Global(g) => {
             check_store(store, g.store);
             ExternType::Global(store.globals[g.index as usize].ty)
+        }
+        Extern::Tag(t) => {
+            check_store(store, t.store);
+            ExternType::Tag(store.tags[t.index as usize].ty.clone())
         }
     }
 }

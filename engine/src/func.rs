@@ -359,6 +359,12 @@ pub(crate) unsafe fn invoke(
 }
 
 pub(crate) fn trap_to_error(store: &mut StoreOpaque, trap: nyash_asyncify::Trap) -> Error {
+    if crate::error::cranelift_trap(trap.code) == Some(trap_codes::UNCAUGHT_EXCEPTION)
+        && let Some(exn) = store.pending_exception.take()
+        && let Some(index) = exn.checked_sub(1).filter(|i| *i < store.exns.len())
+    {
+        return crate::exceptions::from_raw_index(store, index).into();
+    }
     let host_error = crate::error::cranelift_trap(trap.code) == Some(trap_codes::HOST_ERROR);
     if host_error {
         if let Some(payload) = store.pending_panic.take() {
@@ -439,10 +445,18 @@ unsafe extern "C" fn host_callback<T: 'static>(
         }));
         match result {
             Ok(Ok(())) => 0,
-            Ok(Err(e)) => {
-                store.opaque.pending_error = Some(e);
-                1
-            }
+            Ok(Err(e)) => match e.exception() {
+                // An exception of this store: thrown into the caller (the
+                // trampoline throws the exnref left in `values[0]`).
+                Some(exc) if exc.exnref().store == store.opaque.id => {
+                    values[0].r#ref = exc.exnref().to_raw();
+                    2
+                }
+                _ => {
+                    store.opaque.pending_error = Some(e);
+                    1
+                }
+            },
             Err(payload) => {
                 store.opaque.pending_panic = Some(payload);
                 1

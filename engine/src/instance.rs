@@ -138,6 +138,10 @@ pub(crate) fn export_of(store: &mut StoreOpaque, instance: u32, name: &str) -> O
             store: id,
             index: inst.globals[g as usize],
         }),
+        EntityIndex::Tag(t) => Extern::Tag(crate::exceptions::Tag {
+            store: id,
+            index: inst.tags[t as usize],
+        }),
     })
 }
 
@@ -227,6 +231,7 @@ pub(crate) fn instantiate(
     let mut memories = Vec::with_capacity(env.memories.len());
     let mut tables = Vec::with_capacity(env.tables.len());
     let mut globals = Vec::with_capacity(env.globals.len());
+    let mut tags = Vec::with_capacity(env.tags.len());
     for (import, ext) in env.imports.iter().zip(imports) {
         let expected = ExternType::of(env, import.index);
         let actual = crate::externals::type_in(store, ext);
@@ -270,6 +275,13 @@ pub(crate) fn instantiate(
                 }
                 globals.push(g.index);
             }
+            (Extern::Tag(t), ExternType::Tag(e), ExternType::Tag(a)) => {
+                check_store(store, t.store);
+                if e != a {
+                    return Err(mismatch(format!("expected tag {e}, found {a}")));
+                }
+                tags.push(t.index);
+            }
             _ => {
                 return Err(mismatch(format!(
                     "expected a {}, found a {}",
@@ -278,6 +290,12 @@ pub(crate) fn instantiate(
                 )));
             }
         }
+    }
+
+    // Defined tags: a new identity per instance.
+    for t in env.num_imported_tags..env.tags.len() as u32 {
+        let ty = crate::exceptions::TagType::of(env, t);
+        tags.push(crate::exceptions::new_tag(store, ty));
     }
 
     // Defined memories and tables.
@@ -364,6 +382,7 @@ pub(crate) fn instantiate(
         .or_insert_with(|| module.clone());
     store.instances.push(InstanceData {
         module: module.clone(),
+        tags,
         vmctx,
         funcs,
         memories,

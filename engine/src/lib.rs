@@ -387,6 +387,7 @@ pub mod cache;
 mod const_expr;
 mod engine;
 mod error;
+mod exceptions;
 mod externals;
 mod func;
 pub mod host;
@@ -404,6 +405,7 @@ pub use engine::{Config, Engine};
 /// Alignment an artifact embedded in another file must start at.
 pub const ARTIFACT_ALIGN: usize = nyash_aot::artifact::CODE_ALIGN;
 pub use error::{CompileError, Error, ErrorKind, FrameInfo, Result, Trap, TrapCode};
+pub use exceptions::{Exception, ExnRef, Tag, TagType};
 pub use externals::{Extern, Global, Memory, Table};
 pub use func::{Caller, Func};
 pub use instance::Instance;

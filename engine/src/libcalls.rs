@@ -8,8 +8,9 @@
 //! expects. A function below with the wrong signature does not compile; the
 //! tests check each slot's offset and each field's type against the list.
 
-use crate::runtime::vm::{VMContextHeader, VMStoreContext};
-use crate::store::{EpochBehavior, StoreOpaque};
+use crate::runtime::unwind;
+use crate::runtime::vm::{VMContextHeader, VMStoreContext, ValRaw};
+use crate::store::{EpochBehavior, ExnData, StoreOpaque};
 
 /// The Rust type of a builtin parameter or result type of the list.
 macro_rules! builtin_rust_type {
@@ -311,6 +312,142 @@ unsafe extern "C" fn out_of_fuel(vmctx: *mut u8) -> u32 {
 fn range(start: u64, len: u64, bound: usize) -> Option<std::ops::Range<usize>> {
     let end = start.checked_add(len)?;
     (end <= bound as u64).then_some(start as usize..end as usize)
+}
+
+// --- exceptions ----------------------------------------------------------
+//
+// `throw` and `throw_ref` are called in Cranelift's `tail` convention (see
+// `Builtin::unwinds`), as `try_call`s inside a `try_table`. Their table
+// entries are assembly stubs that add the caller's return address and frame
+// pointer (the throw point the unwinder starts from) to the arguments and
+// jump to the Rust body. On x86_64, `tail` passes the arguments as the C
+// convention does; on aarch64 it passes them from x1 on (x0 is kept for a
+// return area), so the stub shifts them down.
+
+#[cfg(target_arch = "x86_64")]
+#[unsafe(naked)]
+unsafe extern "C" fn throw(_vmctx: *mut u8, _tag: u32, _values: usize) -> u32 {
+    core::arch::naked_asm!(
+        "mov rcx, [rsp]",
+        "mov r8, rbp",
+        "jmp {body}",
+        body = sym throw_body,
+    )
+}
+
+#[cfg(target_arch = "x86_64")]
+#[unsafe(naked)]
+unsafe extern "C" fn throw_ref(_vmctx: *mut u8, _exn: usize) -> u32 {
+    core::arch::naked_asm!(
+        "mov rdx, [rsp]",
+        "mov rcx, rbp",
+        "jmp {body}",
+        body = sym throw_ref_body,
+    )
+}
+
+#[cfg(target_arch = "aarch64")]
+#[unsafe(naked)]
+unsafe extern "C" fn throw(_vmctx: *mut u8, _tag: u32, _values: usize) -> u32 {
+    core::arch::naked_asm!(
+        "mov x0, x1",
+        "mov x1, x2",
+        "mov x2, x3",
+        "mov x3, x30",
+        "mov x4, x29",
+        "b {body}",
+        body = sym throw_body,
+    )
+}
+
+#[cfg(target_arch = "aarch64")]
+#[unsafe(naked)]
+unsafe extern "C" fn throw_ref(_vmctx: *mut u8, _exn: usize) -> u32 {
+    core::arch::naked_asm!(
+        "mov x0, x1",
+        "mov x1, x2",
+        "mov x2, x30",
+        "mov x3, x29",
+        "b {body}",
+        body = sym throw_ref_body,
+    )
+}
+
+/// `throw`: makes the exception object (tag `tag` of the calling instance,
+/// payload copied from `values`), then throws it.
+unsafe extern "C" fn throw_body(
+    vmctx: *mut u8,
+    tag: u32,
+    values: usize,
+    pc: usize,
+    fp: usize,
+) -> u32 {
+    let exn = {
+        // SAFETY: called by generated code with its own VMContext.
+        let (store, inst) = unsafe { context(vmctx) };
+        let Some(&store_tag) = store.instances[inst].tags.get(tag as usize) else {
+            return 1;
+        };
+        let n = store.tags[store_tag as usize].ty.params().len();
+        // SAFETY: the translator spilled the tag's `n` payload values there.
+        let payload = unsafe { std::slice::from_raw_parts(values as *const ValRaw, n) };
+        store.exns.push(ExnData {
+            tag: store_tag,
+            values: payload.into(),
+        });
+        store.exns.len()
+    };
+    // SAFETY: `pc` and `fp` are the throw point, as the stub found them.
+    unsafe { throw_exn(vmctx, exn, pc, fp) }
+}
+
+/// `throw_ref`: throws the existing exception `exn` (a non-null exnref).
+unsafe extern "C" fn throw_ref_body(vmctx: *mut u8, exn: usize, pc: usize, fp: usize) -> u32 {
+    // SAFETY: as for `throw_body`.
+    unsafe { throw_exn(vmctx, exn, pc, fp) }
+}
+
+/// Resumes at the handler of exception `exn` (exnref: index + 1) thrown at
+/// `(pc, fp)`, or, if no wasm frame of this activation catches it, leaves it
+/// in the store and returns 1 (the caller traps with `UNCAUGHT_EXCEPTION`,
+/// which the call API turns into the exception error).
+///
+/// # Safety
+/// `vmctx` is the VMContext of the instance of the frame at `fp`, and `pc`
+/// a return address into that frame.
+pub(crate) unsafe fn throw_exn(vmctx: *mut u8, exn: usize, pc: usize, fp: usize) -> u32 {
+    // Everything that owns memory lives in this block and is gone before
+    // `resume` abandons this frame.
+    let target = {
+        // SAFETY: as the caller vouches.
+        let (store, _) = unsafe { context(vmctx) };
+        let Some(data) = exn.checked_sub(1).and_then(|i| store.exns.get(i)) else {
+            return 1;
+        };
+        let (tag, values) = (data.tag, data.values.as_ptr() as usize);
+        let vmstore: *mut VMStoreContext = &mut *store.vmstore;
+        let instance_tag = |inst: usize, t: u32| {
+            store
+                .instances
+                .get(inst)
+                .and_then(|i| i.tags.get(t as usize))
+                .copied()
+        };
+        // SAFETY: the throw point is a frame of generated code on this stack.
+        match unsafe { unwind::find_handler(pc, fp, vmstore, tag, &instance_tag) } {
+            Some(to) => Some((to, values)),
+            None => {
+                store.pending_exception = Some(exn);
+                None
+            }
+        }
+    };
+    match target {
+        // SAFETY: the handler's frame is on this stack, above this one; the
+        // Rust frames in between (this builtin's) own nothing.
+        Some((to, values)) => unsafe { unwind::resume(to, exn, values) },
+        None => 1,
+    }
 }
 
 #[cfg(test)]

@@ -120,6 +120,7 @@ impl Module {
             host_trampolines,
             traps,
             inlined,
+            handlers,
         } = artifact;
         let meta = ArtifactMeta {
             env,
@@ -130,9 +131,11 @@ impl Module {
             host_trampolines,
             traps,
             inlined,
+            handlers,
             fingerprint: String::new(),
         };
-        let memory = |functions, traps| CodeMemory::new(&code, functions, traps);
+        let memory =
+            |functions, traps, handlers| CodeMemory::new(&code, functions, traps, handlers);
         Self::from_parts(engine, meta, wasm_hash, memory)
     }
 
@@ -186,6 +189,7 @@ impl Module {
             host_trampolines: inner.host_trampolines.clone(),
             traps: inner.code.tables.traps.clone(),
             inlined: inner.inlined.clone(),
+            handlers: inner.code.tables.handlers.clone(),
             fingerprint: inner.engine.inner.compiler.fingerprint().to_string(),
         };
         Ok(artifact::write(&meta, inner.code.bytes(), inner.wasm_hash))
@@ -208,9 +212,12 @@ impl Module {
         let parsed =
             artifact::parse(bytes, engine.inner.compiler.fingerprint()).map_err(artifact_error)?;
         let code = &bytes[parsed.code_offset..parsed.code_offset + parsed.code_len];
-        Self::from_parts(engine, parsed.meta, parsed.wasm_hash, |functions, traps| {
-            CodeMemory::new(code, functions, traps)
-        })
+        Self::from_parts(
+            engine,
+            parsed.meta,
+            parsed.wasm_hash,
+            |functions, traps, handlers| CodeMemory::new(code, functions, traps, handlers),
+        )
     }
 
     /// Loads a `.nwasm` artifact file: the file is mapped and its code pages
@@ -274,15 +281,20 @@ impl Module {
             let code = map
                 .get(off..off + len)
                 .ok_or_else(|| Error::new(ErrorKind::Artifact("code outside the file".into())))?;
-            return Self::from_parts(engine, parsed.meta, parsed.wasm_hash, |functions, traps| {
-                CodeMemory::new(code, functions, traps)
-            });
+            return Self::from_parts(
+                engine,
+                parsed.meta,
+                parsed.wasm_hash,
+                |functions, traps, handlers| CodeMemory::new(code, functions, traps, handlers),
+            );
         }
         Self::from_parts(
             engine,
             parsed.meta,
             parsed.wasm_hash,
-            move |functions, traps| CodeMemory::from_file_map(map, off, len, functions, traps),
+            move |functions, traps, handlers| {
+                CodeMemory::from_file_map(map, off, len, functions, traps, handlers)
+            },
         )
     }
 
@@ -293,6 +305,7 @@ impl Module {
         memory: impl FnOnce(
             Vec<nyash_aot::CompiledFunction>,
             nyash_aot::TrapTable,
+            nyash_aot::HandlerTable,
         ) -> std::io::Result<CodeMemory>,
     ) -> Result<Module> {
         let ArtifactMeta {
@@ -304,9 +317,10 @@ impl Module {
             host_trampolines,
             traps,
             inlined,
+            handlers,
             ..
         } = meta;
-        let code = Arc::new(memory(functions, traps).map_err(|e| Error::io(None, e))?);
+        let code = Arc::new(memory(functions, traps, handlers).map_err(|e| Error::io(None, e))?);
         if perf_map_enabled() {
             write_perf_map(&env, &code);
         }

@@ -44,8 +44,23 @@ pub(crate) struct GlobalData {
     pub(crate) _owned: Option<Box<VMGlobalDefinition>>,
 }
 
+/// An exception tag: its identity is its index in the store.
+pub(crate) struct TagData {
+    pub(crate) ty: crate::exceptions::TagType,
+}
+
+/// An exception object (what an exnref refers to): its tag and payload in
+/// the raw form wasm reads (`ValRaw`s, one per tag parameter). The payload
+/// box never moves, so handlers get a pointer to it.
+pub(crate) struct ExnData {
+    pub(crate) tag: u32,
+    pub(crate) values: Box<[crate::runtime::vm::ValRaw]>,
+}
+
 pub(crate) struct InstanceData {
     pub(crate) module: Module,
+    /// Store tag index of each of the module's tags (imported ones first).
+    pub(crate) tags: Vec<u32>,
     /// The VMContext, as 16-byte units so it is 16-byte aligned.
     pub(crate) vmctx: Box<[VMGlobalDefinition]>,
     pub(crate) funcs: Vec<u32>,
@@ -82,6 +97,13 @@ pub(crate) struct StoreOpaque {
     /// Code image start -> module, for backtraces.
     pub(crate) code_starts: BTreeMap<usize, Module>,
     pub(crate) externrefs: Vec<Box<dyn Any + Send + Sync>>,
+    pub(crate) tags: Vec<TagData>,
+    /// Exception objects; an exnref is an index + 1. They live as long as
+    /// the store (there is no collection).
+    pub(crate) exns: Vec<ExnData>,
+    /// The exception (exnref) no wasm frame caught, while the trap
+    /// `UNCAUGHT_EXCEPTION` it caused unwinds.
+    pub(crate) pending_exception: Option<usize>,
     /// The error of a host function that failed, while the trap it caused unwinds.
     pub(crate) pending_error: Option<Error>,
     pub(crate) pending_panic: Option<Box<dyn Any + Send>>,
@@ -186,6 +208,9 @@ impl<T> Store<T> {
                 vmctx_starts: BTreeMap::new(),
                 code_starts: BTreeMap::new(),
                 externrefs: Vec::new(),
+                tags: Vec::new(),
+                exns: Vec::new(),
+                pending_exception: None,
                 pending_error: None,
                 pending_panic: None,
                 fuel_reserve: 0,

@@ -37,6 +37,8 @@ pub enum ExternType {
     Memory(MemoryType),
     /// A global of this type.
     Global(GlobalType),
+    /// An exception tag of this type.
+    Tag(crate::exceptions::TagType),
 }
 
 impl ExternType {
@@ -46,17 +48,19 @@ impl ExternType {
             EntityIndex::Table(i) => ExternType::Table(env.tables[i as usize]),
             EntityIndex::Memory(i) => ExternType::Memory(env.memories[i as usize]),
             EntityIndex::Global(i) => ExternType::Global(env.globals[i as usize]),
+            EntityIndex::Tag(i) => ExternType::Tag(crate::exceptions::TagType::of(env, i)),
         }
     }
 
     /// The kind in a word, for messages: `"function"`, `"table"`,
-    /// `"memory"` or `"global"`.
+    /// `"memory"`, `"global"` or `"tag"`.
     pub fn kind(&self) -> &'static str {
         match self {
             ExternType::Func(_) => "function",
             ExternType::Table(_) => "table",
             ExternType::Memory(_) => "memory",
             ExternType::Global(_) => "global",
+            ExternType::Tag(_) => "tag",
         }
     }
 }

@@ -91,6 +91,8 @@ pub enum Val {
     FuncRef(Option<Func>),
     /// An `externref`: a host value, or null.
     ExternRef(Option<ExternRef>),
+    /// An exception reference (`exnref`), `None` for null.
+    ExnRef(Option<crate::exceptions::ExnRef>),
 }
 
 impl Val {
@@ -104,6 +106,7 @@ impl Val {
             Val::V128(_) => ValType::V128,
             Val::FuncRef(_) => ValType::FuncRef,
             Val::ExternRef(_) => ValType::ExternRef,
+            Val::ExnRef(_) => ValType::ExnRef,
         }
     }
 
@@ -117,6 +120,7 @@ impl Val {
             ValType::V128 => Val::V128(0),
             ValType::FuncRef => Val::FuncRef(None),
             ValType::ExternRef => Val::ExternRef(None),
+            ValType::ExnRef => Val::ExnRef(None),
         }
     }
 
@@ -185,6 +189,12 @@ impl Val {
                     e.to_raw()
                 }),
             },
+            Val::ExnRef(e) => ValRaw {
+                r#ref: e.map_or(0, |e| {
+                    check_store(store, e.store);
+                    e.to_raw()
+                }),
+            },
         }
     }
 
@@ -201,6 +211,9 @@ impl Val {
                 ValType::V128 => Val::V128(u128::from_le_bytes(raw.v128)),
                 ValType::FuncRef => Val::FuncRef(Func::from_raw(store, raw.r#ref)),
                 ValType::ExternRef => Val::ExternRef(ExternRef::from_raw(store, raw.r#ref)),
+                ValType::ExnRef => {
+                    Val::ExnRef(crate::exceptions::ExnRef::from_raw(store, raw.r#ref))
+                }
             }
         }
     }

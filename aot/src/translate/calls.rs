@@ -8,11 +8,10 @@ use super::Translator;
 use crate::CompileError;
 
 impl Translator<'_, '_> {
-    fn finish_call(&mut self, call: ir::Inst, nparams: usize) {
+    fn finish_call(&mut self, results: Vec<ir::Value>, nparams: usize) {
         self.reload_fuel();
         let n = self.stack.len();
         self.stack.truncate(n - nparams);
-        let results = self.builder.inst_results(call).to_vec();
         self.stack.extend(results);
     }
 

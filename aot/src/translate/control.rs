@@ -26,6 +26,9 @@ pub(crate) enum FrameKind {
     },
     /// The function body: its end returns.
     Function,
+    /// A `try_table`: a block whose catch clauses are open until its end
+    /// (see `exceptions.rs`).
+    TryTable,
 }
 
 #[derive(Debug)]
@@ -76,7 +79,10 @@ fn args(values: &[ir::Value]) -> Vec<BlockArg> {
 impl Translator<'_, '_> {
     /// A block type's parameters and results, resolved through the
     /// validator's view of the module's types.
-    fn block_type(&self, ty: BlockType) -> Result<(Vec<WasmType>, Vec<WasmType>), CompileError> {
+    pub(super) fn block_type(
+        &self,
+        ty: BlockType,
+    ) -> Result<(Vec<WasmType>, Vec<WasmType>), CompileError> {
         let wasm = WasmType::from_wasmparser_pub;
         Ok(match ty {
             BlockType::Empty => (vec![], vec![]),
@@ -108,7 +114,7 @@ impl Translator<'_, '_> {
         })
     }
 
-    fn new_block(&mut self, types: &[WasmType]) -> ir::Block {
+    pub(super) fn new_block(&mut self, types: &[WasmType]) -> ir::Block {
         let b = self.builder.create_block();
         for t in types {
             self.builder.append_block_param(b, abi::clif_type(*t));
@@ -117,7 +123,7 @@ impl Translator<'_, '_> {
     }
 
     /// Marks the frame `depth` levels up as branched to; returns target and arity.
-    fn branch_info(&mut self, depth: u32) -> (ir::Block, usize) {
+    pub(super) fn branch_info(&mut self, depth: u32) -> (ir::Block, usize) {
         let i = self.control.len() - 1 - depth as usize;
         let frame = &mut self.control[i];
         if !matches!(frame.kind, FrameKind::Loop { .. }) {
@@ -316,6 +322,7 @@ impl Translator<'_, '_> {
         let is_function = matches!(frame.kind, FrameKind::Function);
         match frame.kind {
             FrameKind::Loop { header } => self.builder.seal_block(header),
+            FrameKind::TryTable => self.end_try_table(),
             FrameKind::If {
                 else_block: Some(else_block),
                 params,
@@ -360,7 +367,10 @@ impl Translator<'_, '_> {
         op: &Operator<'_>,
     ) -> Result<(), CompileError> {
         match op {
-            Operator::Block { .. } | Operator::Loop { .. } | Operator::If { .. } => {
+            Operator::Block { .. }
+            | Operator::Loop { .. }
+            | Operator::If { .. }
+            | Operator::TryTable { .. } => {
                 self.unreachable_depth += 1;
             }
             Operator::Else if self.unreachable_depth == 0 => self.translate_else(),

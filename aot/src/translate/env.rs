@@ -80,6 +80,19 @@ pub(crate) struct FuncEnv<'a> {
     builtin_sigs: [Option<ir::SigRef>; Builtin::COUNT],
     func_refs: HashMap<u32, ir::FuncRef>,
     sig_refs: HashMap<u32, ir::SigRef>,
+    /// The catch clauses in effect (innermost `try_table` first, cut after
+    /// the first catch-all): tag (module index; `None` = catch-all) and
+    /// handler block, which takes the two exception payload words. While
+    /// it is non-empty every call is a `try_call` (see [`FuncEnv::emit_call`]).
+    pub catch: Vec<(Option<u32>, ir::Block)>,
+    /// How many `try_call`s were emitted so far.
+    pub try_calls: u32,
+}
+
+/// What a call instruction calls.
+enum Callee {
+    Direct(ir::FuncRef),
+    Indirect(ir::SigRef, ir::Value),
 }
 
 impl<'a> FuncEnv<'a> {
@@ -102,7 +115,73 @@ impl<'a> FuncEnv<'a> {
             builtin_sigs: [None; Builtin::COUNT],
             func_refs: HashMap::new(),
             sig_refs: HashMap::new(),
+            catch: Vec::new(),
+            try_calls: 0,
         }
+    }
+
+    /// Emits a (non-tail) call and returns its results. Inside a
+    /// `try_table` it is a `try_call`: normal returns go on in a new block,
+    /// exceptions to the handler blocks of [`FuncEnv::catch`], with this
+    /// function's VMContext as the exception table's dynamic context (the
+    /// runtime resolves the tags through it).
+    fn emit_call(
+        &mut self,
+        b: &mut FunctionBuilder<'_>,
+        callee: Callee,
+        args: &[ir::Value],
+    ) -> Vec<ir::Value> {
+        if self.catch.is_empty() {
+            let call = match callee {
+                Callee::Direct(f) => b.ins().call(f, args),
+                Callee::Indirect(sig, code) => b.ins().call_indirect(sig, code, args),
+            };
+            return b.inst_results(call).to_vec();
+        }
+        let sig = match callee {
+            Callee::Direct(f) => b.func.dfg.ext_funcs[f].signature,
+            Callee::Indirect(sig, _) => sig,
+        };
+        let returns: Vec<ir::Type> = b.func.dfg.signatures[sig]
+            .returns
+            .iter()
+            .map(|r| r.value_type)
+            .collect();
+        let next = b.create_block();
+        for t in &returns {
+            b.append_block_param(next, *t);
+        }
+        let pool = &mut b.func.dfg.value_lists;
+        let normal = ir::BlockCall::new(
+            next,
+            (0..returns.len() as u32).map(ir::BlockArg::TryCallRet),
+            pool,
+        );
+        let mut items = vec![ir::ExceptionTableItem::Context(self.vmctx)];
+        for &(tag, block) in &self.catch {
+            let call = ir::BlockCall::new(
+                block,
+                [ir::BlockArg::TryCallExn(0), ir::BlockArg::TryCallExn(1)],
+                pool,
+            );
+            items.push(match tag {
+                Some(t) => ir::ExceptionTableItem::Tag(ir::ExceptionTag::from_u32(t), call),
+                None => ir::ExceptionTableItem::Default(call),
+            });
+        }
+        let table = b
+            .func
+            .dfg
+            .exception_tables
+            .push(ir::ExceptionTableData::new(sig, normal, items));
+        match callee {
+            Callee::Direct(f) => b.ins().try_call(f, args, table),
+            Callee::Indirect(_, code) => b.ins().try_call_indirect(code, args, table),
+        };
+        self.try_calls += 1;
+        b.seal_block(next);
+        b.switch_to_block(next);
+        b.block_params(next).to_vec()
     }
 
     fn load_vmctx(&self, b: &mut FunctionBuilder<'_>, ty: ir::Type, offset: u32) -> ir::Value {
@@ -325,7 +404,7 @@ impl<'a> FuncEnv<'a> {
         func_index: u32,
         args: &[ir::Value],
         tail: bool,
-    ) -> ir::Inst {
+    ) -> Vec<ir::Value> {
         if self.module.is_imported_func(func_index) {
             let base = self.offsets.imported_func(func_index);
             let code = self.load_vmctx(b, POINTER_TYPE, base + func_import::WASM_CALL);
@@ -334,18 +413,20 @@ impl<'a> FuncEnv<'a> {
             let mut all = vec![callee_vmctx, self.vmctx];
             all.extend_from_slice(args);
             if tail {
-                b.ins().return_call_indirect(sig, code, &all)
+                b.ins().return_call_indirect(sig, code, &all);
+                Vec::new()
             } else {
-                b.ins().call_indirect(sig, code, &all)
+                self.emit_call(b, Callee::Indirect(sig, code), &all)
             }
         } else {
             let f = self.direct_ref(b, func_index);
             let mut all = vec![self.vmctx, self.vmctx];
             all.extend_from_slice(args);
             if tail {
-                b.ins().return_call(f, &all)
+                b.ins().return_call(f, &all);
+                Vec::new()
             } else {
-                b.ins().call(f, &all)
+                self.emit_call(b, Callee::Direct(f), &all)
             }
         }
     }
@@ -361,7 +442,7 @@ impl<'a> FuncEnv<'a> {
         index: ir::Value,
         args: &[ir::Value],
         tail: bool,
-    ) -> ir::Inst {
+    ) -> Vec<ir::Value> {
         let addr = self.table_elem_addr(b, table, index);
         let fref = b.ins().load(POINTER_TYPE, MemFlagsData::trusted(), addr, 0);
         b.ins().trapz(fref, trap_codes::INDIRECT_CALL_TO_NULL);
@@ -393,9 +474,10 @@ impl<'a> FuncEnv<'a> {
         let mut all = vec![callee_vmctx, self.vmctx];
         all.extend_from_slice(args);
         if tail {
-            b.ins().return_call_indirect(sig, code, &all)
+            b.ins().return_call_indirect(sig, code, &all);
+            Vec::new()
         } else {
-            b.ins().call_indirect(sig, code, &all)
+            self.emit_call(b, Callee::Indirect(sig, code), &all)
         }
     }
 
@@ -430,6 +512,12 @@ impl<'a> FuncEnv<'a> {
         let mut all = Vec::with_capacity(args.len() + 1);
         all.push(self.vmctx);
         all.extend_from_slice(args);
+        if builtin.unwinds() {
+            return self
+                .emit_call(b, Callee::Indirect(sig, callee), &all)
+                .first()
+                .copied();
+        }
         let call = b.ins().call_indirect(sig, callee, &all);
         b.inst_results(call).first().copied()
     }

@@ -11,6 +11,7 @@ mod calls;
 mod control;
 pub(crate) mod encoding;
 mod env;
+mod exceptions;
 mod interrupts;
 mod memory;
 mod numeric;
@@ -157,6 +158,7 @@ impl FuncTranslator {
             fused_madd: self.fused_madd,
             fuel_var: None,
             fuel_pending: 0,
+            handlers: Vec::new(),
         };
         t.init_fuel();
         t.interrupt_checks();
@@ -188,7 +190,7 @@ impl FuncTranslator {
 fn zero_value(builder: &mut FunctionBuilder<'_>, ty: WasmType) -> ir::Value {
     match ty {
         WasmType::I32 => builder.ins().iconst(ir::types::I32, 0),
-        WasmType::I64 | WasmType::FuncRef | WasmType::ExternRef => {
+        WasmType::I64 | WasmType::FuncRef | WasmType::ExternRef | WasmType::ExnRef => {
             builder.ins().iconst(ir::types::I64, 0)
         }
         WasmType::F32 => builder.ins().f32const(0.0),
@@ -221,6 +223,8 @@ pub(crate) struct Translator<'a, 'b> {
     fuel_var: Option<Variable>,
     /// Fuel of the operators since the last flush.
     fuel_pending: i64,
+    /// The catch clauses of the open `try_table`s, outermost first.
+    handlers: Vec<exceptions::HandlerScope>,
 }
 
 impl Translator<'_, '_> {

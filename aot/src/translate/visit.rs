@@ -34,7 +34,12 @@ pub(super) fn unsupported_proposal(proposal: &str, op: &str) -> CompileError {
         "memory_control" => "memory control",
         "threads" | "acquire_release_atomics" => "threads and atomics",
         "shared_everything_threads" => "shared-everything threads",
-        "exceptions" | "legacy_exceptions" => "exception handling",
+        "legacy_exceptions" => {
+            return CompileError::Unsupported(format!(
+                "legacy exception handling (try/catch/delegate/rethrow) is not supported; \
+                 use try_table (operator {op})"
+            ));
+        }
         "function_references" => "typed function references",
         "stack_switching" => "stack switching",
         "wide_arithmetic" => "wide arithmetic",
@@ -58,6 +63,7 @@ macro_rules! unsupported_proposals {
     (@one reference_types $($rest:tt)*) => {};
     (@one wide_arithmetic $($rest:tt)*) => {};
     (@one tail_call $($rest:tt)*) => {};
+    (@one exceptions $($rest:tt)*) => {};
     (@one $proposal:ident $op:ident $({ $($arg:ident: $argty:ty),* })? => $visit:ident) => {
         fn $visit(&mut self $($(, $arg: $argty)*)?) -> Self::Output {
             $($(let _ = $arg;)*)?
@@ -147,6 +153,17 @@ impl<'a> VisitOperator<'a> for Translator<'_, '_> {
     wasmparser::for_each_visit_operator!(unsupported_proposals);
 
     // --- control (control.rs) ---------------------------------------------
+
+    // Exception handling (exceptions.rs).
+    fn visit_try_table(&mut self, try_table: wasmparser::TryTable) -> Self::Output {
+        self.try_table(try_table)
+    }
+    fn visit_throw(&mut self, tag_index: u32) -> Self::Output {
+        self.throw(tag_index)
+    }
+    fn visit_throw_ref(&mut self) -> Self::Output {
+        self.throw_ref()
+    }
 
     fn visit_unreachable(&mut self) -> Self::Output {
         ok!(self.unreachable())

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use nyash_aot::compile::{CompiledFunction, TrapTable};
+use nyash_aot::compile::{CompiledFunction, HandlerTable, TrapTable};
 
 use super::mmap::{Mmap, page_size};
 
@@ -14,6 +14,8 @@ pub struct CodeTables {
     pub len: usize,
     pub functions: Vec<CompiledFunction>,
     pub traps: TrapTable,
+    /// Exception handlers of the image's `try_call` sites.
+    pub handlers: HandlerTable,
 }
 
 impl CodeTables {
@@ -37,6 +39,10 @@ impl nyash_asyncify::CodeInfo for CodeTables {
     fn trap_code(&self, pc: usize) -> Option<u8> {
         let off = self.offset(pc)?;
         self.traps.lookup(off)
+    }
+
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
     }
 
     fn is_wasm_function(&self, pc: usize) -> bool {
@@ -74,6 +80,7 @@ impl CodeMemory {
         code: &[u8],
         functions: Vec<CompiledFunction>,
         traps: TrapTable,
+        handlers: HandlerTable,
     ) -> std::io::Result<Self> {
         let len = code.len().max(1).next_multiple_of(page_size());
         let mmap = Mmap::reserve(len)?;
@@ -88,6 +95,7 @@ impl CodeMemory {
             code.len(),
             functions,
             traps,
+            handlers,
         ))
     }
 
@@ -108,6 +116,7 @@ impl CodeMemory {
         len: usize,
         functions: Vec<CompiledFunction>,
         traps: TrapTable,
+        handlers: HandlerTable,
     ) -> std::io::Result<Self> {
         if !Self::can_map_in_place(offset) {
             return Err(std::io::Error::other(format!(
@@ -143,6 +152,7 @@ impl CodeMemory {
             len,
             functions,
             traps,
+            handlers,
         ))
     }
 
@@ -152,12 +162,14 @@ impl CodeMemory {
         len: usize,
         functions: Vec<CompiledFunction>,
         traps: TrapTable,
+        handlers: HandlerTable,
     ) -> Self {
         let tables = Arc::new(CodeTables {
             start: base as usize,
             len,
             functions,
             traps,
+            handlers,
         });
         // An empty image has no code to find; registering it (even as one
         // byte) would claim the first byte of whatever is mapped next,
@@ -216,9 +228,15 @@ mod tests {
         let page = page_size();
         // Not on a page of this host: what an artifact's 16 KiB-aligned code
         // is on a host with 64 KiB pages.
-        let e =
-            CodeMemory::from_file_map(map_of(2 * page), page / 2, 16, vec![], TrapTable::default())
-                .unwrap_err();
+        let e = CodeMemory::from_file_map(
+            map_of(2 * page),
+            page / 2,
+            16,
+            vec![],
+            TrapTable::default(),
+            HandlerTable::default(),
+        )
+        .unwrap_err();
         assert!(e.to_string().contains("does not start on a page"), "{e}");
         assert!(!CodeMemory::can_map_in_place(page / 2));
         let e = CodeMemory::from_file_map(
@@ -230,13 +248,26 @@ mod tests {
         )
         .unwrap_err();
         assert!(e.to_string().contains("outside"), "{e}");
-        let e =
-            CodeMemory::from_file_map(map_of(page), page, usize::MAX, vec![], TrapTable::default())
-                .unwrap_err();
+        let e = CodeMemory::from_file_map(
+            map_of(page),
+            page,
+            usize::MAX,
+            vec![],
+            TrapTable::default(),
+            HandlerTable::default(),
+        )
+        .unwrap_err();
         assert!(e.to_string().contains("outside"), "{e}");
         assert!(
-            CodeMemory::from_file_map(map_of(2 * page), page, 16, vec![], TrapTable::default())
-                .is_ok()
+            CodeMemory::from_file_map(
+                map_of(2 * page),
+                page,
+                16,
+                vec![],
+                TrapTable::default(),
+                HandlerTable::default()
+            )
+            .is_ok()
         );
     }
 }

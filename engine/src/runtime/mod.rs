@@ -5,4 +5,5 @@ pub(crate) mod code;
 pub(crate) mod memory;
 pub(crate) mod mmap;
 pub(crate) mod table;
+pub(crate) mod unwind;
 pub(crate) mod vm;

@@ -1,0 +1,263 @@
+//! Exception handling as the host sees it: tags ([`Tag`], [`TagType`]),
+//! exception references ([`ExnRef`]) and the error of an exception no wasm
+//! frame caught ([`Exception`]). How a throw finds its handler is
+//! `libcalls.rs`'s (the unwinder); how `try_table` becomes `try_call`s is
+//! `aot/src/translate/exceptions.rs`'s.
+
+use std::fmt;
+
+use nyash_aot::module::ModuleEnv;
+
+use crate::error::{Error, Result};
+use crate::runtime::vm::ValRaw;
+use crate::store::{AsContext, AsContextMut, ExnData, StoreOpaque, TagData, check_store};
+use crate::types::ValType;
+use crate::values::Val;
+
+/// The type of an exception tag: the types of the payload values an
+/// exception of the tag carries (a tag is a function type without results).
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct TagType {
+    params: Vec<ValType>,
+}
+
+impl TagType {
+    /// A tag type whose exceptions carry values of `params`.
+    pub fn new(params: impl IntoIterator<Item = ValType>) -> TagType {
+        TagType {
+            params: params.into_iter().collect(),
+        }
+    }
+
+    /// The payload's value types.
+    pub fn params(&self) -> &[ValType] {
+        &self.params
+    }
+
+    pub(crate) fn of(env: &ModuleEnv, tag_index: u32) -> TagType {
+        TagType::new(env.tag_type(tag_index).params.iter().copied())
+    }
+}
+
+impl fmt::Display for TagType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "(tag (param")?;
+        for p in &self.params {
+            write!(f, " {p}")?;
+        }
+        write!(f, "))")
+    }
+}
+
+/// An exception tag: a handle into the store that made it. Two tags are the
+/// same tag only if they are the same handle: a tag defined by a module is
+/// new in each instance, an imported one is the exporter's.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Tag {
+    pub(crate) store: u64,
+    pub(crate) index: u32,
+}
+
+pub(crate) fn new_tag(store: &mut StoreOpaque, ty: TagType) -> u32 {
+    store.tags.push(TagData { ty });
+    store.tags.len() as u32 - 1
+}
+
+impl Tag {
+    /// A new tag of type `ty` (distinct from every other tag).
+    pub fn new(mut store: impl AsContextMut, ty: &TagType) -> Tag {
+        let store = &mut store.as_context_mut().0.opaque;
+        let index = new_tag(store, ty.clone());
+        Tag {
+            store: store.id,
+            index,
+        }
+    }
+
+    /// The tag's type. Panics if `store` is not the tag's store.
+    pub fn ty(&self, store: impl AsContext) -> TagType {
+        let store = &store.as_context().0.opaque;
+        check_store(store, self.store);
+        store.tags[self.index as usize].ty.clone()
+    }
+}
+
+/// A reference to an exception object (wasm's `exnref`), as wasm code
+/// creates them with `throw` and passes them with `catch_ref`; a handle into
+/// its store. Exception objects live as long as the store.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct ExnRef {
+    pub(crate) store: u64,
+    pub(crate) index: u32,
+}
+
+impl ExnRef {
+    pub(crate) fn to_raw(self) -> usize {
+        self.index as usize + 1
+    }
+
+    pub(crate) fn from_raw(store: &StoreOpaque, raw: usize) -> Option<ExnRef> {
+        (raw != 0).then(|| ExnRef {
+            store: store.id,
+            index: (raw - 1) as u32,
+        })
+    }
+
+    /// The exception's tag.
+    pub fn tag(&self, store: impl AsContext) -> Tag {
+        let store = &store.as_context().0.opaque;
+        check_store(store, self.store);
+        Tag {
+            store: store.id,
+            index: store.exns[self.index as usize].tag,
+        }
+    }
+
+    /// The exception's payload, one value per parameter of its tag's type.
+    pub fn payload(&self, mut store: impl AsContextMut) -> Vec<Val> {
+        let store = &mut store.as_context_mut().0.opaque;
+        check_store(store, self.store);
+        payload_of(store, self.index as usize)
+    }
+}
+
+fn payload_of(store: &mut StoreOpaque, exn: usize) -> Vec<Val> {
+    let data = &store.exns[exn];
+    let tag = data.tag;
+    let values = data.values.clone();
+    let params = store.tags[tag as usize].ty.params.clone();
+    params
+        .iter()
+        .zip(values.iter())
+        // SAFETY: the payload was written with the tag's parameter types.
+        .map(|(t, v)| unsafe { Val::from_raw(store, *v, *t) })
+        .collect()
+}
+
+/// A wasm exception: an error of its own kind
+/// ([`ErrorKind::Exception`](crate::ErrorKind::Exception)), not a trap.
+///
+/// A call returns it when wasm threw an exception that no wasm frame
+/// caught. A host function returns it (as `Err(exception.into())`) to throw
+/// into the wasm code that called it: a `try_table` there catches it like
+/// one thrown by wasm. Traps are never exceptions: `catch_all` does not
+/// catch them.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Exception {
+    exn: ExnRef,
+    tag: Tag,
+    payload: Vec<Val>,
+}
+
+impl Exception {
+    /// A new exception of `tag` carrying `payload` (values of the tag's
+    /// parameter types; otherwise an error).
+    pub fn new(mut store: impl AsContextMut, tag: Tag, payload: &[Val]) -> Result<Exception> {
+        let store = &mut store.as_context_mut().0.opaque;
+        check_store(store, tag.store);
+        let ty = store.tags[tag.index as usize].ty.clone();
+        if payload.len() != ty.params.len()
+            || payload.iter().zip(&ty.params).any(|(v, t)| v.ty() != *t)
+        {
+            let got: Vec<String> = payload.iter().map(|v| v.ty().to_string()).collect();
+            return Err(Error::msg(format!(
+                "exception payload ({}) does not match the tag's type {ty}",
+                got.join(" ")
+            )));
+        }
+        let values: Box<[ValRaw]> = payload.iter().map(|v| v.to_raw(store)).collect();
+        store.exns.push(ExnData {
+            tag: tag.index,
+            values,
+        });
+        let exn = ExnRef {
+            store: store.id,
+            index: store.exns.len() as u32 - 1,
+        };
+        Ok(Exception {
+            exn,
+            tag,
+            payload: payload.to_vec(),
+        })
+    }
+
+    /// The exception of an exception reference.
+    pub fn from_exnref(mut store: impl AsContextMut, exn: ExnRef) -> Exception {
+        let store = &mut store.as_context_mut().0.opaque;
+        check_store(store, exn.store);
+        from_raw_index(store, exn.index as usize)
+    }
+
+    /// The exception's tag.
+    pub fn tag(&self) -> Tag {
+        self.tag
+    }
+
+    /// The payload values, one per parameter of the tag's type.
+    pub fn payload(&self) -> &[Val] {
+        &self.payload
+    }
+
+    /// The exception object, as wasm code would see it (`exnref`).
+    pub fn exnref(&self) -> ExnRef {
+        self.exn
+    }
+}
+
+/// The [`Exception`] of exception object `index` of `store`.
+pub(crate) fn from_raw_index(store: &mut StoreOpaque, index: usize) -> Exception {
+    let payload = payload_of(store, index);
+    Exception {
+        exn: ExnRef {
+            store: store.id,
+            index: index as u32,
+        },
+        tag: Tag {
+            store: store.id,
+            index: store.exns[index].tag,
+        },
+        payload,
+    }
+}
+
+impl fmt::Display for Exception {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "uncaught wasm exception: tag {} payload [",
+            self.tag.index
+        )?;
+        for (i, v) in self.payload.iter().enumerate() {
+            if i > 0 {
+                write!(f, ", ")?;
+            }
+            match v {
+                Val::I32(x) => write!(f, "i32 {x}")?,
+                Val::I64(x) => write!(f, "i64 {x}")?,
+                Val::F32(x) => write!(f, "f32 {}", f32::from_bits(*x))?,
+                Val::F64(x) => write!(f, "f64 {}", f64::from_bits(*x))?,
+                Val::V128(x) => write!(f, "v128 {x:#034x}")?,
+                Val::FuncRef(r) => {
+                    write!(f, "funcref {}", if r.is_some() { "<func>" } else { "null" })?
+                }
+                Val::ExternRef(r) => write!(
+                    f,
+                    "externref {}",
+                    if r.is_some() { "<extern>" } else { "null" }
+                )?,
+                Val::ExnRef(r) => {
+                    write!(f, "exnref {}", if r.is_some() { "<exn>" } else { "null" })?
+                }
+            }
+        }
+        write!(f, "]")
+    }
+}
+
+impl std::error::Error for Exception {}
+
+impl From<Exception> for Error {
+    fn from(e: Exception) -> Error {
+        Error::new(crate::error::ErrorKind::Exception(e))
+    }
+}

@@ -1,0 +1,136 @@
+//! The exception unwinder: finds the wasm handler of a thrown exception by
+//! walking the frame-pointer chain of the wasm frames above the throw, and
+//! resumes there.
+//!
+//! Every `try_call` site's handlers are in its code image's
+//! [`HandlerTable`](nyash_aot::HandlerTable), keyed by return address. A
+//! frame's tags are module tag indices: they resolve to store tags through
+//! the frame's instance, whose VMContext the frame keeps in a stack slot
+//! (the exception table's dynamic context). Handlers resume with SP and FP
+//! restored and the two payload words in the registers Cranelift's `tail`
+//! convention names; its exceptional edges clobber every other register, so
+//! nothing else is restored.
+//!
+//! Invariants: the walk reads only frames of generated code (it stops at the
+//! first return address outside registered code, which is where the wasm
+//! frames of this activation end, see [`next_frame`]); no Rust frame is ever
+//! unwound through: the Rust frames between the throw and the resume (the
+//! builtin's) hold nothing that needs dropping when the resume abandons
+//! them.
+
+use nyash_aot::HandlerTable;
+
+use super::code::CodeTables;
+use crate::runtime::vm::{VMContextHeader, VMStoreContext};
+
+/// Where to resume: a handler, with the SP and FP of its frame.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Resume {
+    pub(crate) pc: usize,
+    pub(crate) sp: usize,
+    pub(crate) fp: usize,
+}
+
+/// The frame above the frame `(pc, fp)` (return address into it, and its
+/// frame pointer), if that frame is generated code; `None` where the wasm
+/// frames of this activation end: at a return address outside every
+/// registered code image (the host code that called the entry trampoline).
+/// The one place that decides how far the unwinder walks.
+///
+/// # Safety
+/// `fp` must be the frame pointer of a frame of generated code.
+unsafe fn next_frame(fp: usize) -> Option<(usize, usize)> {
+    // SAFETY: generated code keeps frame records ([fp] = caller's fp,
+    // [fp + 8] = return address) on x86_64 and aarch64 alike.
+    let (caller_fp, ret) = unsafe { (*(fp as *const usize), *((fp + 8) as *const usize)) };
+    nyash_asyncify::lookup_code(ret)?;
+    // Stacks grow down: a caller's frame is above its callee's.
+    (caller_fp > fp && caller_fp % 16 == 0).then_some((ret, caller_fp))
+}
+
+/// Finds the handler for an exception of store tag `tag`, thrown by a call
+/// whose return address is `pc` in the frame with frame pointer `fp`.
+/// `vmstore` is the throwing instance's store context: frames of another
+/// store never catch.
+///
+/// # Safety
+/// `(pc, fp)` must be a return address into, and the frame pointer of, a
+/// frame of generated code on the current stack, and `instance_tags` must
+/// give the store tags of an instance of that store by instance index.
+pub(crate) unsafe fn find_handler(
+    mut pc: usize,
+    mut fp: usize,
+    vmstore: *mut VMStoreContext,
+    tag: u32,
+    instance_tag: &dyn Fn(usize, u32) -> Option<u32>,
+) -> Option<Resume> {
+    loop {
+        let code = nyash_asyncify::lookup_code(pc)?;
+        let tables = code.as_any().downcast_ref::<CodeTables>()?;
+        let site = (pc - tables.start)
+            .try_into()
+            .ok()
+            .and_then(|off: u32| tables.handlers.lookup(off));
+        if let Some(site) = site {
+            let sp = fp.checked_sub(site.frame_offset as usize)?;
+            // SAFETY: the compiler recorded the VMContext's slot in this
+            // frame for this call site.
+            let vmctx = unsafe { *((sp + site.vmctx_sp_offset as usize) as *const *const u8) };
+            // SAFETY: a VMContext starts with its header.
+            let header = unsafe { &*(vmctx as *const VMContextHeader) };
+            if header.store_context == vmstore {
+                for (&t, &target) in site.tags.iter().zip(site.targets) {
+                    let hit = t == HandlerTable::CATCH_ALL
+                        || instance_tag(header.instance, t) == Some(tag);
+                    if hit {
+                        return Some(Resume {
+                            pc: tables.start + target as usize,
+                            sp,
+                            fp,
+                        });
+                    }
+                }
+            }
+        }
+        // SAFETY: `fp` is a frame of generated code (the caller's promise for
+        // the first, `next_frame`'s check for the others).
+        (pc, fp) = unsafe { next_frame(fp) }?;
+    }
+}
+
+/// Resumes at a handler with the payload words `exn` and `values`.
+///
+/// # Safety
+/// `to` must come from [`find_handler`] for a frame still on this stack, and
+/// every Rust frame below it (this function's callers up to the builtin
+/// wasm called) must hold nothing that needs dropping.
+pub(crate) unsafe fn resume(to: Resume, exn: usize, values: usize) -> ! {
+    // SAFETY: as the caller vouches: the handler expects exactly this state
+    // (SP, FP, payload in the `tail` convention's payload registers).
+    unsafe {
+        #[cfg(target_arch = "x86_64")]
+        core::arch::asm!(
+            "mov rsp, {sp}",
+            "mov rbp, {fp}",
+            "jmp {pc}",
+            sp = in(reg) to.sp,
+            fp = in(reg) to.fp,
+            pc = in(reg) to.pc,
+            in("rax") exn,
+            in("rdx") values,
+            options(noreturn, nostack),
+        );
+        #[cfg(target_arch = "aarch64")]
+        core::arch::asm!(
+            "mov sp, {sp}",
+            "mov x29, {fp}",
+            "br {pc}",
+            sp = in(reg) to.sp,
+            fp = in(reg) to.fp,
+            pc = in(reg) to.pc,
+            in("x0") exn,
+            in("x1") values,
+            options(noreturn, nostack),
+        );
+    }
+}
