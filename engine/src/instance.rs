@@ -96,6 +96,12 @@ impl Instance {
         self.get_export(store, name)?.into_global()
     }
 
+    /// The exported exception tag `name`; `None` if there is none of that
+    /// name and kind.
+    pub fn get_tag(&self, store: impl AsContextMut, name: &str) -> Option<crate::Tag> {
+        self.get_export(store, name)?.into_tag()
+    }
+
     /// All exports, in the module's order.
     pub fn exports<'a, T: 'a>(
         &self,

@@ -130,6 +130,19 @@ impl WasmTy for Option<ExternRef> {
     }
 }
 
+impl WasmTy for Option<crate::ExnRef> {
+    fn valtype() -> ValType {
+        ValType::ExnRef
+    }
+    fn to_raw(self, store: &StoreOpaque) -> ValRaw {
+        crate::values::Val::ExnRef(self).to_raw(store)
+    }
+    unsafe fn from_raw(store: &mut StoreOpaque, raw: ValRaw) -> Self {
+        // SAFETY: the caller guarantees the slot holds an exnref.
+        crate::ExnRef::from_raw(store, unsafe { raw.r#ref })
+    }
+}
+
 /// A list of wasm values: `()`, a single [`WasmTy`], or a tuple of up to ten
 /// of them. The parameter and result types of a [`TypedFunc`].
 pub trait WasmList: Sized + Send + 'static {

@@ -3,8 +3,8 @@
 //! the host, host functions throwing into wasm, async calls, tag identity.
 
 use nyash_engine::{
-    Caller, Config, Engine, Exception, Extern, Func, FuncType, Instance, Linker, Module, Store,
-    Tag, TagType, TrapCode, Val, ValType,
+    Caller, Config, Engine, Exception, Extern, FuncType, Instance, Linker, Module, Store, Tag,
+    TagType, TrapCode, Val, ValType,
 };
 
 fn engine_with(f: impl FnOnce(&mut Config)) -> Engine {
@@ -141,4 +141,412 @@ fn traps_are_not_caught_by_catch_all() {
         "{err}"
     );
     assert!(err.exception().is_none());
+}
+
+/// Every value type as payload: thrown, caught in wasm (the handler
+/// returns the values), and uncaught (the host gets them).
+const ALL_TYPES: &str = r#"(module
+    (tag $all (export "all") (param i32 i64 f32 f64 v128 funcref externref))
+    (func $f (export "f"))
+    (elem declare func $f)
+    (func $throw (param i32 i64 f32 f64 v128 funcref externref)
+        (throw $all (local.get 0) (local.get 1) (local.get 2) (local.get 3)
+            (local.get 4) (local.get 5) (local.get 6)))
+    (func (export "roundtrip") (param i32 i64 f32 f64 v128 funcref externref)
+        (result i32 i64 f32 f64 v128 funcref externref)
+        (block $h (result i32 i64 f32 f64 v128 funcref externref)
+            (try_table (catch $all $h)
+                (call $throw (local.get 0) (local.get 1) (local.get 2) (local.get 3)
+                    (local.get 4) (local.get 5) (local.get 6)))
+            (unreachable)))
+    (func (export "uncaught") (param i32 i64 f32 f64 v128 funcref externref)
+        (call $throw (local.get 0) (local.get 1) (local.get 2) (local.get 3)
+            (local.get 4) (local.get 5) (local.get 6)))
+)"#;
+
+fn all_types_args(store: &mut Store<()>, inst: Instance) -> Vec<Val> {
+    let f = inst.get_func(&mut *store, "f").unwrap();
+    let ext = nyash_engine::ExternRef::new(&mut *store, 77u32);
+    vec![
+        Val::I32(-3),
+        Val::I64(1 << 40),
+        Val::F32(1.5f32.to_bits()),
+        Val::F64((-0.25f64).to_bits()),
+        Val::V128(0x0102_0304_0506_0708_090a_0b0c_0d0e_0f10),
+        Val::FuncRef(Some(f)),
+        Val::ExternRef(Some(ext)),
+    ]
+}
+
+#[test]
+fn payload_of_every_value_type() {
+    let engine = Engine::default();
+    let (mut store, inst) = instance(&engine, ALL_TYPES);
+    let args = all_types_args(&mut store, inst);
+    let got = call(&mut store, inst, "roundtrip", &args);
+    assert_eq!(got, args);
+    // Nulls too.
+    let mut nulls = args.clone();
+    nulls[5] = Val::FuncRef(None);
+    nulls[6] = Val::ExternRef(None);
+    assert_eq!(call(&mut store, inst, "roundtrip", &nulls), nulls);
+
+    let f = inst.get_func(&mut store, "uncaught").unwrap();
+    let err = f.call(&mut store, &args, &mut []).unwrap_err();
+    let exc = err.exception().expect("an exception");
+    assert_eq!(exc.payload(), &args[..]);
+    assert_eq!(Some(exc.tag()), inst.get_tag(&mut store, "all"));
+    let Val::ExternRef(Some(r)) = exc.payload()[6] else {
+        panic!("externref payload")
+    };
+    assert_eq!(r.data(&store).downcast_ref::<u32>(), Some(&77));
+    // The exnref gives the same view.
+    assert_eq!(exc.exnref().payload(&mut store), args);
+    assert_eq!(exc.exnref().tag(&store), exc.tag());
+}
+
+const REFS: &str = r#"(module
+    (tag $e (export "e") (param i32))
+    (func $thrower (param i32) (throw $e (local.get 0)))
+    ;; catch_ref, then rethrow with throw_ref: the outer handler sees the
+    ;; same payload.
+    (func (export "rethrow") (param i32) (result i32)
+        (local $x exnref)
+        (block $outer (result i32)
+            (try_table (catch $e $outer)
+                (block $h (result i32 exnref)
+                    (try_table (catch_ref $e $h)
+                        (call $thrower (local.get 0)))
+                    (unreachable))
+                (local.set $x)
+                (drop)
+                (throw_ref (local.get $x)))
+            (unreachable)))
+    ;; catch_all_ref hands the exception to the host.
+    (func (export "capture") (param i32) (result exnref)
+        (block $h (result exnref)
+            (try_table (catch_all_ref $h)
+                (call $thrower (local.get 0)))
+            (unreachable)))
+    (func (export "rethrow_from_host") (param exnref)
+        (throw_ref (local.get 0)))
+    (func (export "catch_passed") (param exnref) (result i32)
+        (block $h (result i32)
+            (try_table (catch $e $h)
+                (throw_ref (local.get 0)))
+            (unreachable)))
+    (func (export "throw_null") (throw_ref (ref.null exn)))
+)"#;
+
+#[test]
+fn catch_ref_and_throw_ref() {
+    let engine = Engine::default();
+    let (mut store, inst) = instance(&engine, REFS);
+    assert_eq!(
+        call(&mut store, inst, "rethrow", &[Val::I32(5)]),
+        [Val::I32(5)]
+    );
+    let got = call(&mut store, inst, "capture", &[Val::I32(8)]);
+    let Val::ExnRef(Some(exn)) = got[0] else {
+        panic!("an exnref, got {got:?}")
+    };
+    assert_eq!(exn.payload(&mut store), [Val::I32(8)]);
+    // Back into wasm: rethrown uncaught, it is the same exception object.
+    let f = inst.get_func(&mut store, "rethrow_from_host").unwrap();
+    let err = f
+        .call(&mut store, &[Val::ExnRef(Some(exn))], &mut [])
+        .unwrap_err();
+    let exc = err.exception().expect("an exception");
+    assert_eq!(exc.exnref(), exn);
+    assert_eq!(exc.payload(), [Val::I32(8)]);
+    // Or caught there.
+    assert_eq!(
+        call(&mut store, inst, "catch_passed", &[Val::ExnRef(Some(exn))]),
+        [Val::I32(8)]
+    );
+    // throw_ref of null traps.
+    let f = inst.get_func(&mut store, "throw_null").unwrap();
+    let err = f.call(&mut store, &[], &mut []).unwrap_err();
+    assert_eq!(err.trap_code(), Some(TrapCode::NullReference), "{err}");
+}
+
+const HOSTS: &str = r#"(module
+    (import "host" "tag" (tag $h (param i32 i64)))
+    (import "host" "throw" (func $host_throw (param i32)))
+    (import "host" "fail" (func $host_fail))
+    (import "host" "reenter" (func $reenter (param i32)))
+    (tag $e (export "e") (param i32))
+    (func (export "catch_host") (param i32) (result i32 i64)
+        (block $c (result i32 i64)
+            (try_table (catch $h $c)
+                (call $host_throw (local.get 0)))
+            (unreachable)))
+    (func (export "host_error_not_caught") (result i32)
+        (block $c
+            (try_table (catch_all $c)
+                (call $host_fail)))
+        (i32.const 1))
+    (func (export "inner") (param i32)
+        (if (local.get 0) (then (throw $e (local.get 0)))))
+    ;; wasm -> host -> wasm (throws, not caught there) -> host passes the
+    ;; error on -> caught here.
+    (func (export "outer") (param i32) (result i32)
+        (block $c (result i32)
+            (try_table (catch $e $c)
+                (call $reenter (local.get 0)))
+            (i32.const -1)))
+)"#;
+
+fn host_linker(engine: &Engine, store: &mut Store<()>, tag: Tag) -> Linker<()> {
+    let mut linker = Linker::new(engine);
+    linker.define("host", "tag", tag).unwrap();
+    linker
+        .func_new(
+            "host",
+            "throw",
+            FuncType {
+                params: vec![ValType::I32],
+                results: vec![],
+            },
+            move |mut caller, args, _| {
+                let x = args[0].i32().unwrap();
+                Err(Exception::new(&mut caller, tag, &[Val::I32(x), Val::I64(-1)])?.into())
+            },
+        )
+        .unwrap();
+    linker
+        .func_wrap(
+            "host",
+            "fail",
+            |_: Caller<'_, ()>| -> nyash_engine::Result<()> {
+                Err(nyash_engine::Error::msg("host failure"))
+            },
+        )
+        .unwrap();
+    linker
+        .func_new(
+            "host",
+            "reenter",
+            FuncType {
+                params: vec![ValType::I32],
+                results: vec![],
+            },
+            |mut caller, args, _| {
+                let inner = caller
+                    .get_export("inner")
+                    .and_then(Extern::into_func)
+                    .unwrap();
+                let r = inner.call(&mut caller, args, &mut []);
+                if let Err(e) = &r {
+                    // The host sees the inner call's exception...
+                    assert!(e.exception().is_some(), "{e}");
+                }
+                // ...and passes it on.
+                r
+            },
+        )
+        .unwrap();
+    let _ = store;
+    linker
+}
+
+#[test]
+fn host_functions_throw_into_wasm() {
+    let engine = Engine::default();
+    let mut store = Store::new(&engine, ());
+    let tag = Tag::new(&mut store, &TagType::new([ValType::I32, ValType::I64]));
+    assert_eq!(tag.ty(&store).params(), [ValType::I32, ValType::I64]);
+    let linker = host_linker(&engine, &mut store, tag);
+    let module = Module::new(&engine, HOSTS).unwrap();
+    let inst = linker.instantiate(&mut store, &module).unwrap();
+    assert_eq!(
+        call(&mut store, inst, "catch_host", &[Val::I32(4)]),
+        [Val::I32(4), Val::I64(-1)]
+    );
+    // A host error is not an exception: catch_all does not catch it.
+    let f = inst.get_func(&mut store, "host_error_not_caught").unwrap();
+    let err = f.call(&mut store, &[], &mut [Val::I32(0)]).unwrap_err();
+    assert!(err.to_string().contains("host failure"), "{err}");
+    assert!(err.exception().is_none());
+    // Across host frames.
+    assert_eq!(
+        call(&mut store, inst, "outer", &[Val::I32(6)]),
+        [Val::I32(6)]
+    );
+    assert_eq!(
+        call(&mut store, inst, "outer", &[Val::I32(0)]),
+        [Val::I32(-1)]
+    );
+    // A payload that does not fit the tag is an error, not an exception.
+    assert!(Exception::new(&mut store, tag, &[Val::I32(1)]).is_err());
+}
+
+#[test]
+fn imported_tags_keep_their_identity() {
+    let engine = Engine::default();
+    let mut store = Store::new(&engine, ());
+    let mut linker: Linker<()> = Linker::new(&engine);
+    let a = Module::new(&engine, r#"(module (tag (export "t") (param i32)))"#).unwrap();
+    let a = linker.instantiate(&mut store, &a).unwrap();
+    linker.instance(&mut store, "a", a).unwrap();
+    // Two instances importing the same tag: one throws, the other catches.
+    let thrower = Module::new(
+        &engine,
+        r#"(module
+            (import "a" "t" (tag $t (param i32)))
+            (tag $own (param i32))
+            (func (export "throw") (param i32) (throw $t (local.get 0)))
+            (func (export "throw_own") (param i32) (throw $own (local.get 0))))"#,
+    )
+    .unwrap();
+    let thrower = linker.instantiate(&mut store, &thrower).unwrap();
+    linker.instance(&mut store, "thrower", thrower).unwrap();
+    let catcher = Module::new(
+        &engine,
+        r#"(module
+            (import "a" "t" (tag $t (param i32)))
+            (import "thrower" "throw" (func $throw (param i32)))
+            (import "thrower" "throw_own" (func $throw_own (param i32)))
+            (tag $mine (param i32))
+            (func (export "catch") (param i32) (result i32)
+                (block $h (result i32)
+                    (try_table (catch $mine 0) (catch $t $h)
+                        (call $throw (local.get 0)))
+                    (i32.const -1)))
+            (func (export "catch_own") (param i32) (result i32)
+                (block $h (result i32)
+                    (try_table (catch $mine $h) (catch $t $h)
+                        (call $throw_own (local.get 0)))
+                    (i32.const -1))))"#,
+    )
+    .unwrap();
+    let catcher = linker.instantiate(&mut store, &catcher).unwrap();
+    assert_eq!(
+        call(&mut store, catcher, "catch", &[Val::I32(3)]),
+        [Val::I32(3)]
+    );
+    // A tag of the same type defined by another module is another tag.
+    let f = catcher.get_func(&mut store, "catch_own").unwrap();
+    let err = f
+        .call(&mut store, &[Val::I32(3)], &mut [Val::I32(0)])
+        .unwrap_err();
+    assert!(err.exception().is_some(), "{err}");
+    // The export of an imported tag is the same tag.
+    let t = a.get_tag(&mut store, "t").unwrap();
+    assert_eq!(err.exception().unwrap().payload(), [Val::I32(3)]);
+    assert_ne!(err.exception().unwrap().tag(), t);
+    // Linking checks tag types.
+    let wrong = Module::new(&engine, r#"(module (import "a" "t" (tag (param i64))))"#).unwrap();
+    let err = linker.instantiate(&mut store, &wrong).unwrap_err();
+    assert!(
+        matches!(err.kind(), nyash_engine::ErrorKind::Link { .. }),
+        "{err}"
+    );
+}
+
+#[test]
+fn deep_throw_is_caught_at_the_top() {
+    let engine = Engine::default();
+    let (mut store, inst) = instance(
+        &engine,
+        r#"(module
+            (tag $e (param i32))
+            (func $down (param i32)
+                (if (i32.eqz (local.get 0)) (then (throw $e (i32.const 99))))
+                (call $down (i32.sub (local.get 0) (i32.const 1))))
+            (func (export "run") (param i32) (result i32)
+                (block $h (result i32)
+                    (try_table (catch $e $h) (call $down (local.get 0)))
+                    (i32.const -1))))"#,
+    );
+    assert_eq!(
+        call(&mut store, inst, "run", &[Val::I32(10_000)]),
+        [Val::I32(99)]
+    );
+    // And again: the stack is fine after resuming there.
+    assert_eq!(
+        call(&mut store, inst, "run", &[Val::I32(10_000)]),
+        [Val::I32(99)]
+    );
+}
+
+#[test]
+fn inlining_on_and_off_agree() {
+    let wat = r#"(module
+        (tag $e (param i32))
+        (func $small (param i32) (result i32)
+            (if (i32.gt_s (local.get 0) (i32.const 10)) (then (throw $e (local.get 0))))
+            (i32.add (local.get 0) (i32.const 1)))
+        (func (export "run") (param i32) (result i32)
+            (local $acc i32)
+            (block $h (result i32)
+                (try_table (catch $e $h)
+                    (local.set $acc (call $small (local.get 0)))
+                    (local.set $acc (i32.add (local.get $acc) (call $small (local.get $acc))))
+                    (return (local.get $acc)))
+                (unreachable))
+            (i32.mul (i32.const -1)))
+        (func (export "outside") (param i32) (result i32)
+            (call $small (local.get 0))))"#;
+    let run = |inlining: bool| {
+        let engine = engine_with(|c| {
+            c.inlining(inlining);
+        });
+        let (mut store, inst) = instance(&engine, wat);
+        let mut out = Vec::new();
+        for x in [0, 5, 9, 10, 11, 50] {
+            out.push(call(&mut store, inst, "run", &[Val::I32(x)]));
+            let f = inst.get_func(&mut store, "outside").unwrap();
+            let mut r = [Val::I32(0)];
+            let res = f.call(&mut store, &[Val::I32(x)], &mut r);
+            out.push(match res {
+                Ok(()) => r.to_vec(),
+                Err(e) => e
+                    .exception()
+                    .map(|e| e.payload().to_vec())
+                    .unwrap_or_default(),
+            });
+        }
+        out
+    };
+    let on = run(true);
+    assert_eq!(on, run(false));
+    assert_eq!(on[0], [Val::I32(3)]); // 0 -> 1, then 1 + 2
+    assert_eq!(on[6], [Val::I32(-11)]); // 10 -> 11 -> throws 11
+}
+
+#[test]
+fn exceptions_can_be_turned_off_and_legacy_form_is_unsupported() {
+    let engine = engine_with(|c| {
+        c.wasm_exceptions(false);
+    });
+    let err = Module::new(&engine, r#"(module (tag))"#).unwrap_err();
+    assert!(
+        matches!(
+            err.kind(),
+            nyash_engine::ErrorKind::Compile(nyash_engine::CompileError::Invalid { .. })
+        ),
+        "{err}"
+    );
+    let engine = Engine::default();
+    // (module (func try end)), in the binary form (legacy `try` = 0x06).
+    let legacy: &[u8] = &[
+        0, b'a', b's', b'm', 1, 0, 0, 0, // header
+        1, 4, 1, 0x60, 0, 0, // type section: (func)
+        3, 2, 1, 0, // function section
+        10, 7, 1, 5, 0, 0x06, 0x40, 0x0b, 0x0b, // code: try end end
+    ];
+    let err = Module::new(&engine, legacy).unwrap_err();
+    assert!(
+        matches!(
+            err.kind(),
+            nyash_engine::ErrorKind::Compile(nyash_engine::CompileError::Unsupported(_))
+        ),
+        "{err}"
+    );
+    assert!(
+        err.to_string().contains("legacy exception handling"),
+        "{err}"
+    );
+    assert!(err.to_string().contains("try_table"), "{err}");
 }
