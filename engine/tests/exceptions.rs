@@ -550,3 +550,103 @@ fn exceptions_can_be_turned_off_and_legacy_form_is_unsupported() {
     );
     assert!(err.to_string().contains("try_table"), "{err}");
 }
+
+/// A future that is pending once (so the fiber really suspends), then ready.
+struct YieldOnce(bool);
+
+impl std::future::Future for YieldOnce {
+    type Output = ();
+    fn poll(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<()> {
+        if self.0 {
+            std::task::Poll::Ready(())
+        } else {
+            self.0 = true;
+            cx.waker().wake_by_ref();
+            std::task::Poll::Pending
+        }
+    }
+}
+
+#[test]
+fn exceptions_across_async_suspensions() {
+    let engine = engine_with(|c| {
+        c.async_support(true);
+    });
+    let module = Module::new(
+        &engine,
+        r#"(module
+            (import "host" "tag" (tag $h (param i32)))
+            (import "host" "pause" (func $pause (param i32) (result i32)))
+            (import "host" "pause_then_throw" (func $pause_throw (param i32)))
+            (tag $e (param i32))
+            ;; Suspends inside the try_table, then throws: caught.
+            (func (export "after_pause") (param i32) (result i32)
+                (block $c (result i32)
+                    (try_table (catch $e $c)
+                        (throw $e (call $pause (local.get 0))))
+                    (i32.const -1)))
+            ;; The async host function throws after it suspended: caught.
+            (func (export "host_throws") (param i32) (result i32)
+                (block $c (result i32)
+                    (try_table (catch $h $c)
+                        (call $pause_throw (local.get 0)))
+                    (i32.const -1)))
+            ;; Uncaught after a suspension: the call's error.
+            (func (export "uncaught") (param i32)
+                (throw $e (call $pause (local.get 0)))))"#,
+    )
+    .unwrap();
+    let mut store = Store::new(&engine, 0u32);
+    let tag = Tag::new(&mut store, &TagType::new([ValType::I32]));
+    let mut linker: Linker<u32> = Linker::new(&engine);
+    linker.define("host", "tag", tag).unwrap();
+    linker
+        .func_wrap_async(
+            "host",
+            "pause",
+            |mut caller: Caller<'_, u32>, (x,): (i32,)| {
+                Box::new(async move {
+                    YieldOnce(false).await;
+                    *caller.data_mut() += 1;
+                    Ok(x + 1)
+                })
+            },
+        )
+        .unwrap();
+    linker
+        .func_wrap_async(
+            "host",
+            "pause_then_throw",
+            move |mut caller: Caller<'_, u32>, (x,): (i32,)| {
+                Box::new(async move {
+                    YieldOnce(false).await;
+                    *caller.data_mut() += 1;
+                    let e = Exception::new(&mut caller, tag, &[Val::I32(x * 10)])?;
+                    Err::<(), _>(e.into())
+                })
+            },
+        )
+        .unwrap();
+    futures::executor::block_on(async {
+        let inst = linker.instantiate_async(&mut store, &module).await.unwrap();
+        let f = inst
+            .get_typed_func::<i32, i32>(&mut store, "after_pause")
+            .unwrap();
+        assert_eq!(f.call_async(&mut store, 4).await.unwrap(), 5);
+        let f = inst
+            .get_typed_func::<i32, i32>(&mut store, "host_throws")
+            .unwrap();
+        assert_eq!(f.call_async(&mut store, 4).await.unwrap(), 40);
+        let f = inst
+            .get_typed_func::<i32, ()>(&mut store, "uncaught")
+            .unwrap();
+        let err = f.call_async(&mut store, 1).await.unwrap_err();
+        let exc = err.exception().expect("an exception");
+        assert_eq!(exc.payload(), [Val::I32(2)]);
+    });
+    // Every call went through its suspension.
+    assert_eq!(*store.data(), 3);
+}
