@@ -6,11 +6,11 @@
 //!
 //! - **Corpus.** Every module of the spec suite (wasm-v1 and wasm-v2, and
 //!   the supported proposals' directories: SIMD, relaxed SIMD, multi-memory,
-//!   memory64, custom page sizes, extended-const, wide-arithmetic, tail-call;
-//!   binary-encoded, deduplicated), modules of proposals the engine does not
-//!   support (GC, exceptions,
+//!   memory64, custom page sizes, extended-const, wide-arithmetic, tail-call,
+//!   exceptions; binary-encoded, deduplicated), modules of proposals the
+//!   engine does not support (GC,
 //!   threads, ...: they must be refused as invalid or unsupported), a fresh
-//!   `wasm-smith` module per case (valid, and in wasm-smith's
+//!   `wasm-smith` module per case (with exceptions on; valid, and in wasm-smith's
 //!   invalid-function mode), the committed C workloads
 //!   (`benches/workloads/*.wasm`), and `.nwasm` artifacts of some of these,
 //!   alone and inside a bundle. Files in `engine/tests/robustness/`
@@ -41,7 +41,8 @@
 //!   `Link`, `Trap` and `Instantiation` errors are fine, then `_start` or
 //!   else every exported function (up to 32) is called with default
 //!   arguments, where only traps (including running out of fuel or past the
-//!   epoch deadline) and the stubs' own error are fine. An artifact with a
+//!   epoch deadline), uncaught wasm exceptions and the stubs' own error are
+//!   fine. An artifact with a
 //!   damaged byte that its checks cover must be refused with
 //!   `ErrorKind::Artifact`; damage to bytes they deliberately skip (the
 //!   padding before the code, the wasm hash, the reserved header bytes, the
@@ -90,7 +91,7 @@ use std::time::{Duration, Instant};
 
 use nyash_engine::{
     CompileError, Config, Engine, Error, ErrorKind, Extern, ExternType, Func, Global, Instance,
-    Memory, Module, Store, Table, TrapCode, Val,
+    Memory, Module, Store, Table, Tag, TrapCode, Val,
 };
 
 const DEFAULT_CASES: u64 = 50_000;
@@ -488,12 +489,13 @@ fn spec_modules() -> (Vec<Vec<u8>>, Vec<Vec<u8>>) {
                 Proposal::ExtendedConst,
                 Proposal::WideArithmetic,
                 Proposal::TailCall,
+                Proposal::ExceptionHandling,
             ]
             .into_iter()
             .flat_map(|p| proposal(p).map(named).collect::<Vec<_>>()),
         );
     let supported = wast_modules(supported, &mut seen);
-    let unsupported = [Proposal::GC, Proposal::ExceptionHandling, Proposal::Threads]
+    let unsupported = [Proposal::GC, Proposal::Threads]
         .into_iter()
         .flat_map(|p| proposal(p).map(named).collect::<Vec<_>>());
     let unsupported = wast_modules(unsupported, &mut seen);
@@ -524,7 +526,7 @@ fn smith_config(invalid_funcs: bool) -> wasm_smith::Config {
     c.relaxed_simd_enabled = true;
     c.gc_enabled = false;
     c.tail_call_enabled = true;
-    c.exceptions_enabled = false;
+    c.exceptions_enabled = true;
     c.threads_enabled = false;
     c.shared_everything_threads_enabled = false;
     c.memory64_enabled = true;
@@ -711,6 +713,7 @@ fn stub_imports(
             ExternType::Global(ty) => {
                 Extern::Global(Global::new(&mut *store, ty, Val::default_for(ty.content))?)
             }
+            ExternType::Tag(ty) => Extern::Tag(Tag::new(&mut *store, &ty)),
         });
     }
     Ok(out)
@@ -777,9 +780,10 @@ impl Checker {
             Ok(i) => i,
             Err(e) => {
                 return match e.kind() {
-                    ErrorKind::Link { .. } | ErrorKind::Trap(_) | ErrorKind::Instantiation(_) => {
-                        Ok(())
-                    }
+                    ErrorKind::Link { .. }
+                    | ErrorKind::Trap(_)
+                    | ErrorKind::Instantiation(_)
+                    | ErrorKind::Exception(_) => Ok(()),
                     _ if is_stub_error(&e) => Ok(()),
                     _ => Err(format!("instantiation: wrong kind of error: {e}")),
                 };
@@ -809,6 +813,8 @@ impl Checker {
                     Some(TrapCode::StackOverflow) => st.stack_overflow += 1,
                     Some(_) => st.traps += 1,
                     None if is_stub_error(&e) => st.traps += 1,
+                    // An exception no wasm frame caught.
+                    None if e.exception().is_some() => st.traps += 1,
                     None => return Err(format!("call: wrong kind of error: {e}")),
                 },
             }
