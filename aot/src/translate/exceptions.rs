@@ -142,7 +142,7 @@ impl Translator<'_, '_> {
         ));
         let values = self.builder.ins().stack_addr(POINTER_TYPE, slot, 0);
         let base = self.stack.len() - n;
-        for (i, v) in self.stack[base..].to_vec().into_iter().enumerate() {
+        for (i, v) in self.stack[base..].iter().copied().enumerate() {
             self.builder.ins().store(
                 MemFlagsData::trusted(),
                 v,

@@ -245,6 +245,7 @@ mod tests {
             2 * page,
             vec![],
             TrapTable::default(),
+            HandlerTable::default(),
         )
         .unwrap_err();
         assert!(e.to_string().contains("outside"), "{e}");
