@@ -650,3 +650,101 @@ fn exceptions_across_async_suspensions() {
     // Every call went through its suspension.
     assert_eq!(*store.data(), 3);
 }
+
+#[test]
+fn exnrefs_in_globals_and_tables_and_indirect_calls() {
+    let engine = Engine::default();
+    let mut store = Store::new(&engine, ());
+    let mut linker: Linker<()> = Linker::new(&engine);
+    let tag = Tag::new(&mut store, &TagType::new([ValType::I64]));
+    linker.define("host", "t", tag).unwrap();
+    // A host function reached through a table (call_indirect), throwing.
+    let thrower = nyash_engine::Func::new(
+        &mut store,
+        FuncType {
+            params: vec![ValType::I64],
+            results: vec![],
+        },
+        move |mut caller, args, _| Err(Exception::new(&mut caller, tag, args)?.into()),
+    )
+    .unwrap();
+    linker.define("host", "throw", thrower).unwrap();
+    let module = Module::new(
+        &engine,
+        r#"(module
+            (import "host" "t" (tag $t (param i64)))
+            (import "host" "throw" (func $throw (param i64)))
+            (type $ft (func (param i64)))
+            (table $fns 1 funcref)
+            (elem (table $fns) (i32.const 0) func $throw)
+            (global $saved (mut exnref) (ref.null exn))
+            (table $exns 2 exnref)
+            (func (export "save") (param i64)
+                (block $h (result exnref)
+                    (try_table (catch_all_ref $h)
+                        (call_indirect $fns (type $ft) (local.get 0) (i32.const 0)))
+                    (unreachable))
+                (global.set $saved)
+                (table.set $exns (i32.const 1) (global.get $saved)))
+            (func (export "rethrow_saved") (result i64)
+                (block $h (result i64)
+                    (try_table (catch $t $h)
+                        (throw_ref (table.get $exns (i32.const 1))))
+                    (unreachable)))
+            (func (export "saved_is_null") (result i32)
+                (ref.is_null (global.get $saved))))"#,
+    )
+    .unwrap();
+    let inst = linker.instantiate(&mut store, &module).unwrap();
+    let mut out = [Val::I32(0)];
+    let f = inst.get_func(&mut store, "saved_is_null").unwrap();
+    f.call(&mut store, &[], &mut out).unwrap();
+    assert_eq!(out, [Val::I32(1)]);
+    let save = inst.get_func(&mut store, "save").unwrap();
+    save.call(&mut store, &[Val::I64(-5)], &mut []).unwrap();
+    f.call(&mut store, &[], &mut out).unwrap();
+    assert_eq!(out, [Val::I32(0)]);
+    let r = inst.get_func(&mut store, "rethrow_saved").unwrap();
+    let mut out = [Val::I64(0)];
+    r.call(&mut store, &[], &mut out).unwrap();
+    assert_eq!(out, [Val::I64(-5)]);
+}
+
+#[test]
+fn fuel_is_counted_across_throws() {
+    let engine = engine_with(|c| {
+        c.consume_fuel(true);
+    });
+    let (mut store, inst) = instance(
+        &engine,
+        r#"(module
+            (tag $e (param i32))
+            (func $t (param i32) (throw $e (local.get 0)))
+            (func (export "loop") (param i32) (result i32)
+                (local $sum i32)
+                (block $done
+                    (loop $l
+                        (br_if $done (i32.eqz (local.get 0)))
+                        (local.set $sum (i32.add (local.get $sum)
+                            (block $h (result i32)
+                                (try_table (catch $e $h) (call $t (local.get 0)))
+                                (i32.const 0))))
+                        (local.set 0 (i32.sub (local.get 0) (i32.const 1)))
+                        (br $l)))
+                (local.get $sum)))"#,
+    );
+    store.set_fuel(1_000_000).unwrap();
+    assert_eq!(
+        call(&mut store, inst, "loop", &[Val::I32(100)]),
+        [Val::I32(5050)]
+    );
+    let used = 1_000_000 - store.get_fuel().unwrap();
+    assert!(used > 100 * 5, "fuel used: {used}");
+    // Running out of fuel in the loop is a trap, not an exception.
+    store.set_fuel(200).unwrap();
+    let f = inst.get_func(&mut store, "loop").unwrap();
+    let err = f
+        .call(&mut store, &[Val::I32(100)], &mut [Val::I32(0)])
+        .unwrap_err();
+    assert_eq!(err.trap_code(), Some(TrapCode::OutOfFuel), "{err}");
+}
