@@ -83,14 +83,15 @@ struct TryCallSite {
     /// Offset from that SP of the stack slot holding the VMContext (the
     /// exception table's dynamic context), through which tags resolve.
     vmctx_sp_offset: u32,
-    /// (tag or `u32::MAX` for catch-all, handler offset in the function).
+    /// (clause, see [`HandlerTable::encode_clause`]; handler offset in the
+    /// function).
     handlers: Vec<(u32, u32)>,
 }
 
 /// The exception handlers of a code image: for each `try_call` site (by
 /// return address, sorted) its frame offset, where its frame keeps the
-/// VMContext, and its clauses in order (module tag index or catch-all,
-/// handler address). The runtime's unwinder looks return addresses up here
+/// VMContext, and its clauses in order (module tag index or catch-all, and
+/// whether it passes the exnref; handler address). The runtime's unwinder looks return addresses up here
 /// (see `engine/src/libcalls.rs`).
 #[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct HandlerTable {
@@ -114,15 +115,36 @@ pub struct HandlerTable {
 pub struct CallSiteHandlers<'a> {
     pub frame_offset: u32,
     pub vmctx_sp_offset: u32,
-    /// Module tag index (`u32::MAX`: catch-all), in order.
+    /// The clauses (see [`HandlerTable::encode_clause`]), in order.
     pub tags: &'a [u32],
     /// Handler image offsets, parallel to `tags`.
     pub targets: &'a [u32],
 }
 
 impl HandlerTable {
-    /// The catch-all tag value in [`CallSiteHandlers::tags`].
-    pub const CATCH_ALL: u32 = u32::MAX;
+    /// A catch clause as the exception tag Cranelift records for it (and
+    /// [`CallSiteHandlers::tags`] holds): the module tag index (`None`: a
+    /// catch-all) and whether the clause passes the exnref (`catch_ref`,
+    /// `catch_all_ref`), which the runtime needs to know whether the
+    /// exception object can still be reached after the handler ran.
+    pub fn encode_clause(tag: Option<u32>, with_ref: bool) -> u32 {
+        let base = match tag {
+            // Validation limits tags to far fewer than 2^31.
+            Some(t) => t << 1,
+            None => u32::MAX - 1,
+        };
+        base | u32::from(with_ref)
+    }
+
+    /// The clause [`encode_clause`](Self::encode_clause) encoded.
+    pub fn decode_clause(v: u32) -> (Option<u32>, bool) {
+        let with_ref = v & 1 == 1;
+        if v >= u32::MAX - 1 {
+            (None, with_ref)
+        } else {
+            (Some(v >> 1), with_ref)
+        }
+    }
 
     fn new(mut sites: Vec<TryCallSite>) -> Self {
         sites.sort_unstable_by_key(|s| s.ret_addr);
@@ -920,8 +942,10 @@ impl Compiler {
                     FinalizedMachExceptionHandler::Tag(tag, target) => {
                         handlers.push((tag.as_u32(), *target))
                     }
-                    FinalizedMachExceptionHandler::Default(target) => {
-                        handlers.push((HandlerTable::CATCH_ALL, *target))
+                    FinalizedMachExceptionHandler::Default(_) => {
+                        return Err(codegen_error(
+                            "catch-all clauses are recorded as tags, not defaults".into(),
+                        ));
                     }
                 }
             }

@@ -96,10 +96,16 @@ impl ExnRef {
         self.index as usize + 1
     }
 
-    pub(crate) fn from_raw(store: &StoreOpaque, raw: usize) -> Option<ExnRef> {
-        (raw != 0).then(|| ExnRef {
+    /// The handle of exnref `raw`; the host holding it, the exception object
+    /// is never reused.
+    pub(crate) fn from_raw(store: &mut StoreOpaque, raw: usize) -> Option<ExnRef> {
+        let index = raw.checked_sub(1)?;
+        if let Some(data) = store.exns.get_mut(index) {
+            data.escaped = true;
+        }
+        Some(ExnRef {
             store: store.id,
-            index: (raw - 1) as u32,
+            index: index as u32,
         })
     }
 
@@ -169,6 +175,7 @@ impl Exception {
         store.exns.push(ExnData {
             tag: tag.index,
             values,
+            escaped: true,
         });
         let exn = ExnRef {
             store: store.id,
@@ -206,6 +213,7 @@ impl Exception {
 
 /// The [`Exception`] of exception object `index` of `store`.
 pub(crate) fn from_raw_index(store: &mut StoreOpaque, index: usize) -> Exception {
+    store.exns[index].escaped = true;
     let payload = payload_of(store, index);
     Exception {
         exn: ExnRef {
@@ -259,5 +267,71 @@ impl std::error::Error for Exception {}
 impl From<Exception> for Error {
     fn from(e: Exception) -> Error {
         Error::new(crate::error::ErrorKind::Exception(e))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::{Engine, Instance, Module, Store, Val};
+
+    /// An exception caught by a plain `catch` without its exnref ever
+    /// escaping is dead: the next throw reuses its slot. One that escaped
+    /// (`catch_ref`) is kept and stays intact.
+    #[test]
+    fn dead_exceptions_are_reused_escaped_ones_kept() {
+        let engine = Engine::default();
+        let module = Module::new(
+            &engine,
+            r#"(module
+                (tag $e (param i32))
+                (global $kept (mut exnref) (ref.null exn))
+                (func $t (param i32) (throw $e (local.get 0)))
+                (func (export "loop") (param i32) (result i32)
+                    (local $sum i32)
+                    (block $done
+                        (loop $l
+                            (br_if $done (i32.eqz (local.get 0)))
+                            (local.set $sum (i32.add (local.get $sum)
+                                (block $h (result i32)
+                                    (try_table (catch $e $h) (call $t (local.get 0)))
+                                    (i32.const 0))))
+                            (local.set 0 (i32.sub (local.get 0) (i32.const 1)))
+                            (br $l)))
+                    (local.get $sum))
+                (func (export "keep") (param i32)
+                    (block $h (result i32 exnref)
+                        (try_table (catch_ref $e $h) (call $t (local.get 0)))
+                        (unreachable))
+                    (global.set $kept)
+                    (drop))
+                (func (export "rethrow_kept") (result i32)
+                    (block $h (result i32)
+                        (try_table (catch $e $h) (throw_ref (global.get $kept)))
+                        (unreachable))))"#,
+        )
+        .unwrap();
+        let mut store = Store::new(&engine, ());
+        let inst = Instance::new(&mut store, &module, &[]).unwrap();
+        let call = |store: &mut Store<()>, name: &str, args: &[Val]| {
+            let f = inst.get_func(&mut *store, name).unwrap();
+            let mut out = vec![Val::I32(0); f.ty(&*store).results.len()];
+            f.call(&mut *store, args, &mut out).unwrap();
+            out
+        };
+        assert_eq!(
+            call(&mut store, "loop", &[Val::I32(1000)]),
+            [Val::I32(500500)]
+        );
+        assert_eq!(store.inner.opaque.exns.len(), 1);
+        call(&mut store, "keep", &[Val::I32(7)]);
+        // Caught by a plain `catch` after escaping: still kept.
+        assert_eq!(call(&mut store, "rethrow_kept", &[]), [Val::I32(7)]);
+        assert_eq!(call(&mut store, "loop", &[Val::I32(100)]), [Val::I32(5050)]);
+        assert_eq!(call(&mut store, "rethrow_kept", &[]), [Val::I32(7)]);
+        assert!(
+            store.inner.opaque.exns.len() <= 3,
+            "{}",
+            store.inner.opaque.exns.len()
+        );
     }
 }

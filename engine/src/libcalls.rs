@@ -391,11 +391,28 @@ unsafe extern "C" fn throw_body(
         let n = store.tags[store_tag as usize].ty.params().len();
         // SAFETY: the translator spilled the tag's `n` payload values there.
         let payload = unsafe { std::slice::from_raw_parts(values as *const ValRaw, n) };
-        store.exns.push(ExnData {
-            tag: store_tag,
-            values: payload.into(),
-        });
-        store.exns.len()
+        match store.free_exns.pop() {
+            // A dead exception's slot: its handler has read its payload
+            // (handler blocks load it before anything else runs).
+            Some(i) => {
+                let data = &mut store.exns[i];
+                data.tag = store_tag;
+                if data.values.len() == n {
+                    data.values.copy_from_slice(payload);
+                } else {
+                    data.values = payload.into();
+                }
+                i + 1
+            }
+            None => {
+                store.exns.push(ExnData {
+                    tag: store_tag,
+                    values: payload.into(),
+                    escaped: false,
+                });
+                store.exns.len()
+            }
+        }
     };
     // SAFETY: `pc` and `fp` are the throw point, as the stub found them.
     unsafe { throw_exn(vmctx, exn, pc, fp) }
@@ -421,9 +438,10 @@ pub(crate) unsafe fn throw_exn(vmctx: *mut u8, exn: usize, pc: usize, fp: usize)
     let target = {
         // SAFETY: as the caller vouches.
         let (store, _) = unsafe { context(vmctx) };
-        let Some(data) = exn.checked_sub(1).and_then(|i| store.exns.get(i)) else {
+        let Some(index) = exn.checked_sub(1).filter(|i| *i < store.exns.len()) else {
             return 1;
         };
+        let data = &store.exns[index];
         let (tag, values) = (data.tag, data.values.as_ptr() as usize);
         let vmstore: *mut VMStoreContext = &mut *store.vmstore;
         let instance_tag = |inst: usize, t: u32| {
@@ -435,7 +453,14 @@ pub(crate) unsafe fn throw_exn(vmctx: *mut u8, exn: usize, pc: usize, fp: usize)
         };
         // SAFETY: the throw point is a frame of generated code on this stack.
         match unsafe { unwind::find_handler(pc, fp, vmstore, tag, &instance_tag) } {
-            Some(to) => Some((to, values)),
+            Some(to) => {
+                if to.with_ref {
+                    store.exns[index].escaped = true;
+                } else if !store.exns[index].escaped {
+                    store.free_exns.push(index);
+                }
+                Some((to, values))
+            }
             None => {
                 store.pending_exception = Some(exn);
                 None

@@ -55,6 +55,11 @@ pub(crate) struct TagData {
 pub(crate) struct ExnData {
     pub(crate) tag: u32,
     pub(crate) values: Box<[crate::runtime::vm::ValRaw]>,
+    /// Whether an exnref to it may exist (wasm got it through `catch_ref`
+    /// or `catch_all_ref`, or the host made or saw it). One that never
+    /// escaped is dead once a plain `catch`/`catch_all` handler took its
+    /// payload, and its slot is reused (see `libcalls::throw_exn`).
+    pub(crate) escaped: bool,
 }
 
 pub(crate) struct InstanceData {
@@ -101,6 +106,9 @@ pub(crate) struct StoreOpaque {
     /// Exception objects; an exnref is an index + 1. They live as long as
     /// the store (there is no collection).
     pub(crate) exns: Vec<ExnData>,
+    /// Slots of `exns` whose exception is dead (caught by a plain clause
+    /// without ever escaping), for the next throw.
+    pub(crate) free_exns: Vec<usize>,
     /// The exception (exnref) no wasm frame caught, while the trap
     /// `UNCAUGHT_EXCEPTION` it caused unwinds.
     pub(crate) pending_exception: Option<usize>,
@@ -210,6 +218,7 @@ impl<T> Store<T> {
                 externrefs: Vec::new(),
                 tags: Vec::new(),
                 exns: Vec::new(),
+                free_exns: Vec::new(),
                 pending_exception: None,
                 pending_error: None,
                 pending_panic: None,

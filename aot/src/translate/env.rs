@@ -81,10 +81,11 @@ pub(crate) struct FuncEnv<'a> {
     func_refs: HashMap<u32, ir::FuncRef>,
     sig_refs: HashMap<u32, ir::SigRef>,
     /// The catch clauses in effect (innermost `try_table` first, cut after
-    /// the first catch-all): tag (module index; `None` = catch-all) and
-    /// handler block, which takes the two exception payload words. While
+    /// the first catch-all): the clause as `HandlerTable::encode_clause`
+    /// encodes it, and its handler block, which takes the two exception
+    /// payload words. While
     /// it is non-empty every call is a `try_call` (see [`FuncEnv::emit_call`]).
-    pub catch: Vec<(Option<u32>, ir::Block)>,
+    pub catch: Vec<(u32, ir::Block)>,
     /// How many `try_call`s were emitted so far.
     pub try_calls: u32,
 }
@@ -158,16 +159,18 @@ impl<'a> FuncEnv<'a> {
             pool,
         );
         let mut items = vec![ir::ExceptionTableItem::Context(self.vmctx)];
-        for &(tag, block) in &self.catch {
+        for &(clause, block) in &self.catch {
             let call = ir::BlockCall::new(
                 block,
                 [ir::BlockArg::TryCallExn(0), ir::BlockArg::TryCallExn(1)],
                 pool,
             );
-            items.push(match tag {
-                Some(t) => ir::ExceptionTableItem::Tag(ir::ExceptionTag::from_u32(t), call),
-                None => ir::ExceptionTableItem::Default(call),
-            });
+            // Catch-alls too are tags (the runtime matches them): the
+            // clause says whether it passes the exnref.
+            items.push(ir::ExceptionTableItem::Tag(
+                ir::ExceptionTag::from_u32(clause),
+                call,
+            ));
         }
         let table = b
             .func

@@ -18,6 +18,7 @@ use super::control::{ControlFrame, FrameKind};
 use crate::CompileError;
 use crate::abi::{self, POINTER_TYPE};
 use crate::builtin::Builtin;
+use crate::compile::HandlerTable;
 use crate::vmoffsets::{VAL_RAW_SIZE, trap_codes};
 
 /// One catch clause of an open `try_table`.
@@ -87,7 +88,8 @@ impl Translator<'_, '_> {
         self.env.catch.clear();
         for scope in self.handlers.iter().rev() {
             for c in &scope.clauses {
-                self.env.catch.push((c.tag, c.block));
+                let clause = HandlerTable::encode_clause(c.tag, c.with_ref);
+                self.env.catch.push((clause, c.block));
                 if c.tag.is_none() {
                     return;
                 }

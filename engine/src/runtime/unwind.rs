@@ -29,6 +29,8 @@ pub(crate) struct Resume {
     pub(crate) pc: usize,
     pub(crate) sp: usize,
     pub(crate) fp: usize,
+    /// The clause passes the exnref to wasm (`catch_ref`, `catch_all_ref`).
+    pub(crate) with_ref: bool,
 }
 
 /// The frame above the frame `(pc, fp)` (return address into it, and its
@@ -79,14 +81,18 @@ pub(crate) unsafe fn find_handler(
             // SAFETY: a VMContext starts with its header.
             let header = unsafe { &*(vmctx as *const VMContextHeader) };
             if header.store_context == vmstore {
-                for (&t, &target) in site.tags.iter().zip(site.targets) {
-                    let hit = t == HandlerTable::CATCH_ALL
-                        || instance_tag(header.instance, t) == Some(tag);
+                for (&clause, &target) in site.tags.iter().zip(site.targets) {
+                    let (t, with_ref) = HandlerTable::decode_clause(clause);
+                    let hit = match t {
+                        None => true,
+                        Some(t) => instance_tag(header.instance, t) == Some(tag),
+                    };
                     if hit {
                         return Some(Resume {
                             pc: tables.start + target as usize,
                             sp,
                             fp,
+                            with_ref,
                         });
                     }
                 }
