@@ -18,7 +18,10 @@
 //! builtin's) hold nothing that needs dropping when the resume abandons
 //! them.
 
+use std::sync::Arc;
+
 use nyash_aot::HandlerTable;
+use nyash_asyncify::CodeInfo;
 
 use super::code::CodeTables;
 use crate::runtime::vm::{VMContextHeader, VMStoreContext};
@@ -33,21 +36,51 @@ pub(crate) struct Resume {
     pub(crate) with_ref: bool,
 }
 
-/// The frame above the frame `(pc, fp)` (return address into it, and its
-/// frame pointer), if that frame is generated code; `None` where the wasm
-/// frames of this activation end: at a return address outside every
-/// registered code image (the host code that called the entry trampoline).
-/// The one place that decides how far the unwinder walks.
+/// The code image of the frame being looked at: consecutive frames are
+/// mostly in the same image, so the registry (a lock) is asked only when a
+/// return address leaves it.
+struct Image {
+    code: Arc<dyn CodeInfo>,
+    start: usize,
+    len: usize,
+}
+
+impl Image {
+    /// The image containing `pc`, reusing `cached` if it does; `None` if
+    /// `pc` is in no registered image.
+    fn of(cached: Option<Image>, pc: usize) -> Option<Image> {
+        if let Some(img) = cached
+            && pc.wrapping_sub(img.start) < img.len
+        {
+            return Some(img);
+        }
+        let code = nyash_asyncify::lookup_code(pc)?;
+        let tables = code.as_any().downcast_ref::<CodeTables>()?;
+        let (start, len) = (tables.start, tables.len);
+        Some(Image { code, start, len })
+    }
+
+    fn tables(&self) -> Option<&CodeTables> {
+        self.code.as_any().downcast_ref::<CodeTables>()
+    }
+}
+
+/// The frame above the frame with frame pointer `fp` (the return address
+/// into it, and its frame pointer) with its image, if that frame is
+/// generated code; `None` where the wasm frames of this activation end: at
+/// a return address outside every registered code image (the host code
+/// that called the entry trampoline). The one place that decides how far
+/// the unwinder walks.
 ///
 /// # Safety
 /// `fp` must be the frame pointer of a frame of generated code.
-unsafe fn next_frame(fp: usize) -> Option<(usize, usize)> {
+unsafe fn next_frame(fp: usize, image: Image) -> Option<(usize, usize, Image)> {
     // SAFETY: generated code keeps frame records ([fp] = caller's fp,
     // [fp + 8] = return address) on x86_64 and aarch64 alike.
     let (caller_fp, ret) = unsafe { (*(fp as *const usize), *((fp + 8) as *const usize)) };
-    nyash_asyncify::lookup_code(ret)?;
+    let image = Image::of(Some(image), ret)?;
     // Stacks grow down: a caller's frame is above its callee's.
-    (caller_fp > fp && caller_fp % 16 == 0).then_some((ret, caller_fp))
+    (caller_fp > fp && caller_fp % 16 == 0).then_some((ret, caller_fp, image))
 }
 
 /// Finds the handler for an exception of store tag `tag`, thrown by a call
@@ -57,8 +90,9 @@ unsafe fn next_frame(fp: usize) -> Option<(usize, usize)> {
 ///
 /// # Safety
 /// `(pc, fp)` must be a return address into, and the frame pointer of, a
-/// frame of generated code on the current stack, and `instance_tags` must
-/// give the store tags of an instance of that store by instance index.
+/// frame of generated code on the current stack, and `instance_tag` must
+/// give the store tag of a module tag of an instance of that store, by
+/// instance index.
 pub(crate) unsafe fn find_handler(
     mut pc: usize,
     mut fp: usize,
@@ -66,13 +100,12 @@ pub(crate) unsafe fn find_handler(
     tag: u32,
     instance_tag: &dyn Fn(usize, u32) -> Option<u32>,
 ) -> Option<Resume> {
+    let mut image = Image::of(None, pc)?;
     loop {
-        let code = nyash_asyncify::lookup_code(pc)?;
-        let tables = code.as_any().downcast_ref::<CodeTables>()?;
-        let site = (pc - tables.start)
-            .try_into()
+        let tables = image.tables()?;
+        let site = u32::try_from(pc - image.start)
             .ok()
-            .and_then(|off: u32| tables.handlers.lookup(off));
+            .and_then(|off| tables.handlers.lookup(off));
         if let Some(site) = site {
             let sp = fp.checked_sub(site.frame_offset as usize)?;
             // SAFETY: the compiler recorded the VMContext's slot in this
@@ -89,7 +122,7 @@ pub(crate) unsafe fn find_handler(
                     };
                     if hit {
                         return Some(Resume {
-                            pc: tables.start + target as usize,
+                            pc: image.start + target as usize,
                             sp,
                             fp,
                             with_ref,
@@ -100,7 +133,7 @@ pub(crate) unsafe fn find_handler(
         }
         // SAFETY: `fp` is a frame of generated code (the caller's promise for
         // the first, `next_frame`'s check for the others).
-        (pc, fp) = unsafe { next_frame(fp) }?;
+        (pc, fp, image) = unsafe { next_frame(fp, image) }?;
     }
 }
 
