@@ -321,8 +321,7 @@ fn range(start: u64, len: u64, bound: usize) -> Option<std::ops::Range<usize>> {
 // entries are assembly stubs that add the caller's return address and frame
 // pointer (the throw point the unwinder starts from) to the arguments and
 // jump to the Rust body. On x86_64, `tail` passes the arguments as the C
-// convention does; on aarch64 it passes them from x1 on (x0 is kept for a
-// return area), so the stub shifts them down.
+// convention does (and returns in rax); on aarch64 it differs (below).
 
 #[cfg(target_arch = "x86_64")]
 #[unsafe(naked)]
@@ -346,16 +345,26 @@ unsafe extern "C" fn throw_ref(_vmctx: *mut u8, _exn: usize) -> u32 {
     )
 }
 
+// aarch64: `tail` passes arguments from x2 on and returns in x2 (x0 and x1
+// are reserved), so the stub calls the body (C convention) and moves its
+// result. Its own frame record is abandoned with the body's on a resume.
 #[cfg(target_arch = "aarch64")]
 #[unsafe(naked)]
 unsafe extern "C" fn throw(_vmctx: *mut u8, _tag: u32, _values: usize) -> u32 {
     core::arch::naked_asm!(
-        "mov x0, x1",
-        "mov x1, x2",
-        "mov x2, x3",
-        "mov x3, x30",
-        "mov x4, x29",
-        "b {body}",
+        "mov x5, x30",
+        "mov x6, x29",
+        "stp x29, x30, [sp, #-16]!",
+        "mov x29, sp",
+        "mov x0, x2",
+        "mov x1, x3",
+        "mov x2, x4",
+        "mov x3, x5",
+        "mov x4, x6",
+        "bl {body}",
+        "mov x2, x0",
+        "ldp x29, x30, [sp], #16",
+        "ret",
         body = sym throw_body,
     )
 }
@@ -364,11 +373,18 @@ unsafe extern "C" fn throw(_vmctx: *mut u8, _tag: u32, _values: usize) -> u32 {
 #[unsafe(naked)]
 unsafe extern "C" fn throw_ref(_vmctx: *mut u8, _exn: usize) -> u32 {
     core::arch::naked_asm!(
-        "mov x0, x1",
-        "mov x1, x2",
-        "mov x2, x30",
-        "mov x3, x29",
-        "b {body}",
+        "mov x4, x30",
+        "mov x5, x29",
+        "stp x29, x30, [sp, #-16]!",
+        "mov x29, sp",
+        "mov x0, x2",
+        "mov x1, x3",
+        "mov x2, x4",
+        "mov x3, x5",
+        "bl {body}",
+        "mov x2, x0",
+        "ldp x29, x30, [sp], #16",
+        "ret",
         body = sym throw_ref_body,
     )
 }
