@@ -375,6 +375,50 @@
 //! # Ok::<(), nyash_engine::Error>(())
 //! ```
 //!
+//! # Exceptions
+//!
+//! Exception handling (WebAssembly 3.0: tags, `throw`, `throw_ref`,
+//! `try_table`, `exnref`) is on by default ([`Config::wasm_exceptions`]).
+//! An exception no wasm frame catches is an error of its own kind,
+//! [`ErrorKind::Exception`], with the [`Tag`] and the payload; never a
+//! trap, and traps are never caught by wasm. A host function throws into the
+//! wasm that called it by returning an [`Exception`]:
+//!
+//! ```
+//! use nyash_engine::{Engine, Exception, Linker, Module, Store, Tag, TagType, Val, ValType};
+//!
+//! let engine = Engine::default();
+//! let mut store = Store::new(&engine, ());
+//! let tag = Tag::new(&mut store, &TagType::new([ValType::I32]));
+//! let mut linker = Linker::new(&engine);
+//! linker.define("host", "oops", tag)?;
+//! linker.func_wrap("host", "fail", move |mut caller: nyash_engine::Caller<'_, ()>, x: i32| {
+//!     Err::<(), _>(Exception::new(&mut caller, tag, &[Val::I32(x)])?.into())
+//! })?;
+//! let module = Module::new(
+//!     &engine,
+//!     r#"(module
+//!          (import "host" "oops" (tag $oops (param i32)))
+//!          (import "host" "fail" (func $fail (param i32)))
+//!          (func (export "caught") (param i32) (result i32)
+//!            (block $h (result i32)
+//!              (try_table (catch $oops $h) (call $fail (local.get 0)))
+//!              (i32.const -1)))
+//!          (func (export "uncaught") (param i32)
+//!            (throw $oops (local.get 0))))"#,
+//! )?;
+//! let instance = linker.instantiate(&mut store, &module)?;
+//! let caught = instance.get_typed_func::<i32, i32>(&mut store, "caught")?;
+//! assert_eq!(caught.call(&mut store, 7)?, 7);
+//!
+//! let uncaught = instance.get_typed_func::<i32, ()>(&mut store, "uncaught")?;
+//! let err = uncaught.call(&mut store, 9).unwrap_err();
+//! let exception = err.exception().expect("an uncaught exception");
+//! assert_eq!(exception.tag(), tag);
+//! assert_eq!(exception.payload(), [Val::I32(9)]);
+//! # Ok::<(), nyash_engine::Error>(())
+//! ```
+//!
 //! # Features
 //!
 //! - `wat` (default): modules in the text format in [`Module::new`] and
