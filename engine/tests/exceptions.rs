@@ -748,3 +748,55 @@ fn fuel_is_counted_across_throws() {
         .unwrap_err();
     assert_eq!(err.trap_code(), Some(TrapCode::OutOfFuel), "{err}");
 }
+
+/// Calls with arguments and results on the stack (more than the registers
+/// hold) inside a `try_table`: the handler's frame is intact after the
+/// callee threw, and normal returns still work.
+#[test]
+fn stack_arguments_and_results_around_try_calls() {
+    let engine = Engine::default();
+    let params = "i64 ".repeat(20);
+    let results = "i64 ".repeat(12);
+    let sum: String = (0..20).fold("(i64.const 0)".to_string(), |acc, i| {
+        format!("(i64.add {acc} (local.get {i}))")
+    });
+    let twelve: String = (0..12).map(|i| format!("(local.get {i}) ")).collect();
+    let args: String = (1..=20).map(|i| format!("(i64.const {i}) ")).collect();
+    let wat = format!(
+        r#"(module
+            (tag $e (param i64))
+            (func $callee (param {params}) (result {results})
+                (if (i64.eq (local.get 19) (i64.const 0)) (then (throw $e {sum})))
+                {twelve})
+            (func (export "run") (param i64) (result i64)
+                (local $x i64)
+                (local.set $x (i64.const 1000))
+                (block $h (result i64)
+                    (try_table (catch $e $h)
+                        (call $callee {args_but_last} (local.get 0))
+                        (drop) (drop) (drop) (drop) (drop) (drop)
+                        (drop) (drop) (drop) (drop) (drop)
+                        (return (i64.add (local.get $x))))
+                    (unreachable))
+                (i64.add (local.get $x))))"#,
+        args_but_last = args
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .chunks(2)
+            .take(19)
+            .map(|c| c.join(" "))
+            .collect::<Vec<_>>()
+            .join(" "),
+    );
+    let (mut store, inst) = instance(&engine, &wat);
+    // No throw: the first result (1) plus $x.
+    assert_eq!(
+        call(&mut store, inst, "run", &[Val::I64(20)]),
+        [Val::I64(1001)]
+    );
+    // Throws the sum 1 + ... + 19 + 0 = 190; the handler adds $x.
+    assert_eq!(
+        call(&mut store, inst, "run", &[Val::I64(0)]),
+        [Val::I64(1190)]
+    );
+}
