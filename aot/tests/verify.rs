@@ -1,5 +1,5 @@
-//! Random valid modules (`wasm-smith`, the features we support, SIMD
-//! included) compile with Cranelift's verifier on, under every combination
+//! Random valid modules (`wasm-smith`, the features we support, SIMD and
+//! exceptions included) compile with Cranelift's verifier on, under every combination
 //! of inlining, fuel and epoch checks, and for a CPU with SSE4.1 only: the
 //! translator and the inliner never hand Cranelift IR it rejects. (A fuel +
 //! inlining bug once made every real module panic.)
@@ -29,7 +29,7 @@ fn smith_config() -> wasm_smith::Config {
         relaxed_simd_enabled: true,
         gc_enabled: false,
         tail_call_enabled: true,
-        exceptions_enabled: false,
+        exceptions_enabled: true,
         threads_enabled: false,
         shared_everything_threads_enabled: false,
         memory64_enabled: true,
@@ -109,6 +109,7 @@ fn random_modules_pass_the_verifier() {
     .chain(sse41_only())
     .collect();
     let mut compiled = 0;
+    let mut with_try_table = 0;
     for seed in 0..COUNT {
         let bytes = seed_bytes(seed, 8192);
         let Ok(module) = wasm_smith::Module::new(smith_config(), &mut Unstructured::new(&bytes))
@@ -116,6 +117,7 @@ fn random_modules_pass_the_verifier() {
             continue;
         };
         let wasm = module.to_bytes();
+        with_try_table += usize::from(uses_try_table(&wasm));
         for (t, c) in &compilers {
             match c.compile(&wasm) {
                 Ok(_) => compiled += 1,
@@ -127,4 +129,29 @@ fn random_modules_pass_the_verifier() {
         }
     }
     assert!(compiled > COUNT as usize, "most seeds give a module");
+    // The exception handling translation is exercised, not just enabled.
+    assert!(
+        with_try_table > 10,
+        "{with_try_table} modules with try_table"
+    );
+}
+
+/// Whether a function body of `wasm` has a `try_table`.
+fn uses_try_table(wasm: &[u8]) -> bool {
+    for payload in wasmparser::Parser::new(0).parse_all(wasm) {
+        let Ok(wasmparser::Payload::CodeSectionEntry(body)) = payload else {
+            continue;
+        };
+        let Ok(mut ops) = body.get_operators_reader() else {
+            continue;
+        };
+        while !ops.eof() {
+            match ops.read() {
+                Ok(wasmparser::Operator::TryTable { .. }) => return true,
+                Ok(_) => {}
+                Err(_) => break,
+            }
+        }
+    }
+    false
 }
