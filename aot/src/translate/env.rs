@@ -116,8 +116,8 @@ pub(crate) struct FuncEnv<'a> {
     /// The catch clauses in effect (innermost `try_table` first, cut after
     /// the first catch-all): the clause as `HandlerTable::encode_clause`
     /// encodes it, and its handler block, which takes the two exception
-    /// payload words. While
-    /// it is non-empty every call is a `try_call` (see [`FuncEnv::emit_call`]).
+    /// payload words. While it is non-empty every call is a `try_call`
+    /// (see [`FuncEnv::emit_call`]).
     pub catch: Vec<(u32, ir::Block)>,
     /// How many `try_call`s were emitted so far.
     pub try_calls: u32,
