@@ -152,6 +152,8 @@ fn payload_of(store: &mut StoreOpaque, exn: usize) -> Vec<Val> {
 pub struct Exception {
     exn: ExnRef,
     tag: Tag,
+    /// The tag's type, for messages.
+    ty: TagType,
     payload: Vec<Val>,
 }
 
@@ -184,6 +186,7 @@ impl Exception {
         Ok(Exception {
             exn,
             tag,
+            ty,
             payload: payload.to_vec(),
         })
     }
@@ -215,7 +218,9 @@ impl Exception {
 pub(crate) fn from_raw_index(store: &mut StoreOpaque, index: usize) -> Exception {
     store.exns[index].escaped = true;
     let payload = payload_of(store, index);
+    let tag = store.exns[index].tag;
     Exception {
+        ty: store.tags[tag as usize].ty.clone(),
         exn: ExnRef {
             store: store.id,
             index: index as u32,

@@ -114,7 +114,12 @@ fn uncaught_exception_reaches_the_host_with_tag_and_payload() {
         .unwrap();
     assert_eq!(exc.tag(), tag);
     assert_eq!(exc.payload(), [Val::I32(42)]);
-    assert!(err.to_string().contains("uncaught wasm exception"), "{err}");
+    let text = err.to_string();
+    assert!(text.contains("uncaught wasm exception"), "{text}");
+    assert!(
+        text.contains("(tag (param i32))") && text.contains("i32 42"),
+        "{text}"
+    );
     // A tag the handler does not name passes through too.
     let f = inst.get_func(&mut store, "other_tag").unwrap();
     let mut out = [Val::I32(0)];
