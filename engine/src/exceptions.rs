@@ -237,8 +237,8 @@ impl fmt::Display for Exception {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "uncaught wasm exception: tag {} payload [",
-            self.tag.index
+            "uncaught wasm exception: tag #{} {}, payload [",
+            self.tag.index, self.ty
         )?;
         for (i, v) in self.payload.iter().enumerate() {
             if i > 0 {
