@@ -129,6 +129,28 @@ fn traps_exit_non_zero_with_a_backtrace() {
 }
 
 #[test]
+fn uncaught_exceptions_exit_non_zero_naming_the_payload() {
+    let m = write(
+        "throw.wat",
+        br#"(module (tag $e (param i32))
+            (func (export "go") (param i32) (result i32)
+                (block $h (result i32)
+                    (try_table (catch $e $h) (throw $e (local.get 0))) (i32.const 0)))
+            (func (export "escape") (param i32) (throw $e (local.get 0))))"#,
+    );
+    let o = run(&["run", m.to_str().unwrap(), "--invoke", "go", "7"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(String::from_utf8_lossy(&o.stdout), "7\n");
+    let o = run(&["run", m.to_str().unwrap(), "--invoke", "escape", "7"]);
+    assert!(!o.status.success());
+    let e = stderr(&o);
+    assert!(
+        e.contains("uncaught wasm exception") && e.contains("i32 7"),
+        "{e}"
+    );
+}
+
+#[test]
 fn unresolved_imports_and_bad_arguments_are_errors() {
     let m = write(
         "imp.wat",

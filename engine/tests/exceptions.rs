@@ -805,3 +805,17 @@ fn stack_arguments_and_results_around_try_calls() {
         [Val::I64(1190)]
     );
 }
+
+#[test]
+fn a_start_function_that_throws_fails_instantiation_with_the_exception() {
+    let engine = Engine::default();
+    let module = Module::new(
+        &engine,
+        r#"(module (tag $e (param i64)) (func $s (throw $e (i64.const 3))) (start $s))"#,
+    )
+    .unwrap();
+    let mut store = Store::new(&engine, ());
+    let err = Instance::new(&mut store, &module, &[]).unwrap_err();
+    let exc = err.exception().expect("an exception");
+    assert_eq!(exc.payload(), [Val::I64(3)]);
+}
