@@ -49,7 +49,8 @@ pub fn entry_trampoline_signature(call_conv: CallConv) -> ir::Signature {
 
 /// Signature of a host function's callback as the host-call trampoline calls
 /// it: `extern "C" fn(host_ctx, caller_vmctx, values: *mut ValRaw, len: usize) -> u32`
-/// (non-zero = the call failed; the runtime holds the error).
+/// (0: returned; 1: failed, the runtime holds the error; 2: threw the
+/// exception whose exnref it wrote to `values[0]`).
 pub fn host_callback_signature(call_conv: CallConv) -> ir::Signature {
     let mut sig = ir::Signature::new(call_conv);
     for _ in 0..4 {

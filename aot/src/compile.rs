@@ -1061,7 +1061,8 @@ fn build_entry_trampoline(
 /// function's context, whose first word is the callback
 /// `extern "C" fn(host_ctx, caller_vmctx, values, len) -> u32`. Spills the
 /// arguments to a stack array, calls the callback, traps with `HOST_ERROR`
-/// if it failed, and returns the results it wrote into the array.
+/// if it failed, throws (`throw_ref`) if it threw an exception, and returns
+/// the results it wrote into the array.
 fn build_host_trampoline(
     func: &mut ir::Function,
     fctx: &mut FunctionBuilderContext,
