@@ -1146,6 +1146,38 @@ fn build_host_trampoline(
 mod tests {
     use super::*;
 
+    #[test]
+    fn handler_table_clauses_and_lookup() {
+        for (tag, with_ref) in [
+            (Some(0), false),
+            (Some(7), true),
+            (None, false),
+            (None, true),
+        ] {
+            let v = HandlerTable::encode_clause(tag, with_ref);
+            assert_eq!(HandlerTable::decode_clause(v), (tag, with_ref));
+        }
+        let site = |ret_addr, handlers: Vec<(u32, u32)>| TryCallSite {
+            ret_addr,
+            frame_offset: 32,
+            vmctx_sp_offset: 8,
+            handlers,
+        };
+        // Out of order, as functions are laid out.
+        let t = HandlerTable::new(vec![
+            site(200, vec![(HandlerTable::encode_clause(None, true), 240)]),
+            site(100, vec![(1, 150), (4, 160)]),
+        ]);
+        assert!(t.is_consistent());
+        let s = t.lookup(100).unwrap();
+        assert_eq!((s.tags, s.targets), (&[1, 4][..], &[150, 160][..]));
+        assert_eq!(t.lookup(200).unwrap().targets, [240]);
+        assert_eq!(t.lookup(150), None);
+        let bytes = postcard::to_allocvec(&t).unwrap();
+        let back: HandlerTable = postcard::from_bytes(&bytes).unwrap();
+        assert_eq!(back, t);
+    }
+
     /// The heap strategies with checks produce IR Cranelift accepts, with a
     /// check per access: compile a 32-bit module's body as if its memory
     /// were 64-bit (a check that the index fits in 32 bits) or had 1-byte
