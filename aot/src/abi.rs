@@ -18,7 +18,8 @@ pub fn clif_type(ty: WasmType) -> ir::Type {
         WasmType::F32 => types::F32,
         WasmType::F64 => types::F64,
         WasmType::V128 => types::I8X16,
-        WasmType::FuncRef | WasmType::ExternRef => POINTER_TYPE,
+        // funcref: a `*const VMFuncRef`; externref: a store-local handle.
+        WasmType::Ref(_) => POINTER_TYPE,
     }
 }
 

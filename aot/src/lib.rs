@@ -16,7 +16,7 @@ pub mod vmoffsets;
 
 pub use compile::{Artifact, CompiledFunction, Compiler, TrapSite, TrapTable, Tunables};
 pub use inline::InlineTable;
-pub use module::{FuncType, ModuleEnv, WasmType};
+pub use module::{CompositeType, FuncType, HeapType, ModuleEnv, RefType, SubType, WasmType};
 pub use vmoffsets::VMOffsets;
 pub use wasmparser::WasmFeatures;
 

@@ -1,13 +1,13 @@
 //! `Config` and `Engine`: compilation settings and what is shared by every
 //! store and module of one configuration.
 
-use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use nyash_aot::{Compiler, FuncType};
 
 use crate::error::{Error, Result};
 use crate::runtime::code::CodeMemory;
+use crate::type_registry::TypeRegistry;
 
 /// Settings for an [`Engine`]: how modules are compiled and what calls may do.
 ///
@@ -39,6 +39,7 @@ pub struct Config {
     pub(crate) wasm_multi_memory: bool,
     pub(crate) wasm_memory64: bool,
     pub(crate) wasm_custom_page_sizes: bool,
+    pub(crate) wasm_function_references: bool,
     pub(crate) relaxed_simd_deterministic: bool,
     pub(crate) disabled_cpu_features: Vec<String>,
 }
@@ -59,6 +60,7 @@ impl Default for Config {
             wasm_multi_memory: true,
             wasm_memory64: true,
             wasm_custom_page_sizes: true,
+            wasm_function_references: true,
             relaxed_simd_deterministic: false,
             disabled_cpu_features: Vec::new(),
         }
@@ -175,6 +177,20 @@ impl Config {
         self
     }
 
+    /// Accept typed function references (WebAssembly 3.0; default on):
+    /// `(ref $t)` and `(ref null $t)` types, `call_ref`,
+    /// `return_call_ref`, `ref.as_non_null`, `br_on_null`,
+    /// `br_on_non_null`, non-nullable locals, table initialisers, and the
+    /// type system 3.0 shares with GC (rec groups, `sub` types, subtyping
+    /// between function types). GC itself is not supported: a module that
+    /// defines struct or array types, or uses GC's heap types or
+    /// operators, fails to compile as unsupported. Off, a module that
+    /// uses any of it is invalid, as in WebAssembly 2.0.
+    pub fn wasm_function_references(&mut self, on: bool) -> &mut Self {
+        self.wasm_function_references = on;
+        self
+    }
+
     /// Give relaxed SIMD operators the same results on every CPU (default
     /// off). Relaxed SIMD lets an operator's result depend on the platform;
     /// this engine gives every relaxed operator one behaviour on all CPUs
@@ -197,6 +213,9 @@ impl Config {
         off.set(F::MULTI_MEMORY, !self.wasm_multi_memory);
         off.set(F::MEMORY64, !self.wasm_memory64);
         off.set(F::CUSTOM_PAGE_SIZES, !self.wasm_custom_page_sizes);
+        if !self.wasm_function_references {
+            off |= nyash_aot::module::function_references_features();
+        }
         off
     }
     /// Do not use the host CPU feature `name` in generated code (Cranelift's
@@ -221,14 +240,6 @@ pub(crate) struct EngineInner {
     /// The epoch counter generated code compares with a store's deadline.
     pub(crate) epoch: std::sync::atomic::AtomicU64,
     types: Mutex<TypeRegistry>,
-}
-
-#[derive(Default)]
-struct TypeRegistry {
-    ids: HashMap<FuncType, u32>,
-    types: Vec<FuncType>,
-    /// Host-call trampolines by type id, with the code that holds them.
-    host_trampolines: HashMap<u32, (usize, Arc<CodeMemory>)>,
 }
 
 /// Compiles modules and holds what stores share: the [`Config`], the
@@ -318,28 +329,31 @@ impl Engine {
         Arc::ptr_eq(&self.inner, &other.inner)
     }
 
-    /// The engine-wide id of a function type: equal types, equal ids.
-    pub(crate) fn type_id(&self, ty: &FuncType) -> u32 {
-        let mut reg = self.inner.types.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(&id) = reg.ids.get(ty) {
-            return id;
-        }
-        let id = reg.types.len() as u32;
-        reg.types.push(ty.clone());
-        reg.ids.insert(ty.clone(), id);
-        id
+    /// The type registry, locked.
+    pub(crate) fn types(&self) -> std::sync::MutexGuard<'_, TypeRegistry> {
+        self.inner.types.lock().unwrap_or_else(|e| e.into_inner())
     }
 
+    /// The engine-wide id of a host function's type: equal types, equal ids.
+    pub(crate) fn type_id(&self, ty: &FuncType) -> u32 {
+        self.types().register_func(ty)
+    }
+
+    /// The function type of engine type `id`, references as engine ids
+    /// ([`HeapType::Engine`](crate::HeapType::Engine)).
     pub(crate) fn type_of(&self, id: u32) -> FuncType {
-        let reg = self.inner.types.lock().unwrap_or_else(|e| e.into_inner());
-        reg.types[id as usize].clone()
+        self.types()
+            .get(id)
+            .and_then(|t| t.as_func())
+            .cloned()
+            .unwrap_or_default()
     }
 
     /// Remembers a module's host-call trampoline for a type, for host
     /// functions created later.
     pub(crate) fn offer_host_trampoline(&self, type_id: u32, addr: usize, code: &Arc<CodeMemory>) {
-        let mut reg = self.inner.types.lock().unwrap_or_else(|e| e.into_inner());
-        reg.host_trampolines
+        self.types()
+            .host_trampolines
             .entry(type_id)
             .or_insert_with(|| (addr, code.clone()));
     }
@@ -347,8 +361,7 @@ impl Engine {
     /// A host-call trampoline for `ty`, compiling one if no loaded module has it.
     pub(crate) fn host_trampoline(&self, type_id: u32) -> Result<usize> {
         {
-            let reg = self.inner.types.lock().unwrap_or_else(|e| e.into_inner());
-            if let Some((addr, _)) = reg.host_trampolines.get(&type_id) {
+            if let Some((addr, _)) = self.types().host_trampolines.get(&type_id) {
                 return Ok(*addr);
             }
         }

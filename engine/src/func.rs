@@ -131,6 +131,9 @@ impl Func {
         call: HostFn<T>,
     ) -> Result<Func> {
         let opaque = &mut store.opaque;
+        for t in ty.params.iter().chain(&ty.results) {
+            crate::externals::check_engine_form(opaque, *t)?;
+        }
         let type_id = opaque.engine.type_id(&ty);
         let wasm_call = opaque.engine.host_trampoline(type_id)? as *const u8;
         let index = opaque.funcs.len() as u32;
@@ -198,12 +201,8 @@ impl Func {
             )));
         }
         for (i, (p, t)) in params.iter().zip(&ty.params).enumerate() {
-            if p.ty() != *t {
-                return Err(Error::msg(format!(
-                    "argument {i} is a {}, expected {t}",
-                    p.ty()
-                )));
-            }
+            p.check_ty(&store.opaque, *t)
+                .map_err(|why| Error::msg(format!("argument {i}: {why}")))?;
         }
         let mut raw: Vec<ValRaw> = vec![ValRaw::ZERO; ty.params.len().max(ty.results.len())];
         for (slot, p) in raw.iter_mut().zip(params) {
@@ -302,12 +301,8 @@ pub(crate) fn call_dynamic<T>(
     let mut results: Vec<Val> = ty.results.iter().map(|t| Val::default_for(*t)).collect();
     f(caller.reborrow(), &args, &mut results)?;
     for (i, (r, t)) in results.iter().zip(&ty.results).enumerate() {
-        if r.ty() != *t {
-            return Err(Error::msg(format!(
-                "host function returned a {} as result {i}, expected {t}",
-                r.ty()
-            )));
-        }
+        r.check_ty(&caller.store.opaque, *t)
+            .map_err(|why| Error::msg(format!("host function's result {i}: {why}")))?;
         values[i] = r.to_raw(&caller.store.opaque);
     }
     Ok(())

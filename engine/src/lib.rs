@@ -396,6 +396,7 @@ mod linker;
 mod module;
 mod runtime;
 mod store;
+mod type_registry;
 mod typed;
 mod types;
 mod values;
@@ -411,5 +412,7 @@ pub use linker::Linker;
 pub use module::Module;
 pub use store::{AsContext, AsContextMut, Store, StoreContext, StoreContextMut};
 pub use typed::{HostResult, IntoFunc, TypedFunc, WasmList, WasmTy};
-pub use types::{ExternType, FuncType, GlobalType, Limits, MemoryType, TableType, ValType};
+pub use types::{
+    ExternType, FuncType, GlobalType, HeapType, Limits, MemoryType, RefType, TableType, ValType,
+};
 pub use values::{ExternRef, Val};

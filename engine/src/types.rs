@@ -4,8 +4,22 @@
 /// the type as the text format does, `(func (param i32) (result i64))`.
 #[doc(inline)]
 pub use nyash_aot::FuncType;
-/// A WebAssembly value type: `i32`, `i64`, `f32`, `f64`, `v128`, `funcref`
-/// or `externref`. `Display` writes it in the text format's words.
+/// What a reference points to: an abstract heap type (`func`, `extern`,
+/// ..., the GC and exception ones not supported yet) or a defined type,
+/// by module type index ([`HeapType::Concrete`], in a module's own
+/// types) or by engine-wide id ([`HeapType::Engine`], in the types of
+/// functions, globals and tables of a store; equal ids, equal types).
+#[doc(inline)]
+pub use nyash_aot::HeapType;
+/// A reference type: a [`HeapType`] and whether null is a value of it
+/// (`nullable`). `RefType::FUNCREF` and `RefType::EXTERNREF` are the
+/// WebAssembly 1.0 ones.
+#[doc(inline)]
+pub use nyash_aot::RefType;
+/// A WebAssembly value type: `i32`, `i64`, `f32`, `f64`, `v128`, or a
+/// reference ([`ValType::Ref`] of a [`RefType`]; `ValType::FuncRef` and
+/// `ValType::ExternRef` are the constants for `funcref` and `externref`).
+/// `Display` writes it in the text format's words.
 #[doc(inline)]
 pub use nyash_aot::WasmType as ValType;
 /// The type of a global: its value type and whether it is mutable.
@@ -20,7 +34,7 @@ pub use nyash_aot::module::Limits;
 /// size (`page_size_log2`: `None` for 64 KiB, `Some(0)` for 1 byte).
 #[doc(inline)]
 pub use nyash_aot::module::MemoryType;
-/// The type of a table: its element type (`funcref` or `externref`), its
+/// The type of a table: its element type (a reference type), its
 /// limits in elements, and whether it is indexed by i64 (`table64`).
 #[doc(inline)]
 pub use nyash_aot::module::TableType;

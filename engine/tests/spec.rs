@@ -400,6 +400,7 @@ fn trap_matches(code: TrapCode, message: &str) -> bool {
     let aliases: &[&str] = match code {
         TrapCode::TableOutOfBounds => &["undefined element", "out of bounds table access"],
         TrapCode::IndirectCallToNull => &["uninitialized element"],
+        TrapCode::NullReference => &["null function reference"],
         _ => &[],
     };
     message.starts_with(code.message()) || aliases.iter().any(|a| message.starts_with(a))
@@ -500,7 +501,7 @@ fn define_spectest(store: &mut Store<()>, linker: &mut Linker<()>) {
     let table = Table::new(
         &mut *store,
         TableType {
-            element: FuncRef,
+            element: ValType::FuncRef,
             limits: Limits {
                 min: 10,
                 max: Some(20),
@@ -619,6 +620,50 @@ const ABOVE_SSE41: &[&str] = &[
 
 const SIMD_SKIP: &[(&str, &str)] = &[];
 
+/// Files of `proposals/function-references` that need a feature the
+/// engine does not have yet.
+const FUNCTION_REFERENCES_SKIP: &[(&str, &str)] = &[];
+
+/// Files of `wasm-v3` that need GC (struct, array, i31, the `any`
+/// hierarchy, casts).
+const V3_NEEDS_GC: &[(&str, &str)] = &[
+    (
+        "ref_null.wast",
+        "needs GC: anyref, nullref (and exception handling: exnref)",
+    ),
+    ("type-rec.wast", "needs GC: struct types in rec groups"),
+];
+
+/// Files of `wasm-v3` that need exception handling (tags, `try_table`,
+/// `exnref`); kept apart so they can go when exceptions land.
+const V3_NEEDS_EXCEPTIONS: &[(&str, &str)] = &[
+    ("exports.wast", "needs exception handling: tag exports"),
+    ("imports.wast", "needs exception handling: tag imports"),
+    (
+        "instance.wast",
+        "needs exception handling: tags, try_table, throw",
+    ),
+];
+
+/// `wasm-v3`'s skips: [`V3_NEEDS_GC`] and [`V3_NEEDS_EXCEPTIONS`].
+const V3_SKIP: [(&str, &str); V3_NEEDS_GC.len() + V3_NEEDS_EXCEPTIONS.len()] = concat_skips();
+
+const fn concat_skips()
+-> [(&'static str, &'static str); V3_NEEDS_GC.len() + V3_NEEDS_EXCEPTIONS.len()] {
+    let mut out = [("", ""); V3_NEEDS_GC.len() + V3_NEEDS_EXCEPTIONS.len()];
+    let mut i = 0;
+    while i < V3_NEEDS_GC.len() {
+        out[i] = V3_NEEDS_GC[i];
+        i += 1;
+    }
+    let mut j = 0;
+    while j < V3_NEEDS_EXCEPTIONS.len() {
+        out[i + j] = V3_NEEDS_EXCEPTIONS[j];
+        j += 1;
+    }
+    out
+}
+
 /// Every set the harness runs, each printing `spec <label>: N passed, M failed`.
 /// A set is listed here once the engine passes it; a new feature adds its set.
 fn sets() -> Vec<Set> {
@@ -722,13 +767,28 @@ fn sets() -> Vec<Set> {
             cpu_off: &[],
             deterministic: false,
         },
+        Set {
+            label: "proposals/function-references",
+            source: Source::Proposal(Proposal::FunctionReferences),
+            skip: FUNCTION_REFERENCES_SKIP,
+            cpu_off: &[],
+            deterministic: false,
+        },
+        Set {
+            label: "wasm-v3",
+            source: Source::Spec(SpecVersion::V3),
+            skip: &V3_SKIP,
+            cpu_off: &[],
+            deterministic: false,
+        },
     ]
 }
 
 /// Turns off the proposals a set's files were written without: the 1.0 and
 /// 2.0 suites assert that later proposals' modules are invalid (two
-/// memories, a memory index byte that is not zero), and the memory64
-/// proposal's files predate multi-memory. They run as the standard they
+/// memories, a memory index byte that is not zero, typed references), and
+/// the memory64 and function-references proposals' files predate
+/// multi-memory. They run as the standard they
 /// test had it.
 fn proposals_off(source: &Source, config: &mut Config) {
     match source {
@@ -736,9 +796,12 @@ fn proposals_off(source: &Source, config: &mut Config) {
             config
                 .wasm_multi_memory(false)
                 .wasm_memory64(false)
-                .wasm_custom_page_sizes(false);
+                .wasm_custom_page_sizes(false)
+                .wasm_function_references(false);
         }
-        Source::Proposal(Proposal::Memory64) => {
+        // These proposals' files predate multi-memory (a memory
+        // instruction's reserved byte must be zero).
+        Source::Proposal(Proposal::Memory64 | Proposal::FunctionReferences) => {
             config.wasm_multi_memory(false);
         }
         _ => {}

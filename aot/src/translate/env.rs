@@ -291,7 +291,7 @@ impl<'a> FuncEnv<'a> {
         if let Some(s) = self.sig_refs.get(&type_index) {
             return *s;
         }
-        let sig = abi::wasm_signature(&self.module.types[type_index as usize]);
+        let sig = abi::wasm_signature(self.module.func_type_at(type_index));
         let s = b.import_signature(sig);
         self.sig_refs.insert(type_index, s);
         s
@@ -376,19 +376,64 @@ impl<'a> FuncEnv<'a> {
             func_ref::TYPE_ID as i32,
         );
         let mismatch = b.ins().icmp(IntCC::NotEqual, expected, actual);
-        b.ins().trapnz(mismatch, trap_codes::BAD_SIGNATURE);
-        let code = b.ins().load(
-            POINTER_TYPE,
-            MemFlagsData::trusted(),
-            fref,
-            func_ref::WASM_CALL as i32,
-        );
-        let callee_vmctx = b.ins().load(
-            POINTER_TYPE,
-            MemFlagsData::trusted(),
-            fref,
-            func_ref::VMCTX as i32,
-        );
+        if self.module.types[type_index as usize].is_final {
+            // A final type has no subtypes: only its own id passes.
+            b.ins().trapnz(mismatch, trap_codes::BAD_SIGNATURE);
+        } else {
+            // A subtype's function passes too: when the ids differ, the
+            // cold path asks the engine's registry (a display lookup).
+            let slow = b.create_block();
+            let ok = b.create_block();
+            b.set_cold_block(slow);
+            b.ins().brif(mismatch, slow, &[], ok, &[]);
+            b.seal_block(slow);
+            b.switch_to_block(slow);
+            let is_sub = self
+                .call_builtin(b, Builtin::IsSubtype, &[actual, expected])
+                .expect("returns");
+            b.ins().trapz(is_sub, trap_codes::BAD_SIGNATURE);
+            b.ins().jump(ok, &[]);
+            b.seal_block(ok);
+            b.switch_to_block(ok);
+        }
+        self.call_func_ref(b, type_index, fref, MemFlagsData::trusted(), args, tail)
+    }
+
+    /// `call_ref`: calls the function `fref` points to, whose type
+    /// validation proved to be (a subtype of) module type `type_index`; a
+    /// null `fref` traps with `NULL_REFERENCE`. The check is implicit: the
+    /// loads from a null `VMFuncRef` fault on the unmapped page at address
+    /// 0, and carry the trap code.
+    pub fn call_ref(
+        &mut self,
+        b: &mut FunctionBuilder<'_>,
+        type_index: u32,
+        fref: ir::Value,
+        args: &[ir::Value],
+        tail: bool,
+    ) -> ir::Inst {
+        let flags = MemFlagsData::new()
+            .with_aligned()
+            .with_trap_code(Some(trap_codes::NULL_REFERENCE));
+        self.call_func_ref(b, type_index, fref, flags, args, tail)
+    }
+
+    /// Calls through a `VMFuncRef`, its fields loaded with `flags`.
+    fn call_func_ref(
+        &mut self,
+        b: &mut FunctionBuilder<'_>,
+        type_index: u32,
+        fref: ir::Value,
+        flags: MemFlagsData,
+        args: &[ir::Value],
+        tail: bool,
+    ) -> ir::Inst {
+        let code = b
+            .ins()
+            .load(POINTER_TYPE, flags, fref, func_ref::WASM_CALL as i32);
+        let callee_vmctx = b
+            .ins()
+            .load(POINTER_TYPE, flags, fref, func_ref::VMCTX as i32);
         let sig = self.sig_ref(b, type_index);
         let mut all = vec![callee_vmctx, self.vmctx];
         all.extend_from_slice(args);
