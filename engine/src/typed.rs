@@ -310,17 +310,35 @@ impl Func {
 
     /// This function with static types `P` (parameters) and `R` (results);
     /// fails if they are not its type. The check is made here, once, so
-    /// [`TypedFunc::call`] does not repeat it.
+    /// [`TypedFunc::call`] does not repeat it. With typed references,
+    /// `P` must be subtypes of the parameter types (an `Option<Func>`,
+    /// a `funcref`, cannot be passed as a `(ref $t)`), and the result types
+    /// subtypes of `R` (a `(ref $t)` result reads as an `Option<Func>`).
     pub fn typed<P: WasmList, R: WasmList>(
         &self,
         store: impl crate::AsContext,
     ) -> Result<TypedFunc<P, R>> {
-        let ty = self.ty(store);
+        let store = store.as_context();
+        let ty = self.ty(&store);
         let want = FuncType {
             params: P::valtypes(),
             results: R::valtypes(),
         };
-        if ty != want {
+        let types = store.0.opaque.engine.types();
+        let fits = ty.params.len() == want.params.len()
+            && ty.results.len() == want.results.len()
+            && want
+                .params
+                .iter()
+                .zip(&ty.params)
+                .all(|(r, w)| types.matches(*r, *w))
+            && ty
+                .results
+                .iter()
+                .zip(&want.results)
+                .all(|(w, r)| types.matches(*w, *r));
+        drop(types);
+        if !fits {
             return Err(Error::msg(format!(
                 "type mismatch: the function is {ty}, requested {want}"
             )));
