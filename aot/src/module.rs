@@ -170,12 +170,12 @@ impl std::fmt::Display for RefType {
 /// WebAssembly 3.0, and concrete (defined) types.
 ///
 /// A concrete type is named two ways: [`HeapType::Concrete`], by the
-/// module's type index, in everything a module declares (its
-/// [`ModuleEnv`], its imports and exports); [`HeapType::Engine`], by the
-/// engine-wide id the engine gives the type when it loads the module, in
-/// the types of values that live in a store (functions, globals, tables).
-/// Two engine ids are equal exactly when the types are (iso-recursive
-/// equivalence, whole rec groups).
+/// module's type index, in a [`ModuleEnv`] (what the compiler and an
+/// artifact see); [`HeapType::Engine`], by the engine-wide id the engine
+/// gives the type when it loads the module, everywhere in the engine's
+/// public API (a module's import and export types, the types of a store's
+/// functions, globals and tables). Two engine ids are equal exactly when
+/// the types are (iso-recursive equivalence, whole rec groups).
 ///
 /// Today the engine runs function references only: a module whose types
 /// use the GC heap types (`any`, `eq`, `i31`, `struct`, `array`, `none`)

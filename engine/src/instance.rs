@@ -228,7 +228,7 @@ pub(crate) fn instantiate(
     let mut tables = Vec::with_capacity(env.tables.len());
     let mut globals = Vec::with_capacity(env.globals.len());
     for (import, ext) in env.imports.iter().zip(imports) {
-        let expected = ExternType::of(env, import.index);
+        let expected = ExternType::of(module, import.index);
         let actual = crate::externals::type_in(store, ext);
         let mismatch = |what: String| Error::link(&import.module, &import.name, what);
         match (ext, &expected, &actual) {
@@ -267,7 +267,7 @@ pub(crate) fn instantiate(
                 // Element types are invariant: equal once both name
                 // defined types by engine id.
                 if !limits_match(a.limits, e.limits)
-                    || a.element != module.engine_type(e.element)
+                    || a.element != e.element
                     || a.table64 != e.table64
                 {
                     return Err(mismatch(format!("expected table {e:?}, found {a:?}")));
@@ -278,7 +278,7 @@ pub(crate) fn instantiate(
                 check_store(store, g.store);
                 // An immutable global may be of a subtype; a mutable one
                 // must be of the same type.
-                let want = module.engine_type(e.content);
+                let want = e.content;
                 let fits = a.mutable == e.mutable
                     && if e.mutable {
                         a.content == want

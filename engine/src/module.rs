@@ -374,7 +374,7 @@ impl Module {
             (
                 i.module.as_str(),
                 i.name.as_str(),
-                ExternType::of(env, i.index),
+                ExternType::of(self, i.index),
             )
         })
     }
@@ -384,7 +384,7 @@ impl Module {
         let env = &self.inner.env;
         env.exports
             .iter()
-            .map(move |e| (e.name.as_str(), ExternType::of(env, e.index)))
+            .map(move |e| (e.name.as_str(), ExternType::of(self, e.index)))
     }
 
     pub(crate) fn env(&self) -> &ModuleEnv {

