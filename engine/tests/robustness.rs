@@ -90,8 +90,8 @@ use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use nyash_engine::{
-    CompileError, Config, Engine, Error, ErrorKind, Extern, ExternType, Func, Global, Instance,
-    Memory, Module, Store, Table, TrapCode, Val,
+    CompileError, Config, Engine, Error, ErrorKind, Extern, ExternRef, ExternType, Func, Global,
+    HeapType, Instance, Memory, Module, Store, Table, TrapCode, Val, ValType,
 };
 
 const DEFAULT_CASES: u64 = 50_000;
@@ -685,12 +685,32 @@ fn is_stub_error(e: &Error) -> bool {
     matches!(e.kind(), ErrorKind::Message(m) if m == STUB_ERROR)
 }
 
+/// A value of type `ty` for a stub: the default, or for a non-nullable
+/// reference a function or host value of the stubs'; `None` for a
+/// non-nullable reference to a defined function type (no stub has one).
+fn stub_value(ty: ValType, noop: Func, ext: ExternRef) -> Option<Val> {
+    match ty {
+        ValType::Ref(r) if !r.nullable => match r.heap {
+            HeapType::Func => Some(Val::FuncRef(Some(noop))),
+            HeapType::Extern => Some(Val::ExternRef(Some(ext))),
+            _ => None,
+        },
+        ty => Some(Val::default_for(ty)),
+    }
+}
+
+/// The error of [`stub_imports`] when an import needs a value no stub has.
+const STUB_UNMAKEABLE: &str = "no stub value of a non-nullable type";
+
 /// Stub definitions for every import of `module`.
 fn stub_imports(
     store: &mut Store<()>,
     module: &Module,
     failing: bool,
 ) -> Result<Vec<Extern>, Error> {
+    let noop = Func::wrap(&mut *store, || {});
+    let ext = ExternRef::new(&mut *store, ());
+    let value = |ty| stub_value(ty, noop, ext).ok_or_else(|| Error::msg(STUB_UNMAKEABLE));
     let mut out = Vec::new();
     for (_, _, ty) in module.imports() {
         out.push(match ty {
@@ -701,17 +721,17 @@ fn stub_imports(
                         return Err(Error::msg(STUB_ERROR));
                     }
                     for (o, t) in out.iter_mut().zip(&results) {
-                        *o = Val::default_for(*t);
+                        *o = stub_value(*t, noop, ext).ok_or_else(|| Error::msg(STUB_ERROR))?;
                     }
                     Ok(())
                 })?)
             }
             ExternType::Memory(ty) => Extern::Memory(Memory::new(&mut *store, ty)?),
             ExternType::Table(ty) => {
-                Extern::Table(Table::new(&mut *store, ty, Val::default_for(ty.element))?)
+                Extern::Table(Table::new(&mut *store, ty, value(ty.element)?)?)
             }
             ExternType::Global(ty) => {
-                Extern::Global(Global::new(&mut *store, ty, Val::default_for(ty.content))?)
+                Extern::Global(Global::new(&mut *store, ty, value(ty.content)?)?)
             }
         });
     }
@@ -772,6 +792,9 @@ impl Checker {
             Ok(i) => i,
             // A declared import type we cannot even make (e.g. too big).
             Err(e) if matches!(e.kind(), ErrorKind::Instantiation(_)) => return Ok(()),
+            Err(e) if matches!(e.kind(), ErrorKind::Message(m) if m == STUB_UNMAKEABLE) => {
+                return Ok(());
+            }
             Err(e) => return Err(format!("making stub imports: {e}")),
         };
         self.arm(&mut store);
