@@ -51,10 +51,6 @@ macro_rules! foreach_builtin_function {
             /// The fuel counter went positive; non-zero = trap `OUT_OF_FUEL`
             /// (zero: refuelled from the store's reserve; carry on).
             OutOfFuel out_of_fuel() -> u32;
-            /// Whether engine type `actual` is `expected` or a declared
-            /// subtype of it: non-zero if so (`call_indirect` to a non-final
-            /// type, when the ids differ).
-            IsSubtype is_subtype(actual: u32, expected: u32) -> u32;
         }
     };
 }

@@ -722,6 +722,22 @@ impl ModuleEnv {
             .expect("`parse` admits function types only")
     }
 
+    /// The depth of type `type_index` in its declared supertype chain (0:
+    /// no supertype). Validation bounds it by 63 and orders supertypes
+    /// before their subtypes; the walk is bounded anyway.
+    pub fn type_depth(&self, type_index: u32) -> u32 {
+        let mut depth = 0;
+        let mut t = type_index;
+        while let Some(s) = self.types.get(t as usize).and_then(|t| t.supertype) {
+            if s >= t || depth >= self.types.len() as u32 {
+                break;
+            }
+            depth += 1;
+            t = s;
+        }
+        depth
+    }
+
     /// The rec group of each type section entry: `(first type index, len)`.
     pub fn rec_group_ranges(&self) -> impl Iterator<Item = std::ops::Range<u32>> + '_ {
         let n = self.types.len() as u32;

@@ -297,7 +297,7 @@ impl Engine {
                 compiler,
                 stacks,
                 epoch: std::sync::atomic::AtomicU64::new(0),
-                types: Mutex::new(TypeRegistry::default()),
+                types: Mutex::new(TypeRegistry::new().map_err(|e| Error::io(None, e))?),
             }),
         })
     }
@@ -335,8 +335,8 @@ impl Engine {
     }
 
     /// The engine-wide id of a host function's type: equal types, equal ids.
-    pub(crate) fn type_id(&self, ty: &FuncType) -> u32 {
-        self.types().register_func(ty)
+    pub(crate) fn type_id(&self, ty: &FuncType) -> Result<u32> {
+        self.types().register_func(ty).map_err(Error::msg)
     }
 
     /// The function type of engine type `id`, references as engine ids

@@ -134,7 +134,7 @@ impl Func {
         for t in ty.params.iter().chain(&ty.results) {
             crate::externals::check_engine_form(opaque, *t)?;
         }
-        let type_id = opaque.engine.type_id(&ty);
+        let type_id = opaque.engine.type_id(&ty)?;
         let wasm_call = opaque.engine.host_trampoline(type_id)? as *const u8;
         let index = opaque.funcs.len() as u32;
         let mut ctx = Box::new(VMHostFuncContext {

@@ -332,6 +332,7 @@ pub(crate) fn instantiate(
             builtins: &BUILTINS,
             type_ids: module.inner.type_ids.as_ptr(),
             instance: instance_index as usize,
+            type_displays: store.engine.types().displays_ptr(),
         };
         for (i, &f) in funcs.iter().enumerate() {
             let data = &store.funcs[f as usize];

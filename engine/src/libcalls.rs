@@ -307,12 +307,6 @@ unsafe extern "C" fn out_of_fuel(vmctx: *mut u8) -> u32 {
     0
 }
 
-unsafe extern "C" fn is_subtype(vmctx: *mut u8, actual: u32, expected: u32) -> u32 {
-    // SAFETY: called by generated code with its own VMContext.
-    let (store, _) = unsafe { context(vmctx) };
-    u32::from(store.engine.types().is_subtype(actual, expected))
-}
-
 /// `start..start+len` if it fits in `bound`.
 fn range(start: u64, len: u64, bound: usize) -> Option<std::ops::Range<usize>> {
     let end = start.checked_add(len)?;

@@ -310,7 +310,7 @@ impl Module {
         if perf_map_enabled() {
             write_perf_map(&env, &code);
         }
-        let type_ids = engine.types().register_module(&env);
+        let type_ids = engine.types().register_module(&env).map_err(Error::msg)?;
         for (&id, t) in type_ids.iter().zip(&host_trampolines) {
             if let Some(t) = t {
                 engine.offer_host_trampoline(id, code.at(*t) as usize, &code);
@@ -352,7 +352,9 @@ impl Module {
             return false;
         };
         let want = self.inner.type_ids[env.funcs[f as usize] as usize];
-        let have = self.inner.engine.type_id(have);
+        let Ok(have) = self.inner.engine.type_id(have) else {
+            return false;
+        };
         self.inner.engine.types().is_subtype(have, want)
     }
 

@@ -15,37 +15,68 @@
 //! supertypes from the root down to the type itself. `a <: b` is then one
 //! lookup, `display(a)[depth(b)] == b` (iso-recursive subtyping between
 //! defined types is exactly declared subtyping, after canonicalization).
+//! The displays are fixed-size records in one reserved region that never
+//! moves (`vmoffsets::type_display`), so generated code reads them too,
+//! through the VMContext, without a lock: `call_indirect` to a non-final
+//! type checks a subtype's function with one load.
 
 use std::collections::HashMap;
 use std::sync::Arc;
+
+use nyash_aot::vmoffsets::type_display;
 
 use nyash_aot::module::CompositeType;
 use nyash_aot::{FuncType, HeapType, ModuleEnv, SubType, WasmType};
 
 use crate::runtime::code::CodeMemory;
+use crate::runtime::mmap::{Mmap, page_size};
+
+/// The most types one engine registers: its display region is reserved for
+/// them up front (256 MiB of address space, committed as types come).
+const MAX_TYPES: u32 = 1 << 20;
 
 /// A rec group as the hash-consing key sees it: per type, finality, the
 /// supertype (`Concrete(rel)` inside the group, `Engine(id)` outside) and
 /// the composite type with references written the same way.
 type GroupKey = Vec<(bool, Option<HeapType>, CompositeType)>;
 
-#[derive(Default)]
 pub(crate) struct TypeRegistry {
     groups: HashMap<GroupKey, u32>,
     /// Engine id -> the type, every reference an engine id
     /// ([`HeapType::Engine`]), the supertype an engine id.
     types: Vec<SubType>,
-    /// Engine id -> supertype display: root first, the type itself last
-    /// (its length is the type's depth + 1).
-    displays: Vec<Box<[u32]>>,
+    /// Engine id -> depth in its supertype chain (0: no supertype).
+    depths: Vec<u8>,
+    /// Engine id -> display record (`type_display::ENTRIES` `u32`s): root
+    /// first, the type itself at its depth, `type_display::NONE` after.
+    displays: Mmap,
+    /// Bytes of `displays` made accessible.
+    displays_committed: usize,
     /// Host-call trampolines by type id, with the code that holds them.
     pub(crate) host_trampolines: HashMap<u32, (usize, Arc<CodeMemory>)>,
 }
 
 impl TypeRegistry {
+    pub(crate) fn new() -> std::io::Result<TypeRegistry> {
+        Ok(TypeRegistry {
+            groups: HashMap::new(),
+            types: Vec::new(),
+            depths: Vec::new(),
+            displays: Mmap::reserve(MAX_TYPES as usize * type_display::SIZE as usize)?,
+            displays_committed: 0,
+            host_trampolines: HashMap::new(),
+        })
+    }
+
+    /// The display records, for VMContexts.
+    pub(crate) fn displays_ptr(&self) -> *const u32 {
+        self.displays.as_ptr().cast()
+    }
+
     /// Registers every rec group of `env`'s type section; returns the
-    /// engine id of each module type index.
-    pub(crate) fn register_module(&mut self, env: &ModuleEnv) -> Box<[u32]> {
+    /// engine id of each module type index. Fails only when the engine
+    /// has no room for more types.
+    pub(crate) fn register_module(&mut self, env: &ModuleEnv) -> Result<Box<[u32]>, String> {
         let mut ids: Vec<u32> = Vec::with_capacity(env.types.len());
         for group in env.rec_group_ranges() {
             let start = group.start;
@@ -68,15 +99,15 @@ impl TypeRegistry {
                     )
                 })
                 .collect();
-            let base = self.register_group(key);
+            let base = self.register_group(key)?;
             ids.extend(base..base + group.len() as u32);
         }
-        ids.into_boxed_slice()
+        Ok(ids.into_boxed_slice())
     }
 
     /// The engine id of a host function's type (a final type in a group of
     /// its own, as a module's `(type (func ...))` outside `rec` is).
-    pub(crate) fn register_func(&mut self, ty: &FuncType) -> u32 {
+    pub(crate) fn register_func(&mut self, ty: &FuncType) -> Result<u32, String> {
         self.register_group(vec![(
             true,
             None,
@@ -84,27 +115,60 @@ impl TypeRegistry {
         )])
     }
 
-    fn register_group(&mut self, key: GroupKey) -> u32 {
+    fn register_group(&mut self, key: GroupKey) -> Result<u32, String> {
         if let Some(&base) = self.groups.get(&key) {
-            return base;
+            return Ok(base);
         }
         let base = self.types.len() as u32;
+        let end = base as usize + key.len();
+        if end > MAX_TYPES as usize {
+            return Err(format!(
+                "the engine has no room for more types (it holds at most {MAX_TYPES})"
+            ));
+        }
+        let need = (end * type_display::SIZE as usize).next_multiple_of(page_size());
+        if need > self.displays_committed {
+            self.displays
+                .make_accessible(self.displays_committed, need - self.displays_committed)
+                .map_err(|e| format!("cannot grow the type display table: {e}"))?;
+            self.displays_committed = need;
+        }
         let resolve = |h: HeapType| match h {
             HeapType::Concrete(rel) => HeapType::Engine(base + rel),
             other => other,
         };
         for (is_final, supertype, composite) in &key {
-            let supertype = supertype.map(|s| match resolve(s) {
-                HeapType::Engine(id) => id,
-                _ => u32::MAX,
+            let supertype = supertype.and_then(|s| match resolve(s) {
+                HeapType::Engine(id) if id < self.types.len() as u32 => Some(id),
+                _ => None,
             });
             let id = self.types.len() as u32;
-            let mut display: Vec<u32> = supertype
-                .and_then(|s| self.displays.get(s as usize))
-                .map(|d| d.to_vec())
-                .unwrap_or_default();
-            display.push(id);
-            self.displays.push(display.into_boxed_slice());
+            let mut record = [type_display::NONE; type_display::ENTRIES as usize];
+            let depth = match supertype {
+                Some(s) => {
+                    let d = usize::from(self.depths[s as usize]);
+                    record[..=d].copy_from_slice(&self.display(s)[..=d]);
+                    // Validation bounds depths by 63; a deeper chain (an
+                    // impossible input) keeps its root-most entries.
+                    (d + 1).min(type_display::ENTRIES as usize - 1)
+                }
+                None => 0,
+            };
+            record[depth] = id;
+            // SAFETY: record `id` lies in the committed part of the region
+            // (checked above); nothing reads it before `id` is handed out,
+            // and it is written once.
+            unsafe {
+                std::ptr::copy_nonoverlapping(
+                    record.as_ptr(),
+                    self.displays
+                        .as_ptr()
+                        .add(id as usize * type_display::SIZE as usize)
+                        .cast::<u32>(),
+                    record.len(),
+                );
+            }
+            self.depths.push(depth as u8);
             self.types.push(SubType {
                 is_final: *is_final,
                 supertype,
@@ -115,7 +179,23 @@ impl TypeRegistry {
             });
         }
         self.groups.insert(key, base);
-        base
+        Ok(base)
+    }
+
+    /// The display record of registered type `id`.
+    fn display(&self, id: u32) -> &[u32] {
+        debug_assert!(id < self.types.len() as u32);
+        // SAFETY: the records of registered ids are committed, written and
+        // never written again.
+        unsafe {
+            std::slice::from_raw_parts(
+                self.displays
+                    .as_ptr()
+                    .add(id as usize * type_display::SIZE as usize)
+                    .cast::<u32>(),
+                type_display::ENTRIES as usize,
+            )
+        }
     }
 
     /// The type of engine id `id`, if there is one.
@@ -126,11 +206,8 @@ impl TypeRegistry {
     /// Whether engine type `a` is `b` or a declared subtype of it: one
     /// lookup in `a`'s display at `b`'s depth.
     pub(crate) fn is_subtype(&self, a: u32, b: u32) -> bool {
-        let (Some(da), Some(db)) = (self.displays.get(a as usize), self.displays.get(b as usize))
-        else {
-            return false;
-        };
-        da.get(db.len() - 1) == Some(&b)
+        let n = self.types.len() as u32;
+        a < n && b < n && self.display(a)[usize::from(self.depths[b as usize])] == b
     }
 
     /// Heap type subtyping, both in engine form.
@@ -258,9 +335,9 @@ mod tests {
             ],
             vec![0, 2, 3],
         );
-        let mut reg = TypeRegistry::default();
-        let ia = reg.register_module(&a);
-        let ib = reg.register_module(&b);
+        let mut reg = TypeRegistry::new().unwrap();
+        let ia = reg.register_module(&a).unwrap();
+        let ib = reg.register_module(&b).unwrap();
         assert_eq!(ia[0], ib[2]);
         assert_eq!(ia[1], ib[3]);
         assert_eq!((ia[2], ia[3]), (ib[0], ib[1]));
@@ -270,7 +347,7 @@ mod tests {
         assert!(reg.is_subtype(ia[0], ia[0]));
         assert!(!reg.is_subtype(ia[2], ia[0]));
         // A final (func) with no supertype is another type than (sub (func)).
-        let plain = reg.register_func(&FuncType::default());
+        let plain = reg.register_func(&FuncType::default()).unwrap();
         assert_ne!(plain, ia[0]);
         assert!(!reg.is_subtype(ia[1], plain));
         // Reference subtyping in engine form.
@@ -285,5 +362,8 @@ mod tests {
         assert!(reg.matches(nn(e(ia[1])), n(HeapType::Func)));
         assert!(!reg.matches(n(e(ia[1])), nn(HeapType::Func)));
         assert!(!reg.matches(WasmType::FuncRef, WasmType::ExternRef));
+        // The records generated code reads: root first, then NONE.
+        assert_eq!(&reg.display(ia[1])[..3], &[ia[0], ia[1], u32::MAX]);
+        assert_eq!(&reg.display(ia[0])[..2], &[ia[0], u32::MAX]);
     }
 }

@@ -24,7 +24,7 @@ use crate::builtin::Builtin;
 use crate::module::ModuleEnv;
 use crate::vmoffsets::{
     MEMORY32_RESERVATION, VMOffsets, func_import, func_ref, memory_def, store_context, table_def,
-    trap_codes,
+    trap_codes, type_display,
 };
 
 /// How accesses to one linear memory are kept in bounds.
@@ -380,18 +380,30 @@ impl<'a> FuncEnv<'a> {
             // A final type has no subtypes: only its own id passes.
             b.ins().trapnz(mismatch, trap_codes::BAD_SIGNATURE);
         } else {
-            // A subtype's function passes too: when the ids differ, the
-            // cold path asks the engine's registry (a display lookup).
+            // A subtype's function passes too: when the ids differ (a cold
+            // block), the callee's display must hold the expected id at
+            // the expected type's depth (see `vmoffsets::type_display`).
+            let depth = self.module.type_depth(type_index);
             let slow = b.create_block();
             let ok = b.create_block();
             b.set_cold_block(slow);
             b.ins().brif(mismatch, slow, &[], ok, &[]);
             b.seal_block(slow);
             b.switch_to_block(slow);
-            let is_sub = self
-                .call_builtin(b, Builtin::IsSubtype, &[actual, expected])
-                .expect("returns");
-            b.ins().trapz(is_sub, trap_codes::BAD_SIGNATURE);
+            let displays = self.load_vmctx(b, POINTER_TYPE, VMOffsets::TYPE_DISPLAYS);
+            let actual = b.ins().uextend(POINTER_TYPE, actual);
+            let offset = b
+                .ins()
+                .ishl_imm_u(actual, i64::from(type_display::SIZE_LOG2));
+            let record = b.ins().iadd(displays, offset);
+            let entry = b.ins().load(
+                types::I32,
+                MemFlagsData::trusted().with_readonly(),
+                record,
+                (depth.min(type_display::ENTRIES - 1) * 4) as i32,
+            );
+            let differs = b.ins().icmp(IntCC::NotEqual, entry, expected);
+            b.ins().trapnz(differs, trap_codes::BAD_SIGNATURE);
             b.ins().jump(ok, &[]);
             b.seal_block(ok);
             b.switch_to_block(ok);
