@@ -248,7 +248,9 @@ pub(crate) struct EngineInner {
 /// Cheap to clone (a reference count); `Send + Sync`. Modules and stores
 /// belong to the engine that made them. [`Engine::default`] uses
 /// [`Config::default`] and panics only if the host CPU is not supported by
-/// Cranelift; [`Engine::new`] returns that as an error.
+/// Cranelift or the address space for the engine's type registry (256 MiB,
+/// reserved, committed as types come) cannot be reserved; [`Engine::new`]
+/// returns those as errors.
 #[derive(Clone)]
 pub struct Engine {
     pub(crate) inner: Arc<EngineInner>,
@@ -264,7 +266,8 @@ impl std::fmt::Debug for Engine {
 
 impl Default for Engine {
     fn default() -> Self {
-        Engine::new(&Config::default()).expect("the host CPU is supported")
+        Engine::new(&Config::default())
+            .expect("the host CPU is supported and address space can be reserved")
     }
 }
 
@@ -272,7 +275,8 @@ impl Engine {
     /// An engine with `config`'s settings. Installs the process's signal
     /// handlers for traps (once per process).
     ///
-    /// Fails if Cranelift does not support the host CPU.
+    /// Fails if Cranelift does not support the host CPU, or the type
+    /// registry's address space cannot be reserved.
     pub fn new(config: &Config) -> Result<Engine> {
         nyash_asyncify::init_traps();
         let disabled: Vec<(&str, &str)> = config

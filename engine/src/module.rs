@@ -370,6 +370,10 @@ impl Module {
 
     /// The imports, in the module's order: `(module, name, type)`. This is
     /// the order [`Instance::new`](crate::Instance::new) takes its imports in.
+    /// Defined types in the types are engine ids
+    /// ([`HeapType::Engine`](crate::HeapType::Engine)), as the store's
+    /// functions, tables and globals have them, so a type can be used as is
+    /// to make a matching definition.
     pub fn imports(&self) -> impl ExactSizeIterator<Item = (&str, &str, ExternType)> + '_ {
         let env = &self.inner.env;
         env.imports.iter().map(move |i| {
