@@ -333,6 +333,37 @@ impl Engine {
         Arc::ptr_eq(&self.inner, &other.inner)
     }
 
+    /// The engine-wide id of function type `ty`: a final type in a rec
+    /// group of its own, as a module's `(type (func ...))` outside `rec`
+    /// declares it, so it is the id such a module's type gets too. The API
+    /// names defined types by these ids ([`HeapType::Engine`](crate::HeapType::Engine)),
+    /// e.g. for a host function taking a `(ref $t)`. Fails only if the
+    /// engine has no room for more types.
+    ///
+    /// ```
+    /// use nyash_engine::{Engine, ExternType, FuncType, HeapType, Module, RefType, ValType};
+    ///
+    /// let engine = Engine::default();
+    /// let unary = FuncType { params: vec![ValType::I32], results: vec![ValType::I32] };
+    /// let id = engine.func_type_id(&unary)?;
+    /// let m = Module::new(&engine, r#"(module (type $t (func (param i32) (result i32)))
+    ///     (import "host" "apply" (func (param (ref $t)))))"#)?;
+    /// let (_, _, ExternType::Func(f)) = m.imports().next().unwrap() else { unreachable!() };
+    /// let want = ValType::Ref(RefType::non_null(HeapType::Engine(id)));
+    /// assert_eq!(f.params, [want]);
+    /// assert_eq!(engine.func_type(id), Some(unary));
+    /// # Ok::<(), nyash_engine::Error>(())
+    /// ```
+    pub fn func_type_id(&self, ty: &FuncType) -> Result<u32> {
+        self.type_id(ty)
+    }
+
+    /// The function type of engine type id `id`, its defined types named
+    /// by engine id; `None` if the engine has no such function type.
+    pub fn func_type(&self, id: u32) -> Option<FuncType> {
+        self.types().get(id).and_then(|t| t.as_func()).cloned()
+    }
+
     /// The type registry, locked.
     pub(crate) fn types(&self) -> std::sync::MutexGuard<'_, TypeRegistry> {
         self.inner.types.lock().unwrap_or_else(|e| e.into_inner())

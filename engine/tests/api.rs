@@ -1072,3 +1072,72 @@ fn subtypes_in_call_indirect_and_imports() {
     let e = linker.instantiate(&mut store, &b).unwrap_err();
     assert!(matches!(e.kind(), ErrorKind::Link { .. }), "{e}");
 }
+
+/// A host function with a typed reference parameter, its type named by
+/// `Engine::func_type_id`: the module passes one of its functions, the
+/// host calls it.
+#[test]
+fn host_function_with_a_typed_reference_parameter() {
+    let engine = engine();
+    let unary = FuncType {
+        params: vec![ValType::I32],
+        results: vec![ValType::I32],
+    };
+    let id = engine.func_type_id(&unary).unwrap();
+    assert_eq!(engine.func_type(id), Some(unary));
+    let module = Module::new(
+        &engine,
+        r#"(module
+            (type $t (func (param i32) (result i32)))
+            (import "host" "twice" (func $twice (param (ref $t) i32) (result i32)))
+            (func $inc (type $t) (i32.add (local.get 0) (i32.const 1)))
+            (elem declare func $inc)
+            (func (export "run") (result i32) (call $twice (ref.func $inc) (i32.const 5))))"#,
+    )
+    .unwrap();
+    let param = ValType::Ref(nyash_engine::RefType::non_null(
+        nyash_engine::HeapType::Engine(id),
+    ));
+    let mut linker = Linker::new(&engine);
+    linker
+        .func_new(
+            "host",
+            "twice",
+            FuncType {
+                params: vec![param, ValType::I32],
+                results: vec![ValType::I32],
+            },
+            |mut caller, args, results| {
+                let Val::FuncRef(Some(f)) = args[0] else {
+                    return Err(nyash_engine::Error::msg("expected a function"));
+                };
+                let mut out = [Val::I32(0)];
+                f.call(&mut caller, &[args[1]], &mut out)?;
+                f.call(&mut caller, &[out[0]], &mut out)?;
+                results[0] = out[0];
+                Ok(())
+            },
+        )
+        .unwrap();
+    let mut store = Store::new(&engine, ());
+    let instance = linker.instantiate(&mut store, &module).unwrap();
+    let run = instance
+        .get_typed_func::<(), i32>(&mut store, "run")
+        .unwrap();
+    assert_eq!(run.call(&mut store, ()).unwrap(), 7);
+    // A host function of another parameter type does not link.
+    let mut other = Linker::new(&engine);
+    other
+        .func_new(
+            "host",
+            "twice",
+            FuncType {
+                params: vec![ValType::FuncRef, ValType::I32],
+                results: vec![ValType::I32],
+            },
+            |_, _, _| Ok(()),
+        )
+        .unwrap();
+    let e = other.instantiate(&mut store, &module).unwrap_err();
+    assert!(matches!(e.kind(), ErrorKind::Link { .. }), "{e}");
+}
