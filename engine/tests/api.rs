@@ -306,6 +306,24 @@ fn invalid_and_unsupported_modules_are_errors() {
         matches!(err.kind(), ErrorKind::Compile(CompileError::Unsupported(_))),
         "{err}"
     );
+    // GC: its types validate (typed function references share them), but
+    // a struct type is unsupported, not invalid.
+    let err = Module::new(&engine, r#"(module (type (struct (field i32))))"#).unwrap_err();
+    assert!(
+        matches!(err.kind(), ErrorKind::Compile(CompileError::Unsupported(_))),
+        "{err}"
+    );
+    // Typed function references turned off: a module using them is
+    // invalid, as in WebAssembly 2.0.
+    let typed = r#"(module (type $t (func)) (func (param (ref null $t))))"#;
+    Module::new(&engine, typed).unwrap();
+    let mut config = Config::new();
+    config.wasm_function_references(false);
+    let err = Module::new(&Engine::new(&config).unwrap(), typed).unwrap_err();
+    assert!(
+        matches!(err.kind(), ErrorKind::Compile(CompileError::Invalid { .. })),
+        "{err}"
+    );
 }
 
 #[test]
