@@ -945,9 +945,10 @@ fn build_host_trampoline(
 mod tests {
     use super::*;
 
-    /// The explicit bounds-check heap strategy (memory64's, later) produces
-    /// IR Cranelift accepts, with a check per access: compile a 32-bit
-    /// module's body as if its memory were 64-bit, with the verifier on.
+    /// The heap strategies with checks produce IR Cranelift accepts, with a
+    /// check per access: compile a 32-bit module's body as if its memory
+    /// were 64-bit (a check that the index fits in 32 bits) or had 1-byte
+    /// pages (an explicit bounds check), with the verifier on.
     #[test]
     fn bounds_checked_memory_compiles() {
         let wasm = wat::parse_str(
@@ -958,10 +959,11 @@ mod tests {
         )
         .unwrap();
         let compiler = Compiler::native_with_verifier(true).unwrap();
-        let traps = |memory64: bool| {
+        let traps = |memory64: bool, page_size_log2: Option<u32>| {
             let (mut env, mut bodies) =
                 module::parse(&wasm, wasmparser::WasmFeatures::empty()).unwrap();
             env.memories[0].memory64 = memory64;
+            env.memories[0].page_size_log2 = page_size_log2;
             let offsets = VMOffsets::new(&env);
             let mut state = compiler.worker_state();
             let func = compiler
@@ -973,11 +975,15 @@ mod tests {
                 .unwrap();
             code.traps.len()
         };
-        // Guard pages: the two accesses are the trap sites. Bounds checks
-        // add a trapping compare (and an overflow check) per access.
-        let guarded = traps(false);
-        let checked = traps(true);
+        // Guard pages: the two accesses are the trap sites. A 64-bit memory
+        // adds the index check (one: both accesses use the same index);
+        // bounds checks add a trapping compare (and an overflow check) per
+        // access.
+        let guarded = traps(false, None);
+        let high_check = traps(true, None);
+        let checked = traps(true, Some(0));
         assert!(guarded >= 2, "{guarded}");
+        assert!(high_check > guarded, "{high_check} vs {guarded}");
         assert!(checked >= guarded + 2, "{checked} vs {guarded}");
     }
 }

@@ -34,6 +34,12 @@ pub const WASM_PAGE_SIZE: u64 = 65536;
 /// emits no bounds checks for such memories (see `translate::env`).
 pub const MEMORY32_RESERVATION: u64 = (8 << 30) + (64 << 10);
 
+/// The largest linear memory the engine makes, in bytes (`Config::max_memory_pages`
+/// is clamped to it). Generated code relies on it: a 64-bit memory of
+/// 64 KiB pages gets the same reservation as a 32-bit one, so an index
+/// that fits in 32 bits needs no further check (see `translate::env`).
+pub const MAX_MEMORY_BYTES: u64 = 1 << 32;
+
 /// `VMFuncRef`: what a `funcref` value points to.
 pub mod func_ref {
     /// Native code, `tail` calling convention, wasm signature.

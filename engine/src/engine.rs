@@ -48,7 +48,8 @@ impl Default for Config {
     fn default() -> Self {
         Config {
             max_wasm_stack: 1 << 20,
-            max_memory_pages: 65536,
+            max_memory_pages: nyash_aot::vmoffsets::MAX_MEMORY_BYTES
+                / nyash_aot::vmoffsets::WASM_PAGE_SIZE,
             parallel_compilation: true,
             cache: false,
             cache_dir: None,
@@ -86,7 +87,8 @@ impl Config {
     /// 65536, i.e. 4 GiB). A module whose memory needs more fails to
     /// instantiate; `memory.grow` beyond it returns -1.
     pub fn max_memory_pages(&mut self, pages: u64) -> &mut Self {
-        self.max_memory_pages = pages.min(65536);
+        self.max_memory_pages = pages
+            .min(nyash_aot::vmoffsets::MAX_MEMORY_BYTES / nyash_aot::vmoffsets::WASM_PAGE_SIZE);
         self
     }
 

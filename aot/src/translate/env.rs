@@ -23,8 +23,8 @@ use crate::abi::{self, POINTER_TYPE};
 use crate::builtin::Builtin;
 use crate::module::ModuleEnv;
 use crate::vmoffsets::{
-    MEMORY32_RESERVATION, VMOffsets, func_import, func_ref, memory_def, store_context, table_def,
-    trap_codes, type_display,
+    MAX_MEMORY_BYTES, MEMORY32_RESERVATION, VMOffsets, func_import, func_ref, memory_def,
+    store_context, table_def, trap_codes, type_display,
 };
 
 /// How accesses to one linear memory are kept in bounds.
@@ -35,31 +35,64 @@ pub(crate) enum HeapStrategy {
     /// access faults and becomes `HEAP_OUT_OF_BOUNDS`. No check is emitted,
     /// and the base never moves (its load may leave loops).
     GuardPages,
+    /// A 64-bit memory of 64 KiB pages: it never exceeds
+    /// [`MAX_MEMORY_BYTES`] (4 GiB), so it gets a 32-bit memory's
+    /// reservation, and an access needs only a check that its index fits in
+    /// 32 bits (a compare with a constant, no load); the guard region does
+    /// the rest, as for `GuardPages`. A static offset of 4 GiB or more is
+    /// bounds-checked like `BoundsChecked`.
+    GuardPages64,
     /// Each access compares its end with the memory's current length and
     /// traps with `HEAP_OUT_OF_BOUNDS` beyond it.
     BoundsChecked,
 }
 
 impl HeapStrategy {
-    /// The strategy for a memory: guard pages if its reservation covers the
-    /// largest index plus the largest static offset plus the widest access,
-    /// and its length is a whole number of OS pages (so the bytes past it
-    /// are inaccessible): a memory of 1-byte pages (custom page sizes) may
-    /// end anywhere within an OS page, and is bounds-checked.
+    /// The strategy for a memory: guard pages if the reservation can cover
+    /// the largest index plus the largest static offset plus the widest
+    /// access, and the memory's length is a whole number of OS pages (so
+    /// the bytes past it are inaccessible): a memory of 1-byte pages (custom
+    /// page sizes) may end anywhere within an OS page, and is
+    /// bounds-checked.
     fn for_memory(memory64: bool, page_size_log2: u32) -> Self {
-        if page_size_log2 < 16 {
-            return HeapStrategy::BoundsChecked;
-        }
         const WIDEST_ACCESS: u64 = 16;
-        let index_max = if memory64 { u64::MAX } else { u32::MAX as u64 };
-        let offset_max = index_max;
-        let reach = index_max
-            .checked_add(offset_max)
-            .and_then(|r| r.checked_add(WIDEST_ACCESS));
-        match reach {
-            Some(r) if r <= MEMORY32_RESERVATION => HeapStrategy::GuardPages,
-            _ => HeapStrategy::BoundsChecked,
+        const _: () = assert!(
+            u32::MAX as u64 * 2 + WIDEST_ACCESS <= MEMORY32_RESERVATION
+                && MAX_MEMORY_BYTES <= u32::MAX as u64 + 1
+        );
+        match (page_size_log2 < 16, memory64) {
+            (true, _) => HeapStrategy::BoundsChecked,
+            (false, false) => HeapStrategy::GuardPages,
+            (false, true) => HeapStrategy::GuardPages64,
         }
+    }
+}
+
+/// Alias regions: memory that no access tagged with another region ever
+/// touches, so Cranelift's alias analysis may keep a load of one across
+/// stores to another. An untagged store may touch anything; calls touch
+/// everything. The ids are the same in every function, so inlining merges
+/// them.
+#[derive(Clone, Copy)]
+pub(super) enum Region {
+    /// Every linear memory's bytes (all of them: two memory indices may be
+    /// the same imported memory).
+    LinearMemory = 1,
+    /// The current-length field of memory definitions, written only by
+    /// `memory.grow` (a builtin call).
+    MemoryLength = 2,
+}
+
+impl Region {
+    /// This region in `func`'s set.
+    pub(super) fn get(self, func: &mut ir::Function) -> ir::AliasRegion {
+        func.dfg.alias_regions.insert(ir::AliasRegionData {
+            user_id: self as u32,
+            description: match self {
+                Region::LinearMemory => "linear memory".into(),
+                Region::MemoryLength => "memory length".into(),
+            },
+        })
     }
 }
 
@@ -132,18 +165,22 @@ impl<'a> FuncEnv<'a> {
             b.ins().uextend(types::I64, index)
         };
         let strategy = self.heaps[memory as usize];
-        let base_flags = match strategy {
-            HeapStrategy::GuardPages => readonly(),
-            // A bounds-checked memory may move when it grows.
-            HeapStrategy::BoundsChecked => MemFlagsData::trusted(),
+        // No memory ever moves: each reserves its largest size up front
+        // (`engine::runtime::memory`), so the base may leave loops.
+        let base_flags = readonly();
+        let checked = match strategy {
+            HeapStrategy::GuardPages => false,
+            HeapStrategy::GuardPages64 if offset <= u64::from(u32::MAX) => {
+                let high =
+                    b.ins()
+                        .icmp_imm_u(IntCC::UnsignedGreaterThan, index, i64::from(u32::MAX));
+                b.ins().trapnz(high, trap_codes::HEAP_OUT_OF_BOUNDS);
+                false
+            }
+            HeapStrategy::GuardPages64 | HeapStrategy::BoundsChecked => true,
         };
-        if strategy == HeapStrategy::BoundsChecked {
-            let len = b.ins().load(
-                POINTER_TYPE,
-                MemFlagsData::trusted(),
-                def,
-                memory_def::CURRENT_LENGTH as i32,
-            );
+        if checked {
+            let len = self.memory_len_bytes(b, memory);
             let reach = offset.saturating_add(size as u64);
             let reach = b.ins().iconst(types::I64, reach as i64);
             let end = b
@@ -169,12 +206,10 @@ impl<'a> FuncEnv<'a> {
     /// The current length of `memory` in bytes (pointer-sized).
     pub fn memory_len_bytes(&self, b: &mut FunctionBuilder<'_>, memory: u32) -> ir::Value {
         let def = self.memory_def(b, memory);
-        b.ins().load(
-            POINTER_TYPE,
-            MemFlagsData::trusted(),
-            def,
-            memory_def::CURRENT_LENGTH as i32,
-        )
+        let flags =
+            MemFlagsData::trusted().with_alias_region(Some(Region::MemoryLength.get(b.func)));
+        b.ins()
+            .load(POINTER_TYPE, flags, def, memory_def::CURRENT_LENGTH as i32)
     }
 
     // --- tables -----------------------------------------------------------
@@ -564,14 +599,14 @@ mod tests {
     use super::*;
 
     #[test]
-    fn memory32_uses_guard_pages_memory64_and_small_pages_bounds_checks() {
+    fn memory32_uses_guard_pages_memory64_a_32_bit_check_small_pages_bounds_checks() {
         assert_eq!(
             HeapStrategy::for_memory(false, 16),
             HeapStrategy::GuardPages
         );
         assert_eq!(
             HeapStrategy::for_memory(true, 16),
-            HeapStrategy::BoundsChecked
+            HeapStrategy::GuardPages64
         );
         assert_eq!(
             HeapStrategy::for_memory(false, 0),

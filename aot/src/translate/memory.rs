@@ -7,6 +7,7 @@ use wasmparser::MemArg;
 use cranelift_codegen::ir::types::I32;
 
 use super::Translator;
+use super::env::Region;
 use crate::CompileError;
 use crate::vmoffsets::{Builtin, trap_codes};
 
@@ -46,10 +47,15 @@ impl Translator<'_, '_> {
         )
     }
 
-    pub(super) fn heap_flags() -> MemFlagsData {
+    /// Flags of a linear-memory access: little-endian, trapping out of
+    /// bounds, and in the linear-memory alias region, so Cranelift knows a
+    /// store to wasm memory leaves VMContext fields (a bounds-checked
+    /// memory's length) in registers.
+    pub(super) fn heap_flags(&mut self) -> MemFlagsData {
         MemFlagsData::new()
             .with_endianness(ir::Endianness::Little)
             .with_trap_code(Some(trap_codes::HEAP_OUT_OF_BOUNDS))
+            .with_alias_region(Some(Region::LinearMemory.get(self.builder.func)))
     }
 
     pub(super) fn load(&mut self, memarg: &MemArg, ty: ir::Type, kind: Load) {
@@ -60,7 +66,7 @@ impl Translator<'_, '_> {
             Load::U32 | Load::S32 => 4,
         };
         let (addr, off) = self.heap_addr(memarg, size);
-        let f = Self::heap_flags();
+        let f = self.heap_flags();
         let ins = self.builder.ins();
         let v = match kind {
             Load::Full => ins.load(ty, f, addr, off),
@@ -83,7 +89,7 @@ impl Translator<'_, '_> {
             Store::Low32 => 4,
         };
         let (addr, off) = self.heap_addr(memarg, size);
-        let f = Self::heap_flags();
+        let f = self.heap_flags();
         let ins = self.builder.ins();
         match kind {
             Store::Low8 => ins.istore8(f, v, addr, off),

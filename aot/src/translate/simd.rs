@@ -257,7 +257,8 @@ impl Translator<'_, '_> {
         f: impl FnOnce(&mut FunctionBuilder<'_>, MemFlagsData, ir::Value, i32) -> ir::Value,
     ) -> Result<(), CompileError> {
         let (addr, off) = self.heap_addr(memarg, 8);
-        let v = f(&mut self.builder, Self::heap_flags(), addr, off);
+        let flags = self.heap_flags();
+        let v = f(&mut self.builder, flags, addr, off);
         self.push_v(v);
         Ok(())
     }
@@ -266,7 +267,8 @@ impl Translator<'_, '_> {
     fn v_load_splat(&mut self, memarg: &MemArg, ty: ir::Type) -> Result<(), CompileError> {
         let lane = ty.lane_type();
         let (addr, off) = self.heap_addr(memarg, lane.bytes());
-        let x = self.builder.ins().load(lane, Self::heap_flags(), addr, off);
+        let flags = self.heap_flags();
+        let x = self.builder.ins().load(lane, flags, addr, off);
         let v = self.builder.ins().splat(ty, x);
         self.push_v(v);
         Ok(())
@@ -276,7 +278,8 @@ impl Translator<'_, '_> {
     fn v_load_zero(&mut self, memarg: &MemArg, ty: ir::Type) -> Result<(), CompileError> {
         let lane = ty.lane_type();
         let (addr, off) = self.heap_addr(memarg, lane.bytes());
-        let x = self.builder.ins().load(lane, Self::heap_flags(), addr, off);
+        let flags = self.heap_flags();
+        let x = self.builder.ins().load(lane, flags, addr, off);
         let v = self.builder.ins().scalar_to_vector(ty, x);
         self.push_v(v);
         Ok(())
@@ -287,7 +290,8 @@ impl Translator<'_, '_> {
         let a = self.pop_v(ty);
         let lt = ty.lane_type();
         let (addr, off) = self.heap_addr(memarg, lt.bytes());
-        let x = self.builder.ins().load(lt, Self::heap_flags(), addr, off);
+        let flags = self.heap_flags();
+        let x = self.builder.ins().load(lt, flags, addr, off);
         let v = self.builder.ins().insertlane(a, x, lane);
         self.push_v(v);
         Ok(())
@@ -303,7 +307,8 @@ impl Translator<'_, '_> {
         let a = self.pop_v(ty);
         let x = self.builder.ins().extractlane(a, lane);
         let (addr, off) = self.heap_addr(memarg, ty.lane_type().bytes());
-        self.builder.ins().store(Self::heap_flags(), x, addr, off);
+        let flags = self.heap_flags();
+        self.builder.ins().store(flags, x, addr, off);
         Ok(())
     }
 }

@@ -1,15 +1,16 @@
-//! Linear memories. A 32-bit memory reserves its whole addressable range plus
-//! a guard region up front, so generated code needs no bounds checks and the
-//! base address never moves; `grow` only opens more pages. A 64-bit memory,
-//! whose accesses are bounds-checked, reserves up to its maximum (at most
-//! the engine's page limit), so its base never moves either; so does a
-//! memory of 1-byte pages (custom page sizes), which must be bounds-checked
-//! too, as its end need not be on an OS page boundary.
+//! Linear memories. A memory of 64 KiB pages reserves a 32-bit index's
+//! whole addressable range plus a guard region up front, so generated code
+//! needs no bounds checks (a 64-bit one: only a check that its index fits in
+//! 32 bits, since no memory exceeds 4 GiB) and the base address never
+//! moves; `grow` only opens more pages. A memory of 1-byte pages (custom
+//! page sizes), whose accesses are bounds-checked as its end need not be on
+//! an OS page boundary, reserves up to its maximum, so its base never moves
+//! either.
 
 use super::mmap::{Mmap, page_size};
 use super::vm::VMMemoryDefinition;
 use nyash_aot::module::MemoryType;
-use nyash_aot::vmoffsets::WASM_PAGE_SIZE;
+use nyash_aot::vmoffsets::{MAX_MEMORY_BYTES, WASM_PAGE_SIZE};
 
 /// Address space reserved per 32-bit memory: any u32 index plus u32 offset
 /// plus access size lands inside it.
@@ -52,9 +53,16 @@ impl LinearMemory {
                 ty.limits.min
             ));
         }
-        // A guard-page memory (32-bit, 64 KiB pages) reserves all it can
-        // address; a bounds-checked one up to its maximum, whole OS pages.
-        let reservation = if !ty.memory64 && ty.page_size_log2() == 16 {
+        // A memory of 64 KiB pages reserves all a 32-bit index and offset
+        // can reach (a 64-bit one too: it never exceeds 4 GiB, and generated
+        // code checks that its index fits in 32 bits); one of 1-byte pages
+        // up to its maximum, whole OS pages.
+        if max_pages.saturating_mul(page) > MAX_MEMORY_BYTES {
+            return Err(format!(
+                "a memory of {max_pages} pages exceeds the engine's limit of {MAX_MEMORY_BYTES} bytes"
+            ));
+        }
+        let reservation = if ty.page_size_log2() == 16 {
             RESERVATION
         } else {
             max_pages
