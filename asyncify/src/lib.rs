@@ -63,6 +63,7 @@
 )))]
 compile_error!("nyash-asyncify supports Linux on x86_64 and aarch64 only");
 
+mod direct;
 mod fiber;
 mod pool;
 mod registry;
@@ -74,13 +75,14 @@ use std::panic::{self, AssertUnwindSafe};
 
 use corosensei::{Coroutine, CoroutineResult, Yielder};
 
+pub use direct::{EntryFn, call_here};
 pub use fiber::{Cancelled, Fiber, Resume, suspend};
 pub use pool::{MAX_BACKTRACE_FRAMES, StackPool};
 pub use registry::{CodeInfo, lookup_code, register_code, unregister_code};
 pub use signals::{STACK_OVERFLOW, init_traps};
 
 use pool::StackBounds;
-use signals::Activation;
+use signals::{Activation, Kind};
 
 /// Bytes at the bottom of each execution stack that wasm code may not use,
 /// kept for host functions and trampolines called from wasm.
@@ -155,8 +157,9 @@ pub unsafe fn run_on_stack<R>(
         unsafe { Coroutine::with_stack_unchecked(stack, body) };
 
     let act = Activation {
-        handler: co.trap_handler(),
+        kind: Kind::Coroutine(co.trap_handler()),
         bounds,
+        limit: bounds.wasm_limit(),
         prev: Cell::new(signals::current_activation()),
         yielder: Cell::new(std::ptr::null()),
         cancelled: Cell::new(false),
@@ -171,7 +174,7 @@ pub unsafe fn run_on_stack<R>(
 
     // SAFETY: the caller vouches for `stack_limit`.
     let old_limit = unsafe { stack_limit.read() };
-    let wasm_limit = bounds.bottom.saturating_add(host_slack()).min(bounds.top);
+    let wasm_limit = bounds.wasm_limit();
     // SAFETY: as above.
     unsafe { stack_limit.write(wasm_limit) };
 
