@@ -37,22 +37,27 @@ thread_local! {
 
 /// This thread's stack bounds; the first call on a thread also installs the
 /// signal handlers and the alternate signal stack.
+#[inline]
 fn thread_stack() -> Option<StackBounds> {
     match THREAD_STACK.with(|s| s.get()) {
         ThreadStack::Known(b) => Some(b),
         ThreadStack::Unknown => None,
-        ThreadStack::Unchecked => {
-            crate::init_traps();
-            signals::ensure_alt_stack();
-            let found = query_thread_stack();
-            let state = match found {
-                Some(b) => ThreadStack::Known(b),
-                None => ThreadStack::Unknown,
-            };
-            THREAD_STACK.with(|s| s.set(state));
-            found
-        }
+        ThreadStack::Unchecked => first_call_on_thread(),
     }
+}
+
+#[cold]
+#[inline(never)]
+fn first_call_on_thread() -> Option<StackBounds> {
+    crate::init_traps();
+    signals::ensure_alt_stack();
+    let found = query_thread_stack();
+    let state = match found {
+        Some(b) => ThreadStack::Known(b),
+        None => ThreadStack::Unknown,
+    };
+    THREAD_STACK.with(|s| s.set(state));
+    found
 }
 
 /// The calling thread's stack from `pthread_getattr_np`: `[bottom, top)` is
@@ -115,6 +120,7 @@ fn approximate_sp() -> usize {
 /// between `f` and the fault without running anything, so they must be
 /// frames of generated code only (host functions called from it run to
 /// completion and report errors by return value).
+#[inline]
 pub unsafe fn call_here(
     pool: &StackPool,
     stack_limit: *mut usize,
@@ -130,14 +136,8 @@ pub unsafe fn call_here(
         Some(outer) => (outer.bounds, outer.limit.max(outer.bounds.wasm_limit())),
         None => match thread_stack().filter(|b| b.contains(sp)) {
             Some(b) => (b, b.wasm_limit()),
-            None => {
-                // SAFETY: the caller's guarantees cover run_on_stack's.
-                return unsafe {
-                    crate::run_on_stack(pool, stack_limit, move || {
-                        f(args[0], args[1], args[2], args[3])
-                    })
-                };
-            }
+            // SAFETY: the caller's guarantees cover run_on_stack's.
+            None => return unsafe { call_elsewhere(pool, stack_limit, f, args) },
         },
     };
     if nested.is_some() {
@@ -182,14 +182,37 @@ pub unsafe fn call_here(
     if trapped == 0 && !act.trapped.get() {
         return Ok(());
     }
-    Err(Trap {
+    Err(trap_of(&act))
+}
+
+#[cold]
+#[inline(never)]
+fn trap_of(act: &Activation) -> Trap {
+    Trap {
         code: act.code.get(),
         pc: act.pc.get(),
         // SAFETY: the handler wrote `backtrace_len <= backtrace_cap` entries.
         backtrace: unsafe {
             std::slice::from_raw_parts(act.backtrace, act.backtrace_len.get()).to_vec()
         },
-    })
+    }
+}
+
+/// `call_here` on an execution stack, for a stack that is not known.
+#[cold]
+#[inline(never)]
+unsafe fn call_elsewhere(
+    pool: &StackPool,
+    stack_limit: *mut usize,
+    f: EntryFn,
+    args: [usize; 4],
+) -> Result<(), Trap> {
+    // SAFETY: forwarded from `call_here`.
+    unsafe {
+        crate::run_on_stack(pool, stack_limit, move || {
+            f(args[0], args[1], args[2], args[3])
+        })
+    }
 }
 
 /// Rewrites the interrupted context `ctx` so that the thread continues in

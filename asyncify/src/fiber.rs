@@ -218,6 +218,14 @@ impl<R> Drop for Fiber<'_, R> {
     }
 }
 
+/// Whether code here runs directly on a fiber, with no synchronous call in
+/// between, so that [`suspend`] can suspend it (unless it is cancelled).
+#[inline]
+pub fn can_suspend() -> bool {
+    // SAFETY: the current activation is live while code runs inside it.
+    unsafe { signals::current_activation().as_ref() }.is_some_and(|a| !a.yielder.get().is_null())
+}
+
 /// Suspends the fiber this code runs on, returning to whoever resumed it;
 /// returns when it is resumed. `Err(Cancelled)` if the fiber is being
 /// dropped, or if this code is not running directly on a fiber (a

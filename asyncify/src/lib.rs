@@ -76,7 +76,7 @@ use std::panic::{self, AssertUnwindSafe};
 use corosensei::{Coroutine, CoroutineResult, Yielder};
 
 pub use direct::{EntryFn, call_here};
-pub use fiber::{Cancelled, Fiber, Resume, suspend};
+pub use fiber::{Cancelled, Fiber, Resume, can_suspend, suspend};
 pub use pool::{MAX_BACKTRACE_FRAMES, StackPool};
 pub use registry::{CodeInfo, lookup_code, register_code, unregister_code};
 pub use signals::{STACK_OVERFLOW, init_traps};

@@ -122,6 +122,7 @@ impl StackBounds {
     /// bytes above the bottom are kept for host functions.
     ///
     /// [`host_slack`]: crate::host_slack
+    #[inline]
     pub(crate) fn wasm_limit(&self) -> usize {
         self.bottom
             .saturating_add(crate::host_slack())
@@ -129,6 +130,7 @@ impl StackBounds {
     }
 
     /// Whether `addr` lies in the usable part of this stack.
+    #[inline]
     pub(crate) fn contains(&self, addr: usize) -> bool {
         addr >= self.bottom && addr < self.top
     }

@@ -69,10 +69,12 @@ thread_local! {
     static CURRENT: Cell<*const Activation> = const { Cell::new(ptr::null()) };
 }
 
+#[inline]
 pub(crate) fn current_activation() -> *const Activation {
     CURRENT.with(|c| c.get())
 }
 
+#[inline]
 pub(crate) fn set_current_activation(act: *const Activation) {
     CURRENT.with(|c| c.set(act));
 }

@@ -238,15 +238,12 @@ impl Func {
                     values,
                 )
             }
-            FuncKind::Wasm {
-                instance,
-                func_index,
+            &FuncKind::Wasm {
+                entry: trampoline,
+                wasm_call,
+                vmctx,
                 ..
             } => {
-                let inst = &store.opaque.instances[*instance as usize];
-                let trampoline = inst.module.entry_trampoline(*func_index);
-                let wasm_call = inst.module.wasm_call(*func_index);
-                let vmctx = inst.vmctx_ptr();
                 // SAFETY: the trampoline, code and vmctx belong to a live
                 // instance of this store, and `values` is sized for the type.
                 unsafe {
@@ -341,8 +338,8 @@ pub(crate) unsafe fn invoke(
         unsafe { std::mem::transmute::<*const u8, nyash_asyncify::EntryFn>(trampoline) };
     let limit: *mut usize = &mut store.vmstore.stack_limit;
     let inner = &store.engine.inner;
-    // A synchronous call cannot suspend: async host functions it reaches fail.
-    let _no_async = crate::async_call::CxGuard::set(std::ptr::null_mut());
+    // A synchronous call cannot suspend: async host functions it reaches see
+    // its activation, not a fiber's, as the innermost one, and fail.
     // SAFETY: the trampoline is generated code whose faults are traps of a
     // registered image; host functions it reaches catch panics and report
     // errors by return value (`host_callback`), so only trampoline and wasm
