@@ -340,7 +340,7 @@ mod arch {
             ".cfi_offset x30, -8",
             ".cfi_offset x29, -16",
             "mov x29, sp",
-            ".cfi_def_cfa w29, 16",
+            ".cfi_def_cfa x29, 16",
             "stp x19, x20, [sp, #-16]!",
             "stp x21, x22, [sp, #-16]!",
             "stp x23, x24, [sp, #-16]!",
