@@ -78,6 +78,12 @@ impl Config {
     /// Native stack available to wasm code per call, in bytes (default 1 MiB;
     /// values below 64 KiB are raised to 64 KiB). Deeper recursion traps with
     /// [`TrapCode::StackOverflow`](crate::TrapCode::StackOverflow).
+    ///
+    /// A synchronous call takes it from the calling thread's stack, below the
+    /// point of the call, and never closer than 128 KiB to the thread's stack
+    /// bottom (kept for host functions): on a thread with a small stack wasm
+    /// gets less. Calls nested through host functions share the budget of the
+    /// outermost call. An async call gets a stack of this size of its own.
     pub fn max_wasm_stack(&mut self, bytes: usize) -> &mut Self {
         self.max_wasm_stack = bytes.max(64 << 10);
         self

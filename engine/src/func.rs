@@ -237,15 +237,12 @@ impl Func {
                     values,
                 )
             }
-            FuncKind::Wasm {
-                instance,
-                func_index,
+            &FuncKind::Wasm {
+                entry: trampoline,
+                wasm_call,
+                vmctx,
                 ..
             } => {
-                let inst = &store.opaque.instances[*instance as usize];
-                let trampoline = inst.module.entry_trampoline(*func_index);
-                let wasm_call = inst.module.wasm_call(*func_index);
-                let vmctx = inst.vmctx_ptr();
                 // SAFETY: the trampoline, code and vmctx belong to a live
                 // instance of this store, and `values` is sized for the type.
                 unsafe {
@@ -317,8 +314,8 @@ impl<T> Caller<'_, T> {
     }
 }
 
-/// Runs `trampoline(vmctx, vmctx, wasm_call, values)` on an execution stack
-/// and turns a trap into an error.
+/// Runs `trampoline(vmctx, vmctx, wasm_call, values)` on the calling
+/// thread's stack and turns a trap into an error.
 ///
 /// # Safety
 /// `trampoline` must be an entry trampoline for `wasm_call`'s type, `vmctx`
@@ -330,22 +327,31 @@ pub(crate) unsafe fn invoke(
     wasm_call: *const u8,
     values: *mut ValRaw,
 ) -> Result<()> {
-    type Entry = unsafe extern "C" fn(*mut u8, *mut u8, *const u8, *mut ValRaw);
-    // SAFETY: entry trampolines have exactly this signature (aot::abi).
-    let entry: Entry = unsafe { std::mem::transmute::<*const u8, Entry>(trampoline) };
+    // SAFETY: entry trampolines have exactly this signature (aot::abi), with
+    // four pointer-sized arguments.
+    let entry: nyash_asyncify::EntryFn =
+        unsafe { std::mem::transmute::<*const u8, nyash_asyncify::EntryFn>(trampoline) };
     let limit: *mut usize = &mut store.vmstore.stack_limit;
-    // The store holds the engine for the whole call, so a pointer to its
-    // stack pool is enough (no reference count traffic per call).
-    let stacks: *const nyash_asyncify::StackPool = &store.engine.inner.stacks;
-    // A synchronous call cannot suspend: async host functions it reaches fail.
-    let _no_async = crate::async_call::CxGuard::set(std::ptr::null_mut());
-    // SAFETY: the closure holds only raw pointers and plain values, so an
-    // abandoned stack leaks nothing; the caller vouches for the pointers;
-    // `stacks` lives in the engine the store keeps alive.
+    let inner = &store.engine.inner;
+    // A synchronous call cannot suspend: async host functions it reaches see
+    // its activation, not a fiber's, as the innermost one, and fail.
+    // SAFETY: the trampoline is generated code whose faults are traps of a
+    // registered image; host functions it reaches catch panics and report
+    // errors by return value (`host_callback`), so only trampoline and wasm
+    // frames can be abandoned by a trap. The caller vouches for the pointers.
     let result = unsafe {
-        nyash_asyncify::run_on_stack(&*stacks, limit, move || {
-            entry(vmctx, vmctx, wasm_call, values)
-        })
+        nyash_asyncify::call_here(
+            &inner.stacks,
+            limit,
+            inner.config.max_wasm_stack,
+            entry,
+            [
+                vmctx as usize,
+                vmctx as usize,
+                wasm_call as usize,
+                values as usize,
+            ],
+        )
     };
     match result {
         Ok(()) => Ok(()),

@@ -177,11 +177,17 @@ pub(crate) fn wasm_func(store: &mut StoreOpaque, instance: u32, func_index: u32)
             ptr
         }
     };
+    let entry = module.entry_trampoline(func_index);
+    let wasm_call = module.wasm_call(func_index);
+    let vmctx = inst.vmctx_ptr();
     let index = store.funcs.len() as u32;
     store.funcs.push(FuncData {
         kind: FuncKind::Wasm {
             instance,
             func_index,
+            entry,
+            wasm_call,
+            vmctx,
             _owned_ref: owned_ref,
         },
         type_id,

@@ -1,11 +1,12 @@
 //! A WebAssembly engine that compiles modules ahead of time to native code
-//! with Cranelift and runs them on its own execution stacks.
+//! with Cranelift.
 //!
 //! Every function of a module is compiled before it runs (all functions in
 //! parallel); the result can be written out as a `.nwasm` artifact or kept in
-//! an on-disk cache, so the next start does not compile at all. Calls run on
-//! stacks the engine owns, which is what lets a host function be `async`: the
-//! wasm stack is suspended while its future is pending. Traps come back as
+//! an on-disk cache, so the next start does not compile at all. Synchronous
+//! calls run on the caller's own stack; async calls run on stacks the engine
+//! owns, which is what lets a host function be `async`: the wasm stack is
+//! suspended while its future is pending. Traps come back as
 //! [`Error`]s with a [`TrapCode`] and a wasm backtrace; the process never
 //! aborts because of what a module does.
 //!

@@ -22,6 +22,11 @@ pub(crate) enum FuncKind {
     Wasm {
         instance: u32,
         func_index: u32,
+        /// Its entry trampoline, code and instance VMContext, looked up once
+        /// so that a call from the host goes straight to them.
+        entry: *const u8,
+        wasm_call: *const u8,
+        vmctx: *mut u8,
         /// The funcref of a function with no slot in its VMContext.
         _owned_ref: Option<Box<VMFuncRef>>,
     },

@@ -133,6 +133,9 @@ impl WasmTy for Option<ExternRef> {
 /// A list of wasm values: `()`, a single [`WasmTy`], or a tuple of up to ten
 /// of them. The parameter and result types of a [`TypedFunc`].
 pub trait WasmList: Sized + Send + 'static {
+    /// How many values (`Self::valtypes().len()`), without allocating.
+    #[doc(hidden)]
+    const LEN: usize;
     #[doc(hidden)]
     fn valtypes() -> Vec<ValType>;
     #[doc(hidden)]
@@ -144,6 +147,7 @@ pub trait WasmList: Sized + Send + 'static {
 }
 
 impl<T: WasmTy> WasmList for T {
+    const LEN: usize = 1;
     fn valtypes() -> Vec<ValType> {
         vec![T::valtype()]
     }
@@ -159,6 +163,7 @@ impl<T: WasmTy> WasmList for T {
 macro_rules! wasm_list_tuple {
     ($($t:ident $i:tt),*) => {
         impl<$($t: WasmTy),*> WasmList for ($($t,)*) {
+            const LEN: usize = 0 $(+ { let _ = $i; 1 })*;
             fn valtypes() -> Vec<ValType> {
                 vec![$($t::valtype()),*]
             }
@@ -377,7 +382,7 @@ impl<P: WasmList, R: WasmList> TypedFunc<P, R> {
     pub fn call<T: 'static>(&self, mut store: impl AsContextMut<Data = T>, params: P) -> Result<R> {
         let store = store.as_context_mut().0;
         let mut values = [ValRaw::ZERO; 16];
-        let n = P::valtypes().len().max(R::valtypes().len());
+        let n = P::LEN.max(R::LEN);
         let mut heap;
         let values: &mut [ValRaw] = if n <= values.len() {
             &mut values[..n.max(1)]
