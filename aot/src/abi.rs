@@ -18,7 +18,9 @@ pub fn clif_type(ty: WasmType) -> ir::Type {
         WasmType::F32 => types::F32,
         WasmType::F64 => types::F64,
         WasmType::V128 => types::I8X16,
-        WasmType::FuncRef | WasmType::ExternRef | WasmType::ExnRef => POINTER_TYPE,
+        // funcref: a `*const VMFuncRef`; externref and exnref: store-local
+        // handles.
+        WasmType::Ref(_) => POINTER_TYPE,
     }
 }
 

@@ -369,7 +369,7 @@ impl TrampolinePlan {
         let mut seen: HashMap<&FuncType, usize> = HashMap::new();
         for t in (0..n).filter(|&t| needs_entry[t]) {
             let next = plan.entry_types.len();
-            let i = *seen.entry(&env.types[t]).or_insert_with(|| {
+            let i = *seen.entry(env.func_type_at(t as u32)).or_insert_with(|| {
                 plan.entry_types.push(t);
                 next
             });
@@ -379,7 +379,7 @@ impl TrampolinePlan {
         let base = plan.entry_types.len();
         for t in (0..n).filter(|&t| needs_host[t]) {
             let next = base + plan.host_types.len();
-            let i = *seen.entry(&env.types[t]).or_insert_with(|| {
+            let i = *seen.entry(env.func_type_at(t as u32)).or_insert_with(|| {
                 plan.host_types.push(t);
                 next
             });
@@ -676,7 +676,9 @@ impl Compiler {
             Job::Translated(index, func) => {
                 self.compile_function((*func)?, index, &inline_bodies, state)
             }
-            Job::Trampoline(ty, entry) => self.compile_trampoline(&env.types[ty], entry, state),
+            Job::Trampoline(ty, entry) => {
+                self.compile_trampoline(env.func_type_at(ty as u32), entry, state)
+            }
         };
         let cost = |j: &Job| match j {
             Job::Body(b) => b.range.len(),
@@ -698,7 +700,12 @@ impl Compiler {
     /// functions whose type no loaded module imports.
     pub fn compile_trampolines_for(&self, ty: &FuncType) -> Result<Artifact, CompileError> {
         let env = ModuleEnv {
-            types: vec![ty.clone()],
+            types: vec![crate::module::SubType {
+                is_final: true,
+                supertype: None,
+                composite: crate::module::CompositeType::Func(ty.clone()),
+            }],
+            rec_groups: vec![0],
             ..ModuleEnv::default()
         };
         let offsets = VMOffsets::new(&env);
@@ -706,7 +713,9 @@ impl Compiler {
         let mut state = self.worker_state();
         let trampolines = plan
             .trampolines()
-            .map(|(t, entry)| self.compile_trampoline(&env.types[t], entry, &mut state))
+            .map(|(t, entry)| {
+                self.compile_trampoline(env.func_type_at(t as u32), entry, &mut state)
+            })
             .collect::<Result<Vec<_>, _>>()?;
         self.link(env, offsets, Vec::new(), &plan, trampolines)
     }

@@ -19,7 +19,7 @@ pub use compile::{
     Tunables,
 };
 pub use inline::InlineTable;
-pub use module::{FuncType, ModuleEnv, WasmType};
+pub use module::{CompositeType, FuncType, HeapType, ModuleEnv, RefType, SubType, WasmType};
 pub use vmoffsets::VMOffsets;
 pub use wasmparser::WasmFeatures;
 

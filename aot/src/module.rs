@@ -14,7 +14,8 @@ use wasmparser::{
 use crate::CompileError;
 use crate::translate::encoding;
 
-/// A WebAssembly value type, in the engine's own words.
+/// A WebAssembly value type, in the engine's own words (WebAssembly 3.0:
+/// numbers, vectors and references).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum WasmType {
     I32,
@@ -22,20 +23,46 @@ pub enum WasmType {
     F32,
     F64,
     V128,
-    FuncRef,
-    ExternRef,
-    /// `exnref` (exception handling): a store-local handle of an exception
-    /// object, 0 = null. Kept as its own variant until reference types are
-    /// general (it becomes `HeapType::Exn` then).
-    ExnRef,
+    /// A reference: `funcref`, `(ref $t)`, `(ref null extern)`, ...
+    Ref(RefType),
+}
+
+#[allow(non_upper_case_globals)]
+impl WasmType {
+    /// `funcref`, i.e. `(ref null func)`.
+    pub const FuncRef: WasmType = WasmType::Ref(RefType::FUNCREF);
+    /// `externref`, i.e. `(ref null extern)`.
+    pub const ExternRef: WasmType = WasmType::Ref(RefType::EXTERNREF);
+    /// `exnref`, i.e. `(ref null exn)`.
+    pub const ExnRef: WasmType = WasmType::Ref(RefType::EXNREF);
 }
 
 impl WasmType {
     pub fn is_ref(self) -> bool {
-        matches!(
-            self,
-            WasmType::FuncRef | WasmType::ExternRef | WasmType::ExnRef
-        )
+        matches!(self, WasmType::Ref(_))
+    }
+
+    /// The reference type, if this is one.
+    pub fn as_ref(self) -> Option<RefType> {
+        match self {
+            WasmType::Ref(r) => Some(r),
+            _ => None,
+        }
+    }
+
+    /// Whether the type has a default value (zero or null): every type
+    /// but the non-nullable references.
+    pub fn is_defaultable(self) -> bool {
+        !matches!(self, WasmType::Ref(r) if !r.nullable)
+    }
+
+    /// The same type with each concrete type index mapped by `f` (module
+    /// index to engine id, for instance).
+    pub fn map_concrete(self, f: impl FnOnce(u32) -> HeapType) -> WasmType {
+        match self {
+            WasmType::Ref(r) => WasmType::Ref(r.map_concrete(f)),
+            other => other,
+        }
     }
 
     pub(crate) fn from_wasmparser_pub(ty: wasmparser::ValType) -> Result<Self, CompileError> {
@@ -43,32 +70,14 @@ impl WasmType {
     }
 
     fn from_wasmparser(ty: wasmparser::ValType) -> Result<Self, CompileError> {
-        use wasmparser::{AbstractHeapType, HeapType, ValType};
+        use wasmparser::ValType;
         Ok(match ty {
             ValType::I32 => WasmType::I32,
             ValType::I64 => WasmType::I64,
             ValType::F32 => WasmType::F32,
             ValType::F64 => WasmType::F64,
             ValType::V128 => WasmType::V128,
-            ValType::Ref(r) => match r.heap_type() {
-                HeapType::Abstract {
-                    shared: false,
-                    ty: AbstractHeapType::Func,
-                } if r.is_nullable() => WasmType::FuncRef,
-                HeapType::Abstract {
-                    shared: false,
-                    ty: AbstractHeapType::Extern,
-                } if r.is_nullable() => WasmType::ExternRef,
-                HeapType::Abstract {
-                    shared: false,
-                    ty: AbstractHeapType::Exn,
-                } if r.is_nullable() => WasmType::ExnRef,
-                _ => {
-                    return Err(CompileError::Unsupported(format!(
-                        "reference type {r:?} (typed function references and GC are not supported yet)"
-                    )));
-                }
-            },
+            ValType::Ref(r) => WasmType::Ref(RefType::from_wasmparser(r)?),
         })
     }
 }
@@ -81,9 +90,192 @@ impl std::fmt::Display for WasmType {
             WasmType::F32 => "f32",
             WasmType::F64 => "f64",
             WasmType::V128 => "v128",
-            WasmType::FuncRef => "funcref",
-            WasmType::ExternRef => "externref",
-            WasmType::ExnRef => "exnref",
+            WasmType::Ref(r) => return r.fmt(f),
+        })
+    }
+}
+
+/// A reference type: a heap type, and whether null is a value of it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+pub struct RefType {
+    pub nullable: bool,
+    pub heap: HeapType,
+}
+
+impl RefType {
+    /// `funcref`: `(ref null func)`.
+    pub const FUNCREF: RefType = RefType::nullable(HeapType::Func);
+    /// `externref`: `(ref null extern)`.
+    pub const EXTERNREF: RefType = RefType::nullable(HeapType::Extern);
+    /// `exnref`: `(ref null exn)`.
+    pub const EXNREF: RefType = RefType::nullable(HeapType::Exn);
+
+    /// `(ref null heap)`.
+    pub const fn nullable(heap: HeapType) -> RefType {
+        RefType {
+            nullable: true,
+            heap,
+        }
+    }
+
+    /// `(ref heap)`.
+    pub const fn non_null(heap: HeapType) -> RefType {
+        RefType {
+            nullable: false,
+            heap,
+        }
+    }
+
+    /// The same type with its concrete type index (if any) mapped by `f`.
+    pub fn map_concrete(self, f: impl FnOnce(u32) -> HeapType) -> RefType {
+        RefType {
+            nullable: self.nullable,
+            heap: match self.heap {
+                HeapType::Concrete(i) => f(i),
+                other => other,
+            },
+        }
+    }
+
+    fn from_wasmparser(r: wasmparser::RefType) -> Result<RefType, CompileError> {
+        Ok(RefType {
+            nullable: r.is_nullable(),
+            heap: HeapType::from_wasmparser(r.heap_type())?,
+        })
+    }
+}
+
+impl std::fmt::Display for RefType {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let short = match self.heap {
+            HeapType::Func => Some("funcref"),
+            HeapType::Extern => Some("externref"),
+            HeapType::Any => Some("anyref"),
+            HeapType::Eq => Some("eqref"),
+            HeapType::I31 => Some("i31ref"),
+            HeapType::Struct => Some("structref"),
+            HeapType::Array => Some("arrayref"),
+            HeapType::Exn => Some("exnref"),
+            HeapType::None => Some("nullref"),
+            HeapType::NoExtern => Some("nullexternref"),
+            HeapType::NoFunc => Some("nullfuncref"),
+            HeapType::NoExn => Some("nullexnref"),
+            HeapType::Concrete(_) | HeapType::Engine(_) => None,
+        };
+        match (self.nullable, short) {
+            (true, Some(s)) => f.write_str(s),
+            (true, None) => write!(f, "(ref null {})", self.heap),
+            (false, _) => write!(f, "(ref {})", self.heap),
+        }
+    }
+}
+
+/// A heap type: what a reference points to. The abstract types of
+/// WebAssembly 3.0, and concrete (defined) types.
+///
+/// A concrete type is named two ways: [`HeapType::Concrete`], by the
+/// module's type index, in a [`ModuleEnv`] (what the compiler and an
+/// artifact see); [`HeapType::Engine`], by the engine-wide id the engine
+/// gives the type when it loads the module, everywhere in the engine's
+/// public API (a module's import and export types, the types of a store's
+/// functions, globals and tables). Two engine ids are equal exactly when
+/// the types are (iso-recursive equivalence, whole rec groups).
+///
+/// Today the engine runs function references and exceptions: a module
+/// whose types use the GC heap types (`any`, `eq`, `i31`, `struct`,
+/// `array`, `none`) is rejected as unsupported.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+pub enum HeapType {
+    Func,
+    Extern,
+    Any,
+    Eq,
+    I31,
+    Struct,
+    Array,
+    Exn,
+    /// The bottom of `any`'s hierarchy (`nullref`'s).
+    None,
+    NoExtern,
+    NoFunc,
+    NoExn,
+    /// A type of the module, by module type index.
+    Concrete(u32),
+    /// A type of the engine, by engine-wide type id (see above).
+    Engine(u32),
+}
+
+impl HeapType {
+    fn from_wasmparser(hty: wasmparser::HeapType) -> Result<HeapType, CompileError> {
+        use wasmparser::AbstractHeapType as A;
+        let needs = |what: &str, ty: &str| {
+            Err(CompileError::Unsupported(format!(
+                "heap type `{ty}` needs {what}, which is not supported yet"
+            )))
+        };
+        Ok(match hty {
+            wasmparser::HeapType::Abstract { shared: true, .. } => {
+                return needs("shared-everything threads", "shared");
+            }
+            wasmparser::HeapType::Abstract { shared: false, ty } => match ty {
+                A::Func => HeapType::Func,
+                A::Extern => HeapType::Extern,
+                A::NoFunc => HeapType::NoFunc,
+                A::NoExtern => HeapType::NoExtern,
+                A::Any => return needs("GC", "any"),
+                A::Eq => return needs("GC", "eq"),
+                A::I31 => return needs("GC", "i31"),
+                A::Struct => return needs("GC", "struct"),
+                A::Array => return needs("GC", "array"),
+                A::None => return needs("GC", "none"),
+                A::Exn => HeapType::Exn,
+                A::NoExn => HeapType::NoExn,
+                A::Cont | A::NoCont => return needs("stack switching", "cont"),
+            },
+            wasmparser::HeapType::Exact(_) => return needs("custom descriptors", "exact"),
+            wasmparser::HeapType::Concrete(i) => match i.as_module_index() {
+                Some(i) => HeapType::Concrete(i),
+                None => {
+                    return Err(CompileError::Unsupported(format!(
+                        "heap type {hty:?} is not a module type index"
+                    )));
+                }
+            },
+        })
+    }
+
+    /// The top of the hierarchy this type is in: `func`, `extern`, `any`
+    /// or `exn`. Which hierarchy a value is in decides its representation
+    /// (a `funcref` is a `*const VMFuncRef`, an `externref` a store-local
+    /// handle). A concrete type is a function type until GC.
+    pub fn top(self) -> HeapType {
+        use HeapType::*;
+        match self {
+            Func | NoFunc | Concrete(_) | Engine(_) => Func,
+            Extern | NoExtern => Extern,
+            Exn | NoExn => Exn,
+            Any | Eq | I31 | Struct | Array | None => Any,
+        }
+    }
+}
+
+impl std::fmt::Display for HeapType {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            HeapType::Func => "func",
+            HeapType::Extern => "extern",
+            HeapType::Any => "any",
+            HeapType::Eq => "eq",
+            HeapType::I31 => "i31",
+            HeapType::Struct => "struct",
+            HeapType::Array => "array",
+            HeapType::Exn => "exn",
+            HeapType::None => "none",
+            HeapType::NoExtern => "noextern",
+            HeapType::NoFunc => "nofunc",
+            HeapType::NoExn => "noexn",
+            HeapType::Concrete(i) => return write!(f, "{i}"),
+            HeapType::Engine(i) => return write!(f, "#{i}"),
         })
     }
 }
@@ -93,6 +285,29 @@ impl std::fmt::Display for WasmType {
 pub struct FuncType {
     pub params: Vec<WasmType>,
     pub results: Vec<WasmType>,
+}
+
+impl FuncType {
+    /// The same type with every concrete type index mapped by `f`.
+    pub fn map_concrete(&self, mut f: impl FnMut(u32) -> HeapType) -> FuncType {
+        let mut map = |t: &WasmType| t.map_concrete(&mut f);
+        FuncType {
+            params: self.params.iter().map(&mut map).collect(),
+            results: self.results.iter().map(&mut map).collect(),
+        }
+    }
+
+    fn from_wasmparser(f: &wasmparser::FuncType) -> Result<FuncType, CompileError> {
+        let list = |v: &[wasmparser::ValType]| {
+            v.iter()
+                .map(|t| WasmType::from_wasmparser(*t))
+                .collect::<Result<_, _>>()
+        };
+        Ok(FuncType {
+            params: list(f.params())?,
+            results: list(f.results())?,
+        })
+    }
 }
 
 impl std::fmt::Display for FuncType {
@@ -109,6 +324,97 @@ impl std::fmt::Display for FuncType {
             list(&self.params),
             list(&self.results)
         )
+    }
+}
+
+/// One defined type of a module's type section: a composite type, whether
+/// it may have subtypes, and its declared supertype (WebAssembly 3.0's
+/// `sub`). A type without `sub` is final and has no supertype.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+pub struct SubType {
+    pub is_final: bool,
+    /// The declared supertype, a module type index (or an engine id once
+    /// canonicalized: see [`HeapType`]).
+    pub supertype: Option<u32>,
+    pub composite: CompositeType,
+}
+
+/// The structure of a defined type. Only function types run today;
+/// `Struct` and `Array` are GC's, and a module that defines one is
+/// rejected as unsupported until the GC heap exists.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+pub enum CompositeType {
+    Func(FuncType),
+    Struct(Vec<FieldType>),
+    Array(FieldType),
+}
+
+/// A field of a struct, or an array's element.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+pub struct FieldType {
+    pub storage: StorageType,
+    pub mutable: bool,
+}
+
+/// What a struct field or array element stores: a value, or a packed
+/// integer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+pub enum StorageType {
+    I8,
+    I16,
+    Val(WasmType),
+}
+
+impl SubType {
+    /// The function type, if this is one.
+    pub fn as_func(&self) -> Option<&FuncType> {
+        match &self.composite {
+            CompositeType::Func(f) => Some(f),
+            _ => None,
+        }
+    }
+
+    fn from_wasmparser(sub: &wasmparser::SubType) -> Result<SubType, CompileError> {
+        if sub.composite_type.shared {
+            return Err(CompileError::Unsupported(
+                "shared types need shared-everything threads, which is not supported yet".into(),
+            ));
+        }
+        let composite = match &sub.composite_type.inner {
+            CompositeInnerType::Func(f) => CompositeType::Func(FuncType::from_wasmparser(f)?),
+            CompositeInnerType::Struct(_) => {
+                return Err(CompileError::Unsupported(
+                    "a struct type needs GC, which is not supported yet".into(),
+                ));
+            }
+            CompositeInnerType::Array(_) => {
+                return Err(CompileError::Unsupported(
+                    "an array type needs GC, which is not supported yet".into(),
+                ));
+            }
+            CompositeInnerType::Cont(_) => {
+                return Err(CompileError::Unsupported(
+                    "a continuation type needs stack switching, which is not supported yet".into(),
+                ));
+            }
+        };
+        if sub.composite_type.descriptor_idx.is_some() || sub.composite_type.describes_idx.is_some()
+        {
+            return Err(CompileError::Unsupported(
+                "custom descriptors are not supported yet".into(),
+            ));
+        }
+        let supertype = match sub.supertype_idxs.first() {
+            None => None,
+            Some(i) => Some(i.as_module_index().ok_or_else(|| {
+                CompileError::Unsupported(format!("supertype {i:?} is not a module type index"))
+            })?),
+        };
+        Ok(SubType {
+            is_final: sub.is_final,
+            supertype,
+            composite,
+        })
     }
 }
 
@@ -177,7 +483,7 @@ pub enum ConstOp {
     F32Const(u32),
     F64Const(u64),
     V128Const(u128),
-    RefNull(WasmType),
+    RefNull(HeapType),
     RefFunc(u32),
     GlobalGet(u32),
     I32Add,
@@ -204,7 +510,7 @@ impl ConstExpr {
                 Operator::F32Const { value } => ConstOp::F32Const(value.bits()),
                 Operator::F64Const { value } => ConstOp::F64Const(value.bits()),
                 Operator::V128Const { value } => ConstOp::V128Const(value.i128() as u128),
-                Operator::RefNull { hty } => ConstOp::RefNull(heap_type_to_wasm(hty)?),
+                Operator::RefNull { hty } => ConstOp::RefNull(HeapType::from_wasmparser(hty)?),
                 Operator::RefFunc { function_index } => ConstOp::RefFunc(function_index),
                 Operator::GlobalGet { global_index } => ConstOp::GlobalGet(global_index),
                 Operator::I32Add => ConstOp::I32Add,
@@ -230,27 +536,6 @@ impl ConstExpr {
             ConstOp::RefFunc(i) => Some(*i),
             _ => None,
         })
-    }
-}
-
-pub(crate) fn heap_type_to_wasm(hty: wasmparser::HeapType) -> Result<WasmType, CompileError> {
-    use wasmparser::{AbstractHeapType, HeapType};
-    match hty {
-        HeapType::Abstract {
-            shared: false,
-            ty: AbstractHeapType::Func,
-        } => Ok(WasmType::FuncRef),
-        HeapType::Abstract {
-            shared: false,
-            ty: AbstractHeapType::Extern,
-        } => Ok(WasmType::ExternRef),
-        HeapType::Abstract {
-            shared: false,
-            ty: AbstractHeapType::Exn,
-        } => Ok(WasmType::ExnRef),
-        other => Err(CompileError::Unsupported(format!(
-            "heap type {other:?} (GC is not supported yet)"
-        ))),
     }
 }
 
@@ -319,14 +604,21 @@ pub struct FunctionBodyInput {
 #[derive(Clone, Debug, Default, serde::Serialize, serde::Deserialize)]
 pub struct ModuleEnv {
     pub name: Option<String>,
-    /// Module type index -> function type.
-    pub types: Vec<FuncType>,
+    /// Module type index -> defined type (function types only, until GC).
+    pub types: Vec<SubType>,
+    /// The type section's rec groups: the first type index of each, in
+    /// order (a type outside an explicit `rec` is a group of one). Engine
+    /// type ids are given per whole group (see the engine's registry).
+    pub rec_groups: Vec<u32>,
     /// Function index -> module type index. Imported functions come first.
     #[serde(with = "crate::packed")]
     pub funcs: Vec<u32>,
     pub num_imported_funcs: u32,
     pub tables: Vec<TableType>,
     pub num_imported_tables: u32,
+    /// Initialisers of the defined tables (index = table index - imported):
+    /// `None` fills the table with null.
+    pub table_inits: Vec<Option<ConstExpr>>,
     pub memories: Vec<MemoryType>,
     pub num_imported_memories: u32,
     pub globals: Vec<GlobalType>,
@@ -430,13 +722,45 @@ impl ModuleEnv {
     }
 
     pub fn func_type(&self, func_index: u32) -> &FuncType {
-        &self.types[self.funcs[func_index as usize] as usize]
+        self.func_type_at(self.funcs[func_index as usize])
+    }
+
+    /// The function type at module type index `type_index`.
+    pub fn func_type_at(&self, type_index: u32) -> &FuncType {
+        self.types[type_index as usize]
+            .as_func()
+            .expect("`parse` admits function types only")
+    }
+
+    /// The depth of type `type_index` in its declared supertype chain (0:
+    /// no supertype). Validation bounds it by 63 and orders supertypes
+    /// before their subtypes; the walk is bounded anyway.
+    pub fn type_depth(&self, type_index: u32) -> u32 {
+        let mut depth = 0;
+        let mut t = type_index;
+        while let Some(s) = self.types.get(t as usize).and_then(|t| t.supertype) {
+            if s >= t || depth >= self.types.len() as u32 {
+                break;
+            }
+            depth += 1;
+            t = s;
+        }
+        depth
+    }
+
+    /// The rec group of each type section entry: `(first type index, len)`.
+    pub fn rec_group_ranges(&self) -> impl Iterator<Item = std::ops::Range<u32>> + '_ {
+        let n = self.types.len() as u32;
+        self.rec_groups.iter().enumerate().map(move |(k, &start)| {
+            let end = self.rec_groups.get(k + 1).copied().unwrap_or(n);
+            start..end
+        })
     }
 
     /// The function type of tag `tag_index` (its parameters are the
     /// exception's payload; it has no results).
     pub fn tag_type(&self, tag_index: u32) -> &FuncType {
-        &self.types[self.tags[tag_index as usize] as usize]
+        self.func_type_at(self.tags[tag_index as usize])
     }
 
     pub fn func_name(&self, func_index: u32) -> Option<&str> {
@@ -451,12 +775,22 @@ impl ModuleEnv {
     }
 }
 
+/// Typed function references with the type system GC brought into
+/// WebAssembly 3.0: wasmparser's `GC` feature validates rec groups, `sub`
+/// types, subtyping between function types and the abstract heap types.
+/// GC itself does not run: `parse` rejects struct and array types and the
+/// GC heap types as unsupported, and the translator every GC operator.
+pub fn function_references_features() -> WasmFeatures {
+    WasmFeatures::FUNCTION_REFERENCES.union(WasmFeatures::GC)
+}
+
 /// The WebAssembly features the engine accepts: WebAssembly 2.0 with SIMD
 /// (a compiler for a CPU without the vector instructions SIMD needs turns
 /// it off: see `Compiler::features`), and the 3.0 proposals listed one per
 /// line.
 pub fn supported_features() -> WasmFeatures {
     WasmFeatures::WASM2
+        .union(function_references_features())
         .union(WasmFeatures::MULTI_MEMORY)
         .union(WasmFeatures::MEMORY64)
         .union(WasmFeatures::CUSTOM_PAGE_SIZES)
@@ -497,28 +831,9 @@ pub fn parse_with_features(
             Payload::TypeSection(reader) => {
                 for group in reader {
                     let group = group.map_err(from_wasmparser)?;
+                    env.rec_groups.push(env.types.len() as u32);
                     for sub in group.into_types() {
-                        match &sub.composite_type.inner {
-                            CompositeInnerType::Func(f) => {
-                                env.types.push(FuncType {
-                                    params: f
-                                        .params()
-                                        .iter()
-                                        .map(|t| WasmType::from_wasmparser(*t))
-                                        .collect::<Result<_, _>>()?,
-                                    results: f
-                                        .results()
-                                        .iter()
-                                        .map(|t| WasmType::from_wasmparser(*t))
-                                        .collect::<Result<_, _>>()?,
-                                });
-                            }
-                            _ => {
-                                return Err(CompileError::Unsupported(
-                                    "GC struct and array types".into(),
-                                ));
-                            }
-                        }
+                        env.types.push(SubType::from_wasmparser(&sub)?);
                     }
                 }
             }
@@ -572,13 +887,15 @@ pub fn parse_with_features(
             Payload::TableSection(reader) => {
                 for table in reader {
                     let table = table.map_err(from_wasmparser)?;
-                    let ty = table_type(table.ty)?;
-                    if let wasmparser::TableInit::Expr(_) = table.init {
-                        return Err(CompileError::Unsupported(
-                            "table initialiser expressions".into(),
-                        ));
-                    }
-                    env.tables.push(ty);
+                    env.tables.push(table_type(table.ty)?);
+                    env.table_inits.push(match table.init {
+                        wasmparser::TableInit::RefNull => None,
+                        wasmparser::TableInit::Expr(e) => {
+                            let init = ConstExpr::parse(&e)?;
+                            escaping.extend(init.referenced_funcs());
+                            Some(init)
+                        }
+                    });
                 }
             }
             Payload::MemorySection(reader) => {
@@ -653,10 +970,10 @@ pub fn parse_with_features(
                                 escaping.push(f);
                                 items.push(ConstExpr(vec![ConstOp::RefFunc(f)]));
                             }
-                            (WasmType::FuncRef, items)
+                            (WasmType::Ref(RefType::non_null(HeapType::Func)), items)
                         }
                         ElementItems::Expressions(ty, exprs) => {
-                            let element = heap_type_to_wasm(ty.heap_type())?;
+                            let element = WasmType::Ref(RefType::from_wasmparser(ty)?);
                             let mut items = Vec::new();
                             for e in exprs {
                                 let e = ConstExpr::parse(&e.map_err(from_wasmparser)?)?;
@@ -763,7 +1080,7 @@ fn read_names(
 
 fn table_type(t: wasmparser::TableType) -> Result<TableType, CompileError> {
     Ok(TableType {
-        element: heap_type_to_wasm(t.element_type.heap_type())?,
+        element: WasmType::Ref(RefType::from_wasmparser(t.element_type)?),
         limits: Limits {
             min: t.initial,
             max: t.maximum,

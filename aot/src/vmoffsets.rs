@@ -10,6 +10,7 @@
 //!   +16  builtins: *const [fn; Builtin::COUNT]   (see `crate::builtin`)
 //!   +24  type_ids: *const u32                    (module type index -> engine type id)
 //!   +32  instance: *mut ()                       (runtime back-pointer; never read by code)
+//!   +40  type_displays: *const u32               (the engine's supertype displays, see `type_display`)
 //!   imported functions  [VMFunctionImport; n]    { wasm_call, vmctx, func_ref }
 //!   memories            [*mut VMMemoryDefinition; n]   (imported and defined alike)
 //!   tables              [*mut VMTableDefinition; n]    (imported and defined alike)
@@ -48,6 +49,23 @@ pub mod func_ref {
     /// Engine-wide type id (u32) of the function's type.
     pub const TYPE_ID: u32 = 16;
     pub const SIZE: u32 = 24;
+}
+
+/// The engine's table of supertype displays, one fixed-size record per
+/// engine type id at `type_displays + id * SIZE`: entry `d` is the type's
+/// supertype at depth `d` (entry 0 the root of its chain, the entry at its
+/// own depth the type itself), `u32::MAX` past its depth. So `a <: b` is
+/// `record(a)[depth(b)] == b`, with `depth(b)` known when compiling.
+/// Records never move or change once written (ids are append-only).
+pub mod type_display {
+    /// Entries per record: wasmparser's `MAX_WASM_SUBTYPING_DEPTH` (63) + 1.
+    pub const ENTRIES: u32 = 64;
+    /// Bytes per record.
+    pub const SIZE: u32 = ENTRIES * 4;
+    /// log2 of [`SIZE`].
+    pub const SIZE_LOG2: u32 = 8;
+    /// An entry past the type's depth.
+    pub const NONE: u32 = u32::MAX;
 }
 
 /// `VMFunctionImport`: an imported function as seen by the importer.
@@ -154,8 +172,9 @@ impl VMOffsets {
     pub const BUILTINS: u32 = 16;
     pub const TYPE_IDS: u32 = 24;
     pub const INSTANCE: u32 = 32;
+    pub const TYPE_DISPLAYS: u32 = 40;
     /// Size of the header (the fields above), `VMContextHeader` in the runtime.
-    pub const HEADER_SIZE: u32 = 40;
+    pub const HEADER_SIZE: u32 = 48;
 
     pub fn new(env: &ModuleEnv) -> Self {
         Self::from_counts(

@@ -175,25 +175,26 @@ fn simd_without_sse41_is_unsupported_not_invalid() {
 
 #[test]
 fn later_proposals_are_unsupported_not_invalid() {
+    // (module, words of the message)
     let modules = [
-        // Typed function references (`return_call_ref`; plain tail calls
-        // are supported).
-        "(module (type $t (func (result i32)))
-           (func (param (ref null $t)) (result i32) local.get 0 return_call_ref $t))",
+        // GC: a struct type, a GC heap type, a GC operator (typed function
+        // references, whose type system GC shares, are supported).
+        ("(module (type (struct)))", "needs GC"),
+        ("(module (func (param anyref)))", "needs GC"),
+        (
+            "(module (func (param funcref) (result i32) local.get 0 ref.test (ref func)))",
+            "GC proposal",
+        ),
         // Threads.
-        "(module (memory 1 1 shared) (func (param i32) (result i32) local.get 0 i32.atomic.load))",
+        (
+            "(module (memory 1 1 shared) (func (param i32) (result i32) local.get 0 i32.atomic.load))",
+            "enabled",
+        ),
     ];
-    for m in modules {
+    for (m, words) in modules {
         let wasm = wat::parse_str(m).unwrap();
         match Compiler::native().unwrap().compile(&wasm) {
-            Err(CompileError::Unsupported(what)) => {
-                // wasmparser's wording: "... proposal not enabled", or for
-                // typed references "function references required for ...".
-                assert!(
-                    what.contains("enabled") || what.contains("required"),
-                    "{what}"
-                )
-            }
+            Err(CompileError::Unsupported(what)) => assert!(what.contains(words), "{m}: {what}"),
             other => panic!("{m}: expected Unsupported, got {other:?}"),
         }
     }
@@ -214,4 +215,20 @@ fn later_proposals_are_unsupported_not_invalid() {
         }
         other => panic!("legacy try: expected Unsupported, got {other:?}"),
     }
+}
+
+#[test]
+fn typed_function_references_compile() {
+    let m = "(module (type $t (func (result i32)))
+        (func $f (type $t) i32.const 7)
+        (table $tab 1 (ref $t) (ref.func $f))
+        (elem declare func $f)
+        (func (param (ref null $t)) (result i32) local.get 0 return_call_ref $t)
+        (func (param (ref null $t)) (result i32)
+          (block $null (br_on_null $null (local.get 0)) (call_ref $t) (return))
+          i32.const -1)
+        (func (result i32) (local $l (ref $t)) (local.set $l (ref.func $f))
+          (call_ref $t (local.get $l))))";
+    let wasm = wat::parse_str(m).unwrap();
+    Compiler::native().unwrap().compile(&wasm).unwrap();
 }

@@ -9,8 +9,8 @@ use std::panic::{self, AssertUnwindSafe};
 use corosensei::{Coroutine, CoroutineResult, Yielder};
 
 use crate::pool::{self, StackBounds, StackPool};
-use crate::signals::{self, Activation};
-use crate::{STACK_OVERFLOW, Trap, host_slack};
+use crate::signals::{self, Activation, Kind};
+use crate::{STACK_OVERFLOW, Trap};
 
 /// What a resumption of a fiber came to.
 #[derive(Debug)]
@@ -83,8 +83,9 @@ impl<'p, R> Fiber<'p, R> {
         };
         let mut backtrace = backtrace;
         act.write(Activation {
-            handler: co.trap_handler(),
+            kind: Kind::Coroutine(co.trap_handler()),
             bounds,
+            limit: bounds.wasm_limit(),
             prev: Cell::new(std::ptr::null()),
             yielder: Cell::new(std::ptr::null()),
             cancelled: Cell::new(false),
@@ -97,7 +98,7 @@ impl<'p, R> Fiber<'p, R> {
         });
         // SAFETY: written just above.
         let act: Box<Activation> = unsafe { Box::from_raw(Box::into_raw(act).cast()) };
-        let wasm_limit = bounds.bottom.saturating_add(host_slack()).min(bounds.top);
+        let wasm_limit = bounds.wasm_limit();
         Some(Fiber {
             pool,
             co: Some(co),
@@ -215,6 +216,14 @@ impl<R> Drop for Fiber<'_, R> {
             }
         }
     }
+}
+
+/// Whether code here runs directly on a fiber, with no synchronous call in
+/// between, so that [`suspend`] can suspend it (unless it is cancelled).
+#[inline]
+pub fn can_suspend() -> bool {
+    // SAFETY: the current activation is live while code runs inside it.
+    unsafe { signals::current_activation().as_ref() }.is_some_and(|a| !a.yielder.get().is_null())
 }
 
 /// Suspends the fiber this code runs on, returning to whoever resumed it;

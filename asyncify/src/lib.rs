@@ -1,41 +1,50 @@
-//! Execution stacks for nyash-engine.
+//! Running wasm for nyash-engine: on the caller's stack, or on execution
+//! stacks.
 //!
-//! Every host -> wasm call runs on an *execution stack* taken from a
-//! [`StackPool`] ([`run_on_stack`]). Generated wasm code that faults (a
-//! Cranelift trap instruction, an access to a guard region, an x86 division
-//! fault, or a stack overflow into the stack's guard page) does not kill the
-//! process: the signal handler installed by [`init_traps`] recognises the
-//! fault, abandons the execution stack and makes `run_on_stack` return
-//! `Err(Trap)`. The stack goes back to the pool and is reused.
+//! A synchronous host -> wasm call runs on the calling thread's own stack
+//! ([`call_here`]): an assembly entry frame records where to resume, and a
+//! trap resumes there. A call that may suspend runs on an *execution stack*
+//! taken from a [`StackPool`] ([`Fiber`], or [`run_on_stack`] without
+//! suspension). Generated wasm code that faults (a Cranelift trap
+//! instruction, an access to a guard region, an x86 division fault, or a stack
+//! overflow into a guard page) does not kill the process: the signal handler
+//! installed by [`init_traps`] recognises the fault and leaves the wasm frames
+//! (to the landing pad of `call_here`, or by ending the coroutine), so the call
+//! returns `Err(Trap)`. Execution stacks go back to the pool and are reused.
 //!
 //! # Contract
 //!
 //! * **Code registry.** The engine registers every loaded code image with
 //!   [`register_code`] (and removes it with [`unregister_code`] before
 //!   unmapping it). A fault is a trap only if its pc lies in a registered
-//!   image, this thread is inside `run_on_stack`, and the stack pointer lies in
-//!   the innermost active execution stack. Its code is what
+//!   image, this thread is inside `call_here`, `run_on_stack` or a fiber, and
+//!   the stack pointer lies below the innermost activation's entry (its
+//!   execution stack, or below the `call_here` entry frame down to the guard
+//!   of the stack it runs on). Its code is what
 //!   [`CodeInfo::trap_code`] says for the pc; a fault at a non-trap-site
 //!   instruction of a wasm function that touched the guard page is reported as
 //!   [`STACK_OVERFLOW`]. Any other fault is passed on to the handler that was
 //!   installed before (by default: the process dies as it would have).
-//! * **Abandoned frames.** A trap discards everything on the execution stack
-//!   without running destructors, like `longjmp`. That is sound only because
-//!   the frames there are wasm frames (which own nothing) and `f`'s own frames;
-//!   the caller of `run_on_stack` guarantees that `f`, its captures, and
-//!   whatever host code runs on the stack *while wasm can still trap* hold
-//!   nothing whose `Drop` must run (no locks held, no pinned data, no owned
-//!   allocations other than leaks the caller accepts). Host functions called
-//!   from wasm must therefore finish (return or convert errors into a trap
-//!   site) before wasm code resumes; panics must not unwind through wasm
-//!   frames.
-//! * **Stack limit.** `run_on_stack` stores the lowest address wasm may use
-//!   into the caller's stack-limit slot (the VMContext field the prologue
-//!   check reads) and restores the previous value afterwards, so nested calls
-//!   (wasm -> host -> wasm, each on a fresh stack) see the right limit. The
-//!   lowest [`host_slack`] bytes of each stack are left to host functions and
-//!   trampolines called from wasm.
-//! * **Signals.** Each thread that calls `run_on_stack` gets an alternate
+//! * **Abandoned frames.** A trap discards the frames between the entry and
+//!   the fault without running destructors, like `longjmp`. For `call_here`
+//!   those are the entry function's and the wasm frames only; for an execution
+//!   stack, also the closure's own frames. That is sound only because those
+//!   frames own nothing: the caller guarantees that whatever host code runs
+//!   *while wasm can still trap* holds nothing whose `Drop` must run (no locks
+//!   held, no pinned data, no owned allocations other than leaks the caller
+//!   accepts). Host functions called from wasm must therefore finish (return
+//!   or convert errors into a trap site) before wasm code resumes; panics must
+//!   not unwind through wasm frames.
+//! * **Stack limit.** `call_here`, `run_on_stack` and fibers store the lowest
+//!   address wasm may use into the caller's stack-limit slot (the VMContext
+//!   field the prologue check reads) and restore the previous value afterwards,
+//!   so nested calls (wasm -> host -> wasm) see the right limit. On an
+//!   execution stack that is its bottom plus [`host_slack`]; for `call_here`
+//!   see its documentation (the caller's stack pointer minus the budget, never
+//!   within `host_slack` of the stack's bottom nor below an enclosing call's
+//!   limit on the same stack). A thread's stack bounds come from
+//!   `pthread_getattr_np`, once per thread.
+//! * **Signals.** Each thread that calls into wasm gets an alternate
 //!   signal stack (64 KiB plus a guard page, unless it already has one at least
 //!   that large), freed when the thread exits; without it a stack overflow
 //!   could not be handled.
@@ -63,6 +72,7 @@
 )))]
 compile_error!("nyash-asyncify supports Linux on x86_64 and aarch64 only");
 
+mod direct;
 mod fiber;
 mod pool;
 mod registry;
@@ -74,13 +84,14 @@ use std::panic::{self, AssertUnwindSafe};
 
 use corosensei::{Coroutine, CoroutineResult, Yielder};
 
-pub use fiber::{Cancelled, Fiber, Resume, suspend};
+pub use direct::{EntryFn, call_here};
+pub use fiber::{Cancelled, Fiber, Resume, can_suspend, suspend};
 pub use pool::{MAX_BACKTRACE_FRAMES, StackPool};
 pub use registry::{CodeInfo, lookup_code, register_code, unregister_code};
 pub use signals::{STACK_OVERFLOW, init_traps};
 
 use pool::StackBounds;
-use signals::Activation;
+use signals::{Activation, Kind};
 
 /// Bytes at the bottom of each execution stack that wasm code may not use,
 /// kept for host functions and trampolines called from wasm.
@@ -155,8 +166,9 @@ pub unsafe fn run_on_stack<R>(
         unsafe { Coroutine::with_stack_unchecked(stack, body) };
 
     let act = Activation {
-        handler: co.trap_handler(),
+        kind: Kind::Coroutine(co.trap_handler()),
         bounds,
+        limit: bounds.wasm_limit(),
         prev: Cell::new(signals::current_activation()),
         yielder: Cell::new(std::ptr::null()),
         cancelled: Cell::new(false),
@@ -171,7 +183,7 @@ pub unsafe fn run_on_stack<R>(
 
     // SAFETY: the caller vouches for `stack_limit`.
     let old_limit = unsafe { stack_limit.read() };
-    let wasm_limit = bounds.bottom.saturating_add(host_slack()).min(bounds.top);
+    let wasm_limit = bounds.wasm_limit();
     // SAFETY: as above.
     unsafe { stack_limit.write(wasm_limit) };
 

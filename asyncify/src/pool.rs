@@ -117,6 +117,25 @@ impl StackBounds {
     }
 }
 
+impl StackBounds {
+    /// The lowest address wasm code may use on this stack: [`host_slack`]
+    /// bytes above the bottom are kept for host functions.
+    ///
+    /// [`host_slack`]: crate::host_slack
+    #[inline]
+    pub(crate) fn wasm_limit(&self) -> usize {
+        self.bottom
+            .saturating_add(crate::host_slack())
+            .min(self.top)
+    }
+
+    /// Whether `addr` lies in the usable part of this stack.
+    #[inline]
+    pub(crate) fn contains(&self, addr: usize) -> bool {
+        addr >= self.bottom && addr < self.top
+    }
+}
+
 pub(crate) fn page_size() -> usize {
     static PAGE: AtomicUsize = AtomicUsize::new(0);
     let cached = PAGE.load(Ordering::Relaxed);

@@ -29,8 +29,14 @@ const SIGNALS: [c_int; 4] = [libc::SIGSEGV, libc::SIGBUS, libc::SIGILL, libc::SI
 /// One `run_on_stack` in progress on this thread. Lives on the caller's
 /// (host) stack for the duration of the call.
 pub(crate) struct Activation {
-    pub(crate) handler: CoroutineTrapHandler<()>,
+    /// How a trap leaves the wasm frames of this activation.
+    pub(crate) kind: Kind,
+    /// The stack the wasm code of this activation runs on.
     pub(crate) bounds: StackBounds,
+    /// The lowest address wasm code of this activation may use. A
+    /// synchronous call nested in this one on the same stack never gets a
+    /// lower limit.
+    pub(crate) limit: usize,
     /// The activation this one is nested in (wasm -> host -> wasm), or null.
     /// A fiber's activation is re-linked each time it is resumed.
     pub(crate) prev: Cell<*const Activation>,
@@ -48,15 +54,27 @@ pub(crate) struct Activation {
     pub(crate) backtrace_len: Cell<usize>,
 }
 
+/// How a trap leaves an activation's wasm frames.
+pub(crate) enum Kind {
+    /// Wasm runs on an execution stack of its own (a coroutine): the trap
+    /// ends the coroutine.
+    Coroutine(CoroutineTrapHandler<()>),
+    /// Wasm runs on the caller's stack (`call_here`): the trap resumes at the
+    /// landing pad of the entry frame whose stack pointer `landing_sp` holds.
+    Landing { landing_sp: Cell<usize> },
+}
+
 thread_local! {
     /// The innermost active `Activation` of this thread, or null.
     static CURRENT: Cell<*const Activation> = const { Cell::new(ptr::null()) };
 }
 
+#[inline]
 pub(crate) fn current_activation() -> *const Activation {
     CURRENT.with(|c| c.get())
 }
 
+#[inline]
 pub(crate) fn set_current_activation(act: *const Activation) {
     CURRENT.with(|c| c.set(act));
 }
@@ -135,7 +153,14 @@ unsafe fn handle_signal(signum: c_int, info: *mut siginfo_t, ctx: *mut c_void) -
         }
         let act = &*act;
         let regs = arch::read(ctx);
-        if !act.handler.stack_ptr_in_bounds(regs.sp) {
+        let sp_ok = match &act.kind {
+            Kind::Coroutine(handler) => handler.stack_ptr_in_bounds(regs.sp),
+            // Below the entry frame, and not below the stack's guard.
+            Kind::Landing { landing_sp } => {
+                regs.sp >= act.bounds.guard && regs.sp < landing_sp.get()
+            }
+        };
+        if !sp_ok {
             return false;
         }
         let Some(images) = registry::read_for_signal() else {
@@ -169,10 +194,22 @@ unsafe fn handle_signal(signum: c_int, info: *mut siginfo_t, ctx: *mut c_void) -
         act.pc.set(regs.pc);
         act.backtrace_len.set(len);
         act.trapped.set(true);
-        // Once the handler returns, the coroutine restarts at a function that
-        // returns () at once: the coroutine finishes and `resume` returns.
-        let new_regs = act.handler.setup_trap_handler(|| ());
-        arch::write(ctx, new_regs);
+        match &act.kind {
+            Kind::Coroutine(handler) => {
+                // Once the handler returns, the coroutine restarts at a
+                // function that returns () at once: the coroutine finishes
+                // and `resume` returns.
+                let new_regs = handler.setup_trap_handler(|| ());
+                arch::write(ctx, new_regs);
+            }
+            Kind::Landing { landing_sp } => {
+                // Once the handler returns, the thread continues in the
+                // landing pad with the entry frame's stack pointer: it
+                // restores the host's callee-saved registers from that frame
+                // and returns "trapped" from `enter`.
+                crate::direct::resume_at_landing(ctx, landing_sp.get());
+            }
+        }
         true
     }
 }
@@ -394,7 +431,7 @@ struct Regs {
 }
 
 #[cfg(all(target_os = "linux", target_arch = "x86_64"))]
-mod arch {
+pub(crate) mod arch {
     use super::{Regs, TrapHandlerRegs};
     use libc::{REG_RBP, REG_RDI, REG_RIP, REG_RSI, REG_RSP, ucontext_t};
 
@@ -420,7 +457,7 @@ mod arch {
 }
 
 #[cfg(all(target_os = "linux", target_arch = "aarch64"))]
-mod arch {
+pub(crate) mod arch {
     use super::{Regs, TrapHandlerRegs};
     use libc::ucontext_t;
 

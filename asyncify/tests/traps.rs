@@ -7,8 +7,8 @@ use std::process::Command;
 use std::sync::Arc;
 
 use nyash_asyncify::{
-    CodeInfo, MAX_BACKTRACE_FRAMES, STACK_OVERFLOW, StackPool, Trap, host_slack, lookup_code,
-    register_code, run_on_stack, unregister_code,
+    CodeInfo, EntryFn, MAX_BACKTRACE_FRAMES, STACK_OVERFLOW, StackPool, Trap, call_here,
+    host_slack, lookup_code, register_code, run_on_stack, unregister_code,
 };
 
 const UNREACHABLE: u8 = 42;
@@ -393,6 +393,169 @@ fn registry_lookup() {
     // Still mapped, so no other test can own these addresses meanwhile.
     unregister_code(code.addr(0), code.addr(code.len));
     assert!(lookup_code(code.addr(4)).is_none());
+}
+
+// --- call_here: on the caller's own stack -----------------------------------
+
+/// `call_here` of `code` at `off` with four arguments, and a budget of
+/// `max` bytes; checks that the limit slot is restored.
+fn here(code: &Code, off: usize, args: [usize; 4], max: usize) -> Result<(), Trap> {
+    let pool = StackPool::new(STACK);
+    let mut limit = usize::MAX;
+    // SAFETY: the code at `off` takes four pointer-sized arguments; `limit`
+    // lives across the call.
+    let r = unsafe { call_here(&pool, &mut limit, max, code.func::<EntryFn>(off), args) };
+    assert_eq!(limit, usize::MAX, "stack limit not restored");
+    assert_eq!(pool.live_stacks(), 0, "ran on an execution stack");
+    r
+}
+
+#[test]
+fn call_here_trap_returns_with_callee_saved_registers_intact() {
+    // Clobbers rbx, rbp, r12-r15, then ud2 (trap site at 27).
+    // mov rbx, -1; mov r12, -1; mov r13, -1; mov r14, -1; mov r15, -1
+    let mut bytes = Vec::new();
+    for reg in [0xC3u8, 0xC4, 0xC5, 0xC6, 0xC7] {
+        let rex = if reg == 0xC3 { 0x48 } else { 0x49 };
+        bytes.extend([rex, 0xC7, reg, 0xFF, 0xFF, 0xFF, 0xFF]);
+    }
+    let ud2_at = bytes.len();
+    bytes.extend([0x0F, 0x0B]);
+    let code = Code::new(&bytes, &[(ud2_at, UNREACHABLE)], &[(0, bytes.len())]);
+    // Values the compiler keeps in registers across the calls, many of them
+    // callee-saved ones.
+    let seeds: [u64; 8] = std::hint::black_box([1, 2, 3, 4, 5, 6, 7, 8]);
+    let mut acc = [0u64; 8];
+    for round in 0..1000u64 {
+        let trap = here(&code, 0, [0; 4], 1 << 20).unwrap_err();
+        assert_eq!((trap.code, trap.pc), (UNREACHABLE, code.addr(ud2_at)));
+        for (a, s) in acc.iter_mut().zip(seeds) {
+            *a = a.wrapping_add(s * round);
+        }
+    }
+    let sum: u64 = (0..1000).sum();
+    assert_eq!(acc, seeds.map(|s| s * sum));
+}
+
+#[test]
+fn call_here_sets_the_limit_below_the_caller_and_nests() {
+    // Calls its first argument with its second: push rbp; mov rbp, rsp;
+    // mov rax, rdi; mov rdi, rsi; call rax; pop rbp; ret
+    let caller = Code::new(
+        &[
+            0x55, 0x48, 0x89, 0xE5, 0x48, 0x89, 0xF8, 0x48, 0x89, 0xF7, 0xFF, 0xD0, 0x5D, 0xC3,
+        ],
+        &[],
+        &[(0, 14)],
+    );
+    let ud2 = ud2_code();
+    struct Ctx<'a> {
+        limit: *mut usize,
+        ud2: &'a Code,
+        seen_limit: usize,
+        sp: usize,
+        inner: Option<Result<(), Trap>>,
+        limit_after_inner: usize,
+    }
+    extern "C" fn host(ctx: *mut c_void) {
+        // SAFETY: the test passes a live Ctx.
+        let ctx = unsafe { &mut *ctx.cast::<Ctx>() };
+        // SAFETY: the limit slot lives across the outer call.
+        ctx.seen_limit = unsafe { ctx.limit.read() };
+        let probe = 0u8;
+        ctx.sp = std::hint::black_box(&probe) as *const u8 as usize;
+        let pool = StackPool::new(STACK);
+        // SAFETY: ud2 takes (and ignores) four arguments; the slot is live.
+        ctx.inner = Some(unsafe {
+            call_here(
+                &pool,
+                ctx.limit,
+                1 << 20,
+                ctx.ud2.func::<EntryFn>(0),
+                [0; 4],
+            )
+        });
+        // SAFETY: as above.
+        ctx.limit_after_inner = unsafe { ctx.limit.read() };
+    }
+    let pool = StackPool::new(STACK);
+    let mut limit = 0usize;
+    let mut ctx = Ctx {
+        limit: &mut limit,
+        ud2: &ud2,
+        seen_limit: 0,
+        sp: 0,
+        inner: None,
+        limit_after_inner: 0,
+    };
+    let probe = 0u8;
+    let outer_sp = std::hint::black_box(&probe) as *const u8 as usize;
+    let budget = 256 << 10;
+    let ctx_ptr: *mut Ctx = &mut ctx;
+    // SAFETY: the code calls `host(ctx)`; everything outlives the call.
+    let r = unsafe {
+        call_here(
+            &pool,
+            ctx.limit,
+            budget,
+            caller.func::<EntryFn>(0),
+            [
+                host as extern "C" fn(*mut c_void) as usize,
+                ctx_ptr as usize,
+                0,
+                0,
+            ],
+        )
+    };
+    assert_eq!(r, Ok(()));
+    assert_eq!(limit, 0, "limit restored after the outer call");
+    // About `budget` below the caller's stack pointer (`call_here` keeps its
+    // backtrace buffer, 2 KiB, on the stack too).
+    let below = outer_sp - ctx.seen_limit;
+    assert!(below > budget - 4096 && below < budget + 8192, "{below}");
+    assert!(ctx.sp > ctx.seen_limit);
+    let inner = ctx.inner.take().unwrap().unwrap_err();
+    assert_eq!((inner.code, inner.pc), (UNREACHABLE, ud2.addr(4)));
+    // The inner call kept the outer budget (a higher limit would be its own
+    // sp minus the budget, lower than the outer limit).
+    assert_eq!(ctx.limit_after_inner, ctx.seen_limit);
+    assert_eq!(pool.live_stacks(), 0);
+}
+
+#[test]
+fn call_here_guard_page_overflow_on_a_small_thread() {
+    // R: push rbp; mov rbp, rsp; call R; pop rbp; ret  (no limit check: only
+    // the thread's guard page stops it)
+    let code = Code::new(
+        &[
+            0x55, 0x48, 0x89, 0xE5, 0xE8, 0xF7, 0xFF, 0xFF, 0xFF, 0x5D, 0xC3,
+        ],
+        &[],
+        &[(0, 11)],
+    );
+    let addr = code.addr(0);
+    let result = std::thread::Builder::new()
+        .stack_size(256 << 10)
+        .spawn(move || {
+            let mut traps = Vec::new();
+            for _ in 0..3 {
+                let pool = StackPool::new(STACK);
+                let mut limit = usize::MAX;
+                // SAFETY: the code ignores its arguments and never returns.
+                let f: EntryFn = unsafe { std::mem::transmute::<usize, EntryFn>(addr) };
+                traps.push(unsafe { call_here(&pool, &mut limit, 1 << 30, f, [0; 4]) });
+            }
+            traps
+        })
+        .unwrap()
+        .join()
+        .unwrap();
+    for r in result {
+        let trap = r.unwrap_err();
+        assert_eq!(trap.code, STACK_OVERFLOW);
+        assert_eq!(trap.backtrace.len(), MAX_BACKTRACE_FRAMES);
+        assert!(trap.backtrace[1..].iter().all(|&ra| ra == code.addr(9)));
+    }
 }
 
 // --- faults that are not ours must kill the process --------------------------

@@ -64,7 +64,7 @@ fn exceptions(c: &mut Criterion) {
     )
     .unwrap();
     let mut store = Store::new(&engine, ());
-    let tag = Tag::new(&mut store, &TagType::new([ValType::I32]));
+    let tag = Tag::new(&mut store, &TagType::new([ValType::I32])).unwrap();
     let mut linker: Linker<()> = Linker::new(&engine);
     linker.define("h", "tag", tag).unwrap();
     linker

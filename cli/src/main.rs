@@ -375,7 +375,7 @@ fn run(path: &Path, opts: &RunOptions, args: &[String]) -> Result<ExitCode, Erro
             }
             Ok(()) => {
                 for r in results {
-                    println!("{}", format_val(&r));
+                    println!("{}", format_val(&store, &r));
                 }
                 Ok(ExitCode::SUCCESS)
             }
@@ -407,7 +407,7 @@ fn run(path: &Path, opts: &RunOptions, args: &[String]) -> Result<ExitCode, Erro
     func.call(&mut store, &params, &mut results)
         .map_err(|e| e.context(format!("{}: calling `{name}`", path.display())))?;
     for r in results {
-        println!("{}", format_val(&r));
+        println!("{}", format_val(&store, &r));
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -442,7 +442,10 @@ fn parse_arg(ty: ValType, s: &str) -> Result<Val, String> {
     })
 }
 
-fn format_val(v: &Val) -> String {
+/// A result as the command prints it; a function reference shows the
+/// function's type (a typed reference's own type names other function
+/// types by engine id, `#n`).
+fn format_val(store: &impl nyash_engine::AsContext, v: &Val) -> String {
     match v {
         Val::I32(x) => x.to_string(),
         Val::I64(x) => x.to_string(),
@@ -450,7 +453,7 @@ fn format_val(v: &Val) -> String {
         Val::F64(b) => f64::from_bits(*b).to_string(),
         Val::V128(x) => format!("{x:#034x}"),
         Val::FuncRef(None) | Val::ExternRef(None) | Val::ExnRef(None) => "null".into(),
-        Val::FuncRef(Some(_)) => "funcref".into(),
+        Val::FuncRef(Some(f)) => format!("funcref {}", f.ty(store)),
         Val::ExternRef(Some(_)) => "externref".into(),
         Val::ExnRef(Some(_)) => "exnref".into(),
     }

@@ -99,6 +99,22 @@ fn missing_file_is_an_error_naming_it() {
 }
 
 #[test]
+fn invoke_prints_typed_references() {
+    let m = write(
+        "typed.wat",
+        br#"(module
+            (type $t (func (param i32) (result i32)))
+            (func $id (type $t) local.get 0)
+            (elem declare func $id)
+            (func (export "f") (result (ref $t) (ref null $t)) ref.func $id ref.null $t))"#,
+    );
+    let o = run(&["run", m.to_str().unwrap(), "--invoke", "f"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert_eq!(out, "funcref (func (param i32) (result i32))\nnull\n");
+}
+
+#[test]
 fn malformed_and_invalid_modules_are_errors() {
     let m = write("bad.wasm", b"\0asm\x01\0\0\0\x05\x03\x01");
     let o = run(&["run", m.to_str().unwrap(), "--invoke", "f"]);

@@ -22,12 +22,23 @@ use crate::values::Val;
 
 thread_local! {
     /// The task context of the async call being polled on this thread, while
-    /// its fiber runs; null in synchronous calls.
+    /// its fiber runs. Code in a synchronous call nested in it must not use
+    /// it: read it through `current_cx`.
     static ASYNC_CX: Cell<*mut Context<'static>> = const { Cell::new(ptr::null_mut()) };
 }
 
-/// Sets the task context for the duration of a resumption (or clears it for
-/// a synchronous call) and restores the previous one after.
+/// The task context of the async call this code runs in directly, or null
+/// if it is not in one, or a synchronous call is in between (the innermost
+/// activation is then not a fiber): such code cannot suspend.
+fn current_cx() -> *mut Context<'static> {
+    if !nyash_asyncify::can_suspend() {
+        return ptr::null_mut();
+    }
+    ASYNC_CX.with(|c| c.get())
+}
+
+/// Sets the task context for the duration of a resumption and restores the
+/// previous one after.
 pub(crate) struct CxGuard(*mut Context<'static>);
 
 impl CxGuard {
@@ -54,7 +65,7 @@ pub(crate) enum Yield {
 
 /// Yields the running async call to its executor once (waking it at once).
 pub(crate) fn yield_now() -> Yield {
-    let cx = ASYNC_CX.with(|c| c.get());
+    let cx = current_cx();
     if cx.is_null() {
         return Yield::NotAsync;
     }
@@ -72,7 +83,7 @@ pub(crate) fn block_on_fiber<R>(
     mut future: Pin<&mut (dyn Future<Output = Result<R>> + Send + '_)>,
 ) -> Result<R> {
     loop {
-        let cx = ASYNC_CX.with(|c| c.get());
+        let cx = current_cx();
         if cx.is_null() {
             return Err(Error::msg(
                 "an async host function was called from a synchronous call; use `call_async`",
@@ -234,7 +245,7 @@ impl<P: WasmList, R: WasmList> TypedFunc<P, R> {
         params: P,
     ) -> Result<R> {
         let store = store.as_context_mut().0;
-        let n = P::valtypes().len().max(R::valtypes().len()).max(1);
+        let n = P::LEN.max(R::LEN).max(1);
         let mut values = vec![ValRaw::ZERO; n];
         params.store_raw(&store.opaque, &mut values);
         self.func().call_raw_async(store, &mut values).await?;
@@ -245,7 +256,7 @@ impl<P: WasmList, R: WasmList> TypedFunc<P, R> {
 
 /// Whether code here runs in an async call that can suspend.
 pub(crate) fn in_async_call() -> bool {
-    !ASYNC_CX.with(|c| c.get()).is_null()
+    !current_cx().is_null()
 }
 
 /// Waits until `deadline`: in an async call the call suspends (a helper

@@ -1,13 +1,13 @@
 //! `Config` and `Engine`: compilation settings and what is shared by every
 //! store and module of one configuration.
 
-use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use nyash_aot::{Compiler, FuncType};
 
 use crate::error::{Error, Result};
 use crate::runtime::code::CodeMemory;
+use crate::type_registry::TypeRegistry;
 
 /// Settings for an [`Engine`]: how modules are compiled and what calls may do.
 ///
@@ -40,6 +40,7 @@ pub struct Config {
     pub(crate) wasm_memory64: bool,
     pub(crate) wasm_custom_page_sizes: bool,
     pub(crate) wasm_exceptions: bool,
+    pub(crate) wasm_function_references: bool,
     pub(crate) relaxed_simd_deterministic: bool,
     pub(crate) disabled_cpu_features: Vec<String>,
 }
@@ -62,6 +63,7 @@ impl Default for Config {
             wasm_memory64: true,
             wasm_custom_page_sizes: true,
             wasm_exceptions: true,
+            wasm_function_references: true,
             relaxed_simd_deterministic: false,
             disabled_cpu_features: Vec::new(),
         }
@@ -78,6 +80,12 @@ impl Config {
     /// Native stack available to wasm code per call, in bytes (default 1 MiB;
     /// values below 64 KiB are raised to 64 KiB). Deeper recursion traps with
     /// [`TrapCode::StackOverflow`](crate::TrapCode::StackOverflow).
+    ///
+    /// A synchronous call takes it from the calling thread's stack, below the
+    /// point of the call, and never closer than 128 KiB to the thread's stack
+    /// bottom (kept for host functions): on a thread with a small stack wasm
+    /// gets less. Calls nested through host functions share the budget of the
+    /// outermost call. An async call gets a stack of this size of its own.
     pub fn max_wasm_stack(&mut self, bytes: usize) -> &mut Self {
         self.max_wasm_stack = bytes.max(64 << 10);
         self
@@ -188,6 +196,20 @@ impl Config {
         self
     }
 
+    /// Accept typed function references (WebAssembly 3.0; default on):
+    /// `(ref $t)` and `(ref null $t)` types, `call_ref`,
+    /// `return_call_ref`, `ref.as_non_null`, `br_on_null`,
+    /// `br_on_non_null`, non-nullable locals, table initialisers, and the
+    /// type system 3.0 shares with GC (rec groups, `sub` types, subtyping
+    /// between function types). GC itself is not supported: a module that
+    /// defines struct or array types, or uses GC's heap types or
+    /// operators, fails to compile as unsupported. Off, a module that
+    /// uses any of it is invalid, as in WebAssembly 2.0.
+    pub fn wasm_function_references(&mut self, on: bool) -> &mut Self {
+        self.wasm_function_references = on;
+        self
+    }
+
     /// Give relaxed SIMD operators the same results on every CPU (default
     /// off). Relaxed SIMD lets an operator's result depend on the platform;
     /// this engine gives every relaxed operator one behaviour on all CPUs
@@ -211,6 +233,9 @@ impl Config {
         off.set(F::MEMORY64, !self.wasm_memory64);
         off.set(F::CUSTOM_PAGE_SIZES, !self.wasm_custom_page_sizes);
         off.set(F::EXCEPTIONS, !self.wasm_exceptions);
+        if !self.wasm_function_references {
+            off |= nyash_aot::module::function_references_features();
+        }
         off
     }
     /// Do not use the host CPU feature `name` in generated code (Cranelift's
@@ -237,21 +262,15 @@ pub(crate) struct EngineInner {
     types: Mutex<TypeRegistry>,
 }
 
-#[derive(Default)]
-struct TypeRegistry {
-    ids: HashMap<FuncType, u32>,
-    types: Vec<FuncType>,
-    /// Host-call trampolines by type id, with the code that holds them.
-    host_trampolines: HashMap<u32, (usize, Arc<CodeMemory>)>,
-}
-
 /// Compiles modules and holds what stores share: the [`Config`], the
 /// compiler, the pool of execution stacks and the epoch counter.
 ///
 /// Cheap to clone (a reference count); `Send + Sync`. Modules and stores
 /// belong to the engine that made them. [`Engine::default`] uses
 /// [`Config::default`] and panics only if the host CPU is not supported by
-/// Cranelift; [`Engine::new`] returns that as an error.
+/// Cranelift or the address space for the engine's type registry (256 MiB,
+/// reserved, committed as types come) cannot be reserved; [`Engine::new`]
+/// returns those as errors.
 #[derive(Clone)]
 pub struct Engine {
     pub(crate) inner: Arc<EngineInner>,
@@ -267,7 +286,8 @@ impl std::fmt::Debug for Engine {
 
 impl Default for Engine {
     fn default() -> Self {
-        Engine::new(&Config::default()).expect("the host CPU is supported")
+        Engine::new(&Config::default())
+            .expect("the host CPU is supported and address space can be reserved")
     }
 }
 
@@ -275,7 +295,8 @@ impl Engine {
     /// An engine with `config`'s settings. Installs the process's signal
     /// handlers for traps (once per process).
     ///
-    /// Fails if Cranelift does not support the host CPU.
+    /// Fails if Cranelift does not support the host CPU, or the type
+    /// registry's address space cannot be reserved.
     pub fn new(config: &Config) -> Result<Engine> {
         nyash_asyncify::init_traps();
         let disabled: Vec<(&str, &str)> = config
@@ -300,7 +321,7 @@ impl Engine {
                 compiler,
                 stacks,
                 epoch: std::sync::atomic::AtomicU64::new(0),
-                types: Mutex::new(TypeRegistry::default()),
+                types: Mutex::new(TypeRegistry::new().map_err(|e| Error::io(None, e))?),
             }),
         })
     }
@@ -332,28 +353,62 @@ impl Engine {
         Arc::ptr_eq(&self.inner, &other.inner)
     }
 
-    /// The engine-wide id of a function type: equal types, equal ids.
-    pub(crate) fn type_id(&self, ty: &FuncType) -> u32 {
-        let mut reg = self.inner.types.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(&id) = reg.ids.get(ty) {
-            return id;
-        }
-        let id = reg.types.len() as u32;
-        reg.types.push(ty.clone());
-        reg.ids.insert(ty.clone(), id);
-        id
+    /// The engine-wide id of function type `ty`: a final type in a rec
+    /// group of its own, as a module's `(type (func ...))` outside `rec`
+    /// declares it, so it is the id such a module's type gets too. The API
+    /// names defined types by these ids ([`HeapType::Engine`](crate::HeapType::Engine)),
+    /// e.g. for a host function taking a `(ref $t)`. Fails only if the
+    /// engine has no room for more types.
+    ///
+    /// ```
+    /// use nyash_engine::{Engine, ExternType, FuncType, HeapType, Module, RefType, ValType};
+    ///
+    /// let engine = Engine::default();
+    /// let unary = FuncType { params: vec![ValType::I32], results: vec![ValType::I32] };
+    /// let id = engine.func_type_id(&unary)?;
+    /// let m = Module::new(&engine, r#"(module (type $t (func (param i32) (result i32)))
+    ///     (import "host" "apply" (func (param (ref $t)))))"#)?;
+    /// let (_, _, ExternType::Func(f)) = m.imports().next().unwrap() else { unreachable!() };
+    /// let want = ValType::Ref(RefType::non_null(HeapType::Engine(id)));
+    /// assert_eq!(f.params, [want]);
+    /// assert_eq!(engine.func_type(id), Some(unary));
+    /// # Ok::<(), nyash_engine::Error>(())
+    /// ```
+    pub fn func_type_id(&self, ty: &FuncType) -> Result<u32> {
+        self.type_id(ty)
     }
 
+    /// The function type of engine type id `id`, its defined types named
+    /// by engine id; `None` if the engine has no such function type.
+    pub fn func_type(&self, id: u32) -> Option<FuncType> {
+        self.types().get(id).and_then(|t| t.as_func()).cloned()
+    }
+
+    /// The type registry, locked.
+    pub(crate) fn types(&self) -> std::sync::MutexGuard<'_, TypeRegistry> {
+        self.inner.types.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The engine-wide id of a host function's type: equal types, equal ids.
+    pub(crate) fn type_id(&self, ty: &FuncType) -> Result<u32> {
+        self.types().register_func(ty).map_err(Error::msg)
+    }
+
+    /// The function type of engine type `id`, references as engine ids
+    /// ([`HeapType::Engine`](crate::HeapType::Engine)).
     pub(crate) fn type_of(&self, id: u32) -> FuncType {
-        let reg = self.inner.types.lock().unwrap_or_else(|e| e.into_inner());
-        reg.types[id as usize].clone()
+        self.types()
+            .get(id)
+            .and_then(|t| t.as_func())
+            .cloned()
+            .unwrap_or_default()
     }
 
     /// Remembers a module's host-call trampoline for a type, for host
     /// functions created later.
     pub(crate) fn offer_host_trampoline(&self, type_id: u32, addr: usize, code: &Arc<CodeMemory>) {
-        let mut reg = self.inner.types.lock().unwrap_or_else(|e| e.into_inner());
-        reg.host_trampolines
+        self.types()
+            .host_trampolines
             .entry(type_id)
             .or_insert_with(|| (addr, code.clone()));
     }
@@ -361,8 +416,7 @@ impl Engine {
     /// A host-call trampoline for `ty`, compiling one if no loaded module has it.
     pub(crate) fn host_trampoline(&self, type_id: u32) -> Result<usize> {
         {
-            let reg = self.inner.types.lock().unwrap_or_else(|e| e.into_inner());
-            if let Some((addr, _)) = reg.host_trampolines.get(&type_id) {
+            if let Some((addr, _)) = self.types().host_trampolines.get(&type_id) {
                 return Ok(*addr);
             }
         }

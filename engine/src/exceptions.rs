@@ -6,8 +6,6 @@
 
 use std::fmt;
 
-use nyash_aot::module::ModuleEnv;
-
 use crate::error::{Error, Result};
 use crate::runtime::vm::ValRaw;
 use crate::store::{AsContext, AsContextMut, ExnData, StoreOpaque, TagData, check_store};
@@ -34,8 +32,17 @@ impl TagType {
         &self.params
     }
 
-    pub(crate) fn of(env: &ModuleEnv, tag_index: u32) -> TagType {
-        TagType::new(env.tag_type(tag_index).params.iter().copied())
+    /// The type of `module`'s tag `tag_index`, defined types named by
+    /// engine id (as the store's tags have them).
+    pub(crate) fn of(module: &crate::Module, tag_index: u32) -> TagType {
+        TagType::new(
+            module
+                .env()
+                .tag_type(tag_index)
+                .params
+                .iter()
+                .map(|&t| module.engine_type(t)),
+        )
     }
 }
 
@@ -58,20 +65,25 @@ pub struct Tag {
     pub(crate) index: u32,
 }
 
-pub(crate) fn new_tag(store: &mut StoreOpaque, ty: TagType) -> u32 {
-    store.tags.push(TagData { ty });
+pub(crate) fn new_tag(store: &mut StoreOpaque, ty: TagType, type_id: u32) -> u32 {
+    store.tags.push(TagData { ty, type_id });
     store.tags.len() as u32 - 1
 }
 
 impl Tag {
-    /// A new tag of type `ty` (distinct from every other tag).
-    pub fn new(mut store: impl AsContextMut, ty: &TagType) -> Tag {
+    /// A new tag of type `ty` (distinct from every other tag). Fails only
+    /// if the engine cannot register one more type.
+    pub fn new(mut store: impl AsContextMut, ty: &TagType) -> crate::Result<Tag> {
         let store = &mut store.as_context_mut().0.opaque;
-        let index = new_tag(store, ty.clone());
-        Tag {
+        let type_id = store.engine.type_id(&nyash_aot::module::FuncType {
+            params: ty.params.clone(),
+            results: Vec::new(),
+        })?;
+        let index = new_tag(store, ty.clone(), type_id);
+        Ok(Tag {
             store: store.id,
             index,
-        }
+        })
     }
 
     /// The tag's type. Panics if `store` is not the tag's store.

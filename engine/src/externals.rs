@@ -301,7 +301,8 @@ impl Table {
     /// `init` is not of the element type or the table would be too large.
     pub fn new(mut store: impl AsContextMut, ty: TableType, init: Val) -> Result<Table> {
         let store = &mut store.as_context_mut().0.opaque;
-        check_ref(&init, ty.element)?;
+        check_engine_form(store, ty.element)?;
+        check_ref(store, &init, ty.element)?;
         let raw = init.to_raw(store);
         // SAFETY: reading the ref field of a value made from a reference.
         let t = TableStorage::new(ty, unsafe { raw.r#ref })
@@ -347,7 +348,7 @@ impl Table {
     pub fn set(&self, mut store: impl AsContextMut, index: u64, val: Val) -> Result<()> {
         let store = &mut store.as_context_mut().0.opaque;
         check_store(store, self.store);
-        check_ref(&val, store.tables[self.index as usize].ty.element)?;
+        check_ref(store, &val, store.tables[self.index as usize].ty.element)?;
         // SAFETY: reading the ref field of a value made from a reference.
         let raw = unsafe { val.to_raw(store).r#ref };
         if store.tables[self.index as usize].set(index, raw) {
@@ -362,7 +363,7 @@ impl Table {
     pub fn grow(&self, mut store: impl AsContextMut, delta: u64, init: Val) -> Result<u64> {
         let store = &mut store.as_context_mut().0.opaque;
         check_store(store, self.store);
-        check_ref(&init, store.tables[self.index as usize].ty.element)?;
+        check_ref(store, &init, store.tables[self.index as usize].ty.element)?;
         // SAFETY: reading the ref field of a value made from a reference.
         let raw = unsafe { init.to_raw(store).r#ref };
         store.tables[self.index as usize]
@@ -371,14 +372,23 @@ impl Table {
     }
 }
 
-fn check_ref(v: &Val, element: crate::ValType) -> Result<()> {
-    if v.ty() != element {
-        return Err(Error::msg(format!(
-            "value of type {} does not fit a table of {element}",
-            v.ty()
-        )));
+fn check_ref(store: &StoreOpaque, v: &Val, element: crate::ValType) -> Result<()> {
+    v.check_ty(store, element)
+        .map_err(|why| Error::msg(format!("value does not fit a table of {element}: {why}")))
+}
+
+/// A type given to the API must name defined types by engine id
+/// ([`HeapType::Engine`](crate::HeapType::Engine)), one the engine has.
+pub(crate) fn check_engine_form(store: &StoreOpaque, ty: crate::ValType) -> Result<()> {
+    match ty.as_ref().map(|r| r.heap) {
+        Some(crate::HeapType::Concrete(i)) => Err(Error::msg(format!(
+            "type {ty} names a module type index ({i}); the API takes engine type ids (HeapType::Engine)"
+        ))),
+        Some(crate::HeapType::Engine(id)) if store.engine.types().get(id).is_none() => Err(
+            Error::msg(format!("type {ty}: the engine has no type of id {id}")),
+        ),
+        _ => Ok(()),
     }
-    Ok(())
 }
 
 /// A global variable: a handle into the store that owns it (`Copy`; using
@@ -407,13 +417,13 @@ impl Global {
     /// is not of the global's value type.
     pub fn new(mut store: impl AsContextMut, ty: GlobalType, val: Val) -> Result<Global> {
         let store = &mut store.as_context_mut().0.opaque;
-        if val.ty() != ty.content {
-            return Err(Error::msg(format!(
-                "global of type {} initialised with a {}",
-                ty.content,
-                val.ty()
-            )));
-        }
+        check_engine_form(store, ty.content)?;
+        val.check_ty(store, ty.content).map_err(|why| {
+            Error::msg(format!(
+                "global of type {} initialised with another type: {why}",
+                ty.content
+            ))
+        })?;
         let mut owned = Box::new(VMGlobalDefinition::from_raw(val.to_raw(store)));
         let def: *mut VMGlobalDefinition = &mut *owned;
         store.globals.push(GlobalData {
@@ -455,13 +465,12 @@ impl Global {
         if !g.ty.mutable {
             return Err(Error::msg("cannot set an immutable global"));
         }
-        if val.ty() != g.ty.content {
-            return Err(Error::msg(format!(
-                "global of type {} set to a {}",
-                g.ty.content,
-                val.ty()
-            )));
-        }
+        val.check_ty(store, g.ty.content).map_err(|why| {
+            Error::msg(format!(
+                "global of type {} set to another type: {why}",
+                g.ty.content
+            ))
+        })?;
         let def = g.def;
         let raw = val.to_raw(store);
         // SAFETY: `def` points at live storage of this global.

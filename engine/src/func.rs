@@ -131,7 +131,10 @@ impl Func {
         call: HostFn<T>,
     ) -> Result<Func> {
         let opaque = &mut store.opaque;
-        let type_id = opaque.engine.type_id(&ty);
+        for t in ty.params.iter().chain(&ty.results) {
+            crate::externals::check_engine_form(opaque, *t)?;
+        }
+        let type_id = opaque.engine.type_id(&ty)?;
         let wasm_call = opaque.engine.host_trampoline(type_id)? as *const u8;
         let index = opaque.funcs.len() as u32;
         let mut ctx = Box::new(VMHostFuncContext {
@@ -198,12 +201,8 @@ impl Func {
             )));
         }
         for (i, (p, t)) in params.iter().zip(&ty.params).enumerate() {
-            if p.ty() != *t {
-                return Err(Error::msg(format!(
-                    "argument {i} is a {}, expected {t}",
-                    p.ty()
-                )));
-            }
+            p.check_ty(&store.opaque, *t)
+                .map_err(|why| Error::msg(format!("argument {i}: {why}")))?;
         }
         let mut raw: Vec<ValRaw> = vec![ValRaw::ZERO; ty.params.len().max(ty.results.len())];
         for (slot, p) in raw.iter_mut().zip(params) {
@@ -238,15 +237,12 @@ impl Func {
                     values,
                 )
             }
-            FuncKind::Wasm {
-                instance,
-                func_index,
+            &FuncKind::Wasm {
+                entry: trampoline,
+                wasm_call,
+                vmctx,
                 ..
             } => {
-                let inst = &store.opaque.instances[*instance as usize];
-                let trampoline = inst.module.entry_trampoline(*func_index);
-                let wasm_call = inst.module.wasm_call(*func_index);
-                let vmctx = inst.vmctx_ptr();
                 // SAFETY: the trampoline, code and vmctx belong to a live
                 // instance of this store, and `values` is sized for the type.
                 unsafe {
@@ -302,12 +298,8 @@ pub(crate) fn call_dynamic<T>(
     let mut results: Vec<Val> = ty.results.iter().map(|t| Val::default_for(*t)).collect();
     f(caller.reborrow(), &args, &mut results)?;
     for (i, (r, t)) in results.iter().zip(&ty.results).enumerate() {
-        if r.ty() != *t {
-            return Err(Error::msg(format!(
-                "host function returned a {} as result {i}, expected {t}",
-                r.ty()
-            )));
-        }
+        r.check_ty(&caller.store.opaque, *t)
+            .map_err(|why| Error::msg(format!("host function's result {i}: {why}")))?;
         values[i] = r.to_raw(&caller.store.opaque);
     }
     Ok(())
@@ -322,8 +314,8 @@ impl<T> Caller<'_, T> {
     }
 }
 
-/// Runs `trampoline(vmctx, vmctx, wasm_call, values)` on an execution stack
-/// and turns a trap into an error.
+/// Runs `trampoline(vmctx, vmctx, wasm_call, values)` on the calling
+/// thread's stack and turns a trap into an error.
 ///
 /// # Safety
 /// `trampoline` must be an entry trampoline for `wasm_call`'s type, `vmctx`
@@ -335,22 +327,31 @@ pub(crate) unsafe fn invoke(
     wasm_call: *const u8,
     values: *mut ValRaw,
 ) -> Result<()> {
-    type Entry = unsafe extern "C" fn(*mut u8, *mut u8, *const u8, *mut ValRaw);
-    // SAFETY: entry trampolines have exactly this signature (aot::abi).
-    let entry: Entry = unsafe { std::mem::transmute::<*const u8, Entry>(trampoline) };
+    // SAFETY: entry trampolines have exactly this signature (aot::abi), with
+    // four pointer-sized arguments.
+    let entry: nyash_asyncify::EntryFn =
+        unsafe { std::mem::transmute::<*const u8, nyash_asyncify::EntryFn>(trampoline) };
     let limit: *mut usize = &mut store.vmstore.stack_limit;
-    // The store holds the engine for the whole call, so a pointer to its
-    // stack pool is enough (no reference count traffic per call).
-    let stacks: *const nyash_asyncify::StackPool = &store.engine.inner.stacks;
-    // A synchronous call cannot suspend: async host functions it reaches fail.
-    let _no_async = crate::async_call::CxGuard::set(std::ptr::null_mut());
-    // SAFETY: the closure holds only raw pointers and plain values, so an
-    // abandoned stack leaks nothing; the caller vouches for the pointers;
-    // `stacks` lives in the engine the store keeps alive.
+    let inner = &store.engine.inner;
+    // A synchronous call cannot suspend: async host functions it reaches see
+    // its activation, not a fiber's, as the innermost one, and fail.
+    // SAFETY: the trampoline is generated code whose faults are traps of a
+    // registered image; host functions it reaches catch panics and report
+    // errors by return value (`host_callback`), so only trampoline and wasm
+    // frames can be abandoned by a trap. The caller vouches for the pointers.
     let result = unsafe {
-        nyash_asyncify::run_on_stack(&*stacks, limit, move || {
-            entry(vmctx, vmctx, wasm_call, values)
-        })
+        nyash_asyncify::call_here(
+            &inner.stacks,
+            limit,
+            inner.config.max_wasm_stack,
+            entry,
+            [
+                vmctx as usize,
+                vmctx as usize,
+                wasm_call as usize,
+                values as usize,
+            ],
+        )
     };
     match result {
         Ok(()) => Ok(()),

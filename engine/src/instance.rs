@@ -19,7 +19,7 @@ use crate::runtime::vm::{
 use crate::store::{
     AsContext, AsContextMut, FuncData, FuncKind, GlobalData, InstanceData, StoreOpaque, check_store,
 };
-use crate::types::{ExternType, Limits};
+use crate::types::{ExternType, GlobalType, Limits, TableType};
 
 /// An instance of a module in a store.
 ///
@@ -187,11 +187,17 @@ pub(crate) fn wasm_func(store: &mut StoreOpaque, instance: u32, func_index: u32)
             ptr
         }
     };
+    let entry = module.entry_trampoline(func_index);
+    let wasm_call = module.wasm_call(func_index);
+    let vmctx = inst.vmctx_ptr();
     let index = store.funcs.len() as u32;
     store.funcs.push(FuncData {
         kind: FuncKind::Wasm {
             instance,
             func_index,
+            entry,
+            wasm_call,
+            vmctx,
             _owned_ref: owned_ref,
         },
         type_id,
@@ -239,13 +245,22 @@ pub(crate) fn instantiate(
     let mut globals = Vec::with_capacity(env.globals.len());
     let mut tags = Vec::with_capacity(env.tags.len());
     for (import, ext) in env.imports.iter().zip(imports) {
-        let expected = ExternType::of(env, import.index);
+        let expected = ExternType::of(module, import.index);
         let actual = crate::externals::type_in(store, ext);
         let mismatch = |what: String| Error::link(&import.module, &import.name, what);
         match (ext, &expected, &actual) {
             (Extern::Func(f), ExternType::Func(e), ExternType::Func(a)) => {
                 check_store(store, f.store);
-                if e != a {
+                // The function's type must be the import's or a declared
+                // subtype of it (WebAssembly 3.0).
+                let want = match import.index {
+                    EntityIndex::Function(i) => {
+                        module.inner.type_ids[env.funcs[i as usize] as usize]
+                    }
+                    _ => return Err(mismatch("not a function import".into())),
+                };
+                let have = store.funcs[f.index as usize].type_id;
+                if !store.engine.types().is_subtype(have, want) {
                     return Err(mismatch(format!("expected function {e}, found {a}")));
                 }
                 funcs.push(f.index);
@@ -266,6 +281,8 @@ pub(crate) fn instantiate(
             }
             (Extern::Table(t), ExternType::Table(e), ExternType::Table(a)) => {
                 check_store(store, t.store);
+                // Element types are invariant: equal once both name
+                // defined types by engine id.
                 if !limits_match(a.limits, e.limits)
                     || a.element != e.element
                     || a.table64 != e.table64
@@ -276,14 +293,27 @@ pub(crate) fn instantiate(
             }
             (Extern::Global(g), ExternType::Global(e), ExternType::Global(a)) => {
                 check_store(store, g.store);
-                if e != a {
+                // An immutable global may be of a subtype; a mutable one
+                // must be of the same type.
+                let want = e.content;
+                let fits = a.mutable == e.mutable
+                    && if e.mutable {
+                        a.content == want
+                    } else {
+                        store.engine.types().matches(a.content, want)
+                    };
+                if !fits {
                     return Err(mismatch(format!("expected global {e:?}, found {a:?}")));
                 }
                 globals.push(g.index);
             }
             (Extern::Tag(t), ExternType::Tag(e), ExternType::Tag(a)) => {
                 check_store(store, t.store);
-                if e != a {
+                let want = match import.index {
+                    EntityIndex::Tag(i) => module.inner.type_ids[env.tags[i as usize] as usize],
+                    _ => return Err(mismatch("not a tag import".into())),
+                };
+                if store.tags[t.index as usize].type_id != want {
                     return Err(mismatch(format!("expected tag {e}, found {a}")));
                 }
                 tags.push(t.index);
@@ -300,8 +330,9 @@ pub(crate) fn instantiate(
 
     // Defined tags: a new identity per instance.
     for t in env.num_imported_tags..env.tags.len() as u32 {
-        let ty = crate::exceptions::TagType::of(env, t);
-        tags.push(crate::exceptions::new_tag(store, ty));
+        let ty = crate::exceptions::TagType::of(module, t);
+        let type_id = module.inner.type_ids[env.tags[t as usize] as usize];
+        tags.push(crate::exceptions::new_tag(store, ty, type_id));
     }
 
     // Defined memories and tables.
@@ -309,7 +340,11 @@ pub(crate) fn instantiate(
         memories.push(crate::externals::new_memory(store, *ty)?);
     }
     for ty in &env.tables[env.num_imported_tables as usize..] {
-        let t = TableStorage::new(*ty, 0).map_err(|e| Error::new(ErrorKind::Instantiation(e)))?;
+        let ty = TableType {
+            element: module.engine_type(ty.element),
+            ..*ty
+        };
+        let t = TableStorage::new(ty, 0).map_err(|e| Error::new(ErrorKind::Instantiation(e)))?;
         store.tables.push(t);
         tables.push(store.tables.len() as u32 - 1);
     }
@@ -332,6 +367,7 @@ pub(crate) fn instantiate(
             builtins: &BUILTINS,
             type_ids: module.inner.type_ids.as_ptr(),
             instance: instance_index as usize,
+            type_displays: store.engine.types().displays_ptr(),
         };
         for (i, &f) in funcs.iter().enumerate() {
             let data = &store.funcs[f as usize];
@@ -407,13 +443,29 @@ pub(crate) fn instantiate(
             unsafe { base.add(offsets.defined_global(i as u32) as usize) }.cast();
         // SAFETY: as above.
         unsafe { *def = VMGlobalDefinition::from_raw(raw) };
+        let ty = env.globals[g as usize];
         store.globals.push(GlobalData {
-            ty: env.globals[g as usize],
+            ty: GlobalType {
+                content: module.engine_type(ty.content),
+                ..ty
+            },
             def,
             _owned: None,
         });
         let index = store.globals.len() as u32 - 1;
         store.instances[instance_index as usize].globals.push(index);
+    }
+
+    // Defined tables with an initialiser (WebAssembly 3.0), after the
+    // globals it may read.
+    for (i, init) in env.table_inits.iter().enumerate() {
+        let Some(init) = init else { continue };
+        // SAFETY: a table initialiser is a constant expression of the
+        // table's (reference) element type.
+        let raw = unsafe { eval_const(store, instance_index, init).r#ref };
+        let t =
+            store.instances[instance_index as usize].tables[env.num_imported_tables as usize + i];
+        store.tables[t as usize].elements_mut().fill(raw);
     }
 
     // Element segments: evaluate items; passive ones are kept for table.init.

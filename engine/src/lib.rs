@@ -1,11 +1,12 @@
 //! A WebAssembly engine that compiles modules ahead of time to native code
-//! with Cranelift and runs them on its own execution stacks.
+//! with Cranelift.
 //!
 //! Every function of a module is compiled before it runs (all functions in
 //! parallel); the result can be written out as a `.nwasm` artifact or kept in
-//! an on-disk cache, so the next start does not compile at all. Calls run on
-//! stacks the engine owns, which is what lets a host function be `async`: the
-//! wasm stack is suspended while its future is pending. Traps come back as
+//! an on-disk cache, so the next start does not compile at all. Synchronous
+//! calls run on the caller's own stack; async calls run on stacks the engine
+//! owns, which is what lets a host function be `async`: the wasm stack is
+//! suspended while its future is pending. Traps come back as
 //! [`Error`]s with a [`TrapCode`] and a wasm backtrace; the process never
 //! aborts because of what a module does.
 //!
@@ -389,7 +390,7 @@
 //!
 //! let engine = Engine::default();
 //! let mut store = Store::new(&engine, ());
-//! let tag = Tag::new(&mut store, &TagType::new([ValType::I32]));
+//! let tag = Tag::new(&mut store, &TagType::new([ValType::I32]))?;
 //! let mut linker = Linker::new(&engine);
 //! linker.define("host", "oops", tag)?;
 //! linker.func_wrap("host", "fail", move |mut caller: nyash_engine::Caller<'_, ()>, x: i32| {
@@ -441,6 +442,7 @@ mod linker;
 mod module;
 mod runtime;
 mod store;
+mod type_registry;
 mod typed;
 mod types;
 mod values;
@@ -457,5 +459,7 @@ pub use linker::Linker;
 pub use module::Module;
 pub use store::{AsContext, AsContextMut, Store, StoreContext, StoreContextMut};
 pub use typed::{HostResult, IntoFunc, TypedFunc, WasmList, WasmTy};
-pub use types::{ExternType, FuncType, GlobalType, Limits, MemoryType, TableType, ValType};
+pub use types::{
+    ExternType, FuncType, GlobalType, HeapType, Limits, MemoryType, RefType, TableType, ValType,
+};
 pub use values::{ExternRef, Val};

@@ -211,7 +211,7 @@ impl<T: 'static> Linker<T> {
 
     fn resolve(&self, store: &mut StoreInner<T>, module: &Module) -> Result<Vec<Extern>> {
         let mut imports = Vec::with_capacity(module.env().imports.len());
-        for (m, n, ty) in module.imports() {
+        for (k, (m, n, ty)) in module.imports().enumerate() {
             let Some(def) = self.defs.get(&(m.to_string(), n.to_string())) else {
                 return Err(Error::link(
                     m,
@@ -220,7 +220,7 @@ impl<T: 'static> Linker<T> {
                 ));
             };
             if let (Definition::HostFunc { ty: have, .. }, ExternType::Func(want)) = (def, &ty)
-                && have != want
+                && !module.host_func_matches(have, k)
             {
                 return Err(Error::link(
                     m,

@@ -11,7 +11,7 @@ use nyash_aot::{Artifact, VMOffsets};
 use crate::engine::Engine;
 use crate::error::{Error, ErrorKind, Result};
 use crate::runtime::code::CodeMemory;
-use crate::types::ExternType;
+use crate::types::{ExternType, FuncType};
 
 pub(crate) struct ModuleInner {
     pub(crate) engine: Engine,
@@ -324,7 +324,7 @@ impl Module {
         if perf_map_enabled() {
             write_perf_map(&env, &code);
         }
-        let type_ids: Box<[u32]> = env.types.iter().map(|t| engine.type_id(t)).collect();
+        let type_ids = engine.types().register_module(&env).map_err(Error::msg)?;
         for (&id, t) in type_ids.iter().zip(&host_trampolines) {
             if let Some(t) = t {
                 engine.offer_host_trampoline(id, code.at(*t) as usize, &code);
@@ -353,6 +353,25 @@ impl Module {
         })
     }
 
+    /// `t` with the module's type indices turned into engine type ids.
+    pub(crate) fn engine_type(&self, t: nyash_aot::WasmType) -> nyash_aot::WasmType {
+        t.map_concrete(|i| nyash_aot::HeapType::Engine(self.inner.type_ids[i as usize]))
+    }
+
+    /// Whether a host function of type `have` may be import number
+    /// `import` (a function import of its type, or of a supertype).
+    pub(crate) fn host_func_matches(&self, have: &FuncType, import: usize) -> bool {
+        let env = self.env();
+        let Some(EntityIndex::Function(f)) = env.imports.get(import).map(|i| i.index) else {
+            return false;
+        };
+        let want = self.inner.type_ids[env.funcs[f as usize] as usize];
+        let Ok(have) = self.inner.engine.type_id(have) else {
+            return false;
+        };
+        self.inner.engine.types().is_subtype(have, want)
+    }
+
     /// The engine that compiled (or loaded) this module.
     pub fn engine(&self) -> &Engine {
         &self.inner.engine
@@ -365,13 +384,17 @@ impl Module {
 
     /// The imports, in the module's order: `(module, name, type)`. This is
     /// the order [`Instance::new`](crate::Instance::new) takes its imports in.
+    /// Defined types in the types are engine ids
+    /// ([`HeapType::Engine`](crate::HeapType::Engine)), as the store's
+    /// functions, tables and globals have them, so a type can be used as is
+    /// to make a matching definition.
     pub fn imports(&self) -> impl ExactSizeIterator<Item = (&str, &str, ExternType)> + '_ {
         let env = &self.inner.env;
         env.imports.iter().map(move |i| {
             (
                 i.module.as_str(),
                 i.name.as_str(),
-                ExternType::of(env, i.index),
+                ExternType::of(self, i.index),
             )
         })
     }
@@ -381,7 +404,7 @@ impl Module {
         let env = &self.inner.env;
         env.exports
             .iter()
-            .map(move |e| (e.name.as_str(), ExternType::of(env, e.index)))
+            .map(move |e| (e.name.as_str(), ExternType::of(self, e.index)))
     }
 
     pub(crate) fn env(&self) -> &ModuleEnv {

@@ -22,6 +22,11 @@ pub(crate) enum FuncKind {
     Wasm {
         instance: u32,
         func_index: u32,
+        /// Its entry trampoline, code and instance VMContext, looked up once
+        /// so that a call from the host goes straight to them.
+        entry: *const u8,
+        wasm_call: *const u8,
+        vmctx: *mut u8,
         /// The funcref of a function with no slot in its VMContext.
         _owned_ref: Option<Box<VMFuncRef>>,
     },
@@ -47,6 +52,10 @@ pub(crate) struct GlobalData {
 /// An exception tag: its identity is its index in the store.
 pub(crate) struct TagData {
     pub(crate) ty: crate::exceptions::TagType,
+    /// The engine id of the tag's function type: imports match by it (type
+    /// equivalence, so two structurally equal types of different rec
+    /// groups are different tag types).
+    pub(crate) type_id: u32,
 }
 
 /// An exception object (what an exnref refers to): its tag and payload in

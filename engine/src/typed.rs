@@ -146,6 +146,9 @@ impl WasmTy for Option<crate::ExnRef> {
 /// A list of wasm values: `()`, a single [`WasmTy`], or a tuple of up to ten
 /// of them. The parameter and result types of a [`TypedFunc`].
 pub trait WasmList: Sized + Send + 'static {
+    /// How many values (`Self::valtypes().len()`), without allocating.
+    #[doc(hidden)]
+    const LEN: usize;
     #[doc(hidden)]
     fn valtypes() -> Vec<ValType>;
     #[doc(hidden)]
@@ -157,6 +160,7 @@ pub trait WasmList: Sized + Send + 'static {
 }
 
 impl<T: WasmTy> WasmList for T {
+    const LEN: usize = 1;
     fn valtypes() -> Vec<ValType> {
         vec![T::valtype()]
     }
@@ -172,6 +176,7 @@ impl<T: WasmTy> WasmList for T {
 macro_rules! wasm_list_tuple {
     ($($t:ident $i:tt),*) => {
         impl<$($t: WasmTy),*> WasmList for ($($t,)*) {
+            const LEN: usize = 0 $(+ { let _ = $i; 1 })*;
             fn valtypes() -> Vec<ValType> {
                 vec![$($t::valtype()),*]
             }
@@ -323,17 +328,35 @@ impl Func {
 
     /// This function with static types `P` (parameters) and `R` (results);
     /// fails if they are not its type. The check is made here, once, so
-    /// [`TypedFunc::call`] does not repeat it.
+    /// [`TypedFunc::call`] does not repeat it. With typed references,
+    /// `P` must be subtypes of the parameter types (an `Option<Func>`,
+    /// a `funcref`, cannot be passed as a `(ref $t)`), and the result types
+    /// subtypes of `R` (a `(ref $t)` result reads as an `Option<Func>`).
     pub fn typed<P: WasmList, R: WasmList>(
         &self,
         store: impl crate::AsContext,
     ) -> Result<TypedFunc<P, R>> {
-        let ty = self.ty(store);
+        let store = store.as_context();
+        let ty = self.ty(&store);
         let want = FuncType {
             params: P::valtypes(),
             results: R::valtypes(),
         };
-        if ty != want {
+        let types = store.0.opaque.engine.types();
+        let fits = ty.params.len() == want.params.len()
+            && ty.results.len() == want.results.len()
+            && want
+                .params
+                .iter()
+                .zip(&ty.params)
+                .all(|(r, w)| types.matches(*r, *w))
+            && ty
+                .results
+                .iter()
+                .zip(&want.results)
+                .all(|(w, r)| types.matches(*w, *r));
+        drop(types);
+        if !fits {
             return Err(Error::msg(format!(
                 "type mismatch: the function is {ty}, requested {want}"
             )));
@@ -372,7 +395,7 @@ impl<P: WasmList, R: WasmList> TypedFunc<P, R> {
     pub fn call<T: 'static>(&self, mut store: impl AsContextMut<Data = T>, params: P) -> Result<R> {
         let store = store.as_context_mut().0;
         let mut values = [ValRaw::ZERO; 16];
-        let n = P::valtypes().len().max(R::valtypes().len());
+        let n = P::LEN.max(R::LEN);
         let mut heap;
         let values: &mut [ValRaw] = if n <= values.len() {
             &mut values[..n.max(1)]

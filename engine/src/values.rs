@@ -3,7 +3,7 @@
 use crate::func::Func;
 use crate::runtime::vm::ValRaw;
 use crate::store::{AsContext, AsContextMut, StoreOpaque, check_store};
-use crate::types::ValType;
+use crate::types::{HeapType, ValType};
 
 /// A reference to a host value, opaque to wasm (`externref`). The value
 /// lives as long as its store; the handle is `Copy`.
@@ -96,7 +96,10 @@ pub enum Val {
 }
 
 impl Val {
-    /// The value's type.
+    /// The value's type; for a reference the top of its hierarchy,
+    /// `funcref` or `externref` (a function's own type is
+    /// [`Func::ty`]; [`Val::matches_ty`] checks a value against a typed
+    /// reference type such as `(ref $t)`).
     pub fn ty(&self) -> ValType {
         match self {
             Val::I32(_) => ValType::I32,
@@ -110,7 +113,10 @@ impl Val {
         }
     }
 
-    /// The default (zero or null) value of a type.
+    /// The default (zero or null) value of a type. For a non-nullable
+    /// reference type, which has no default, null of its hierarchy: a
+    /// placeholder (for result slots to be overwritten), not a value of the
+    /// type.
     pub fn default_for(ty: ValType) -> Val {
         match ty {
             ValType::I32 => Val::I32(0),
@@ -118,9 +124,64 @@ impl Val {
             ValType::F32 => Val::F32(0),
             ValType::F64 => Val::F64(0),
             ValType::V128 => Val::V128(0),
-            ValType::FuncRef => Val::FuncRef(None),
-            ValType::ExternRef => Val::ExternRef(None),
-            ValType::ExnRef => Val::ExnRef(None),
+            ValType::Ref(r) => match r.heap.top() {
+                HeapType::Extern => Val::ExternRef(None),
+                HeapType::Exn => Val::ExnRef(None),
+                _ => Val::FuncRef(None),
+            },
+        }
+    }
+
+    /// Whether the value is of type `ty` (WebAssembly 3.0 subtyping: a
+    /// function matches `(ref $t)` if its type is `$t` or a declared
+    /// subtype; null matches only nullable types). `ty`'s concrete types
+    /// are engine ids ([`HeapType::Engine`]), as in the types of a store's
+    /// functions, globals and tables. Panics if a function is of another
+    /// store.
+    pub fn matches_ty(&self, store: impl AsContext, ty: ValType) -> bool {
+        self.check_ty(&store.as_context().0.opaque, ty).is_ok()
+    }
+
+    /// [`Val::matches_ty`], saying why not.
+    pub(crate) fn check_ty(&self, store: &StoreOpaque, ty: ValType) -> Result<(), String> {
+        let ValType::Ref(r) = ty else {
+            return if self.ty() == ty {
+                Ok(())
+            } else {
+                Err(format!("expected a value of type {ty}, got {}", self.ty()))
+            };
+        };
+        let (top, non_null) = match self {
+            Val::FuncRef(f) => (HeapType::Func, f.map(|f| (f.store, f.index))),
+            Val::ExternRef(e) => (HeapType::Extern, e.map(|e| (e.store, e.index))),
+            Val::ExnRef(e) => (HeapType::Exn, e.map(|e| (e.store, e.index))),
+            _ => return Err(format!("expected a value of type {ty}, got {}", self.ty())),
+        };
+        if r.heap.top() != top {
+            return Err(format!("expected a value of type {ty}, got {}", self.ty()));
+        }
+        let Some((owner, index)) = non_null else {
+            return if r.nullable {
+                Ok(())
+            } else {
+                Err(format!("null is not a value of the non-nullable type {ty}"))
+            };
+        };
+        check_store(store, owner);
+        let actual = match self {
+            Val::FuncRef(_) => HeapType::Engine(store.funcs[index as usize].type_id),
+            Val::ExnRef(_) => HeapType::Exn,
+            _ => HeapType::Extern,
+        };
+        if store.engine.types().heap_matches(actual, r.heap) {
+            Ok(())
+        } else {
+            let actual = match actual {
+                HeapType::Engine(id) => format!("a function of type {}", store.engine.type_of(id)),
+                HeapType::Exn => "an exnref".to_string(),
+                _ => "an externref".to_string(),
+            };
+            Err(format!("expected a value of type {ty}, got {actual}"))
         }
     }
 
@@ -209,11 +270,13 @@ impl Val {
                 ValType::F32 => Val::F32(raw.f32),
                 ValType::F64 => Val::F64(raw.f64),
                 ValType::V128 => Val::V128(u128::from_le_bytes(raw.v128)),
-                ValType::FuncRef => Val::FuncRef(Func::from_raw(store, raw.r#ref)),
-                ValType::ExternRef => Val::ExternRef(ExternRef::from_raw(store, raw.r#ref)),
-                ValType::ExnRef => {
-                    Val::ExnRef(crate::exceptions::ExnRef::from_raw(store, raw.r#ref))
-                }
+                ValType::Ref(r) => match r.heap.top() {
+                    HeapType::Extern => Val::ExternRef(ExternRef::from_raw(store, raw.r#ref)),
+                    HeapType::Exn => {
+                        Val::ExnRef(crate::exceptions::ExnRef::from_raw(store, raw.r#ref))
+                    }
+                    _ => Val::FuncRef(Func::from_raw(store, raw.r#ref)),
+                },
             }
         }
     }

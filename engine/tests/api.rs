@@ -306,6 +306,24 @@ fn invalid_and_unsupported_modules_are_errors() {
         matches!(err.kind(), ErrorKind::Compile(CompileError::Unsupported(_))),
         "{err}"
     );
+    // GC: its types validate (typed function references share them), but
+    // a struct type is unsupported, not invalid.
+    let err = Module::new(&engine, r#"(module (type (struct (field i32))))"#).unwrap_err();
+    assert!(
+        matches!(err.kind(), ErrorKind::Compile(CompileError::Unsupported(_))),
+        "{err}"
+    );
+    // Typed function references turned off: a module using them is
+    // invalid, as in WebAssembly 2.0.
+    let typed = r#"(module (type $t (func)) (func (param (ref null $t))))"#;
+    Module::new(&engine, typed).unwrap();
+    let mut config = Config::new();
+    config.wasm_function_references(false);
+    let err = Module::new(&Engine::new(&config).unwrap(), typed).unwrap_err();
+    assert!(
+        matches!(err.kind(), ErrorKind::Compile(CompileError::Invalid { .. })),
+        "{err}"
+    );
 }
 
 #[test]
@@ -882,4 +900,262 @@ fn tail_calls_to_host_functions() {
     let err = fail.call(&mut store, 1).unwrap_err();
     assert!(err.to_string().contains("host says no"), "{err}");
     assert_eq!(deep.call(&mut store, 3).unwrap(), 42);
+}
+
+/// Typed function references through the API: calls, null, subtyping of
+/// values, globals, tables and typed functions, across modules.
+#[test]
+fn typed_function_references_through_the_api() {
+    let engine = engine();
+    let a = Module::new(
+        &engine,
+        r#"(module
+            (type $t (func (param i32) (result i32)))
+            (func $double (export "double") (type $t) (i32.mul (local.get 0) (i32.const 2)))
+            (func (export "other") (param i64))
+            (func (export "apply") (param (ref null $t) i32) (result i32)
+                (call_ref $t (local.get 1) (local.get 0)))
+            (func (export "get") (result (ref $t)) (ref.func $double))
+            (global (export "g") (ref $t) (ref.func $double))
+            (table (export "tab") 2 (ref null $t))
+            (elem declare func $double))"#,
+    )
+    .unwrap();
+    let mut store = Store::new(&engine, ());
+    let inst = Instance::new(&mut store, &a, &[]).unwrap();
+    let apply = inst.get_func(&mut store, "apply").unwrap();
+    let double = inst.get_func(&mut store, "double").unwrap();
+    let other = inst.get_func(&mut store, "other").unwrap();
+    let mut out = [Val::I32(0)];
+    apply
+        .call(
+            &mut store,
+            &[Val::FuncRef(Some(double)), Val::I32(21)],
+            &mut out,
+        )
+        .unwrap();
+    assert_eq!(out[0], Val::I32(42));
+    // Null traps; a function of another type is refused before the call.
+    let e = apply
+        .call(&mut store, &[Val::FuncRef(None), Val::I32(1)], &mut out)
+        .unwrap_err();
+    assert_eq!(e.trap_code(), Some(TrapCode::NullReference), "{e}");
+    let e = apply
+        .call(
+            &mut store,
+            &[Val::FuncRef(Some(other)), Val::I32(1)],
+            &mut out,
+        )
+        .unwrap_err();
+    assert!(e.to_string().contains("argument 0"), "{e}");
+    // A host function of the same type is the same engine type.
+    let host = Func::new(
+        &mut store,
+        FuncType {
+            params: vec![ValType::I32],
+            results: vec![ValType::I32],
+        },
+        |_, args, results| {
+            results[0] = Val::I32(args[0].i32().unwrap() + 100);
+            Ok(())
+        },
+    )
+    .unwrap();
+    apply
+        .call(
+            &mut store,
+            &[Val::FuncRef(Some(host)), Val::I32(1)],
+            &mut out,
+        )
+        .unwrap();
+    assert_eq!(out[0], Val::I32(101));
+    // The types the store shows name the function type by engine id.
+    let g = inst.get_global(&mut store, "g").unwrap();
+    let ValType::Ref(r) = g.ty(&store).content else {
+        panic!("a reference global")
+    };
+    assert!(!r.nullable);
+    let nyash_engine::HeapType::Engine(t) = r.heap else {
+        panic!("an engine type id: {r:?}")
+    };
+    assert!(Val::FuncRef(Some(double)).matches_ty(&store, g.ty(&store).content));
+    assert!(!Val::FuncRef(None).matches_ty(&store, g.ty(&store).content));
+    assert!(!Val::FuncRef(Some(other)).matches_ty(&store, g.ty(&store).content));
+    // Null cannot go into a non-nullable global; a non-null function can.
+    let ty = GlobalType {
+        content: g.ty(&store).content,
+        mutable: true,
+    };
+    let e = Global::new(&mut store, ty, Val::FuncRef(None)).unwrap_err();
+    assert!(e.to_string().contains("non-nullable"), "{e}");
+    let mine = Global::new(&mut store, ty, Val::FuncRef(Some(host))).unwrap();
+    assert!(mine.set(&mut store, Val::FuncRef(Some(other))).is_err());
+    // A module type index is not an engine id.
+    let bad = GlobalType {
+        content: ValType::Ref(nyash_engine::RefType::nullable(
+            nyash_engine::HeapType::Concrete(t),
+        )),
+        mutable: false,
+    };
+    assert!(Global::new(&mut store, bad, Val::FuncRef(None)).is_err());
+    // Tables check element types too.
+    let tab = inst.get_table(&mut store, "tab").unwrap();
+    tab.set(&mut store, 0, Val::FuncRef(Some(double))).unwrap();
+    assert!(tab.set(&mut store, 1, Val::FuncRef(Some(other))).is_err());
+    // Typed functions: a `(ref $t)` result reads as `Option<Func>`; an
+    // `Option<Func>` (a funcref) cannot be passed as a `(ref null $t)`.
+    let get = inst
+        .get_typed_func::<(), Option<Func>>(&mut store, "get")
+        .unwrap();
+    assert!(get.call(&mut store, ()).unwrap().is_some());
+    assert!(
+        inst.get_typed_func::<(Option<Func>, i32), i32>(&mut store, "apply")
+            .is_err()
+    );
+}
+
+/// `call_indirect` to a type that is not final accepts its subtypes' functions
+/// (the cold path through the registry's display), and imports match by
+/// subtyping, across modules whose identical types get one engine id.
+#[test]
+fn subtypes_in_call_indirect_and_imports() {
+    let engine = engine();
+    let a = Module::new(
+        &engine,
+        r#"(module
+            (type $base (sub (func (result i32))))
+            (type $sub (sub final $base (func (result i32))))
+            (type $other (func (result i32)))
+            (func $a (export "a") (type $base) (i32.const 1))
+            (func $b (export "b") (type $sub) (i32.const 2))
+            (func $c (export "c") (type $other) (i32.const 3))
+            (table (export "t") 3 funcref)
+            (elem (i32.const 0) func $a $b $c)
+            (func (export "call_base") (param i32) (result i32)
+                (call_indirect (type $base) (local.get 0)))
+            (func (export "call_sub") (param i32) (result i32)
+                (call_indirect (type $sub) (local.get 0)))
+            (func (export "tail_base") (param i32) (result i32)
+                (return_call_indirect (type $base) (local.get 0))))"#,
+    )
+    .unwrap();
+    let mut store = Store::new(&engine, ());
+    let inst = Instance::new(&mut store, &a, &[]).unwrap();
+    let call = |store: &mut Store<()>, name: &str, i: i32| {
+        inst.get_typed_func::<i32, i32>(&mut *store, name)
+            .unwrap()
+            .call(&mut *store, i)
+    };
+    assert_eq!(call(&mut store, "call_base", 0).unwrap(), 1);
+    assert_eq!(call(&mut store, "call_base", 1).unwrap(), 2);
+    assert_eq!(call(&mut store, "tail_base", 1).unwrap(), 2);
+    let e = call(&mut store, "call_base", 2).unwrap_err();
+    assert_eq!(e.trap_code(), Some(TrapCode::BadSignature), "{e}");
+    let e = call(&mut store, "tail_base", 2).unwrap_err();
+    assert_eq!(e.trap_code(), Some(TrapCode::BadSignature), "{e}");
+    let e = call(&mut store, "call_sub", 0).unwrap_err();
+    assert_eq!(e.trap_code(), Some(TrapCode::BadSignature), "{e}");
+    assert_eq!(call(&mut store, "call_sub", 1).unwrap(), 2);
+
+    // Module B declares the same two types (one engine id each) and imports
+    // a `$base`: `$sub`'s function fits, `(func (result i32))` does not.
+    let b = Module::new(
+        &engine,
+        r#"(module
+            (type $base (sub (func (result i32))))
+            (type $sub (sub final $base (func (result i32))))
+            (import "a" "f" (func $f (type $base)))
+            (import "a" "t" (table 3 funcref))
+            (func (export "run") (result i32) (call $f))
+            (func (export "via_table") (param i32) (result i32)
+                (call_indirect (type $base) (local.get 0))))"#,
+    )
+    .unwrap();
+    let mut linker = Linker::new(&engine);
+    linker.allow_shadowing(true);
+    linker.instance(&mut store, "a", inst).unwrap();
+    let b_sub = inst.get_func(&mut store, "b").unwrap();
+    linker.define("a", "f", b_sub).unwrap();
+    let ib = linker.instantiate(&mut store, &b).unwrap();
+    let run = ib.get_typed_func::<(), i32>(&mut store, "run").unwrap();
+    assert_eq!(run.call(&mut store, ()).unwrap(), 2);
+    let via = ib
+        .get_typed_func::<i32, i32>(&mut store, "via_table")
+        .unwrap();
+    assert_eq!(via.call(&mut store, 0).unwrap(), 1);
+    assert_eq!(via.call(&mut store, 1).unwrap(), 2);
+    assert!(via.call(&mut store, 2).is_err());
+    let c_other = inst.get_func(&mut store, "c").unwrap();
+    linker.define("a", "f", c_other).unwrap();
+    let e = linker.instantiate(&mut store, &b).unwrap_err();
+    assert!(matches!(e.kind(), ErrorKind::Link { .. }), "{e}");
+}
+
+/// A host function with a typed reference parameter, its type named by
+/// `Engine::func_type_id`: the module passes one of its functions, the
+/// host calls it.
+#[test]
+fn host_function_with_a_typed_reference_parameter() {
+    let engine = engine();
+    let unary = FuncType {
+        params: vec![ValType::I32],
+        results: vec![ValType::I32],
+    };
+    let id = engine.func_type_id(&unary).unwrap();
+    assert_eq!(engine.func_type(id), Some(unary));
+    let module = Module::new(
+        &engine,
+        r#"(module
+            (type $t (func (param i32) (result i32)))
+            (import "host" "twice" (func $twice (param (ref $t) i32) (result i32)))
+            (func $inc (type $t) (i32.add (local.get 0) (i32.const 1)))
+            (elem declare func $inc)
+            (func (export "run") (result i32) (call $twice (ref.func $inc) (i32.const 5))))"#,
+    )
+    .unwrap();
+    let param = ValType::Ref(nyash_engine::RefType::non_null(
+        nyash_engine::HeapType::Engine(id),
+    ));
+    let mut linker = Linker::new(&engine);
+    linker
+        .func_new(
+            "host",
+            "twice",
+            FuncType {
+                params: vec![param, ValType::I32],
+                results: vec![ValType::I32],
+            },
+            |mut caller, args, results| {
+                let Val::FuncRef(Some(f)) = args[0] else {
+                    return Err(nyash_engine::Error::msg("expected a function"));
+                };
+                let mut out = [Val::I32(0)];
+                f.call(&mut caller, &[args[1]], &mut out)?;
+                f.call(&mut caller, &[out[0]], &mut out)?;
+                results[0] = out[0];
+                Ok(())
+            },
+        )
+        .unwrap();
+    let mut store = Store::new(&engine, ());
+    let instance = linker.instantiate(&mut store, &module).unwrap();
+    let run = instance
+        .get_typed_func::<(), i32>(&mut store, "run")
+        .unwrap();
+    assert_eq!(run.call(&mut store, ()).unwrap(), 7);
+    // A host function of another parameter type does not link.
+    let mut other = Linker::new(&engine);
+    other
+        .func_new(
+            "host",
+            "twice",
+            FuncType {
+                params: vec![ValType::FuncRef, ValType::I32],
+                results: vec![ValType::I32],
+            },
+            |_, _, _| Ok(()),
+        )
+        .unwrap();
+    let e = other.instantiate(&mut store, &module).unwrap_err();
+    assert!(matches!(e.kind(), ErrorKind::Link { .. }), "{e}");
 }

@@ -212,3 +212,33 @@ fn cache_is_bounded() {
         .sum();
     assert!(total <= 150_000, "{total}");
 }
+
+/// An artifact holds the module's own types (rec groups, module type
+/// indices); the loading engine gives engine ids, whatever it loaded
+/// before, so typed references and subtyping work the same after a round
+/// trip into an engine whose ids differ.
+#[test]
+fn typed_references_survive_a_round_trip() {
+    const TYPED: &str = r#"(module
+        (rec (type $r (sub (func (param i32) (result i32)))) (type $s (sub final $r (func (param i32) (result i32)))))
+        (func $inc (type $s) (i32.add (local.get 0) (i32.const 1)))
+        (table $t 2 (ref null $r) (ref.func $inc))
+        (func (export "f") (param i32) (result i32)
+            (i32.add
+                (call_ref $r (local.get 0) (ref.as_non_null (table.get $t (i32.const 0))))
+                (call_indirect $t (type $r) (local.get 0) (i32.const 1)))))"#;
+    let bytes = Module::new(&Engine::default(), TYPED)
+        .unwrap()
+        .serialize()
+        .unwrap();
+    let engine = Engine::default();
+    // Other types first, so this engine's ids differ from the first one's.
+    Module::new(
+        &engine,
+        r#"(module (type (func (param i64))) (rec (type (func)) (type (func (result f32)))))"#,
+    )
+    .unwrap();
+    // SAFETY: the artifact was written by this test with this build.
+    let module = unsafe { Module::deserialize(&engine, &bytes) }.unwrap();
+    assert_eq!(call_f(&module), 18);
+}

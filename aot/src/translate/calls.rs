@@ -36,7 +36,7 @@ impl Translator<'_, '_> {
     ) -> Result<(), CompileError> {
         self.save_fuel();
         let index = self.pop();
-        let nparams = self.env.module.types[type_index as usize].params.len();
+        let nparams = self.env.module.func_type_at(type_index).params.len();
         let n = self.stack.len();
         let call = self.env.call_indirect(
             &mut self.builder,
@@ -82,7 +82,7 @@ impl Translator<'_, '_> {
     ) -> Result<(), CompileError> {
         self.save_fuel();
         let index = self.pop();
-        let nparams = self.env.module.types[type_index as usize].params.len();
+        let nparams = self.env.module.func_type_at(type_index).params.len();
         let n = self.stack.len();
         self.env.call_indirect(
             &mut self.builder,
@@ -93,6 +93,29 @@ impl Translator<'_, '_> {
             true,
         );
         self.finish_tail_call(nparams);
+        Ok(())
+    }
+
+    /// `call_ref` / `return_call_ref`: a call through a typed function
+    /// reference. No signature check: validation proved the reference's
+    /// type; only null traps.
+    pub(super) fn call_ref(&mut self, type_index: u32, tail: bool) -> Result<(), CompileError> {
+        self.save_fuel();
+        let fref = self.pop();
+        let nparams = self.env.module.func_type_at(type_index).params.len();
+        let n = self.stack.len();
+        let call = self.env.call_ref(
+            &mut self.builder,
+            type_index,
+            fref,
+            &self.stack[n - nparams..],
+            tail,
+        );
+        if tail {
+            self.finish_tail_call(nparams);
+        } else {
+            self.finish_call(call, nparams);
+        }
         Ok(())
     }
 }

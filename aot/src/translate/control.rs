@@ -2,7 +2,7 @@
 //! skipping of unreachable code.
 
 use cranelift_codegen::ir::{self, BlockArg, BlockCall, InstBuilder, JumpTableData};
-use wasmparser::{BlockType, BrTable, Operator, WasmModuleResources};
+use wasmparser::{BlockType, BrTable, Operator};
 
 use super::Translator;
 use crate::CompileError;
@@ -77,8 +77,8 @@ fn args(values: &[ir::Value]) -> Vec<BlockArg> {
 }
 
 impl Translator<'_, '_> {
-    /// A block type's parameters and results, resolved through the
-    /// validator's view of the module's types.
+    /// A block type's parameters and results (a type index is the
+    /// module's: validation checked it names a function type).
     pub(super) fn block_type(
         &self,
         ty: BlockType,
@@ -88,28 +88,8 @@ impl Translator<'_, '_> {
             BlockType::Empty => (vec![], vec![]),
             BlockType::Type(t) => (vec![], vec![wasm(t)?]),
             BlockType::FuncType(i) => {
-                let f = match self
-                    .resources
-                    .sub_type_at(i)
-                    .map(|t| &t.composite_type.inner)
-                {
-                    Some(wasmparser::CompositeInnerType::Func(f)) => Some(f),
-                    _ => None,
-                };
-                let f = f.ok_or_else(|| {
-                    CompileError::Unsupported(format!("block type {i} is not a function type"))
-                })?;
-                let params = f
-                    .params()
-                    .iter()
-                    .map(|t| wasm(*t))
-                    .collect::<Result<_, _>>()?;
-                let results = f
-                    .results()
-                    .iter()
-                    .map(|t| wasm(*t))
-                    .collect::<Result<_, _>>()?;
-                (params, results)
+                let f = self.env.module.func_type_at(i);
+                (f.params.clone(), f.results.clone())
             }
         })
     }
@@ -242,6 +222,38 @@ impl Translator<'_, '_> {
             .brif(cond, target, &args(&self.stack[n - arity..]), next, &[]);
         self.builder.seal_block(next);
         self.builder.switch_to_block(next);
+    }
+
+    /// `br_on_null`: branches (without the reference) if it is null, else
+    /// keeps it on the stack.
+    pub(super) fn br_on_null(&mut self, relative_depth: u32) {
+        self.flush_fuel();
+        let r = self.pop();
+        let (target, arity) = self.branch_info(relative_depth);
+        let n = self.stack.len();
+        let next = self.builder.create_block();
+        self.builder
+            .ins()
+            .brif(r, next, &[], target, &args(&self.stack[n - arity..]));
+        self.builder.seal_block(next);
+        self.builder.switch_to_block(next);
+        self.push(r);
+    }
+
+    /// `br_on_non_null`: branches with the reference (the label's last
+    /// value) if it is not null, else drops it.
+    pub(super) fn br_on_non_null(&mut self, relative_depth: u32) {
+        self.flush_fuel();
+        let (target, arity) = self.branch_info(relative_depth);
+        let n = self.stack.len();
+        let r = self.stack[n - 1];
+        let next = self.builder.create_block();
+        self.builder
+            .ins()
+            .brif(r, target, &args(&self.stack[n - arity..]), next, &[]);
+        self.builder.seal_block(next);
+        self.builder.switch_to_block(next);
+        self.pop();
     }
 
     pub(super) fn br_table(&mut self, targets: &BrTable<'_>) -> Result<(), CompileError> {

@@ -24,7 +24,7 @@ use crate::builtin::Builtin;
 use crate::module::ModuleEnv;
 use crate::vmoffsets::{
     MAX_MEMORY_BYTES, MEMORY32_RESERVATION, VMOffsets, func_import, func_ref, memory_def,
-    store_context, table_def, trap_codes,
+    store_context, table_def, trap_codes, type_display,
 };
 
 /// How accesses to one linear memory are kept in bounds.
@@ -408,7 +408,7 @@ impl<'a> FuncEnv<'a> {
         if let Some(s) = self.sig_refs.get(&type_index) {
             return *s;
         }
-        let sig = abi::wasm_signature(&self.module.types[type_index as usize]);
+        let sig = abi::wasm_signature(self.module.func_type_at(type_index));
         let s = b.import_signature(sig);
         self.sig_refs.insert(type_index, s);
         s
@@ -495,19 +495,76 @@ impl<'a> FuncEnv<'a> {
             func_ref::TYPE_ID as i32,
         );
         let mismatch = b.ins().icmp(IntCC::NotEqual, expected, actual);
-        b.ins().trapnz(mismatch, trap_codes::BAD_SIGNATURE);
-        let code = b.ins().load(
-            POINTER_TYPE,
-            MemFlagsData::trusted(),
-            fref,
-            func_ref::WASM_CALL as i32,
-        );
-        let callee_vmctx = b.ins().load(
-            POINTER_TYPE,
-            MemFlagsData::trusted(),
-            fref,
-            func_ref::VMCTX as i32,
-        );
+        if self.module.types[type_index as usize].is_final {
+            // A final type has no subtypes: only its own id passes.
+            b.ins().trapnz(mismatch, trap_codes::BAD_SIGNATURE);
+        } else {
+            // A subtype's function passes too: when the ids differ (a cold
+            // block), the callee's display must hold the expected id at
+            // the expected type's depth (see `vmoffsets::type_display`).
+            let depth = self.module.type_depth(type_index);
+            let slow = b.create_block();
+            let ok = b.create_block();
+            b.set_cold_block(slow);
+            b.ins().brif(mismatch, slow, &[], ok, &[]);
+            b.seal_block(slow);
+            b.switch_to_block(slow);
+            let displays = self.load_vmctx(b, POINTER_TYPE, VMOffsets::TYPE_DISPLAYS);
+            let actual = b.ins().uextend(POINTER_TYPE, actual);
+            let offset = b
+                .ins()
+                .ishl_imm_u(actual, i64::from(type_display::SIZE_LOG2));
+            let record = b.ins().iadd(displays, offset);
+            let entry = b.ins().load(
+                types::I32,
+                MemFlagsData::trusted().with_readonly(),
+                record,
+                (depth.min(type_display::ENTRIES - 1) * 4) as i32,
+            );
+            let differs = b.ins().icmp(IntCC::NotEqual, entry, expected);
+            b.ins().trapnz(differs, trap_codes::BAD_SIGNATURE);
+            b.ins().jump(ok, &[]);
+            b.seal_block(ok);
+            b.switch_to_block(ok);
+        }
+        self.call_func_ref(b, type_index, fref, MemFlagsData::trusted(), args, tail)
+    }
+
+    /// `call_ref`: calls the function `fref` points to, whose type
+    /// validation proved to be (a subtype of) module type `type_index`; a
+    /// null `fref` traps with `NULL_REFERENCE`. The check is implicit: the
+    /// loads from a null `VMFuncRef` fault on the unmapped page at address
+    /// 0, and carry the trap code.
+    pub fn call_ref(
+        &mut self,
+        b: &mut FunctionBuilder<'_>,
+        type_index: u32,
+        fref: ir::Value,
+        args: &[ir::Value],
+        tail: bool,
+    ) -> Vec<ir::Value> {
+        let flags = MemFlagsData::new()
+            .with_aligned()
+            .with_trap_code(Some(trap_codes::NULL_REFERENCE));
+        self.call_func_ref(b, type_index, fref, flags, args, tail)
+    }
+
+    /// Calls through a `VMFuncRef`, its fields loaded with `flags`.
+    fn call_func_ref(
+        &mut self,
+        b: &mut FunctionBuilder<'_>,
+        type_index: u32,
+        fref: ir::Value,
+        flags: MemFlagsData,
+        args: &[ir::Value],
+        tail: bool,
+    ) -> Vec<ir::Value> {
+        let code = b
+            .ins()
+            .load(POINTER_TYPE, flags, fref, func_ref::WASM_CALL as i32);
+        let callee_vmctx = b
+            .ins()
+            .load(POINTER_TYPE, flags, fref, func_ref::VMCTX as i32);
         let sig = self.sig_ref(b, type_index);
         let mut all = vec![callee_vmctx, self.vmctx];
         all.extend_from_slice(args);

@@ -131,8 +131,12 @@ impl FuncTranslator {
             let ct = abi::clif_type(wt);
             for _ in 0..n {
                 let var = builder.declare_var(ct);
-                let zero = zero_value(&mut builder, wt);
-                builder.def_var(var, zero);
+                // A non-nullable local has no default: validation proves
+                // it is set before every read.
+                if wt.is_defaultable() {
+                    let zero = zero_value(&mut builder, wt);
+                    builder.def_var(var, zero);
+                }
                 self.locals.push(var);
             }
         }
@@ -151,7 +155,6 @@ impl FuncTranslator {
             stack: &mut self.stack,
             control: &mut self.control,
             locals: &self.locals,
-            resources: validator.resources().clone(),
             reachable: true,
             unreachable_depth: 0,
             tunables: self.tunables,
@@ -190,9 +193,7 @@ impl FuncTranslator {
 fn zero_value(builder: &mut FunctionBuilder<'_>, ty: WasmType) -> ir::Value {
     match ty {
         WasmType::I32 => builder.ins().iconst(ir::types::I32, 0),
-        WasmType::I64 | WasmType::FuncRef | WasmType::ExternRef | WasmType::ExnRef => {
-            builder.ins().iconst(ir::types::I64, 0)
-        }
+        WasmType::I64 | WasmType::Ref(_) => builder.ins().iconst(ir::types::I64, 0),
         WasmType::F32 => builder.ins().f32const(0.0),
         WasmType::F64 => builder.ins().f64const(0.0),
         WasmType::V128 => {
@@ -210,8 +211,6 @@ pub(crate) struct Translator<'a, 'b> {
     stack: &'a mut Vec<ir::Value>,
     control: &'a mut Vec<ControlFrame>,
     locals: &'a [Variable],
-    /// The validator's view of the module (block types resolve through it).
-    resources: ValidatorResources,
     /// False after an unconditional branch, until the code is reachable again.
     reachable: bool,
     /// Nesting depth of blocks opened while unreachable.

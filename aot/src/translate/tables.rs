@@ -25,6 +25,13 @@ impl Translator<'_, '_> {
         Ok(())
     }
 
+    /// `ref.as_non_null`: traps with `NULL_REFERENCE` on null.
+    pub(super) fn ref_as_non_null(&mut self) -> Result<(), CompileError> {
+        let r = *self.stack.last().expect("validation guarantees operands");
+        self.builder.ins().trapz(r, trap_codes::NULL_REFERENCE);
+        Ok(())
+    }
+
     pub(super) fn ref_func(&mut self, function_index: u32) -> Result<(), CompileError> {
         let v = self.env.func_ref(&mut self.builder, function_index)?;
         self.push(v);

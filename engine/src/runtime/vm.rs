@@ -97,6 +97,8 @@ pub struct VMContextHeader {
     pub type_ids: *const u32,
     /// The instance's index in its store (never read by generated code).
     pub instance: usize,
+    /// The engine's supertype display records (`vmoffsets::type_display`).
+    pub type_displays: *const u32,
 }
 
 /// Per-store state generated code reads.
@@ -163,6 +165,10 @@ mod tests {
         assert_eq!(
             offset_of!(VMContextHeader, instance),
             VMOffsets::INSTANCE as usize
+        );
+        assert_eq!(
+            offset_of!(VMContextHeader, type_displays),
+            VMOffsets::TYPE_DISPLAYS as usize
         );
         assert_eq!(
             size_of::<VMContextHeader>(),
