@@ -15,7 +15,7 @@ use crate::GcError;
 use crate::heap::{CollectionKind, GcHeap, POISON_BYTE, RootSource, note_object};
 use crate::layout::{Shape, Types};
 use crate::mem::{Cards, Mem};
-use crate::vm::{CARD_SHIFT, FORWARDED, HEADER_BYTES};
+use crate::vm::{CARD_SHIFT, EXTERN_TYPE_WORD, FORWARDED, HEADER_BYTES};
 
 /// The copying engine shared by both collections.
 struct Evacuator<'a> {
@@ -224,22 +224,35 @@ impl Evacuator<'_> {
 }
 
 /// Moves the extern objects of `list` that survived (their type word now
-/// holds a forwarding mark) to `survivors`, and the slots of the dead ones
-/// to `dead`.
+/// holds a forwarding mark to a copy in `[to_start, to_top)`) to
+/// `survivors`, and the slots of the dead ones to `dead`.
 fn sweep_externs(
     mem: Mem,
+    (to_start, to_top): (u32, u32),
     list: &mut Vec<(u32, u32)>,
     survivors: &mut Vec<(u32, u32)>,
     dead: &mut Vec<u32>,
-) {
+) -> Result<(), GcError> {
     for (off, slot) in list.drain(..) {
         let w0 = mem.r32(off);
-        if w0 & FORWARDED != 0 {
-            survivors.push((w0 & !FORWARDED, slot));
-        } else {
+        if w0 & FORWARDED == 0 {
             dead.push(slot);
+            continue;
         }
+        let new = w0 & !FORWARDED;
+        if new < to_start
+            || new >= to_top
+            || !new.is_multiple_of(8)
+            || mem.r32(new) != EXTERN_TYPE_WORD
+        {
+            return Err(GcError::corrupt(
+                off,
+                "extern object forwarded to no extern copy",
+            ));
+        }
+        survivors.push((new, slot));
     }
+    Ok(())
 }
 
 impl GcHeap {
@@ -305,13 +318,15 @@ impl GcHeap {
         ev.scan(scan_start)?;
         let new_top = ev.to_top;
         let mut survivors = std::mem::take(&mut self.old_externs);
-        sweep_externs(
+        let result = sweep_externs(
             self.mem,
+            (scan_start, new_top),
             &mut self.young_externs,
             &mut survivors,
             &mut self.dead_externs,
         );
         self.old_externs = survivors;
+        result?;
         self.stats.promoted_bytes += u64::from(new_top - scan_start);
         self.stats.minor_collections += 1;
         self.old_top = new_top;
@@ -349,16 +364,18 @@ impl GcHeap {
         let mut survivors = Vec::with_capacity(self.old_externs.len());
         sweep_externs(
             self.mem,
+            (to_start, new_top),
             &mut self.young_externs,
             &mut survivors,
             &mut self.dead_externs,
-        );
+        )?;
         sweep_externs(
             self.mem,
+            (to_start, new_top),
             &mut self.old_externs,
             &mut survivors,
             &mut self.dead_externs,
-        );
+        )?;
         self.old_externs = survivors;
 
         // Flip. The old from-space goes back to the OS and becomes

@@ -643,6 +643,15 @@ impl GcHeap {
         Ok(())
     }
 
+    /// Reads any word inside the in-use ranges (for tests and debugging).
+    #[doc(hidden)]
+    pub fn peek_u32(&self, offset: u32) -> Option<u32> {
+        match self.space_end(offset) {
+            Some(end) if u64::from(offset) + 4 <= u64::from(end) => Some(self.mem.r32(offset)),
+            _ => None,
+        }
+    }
+
     /// Overwrites any word inside the in-use ranges, bypassing every check
     /// but the range: models a code generation bug, for corruption tests.
     /// Returns false (and writes nothing) outside the ranges.
