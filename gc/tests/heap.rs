@@ -364,8 +364,7 @@ fn corrupted_heaps_give_errors_not_crashes() {
         };
         outcomes[result.is_ok() as usize] += 1;
         // Whatever happened, keep using the heap.
-        for i in 0..roots.len() {
-            let r = roots[i];
+        for &r in roots.iter() {
             let _ = h.object_type(r);
             let _ = h.read_ref(r, 12);
             let _ = h.array_len(r);
