@@ -393,7 +393,11 @@ impl GcHeap {
         self.mem.w32(off + 4, w1);
         self.mem.fill(off + HEADER_BYTES, size - HEADER_BYTES, 0);
         if w0 == EXTERN_TYPE_WORD {
-            self.young_externs.push((off, w1));
+            if off < self.nursery_end {
+                self.young_externs.push((off, w1));
+            } else {
+                self.old_externs.push((off, w1));
+            }
         }
         Ok(off)
     }
