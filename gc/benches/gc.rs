@@ -65,7 +65,7 @@ impl Inline {
     }
 
     #[inline(always)]
-    fn alloc_node(&self, h: &mut GcHeap, roots: &mut Vec<u32>) -> u32 {
+    fn alloc_node(&self, h: &mut GcHeap, mut roots: &mut [u32]) -> u32 {
         // SAFETY: reading and writing the documented fields of the block and
         // a fresh nursery object inside the heap.
         unsafe {
@@ -80,8 +80,18 @@ impl Inline {
                 p.add(3).write(0);
                 top
             } else {
-                h.alloc_raw(NODE_WORD, 0, roots).unwrap()
+                h.alloc_raw(NODE_WORD, 0, &mut roots).unwrap()
             }
+        }
+    }
+
+    /// Bytes left for inline allocation.
+    fn room(&self) -> u32 {
+        // SAFETY: reading the block's fields.
+        unsafe {
+            (*self.vm)
+                .nursery_limit
+                .saturating_sub((*self.vm).nursery_top)
         }
     }
 
@@ -296,8 +306,7 @@ fn bench_minor(c: &mut Criterion) {
                     let mut k = 0u32;
                     let mut prev = 0;
                     // Fill the nursery without collecting.
-                    // SAFETY: reading the block's fields.
-                    while unsafe { (*inline.vm).nursery_top + 16 <= (*inline.vm).nursery_limit } {
+                    while inline.room() >= 16 {
                         let n = inline.alloc_node(&mut h, &mut roots);
                         k = k.wrapping_add(1);
                         if k % 100 < percent {

@@ -412,6 +412,6 @@ impl GcHeap {
         if self.config.zeal {
             self.mem.fill(n0, top - n0, POISON_BYTE);
         }
-        self.vm.nursery_top = n0;
+        self.set_top(n0);
     }
 }

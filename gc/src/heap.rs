@@ -25,6 +25,13 @@ impl RootSource for [u32] {
     }
 }
 
+/// A borrowed slice (`&mut [u32]` itself is unsized, so pass `&mut slice`).
+impl RootSource for &mut [u32] {
+    fn visit_roots(&mut self, visit: &mut dyn FnMut(&mut u32)) {
+        self.iter_mut().for_each(visit);
+    }
+}
+
 impl RootSource for Vec<u32> {
     fn visit_roots(&mut self, visit: &mut dyn FnMut(&mut u32)) {
         self.iter_mut().for_each(visit);
@@ -125,8 +132,10 @@ pub struct GcHeap {
     pub(crate) cards: Cards,
     pub(crate) reservation: Mapping,
     _card_mapping: Mapping,
-    /// Shared with generated code; boxed so its address is stable.
-    pub(crate) vm: Box<VMGcHeapData>,
+    /// Shared with generated code: allocated once (`Box::into_raw`) so its
+    /// address is stable, and only ever accessed through this raw pointer
+    /// (generated code writes it while the heap is borrowed elsewhere).
+    vm: *mut VMGcHeapData,
     pub(crate) types: Types,
     pub(crate) config: GcConfig,
     pub(crate) nursery_start: u32,
@@ -160,10 +169,18 @@ pub struct GcHeap {
 // ownership; `&GcHeap` allows only reads.
 unsafe impl Send for GcHeap {}
 
+impl Drop for GcHeap {
+    fn drop(&mut self) {
+        // SAFETY: allocated by `Box::into_raw` in `new`, freed only here;
+        // whoever holds the address must not use it after the heap is gone.
+        drop(unsafe { Box::from_raw(self.vm) });
+    }
+}
+
 impl std::fmt::Debug for GcHeap {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("GcHeap")
-            .field("nursery_top", &self.vm.nursery_top)
+            .field("nursery_top", &self.top())
             .field("old_top", &self.old_top)
             .field("old_capacity", &self.old_capacity)
             .field("stats", &self.stats)
@@ -201,12 +218,12 @@ impl GcHeap {
         let max_heap_bytes = config
             .max_heap_bytes
             .min(u64::from(half_bytes - nursery_bytes));
-        let vm = Box::new(VMGcHeapData {
+        let vm = Box::into_raw(Box::new(VMGcHeapData {
             base: reservation.as_ptr(),
             card_table: card_mapping.as_ptr(),
             nursery_top: nursery_start,
             nursery_limit: if config.zeal { 0 } else { nursery_end },
-        });
+        }));
         let mut heap = GcHeap {
             mem: Mem::new(reservation.as_ptr()),
             cards: Cards::new(card_mapping.as_ptr()),
@@ -251,12 +268,12 @@ impl GcHeap {
     /// The block generated code reads and writes (see [`crate::vm`]). Its
     /// address never changes while the heap lives.
     pub fn vm_data(&mut self) -> *mut VMGcHeapData {
-        &mut *self.vm
+        self.vm
     }
 
     /// The heap's base address: an object is at `base + reference`.
     pub fn base(&self) -> *mut u8 {
-        self.vm.base
+        self.vm_base()
     }
 
     /// Counters.
@@ -267,7 +284,7 @@ impl GcHeap {
     /// Bytes in use in the nursery and the old space.
     pub fn used_bytes(&self) -> (u64, u64) {
         (
-            u64::from(self.vm.nursery_top.saturating_sub(self.nursery_start)),
+            u64::from(self.top().saturating_sub(self.nursery_start)),
             u64::from(self.old_top - self.half_start[self.cur]),
         )
     }
@@ -277,9 +294,7 @@ impl GcHeap {
         [
             (
                 self.nursery_start,
-                self.vm
-                    .nursery_top
-                    .clamp(self.nursery_start, self.nursery_end),
+                self.top().clamp(self.nursery_start, self.nursery_end),
             ),
             (self.half_start[self.cur], self.old_top),
         ]
@@ -294,7 +309,7 @@ impl GcHeap {
     /// nursery (for a GC requested from outside the mutator).
     pub fn request_gc(&mut self) {
         self.gc_requested = true;
-        self.vm.nursery_limit = 0;
+        self.set_limit(0);
     }
 
     /// Host-data slot ids of extern objects found dead by the collections
@@ -313,19 +328,48 @@ impl GcHeap {
     /// The nursery top from the shared block, checked (generated code
     /// writes it).
     pub(crate) fn nursery_top(&self) -> Result<u32, GcError> {
-        let top = self.vm.nursery_top;
+        let top = self.top();
         if top < self.nursery_start || top > self.nursery_end || !top.is_multiple_of(8) {
             return Err(GcError::corrupt(top, "nursery top outside the nursery"));
         }
         Ok(top)
     }
 
+    #[inline(always)]
+    pub(crate) fn top(&self) -> u32 {
+        // SAFETY: `vm` is valid for the heap's lifetime; single-threaded.
+        unsafe { (*self.vm).nursery_top }
+    }
+
+    #[inline(always)]
+    pub(crate) fn set_top(&mut self, top: u32) {
+        // SAFETY: as in `top`.
+        unsafe { (*self.vm).nursery_top = top }
+    }
+
+    #[inline(always)]
+    fn limit(&self) -> u32 {
+        // SAFETY: as in `top`.
+        unsafe { (*self.vm).nursery_limit }
+    }
+
+    fn set_limit(&mut self, limit: u32) {
+        // SAFETY: as in `top`.
+        unsafe { (*self.vm).nursery_limit = limit }
+    }
+
+    fn vm_base(&self) -> *mut u8 {
+        // SAFETY: as in `top`.
+        unsafe { (*self.vm).base }
+    }
+
     pub(crate) fn reset_limit(&mut self) {
-        self.vm.nursery_limit = if self.config.zeal {
+        let limit = if self.config.zeal {
             0
         } else {
             self.nursery_end
         };
+        self.set_limit(limit);
     }
 
     /// Old-space capacity after a major collection left `live` bytes.
@@ -377,14 +421,14 @@ impl GcHeap {
     ) -> Result<u32, GcError> {
         self.check_poison()?;
         let size = self.types.size_for_alloc(w0, w1)?;
-        let top = self.vm.nursery_top;
-        let limit = self.vm.nursery_limit;
+        let top = self.top();
+        let limit = self.limit();
         let off = if size <= self.config.pretenure_bytes
             && top >= self.nursery_start
             && limit <= self.nursery_end
             && u64::from(top) + u64::from(size) <= u64::from(limit)
         {
-            self.vm.nursery_top = top + size;
+            self.set_top(top + size);
             top
         } else {
             self.alloc_slow(size, roots)?
@@ -462,7 +506,7 @@ impl GcHeap {
             // unless the shared block was tampered with) gets here.
             return Err(GcError::corrupt(top, "nursery full after a collection"));
         }
-        self.vm.nursery_top = top + size;
+        self.set_top(top + size);
         Ok(top)
     }
 

@@ -156,7 +156,7 @@ fn small_live_set_with_high_allocation_rate_does_not_thrash() {
         2_000,
     );
     let mut rng = model::Rng::new(5);
-    let mut scratch = vec![0u32; 1];
+    let mut scratch = [0u32; 1];
     for i in 0..2_000_000u32 {
         let n = m.heap.alloc_struct(model::NODE, &mut m.roots).unwrap();
         if i % 50 == 0 {
