@@ -63,7 +63,8 @@ pub enum CollectionKind {
 #[derive(Clone, Debug)]
 pub struct GcConfig {
     /// Size of the nursery, rounded up to 64 KiB (at least 64 KiB, at most
-    /// 256 MiB). Default 4 MiB (see RATIONALE.md).
+    /// 256 MiB). Default 16 MiB (see RATIONALE.md); only the pages the
+    /// bump pointer has passed are ever touched.
     pub nursery_bytes: u32,
     /// Limit on the old space (live data after a full collection plus what
     /// is allocated into it). The nursery comes on top, and a full
@@ -84,7 +85,7 @@ pub struct GcConfig {
 impl Default for GcConfig {
     fn default() -> GcConfig {
         GcConfig {
-            nursery_bytes: 4 << 20,
+            nursery_bytes: 16 << 20,
             max_heap_bytes: u64::MAX,
             pretenure_bytes: 32 << 10,
             zeal: false,
