@@ -202,7 +202,7 @@ fn gc_binary_trees(nursery: u32, max: u32, api: bool) -> u32 {
     let mut h = heap(nursery);
     let inline = Inline::new(&mut h);
     let mut stack: Vec<u32> = Vec::with_capacity(64);
-    binary_trees(max, |op| {
+    let sum = binary_trees(max, |op| {
         let make = |h: &mut GcHeap, stack: &mut Vec<u32>, d| {
             if api {
                 Api::make(h, stack, d)
@@ -229,7 +229,15 @@ fn gc_binary_trees(nursery: u32, max: u32, api: bool) -> u32 {
             }
             Op::CheckKept => check(&h, stack[0]),
         }
-    })
+    });
+    if std::env::var_os("GC_BENCH_STATS").is_some() {
+        eprintln!(
+            "binary-trees {max}, nursery {} KiB: {:?}",
+            nursery >> 10,
+            h.stats()
+        );
+    }
+    sum
 }
 
 struct BoxNode {
@@ -271,7 +279,9 @@ fn depth() -> u32 {
 fn bench_binary_trees(c: &mut Criterion) {
     let max = depth();
     let expect = box_binary_trees(max);
-    assert_eq!(gc_binary_trees(4 << 20, max, false), expect);
+    for mib in [1, 4, 16] {
+        assert_eq!(gc_binary_trees(mib << 20, max, false), expect);
+    }
     assert_eq!(
         gc_binary_trees(4 << 20, max.min(12), true),
         box_binary_trees(max.min(12))
