@@ -468,6 +468,8 @@ impl GcHeap {
 
     /// Allocates an extern object for the embedder's host-data slot
     /// `host_slot`. When it dies, `drain_dead_externs` reports the slot.
+    /// Extern objects are made here or by `alloc_raw`, never inline: the
+    /// heap keeps a list of them so it can report the dead ones.
     pub fn alloc_extern(
         &mut self,
         host_slot: u32,

@@ -15,8 +15,15 @@
 //! `new = zext64(top) + size; if new > zext64(limit) { slow path } else { top = new; ... }`,
 //! then store the header words and every field (the nursery is not zeroed;
 //! an initialising store needs no barrier as long as no call separates it
-//! from the allocation). The slow path is [`crate::GcHeap::alloc_raw`]; a
-//! limit of 0 sends every allocation there (GC requests, stress mode).
+//! from the allocation). The slow path is [`crate::GcHeap::alloc_raw`]
+//! (it takes the two header words, derives the size from the registered
+//! type, zeroes the body); a limit of 0 sends every allocation there (GC
+//! requests, stress mode). Any object fits the inline path as far as the
+//! collector is concerned, but arrays above `GcConfig::pretenure_bytes`
+//! should take the slow path, which allocates them in the old space with
+//! their cards dirty (so their initialising stores need no barrier either).
+//! Objects move only inside the heap's calls (allocation slow path,
+//! collection), so a reference held across one must be in a root slot.
 //!
 //! Write barrier, after a reference store at `obj + off` (any object, young
 //! or old, any value):
