@@ -19,12 +19,6 @@ pub trait RootSource {
     fn visit_roots(&mut self, visit: &mut dyn FnMut(&mut u32));
 }
 
-impl RootSource for [u32] {
-    fn visit_roots(&mut self, visit: &mut dyn FnMut(&mut u32)) {
-        self.iter_mut().for_each(visit);
-    }
-}
-
 /// A borrowed slice (`&mut [u32]` itself is unsized, so pass `&mut slice`).
 impl RootSource for &mut [u32] {
     fn visit_roots(&mut self, visit: &mut dyn FnMut(&mut u32)) {
