@@ -417,3 +417,27 @@ fn the_nursery_is_reused_from_its_start_and_stale_references_are_refused() {
     assert!(h.peek_u32(promoted).is_none());
     h.read_u32(roots[0], 8).unwrap();
 }
+
+#[test]
+fn stress_mode_poisons_the_freed_nursery() {
+    let mut h = heap(GcConfig {
+        nursery_bytes: 64 << 10,
+        zeal: true,
+        ..GcConfig::default()
+    });
+    let mut roots = [0u32; 1];
+    // Not rooted: dead at the next allocation's collection. The next
+    // object (24 bytes) reuses the start of its 72 bytes.
+    let stale = h.alloc_array(BYTES, 64, &mut roots).unwrap();
+    h.write_u32(stale, 40, 77).unwrap();
+    roots[0] = h.alloc_struct(NODE, &mut roots).unwrap();
+    assert_eq!(roots[0], stale);
+    let base = h.base();
+    // SAFETY: the nursery stays committed; reading a word inside it.
+    let word = unsafe { base.add(stale as usize + 40).cast::<u32>().read() };
+    assert_eq!(word, u32::from_ne_bytes([0xB6; 4]));
+    // A root left pointing into the freed part is caught.
+    let mut bad = [stale + 24];
+    assert!(h.verify(&mut bad).is_err());
+    assert!(h.verify(&mut roots).is_ok());
+}
