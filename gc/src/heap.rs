@@ -200,7 +200,9 @@ impl GcHeap {
                 "pretenure_bytes larger than the nursery",
             ));
         }
-        let reservation = Mapping::new(RESERVATION_BYTES, libc::PROT_NONE)?;
+        let reservation_bytes = usize::try_from(RESERVATION_BYTES)
+            .map_err(|_| GcError::BadConfig("a GC heap needs a 64-bit address space"))?;
+        let reservation = Mapping::new(reservation_bytes, libc::PROT_NONE)?;
         let card_mapping = Mapping::new(CARD_TABLE_BYTES, libc::PROT_READ | libc::PROT_WRITE)?;
         let nursery_start = NULL_GUARD_BYTES;
         let nursery_end = nursery_start + nursery_bytes;

@@ -40,7 +40,7 @@ pub const I31_TAG: u32 = 1;
 /// a `PROT_NONE` guard, so any `base + zext(u32 ref) + zext(u32 offset)` access
 /// of up to 64 KiB lands inside the reservation (generated code may compute an
 /// array element offset in wrapping `i32` arithmetic and add no bounds check).
-pub const RESERVATION_BYTES: usize = (8 << 30) + (64 << 10);
+pub const RESERVATION_BYTES: u64 = (8 << 30) + (64 << 10);
 /// The lowest offsets are `PROT_NONE` forever: a load or store through a null
 /// reference (plus a field offset below this) faults, an implicit null check.
 pub const NULL_GUARD_BYTES: u32 = 64 << 10;
