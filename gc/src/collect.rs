@@ -388,18 +388,33 @@ impl GcHeap {
         )?;
         self.old_externs = survivors;
 
-        // Flip. The old from-space goes back to the OS and becomes
-        // inaccessible, so a stale reference into it faults.
+        // Flip. The old from-space stays committed and resident, so copying
+        // into it at the next major collection costs neither page faults nor
+        // protection changes, except what exceeds twice what that
+        // collection can need (capacity plus a nursery), which goes back to
+        // the OS. In stress mode all of it becomes inaccessible instead, so
+        // a stale reference into it faults at once.
         self.cards.range(n0, top).fill(0);
         self.cards.range(from_half, old_top).fill(0);
-        self.reservation
-            .decommit(from_half as usize, self.committed[self.cur] as usize)?;
-        self.committed[self.cur] = 0;
         self.spare_crossing = std::mem::replace(&mut self.crossing, crossing);
+        let from = self.cur;
         self.cur = to;
         self.old_top = new_top;
         let live = u64::from(new_top - to_start);
         self.old_capacity = self.capacity_for(live);
+        let committed = u64::from(self.committed[from]);
+        let keep = if self.config.zeal {
+            0
+        } else {
+            (2 * (self.old_capacity + u64::from(self.config.nursery_bytes)))
+                .next_multiple_of(1 << 20)
+                .min(committed)
+        };
+        self.reservation.decommit(
+            (u64::from(from_half) + keep) as usize,
+            (committed - keep) as usize,
+        )?;
+        self.committed[from] = keep as u32;
         self.stats.live_bytes_after_major = live;
         self.stats.major_collections += 1;
         self.reset_nursery(top);

@@ -70,7 +70,8 @@ pub struct GcConfig {
     pub pretenure_bytes: u32,
     /// Stress mode: every allocation takes the slow path and collects
     /// (minor and major alternately), the heap is verified after each
-    /// collection and freed memory is poisoned.
+    /// collection, the freed nursery is poisoned and the old semi-space
+    /// left by a major collection is made inaccessible.
     pub zeal: bool,
     /// Verify the heap after every collection (implied by `zeal`).
     pub verify_after_gc: bool,

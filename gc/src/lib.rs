@@ -46,8 +46,10 @@
 //!   start: the same addresses every cycle, cache-warm, no page faults.
 //! - A **major collection** copies everything live (nursery and old space)
 //!   into the other old semi-space (Cheney scan), so unreachable cycles are
-//!   collected; the old semi-space is then returned to the OS and made
-//!   inaccessible, so a stale reference into it faults.
+//!   collected. The old semi-space stays resident for the next major
+//!   collection (the part beyond twice what that can need is returned to
+//!   the OS); in stress mode all of it is returned and made inaccessible,
+//!   so a stale reference into it faults.
 //! - The old space's capacity after a major collection is live data plus
 //!   headroom of `max(live, 4 nurseries)`, capped by
 //!   [`GcConfig::max_heap_bytes`]. When even a full collection leaves no
@@ -81,7 +83,8 @@
 //! object start), the card of every old-to-young edge, the crossing map,
 //! the extern lists and the roots. [`GcConfig::zeal`] sends every allocation
 //! to the slow path, collects there (minor and major alternately), verifies
-//! after each collection and poisons the freed nursery.
+//! after each collection, poisons the freed nursery and makes the old
+//! semi-space inaccessible after each flip.
 //!
 //! # Example
 //!
