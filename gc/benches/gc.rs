@@ -232,9 +232,10 @@ fn gc_binary_trees(nursery: u32, max: u32, api: bool) -> u32 {
     });
     if std::env::var_os("GC_BENCH_STATS").is_some() {
         eprintln!(
-            "binary-trees {max}, nursery {} KiB: {:?}",
+            "binary-trees {max}, nursery {} KiB: {:?}, committed {} MiB",
             nursery >> 10,
-            h.stats()
+            h.stats(),
+            h.committed_bytes() >> 20
         );
     }
     sum

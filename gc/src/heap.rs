@@ -287,6 +287,15 @@ impl GcHeap {
         )
     }
 
+    /// Bytes of the reservation currently committed (readable and
+    /// writable): the nursery and both old semi-spaces. Resident memory is
+    /// at most this (pages never touched are not resident).
+    pub fn committed_bytes(&self) -> u64 {
+        u64::from(self.nursery_end - self.nursery_start)
+            + u64::from(self.committed[0])
+            + u64::from(self.committed[1])
+    }
+
     /// The in-use offset ranges `[start, end)`: nursery, then old space.
     pub fn in_use(&self) -> [(u32, u32); 2] {
         [

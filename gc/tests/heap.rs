@@ -471,4 +471,8 @@ fn memory_is_reused_across_major_collections() {
     assert!(h.stats().major_collections > 3, "{:?}", h.stats());
     h.collect(CollectionKind::Major, &mut roots).unwrap();
     h.verify(&mut roots).unwrap();
+    // Nursery + two semi-spaces of at most 2 * (4 MiB limit + nursery)
+    // each, in 1 MiB steps.
+    let bound = (64 << 10) + 2 * (2 * ((4 << 20) + (64 << 10)) + (1 << 20));
+    assert!(h.committed_bytes() <= bound, "{}", h.committed_bytes());
 }
