@@ -605,6 +605,17 @@ impl Compiler {
 
     /// Parses, validates and compiles `wasm`.
     pub fn compile(&self, wasm: &[u8]) -> Result<Artifact, CompileError> {
+        self.compile_with_progress(wasm, &|_, _| {})
+    }
+
+    /// [`Compiler::compile`], calling `progress(done, total)` from the
+    /// compiling threads as each job of the main pass (a function body or a
+    /// trampoline) finishes.
+    pub fn compile_with_progress(
+        &self,
+        wasm: &[u8],
+        progress: &(dyn Fn(usize, usize) + Sync),
+    ) -> Result<Artifact, CompileError> {
         let (env, bodies) =
             module::parse_with_features(wasm, self.features, self.tunables.disabled_features)?;
         let offsets = VMOffsets::new(&env);
@@ -667,18 +678,27 @@ impl Compiler {
             plan.trampolines()
                 .map(|(t, entry)| Job::Trampoline(t, entry)),
         );
-        let run = |state: &mut WorkerState, job: Job| match job {
-            Job::Body(input) => {
-                let index = input.func_index;
-                let func = self.translate(&env, &offsets, wasm, input, &mut state.1)?;
-                self.compile_function(func, index, &inline_bodies, state)
-            }
-            Job::Translated(index, func) => {
-                self.compile_function((*func)?, index, &inline_bodies, state)
-            }
-            Job::Trampoline(ty, entry) => {
-                self.compile_trampoline(env.func_type_at(ty as u32), entry, state)
-            }
+        let total = jobs.len();
+        let done = std::sync::atomic::AtomicUsize::new(0);
+        let run = |state: &mut WorkerState, job: Job| {
+            let r = match job {
+                Job::Body(input) => {
+                    let index = input.func_index;
+                    let func = self.translate(&env, &offsets, wasm, input, &mut state.1)?;
+                    self.compile_function(func, index, &inline_bodies, state)
+                }
+                Job::Translated(index, func) => {
+                    self.compile_function((*func)?, index, &inline_bodies, state)
+                }
+                Job::Trampoline(ty, entry) => {
+                    self.compile_trampoline(env.func_type_at(ty as u32), entry, state)
+                }
+            };
+            progress(
+                done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1,
+                total,
+            );
+            r
         };
         let cost = |j: &Job| match j {
             Job::Body(b) => b.range.len(),
@@ -1185,6 +1205,38 @@ mod tests {
         let bytes = postcard::to_allocvec(&t).unwrap();
         let back: HandlerTable = postcard::from_bytes(&bytes).unwrap();
         assert_eq!(back, t);
+    }
+
+    /// Progress is reported once per job of the main pass, ending at the
+    /// total: every function body and trampoline.
+    #[test]
+    fn progress_counts_every_job() {
+        let wasm = wat::parse_str(
+            r#"(module
+              (func (export "a") (result i32) i32.const 1)
+              (func (export "b") (param i32) (result i32) local.get 0)
+              (func (export "c") (param i64) (result i64) local.get 0))"#,
+        )
+        .unwrap();
+        for parallel in [false, true] {
+            let compiler = Compiler::native().unwrap().with_parallelism(parallel);
+            let seen = std::sync::Mutex::new(Vec::new());
+            compiler
+                .compile_with_progress(&wasm, &|done, total| {
+                    seen.lock().unwrap().push((done, total))
+                })
+                .unwrap();
+            let mut seen = seen.into_inner().unwrap();
+            seen.sort();
+            let total = seen[0].1;
+            // Three bodies, and an entry trampoline per exported type.
+            assert!(total >= 3 + 3, "{seen:?}");
+            assert_eq!(
+                seen,
+                (1..=total).map(|d| (d, total)).collect::<Vec<_>>(),
+                "parallel: {parallel}"
+            );
+        }
     }
 
     /// The heap strategies with checks produce IR Cranelift accepts, with a

@@ -98,8 +98,41 @@ fn bundled_artifact(exe: &Path) -> Option<(u64, u64)> {
     (off.checked_add(len)?.checked_add(BUNDLE_TRAILER)? == size).then_some((off, len))
 }
 
+/// A config that shows compile progress on stderr when it is a terminal.
+/// Nothing is shown for a compile that takes under half a second, and the
+/// line is redrawn at most ten times a second and erased at the end.
+fn config_with_progress() -> Config {
+    use std::io::{IsTerminal, Write};
+    use std::sync::Mutex;
+    use std::time::Instant;
+    let mut config = Config::new();
+    if std::io::stderr().is_terminal() {
+        let start = Instant::now();
+        // When the line was last drawn, if it was.
+        let last: Mutex<Option<Instant>> = Mutex::new(None);
+        config.compile_progress(move |done, total| {
+            let Ok(mut last) = last.lock() else { return };
+            let now = Instant::now();
+            if done == total {
+                if last.is_some() {
+                    eprint!("\r\x1b[2K");
+                    let _ = std::io::stderr().flush();
+                }
+                return;
+            }
+            let due = last.is_none_or(|t| now.duration_since(t) >= Duration::from_millis(100));
+            if now.duration_since(start) >= Duration::from_millis(500) && due {
+                eprint!("\rcompiling: {done}/{total} functions");
+                let _ = std::io::stderr().flush();
+                *last = Some(now);
+            }
+        });
+    }
+    config
+}
+
 fn bundle(module: &Path, output: &Path) -> Result<(), Error> {
-    let engine = Engine::default();
+    let engine = Engine::new(&config_with_progress())?;
     let m = Module::from_file(&engine, module)?;
     let artifact = m.serialize()?;
     let exe = std::env::current_exe()
@@ -164,7 +197,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Compile { module, output } => finish((|| {
-            let engine = Engine::default();
+            let engine = Engine::new(&config_with_progress())?;
             let m = Module::from_file(&engine, &module)?;
             let bytes = m.serialize()?;
             std::fs::write(&output, bytes)
@@ -291,7 +324,7 @@ fn is_precompiled_file(path: &Path) -> bool {
 }
 
 fn run(path: &Path, opts: &RunOptions, args: &[String]) -> Result<ExitCode, Error> {
-    let mut config = Config::new();
+    let mut config = config_with_progress();
     config.consume_fuel(opts.fuel.is_some());
     config.epoch_interruption(opts.timeout.is_some());
     config.cache(!opts.no_cache);

@@ -43,6 +43,17 @@ pub struct Config {
     pub(crate) wasm_function_references: bool,
     pub(crate) relaxed_simd_deterministic: bool,
     pub(crate) disabled_cpu_features: Vec<String>,
+    pub(crate) compile_progress: Option<CompileProgress>,
+}
+
+/// A [`Config::compile_progress`] callback.
+#[derive(Clone)]
+pub(crate) struct CompileProgress(pub(crate) Arc<dyn Fn(usize, usize) + Send + Sync>);
+
+impl std::fmt::Debug for CompileProgress {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("CompileProgress(..)")
+    }
 }
 
 impl Default for Config {
@@ -66,6 +77,7 @@ impl Default for Config {
             wasm_function_references: true,
             relaxed_simd_deterministic: false,
             disabled_cpu_features: Vec::new(),
+            compile_progress: None,
         }
     }
 }
@@ -97,6 +109,18 @@ impl Config {
     pub fn max_memory_pages(&mut self, pages: u64) -> &mut Self {
         self.max_memory_pages = pages
             .min(nyash_aot::vmoffsets::MAX_MEMORY_BYTES / nyash_aot::vmoffsets::WASM_PAGE_SIZE);
+        self
+    }
+
+    /// Call `f(done, total)` as the jobs of a compilation (function bodies
+    /// and trampolines) finish, from the compiling threads: for a progress
+    /// display while a big module compiles (the CLI shows one on a
+    /// terminal). Keep it cheap; it does not change the code.
+    pub fn compile_progress(
+        &mut self,
+        f: impl Fn(usize, usize) + Send + Sync + 'static,
+    ) -> &mut Self {
+        self.compile_progress = Some(CompileProgress(Arc::new(f)));
         self
     }
 

@@ -108,7 +108,10 @@ impl Module {
     /// Compiles a module from its binary form (no text format detection).
     /// Errors as for [`Module::new`].
     pub fn from_binary(engine: &Engine, wasm: &[u8]) -> Result<Module> {
-        let artifact = engine.inner.compiler.compile(wasm)?;
+        let artifact = match &engine.inner.config.compile_progress {
+            Some(p) => engine.inner.compiler.compile_with_progress(wasm, &*p.0)?,
+            None => engine.inner.compiler.compile(wasm)?,
+        };
         let wasm_hash = artifact::wasm_hash(wasm);
         let Artifact {
             env,
