@@ -17,9 +17,52 @@ use crate::types::FuncType;
 use crate::values::Val;
 
 /// The lowest-level form of a host function: reads its arguments from and
-/// writes its results to the raw value array.
-pub(crate) type HostFn<T> =
-    Arc<dyn Fn(Caller<'_, T>, &mut [ValRaw]) -> Result<()> + Send + Sync + 'static>;
+/// writes its results to the raw value array. Shared (an `Arc`) by every
+/// store a [`Linker`](crate::Linker) instantiates it in, with the host-call
+/// callback made for the closure's own type, which calls it directly (no
+/// virtual call on the wasm -> host path).
+pub(crate) struct HostFn<T> {
+    call: Arc<RawHostFn<T>>,
+    /// `host_callback::<T, F>` for the closure type `F` behind `call`.
+    callback: HostCallback,
+}
+
+/// A host function's closure over raw values.
+pub(crate) type RawHostFn<T> =
+    dyn Fn(Caller<'_, T>, &mut [ValRaw]) -> Result<()> + Send + Sync + 'static;
+
+/// What a host-call trampoline calls: (context, caller VMContext, values,
+/// number of values) -> 0, 1 (error left in the store) or 2 (exception).
+pub(crate) type HostCallback =
+    unsafe extern "C" fn(*mut VMHostFuncContext, *mut u8, *mut ValRaw, usize) -> u32;
+
+impl<T> Clone for HostFn<T> {
+    fn clone(&self) -> Self {
+        HostFn {
+            call: self.call.clone(),
+            callback: self.callback,
+        }
+    }
+}
+
+impl<T: 'static> HostFn<T> {
+    pub(crate) fn new<F>(f: F) -> HostFn<T>
+    where
+        F: Fn(Caller<'_, T>, &mut [ValRaw]) -> Result<()> + Send + Sync + 'static,
+    {
+        HostFn {
+            call: Arc::new(f),
+            callback: host_callback::<T, F>,
+        }
+    }
+}
+
+impl<T> std::ops::Deref for HostFn<T> {
+    type Target = RawHostFn<T>;
+    fn deref(&self) -> &Self::Target {
+        &*self.call
+    }
+}
 
 /// A dynamically typed host function: arguments in, results out (see [`Func::new`]).
 pub(crate) type DynHostFn<T> = dyn Fn(Caller<'_, T>, &[Val], &mut [Val]) -> Result<()>;
@@ -119,7 +162,7 @@ impl Func {
         f: impl Fn(Caller<'_, T>, &[Val], &mut [Val]) -> Result<()> + Send + Sync + 'static,
     ) -> Result<Func> {
         let ty2 = ty.clone();
-        let raw: HostFn<T> = Arc::new(move |mut caller: Caller<'_, T>, values: &mut [ValRaw]| {
+        let raw = HostFn::new(move |mut caller: Caller<'_, T>, values: &mut [ValRaw]| {
             call_dynamic(&mut caller, &ty2, &f, values)
         });
         Func::new_raw(store.as_context_mut().0, ty, raw)
@@ -137,8 +180,10 @@ impl Func {
         let type_id = opaque.engine.type_id(&ty)?;
         let wasm_call = opaque.engine.host_trampoline(type_id)? as *const u8;
         let index = opaque.funcs.len() as u32;
+        // The closure itself, for the callback made for its type.
+        let closure = Arc::as_ptr(&call.call) as *const ();
         let mut ctx = Box::new(VMHostFuncContext {
-            callback: host_callback::<T>,
+            callback: call.callback,
             func_ref: VMFuncRef {
                 wasm_call,
                 vmctx: std::ptr::null_mut(),
@@ -146,6 +191,7 @@ impl Func {
                 _pad: 0,
             },
             func_index: index as usize,
+            closure,
             host_fn: Box::into_raw(Box::new(call)) as *const (),
             drop_host_fn: drop_boxed::<HostFn<T>>,
         });
@@ -416,12 +462,18 @@ unsafe fn drop_boxed<F>(p: *const ()) {
 /// Called by a host-call trampoline: runs the host function with the store
 /// of the calling instance. Returns 0 on success; otherwise the error (or
 /// panic) is left in the store and the trampoline traps with `HOST_ERROR`.
-unsafe extern "C" fn host_callback<T: 'static>(
+///
+/// Made for the closure type `F`: `ctx.closure` points at an `F` (see
+/// [`HostFn::new`]), called directly.
+unsafe extern "C" fn host_callback<T: 'static, F>(
     ctx: *mut VMHostFuncContext,
     caller_vmctx: *mut u8,
     values: *mut ValRaw,
     len: usize,
-) -> u32 {
+) -> u32
+where
+    F: Fn(Caller<'_, T>, &mut [ValRaw]) -> Result<()> + Send + Sync + 'static,
+{
     // SAFETY: the trampoline passes the host context it was given, the
     // calling instance's VMContext (whose store context points back at the
     // `StoreInner<T>` that owns it) and an array of `len` values. The store
@@ -433,8 +485,9 @@ unsafe extern "C" fn host_callback<T: 'static>(
         let store = &mut *((*vmstore).store as *mut StoreInner<T>);
         let caller = *(caller_vmctx.add(VMOffsets::INSTANCE as usize) as *const usize) as u32;
         let values = std::slice::from_raw_parts_mut(values, len);
-        // The trampoline's context is this store's function, made for this `T`.
-        let call = host_fn_of::<T>(&*ctx);
+        // The trampoline's context is this store's function, made for this
+        // `T`, and this callback for its closure's type.
+        let call = &*((*ctx).closure as *const F);
         let result = panic::catch_unwind(AssertUnwindSafe(|| {
             call(
                 Caller {

@@ -139,7 +139,7 @@ impl<T: 'static> Linker<T> {
     ) -> Result<&mut Self> {
         let f = Arc::new(f);
         let ty2 = ty.clone();
-        let call: HostFn<T> = Arc::new(move |mut caller: Caller<'_, T>, values: &mut [ValRaw]| {
+        let call = HostFn::new(move |mut caller: Caller<'_, T>, values: &mut [ValRaw]| {
             crate::func::call_dynamic(&mut caller, &ty2, &*f, values)
         });
         self.insert(module, name, Definition::HostFunc { ty, call })

@@ -5,7 +5,6 @@
 #![allow(private_interfaces)]
 
 use std::marker::PhantomData;
-use std::sync::Arc;
 
 use crate::error::{Error, Result};
 use crate::func::{Caller, Func, HostFn};
@@ -253,7 +252,7 @@ macro_rules! into_func {
                     params: vec![$($a::valtype()),*],
                     results: R::Results::valtypes(),
                 };
-                let call: HostFn<T> = Arc::new(move |caller: Caller<'_, T>, values: &mut [ValRaw]| {
+                let call = HostFn::new(move |caller: Caller<'_, T>, values: &mut [ValRaw]| {
                     // SAFETY: the trampoline wrote values of the declared parameter types.
                     $(let $a = unsafe { $a::from_raw(&mut caller.store.opaque, values[$i]) };)*
                     let store: *const StoreOpaque = &caller.store.opaque;
@@ -279,7 +278,7 @@ macro_rules! into_func {
                     params: vec![$($a::valtype()),*],
                     results: R::Results::valtypes(),
                 };
-                let call: HostFn<T> = Arc::new(move |caller: Caller<'_, T>, values: &mut [ValRaw]| {
+                let call = HostFn::new(move |caller: Caller<'_, T>, values: &mut [ValRaw]| {
                     // SAFETY: the trampoline wrote values of the declared parameter types.
                     $(let $a = unsafe { $a::from_raw(&mut caller.store.opaque, values[$i]) };)*
                     let r = self($($a),*).into_result()?;
@@ -452,7 +451,7 @@ impl<T: 'static> Linker<T> {
             params: P::valtypes(),
             results: R::valtypes(),
         };
-        let call: HostFn<T> = Arc::new(move |caller: Caller<'_, T>, values: &mut [ValRaw]| {
+        let call = HostFn::new(move |caller: Caller<'_, T>, values: &mut [ValRaw]| {
             let store: *mut StoreOpaque = &mut caller.store.opaque;
             // SAFETY: the trampoline wrote values of the declared parameter types.
             let params = unsafe { P::load_raw(&mut *store, values) };

@@ -121,9 +121,12 @@ pub struct VMHostFuncContext {
     pub func_ref: VMFuncRef,
     /// Index of the function in its store.
     pub func_index: usize,
+    /// The closure `callback` was made for (its `F`), called by it directly.
+    /// Owned by `host_fn`.
+    pub closure: *const (),
     /// The host function: a `Box<HostFn<T>>` of its own, for the `T` that
-    /// `callback` was instantiated with, so the callback reaches it with no
-    /// lookup or downcast. Freed with the context.
+    /// `callback` was instantiated with, for calls from the host. Freed
+    /// with the context.
     pub host_fn: *const (),
     pub drop_host_fn: unsafe fn(*const ()),
 }
