@@ -1,0 +1,863 @@
+//! Differential testing against wasmtime 48 for what the wasmi-based test
+//! (`engine/tests/differential.rs`) cannot cover: exception handling and
+//! typed function references, which wasmi lacks.
+//!
+//! Two kinds of modules, by seed parity:
+//!
+//! - even seeds: `wasm-smith` modules with exceptions on (tags, `throw`,
+//!   `throw_ref`, `try_table`, `exnref`), plus tail calls, multi-memory,
+//!   memory64, extended constants, wide arithmetic, custom page sizes and
+//!   SIMD, made to terminate with `ensure_termination`, NaNs canonicalized;
+//! - odd seeds: typed-function-reference programs from our own generator
+//!   ([`typed`]): wasm-smith makes typed function references only with GC
+//!   on, and such modules nearly always define struct or array types, which
+//!   nyash-engine refuses as unsupported.
+//!
+//! Every export is called in both engines with deterministic arguments
+//! (null for nullable references; exports taking a non-nullable reference
+//! are counted and skipped), and results (NaN = NaN), traps (by kind),
+//! uncaught exceptions (which exported tag, payload) and exported globals
+//! and memories after the calls are compared. Stack exhaustion is not
+//! comparable (the engines' limits differ) and is skipped, as in the wasmi
+//! test.
+//!
+//! `differential [--count N] [--seed S] [--dump DIR] [--wasm FILE]`: N seeds
+//! from 0 (default 2000), or seed S alone; failing modules written to DIR;
+//! FILE (`.wasm` or `.wat`) runs one module. Exits non-zero on any
+//! difference, or when the run compared too little.
+
+mod typed;
+
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::process::ExitCode;
+
+use arbitrary::Unstructured;
+use nyash_engine as ny;
+
+const DEFAULT_COUNT: u64 = 2000;
+/// The largest linear memory in both engines.
+const MAX_MEMORY_BYTES: u64 = 64 << 20;
+/// The most table elements in both engines (ours is the engine's limit).
+const MAX_TABLE_ELEMENTS: usize = 10_000_000;
+/// Bounds on a run that compares too little (runs of 100 seeds or more).
+const MAX_UNGENERATED_PERCENT: u64 = 5;
+const MAX_TRAPPED_AT_START_PERCENT: u64 = 25;
+const MIN_CALLS_PER_MODULE: u64 = 2;
+/// Of all modules compared.
+const MIN_TRY_TABLE_PERCENT: u64 = 20;
+const MIN_THROW_PERCENT: u64 = 20;
+const MIN_TYPED_REF_PERCENT: u64 = 40;
+const MIN_CALL_REF_PERCENT: u64 = 30;
+const MIN_BR_ON_NULL_PERCENT: u64 = 20;
+/// Of all calls compared: some end in an uncaught exception.
+const MIN_EXCEPTION_CALLS_PERCENT: u64 = 1;
+
+/// Deterministic bytes for a seed (splitmix64).
+fn seed_bytes(seed: u64, len: usize) -> Vec<u8> {
+    let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ 0xD1B5_4A32_D192_ED03;
+    let mut out = Vec::with_capacity(len + 8);
+    while out.len() < len {
+        x = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = x;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        out.extend_from_slice(&(z ^ (z >> 31)).to_le_bytes());
+    }
+    out
+}
+
+// One assignment per line reads as a list of switches, easy to diff.
+#[allow(clippy::field_reassign_with_default)]
+fn smith_config() -> wasm_smith::Config {
+    let mut c = wasm_smith::Config::default();
+    c.exceptions_enabled = true;
+    // Off: with it wasm-smith makes struct and array types, which we do not
+    // support; typed function references come from [`typed`] instead.
+    c.gc_enabled = false;
+    c.simd_enabled = true;
+    // Off: relaxed operators may give different (each allowed) results in
+    // the two engines; the wasmi test compares ours with documented choices.
+    c.relaxed_simd_enabled = false;
+    c.canonicalize_nans = true;
+    c.tail_call_enabled = true;
+    c.threads_enabled = false;
+    c.shared_everything_threads_enabled = false;
+    c.memory64_enabled = true;
+    c.custom_page_sizes_enabled = true;
+    c.wide_arithmetic_enabled = true;
+    c.extended_const_enabled = true;
+    c.custom_descriptors_enabled = false;
+    c.bulk_memory_enabled = true;
+    c.reference_types_enabled = true;
+    c.multi_value_enabled = true;
+    c.sign_extension_ops_enabled = true;
+    c.saturating_float_to_int_enabled = true;
+    c.max_imports = 0;
+    c.min_imports = 0;
+    c.max_memories = 4;
+    c.max_tables = 2;
+    c.min_funcs = 3;
+    c.max_funcs = 20;
+    c.min_tags = 1;
+    c.max_tags = 4;
+    c.max_instructions = 200;
+    c.max_memory32_bytes = 2 << 20;
+    c.max_memory64_bytes = 2 << 20;
+    c.export_everything = true;
+    c.allow_start_export = true;
+    c
+}
+
+/// The module for a seed: `None` if wasm-smith made none.
+fn generate(seed: u64) -> Option<Vec<u8>> {
+    if seed % 2 == 1 {
+        return wat::parse_str(typed::generate(seed)).ok();
+    }
+    let bytes = seed_bytes(seed, 16384);
+    let mut u = Unstructured::new(&bytes);
+    let mut module = wasm_smith::Module::new(smith_config(), &mut u).ok()?;
+    module.ensure_termination(1000).ok()?;
+    Some(module.to_bytes())
+}
+
+/// Which operator families a module uses.
+#[derive(Default)]
+struct Uses {
+    try_table: bool,
+    throw: bool,
+    throw_ref: bool,
+    call_ref: bool,
+    return_call_ref: bool,
+    br_on_null: bool,
+    as_non_null: bool,
+    /// A function type with a concrete reference parameter or result.
+    typed_sig: bool,
+    /// A declared subtype.
+    subtype: bool,
+}
+
+impl Uses {
+    fn typed_ref(&self) -> bool {
+        self.call_ref || self.return_call_ref || self.br_on_null || self.as_non_null
+    }
+}
+
+fn scan(wasm: &[u8]) -> Uses {
+    use wasmparser::{Operator as O, Payload};
+    let mut u = Uses::default();
+    let concrete = |t: &wasmparser::ValType| matches!(t, wasmparser::ValType::Ref(r) if r.is_concrete_type_ref());
+    for payload in wasmparser::Parser::new(0).parse_all(wasm) {
+        let Ok(payload) = payload else { break };
+        match payload {
+            Payload::TypeSection(r) => {
+                for group in r.into_iter().flatten() {
+                    for t in group.types() {
+                        u.subtype |= !t.supertype_idxs.is_empty();
+                        if let wasmparser::CompositeInnerType::Func(f) = &t.composite_type.inner {
+                            u.typed_sig |= f.params().iter().chain(f.results()).any(concrete);
+                        }
+                    }
+                }
+            }
+            Payload::CodeSectionEntry(body) => {
+                let Ok(mut ops) = body.get_operators_reader() else {
+                    continue;
+                };
+                while !ops.eof() {
+                    let Ok(op) = ops.read() else { break };
+                    match op {
+                        O::TryTable { .. } => u.try_table = true,
+                        O::Throw { .. } => u.throw = true,
+                        O::ThrowRef => u.throw_ref = true,
+                        O::CallRef { .. } => u.call_ref = true,
+                        O::ReturnCallRef { .. } => u.return_call_ref = true,
+                        O::BrOnNull { .. } | O::BrOnNonNull { .. } => u.br_on_null = true,
+                        O::RefAsNonNull => u.as_non_null = true,
+                        _ => {}
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    u
+}
+
+/// What one call did.
+#[derive(Debug, Clone, PartialEq)]
+enum Outcome {
+    Values(Vec<Value>),
+    /// A trap, by kind (the two engines' trap code names agree).
+    Trap(String),
+    /// An uncaught exception: the exported tag it is of (`None` if no
+    /// export is that tag), and its payload.
+    Exception(Option<String>, Vec<Value>),
+    /// Another error, its message (never equal across engines).
+    Error(String),
+    /// Stack exhaustion: the engines' limits differ, so not comparable.
+    Exhausted,
+}
+
+#[derive(Debug, Clone)]
+enum Value {
+    I32(i32),
+    I64(i64),
+    F32(u32),
+    F64(u64),
+    V128(u128),
+    /// A reference: whether it is non-null.
+    Ref(bool),
+}
+
+impl PartialEq for Value {
+    fn eq(&self, other: &Self) -> bool {
+        use Value::*;
+        match (self, other) {
+            (I32(a), I32(b)) => a == b,
+            (I64(a), I64(b)) => a == b,
+            (F32(a), F32(b)) => {
+                a == b || (f32::from_bits(*a).is_nan() && f32::from_bits(*b).is_nan())
+            }
+            (F64(a), F64(b)) => {
+                a == b || (f64::from_bits(*a).is_nan() && f64::from_bits(*b).is_nan())
+            }
+            (V128(a), V128(b)) => a == b,
+            (Ref(a), Ref(b)) => a == b,
+            _ => false,
+        }
+    }
+}
+
+/// An argument: a value, or the exported function of that name.
+#[derive(Debug, Clone)]
+enum Arg {
+    Val(Value),
+    Func(String),
+}
+
+/// Arguments for a signature: numbers made from `variant`; for a function
+/// reference the first exported function of its type (`funcs`, in export
+/// order), or null where the type is nullable and `variant` is 0. `None`
+/// if a non-nullable reference has no such function.
+fn args_for(
+    ours: &mut Ours,
+    funcs: &[String],
+    params: &[ny::ValType],
+    variant: u32,
+) -> Option<Vec<Arg>> {
+    params
+        .iter()
+        .enumerate()
+        .map(|(i, t)| {
+            let k = (variant as i64) * (i as i64 + 3) * 0x1234_5679;
+            Some(Arg::Val(match t {
+                ny::ValType::I32 => Value::I32(k as i32),
+                ny::ValType::I64 => Value::I64(k),
+                ny::ValType::F32 => Value::F32((k as f32 / 7.0).to_bits()),
+                ny::ValType::F64 => Value::F64((k as f64 / 7.0).to_bits()),
+                ny::ValType::V128 => {
+                    Value::V128((k as u128).wrapping_mul(0x0123_4567_89ab_cdef_fedc_ba98_7654_3211))
+                }
+                ny::ValType::Ref(r) => {
+                    if !r.nullable || variant == 1 {
+                        let fits = funcs.iter().find(|name| {
+                            ours.instance
+                                .get_func(&mut ours.store, name)
+                                .is_some_and(|f| {
+                                    ny::Val::FuncRef(Some(f)).matches_ty(&ours.store, *t)
+                                })
+                        });
+                        if let Some(name) = fits {
+                            return Some(Arg::Func(name.clone()));
+                        }
+                    }
+                    if !r.nullable {
+                        return None;
+                    }
+                    Value::Ref(false)
+                }
+            }))
+        })
+        .collect()
+}
+
+fn ny_arg(ours: &mut Ours, a: &Arg, ty: ny::ValType) -> ny::Val {
+    match a {
+        Arg::Val(Value::I32(x)) => ny::Val::I32(*x),
+        Arg::Val(Value::I64(x)) => ny::Val::I64(*x),
+        Arg::Val(Value::F32(x)) => ny::Val::F32(*x),
+        Arg::Val(Value::F64(x)) => ny::Val::F64(*x),
+        Arg::Val(Value::V128(x)) => ny::Val::V128(*x),
+        Arg::Val(Value::Ref(_)) => ny::Val::default_for(ty),
+        Arg::Func(name) => ny::Val::FuncRef(ours.instance.get_func(&mut ours.store, name)),
+    }
+}
+
+fn wt_arg(theirs: &mut Theirs, a: &Arg, ty: &wasmtime::ValType) -> wasmtime::Val {
+    match (a, ty) {
+        (Arg::Val(Value::I32(x)), _) => wasmtime::Val::I32(*x),
+        (Arg::Val(Value::I64(x)), _) => wasmtime::Val::I64(*x),
+        (Arg::Val(Value::F32(x)), _) => wasmtime::Val::F32(*x),
+        (Arg::Val(Value::F64(x)), _) => wasmtime::Val::F64(*x),
+        (Arg::Val(Value::V128(x)), _) => wasmtime::Val::V128((*x).into()),
+        (Arg::Func(name), _) => {
+            wasmtime::Val::FuncRef(theirs.instance.get_func(&mut theirs.store, name))
+        }
+        (Arg::Val(Value::Ref(_)), wasmtime::ValType::Ref(r)) => {
+            wasmtime::Val::null_ref(r.heap_type())
+        }
+        // Not reached: a reference argument is for a reference parameter.
+        (Arg::Val(Value::Ref(_)), _) => wasmtime::Val::I32(0),
+    }
+}
+
+fn from_ny(v: &ny::Val) -> Value {
+    match v {
+        ny::Val::I32(x) => Value::I32(*x),
+        ny::Val::I64(x) => Value::I64(*x),
+        ny::Val::F32(x) => Value::F32(*x),
+        ny::Val::F64(x) => Value::F64(*x),
+        ny::Val::V128(x) => Value::V128(*x),
+        ny::Val::FuncRef(r) => Value::Ref(r.is_some()),
+        ny::Val::ExternRef(r) => Value::Ref(r.is_some()),
+        ny::Val::ExnRef(r) => Value::Ref(r.is_some()),
+    }
+}
+
+fn from_wt(v: &wasmtime::Val) -> Value {
+    match v {
+        wasmtime::Val::I32(x) => Value::I32(*x),
+        wasmtime::Val::I64(x) => Value::I64(*x),
+        wasmtime::Val::F32(x) => Value::F32(*x),
+        wasmtime::Val::F64(x) => Value::F64(*x),
+        wasmtime::Val::V128(x) => Value::V128(x.as_u128()),
+        wasmtime::Val::FuncRef(r) => Value::Ref(r.is_some()),
+        wasmtime::Val::ExternRef(r) => Value::Ref(r.is_some()),
+        wasmtime::Val::AnyRef(r) => Value::Ref(r.is_some()),
+        wasmtime::Val::ExnRef(r) => Value::Ref(r.is_some()),
+        wasmtime::Val::ContRef(r) => Value::Ref(r.is_some()),
+    }
+}
+
+struct Ours {
+    store: ny::Store<()>,
+    instance: ny::Instance,
+}
+
+struct Theirs {
+    store: wasmtime::Store<wasmtime::StoreLimits>,
+    instance: wasmtime::Instance,
+}
+
+/// The outcome of a call that returned `r`.
+fn ny_outcome(ours: &mut Ours, r: ny::Result<Vec<ny::Val>>) -> Outcome {
+    match r {
+        Ok(v) => Outcome::Values(v.iter().map(from_ny).collect()),
+        Err(e) => {
+            let exports = ours.instance.exports(&mut ours.store);
+            ny_error_outcome(Some(&exports), e)
+        }
+    }
+}
+
+/// The outcome of error `e`; `exports` name the tags (none when
+/// instantiation failed).
+fn ny_error_outcome(exports: Option<&[(String, ny::Extern)]>, e: ny::Error) -> Outcome {
+    if let Some(code) = e.trap_code() {
+        return match code {
+            ny::TrapCode::StackOverflow => Outcome::Exhausted,
+            code => Outcome::Trap(format!("{code:?}")),
+        };
+    }
+    if let Some(exn) = e.exception() {
+        let tag = exn.tag();
+        let name = exports
+            .unwrap_or_default()
+            .iter()
+            .find(|(_, x)| x.into_tag() == Some(tag))
+            .map(|(n, _)| n.clone());
+        return Outcome::Exception(name, exn.payload().iter().map(from_ny).collect());
+    }
+    Outcome::Error(format!("ours: {e}"))
+}
+
+fn wt_outcome(theirs: &mut Theirs, r: wasmtime::Result<Vec<wasmtime::Val>>) -> Outcome {
+    match r {
+        Ok(v) => Outcome::Values(v.iter().map(from_wt).collect()),
+        Err(e) => wt_error_outcome(&mut theirs.store, Some(theirs.instance), e),
+    }
+}
+
+/// The outcome of error `e`; `instance`'s exports name the tags.
+fn wt_error_outcome(
+    store: &mut wasmtime::Store<wasmtime::StoreLimits>,
+    instance: Option<wasmtime::Instance>,
+    e: wasmtime::Error,
+) -> Outcome {
+    if let Some(t) = e.downcast_ref::<wasmtime::Trap>() {
+        return match t {
+            wasmtime::Trap::StackOverflow => Outcome::Exhausted,
+            t => Outcome::Trap(format!("{t:?}")),
+        };
+    }
+    if e.is::<wasmtime::ThrownException>() {
+        let Some(exn) = store.take_pending_exception() else {
+            return Outcome::Error("wasmtime: thrown exception, none pending".into());
+        };
+        let Ok(tag) = exn.tag(&mut *store) else {
+            return Outcome::Error("wasmtime: exception without a tag".into());
+        };
+        let n = tag.ty(&*store).ty().params().len();
+        let payload = (0..n)
+            .map(|i| exn.field(&mut *store, i).map(|v| from_wt(&v)))
+            .collect::<wasmtime::Result<Vec<Value>>>();
+        let Ok(payload) = payload else {
+            return Outcome::Error("wasmtime: exception field unreadable".into());
+        };
+        let exports: Vec<(String, wasmtime::Tag)> = match instance {
+            Some(i) => i
+                .exports(&mut *store)
+                .filter_map(|x| {
+                    let name = x.name().to_string();
+                    x.into_tag().map(|t| (name, t))
+                })
+                .collect(),
+            None => Vec::new(),
+        };
+        let name = exports
+            .into_iter()
+            .find(|(_, t)| wasmtime::Tag::eq(t, &tag, &*store))
+            .map(|(n, _)| n);
+        return Outcome::Exception(name, payload);
+    }
+    Outcome::Error(format!("wasmtime: {e:#}"))
+}
+
+#[derive(Default)]
+struct Tally {
+    calls: u64,
+    exception_calls: u64,
+    trap_calls: u64,
+    /// Calls that trapped, by trap kind.
+    trap_kinds: std::collections::BTreeMap<String, u64>,
+    exhausted: u64,
+    both_trapped_at_instantiation: u64,
+    reinstantiated: u64,
+    /// Exports not called: a parameter is a non-nullable reference.
+    non_nullable_skipped: u64,
+}
+
+fn instantiate_both(
+    engine: &ny::Engine,
+    wengine: &wasmtime::Engine,
+    module: &ny::Module,
+    wmodule: &wasmtime::Module,
+    tally: &mut Tally,
+) -> Result<Option<(Ours, Theirs)>, String> {
+    let mut store = ny::Store::new(engine, ());
+    let a = ny::Instance::new(&mut store, module, &[]);
+    let limits = wasmtime::StoreLimitsBuilder::new()
+        .table_elements(MAX_TABLE_ELEMENTS)
+        .memory_size(MAX_MEMORY_BYTES as usize)
+        .build();
+    let mut wstore = wasmtime::Store::new(wengine, limits);
+    wstore.limiter(|l| l);
+    let b = wasmtime::Instance::new(&mut wstore, wmodule, &[]);
+    match (a, b) {
+        (Ok(i), Ok(w)) => Ok(Some((
+            Ours { store, instance: i },
+            Theirs {
+                store: wstore,
+                instance: w,
+            },
+        ))),
+        (a, b) => {
+            let a = match a {
+                Ok(_) => None,
+                Err(e) => Some(ny_error_outcome(None, e)),
+            };
+            let b = match b {
+                Ok(_) => None,
+                Err(e) => Some(wt_error_outcome(&mut wstore, None, e)),
+            };
+            if a == Some(Outcome::Exhausted) || b == Some(Outcome::Exhausted) {
+                tally.exhausted += 1;
+                return Ok(None);
+            }
+            match (a, b) {
+                (Some(a), Some(b))
+                    if a == b && matches!(a, Outcome::Trap(_) | Outcome::Exception(..)) =>
+                {
+                    tally.both_trapped_at_instantiation += 1;
+                    Ok(None)
+                }
+                (a, b) => Err(format!("instantiation differs: ours {a:?}, wasmtime {b:?}")),
+            }
+        }
+    }
+}
+
+fn check_module(
+    engine: &ny::Engine,
+    wengine: &wasmtime::Engine,
+    wasm: &[u8],
+    tally: &mut Tally,
+) -> Result<(), String> {
+    let module = ny::Module::new(engine, wasm).map_err(|e| format!("we reject the module: {e}"))?;
+    let wmodule = wasmtime::Module::new(wengine, wasm)
+        .map_err(|e| format!("wasmtime rejects the module: {e:#}"))?;
+    let Some((mut ours, mut theirs)) = instantiate_both(engine, wengine, &module, &wmodule, tally)?
+    else {
+        return Ok(());
+    };
+    let names: Vec<String> = ours
+        .instance
+        .exports(&mut ours.store)
+        .into_iter()
+        .filter(|(_, x)| matches!(x, ny::Extern::Func(_)))
+        .map(|(n, _)| n)
+        .collect();
+    let mut exhausting: Vec<String> = Vec::new();
+    for variant in 0..2 {
+        for name in &names {
+            if exhausting.contains(name) {
+                continue;
+            }
+            let Some(f) = ours.instance.get_func(&mut ours.store, name) else {
+                return Err(format!("export {name} vanished"));
+            };
+            let ty = f.ty(&ours.store);
+            let Some(args) = args_for(&mut ours, &names, &ty.params, variant) else {
+                tally.non_nullable_skipped += 1;
+                continue;
+            };
+            // The typed-reference programs' fuel, full again for each call.
+            let fuel = ny::Val::I32(typed::FUEL);
+            if let Some(g) = ours.instance.get_global(&mut ours.store, "fuel") {
+                g.set(&mut ours.store, fuel)
+                    .map_err(|e| format!("setting our fuel: {e}"))?;
+            }
+            if let Some(g) = theirs.instance.get_global(&mut theirs.store, "fuel") {
+                g.set(&mut theirs.store, wasmtime::Val::I32(typed::FUEL))
+                    .map_err(|e| format!("setting wasmtime's fuel: {e:#}"))?;
+            }
+            let nargs: Vec<ny::Val> = args
+                .iter()
+                .zip(&ty.params)
+                .map(|(a, t)| ny_arg(&mut ours, a, *t))
+                .collect();
+            let mut results: Vec<ny::Val> = ty
+                .results
+                .iter()
+                .map(|t| ny::Val::default_for(*t))
+                .collect();
+            let r = f
+                .call(&mut ours.store, &nargs, &mut results)
+                .map(|()| results);
+            let a = ny_outcome(&mut ours, r);
+
+            let wf = theirs
+                .instance
+                .get_func(&mut theirs.store, name)
+                .ok_or_else(|| format!("wasmtime has no export {name}"))?;
+            let wty = wf.ty(&theirs.store);
+            let wargs: Vec<wasmtime::Val> = args
+                .iter()
+                .zip(wty.params())
+                .map(|(a, t)| wt_arg(&mut theirs, a, &t))
+                .collect();
+            let mut wres: Vec<wasmtime::Val> =
+                wty.results().map(|_| wasmtime::Val::I32(0)).collect();
+            let r = wf.call(&mut theirs.store, &wargs, &mut wres).map(|()| wres);
+            let b = wt_outcome(&mut theirs, r);
+            if a == Outcome::Exhausted || b == Outcome::Exhausted {
+                tally.exhausted += 1;
+                exhausting.push(name.clone());
+                let Some(fresh) = instantiate_both(engine, wengine, &module, &wmodule, tally)?
+                else {
+                    return Ok(());
+                };
+                (ours, theirs) = fresh;
+                tally.reinstantiated += 1;
+                continue;
+            }
+            tally.calls += 1;
+            if a != b || matches!(a, Outcome::Error(_)) {
+                return Err(format!(
+                    "export `{name}` with args {args:?}: we got {a:?}, wasmtime got {b:?}"
+                ));
+            }
+            match a {
+                Outcome::Exception(..) => tally.exception_calls += 1,
+                Outcome::Trap(kind) => {
+                    tally.trap_calls += 1;
+                    *tally.trap_kinds.entry(kind).or_default() += 1;
+                }
+                _ => {}
+            }
+        }
+    }
+    // Exported globals and memories after all calls.
+    for (name, ext) in ours.instance.exports(&mut ours.store) {
+        match ext {
+            ny::Extern::Global(g) => {
+                let a = from_ny(&g.get(&mut ours.store));
+                let wg = theirs
+                    .instance
+                    .get_global(&mut theirs.store, &name)
+                    .ok_or("global missing in wasmtime")?;
+                let b = from_wt(&wg.get(&mut theirs.store));
+                if a != b {
+                    return Err(format!("global `{name}`: ours {a:?}, wasmtime {b:?}"));
+                }
+            }
+            ny::Extern::Memory(m) => {
+                let a = m.data(&ours.store);
+                let wm = theirs
+                    .instance
+                    .get_memory(&mut theirs.store, &name)
+                    .ok_or("memory missing in wasmtime")?;
+                let b = wm.data(&theirs.store);
+                if a != b {
+                    let first = a.iter().zip(b).position(|(x, y)| x != y);
+                    return Err(format!(
+                        "memory `{name}` differs (sizes {} / {}, first difference at {first:?})",
+                        a.len(),
+                        b.len()
+                    ));
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+struct Args {
+    count: u64,
+    seed: Option<u64>,
+    dump: Option<String>,
+    wasm: Option<String>,
+}
+
+fn parse_args() -> Result<Args, String> {
+    let mut a = Args {
+        count: DEFAULT_COUNT,
+        seed: None,
+        dump: None,
+        wasm: None,
+    };
+    let mut it = std::env::args().skip(1);
+    while let Some(flag) = it.next() {
+        let mut value = || it.next().ok_or(format!("{flag} needs a value"));
+        match flag.as_str() {
+            "--count" => a.count = value()?.parse().map_err(|e| format!("--count: {e}"))?,
+            "--seed" => a.seed = Some(value()?.parse().map_err(|e| format!("--seed: {e}"))?),
+            "--dump" => a.dump = Some(value()?),
+            "--wasm" => a.wasm = Some(value()?),
+            other => {
+                return Err(format!(
+                    "unknown argument {other}; usage: differential [--count N] [--seed S] \
+                     [--dump DIR] [--wasm FILE]"
+                ));
+            }
+        }
+    }
+    Ok(a)
+}
+
+fn engines() -> Result<(ny::Engine, wasmtime::Engine), String> {
+    let mut config = ny::Config::new();
+    config.max_memory_pages(MAX_MEMORY_BYTES >> 16);
+    let engine = ny::Engine::new(&config).map_err(|e| e.to_string())?;
+    let mut w = wasmtime::Config::new();
+    w.wasm_function_references(true)
+        .wasm_exceptions(true)
+        // wasmparser puts subtype declarations (`sub`) under GC; the
+        // modules define no struct or array types.
+        .wasm_gc(true)
+        .wasm_tail_call(true)
+        .wasm_multi_memory(true)
+        .wasm_memory64(true)
+        .wasm_extended_const(true)
+        .wasm_custom_page_sizes(true)
+        .wasm_wide_arithmetic(true)
+        .wasm_simd(true)
+        .wasm_relaxed_simd(false);
+    let wengine = wasmtime::Engine::new(&w).map_err(|e| format!("{e:#}"))?;
+    Ok((engine, wengine))
+}
+
+fn main() -> ExitCode {
+    let args = match parse_args() {
+        Ok(a) => a,
+        Err(e) => {
+            eprintln!("differential: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let (engine, wengine) = match engines() {
+        Ok(e) => e,
+        Err(e) => {
+            eprintln!("differential: making the engines: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    if let Some(path) = &args.wasm {
+        let wasm = match wat::parse_file(path) {
+            Ok(w) => w,
+            Err(e) => {
+                eprintln!("differential: {path}: {e}");
+                return ExitCode::from(2);
+            }
+        };
+        let mut tally = Tally::default();
+        let r = check_module(&engine, &wengine, &wasm, &mut tally);
+        println!(
+            "differential-wasmtime: {path}: {r:?} ({} calls compared)",
+            tally.calls
+        );
+        return if r.is_ok() {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::FAILURE
+        };
+    }
+    let seeds: Vec<u64> = match args.seed {
+        Some(s) => vec![s],
+        None => (0..args.count).collect(),
+    };
+    let seed_count = seeds.len() as u64;
+    let start = std::time::Instant::now();
+    let (mut passed, mut failures, mut ungenerated) = (0u64, Vec::new(), 0u64);
+    let mut n = Uses::default();
+    let mut counts = [0u64; 9];
+    let mut tally = Tally::default();
+    // wasm-smith panics are caught below; their messages would clutter the output.
+    std::panic::set_hook(Box::new(|_| {}));
+    for seed in seeds {
+        let Some(wasm) = generate(seed) else {
+            ungenerated += 1;
+            continue;
+        };
+        let u = scan(&wasm);
+        for (c, used) in counts.iter_mut().zip([
+            u.try_table,
+            u.throw,
+            u.throw_ref,
+            u.call_ref,
+            u.return_call_ref,
+            u.br_on_null,
+            u.as_non_null,
+            u.typed_sig,
+            u.typed_ref(),
+        ]) {
+            *c += u64::from(used);
+        }
+        n.subtype |= u.subtype;
+        let r = catch_unwind(AssertUnwindSafe(|| {
+            check_module(&engine, &wengine, &wasm, &mut tally)
+        }))
+        .unwrap_or_else(|_| Err("panicked".to_string()));
+        match r {
+            Ok(()) => passed += 1,
+            Err(why) => {
+                if let Some(dir) = &args.dump {
+                    let _ = std::fs::create_dir_all(dir);
+                    let _ = std::fs::write(format!("{dir}/seed-{seed}.wasm"), &wasm);
+                }
+                failures.push(format!("seed {seed}: {why}"));
+            }
+        }
+    }
+    let _ = std::panic::take_hook();
+    for f in &failures {
+        println!("FAIL {f}");
+    }
+    let [
+        try_table,
+        throw,
+        throw_ref,
+        call_ref,
+        return_call_ref,
+        br_on_null,
+        as_non_null,
+        typed_sig,
+        typed_ref,
+    ] = counts;
+    let generated = seed_count - ungenerated;
+    println!(
+        "differential-wasmtime: {passed} passed, {} failed ({} calls compared: {} uncaught \
+         exceptions, {} traps {:?}; {} calls or instantiations skipped for stack exhaustion, {} \
+         exports not called for a non-nullable reference parameter, {} modules trapped at \
+         instantiation in both; of {generated} modules: {try_table} with try_table, {throw} \
+         throw, {throw_ref} throw_ref, {typed_ref} typed-reference operators ({call_ref} \
+         call_ref, {return_call_ref} return_call_ref, {br_on_null} br_on_null/non_null, \
+         {as_non_null} ref.as_non_null), {typed_sig} typed-reference signatures; \
+         {ungenerated} of {seed_count} seeds generated no module; {:.1} s)",
+        failures.len(),
+        tally.calls,
+        tally.exception_calls,
+        tally.trap_calls,
+        tally.trap_kinds,
+        tally.exhausted,
+        tally.non_nullable_skipped,
+        tally.both_trapped_at_instantiation,
+        start.elapsed().as_secs_f64()
+    );
+    let mut ok = failures.is_empty();
+    // The run must not pass on nothing.
+    if seed_count >= 100 {
+        let mut require = |cond: bool, what: String| {
+            if !cond {
+                println!("TOO LITTLE: {what}");
+                ok = false;
+            }
+        };
+        require(
+            ungenerated * 100 <= seed_count * MAX_UNGENERATED_PERCENT,
+            format!("{ungenerated} of {seed_count} seeds generated no module"),
+        );
+        require(
+            tally.both_trapped_at_instantiation * 100 <= generated * MAX_TRAPPED_AT_START_PERCENT,
+            format!(
+                "{} modules trapped at instantiation",
+                tally.both_trapped_at_instantiation
+            ),
+        );
+        require(
+            tally.calls >= passed * MIN_CALLS_PER_MODULE,
+            format!("only {} calls compared for {passed} modules", tally.calls),
+        );
+        require(
+            tally.exception_calls * 100 >= tally.calls * MIN_EXCEPTION_CALLS_PERCENT,
+            format!("only {} calls threw", tally.exception_calls),
+        );
+        for (count, min, what) in [
+            (try_table, MIN_TRY_TABLE_PERCENT, "try_table"),
+            (throw, MIN_THROW_PERCENT, "throw"),
+            (
+                typed_ref,
+                MIN_TYPED_REF_PERCENT,
+                "a typed-reference operator",
+            ),
+            (call_ref, MIN_CALL_REF_PERCENT, "call_ref"),
+            (
+                br_on_null,
+                MIN_BR_ON_NULL_PERCENT,
+                "br_on_null/br_on_non_null",
+            ),
+        ] {
+            require(
+                count * 100 >= generated * min,
+                format!("only {count} of {generated} modules use {what} (at least {min}% must)"),
+            );
+        }
+        require(n.subtype, "no module declares a subtype".into());
+    }
+    if ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
+}
