@@ -425,7 +425,7 @@ impl Gen {
             "(if (i32.eqz (global.get $fuel)) (then (return {default}))) \
              (global.set $fuel (i32.sub (global.get $fuel) (i32.const 1)))"
         );
-        for _ in 0..self.rng.below(4) {
+        for _ in 0..self.rng.below(6) {
             body.push(' ');
             let s = self.stmt(&t.params, 2);
             body.push_str(&s);
@@ -462,7 +462,7 @@ impl Gen {
         let nt = self.types.len();
         // One function of each type, then a few more.
         self.funcs = (0..nt).collect();
-        for _ in 0..self.rng.below(4) {
+        for _ in 0..self.rng.below(6) {
             let t = self.rng.below(nt);
             self.funcs.push(t);
         }
