@@ -13,11 +13,13 @@
 //!   on, and such modules nearly always define struct or array types, which
 //!   nyash-engine refuses as unsupported.
 //!
-//! Every export is called in both engines with deterministic arguments
-//! (null for nullable references; exports taking a non-nullable reference
-//! are counted and skipped), and results (NaN = NaN), traps (by kind),
-//! uncaught exceptions (which exported tag, payload) and exported globals
-//! and memories after the calls are compared. Stack exhaustion is not
+//! Every export is called twice in both engines with deterministic
+//! arguments (for a function reference: null, then the first exported
+//! function of its type; a non-nullable one always gets the function, or the
+//! export is counted and skipped when there is none), and results (NaN = NaN,
+//! references by null-ness), traps (by kind), uncaught exceptions (which
+//! exported tag, payload) and exported globals, tables (size, null-ness of
+//! elements) and memories after the calls are compared. Stack exhaustion is not
 //! comparable (the engines' limits differ) and is skipped, as in the wasmi
 //! test.
 //!
@@ -464,6 +466,8 @@ fn wt_error_outcome(
 struct Tally {
     calls: u64,
     exception_calls: u64,
+    /// Of those, exceptions of an exported tag (identified in both).
+    exported_tag_exceptions: u64,
     trap_calls: u64,
     /// Calls that trapped, by trap kind.
     trap_kinds: std::collections::BTreeMap<String, u64>,
@@ -638,7 +642,10 @@ fn check_module(
                 ));
             }
             match a {
-                Outcome::Exception(..) => tally.exception_calls += 1,
+                Outcome::Exception(tag, _) => {
+                    tally.exception_calls += 1;
+                    tally.exported_tag_exceptions += u64::from(tag.is_some());
+                }
                 Outcome::Trap(kind) => {
                     tally.trap_calls += 1;
                     *tally.trap_kinds.entry(kind).or_default() += 1;
@@ -647,7 +654,7 @@ fn check_module(
             }
         }
     }
-    // Exported globals and memories after all calls.
+    // Exported globals, tables and memories after all calls.
     for (name, ext) in ours.instance.exports(&mut ours.store) {
         match ext {
             ny::Extern::Global(g) => {
@@ -659,6 +666,33 @@ fn check_module(
                 let b = from_wt(&wg.get(&mut theirs.store));
                 if a != b {
                     return Err(format!("global `{name}`: ours {a:?}, wasmtime {b:?}"));
+                }
+            }
+            ny::Extern::Table(t) => {
+                // Sizes, and which elements are null (the first 10,000).
+                let wt = theirs
+                    .instance
+                    .get_table(&mut theirs.store, &name)
+                    .ok_or("table missing in wasmtime")?;
+                let (size, wsize) = (t.size(&ours.store), wt.size(&theirs.store));
+                if size != wsize {
+                    return Err(format!("table `{name}`: size {size}, wasmtime {wsize}"));
+                }
+                for i in 0..size.min(10_000) {
+                    let a = t.get(&mut ours.store, i).map(|v| from_ny(&v));
+                    let b = wt.get(&mut theirs.store, i).map(|r| {
+                        from_wt(&match r {
+                            wasmtime::Ref::Func(f) => wasmtime::Val::FuncRef(f),
+                            wasmtime::Ref::Extern(e) => wasmtime::Val::ExternRef(e),
+                            wasmtime::Ref::Any(a) => wasmtime::Val::AnyRef(a),
+                            wasmtime::Ref::Exn(e) => wasmtime::Val::ExnRef(e),
+                        })
+                    });
+                    if a != b {
+                        return Err(format!(
+                            "table `{name}` element {i}: ours {a:?}, wasmtime {b:?}"
+                        ));
+                    }
                 }
             }
             ny::Extern::Memory(m) => {
@@ -855,7 +889,7 @@ fn main() -> ExitCode {
     let [exn_modules, typed_modules, gc_modules] = per_source;
     println!(
         "differential-wasmtime: {passed} passed, {} failed ({} calls compared: {} uncaught \
-         exceptions, {} traps {:?}; {} calls or instantiations skipped for stack exhaustion, {} \
+         exceptions ({} of an exported tag), {} traps {:?}; {} calls or instantiations skipped for stack exhaustion, {} \
          exports not called for a non-nullable reference parameter, {} modules trapped at \
          instantiation in both; {generated} modules: {exn_modules} wasm-smith with exceptions, \
          {typed_modules} typed-reference programs, {gc_modules} wasm-smith with GC of which {} \
@@ -867,6 +901,7 @@ fn main() -> ExitCode {
         failures.len(),
         tally.calls,
         tally.exception_calls,
+        tally.exported_tag_exceptions,
         tally.trap_calls,
         tally.trap_kinds,
         tally.exhausted,
