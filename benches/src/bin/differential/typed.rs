@@ -5,7 +5,8 @@
 //! array types, which nyash-engine does not support. This generator makes
 //! modules that use typed function references and nothing of GC: function
 //! types (some declared as subtypes of others, some duplicates of earlier
-//! ones, which are the same type after canonicalization), tables and
+//! ones, which are the same type after canonicalization, some pairs in rec
+//! groups), tables and
 //! globals of `(ref $t)`/`(ref null $t)` (a non-nullable table with an
 //! initializer), `call_ref`, `return_call_ref`, `call_indirect` through a
 //! `funcref` table (type checks with subtyping), `br_on_null`,
@@ -467,7 +468,14 @@ impl Gen {
             self.funcs.push(t);
         }
         let mut m = String::from("(module\n");
+        // Now and then two consecutive types share a rec group (a type
+        // distinct from the same definitions outside it).
+        let mut rec_ends = None;
         for (i, t) in self.types.clone().iter().enumerate() {
+            if rec_ends.is_none() && i + 1 < nt && self.rng.one_in(4) {
+                m.push_str("  (rec\n");
+                rec_ends = Some(i + 1);
+            }
             let params: String = t
                 .params
                 .iter()
@@ -491,6 +499,10 @@ impl Gen {
             m.push_str(&format!(
                 "  (type $t{i} (sub {sub_final}{head}(func{params}{result})))\n"
             ));
+            if rec_ends == Some(i) {
+                m.push_str("  )\n");
+                rec_ends = None;
+            }
         }
         m.push_str(&format!(
             "  (tag $e0 (export \"e0\") (param i32))\n  (tag $e1 (export \"e1\") (param i64))\n  \
