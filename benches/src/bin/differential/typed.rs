@@ -12,7 +12,8 @@
 //! `funcref` table (type checks with subtyping), `br_on_null`,
 //! `br_on_non_null`, `ref.as_non_null`, `ref.is_null`, typed parameters and
 //! results, plus tags thrown and caught across those calls (`throw`,
-//! `try_table` with `catch`, `catch_all_ref` and `throw_ref`).
+//! `try_table` with `catch`, `catch_all_ref` and `throw_ref`), non-nullable
+//! locals, and `table.size`/`grow`/`fill`/`copy` on typed tables.
 //!
 //! Every program terminates: each function decrements a fuel global on
 //! entry and returns a constant at once when it is zero, and bodies have
@@ -255,7 +256,7 @@ impl Gen {
             return c;
         }
         match t {
-            Vt::I32 => match if leaf { 0 } else { self.rng.below(5) } {
+            Vt::I32 => match if leaf { 0 } else { self.rng.below(6) } {
                 0 => format!("(i32.const {})", self.rng.next() as i32 % 1000),
                 1 => {
                     let a = self.expr(Vt::I32, params, depth - 1);
@@ -271,6 +272,18 @@ impl Gen {
                 3 => {
                     let a = self.expr(Vt::I64, params, depth - 1);
                     format!("(i32.wrap_i64 {a})")
+                }
+                4 if self.rng.one_in(2) => {
+                    let ty = self.rng.below(self.types.len());
+                    if self.rng.one_in(2) {
+                        format!("(table.size $tab{ty})")
+                    } else {
+                        let r = self.expr(Vt::Ref { nullable: true, ty }, params, depth - 1);
+                        format!(
+                            "(table.grow $tab{ty} {r} (i32.const {}))",
+                            self.rng.below(3)
+                        )
+                    }
                 }
                 _ => {
                     let c = self.expr(Vt::I32, params, depth - 1);
@@ -353,6 +366,27 @@ impl Gen {
                 let r = self.expr(Vt::Ref { nullable: true, ty }, params, depth);
                 format!("(table.set $tab{ty} (i32.const {idx}) {r})")
             }
+            4 if self.rng.one_in(3) => {
+                // Bulk table operators on typed tables.
+                let ty = self.rng.below(self.types.len());
+                let (d, n) = (self.rng.below(6), self.rng.below(3));
+                match self.rng.below(3) {
+                    0 => {
+                        let r = self.expr(Vt::Ref { nullable: true, ty }, params, depth);
+                        format!("(table.fill $tab{ty} (i32.const {d}) {r} (i32.const {n}))")
+                    }
+                    1 => format!(
+                        "(table.copy $tab{ty} $tn{ty} (i32.const {d}) (i32.const {}) \
+                         (i32.const {n}))",
+                        self.rng.below(3)
+                    ),
+                    _ => format!(
+                        "(table.copy $tab{ty} $tab{ty} (i32.const {d}) (i32.const {}) \
+                         (i32.const {n}))",
+                        self.rng.below(6)
+                    ),
+                }
+            }
             4 => {
                 let c = self.expr(Vt::I32, params, depth);
                 let (tag, e) = match self.rng.below(3) {
@@ -412,7 +446,8 @@ impl Gen {
         }
     }
 
-    fn func_body(&mut self, ty: usize) -> String {
+    /// A function of type `ty`: its local declarations and its body.
+    fn func_body(&mut self, ty: usize) -> (String, String) {
         let t = self.types[ty].clone();
         // Out of fuel: return at once, a constant.
         let default = match t.result {
@@ -426,18 +461,34 @@ impl Gen {
             "(if (i32.eqz (global.get $fuel)) (then (return {default}))) \
              (global.set $fuel (i32.sub (global.get $fuel) (i32.const 1)))"
         );
+        // Now and then a non-nullable local, set first: after the
+        // parameters among the values expressions may read.
+        let mut vars = t.params.clone();
+        let mut local = String::new();
+        if self.rng.one_in(2) {
+            let k = self.rng.below(self.types.len());
+            let v = Vt::Ref {
+                nullable: false,
+                ty: k,
+            };
+            let init = self.expr(v, &vars, 2);
+            local = format!("(local {}) ", self.vt(v));
+            body.push_str(&format!(" (local.set {} {init})", vars.len()));
+            vars.push(v);
+        }
         for _ in 0..self.rng.below(6) {
             body.push(' ');
-            let s = self.stmt(&t.params, 2);
+            let s = self.stmt(&vars, 2);
             body.push_str(&s);
         }
         body.push(' ');
         // The result: sometimes a tail call.
+        let params = vars;
         let tail = self.rng.one_in(3);
         let ks = self.types_returning(t.result);
         if tail && !ks.is_empty() {
             let k = ks[self.rng.below(ks.len())];
-            let args = self.args(k, &t.params, 2);
+            let args = self.args(k, &params, 2);
             if self.rng.one_in(3) {
                 body.push_str(&format!("(return_call $f{} {args})", self.func_of(k)));
             } else {
@@ -446,16 +497,16 @@ impl Gen {
                         nullable: true,
                         ty: k,
                     },
-                    &t.params,
+                    &params,
                     2,
                 );
                 body.push_str(&format!("(return_call_ref $t{k} {args} {r})"));
             }
         } else if let Some(r) = t.result {
-            let e = self.expr(r, &t.params, 3);
+            let e = self.expr(r, &params, 3);
             body.push_str(&e);
         }
-        body
+        (local, body)
     }
 
     fn module(&mut self) -> String {
@@ -539,9 +590,9 @@ impl Gen {
         m.push_str(&format!("  (elem (table $ftab) (i32.const 0) func{all})\n"));
         for f in 0..nf {
             let ty = self.funcs[f];
-            let body = self.func_body(ty);
+            let (locals, body) = self.func_body(ty);
             m.push_str(&format!(
-                "  (func $f{f} (export \"f{f}\") (type $t{ty})\n    {body})\n"
+                "  (func $f{f} (export \"f{f}\") (type $t{ty}) {locals}\n    {body})\n"
             ));
         }
         m.push_str(")\n");
