@@ -17,9 +17,10 @@
 //! arguments (for a function reference: null, then the first exported
 //! function of its type; a non-nullable one always gets the function, or the
 //! export is counted and skipped when there is none), and results (NaN = NaN,
-//! references by null-ness), traps (by kind), uncaught exceptions (which
-//! exported tag, payload) and exported globals, tables (size, null-ness of
-//! elements) and memories after the calls are compared. Stack exhaustion is not
+//! a non-null funcref as the exported function it is, other references by
+//! null-ness), traps (by kind), uncaught exceptions (which exported tag,
+//! payload) and exported globals, tables (size, elements) and memories after
+//! the calls are compared. Stack exhaustion is not
 //! comparable (the engines' limits differ) and is skipped, as in the wasmi
 //! test.
 //!
@@ -234,8 +235,11 @@ enum Value {
     F32(u32),
     F64(u64),
     V128(u128),
-    /// A reference: whether it is non-null.
+    /// A reference other than a non-null funcref: whether it is non-null.
     Ref(bool),
+    /// A non-null funcref: the name of the exported function it is (`None`
+    /// if none).
+    Func(Option<String>),
 }
 
 impl PartialEq for Value {
@@ -252,6 +256,7 @@ impl PartialEq for Value {
             }
             (V128(a), V128(b)) => a == b,
             (Ref(a), Ref(b)) => a == b,
+            (Func(a), Func(b)) => a == b,
             _ => false,
         }
     }
@@ -317,7 +322,7 @@ fn ny_arg(ours: &mut Ours, a: &Arg, ty: ny::ValType) -> ny::Val {
         Arg::Val(Value::F32(x)) => ny::Val::F32(*x),
         Arg::Val(Value::F64(x)) => ny::Val::F64(*x),
         Arg::Val(Value::V128(x)) => ny::Val::V128(*x),
-        Arg::Val(Value::Ref(_)) => ny::Val::default_for(ty),
+        Arg::Val(Value::Ref(_) | Value::Func(_)) => ny::Val::default_for(ty),
         Arg::Func(name) => ny::Val::FuncRef(ours.instance.get_func(&mut ours.store, name)),
     }
 }
@@ -332,35 +337,81 @@ fn wt_arg(theirs: &mut Theirs, a: &Arg, ty: &wasmtime::ValType) -> wasmtime::Val
         (Arg::Func(name), _) => {
             wasmtime::Val::FuncRef(theirs.instance.get_func(&mut theirs.store, name))
         }
-        (Arg::Val(Value::Ref(_)), wasmtime::ValType::Ref(r)) => {
+        (Arg::Val(Value::Ref(_) | Value::Func(_)), wasmtime::ValType::Ref(r)) => {
             wasmtime::Val::null_ref(r.heap_type())
         }
         // Not reached: a reference argument is for a reference parameter.
-        (Arg::Val(Value::Ref(_)), _) => wasmtime::Val::I32(0),
+        (Arg::Val(Value::Ref(_) | Value::Func(_)), _) => wasmtime::Val::I32(0),
     }
 }
 
-fn from_ny(v: &ny::Val) -> Value {
+/// Exported functions by name, to name a funcref.
+type NyFuncs = [(String, ny::Func)];
+/// Exported functions by name and raw funcref pointer.
+type WtFuncs = [(String, usize)];
+
+fn ny_funcs(store: &mut ny::Store<()>, instance: &ny::Instance) -> Vec<(String, ny::Func)> {
+    instance
+        .exports(store)
+        .into_iter()
+        .filter_map(|(n, x)| x.into_func().map(|f| (n, f)))
+        .collect()
+}
+
+fn wt_funcs(
+    store: &mut wasmtime::Store<wasmtime::StoreLimits>,
+    instance: &wasmtime::Instance,
+) -> Vec<(String, usize)> {
+    let funcs: Vec<(String, wasmtime::Func)> = instance
+        .exports(&mut *store)
+        .filter_map(|x| {
+            let name = x.name().to_string();
+            x.into_func().map(|f| (name, f))
+        })
+        .collect();
+    funcs
+        .into_iter()
+        .map(|(n, f)| (n, f.to_raw(&mut *store) as usize))
+        .collect()
+}
+
+fn from_ny(v: &ny::Val, funcs: &NyFuncs) -> Value {
     match v {
         ny::Val::I32(x) => Value::I32(*x),
         ny::Val::I64(x) => Value::I64(*x),
         ny::Val::F32(x) => Value::F32(*x),
         ny::Val::F64(x) => Value::F64(*x),
         ny::Val::V128(x) => Value::V128(*x),
-        ny::Val::FuncRef(r) => Value::Ref(r.is_some()),
+        ny::Val::FuncRef(Some(f)) => {
+            Value::Func(funcs.iter().find(|(_, g)| g == f).map(|(n, _)| n.clone()))
+        }
+        ny::Val::FuncRef(None) => Value::Ref(false),
         ny::Val::ExternRef(r) => Value::Ref(r.is_some()),
         ny::Val::ExnRef(r) => Value::Ref(r.is_some()),
     }
 }
 
-fn from_wt(v: &wasmtime::Val) -> Value {
+fn from_wt(
+    v: &wasmtime::Val,
+    store: &mut wasmtime::Store<wasmtime::StoreLimits>,
+    funcs: &WtFuncs,
+) -> Value {
     match v {
         wasmtime::Val::I32(x) => Value::I32(*x),
         wasmtime::Val::I64(x) => Value::I64(*x),
         wasmtime::Val::F32(x) => Value::F32(*x),
         wasmtime::Val::F64(x) => Value::F64(*x),
         wasmtime::Val::V128(x) => Value::V128(x.as_u128()),
-        wasmtime::Val::FuncRef(r) => Value::Ref(r.is_some()),
+        wasmtime::Val::FuncRef(Some(f)) => {
+            let raw = f.to_raw(&mut *store) as usize;
+            Value::Func(
+                funcs
+                    .iter()
+                    .find(|(_, g)| *g == raw)
+                    .map(|(n, _)| n.clone()),
+            )
+        }
+        wasmtime::Val::FuncRef(None) => Value::Ref(false),
         wasmtime::Val::ExternRef(r) => Value::Ref(r.is_some()),
         wasmtime::Val::AnyRef(r) => Value::Ref(r.is_some()),
         wasmtime::Val::ExnRef(r) => Value::Ref(r.is_some()),
@@ -371,27 +422,33 @@ fn from_wt(v: &wasmtime::Val) -> Value {
 struct Ours {
     store: ny::Store<()>,
     instance: ny::Instance,
+    funcs: Vec<(String, ny::Func)>,
 }
 
 struct Theirs {
     store: wasmtime::Store<wasmtime::StoreLimits>,
     instance: wasmtime::Instance,
+    funcs: Vec<(String, usize)>,
 }
 
 /// The outcome of a call that returned `r`.
 fn ny_outcome(ours: &mut Ours, r: ny::Result<Vec<ny::Val>>) -> Outcome {
     match r {
-        Ok(v) => Outcome::Values(v.iter().map(from_ny).collect()),
+        Ok(v) => Outcome::Values(v.iter().map(|v| from_ny(v, &ours.funcs)).collect()),
         Err(e) => {
             let exports = ours.instance.exports(&mut ours.store);
-            ny_error_outcome(Some(&exports), e)
+            ny_error_outcome(Some(&exports), &ours.funcs, e)
         }
     }
 }
 
 /// The outcome of error `e`; `exports` name the tags (none when
 /// instantiation failed).
-fn ny_error_outcome(exports: Option<&[(String, ny::Extern)]>, e: ny::Error) -> Outcome {
+fn ny_error_outcome(
+    exports: Option<&[(String, ny::Extern)]>,
+    funcs: &NyFuncs,
+    e: ny::Error,
+) -> Outcome {
     if let Some(code) = e.trap_code() {
         return match code {
             ny::TrapCode::StackOverflow => Outcome::Exhausted,
@@ -405,15 +462,20 @@ fn ny_error_outcome(exports: Option<&[(String, ny::Extern)]>, e: ny::Error) -> O
             .iter()
             .find(|(_, x)| x.into_tag() == Some(tag))
             .map(|(n, _)| n.clone());
-        return Outcome::Exception(name, exn.payload().iter().map(from_ny).collect());
+        let payload = exn.payload().iter().map(|v| from_ny(v, funcs)).collect();
+        return Outcome::Exception(name, payload);
     }
     Outcome::Error(format!("ours: {e}"))
 }
 
 fn wt_outcome(theirs: &mut Theirs, r: wasmtime::Result<Vec<wasmtime::Val>>) -> Outcome {
     match r {
-        Ok(v) => Outcome::Values(v.iter().map(from_wt).collect()),
-        Err(e) => wt_error_outcome(&mut theirs.store, Some(theirs.instance), e),
+        Ok(v) => Outcome::Values(
+            v.iter()
+                .map(|v| from_wt(v, &mut theirs.store, &theirs.funcs))
+                .collect(),
+        ),
+        Err(e) => wt_error_outcome(&mut theirs.store, Some(theirs.instance), &theirs.funcs, e),
     }
 }
 
@@ -421,6 +483,7 @@ fn wt_outcome(theirs: &mut Theirs, r: wasmtime::Result<Vec<wasmtime::Val>>) -> O
 fn wt_error_outcome(
     store: &mut wasmtime::Store<wasmtime::StoreLimits>,
     instance: Option<wasmtime::Instance>,
+    funcs: &WtFuncs,
     e: wasmtime::Error,
 ) -> Outcome {
     if let Some(t) = e.downcast_ref::<wasmtime::Trap>() {
@@ -438,7 +501,10 @@ fn wt_error_outcome(
         };
         let n = tag.ty(&*store).ty().params().len();
         let payload = (0..n)
-            .map(|i| exn.field(&mut *store, i).map(|v| from_wt(&v)))
+            .map(|i| {
+                exn.field(&mut *store, i)
+                    .map(|v| from_wt(&v, &mut *store, funcs))
+            })
             .collect::<wasmtime::Result<Vec<Value>>>();
         let Ok(payload) = payload else {
             return Outcome::Error("wasmtime: exception field unreadable".into());
@@ -498,8 +564,13 @@ fn instantiate_both(
     let b = wasmtime::Instance::new(&mut wstore, wmodule, &[]);
     match (a, b) {
         (Ok(i), Ok(w)) => Ok(Some((
-            Ours { store, instance: i },
+            Ours {
+                funcs: ny_funcs(&mut store, &i),
+                store,
+                instance: i,
+            },
             Theirs {
+                funcs: wt_funcs(&mut wstore, &w),
                 store: wstore,
                 instance: w,
             },
@@ -507,11 +578,11 @@ fn instantiate_both(
         (a, b) => {
             let a = match a {
                 Ok(_) => None,
-                Err(e) => Some(ny_error_outcome(None, e)),
+                Err(e) => Some(ny_error_outcome(None, &[], e)),
             };
             let b = match b {
                 Ok(_) => None,
-                Err(e) => Some(wt_error_outcome(&mut wstore, None, e)),
+                Err(e) => Some(wt_error_outcome(&mut wstore, None, &[], e)),
             };
             if a == Some(Outcome::Exhausted) || b == Some(Outcome::Exhausted) {
                 tally.exhausted += 1;
@@ -658,12 +729,13 @@ fn check_module(
     for (name, ext) in ours.instance.exports(&mut ours.store) {
         match ext {
             ny::Extern::Global(g) => {
-                let a = from_ny(&g.get(&mut ours.store));
+                let a = from_ny(&g.get(&mut ours.store), &ours.funcs);
                 let wg = theirs
                     .instance
                     .get_global(&mut theirs.store, &name)
                     .ok_or("global missing in wasmtime")?;
-                let b = from_wt(&wg.get(&mut theirs.store));
+                let v = wg.get(&mut theirs.store);
+                let b = from_wt(&v, &mut theirs.store, &theirs.funcs);
                 if a != b {
                     return Err(format!("global `{name}`: ours {a:?}, wasmtime {b:?}"));
                 }
@@ -679,15 +751,14 @@ fn check_module(
                     return Err(format!("table `{name}`: size {size}, wasmtime {wsize}"));
                 }
                 for i in 0..size.min(10_000) {
-                    let a = t.get(&mut ours.store, i).map(|v| from_ny(&v));
-                    let b = wt.get(&mut theirs.store, i).map(|r| {
-                        from_wt(&match r {
-                            wasmtime::Ref::Func(f) => wasmtime::Val::FuncRef(f),
-                            wasmtime::Ref::Extern(e) => wasmtime::Val::ExternRef(e),
-                            wasmtime::Ref::Any(a) => wasmtime::Val::AnyRef(a),
-                            wasmtime::Ref::Exn(e) => wasmtime::Val::ExnRef(e),
-                        })
+                    let a = t.get(&mut ours.store, i).map(|v| from_ny(&v, &ours.funcs));
+                    let b = wt.get(&mut theirs.store, i).map(|r| match r {
+                        wasmtime::Ref::Func(f) => wasmtime::Val::FuncRef(f),
+                        wasmtime::Ref::Extern(e) => wasmtime::Val::ExternRef(e),
+                        wasmtime::Ref::Any(a) => wasmtime::Val::AnyRef(a),
+                        wasmtime::Ref::Exn(e) => wasmtime::Val::ExnRef(e),
                     });
+                    let b = b.map(|v| from_wt(&v, &mut theirs.store, &theirs.funcs));
                     if a != b {
                         return Err(format!(
                             "table `{name}` element {i}: ours {a:?}, wasmtime {b:?}"
