@@ -24,9 +24,10 @@
 //! comparable (the engines' limits differ) and is skipped, as in the wasmi
 //! test.
 //!
-//! `differential [--count N] [--seed S] [--dump DIR] [--wasm FILE]`: N seeds
-//! from 0 (default 3000), or seed S alone; failing modules written to DIR;
-//! FILE (`.wasm` or `.wat`) runs one module. Exits non-zero on any
+//! `differential [--count N] [--seed S] [--dump DIR] [--wasm FILE]
+//! [--no-inlining]`: N seeds from 0 (default 3000), or seed S alone; failing
+//! modules written to DIR; FILE (`.wasm` or `.wat`) runs one module;
+//! `--no-inlining` compiles ours with [`ny::Config::inlining`] off. Exits non-zero on any
 //! difference, or when the run compared too little.
 
 mod typed;
@@ -793,6 +794,8 @@ struct Args {
     seed: Option<u64>,
     dump: Option<String>,
     wasm: Option<String>,
+    /// Our engine with inlining off (default on).
+    no_inlining: bool,
 }
 
 fn parse_args() -> Result<Args, String> {
@@ -801,6 +804,7 @@ fn parse_args() -> Result<Args, String> {
         seed: None,
         dump: None,
         wasm: None,
+        no_inlining: false,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -810,10 +814,11 @@ fn parse_args() -> Result<Args, String> {
             "--seed" => a.seed = Some(value()?.parse().map_err(|e| format!("--seed: {e}"))?),
             "--dump" => a.dump = Some(value()?),
             "--wasm" => a.wasm = Some(value()?),
+            "--no-inlining" => a.no_inlining = true,
             other => {
                 return Err(format!(
                     "unknown argument {other}; usage: differential [--count N] [--seed S] \
-                     [--dump DIR] [--wasm FILE]"
+                     [--dump DIR] [--wasm FILE] [--no-inlining]"
                 ));
             }
         }
@@ -821,8 +826,9 @@ fn parse_args() -> Result<Args, String> {
     Ok(a)
 }
 
-fn engines() -> Result<(ny::Engine, wasmtime::Engine), String> {
+fn engines(no_inlining: bool) -> Result<(ny::Engine, wasmtime::Engine), String> {
     let mut config = ny::Config::new();
+    config.inlining(!no_inlining);
     config.max_memory_pages(MAX_MEMORY_BYTES >> 16);
     let engine = ny::Engine::new(&config).map_err(|e| e.to_string())?;
     let mut w = wasmtime::Config::new();
@@ -851,7 +857,7 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let (engine, wengine) = match engines() {
+    let (engine, wengine) = match engines(args.no_inlining) {
         Ok(e) => e,
         Err(e) => {
             eprintln!("differential: making the engines: {e}");
