@@ -343,7 +343,13 @@ impl TrampolinePlan {
     fn new(env: &ModuleEnv, all_host: bool) -> Self {
         let n = env.types.len();
         let mut needs_entry = vec![false; n];
-        let mut needs_host = vec![all_host; n];
+        // Only function types have trampolines (struct and array types
+        // are types of the same index space).
+        let mut needs_host: Vec<bool> = env
+            .types
+            .iter()
+            .map(|t| all_host && t.as_func().is_some())
+            .collect();
         for (f, &ty) in env.funcs.iter().enumerate() {
             let f = f as u32;
             if env.is_imported_func(f) {

@@ -181,9 +181,10 @@ impl std::fmt::Display for RefType {
 /// functions, globals and tables). Two engine ids are equal exactly when
 /// the types are (iso-recursive equivalence, whole rec groups).
 ///
-/// Today the engine runs function references and exceptions: a module
-/// whose types use the GC heap types (`any`, `eq`, `i31`, `struct`,
-/// `array`, `none`) is rejected as unsupported.
+/// Today the engine runs function references, exceptions and GC's struct
+/// and array *types*; a module whose types use the GC abstract heap types
+/// (`any`, `eq`, `i31`, `struct`, `array`, `none`) is rejected as
+/// unsupported.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum HeapType {
     Func,
@@ -247,7 +248,9 @@ impl HeapType {
     /// The top of the hierarchy this type is in: `func`, `extern`, `any`
     /// or `exn`. Which hierarchy a value is in decides its representation
     /// (a `funcref` is a `*const VMFuncRef`, an `externref` a store-local
-    /// handle). A concrete type is a function type until GC.
+    /// handle). A concrete type's hierarchy depends on what it is
+    /// ([`CompositeType::top`]): this answers `func` for it, which callers
+    /// that may meet a struct or array type must resolve first.
     pub fn top(self) -> HeapType {
         use HeapType::*;
         match self {
@@ -339,9 +342,10 @@ pub struct SubType {
     pub composite: CompositeType,
 }
 
-/// The structure of a defined type. Only function types run today;
-/// `Struct` and `Array` are GC's, and a module that defines one is
-/// rejected as unsupported until the GC heap exists.
+/// The structure of a defined type. `Struct` and `Array` are GC's: a
+/// module may define them (and pass null references to them around), but
+/// the operators that allocate or access objects are not supported yet;
+/// their object layout is [`crate::gc_layout`]'s.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum CompositeType {
     Func(FuncType),
@@ -365,6 +369,30 @@ pub enum StorageType {
     Val(WasmType),
 }
 
+impl FieldType {
+    fn from_wasmparser(f: &wasmparser::FieldType) -> Result<FieldType, CompileError> {
+        Ok(FieldType {
+            storage: match f.element_type {
+                wasmparser::StorageType::I8 => StorageType::I8,
+                wasmparser::StorageType::I16 => StorageType::I16,
+                wasmparser::StorageType::Val(v) => StorageType::Val(WasmType::from_wasmparser(v)?),
+            },
+            mutable: f.mutable,
+        })
+    }
+}
+
+impl CompositeType {
+    /// The top of the hierarchy references to this type are in: `func` for
+    /// a function type, `any` for a struct or array type.
+    pub fn top(&self) -> HeapType {
+        match self {
+            CompositeType::Func(_) => HeapType::Func,
+            CompositeType::Struct(_) | CompositeType::Array(_) => HeapType::Any,
+        }
+    }
+}
+
 impl SubType {
     /// The function type, if this is one.
     pub fn as_func(&self) -> Option<&FuncType> {
@@ -382,15 +410,14 @@ impl SubType {
         }
         let composite = match &sub.composite_type.inner {
             CompositeInnerType::Func(f) => CompositeType::Func(FuncType::from_wasmparser(f)?),
-            CompositeInnerType::Struct(_) => {
-                return Err(CompileError::Unsupported(
-                    "a struct type needs GC, which is not supported yet".into(),
-                ));
-            }
-            CompositeInnerType::Array(_) => {
-                return Err(CompileError::Unsupported(
-                    "an array type needs GC, which is not supported yet".into(),
-                ));
+            CompositeInnerType::Struct(st) => CompositeType::Struct(
+                st.fields
+                    .iter()
+                    .map(FieldType::from_wasmparser)
+                    .collect::<Result<_, _>>()?,
+            ),
+            CompositeInnerType::Array(at) => {
+                CompositeType::Array(FieldType::from_wasmparser(&at.0)?)
             }
             CompositeInnerType::Cont(_) => {
                 return Err(CompileError::Unsupported(
@@ -729,7 +756,7 @@ impl ModuleEnv {
     pub fn func_type_at(&self, type_index: u32) -> &FuncType {
         self.types[type_index as usize]
             .as_func()
-            .expect("`parse` admits function types only")
+            .expect("validation: every type index that names a function's, block's, call's or tag's type names a function type")
     }
 
     /// The depth of type `type_index` in its declared supertype chain (0:

@@ -177,9 +177,13 @@ fn simd_without_sse41_is_unsupported_not_invalid() {
 fn later_proposals_are_unsupported_not_invalid() {
     // (module, words of the message)
     let modules = [
-        // GC: a struct type, a GC heap type, a GC operator (typed function
-        // references, whose type system GC shares, are supported).
-        ("(module (type (struct)))", "needs GC"),
+        // GC: allocation, a GC heap type, a GC operator (typed function
+        // references, whose type system GC shares, and struct and array
+        // types are supported).
+        (
+            "(module (type $s (struct)) (func (result (ref $s)) struct.new $s))",
+            "GC proposal",
+        ),
         ("(module (func (param anyref)))", "needs GC"),
         (
             "(module (func (param funcref) (result i32) local.get 0 ref.test (ref func)))",

@@ -201,9 +201,10 @@ impl Config {
     /// `return_call_ref`, `ref.as_non_null`, `br_on_null`,
     /// `br_on_non_null`, non-nullable locals, table initialisers, and the
     /// type system 3.0 shares with GC (rec groups, `sub` types, subtyping
-    /// between function types). GC itself is not supported: a module that
-    /// defines struct or array types, or uses GC's heap types or
-    /// operators, fails to compile as unsupported. Off, a module that
+    /// between function types). GC is supported in part: a module may
+    /// define struct and array types, but one that uses GC's abstract heap
+    /// types or operators fails to compile as unsupported (see the README's
+    /// feature table). Off, a module that
     /// uses any of it is invalid, as in WebAssembly 2.0.
     pub fn wasm_function_references(&mut self, on: bool) -> &mut Self {
         self.wasm_function_references = on;

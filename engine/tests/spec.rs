@@ -669,13 +669,10 @@ const FUNCTION_REFERENCES_SKIP: &[(&str, &str)] = &[];
 
 /// Files of `wasm-v3` that need GC (struct, array, i31, the `any`
 /// hierarchy, casts).
-const V3_NEEDS_GC: &[(&str, &str)] = &[
-    (
-        "ref_null.wast",
-        "needs GC: anyref, nullref (and exception handling: exnref)",
-    ),
-    ("type-rec.wast", "needs GC: struct types in rec groups"),
-];
+const V3_NEEDS_GC: &[(&str, &str)] = &[(
+    "ref_null.wast",
+    "needs GC: anyref, nullref (and exception handling: exnref)",
+)];
 
 /// `wasm-v3`'s skips.
 const V3_SKIP: &[(&str, &str)] = V3_NEEDS_GC;
