@@ -35,6 +35,8 @@ impl WasmType {
     pub const ExternRef: WasmType = WasmType::Ref(RefType::EXTERNREF);
     /// `exnref`, i.e. `(ref null exn)`.
     pub const ExnRef: WasmType = WasmType::Ref(RefType::EXNREF);
+    /// `anyref`, i.e. `(ref null any)`.
+    pub const AnyRef: WasmType = WasmType::Ref(RefType::ANYREF);
 }
 
 impl WasmType {
@@ -109,6 +111,8 @@ impl RefType {
     pub const EXTERNREF: RefType = RefType::nullable(HeapType::Extern);
     /// `exnref`: `(ref null exn)`.
     pub const EXNREF: RefType = RefType::nullable(HeapType::Exn);
+    /// `anyref`: `(ref null any)`.
+    pub const ANYREF: RefType = RefType::nullable(HeapType::Any);
 
     /// `(ref null heap)`.
     pub const fn nullable(heap: HeapType) -> RefType {
@@ -181,10 +185,9 @@ impl std::fmt::Display for RefType {
 /// functions, globals and tables). Two engine ids are equal exactly when
 /// the types are (iso-recursive equivalence, whole rec groups).
 ///
-/// Today the engine runs function references, exceptions and GC's struct
-/// and array *types*; a module whose types use the GC abstract heap types
-/// (`any`, `eq`, `i31`, `struct`, `array`, `none`) is rejected as
-/// unsupported.
+/// Every abstract type runs; GC's struct and array objects cannot be
+/// allocated yet, so references of the `any` hierarchy are null or `i31`
+/// today.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum HeapType {
     Func,
@@ -223,12 +226,12 @@ impl HeapType {
                 A::Extern => HeapType::Extern,
                 A::NoFunc => HeapType::NoFunc,
                 A::NoExtern => HeapType::NoExtern,
-                A::Any => return needs("GC", "any"),
-                A::Eq => return needs("GC", "eq"),
-                A::I31 => return needs("GC", "i31"),
-                A::Struct => return needs("GC", "struct"),
-                A::Array => return needs("GC", "array"),
-                A::None => return needs("GC", "none"),
+                A::Any => HeapType::Any,
+                A::Eq => HeapType::Eq,
+                A::I31 => HeapType::I31,
+                A::Struct => HeapType::Struct,
+                A::Array => HeapType::Array,
+                A::None => HeapType::None,
                 A::Exn => HeapType::Exn,
                 A::NoExn => HeapType::NoExn,
                 A::Cont | A::NoCont => return needs("stack switching", "cont"),
@@ -382,6 +385,18 @@ impl FieldType {
     }
 }
 
+/// [`ModuleEnv::heap_top`] over a module's `types`. An engine id
+/// ([`HeapType::Engine`]) cannot be resolved here: callers that hold engine
+/// types erase them first ([`FuncType::map_concrete`] to the top).
+pub fn heap_top(types: &[SubType], h: HeapType) -> HeapType {
+    match h {
+        HeapType::Concrete(i) => types
+            .get(i as usize)
+            .map_or(HeapType::Func, |t| t.composite.top()),
+        h => h.top(),
+    }
+}
+
 impl CompositeType {
     /// The top of the hierarchy references to this type are in: `func` for
     /// a function type, `any` for a struct or array type.
@@ -519,6 +534,8 @@ pub enum ConstOp {
     I64Add,
     I64Sub,
     I64Mul,
+    /// `ref.i31` of the `i32` on the stack (GC).
+    RefI31,
 }
 
 /// A constant expression as a sequence of stack-machine operations.
@@ -546,6 +563,7 @@ impl ConstExpr {
                 Operator::I64Add => ConstOp::I64Add,
                 Operator::I64Sub => ConstOp::I64Sub,
                 Operator::I64Mul => ConstOp::I64Mul,
+                Operator::RefI31 => ConstOp::RefI31,
                 Operator::End => continue,
                 other => {
                     return Err(CompileError::Unsupported(format!(
@@ -750,6 +768,22 @@ impl ModuleEnv {
 
     pub fn func_type(&self, func_index: u32) -> &FuncType {
         self.func_type_at(self.funcs[func_index as usize])
+    }
+
+    /// The top of `h`'s hierarchy, a concrete type resolved by what it is
+    /// (module type index; [`HeapType::top`] for abstract types). Decides a
+    /// reference's representation: see [`crate::abi::clif_type`].
+    pub fn heap_top(&self, h: HeapType) -> HeapType {
+        heap_top(&self.types, h)
+    }
+
+    /// Function type `type_index` with every concrete reference type
+    /// replaced by the top of its hierarchy: all a trampoline needs to know
+    /// of it (the representation of each value; see
+    /// [`crate::abi::clif_type`]).
+    pub fn representation_of(&self, type_index: u32) -> FuncType {
+        self.func_type_at(type_index)
+            .map_concrete(|i| self.heap_top(HeapType::Concrete(i)))
     }
 
     /// The function type at module type index `type_index`.

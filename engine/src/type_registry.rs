@@ -210,6 +210,16 @@ impl TypeRegistry {
         a < n && b < n && self.display(a)[usize::from(self.depths[b as usize])] == b
     }
 
+    /// The top of `h`'s hierarchy (`func`, `extern`, `exn` or `any`), an
+    /// engine id resolved by what its type is. It decides how a value of
+    /// the type is represented.
+    pub(crate) fn top(&self, h: HeapType) -> HeapType {
+        match h {
+            HeapType::Engine(id) => self.get(id).map_or(HeapType::Func, |t| t.composite.top()),
+            h => h.top(),
+        }
+    }
+
     /// Heap type subtyping, both in engine form.
     pub(crate) fn heap_matches(&self, a: HeapType, b: HeapType) -> bool {
         use HeapType::*;
