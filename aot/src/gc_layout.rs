@@ -80,7 +80,11 @@ fn is_traced(storage: StorageType, hierarchy: &impl Fn(HeapType) -> HeapType) ->
 }
 
 /// The layout of a struct type with `fields`. `hierarchy` maps a concrete
-/// heap type to the top of its hierarchy (see [`is_traced`]).
+/// heap type to the top of its hierarchy (`func` for a function type, `any`
+/// for a struct or array type: [`crate::module::ModuleEnv::heap_top`]).
+/// Traced are the fields of the `any` and `extern` hierarchies (externrefs
+/// become GC objects, GC-NOTES §4 point 15) and `exnref`s; a `funcref`
+/// field holds a funcref-table index, not a heap reference.
 pub fn struct_layout(
     fields: &[FieldType],
     hierarchy: impl Fn(HeapType) -> HeapType,
@@ -105,7 +109,8 @@ pub fn struct_layout(
     }
 }
 
-/// The layout of an array type with elements of type `elem`.
+/// The layout of an array type with elements of type `elem` (`hierarchy`
+/// as for [`struct_layout`]).
 pub fn array_layout(elem: FieldType, hierarchy: impl Fn(HeapType) -> HeapType) -> ArrayLayout {
     ArrayLayout {
         elems_offset: HEADER_BYTES,
