@@ -28,7 +28,9 @@ use crate::module::ModuleEnv;
 use crate::vmoffsets::VMOffsets;
 
 pub const MAGIC: &[u8; 8] = b"NYASHART";
-pub const FORMAT_VERSION: u32 = 4;
+/// 5: GC's struct and array types and `ref.i31` constants in the metadata,
+/// `any` references as `I32` in code.
+pub const FORMAT_VERSION: u32 = 5;
 pub const HEADER_SIZE: usize = 128;
 /// Code is placed at a multiple of this, so it can be mapped in place on
 /// hosts with pages up to 16 KiB (a host with larger pages gets an error, not a crash).

@@ -343,7 +343,13 @@ impl TrampolinePlan {
     fn new(env: &ModuleEnv, all_host: bool) -> Self {
         let n = env.types.len();
         let mut needs_entry = vec![false; n];
-        let mut needs_host = vec![all_host; n];
+        // Only function types have trampolines (struct and array types
+        // are types of the same index space).
+        let mut needs_host: Vec<bool> = env
+            .types
+            .iter()
+            .map(|t| all_host && t.as_func().is_some())
+            .collect();
         for (f, &ty) in env.funcs.iter().enumerate() {
             let f = f as u32;
             if env.is_imported_func(f) {
@@ -691,7 +697,7 @@ impl Compiler {
                     self.compile_function((*func)?, index, &inline_bodies, state)
                 }
                 Job::Trampoline(ty, entry) => {
-                    self.compile_trampoline(env.func_type_at(ty as u32), entry, state)
+                    self.compile_trampoline(&env.representation_of(ty as u32), entry, state)
                 }
             };
             progress(
@@ -717,7 +723,9 @@ impl Compiler {
     }
 
     /// Just the host-call trampoline for one function type: for host
-    /// functions whose type no loaded module imports.
+    /// functions whose type no loaded module imports. `ty` must name no
+    /// concrete type (engine ids included): map each to the top of its
+    /// hierarchy first, as [`ModuleEnv::representation_of`] does.
     pub fn compile_trampolines_for(&self, ty: &FuncType) -> Result<Artifact, CompileError> {
         let env = ModuleEnv {
             types: vec![crate::module::SubType {
@@ -734,7 +742,7 @@ impl Compiler {
         let trampolines = plan
             .trampolines()
             .map(|(t, entry)| {
-                self.compile_trampoline(env.func_type_at(t as u32), entry, &mut state)
+                self.compile_trampoline(&env.representation_of(t as u32), entry, &mut state)
             })
             .collect::<Result<Vec<_>, _>>()?;
         self.link(env, offsets, Vec::new(), &plan, trampolines)
@@ -883,7 +891,7 @@ impl Compiler {
             .into_validator(wasmparser::FuncValidatorAllocations::default());
         let mut func = ir::Function::with_name_signature(
             UserFuncName::user(0, func_index),
-            abi::wasm_signature(env.func_type(func_index)),
+            abi::wasm_signature(env.func_type(func_index), &env.types),
         );
         translator
             .translate(env, offsets, func_index, &body, &mut validator, &mut func)
@@ -1044,6 +1052,8 @@ fn trusted() -> MemFlagsData {
 }
 
 /// Host -> wasm: `extern "C" fn(callee_vmctx, caller_vmctx, wasm_call, values)`.
+/// `ty` names no concrete type (`ModuleEnv::representation_of`), as for
+/// [`build_host_trampoline`].
 /// Reads the arguments from `values` (one 16-byte `ValRaw` each), calls the
 /// function and writes its results back over the same array.
 fn build_entry_trampoline(
@@ -1068,14 +1078,14 @@ fn build_entry_trampoline(
     let mut args = vec![callee_vmctx, caller_vmctx];
     for (i, t) in ty.params.iter().enumerate() {
         let v = b.ins().load(
-            abi::clif_type(*t),
+            abi::clif_type(*t, &[]),
             trusted(),
             values,
             (i as u32 * VAL_RAW_SIZE) as i32,
         );
         args.push(v);
     }
-    let sig = b.import_signature(abi::wasm_signature(ty));
+    let sig = b.import_signature(abi::wasm_signature(ty, &[]));
     let call = b.ins().call_indirect(sig, wasm_call, &args);
     let results = b.inst_results(call).to_vec();
     for (i, r) in results.into_iter().enumerate() {
@@ -1099,7 +1109,8 @@ fn build_host_trampoline(
     host_cc: CallConv,
     frontend: TargetFrontendConfig,
 ) {
-    *func = ir::Function::with_name_signature(UserFuncName::user(1, 1), abi::wasm_signature(ty));
+    *func =
+        ir::Function::with_name_signature(UserFuncName::user(1, 1), abi::wasm_signature(ty, &[]));
     let mut b = FunctionBuilder::new(func, fctx);
     let block = b.create_block();
     b.append_block_params_for_function_params(block);
@@ -1160,7 +1171,7 @@ fn build_host_trampoline(
         .enumerate()
         .map(|(i, t)| {
             b.ins().load(
-                abi::clif_type(*t),
+                abi::clif_type(*t, &[]),
                 trusted(),
                 values,
                 (i as u32 * VAL_RAW_SIZE) as i32,

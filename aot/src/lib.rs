@@ -8,6 +8,7 @@ pub mod abi;
 pub mod artifact;
 pub mod builtin;
 pub mod compile;
+pub mod gc_layout;
 pub mod inline;
 pub mod module;
 pub mod packed;

@@ -35,6 +35,8 @@ impl WasmType {
     pub const ExternRef: WasmType = WasmType::Ref(RefType::EXTERNREF);
     /// `exnref`, i.e. `(ref null exn)`.
     pub const ExnRef: WasmType = WasmType::Ref(RefType::EXNREF);
+    /// `anyref`, i.e. `(ref null any)`.
+    pub const AnyRef: WasmType = WasmType::Ref(RefType::ANYREF);
 }
 
 impl WasmType {
@@ -109,6 +111,8 @@ impl RefType {
     pub const EXTERNREF: RefType = RefType::nullable(HeapType::Extern);
     /// `exnref`: `(ref null exn)`.
     pub const EXNREF: RefType = RefType::nullable(HeapType::Exn);
+    /// `anyref`: `(ref null any)`.
+    pub const ANYREF: RefType = RefType::nullable(HeapType::Any);
 
     /// `(ref null heap)`.
     pub const fn nullable(heap: HeapType) -> RefType {
@@ -181,9 +185,9 @@ impl std::fmt::Display for RefType {
 /// functions, globals and tables). Two engine ids are equal exactly when
 /// the types are (iso-recursive equivalence, whole rec groups).
 ///
-/// Today the engine runs function references and exceptions: a module
-/// whose types use the GC heap types (`any`, `eq`, `i31`, `struct`,
-/// `array`, `none`) is rejected as unsupported.
+/// Every abstract type runs; GC's struct and array objects cannot be
+/// allocated yet, so references of the `any` hierarchy are null or `i31`
+/// today.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum HeapType {
     Func,
@@ -222,12 +226,12 @@ impl HeapType {
                 A::Extern => HeapType::Extern,
                 A::NoFunc => HeapType::NoFunc,
                 A::NoExtern => HeapType::NoExtern,
-                A::Any => return needs("GC", "any"),
-                A::Eq => return needs("GC", "eq"),
-                A::I31 => return needs("GC", "i31"),
-                A::Struct => return needs("GC", "struct"),
-                A::Array => return needs("GC", "array"),
-                A::None => return needs("GC", "none"),
+                A::Any => HeapType::Any,
+                A::Eq => HeapType::Eq,
+                A::I31 => HeapType::I31,
+                A::Struct => HeapType::Struct,
+                A::Array => HeapType::Array,
+                A::None => HeapType::None,
                 A::Exn => HeapType::Exn,
                 A::NoExn => HeapType::NoExn,
                 A::Cont | A::NoCont => return needs("stack switching", "cont"),
@@ -247,7 +251,9 @@ impl HeapType {
     /// The top of the hierarchy this type is in: `func`, `extern`, `any`
     /// or `exn`. Which hierarchy a value is in decides its representation
     /// (a `funcref` is a `*const VMFuncRef`, an `externref` a store-local
-    /// handle). A concrete type is a function type until GC.
+    /// handle). A concrete type's hierarchy depends on what it is
+    /// ([`CompositeType::top`]): this answers `func` for it, which callers
+    /// that may meet a struct or array type must resolve first.
     pub fn top(self) -> HeapType {
         use HeapType::*;
         match self {
@@ -339,9 +345,10 @@ pub struct SubType {
     pub composite: CompositeType,
 }
 
-/// The structure of a defined type. Only function types run today;
-/// `Struct` and `Array` are GC's, and a module that defines one is
-/// rejected as unsupported until the GC heap exists.
+/// The structure of a defined type. `Struct` and `Array` are GC's: a
+/// module may define them (and pass null references to them around), but
+/// the operators that allocate or access objects are not supported yet;
+/// their object layout is [`crate::gc_layout`]'s.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum CompositeType {
     Func(FuncType),
@@ -365,6 +372,42 @@ pub enum StorageType {
     Val(WasmType),
 }
 
+impl FieldType {
+    fn from_wasmparser(f: &wasmparser::FieldType) -> Result<FieldType, CompileError> {
+        Ok(FieldType {
+            storage: match f.element_type {
+                wasmparser::StorageType::I8 => StorageType::I8,
+                wasmparser::StorageType::I16 => StorageType::I16,
+                wasmparser::StorageType::Val(v) => StorageType::Val(WasmType::from_wasmparser(v)?),
+            },
+            mutable: f.mutable,
+        })
+    }
+}
+
+/// [`ModuleEnv::heap_top`] over a module's `types`. An engine id
+/// ([`HeapType::Engine`]) cannot be resolved here: callers that hold engine
+/// types erase them first ([`FuncType::map_concrete`] to the top).
+pub fn heap_top(types: &[SubType], h: HeapType) -> HeapType {
+    match h {
+        HeapType::Concrete(i) => types
+            .get(i as usize)
+            .map_or(HeapType::Func, |t| t.composite.top()),
+        h => h.top(),
+    }
+}
+
+impl CompositeType {
+    /// The top of the hierarchy references to this type are in: `func` for
+    /// a function type, `any` for a struct or array type.
+    pub fn top(&self) -> HeapType {
+        match self {
+            CompositeType::Func(_) => HeapType::Func,
+            CompositeType::Struct(_) | CompositeType::Array(_) => HeapType::Any,
+        }
+    }
+}
+
 impl SubType {
     /// The function type, if this is one.
     pub fn as_func(&self) -> Option<&FuncType> {
@@ -382,15 +425,14 @@ impl SubType {
         }
         let composite = match &sub.composite_type.inner {
             CompositeInnerType::Func(f) => CompositeType::Func(FuncType::from_wasmparser(f)?),
-            CompositeInnerType::Struct(_) => {
-                return Err(CompileError::Unsupported(
-                    "a struct type needs GC, which is not supported yet".into(),
-                ));
-            }
-            CompositeInnerType::Array(_) => {
-                return Err(CompileError::Unsupported(
-                    "an array type needs GC, which is not supported yet".into(),
-                ));
+            CompositeInnerType::Struct(st) => CompositeType::Struct(
+                st.fields
+                    .iter()
+                    .map(FieldType::from_wasmparser)
+                    .collect::<Result<_, _>>()?,
+            ),
+            CompositeInnerType::Array(at) => {
+                CompositeType::Array(FieldType::from_wasmparser(&at.0)?)
             }
             CompositeInnerType::Cont(_) => {
                 return Err(CompileError::Unsupported(
@@ -492,6 +534,8 @@ pub enum ConstOp {
     I64Add,
     I64Sub,
     I64Mul,
+    /// `ref.i31` of the `i32` on the stack (GC).
+    RefI31,
 }
 
 /// A constant expression as a sequence of stack-machine operations.
@@ -519,6 +563,7 @@ impl ConstExpr {
                 Operator::I64Add => ConstOp::I64Add,
                 Operator::I64Sub => ConstOp::I64Sub,
                 Operator::I64Mul => ConstOp::I64Mul,
+                Operator::RefI31 => ConstOp::RefI31,
                 Operator::End => continue,
                 other => {
                     return Err(CompileError::Unsupported(format!(
@@ -725,11 +770,27 @@ impl ModuleEnv {
         self.func_type_at(self.funcs[func_index as usize])
     }
 
+    /// The top of `h`'s hierarchy, a concrete type resolved by what it is
+    /// (module type index; [`HeapType::top`] for abstract types). Decides a
+    /// reference's representation: see [`crate::abi::clif_type`].
+    pub fn heap_top(&self, h: HeapType) -> HeapType {
+        heap_top(&self.types, h)
+    }
+
+    /// Function type `type_index` with every concrete reference type
+    /// replaced by the top of its hierarchy: all a trampoline needs to know
+    /// of it (the representation of each value; see
+    /// [`crate::abi::clif_type`]).
+    pub fn representation_of(&self, type_index: u32) -> FuncType {
+        self.func_type_at(type_index)
+            .map_concrete(|i| self.heap_top(HeapType::Concrete(i)))
+    }
+
     /// The function type at module type index `type_index`.
     pub fn func_type_at(&self, type_index: u32) -> &FuncType {
         self.types[type_index as usize]
             .as_func()
-            .expect("`parse` admits function types only")
+            .expect("validation: every type index that names a function's, block's, call's or tag's type names a function type")
     }
 
     /// The depth of type `type_index` in its declared supertype chain (0:

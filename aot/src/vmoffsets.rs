@@ -145,6 +145,8 @@ pub mod trap_codes {
     /// runtime holds the exception (not a trap: the call API reports it
     /// as an uncaught exception).
     pub const UNCAUGHT_EXCEPTION: TrapCode = TrapCode::unwrap_user(9);
+    /// `ref.cast` of a reference not of the target type.
+    pub const CAST_FAILURE: TrapCode = TrapCode::unwrap_user(10);
 }
 
 /// Offsets of one module's VMContext.

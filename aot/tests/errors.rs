@@ -177,13 +177,20 @@ fn simd_without_sse41_is_unsupported_not_invalid() {
 fn later_proposals_are_unsupported_not_invalid() {
     // (module, words of the message)
     let modules = [
-        // GC: a struct type, a GC heap type, a GC operator (typed function
-        // references, whose type system GC shares, are supported).
-        ("(module (type (struct)))", "needs GC"),
-        ("(module (func (param anyref)))", "needs GC"),
+        // GC: allocation, extern conversion, a cast that needs a heap
+        // object's header (GC's types, abstract casts and i31 are
+        // supported).
         (
-            "(module (func (param funcref) (result i32) local.get 0 ref.test (ref func)))",
+            "(module (type $s (struct)) (func (result (ref $s)) struct.new $s))",
             "GC proposal",
+        ),
+        (
+            "(module (func (param externref) (result anyref) local.get 0 any.convert_extern))",
+            "GC proposal",
+        ),
+        (
+            "(module (func (param anyref) (result i32) local.get 0 ref.test (ref struct)))",
+            "needs GC heap objects",
         ),
         // Threads.
         (

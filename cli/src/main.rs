@@ -485,7 +485,11 @@ fn format_val(store: &impl nyash_engine::AsContext, v: &Val) -> String {
         Val::F32(b) => f32::from_bits(*b).to_string(),
         Val::F64(b) => f64::from_bits(*b).to_string(),
         Val::V128(x) => format!("{x:#034x}"),
-        Val::FuncRef(None) | Val::ExternRef(None) | Val::ExnRef(None) => "null".into(),
+        Val::FuncRef(None) | Val::ExternRef(None) | Val::ExnRef(None) | Val::AnyRef(None) => {
+            "null".into()
+        }
+        // `i31 42`; objects cannot be allocated yet.
+        Val::AnyRef(Some(r)) => r.to_string(),
         Val::FuncRef(Some(f)) => format!("funcref {}", f.ty(store)),
         Val::ExternRef(Some(_)) => "externref".into(),
         Val::ExnRef(Some(_)) => "exnref".into(),

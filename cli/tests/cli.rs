@@ -115,6 +115,21 @@ fn invoke_prints_typed_references() {
 }
 
 #[test]
+fn invoke_prints_i31_references() {
+    let m = write(
+        "i31.wat",
+        br#"(module
+            (type $s (struct))
+            (func (export "f") (result i31ref anyref (ref null $s) eqref)
+                (ref.i31 (i32.const -42)) (ref.i31 (i32.const 7)) (ref.null $s) (ref.null none)))"#,
+    );
+    let o = run(&["run", m.to_str().unwrap(), "--invoke", "f"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert_eq!(out, "i31 -42\ni31 7\nnull\nnull\n");
+}
+
+#[test]
 fn malformed_and_invalid_modules_are_errors() {
     let m = write("bad.wasm", b"\0asm\x01\0\0\0\x05\x03\x01");
     let o = run(&["run", m.to_str().unwrap(), "--invoke", "f"]);

@@ -6,6 +6,7 @@ use nyash_aot::module::{ConstExpr, ConstOp};
 use crate::instance::wasm_func;
 use crate::runtime::vm::ValRaw;
 use crate::store::StoreOpaque;
+use crate::values::{AnyRef, I31};
 
 /// Evaluates a constant expression in the context of an instance.
 pub(crate) fn eval_const(store: &mut StoreOpaque, instance: u32, expr: &ConstExpr) -> ValRaw {
@@ -48,6 +49,13 @@ pub(crate) fn eval_const(store: &mut StoreOpaque, instance: u32, expr: &ConstExp
                 ValRaw {
                     i64: r as u32 as i64,
                 }
+            }
+            ConstOp::RefI31 => {
+                // SAFETY: validation typed the operand i32.
+                let x = unsafe { stack.pop().unwrap_or_default().i32 };
+                // Zero-extended, as `Val::to_raw` writes an `any` reference.
+                let r = AnyRef::to_raw(Some(AnyRef::from_i31(I31::new_i32(x))));
+                ValRaw { r#ref: r as usize }
             }
             ConstOp::I64Add | ConstOp::I64Sub | ConstOp::I64Mul => {
                 let (b, a) = (

@@ -225,9 +225,11 @@ impl Config {
     /// `return_call_ref`, `ref.as_non_null`, `br_on_null`,
     /// `br_on_non_null`, non-nullable locals, table initialisers, and the
     /// type system 3.0 shares with GC (rec groups, `sub` types, subtyping
-    /// between function types). GC itself is not supported: a module that
-    /// defines struct or array types, or uses GC's heap types or
-    /// operators, fails to compile as unsupported. Off, a module that
+    /// between function types). GC is supported in part: struct and array
+    /// types, the abstract heap types, `i31` and casts to abstract and
+    /// function types; a module that allocates (or uses an operator that
+    /// needs heap objects) fails to compile as unsupported (see the
+    /// README's feature table). Off, a module that
     /// uses any of it is invalid, as in WebAssembly 2.0.
     pub fn wasm_function_references(&mut self, on: bool) -> &mut Self {
         self.wasm_function_references = on;
@@ -444,7 +446,17 @@ impl Engine {
                 return Ok(*addr);
             }
         }
-        let ty = self.type_of(type_id);
+        // A trampoline needs each value's representation only: every
+        // concrete type becomes the top of its hierarchy.
+        let mut ty = self.type_of(type_id);
+        {
+            let types = self.types();
+            for t in ty.params.iter_mut().chain(ty.results.iter_mut()) {
+                if let nyash_aot::WasmType::Ref(r) = t {
+                    r.heap = types.top(r.heap);
+                }
+            }
+        }
         let artifact = self.inner.compiler.compile_trampolines_for(&ty)?;
         let code = Arc::new(
             CodeMemory::new(

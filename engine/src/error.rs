@@ -31,6 +31,8 @@ pub enum TrapCode {
     UnreachableCodeReached,
     /// A null reference where one is not allowed.
     NullReference,
+    /// `ref.cast` of a reference not of the target type.
+    CastFailure,
     /// The epoch deadline passed ([`Config::epoch_interruption`](crate::Config::epoch_interruption)).
     Interrupt,
     /// Fuel ran out ([`Config::consume_fuel`](crate::Config::consume_fuel)).
@@ -53,6 +55,7 @@ impl TrapCode {
             x if x == c::BAD_SIGNATURE => TrapCode::BadSignature,
             x if x == c::UNREACHABLE => TrapCode::UnreachableCodeReached,
             x if x == c::NULL_REFERENCE => TrapCode::NullReference,
+            x if x == c::CAST_FAILURE => TrapCode::CastFailure,
             x if x == c::INTERRUPT => TrapCode::Interrupt,
             x if x == c::OUT_OF_FUEL => TrapCode::OutOfFuel,
             _ => return None,
@@ -72,6 +75,7 @@ impl TrapCode {
             TrapCode::BadConversionToInteger => "invalid conversion to integer",
             TrapCode::UnreachableCodeReached => "unreachable",
             TrapCode::NullReference => "null reference",
+            TrapCode::CastFailure => "cast failure",
             TrapCode::Interrupt => "interrupted",
             TrapCode::OutOfFuel => "all fuel consumed",
         }

@@ -273,6 +273,8 @@ impl fmt::Display for Exception {
                 Val::ExnRef(r) => {
                     write!(f, "exnref {}", if r.is_some() { "<exn>" } else { "null" })?
                 }
+                Val::AnyRef(Some(r)) => write!(f, "anyref {r}")?,
+                Val::AnyRef(None) => write!(f, "anyref null")?,
             }
         }
         write!(f, "]")

@@ -341,7 +341,11 @@ pub(crate) fn call_dynamic<T>(
         // SAFETY: the trampoline wrote values of the declared parameter types.
         .map(|(t, v)| unsafe { Val::from_raw(&mut caller.store.opaque, *v, *t) })
         .collect();
-    let mut results: Vec<Val> = ty.results.iter().map(|t| Val::default_for(*t)).collect();
+    let mut results: Vec<Val> = ty
+        .results
+        .iter()
+        .map(|t| Val::default_in(&caller.store.opaque, *t))
+        .collect();
     f(caller.reborrow(), &args, &mut results)?;
     for (i, (r, t)) in results.iter().zip(&ty.results).enumerate() {
         r.check_ty(&caller.store.opaque, *t)

@@ -462,4 +462,4 @@ pub use typed::{HostResult, IntoFunc, TypedFunc, WasmList, WasmTy};
 pub use types::{
     ExternType, FuncType, GlobalType, HeapType, Limits, MemoryType, RefType, TableType, ValType,
 };
-pub use values::{ExternRef, Val};
+pub use values::{AnyRef, ExternRef, I31, Val};

@@ -140,6 +140,17 @@ pub(crate) enum EpochBehavior {
 }
 
 impl StoreOpaque {
+    /// The top of `h`'s hierarchy, which decides how its values are
+    /// represented; only an engine id needs the type registry.
+    pub(crate) fn heap_top(&self, h: crate::HeapType) -> crate::HeapType {
+        match h {
+            crate::HeapType::Engine(_) => self.engine.types().top(h),
+            h => h.top(),
+        }
+    }
+}
+
+impl StoreOpaque {
     /// Fuel left: the reserve plus what the counter still has.
     pub(crate) fn fuel_left(&self) -> u64 {
         let counter = self.vmstore.fuel_consumed;

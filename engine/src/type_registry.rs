@@ -210,6 +210,16 @@ impl TypeRegistry {
         a < n && b < n && self.display(a)[usize::from(self.depths[b as usize])] == b
     }
 
+    /// The top of `h`'s hierarchy (`func`, `extern`, `exn` or `any`), an
+    /// engine id resolved by what its type is. It decides how a value of
+    /// the type is represented.
+    pub(crate) fn top(&self, h: HeapType) -> HeapType {
+        match h {
+            HeapType::Engine(id) => self.get(id).map_or(HeapType::Func, |t| t.composite.top()),
+            h => h.top(),
+        }
+    }
+
     /// Heap type subtyping, both in engine form.
     pub(crate) fn heap_matches(&self, a: HeapType, b: HeapType) -> bool {
         use HeapType::*;
@@ -365,5 +375,84 @@ mod tests {
         // The records generated code reads: root first, then NONE.
         assert_eq!(&reg.display(ia[1])[..3], &[ia[0], ia[1], u32::MAX]);
         assert_eq!(&reg.display(ia[0])[..2], &[ia[0], u32::MAX]);
+    }
+
+    #[test]
+    fn struct_and_array_types_canonicalize_and_subtype() {
+        use nyash_aot::module::{FieldType, StorageType};
+        let f = |storage, mutable| FieldType { storage, mutable };
+        let i32f = f(StorageType::Val(WasmType::I32), false);
+        let self_ref = f(
+            StorageType::Val(WasmType::Ref(RefType::nullable(HeapType::Concrete(0)))),
+            true,
+        );
+        // $0 = (sub (struct (field i32) (field (mut (ref null $0))))) in a
+        // group of its own; $1 = (sub final $0 (struct ... (field i8)));
+        // $2 = (array (mut i16)).
+        let module = |extra_field| {
+            env(
+                vec![
+                    sub(false, None, CompositeType::Struct(vec![i32f, self_ref])),
+                    sub(
+                        true,
+                        Some(0),
+                        CompositeType::Struct(vec![i32f, self_ref, extra_field]),
+                    ),
+                    sub(true, None, CompositeType::Array(f(StorageType::I16, true))),
+                ],
+                vec![0, 1, 2],
+            )
+        };
+        let mut reg = TypeRegistry::new().unwrap();
+        let a = reg
+            .register_module(&module(f(StorageType::I8, false)))
+            .unwrap();
+        let b = reg
+            .register_module(&module(f(StorageType::I8, false)))
+            .unwrap();
+        let c = reg
+            .register_module(&module(f(StorageType::I16, false)))
+            .unwrap();
+        assert_eq!(a, b, "equal struct and array types share ids");
+        assert_eq!(a[0], c[0]);
+        assert_ne!(a[1], c[1], "a packed field's width is part of the type");
+        let e = HeapType::Engine;
+        use HeapType::{Any, Array, Eq, Extern, Func, I31, NoExtern, NoFunc, Struct};
+        let none = HeapType::None;
+        assert!(reg.heap_matches(e(a[1]), e(a[0])));
+        assert!(!reg.heap_matches(e(a[0]), e(a[1])));
+        assert!(!reg.heap_matches(e(c[1]), e(a[1])));
+        for (sup, yes) in [
+            (Struct, true),
+            (Eq, true),
+            (Any, true),
+            (Array, false),
+            (Func, false),
+            (I31, false),
+            (none, false),
+        ] {
+            assert_eq!(reg.heap_matches(e(a[1]), sup), yes, "struct <: {sup}");
+        }
+        assert!(reg.heap_matches(e(a[2]), Array));
+        assert!(reg.heap_matches(e(a[2]), Eq));
+        assert!(!reg.heap_matches(e(a[2]), Struct));
+        // Bottoms: none is below every type of `any`'s hierarchy, nofunc
+        // below none of it.
+        for t in [Any, Eq, I31, Struct, Array, none, e(a[0]), e(a[2])] {
+            assert!(reg.heap_matches(none, t), "none <: {t}");
+            assert!(!reg.heap_matches(NoFunc, t), "nofunc </: {t}");
+            assert!(!reg.heap_matches(NoExtern, t));
+            assert!(reg.heap_matches(t, Any), "{t} <: any");
+            assert!(!reg.heap_matches(t, Func));
+            assert!(!reg.heap_matches(t, Extern));
+        }
+        for t in [I31, Struct, Array] {
+            assert!(reg.heap_matches(t, Eq));
+            assert!(!reg.heap_matches(Eq, t));
+        }
+        assert!(!reg.heap_matches(Any, Eq));
+        assert!(!reg.heap_matches(I31, Struct));
+        assert!(!reg.heap_matches(Struct, e(a[0])));
+        assert!(!reg.heap_matches(none, Func));
     }
 }

@@ -17,8 +17,9 @@ use crate::values::ExternRef;
 
 /// A Rust type that is a WebAssembly value type: `i32` and `u32` (`i32`),
 /// `i64` and `u64` (`i64`), `f32`, `f64`, `u128` (`v128`, lane 0 in the
-/// least significant bits), `Option<Func>` (`funcref`) and
-/// `Option<ExternRef>` (`externref`). Unsigned integers are the same bits
+/// least significant bits), `Option<Func>` (`funcref`),
+/// `Option<ExternRef>` (`externref`), `Option<ExnRef>` (`exnref`),
+/// `Option<AnyRef>` (`anyref`) and [`I31`](crate::I31) (`(ref i31)`). Unsigned integers are the same bits
 /// as their signed wasm type.
 ///
 /// Implemented for those types only; its methods are the engine's own
@@ -139,6 +140,35 @@ impl WasmTy for Option<crate::ExnRef> {
     unsafe fn from_raw(store: &mut StoreOpaque, raw: ValRaw) -> Self {
         // SAFETY: the caller guarantees the slot holds an exnref.
         crate::ExnRef::from_raw(store, unsafe { raw.r#ref })
+    }
+}
+
+impl WasmTy for Option<crate::AnyRef> {
+    fn valtype() -> ValType {
+        ValType::AnyRef
+    }
+    fn to_raw(self, store: &StoreOpaque) -> ValRaw {
+        crate::values::Val::AnyRef(self).to_raw(store)
+    }
+    unsafe fn from_raw(_: &mut StoreOpaque, raw: ValRaw) -> Self {
+        // SAFETY: the caller guarantees the slot holds an `any` reference,
+        // a `u32` in the low bits.
+        crate::AnyRef::from_raw(unsafe { raw.i32 } as u32)
+    }
+}
+
+/// `(ref i31)`: a non-null `i31ref`.
+impl WasmTy for crate::I31 {
+    fn valtype() -> ValType {
+        ValType::Ref(crate::RefType::non_null(crate::HeapType::I31))
+    }
+    fn to_raw(self, store: &StoreOpaque) -> ValRaw {
+        crate::values::Val::AnyRef(Some(crate::AnyRef::from_i31(self))).to_raw(store)
+    }
+    unsafe fn from_raw(_: &mut StoreOpaque, raw: ValRaw) -> Self {
+        // SAFETY: the caller guarantees the slot holds a `(ref i31)`: a
+        // tagged `u32` in the low bits.
+        crate::I31::new_u32((unsafe { raw.i32 } as u32) >> 1)
     }
 }
 

@@ -3,7 +3,7 @@
 use crate::func::Func;
 use crate::runtime::vm::ValRaw;
 use crate::store::{AsContext, AsContextMut, StoreOpaque, check_store};
-use crate::types::{HeapType, ValType};
+use crate::types::{HeapType, RefType, ValType};
 
 /// A reference to a host value, opaque to wasm (`externref`). The value
 /// lives as long as its store; the handle is `Copy`.
@@ -60,6 +60,102 @@ impl ExternRef {
     }
 }
 
+/// An unboxed 31-bit integer, the payload of an `i31ref`. Constructors
+/// wrap: the top bit of a 32-bit value is dropped.
+///
+/// ```
+/// use nyash_engine::I31;
+///
+/// assert_eq!(I31::new_i32(-1).get_i32(), -1);
+/// assert_eq!(I31::new_i32(-1).get_u32(), 0x7fff_ffff);
+/// assert_eq!(I31::new_u32(0x8000_0005).get_u32(), 5);
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
+pub struct I31(u32);
+
+impl I31 {
+    /// `value`'s low 31 bits.
+    pub const fn new_u32(value: u32) -> I31 {
+        I31(value & 0x7fff_ffff)
+    }
+    /// `value`'s low 31 bits (as `ref.i31` does).
+    pub const fn new_i32(value: i32) -> I31 {
+        I31::new_u32(value as u32)
+    }
+    /// The value zero-extended (`i31.get_u`).
+    pub const fn get_u32(self) -> u32 {
+        self.0
+    }
+    /// The value sign-extended (`i31.get_s`).
+    pub const fn get_i32(self) -> i32 {
+        ((self.0 << 1) as i32) >> 1
+    }
+}
+
+impl std::fmt::Display for I31 {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.get_i32())
+    }
+}
+
+/// A non-null reference of the `any` hierarchy (`anyref`, `eqref`,
+/// `i31ref`, struct and array references). Today it is always an `i31`:
+/// struct and array objects cannot be allocated yet.
+///
+/// ```
+/// use nyash_engine::{AnyRef, I31, Val};
+///
+/// let r = AnyRef::from_i31(I31::new_i32(-7));
+/// assert_eq!(r.as_i31().map(I31::get_i32), Some(-7));
+/// let v = Val::AnyRef(Some(r));
+/// assert_eq!(v.any_ref(), Some(Some(r)));
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct AnyRef {
+    /// The reference as generated code holds it (`nyash_gc::vm`): odd is
+    /// an `i31`, `(value << 1) | 1`; never 0.
+    raw: std::num::NonZeroU32,
+}
+
+impl AnyRef {
+    /// The `i31ref` of `value`.
+    pub const fn from_i31(value: I31) -> AnyRef {
+        AnyRef {
+            raw: std::num::NonZeroU32::new((value.0 << 1) | nyash_gc::vm::I31_TAG)
+                .expect("the tag bit is set"),
+        }
+    }
+
+    /// The `i31` value, if this is an `i31ref`.
+    pub const fn as_i31(&self) -> Option<I31> {
+        if self.raw.get() & nyash_gc::vm::I31_TAG != 0 {
+            Some(I31(self.raw.get() >> 1))
+        } else {
+            None
+        }
+    }
+
+    pub(crate) fn to_raw(r: Option<AnyRef>) -> u32 {
+        r.map_or(nyash_gc::vm::NULL_REF, |r| r.raw.get())
+    }
+
+    /// A reference read from generated code. Only `i31`s and null exist
+    /// until objects can be allocated; an even non-zero value (an object's
+    /// offset) is kept as it is.
+    pub(crate) fn from_raw(raw: u32) -> Option<AnyRef> {
+        std::num::NonZeroU32::new(raw).map(|raw| AnyRef { raw })
+    }
+}
+
+impl std::fmt::Display for AnyRef {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.as_i31() {
+            Some(v) => write!(f, "i31 {v}"),
+            None => write!(f, "object @{:#x}", self.raw),
+        }
+    }
+}
+
 /// A WebAssembly value, for dynamically typed calls ([`Func::call`]),
 /// globals and tables. Floats are kept as bits so NaN payloads survive;
 /// `From<f32>` and `From<f64>` convert, and [`Val::f32`] / [`Val::f64`]
@@ -93,11 +189,14 @@ pub enum Val {
     ExternRef(Option<ExternRef>),
     /// An exception reference (`exnref`), `None` for null.
     ExnRef(Option<crate::exceptions::ExnRef>),
+    /// A reference of the `any` hierarchy (`anyref`, `eqref`, `i31ref`,
+    /// `nullref`, struct and array references), `None` for null.
+    AnyRef(Option<AnyRef>),
 }
 
 impl Val {
     /// The value's type; for a reference the top of its hierarchy,
-    /// `funcref` or `externref` (a function's own type is
+    /// `funcref`, `externref`, `exnref` or `anyref` (a function's own type is
     /// [`Func::ty`]; [`Val::matches_ty`] checks a value against a typed
     /// reference type such as `(ref $t)`).
     pub fn ty(&self) -> ValType {
@@ -110,13 +209,17 @@ impl Val {
             Val::FuncRef(_) => ValType::FuncRef,
             Val::ExternRef(_) => ValType::ExternRef,
             Val::ExnRef(_) => ValType::ExnRef,
+            Val::AnyRef(_) => ValType::AnyRef,
         }
     }
 
     /// The default (zero or null) value of a type. For a non-nullable
     /// reference type, which has no default, null of its hierarchy: a
     /// placeholder (for result slots to be overwritten), not a value of the
-    /// type.
+    /// type. A concrete type's hierarchy depends on its definition, which
+    /// only the engine knows: for an engine id this answers funcref's null,
+    /// also a placeholder if the type is a struct or array type (whose
+    /// null is `Val::AnyRef(None)`).
     pub fn default_for(ty: ValType) -> Val {
         match ty {
             ValType::I32 => Val::I32(0),
@@ -127,8 +230,21 @@ impl Val {
             ValType::Ref(r) => match r.heap.top() {
                 HeapType::Extern => Val::ExternRef(None),
                 HeapType::Exn => Val::ExnRef(None),
+                HeapType::Any => Val::AnyRef(None),
                 _ => Val::FuncRef(None),
             },
+        }
+    }
+
+    /// [`Val::default_for`] with concrete types resolved by the store's
+    /// engine: a struct or array type's null is `Val::AnyRef(None)`.
+    pub(crate) fn default_in(store: &StoreOpaque, ty: ValType) -> Val {
+        match ty {
+            ValType::Ref(r) => Val::default_for(ValType::Ref(RefType {
+                nullable: r.nullable,
+                heap: store.heap_top(r.heap),
+            })),
+            other => Val::default_for(other),
         }
     }
 
@@ -151,13 +267,36 @@ impl Val {
                 Err(format!("expected a value of type {ty}, got {}", self.ty()))
             };
         };
+        let expected_top = store.heap_top(r.heap);
+        if let Val::AnyRef(a) = self {
+            if expected_top != HeapType::Any {
+                return Err(format!("expected a value of type {ty}, got {}", self.ty()));
+            }
+            let Some(a) = a else {
+                return if r.nullable {
+                    Ok(())
+                } else {
+                    Err(format!("null is not a value of the non-nullable type {ty}"))
+                };
+            };
+            // Only i31s exist until objects can be allocated.
+            let actual = match a.as_i31() {
+                Some(_) => HeapType::I31,
+                None => HeapType::Any,
+            };
+            return if store.engine.types().heap_matches(actual, r.heap) {
+                Ok(())
+            } else {
+                Err(format!("expected a value of type {ty}, got an {actual}ref"))
+            };
+        }
         let (top, non_null) = match self {
             Val::FuncRef(f) => (HeapType::Func, f.map(|f| (f.store, f.index))),
             Val::ExternRef(e) => (HeapType::Extern, e.map(|e| (e.store, e.index))),
             Val::ExnRef(e) => (HeapType::Exn, e.map(|e| (e.store, e.index))),
             _ => return Err(format!("expected a value of type {ty}, got {}", self.ty())),
         };
-        if r.heap.top() != top {
+        if expected_top != top {
             return Err(format!("expected a value of type {ty}, got {}", self.ty()));
         }
         let Some((owner, index)) = non_null else {
@@ -182,6 +321,16 @@ impl Val {
                 _ => "an externref".to_string(),
             };
             Err(format!("expected a value of type {ty}, got {actual}"))
+        }
+    }
+
+    /// The reference, if this is an `any`-hierarchy reference (`Some(None)`
+    /// for its null).
+    pub fn any_ref(&self) -> Option<Option<AnyRef>> {
+        if let Val::AnyRef(r) = self {
+            Some(*r)
+        } else {
+            None
         }
     }
 
@@ -256,6 +405,11 @@ impl Val {
                     e.to_raw()
                 }),
             },
+            // Zero-extended: generated code reads the low 32 bits as an
+            // `I32`, and a table slot holds the whole word.
+            Val::AnyRef(a) => ValRaw {
+                r#ref: AnyRef::to_raw(a) as usize,
+            },
         }
     }
 
@@ -270,7 +424,8 @@ impl Val {
                 ValType::F32 => Val::F32(raw.f32),
                 ValType::F64 => Val::F64(raw.f64),
                 ValType::V128 => Val::V128(u128::from_le_bytes(raw.v128)),
-                ValType::Ref(r) => match r.heap.top() {
+                ValType::Ref(r) => match store.heap_top(r.heap) {
+                    HeapType::Any => Val::AnyRef(AnyRef::from_raw(raw.i32 as u32)),
                     HeapType::Extern => Val::ExternRef(ExternRef::from_raw(store, raw.r#ref)),
                     HeapType::Exn => {
                         Val::ExnRef(crate::exceptions::ExnRef::from_raw(store, raw.r#ref))

@@ -300,15 +300,18 @@ fn invalid_and_unsupported_modules_are_errors() {
     assert!(matches!(err.kind(), ErrorKind::Compile(_)), "{err}");
     let err = Module::new(&engine, r#"(module (func (result i32) i64.const 1))"#).unwrap_err();
     assert!(err.to_string().contains("type mismatch"), "{err}");
-    // A proposal of WebAssembly 3.0 not supported yet: GC.
-    let err = Module::new(&engine, r#"(module (type (struct)))"#).unwrap_err();
-    assert!(
-        matches!(err.kind(), ErrorKind::Compile(CompileError::Unsupported(_))),
-        "{err}"
-    );
-    // GC: its types validate (typed function references share them), but
-    // a struct type is unsupported, not invalid.
-    let err = Module::new(&engine, r#"(module (type (struct (field i32))))"#).unwrap_err();
+    // GC: struct and array types compile (and their nulls run), but
+    // allocating an object is unsupported, not invalid.
+    Module::new(
+        &engine,
+        r#"(module (type (struct (field i32))) (type (array i8)))"#,
+    )
+    .unwrap();
+    let err = Module::new(
+        &engine,
+        r#"(module (type $s (struct)) (func (result (ref $s)) struct.new $s))"#,
+    )
+    .unwrap_err();
     assert!(
         matches!(err.kind(), ErrorKind::Compile(CompileError::Unsupported(_))),
         "{err}"
@@ -1158,4 +1161,173 @@ fn host_function_with_a_typed_reference_parameter() {
         .unwrap();
     let e = other.instantiate(&mut store, &module).unwrap_err();
     assert!(matches!(e.kind(), ErrorKind::Link { .. }), "{e}");
+}
+
+#[test]
+fn i31_and_any_references_cross_the_api() {
+    use nyash_engine::{AnyRef, HeapType, I31, RefType};
+    let engine = engine();
+    let mut store = Store::new(&engine, ());
+    let module = Module::new(
+        &engine,
+        r#"(module
+            (type $s (struct (field i32)))
+            (global $g (export "g") (mut anyref) (ref.i31 (i32.const -5)))
+            (global (export "s") (mut (ref null $s)) (ref.null $s))
+            (table $t (export "t") 4 anyref)
+            (func (export "wrap") (param i32) (result (ref i31)) (ref.i31 (local.get 0)))
+            (func (export "get_s") (param i31ref) (result i32) (i31.get_s (local.get 0)))
+            (func (export "get_u") (param i31ref) (result i32) (i31.get_u (local.get 0)))
+            (func (export "is_i31") (param anyref) (result i32) (ref.test (ref i31) (local.get 0)))
+            (func (export "cast") (param anyref) (result (ref eq)) (ref.cast (ref eq) (local.get 0)))
+            (func (export "eq") (param eqref eqref) (result i32) (ref.eq (local.get 0) (local.get 1)))
+            (func (export "swap") (param anyref (ref null $s)) (result (ref null $s) anyref)
+                (local.get 1) (local.get 0))
+            (func (export "table") (param i32) (result anyref)
+                (table.set $t (local.get 0) (ref.i31 (local.get 0)))
+                (table.get $t (local.get 0)))
+            (func (export "global") (result anyref) (global.get $g)))"#,
+    )
+    .unwrap();
+    let instance = Instance::new(&mut store, &module, &[]).unwrap();
+    let i31 = |v: i32| Val::AnyRef(Some(AnyRef::from_i31(I31::new_i32(v))));
+    let call = |store: &mut Store<()>, name: &str, args: &[Val], n: usize| {
+        let f = instance.get_func(&mut *store, name).unwrap();
+        let ty = f.ty(&*store);
+        let mut results: Vec<Val> = ty.results.iter().map(|t| Val::default_for(*t)).collect();
+        assert_eq!(results.len(), n);
+        f.call(&mut *store, args, &mut results).map(|()| results)
+    };
+    // ref.i31 wraps to 31 bits; the two getters extend back.
+    let r = call(&mut store, "wrap", &[Val::I32(-1)], 1).unwrap();
+    assert_eq!(r[0], i31(-1));
+    assert_eq!(
+        r[0].any_ref().unwrap().unwrap().as_i31().unwrap().get_u32(),
+        0x7fff_ffff
+    );
+    let top = call(&mut store, "wrap", &[Val::I32(0x4000_0000)], 1).unwrap();
+    assert_eq!(top[0], i31(-0x4000_0000), "bit 30 becomes the sign");
+    assert_eq!(
+        call(&mut store, "get_s", &[i31(-7)], 1).unwrap()[0],
+        Val::I32(-7)
+    );
+    assert_eq!(
+        call(&mut store, "get_u", &[i31(-7)], 1).unwrap()[0],
+        Val::I32(0x7fff_fff9)
+    );
+    let err = call(&mut store, "get_s", &[Val::AnyRef(None)], 1).unwrap_err();
+    assert_eq!(err.trap_code(), Some(TrapCode::NullReference));
+    // Abstract casts decide on null and the i31 tag.
+    assert_eq!(
+        call(&mut store, "is_i31", &[i31(3)], 1).unwrap()[0],
+        Val::I32(1)
+    );
+    assert_eq!(
+        call(&mut store, "is_i31", &[Val::AnyRef(None)], 1).unwrap()[0],
+        Val::I32(0)
+    );
+    assert_eq!(call(&mut store, "cast", &[i31(3)], 1).unwrap()[0], i31(3));
+    let err = call(&mut store, "cast", &[Val::AnyRef(None)], 1).unwrap_err();
+    assert_eq!(err.trap_code(), Some(TrapCode::CastFailure));
+    assert_eq!(
+        call(&mut store, "eq", &[i31(9), i31(9)], 1).unwrap()[0],
+        Val::I32(1)
+    );
+    assert_eq!(
+        call(&mut store, "eq", &[i31(9), i31(8)], 1).unwrap()[0],
+        Val::I32(0)
+    );
+    assert_eq!(
+        call(&mut store, "eq", &[Val::AnyRef(None), Val::AnyRef(None)], 1).unwrap()[0],
+        Val::I32(1)
+    );
+    // A struct type's null is the `any` hierarchy's.
+    let r = call(&mut store, "swap", &[i31(1), Val::AnyRef(None)], 2).unwrap();
+    assert_eq!(r, [Val::AnyRef(None), i31(1)]);
+    // Values are checked against the types: a funcref is not an anyref, an
+    // i31 is not a struct reference.
+    let err = call(
+        &mut store,
+        "swap",
+        &[Val::FuncRef(None), Val::AnyRef(None)],
+        2,
+    )
+    .unwrap_err();
+    assert!(err.to_string().contains("anyref"), "{err}");
+    let err = call(&mut store, "swap", &[i31(1), i31(2)], 2).unwrap_err();
+    assert!(err.to_string().contains("i31ref"), "{err}");
+    // Tables (8-byte slots holding the u32) and globals.
+    assert_eq!(
+        call(&mut store, "table", &[Val::I32(3)], 1).unwrap()[0],
+        i31(3)
+    );
+    let t = instance.get_table(&mut store, "t").unwrap();
+    assert_eq!(t.get(&mut store, 3), Some(i31(3)));
+    assert_eq!(t.get(&mut store, 0), Some(Val::AnyRef(None)));
+    t.set(&mut store, 1, i31(-100)).unwrap();
+    assert_eq!(t.get(&mut store, 1), Some(i31(-100)));
+    let g = instance.get_global(&mut store, "g").unwrap();
+    assert_eq!(g.get(&mut store), i31(-5));
+    g.set(&mut store, i31(77)).unwrap();
+    assert_eq!(call(&mut store, "global", &[], 1).unwrap()[0], i31(77));
+    let s = instance.get_global(&mut store, "s").unwrap();
+    assert_eq!(s.get(&mut store), Val::AnyRef(None));
+    assert!(s.set(&mut store, i31(1)).is_err());
+    // A host-made global of an abstract GC type.
+    let ty = GlobalType {
+        content: ValType::Ref(RefType::non_null(HeapType::I31)),
+        mutable: false,
+    };
+    let hg = Global::new(&mut store, ty, i31(4)).unwrap();
+    assert_eq!(hg.get(&mut store), i31(4));
+    assert!(Global::new(&mut store, ty, Val::AnyRef(None)).is_err());
+    // Typed functions.
+    let wrap = instance
+        .get_typed_func::<i32, I31>(&mut store, "wrap")
+        .unwrap();
+    assert_eq!(wrap.call(&mut store, 12).unwrap().get_i32(), 12);
+    let is_i31 = instance
+        .get_typed_func::<Option<AnyRef>, i32>(&mut store, "is_i31")
+        .unwrap();
+    assert_eq!(is_i31.call(&mut store, None).unwrap(), 0);
+    assert_eq!(
+        is_i31
+            .call(&mut store, Some(AnyRef::from_i31(I31::new_u32(5))))
+            .unwrap(),
+        1
+    );
+}
+
+#[test]
+fn host_functions_take_and_return_i31_references() {
+    use nyash_engine::{AnyRef, I31};
+    let engine = engine();
+    let mut store = Store::new(&engine, ());
+    let module = Module::new(
+        &engine,
+        r#"(module
+            (type $s (struct))
+            (import "host" "inc" (func $inc (param anyref (ref null $s)) (result anyref)))
+            (func (export "run") (param i32) (result i32)
+                (i31.get_s (ref.cast i31ref
+                    (call $inc (ref.i31 (local.get 0)) (ref.null $s))))))"#,
+    )
+    .unwrap();
+    let ty = module.imports().next().unwrap().2;
+    let nyash_engine::ExternType::Func(ty) = ty else {
+        panic!("a function import")
+    };
+    let inc = Func::new(&mut store, ty, |_caller, args, results| {
+        let v = args[0].any_ref().flatten().and_then(|r| r.as_i31());
+        assert_eq!(args[1], Val::AnyRef(None));
+        results[0] = Val::AnyRef(v.map(|v| AnyRef::from_i31(I31::new_i32(v.get_i32() + 1))));
+        Ok(())
+    })
+    .unwrap();
+    let instance = Instance::new(&mut store, &module, &[inc.into()]).unwrap();
+    let run = instance
+        .get_typed_func::<i32, i32>(&mut store, "run")
+        .unwrap();
+    assert_eq!(run.call(&mut store, 41).unwrap(), 42);
+    assert_eq!(run.call(&mut store, -1).unwrap(), 0);
 }

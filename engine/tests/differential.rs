@@ -392,6 +392,7 @@ fn from_ny(v: &ny::Val) -> Value {
         ny::Val::FuncRef(r) => Value::Ref(r.is_some()),
         ny::Val::ExternRef(r) => Value::Ref(r.is_some()),
         ny::Val::ExnRef(r) => Value::Ref(r.is_some()),
+        ny::Val::AnyRef(r) => Value::Ref(r.is_some()),
     }
 }
 

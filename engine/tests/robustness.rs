@@ -7,10 +7,11 @@
 //! - **Corpus.** Every module of the spec suite (wasm-v1, wasm-v2 and
 //!   wasm-v3, and the supported proposals' directories: SIMD, relaxed SIMD,
 //!   multi-memory, memory64, custom page sizes, extended-const,
-//!   wide-arithmetic, tail-call, function-references, exceptions;
+//!   wide-arithmetic, tail-call, function-references, exceptions, GC (whose
+//!   modules that allocate are refused as unsupported);
 //!   binary-encoded, deduplicated), modules of proposals the engine does not
-//!   support (GC,
-//!   threads, ...: they must be refused as invalid or unsupported), a fresh
+//!   support (threads, ...: they must be refused as invalid or
+//!   unsupported), a fresh
 //!   `wasm-smith` module per case (with exceptions on; valid, and in wasm-smith's
 //!   invalid-function mode), the committed C workloads
 //!   (`benches/workloads/*.wasm`), and `.nwasm` artifacts of some of these,
@@ -91,8 +92,8 @@ use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use nyash_engine::{
-    CompileError, Config, Engine, Error, ErrorKind, Extern, ExternRef, ExternType, Func, Global,
-    HeapType, Instance, Memory, Module, Store, Table, Tag, TrapCode, Val, ValType,
+    AnyRef, CompileError, Config, Engine, Error, ErrorKind, Extern, ExternRef, ExternType, Func,
+    Global, HeapType, I31, Instance, Memory, Module, Store, Table, Tag, TrapCode, Val, ValType,
 };
 
 const DEFAULT_CASES: u64 = 50_000;
@@ -492,12 +493,13 @@ fn spec_modules() -> (Vec<Vec<u8>>, Vec<Vec<u8>>) {
                 Proposal::TailCall,
                 Proposal::ExceptionHandling,
                 Proposal::FunctionReferences,
+                Proposal::GC,
             ]
             .into_iter()
             .flat_map(|p| proposal(p).map(named).collect::<Vec<_>>()),
         );
     let supported = wast_modules(supported, &mut seen);
-    let unsupported = [Proposal::GC, Proposal::Threads]
+    let unsupported = [Proposal::Threads]
         .into_iter()
         .flat_map(|p| proposal(p).map(named).collect::<Vec<_>>());
     let unsupported = wast_modules(unsupported, &mut seen);
@@ -695,6 +697,9 @@ fn stub_value(ty: ValType, noop: Func, ext: ExternRef) -> Option<Val> {
         ValType::Ref(r) if !r.nullable => match r.heap {
             HeapType::Func => Some(Val::FuncRef(Some(noop))),
             HeapType::Extern => Some(Val::ExternRef(Some(ext))),
+            HeapType::Any | HeapType::Eq | HeapType::I31 => {
+                Some(Val::AnyRef(Some(AnyRef::from_i31(I31::new_u32(0)))))
+            }
             _ => None,
         },
         ty => Some(Val::default_for(ty)),

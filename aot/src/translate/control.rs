@@ -72,7 +72,7 @@ impl ControlFrame {
     }
 }
 
-fn args(values: &[ir::Value]) -> Vec<BlockArg> {
+pub(super) fn args(values: &[ir::Value]) -> Vec<BlockArg> {
     values.iter().map(|v| BlockArg::Value(*v)).collect()
 }
 
@@ -97,7 +97,8 @@ impl Translator<'_, '_> {
     pub(super) fn new_block(&mut self, types: &[WasmType]) -> ir::Block {
         let b = self.builder.create_block();
         for t in types {
-            self.builder.append_block_param(b, abi::clif_type(*t));
+            self.builder
+                .append_block_param(b, abi::clif_type(*t, &self.env.module.types));
         }
         b
     }

@@ -408,7 +408,7 @@ impl<'a> FuncEnv<'a> {
         if let Some(s) = self.sig_refs.get(&type_index) {
             return *s;
         }
-        let sig = abi::wasm_signature(self.module.func_type_at(type_index));
+        let sig = abi::wasm_signature(self.module.func_type_at(type_index), &self.module.types);
         let s = b.import_signature(sig);
         self.sig_refs.insert(type_index, s);
         s
@@ -528,6 +528,67 @@ impl<'a> FuncEnv<'a> {
             b.switch_to_block(ok);
         }
         self.call_func_ref(b, type_index, fref, MemFlagsData::trusted(), args, tail)
+    }
+
+    /// Whether funcref `fref` is of type `(ref null? type_index)`: an `I8`
+    /// 0 or 1; null answers `null_passes`. The check `call_indirect` makes,
+    /// answered instead of trapping (`ref.test`, `ref.cast`, `br_on_cast`
+    /// to a function type).
+    pub fn func_ref_has_type(
+        &mut self,
+        b: &mut FunctionBuilder<'_>,
+        fref: ir::Value,
+        type_index: u32,
+        null_passes: bool,
+    ) -> ir::Value {
+        let done = b.create_block();
+        b.append_block_param(done, types::I8);
+        let check = b.create_block();
+        let null_answer = b.ins().iconst(types::I8, i64::from(null_passes));
+        b.ins().brif(fref, check, &[], done, &[null_answer.into()]);
+        b.seal_block(check);
+        b.switch_to_block(check);
+        let ids = self.load_vmctx(b, POINTER_TYPE, VMOffsets::TYPE_IDS);
+        let expected = b
+            .ins()
+            .load(types::I32, readonly(), ids, (type_index * 4) as i32);
+        let actual = b.ins().load(
+            types::I32,
+            MemFlagsData::trusted(),
+            fref,
+            func_ref::TYPE_ID as i32,
+        );
+        let same = b.ins().icmp(IntCC::Equal, expected, actual);
+        if self.module.types[type_index as usize].is_final {
+            b.ins().jump(done, &[same.into()]);
+        } else {
+            // As in `call_indirect`: a subtype's display holds the expected
+            // id at the expected type's depth.
+            let depth = self.module.type_depth(type_index);
+            let slow = b.create_block();
+            b.set_cold_block(slow);
+            let yes = b.ins().iconst(types::I8, 1);
+            b.ins().brif(same, done, &[yes.into()], slow, &[]);
+            b.seal_block(slow);
+            b.switch_to_block(slow);
+            let displays = self.load_vmctx(b, POINTER_TYPE, VMOffsets::TYPE_DISPLAYS);
+            let actual = b.ins().uextend(POINTER_TYPE, actual);
+            let offset = b
+                .ins()
+                .ishl_imm_u(actual, i64::from(type_display::SIZE_LOG2));
+            let record = b.ins().iadd(displays, offset);
+            let entry = b.ins().load(
+                types::I32,
+                MemFlagsData::trusted().with_readonly(),
+                record,
+                (depth.min(type_display::ENTRIES - 1) * 4) as i32,
+            );
+            let found = b.ins().icmp(IntCC::Equal, entry, expected);
+            b.ins().jump(done, &[found.into()]);
+        }
+        b.seal_block(done);
+        b.switch_to_block(done);
+        b.block_params(done)[0]
     }
 
     /// `call_ref`: calls the function `fref` points to, whose type

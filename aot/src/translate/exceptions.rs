@@ -117,7 +117,7 @@ impl Translator<'_, '_> {
                 let ty = self.env.module.tag_type(tag);
                 for (i, t) in ty.params.iter().enumerate() {
                     let v = self.builder.ins().load(
-                        abi::clif_type(*t),
+                        abi::clif_type(*t, &self.env.module.types),
                         MemFlagsData::trusted(),
                         values,
                         (i as u32 * VAL_RAW_SIZE) as i32,

@@ -12,6 +12,7 @@ mod control;
 pub(crate) mod encoding;
 mod env;
 mod exceptions;
+mod gc;
 mod interrupts;
 mod memory;
 mod numeric;
@@ -28,7 +29,7 @@ use wasmparser::{FuncValidator, FunctionBody, ValidatorResources, VisitOperator}
 use crate::CompileError;
 use crate::abi;
 use crate::compile::Tunables;
-use crate::module::{ModuleEnv, WasmType};
+use crate::module::ModuleEnv;
 use crate::vmoffsets::VMOffsets;
 
 use control::ControlFrame;
@@ -116,7 +117,7 @@ impl FuncTranslator {
         // Parameters and declared locals.
         let ty = env.func_type(func_index);
         for (i, t) in ty.params.iter().enumerate() {
-            let var = builder.declare_var(abi::clif_type(*t));
+            let var = builder.declare_var(abi::clif_type(*t, &env.types));
             builder.def_var(var, params[2 + i]);
             self.locals.push(var);
         }
@@ -128,13 +129,13 @@ impl FuncTranslator {
             let t: wasmparser::ValType = reader.read().map_err(invalid)?;
             validator.define_locals(pos, n, t).map_err(invalid)?;
             let wt = crate::module::WasmType::from_wasmparser_pub(t)?;
-            let ct = abi::clif_type(wt);
+            let ct = abi::clif_type(wt, &env.types);
             for _ in 0..n {
                 let var = builder.declare_var(ct);
                 // A non-nullable local has no default: validation proves
                 // it is set before every read.
                 if wt.is_defaultable() {
-                    let zero = zero_value(&mut builder, wt);
+                    let zero = zero_value(&mut builder, ct);
                     builder.def_var(var, zero);
                 }
                 self.locals.push(var);
@@ -144,7 +145,7 @@ impl FuncTranslator {
         // The function body is a block whose end returns.
         let ret = builder.create_block();
         for t in &ty.results {
-            builder.append_block_param(ret, abi::clif_type(*t));
+            builder.append_block_param(ret, abi::clif_type(*t, &env.types));
         }
         self.control
             .push(ControlFrame::function(ret, ty.results.len()));
@@ -190,16 +191,16 @@ impl FuncTranslator {
     }
 }
 
-fn zero_value(builder: &mut FunctionBuilder<'_>, ty: WasmType) -> ir::Value {
+/// The zero (or null) value of CLIF type `ty` ([`abi::clif_type`]'s).
+fn zero_value(builder: &mut FunctionBuilder<'_>, ty: ir::Type) -> ir::Value {
     match ty {
-        WasmType::I32 => builder.ins().iconst(ir::types::I32, 0),
-        WasmType::I64 | WasmType::Ref(_) => builder.ins().iconst(ir::types::I64, 0),
-        WasmType::F32 => builder.ins().f32const(0.0),
-        WasmType::F64 => builder.ins().f64const(0.0),
-        WasmType::V128 => {
+        ir::types::F32 => builder.ins().f32const(0.0),
+        ir::types::F64 => builder.ins().f64const(0.0),
+        ir::types::I8X16 => {
             let c = builder.func.dfg.constants.insert(vec![0u8; 16].into());
             builder.ins().vconst(ir::types::I8X16, c)
         }
+        int => builder.ins().iconst(int, 0),
     }
 }
 

@@ -1,18 +1,31 @@
 //! Tables and reference values. Where a table's elements are, and the
 //! bounds check, are the environment's (`env.rs`).
+//!
+//! Every table slot is pointer-sized. A table of the `any` hierarchy holds
+//! its `u32` references zero-extended, so the runtime (`table.grow`'s and
+//! `table.fill`'s value, element segments, `table.copy`) moves slots
+//! without knowing their hierarchy.
 
 use cranelift_codegen::ir::{InstBuilder, MemFlagsData, condcodes::IntCC};
 
-use cranelift_codegen::ir::types::I32;
+use cranelift_codegen::ir::types::{I32, I64};
 
 use super::Translator;
 use crate::CompileError;
-use crate::abi::POINTER_TYPE;
+use crate::abi::{self, POINTER_TYPE};
+use crate::module::WasmType;
 use crate::vmoffsets::{Builtin, trap_codes};
 
 impl Translator<'_, '_> {
-    pub(super) fn ref_null(&mut self) -> Result<(), CompileError> {
-        let v = self.builder.ins().iconst(POINTER_TYPE, 0);
+    pub(super) fn ref_null(&mut self, hty: wasmparser::HeapType) -> Result<(), CompileError> {
+        let r = wasmparser::RefType::new(true, hty).ok_or_else(|| {
+            CompileError::Unsupported(format!("heap type {hty:?} cannot be encoded"))
+        })?;
+        let ty = abi::clif_type(
+            WasmType::from_wasmparser_pub(wasmparser::ValType::Ref(r))?,
+            &self.env.module.types,
+        );
+        let v = self.builder.ins().iconst(ty, 0);
         self.push(v);
         Ok(())
     }
@@ -40,17 +53,22 @@ impl Translator<'_, '_> {
 
     pub(super) fn table_get(&mut self, table: u32) -> Result<(), CompileError> {
         let index = self.pop();
+        let ty = self.table_elem_clif_type(table);
         let addr = self.env.table_elem_addr(&mut self.builder, table, index);
-        let v = self
+        let mut v = self
             .builder
             .ins()
             .load(POINTER_TYPE, MemFlagsData::trusted(), addr, 0);
+        if ty != POINTER_TYPE {
+            v = self.builder.ins().ireduce(ty, v);
+        }
         self.push(v);
         Ok(())
     }
 
     pub(super) fn table_set(&mut self, table: u32) -> Result<(), CompileError> {
         let (index, v) = self.pop2();
+        let v = self.table_slot_value(v);
         let addr = self.env.table_elem_addr(&mut self.builder, table, index);
         self.builder
             .ins()
@@ -67,6 +85,7 @@ impl Translator<'_, '_> {
 
     pub(super) fn table_grow(&mut self, table: u32) -> Result<(), CompileError> {
         let (init, delta) = self.pop2();
+        let init = self.table_slot_value(init);
         let delta = self.u64_of(delta);
         let t = self.builder.ins().iconst(I32, table as i64);
         let r = self
@@ -79,6 +98,7 @@ impl Translator<'_, '_> {
 
     pub(super) fn table_fill(&mut self, table: u32) -> Result<(), CompileError> {
         let (dst, val, len) = self.pop3();
+        let val = self.table_slot_value(val);
         let dst = self.u64_of(dst);
         let len = self.u64_of(len);
         let t = self.builder.ins().iconst(I32, table as i64);
@@ -123,6 +143,27 @@ impl Translator<'_, '_> {
             .ins()
             .trapnz(failed, trap_codes::TABLE_OUT_OF_BOUNDS);
         Ok(())
+    }
+
+    /// The CLIF type of table `table`'s elements as values.
+    fn table_elem_clif_type(&self, table: u32) -> cranelift_codegen::ir::Type {
+        abi::clif_type(
+            self.env.module.tables[table as usize].element,
+            &self.env.module.types,
+        )
+    }
+
+    /// A reference value as a table slot holds it: pointer-sized, a `u32`
+    /// reference zero-extended.
+    fn table_slot_value(
+        &mut self,
+        v: cranelift_codegen::ir::Value,
+    ) -> cranelift_codegen::ir::Value {
+        if self.builder.func.dfg.value_type(v) == I32 {
+            self.builder.ins().uextend(I64, v)
+        } else {
+            v
+        }
     }
 
     fn is_table64(&self, table: u32) -> bool {

@@ -26,7 +26,10 @@ impl Translator<'_, '_> {
     }
 
     pub(super) fn global_get(&mut self, global_index: u32) -> Result<(), CompileError> {
-        let ty = abi::clif_type(self.env.module.globals[global_index as usize].content);
+        let ty = abi::clif_type(
+            self.env.module.globals[global_index as usize].content,
+            &self.env.module.types,
+        );
         let (addr, flags) = self.env.global_addr(&mut self.builder, global_index);
         let v = self.builder.ins().load(ty, flags, addr, 0);
         self.push(v);

@@ -241,6 +241,8 @@ enum Value {
     /// A non-null funcref: the name of the exported function it is (`None`
     /// if none).
     Func(Option<String>),
+    /// An `i31ref`'s value (an `any` reference that is one).
+    I31(i32),
 }
 
 impl PartialEq for Value {
@@ -258,6 +260,7 @@ impl PartialEq for Value {
             (V128(a), V128(b)) => a == b,
             (Ref(a), Ref(b)) => a == b,
             (Func(a), Func(b)) => a == b,
+            (I31(a), I31(b)) => a == b,
             _ => false,
         }
     }
@@ -323,7 +326,7 @@ fn ny_arg(ours: &mut Ours, a: &Arg, ty: ny::ValType) -> ny::Val {
         Arg::Val(Value::F32(x)) => ny::Val::F32(*x),
         Arg::Val(Value::F64(x)) => ny::Val::F64(*x),
         Arg::Val(Value::V128(x)) => ny::Val::V128(*x),
-        Arg::Val(Value::Ref(_) | Value::Func(_)) => ny::Val::default_for(ty),
+        Arg::Val(Value::Ref(_) | Value::Func(_) | Value::I31(_)) => ny::Val::default_for(ty),
         Arg::Func(name) => ny::Val::FuncRef(ours.instance.get_func(&mut ours.store, name)),
     }
 }
@@ -338,11 +341,11 @@ fn wt_arg(theirs: &mut Theirs, a: &Arg, ty: &wasmtime::ValType) -> wasmtime::Val
         (Arg::Func(name), _) => {
             wasmtime::Val::FuncRef(theirs.instance.get_func(&mut theirs.store, name))
         }
-        (Arg::Val(Value::Ref(_) | Value::Func(_)), wasmtime::ValType::Ref(r)) => {
+        (Arg::Val(Value::Ref(_) | Value::Func(_) | Value::I31(_)), wasmtime::ValType::Ref(r)) => {
             wasmtime::Val::null_ref(r.heap_type())
         }
         // Not reached: a reference argument is for a reference parameter.
-        (Arg::Val(Value::Ref(_) | Value::Func(_)), _) => wasmtime::Val::I32(0),
+        (Arg::Val(Value::Ref(_) | Value::Func(_) | Value::I31(_)), _) => wasmtime::Val::I32(0),
     }
 }
 
@@ -389,6 +392,10 @@ fn from_ny(v: &ny::Val, funcs: &NyFuncs) -> Value {
         ny::Val::FuncRef(None) => Value::Ref(false),
         ny::Val::ExternRef(r) => Value::Ref(r.is_some()),
         ny::Val::ExnRef(r) => Value::Ref(r.is_some()),
+        ny::Val::AnyRef(r) => match r.and_then(|r| r.as_i31()) {
+            Some(i) => Value::I31(i.get_i32()),
+            None => Value::Ref(r.is_some()),
+        },
     }
 }
 
@@ -414,7 +421,11 @@ fn from_wt(
         }
         wasmtime::Val::FuncRef(None) => Value::Ref(false),
         wasmtime::Val::ExternRef(r) => Value::Ref(r.is_some()),
-        wasmtime::Val::AnyRef(r) => Value::Ref(r.is_some()),
+        wasmtime::Val::AnyRef(r) => match r.as_ref().and_then(|r| r.as_i31(&*store).ok().flatten())
+        {
+            Some(i) => Value::I31(i.get_i32()),
+            None => Value::Ref(r.is_some()),
+        },
         wasmtime::Val::ExnRef(r) => Value::Ref(r.is_some()),
         wasmtime::Val::ContRef(r) => Value::Ref(r.is_some()),
     }
