@@ -369,7 +369,10 @@ fn run(path: &Path, opts: &RunOptions, args: &[String]) -> Result<ExitCode, Erro
             std::fs::read(path).map_err(|e| Error::msg(format!("{}: {e}", path.display())))?;
         let cache = nyash_engine::cache::Cache::new(&config)?;
         if fill {
-            cache.fill(&engine, &bytes)?;
+            // Another run's fill may have got there first.
+            if !cache.contains(&engine, &bytes) {
+                cache.fill(&engine, &bytes)?;
+            }
             return Ok(ExitCode::SUCCESS);
         }
         if !cache.contains(&engine, &bytes) {
