@@ -128,26 +128,33 @@ impl Module {
             .baseline
             .as_ref()
             .unwrap_or(&engine.inner.compiler);
-        Self::compile_with(engine, compiler, wasm)
+        Self::compile_with(engine, compiler, wasm, true)
     }
 
     /// [`Module::new`] with the optimizing tier whatever the config says
-    /// (the cache's background compile in lazy mode).
+    /// (the cache's background compile in lazy mode), without reporting
+    /// progress (the module is already running).
     pub(crate) fn new_optimized(engine: &Engine, bytes: &[u8]) -> Result<Module> {
         if bytes.starts_with(b"\0asm") {
-            return Self::compile_with(engine, &engine.inner.compiler, bytes);
+            return Self::compile_with(engine, &engine.inner.compiler, bytes, false);
         }
-        Self::compile_with(engine, &engine.inner.compiler, &text_to_binary(bytes)?)
+        Self::compile_with(
+            engine,
+            &engine.inner.compiler,
+            &text_to_binary(bytes)?,
+            false,
+        )
     }
 
     fn compile_with(
         engine: &Engine,
         compiler: &nyash_aot::Compiler,
         wasm: &[u8],
+        report_progress: bool,
     ) -> Result<Module> {
         let artifact = match &engine.inner.config.compile_progress {
-            Some(p) => compiler.compile_with_progress(wasm, &*p.0)?,
-            None => compiler.compile(wasm)?,
+            Some(p) if report_progress => compiler.compile_with_progress(wasm, &*p.0)?,
+            _ => compiler.compile(wasm)?,
         };
         let wasm_hash = artifact::wasm_hash(wasm);
         let Artifact {
