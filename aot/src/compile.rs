@@ -426,6 +426,34 @@ fn isa_supports_simd(isa: &dyn cranelift_codegen::isa::TargetIsa) -> bool {
     flag("has_sse41") && flag("has_ssse3")
 }
 
+/// How hard Cranelift works on the code.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Tier {
+    /// `opt_level=speed` and the backtracking register allocator: what
+    /// artifacts and the cache hold.
+    Optimized,
+    /// The quick tier of lazy compilation (`Config::lazy_compilation`):
+    /// code for a first run, compiled in a fraction of the time (see
+    /// RATIONALE.md, "Why a baseline tier for the first run?").
+    Baseline,
+}
+
+/// The baseline tier's Cranelift `opt_level` and `regalloc_algorithm`.
+/// `NYASH_BASELINE=opt,regalloc` overrides them, for measuring.
+fn baseline_settings() -> (&'static str, &'static str) {
+    let v = std::env::var("NYASH_BASELINE").unwrap_or_default();
+    let mut it = v.split(',');
+    let opt = match it.next() {
+        Some("speed") => "speed",
+        _ => "none",
+    };
+    let regalloc = match it.next() {
+        Some("backtracking") => "backtracking",
+        _ => "single_pass",
+    };
+    (opt, regalloc)
+}
+
 /// A Cranelift compiler for the host CPU.
 pub struct Compiler {
     isa: OwnedTargetIsa,
@@ -499,13 +527,31 @@ impl Compiler {
         verify: bool,
         isa_flags: &[(&str, &str)],
     ) -> Result<Self, CompileError> {
+        Self::native_with_options(verify, isa_flags, Tier::Optimized)
+    }
+
+    /// [`native_with_isa_flags`](Self::native_with_isa_flags) for a code
+    /// quality [`Tier`]. The tier's Cranelift settings are in the
+    /// fingerprint, so the two tiers' artifacts never mix in a cache.
+    pub fn native_with_options(
+        verify: bool,
+        isa_flags: &[(&str, &str)],
+        tier: Tier,
+    ) -> Result<Self, CompileError> {
         let mut flags = settings::builder();
         let set = |flags: &mut settings::Builder, k: &str, v: &str| {
             flags
                 .set(k, v)
                 .map_err(|e| CompileError::Unsupported(format!("cranelift setting {k}: {e}")))
         };
-        set(&mut flags, "opt_level", "speed")?;
+        match tier {
+            Tier::Optimized => set(&mut flags, "opt_level", "speed")?,
+            Tier::Baseline => {
+                let (opt, regalloc) = baseline_settings();
+                set(&mut flags, "opt_level", opt)?;
+                set(&mut flags, "regalloc_algorithm", regalloc)?;
+            }
+        }
         set(&mut flags, "preserve_frame_pointers", "true")?;
         set(
             &mut flags,

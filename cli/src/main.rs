@@ -131,8 +131,17 @@ fn config_with_progress() -> Config {
     config
 }
 
+/// A config for the commands that write artifacts (`compile`, `bundle`):
+/// they are kept, so they are always the optimizing tier's, whatever
+/// `NYASH_LAZY` says.
+fn artifact_config() -> Config {
+    let mut config = config_with_progress();
+    config.lazy_compilation(false);
+    config
+}
+
 fn bundle(module: &Path, output: &Path) -> Result<(), Error> {
-    let engine = Engine::new(&config_with_progress())?;
+    let engine = Engine::new(&artifact_config())?;
     let m = Module::from_file(&engine, module)?;
     let artifact = m.serialize()?;
     let exe = std::env::current_exe()
@@ -197,7 +206,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Compile { module, output } => finish((|| {
-            let engine = Engine::new(&config_with_progress())?;
+            let engine = Engine::new(&artifact_config())?;
             let m = Module::from_file(&engine, &module)?;
             let bytes = m.serialize()?;
             std::fs::write(&output, bytes)
@@ -323,12 +332,53 @@ fn is_precompiled_file(path: &Path) -> bool {
     Module::is_precompiled(&head[..n])
 }
 
+/// Starts this command again, detached, with the same arguments and
+/// NYASH_CACHE_FILL=1: it compiles the module with the optimizing tier at
+/// low priority and stores it in the cache. Failing to start it only means
+/// the next run compiles again.
+fn spawn_cache_fill() {
+    use std::process::{Command, Stdio};
+    let Ok(exe) = std::env::current_exe() else {
+        return;
+    };
+    let _ = Command::new(exe)
+        .args(std::env::args_os().skip(1))
+        .env("NYASH_CACHE_FILL", "1")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn();
+}
+
 fn run(path: &Path, opts: &RunOptions, args: &[String]) -> Result<ExitCode, Error> {
     let mut config = config_with_progress();
     config.consume_fuel(opts.fuel.is_some());
     config.epoch_interruption(opts.timeout.is_some());
     config.cache(!opts.no_cache);
+    // Lazy compilation's optimizing compile runs in a detached process (this
+    // command again, with NYASH_CACHE_FILL=1), so it finishes and fills the
+    // cache even if the program ends first.
+    let fill = std::env::var_os("NYASH_CACHE_FILL").is_some_and(|v| v == "1");
+    if fill {
+        config.lazy_compilation(true);
+    }
+    config.lazy_background_compile(false);
     let engine = Engine::new(&config)?;
+    if config.is_lazy() && !opts.no_cache && opts.bundle.is_none() && !is_precompiled_file(path) {
+        let bytes =
+            std::fs::read(path).map_err(|e| Error::msg(format!("{}: {e}", path.display())))?;
+        let cache = nyash_engine::cache::Cache::new(&config)?;
+        if fill {
+            // Another run's fill may have got there first.
+            if !cache.contains(&engine, &bytes) {
+                cache.fill(&engine, &bytes)?;
+            }
+            return Ok(ExitCode::SUCCESS);
+        }
+        if !cache.contains(&engine, &bytes) {
+            spawn_cache_fill();
+        }
+    }
     let module = match opts.bundle {
         // SAFETY: the artifact is the one `bundle` appended to this very
         // executable, which the user chose to run.

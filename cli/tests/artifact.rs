@@ -118,3 +118,63 @@ fn bundle_runs_from_elsewhere_with_empty_home() {
         String::from_utf8_lossy(&o.stderr)
     );
 }
+
+/// `run` in lazy mode on a cache miss: the program runs (baseline code), and
+/// a detached `nyash-engine` fills the cache with the optimized artifact,
+/// which an eager `run` loads (it refuses the baseline tier's artifacts).
+#[test]
+fn lazy_run_fills_the_cache_from_a_detached_process() {
+    let dir = tmp("lazy");
+    let wat = dir.join("m.wat");
+    std::fs::write(&wat, WAT).unwrap();
+    let cache = dir.join("cache");
+    let run = |lazy: &str| {
+        cli()
+            .args(["run", wat.to_str().unwrap(), "--invoke", "g"])
+            .env("NYASH_ENGINE_CACHE_DIR", &cache)
+            .env("NYASH_LAZY", lazy)
+            .output()
+            .unwrap()
+    };
+    let o = run("1");
+    assert_eq!(
+        String::from_utf8_lossy(&o.stdout),
+        "43\n",
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let entries = || {
+        std::fs::read_dir(&cache).map_or(Vec::new(), |d| {
+            d.map(|e| e.unwrap().path())
+                .filter(|p| p.extension().is_some_and(|x| x == "nwasm"))
+                .collect::<Vec<_>>()
+        })
+    };
+    let start = std::time::Instant::now();
+    while entries().is_empty() {
+        assert!(
+            start.elapsed() < std::time::Duration::from_secs(120),
+            "no cache entry from the detached compile"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let entry = entries().remove(0);
+    let o = cli()
+        .args([
+            "run",
+            "--allow-precompiled",
+            entry.to_str().unwrap(),
+            "--invoke",
+            "g",
+        ])
+        .env("NYASH_LAZY", "0")
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&o.stdout),
+        "43\n",
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert_eq!(String::from_utf8_lossy(&run("0").stdout), "43\n");
+}

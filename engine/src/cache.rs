@@ -16,6 +16,17 @@ use crate::engine::{Config, Engine};
 use crate::error::{Error, Result};
 use crate::module::Module;
 
+/// Makes the calling thread run at the lowest priority (Linux: `nice` 19
+/// for this thread only), for compiles in the background.
+fn lower_priority() {
+    #[cfg(target_os = "linux")]
+    // SAFETY: plain system calls on this thread's own id.
+    unsafe {
+        let tid = libc::gettid();
+        libc::setpriority(libc::PRIO_PROCESS, tid as libc::id_t, 19);
+    }
+}
+
 /// A cache directory, as [`Config::cache`](crate::Config::cache) uses it:
 /// for inspecting and clearing it (what `nyash-engine cache` does), or for
 /// looking modules up explicitly. See the [crate docs](crate#artifacts-and-the-cache).
@@ -89,6 +100,26 @@ impl Cache {
                 return Ok(m);
             }
         }
+        if engine.inner.baseline.is_some() {
+            // Lazy compilation: baseline code now, the optimized artifact
+            // for next time from a background compile.
+            let module = Module::new(engine, bytes)?;
+            if engine.inner.config.lazy_background_compile {
+                let cache = Cache {
+                    dir: self.dir.clone(),
+                    max_bytes: self.max_bytes,
+                };
+                let (engine, bytes) = (engine.clone(), bytes.to_vec());
+                // Failing to start it is not failing to run.
+                let _ = std::thread::Builder::new()
+                    .name("nyash-background-compile".into())
+                    .spawn(move || {
+                        lower_priority();
+                        let _ = cache.fill(&engine, &bytes);
+                    });
+            }
+            return Ok(module);
+        }
         let module = Module::new(engine, bytes)?;
         // Failing to store is not failing to run.
         if let Ok(data) = module.serialize()
@@ -97,6 +128,39 @@ impl Cache {
             let _ = self.evict();
         }
         Ok(module)
+    }
+
+    /// Whether the cache holds an entry for `bytes` under `engine`'s
+    /// (optimizing) compiler.
+    pub fn contains(&self, engine: &Engine, bytes: &[u8]) -> bool {
+        self.dir
+            .join(format!("{}.nwasm", Self::key(engine, bytes)))
+            .exists()
+    }
+
+    /// Compiles `bytes` (wasm or wat) with the optimizing tier, even with
+    /// [`Config::lazy_compilation`] on, and stores the artifact: what the
+    /// background compile of lazy mode does. With lazy compilation the
+    /// compile runs on a pool of its own whose threads run at the lowest
+    /// priority, so it takes only what the program leaves of the cores.
+    pub fn fill(&self, engine: &Engine, bytes: &[u8]) -> Result<()> {
+        let path = self.dir.join(format!("{}.nwasm", Self::key(engine, bytes)));
+        let compile = || Module::new_optimized(engine, bytes);
+        let module = if engine.inner.baseline.is_some() {
+            let pool = rayon::ThreadPoolBuilder::new()
+                .thread_name(|i| format!("nyash-background-compile-{i}"))
+                .start_handler(|_| lower_priority())
+                .build()
+                .map_err(|e| Error::msg(format!("background compile: {e}")))?;
+            pool.install(compile)?
+        } else {
+            compile()?
+        };
+        let data = module.serialize()?;
+        self.write_atomic(&path, &data)
+            .map_err(|e| Error::io(Some(&path), e))?;
+        let _ = self.evict();
+        Ok(())
     }
 
     fn write_atomic(&self, path: &Path, data: &[u8]) -> std::io::Result<()> {

@@ -44,6 +44,8 @@ pub struct Config {
     pub(crate) relaxed_simd_deterministic: bool,
     pub(crate) disabled_cpu_features: Vec<String>,
     pub(crate) compile_progress: Option<CompileProgress>,
+    pub(crate) lazy_compilation: bool,
+    pub(crate) lazy_background_compile: bool,
 }
 
 /// A [`Config::compile_progress`] callback.
@@ -78,8 +80,17 @@ impl Default for Config {
             relaxed_simd_deterministic: false,
             disabled_cpu_features: Vec::new(),
             compile_progress: None,
+            lazy_compilation: lazy_from_env(),
+            lazy_background_compile: true,
         }
     }
+}
+
+/// `NYASH_LAZY=1` turns [`Config::lazy_compilation`] on by default (for
+/// running the test suite in lazy mode); read once per process.
+fn lazy_from_env() -> bool {
+    static LAZY: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *LAZY.get_or_init(|| std::env::var_os("NYASH_LAZY").is_some_and(|v| v == "1"))
 }
 
 impl Config {
@@ -122,6 +133,40 @@ impl Config {
     ) -> &mut Self {
         self.compile_progress = Some(CompileProgress(Arc::new(f)));
         self
+    }
+
+    /// Lazy compilation, for a fast first run of a big module (default off,
+    /// or on with the environment variable `NYASH_LAZY=1`).
+    ///
+    /// Today's layer: a module that is not in the cache is still validated
+    /// whole, then compiled with the quick baseline tier
+    /// ([`nyash_aot::Tier::Baseline`]: Cranelift's `opt_level=none`, its
+    /// single-pass register allocator, no inlining), and with
+    /// [`Config::cache`] on, the optimizing compile runs on a background
+    /// thread at low priority and stores its artifact in the cache, so the
+    /// next [`Module::from_file`](crate::Module::from_file) of the module
+    /// gets the optimized code. Cache hits are the optimized artifact, as
+    /// without lazy compilation. Compiling each function on its first call
+    /// is the next layer (see RATIONALE.md).
+    pub fn lazy_compilation(&mut self, on: bool) -> &mut Self {
+        self.lazy_compilation = on;
+        self
+    }
+
+    /// With [`Config::lazy_compilation`] and the cache on, whether a cache
+    /// miss starts the optimizing compile on a background thread of this
+    /// process (default on). Off: the caller arranges it (with
+    /// [`Cache::fill`](crate::cache::Cache::fill)); the `nyash-engine`
+    /// command runs it in a detached process of its own, so it finishes
+    /// even when the program is done first.
+    pub fn lazy_background_compile(&mut self, on: bool) -> &mut Self {
+        self.lazy_background_compile = on;
+        self
+    }
+
+    /// Whether [`Config::lazy_compilation`] is on.
+    pub fn is_lazy(&self) -> bool {
+        self.lazy_compilation
     }
 
     /// Compile functions on all cores (default on).
@@ -282,6 +327,8 @@ impl Config {
 pub(crate) struct EngineInner {
     pub(crate) config: Config,
     pub(crate) compiler: Compiler,
+    /// The baseline-tier compiler, with [`Config::lazy_compilation`] on.
+    pub(crate) baseline: Option<Compiler>,
     pub(crate) stacks: nyash_asyncify::StackPool,
     /// The epoch counter generated code compares with a store's deadline.
     pub(crate) epoch: std::sync::atomic::AtomicU64,
@@ -330,21 +377,39 @@ impl Engine {
             .iter()
             .map(|f| (f.as_str(), "false"))
             .collect();
+        let tunables = nyash_aot::Tunables {
+            epoch_interruption: config.epoch_interruption,
+            consume_fuel: config.consume_fuel,
+            inlining: config.inlining,
+            disabled_features: config.disabled_features(),
+            relaxed_simd_deterministic: config.relaxed_simd_deterministic,
+        };
         let compiler = Compiler::native_with_isa_flags(cfg!(debug_assertions), &disabled)?
             .with_parallelism(config.parallel_compilation)
-            .with_tunables(nyash_aot::Tunables {
-                epoch_interruption: config.epoch_interruption,
-                consume_fuel: config.consume_fuel,
-                inlining: config.inlining,
-                disabled_features: config.disabled_features(),
-                relaxed_simd_deterministic: config.relaxed_simd_deterministic,
-            });
+            .with_tunables(tunables);
+        let baseline = if config.lazy_compilation {
+            Some(
+                Compiler::native_with_options(
+                    cfg!(debug_assertions),
+                    &disabled,
+                    nyash_aot::Tier::Baseline,
+                )?
+                .with_parallelism(config.parallel_compilation)
+                .with_tunables(nyash_aot::Tunables {
+                    inlining: false,
+                    ..tunables
+                }),
+            )
+        } else {
+            None
+        };
         let stacks =
             nyash_asyncify::StackPool::new(config.max_wasm_stack + nyash_asyncify::host_slack());
         Ok(Engine {
             inner: Arc::new(EngineInner {
                 config: config.clone(),
                 compiler,
+                baseline,
                 stacks,
                 epoch: std::sync::atomic::AtomicU64::new(0),
                 types: Mutex::new(TypeRegistry::new().map_err(|e| Error::io(None, e))?),

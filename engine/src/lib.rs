@@ -357,7 +357,9 @@
 //!
 //! let dir = std::env::temp_dir().join(format!("nyash-doc-cache-{}", std::process::id()));
 //! let mut config = Config::new();
-//! config.cache(true).cache_dir(dir.join("cache"));
+//! // (With lazy compilation on, the entry would be written by a background
+//! // compile instead: see `Config::lazy_compilation`.)
+//! config.cache(true).cache_dir(dir.join("cache")).lazy_compilation(false);
 //! let engine = Engine::new(&config)?;
 //!
 //! std::fs::create_dir_all(&dir)?;

@@ -29,6 +29,9 @@ pub(crate) struct ModuleInner {
     pub(crate) wasm_hash: u128,
     /// Code inlined from other functions, for backtraces.
     pub(crate) inlined: nyash_aot::InlineTable,
+    /// Compiled by the baseline tier (`Config::lazy_compilation`): its
+    /// artifact carries that compiler's fingerprint.
+    pub(crate) baseline: bool,
 }
 
 /// A compiled WebAssembly module: validated, compiled to native code and
@@ -90,6 +93,18 @@ fn text_to_binary(_text: &[u8]) -> Result<Vec<u8>> {
     )))
 }
 
+/// Parses an artifact made by either of the engine's compilers: the
+/// optimizing one, or with lazy compilation on, the baseline tier.
+fn parse_for(engine: &Engine, bytes: &[u8]) -> Result<artifact::Parsed> {
+    match artifact::parse(bytes, engine.inner.compiler.fingerprint()) {
+        Err(e) => match &engine.inner.baseline {
+            Some(b) => artifact::parse(bytes, b.fingerprint()).map_err(|_| artifact_error(e)),
+            None => Err(artifact_error(e)),
+        },
+        ok => ok.map_err(artifact_error),
+    }
+}
+
 impl Module {
     /// Compiles a module from its binary or text (`.wat`) form. The text
     /// form needs the `wat` feature (on by default).
@@ -108,9 +123,38 @@ impl Module {
     /// Compiles a module from its binary form (no text format detection).
     /// Errors as for [`Module::new`].
     pub fn from_binary(engine: &Engine, wasm: &[u8]) -> Result<Module> {
+        let compiler = engine
+            .inner
+            .baseline
+            .as_ref()
+            .unwrap_or(&engine.inner.compiler);
+        Self::compile_with(engine, compiler, wasm, true)
+    }
+
+    /// [`Module::new`] with the optimizing tier whatever the config says
+    /// (the cache's background compile in lazy mode), without reporting
+    /// progress (the module is already running).
+    pub(crate) fn new_optimized(engine: &Engine, bytes: &[u8]) -> Result<Module> {
+        if bytes.starts_with(b"\0asm") {
+            return Self::compile_with(engine, &engine.inner.compiler, bytes, false);
+        }
+        Self::compile_with(
+            engine,
+            &engine.inner.compiler,
+            &text_to_binary(bytes)?,
+            false,
+        )
+    }
+
+    fn compile_with(
+        engine: &Engine,
+        compiler: &nyash_aot::Compiler,
+        wasm: &[u8],
+        report_progress: bool,
+    ) -> Result<Module> {
         let artifact = match &engine.inner.config.compile_progress {
-            Some(p) => engine.inner.compiler.compile_with_progress(wasm, &*p.0)?,
-            None => engine.inner.compiler.compile(wasm)?,
+            Some(p) if report_progress => compiler.compile_with_progress(wasm, &*p.0)?,
+            _ => compiler.compile(wasm)?,
         };
         let wasm_hash = artifact::wasm_hash(wasm);
         let Artifact {
@@ -135,7 +179,7 @@ impl Module {
             traps,
             inlined,
             handlers,
-            fingerprint: String::new(),
+            fingerprint: compiler.fingerprint().to_string(),
         };
         let memory =
             |functions, traps, handlers| CodeMemory::new(&code, functions, traps, handlers);
@@ -193,7 +237,10 @@ impl Module {
             traps: inner.code.tables.traps.clone(),
             inlined: inner.inlined.clone(),
             handlers: inner.code.tables.handlers.clone(),
-            fingerprint: inner.engine.inner.compiler.fingerprint().to_string(),
+            fingerprint: match &inner.engine.inner.baseline {
+                Some(b) if inner.baseline => b.fingerprint().to_string(),
+                _ => inner.engine.inner.compiler.fingerprint().to_string(),
+            },
         };
         Ok(artifact::write(&meta, inner.code.bytes(), inner.wasm_hash))
     }
@@ -212,8 +259,7 @@ impl Module {
     /// crafted or altered by anyone you do not trust; otherwise running
     /// the module can do anything native code can.
     pub unsafe fn deserialize(engine: &Engine, bytes: &[u8]) -> Result<Module> {
-        let parsed =
-            artifact::parse(bytes, engine.inner.compiler.fingerprint()).map_err(artifact_error)?;
+        let parsed = parse_for(engine, bytes)?;
         let code = &bytes[parsed.code_offset..parsed.code_offset + parsed.code_len];
         Self::from_parts(
             engine,
@@ -275,8 +321,7 @@ impl Module {
         // checksum check are the caller's risk, as for any executable.
         let map =
             unsafe { opts.map_copy_read_only(&file) }.map_err(|e| Error::io(Some(path), e))?;
-        let parsed =
-            artifact::parse(&map, engine.inner.compiler.fingerprint()).map_err(artifact_error)?;
+        let parsed = parse_for(engine, &map)?;
         let (off, len) = (parsed.code_offset, parsed.code_len);
         if !CodeMemory::can_map_in_place(off) {
             // Pages larger than the artifact's code alignment (64 KiB pages):
@@ -311,6 +356,11 @@ impl Module {
             nyash_aot::HandlerTable,
         ) -> std::io::Result<CodeMemory>,
     ) -> Result<Module> {
+        let baseline = engine
+            .inner
+            .baseline
+            .as_ref()
+            .is_some_and(|b| meta.fingerprint == b.fingerprint());
         let ArtifactMeta {
             env,
             offsets,
@@ -352,6 +402,7 @@ impl Module {
                 slot_funcs,
                 wasm_hash,
                 inlined,
+                baseline,
             }),
         })
     }

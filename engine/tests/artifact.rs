@@ -125,9 +125,12 @@ fn damage_and_mismatch_are_detected() {
     );
 }
 
+/// An engine whose cache stores what it compiles before `from_file`
+/// returns: lazy compilation off even under `NYASH_LAZY=1` (its cache is
+/// filled in the background: `lazy_cache_miss_fills_the_cache_in_the_background`).
 fn cached_engine(dir: &Path) -> Engine {
     let mut config = Config::new();
-    config.cache(true).cache_dir(dir);
+    config.cache(true).cache_dir(dir).lazy_compilation(false);
     Engine::new(&config).unwrap()
 }
 
@@ -241,4 +244,77 @@ fn typed_references_survive_a_round_trip() {
     // SAFETY: the artifact was written by this test with this build.
     let module = unsafe { Module::deserialize(&engine, &bytes) }.unwrap();
     assert_eq!(call_f(&module), 18);
+}
+
+fn lazy_engine(cache_dir: Option<&Path>) -> Engine {
+    let mut config = Config::new();
+    config.lazy_compilation(true);
+    if let Some(dir) = cache_dir {
+        config.cache(true).cache_dir(dir);
+    }
+    Engine::new(&config).unwrap()
+}
+
+/// Lazy compilation's first tier: the module runs, its artifact carries
+/// the baseline compiler's fingerprint (a lazy engine loads it back, an
+/// eager one refuses it as another configuration's).
+#[test]
+fn lazy_baseline_tier_round_trip() {
+    let engine = lazy_engine(None);
+    let module = Module::new(&engine, WAT).unwrap();
+    assert_eq!(call_f(&module), 50);
+    let bytes = module.serialize().unwrap();
+    // SAFETY: every artifact here is written by this test with this build.
+    let back = unsafe { Module::deserialize(&engine, &bytes) }.unwrap();
+    assert_eq!(call_f(&back), 50);
+    let mut eager = Config::new();
+    eager.lazy_compilation(false);
+    let eager = Engine::new(&eager).unwrap();
+    // SAFETY: as above.
+    let err = unsafe { Module::deserialize(&eager, &bytes) }.unwrap_err();
+    assert!(matches!(err.kind(), ErrorKind::Artifact(_)), "{err}");
+    // The eager engine's own (optimized) artifacts load in the lazy one.
+    let optimized = Module::new(&eager, WAT).unwrap().serialize().unwrap();
+    // SAFETY: as above.
+    assert_eq!(
+        call_f(&unsafe { Module::deserialize(&engine, &optimized) }.unwrap()),
+        50
+    );
+}
+
+/// With the cache on, a lazy engine's miss runs baseline code at once and
+/// fills the cache with the optimized artifact from a background compile;
+/// the next load is that artifact (an eager engine of the same settings
+/// loads it).
+#[test]
+fn lazy_cache_miss_fills_the_cache_in_the_background() {
+    let dir = tmp("lazy-cache");
+    let wat = dir.join("m.wat");
+    std::fs::write(&wat, WAT).unwrap();
+    let cache_dir = dir.join("cache");
+    let engine = lazy_engine(Some(&cache_dir));
+    assert_eq!(call_f(&Module::from_file(&engine, &wat).unwrap()), 50);
+    let entry = || {
+        std::fs::read_dir(&cache_dir).ok().and_then(|d| {
+            d.map(|e| e.unwrap().path())
+                .find(|p| p.extension().is_some_and(|x| x == "nwasm"))
+        })
+    };
+    let start = std::time::Instant::now();
+    let path = loop {
+        if let Some(p) = entry() {
+            break p;
+        }
+        assert!(
+            start.elapsed() < std::time::Duration::from_secs(120),
+            "no cache entry from the background compile"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    let mut eager = Config::new();
+    eager.lazy_compilation(false);
+    // SAFETY: every artifact here is written by this test with this build.
+    let m = unsafe { Module::deserialize_file(&Engine::new(&eager).unwrap(), &path) }.unwrap();
+    assert_eq!(call_f(&m), 50);
+    assert_eq!(call_f(&Module::from_file(&engine, &wat).unwrap()), 50);
 }
