@@ -1244,16 +1244,26 @@ fn i31_and_any_references_cross_the_api() {
     // A struct type's null is the `any` hierarchy's.
     let r = call(&mut store, "swap", &[i31(1), Val::AnyRef(None)], 2).unwrap();
     assert_eq!(r, [Val::AnyRef(None), i31(1)]);
-    // Values are checked against the types: a funcref is not an anyref, an
-    // i31 is not a struct reference.
+    // Values are checked against the types: a function is not an anyref,
+    // an i31 is not a struct reference. A null carries no type: a null
+    // funcref is a null anyref.
+    let f = nyash_engine::Func::wrap(&mut store, || {});
     let err = call(
+        &mut store,
+        "swap",
+        &[Val::FuncRef(Some(f)), Val::AnyRef(None)],
+        2,
+    )
+    .unwrap_err();
+    assert!(err.to_string().contains("anyref"), "{err}");
+    let r = call(
         &mut store,
         "swap",
         &[Val::FuncRef(None), Val::AnyRef(None)],
         2,
     )
-    .unwrap_err();
-    assert!(err.to_string().contains("anyref"), "{err}");
+    .unwrap();
+    assert_eq!(r, [Val::AnyRef(None), Val::AnyRef(None)]);
     let err = call(&mut store, "swap", &[i31(1), i31(2)], 2).unwrap_err();
     assert!(err.to_string().contains("i31ref"), "{err}");
     // Tables (8-byte slots holding the u32) and globals.
