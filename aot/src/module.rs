@@ -565,9 +565,12 @@ impl ConstExpr {
                 Operator::I64Mul => ConstOp::I64Mul,
                 Operator::RefI31 => ConstOp::RefI31,
                 Operator::End => continue,
+                // Valid, so a GC operator that allocates or converts
+                // (`struct.new`, `array.new*`, `any.convert_extern`, ...).
                 other => {
                     return Err(CompileError::Unsupported(format!(
-                        "constant expression operator {other:?}"
+                        "constant expression operator {other:?} needs GC allocation or \
+                         extern conversion, which are not supported yet"
                     )));
                 }
             });
