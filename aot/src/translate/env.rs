@@ -484,6 +484,39 @@ impl<'a> FuncEnv<'a> {
         let addr = self.table_elem_addr(b, table, index);
         let fref = b.ins().load(POINTER_TYPE, MemFlagsData::trusted(), addr, 0);
         b.ins().trapz(fref, trap_codes::INDIRECT_CALL_TO_NULL);
+        let (expected, actual) = self.type_ids(b, fref, type_index);
+        let mismatch = b.ins().icmp(IntCC::NotEqual, expected, actual);
+        if self.module.types[type_index as usize].is_final {
+            // A final type has no subtypes: only its own id passes.
+            b.ins().trapnz(mismatch, trap_codes::BAD_SIGNATURE);
+        } else {
+            // A subtype's function passes too: when the ids differ (a cold
+            // block), the callee's display must hold the expected id at
+            // the expected type's depth (see `vmoffsets::type_display`).
+            let slow = b.create_block();
+            let ok = b.create_block();
+            b.set_cold_block(slow);
+            b.ins().brif(mismatch, slow, &[], ok, &[]);
+            b.seal_block(slow);
+            b.switch_to_block(slow);
+            let entry = self.display_entry(b, actual, type_index);
+            let differs = b.ins().icmp(IntCC::NotEqual, entry, expected);
+            b.ins().trapnz(differs, trap_codes::BAD_SIGNATURE);
+            b.ins().jump(ok, &[]);
+            b.seal_block(ok);
+            b.switch_to_block(ok);
+        }
+        self.call_func_ref(b, type_index, fref, MemFlagsData::trusted(), args, tail)
+    }
+
+    /// The engine type id module type `type_index` has, and the one of the
+    /// function non-null `fref` points to.
+    fn type_ids(
+        &mut self,
+        b: &mut FunctionBuilder<'_>,
+        fref: ir::Value,
+        type_index: u32,
+    ) -> (ir::Value, ir::Value) {
         let ids = self.load_vmctx(b, POINTER_TYPE, VMOffsets::TYPE_IDS);
         let expected = b
             .ins()
@@ -494,40 +527,31 @@ impl<'a> FuncEnv<'a> {
             fref,
             func_ref::TYPE_ID as i32,
         );
-        let mismatch = b.ins().icmp(IntCC::NotEqual, expected, actual);
-        if self.module.types[type_index as usize].is_final {
-            // A final type has no subtypes: only its own id passes.
-            b.ins().trapnz(mismatch, trap_codes::BAD_SIGNATURE);
-        } else {
-            // A subtype's function passes too: when the ids differ (a cold
-            // block), the callee's display must hold the expected id at
-            // the expected type's depth (see `vmoffsets::type_display`).
-            let depth = self.module.type_depth(type_index);
-            let slow = b.create_block();
-            let ok = b.create_block();
-            b.set_cold_block(slow);
-            b.ins().brif(mismatch, slow, &[], ok, &[]);
-            b.seal_block(slow);
-            b.switch_to_block(slow);
-            let displays = self.load_vmctx(b, POINTER_TYPE, VMOffsets::TYPE_DISPLAYS);
-            let actual = b.ins().uextend(POINTER_TYPE, actual);
-            let offset = b
-                .ins()
-                .ishl_imm_u(actual, i64::from(type_display::SIZE_LOG2));
-            let record = b.ins().iadd(displays, offset);
-            let entry = b.ins().load(
-                types::I32,
-                MemFlagsData::trusted().with_readonly(),
-                record,
-                (depth.min(type_display::ENTRIES - 1) * 4) as i32,
-            );
-            let differs = b.ins().icmp(IntCC::NotEqual, entry, expected);
-            b.ins().trapnz(differs, trap_codes::BAD_SIGNATURE);
-            b.ins().jump(ok, &[]);
-            b.seal_block(ok);
-            b.switch_to_block(ok);
-        }
-        self.call_func_ref(b, type_index, fref, MemFlagsData::trusted(), args, tail)
+        (expected, actual)
+    }
+
+    /// The entry of engine type `actual`'s supertype display at the depth
+    /// of module type `type_index`: `type_index`'s engine id if `actual` is
+    /// it or a subtype of it (see `vmoffsets::type_display`).
+    fn display_entry(
+        &mut self,
+        b: &mut FunctionBuilder<'_>,
+        actual: ir::Value,
+        type_index: u32,
+    ) -> ir::Value {
+        let depth = self.module.type_depth(type_index);
+        let displays = self.load_vmctx(b, POINTER_TYPE, VMOffsets::TYPE_DISPLAYS);
+        let actual = b.ins().uextend(POINTER_TYPE, actual);
+        let offset = b
+            .ins()
+            .ishl_imm_u(actual, i64::from(type_display::SIZE_LOG2));
+        let record = b.ins().iadd(displays, offset);
+        b.ins().load(
+            types::I32,
+            MemFlagsData::trusted().with_readonly(),
+            record,
+            (depth.min(type_display::ENTRIES - 1) * 4) as i32,
+        )
     }
 
     /// Whether funcref `fref` is of type `(ref null? type_index)`: an `I8`
@@ -548,41 +572,20 @@ impl<'a> FuncEnv<'a> {
         b.ins().brif(fref, check, &[], done, &[null_answer.into()]);
         b.seal_block(check);
         b.switch_to_block(check);
-        let ids = self.load_vmctx(b, POINTER_TYPE, VMOffsets::TYPE_IDS);
-        let expected = b
-            .ins()
-            .load(types::I32, readonly(), ids, (type_index * 4) as i32);
-        let actual = b.ins().load(
-            types::I32,
-            MemFlagsData::trusted(),
-            fref,
-            func_ref::TYPE_ID as i32,
-        );
+        let (expected, actual) = self.type_ids(b, fref, type_index);
         let same = b.ins().icmp(IntCC::Equal, expected, actual);
         if self.module.types[type_index as usize].is_final {
             b.ins().jump(done, &[same.into()]);
         } else {
             // As in `call_indirect`: a subtype's display holds the expected
             // id at the expected type's depth.
-            let depth = self.module.type_depth(type_index);
             let slow = b.create_block();
             b.set_cold_block(slow);
             let yes = b.ins().iconst(types::I8, 1);
             b.ins().brif(same, done, &[yes.into()], slow, &[]);
             b.seal_block(slow);
             b.switch_to_block(slow);
-            let displays = self.load_vmctx(b, POINTER_TYPE, VMOffsets::TYPE_DISPLAYS);
-            let actual = b.ins().uextend(POINTER_TYPE, actual);
-            let offset = b
-                .ins()
-                .ishl_imm_u(actual, i64::from(type_display::SIZE_LOG2));
-            let record = b.ins().iadd(displays, offset);
-            let entry = b.ins().load(
-                types::I32,
-                MemFlagsData::trusted().with_readonly(),
-                record,
-                (depth.min(type_display::ENTRIES - 1) * 4) as i32,
-            );
+            let entry = self.display_entry(b, actual, type_index);
             let found = b.ins().icmp(IntCC::Equal, entry, expected);
             b.ins().jump(done, &[found.into()]);
         }
