@@ -20,6 +20,15 @@ pub const SIMD_KERNELS: &[&str] = &["dot", "blur", "bytesearch", "mat4"];
 /// `workloads/simd/NAME.wasm`, from the same `workloads/NAME.c`.
 pub const SIMD_BUILDS: &[&str] = &["matmul", "nbody", "strings"];
 
+/// WebAssembly GC workloads in `workloads/gc/` (`NAME.wat`, each exporting
+/// `run(i32)` that returns a checksum), with the argument `compare` passes.
+pub const GC_WORKLOADS: &[(&str, i32)] = &[
+    ("binarytrees", 18),
+    ("mutate", 2_000_000),
+    ("dispatch", 15_000),
+    ("arrays", 5_000),
+];
+
 /// A module of `funcs` functions, each a loop with arithmetic, branches,
 /// memory traffic and calls to its neighbour: a stand-in for compiled code of
 /// a real program, for measuring compile throughput.

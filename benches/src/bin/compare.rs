@@ -31,6 +31,15 @@
 //! scalar path of the same file, which prints the same output) and the C
 //! workloads built with `-O3 -msimd128` (`simd/NAME`, against the same native
 //! build as the scalar row). `--only simd` selects all of them.
+//!
+//! The GC rows (`gc/NAME`, `--only gc` for all) run the WebAssembly GC
+//! workloads of `workloads/gc/` in nyash-engine, wasmtime with its copying
+//! and its deferred reference-counting collector, and V8 (Node 24), each
+//! run in a fresh process, for the time of the `run` call and the peak
+//! resident set: see `compare/gc.rs`.
+
+#[path = "compare/gc.rs"]
+mod gc;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -83,9 +92,13 @@ fn main() {
 }
 
 fn run() -> Res<()> {
+    let all: Vec<String> = std::env::args().skip(1).collect();
+    if all.first().map(String::as_str) == Some("--gc-child") {
+        return gc::child(&all[1..]);
+    }
     let mut runs = 10usize;
     let mut only: Option<Vec<String>> = None;
-    let mut args = std::env::args().skip(1);
+    let mut args = all.into_iter();
     while let Some(a) = args.next() {
         match a.as_str() {
             "--runs" => {
@@ -106,7 +119,7 @@ fn run() -> Res<()> {
             }
             "-h" | "--help" => {
                 println!(
-                    "usage: compare [--runs N] [--only NAME,NAME]  (names: workloads, `simd/NAME`, `simd` for every SIMD row, `calls`)"
+                    "usage: compare [--runs N] [--only NAME,NAME]  (names: workloads, `simd/NAME`, `simd` for every SIMD row, `gc/NAME`, `gc` for every GC row, `calls`)"
                 );
                 return Ok(());
             }
@@ -117,6 +130,13 @@ fn run() -> Res<()> {
     let wanted = |name: &str| only.as_ref().is_none_or(|o| o.iter().any(|n| n == name));
     let wanted_simd =
         |name: &str| wanted(name) || only.as_ref().is_some_and(|o| o.iter().any(|n| n == "simd"));
+    let gc_rows: Vec<(&'static str, i32)> = nyash_benches::GC_WORKLOADS
+        .iter()
+        .copied()
+        .filter(|(n, _)| {
+            wanted(&format!("gc/{n}")) || only.as_ref().is_some_and(|o| o.iter().any(|n| n == "gc"))
+        })
+        .collect();
 
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("workloads");
     let tmp = std::env::temp_dir().join(format!("nyash-compare-{}", std::process::id()));
@@ -188,8 +208,8 @@ fn run() -> Res<()> {
             });
         }
     }
-    if workloads.is_empty() && !wanted("calls") {
-        return Err("nothing matches --only (workload names, or `calls`)".into());
+    if workloads.is_empty() && gc_rows.is_empty() && !wanted("calls") {
+        return Err("nothing matches --only (workload names, `gc/NAME`, or `calls`)".into());
     }
 
     let ny = nyash::Bench::new()?;
@@ -199,6 +219,11 @@ fn run() -> Res<()> {
         eprintln!("{} ...", w.name);
         rows.push(measure(w, runs, &ny, &wt, &tmp)?);
     }
+    let gc = if gc_rows.is_empty() {
+        None
+    } else {
+        Some(gc::measure(&gc_rows, runs, &tmp)?)
+    };
     let _ = std::fs::remove_dir_all(&tmp);
     let calls = if wanted("calls") {
         eprintln!("calls ...");
@@ -211,6 +236,9 @@ fn run() -> Res<()> {
     }
     if let Some(calls) = calls {
         print_calls(&calls);
+    }
+    if let Some(gc) = gc {
+        gc::print_table(&gc, runs);
     }
     Ok(())
 }

@@ -855,7 +855,10 @@ fn engines(no_inlining: bool) -> Result<(ny::Engine, wasmtime::Engine), String> 
         .wasm_custom_page_sizes(true)
         .wasm_wide_arithmetic(true)
         .wasm_simd(true)
-        .wasm_relaxed_simd(false);
+        .wasm_relaxed_simd(false)
+        // The collector it always had: with `gc-copying` also built (for
+        // `compare`), `Collector::Auto` would pick the copying one.
+        .collector(wasmtime::Collector::DeferredReferenceCounting);
     let wengine = wasmtime::Engine::new(&w).map_err(|e| format!("{e:#}"))?;
     Ok((engine, wengine))
 }
