@@ -29,8 +29,9 @@ use crate::vmoffsets::VMOffsets;
 
 pub const MAGIC: &[u8; 8] = b"NYASHART";
 /// 5: GC's struct and array types and `ref.i31` constants in the metadata,
-/// `any` references as `I32` in code.
-pub const FORMAT_VERSION: u32 = 5;
+/// `any` references as `I32` in code. 6: GC allocation and access, stack
+/// maps, the VMContext's `gc_heap` field, the store context's exit record.
+pub const FORMAT_VERSION: u32 = 6;
 pub const HEADER_SIZE: usize = 128;
 /// Code is placed at a multiple of this, so it can be mapped in place on
 /// hosts with pages up to 16 KiB (a host with larger pages gets an error, not a crash).
@@ -52,6 +53,8 @@ pub struct ArtifactMeta {
     pub inlined: crate::inline::InlineTable,
     /// Exception handlers of the `try_call` sites.
     pub handlers: crate::compile::HandlerTable,
+    /// Stack maps of the call sites with heap references live across them.
+    pub stack_maps: crate::compile::StackMapTable,
     /// The compiler fingerprint in full, for error messages.
     pub fingerprint: String,
 }
@@ -196,6 +199,9 @@ pub fn parse(bytes: &[u8], fingerprint: &str) -> Result<Parsed, ArtifactError> {
     }
     if !meta.handlers.is_consistent() {
         return Err(ArtifactError::Metadata("exception handler table".into()));
+    }
+    if !meta.stack_maps.is_consistent() {
+        return Err(ArtifactError::Metadata("stack map table".into()));
     }
     if meta.fingerprint != fingerprint {
         return Err(ArtifactError::Fingerprint);

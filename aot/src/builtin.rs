@@ -59,6 +59,36 @@ macro_rules! foreach_builtin_function {
             Throw throw(tag: u32, values: pointer) -> u32;
             /// Rethrows the exception `exn` (a non-null exnref) like `throw`.
             ThrowRef throw_ref(exn: pointer) -> u32;
+            /// The slow path of inline allocation: a zeroed object of
+            /// module type `type_index` (a struct, or an array of `len`
+            /// elements) with its header written; 0 = the heap is out of
+            /// room (trap `ALLOCATION_FAILURE`). May collect.
+            GcAlloc gc_alloc(type_index: u32, len: u32) -> u32;
+            /// `array.new_data`: the low 32 bits are the new array; a
+            /// non-zero high word is a failure: 1 = the data segment range
+            /// is out of bounds, 2 = out of heap. May collect.
+            ArrayNewData array_new_data(type_index: u32, data: u32, offset: u32, len: u32) -> u64;
+            /// `array.new_elem`, as `array_new_data` (1 = the element
+            /// segment range is out of bounds). May collect.
+            ArrayNewElem array_new_elem(type_index: u32, elem: u32, offset: u32, len: u32) -> u64;
+            /// `array.init_data` into non-null `array`: 1 = the array range
+            /// is out of bounds, 2 = the data segment range.
+            ArrayInitData array_init_data(type_index: u32, data: u32, array: u32, dst: u32, src: u32, len: u32) -> u32;
+            /// `array.init_elem` into non-null `array`: 1 = the array range
+            /// is out of bounds, 2 = the element segment range.
+            ArrayInitElem array_init_elem(type_index: u32, elem: u32, array: u32, dst: u32, src: u32, len: u32) -> u32;
+            /// `any.convert_extern` of raw externref `handle`: the low 32
+            /// bits are the `any` reference; a non-zero high word: out of
+            /// heap. May collect.
+            AnyConvertExtern any_convert_extern(handle: pointer) -> u64;
+            /// `extern.convert_any` of `any` reference `r`: the raw externref.
+            ExternConvertAny extern_convert_any(r: u32) -> pointer;
+            /// `array.copy` after the generated code checked both ranges:
+            /// moves `bytes` bytes from offset `src_off` of array `src` to
+            /// offset `dst_off` of array `dst` (overlap allowed); with
+            /// `refs` non-zero, marks the cards of the destination range.
+            /// Non-zero: the heap refused the access (a corrupt heap).
+            ArrayCopy array_copy(dst: u32, dst_off: u32, src: u32, src_off: u32, bytes: u32, refs: u32) -> u32;
         }
     };
 }
@@ -151,6 +181,21 @@ impl Builtin {
     /// entry points are assembly stubs that take the `tail` arguments.
     pub fn unwinds(self) -> bool {
         matches!(self, Builtin::Throw | Builtin::ThrowRef)
+    }
+
+    /// Whether this builtin may run a garbage collection (it allocates).
+    /// Its runtime entry point is a stub that records the calling wasm
+    /// frame (return address and frame pointer) in the store context's
+    /// exit record, where the collector's stack walk starts; like every
+    /// call, a call to it is a safepoint with a stack map.
+    pub fn may_gc(self) -> bool {
+        matches!(
+            self,
+            Builtin::GcAlloc
+                | Builtin::ArrayNewData
+                | Builtin::ArrayNewElem
+                | Builtin::AnyConvertExtern
+        )
     }
 
     /// The Cranelift signature of calls to this builtin, in the target's

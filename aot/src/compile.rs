@@ -22,7 +22,7 @@ use crate::builtin::Builtin;
 use crate::inline::{self, InlineBodies, InlineRange, InlineTable};
 use crate::module::{self, FuncType, FunctionBodyInput, ModuleEnv};
 use crate::translate::FuncTranslator;
-use crate::vmoffsets::{VAL_RAW_SIZE, VMOffsets, trap_codes};
+use crate::vmoffsets::{VAL_RAW_SIZE, VMOffsets, store_context, trap_codes};
 
 /// A trap site in the code image: executing the instruction at `offset`
 /// traps (or may fault) with Cranelift trap code `code`.
@@ -71,6 +71,8 @@ pub struct Artifact {
     pub inlined: InlineTable,
     /// The exception handlers of every `try_call` site.
     pub handlers: HandlerTable,
+    /// The stack maps of every call site with heap references live across it.
+    pub stack_maps: StackMapTable,
 }
 
 /// One `try_call` site of a function, before layout.
@@ -191,6 +193,81 @@ impl HandlerTable {
     }
 }
 
+/// One safepoint of a function before layout: the return address of a
+/// call (offset in the function), the frame's FP-to-SP distance at the call,
+/// and the SP offsets of the stack slots holding heap references.
+#[derive(Clone, Debug)]
+struct StackMapSite {
+    ret_addr: u32,
+    span: u32,
+    slots: Vec<u32>,
+}
+
+/// The stack maps of a code image, for the collector's stack walk: for each
+/// call site that has heap references live across it (by return address,
+/// sorted), the distance from the frame pointer down to the stack pointer at
+/// the call (`span`), and the offsets from that stack pointer of the 4-byte
+/// slots holding the references. A frame with frame pointer `fp` whose call
+/// returns to `ret` keeps its references at `fp - span + offset`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct StackMapTable {
+    #[serde(with = "crate::packed")]
+    ret_addrs: Vec<u32>,
+    #[serde(with = "crate::packed")]
+    spans: Vec<u32>,
+    /// Per site, the end of its slots in `slots`.
+    #[serde(with = "crate::packed")]
+    ends: Vec<u32>,
+    #[serde(with = "crate::packed")]
+    slots: Vec<u32>,
+}
+
+impl StackMapTable {
+    fn new(mut sites: Vec<StackMapSite>) -> Self {
+        sites.sort_unstable_by_key(|s| s.ret_addr);
+        let mut t = StackMapTable::default();
+        for s in sites {
+            t.ret_addrs.push(s.ret_addr);
+            t.spans.push(s.span);
+            t.slots.extend(s.slots);
+            t.ends.push(t.slots.len() as u32);
+        }
+        t
+    }
+
+    /// The stack map of the call whose return address is image offset
+    /// `ret_addr`: its span and slot offsets. `None`: no reference is live
+    /// across that call (or it is no call).
+    pub fn lookup(&self, ret_addr: u32) -> Option<(u32, &[u32])> {
+        let i = self.ret_addrs.binary_search(&ret_addr).ok()?;
+        let start = if i == 0 { 0 } else { *self.ends.get(i - 1)? } as usize;
+        let end = *self.ends.get(i)? as usize;
+        Some((*self.spans.get(i)?, self.slots.get(start..end)?))
+    }
+
+    /// Number of call sites with a stack map.
+    pub fn len(&self) -> usize {
+        self.ret_addrs.len()
+    }
+
+    /// Whether no call site has a stack map.
+    pub fn is_empty(&self) -> bool {
+        self.ret_addrs.is_empty()
+    }
+
+    /// Whether the arrays agree (a damaged artifact may not).
+    pub fn is_consistent(&self) -> bool {
+        let n = self.ret_addrs.len();
+        self.spans.len() == n
+            && self.ends.len() == n
+            && self.ends.windows(2).all(|w| w[0] <= w[1])
+            && self
+                .ends
+                .last()
+                .is_none_or(|&e| e as usize == self.slots.len())
+    }
+}
+
 /// Every trap site of a code image, sorted by offset, as two arrays (offsets
 /// and codes): the trap handler binary-searches the offsets, and an artifact
 /// load decodes them as one packed array and one byte string.
@@ -255,6 +332,8 @@ struct FunctionCode {
     inlined: Vec<InlineRange>,
     /// `try_call` sites, relative to this function.
     try_calls: Vec<TryCallSite>,
+    /// Safepoints with stack maps, relative to this function.
+    stack_maps: Vec<StackMapSite>,
 }
 
 /// Runs `run` over `jobs` and returns the results in the jobs' order.
@@ -835,6 +914,7 @@ impl Compiler {
         let mut traps = Vec::new();
         let mut inlined = Vec::new();
         let mut try_calls = Vec::new();
+        let mut stack_maps = Vec::new();
         let mut place = |f: &FunctionCode, image: &mut Vec<u8>| -> u32 {
             let pad = image.len().next_multiple_of(align) - image.len();
             image.extend(std::iter::repeat_n(0u8, pad));
@@ -864,6 +944,11 @@ impl Compiler {
                         .collect(),
                     ..*s
                 }
+            }));
+            stack_maps.extend(f.stack_maps.iter().map(|s| StackMapSite {
+                ret_addr: offset + s.ret_addr,
+                span: s.span,
+                slots: s.slots.clone(),
             }));
             offset
         };
@@ -895,6 +980,7 @@ impl Compiler {
         let traps = TrapTable::new(traps);
         let inlined = InlineTable::new(inlined);
         let handlers = HandlerTable::new(try_calls);
+        let stack_maps = StackMapTable::new(stack_maps);
 
         Ok(Artifact {
             env,
@@ -915,6 +1001,7 @@ impl Compiler {
             traps,
             inlined,
             handlers,
+            stack_maps,
         })
     }
 
@@ -1045,6 +1132,25 @@ impl Compiler {
                 handlers,
             });
         }
+        let mut stack_maps = Vec::new();
+        for (ret_addr, span, map) in compiled.buffer.user_stack_maps() {
+            let mut slots = Vec::new();
+            for (ty, offset) in map.entries() {
+                if ty != ir::types::I32 {
+                    return Err(codegen_error(format!(
+                        "a stack-map entry of type {ty}: heap references are I32"
+                    )));
+                }
+                slots.push(offset);
+            }
+            if !slots.is_empty() {
+                stack_maps.push(StackMapSite {
+                    ret_addr: *ret_addr,
+                    span: *span,
+                    slots,
+                });
+            }
+        }
         let inlined = if inlined {
             let srclocs = compiled.buffer.get_srclocs_sorted().iter();
             inline::inline_ranges(srclocs.map(|s| (s.start, s.end, s.loc)))
@@ -1069,6 +1175,7 @@ impl Compiler {
             traps,
             inlined,
             try_calls,
+            stack_maps,
         })
     }
 }
@@ -1175,6 +1282,30 @@ fn build_host_trampoline(
         b.ins()
             .store(trusted(), *v, values, (i as u32 * VAL_RAW_SIZE) as i32);
     }
+    // The exit record: the return address into the wasm caller and its
+    // frame pointer, where the collector's stack walk starts while the
+    // host function runs (`vmoffsets::store_context::LAST_EXIT_PC`).
+    let fp = b.ins().get_frame_pointer(POINTER_TYPE);
+    let caller_fp = b.ins().load(POINTER_TYPE, trusted(), fp, 0);
+    let ret = b.ins().load(POINTER_TYPE, trusted(), fp, 8);
+    let store_ctx = b.ins().load(
+        POINTER_TYPE,
+        trusted(),
+        caller_vmctx,
+        VMOffsets::STORE_CONTEXT as i32,
+    );
+    b.ins().store(
+        trusted(),
+        ret,
+        store_ctx,
+        store_context::LAST_EXIT_PC as i32,
+    );
+    b.ins().store(
+        trusted(),
+        caller_fp,
+        store_ctx,
+        store_context::LAST_EXIT_FP as i32,
+    );
     let callback = b.ins().load(POINTER_TYPE, trusted(), host_ctx, 0);
     let sig = b.import_signature(abi::host_callback_signature(host_cc));
     let len_v = b.ins().iconst(POINTER_TYPE, len as i64);

@@ -7,9 +7,9 @@
 //! A struct is the 8-byte header ([`nyash_gc::vm::HEADER_BYTES`]) followed by
 //! its fields **in declaration order**, each at its natural alignment: `i8`
 //! and `i16` packed (1 and 2 bytes), `i32`/`f32` 4, `i64`/`f64` 8, `v128` 16
-//! bytes 8-aligned (accessed with unaligned loads), every reference 4 bytes
-//! (a `u32`: a GC reference, or for `funcref` fields an index into the
-//! store's funcref table). Fields are never reordered, so a subtype, whose
+//! bytes 8-aligned (accessed with unaligned loads), a reference of the `any`
+//! hierarchy 4 bytes (a `u32` heap reference), a `funcref` 8 (a pointer),
+//! an `externref`/`exnref` 4 (its store handle; see [`storage`]). Fields are never reordered, so a subtype, whose
 //! fields begin with its supertype's (validation: width and depth subtyping
 //! keep each field's storage size), lays them out at the same offsets: code
 //! compiled against the supertype reads a subtype object correctly.
@@ -45,46 +45,50 @@ pub struct ArrayLayout {
     pub elem_is_ref: bool,
 }
 
-/// Size in bytes (and alignment, except `v128`'s 8) of a field's storage.
-pub fn storage_size(storage: StorageType) -> u32 {
+/// How a field of this storage type is stored: its size in bytes (and
+/// alignment, except `v128`'s 8), and whether the collector traces it.
+///
+/// - `i8`/`i16` are packed; `i32`/`f32` take 4 bytes, `i64`/`f64` 8,
+///   `v128` 16.
+/// - A reference of the `any` hierarchy is a 4-byte heap reference, traced.
+/// - A `funcref` (the `func` hierarchy) is the 8-byte `*const VMFuncRef`,
+///   not traced: functions are store-owned, not heap objects (see
+///   RATIONALE.md, "Why are funcref fields raw pointers?").
+/// - An `externref` or `exnref` is its 4-byte store handle, not traced:
+///   extern and exception objects live as long as their store until they
+///   become heap objects (GC-NOTES §4 point 15).
+///
+/// `hierarchy` gives the top of a concrete type's hierarchy (`Func` for a
+/// function type, `Any` for a struct or array type); abstract types answer
+/// for themselves. Validation keeps a subtype's field in its supertype's
+/// field's hierarchy, so both get the same storage.
+pub fn storage(storage: StorageType, hierarchy: &impl Fn(HeapType) -> HeapType) -> (u32, bool) {
     match storage {
-        StorageType::I8 => 1,
-        StorageType::I16 => 2,
-        StorageType::Val(WasmType::I32 | WasmType::F32 | WasmType::Ref(_)) => 4,
-        StorageType::Val(WasmType::I64 | WasmType::F64) => 8,
-        StorageType::Val(WasmType::V128) => 16,
+        StorageType::I8 => (1, false),
+        StorageType::I16 => (2, false),
+        StorageType::Val(WasmType::I32 | WasmType::F32) => (4, false),
+        StorageType::Val(WasmType::I64 | WasmType::F64) => (8, false),
+        StorageType::Val(WasmType::V128) => (16, false),
+        StorageType::Val(WasmType::Ref(r)) => match ref_top(r.heap, hierarchy) {
+            HeapType::Func => (8, false),
+            HeapType::Any => (4, true),
+            _ => (4, false),
+        },
     }
 }
 
-fn storage_align(storage: StorageType) -> u32 {
-    storage_size(storage).min(8)
-}
-
-/// Whether a field of this storage type holds a reference the collector
-/// traces: one in the `any` or `extern` hierarchy (externrefs become GC
-/// objects, GC-NOTES §4 point 15), or an `exnref`. A `funcref` field holds
-/// a funcref-table index, not a heap reference. `hierarchy` gives the top
-/// of a concrete type's hierarchy (`Func` for a function type, `Any` for a
-/// struct or array type); abstract types answer for themselves.
-fn is_traced(storage: StorageType, hierarchy: &impl Fn(HeapType) -> HeapType) -> bool {
-    match storage {
-        StorageType::Val(WasmType::Ref(r)) => {
-            let top = match r.heap {
-                HeapType::Concrete(_) | HeapType::Engine(_) => hierarchy(r.heap),
-                h => h.top(),
-            };
-            top != HeapType::Func
-        }
-        _ => false,
+/// The top of `h`'s hierarchy.
+pub fn ref_top(h: HeapType, hierarchy: &impl Fn(HeapType) -> HeapType) -> HeapType {
+    match h {
+        HeapType::Concrete(_) | HeapType::Engine(_) => hierarchy(h),
+        h => h.top(),
     }
 }
 
 /// The layout of a struct type with `fields`. `hierarchy` maps a concrete
 /// heap type to the top of its hierarchy (`func` for a function type, `any`
 /// for a struct or array type: [`crate::module::ModuleEnv::heap_top`]).
-/// Traced are the fields of the `any` and `extern` hierarchies (externrefs
-/// become GC objects, GC-NOTES §4 point 15) and `exnref`s; a `funcref`
-/// field holds a funcref-table index, not a heap reference.
+/// Traced are the fields of the `any` hierarchy (see [`storage`]).
 pub fn struct_layout(
     fields: &[FieldType],
     hierarchy: impl Fn(HeapType) -> HeapType,
@@ -95,12 +99,13 @@ pub fn struct_layout(
     let mut field_offsets = Vec::with_capacity(fields.len());
     let mut ref_offsets = Vec::new();
     for f in fields {
-        let offset = end.next_multiple_of(storage_align(f.storage));
+        let (size, traced) = storage(f.storage, &hierarchy);
+        let offset = end.next_multiple_of(size.min(8));
         field_offsets.push(offset);
-        if is_traced(f.storage, &hierarchy) {
+        if traced {
             ref_offsets.push(offset);
         }
-        end = offset + storage_size(f.storage);
+        end = offset + size;
     }
     StructLayout {
         field_offsets,
@@ -112,10 +117,11 @@ pub fn struct_layout(
 /// The layout of an array type with elements of type `elem` (`hierarchy`
 /// as for [`struct_layout`]).
 pub fn array_layout(elem: FieldType, hierarchy: impl Fn(HeapType) -> HeapType) -> ArrayLayout {
+    let (elem_size, elem_is_ref) = storage(elem.storage, &hierarchy);
     ArrayLayout {
         elems_offset: HEADER_BYTES,
-        elem_size: storage_size(elem.storage),
-        elem_is_ref: is_traced(elem.storage, &hierarchy),
+        elem_size,
+        elem_is_ref,
     }
 }
 
@@ -191,7 +197,7 @@ mod tests {
         for (f, &o) in [field(StorageType::I16), val(WasmType::F64)].iter().zip(
             &struct_layout(&[field(StorageType::I16), val(WasmType::F64)], hierarchy).field_offsets,
         ) {
-            assert_eq!(o % storage_align(f.storage), 0);
+            assert_eq!(o % storage(f.storage, &hierarchy).0.min(8), 0);
         }
     }
 
@@ -200,24 +206,24 @@ mod tests {
         let r = |heap| val(WasmType::Ref(RefType::nullable(heap)));
         let l = struct_layout(
             &[
-                r(HeapType::Func),        // funcref: a table index
+                r(HeapType::Func),        // funcref: a pointer
                 r(HeapType::Concrete(0)), // a function type
                 r(HeapType::Concrete(1)), // a struct type
-                r(HeapType::Extern),
+                r(HeapType::Extern),      // a store handle
                 r(HeapType::I31),
                 r(HeapType::NoFunc),
                 val(WasmType::I32),
             ],
             hierarchy,
         );
-        assert_eq!(l.field_offsets, [8, 12, 16, 20, 24, 28, 32]);
-        assert_eq!(l.ref_offsets, [16, 20, 24]);
-        assert_eq!(l.size, 40);
+        assert_eq!(l.field_offsets, [8, 16, 24, 28, 32, 40, 48]);
+        assert_eq!(l.ref_offsets, [24, 32]);
+        assert_eq!(l.size, 56);
         assert_eq!(
             l.trace_layout(),
             TypeLayout::Struct {
-                size: 40,
-                ref_offsets: vec![16, 20, 24]
+                size: 56,
+                ref_offsets: vec![24, 32]
             }
         );
     }

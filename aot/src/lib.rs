@@ -16,8 +16,8 @@ pub mod translate;
 pub mod vmoffsets;
 
 pub use compile::{
-    Artifact, CallSiteHandlers, CompiledFunction, Compiler, HandlerTable, Tier, TrapSite,
-    TrapTable, Tunables,
+    Artifact, CallSiteHandlers, CompiledFunction, Compiler, HandlerTable, StackMapTable, Tier,
+    TrapSite, TrapTable, Tunables,
 };
 pub use inline::InlineTable;
 pub use module::{CompositeType, FuncType, HeapType, ModuleEnv, RefType, SubType, WasmType};

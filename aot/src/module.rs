@@ -536,6 +536,20 @@ pub enum ConstOp {
     I64Mul,
     /// `ref.i31` of the `i32` on the stack (GC).
     RefI31,
+    /// `struct.new` of module type `.0`: pops its fields.
+    StructNew(u32),
+    /// `struct.new_default` of module type `.0`.
+    StructNewDefault(u32),
+    /// `array.new` of module type `.0`: pops the value and the length.
+    ArrayNew(u32),
+    /// `array.new_default` of module type `.0`: pops the length.
+    ArrayNewDefault(u32),
+    /// `array.new_fixed` of module type `.0` with `.1` elements.
+    ArrayNewFixed(u32, u32),
+    /// `any.convert_extern`.
+    AnyConvertExtern,
+    /// `extern.convert_any`.
+    ExternConvertAny,
 }
 
 /// A constant expression as a sequence of stack-machine operations.
@@ -564,13 +578,24 @@ impl ConstExpr {
                 Operator::I64Sub => ConstOp::I64Sub,
                 Operator::I64Mul => ConstOp::I64Mul,
                 Operator::RefI31 => ConstOp::RefI31,
+                Operator::StructNew { struct_type_index } => ConstOp::StructNew(struct_type_index),
+                Operator::StructNewDefault { struct_type_index } => {
+                    ConstOp::StructNewDefault(struct_type_index)
+                }
+                Operator::ArrayNew { array_type_index } => ConstOp::ArrayNew(array_type_index),
+                Operator::ArrayNewDefault { array_type_index } => {
+                    ConstOp::ArrayNewDefault(array_type_index)
+                }
+                Operator::ArrayNewFixed {
+                    array_type_index,
+                    array_size,
+                } => ConstOp::ArrayNewFixed(array_type_index, array_size),
+                Operator::AnyConvertExtern => ConstOp::AnyConvertExtern,
+                Operator::ExternConvertAny => ConstOp::ExternConvertAny,
                 Operator::End => continue,
-                // Valid, so a GC operator that allocates or converts
-                // (`struct.new`, `array.new*`, `any.convert_extern`, ...).
                 other => {
                     return Err(CompileError::Unsupported(format!(
-                        "constant expression operator {other:?} needs GC allocation or \
-                         extern conversion, which are not supported yet"
+                        "constant expression operator {other:?}"
                     )));
                 }
             });

@@ -11,6 +11,8 @@
 //!   +24  type_ids: *const u32                    (module type index -> engine type id)
 //!   +32  instance: *mut ()                       (runtime back-pointer; never read by code)
 //!   +40  type_displays: *const u32               (the engine's supertype displays, see `type_display`)
+//!   +48  gc_heap: *mut VMGcHeapData              (the store's GC heap, `nyash_gc::vm`; null
+//!                                                 for a module that cannot see GC objects)
 //!   imported functions  [VMFunctionImport; n]    { wasm_call, vmctx, func_ref }
 //!   memories            [*mut VMMemoryDefinition; n]   (imported and defined alike)
 //!   tables              [*mut VMTableDefinition; n]    (imported and defined alike)
@@ -116,7 +118,14 @@ pub mod store_context {
     pub const EPOCH_PTR: u32 = 24;
     /// `*mut ()`: the runtime's store; never read by generated code.
     pub const STORE: u32 = 32;
-    pub const SIZE: u32 = 40;
+    /// `usize`: the return address into the innermost wasm frame at the
+    /// last exit from wasm to the runtime (a host-call trampoline or a
+    /// builtin that can collect garbage writes it): where the GC's stack
+    /// walk starts.
+    pub const LAST_EXIT_PC: u32 = 40;
+    /// `usize`: the frame pointer of that wasm frame.
+    pub const LAST_EXIT_FP: u32 = 48;
+    pub const SIZE: u32 = 56;
 }
 
 pub use crate::builtin::Builtin;
@@ -147,6 +156,11 @@ pub mod trap_codes {
     pub const UNCAUGHT_EXCEPTION: TrapCode = TrapCode::unwrap_user(9);
     /// `ref.cast` of a reference not of the target type.
     pub const CAST_FAILURE: TrapCode = TrapCode::unwrap_user(10);
+    /// An array index (or range) past the end of a GC array.
+    pub const ARRAY_OUT_OF_BOUNDS: TrapCode = TrapCode::unwrap_user(11);
+    /// The GC heap could not make room for an allocation (its limit, or
+    /// an array too large for any heap).
+    pub const ALLOCATION_FAILURE: TrapCode = TrapCode::unwrap_user(12);
 }
 
 /// Offsets of one module's VMContext.
@@ -175,8 +189,12 @@ impl VMOffsets {
     pub const TYPE_IDS: u32 = 24;
     pub const INSTANCE: u32 = 32;
     pub const TYPE_DISPLAYS: u32 = 40;
+    /// `*mut nyash_gc::vm::VMGcHeapData` of the store's GC heap; set before
+    /// any code of the instance runs and never changed after, so its loads
+    /// (and those of the heap's base and card table) may leave loops.
+    pub const GC_HEAP: u32 = 48;
     /// Size of the header (the fields above), `VMContextHeader` in the runtime.
-    pub const HEADER_SIZE: u32 = 48;
+    pub const HEADER_SIZE: u32 = 56;
 
     pub fn new(env: &ModuleEnv) -> Self {
         Self::from_counts(
@@ -288,6 +306,6 @@ mod tests {
     #[test]
     fn empty_module_is_just_the_header() {
         let o = VMOffsets::from_counts(0, 0, 0, 0, 0, 0);
-        assert_eq!(o.size(), 48); // header, aligned for the (empty) globals
+        assert_eq!(o.size(), 64); // header, aligned for the (empty) globals
     }
 }

@@ -177,21 +177,6 @@ fn simd_without_sse41_is_unsupported_not_invalid() {
 fn later_proposals_are_unsupported_not_invalid() {
     // (module, words of the message)
     let modules = [
-        // GC: allocation, extern conversion, a cast that needs a heap
-        // object's header (GC's types, abstract casts and i31 are
-        // supported).
-        (
-            "(module (type $s (struct)) (func (result (ref $s)) struct.new $s))",
-            "GC proposal",
-        ),
-        (
-            "(module (func (param externref) (result anyref) local.get 0 any.convert_extern))",
-            "GC proposal",
-        ),
-        (
-            "(module (func (param anyref) (result i32) local.get 0 ref.test (ref struct)))",
-            "needs GC heap objects",
-        ),
         // Threads.
         (
             "(module (memory 1 1 shared) (func (param i32) (result i32) local.get 0 i32.atomic.load))",
@@ -238,4 +223,48 @@ fn typed_function_references_compile() {
           (call_ref $t (local.get $l))))";
     let wasm = wat::parse_str(m).unwrap();
     Compiler::native().unwrap().compile(&wasm).unwrap();
+}
+
+#[test]
+fn gc_operators_compile_with_the_verifier_on() {
+    let m = r#"(module
+        (type $p (sub (struct (field (mut i32)) (field (mut anyref)))))
+        (type $c (sub final $p (struct (field (mut i32)) (field (mut anyref)) (field i8))))
+        (type $a (array (mut i16)))
+        (type $r (array (mut (ref null $p))))
+        (data $d "abcd")
+        (elem $e (ref null $p) (item (ref.null $p)))
+        (func (param anyref externref) (result i32)
+          (local $s (ref null $p)) (local $x (ref null $a)) (local $y (ref null $r))
+          (local.set $s (struct.new $c (i32.const 1) (ref.i31 (i32.const 2)) (i32.const 3)))
+          (struct.set $p 0 (local.get $s) (i32.const 4))
+          (struct.set $p 1 (local.get $s) (local.get 0))
+          (local.set $x (array.new $a (i32.const 5) (i32.const 10)))
+          (array.fill $a (local.get $x) (i32.const 1) (i32.const 6) (i32.const 2))
+          (array.copy $a $a (local.get $x) (i32.const 0) (local.get $x) (i32.const 3) (i32.const 2))
+          (array.init_data $a $d (local.get $x) (i32.const 0) (i32.const 0) (i32.const 2))
+          (local.set $y (array.new_elem $r $e (i32.const 0) (i32.const 1)))
+          (array.init_elem $r $e (local.get $y) (i32.const 0) (i32.const 0) (i32.const 1))
+          (drop (array.new_data $a $d (i32.const 0) (i32.const 2)))
+          (drop (array.new_fixed $a 3 (i32.const 1) (i32.const 2) (i32.const 3)))
+          (drop (array.new_default $r (i32.const 4)))
+          (drop (any.convert_extern (local.get 1)))
+          (drop (extern.convert_any (local.get 0)))
+          (drop (ref.test (ref $c) (local.get 0)))
+          (drop (ref.test (ref null $p) (local.get 0)))
+          (drop (ref.test (ref struct) (local.get 0)))
+          (drop (ref.test eqref (local.get 0)))
+          (block $l (result anyref) (br_on_cast $l anyref (ref $a) (local.get 0)) (drop) (ref.null any))
+          (drop)
+          (i32.add (struct.get $p 0 (ref.cast (ref $p) (local.get $s)))
+            (i32.add (array.get_s $a (local.get $x) (i32.const 1))
+              (i32.add (array.len (local.get $x)) (struct.get_u $c 2 (ref.cast (ref $c) (local.get $s)))))))
+    )"#;
+    let wasm = wat::parse_str(m).unwrap();
+    let artifact = Compiler::native_with_verifier(true)
+        .unwrap()
+        .compile(&wasm)
+        .unwrap();
+    // References live across the allocations' slow-path calls are in stack maps.
+    assert!(!artifact.stack_maps.is_empty());
 }

@@ -214,6 +214,10 @@ impl Func {
                 let entry = SendPtr(inst.module.entry_trampoline(*func_index) as *mut u8);
                 let wasm_call = SendPtr(inst.module.wasm_call(*func_index) as *mut u8);
                 let vmctx = SendPtr(inst.vmctx_ptr());
+                // As in `func::invoke`: this call's exit record starts
+                // empty, the enclosing one's is kept for the collector
+                // until this call ends, also when it ends by being dropped.
+                let _exit = ExitGuard::enter(&mut store.opaque);
                 run_fiber(&mut store.opaque, move || {
                     let (entry, wasm_call, vmctx, values) = (entry, wasm_call, vmctx, values_ptr);
                     type Entry = unsafe extern "C" fn(*mut u8, *mut u8, *const u8, *mut ValRaw);
@@ -226,6 +230,38 @@ impl Func {
                 })
                 .await
             }
+        }
+    }
+}
+
+/// Keeps a call's place in `StoreOpaque::exits` and restores the
+/// enclosing call's exit record when dropped (when the call returns,
+/// traps, or its future is dropped).
+struct ExitGuard {
+    store: SendPtr<StoreOpaque>,
+    depth: usize,
+}
+
+impl ExitGuard {
+    fn enter(store: &mut StoreOpaque) -> ExitGuard {
+        let vm = &mut *store.vmstore;
+        store.exits.push([vm.last_exit_pc, vm.last_exit_fp]);
+        (vm.last_exit_pc, vm.last_exit_fp) = (0, 0);
+        ExitGuard {
+            depth: store.exits.len() - 1,
+            store: SendPtr(store),
+        }
+    }
+}
+
+impl Drop for ExitGuard {
+    fn drop(&mut self) {
+        // SAFETY: the store outlives the call's future, which holds this
+        // guard; nothing else uses the store while the future is dropped.
+        let store = unsafe { &mut *self.store.0 };
+        if let Some(&[pc, fp]) = store.exits.get(self.depth) {
+            (store.vmstore.last_exit_pc, store.vmstore.last_exit_fp) = (pc, fp);
+            store.exits.truncate(self.depth);
         }
     }
 }

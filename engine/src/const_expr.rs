@@ -1,17 +1,30 @@
 //! Constant expressions: global initialisers, segment offsets and element
 //! items, evaluated at instantiation in the context of the new instance.
 
-use nyash_aot::module::{ConstExpr, ConstOp};
+use nyash_aot::gc_layout::{self, ArrayLayout};
+use nyash_aot::module::{
+    CompositeType, ConstExpr, ConstOp, FieldType, HeapType, StorageType, WasmType,
+};
+use nyash_gc::vm::{Kind, type_word};
 
+use crate::error::{Result, TrapCode};
 use crate::instance::wasm_func;
 use crate::runtime::vm::ValRaw;
 use crate::store::StoreOpaque;
 use crate::values::{AnyRef, I31};
 
-/// Evaluates a constant expression in the context of an instance.
-pub(crate) fn eval_const(store: &mut StoreOpaque, instance: u32, expr: &ConstExpr) -> ValRaw {
-    let mut stack: Vec<ValRaw> = Vec::with_capacity(2);
+/// Evaluates a constant expression in the context of an instance. Fails
+/// only when a GC allocation finds no room (`AllocationFailure`).
+pub(crate) fn eval_const(
+    store: &mut StoreOpaque,
+    instance: u32,
+    expr: &ConstExpr,
+) -> Result<ValRaw> {
+    // Each value with whether it is a heap reference (rooted while a later
+    // operator allocates).
+    let mut stack: Vec<(ValRaw, bool)> = Vec::with_capacity(2);
     for op in &expr.0 {
+        let mut is_ref = false;
         let v = match *op {
             ConstOp::I32Const(v) => ValRaw {
                 i64: v as u32 as i64,
@@ -31,13 +44,16 @@ pub(crate) fn eval_const(store: &mut StoreOpaque, instance: u32, expr: &ConstExp
             }
             ConstOp::GlobalGet(g) => {
                 let idx = store.instances[instance as usize].globals[g as usize];
+                let global = &store.globals[idx as usize];
+                is_ref = matches!(global.ty.content, WasmType::Ref(r)
+                    if store.heap_top(r.heap) == HeapType::Any);
                 // SAFETY: `def` points at the live storage of that global.
-                unsafe { (*store.globals[idx as usize].def).to_raw() }
+                unsafe { (*global.def).to_raw() }
             }
             ConstOp::I32Add | ConstOp::I32Sub | ConstOp::I32Mul => {
                 let (b, a) = (
-                    stack.pop().unwrap_or_default(),
-                    stack.pop().unwrap_or_default(),
+                    stack.pop().unwrap_or_default().0,
+                    stack.pop().unwrap_or_default().0,
                 );
                 // SAFETY: validation typed both operands i32.
                 let (a, b) = unsafe { (a.i32, b.i32) };
@@ -52,15 +68,40 @@ pub(crate) fn eval_const(store: &mut StoreOpaque, instance: u32, expr: &ConstExp
             }
             ConstOp::RefI31 => {
                 // SAFETY: validation typed the operand i32.
-                let x = unsafe { stack.pop().unwrap_or_default().i32 };
+                let x = unsafe { stack.pop().unwrap_or_default().0.i32 };
                 // Zero-extended, as `Val::to_raw` writes an `any` reference.
-                let r = AnyRef::to_raw(Some(AnyRef::from_i31(I31::new_i32(x))));
+                let r = AnyRef::to_raw(store, Some(AnyRef::from_i31(I31::new_i32(x))));
                 ValRaw { r#ref: r as usize }
+            }
+            ConstOp::StructNew(t)
+            | ConstOp::StructNewDefault(t)
+            | ConstOp::ArrayNew(t)
+            | ConstOp::ArrayNewDefault(t)
+            | ConstOp::ArrayNewFixed(t, _) => {
+                is_ref = true;
+                ValRaw {
+                    r#ref: alloc(store, instance, &mut stack, op, t)? as usize,
+                }
+            }
+            ConstOp::AnyConvertExtern => {
+                // SAFETY: validation typed the operand externref.
+                let e = unsafe { stack.pop().unwrap_or_default().0.r#ref };
+                is_ref = true;
+                let r = crate::gc::any_from_extern(store, e)
+                    .map_err(|_| crate::Error::from(TrapCode::AllocationFailure))?;
+                ValRaw { r#ref: r as usize }
+            }
+            ConstOp::ExternConvertAny => {
+                // SAFETY: validation typed the operand an `any` reference.
+                let r = unsafe { stack.pop().unwrap_or_default().0.i32 as u32 };
+                ValRaw {
+                    r#ref: crate::gc::extern_from_any(store, r),
+                }
             }
             ConstOp::I64Add | ConstOp::I64Sub | ConstOp::I64Mul => {
                 let (b, a) = (
-                    stack.pop().unwrap_or_default(),
-                    stack.pop().unwrap_or_default(),
+                    stack.pop().unwrap_or_default().0,
+                    stack.pop().unwrap_or_default().0,
                 );
                 // SAFETY: validation typed both operands i64.
                 let (a, b) = unsafe { (a.i64, b.i64) };
@@ -72,7 +113,106 @@ pub(crate) fn eval_const(store: &mut StoreOpaque, instance: u32, expr: &ConstExp
                 ValRaw { i64: r }
             }
         };
-        stack.push(v);
+        stack.push((v, is_ref));
     }
-    stack.pop().unwrap_or_default()
+    Ok(stack.pop().unwrap_or_default().0)
+}
+
+/// Allocates the object of `op` (of module type `type_index`), taking its
+/// operands from `stack`. The heap references on `stack` are rooted while
+/// it allocates and read back after, since a collection may move them.
+fn alloc(
+    store: &mut StoreOpaque,
+    instance: u32,
+    stack: &mut Vec<(ValRaw, bool)>,
+    op: &ConstOp,
+    type_index: u32,
+) -> Result<u32> {
+    let module = store.instances[instance as usize].module.clone();
+    let env = module.env();
+    let id = module.inner.type_ids[type_index as usize];
+    let hierarchy = |h| env.heap_top(h);
+    let (w0, w1, layout) = match (&env.types[type_index as usize].composite, op) {
+        (CompositeType::Struct(fields), _) => (type_word(id, Kind::Struct), 0, Err(fields)),
+        (CompositeType::Array(elem), _) => {
+            // SAFETY: validation typed the length operand i32.
+            let len = match *op {
+                ConstOp::ArrayNewFixed(_, n) => n,
+                _ => unsafe { stack.last().map_or(0, |v| v.0.i32 as u32) },
+            };
+            (
+                type_word(id, Kind::Array),
+                len,
+                Ok((gc_layout::array_layout(*elem, hierarchy), *elem)),
+            )
+        }
+        (CompositeType::Func(_), _) => return Err(TrapCode::AllocationFailure.into()),
+    };
+    let Some(gc) = store.gc.as_mut() else {
+        return Err(TrapCode::AllocationFailure.into());
+    };
+    let base = gc.tmp.len();
+    gc.tmp.extend(
+        stack
+            .iter()
+            .filter(|v| v.1)
+            .map(|v| unsafe { v.0.i32 as u32 }),
+    );
+    let r = crate::gc::alloc_raw(store, w0, w1);
+    let gc = store.gc.as_mut().expect("checked above");
+    let mut moved = gc.tmp.drain(base..);
+    for v in stack.iter_mut().filter(|v| v.1) {
+        v.0 = ValRaw {
+            r#ref: moved.next().unwrap_or(0) as usize,
+        };
+    }
+    drop(moved);
+    let r = r.map_err(|_| crate::Error::from(TrapCode::AllocationFailure))?;
+    let heap = &mut gc.heap;
+    let mut write = |off: u32, f: FieldType, v: ValRaw| -> Result<()> {
+        let (size, traced) = gc_layout::storage(f.storage, &hierarchy);
+        // SAFETY: validation typed each operand as its field.
+        let res = unsafe {
+            match (f.storage, size, traced) {
+                (_, _, true) => heap.write_ref(r, off, v.i32 as u32),
+                (StorageType::I8, ..) => heap.write_bytes(r, off, &[v.i32 as u8]),
+                (StorageType::I16, ..) => heap.write_bytes(r, off, &(v.i32 as u16).to_le_bytes()),
+                (_, 16, _) => heap.write_bytes(r, off, &v.v128),
+                (_, 8, _) => heap.write_u64(r, off, v.i64 as u64),
+                _ => heap.write_u32(r, off, v.i32 as u32),
+            }
+        };
+        res.map_err(|_| TrapCode::AllocationFailure.into())
+    };
+    match (layout, op) {
+        (Err(fields), ConstOp::StructNew(_)) => {
+            let l = gc_layout::struct_layout(fields, hierarchy);
+            let values = stack.split_off(stack.len() - fields.len());
+            for ((f, off), (v, _)) in fields.iter().zip(&l.field_offsets).zip(values) {
+                write(*off, *f, v)?;
+            }
+        }
+        (Err(_), _) => {}
+        (Ok((l, elem)), ConstOp::ArrayNewFixed(_, n)) => {
+            let values = stack.split_off(stack.len() - *n as usize);
+            for (i, (v, _)) in values.into_iter().enumerate() {
+                write(elem_off(l, i as u32), elem, v)?;
+            }
+        }
+        (Ok((l, elem)), ConstOp::ArrayNew(_)) => {
+            stack.pop();
+            let (v, _) = stack.pop().unwrap_or_default();
+            for i in 0..w1 {
+                write(elem_off(l, i), elem, v)?;
+            }
+        }
+        (Ok(_), _) => {
+            stack.pop();
+        }
+    }
+    Ok(r)
+}
+
+fn elem_off(l: ArrayLayout, i: u32) -> u32 {
+    l.elems_offset + i * l.elem_size
 }

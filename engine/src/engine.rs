@@ -46,6 +46,9 @@ pub struct Config {
     pub(crate) compile_progress: Option<CompileProgress>,
     pub(crate) lazy_compilation: bool,
     pub(crate) lazy_background_compile: bool,
+    pub(crate) gc_stress: bool,
+    pub(crate) gc_max_heap_bytes: u64,
+    pub(crate) gc_nursery_bytes: u32,
 }
 
 /// A [`Config::compile_progress`] callback.
@@ -82,8 +85,18 @@ impl Default for Config {
             compile_progress: None,
             lazy_compilation: lazy_from_env(),
             lazy_background_compile: true,
+            gc_stress: gc_stress_from_env(),
+            gc_max_heap_bytes: 1 << 30,
+            gc_nursery_bytes: 16 << 20,
         }
     }
+}
+
+/// `NYASH_GC_STRESS=1` turns [`Config::gc_stress`] on by default (for
+/// running the test suite in stress mode); read once per process.
+fn gc_stress_from_env() -> bool {
+    static STRESS: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *STRESS.get_or_init(|| std::env::var_os("NYASH_GC_STRESS").is_some_and(|v| v == "1"))
 }
 
 /// `NYASH_LAZY=1` turns [`Config::lazy_compilation`] on by default (for
@@ -150,6 +163,37 @@ impl Config {
     /// is the next layer (see RATIONALE.md).
     pub fn lazy_compilation(&mut self, on: bool) -> &mut Self {
         self.lazy_compilation = on;
+        self
+    }
+
+    /// GC stress mode (default off, or on with the environment variable
+    /// `NYASH_GC_STRESS=1`): every allocation takes the slow path and runs
+    /// a collection that moves every live object (minor and major
+    /// alternately), the heap is verified after each collection, and the
+    /// memory objects moved out of is poisoned or made inaccessible, so a
+    /// reference the engine failed to find or update shows at once. Slow;
+    /// for tests.
+    pub fn gc_stress(&mut self, on: bool) -> &mut Self {
+        self.gc_stress = on;
+        self
+    }
+
+    /// The most a store's GC heap may hold after a full collection, old
+    /// objects and what is allocated into the old space (default 1 GiB;
+    /// at most about 2 GiB, half the heap's 4 GiB offset space). An
+    /// allocation that does not fit even after a full collection traps
+    /// with [`TrapCode::AllocationFailure`](crate::TrapCode::AllocationFailure);
+    /// the store stays usable.
+    pub fn gc_max_heap_bytes(&mut self, bytes: u64) -> &mut Self {
+        self.gc_max_heap_bytes = bytes;
+        self
+    }
+
+    /// The size of a store's nursery, where new objects are allocated
+    /// (default 16 MiB; rounded up to 64 KiB, at most 256 MiB). A minor
+    /// collection runs each time it fills.
+    pub fn gc_nursery_bytes(&mut self, bytes: u32) -> &mut Self {
+        self.gc_nursery_bytes = bytes;
         self
     }
 
@@ -529,6 +573,7 @@ impl Engine {
                 artifact.functions,
                 artifact.traps,
                 artifact.handlers,
+                artifact.stack_maps,
             )
             .map_err(|e| Error::io(None, e))?,
         );

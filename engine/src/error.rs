@@ -33,6 +33,12 @@ pub enum TrapCode {
     NullReference,
     /// `ref.cast` of a reference not of the target type.
     CastFailure,
+    /// An index or range past the end of a GC array.
+    ArrayOutOfBounds,
+    /// The GC heap has no room for an allocation, even after a full
+    /// collection ([`Config::gc_max_heap_bytes`](crate::Config::gc_max_heap_bytes)),
+    /// or an array is larger than any heap can hold.
+    AllocationFailure,
     /// The epoch deadline passed ([`Config::epoch_interruption`](crate::Config::epoch_interruption)).
     Interrupt,
     /// Fuel ran out ([`Config::consume_fuel`](crate::Config::consume_fuel)).
@@ -56,6 +62,8 @@ impl TrapCode {
             x if x == c::UNREACHABLE => TrapCode::UnreachableCodeReached,
             x if x == c::NULL_REFERENCE => TrapCode::NullReference,
             x if x == c::CAST_FAILURE => TrapCode::CastFailure,
+            x if x == c::ARRAY_OUT_OF_BOUNDS => TrapCode::ArrayOutOfBounds,
+            x if x == c::ALLOCATION_FAILURE => TrapCode::AllocationFailure,
             x if x == c::INTERRUPT => TrapCode::Interrupt,
             x if x == c::OUT_OF_FUEL => TrapCode::OutOfFuel,
             _ => return None,
@@ -76,6 +84,8 @@ impl TrapCode {
             TrapCode::UnreachableCodeReached => "unreachable",
             TrapCode::NullReference => "null reference",
             TrapCode::CastFailure => "cast failure",
+            TrapCode::ArrayOutOfBounds => "out of bounds array access",
+            TrapCode::AllocationFailure => "allocation failure: out of GC heap",
             TrapCode::Interrupt => "interrupted",
             TrapCode::OutOfFuel => "all fuel consumed",
         }

@@ -120,6 +120,13 @@ impl<T> Caller<'_, T> {
         &mut self.store.data
     }
 
+    /// Runs a full garbage collection of the store's GC heap (see
+    /// [`Store::gc`](crate::Store::gc)); the wasm frames suspended below
+    /// this host function keep their references.
+    pub fn gc(&mut self) -> Result<()> {
+        crate::gc::full_collection(&mut self.store.opaque)
+    }
+
     /// The engine the store belongs to.
     pub fn engine(&self) -> &Engine {
         &self.store.opaque.engine
@@ -381,6 +388,11 @@ pub(crate) unsafe fn invoke(
     // four pointer-sized arguments.
     let entry: nyash_asyncify::EntryFn =
         unsafe { std::mem::transmute::<*const u8, nyash_asyncify::EntryFn>(trampoline) };
+    // This call's exit record starts empty; the enclosing call's (if any)
+    // is kept for the collector's stack walk until this one returns.
+    let vm = &mut *store.vmstore;
+    store.exits.push([vm.last_exit_pc, vm.last_exit_fp]);
+    (vm.last_exit_pc, vm.last_exit_fp) = (0, 0);
     let limit: *mut usize = &mut store.vmstore.stack_limit;
     let inner = &store.engine.inner;
     // A synchronous call cannot suspend: async host functions it reaches see
@@ -403,6 +415,9 @@ pub(crate) unsafe fn invoke(
             ],
         )
     };
+    if let Some([pc, fp]) = store.exits.pop() {
+        (store.vmstore.last_exit_pc, store.vmstore.last_exit_fp) = (pc, fp);
+    }
     match result {
         Ok(()) => Ok(()),
         Err(trap) => Err(trap_to_error(store, trap)),
@@ -492,6 +507,9 @@ where
         // The trampoline's context is this store's function, made for this
         // `T`, and this callback for its closure's type.
         let call = &*((*ctx).closure as *const F);
+        // References the host function is handed are rooted for the
+        // duration of the call only.
+        let roots = store.opaque.gc.as_ref().map_or(0, |g| g.roots.len());
         let result = panic::catch_unwind(AssertUnwindSafe(|| {
             call(
                 Caller {
@@ -501,6 +519,9 @@ where
                 values,
             )
         }));
+        if let Some(g) = store.opaque.gc.as_mut() {
+            g.roots.truncate(roots);
+        }
         match result {
             Ok(Ok(())) => 0,
             Ok(Err(e)) => match e.exception() {

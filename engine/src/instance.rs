@@ -2,7 +2,7 @@
 //! `start` run). The builtins generated code calls are in `libcalls.rs`,
 //! constant expressions in `const_expr.rs`.
 
-use nyash_aot::module::{DataMode, ElemMode, EntityIndex};
+use nyash_aot::module::{DataMode, ElemMode, EntityIndex, HeapType, WasmType};
 use nyash_aot::vmoffsets::{VMCONTEXT_MAGIC, VMOffsets};
 
 use crate::const_expr::eval_const;
@@ -349,6 +349,9 @@ pub(crate) fn instantiate(
         tables.push(store.tables.len() as u32 - 1);
     }
 
+    // The store's GC heap, if this module can see GC objects.
+    let gc_heap = crate::gc::prepare(store, module)?;
+
     // The VMContext.
     let offsets: &VMOffsets = &module.inner.offsets;
     let units = (offsets.size() as usize).div_ceil(16);
@@ -368,6 +371,7 @@ pub(crate) fn instantiate(
             type_ids: module.inner.type_ids.as_ptr(),
             instance: instance_index as usize,
             type_displays: store.engine.types().displays_ptr(),
+            gc_heap,
         };
         for (i, &f) in funcs.iter().enumerate() {
             let data = &store.funcs[f as usize];
@@ -437,7 +441,7 @@ pub(crate) fn instantiate(
     // Defined globals, in order (an initialiser may read earlier globals).
     for (i, init) in env.global_inits.iter().enumerate() {
         let g = env.num_imported_globals + i as u32;
-        let raw = eval_const(store, instance_index, init);
+        let raw = eval_const(store, instance_index, init)?;
         let def: *mut VMGlobalDefinition =
             // SAFETY: the defined global's slot lies inside the VMContext.
             unsafe { base.add(offsets.defined_global(i as u32) as usize) }.cast();
@@ -462,7 +466,7 @@ pub(crate) fn instantiate(
         let Some(init) = init else { continue };
         // SAFETY: a table initialiser is a constant expression of the
         // table's (reference) element type.
-        let raw = unsafe { eval_const(store, instance_index, init).r#ref };
+        let raw = unsafe { eval_const(store, instance_index, init)?.r#ref };
         let t =
             store.instances[instance_index as usize].tables[env.num_imported_tables as usize + i];
         store.tables[t as usize].elements_mut().fill(raw);
@@ -471,13 +475,23 @@ pub(crate) fn instantiate(
     // Element segments: evaluate items; passive ones are kept for table.init.
     let mut elems = Vec::with_capacity(env.elems.len());
     for seg in &env.elems {
-        let items: Box<[usize]> = seg
-            .items
-            .iter()
+        // Items that are heap references are temporary roots while later
+        // items are evaluated (an item may allocate).
+        let any = matches!(seg.element, WasmType::Ref(r) if env.heap_top(r.heap) == HeapType::Any);
+        let base = store.gc.as_ref().map_or(0, |g| g.tmp.len());
+        let mut items = Vec::with_capacity(seg.items.len());
+        for e in &seg.items {
             // SAFETY: element items are reference-typed constant expressions.
-            .map(|e| unsafe { eval_const(store, instance_index, e).r#ref })
-            .collect();
-        elems.push(Some(items));
+            let v = unsafe { eval_const(store, instance_index, e)?.r#ref };
+            match store.gc.as_mut() {
+                Some(g) if any => g.tmp.push(v as u32),
+                _ => items.push(v),
+            }
+        }
+        if let (true, Some(g)) = (any, store.gc.as_mut()) {
+            items = g.tmp.drain(base..).map(|r| r as usize).collect();
+        }
+        elems.push(Some(items.into_boxed_slice()));
     }
     store.instances[instance_index as usize].elems = elems;
 
@@ -495,7 +509,7 @@ pub(crate) fn instantiate(
                 // SAFETY: segment offsets are constant expressions of the
                 // table's index type.
                 let offset = unsafe {
-                    let v = eval_const(store, instance_index, offset);
+                    let v = eval_const(store, instance_index, offset)?;
                     if table64 {
                         v.i64 as u64
                     } else {
@@ -526,7 +540,7 @@ pub(crate) fn instantiate(
             // SAFETY: segment offsets are constant expressions of the
             // memory's address type.
             let offset = unsafe {
-                let v = eval_const(store, instance_index, offset);
+                let v = eval_const(store, instance_index, offset)?;
                 if memory64 {
                     v.i64 as u64
                 } else {

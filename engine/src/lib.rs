@@ -437,6 +437,7 @@ mod error;
 mod exceptions;
 mod externals;
 mod func;
+mod gc;
 pub mod host;
 mod instance;
 mod libcalls;

@@ -8,6 +8,9 @@
 //! expects. A function below with the wrong signature does not compile; the
 //! tests check each slot's offset and each field's type against the list.
 
+use nyash_aot::module::CompositeType;
+use nyash_gc::vm::{Kind, type_word};
+
 use crate::runtime::unwind;
 use crate::runtime::vm::{VMContextHeader, VMStoreContext, ValRaw};
 use crate::store::{EpochBehavior, ExnData, StoreOpaque};
@@ -535,8 +538,328 @@ mod tests {
     impl_builtin_fn!(A, B, C);
     impl_builtin_fn!(A, B, C, D);
     impl_builtin_fn!(A, B, C, D, E);
+    impl_builtin_fn!(A, B, C, D, E, F);
 
     pub(super) fn signature_of<F: BuiltinFn>(_: &F) -> (Vec<BuiltinType>, Option<BuiltinType>) {
         F::signature()
+    }
+}
+
+// --- GC ------------------------------------------------------------------
+//
+// The builtins that may collect (`Builtin::may_gc`) have stubs as their
+// table entries: each writes the caller's return address and frame pointer
+// (the innermost wasm frame) into the store context's exit record, where
+// the collector's stack walk starts, and jumps to the Rust body with the
+// arguments untouched. The VMContext's second word is the store context.
+
+/// A stub recording the exit record, then jumping to `$body`.
+macro_rules! gc_stub {
+    ($name:ident, $body:ident, ($($arg:ident: $ty:ty),*) -> $ret:ty) => {
+        #[cfg(target_arch = "x86_64")]
+        #[unsafe(naked)]
+        unsafe extern "C" fn $name(_vmctx: *mut u8, $($arg: $ty),*) -> $ret {
+            core::arch::naked_asm!(
+                "mov rax, [rdi + {store}]",
+                "mov r11, [rsp]",
+                "mov [rax + {pc}], r11",
+                "mov [rax + {fp}], rbp",
+                "jmp {body}",
+                store = const nyash_aot::vmoffsets::VMOffsets::STORE_CONTEXT,
+                pc = const nyash_aot::vmoffsets::store_context::LAST_EXIT_PC,
+                fp = const nyash_aot::vmoffsets::store_context::LAST_EXIT_FP,
+                body = sym $body,
+            )
+        }
+
+        #[cfg(target_arch = "aarch64")]
+        #[unsafe(naked)]
+        unsafe extern "C" fn $name(_vmctx: *mut u8, $($arg: $ty),*) -> $ret {
+            core::arch::naked_asm!(
+                "ldr x16, [x0, #{store}]",
+                "str x30, [x16, #{pc}]",
+                "str x29, [x16, #{fp}]",
+                "b {body}",
+                store = const nyash_aot::vmoffsets::VMOffsets::STORE_CONTEXT,
+                pc = const nyash_aot::vmoffsets::store_context::LAST_EXIT_PC,
+                fp = const nyash_aot::vmoffsets::store_context::LAST_EXIT_FP,
+                body = sym $body,
+            )
+        }
+    };
+}
+
+gc_stub!(gc_alloc, gc_alloc_body, (_type_index: u32, _len: u32) -> u32);
+gc_stub!(any_convert_extern, any_convert_extern_body, (_handle: usize) -> u64);
+
+unsafe extern "C" fn any_convert_extern_body(vmctx: *mut u8, handle: usize) -> u64 {
+    // SAFETY: as for `gc_alloc_body`.
+    let (store, _) = unsafe { context(vmctx) };
+    match crate::gc::any_from_extern(store, handle) {
+        Ok(r) => u64::from(r),
+        Err(_) => 1 << 32,
+    }
+}
+
+unsafe extern "C" fn extern_convert_any(vmctx: *mut u8, r: u32) -> usize {
+    // SAFETY: called by generated code with its own VMContext.
+    let (store, _) = unsafe { context(vmctx) };
+    crate::gc::extern_from_any(store, r)
+}
+gc_stub!(array_new_data, array_new_data_body, (_type_index: u32, _data: u32, _offset: u32, _len: u32) -> u64);
+gc_stub!(array_new_elem, array_new_elem_body, (_type_index: u32, _elem: u32, _offset: u32, _len: u32) -> u64);
+
+/// The type word and element layout of module type `type_index` of the
+/// instance (a struct or array type, as validation guarantees).
+fn gc_type(store: &StoreOpaque, inst: usize, type_index: u32) -> Option<GcType> {
+    let module = &store.instances[inst].module;
+    let env = module.env();
+    let id = *module.inner.type_ids.get(type_index as usize)?;
+    let hierarchy = |h| env.heap_top(h);
+    match &env.types.get(type_index as usize)?.composite {
+        CompositeType::Struct(_) => Some(GcType {
+            w0: type_word(id, Kind::Struct),
+            elem: None,
+        }),
+        CompositeType::Array(f) => Some(GcType {
+            w0: type_word(id, Kind::Array),
+            elem: Some((nyash_aot::gc_layout::array_layout(*f, hierarchy), f.storage)),
+        }),
+        CompositeType::Func(_) => None,
+    }
+}
+
+struct GcType {
+    w0: u32,
+    /// An array's element layout and storage type.
+    elem: Option<(
+        nyash_aot::gc_layout::ArrayLayout,
+        nyash_aot::module::StorageType,
+    )>,
+}
+
+unsafe extern "C" fn gc_alloc_body(vmctx: *mut u8, type_index: u32, len: u32) -> u32 {
+    // SAFETY: called by generated code with its own VMContext (the stub
+    // recorded the exit).
+    let (store, inst) = unsafe { context(vmctx) };
+    let Some(t) = gc_type(store, inst, type_index) else {
+        return 0;
+    };
+    let w1 = if t.elem.is_some() { len } else { 0 };
+    crate::gc::alloc_raw(store, t.w0, w1).unwrap_or(0)
+}
+
+/// `array.new_data`: bytes of data segment `data` from `offset`.
+unsafe extern "C" fn array_new_data_body(
+    vmctx: *mut u8,
+    type_index: u32,
+    data: u32,
+    offset: u32,
+    len: u32,
+) -> u64 {
+    // SAFETY: as for `gc_alloc_body`.
+    let (store, inst) = unsafe { context(vmctx) };
+    let Some(GcType {
+        w0,
+        elem: Some((layout, _)),
+    }) = gc_type(store, inst, type_index)
+    else {
+        return 2 << 32;
+    };
+    let module = store.instances[inst].module.clone();
+    let bytes = segment_bytes(store, inst, &module, data);
+    let Some(src) = range(
+        u64::from(offset),
+        u64::from(len) * u64::from(layout.elem_size),
+        bytes.len(),
+    ) else {
+        return 1 << 32;
+    };
+    let Ok(r) = crate::gc::alloc_raw(store, w0, len) else {
+        return 2 << 32;
+    };
+    let heap = &mut store.gc.as_mut().expect("allocated above").heap;
+    match heap.write_bytes(r, layout.elems_offset, &bytes[src]) {
+        Ok(()) => u64::from(r),
+        Err(_) => 2 << 32,
+    }
+}
+
+/// The bytes of data segment `data` of an instance (none once dropped).
+fn segment_bytes<'m>(
+    store: &StoreOpaque,
+    inst: usize,
+    module: &'m crate::module::Module,
+    data: u32,
+) -> &'m [u8] {
+    let env = module.env();
+    match env.datas.get(data as usize) {
+        Some(seg) if !store.instances[inst].dropped_datas[data as usize] => {
+            &env.data_bytes[seg.range.clone()]
+        }
+        _ => &[],
+    }
+}
+
+/// Writes `items[i]` (element segment items, in their raw form) as
+/// elements `dst + i` of array `r`.
+fn write_elems(
+    heap: &mut nyash_gc::GcHeap,
+    r: u32,
+    layout: nyash_aot::gc_layout::ArrayLayout,
+    dst: u32,
+    items: &[usize],
+) -> Result<(), nyash_gc::GcError> {
+    for (i, &item) in items.iter().enumerate() {
+        let off = layout.elems_offset + (dst + i as u32) * layout.elem_size;
+        match (layout.elem_is_ref, layout.elem_size) {
+            (true, _) => heap.write_ref(r, off, item as u32)?,
+            (false, 8) => heap.write_u64(r, off, item as u64)?,
+            _ => heap.write_u32(r, off, item as u32)?,
+        }
+    }
+    Ok(())
+}
+
+/// `array.new_elem`: items of element segment `elem` from `offset`.
+unsafe extern "C" fn array_new_elem_body(
+    vmctx: *mut u8,
+    type_index: u32,
+    elem: u32,
+    offset: u32,
+    len: u32,
+) -> u64 {
+    // SAFETY: as for `gc_alloc_body`.
+    let (store, inst) = unsafe { context(vmctx) };
+    let Some(GcType {
+        w0,
+        elem: Some((layout, _)),
+    }) = gc_type(store, inst, type_index)
+    else {
+        return 2 << 32;
+    };
+    let n = store.instances[inst]
+        .elems
+        .get(elem as usize)
+        .and_then(|e| e.as_ref())
+        .map_or(0, |e| e.len());
+    if range(u64::from(offset), u64::from(len), n).is_none() {
+        return 1 << 32;
+    }
+    let Ok(r) = crate::gc::alloc_raw(store, w0, len) else {
+        return 2 << 32;
+    };
+    // The items are roots, updated by any collection above: read them now.
+    let StoreOpaque { instances, gc, .. } = store;
+    let items = instances[inst].elems[elem as usize]
+        .as_deref()
+        .unwrap_or(&[]);
+    let heap = &mut gc.as_mut().expect("allocated above").heap;
+    let items = &items[offset as usize..(offset + len) as usize];
+    match write_elems(heap, r, layout, 0, items) {
+        Ok(()) => u64::from(r),
+        Err(_) => 2 << 32,
+    }
+}
+
+unsafe extern "C" fn array_init_data(
+    vmctx: *mut u8,
+    type_index: u32,
+    data: u32,
+    array: u32,
+    dst: u32,
+    src: u32,
+    len: u32,
+) -> u32 {
+    // SAFETY: called by generated code with its own VMContext.
+    let (store, inst) = unsafe { context(vmctx) };
+    let Some(GcType {
+        elem: Some((layout, _)),
+        ..
+    }) = gc_type(store, inst, type_index)
+    else {
+        return 1;
+    };
+    let module = store.instances[inst].module.clone();
+    let bytes = segment_bytes(store, inst, &module, data);
+    let Some(heap) = store.gc.as_mut().map(|g| &mut g.heap) else {
+        return 1;
+    };
+    let Ok(alen) = heap.array_len(array) else {
+        return 1;
+    };
+    if range(u64::from(dst), u64::from(len), alen as usize).is_none() {
+        return 1;
+    }
+    let es = u64::from(layout.elem_size);
+    let Some(src) = range(u64::from(src), u64::from(len) * es, bytes.len()) else {
+        return 2;
+    };
+    let off = layout.elems_offset + dst * layout.elem_size;
+    match heap.write_bytes(array, off, &bytes[src]) {
+        Ok(()) => 0,
+        Err(_) => 1,
+    }
+}
+
+unsafe extern "C" fn array_init_elem(
+    vmctx: *mut u8,
+    type_index: u32,
+    elem: u32,
+    array: u32,
+    dst: u32,
+    src: u32,
+    len: u32,
+) -> u32 {
+    // SAFETY: called by generated code with its own VMContext.
+    let (store, inst) = unsafe { context(vmctx) };
+    let Some(GcType {
+        elem: Some((layout, _)),
+        ..
+    }) = gc_type(store, inst, type_index)
+    else {
+        return 1;
+    };
+    let StoreOpaque { instances, gc, .. } = store;
+    let Some(heap) = gc.as_mut().map(|g| &mut g.heap) else {
+        return 1;
+    };
+    let Ok(alen) = heap.array_len(array) else {
+        return 1;
+    };
+    if range(u64::from(dst), u64::from(len), alen as usize).is_none() {
+        return 1;
+    }
+    let items = instances[inst]
+        .elems
+        .get(elem as usize)
+        .and_then(|e| e.as_deref())
+        .unwrap_or(&[]);
+    let Some(src) = range(u64::from(src), u64::from(len), items.len()) else {
+        return 2;
+    };
+    match write_elems(heap, array, layout, dst, &items[src]) {
+        Ok(()) => 0,
+        Err(_) => 1,
+    }
+}
+
+unsafe extern "C" fn array_copy(
+    vmctx: *mut u8,
+    dst: u32,
+    dst_off: u32,
+    src: u32,
+    src_off: u32,
+    bytes: u32,
+    refs: u32,
+) -> u32 {
+    // SAFETY: called by generated code with its own VMContext.
+    let (store, _) = unsafe { context(vmctx) };
+    let Some(heap) = store.gc.as_mut().map(|g| &mut g.heap) else {
+        return 1;
+    };
+    match heap.copy_within(dst, dst_off, src, src_off, bytes, refs != 0) {
+        Ok(()) => 0,
+        Err(_) => 1,
     }
 }

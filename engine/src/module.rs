@@ -168,6 +168,7 @@ impl Module {
             traps,
             inlined,
             handlers,
+            stack_maps,
         } = artifact;
         let meta = ArtifactMeta {
             env,
@@ -179,10 +180,12 @@ impl Module {
             traps,
             inlined,
             handlers,
+            stack_maps,
             fingerprint: compiler.fingerprint().to_string(),
         };
-        let memory =
-            |functions, traps, handlers| CodeMemory::new(&code, functions, traps, handlers);
+        let memory = |functions, traps, handlers, stack_maps| {
+            CodeMemory::new(&code, functions, traps, handlers, stack_maps)
+        };
         Self::from_parts(engine, meta, wasm_hash, memory)
     }
 
@@ -237,6 +240,7 @@ impl Module {
             traps: inner.code.tables.traps.clone(),
             inlined: inner.inlined.clone(),
             handlers: inner.code.tables.handlers.clone(),
+            stack_maps: inner.code.tables.stack_maps.clone(),
             fingerprint: match &inner.engine.inner.baseline {
                 Some(b) if inner.baseline => b.fingerprint().to_string(),
                 _ => inner.engine.inner.compiler.fingerprint().to_string(),
@@ -265,7 +269,9 @@ impl Module {
             engine,
             parsed.meta,
             parsed.wasm_hash,
-            |functions, traps, handlers| CodeMemory::new(code, functions, traps, handlers),
+            |functions, traps, handlers, stack_maps| {
+                CodeMemory::new(code, functions, traps, handlers, stack_maps)
+            },
         )
     }
 
@@ -333,15 +339,17 @@ impl Module {
                 engine,
                 parsed.meta,
                 parsed.wasm_hash,
-                |functions, traps, handlers| CodeMemory::new(code, functions, traps, handlers),
+                |functions, traps, handlers, stack_maps| {
+                    CodeMemory::new(code, functions, traps, handlers, stack_maps)
+                },
             );
         }
         Self::from_parts(
             engine,
             parsed.meta,
             parsed.wasm_hash,
-            move |functions, traps, handlers| {
-                CodeMemory::from_file_map(map, off, len, functions, traps, handlers)
+            move |functions, traps, handlers, stack_maps| {
+                CodeMemory::from_file_map(map, off, len, functions, traps, handlers, stack_maps)
             },
         )
     }
@@ -354,6 +362,7 @@ impl Module {
             Vec<nyash_aot::CompiledFunction>,
             nyash_aot::TrapTable,
             nyash_aot::HandlerTable,
+            nyash_aot::StackMapTable,
         ) -> std::io::Result<CodeMemory>,
     ) -> Result<Module> {
         let baseline = engine
@@ -371,9 +380,12 @@ impl Module {
             traps,
             inlined,
             handlers,
+            stack_maps,
             ..
         } = meta;
-        let code = Arc::new(memory(functions, traps, handlers).map_err(|e| Error::io(None, e))?);
+        let code = Arc::new(
+            memory(functions, traps, handlers, stack_maps).map_err(|e| Error::io(None, e))?,
+        );
         if perf_map_enabled() {
             write_perf_map(&env, &code);
         }

@@ -129,6 +129,15 @@ pub(crate) struct StoreOpaque {
     /// In async calls, yield after this much fuel (and refill the counter).
     pub(crate) fuel_yield_interval: Option<u64>,
     pub(crate) epoch_behavior: EpochBehavior,
+    /// The GC heap, made when the first module that can see GC objects is
+    /// instantiated (see `gc.rs`).
+    pub(crate) gc: Option<Box<crate::gc::GcStore>>,
+    /// One entry per host -> wasm call in progress (innermost last): the
+    /// store context's exit record as it was when the call began, which is
+    /// the exit of the enclosing call's wasm frames (`[0, 0]` if none). The
+    /// collector walks the frames of every call from these and the current
+    /// record (`gc::StoreRoots`).
+    pub(crate) exits: Vec<[usize; 2]>,
 }
 
 /// What happens when the epoch deadline passes.
@@ -225,6 +234,8 @@ impl<T> Store<T> {
                     epoch_deadline: u64::MAX,
                     epoch_ptr: std::ptr::null(),
                     store: std::ptr::null_mut(),
+                    last_exit_pc: 0,
+                    last_exit_fp: 0,
                 }),
                 instances: Vec::new(),
                 memories: Vec::new(),
@@ -245,6 +256,8 @@ impl<T> Store<T> {
                 fuel_reserve: 0,
                 fuel_yield_interval: None,
                 epoch_behavior: EpochBehavior::Trap,
+                gc: None,
+                exits: Vec::with_capacity(4),
             },
             data,
         });
@@ -252,6 +265,24 @@ impl<T> Store<T> {
         inner.opaque.vmstore.store = ptr.cast();
         inner.opaque.vmstore.epoch_ptr = engine.epoch_ptr();
         Store { inner }
+    }
+
+    /// Runs a full garbage collection of the store's GC heap: every object
+    /// not reachable from wasm frames, globals, tables, element segments,
+    /// exceptions or the host's roots is freed, cycles included, and the
+    /// live ones move. Nothing to do if the store has no heap. An error
+    /// only if the heap was found corrupt (an engine bug).
+    pub fn gc(&mut self) -> crate::Result<()> {
+        crate::gc::full_collection(&mut self.inner.opaque)
+    }
+
+    /// How many collections the store's GC heap has run (minor and
+    /// major), 0 without a heap.
+    pub fn gc_collections(&self) -> u64 {
+        self.inner.opaque.gc.as_ref().map_or(0, |g| {
+            let s = g.heap.stats();
+            s.minor_collections + s.major_collections
+        })
     }
 
     fn require(&self, on: bool, what: &str) -> crate::Result<()> {

@@ -150,10 +150,10 @@ impl WasmTy for Option<crate::AnyRef> {
     fn to_raw(self, store: &StoreOpaque) -> ValRaw {
         crate::values::Val::AnyRef(self).to_raw(store)
     }
-    unsafe fn from_raw(_: &mut StoreOpaque, raw: ValRaw) -> Self {
+    unsafe fn from_raw(store: &mut StoreOpaque, raw: ValRaw) -> Self {
         // SAFETY: the caller guarantees the slot holds an `any` reference,
         // a `u32` in the low bits.
-        crate::AnyRef::from_raw(unsafe { raw.i32 } as u32)
+        crate::AnyRef::from_raw(store, unsafe { raw.i32 } as u32)
     }
 }
 

@@ -52,6 +52,26 @@ impl ExternRef {
         self.index as usize + 1
     }
 
+    /// `extern.convert_any`: the externref for `any` reference `a` (the
+    /// one an extern object stands for, else a new externref wrapping
+    /// `a`, which [`AnyRef::convert_extern`] turns back into `a`).
+    pub fn convert_any(mut store: impl AsContextMut, a: AnyRef) -> crate::Result<ExternRef> {
+        let store = &mut store.as_context_mut().0.opaque;
+        let r = AnyRef::resolve(store, Some(a))?;
+        let raw = crate::gc::extern_from_any(store, r);
+        ExternRef::from_raw(store, raw).ok_or_else(|| crate::Error::msg("the store has no GC heap"))
+    }
+
+    /// The `any` reference this externref wraps, if it came from
+    /// [`ExternRef::convert_any`] or `extern.convert_any` of a struct,
+    /// array or `i31`.
+    pub fn wrapped_any(&self, mut store: impl AsContextMut) -> Option<AnyRef> {
+        let store = &mut store.as_context_mut().0.opaque;
+        check_store(store, self.store);
+        let r = crate::gc::wrapped_any(store, self.index)?;
+        AnyRef::from_raw(store, r)
+    }
+
     pub(crate) fn from_raw(store: &StoreOpaque, raw: usize) -> Option<ExternRef> {
         (raw != 0).then(|| ExternRef {
             store: store.id,
@@ -99,8 +119,14 @@ impl std::fmt::Display for I31 {
 }
 
 /// A non-null reference of the `any` hierarchy (`anyref`, `eqref`,
-/// `i31ref`, struct and array references). Today it is always an `i31`:
-/// struct and array objects cannot be allocated yet.
+/// `i31ref`, struct and array references): an unboxed `i31`, or a struct or
+/// array object of a store's GC heap.
+///
+/// An object reference is a *root*: a handle the collector updates when it
+/// moves the object. A root handed to a host function (as an argument) lives
+/// until that host function returns; one returned to the host by a call,
+/// or read from a global or table, lives as long as the store. A root used
+/// after it ended is refused with an error (never a wrong object).
 ///
 /// ```
 /// use nyash_engine::{AnyRef, I31, Val};
@@ -112,46 +138,170 @@ impl std::fmt::Display for I31 {
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct AnyRef {
-    /// The reference as generated code holds it (`nyash_gc::vm`): odd is
-    /// an `i31`, `(value << 1) | 1`; never 0.
-    raw: std::num::NonZeroU32,
+    repr: AnyRepr,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+enum AnyRepr {
+    /// As generated code holds it (`nyash_gc::vm`): `(value << 1) | 1`.
+    I31(std::num::NonZeroU32),
+    /// A host root of store `store`: slot `index`, valid while the slot
+    /// has generation `generation`.
+    Object {
+        store: u64,
+        index: u32,
+        generation: u32,
+    },
 }
 
 impl AnyRef {
     /// The `i31ref` of `value`.
     pub const fn from_i31(value: I31) -> AnyRef {
         AnyRef {
-            raw: std::num::NonZeroU32::new((value.0 << 1) | nyash_gc::vm::I31_TAG)
-                .expect("the tag bit is set"),
+            repr: AnyRepr::I31(
+                std::num::NonZeroU32::new((value.0 << 1) | nyash_gc::vm::I31_TAG)
+                    .expect("the tag bit is set"),
+            ),
         }
     }
 
     /// The `i31` value, if this is an `i31ref`.
     pub const fn as_i31(&self) -> Option<I31> {
-        if self.raw.get() & nyash_gc::vm::I31_TAG != 0 {
-            Some(I31(self.raw.get() >> 1))
-        } else {
-            None
+        match self.repr {
+            AnyRepr::I31(raw) => Some(I31(raw.get() >> 1)),
+            AnyRepr::Object { .. } => None,
         }
     }
 
-    pub(crate) fn to_raw(r: Option<AnyRef>) -> u32 {
-        r.map_or(nyash_gc::vm::NULL_REF, |r| r.raw.get())
+    /// Whether this is a struct or array object (not an `i31`).
+    pub const fn is_object(&self) -> bool {
+        matches!(self.repr, AnyRepr::Object { .. })
     }
 
-    /// A reference read from generated code. Only `i31`s and null exist
-    /// until objects can be allocated; an even non-zero value (an object's
-    /// offset) is kept as it is.
-    pub(crate) fn from_raw(raw: u32) -> Option<AnyRef> {
-        std::num::NonZeroU32::new(raw).map(|raw| AnyRef { raw })
+    /// Whether `self` and `other` are the same reference (`ref.eq`): the
+    /// same `i31`, or the same object. Fails for a root that ended.
+    pub fn ref_eq(&self, store: impl AsContext, other: &AnyRef) -> crate::Result<bool> {
+        let store = &store.as_context().0.opaque;
+        Ok(AnyRef::resolve(store, Some(*self))? == AnyRef::resolve(store, Some(*other))?)
     }
+
+    /// `any.convert_extern`: the `any` reference for externref `e` (the
+    /// reference it wraps if it came from [`ExternRef::convert_any`] or
+    /// `extern.convert_any`, else the store's extern object standing for
+    /// it, the same one each time). Fails if the store has no GC heap (no
+    /// module that can see GC objects was instantiated in it) or the heap
+    /// is full.
+    pub fn convert_extern(mut store: impl AsContextMut, e: ExternRef) -> crate::Result<AnyRef> {
+        let store = &mut store.as_context_mut().0.opaque;
+        check_store(store, e.store);
+        let r = crate::gc::any_from_extern(store, e.to_raw())
+            .map_err(|e| crate::Error::msg(format!("GC heap: {e}")))?;
+        AnyRef::from_raw(store, r).ok_or_else(|| crate::Error::msg("the store has no GC heap"))
+    }
+
+    /// Whether this is a struct object of `store`.
+    pub fn is_struct(&self, store: impl AsContext) -> crate::Result<bool> {
+        Ok(self.object_kind(&store.as_context().0.opaque)? == Some(nyash_gc::vm::Kind::Struct))
+    }
+
+    /// Whether this is an array object of `store`.
+    pub fn is_array(&self, store: impl AsContext) -> crate::Result<bool> {
+        Ok(self.object_kind(&store.as_context().0.opaque)? == Some(nyash_gc::vm::Kind::Array))
+    }
+
+    /// The object's kind and engine type id (`None` for an `i31`).
+    fn object_type(&self, store: &StoreOpaque) -> crate::Result<Option<(nyash_gc::vm::Kind, u32)>> {
+        let r = AnyRef::resolve(store, Some(*self))?;
+        if r & nyash_gc::vm::I31_TAG != 0 {
+            return Ok(None);
+        }
+        let heap = &store.gc.as_ref().ok_or_else(stale)?.heap;
+        heap.object_type(r)
+            .map(Some)
+            .map_err(|e| crate::Error::msg(format!("GC heap: {e}")))
+    }
+
+    fn object_kind(&self, store: &StoreOpaque) -> crate::Result<Option<nyash_gc::vm::Kind>> {
+        Ok(self.object_type(store)?.map(|(k, _)| k))
+    }
+
+    /// The engine type of the object (`HeapType::Engine(id)`),
+    /// `HeapType::I31` for an `i31`, `HeapType::Any` for an externref
+    /// converted with `any.convert_extern`.
+    pub fn heap_type(&self, store: impl AsContext) -> crate::Result<HeapType> {
+        Ok(match self.object_type(&store.as_context().0.opaque)? {
+            Some((nyash_gc::vm::Kind::Extern, _)) => HeapType::Any,
+            Some((_, id)) => HeapType::Engine(id),
+            None => HeapType::I31,
+        })
+    }
+
+    /// The raw form of `r` as generated code holds it; an error for a root
+    /// of another store or one that ended.
+    pub(crate) fn resolve(store: &StoreOpaque, r: Option<AnyRef>) -> crate::Result<u32> {
+        let Some(r) = r else {
+            return Ok(nyash_gc::vm::NULL_REF);
+        };
+        match r.repr {
+            AnyRepr::I31(raw) => Ok(raw.get()),
+            AnyRepr::Object {
+                store: id,
+                index,
+                generation,
+            } => {
+                if id != store.id {
+                    return Err(crate::Error::msg(
+                        "a GC reference of another store was used with this store",
+                    ));
+                }
+                store
+                    .gc
+                    .as_ref()
+                    .and_then(|g| g.rooted(index, generation))
+                    .ok_or_else(stale)
+            }
+        }
+    }
+
+    /// [`AnyRef::resolve`], with null for a reference that cannot be used
+    /// (callers check values with `Val::check_ty` first).
+    pub(crate) fn to_raw(store: &StoreOpaque, r: Option<AnyRef>) -> u32 {
+        AnyRef::resolve(store, r).unwrap_or(nyash_gc::vm::NULL_REF)
+    }
+
+    /// A reference read from generated code: an object gets a host root.
+    pub(crate) fn from_raw(store: &mut StoreOpaque, raw: u32) -> Option<AnyRef> {
+        let nz = std::num::NonZeroU32::new(raw)?;
+        if raw & nyash_gc::vm::I31_TAG != 0 {
+            return Some(AnyRef {
+                repr: AnyRepr::I31(nz),
+            });
+        }
+        let id = store.id;
+        let gc = store.gc.as_mut()?;
+        let (index, generation) = gc.root(raw);
+        Some(AnyRef {
+            repr: AnyRepr::Object {
+                store: id,
+                index,
+                generation,
+            },
+        })
+    }
+}
+
+fn stale() -> crate::Error {
+    crate::Error::msg(
+        "a GC reference was used after its root ended (references handed to a host \
+         function live until it returns)",
+    )
 }
 
 impl std::fmt::Display for AnyRef {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.as_i31() {
-            Some(v) => write!(f, "i31 {v}"),
-            None => write!(f, "object @{:#x}", self.raw),
+        match self.repr {
+            AnyRepr::I31(raw) => write!(f, "i31 {}", I31(raw.get() >> 1)),
+            AnyRepr::Object { .. } => write!(f, "object"),
         }
     }
 }
@@ -295,10 +445,11 @@ impl Val {
                     Err(format!("null is not a value of the non-nullable type {ty}"))
                 };
             };
-            // Only i31s exist until objects can be allocated.
-            let actual = match a.as_i31() {
-                Some(_) => HeapType::I31,
-                None => HeapType::Any,
+            let actual = match a.object_type(store) {
+                Ok(Some((nyash_gc::vm::Kind::Extern, _))) => HeapType::Any,
+                Ok(Some((_, id))) => HeapType::Engine(id),
+                Ok(None) => HeapType::I31,
+                Err(e) => return Err(e.to_string()),
             };
             return if store.engine.types().heap_matches(actual, r.heap) {
                 Ok(())
@@ -424,7 +575,7 @@ impl Val {
             // Zero-extended: generated code reads the low 32 bits as an
             // `I32`, and a table slot holds the whole word.
             Val::AnyRef(a) => ValRaw {
-                r#ref: AnyRef::to_raw(a) as usize,
+                r#ref: AnyRef::to_raw(store, a) as usize,
             },
         }
     }
@@ -441,7 +592,7 @@ impl Val {
                 ValType::F64 => Val::F64(raw.f64),
                 ValType::V128 => Val::V128(u128::from_le_bytes(raw.v128)),
                 ValType::Ref(r) => match store.heap_top(r.heap) {
-                    HeapType::Any => Val::AnyRef(AnyRef::from_raw(raw.i32 as u32)),
+                    HeapType::Any => Val::AnyRef(AnyRef::from_raw(store, raw.i32 as u32)),
                     HeapType::Extern => Val::ExternRef(ExternRef::from_raw(store, raw.r#ref)),
                     HeapType::Exn => {
                         Val::ExnRef(crate::exceptions::ExnRef::from_raw(store, raw.r#ref))

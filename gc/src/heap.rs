@@ -668,6 +668,57 @@ impl GcHeap {
         Ok(())
     }
 
+    /// Copies `bytes` into object `r` at `off` (a non-reference field or
+    /// elements: no barrier, like [`write_u32`](Self::write_u32)).
+    pub fn write_bytes(&mut self, r: u32, off: u32, bytes: &[u8]) -> Result<(), GcError> {
+        let len = u32::try_from(bytes.len()).map_err(|_| GcError::BadAccess {
+            object: r,
+            offset: off,
+            why: "field outside the object",
+        })?;
+        let at = self.body_field(r, off, len)?;
+        for (i, b) in bytes.iter().enumerate() {
+            self.mem.w8(at + i as u32, *b);
+        }
+        Ok(())
+    }
+
+    /// Copies `out.len()` bytes of object `r` from `off` into `out`.
+    pub fn read_bytes(&self, r: u32, off: u32, out: &mut [u8]) -> Result<(), GcError> {
+        let len = u32::try_from(out.len()).map_err(|_| GcError::BadAccess {
+            object: r,
+            offset: off,
+            why: "field outside the object",
+        })?;
+        let at = self.field(r, off, len)?.2;
+        for (i, b) in out.iter_mut().enumerate() {
+            *b = self.mem.r8(at + i as u32);
+        }
+        Ok(())
+    }
+
+    /// Moves `len` bytes from object `src` at `src_off` to object `dst` at
+    /// `dst_off` (the ranges may overlap); with `refs`, the moved bytes are
+    /// reference slots and the destination's cards are marked. Both ranges
+    /// must lie in the objects' bodies.
+    pub fn copy_within(
+        &mut self,
+        dst: u32,
+        dst_off: u32,
+        src: u32,
+        src_off: u32,
+        len: u32,
+        refs: bool,
+    ) -> Result<(), GcError> {
+        let to = self.body_field(dst, dst_off, len)?;
+        let from = self.body_field(src, src_off, len)?;
+        self.mem.copy(from, to, len);
+        if refs && len > 0 {
+            self.cards.range(to, to + len).fill(1);
+        }
+        Ok(())
+    }
+
     /// Reads the reference slot at `off` of object `r`.
     pub fn read_ref(&self, r: u32, off: u32) -> Result<u32, GcError> {
         let (w0, w1, at) = self.field(r, off, 4)?;

@@ -136,6 +136,18 @@ impl Mem {
     }
 
     #[inline(always)]
+    pub(crate) fn r8(self, off: u32) -> u8 {
+        // SAFETY: see the type's documentation.
+        unsafe { self.at(off).read() }
+    }
+
+    #[inline(always)]
+    pub(crate) fn w8(self, off: u32, v: u8) {
+        // SAFETY: see the type's documentation.
+        unsafe { self.at(off).write(v) }
+    }
+
+    #[inline(always)]
     pub(crate) fn r64(self, off: u32) -> u64 {
         // SAFETY: see the type's documentation.
         unsafe { self.at(off).cast::<u64>().read_unaligned() }

@@ -11,7 +11,7 @@ impl Translator<'_, '_> {
     fn finish_call(&mut self, results: Vec<ir::Value>, nparams: usize) {
         self.reload_fuel();
         let n = self.stack.len();
-        self.stack.truncate(n - nparams);
+        self.truncate_stack(n - nparams);
         self.stack.extend(results);
     }
 
@@ -54,7 +54,7 @@ impl Translator<'_, '_> {
     /// in this block (the callee returns straight to our caller).
     fn finish_tail_call(&mut self, nparams: usize) {
         let n = self.stack.len();
-        self.stack.truncate(n - nparams);
+        self.truncate_stack(n - nparams);
         self.reachable = false;
     }
 

@@ -145,7 +145,7 @@ impl Translator<'_, '_> {
         let dest = self.new_block(&results);
         let base = self.stack.len() - params.len();
         self.builder.ins().jump(header, &args(&self.stack[base..]));
-        self.stack.truncate(base);
+        self.truncate_stack(base);
         self.builder.switch_to_block(header);
         let hp = self.builder.block_params(header).to_vec();
         self.stack.extend(hp);
@@ -317,7 +317,7 @@ impl Translator<'_, '_> {
                 .ins()
                 .jump(dest, &args(&self.stack[n - num_results..]));
         }
-        self.stack.truncate(base);
+        self.truncate_stack(base);
         self.stack.extend(params);
         self.builder.switch_to_block(else_block);
         self.reachable = head_reachable;
@@ -353,7 +353,7 @@ impl Translator<'_, '_> {
             _ => {}
         }
         self.builder.seal_block(frame.dest);
-        self.stack.truncate(frame.base);
+        self.truncate_stack(frame.base);
         if is_function {
             self.builder.switch_to_block(frame.dest);
             // The results are the block's parameters as declared. Read them

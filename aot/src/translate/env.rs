@@ -81,6 +81,10 @@ pub(super) enum Region {
     /// The current-length field of memory definitions, written only by
     /// `memory.grow` (a builtin call).
     MemoryLength = 2,
+    /// The fields and elements of GC heap objects.
+    GcObjects = 3,
+    /// The nursery's bump pointer and limit (`VMGcHeapData`).
+    GcNursery = 4,
 }
 
 impl Region {
@@ -91,13 +95,15 @@ impl Region {
             description: match self {
                 Region::LinearMemory => "linear memory".into(),
                 Region::MemoryLength => "memory length".into(),
+                Region::GcObjects => "gc objects".into(),
+                Region::GcNursery => "gc nursery pointers".into(),
             },
         })
     }
 }
 
 /// Read-only VMContext fields: their loads may be merged and hoisted.
-fn readonly() -> MemFlagsData {
+pub(super) fn readonly() -> MemFlagsData {
     MemFlagsData::trusted().with_readonly().with_can_move()
 }
 
@@ -533,7 +539,7 @@ impl<'a> FuncEnv<'a> {
     /// The entry of engine type `actual`'s supertype display at the depth
     /// of module type `type_index`: `type_index`'s engine id if `actual` is
     /// it or a subtype of it (see `vmoffsets::type_display`).
-    fn display_entry(
+    pub fn display_entry(
         &mut self,
         b: &mut FunctionBuilder<'_>,
         actual: ir::Value,
@@ -638,6 +644,44 @@ impl<'a> FuncEnv<'a> {
         } else {
             self.emit_call(b, Callee::Indirect(sig, code), &all)
         }
+    }
+
+    // --- the GC heap --------------------------------------------------------
+
+    /// The store's `*mut VMGcHeapData` (`nyash_gc::vm`).
+    pub fn gc_heap_data(&self, b: &mut FunctionBuilder<'_>) -> ir::Value {
+        self.load_vmctx(b, POINTER_TYPE, VMOffsets::GC_HEAP)
+    }
+
+    /// The GC heap's base address: an object is at `base + zext(ref)`. It
+    /// never changes, so its load may leave loops.
+    pub fn gc_base(&self, b: &mut FunctionBuilder<'_>) -> ir::Value {
+        let data = self.gc_heap_data(b);
+        b.ins().load(
+            POINTER_TYPE,
+            readonly(),
+            data,
+            nyash_gc::vm::offsets::BASE as i32,
+        )
+    }
+
+    /// The GC heap's card table (one byte per `1 << CARD_SHIFT` bytes of
+    /// heap offsets); it never moves.
+    pub fn gc_card_table(&self, b: &mut FunctionBuilder<'_>) -> ir::Value {
+        let data = self.gc_heap_data(b);
+        b.ins().load(
+            POINTER_TYPE,
+            readonly(),
+            data,
+            nyash_gc::vm::offsets::CARD_TABLE as i32,
+        )
+    }
+
+    /// The engine type id (an `I32`) of module type `type_index`.
+    pub fn engine_type_id(&self, b: &mut FunctionBuilder<'_>, type_index: u32) -> ir::Value {
+        let ids = self.load_vmctx(b, POINTER_TYPE, VMOffsets::TYPE_IDS);
+        b.ins()
+            .load(types::I32, readonly(), ids, (type_index * 4) as i32)
     }
 
     // --- builtins and the store context -----------------------------------

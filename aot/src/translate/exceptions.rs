@@ -152,7 +152,7 @@ impl Translator<'_, '_> {
                 (i as u32 * VAL_RAW_SIZE) as i32,
             );
         }
-        self.stack.truncate(base);
+        self.truncate_stack(base);
         self.save_fuel();
         let tag = self.builder.ins().iconst(types::I32, tag as i64);
         self.env

@@ -116,8 +116,20 @@ impl FuncTranslator {
 
         // Parameters and declared locals.
         let ty = env.func_type(func_index);
+        let traced = |t: crate::module::WasmType| match t {
+            crate::module::WasmType::Ref(r) => {
+                !matches!(
+                    r.heap,
+                    crate::module::HeapType::I31 | crate::module::HeapType::None
+                ) && env.heap_top(r.heap) == crate::module::HeapType::Any
+            }
+            _ => false,
+        };
         for (i, t) in ty.params.iter().enumerate() {
             let var = builder.declare_var(abi::clif_type(*t, &env.types));
+            if traced(*t) {
+                builder.declare_var_needs_stack_map(var);
+            }
             builder.def_var(var, params[2 + i]);
             self.locals.push(var);
         }
@@ -132,6 +144,9 @@ impl FuncTranslator {
             let ct = abi::clif_type(wt, &env.types);
             for _ in 0..n {
                 let var = builder.declare_var(ct);
+                if traced(wt) {
+                    builder.declare_var_needs_stack_map(var);
+                }
                 // A non-nullable local has no default: validation proves
                 // it is set before every read.
                 if wt.is_defaultable() {
@@ -163,6 +178,7 @@ impl FuncTranslator {
             fuel_var: None,
             fuel_pending: 0,
             handlers: Vec::new(),
+            low_water: 0,
         };
         t.init_fuel();
         t.interrupt_checks();
@@ -178,11 +194,15 @@ impl FuncTranslator {
             encoding::check_operator(&op, raw, offset, multi_memory, |m| {
                 env.memories.get(m as usize).is_some_and(|m| m.memory64)
             })?;
+            t.low_water = t.stack.len();
             if t.reachable {
                 t.charge(&op);
                 t.visit_operator(&op)?;
             } else {
                 t.translate_unreachable_op(&op)?;
+            }
+            if t.reachable {
+                t.declare_pushed_refs(validator)?;
             }
         }
         ops.finish().map_err(invalid)?;
@@ -225,11 +245,23 @@ pub(crate) struct Translator<'a, 'b> {
     fuel_pending: i64,
     /// The catch clauses of the open `try_table`s, outermost first.
     handlers: Vec<exceptions::HandlerScope>,
+    /// The lowest operand stack height during the current operator: the
+    /// values above it are new, and those holding heap references are
+    /// declared for stack maps after the operator (`gc.rs`).
+    low_water: usize,
 }
 
 impl Translator<'_, '_> {
     fn pop(&mut self) -> ir::Value {
-        self.stack.pop().expect("validation guarantees operands")
+        let v = self.stack.pop().expect("validation guarantees operands");
+        self.low_water = self.low_water.min(self.stack.len());
+        v
+    }
+
+    /// Drops the operand stack to `height` values.
+    fn truncate_stack(&mut self, height: usize) {
+        self.stack.truncate(height);
+        self.low_water = self.low_water.min(self.stack.len());
     }
 
     fn pop2(&mut self) -> (ir::Value, ir::Value) {

@@ -83,6 +83,28 @@ macro_rules! unsupported_proposals {
     (@one gc RefCastNullable $($rest:tt)*) => {};
     (@one gc BrOnCast $($rest:tt)*) => {};
     (@one gc BrOnCastFail $($rest:tt)*) => {};
+    (@one gc StructNew $($rest:tt)*) => {};
+    (@one gc StructNewDefault $($rest:tt)*) => {};
+    (@one gc StructGet $($rest:tt)*) => {};
+    (@one gc StructGetS $($rest:tt)*) => {};
+    (@one gc StructGetU $($rest:tt)*) => {};
+    (@one gc StructSet $($rest:tt)*) => {};
+    (@one gc ArrayNew $($rest:tt)*) => {};
+    (@one gc ArrayNewDefault $($rest:tt)*) => {};
+    (@one gc ArrayNewFixed $($rest:tt)*) => {};
+    (@one gc ArrayNewData $($rest:tt)*) => {};
+    (@one gc ArrayNewElem $($rest:tt)*) => {};
+    (@one gc ArrayGet $($rest:tt)*) => {};
+    (@one gc ArrayGetS $($rest:tt)*) => {};
+    (@one gc ArrayGetU $($rest:tt)*) => {};
+    (@one gc ArraySet $($rest:tt)*) => {};
+    (@one gc ArrayLen $($rest:tt)*) => {};
+    (@one gc ArrayFill $($rest:tt)*) => {};
+    (@one gc ArrayCopy $($rest:tt)*) => {};
+    (@one gc ArrayInitData $($rest:tt)*) => {};
+    (@one gc ArrayInitElem $($rest:tt)*) => {};
+    (@one gc AnyConvertExtern $($rest:tt)*) => {};
+    (@one gc ExternConvertAny $($rest:tt)*) => {};
     (@one $proposal:ident $op:ident $({ $($arg:ident: $argty:ty),* })? => $visit:ident) => {
         fn $visit(&mut self $($(, $arg: $argty)*)?) -> Self::Output {
             $($(let _ = $arg;)*)?
@@ -173,7 +195,93 @@ impl<'a> VisitOperator<'a> for Translator<'_, '_> {
 
     // --- control (control.rs) ---------------------------------------------
 
-    // GC without a heap (gc.rs).
+    // GC (gc.rs).
+    fn visit_struct_new(&mut self, struct_type_index: u32) -> Self::Output {
+        ok!(self.struct_new(struct_type_index, false))
+    }
+    fn visit_struct_new_default(&mut self, struct_type_index: u32) -> Self::Output {
+        ok!(self.struct_new(struct_type_index, true))
+    }
+    fn visit_struct_get(&mut self, struct_type_index: u32, field_index: u32) -> Self::Output {
+        ok!(self.struct_get(struct_type_index, field_index, false))
+    }
+    fn visit_struct_get_s(&mut self, struct_type_index: u32, field_index: u32) -> Self::Output {
+        ok!(self.struct_get(struct_type_index, field_index, true))
+    }
+    fn visit_struct_get_u(&mut self, struct_type_index: u32, field_index: u32) -> Self::Output {
+        ok!(self.struct_get(struct_type_index, field_index, false))
+    }
+    fn visit_struct_set(&mut self, struct_type_index: u32, field_index: u32) -> Self::Output {
+        ok!(self.struct_set(struct_type_index, field_index))
+    }
+    fn visit_array_new(&mut self, array_type_index: u32) -> Self::Output {
+        ok!(self.array_new(array_type_index, false))
+    }
+    fn visit_array_new_default(&mut self, array_type_index: u32) -> Self::Output {
+        ok!(self.array_new(array_type_index, true))
+    }
+    fn visit_array_new_fixed(&mut self, array_type_index: u32, array_size: u32) -> Self::Output {
+        ok!(self.array_new_fixed(array_type_index, array_size))
+    }
+    fn visit_array_new_data(
+        &mut self,
+        array_type_index: u32,
+        array_data_index: u32,
+    ) -> Self::Output {
+        ok!(self.array_new_segment(array_type_index, array_data_index, false))
+    }
+    fn visit_array_new_elem(
+        &mut self,
+        array_type_index: u32,
+        array_elem_index: u32,
+    ) -> Self::Output {
+        ok!(self.array_new_segment(array_type_index, array_elem_index, true))
+    }
+    fn visit_array_get(&mut self, array_type_index: u32) -> Self::Output {
+        ok!(self.array_get(array_type_index, false))
+    }
+    fn visit_array_get_s(&mut self, array_type_index: u32) -> Self::Output {
+        ok!(self.array_get(array_type_index, true))
+    }
+    fn visit_array_get_u(&mut self, array_type_index: u32) -> Self::Output {
+        ok!(self.array_get(array_type_index, false))
+    }
+    fn visit_array_set(&mut self, array_type_index: u32) -> Self::Output {
+        ok!(self.array_set(array_type_index))
+    }
+    fn visit_array_len(&mut self) -> Self::Output {
+        ok!(self.array_len())
+    }
+    fn visit_array_fill(&mut self, array_type_index: u32) -> Self::Output {
+        ok!(self.array_fill(array_type_index))
+    }
+    fn visit_array_copy(
+        &mut self,
+        array_type_index_dst: u32,
+        array_type_index_src: u32,
+    ) -> Self::Output {
+        ok!(self.array_copy(array_type_index_dst, array_type_index_src))
+    }
+    fn visit_array_init_data(
+        &mut self,
+        array_type_index: u32,
+        array_data_index: u32,
+    ) -> Self::Output {
+        ok!(self.array_init(array_type_index, array_data_index, false))
+    }
+    fn visit_array_init_elem(
+        &mut self,
+        array_type_index: u32,
+        array_elem_index: u32,
+    ) -> Self::Output {
+        ok!(self.array_init(array_type_index, array_elem_index, true))
+    }
+    fn visit_any_convert_extern(&mut self) -> Self::Output {
+        ok!(self.any_convert_extern())
+    }
+    fn visit_extern_convert_any(&mut self) -> Self::Output {
+        ok!(self.extern_convert_any())
+    }
     fn visit_ref_eq(&mut self) -> Self::Output {
         ok!(self.ref_eq())
     }

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use nyash_aot::compile::{CompiledFunction, HandlerTable, TrapTable};
+use nyash_aot::compile::{CompiledFunction, HandlerTable, StackMapTable, TrapTable};
 
 use super::mmap::{Mmap, page_size};
 
@@ -16,6 +16,8 @@ pub struct CodeTables {
     pub traps: TrapTable,
     /// Exception handlers of the image's `try_call` sites.
     pub handlers: HandlerTable,
+    /// Stack maps of the image's call sites (the collector's stack walk).
+    pub stack_maps: StackMapTable,
 }
 
 impl CodeTables {
@@ -81,6 +83,7 @@ impl CodeMemory {
         functions: Vec<CompiledFunction>,
         traps: TrapTable,
         handlers: HandlerTable,
+        stack_maps: StackMapTable,
     ) -> std::io::Result<Self> {
         let len = code.len().max(1).next_multiple_of(page_size());
         let mmap = Mmap::reserve(len)?;
@@ -96,6 +99,7 @@ impl CodeMemory {
             functions,
             traps,
             handlers,
+            stack_maps,
         ))
     }
 
@@ -117,6 +121,7 @@ impl CodeMemory {
         functions: Vec<CompiledFunction>,
         traps: TrapTable,
         handlers: HandlerTable,
+        stack_maps: StackMapTable,
     ) -> std::io::Result<Self> {
         if !Self::can_map_in_place(offset) {
             return Err(std::io::Error::other(format!(
@@ -153,6 +158,7 @@ impl CodeMemory {
             functions,
             traps,
             handlers,
+            stack_maps,
         ))
     }
 
@@ -163,6 +169,7 @@ impl CodeMemory {
         functions: Vec<CompiledFunction>,
         traps: TrapTable,
         handlers: HandlerTable,
+        stack_maps: StackMapTable,
     ) -> Self {
         let tables = Arc::new(CodeTables {
             start: base as usize,
@@ -170,6 +177,7 @@ impl CodeMemory {
             functions,
             traps,
             handlers,
+            stack_maps,
         });
         // An empty image has no code to find; registering it (even as one
         // byte) would claim the first byte of whatever is mapped next,
@@ -235,6 +243,7 @@ mod tests {
             vec![],
             TrapTable::default(),
             HandlerTable::default(),
+            StackMapTable::default(),
         )
         .unwrap_err();
         assert!(e.to_string().contains("does not start on a page"), "{e}");
@@ -246,6 +255,7 @@ mod tests {
             vec![],
             TrapTable::default(),
             HandlerTable::default(),
+            StackMapTable::default(),
         )
         .unwrap_err();
         assert!(e.to_string().contains("outside"), "{e}");
@@ -256,6 +266,7 @@ mod tests {
             vec![],
             TrapTable::default(),
             HandlerTable::default(),
+            StackMapTable::default(),
         )
         .unwrap_err();
         assert!(e.to_string().contains("outside"), "{e}");
@@ -266,7 +277,8 @@ mod tests {
                 16,
                 vec![],
                 TrapTable::default(),
-                HandlerTable::default()
+                HandlerTable::default(),
+                StackMapTable::default()
             )
             .is_ok()
         );

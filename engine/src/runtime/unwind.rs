@@ -173,3 +173,42 @@ pub(crate) unsafe fn resume(to: Resume, exn: usize, values: usize) -> ! {
         );
     }
 }
+
+/// Calls `visit` for every stack-map slot of the wasm frames of one call in
+/// progress, from the frame of the innermost wasm function (its frame
+/// pointer `fp`, stopped at the call returning to `pc`) up to where the
+/// call's wasm frames end (the same place the unwinder stops, see
+/// [`next_frame`]). A frame stopped at a call with no stack map holds no
+/// references (or is a trampoline).
+///
+/// # Safety
+/// `(pc, fp)` must be an exit record of a call of this thread that is in
+/// progress: the return address into, and the frame pointer of, a frame of
+/// generated code whose frame chain is intact (the frames are suspended
+/// in a call to the runtime or host, on any stack).
+pub(crate) unsafe fn visit_frame_roots(pc: usize, fp: usize, visit: &mut dyn FnMut(&mut u32)) {
+    let (mut pc, mut fp) = (pc, fp);
+    let Some(mut image) = Image::of(None, pc) else {
+        return;
+    };
+    loop {
+        if let Some(tables) = image.tables()
+            && let Some((span, slots)) = tables.stack_maps.lookup((pc - image.start) as u32)
+        {
+            let sp = fp - span as usize;
+            for &off in slots {
+                // SAFETY: the stack map names 4-byte slots of this live frame.
+                visit(unsafe { &mut *((sp + off as usize) as *mut u32) });
+            }
+        }
+        // SAFETY: `fp` is the frame pointer of a frame of generated code.
+        match unsafe { next_frame(fp, image) } {
+            Some((ret, caller_fp, next)) => {
+                pc = ret;
+                fp = caller_fp;
+                image = next;
+            }
+            None => return,
+        }
+    }
+}

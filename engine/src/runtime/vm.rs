@@ -99,6 +99,8 @@ pub struct VMContextHeader {
     pub instance: usize,
     /// The engine's supertype display records (`vmoffsets::type_display`).
     pub type_displays: *const u32,
+    /// The store's GC heap block, or null if the module cannot see GC objects.
+    pub gc_heap: *mut nyash_gc::vm::VMGcHeapData,
 }
 
 /// Per-store state generated code reads.
@@ -110,6 +112,9 @@ pub struct VMStoreContext {
     pub epoch_deadline: u64,
     pub epoch_ptr: *const u64,
     pub store: *mut (),
+    /// The exit record (`vmoffsets::store_context::LAST_EXIT_PC`).
+    pub last_exit_pc: usize,
+    pub last_exit_fp: usize,
 }
 
 /// The context of a host function, passed as "vmctx" to its host-call
@@ -172,6 +177,10 @@ mod tests {
         assert_eq!(
             offset_of!(VMContextHeader, type_displays),
             VMOffsets::TYPE_DISPLAYS as usize
+        );
+        assert_eq!(
+            offset_of!(VMContextHeader, gc_heap),
+            VMOffsets::GC_HEAP as usize
         );
         assert_eq!(
             size_of::<VMContextHeader>(),
@@ -239,6 +248,14 @@ mod tests {
         assert_eq!(
             offset_of!(VMStoreContext, store),
             store_context::STORE as usize
+        );
+        assert_eq!(
+            offset_of!(VMStoreContext, last_exit_pc),
+            store_context::LAST_EXIT_PC as usize
+        );
+        assert_eq!(
+            offset_of!(VMStoreContext, last_exit_fp),
+            store_context::LAST_EXIT_FP as usize
         );
         assert_eq!(size_of::<VMStoreContext>(), store_context::SIZE as usize);
         assert_eq!(

@@ -1,0 +1,404 @@
+//! WebAssembly GC in the engine: objects survive collections that move
+//! them, wherever their references are (frames of running, nested and
+//! suspended calls, globals, tables, host roots); casts across modules;
+//! bulk array operators; the heap limit. Every test runs with a small
+//! nursery (so collections happen often) and again in stress mode
+//! (`Config::gc_stress`: a moving collection at every allocation, the heap
+//! verified after each), and checks that collections did happen.
+
+use nyash_engine::{
+    AnyRef, Caller, Config, Engine, ExternRef, Func, Instance, Linker, Module, Store, TrapCode, Val,
+};
+
+fn engines() -> Vec<(&'static str, Engine)> {
+    let mut small = Config::new();
+    small.gc_nursery_bytes(64 << 10);
+    let mut stress = Config::new();
+    stress.gc_stress(true);
+    vec![
+        ("small nursery", Engine::new(&small).unwrap()),
+        ("stress", Engine::new(&stress).unwrap()),
+    ]
+}
+
+fn instance<T: 'static>(store: &mut Store<T>, linker: &Linker<T>, wat: &str) -> Instance {
+    let module = Module::new(store.engine(), wat).unwrap();
+    linker.instantiate(store, &module).unwrap()
+}
+
+const TREES: &str = r#"(module
+    (type $node (struct (field $l (ref null $node)) (field $r (ref null $node)) (field $v i32)))
+    (func $make (export "make") (param $d i32) (result (ref $node))
+        (if (result (ref $node)) (i32.eqz (local.get $d))
+            (then (struct.new $node (ref.null $node) (ref.null $node) (i32.const 1)))
+            (else (struct.new $node
+                (call $make (i32.sub (local.get $d) (i32.const 1)))
+                (call $make (i32.sub (local.get $d) (i32.const 1)))
+                (local.get $d)))))
+    (func $check (export "check") (param $t (ref null $node)) (result i32)
+        (if (result i32) (ref.is_null (local.get $t))
+            (then (i32.const 0))
+            (else (i32.add (struct.get $node $v (local.get $t))
+                (i32.add (call $check (struct.get $node $l (local.get $t)))
+                         (call $check (struct.get $node $r (local.get $t))))))))
+    ;; A long-lived tree, many short-lived ones, then the long-lived one again.
+    (func (export "run") (param $d i32) (param $n i32) (result i32)
+        (local $keep (ref null $node)) (local $sum i32)
+        (local.set $keep (call $make (local.get $d)))
+        (loop $l
+            (local.set $sum (i32.add (local.get $sum) (call $check (call $make (local.get $d)))))
+            (br_if $l (local.tee $n (i32.sub (local.get $n) (i32.const 1)))))
+        (i32.add (local.get $sum) (call $check (local.get $keep)))))"#;
+
+/// The checksum `check` gives a tree of depth `d`.
+fn tree_sum(d: i32) -> i32 {
+    if d == 0 { 1 } else { d + 2 * tree_sum(d - 1) }
+}
+
+#[test]
+fn trees_survive_moving_collections() {
+    for (name, engine) in engines() {
+        let mut store = Store::new(&engine, ());
+        let linker = Linker::new(&engine);
+        let inst = instance(&mut store, &linker, TREES);
+        let run = inst
+            .get_typed_func::<(i32, i32), i32>(&mut store, "run")
+            .unwrap();
+        let (d, n) = if name == "stress" { (6, 3) } else { (12, 20) };
+        assert_eq!(
+            run.call(&mut store, (d, n)).unwrap(),
+            (n + 1) * tree_sum(d),
+            "{name}"
+        );
+        assert!(store.gc_collections() > 0, "{name}: no collection ran");
+    }
+}
+
+#[test]
+fn host_roots_survive_collections_and_go_back_to_wasm() {
+    for (name, engine) in engines() {
+        let mut store = Store::new(&engine, ());
+        let linker = Linker::new(&engine);
+        let inst = instance(&mut store, &linker, TREES);
+        let make = inst.get_func(&mut store, "make").unwrap();
+        let check = inst.get_func(&mut store, "check").unwrap();
+        let mut out = [Val::I32(0)];
+        make.call(&mut store, &[Val::I32(5)], &mut out).unwrap();
+        let tree = out[0];
+        let Val::AnyRef(Some(r)) = tree else {
+            panic!("{name}: not an object: {tree:?}")
+        };
+        assert!(r.is_struct(&store).unwrap());
+        // Churn: collections move the tree.
+        for _ in 0..3 {
+            make.call(&mut store, &[Val::I32(8)], &mut out).unwrap();
+            store.gc().unwrap();
+        }
+        let mut sum = [Val::I32(0)];
+        check.call(&mut store, &[tree], &mut sum).unwrap();
+        assert_eq!(sum[0], Val::I32(tree_sum(5)), "{name}");
+        assert!(r.ref_eq(&store, &r).unwrap());
+    }
+}
+
+#[test]
+fn globals_tables_and_segments_are_roots() {
+    let wat = r#"(module
+        (type $box (struct (field (mut i32))))
+        (type $arr (array (mut (ref null $box))))
+        (global $g (mut (ref null $box)) (struct.new $box (i32.const 7)))
+        (table $t 4 (ref null $box))
+        (elem $e (ref null $box) (item (struct.new $box (i32.const 11))) (item (struct.new $box (i32.const 13))))
+        (func $churn (param $n i32)
+            (loop $l
+                (drop (struct.new $box (local.get $n)))
+                (br_if $l (local.tee $n (i32.sub (local.get $n) (i32.const 1))))))
+        (func (export "run") (result i32)
+            (local $a (ref null $arr))
+            (table.set $t (i32.const 2) (struct.new $box (i32.const 5)))
+            (call $churn (i32.const 20000))
+            (local.set $a (array.new_elem $arr $e (i32.const 0) (i32.const 2)))
+            (call $churn (i32.const 20000))
+            (i32.add
+                (i32.add (struct.get $box 0 (global.get $g))
+                         (struct.get $box 0 (table.get $t (i32.const 2))))
+                (i32.add (struct.get $box 0 (array.get $arr (local.get $a) (i32.const 0)))
+                         (struct.get $box 0 (array.get $arr (local.get $a) (i32.const 1)))))))"#;
+    for (name, engine) in engines() {
+        let mut store = Store::new(&engine, ());
+        let linker = Linker::new(&engine);
+        let inst = instance(&mut store, &linker, wat);
+        let run = inst.get_typed_func::<(), i32>(&mut store, "run").unwrap();
+        assert_eq!(run.call(&mut store, ()).unwrap(), 7 + 5 + 11 + 13, "{name}");
+        assert!(store.gc_collections() > 0, "{name}");
+    }
+}
+
+#[test]
+fn nested_host_calls_keep_the_outer_frames_roots() {
+    let wat = r#"(module
+        (type $box (struct (field i32)))
+        (import "host" "reenter" (func $reenter (param i32) (result i32)))
+        (func (export "outer") (param $n i32) (result i32)
+            (local $b (ref null $box))
+            (local.set $b (struct.new $box (local.get $n)))
+            (if (result i32) (i32.eqz (local.get $n))
+                (then (struct.get $box 0 (local.get $b)))
+                (else (i32.add (call $reenter (i32.sub (local.get $n) (i32.const 1)))
+                               (struct.get $box 0 (local.get $b))))))
+        (func (export "churn") (param $n i32)
+            (loop $l
+                (drop (struct.new $box (local.get $n)))
+                (br_if $l (local.tee $n (i32.sub (local.get $n) (i32.const 1)))))))"#;
+    for (name, engine) in engines() {
+        let mut store: Store<Option<(Func, Func)>> = Store::new(&engine, None);
+        let mut linker = Linker::new(&engine);
+        linker
+            .func_wrap(
+                "host",
+                "reenter",
+                |mut caller: Caller<'_, Option<(Func, Func)>>,
+                 n: i32|
+                 -> nyash_engine::Result<i32> {
+                    let (outer, churn) = caller.data().unwrap();
+                    churn.typed::<i32, ()>(&caller)?.call(&mut caller, 5000)?;
+                    caller.gc()?;
+                    outer.typed::<i32, i32>(&caller)?.call(&mut caller, n)
+                },
+            )
+            .unwrap();
+        let inst = instance(&mut store, &linker, wat);
+        let outer = inst.get_func(&mut store, "outer").unwrap();
+        let churn = inst.get_func(&mut store, "churn").unwrap();
+        *store.data_mut() = Some((outer, churn));
+        let n = 20;
+        let got = outer
+            .typed::<i32, i32>(&store)
+            .unwrap()
+            .call(&mut store, n)
+            .unwrap();
+        assert_eq!(got, n * (n + 1) / 2, "{name}");
+        assert!(store.gc_collections() >= n as u64, "{name}");
+    }
+}
+
+#[test]
+fn suspended_async_calls_hold_their_structs_across_collections() {
+    // Each level allocates a struct holding its depth, then calls an async
+    // host function that yields to the executor, nests the next level with
+    // `call_async` (a new fiber), and at the bottom forces a collection
+    // while every level above is suspended on its own fiber.
+    let wat = r#"(module
+        (type $box (struct (field i32) (field (ref null $box))))
+        (import "host" "down" (func $down (param i32) (result i32)))
+        (func (export "level") (param $n i32) (result i32)
+            (local $b (ref null $box))
+            (local.set $b (struct.new $box (local.get $n)
+                (struct.new $box (i32.mul (local.get $n) (i32.const 100)) (ref.null $box))))
+            (i32.add (call $down (local.get $n))
+                (i32.add (struct.get $box 0 (local.get $b))
+                         (struct.get $box 0 (struct.get $box 1 (local.get $b)))))))"#;
+    for (name, mut config) in [("small nursery", Config::new()), ("stress", Config::new())] {
+        config.async_support(true);
+        config.gc_nursery_bytes(64 << 10);
+        if name == "stress" {
+            config.gc_stress(true);
+        }
+        let engine = Engine::new(&config).unwrap();
+        let module = Module::new(&engine, wat).unwrap();
+        let mut linker: Linker<Option<Func>> = Linker::new(&engine);
+        linker
+            .func_wrap_async(
+                "host",
+                "down",
+                |mut caller: Caller<'_, Option<Func>>, (n,): (i32,)| {
+                    Box::new(async move {
+                        tokio::task::yield_now().await;
+                        if n == 0 {
+                            caller.gc()?;
+                            tokio::task::yield_now().await;
+                            caller.gc()?;
+                            return Ok(0);
+                        }
+                        let f = caller.data().unwrap().typed::<i32, i32>(&caller)?;
+                        f.call_async(&mut caller, n - 1).await
+                    })
+                },
+            )
+            .unwrap();
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            let mut store = Store::new(&engine, None);
+            let inst = linker.instantiate_async(&mut store, &module).await.unwrap();
+            let f = inst.get_func(&mut store, "level").unwrap();
+            *store.data_mut() = Some(f);
+            let n = 40;
+            let got = f
+                .typed::<i32, i32>(&store)
+                .unwrap()
+                .call_async(&mut store, n)
+                .await
+                .unwrap();
+            assert_eq!(got, 101 * n * (n + 1) / 2, "{name}");
+            assert!(store.gc_collections() >= 2, "{name}");
+        });
+    }
+}
+
+#[test]
+fn heap_limit_traps_and_the_store_stays_usable() {
+    let wat = r#"(module
+        (type $cell (struct (field (ref null $cell)) (field (mut i64)) (field i64) (field i64)))
+        (global $list (mut (ref null $cell)) (ref.null $cell))
+        (func (export "grow") (param $n i32)
+            (loop $l
+                (global.set $list (struct.new $cell (global.get $list) (i64.const 1) (i64.const 2) (i64.const 3)))
+                (br_if $l (local.tee $n (i32.sub (local.get $n) (i32.const 1))))))
+        (func (export "drop_all") (global.set $list (ref.null $cell))))"#;
+    let mut config = Config::new();
+    config
+        .gc_max_heap_bytes(4 << 20)
+        .gc_nursery_bytes(256 << 10);
+    let engine = Engine::new(&config).unwrap();
+    let mut store = Store::new(&engine, ());
+    let linker = Linker::new(&engine);
+    let inst = instance(&mut store, &linker, wat);
+    let grow = inst.get_typed_func::<i32, ()>(&mut store, "grow").unwrap();
+    let drop_all = inst
+        .get_typed_func::<(), ()>(&mut store, "drop_all")
+        .unwrap();
+    // 10 million 32-byte cells cannot fit in 4 MiB.
+    let err = grow.call(&mut store, 10_000_000).unwrap_err();
+    assert_eq!(err.trap_code(), Some(TrapCode::AllocationFailure), "{err}");
+    drop_all.call(&mut store, ()).unwrap();
+    grow.call(&mut store, 50_000).unwrap();
+    drop_all.call(&mut store, ()).unwrap();
+    grow.call(&mut store, 50_000).unwrap();
+}
+
+#[test]
+fn types_from_two_modules_are_one_type() {
+    let a = r#"(module
+        (type $p (sub (struct (field i32))))
+        (type $q (sub $p (struct (field i32) (field i64))))
+        (func (export "make") (result anyref) (struct.new $q (i32.const 3) (i64.const 4))))"#;
+    let b = r#"(module
+        (type $p (sub (struct (field i32))))
+        (type $q (sub $p (struct (field i32) (field i64))))
+        (type $other (struct (field i32)))
+        (func (export "is_p") (param anyref) (result i32) (ref.test (ref $p) (local.get 0)))
+        (func (export "is_other") (param anyref) (result i32) (ref.test (ref $other) (local.get 0)))
+        (func (export "get") (param anyref) (result i64)
+            (struct.get $q 1 (ref.cast (ref $q) (local.get 0)))))"#;
+    let engine = Engine::default();
+    let mut store = Store::new(&engine, ());
+    let linker = Linker::new(&engine);
+    let a = instance(&mut store, &linker, a);
+    let b = instance(&mut store, &linker, b);
+    let make = a
+        .get_typed_func::<(), Option<AnyRef>>(&mut store, "make")
+        .unwrap();
+    let obj = make.call(&mut store, ()).unwrap();
+    let is_p = b
+        .get_typed_func::<Option<AnyRef>, i32>(&mut store, "is_p")
+        .unwrap();
+    let is_other = b
+        .get_typed_func::<Option<AnyRef>, i32>(&mut store, "is_other")
+        .unwrap();
+    let get = b
+        .get_typed_func::<Option<AnyRef>, i64>(&mut store, "get")
+        .unwrap();
+    assert_eq!(is_p.call(&mut store, obj).unwrap(), 1);
+    assert_eq!(is_other.call(&mut store, obj).unwrap(), 0);
+    assert_eq!(get.call(&mut store, obj).unwrap(), 4);
+}
+
+#[test]
+fn array_bulk_operators() {
+    let wat = r#"(module
+        (type $bytes (array (mut i8)))
+        (type $ints (array (mut i32)))
+        (type $refs (array (mut (ref null $ints))))
+        (data $d "\01\02\03\04\05\06\07\08")
+        (func (export "bytes") (result i32)
+            (local $a (ref $bytes)) (local $i i32) (local $sum i32)
+            (local.set $a (array.new_data $bytes $d (i32.const 0) (i32.const 8)))
+            ;; overlapping move right by 2: 1 2 1 2 3 4 5 6
+            (array.copy $bytes $bytes (local.get $a) (i32.const 2) (local.get $a) (i32.const 0) (i32.const 6))
+            (array.fill $bytes (local.get $a) (i32.const 7) (i32.const 100) (i32.const 1))
+            (loop $l
+                (local.set $sum (i32.add (i32.mul (local.get $sum) (i32.const 3))
+                    (array.get_u $bytes (local.get $a) (local.get $i))))
+                (br_if $l (i32.lt_u (local.tee $i (i32.add (local.get $i) (i32.const 1))) (i32.const 8))))
+            (local.get $sum))
+        (func (export "refs") (result i32)
+            (local $r (ref $refs)) (local $big (ref $refs))
+            (local.set $r (array.new $refs (array.new $ints (i32.const 9) (i32.const 3)) (i32.const 4)))
+            (local.set $big (array.new_default $refs (i32.const 20000)))
+            (array.copy $refs $refs (local.get $big) (i32.const 19990) (local.get $r) (i32.const 0) (i32.const 4))
+            (array.set $ints (array.get $refs (local.get $big) (i32.const 19993)) (i32.const 1) (i32.const 40))
+            ;; every element of $r is the same array
+            (i32.add (array.get $ints (array.get $refs (local.get $r) (i32.const 0)) (i32.const 1))
+                     (array.len (local.get $big))))
+        (func (export "oob") (result i32)
+            (local $a (ref $ints))
+            (local.set $a (array.new_default $ints (i32.const 4)))
+            (array.fill $ints (local.get $a) (i32.const 2) (i32.const 0) (i32.const 3))
+            (i32.const 0)))"#;
+    for (name, engine) in engines() {
+        let mut store = Store::new(&engine, ());
+        let linker = Linker::new(&engine);
+        let inst = instance(&mut store, &linker, wat);
+        let bytes = inst.get_typed_func::<(), i32>(&mut store, "bytes").unwrap();
+        let expect = [1, 2, 1, 2, 3, 4, 5, 100]
+            .iter()
+            .fold(0i32, |s, b| s * 3 + b);
+        assert_eq!(bytes.call(&mut store, ()).unwrap(), expect, "{name}");
+        let refs = inst.get_typed_func::<(), i32>(&mut store, "refs").unwrap();
+        assert_eq!(refs.call(&mut store, ()).unwrap(), 40 + 20000, "{name}");
+        let oob = inst.get_typed_func::<(), i32>(&mut store, "oob").unwrap();
+        let err = oob.call(&mut store, ()).unwrap_err();
+        assert_eq!(err.trap_code(), Some(TrapCode::ArrayOutOfBounds), "{name}");
+    }
+}
+
+#[test]
+fn extern_conversion_round_trips() {
+    let wat = r#"(module
+        (type $s (struct))
+        (func (export "in") (param externref) (result anyref) (any.convert_extern (local.get 0)))
+        (func (export "out") (param anyref) (result externref) (extern.convert_any (local.get 0)))
+        (func (export "same") (param externref) (result i32)
+            (local $x (ref $s))
+            (local.set $x (struct.new $s))
+            (ref.eq (local.get $x)
+                    (ref.cast eqref (any.convert_extern (extern.convert_any (local.get $x))))))
+        (func (export "is_eq") (param externref) (result i32)
+            (ref.test eqref (any.convert_extern (local.get 0)))))"#;
+    let engine = Engine::default();
+    let mut store = Store::new(&engine, ());
+    let linker = Linker::new(&engine);
+    let inst = instance(&mut store, &linker, wat);
+    let host = ExternRef::new(&mut store, 42u32);
+    let to_any = inst
+        .get_typed_func::<Option<ExternRef>, Option<AnyRef>>(&mut store, "in")
+        .unwrap();
+    let to_extern = inst
+        .get_typed_func::<Option<AnyRef>, Option<ExternRef>>(&mut store, "out")
+        .unwrap();
+    let a = to_any.call(&mut store, Some(host)).unwrap().unwrap();
+    assert!(!a.is_struct(&store).unwrap() && !a.is_array(&store).unwrap());
+    store.gc().unwrap();
+    let back = to_extern.call(&mut store, Some(a)).unwrap().unwrap();
+    assert_eq!(back.data(&store).downcast_ref::<u32>(), Some(&42));
+    let is_eq = inst
+        .get_typed_func::<Option<ExternRef>, i32>(&mut store, "is_eq")
+        .unwrap();
+    assert_eq!(is_eq.call(&mut store, Some(host)).unwrap(), 0);
+    let same = inst
+        .get_typed_func::<Option<ExternRef>, i32>(&mut store, "same")
+        .unwrap();
+    assert_eq!(same.call(&mut store, None).unwrap(), 1);
+}
