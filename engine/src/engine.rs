@@ -87,7 +87,7 @@ impl Default for Config {
             lazy_background_compile: true,
             gc_stress: gc_stress_from_env(),
             gc_max_heap_bytes: 1 << 30,
-            gc_nursery_bytes: 16 << 20,
+            gc_nursery_bytes: 4 << 20,
         }
     }
 }
@@ -190,7 +190,7 @@ impl Config {
     }
 
     /// The size of a store's nursery, where new objects are allocated
-    /// (default 16 MiB; rounded up to 64 KiB, at most 256 MiB). A minor
+    /// (default 4 MiB; rounded up to 64 KiB, at most 256 MiB). A minor
     /// collection runs each time it fills.
     pub fn gc_nursery_bytes(&mut self, bytes: u32) -> &mut Self {
         self.gc_nursery_bytes = bytes;

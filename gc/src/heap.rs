@@ -57,7 +57,7 @@ pub enum CollectionKind {
 #[derive(Clone, Debug)]
 pub struct GcConfig {
     /// Size of the nursery, rounded up to 64 KiB (at least 64 KiB, at most
-    /// 256 MiB). Default 16 MiB (see RATIONALE.md); only the pages the
+    /// 256 MiB). Default 4 MiB (see RATIONALE.md); only the pages the
     /// bump pointer has passed are ever touched.
     pub nursery_bytes: u32,
     /// Limit on the old space (live data after a full collection plus what
@@ -80,7 +80,7 @@ pub struct GcConfig {
 impl Default for GcConfig {
     fn default() -> GcConfig {
         GcConfig {
-            nursery_bytes: 16 << 20,
+            nursery_bytes: 4 << 20,
             max_heap_bytes: u64::MAX,
             pretenure_bytes: 32 << 10,
             zeal: false,
