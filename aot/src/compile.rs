@@ -757,12 +757,18 @@ impl Compiler {
             self.tunables.inlining && b.range.len() <= inline::MAX_BODY_BYTES
         };
         let (small, rest): (Vec<_>, Vec<_>) = bodies.into_iter().partition(small);
+        // Whether any body touches the GC heap (`ModuleEnv::code_uses_gc`).
+        let uses_gc = std::sync::atomic::AtomicBool::new(false);
+        let note_gc = |translator: &FuncTranslator| {
+            if translator.uses_gc {
+                uses_gc.store(true, std::sync::atomic::Ordering::Relaxed);
+            }
+        };
         let translate = |translator: &mut FuncTranslator, input: FunctionBodyInput| {
             let index = input.func_index;
-            (
-                index,
-                self.translate(&env, &offsets, wasm, input, translator),
-            )
+            let r = self.translate(&env, &offsets, wasm, input, translator);
+            note_gc(translator);
+            (index, r)
         };
         let new_translator =
             || FuncTranslator::new(self.isa.frontend_config(), self.tunables, self.fused_madd());
@@ -816,6 +822,7 @@ impl Compiler {
                 Job::Body(input) => {
                     let index = input.func_index;
                     let func = self.translate(&env, &offsets, wasm, input, &mut state.1)?;
+                    note_gc(&state.1);
                     self.compile_function(func, index, &inline_bodies, state)
                 }
                 Job::Translated(index, func) => {
@@ -844,6 +851,9 @@ impl Compiler {
             funcs.push(r?);
         }
         let trampolines = funcs.split_off(funcs.len() - plan.len());
+        drop(inline_bodies);
+        let mut env = env;
+        env.code_uses_gc = uses_gc.into_inner();
         self.link(env, offsets, funcs, &plan, trampolines)
     }
 

@@ -677,6 +677,11 @@ pub struct FunctionBodyInput {
 #[derive(Clone, Debug, Default, serde::Serialize, serde::Deserialize)]
 pub struct ModuleEnv {
     pub name: Option<String>,
+    /// Whether some function body touches the GC heap or converts between
+    /// `extern` and `any` (set by the compiler): instances of such a
+    /// module need the store's heap even if no declared type names the
+    /// `any` hierarchy.
+    pub code_uses_gc: bool,
     /// Module type index -> defined type (function types only, until GC).
     pub types: Vec<SubType>,
     /// The type section's rec groups: the first type index of each, in

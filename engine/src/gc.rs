@@ -88,12 +88,38 @@ impl GcStore {
     }
 }
 
-/// Whether instances of a module can see GC objects: its types, globals,
-/// tables or element segments mention a struct or array type or an
-/// abstract type of the `any` hierarchy. A module that cannot never gets
-/// an object into any of its frames (every value reaching it has one of
-/// these types), so its VMContext needs no heap.
+/// Whether instances of a module can see GC objects: its code touches the
+/// heap or converts between `extern` and `any` (the compiler notes it), a
+/// constant expression makes or converts a GC reference, or its types,
+/// globals, tables or element segments mention a struct or array type or
+/// an abstract type of the `any` hierarchy. A module that cannot never
+/// gets an object into any of its frames (every value reaching it has one
+/// of these types), so its VMContext needs no heap; a heap is never made
+/// while code that could see it runs.
 pub(crate) fn module_sees_gc(env: &ModuleEnv) -> bool {
+    use nyash_aot::module::ConstOp;
+    let gc_const = |e: &nyash_aot::module::ConstExpr| {
+        e.0.iter().any(|op| {
+            matches!(
+                op,
+                ConstOp::RefI31
+                    | ConstOp::StructNew(_)
+                    | ConstOp::StructNewDefault(_)
+                    | ConstOp::ArrayNew(_)
+                    | ConstOp::ArrayNewDefault(_)
+                    | ConstOp::ArrayNewFixed(..)
+                    | ConstOp::AnyConvertExtern
+                    | ConstOp::ExternConvertAny
+            )
+        })
+    };
+    if env.code_uses_gc
+        || env.global_inits.iter().any(gc_const)
+        || env.table_inits.iter().flatten().any(gc_const)
+        || env.elems.iter().any(|e| e.items.iter().any(gc_const))
+    {
+        return true;
+    }
     let any = |t: &WasmType| match t {
         WasmType::Ref(r) => env.heap_top(r.heap) == HeapType::Any,
         _ => false,

@@ -127,6 +127,9 @@ pub(crate) struct FuncEnv<'a> {
     pub catch: Vec<(u32, ir::Block)>,
     /// How many `try_call`s were emitted so far.
     pub try_calls: u32,
+    /// Whether the code touches the GC heap or converts between `extern`
+    /// and `any` (see `ModuleEnv::code_uses_gc`).
+    pub uses_gc: std::cell::Cell<bool>,
 }
 
 /// What a call instruction calls.
@@ -157,6 +160,7 @@ impl<'a> FuncEnv<'a> {
             sig_refs: HashMap::new(),
             catch: Vec::new(),
             try_calls: 0,
+            uses_gc: std::cell::Cell::new(false),
         }
     }
 
@@ -650,6 +654,7 @@ impl<'a> FuncEnv<'a> {
 
     /// The store's `*mut VMGcHeapData` (`nyash_gc::vm`).
     pub fn gc_heap_data(&self, b: &mut FunctionBuilder<'_>) -> ir::Value {
+        self.uses_gc.set(true);
         self.load_vmctx(b, POINTER_TYPE, VMOffsets::GC_HEAP)
     }
 

@@ -751,6 +751,7 @@ impl Translator<'_, '_> {
     /// the `any` reference the externref wraps, or the store's extern
     /// object for a host externref.
     pub(super) fn any_convert_extern(&mut self) {
+        self.env.uses_gc.set(true);
         let e = self.pop();
         let res = self
             .env
@@ -766,6 +767,7 @@ impl Translator<'_, '_> {
     /// `extern.convert_any`: the externref an extern object stands for, or
     /// one wrapping the reference.
     pub(super) fn extern_convert_any(&mut self) {
+        self.env.uses_gc.set(true);
         let r = self.pop();
         let e = self
             .env

@@ -46,6 +46,9 @@ pub struct FuncTranslator {
     stack: Vec<ir::Value>,
     control: Vec<ControlFrame>,
     locals: Vec<Variable>,
+    /// Whether the last function translated touches the GC heap or
+    /// converts between `extern` and `any`.
+    pub uses_gc: bool,
 }
 
 impl FuncTranslator {
@@ -58,6 +61,7 @@ impl FuncTranslator {
             stack: Vec::new(),
             control: Vec::new(),
             locals: Vec::new(),
+            uses_gc: false,
         }
     }
 
@@ -94,6 +98,7 @@ impl FuncTranslator {
         self.stack.clear();
         self.control.clear();
         self.locals.clear();
+        self.uses_gc = false;
         let disabled = self.tunables.disabled_features;
         let multi_memory = !disabled.contains(wasmparser::WasmFeatures::MULTI_MEMORY);
         let invalid = |e| CompileError::from_wasmparser_with(e, disabled);
@@ -206,6 +211,7 @@ impl FuncTranslator {
             }
         }
         ops.finish().map_err(invalid)?;
+        self.uses_gc = t.env.uses_gc.get();
         t.builder.finalize(self.frontend);
         Ok(())
     }

@@ -55,6 +55,9 @@ const MIN_CALL_REF_PERCENT: u64 = 20;
 const MIN_BR_ON_NULL_PERCENT: u64 = 15;
 /// Of the wasm-smith modules with GC on: we refuse about 80% (struct and
 /// array types); the rest must be compared.
+/// Each GC operator group must appear in at least this share of the
+/// wasm-smith GC modules.
+const MIN_GC_OPS_PERCENT: u64 = 20;
 const MAX_GC_UNSUPPORTED_PERCENT: u64 = 92;
 /// Of all calls compared: some end in an uncaught exception.
 const MIN_EXCEPTION_CALLS_PERCENT: u64 = 1;
@@ -165,6 +168,12 @@ struct Uses {
     typed_sig: bool,
     /// A declared subtype.
     subtype: bool,
+    /// GC allocation (`struct.new*`, `array.new*`).
+    gc_alloc: bool,
+    /// GC field or element access, or a bulk array operator.
+    gc_access: bool,
+    /// A cast or test (`ref.test`, `ref.cast`, `br_on_cast*`).
+    gc_cast: bool,
 }
 
 impl Uses {
@@ -204,6 +213,32 @@ fn scan(wasm: &[u8]) -> Uses {
                         O::ReturnCallRef { .. } => u.return_call_ref = true,
                         O::BrOnNull { .. } | O::BrOnNonNull { .. } => u.br_on_null = true,
                         O::RefAsNonNull => u.as_non_null = true,
+                        O::StructNew { .. }
+                        | O::StructNewDefault { .. }
+                        | O::ArrayNew { .. }
+                        | O::ArrayNewDefault { .. }
+                        | O::ArrayNewFixed { .. }
+                        | O::ArrayNewData { .. }
+                        | O::ArrayNewElem { .. } => u.gc_alloc = true,
+                        O::StructGet { .. }
+                        | O::StructGetS { .. }
+                        | O::StructGetU { .. }
+                        | O::StructSet { .. }
+                        | O::ArrayGet { .. }
+                        | O::ArrayGetS { .. }
+                        | O::ArrayGetU { .. }
+                        | O::ArraySet { .. }
+                        | O::ArrayLen
+                        | O::ArrayFill { .. }
+                        | O::ArrayCopy { .. }
+                        | O::ArrayInitData { .. }
+                        | O::ArrayInitElem { .. } => u.gc_access = true,
+                        O::RefTestNonNull { .. }
+                        | O::RefTestNullable { .. }
+                        | O::RefCastNonNull { .. }
+                        | O::RefCastNullable { .. }
+                        | O::BrOnCast { .. }
+                        | O::BrOnCastFail { .. } => u.gc_cast = true,
                         _ => {}
                     }
                 }
@@ -225,7 +260,8 @@ enum Outcome {
     Exception(Option<String>, Vec<Value>),
     /// Another error, its message (never equal across engines).
     Error(String),
-    /// Stack exhaustion: the engines' limits differ, so not comparable.
+    /// Stack exhaustion or a full GC heap: the engines' limits differ, so
+    /// not comparable.
     Exhausted,
 }
 
@@ -463,7 +499,8 @@ fn ny_error_outcome(
 ) -> Outcome {
     if let Some(code) = e.trap_code() {
         return match code {
-            ny::TrapCode::StackOverflow => Outcome::Exhausted,
+            // The engines' stack and GC heap limits differ.
+            ny::TrapCode::StackOverflow | ny::TrapCode::AllocationFailure => Outcome::Exhausted,
             code => Outcome::Trap(format!("{code:?}")),
         };
     }
@@ -498,9 +535,14 @@ fn wt_error_outcome(
     funcs: &WtFuncs,
     e: wasmtime::Error,
 ) -> Outcome {
+    if format!("{e:#}").contains("GC heap out of memory") {
+        return Outcome::Exhausted;
+    }
     if let Some(t) = e.downcast_ref::<wasmtime::Trap>() {
         return match t {
-            wasmtime::Trap::StackOverflow => Outcome::Exhausted,
+            wasmtime::Trap::StackOverflow | wasmtime::Trap::AllocationTooLarge => {
+                Outcome::Exhausted
+            }
             t => Outcome::Trap(format!("{t:?}")),
         };
     }
@@ -807,6 +849,8 @@ struct Args {
     wasm: Option<String>,
     /// Our engine with inlining off (default on).
     no_inlining: bool,
+    /// Our engine in GC stress mode (a moving collection at every allocation).
+    gc_stress: bool,
 }
 
 fn parse_args() -> Result<Args, String> {
@@ -816,6 +860,7 @@ fn parse_args() -> Result<Args, String> {
         dump: None,
         wasm: None,
         no_inlining: false,
+        gc_stress: false,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -826,10 +871,11 @@ fn parse_args() -> Result<Args, String> {
             "--dump" => a.dump = Some(value()?),
             "--wasm" => a.wasm = Some(value()?),
             "--no-inlining" => a.no_inlining = true,
+            "--gc-stress" => a.gc_stress = true,
             other => {
                 return Err(format!(
                     "unknown argument {other}; usage: differential [--count N] [--seed S] \
-                     [--dump DIR] [--wasm FILE] [--no-inlining]"
+                     [--dump DIR] [--wasm FILE] [--no-inlining] [--gc-stress]"
                 ));
             }
         }
@@ -837,10 +883,12 @@ fn parse_args() -> Result<Args, String> {
     Ok(a)
 }
 
-fn engines(no_inlining: bool) -> Result<(ny::Engine, wasmtime::Engine), String> {
+fn engines(no_inlining: bool, gc_stress: bool) -> Result<(ny::Engine, wasmtime::Engine), String> {
     let mut config = ny::Config::new();
-    config.inlining(!no_inlining);
+    config.inlining(!no_inlining).gc_stress(gc_stress);
     config.max_memory_pages(MAX_MEMORY_BYTES >> 16);
+    // wasm-smith arrays can ask for gigabytes; a full heap is not compared.
+    config.gc_max_heap_bytes(MAX_MEMORY_BYTES);
     let engine = ny::Engine::new(&config).map_err(|e| e.to_string())?;
     let mut w = wasmtime::Config::new();
     w.wasm_function_references(true)
@@ -871,7 +919,7 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let (engine, wengine) = match engines(args.no_inlining) {
+    let (engine, wengine) = match engines(args.no_inlining, args.gc_stress) {
         Ok(e) => e,
         Err(e) => {
             eprintln!("differential: making the engines: {e}");
@@ -906,7 +954,7 @@ fn main() -> ExitCode {
     let start = std::time::Instant::now();
     let (mut passed, mut failures, mut ungenerated) = (0u64, Vec::new(), 0u64);
     let mut n = Uses::default();
-    let mut counts = [0u64; 9];
+    let mut counts = [0u64; 12];
     // Modules per source: Exceptions, Typed, SmithGc.
     let mut per_source = [0u64; 3];
     let mut tally = Tally::default();
@@ -955,6 +1003,9 @@ fn main() -> ExitCode {
             u.as_non_null,
             u.typed_sig,
             u.typed_ref(),
+            u.gc_alloc,
+            u.gc_access,
+            u.gc_cast,
         ]) {
             *c += u64::from(used);
         }
@@ -974,6 +1025,9 @@ fn main() -> ExitCode {
         as_non_null,
         typed_sig,
         typed_ref,
+        gc_alloc,
+        gc_access,
+        gc_cast,
     ] = counts;
     let generated = seed_count - ungenerated;
     let compared = generated - tally.unsupported;
@@ -987,7 +1041,8 @@ fn main() -> ExitCode {
          refused as unsupported; of the {compared} compared: {try_table} with try_table, {throw} throw, \
          {throw_ref} throw_ref, {typed_ref} typed-reference operators ({call_ref} call_ref, \
          {return_call_ref} return_call_ref, {br_on_null} br_on_null/non_null, {as_non_null} \
-         ref.as_non_null), {typed_sig} typed-reference signatures; {ungenerated} of \
+         ref.as_non_null), {typed_sig} typed-reference signatures, {gc_alloc} with GC \
+         allocation, {gc_access} with GC field/element access, {gc_cast} with casts; {ungenerated} of \
          {seed_count} seeds generated no module; {:.1} s)",
         failures.len(),
         tally.calls,
@@ -1050,6 +1105,20 @@ fn main() -> ExitCode {
             );
         }
         require(n.subtype, "no module declares a subtype".into());
+        // GC objects are made, read and cast: a share of the wasm-smith GC
+        // modules (a third of all) must do each.
+        for (count, what) in [
+            (gc_alloc, "GC allocation"),
+            (gc_access, "GC field or element access"),
+            (gc_cast, "casts"),
+        ] {
+            require(
+                count * 100 >= gc_modules * MIN_GC_OPS_PERCENT,
+                format!(
+                    "only {count} of {gc_modules} GC modules use {what} (at least {MIN_GC_OPS_PERCENT}% must)"
+                ),
+            );
+        }
         require(
             tally.unsupported * 100 <= gc_modules * MAX_GC_UNSUPPORTED_PERCENT,
             format!(
