@@ -112,8 +112,12 @@ fn random_modules_pass_the_verifier() {
     let mut with_try_table = 0;
     for seed in 0..COUNT {
         let bytes = seed_bytes(seed, 8192);
-        let Ok(module) = wasm_smith::Module::new(smith_config(), &mut Unstructured::new(&bytes))
-        else {
+        // Every other module with GC on (allocation, access, casts, stack maps).
+        let config = wasm_smith::Config {
+            gc_enabled: seed % 2 == 1,
+            ..smith_config()
+        };
+        let Ok(module) = wasm_smith::Module::new(config, &mut Unstructured::new(&bytes)) else {
             continue;
         };
         let wasm = module.to_bytes();

@@ -562,6 +562,9 @@ fn smith_config(invalid_funcs: bool) -> wasm_smith::Config {
 
 fn smith_module(rng: &mut Rng, invalid_funcs: bool) -> Option<Vec<u8>> {
     let mut config = smith_config(invalid_funcs);
+    // A third of the generated modules use GC (structs, arrays, casts, i31,
+    // extern conversion).
+    config.gc_enabled = rng.chance(33);
     if rng.chance(10) {
         config.min_uleb_size = 1 + rng.below(5) as u8;
     }
