@@ -45,6 +45,8 @@ pub(crate) struct GcStore {
     /// `extern.convert_any` of a struct, array or `i31`: the externref made
     /// for it (by store index) and the reference it wraps.
     wrapped: std::collections::HashMap<u32, u32>,
+    /// The host API's owned roots and layout cache (`gc_api.rs`).
+    pub(crate) host: crate::gc_api::HostGc,
 }
 
 /// The host data of an externref that wraps an `any` reference (kept in
@@ -67,6 +69,7 @@ impl GcStore {
             tmp: Vec::new(),
             extern_objects: std::collections::HashMap::new(),
             wrapped: std::collections::HashMap::new(),
+            host: crate::gc_api::HostGc::default(),
         })
     }
 
@@ -200,6 +203,8 @@ struct StoreRoots<'a> {
     tmp: &'a mut Vec<u32>,
     extern_objects: &'a mut std::collections::HashMap<u32, u32>,
     wrapped: &'a mut std::collections::HashMap<u32, u32>,
+    /// The host's owned roots (`gc_api::OwnedRooted`).
+    host: &'a mut crate::gc_api::HostGc,
     types: &'a TypeRegistry,
 }
 
@@ -273,6 +278,8 @@ impl RootSource for StoreRoots<'_> {
         for r in self.wrapped.values_mut() {
             visit(r);
         }
+        // Owned roots the host dropped are trimmed first.
+        self.host.visit_roots(visit);
     }
 }
 
@@ -309,6 +316,7 @@ fn with_roots<R>(
         tmp,
         extern_objects,
         wrapped,
+        host,
         ..
     } = &mut **gc;
     let mut r = StoreRoots {
@@ -323,6 +331,7 @@ fn with_roots<R>(
         tmp,
         extern_objects,
         wrapped,
+        host,
         types: &types,
     };
     Some(f(heap, &mut r))
@@ -399,4 +408,75 @@ pub(crate) fn extern_from_any(store: &mut StoreOpaque, r: u32) -> usize {
 /// The `any` reference externref `index` wraps, if it is such a wrapper.
 pub(crate) fn wrapped_any(store: &StoreOpaque, index: u32) -> Option<u32> {
     store.gc.as_ref()?.wrapped.get(&index).copied()
+}
+
+// ---------------------------------------------------------------------------
+// Hooks for the host API (`gc_api.rs`): a heap made when the host allocates
+// first, and the layout of a type the host allocates.
+
+/// The store's GC state, making its heap first if it has none. A heap is
+/// made only while no wasm call is in progress (`exits` empty), so no code
+/// that runs was given a VMContext without it; otherwise an error.
+pub(crate) fn ensure_heap(store: &mut StoreOpaque) -> Result<&mut GcStore, Error> {
+    if store.gc.is_none() {
+        if !store.exits.is_empty() {
+            return Err(Error::msg(
+                "the store has no GC heap, and one cannot be made while a wasm call \
+                 is in progress (allocate from the host outside calls first)",
+            ));
+        }
+        let gc = GcStore::new(&store.engine.inner.config)
+            .map_err(|e| Error::msg(format!("GC heap: {e}")))?;
+        let gc = store.gc.insert(Box::new(gc));
+        let data = gc.heap.vm_data();
+        for inst in &store.instances {
+            // SAFETY: a VMContext starts with its header; no call is in
+            // progress, so no code reads it now.
+            unsafe {
+                (*(inst.vmctx_ptr() as *mut crate::runtime::vm::VMContextHeader)).gc_heap = data;
+            }
+        }
+    }
+    store
+        .gc
+        .as_deref_mut()
+        .ok_or_else(|| Error::msg("the store has no GC heap"))
+}
+
+/// Registers the layout of engine type `id` (a struct or array type) in
+/// the store's heap, as `prepare` does for a module's types.
+pub(crate) fn ensure_layout(store: &mut StoreOpaque, id: u32) -> Result<(), Error> {
+    if store
+        .gc
+        .as_ref()
+        .is_some_and(|g| g.registered.contains(&id))
+    {
+        return Ok(());
+    }
+    let layout = {
+        let types = store.engine.types();
+        let hierarchy = |h| types.top(h);
+        match types.get(id).map(|t| &t.composite) {
+            Some(CompositeType::Struct(fields)) => {
+                gc_layout::struct_layout(fields, hierarchy).trace_layout()
+            }
+            Some(CompositeType::Array(elem)) => {
+                gc_layout::array_layout(*elem, hierarchy).trace_layout()
+            }
+            _ => {
+                return Err(Error::msg(format!(
+                    "engine type #{id} is not a struct or array type"
+                )));
+            }
+        }
+    };
+    let gc = store
+        .gc
+        .as_mut()
+        .ok_or_else(|| Error::msg("the store has no GC heap"))?;
+    gc.heap
+        .register_type(id, layout)
+        .map_err(|e| Error::msg(format!("GC heap: {e}")))?;
+    gc.registered.insert(id);
+    Ok(())
 }

@@ -438,6 +438,7 @@ mod exceptions;
 mod externals;
 mod func;
 mod gc;
+mod gc_api;
 pub mod host;
 mod instance;
 mod libcalls;
@@ -457,6 +458,10 @@ pub use error::{CompileError, Error, ErrorKind, FrameInfo, Result, Trap, TrapCod
 pub use exceptions::{Exception, ExnRef, Tag, TagType};
 pub use externals::{Extern, Global, Memory, Table};
 pub use func::{Caller, Func};
+pub use gc_api::{
+    ArrayRef, ArrayType, EqRef, FieldType, GcRef, Mutability, OwnedAnyRef, OwnedRooted, RootScope,
+    StorageType, StructRef, StructType,
+};
 pub use instance::Instance;
 pub use linker::Linker;
 pub use module::Module;

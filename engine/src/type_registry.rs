@@ -115,6 +115,14 @@ impl TypeRegistry {
         )])
     }
 
+    /// The engine id of a struct or array type made by the host: final,
+    /// no supertype, in a rec group of its own (as a module's
+    /// `(type (struct ...))` outside `rec` is, so such a module's type gets
+    /// the same id). References in it are engine ids.
+    pub(crate) fn register_final(&mut self, composite: CompositeType) -> Result<u32, String> {
+        self.register_group(vec![(true, None, composite)])
+    }
+
     fn register_group(&mut self, key: GroupKey) -> Result<u32, String> {
         if let Some(&base) = self.groups.get(&key) {
             return Ok(base);

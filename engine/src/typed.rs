@@ -19,8 +19,16 @@ use crate::values::ExternRef;
 /// `i64` and `u64` (`i64`), `f32`, `f64`, `u128` (`v128`, lane 0 in the
 /// least significant bits), `Option<Func>` (`funcref`),
 /// `Option<ExternRef>` (`externref`), `Option<ExnRef>` (`exnref`),
-/// `Option<AnyRef>` (`anyref`) and [`I31`](crate::I31) (`(ref i31)`). Unsigned integers are the same bits
-/// as their signed wasm type.
+/// `Option<AnyRef>` (`anyref`), [`I31`](crate::I31) (`(ref i31)`), and
+/// the GC references `Option<StructRef>` (`structref`), `StructRef`
+/// (`(ref struct)`), `Option<ArrayRef>` (`arrayref`), `ArrayRef`
+/// (`(ref array)`), `Option<EqRef>` (`eqref`) and `EqRef` (`(ref eq)`).
+/// Unsigned integers are the same bits as their signed wasm type.
+///
+/// A function whose parameter is a concrete type (`(ref $t)`) cannot be
+/// typed with `StructRef` (a `structref` is not a `(ref $t)`): call it
+/// with [`Func::call`], whose values are checked one by one. Results of a
+/// concrete struct or array type read as `StructRef`/`ArrayRef` fine.
 ///
 /// Implemented for those types only; its methods are the engine's own
 /// plumbing.
@@ -170,6 +178,52 @@ impl WasmTy for crate::I31 {
         // tagged `u32` in the low bits.
         crate::I31::new_u32((unsafe { raw.i32 } as u32) >> 1)
     }
+}
+
+macro_rules! wasm_ty_gc {
+    ($($t:ident => $heap:ident, $name:literal;)*) => {$(
+        #[doc = concat!("`", $name, "`: a nullable reference (`(ref null ", stringify!($heap), ")`).")]
+        impl WasmTy for Option<crate::$t> {
+            fn valtype() -> ValType {
+                ValType::Ref(crate::RefType::nullable(crate::HeapType::$heap))
+            }
+            fn to_raw(self, store: &StoreOpaque) -> ValRaw {
+                crate::values::Val::AnyRef(self.map(crate::$t::to_anyref)).to_raw(store)
+            }
+            unsafe fn from_raw(store: &mut StoreOpaque, raw: ValRaw) -> Self {
+                // SAFETY: the caller guarantees the slot holds a reference
+                // of this type, a `u32` in the low bits.
+                crate::AnyRef::from_raw(store, unsafe { raw.i32 } as u32)
+                    .map(crate::$t::from_any_unchecked)
+            }
+        }
+
+        #[doc = concat!("`(ref ", stringify!($heap), ")`: a non-null reference. One whose root ended \
+            goes to wasm as null (which traps where wasm uses it).")]
+        impl WasmTy for crate::$t {
+            fn valtype() -> ValType {
+                ValType::Ref(crate::RefType::non_null(crate::HeapType::$heap))
+            }
+            fn to_raw(self, store: &StoreOpaque) -> ValRaw {
+                crate::values::Val::AnyRef(Some(self.to_anyref())).to_raw(store)
+            }
+            unsafe fn from_raw(store: &mut StoreOpaque, raw: ValRaw) -> Self {
+                let id = store.id;
+                // SAFETY: as above; a non-null type's slot is never null,
+                // but a null would give a handle that never resolves.
+                crate::AnyRef::from_raw(store, unsafe { raw.i32 } as u32).map_or_else(
+                    || crate::$t::from_any_unchecked(crate::AnyRef::dangling(id)),
+                    crate::$t::from_any_unchecked,
+                )
+            }
+        }
+    )*};
+}
+
+wasm_ty_gc! {
+    StructRef => Struct, "structref";
+    ArrayRef => Array, "arrayref";
+    EqRef => Eq, "eqref";
 }
 
 /// A list of wasm values: `()`, a single [`WasmTy`], or a tuple of up to ten

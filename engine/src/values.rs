@@ -123,10 +123,24 @@ impl std::fmt::Display for I31 {
 /// array object of a store's GC heap.
 ///
 /// An object reference is a *root*: a handle the collector updates when it
-/// moves the object. A root handed to a host function (as an argument) lives
-/// until that host function returns; one returned to the host by a call,
-/// or read from a global or table, lives as long as the store. A root used
-/// after it ended is refused with an error (never a wrong object).
+/// moves the object. How long a root lives:
+///
+/// - one handed to a host function (as an argument), or made while it runs
+///   (a call's result, a field read, an allocation), lives until that host
+///   function returns;
+/// - one made inside a [`RootScope`](crate::RootScope) (or
+///   [`Store::gc_scope`](crate::Store::gc_scope)) lives until the scope
+///   ends, also when it ends with an error through `?`;
+/// - one made at top level, outside both, lives as long as the store;
+/// - an [`OwnedRooted`](crate::OwnedRooted) (from
+///   [`AnyRef::to_owned_rooted`]) lives until it, and every clone of it, is
+///   dropped; dropping needs no store. The `AnyRef` it gives
+///   ([`OwnedRooted::get`](crate::OwnedRooted::get)) is valid as long.
+///
+/// A root used after it ended is refused with an error (never a wrong
+/// object); so is one of another store. Typed views of objects are
+/// [`StructRef`](crate::StructRef), [`ArrayRef`](crate::ArrayRef) and
+/// [`EqRef`](crate::EqRef) ([`AnyRef::as_struct`] and so on).
 ///
 /// ```
 /// use nyash_engine::{AnyRef, I31, Val};
@@ -152,6 +166,14 @@ enum AnyRepr {
         index: u32,
         generation: u32,
     },
+    /// An owned root of store `store` (`gc_api::OwnedRoots`): slot
+    /// `index`, valid while the slot has generation `generation` and its
+    /// `OwnedRooted` lives.
+    Owned {
+        store: u64,
+        index: u32,
+        generation: u32,
+    },
 }
 
 impl AnyRef {
@@ -169,13 +191,14 @@ impl AnyRef {
     pub const fn as_i31(&self) -> Option<I31> {
         match self.repr {
             AnyRepr::I31(raw) => Some(I31(raw.get() >> 1)),
-            AnyRepr::Object { .. } => None,
+            AnyRepr::Object { .. } | AnyRepr::Owned { .. } => None,
         }
     }
 
-    /// Whether this is a struct or array object (not an `i31`).
+    /// Whether this is a heap object (a struct, an array, or an extern
+    /// object made by [`AnyRef::convert_extern`]), not an `i31`.
     pub const fn is_object(&self) -> bool {
-        matches!(self.repr, AnyRepr::Object { .. })
+        matches!(self.repr, AnyRepr::Object { .. } | AnyRepr::Owned { .. })
     }
 
     /// Whether `self` and `other` are the same reference (`ref.eq`): the
@@ -210,7 +233,10 @@ impl AnyRef {
     }
 
     /// The object's kind and engine type id (`None` for an `i31`).
-    fn object_type(&self, store: &StoreOpaque) -> crate::Result<Option<(nyash_gc::vm::Kind, u32)>> {
+    pub(crate) fn object_type(
+        &self,
+        store: &StoreOpaque,
+    ) -> crate::Result<Option<(nyash_gc::vm::Kind, u32)>> {
         let r = AnyRef::resolve(store, Some(*self))?;
         if r & nyash_gc::vm::I31_TAG != 0 {
             return Ok(None);
@@ -260,6 +286,47 @@ impl AnyRef {
                     .and_then(|g| g.rooted(index, generation))
                     .ok_or_else(stale)
             }
+            AnyRepr::Owned {
+                store: id,
+                index,
+                generation,
+            } => {
+                if id != store.id {
+                    return Err(crate::Error::msg(
+                        "a GC reference of another store was used with this store",
+                    ));
+                }
+                store
+                    .gc
+                    .as_ref()
+                    .and_then(|g| g.host.owned_value(index, generation))
+                    .ok_or_else(stale)
+            }
+        }
+    }
+
+    /// The handle of owned root `(index, generation)` of store `store`.
+    pub(crate) fn owned(store: u64, index: u32, generation: u32) -> AnyRef {
+        AnyRef {
+            repr: AnyRepr::Owned {
+                store,
+                index,
+                generation,
+            },
+        }
+    }
+
+    /// A handle of store `store` that never resolves (every use is the
+    /// error of a root that ended): what a typed function gets for a
+    /// non-null reference that was null, which well-typed code never
+    /// passes.
+    pub(crate) fn dangling(store: u64) -> AnyRef {
+        AnyRef {
+            repr: AnyRepr::Object {
+                store,
+                index: u32::MAX,
+                generation: 0,
+            },
         }
     }
 
@@ -293,7 +360,8 @@ impl AnyRef {
 fn stale() -> crate::Error {
     crate::Error::msg(
         "a GC reference was used after its root ended (references handed to a host \
-         function live until it returns)",
+         function live until it returns, those made in a RootScope until it ends, \
+         an OwnedRooted's until it is dropped)",
     )
 }
 
@@ -301,7 +369,7 @@ impl std::fmt::Display for AnyRef {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.repr {
             AnyRepr::I31(raw) => write!(f, "i31 {}", I31(raw.get() >> 1)),
-            AnyRepr::Object { .. } => write!(f, "object"),
+            AnyRepr::Object { .. } | AnyRepr::Owned { .. } => write!(f, "object"),
         }
     }
 }
