@@ -458,7 +458,7 @@ fn run(path: &Path, opts: &RunOptions, args: &[String]) -> Result<ExitCode, Erro
             }
             Ok(()) => {
                 for r in results {
-                    println!("{}", format_val(&store, &r));
+                    println!("{}", format_val(&mut store, &r));
                 }
                 Ok(ExitCode::SUCCESS)
             }
@@ -490,7 +490,7 @@ fn run(path: &Path, opts: &RunOptions, args: &[String]) -> Result<ExitCode, Erro
     func.call(&mut store, &params, &mut results)
         .map_err(|e| e.context(format!("{}: calling `{name}`", path.display())))?;
     for r in results {
-        println!("{}", format_val(&store, &r));
+        println!("{}", format_val(&mut store, &r));
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -527,8 +527,22 @@ fn parse_arg(ty: ValType, s: &str) -> Result<Val, String> {
 
 /// A result as the command prints it; a function reference shows the
 /// function's type (a typed reference's own type names other function
-/// types by engine id, `#n`).
-fn format_val(store: &impl nyash_engine::AsContext, v: &Val) -> String {
+/// types by engine id, `#n`). GC objects show their contents: a struct
+/// `(struct #5 2 fields: i32 7, i31 2)`, an array
+/// `(array i32 len 10: 1 2 3 4 5 6 7 8 ...)`, each at most
+/// `GC_SHOWN` fields or elements, objects inside objects by type and size
+/// only; an extern object (`any.convert_extern`) `(extern)`.
+fn format_val(store: &mut impl nyash_engine::AsContextMut, v: &Val) -> String {
+    // Field reads root what they read: only until this result is printed.
+    let mut scope = nyash_engine::RootScope::new(store);
+    format_val_at(&mut scope, v, true)
+}
+
+/// How many fields or elements of a GC object are printed.
+const GC_SHOWN: usize = 8;
+
+/// [`format_val`]; `open` prints an object's contents (the outermost one).
+fn format_val_at(store: &mut impl nyash_engine::AsContextMut, v: &Val, open: bool) -> String {
     match v {
         Val::I32(x) => x.to_string(),
         Val::I64(x) => x.to_string(),
@@ -538,10 +552,64 @@ fn format_val(store: &impl nyash_engine::AsContext, v: &Val) -> String {
         Val::FuncRef(None) | Val::ExternRef(None) | Val::ExnRef(None) | Val::AnyRef(None) => {
             "null".into()
         }
-        // `i31 42`; objects cannot be allocated yet.
-        Val::AnyRef(Some(r)) => r.to_string(),
-        Val::FuncRef(Some(f)) => format!("funcref {}", f.ty(store)),
+        Val::AnyRef(Some(r)) => match r.as_i31() {
+            Some(i) => format!("i31 {i}"),
+            None => format_object(store, *r, open)
+                .unwrap_or_else(|e| format!("(unreadable object: {e})")),
+        },
+        Val::FuncRef(Some(f)) => format!("funcref {}", f.ty(&*store)),
         Val::ExternRef(Some(_)) => "externref".into(),
         Val::ExnRef(Some(_)) => "exnref".into(),
     }
+}
+
+fn format_object(
+    store: &mut impl nyash_engine::AsContextMut,
+    r: nyash_engine::AnyRef,
+    open: bool,
+) -> nyash_engine::Result<String> {
+    let more = |n: usize| if n > GC_SHOWN { ", ..." } else { "" };
+    if let Some(s) = r.as_struct(&*store)? {
+        let ty = s.ty(&*store)?;
+        let n = ty.fields().len();
+        let mut out = format!(
+            "(struct #{} {n} field{}",
+            ty.type_id(),
+            if n == 1 { "" } else { "s" }
+        );
+        if open && n > 0 {
+            let mut shown = Vec::new();
+            for (i, f) in ty.fields().take(GC_SHOWN).enumerate() {
+                let v = s.field(&mut *store, i)?;
+                let v = format_val_at(store, &v, false);
+                shown.push(match f.element_type() {
+                    // Numbers with their type; references speak for themselves.
+                    t @ nyash_engine::StorageType::I8
+                    | t @ nyash_engine::StorageType::I16
+                    | t @ nyash_engine::StorageType::ValType(
+                        ValType::I32 | ValType::I64 | ValType::F32 | ValType::F64 | ValType::V128,
+                    ) => format!("{t} {v}"),
+                    _ => v,
+                });
+            }
+            out = format!("{out}: {}{}", shown.join(", "), more(n));
+        }
+        return Ok(out + ")");
+    }
+    if let Some(a) = r.as_array(&*store)? {
+        let elem = a.ty(&*store)?.field_type().element_type();
+        let len = a.len(&*store)?;
+        let mut out = format!("(array {elem} len {len}");
+        if open && len > 0 {
+            let mut shown = Vec::new();
+            for i in 0..len.min(GC_SHOWN as u32) {
+                let v = a.get(&mut *store, i)?;
+                shown.push(format_val_at(store, &v, false));
+            }
+            let tail = if len as usize > GC_SHOWN { " ..." } else { "" };
+            out = format!("{out}: {}{tail}", shown.join(" "));
+        }
+        return Ok(out + ")");
+    }
+    Ok("(extern)".into())
 }

@@ -130,6 +130,61 @@ fn invoke_prints_i31_references() {
 }
 
 #[test]
+fn invoke_prints_gc_objects() {
+    let m = write(
+        "gc.wat",
+        br#"(module
+            (type $inner (struct (field i32)))
+            (type $t (struct (field i32) (field (mut i8)) (field anyref) (field (ref null $inner))
+                             (field f64)))
+            (type $ints (array (mut i32)))
+            (type $objs (array (ref null $inner)))
+            (func (export "f") (result (ref $t) (ref $ints) (ref $ints) (ref $objs) anyref anyref)
+                (struct.new $t (i32.const 7) (i32.const -1) (ref.i31 (i32.const 2)) (ref.null $inner)
+                    (f64.const 1.5))
+                (array.new $ints (i32.const 3) (i32.const 12))
+                (array.new_fixed $ints 0)
+                (array.new $objs (struct.new $inner (i32.const 1)) (i32.const 2))
+                (struct.new $t (i32.const 0) (i32.const 0) (struct.new $inner (i32.const 5))
+                    (struct.new $inner (i32.const 6)) (f64.const 0))
+                (any.convert_extern (ref.null noextern))))"#,
+    );
+    let o = run(&["run", m.to_str().unwrap(), "--invoke", "f"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = String::from_utf8_lossy(&o.stdout);
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.len(), 6, "{out}");
+    // Engine type ids depend on the engine; take them from the output.
+    let id = |line: &str| line.split(['#', ' ']).nth(2).unwrap_or("").to_string();
+    let t = id(lines[0]);
+    assert_eq!(
+        lines[0],
+        format!("(struct #{t} 5 fields: i32 7, i8 255, i31 2, null, f64 1.5)")
+    );
+    assert_eq!(lines[1], "(array i32 len 12: 3 3 3 3 3 3 3 3 ...)");
+    assert_eq!(lines[2], "(array i32 len 0)");
+    let inner = lines[3]
+        .split("(struct #")
+        .nth(1)
+        .and_then(|s| s.split(' ').next())
+        .unwrap_or("")
+        .to_string();
+    assert_eq!(
+        lines[3],
+        format!(
+            "(array (ref null #{inner}) len 2: (struct #{inner} 1 field) (struct #{inner} 1 field))"
+        )
+    );
+    assert_eq!(
+        lines[4],
+        format!(
+            "(struct #{t} 5 fields: i32 0, i8 0, (struct #{inner} 1 field), (struct #{inner} 1 field), f64 0)"
+        )
+    );
+    assert_eq!(lines[5], "null");
+}
+
+#[test]
 fn malformed_and_invalid_modules_are_errors() {
     let m = write("bad.wasm", b"\0asm\x01\0\0\0\x05\x03\x01");
     let o = run(&["run", m.to_str().unwrap(), "--invoke", "f"]);
