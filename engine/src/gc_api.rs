@@ -1238,9 +1238,9 @@ impl From<Option<AnyRef>> for Val {
 /// before a scope began outlive it.
 ///
 /// Without a scope, a root made at top level lives as long as the store;
-/// one handed to a host function, or made while it runs, already ends when
-/// that host function returns (a host function needs a scope only for
-/// loops that make many roots). To keep a reference beyond a scope, make
+/// one handed to a host function called from wasm, or made while it runs,
+/// already ends when that host function returns (a host function needs a
+/// scope only for loops that make many roots). To keep a reference beyond a scope, make
 /// an [`OwnedRooted`] of it.
 ///
 /// ```

@@ -125,9 +125,9 @@ impl std::fmt::Display for I31 {
 /// An object reference is a *root*: a handle the collector updates when it
 /// moves the object. How long a root lives:
 ///
-/// - one handed to a host function (as an argument), or made while it runs
-///   (a call's result, a field read, an allocation), lives until that host
-///   function returns;
+/// - one handed to a host function called from wasm (as an argument), or
+///   made while it runs (a call's result, a field read, an allocation),
+///   lives until that host function returns;
 /// - one made inside a [`RootScope`](crate::RootScope) (or
 ///   [`Store::gc_scope`](crate::Store::gc_scope)) lives until the scope
 ///   ends, also when it ends with an error through `?`;

@@ -854,6 +854,12 @@ fn typed_functions_take_and_return_gc_references() {
         // parameter sees it as null.
         let stale = store.gc_scope(|scope| mk.call(scope, 1)).unwrap();
         assert_eq!(is_b.call(&mut store, Some(stale)).unwrap(), 0, "{name}");
+        // A non-null parameter: wasm traps where it uses it.
+        let stale = store
+            .gc_scope(|scope| ArrayRef::new_fixed(scope, &ints, &[Val::I32(1)]))
+            .unwrap();
+        assert!(first.call(&mut store, stale).is_err(), "{name}");
+        assert_eq!(first.call(&mut store, a).unwrap(), 31);
     }
 }
 
