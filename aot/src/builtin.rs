@@ -83,6 +83,13 @@ macro_rules! foreach_builtin_function {
             AnyConvertExtern any_convert_extern(handle: pointer) -> u64;
             /// `extern.convert_any` of `any` reference `r`: the raw externref.
             ExternConvertAny extern_convert_any(r: u32) -> pointer;
+            /// `array.fill` (and `array.new`'s initialisation) after the
+            /// generated code checked the range: `count` elements of
+            /// `elem_size` bytes (1, 2, 4 or 8) from offset `off` of array
+            /// `array`, each the low bytes of `value`; with `refs`
+            /// non-zero, marks their cards. Non-zero: the heap refused
+            /// the access (a corrupt heap).
+            ArrayFill array_fill(array: u32, off: u32, value: u64, elem_size: u32, count: u32, refs: u32) -> u32;
             /// `array.copy` after the generated code checked both ranges:
             /// moves `bytes` bytes from offset `src_off` of array `src` to
             /// offset `dst_off` of array `dst` (overlap allowed); with

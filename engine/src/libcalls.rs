@@ -863,3 +863,23 @@ unsafe extern "C" fn array_copy(
         Err(_) => 1,
     }
 }
+
+unsafe extern "C" fn array_fill(
+    vmctx: *mut u8,
+    array: u32,
+    off: u32,
+    value: u64,
+    elem_size: u32,
+    count: u32,
+    refs: u32,
+) -> u32 {
+    // SAFETY: called by generated code with its own VMContext.
+    let (store, _) = unsafe { context(vmctx) };
+    let Some(heap) = store.gc.as_mut().map(|g| &mut g.heap) else {
+        return 1;
+    };
+    match heap.fill_elems(array, off, value, elem_size, count, refs != 0) {
+        Ok(()) => 0,
+        Err(_) => 1,
+    }
+}

@@ -10,9 +10,12 @@ use nyash_engine::{
     AnyRef, Caller, Config, Engine, ExternRef, Func, Instance, Linker, Module, Store, TrapCode, Val,
 };
 
+/// A small nursery (explicitly not in stress mode, whatever
+/// `NYASH_GC_STRESS` says: the stress variant is the second engine), and
+/// stress mode.
 fn engines() -> Vec<(&'static str, Engine)> {
     let mut small = Config::new();
-    small.gc_nursery_bytes(64 << 10);
+    small.gc_nursery_bytes(64 << 10).gc_stress(false);
     let mut stress = Config::new();
     stress.gc_stress(true);
     vec![
@@ -201,9 +204,7 @@ fn suspended_async_calls_hold_their_structs_across_collections() {
     for (name, mut config) in [("small nursery", Config::new()), ("stress", Config::new())] {
         config.async_support(true);
         config.gc_nursery_bytes(64 << 10);
-        if name == "stress" {
-            config.gc_stress(true);
-        }
+        config.gc_stress(name == "stress");
         let engine = Engine::new(&config).unwrap();
         let module = Module::new(&engine, wat).unwrap();
         let mut linker: Linker<Option<Func>> = Linker::new(&engine);
@@ -260,7 +261,8 @@ fn heap_limit_traps_and_the_store_stays_usable() {
     let mut config = Config::new();
     config
         .gc_max_heap_bytes(4 << 20)
-        .gc_nursery_bytes(256 << 10);
+        .gc_nursery_bytes(256 << 10)
+        .gc_stress(false);
     let engine = Engine::new(&config).unwrap();
     let mut store = Store::new(&engine, ());
     let linker = Linker::new(&engine);

@@ -697,6 +697,54 @@ impl GcHeap {
         Ok(())
     }
 
+    /// Stores `count` elements of `elem_size` bytes (1, 2, 4 or 8), each
+    /// the low bytes of `value` (little-endian), into object `r` from
+    /// `off`: 8 bytes at a time where it can. With `refs`, they are
+    /// reference slots and their cards are marked.
+    pub fn fill_elems(
+        &mut self,
+        r: u32,
+        off: u32,
+        value: u64,
+        elem_size: u32,
+        count: u32,
+        refs: bool,
+    ) -> Result<(), GcError> {
+        let bad = GcError::BadAccess {
+            object: r,
+            offset: off,
+            why: "fill outside the object",
+        };
+        if !matches!(elem_size, 1 | 2 | 4 | 8) {
+            return Err(bad);
+        }
+        let len = count.checked_mul(elem_size).ok_or(bad)?;
+        let at = self.body_field(r, off, len)?;
+        let bytes = value.to_le_bytes();
+        let es = elem_size as usize;
+        let pattern: [u8; 8] = std::array::from_fn(|i| bytes[i % es]);
+        let word = u64::from_le_bytes(pattern);
+        // Elements are aligned to their size, which divides 8: the pattern
+        // is in phase at every element start and every 8-aligned offset.
+        let mut i = 0;
+        while i < len && !(at + i).is_multiple_of(8) {
+            self.mem.w8(at + i, pattern[(i % 8) as usize]);
+            i += 1;
+        }
+        while i + 8 <= len {
+            self.mem.w64(at + i, word);
+            i += 8;
+        }
+        while i < len {
+            self.mem.w8(at + i, pattern[(i % 8) as usize]);
+            i += 1;
+        }
+        if refs && len > 0 {
+            self.cards.range(at, at + len).fill(1);
+        }
+        Ok(())
+    }
+
     /// Moves `len` bytes from object `src` at `src_off` to object `dst` at
     /// `dst_off` (the ranges may overlap); with `refs`, the moved bytes are
     /// reference slots and the destination's cards are marked. Both ranges

@@ -402,10 +402,71 @@ impl Translator<'_, '_> {
     }
 
     /// Stores `value` into `count` elements of array `r` from element
+    /// `index` on (both `I32`s, the range already checked). Elements of up
+    /// to 8 bytes: the `array_fill` builtin (8 bytes at a time; it marks
+    /// the cards with `barrier`); `v128` elements: [`Self::fill_loop`].
+    fn fill_elems(
+        &mut self,
+        f: Field,
+        r: ir::Value,
+        index: ir::Value,
+        count: ir::Value,
+        value: ir::Value,
+        barrier: bool,
+    ) {
+        if f.size > 8 {
+            return self.fill_loop(f, r, index, count, value, barrier);
+        }
+        // A few elements: a store loop (a call would cost more).
+        let small = self.builder.create_block();
+        let large = self.builder.create_block();
+        let done = self.builder.create_block();
+        let few = self
+            .builder
+            .ins()
+            .icmp_imm_u(IntCC::UnsignedLessThanOrEqual, count, 16);
+        self.builder.ins().brif(few, small, &[], large, &[]);
+        self.builder.seal_block(small);
+        self.builder.seal_block(large);
+        self.builder.switch_to_block(small);
+        self.fill_loop(f, r, index, count, value, barrier);
+        self.builder.ins().jump(done, &[]);
+        self.builder.switch_to_block(large);
+        let b = &mut self.builder;
+        let bits = match b.func.dfg.value_type(value) {
+            ir::types::F32 => {
+                let i = b.ins().bitcast(I32, MemFlagsData::new(), value);
+                b.ins().uextend(I64, i)
+            }
+            ir::types::F64 => b.ins().bitcast(I64, MemFlagsData::new(), value),
+            I64 => value,
+            _ => b.ins().uextend(I64, value),
+        };
+        let off = self.elem_offset(f, index);
+        let b = &mut self.builder;
+        let size = b.ins().iconst(I32, i64::from(f.size));
+        let refs = b.ins().iconst(I32, i64::from(barrier));
+        let status = self
+            .env
+            .call_builtin(
+                &mut self.builder,
+                Builtin::ArrayFill,
+                &[r, off, bits, size, count, refs],
+            )
+            .expect("array_fill returns a status");
+        self.builder
+            .ins()
+            .trapnz(status, trap_codes::ARRAY_OUT_OF_BOUNDS);
+        self.builder.ins().jump(done, &[]);
+        self.builder.seal_block(done);
+        self.builder.switch_to_block(done);
+    }
+
+    /// Stores `value` into `count` elements of array `r` from element
     /// `index` on (both `I32`s, the range already checked): a loop with no
     /// call, so no reference moves while it runs. With `barrier`, marks the
     /// cards of the range afterwards.
-    fn fill_elems(
+    fn fill_loop(
         &mut self,
         f: Field,
         r: ir::Value,
