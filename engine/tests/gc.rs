@@ -404,3 +404,34 @@ fn extern_conversion_round_trips() {
         .unwrap();
     assert_eq!(same.call(&mut store, None).unwrap(), 1);
 }
+
+#[test]
+fn gc_modules_round_trip_through_artifacts() {
+    // Stack maps and GC types travel in the artifact; type ids are given
+    // at load, so a second engine (with other types registered first)
+    // runs the same artifact.
+    let mut config = Config::new();
+    config.gc_nursery_bytes(64 << 10).gc_stress(false);
+    let engine = Engine::new(&config).unwrap();
+    let bytes = Module::new(&engine, TREES).unwrap().serialize().unwrap();
+    let other = Engine::new(&config).unwrap();
+    Module::new(
+        &other,
+        "(module (type (struct (field i64) (field f32))) (type (array i8)))",
+    )
+    .unwrap();
+    for engine in [engine, other] {
+        // SAFETY: the bytes were just serialized by an engine of this build
+        // and configuration.
+        let module = unsafe { Module::deserialize(&engine, &bytes) }.unwrap();
+        let mut store = Store::new(&engine, ());
+        let inst = Linker::new(&engine)
+            .instantiate(&mut store, &module)
+            .unwrap();
+        let run = inst
+            .get_typed_func::<(i32, i32), i32>(&mut store, "run")
+            .unwrap();
+        assert_eq!(run.call(&mut store, (10, 10)).unwrap(), 11 * tree_sum(10));
+        assert!(store.gc_collections() > 0);
+    }
+}
