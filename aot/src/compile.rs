@@ -851,7 +851,6 @@ impl Compiler {
             funcs.push(r?);
         }
         let trampolines = funcs.split_off(funcs.len() - plan.len());
-        drop(inline_bodies);
         let mut env = env;
         env.code_uses_gc = uses_gc.into_inner();
         self.link(env, offsets, funcs, &plan, trampolines)
