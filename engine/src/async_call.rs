@@ -284,6 +284,7 @@ impl<P: WasmList, R: WasmList> TypedFunc<P, R> {
         let n = P::LEN.max(R::LEN).max(1);
         let mut values = vec![ValRaw::ZERO; n];
         params.store_raw(&store.opaque, &mut values);
+        self.check_args(&store.opaque, &values)?;
         self.func().call_raw_async(store, &mut values).await?;
         // SAFETY: the function's type was checked when this TypedFunc was made.
         Ok(unsafe { R::load_raw(&mut store.opaque, &values) })

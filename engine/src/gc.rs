@@ -480,3 +480,24 @@ pub(crate) fn ensure_layout(store: &mut StoreOpaque, id: u32) -> Result<(), Erro
     gc.registered.insert(id);
     Ok(())
 }
+
+/// Whether raw `any` reference `raw` is a value of reference type `ty`
+/// (engine form): null if `ty` is nullable, an `i31` if `i31` is a
+/// subtype of its heap type, an object if its type is.
+pub(crate) fn raw_matches(store: &StoreOpaque, raw: u32, ty: nyash_aot::module::RefType) -> bool {
+    if raw == nyash_gc::vm::NULL_REF {
+        return ty.nullable;
+    }
+    let types = store.engine.types();
+    if raw & nyash_gc::vm::I31_TAG != 0 {
+        return types.heap_matches(HeapType::I31, ty.heap);
+    }
+    let Some(gc) = store.gc.as_ref() else {
+        return false;
+    };
+    match gc.heap.object_type(raw) {
+        Ok((nyash_gc::vm::Kind::Extern, _)) => types.heap_matches(HeapType::Any, ty.heap),
+        Ok((_, id)) => types.heap_matches(HeapType::Engine(id), ty.heap),
+        Err(_) => false,
+    }
+}

@@ -25,10 +25,11 @@ use crate::values::ExternRef;
 /// (`(ref array)`), `Option<EqRef>` (`eqref`) and `EqRef` (`(ref eq)`).
 /// Unsigned integers are the same bits as their signed wasm type.
 ///
-/// A function whose parameter is a concrete type (`(ref $t)`) cannot be
-/// typed with `StructRef` (a `structref` is not a `(ref $t)`): call it
-/// with [`Func::call`], whose values are checked one by one. Results of a
-/// concrete struct or array type read as `StructRef`/`ArrayRef` fine.
+/// A parameter of a narrower type of the `any` hierarchy (a concrete
+/// `(ref $t)`) may be typed with a wider view (`StructRef`, `EqRef`, ...):
+/// each such argument is then checked against the parameter's type when
+/// the function is called (an error, before the call, if it does not fit).
+/// Results of a concrete struct or array type read as `StructRef`/`ArrayRef`.
 ///
 /// Implemented for those types only; its methods are the engine's own
 /// plumbing.
@@ -413,8 +414,11 @@ impl Func {
     /// fails if they are not its type. The check is made here, once, so
     /// [`TypedFunc::call`] does not repeat it. With typed references,
     /// `P` must be subtypes of the parameter types (an `Option<Func>`,
-    /// a `funcref`, cannot be passed as a `(ref $t)`), and the result types
-    /// subtypes of `R` (a `(ref $t)` result reads as an `Option<Func>`).
+    /// a `funcref`, cannot be passed as a `(ref $t)`), except that a GC
+    /// reference view may stand for a narrower parameter type of its
+    /// hierarchy (a `StructRef` for a `(ref $t)`; its argument is checked
+    /// at each call); and the result types must be subtypes of `R` (a
+    /// `(ref $t)` result reads as an `Option<Func>`).
     pub fn typed<P: WasmList, R: WasmList>(
         &self,
         store: impl crate::AsContext,
@@ -426,13 +430,34 @@ impl Func {
             results: R::valtypes(),
         };
         let types = store.0.opaque.engine.types();
-        let fits = ty.params.len() == want.params.len()
-            && ty.results.len() == want.results.len()
+        // A GC reference view (`StructRef`, `EqRef`, ...) may stand for a
+        // parameter of a narrower type of its hierarchy (`(ref $t)`): each
+        // such argument is then checked when the function is called.
+        let mut checked = 0u64;
+        let params_fit = want.params.len() == ty.params.len()
             && want
                 .params
                 .iter()
                 .zip(&ty.params)
-                .all(|(r, w)| types.matches(*r, *w))
+                .enumerate()
+                .all(|(i, (r, w))| {
+                    if types.matches(*r, *w) {
+                        return true;
+                    }
+                    let (ValType::Ref(rr), ValType::Ref(wr)) = (r, w) else {
+                        return false;
+                    };
+                    let narrower = i < 64
+                        && types.top(rr.heap) == crate::HeapType::Any
+                        && types.heap_matches(wr.heap, rr.heap)
+                        && (wr.nullable || !rr.nullable);
+                    if narrower {
+                        checked |= 1 << i;
+                    }
+                    narrower
+                });
+        let fits = params_fit
+            && ty.results.len() == want.results.len()
             && ty
                 .results
                 .iter()
@@ -446,6 +471,7 @@ impl Func {
         }
         Ok(TypedFunc {
             func: *self,
+            checked,
             _marker: PhantomData,
         })
     }
@@ -457,6 +483,10 @@ impl Func {
 /// without any [`Val`](crate::Val) in between. `Copy`, like [`Func`].
 pub struct TypedFunc<Params, Results> {
     func: Func,
+    /// Parameters (bit `i` for parameter `i`) of a narrower GC type than
+    /// their Rust type says (a `StructRef` for a `(ref $t)`): their values
+    /// are checked against the parameter's type at each call.
+    checked: u64,
     _marker: PhantomData<fn(Params) -> Results>,
 }
 
@@ -487,9 +517,37 @@ impl<P: WasmList, R: WasmList> TypedFunc<P, R> {
             &mut heap
         };
         params.store_raw(&store.opaque, values);
+        self.check_args(&store.opaque, values)?;
         self.func.call_raw(store, values)?;
         // SAFETY: the function's type was checked when this TypedFunc was made.
         Ok(unsafe { R::load_raw(&mut store.opaque, values) })
+    }
+}
+
+impl<P, R> TypedFunc<P, R> {
+    /// Checks the arguments of narrower GC parameter types (see
+    /// [`TypedFunc::checked`](Self)) against the function's type.
+    pub(crate) fn check_args(&self, store: &StoreOpaque, values: &[ValRaw]) -> Result<()> {
+        if self.checked == 0 {
+            return Ok(());
+        }
+        let ty = store
+            .engine
+            .type_of(store.funcs[self.func.index as usize].type_id);
+        for (i, t) in ty.params.iter().enumerate() {
+            if self.checked & (1 << i) == 0 {
+                continue;
+            }
+            let ValType::Ref(r) = *t else { continue };
+            // SAFETY: an `any` reference argument is a `u32` in the low bits.
+            let raw = unsafe { values[i].i32 } as u32;
+            if !crate::gc::raw_matches(store, raw, r) {
+                return Err(Error::msg(format!(
+                    "argument {i}: not a value of the parameter type {t}"
+                )));
+            }
+        }
+        Ok(())
     }
 }
 

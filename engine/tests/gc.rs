@@ -435,3 +435,34 @@ fn gc_modules_round_trip_through_artifacts() {
         assert!(store.gc_collections() > 0);
     }
 }
+
+#[test]
+fn typed_functions_take_views_for_concrete_parameters() {
+    use nyash_engine::StructRef;
+    let wat = r#"(module
+        (type $a (struct (field i32)))
+        (type $b (struct (field i64)))
+        (func (export "make_a") (result (ref $a)) (struct.new $a (i32.const 5)))
+        (func (export "make_b") (result (ref $b)) (struct.new $b (i64.const 6)))
+        (func (export "get") (param (ref $a)) (result i32) (struct.get $a 0 (local.get 0))))"#;
+    let engine = Engine::default();
+    let mut store = Store::new(&engine, ());
+    let linker = Linker::new(&engine);
+    let inst = instance(&mut store, &linker, wat);
+    let make_a = inst
+        .get_typed_func::<(), StructRef>(&mut store, "make_a")
+        .unwrap();
+    let make_b = inst
+        .get_typed_func::<(), StructRef>(&mut store, "make_b")
+        .unwrap();
+    let get = inst
+        .get_typed_func::<StructRef, i32>(&mut store, "get")
+        .unwrap();
+    let a = make_a.call(&mut store, ()).unwrap();
+    let b = make_b.call(&mut store, ()).unwrap();
+    assert_eq!(get.call(&mut store, a).unwrap(), 5);
+    let err = get.call(&mut store, b).unwrap_err();
+    assert!(err.to_string().contains("argument 0"), "{err}");
+    // A view that is not of the hierarchy is still refused up front.
+    assert!(inst.get_typed_func::<i32, i32>(&mut store, "get").is_err());
+}
