@@ -20,7 +20,7 @@
 use nyash_gc::TypeLayout;
 use nyash_gc::vm::{HEADER_BYTES, OBJECT_ALIGN};
 
-use crate::module::{FieldType, HeapType, StorageType, WasmType};
+use crate::module::{CompositeType, FieldType, HeapType, StorageType, WasmType};
 
 /// Where the fields of a struct type are.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -122,6 +122,19 @@ pub fn array_layout(elem: FieldType, hierarchy: impl Fn(HeapType) -> HeapType) -
         elems_offset: HEADER_BYTES,
         elem_size,
         elem_is_ref,
+    }
+}
+
+/// What the collector needs to know about objects of a struct or array
+/// type (`None` for a function type); `hierarchy` as for [`struct_layout`].
+pub fn trace_layout(
+    composite: &CompositeType,
+    hierarchy: impl Fn(HeapType) -> HeapType,
+) -> Option<TypeLayout> {
+    match composite {
+        CompositeType::Func(_) => None,
+        CompositeType::Struct(fields) => Some(struct_layout(fields, hierarchy).trace_layout()),
+        CompositeType::Array(elem) => Some(array_layout(*elem, hierarchy).trace_layout()),
     }
 }
 

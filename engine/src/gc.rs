@@ -147,22 +147,7 @@ pub(crate) fn prepare(
         if !module_sees_gc(env) {
             return Ok(std::ptr::null_mut());
         }
-        let gc = GcStore::new(&store.engine.inner.config).map_err(gc_error)?;
-        let heap = Box::new(gc);
-        store.gc = Some(heap);
-        // Instances made before the heap cannot see objects, but their
-        // VMContexts get the block too, so every instance of the store
-        // agrees.
-        let data = store
-            .gc
-            .as_mut()
-            .map_or(std::ptr::null_mut(), |g| g.heap.vm_data());
-        for inst in &store.instances {
-            // SAFETY: a VMContext starts with its header.
-            unsafe {
-                (*(inst.vmctx_ptr() as *mut crate::runtime::vm::VMContextHeader)).gc_heap = data;
-            }
-        }
+        make_heap(store).map_err(gc_error)?;
     }
     let Some(gc) = store.gc.as_mut() else {
         return Ok(std::ptr::null_mut());
@@ -172,18 +157,31 @@ pub(crate) fn prepare(
         if gc.registered.contains(&id) {
             continue;
         }
-        let hierarchy = |h| env.heap_top(h);
-        let layout = match &t.composite {
-            CompositeType::Func(_) => continue,
-            CompositeType::Struct(fields) => {
-                gc_layout::struct_layout(fields, hierarchy).trace_layout()
-            }
-            CompositeType::Array(elem) => gc_layout::array_layout(*elem, hierarchy).trace_layout(),
+        let Some(layout) = gc_layout::trace_layout(&t.composite, |h| env.heap_top(h)) else {
+            continue;
         };
         gc.heap.register_type(id, layout).map_err(gc_error)?;
         gc.registered.insert(id);
     }
     Ok(gc.heap.vm_data())
+}
+
+/// Makes the store's heap and points every existing VMContext at it
+/// (instances made before it cannot see objects, but every instance of a
+/// store agrees). The caller makes sure no code that could use the heap
+/// runs (`prepare`: at instantiation; `ensure_heap`: no call in progress).
+fn make_heap(store: &mut StoreOpaque) -> Result<(), GcError> {
+    let gc = GcStore::new(&store.engine.inner.config)?;
+    let gc = store.gc.insert(Box::new(gc));
+    let data = gc.heap.vm_data();
+    for inst in &store.instances {
+        // SAFETY: a VMContext starts with its header; no code reads the
+        // field now (see above).
+        unsafe {
+            (*(inst.vmctx_ptr() as *mut crate::runtime::vm::VMContextHeader)).gc_heap = data;
+        }
+    }
+    Ok(())
 }
 
 fn gc_error(e: GcError) -> Error {
@@ -425,17 +423,7 @@ pub(crate) fn ensure_heap(store: &mut StoreOpaque) -> Result<&mut GcStore, Error
                  is in progress (allocate from the host outside calls first)",
             ));
         }
-        let gc = GcStore::new(&store.engine.inner.config)
-            .map_err(|e| Error::msg(format!("GC heap: {e}")))?;
-        let gc = store.gc.insert(Box::new(gc));
-        let data = gc.heap.vm_data();
-        for inst in &store.instances {
-            // SAFETY: a VMContext starts with its header; no call is in
-            // progress, so no code reads it now.
-            unsafe {
-                (*(inst.vmctx_ptr() as *mut crate::runtime::vm::VMContextHeader)).gc_heap = data;
-            }
-        }
+        make_heap(store).map_err(|e| Error::msg(format!("GC heap: {e}")))?;
     }
     store
         .gc
@@ -455,20 +443,10 @@ pub(crate) fn ensure_layout(store: &mut StoreOpaque, id: u32) -> Result<(), Erro
     }
     let layout = {
         let types = store.engine.types();
-        let hierarchy = |h| types.top(h);
-        match types.get(id).map(|t| &t.composite) {
-            Some(CompositeType::Struct(fields)) => {
-                gc_layout::struct_layout(fields, hierarchy).trace_layout()
-            }
-            Some(CompositeType::Array(elem)) => {
-                gc_layout::array_layout(*elem, hierarchy).trace_layout()
-            }
-            _ => {
-                return Err(Error::msg(format!(
-                    "engine type #{id} is not a struct or array type"
-                )));
-            }
-        }
+        types
+            .get(id)
+            .and_then(|t| gc_layout::trace_layout(&t.composite, |h| types.top(h)))
+            .ok_or_else(|| Error::msg(format!("engine type #{id} is not a struct or array type")))?
     };
     let gc = store
         .gc

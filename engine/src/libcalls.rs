@@ -8,6 +8,7 @@
 //! expects. A function below with the wrong signature does not compile; the
 //! tests check each slot's offset and each field's type against the list.
 
+use nyash_aot::gc_layout::ArrayLayout;
 use nyash_aot::module::CompositeType;
 use nyash_gc::vm::{Kind, type_word};
 
@@ -609,44 +610,44 @@ unsafe extern "C" fn extern_convert_any(vmctx: *mut u8, r: u32) -> usize {
 gc_stub!(array_new_data, array_new_data_body, (_type_index: u32, _data: u32, _offset: u32, _len: u32) -> u64);
 gc_stub!(array_new_elem, array_new_elem_body, (_type_index: u32, _elem: u32, _offset: u32, _len: u32) -> u64);
 
-/// The type word and element layout of module type `type_index` of the
-/// instance (a struct or array type, as validation guarantees).
-fn gc_type(store: &StoreOpaque, inst: usize, type_index: u32) -> Option<GcType> {
+/// The type word of module type `type_index` of the instance (a struct or
+/// array type, as validation guarantees), and an array type's element
+/// layout.
+fn gc_type(
+    store: &StoreOpaque,
+    inst: usize,
+    type_index: u32,
+) -> Option<(u32, Option<ArrayLayout>)> {
     let module = &store.instances[inst].module;
     let env = module.env();
     let id = *module.inner.type_ids.get(type_index as usize)?;
-    let hierarchy = |h| env.heap_top(h);
     match &env.types.get(type_index as usize)?.composite {
-        CompositeType::Struct(_) => Some(GcType {
-            w0: type_word(id, Kind::Struct),
-            elem: None,
-        }),
-        CompositeType::Array(f) => Some(GcType {
-            w0: type_word(id, Kind::Array),
-            elem: Some((nyash_aot::gc_layout::array_layout(*f, hierarchy), f.storage)),
-        }),
+        CompositeType::Struct(_) => Some((type_word(id, Kind::Struct), None)),
+        CompositeType::Array(f) => Some((
+            type_word(id, Kind::Array),
+            Some(nyash_aot::gc_layout::array_layout(*f, |h| env.heap_top(h))),
+        )),
         CompositeType::Func(_) => None,
     }
 }
 
-struct GcType {
-    w0: u32,
-    /// An array's element layout and storage type.
-    elem: Option<(
-        nyash_aot::gc_layout::ArrayLayout,
-        nyash_aot::module::StorageType,
-    )>,
+/// [`gc_type`] of an array type: its type word and element layout.
+fn array_type(store: &StoreOpaque, inst: usize, type_index: u32) -> Option<(u32, ArrayLayout)> {
+    match gc_type(store, inst, type_index)? {
+        (w0, Some(layout)) => Some((w0, layout)),
+        (_, None) => None,
+    }
 }
 
 unsafe extern "C" fn gc_alloc_body(vmctx: *mut u8, type_index: u32, len: u32) -> u32 {
     // SAFETY: called by generated code with its own VMContext (the stub
     // recorded the exit).
     let (store, inst) = unsafe { context(vmctx) };
-    let Some(t) = gc_type(store, inst, type_index) else {
+    let Some((w0, elem)) = gc_type(store, inst, type_index) else {
         return 0;
     };
-    let w1 = if t.elem.is_some() { len } else { 0 };
-    crate::gc::alloc_raw(store, t.w0, w1).unwrap_or(0)
+    let w1 = if elem.is_some() { len } else { 0 };
+    crate::gc::alloc_raw(store, w0, w1).unwrap_or(0)
 }
 
 /// `array.new_data`: bytes of data segment `data` from `offset`.
@@ -659,11 +660,7 @@ unsafe extern "C" fn array_new_data_body(
 ) -> u64 {
     // SAFETY: as for `gc_alloc_body`.
     let (store, inst) = unsafe { context(vmctx) };
-    let Some(GcType {
-        w0,
-        elem: Some((layout, _)),
-    }) = gc_type(store, inst, type_index)
-    else {
+    let Some((w0, layout)) = array_type(store, inst, type_index) else {
         return 2 << 32;
     };
     let module = store.instances[inst].module.clone();
@@ -706,7 +703,7 @@ fn segment_bytes<'m>(
 fn write_elems(
     heap: &mut nyash_gc::GcHeap,
     r: u32,
-    layout: nyash_aot::gc_layout::ArrayLayout,
+    layout: ArrayLayout,
     dst: u32,
     items: &[usize],
 ) -> Result<(), nyash_gc::GcError> {
@@ -731,11 +728,7 @@ unsafe extern "C" fn array_new_elem_body(
 ) -> u64 {
     // SAFETY: as for `gc_alloc_body`.
     let (store, inst) = unsafe { context(vmctx) };
-    let Some(GcType {
-        w0,
-        elem: Some((layout, _)),
-    }) = gc_type(store, inst, type_index)
-    else {
+    let Some((w0, layout)) = array_type(store, inst, type_index) else {
         return 2 << 32;
     };
     let n = store.instances[inst]
@@ -773,11 +766,7 @@ unsafe extern "C" fn array_init_data(
 ) -> u32 {
     // SAFETY: called by generated code with its own VMContext.
     let (store, inst) = unsafe { context(vmctx) };
-    let Some(GcType {
-        elem: Some((layout, _)),
-        ..
-    }) = gc_type(store, inst, type_index)
-    else {
+    let Some((_, layout)) = array_type(store, inst, type_index) else {
         return 1;
     };
     let module = store.instances[inst].module.clone();
@@ -813,11 +802,7 @@ unsafe extern "C" fn array_init_elem(
 ) -> u32 {
     // SAFETY: called by generated code with its own VMContext.
     let (store, inst) = unsafe { context(vmctx) };
-    let Some(GcType {
-        elem: Some((layout, _)),
-        ..
-    }) = gc_type(store, inst, type_index)
-    else {
+    let Some((_, layout)) = array_type(store, inst, type_index) else {
         return 1;
     };
     let StoreOpaque { instances, gc, .. } = store;

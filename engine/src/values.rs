@@ -268,41 +268,31 @@ impl AnyRef {
         let Some(r) = r else {
             return Ok(nyash_gc::vm::NULL_REF);
         };
-        match r.repr {
-            AnyRepr::I31(raw) => Ok(raw.get()),
+        let (id, owned, index, generation) = match r.repr {
+            AnyRepr::I31(raw) => return Ok(raw.get()),
             AnyRepr::Object {
-                store: id,
+                store,
                 index,
                 generation,
-            } => {
-                if id != store.id {
-                    return Err(crate::Error::msg(
-                        "a GC reference of another store was used with this store",
-                    ));
-                }
-                store
-                    .gc
-                    .as_ref()
-                    .and_then(|g| g.rooted(index, generation))
-                    .ok_or_else(stale)
-            }
+            } => (store, false, index, generation),
             AnyRepr::Owned {
-                store: id,
+                store,
                 index,
                 generation,
-            } => {
-                if id != store.id {
-                    return Err(crate::Error::msg(
-                        "a GC reference of another store was used with this store",
-                    ));
-                }
-                store
-                    .gc
-                    .as_ref()
-                    .and_then(|g| g.host.owned_value(index, generation))
-                    .ok_or_else(stale)
-            }
+            } => (store, true, index, generation),
+        };
+        if id != store.id {
+            return Err(crate::Error::msg(
+                "a GC reference of another store was used with this store",
+            ));
         }
+        let gc = store.gc.as_ref().ok_or_else(stale)?;
+        if owned {
+            gc.host.owned_value(index, generation)
+        } else {
+            gc.rooted(index, generation)
+        }
+        .ok_or_else(stale)
     }
 
     /// The handle of owned root `(index, generation)` of store `store`.

@@ -730,6 +730,19 @@ impl<'a> FuncEnv<'a> {
         b.inst_results(call).first().copied()
     }
 
+    /// [`FuncEnv::call_builtin`] of a builtin the list gives a result: that
+    /// result.
+    pub fn call_builtin_value(
+        &mut self,
+        b: &mut FunctionBuilder<'_>,
+        builtin: Builtin,
+        args: &[ir::Value],
+    ) -> ir::Value {
+        debug_assert!(builtin.result().is_some());
+        self.call_builtin(b, builtin, args)
+            .expect("the builtin list gives this builtin a result")
+    }
+
     /// The store context (`*mut VMStoreContext`).
     fn store_context(&self, b: &mut FunctionBuilder<'_>) -> ir::Value {
         self.load_vmctx(b, POINTER_TYPE, VMOffsets::STORE_CONTEXT)

@@ -446,14 +446,11 @@ impl Translator<'_, '_> {
         let b = &mut self.builder;
         let size = b.ins().iconst(I32, i64::from(f.size));
         let refs = b.ins().iconst(I32, i64::from(barrier));
-        let status = self
-            .env
-            .call_builtin(
-                &mut self.builder,
-                Builtin::ArrayFill,
-                &[r, off, bits, size, count, refs],
-            )
-            .expect("array_fill returns a status");
+        let status = self.env.call_builtin_value(
+            &mut self.builder,
+            Builtin::ArrayFill,
+            &[r, off, bits, size, count, refs],
+        );
         self.builder
             .ins()
             .trapnz(status, trap_codes::ARRAY_OUT_OF_BOUNDS);
@@ -572,14 +569,11 @@ impl Translator<'_, '_> {
         let b = &mut self.builder;
         let bytes = b.ins().imul_imm_u(n, i64::from(f.size));
         let refs = b.ins().iconst(I32, i64::from(f.traced));
-        let status = self
-            .env
-            .call_builtin(
-                &mut self.builder,
-                Builtin::ArrayCopy,
-                &[dst, doff, src, soff, bytes, refs],
-            )
-            .expect("array_copy returns a status");
+        let status = self.env.call_builtin_value(
+            &mut self.builder,
+            Builtin::ArrayCopy,
+            &[dst, doff, src, soff, bytes, refs],
+        );
         self.builder
             .ins()
             .trapnz(status, trap_codes::ARRAY_OUT_OF_BOUNDS);
@@ -603,10 +597,9 @@ impl Translator<'_, '_> {
         } else {
             Builtin::ArrayInitData
         };
-        let status = self
-            .env
-            .call_builtin(&mut self.builder, builtin, &[ty, seg, r, d, s, n])
-            .expect("the array init builtins return a status");
+        let status =
+            self.env
+                .call_builtin_value(&mut self.builder, builtin, &[ty, seg, r, d, s, n]);
         let b = &mut self.builder;
         let array_oob = b.ins().icmp_imm_u(IntCC::Equal, status, 1);
         b.ins().trapnz(array_oob, trap_codes::ARRAY_OUT_OF_BOUNDS);
@@ -673,8 +666,7 @@ impl Translator<'_, '_> {
         let ty = b.ins().iconst(I32, i64::from(type_index));
         let r = self
             .env
-            .call_builtin(&mut self.builder, Builtin::GcAlloc, &[ty, w1])
-            .expect("gc_alloc returns the object");
+            .call_builtin_value(&mut self.builder, Builtin::GcAlloc, &[ty, w1]);
         let b = &mut self.builder;
         b.ins().trapz(r, trap_codes::ALLOCATION_FAILURE);
         b.ins().jump(merge, &[r.into()]);
@@ -790,20 +782,28 @@ impl Translator<'_, '_> {
         };
         let res = self
             .env
-            .call_builtin(&mut self.builder, builtin, &[ty, seg, offset, len])
-            .expect("the array_new builtins return the array");
-        let b = &mut self.builder;
-        let status = b.ins().ushr_imm_u(res, 32);
-        let segment_oob = b.ins().icmp_imm_u(IntCC::Equal, status, 1);
+            .call_builtin_value(&mut self.builder, builtin, &[ty, seg, offset, len]);
         let segment_trap = if elem {
             trap_codes::TABLE_OUT_OF_BOUNDS
         } else {
             trap_codes::HEAP_OUT_OF_BOUNDS
         };
-        b.ins().trapnz(segment_oob, segment_trap);
-        b.ins().trapnz(status, trap_codes::ALLOCATION_FAILURE);
-        let r = b.ins().ireduce(I32, res);
+        let r = self.reference_or_trap(res, Some(segment_trap));
         self.push(r);
+    }
+
+    /// The reference in the low 32 bits of an allocating builtin's `u64`
+    /// result, after trapping on a failure in its high word: 1 =
+    /// `status_1` (a segment range), any other = `ALLOCATION_FAILURE`.
+    fn reference_or_trap(&mut self, res: ir::Value, status_1: Option<ir::TrapCode>) -> ir::Value {
+        let b = &mut self.builder;
+        let status = b.ins().ushr_imm_u(res, 32);
+        if let Some(code) = status_1 {
+            let is_1 = b.ins().icmp_imm_u(IntCC::Equal, status, 1);
+            b.ins().trapnz(is_1, code);
+        }
+        b.ins().trapnz(status, trap_codes::ALLOCATION_FAILURE);
+        b.ins().ireduce(I32, res)
     }
 
     // --- extern conversion -------------------------------------------------
@@ -816,12 +816,8 @@ impl Translator<'_, '_> {
         let e = self.pop();
         let res = self
             .env
-            .call_builtin(&mut self.builder, Builtin::AnyConvertExtern, &[e])
-            .expect("any_convert_extern returns the reference");
-        let b = &mut self.builder;
-        let status = b.ins().ushr_imm_u(res, 32);
-        b.ins().trapnz(status, trap_codes::ALLOCATION_FAILURE);
-        let r = b.ins().ireduce(I32, res);
+            .call_builtin_value(&mut self.builder, Builtin::AnyConvertExtern, &[e]);
+        let r = self.reference_or_trap(res, None);
         self.push(r);
     }
 
@@ -832,8 +828,7 @@ impl Translator<'_, '_> {
         let r = self.pop();
         let e = self
             .env
-            .call_builtin(&mut self.builder, Builtin::ExternConvertAny, &[r])
-            .expect("extern_convert_any returns the externref");
+            .call_builtin_value(&mut self.builder, Builtin::ExternConvertAny, &[r]);
         self.push(e);
     }
 
