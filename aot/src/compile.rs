@@ -77,7 +77,7 @@ pub struct Artifact {
 
 /// One `try_call` site of a function, before layout.
 #[derive(Clone, Debug)]
-struct TryCallSite {
+pub(crate) struct TryCallSite {
     /// Return address (offset in the function).
     ret_addr: u32,
     /// FP minus SP at the call: the handler runs with SP = FP - this.
@@ -148,7 +148,7 @@ impl HandlerTable {
         }
     }
 
-    fn new(mut sites: Vec<TryCallSite>) -> Self {
+    pub(crate) fn new(mut sites: Vec<TryCallSite>) -> Self {
         sites.sort_unstable_by_key(|s| s.ret_addr);
         let mut t = HandlerTable::default();
         for s in sites {
@@ -197,7 +197,7 @@ impl HandlerTable {
 /// call (offset in the function), the frame's FP-to-SP distance at the call,
 /// and the SP offsets of the stack slots holding heap references.
 #[derive(Clone, Debug)]
-struct StackMapSite {
+pub(crate) struct StackMapSite {
     ret_addr: u32,
     span: u32,
     slots: Vec<u32>,
@@ -223,7 +223,7 @@ pub struct StackMapTable {
 }
 
 impl StackMapTable {
-    fn new(mut sites: Vec<StackMapSite>) -> Self {
+    pub(crate) fn new(mut sites: Vec<StackMapSite>) -> Self {
         sites.sort_unstable_by_key(|s| s.ret_addr);
         let mut t = StackMapTable::default();
         for s in sites {
@@ -296,6 +296,14 @@ impl TrapTable {
         self.codes.get(i).copied()
     }
 
+    /// Every trap site, in increasing order of offset.
+    pub(crate) fn sites(&self) -> impl Iterator<Item = TrapSite> + '_ {
+        self.offsets
+            .iter()
+            .zip(&self.codes)
+            .map(|(&offset, &code)| TrapSite { offset, code })
+    }
+
     /// Every trap site's offset, in increasing order.
     pub fn offsets(&self) -> &[u32] {
         &self.offsets
@@ -322,18 +330,18 @@ impl Artifact {
 }
 
 /// One function's machine code before layout.
-struct FunctionCode {
-    kind: u32,
-    code: Vec<u8>,
+pub(crate) struct FunctionCode {
+    pub(crate) kind: u32,
+    pub(crate) code: Vec<u8>,
     /// (offset in this function, callee function index, addend, kind)
-    calls: Vec<(u32, u32, i64, Reloc)>,
-    traps: Vec<TrapSite>,
+    pub(crate) calls: Vec<(u32, u32, i64, Reloc)>,
+    pub(crate) traps: Vec<TrapSite>,
     /// Code that came from inlined callees, relative to this function.
     inlined: Vec<InlineRange>,
     /// `try_call` sites, relative to this function.
-    try_calls: Vec<TryCallSite>,
+    pub(crate) try_calls: Vec<TryCallSite>,
     /// Safepoints with stack maps, relative to this function.
-    stack_maps: Vec<StackMapSite>,
+    pub(crate) stack_maps: Vec<StackMapSite>,
 }
 
 /// Runs `run` over `jobs` and returns the results in the jobs' order.
@@ -343,7 +351,7 @@ struct FunctionCode {
 /// function started last would leave the other cores idle while it finishes.
 /// Each worker makes its own state with `init` and reuses it. Few jobs, or
 /// `parallel` off, run on this thread in order.
-fn run_jobs<J: Send, R: Send, S>(
+pub(crate) fn run_jobs<J: Send, R: Send, S>(
     parallel: bool,
     jobs: Vec<J>,
     cost: impl Fn(&J) -> usize,
@@ -387,7 +395,7 @@ fn run_jobs<J: Send, R: Send, S>(
 }
 
 /// One compile worker's reusable state.
-type WorkerState = (Context, FuncTranslator, FunctionBuilderContext);
+pub(crate) type WorkerState = (Context, FuncTranslator, FunctionBuilderContext);
 
 /// A unit of parallel compilation.
 enum Job {
@@ -409,7 +417,7 @@ enum Job {
 /// - a host-call trampoline (wasm -> host) for the type of every imported
 ///   function. A host function of another type gets its trampoline from the
 ///   engine, compiled on first use.
-struct TrampolinePlan {
+pub(crate) struct TrampolinePlan {
     /// Per type index: the trampoline's position in `trampolines()`.
     entry: Vec<Option<usize>>,
     host: Vec<Option<usize>>,
@@ -419,7 +427,7 @@ struct TrampolinePlan {
 }
 
 impl TrampolinePlan {
-    fn new(env: &ModuleEnv, all_host: bool) -> Self {
+    pub(crate) fn new(env: &ModuleEnv, all_host: bool) -> Self {
         let n = env.types.len();
         let mut needs_entry = vec![false; n];
         // Only function types have trampolines (struct and array types
@@ -473,12 +481,12 @@ impl TrampolinePlan {
         plan
     }
 
-    fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         self.entry_types.len() + self.host_types.len()
     }
 
     /// (type index, entry trampoline or host-call one), in plan order.
-    fn trampolines(&self) -> impl Iterator<Item = (usize, bool)> + '_ {
+    pub(crate) fn trampolines(&self) -> impl Iterator<Item = (usize, bool)> + '_ {
         let entry = self.entry_types.iter().map(|&t| (t, true));
         entry.chain(self.host_types.iter().map(|&t| (t, false)))
     }
@@ -526,9 +534,13 @@ fn baseline_settings() -> (&'static str, &'static str) {
         Some("speed") => "speed",
         _ => "none",
     };
+    // Not `single_pass` by default: it gives each value a stack slot of its
+    // own, and frames of big recursive functions grow so much that real
+    // programs (ruby.wasm's parser) exhaust the stack where optimized code
+    // does not (RATIONALE.md).
     let regalloc = match it.next() {
-        Some("backtracking") => "backtracking",
-        _ => "single_pass",
+        Some("single_pass") => "single_pass",
+        _ => "backtracking",
     };
     (opt, regalloc)
 }
@@ -539,8 +551,8 @@ pub struct Compiler {
     /// The proposals modules may use: [`module::supported_features`], less
     /// SIMD if the target lacks the instructions it needs.
     features: wasmparser::WasmFeatures,
-    parallel: bool,
-    tunables: Tunables,
+    pub(crate) parallel: bool,
+    pub(crate) tunables: Tunables,
     /// `NYASH_DUMP_CODE`: function indices (comma-separated, or `all`) whose
     /// optimised CLIF and machine code are printed on stderr as they are
     /// compiled. A debugging aid; it does not change the code.
@@ -882,7 +894,7 @@ impl Compiler {
         self.link(env, offsets, Vec::new(), &plan, trampolines)
     }
 
-    fn worker_state(&self) -> WorkerState {
+    pub(crate) fn worker_state(&self) -> WorkerState {
         (
             Context::new(),
             FuncTranslator::new(self.isa.frontend_config(), self.tunables, self.fused_madd()),
@@ -890,7 +902,7 @@ impl Compiler {
         )
     }
 
-    fn compile_trampoline(
+    pub(crate) fn compile_trampoline(
         &self,
         ty: &FuncType,
         entry: bool,
@@ -908,7 +920,7 @@ impl Compiler {
     }
 
     /// Lays out the code image: defined functions, then trampolines.
-    fn link(
+    pub(crate) fn link(
         &self,
         env: ModuleEnv,
         offsets: VMOffsets,
@@ -1015,7 +1027,7 @@ impl Compiler {
     }
 
     /// Validates and translates one function body to CLIF.
-    fn translate(
+    pub(crate) fn translate(
         &self,
         env: &ModuleEnv,
         offsets: &VMOffsets,
@@ -1057,7 +1069,7 @@ impl Compiler {
 
     /// Compiles the function in `ctx` and collects its code, calls and traps,
     /// and with `inlined`, the ranges of code from inlined callees.
-    fn finish(
+    pub(crate) fn finish(
         &self,
         ctx: &mut Context,
         kind: u32,
@@ -1190,7 +1202,7 @@ impl Compiler {
 }
 
 /// Writes a PC-relative call displacement.
-fn patch(image: &mut [u8], at: usize, delta: i64, kind: Reloc) -> Result<(), String> {
+pub(crate) fn patch(image: &mut [u8], at: usize, delta: i64, kind: Reloc) -> Result<(), String> {
     match kind {
         Reloc::X86CallPCRel4 | Reloc::X86CallPLTRel4 | Reloc::X86PCRel4 => {
             let v = i32::try_from(delta).map_err(|_| "call displacement out of range")?;

@@ -10,6 +10,7 @@ pub mod builtin;
 pub mod compile;
 pub mod gc_layout;
 pub mod inline;
+pub mod lazy;
 pub mod module;
 pub mod packed;
 pub mod translate;

@@ -22,42 +22,77 @@ use crate::signals::{self, Activation, Kind};
 /// pointer-sized arguments.
 pub type EntryFn = unsafe extern "C" fn(usize, usize, usize, usize);
 
-/// This thread's own stack, found once.
-#[derive(Clone, Copy)]
-enum ThreadStack {
-    Unchecked,
-    /// Its bounds could not be found: calls go to an execution stack.
-    Unknown,
-    Known(StackBounds),
+/// This thread's own stack, found on the first call: its bounds and the
+/// lowest address wasm may use on it (`floor`, [`StackBounds::wasm_limit`]).
+/// Until then, and on a thread whose stack cannot be found, the bounds are
+/// empty (`bottom == top == 0`), so no stack pointer lies in them and a call
+/// takes the cold path (`thread_stack_slow`). Separate cells, so a call reads
+/// just the three words it needs.
+struct ThreadStack {
+    guard: Cell<usize>,
+    bottom: Cell<usize>,
+    top: Cell<usize>,
+    floor: Cell<usize>,
+    /// The bounds were asked for (found or not).
+    checked: Cell<bool>,
 }
 
 thread_local! {
-    static THREAD_STACK: Cell<ThreadStack> = const { Cell::new(ThreadStack::Unchecked) };
-}
-
-/// This thread's stack bounds; the first call on a thread also installs the
-/// signal handlers and the alternate signal stack.
-#[inline]
-fn thread_stack() -> Option<StackBounds> {
-    match THREAD_STACK.with(|s| s.get()) {
-        ThreadStack::Known(b) => Some(b),
-        ThreadStack::Unknown => None,
-        ThreadStack::Unchecked => first_call_on_thread(),
-    }
-}
-
-#[cold]
-#[inline(never)]
-fn first_call_on_thread() -> Option<StackBounds> {
-    crate::init_traps();
-    signals::ensure_alt_stack();
-    let found = query_thread_stack();
-    let state = match found {
-        Some(b) => ThreadStack::Known(b),
-        None => ThreadStack::Unknown,
+    static THREAD_STACK: ThreadStack = const {
+        ThreadStack {
+            guard: Cell::new(0),
+            bottom: Cell::new(0),
+            top: Cell::new(0),
+            floor: Cell::new(0),
+            checked: Cell::new(false),
+        }
     };
-    THREAD_STACK.with(|s| s.set(state));
-    found
+}
+
+/// The bounds and wasm floor of this thread's stack if it is known and `sp`
+/// lies in it; otherwise see [`thread_stack_slow`].
+#[inline(always)]
+fn thread_stack(sp: usize) -> Option<(StackBounds, usize)> {
+    THREAD_STACK.with(|t| {
+        let (bottom, top) = (t.bottom.get(), t.top.get());
+        (sp >= bottom && sp < top).then(|| {
+            let bounds = StackBounds {
+                guard: t.guard.get(),
+                bottom,
+                top,
+            };
+            (bounds, t.floor.get())
+        })
+    })
+}
+
+/// [`thread_stack`] for the first call on this thread, which finds the
+/// thread's stack and installs the signal handlers and the alternate
+/// signal stack; `None` if `sp` is on some other stack or the thread's
+/// stack cannot be found.
+fn thread_stack_slow(sp: usize) -> Option<(StackBounds, usize)> {
+    if !THREAD_STACK.with(|t| t.checked.get()) {
+        crate::init_traps();
+        signals::ensure_alt_stack();
+        let found = query_thread_stack();
+        THREAD_STACK.with(|t| {
+            t.checked.set(true);
+            if let Some(b) = found {
+                t.guard.set(b.guard);
+                t.floor.set(b.wasm_limit());
+                t.bottom.set(b.bottom);
+                t.top.set(b.top);
+            }
+        });
+    }
+    THREAD_STACK.with(|t| {
+        let bounds = StackBounds {
+            guard: t.guard.get(),
+            bottom: t.bottom.get(),
+            top: t.top.get(),
+        };
+        bounds.contains(sp).then(|| (bounds, t.floor.get()))
+    })
 }
 
 /// The calling thread's stack from `pthread_getattr_np`: `[bottom, top)` is
@@ -87,15 +122,22 @@ fn query_thread_stack() -> Option<StackBounds> {
             top,
         };
         // The stack we are running on must be the one reported.
-        let here = approximate_sp();
-        bounds.contains(here).then_some(bounds)
+        bounds.contains(stack_pointer()).then_some(bounds)
     }
 }
 
+/// The stack pointer (of the caller, as this is always inlined).
 #[inline(always)]
-fn approximate_sp() -> usize {
-    let probe = 0u8;
-    std::hint::black_box(&probe) as *const u8 as usize
+fn stack_pointer() -> usize {
+    let sp: usize;
+    // SAFETY: reads a register, nothing else.
+    unsafe {
+        #[cfg(target_arch = "x86_64")]
+        core::arch::asm!("mov {}, rsp", out(reg) sp, options(nomem, nostack, preserves_flags));
+        #[cfg(target_arch = "aarch64")]
+        core::arch::asm!("mov {}, sp", out(reg) sp, options(nomem, nostack, preserves_flags));
+    }
+    sp
 }
 
 /// Calls `f(args[0], args[1], args[2], args[3])` on the calling thread's
@@ -128,25 +170,77 @@ pub unsafe fn call_here(
     f: EntryFn,
     args: [usize; 4],
 ) -> Result<(), Trap> {
-    let sp = approximate_sp();
+    let sp = stack_pointer();
     let current = signals::current_activation();
     // SAFETY: the current activation is live while code runs inside it.
-    let nested = unsafe { current.as_ref() }.filter(|a| a.bounds.contains(sp));
-    let (bounds, floor) = match nested {
-        Some(outer) => (outer.bounds, outer.limit.max(outer.bounds.wasm_limit())),
-        None => match thread_stack().filter(|b| b.contains(sp)) {
-            Some(b) => (b, b.wasm_limit()),
-            // SAFETY: the caller's guarantees cover run_on_stack's.
-            None => return unsafe { call_elsewhere(pool, stack_limit, f, args) },
+    let (bounds, floor) = match unsafe { current.as_ref() } {
+        // Nested in a call or fiber on this stack. Its activation means
+        // this thread has the signal handlers and its alternate stack
+        // (`call_here`, `run_on_stack` and `Fiber::resume` install them
+        // before they make one).
+        Some(outer) if outer.bounds.contains(sp) => {
+            (outer.bounds, outer.limit.max(outer.bounds.wasm_limit()))
+        }
+        _ => match thread_stack(sp) {
+            Some(found) => found,
+            None => {
+                let [a0, a1, a2, a3] = args;
+                // SAFETY: forwarded.
+                return unsafe { call_here_slow(pool, stack_limit, max_stack, f, a0, a1, a2, a3) };
+            }
         },
     };
-    if nested.is_some() {
-        // A thread reached through a fiber, say, still needs the handlers
-        // and its alternate stack (no-ops once done).
-        let _ = thread_stack();
-    }
     let limit = sp.saturating_sub(max_stack).max(floor);
+    // SAFETY: forwarded; `bounds` is the stack this runs on.
+    unsafe { run_here(current, bounds, limit, stack_limit, f, args) }
+}
 
+/// `call_here` when this thread's stack is not known yet (its first call),
+/// or the call is on a stack other than the thread's (it then runs on an
+/// execution stack from `pool`). The arguments come one by one, in
+/// registers: an array would be written to memory on `call_here`'s fast
+/// path too.
+#[cold]
+#[inline(never)]
+#[allow(clippy::too_many_arguments)]
+unsafe fn call_here_slow(
+    pool: &StackPool,
+    stack_limit: *mut usize,
+    max_stack: usize,
+    f: EntryFn,
+    a0: usize,
+    a1: usize,
+    a2: usize,
+    a3: usize,
+) -> Result<(), Trap> {
+    let sp = stack_pointer();
+    match thread_stack_slow(sp) {
+        Some((bounds, floor)) => {
+            let limit = sp.saturating_sub(max_stack).max(floor);
+            let current = signals::current_activation();
+            // SAFETY: forwarded; `bounds` is the stack this runs on.
+            unsafe { run_here(current, bounds, limit, stack_limit, f, [a0, a1, a2, a3]) }
+        }
+        // SAFETY: the caller's guarantees cover run_on_stack's.
+        None => unsafe { crate::run_on_stack(pool, stack_limit, move || f(a0, a1, a2, a3)) },
+    }
+}
+
+/// The call of `call_here` once its stack and limit are known: an
+/// activation on this frame, made current, and the `enter` frame.
+///
+/// # Safety
+/// As for `call_here`; `bounds` is the stack this code runs on, `limit`
+/// inside it, and `current` this thread's current activation.
+#[inline(always)]
+unsafe fn run_here(
+    current: *const Activation,
+    bounds: StackBounds,
+    limit: usize,
+    stack_limit: *mut usize,
+    f: EntryFn,
+    args: [usize; 4],
+) -> Result<(), Trap> {
     let mut backtrace = MaybeUninit::<[usize; MAX_BACKTRACE_FRAMES]>::uninit();
     let act = Activation {
         kind: Kind::Landing {
@@ -174,12 +268,14 @@ pub unsafe fn call_here(
     unsafe { stack_limit.write(limit) };
     // SAFETY: `enter` calls `f` with the arguments and records its frame in
     // `landing_sp` before; the activation stays CURRENT until it returns.
-    let trapped = unsafe { enter(landing_sp.as_ptr(), f, args[0], args[1], args[2], args[3]) };
+    let trapped = unsafe { enter(args[0], args[1], args[2], args[3], f, landing_sp.as_ptr()) };
     // SAFETY: as above.
     unsafe { stack_limit.write(old_limit) };
     signals::set_current_activation(current);
 
-    if trapped == 0 && !act.trapped.get() {
+    // A trap of this activation always comes back through `landing`, which
+    // returns 1 (the handler sets `act.trapped` first).
+    if trapped == 0 {
         return Ok(());
     }
     Err(trap_of(&act))
@@ -195,23 +291,6 @@ fn trap_of(act: &Activation) -> Trap {
         backtrace: unsafe {
             std::slice::from_raw_parts(act.backtrace, act.backtrace_len.get()).to_vec()
         },
-    }
-}
-
-/// `call_here` on an execution stack, for a stack that is not known.
-#[cold]
-#[inline(never)]
-unsafe fn call_elsewhere(
-    pool: &StackPool,
-    stack_limit: *mut usize,
-    f: EntryFn,
-    args: [usize; 4],
-) -> Result<(), Trap> {
-    // SAFETY: forwarded from `call_here`.
-    unsafe {
-        crate::run_on_stack(pool, stack_limit, move || {
-            f(args[0], args[1], args[2], args[3])
-        })
     }
 }
 
@@ -234,17 +313,18 @@ mod arch {
     /// (five callee-saved registers and 8 bytes of alignment).
     const FP_OFFSET: usize = 48;
 
-    /// `enter(landing_sp, f, a0, a1, a2, a3) -> u32`: saves rbp, rbx,
+    /// `enter(a0, a1, a2, a3, f, landing_sp) -> u32`: saves rbp, rbx,
     /// r12-r15 in its frame, stores its rsp to `*landing_sp`, calls
-    /// `f(a0, a1, a2, a3)` and returns 0 (or 1 through `landing`).
+    /// `f(a0, a1, a2, a3)` and returns 0 (or 1 through `landing`). The
+    /// arguments of `f` come first, so they are already in place.
     #[unsafe(naked)]
     pub(super) unsafe extern "C" fn enter(
-        landing_sp: *mut usize,
-        f: EntryFn,
         a0: usize,
         a1: usize,
         a2: usize,
         a3: usize,
+        f: EntryFn,
+        landing_sp: *mut usize,
     ) -> u32 {
         core::arch::naked_asm!(
             ".cfi_startproc",
@@ -264,13 +344,8 @@ mod arch {
             ".cfi_offset r14, -48",
             ".cfi_offset r15, -56",
             "sub rsp, 8",
-            "mov [rdi], rsp",
-            "mov rax, rsi",
-            "mov rdi, rdx",
-            "mov rsi, rcx",
-            "mov rdx, r8",
-            "mov rcx, r9",
-            "call rax",
+            "mov [r9], rsp",
+            "call r8",
             "xor eax, eax",
             "add rsp, 8",
             "pop r15",
@@ -321,17 +396,18 @@ mod arch {
     /// (x19-x28 and d8-d15).
     const FP_OFFSET: usize = 144;
 
-    /// `enter(landing_sp, f, a0, a1, a2, a3) -> u32`: saves x29/x30, x19-x28
-    /// and d8-d15 in its frame, stores its sp to `*landing_sp`, calls
-    /// `f(a0, a1, a2, a3)` and returns 0 (or 1 through `landing`).
+    /// `enter(a0, a1, a2, a3, f, landing_sp) -> u32`: saves x29/x30,
+    /// x19-x28 and d8-d15 in its frame, stores its sp to `*landing_sp`,
+    /// calls `f(a0, a1, a2, a3)` and returns 0 (or 1 through `landing`).
+    /// The arguments of `f` come first, so they are already in place.
     #[unsafe(naked)]
     pub(super) unsafe extern "C" fn enter(
-        landing_sp: *mut usize,
-        f: EntryFn,
         a0: usize,
         a1: usize,
         a2: usize,
         a3: usize,
+        f: EntryFn,
+        landing_sp: *mut usize,
     ) -> u32 {
         core::arch::naked_asm!(
             ".cfi_startproc",
@@ -351,13 +427,8 @@ mod arch {
             "stp d12, d13, [sp, #-16]!",
             "stp d14, d15, [sp, #-16]!",
             "mov x9, sp",
-            "str x9, [x0]",
-            "mov x9, x1",
-            "mov x0, x2",
-            "mov x1, x3",
-            "mov x2, x4",
-            "mov x3, x5",
-            "blr x9",
+            "str x9, [x5]",
+            "blr x4",
             "mov w0, #0",
             "ldp d14, d15, [sp], #16",
             "ldp d12, d13, [sp], #16",

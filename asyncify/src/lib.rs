@@ -72,6 +72,7 @@
 )))]
 compile_error!("nyash-asyncify supports Linux on x86_64 and aarch64 only");
 
+mod compile_stack;
 mod direct;
 mod fiber;
 mod pool;
@@ -84,10 +85,11 @@ use std::panic::{self, AssertUnwindSafe};
 
 use corosensei::{Coroutine, CoroutineResult, Yielder};
 
+pub use compile_stack::on_compile_stack;
 pub use direct::{EntryFn, call_here};
 pub use fiber::{Cancelled, Fiber, Resume, can_suspend, suspend};
 pub use pool::{MAX_BACKTRACE_FRAMES, StackPool};
-pub use registry::{CodeInfo, lookup_code, register_code, unregister_code};
+pub use registry::{CodeInfo, lookup_code, register_code, unregister_code, unregister_code_within};
 pub use signals::{STACK_OVERFLOW, init_traps};
 
 use pool::StackBounds;

@@ -145,3 +145,16 @@ pub(crate) fn read_for_signal() -> Option<RwLockReadGuard<'static, Vec<Entry>>> 
 pub(crate) fn is_wasm_function(images: &[Entry], pc: usize) -> bool {
     find(images, pc).is_some_and(|e| e.info.is_wasm_function(pc))
 }
+
+/// Removes every code image registered inside `[start, end)` (the pieces of
+/// a region whose code was placed one function at a time), in one pass.
+pub fn unregister_code_within(start: usize, end: usize) {
+    let _mark = InRegistry::enter();
+    let removed: Vec<Entry> = {
+        let mut images = write();
+        let first = images.partition_point(|e| e.start < start);
+        let last = images.partition_point(|e| e.start < end);
+        images.drain(first..last).filter(|e| e.end <= end).collect()
+    };
+    drop(removed);
+}

@@ -558,6 +558,57 @@ fn call_here_guard_page_overflow_on_a_small_thread() {
     }
 }
 
+#[test]
+fn call_here_on_another_stack_runs_on_an_execution_stack() {
+    // mov [rdi], rsi; mov [rdi+8], rdx; mov [rdi+16], rcx; ret
+    let args = Code::new(
+        &[
+            0x48, 0x89, 0x37, 0x48, 0x89, 0x57, 0x08, 0x48, 0x89, 0x4F, 0x10, 0xC3,
+        ],
+        &[],
+        &[(0, 12)],
+    );
+    let ud2 = ud2_code();
+    let (args_at, ud2_at) = (args.addr(0), ud2.addr(0));
+    // SAFETY: both take four pointer-sized arguments.
+    let (args_fn, ud2_fn) = unsafe {
+        (
+            std::mem::transmute::<usize, EntryFn>(args_at),
+            std::mem::transmute::<usize, EntryFn>(ud2_at),
+        )
+    };
+    let run = move || {
+        let pool = StackPool::new(STACK);
+        let mut limit = usize::MAX;
+        let mut out = [0usize; 3];
+        let a0 = out.as_mut_ptr() as usize;
+        // SAFETY: the code writes three words to its first argument; `limit`
+        // and `out` live across the calls.
+        let ok = unsafe { call_here(&pool, &mut limit, 1 << 20, args_fn, [a0, 1, 2, 3]) };
+        assert_eq!(limit, usize::MAX, "stack limit not restored");
+        // SAFETY: ud2 ignores its arguments.
+        let trap = unsafe { call_here(&pool, &mut limit, 1 << 20, ud2_fn, [0; 4]) };
+        assert_eq!(limit, usize::MAX, "stack limit not restored");
+        (ok, out, trap.unwrap_err(), pool.live_stacks())
+    };
+    // On this thread's own stack first (which makes the thread known), then
+    // on a stack switched to by other code: the thread's bounds do not cover
+    // it, so the calls go to an execution stack.
+    let (ok, out, trap, stacks) = run();
+    assert_eq!(
+        (ok, out, trap.code, stacks),
+        (Ok(()), [1, 2, 3], UNREACHABLE, 0)
+    );
+    let mut co = corosensei::Coroutine::new(move |_: &corosensei::Yielder<(), ()>, ()| run());
+    let corosensei::CoroutineResult::Return((ok, out, trap, stacks)) = co.resume(()) else {
+        panic!("the coroutine yielded")
+    };
+    assert_eq!(ok, Ok(()));
+    assert_eq!(out, [1, 2, 3]);
+    assert_eq!((trap.code, trap.pc), (UNREACHABLE, ud2.addr(4)));
+    assert_eq!(stacks, 1, "did not run on an execution stack");
+}
+
 // --- faults that are not ours must kill the process --------------------------
 
 const CHILD_VAR: &str = "NYASH_ASYNCIFY_CHILD";

@@ -350,6 +350,22 @@ fn spawn_cache_fill() {
         .spawn();
 }
 
+/// Modules at least this big (the file) run with lazy compilation on a
+/// cache miss unless `NYASH_LAZY` says otherwise: their full compile takes
+/// seconds (about 0.6 s per MB of code on two cores), and a run that uses
+/// a small part of the code starts many times sooner (RATIONALE.md).
+const LAZY_MIN_BYTES: u64 = 8 << 20;
+
+/// Whether `run` compiles `path` lazily because of its size: a `.wasm`
+/// file of [`LAZY_MIN_BYTES`] or more, with `NYASH_LAZY` unset (`1` and `0`
+/// turn lazy compilation on and off for every module).
+fn lazy_by_size(path: &Path, opts: &RunOptions) -> bool {
+    std::env::var_os("NYASH_LAZY").is_none()
+        && opts.bundle.is_none()
+        && !is_precompiled_file(path)
+        && std::fs::metadata(path).is_ok_and(|m| m.len() >= LAZY_MIN_BYTES)
+}
+
 fn run(path: &Path, opts: &RunOptions, args: &[String]) -> Result<ExitCode, Error> {
     let mut config = config_with_progress();
     config.consume_fuel(opts.fuel.is_some());
@@ -359,7 +375,7 @@ fn run(path: &Path, opts: &RunOptions, args: &[String]) -> Result<ExitCode, Erro
     // command again, with NYASH_CACHE_FILL=1), so it finishes and fills the
     // cache even if the program ends first.
     let fill = std::env::var_os("NYASH_CACHE_FILL").is_some_and(|v| v == "1");
-    if fill {
+    if fill || lazy_by_size(path, opts) {
         config.lazy_compilation(true);
     }
     config.lazy_background_compile(false);

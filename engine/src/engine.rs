@@ -46,6 +46,7 @@ pub struct Config {
     pub(crate) compile_progress: Option<CompileProgress>,
     pub(crate) lazy_compilation: bool,
     pub(crate) lazy_background_compile: bool,
+    pub(crate) lazy_compile_ahead: usize,
     pub(crate) gc_stress: bool,
     pub(crate) gc_max_heap_bytes: u64,
     pub(crate) gc_nursery_bytes: u32,
@@ -85,11 +86,27 @@ impl Default for Config {
             compile_progress: None,
             lazy_compilation: lazy_from_env(),
             lazy_background_compile: true,
+            lazy_compile_ahead: lazy_ahead_default(),
             gc_stress: gc_stress_from_env(),
             gc_max_heap_bytes: 1 << 30,
             gc_nursery_bytes: 4 << 20,
         }
     }
+}
+
+/// Threads per module that compile ahead of the calls in lazy mode: the
+/// cores but one (the one running the program), at most 3, none on one
+/// core; `NYASH_LAZY_AHEAD=N` overrides it (for measuring).
+fn lazy_ahead_default() -> usize {
+    static N: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    *N.get_or_init(|| {
+        std::env::var("NYASH_LAZY_AHEAD")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or_else(|| {
+                std::thread::available_parallelism().map_or(0, |n| (n.get() - 1).min(3))
+            })
+    })
 }
 
 /// `NYASH_GC_STRESS=1` turns [`Config::gc_stress`] on by default (for
@@ -205,6 +222,17 @@ impl Config {
     /// even when the program is done first.
     pub fn lazy_background_compile(&mut self, on: bool) -> &mut Self {
         self.lazy_background_compile = on;
+        self
+    }
+
+    /// With [`Config::lazy_compilation`], how many threads per module
+    /// compile ahead of the calls: when a call compiles a function, its
+    /// callees (and theirs) are queued, the first callee first, for these
+    /// threads to compile while the program runs, so a call finds more
+    /// functions compiled (default: the cores but one, at most 3; 0 on one
+    /// core). 0: only calls compile.
+    pub fn lazy_compile_ahead(&mut self, threads: usize) -> &mut Self {
+        self.lazy_compile_ahead = threads;
         self
     }
 

@@ -10,8 +10,8 @@ use crate::error::{Error, ErrorKind, FrameInfo, Result, Trap, TrapCode};
 use crate::externals::Extern;
 use crate::runtime::vm::{VMFuncRef, VMHostFuncContext, VMStoreContext, ValRaw};
 use crate::store::{
-    AsContext, AsContextMut, FuncData, FuncKind, StoreContext, StoreContextMut, StoreInner,
-    StoreOpaque, check_store,
+    AsContext, AsContextMut, FuncData, FuncKind, SavedExit, StoreContext, StoreContextMut,
+    StoreInner, StoreOpaque, check_store,
 };
 use crate::types::FuncType;
 use crate::values::Val;
@@ -257,11 +257,19 @@ impl Func {
             p.check_ty(&store.opaque, *t)
                 .map_err(|why| Error::msg(format!("argument {i}: {why}")))?;
         }
-        let mut raw: Vec<ValRaw> = vec![ValRaw::ZERO; ty.params.len().max(ty.results.len())];
+        let n = ty.params.len().max(ty.results.len());
+        let mut small = [ValRaw::ZERO; 16];
+        let mut heap;
+        let raw: &mut [ValRaw] = if n <= small.len() {
+            &mut small[..n]
+        } else {
+            heap = vec![ValRaw::ZERO; n];
+            &mut heap
+        };
         for (slot, p) in raw.iter_mut().zip(params) {
             *slot = p.to_raw(&store.opaque);
         }
-        self.call_raw(store, &mut raw)?;
+        self.call_raw(store, raw)?;
         for (i, t) in ty.results.iter().enumerate() {
             // SAFETY: the function returned values of its declared result types.
             results[i] = unsafe { Val::from_raw(&mut store.opaque, raw[i], *t) };
@@ -270,27 +278,15 @@ impl Func {
     }
 
     /// Calls with arguments and results in `values` (sized for the larger of the two).
+    #[inline]
     pub(crate) fn call_raw<T: 'static>(
         &self,
         store: &mut StoreInner<T>,
         values: &mut [ValRaw],
     ) -> Result<()> {
         check_store(&store.opaque, self.store);
-        let data = &store.opaque.funcs[self.index as usize];
-        match &data.kind {
-            FuncKind::Host { ctx } => {
-                // SAFETY: `check_store` made sure the function is this
-                // store's, so its closure is for this `T`.
-                let call = unsafe { host_fn_of::<T>(ctx) }.clone();
-                call(
-                    Caller {
-                        store,
-                        caller: None,
-                    },
-                    values,
-                )
-            }
-            &FuncKind::Wasm {
+        match store.opaque.funcs[self.index as usize].kind {
+            FuncKind::Wasm {
                 entry: trampoline,
                 wasm_call,
                 vmctx,
@@ -308,7 +304,30 @@ impl Func {
                     )
                 }
             }
+            FuncKind::Host { .. } => self.call_host(store, values),
         }
+    }
+
+    /// `call_raw` of a host function: calls its closure directly.
+    #[inline(never)]
+    fn call_host<T: 'static>(
+        &self,
+        store: &mut StoreInner<T>,
+        values: &mut [ValRaw],
+    ) -> Result<()> {
+        let FuncKind::Host { ctx } = &store.opaque.funcs[self.index as usize].kind else {
+            unreachable!("call_host of a wasm function")
+        };
+        // SAFETY: `check_store` made sure the function is this store's, so
+        // its closure is for this `T`.
+        let call = unsafe { host_fn_of::<T>(ctx) }.clone();
+        call(
+            Caller {
+                store,
+                caller: None,
+            },
+            values,
+        )
     }
 
     /// The func a funcref pointer refers to.
@@ -374,11 +393,16 @@ impl<T> Caller<'_, T> {
 /// Runs `trampoline(vmctx, vmctx, wasm_call, values)` on the calling
 /// thread's stack and turns a trap into an error.
 ///
+/// The store comes as a raw pointer: host functions the call reaches use
+/// the store too (through the VMContext's store context), so nothing here
+/// may assume the call leaves it alone.
+///
 /// # Safety
+/// `store` must be valid, and not otherwise borrowed while this runs.
 /// `trampoline` must be an entry trampoline for `wasm_call`'s type, `vmctx`
 /// the VMContext of a live instance of `store`, and `values` sized for the type.
 pub(crate) unsafe fn invoke(
-    store: &mut StoreOpaque,
+    store: *mut StoreOpaque,
     trampoline: *const u8,
     vmctx: *mut u8,
     wasm_call: *const u8,
@@ -388,23 +412,40 @@ pub(crate) unsafe fn invoke(
     // four pointer-sized arguments.
     let entry: nyash_asyncify::EntryFn =
         unsafe { std::mem::transmute::<*const u8, nyash_asyncify::EntryFn>(trampoline) };
+    // SAFETY: the caller vouches for `store`; the store context is boxed,
+    // so `vm` stays valid for the whole call.
+    let (vm, inner) = unsafe {
+        (
+            &raw mut *(*store).vmstore,
+            &*Arc::as_ptr(&(*store).engine.inner),
+        )
+    };
     // This call's exit record starts empty; the enclosing call's (if any)
-    // is kept for the collector's stack walk until this one returns.
-    let vm = &mut *store.vmstore;
-    store.exits.push([vm.last_exit_pc, vm.last_exit_fp]);
-    (vm.last_exit_pc, vm.last_exit_fp) = (0, 0);
-    let limit: *mut usize = &mut store.vmstore.stack_limit;
-    let inner = &store.engine.inner;
+    // is kept in this frame, linked from the store, for the collector's
+    // stack walk until this one returns.
+    // SAFETY: as above.
+    let saved = unsafe {
+        let saved = SavedExit {
+            record: [(*vm).last_exit_pc, (*vm).last_exit_fp],
+            prev: (*store).sync_exits,
+        };
+        (*vm).last_exit_pc = 0;
+        (*vm).last_exit_fp = 0;
+        saved
+    };
+    // SAFETY: `saved` stays in this frame until it is unlinked below.
+    unsafe { (*store).sync_exits = &saved };
     // A synchronous call cannot suspend: async host functions it reaches see
     // its activation, not a fiber's, as the innermost one, and fail.
     // SAFETY: the trampoline is generated code whose faults are traps of a
     // registered image; host functions it reaches catch panics and report
     // errors by return value (`host_callback`), so only trampoline and wasm
-    // frames can be abandoned by a trap. The caller vouches for the pointers.
+    // frames can be abandoned by a trap, and nothing unwinds through here
+    // (which would leave `saved` linked). The caller vouches for the pointers.
     let result = unsafe {
         nyash_asyncify::call_here(
             &inner.stacks,
-            limit,
+            &raw mut (*vm).stack_limit,
             inner.config.max_wasm_stack,
             entry,
             [
@@ -415,12 +456,16 @@ pub(crate) unsafe fn invoke(
             ],
         )
     };
-    if let Some([pc, fp]) = store.exits.pop() {
-        (store.vmstore.last_exit_pc, store.vmstore.last_exit_fp) = (pc, fp);
+    // SAFETY: as above; every call nested in this one has unlinked its own.
+    unsafe {
+        (*store).sync_exits = saved.prev;
+        (*vm).last_exit_pc = saved.record[0];
+        (*vm).last_exit_fp = saved.record[1];
     }
     match result {
         Ok(()) => Ok(()),
-        Err(trap) => Err(trap_to_error(store, trap)),
+        // SAFETY: the call is over; nothing else borrows the store.
+        Err(trap) => Err(trap_to_error(unsafe { &mut *store }, trap)),
     }
 }
 
@@ -437,6 +482,10 @@ pub(crate) fn trap_to_error(store: &mut StoreOpaque, trap: nyash_asyncify::Trap)
             panic::resume_unwind(payload);
         }
         if let Some(e) = store.pending_error.take() {
+            return e;
+        }
+        // A function that lazy compilation could not compile.
+        if let Some(e) = crate::runtime::lazy::take_compile_error() {
             return e;
         }
     }

@@ -7,7 +7,8 @@
 //! - the stack-map slots of every wasm frame of every host -> wasm call in
 //!   progress, whether it runs on the caller's stack or a fiber, and
 //!   whether the fiber is running or suspended (`runtime::unwind::visit_frame_roots`,
-//!   from the exit records in `StoreOpaque::exits` and the store context);
+//!   from the exit records in `StoreOpaque::exits` (async calls) and
+//!   `StoreOpaque::sync_exits` (synchronous calls) and the store context);
 //! - globals, table elements and element segments of `any` references;
 //! - exception payloads holding `any` references;
 //! - the host's roots ([`crate::AnyRef`]s handed out) and the runtime's
@@ -191,6 +192,7 @@ fn gc_error(e: GcError) -> Error {
 /// Every root of a store, for one collection (see the module docs).
 struct StoreRoots<'a> {
     exits: &'a [[usize; 2]],
+    sync_exits: *const crate::store::SavedExit,
     current: [usize; 2],
     globals: &'a [GlobalData],
     tables: &'a mut [TableStorage],
@@ -215,9 +217,11 @@ impl RootSource for StoreRoots<'_> {
     fn visit_roots(&mut self, visit: &mut dyn FnMut(&mut u32)) {
         // Wasm frames: the innermost call's from the current exit record,
         // each enclosing call's from the record saved when the next one
-        // began. Only while a call is in progress.
-        if !self.exits.is_empty() {
-            for &[pc, fp] in self.exits[1..].iter().chain([&self.current]) {
+        // began (the outermost call saved `[0, 0]`). Only while a call is in
+        // progress.
+        if !self.exits.is_empty() || !self.sync_exits.is_null() {
+            let saved = crate::store::saved_exits(self.exits, self.sync_exits);
+            for [pc, fp] in saved.chain([self.current]) {
                 if pc != 0 {
                     // SAFETY: an exit record names a wasm frame of a call
                     // in progress (suspended in a host function or builtin
@@ -298,6 +302,7 @@ fn with_roots<R>(
         engine,
         vmstore,
         exits,
+        sync_exits,
         globals,
         tables,
         instances,
@@ -319,6 +324,7 @@ fn with_roots<R>(
     } = &mut **gc;
     let mut r = StoreRoots {
         exits,
+        sync_exits: *sync_exits,
         current: [vmstore.last_exit_pc, vmstore.last_exit_fp],
         globals,
         tables,
@@ -417,7 +423,7 @@ pub(crate) fn wrapped_any(store: &StoreOpaque, index: u32) -> Option<u32> {
 /// that runs was given a VMContext without it; otherwise an error.
 pub(crate) fn ensure_heap(store: &mut StoreOpaque) -> Result<&mut GcStore, Error> {
     if store.gc.is_none() {
-        if !store.exits.is_empty() {
+        if store.in_call() {
             return Err(Error::msg(
                 "the store has no GC heap, and one cannot be made while a wasm call \
                  is in progress (allocate from the host outside calls first)",

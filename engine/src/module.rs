@@ -10,7 +10,7 @@ use nyash_aot::{Artifact, VMOffsets};
 
 use crate::engine::Engine;
 use crate::error::{Error, ErrorKind, Result};
-use crate::runtime::code::CodeMemory;
+use crate::runtime::code::{CodeMemory, CodeTables};
 use crate::types::{ExternType, FuncType};
 
 pub(crate) struct ModuleInner {
@@ -32,6 +32,9 @@ pub(crate) struct ModuleInner {
     /// Compiled by the baseline tier (`Config::lazy_compilation`): its
     /// artifact carries that compiler's fingerprint.
     pub(crate) baseline: bool,
+    /// Compiled function by function on first call
+    /// (`Config::lazy_compilation`): the stubs' state.
+    pub(crate) lazy: Option<crate::runtime::lazy::LazyCode>,
 }
 
 /// A compiled WebAssembly module: validated, compiled to native code and
@@ -123,12 +126,72 @@ impl Module {
     /// Compiles a module from its binary form (no text format detection).
     /// Errors as for [`Module::new`].
     pub fn from_binary(engine: &Engine, wasm: &[u8]) -> Result<Module> {
-        let compiler = engine
-            .inner
-            .baseline
-            .as_ref()
-            .unwrap_or(&engine.inner.compiler);
-        Self::compile_with(engine, compiler, wasm, true)
+        match &engine.inner.baseline {
+            Some(baseline) if baseline.supports_lazy() => Self::new_lazy(engine, baseline, wasm),
+            Some(baseline) => Self::compile_with(engine, baseline, wasm, true),
+            None => Self::compile_with(engine, &engine.inner.compiler, wasm, true),
+        }
+    }
+
+    /// A module whose functions compile on their first call
+    /// (`nyash_aot::lazy`): validated whole now, its trampolines compiled,
+    /// a stub in place of each function.
+    fn new_lazy(engine: &Engine, compiler: &nyash_aot::Compiler, wasm: &[u8]) -> Result<Module> {
+        let nyash_aot::lazy::LazyModule {
+            artifact,
+            layout,
+            bodies,
+        } = compiler.prepare_lazy(wasm)?;
+        let reserve = crate::runtime::lazy::reserve_for(
+            &layout,
+            &bodies,
+            artifact.defined_func_offsets.len(),
+        );
+        let Artifact {
+            env,
+            offsets,
+            code,
+            functions,
+            defined_func_offsets,
+            entry_trampolines,
+            host_trampolines,
+            traps,
+            inlined,
+            handlers,
+            stack_maps,
+        } = artifact;
+        let meta = ArtifactMeta {
+            env,
+            offsets,
+            functions,
+            defined_func_offsets,
+            entry_trampolines,
+            host_trampolines,
+            traps,
+            inlined,
+            handlers,
+            stack_maps,
+            fingerprint: compiler.fingerprint().to_string(),
+        };
+        let lazy = crate::runtime::lazy::LazyCode::new(
+            layout,
+            bodies,
+            wasm,
+            engine.inner.config.lazy_compile_ahead,
+        );
+        let memory = |functions, traps, handlers, stack_maps| {
+            CodeMemory::lazy(
+                &code, &layout, reserve, functions, traps, handlers, stack_maps,
+            )
+        };
+        Self::from_parts_lazy(engine, meta, artifact::wasm_hash(wasm), memory, Some(lazy))
+    }
+
+    /// With lazy compilation ([`Config::lazy_compilation`](crate::Config::lazy_compilation)),
+    /// how many of the module's functions have been compiled so far (each
+    /// is compiled on its first call); `None` for a module compiled whole.
+    pub fn lazily_compiled(&self) -> Option<usize> {
+        self.inner.lazy.as_ref().map(|l| l.compiled())
     }
 
     /// [`Module::new`] with the optimizing tier whatever the config says
@@ -228,7 +291,13 @@ impl Module {
     /// to be loaded again with the `unsafe` [`Module::deserialize`] or
     /// [`Module::deserialize_file`] by an engine of the same build and
     /// configuration on a CPU with the same features.
+    ///
+    /// A module compiled lazily is compiled whole by the optimizing tier
+    /// for this (its baseline code is incomplete).
     pub fn serialize(&self) -> Result<Vec<u8>> {
+        if let Some(lazy) = &self.inner.lazy {
+            return Module::new_optimized(&self.inner.engine, lazy.wasm())?.serialize();
+        }
         let inner = &self.inner;
         let meta = ArtifactMeta {
             env: inner.env.clone(),
@@ -365,6 +434,21 @@ impl Module {
             nyash_aot::StackMapTable,
         ) -> std::io::Result<CodeMemory>,
     ) -> Result<Module> {
+        Self::from_parts_lazy(engine, meta, wasm_hash, memory, None)
+    }
+
+    fn from_parts_lazy(
+        engine: &Engine,
+        meta: ArtifactMeta,
+        wasm_hash: u128,
+        memory: impl FnOnce(
+            Vec<nyash_aot::CompiledFunction>,
+            nyash_aot::TrapTable,
+            nyash_aot::HandlerTable,
+            nyash_aot::StackMapTable,
+        ) -> std::io::Result<CodeMemory>,
+        lazy: Option<crate::runtime::lazy::LazyCode>,
+    ) -> Result<Module> {
         let baseline = engine
             .inner
             .baseline
@@ -401,22 +485,25 @@ impl Module {
                 slot_funcs[*s as usize] = f as u32;
             }
         }
-        Ok(Module {
-            inner: Arc::new(ModuleInner {
-                engine: engine.clone(),
-                env,
-                offsets,
-                code,
-                defined_func_offsets,
-                entry_trampolines,
-                host_trampolines,
-                type_ids,
-                slot_funcs,
-                wasm_hash,
-                inlined,
-                baseline,
-            }),
-        })
+        let inner = Arc::new(ModuleInner {
+            engine: engine.clone(),
+            env,
+            offsets,
+            code,
+            defined_func_offsets,
+            entry_trampolines,
+            host_trampolines,
+            type_ids,
+            slot_funcs,
+            wasm_hash,
+            inlined,
+            baseline,
+            lazy,
+        });
+        if let Some(lazy) = &inner.lazy {
+            lazy.init(&inner);
+        }
+        Ok(Module { inner })
     }
 
     /// `t` with the module's type indices turned into engine type ids.
@@ -490,7 +577,16 @@ impl Module {
     /// The functions whose code is at `pc`, innermost first: the function
     /// inlined there (if any), then the function containing it.
     pub(crate) fn funcs_at_pc(&self, pc: usize) -> impl Iterator<Item = u32> + '_ {
-        let outer = self.inner.code.tables.func_index_at(pc);
+        let outer = self.inner.code.tables.func_index_at(pc).or_else(|| {
+            // A function compiled lazily: its code is registered alone.
+            let start = self.inner.code.base() as usize;
+            (pc.wrapping_sub(start) < self.inner.code.reserved())
+                .then(|| nyash_asyncify::lookup_code(pc))
+                .flatten()?
+                .as_any()
+                .downcast_ref::<CodeTables>()?
+                .func_index_at(pc)
+        });
         let inlined = outer.and_then(|_| {
             let offset = u32::try_from(pc.checked_sub(self.inner.code.base() as usize)?).ok()?;
             self.inner.inlined.lookup(offset)
@@ -515,7 +611,7 @@ impl Module {
 
 /// Whether `NYASH_PERFMAP=1`: loaded code is described in
 /// `/tmp/perf-PID.map`, so `perf report` names wasm functions.
-fn perf_map_enabled() -> bool {
+pub(crate) fn perf_map_enabled() -> bool {
     static ON: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
     *ON.get_or_init(|| std::env::var_os("NYASH_PERFMAP").is_some_and(|v| v == "1"))
 }
@@ -523,6 +619,23 @@ fn perf_map_enabled() -> bool {
 /// Appends one line per function of `code` to `/tmp/perf-PID.map` (the
 /// format perf reads for JIT code: `START SIZE NAME`, hex). Best effort: a
 /// profiling aid must not make loading fail.
+/// Appends the line of one function compiled lazily to the perf map (see
+/// [`write_perf_map`]).
+pub(crate) fn append_perf_map(env: &ModuleEnv, func_index: u32, start: usize, len: usize) {
+    use std::io::Write;
+    let module = env.name.as_deref().unwrap_or("wasm");
+    let name = env.func_name(func_index).unwrap_or("");
+    let line = format!("{start:x} {len:x} {module}!{name}[{func_index}]\n");
+    let path = format!("/tmp/perf-{}.map", std::process::id());
+    if let Ok(mut file) = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+    {
+        let _ = file.write_all(line.as_bytes());
+    }
+}
+
 fn write_perf_map(env: &ModuleEnv, code: &CodeMemory) {
     use std::io::Write;
     let mut out = String::new();

@@ -132,12 +132,44 @@ pub(crate) struct StoreOpaque {
     /// The GC heap, made when the first module that can see GC objects is
     /// instantiated (see `gc.rs`).
     pub(crate) gc: Option<Box<crate::gc::GcStore>>,
-    /// One entry per host -> wasm call in progress (innermost last): the
-    /// store context's exit record as it was when the call began, which is
-    /// the exit of the enclosing call's wasm frames (`[0, 0]` if none). The
-    /// collector walks the frames of every call from these and the current
-    /// record (`gc::StoreRoots`).
+    /// One entry per async host -> wasm call in progress (innermost last):
+    /// the store context's exit record as it was when the call began, which
+    /// is the exit of the enclosing call's wasm frames (`[0, 0]` if none).
+    /// The collector walks the frames of every call from these, the records
+    /// of `sync_exits` and the current record (`gc::StoreRoots`).
     pub(crate) exits: Vec<[usize; 2]>,
+    /// The same for synchronous calls: the innermost one's [`SavedExit`],
+    /// which lives in its `func::invoke` frame and links to the enclosing
+    /// synchronous call's (null if none).
+    pub(crate) sync_exits: *const SavedExit,
+}
+
+/// The exit record a synchronous host -> wasm call found when it began (see
+/// [`StoreOpaque::sync_exits`]), kept on the stack for the duration of the
+/// call instead of in a `Vec`.
+pub(crate) struct SavedExit {
+    pub(crate) record: [usize; 2],
+    /// The enclosing synchronous call's, or null.
+    pub(crate) prev: *const SavedExit,
+}
+
+/// Every exit record saved by a call in progress, async (`exits`) and
+/// synchronous (the list from `sync`), in no particular order. The
+/// outermost call's is `[0, 0]`.
+pub(crate) fn saved_exits<'a>(
+    exits: &'a [[usize; 2]],
+    sync: *const SavedExit,
+) -> impl Iterator<Item = [usize; 2]> + 'a {
+    let mut next = sync;
+    let sync = std::iter::from_fn(move || {
+        // SAFETY: each `SavedExit` of the list lives in the frame of a
+        // synchronous call still in progress (`func::invoke` unlinks it
+        // before it returns).
+        let e = unsafe { next.as_ref() }?;
+        next = e.prev;
+        Some(e.record)
+    });
+    exits.iter().copied().chain(sync)
 }
 
 /// What happens when the epoch deadline passes.
@@ -149,6 +181,11 @@ pub(crate) enum EpochBehavior {
 }
 
 impl StoreOpaque {
+    /// Whether a host -> wasm call (sync or async) is in progress.
+    pub(crate) fn in_call(&self) -> bool {
+        !self.exits.is_empty() || !self.sync_exits.is_null()
+    }
+
     /// The top of `h`'s hierarchy, which decides how its values are
     /// represented; only an engine id needs the type registry.
     pub(crate) fn heap_top(&self, h: crate::HeapType) -> crate::HeapType {
@@ -257,7 +294,8 @@ impl<T> Store<T> {
                 fuel_yield_interval: None,
                 epoch_behavior: EpochBehavior::Trap,
                 gc: None,
-                exits: Vec::with_capacity(4),
+                exits: Vec::new(),
+                sync_exits: std::ptr::null(),
             },
             data,
         });
@@ -466,6 +504,7 @@ impl<S: AsContextMut + ?Sized> AsContextMut for &mut S {
 /// Panics if a handle is used with a store other than the one that made it:
 /// that is a bug in the embedder, never a consequence of wasm input.
 #[track_caller]
+#[inline]
 pub(crate) fn check_store(store: &StoreOpaque, handle_store: u64) {
     assert_eq!(
         store.id, handle_store,

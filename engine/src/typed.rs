@@ -505,13 +505,24 @@ impl<P: WasmList, R: WasmList> TypedFunc<P, R> {
 
     /// Calls the function. A trap or a failing host function is returned as
     /// the error. Panics if `store` is not the function's store.
+    #[inline]
     pub fn call<T: 'static>(&self, mut store: impl AsContextMut<Data = T>, params: P) -> Result<R> {
         let store = store.as_context_mut().0;
-        let mut values = [ValRaw::ZERO; 16];
-        let n = P::LEN.max(R::LEN);
+        // Room for the larger of the two lists (`n` is a constant): only
+        // those slots are initialised, not the whole array.
+        let n = P::LEN.max(R::LEN).max(1);
+        let mut buf = std::mem::MaybeUninit::<[ValRaw; 16]>::uninit();
         let mut heap;
-        let values: &mut [ValRaw] = if n <= values.len() {
-            &mut values[..n.max(1)]
+        let values: &mut [ValRaw] = if n <= 16 {
+            let first = buf.as_mut_ptr().cast::<ValRaw>();
+            // SAFETY: `n <= 16` slots of the array, each initialised before
+            // the slice over them is made.
+            unsafe {
+                for i in 0..n {
+                    first.add(i).write(ValRaw::ZERO);
+                }
+                std::slice::from_raw_parts_mut(first, n)
+            }
         } else {
             heap = vec![ValRaw::ZERO; n];
             &mut heap
@@ -527,10 +538,16 @@ impl<P: WasmList, R: WasmList> TypedFunc<P, R> {
 impl<P, R> TypedFunc<P, R> {
     /// Checks the arguments of narrower GC parameter types (see
     /// [`TypedFunc::checked`](Self)) against the function's type.
+    #[inline]
     pub(crate) fn check_args(&self, store: &StoreOpaque, values: &[ValRaw]) -> Result<()> {
         if self.checked == 0 {
             return Ok(());
         }
+        self.check_args_slow(store, values)
+    }
+
+    #[inline(never)]
+    fn check_args_slow(&self, store: &StoreOpaque, values: &[ValRaw]) -> Result<()> {
         let ty = store
             .engine
             .type_of(store.funcs[self.func.index as usize].type_id);

@@ -217,6 +217,48 @@ impl FuncTranslator {
     }
 }
 
+/// Validates one function body without translating it, with the same
+/// checks as [`FuncTranslator::translate`] (wasmparser's validation and the
+/// 2.0 encoding rules it leaves to us), so lazy compilation reports the
+/// same errors up front that the eager compile does. Returns whether the
+/// body has an operator of the GC prefix (`0xfb`): a superset of the
+/// bodies the translator notes as touching the GC heap
+/// (`ModuleEnv::code_uses_gc`).
+pub fn validate_body(
+    env: &ModuleEnv,
+    body: &FunctionBody<'_>,
+    validator: &mut FuncValidator<ValidatorResources>,
+    disabled: wasmparser::WasmFeatures,
+) -> Result<bool, CompileError> {
+    let multi_memory = !disabled.contains(wasmparser::WasmFeatures::MULTI_MEMORY);
+    let invalid = |e| CompileError::from_wasmparser_with(e, disabled);
+    let mut reader = body.get_binary_reader();
+    let count = reader.read_var_u32().map_err(invalid)?;
+    for _ in 0..count {
+        let pos = reader.original_position();
+        let n = reader.read_var_u32().map_err(invalid)?;
+        let t: wasmparser::ValType = reader.read().map_err(invalid)?;
+        validator.define_locals(pos, n, t).map_err(invalid)?;
+        crate::module::WasmType::from_wasmparser_pub(t)?;
+    }
+    let mut gc = false;
+    let mut ops = wasmparser::OperatorsReader::new(reader);
+    while !ops.eof() {
+        let offset = ops.original_position();
+        let mut raw = ops.get_binary_reader();
+        let op = ops.read().map_err(invalid)?;
+        validator.op(offset, &op).map_err(invalid)?;
+        let len = (ops.original_position() - offset) as usize;
+        let raw = raw.read_bytes(len).map_err(invalid)?;
+        gc |= raw.first() == Some(&0xfb);
+        encoding::check_operator(&op, raw, offset, multi_memory, |m| {
+            env.memories.get(m as usize).is_some_and(|m| m.memory64)
+        })?;
+    }
+    ops.finish().map_err(invalid)?;
+    Ok(gc)
+}
+
 /// The zero (or null) value of CLIF type `ty` ([`abi::clif_type`]'s).
 fn zero_value(builder: &mut FunctionBuilder<'_>, ty: ir::Type) -> ir::Value {
     match ty {

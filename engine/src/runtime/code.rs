@@ -70,9 +70,13 @@ pub struct CodeMemory {
     _backing: Backing,
     base: *const u8,
     pub tables: Arc<CodeTables>,
+    /// For a lazy image ([`CodeMemory::lazy`]): the bytes reserved for it,
+    /// whose code was registered piece by piece; 0 otherwise.
+    reserved: usize,
 }
 
-// SAFETY: the image is immutable once mapped executable.
+// SAFETY: the image is immutable once mapped executable; a lazy image's
+// later pieces are written only before they are made executable.
 unsafe impl Send for CodeMemory {}
 // SAFETY: as for Send: nothing writes to the image once it is shared.
 unsafe impl Sync for CodeMemory {}
@@ -189,7 +193,99 @@ impl CodeMemory {
             _backing: backing,
             base,
             tables,
+            reserved: 0,
         }
+    }
+
+    /// A lazy image (`nyash_aot::lazy`): `reserve` bytes of address space
+    /// whose first bytes, `code`, are mapped read-execute and registered,
+    /// and whose `[layout.data, layout.area)` is read-write (the slots);
+    /// functions compiled later are [`place`](Self::place)d from `area` on.
+    pub fn lazy(
+        code: &[u8],
+        layout: &nyash_aot::lazy::LazyLayout,
+        reserve: usize,
+        functions: Vec<CompiledFunction>,
+        traps: TrapTable,
+        handlers: HandlerTable,
+        stack_maps: StackMapTable,
+    ) -> std::io::Result<Self> {
+        let (data, area) = (layout.data as usize, layout.area as usize);
+        let page = page_size();
+        let code_pages = code.len().max(1).next_multiple_of(page);
+        if code_pages > data || data > area || area > reserve || !data.is_multiple_of(page) {
+            return Err(std::io::Error::other("lazy image layout does not fit"));
+        }
+        let mmap = Mmap::reserve(reserve)?;
+        mmap.make_accessible(0, area)?;
+        // SAFETY: the mapping is `reserve >= code.len()` bytes, writable, and ours.
+        unsafe { std::ptr::copy_nonoverlapping(code.as_ptr(), mmap.as_ptr(), code.len()) };
+        mmap.make_executable(0, code_pages)?;
+        let base = mmap.as_ptr() as *const u8;
+        let mut memory = Self::register(
+            Backing::Anonymous(mmap),
+            base,
+            code.len(),
+            functions,
+            traps,
+            handlers,
+            stack_maps,
+        );
+        memory.reserved = reserve;
+        Ok(memory)
+    }
+
+    /// The bytes reserved for a lazy image (0 for any other).
+    pub fn reserved(&self) -> usize {
+        self.reserved
+    }
+
+    /// Writes `code` at `offset` of a lazy image (page-aligned, in pages no
+    /// code was placed in before, inside the reservation), makes those
+    /// pages read-execute, and registers the code with its tables (offsets
+    /// relative to `offset`) for the trap handler.
+    pub fn place(
+        &self,
+        offset: usize,
+        code: &[u8],
+        func_index: u32,
+        traps: TrapTable,
+        handlers: HandlerTable,
+        stack_maps: StackMapTable,
+    ) -> std::io::Result<()> {
+        let Backing::Anonymous(mmap) = &self._backing else {
+            return Err(std::io::Error::other("not a lazy image"));
+        };
+        let len = code.len().max(1).next_multiple_of(page_size());
+        if !offset.is_multiple_of(page_size())
+            || offset
+                .checked_add(len)
+                .is_none_or(|end| end > self.reserved)
+        {
+            return Err(std::io::Error::other("code outside the lazy image"));
+        }
+        mmap.make_accessible(offset, len)?;
+        // SAFETY: `[offset, offset + len)` is inside our mapping, writable,
+        // and no code runs there yet (callers place each range once).
+        unsafe {
+            std::ptr::copy_nonoverlapping(code.as_ptr(), mmap.as_ptr().add(offset), code.len())
+        };
+        mmap.make_executable(offset, len)?;
+        let start = self.base as usize + offset;
+        let tables = Arc::new(CodeTables {
+            start,
+            len: code.len(),
+            functions: vec![CompiledFunction {
+                func_index,
+                offset: 0,
+                len: code.len() as u32,
+            }],
+            traps,
+            handlers,
+            stack_maps,
+        });
+        nyash_asyncify::register_code(start, start + code.len(), tables);
+        Ok(())
     }
 
     pub fn base(&self) -> *const u8 {
@@ -211,7 +307,10 @@ impl CodeMemory {
 
 impl Drop for CodeMemory {
     fn drop(&mut self) {
-        if self.tables.len > 0 {
+        if self.reserved > 0 {
+            let start = self.base as usize;
+            nyash_asyncify::unregister_code_within(start, start + self.reserved);
+        } else if self.tables.len > 0 {
             nyash_asyncify::unregister_code(self.tables.start, self.tables.start + self.tables.len);
         }
     }

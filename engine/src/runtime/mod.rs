@@ -2,6 +2,7 @@
 //! the VMContext structures generated code reads.
 
 pub(crate) mod code;
+pub(crate) mod lazy;
 pub(crate) mod memory;
 pub(crate) mod mmap;
 pub(crate) mod table;

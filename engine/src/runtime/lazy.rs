@@ -1,0 +1,557 @@
+//! The runtime side of lazy compilation (`nyash_aot::lazy` has the image
+//! and its stubs): the resolver a stub jumps to the first time its function
+//! is called, which compiles the function with the baseline tier, places
+//! its code in the module's reservation, registers it with the trap handler
+//! and stores its address in the function's slot.
+//!
+//! Threads may call the same cold function at once: each may compile it,
+//! and the first to take the placement lock places its code; the others
+//! find the slot filled and use that code. A slot only ever changes once,
+//! from the stub's resolve path to the code, so calls that read it without
+//! a lock see one or the other, and both lead to the code.
+
+use std::cell::RefCell;
+use std::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
+use std::sync::{Arc, Condvar, Mutex, Weak};
+
+use nyash_aot::lazy::{LazyBodies, LazyLayout, LazyWorker, STUB_RESOLVE_OFFSET};
+
+use super::code::CodeMemory;
+use super::mmap::page_size;
+use crate::error::Error;
+use crate::module::ModuleInner;
+
+/// Most address space one module's lazy code may use: the whole
+/// reservation must stay within the ±2 GiB reach of a `call rel32`.
+const MAX_RESERVE: usize = 1 << 30;
+
+/// A function's state in a lazy module (`LazyCode::states`).
+const COLD: u8 = 0;
+/// Queued for compiling ahead.
+const QUEUED: u8 = 1;
+/// Some thread is compiling it.
+const COMPILING: u8 = 2;
+/// Placed: its slot holds its code.
+const PLACED: u8 = 3;
+
+/// How far ahead of the calls the background compile goes: the callees of
+/// a function a call compiled are depth 1, theirs depth 2.
+const AHEAD_DEPTH: u8 = 2;
+
+/// A lazily compiled module's state (held by its `ModuleInner`).
+pub(crate) struct LazyCode {
+    layout: LazyLayout,
+    bodies: LazyBodies,
+    /// The module's bytes, which the bodies are ranges of.
+    wasm: Box<[u8]>,
+    /// The module, for the threads that compile ahead (which must not keep
+    /// it alive).
+    this: std::sync::OnceLock<Weak<ModuleInner>>,
+    /// Per defined function: `COLD`, `QUEUED`, `COMPILING` or `PLACED`.
+    states: Box<[AtomicU8]>,
+    /// Signalled (with its mutex taken) when a function leaves `COMPILING`.
+    settled: (Mutex<()>, Condvar),
+    /// Functions to compile ahead, and how many threads do.
+    ahead: Mutex<Ahead>,
+    ahead_ready: Condvar,
+    /// `Config::lazy_compile_ahead`.
+    ahead_threads: usize,
+    /// Where the next function's code goes (an offset in the image),
+    /// taken while placing.
+    next: Mutex<usize>,
+    /// Compile workers not in use (their allocations are reused).
+    workers: Mutex<Vec<LazyWorker>>,
+    /// Functions compiled so far.
+    compiled: AtomicUsize,
+}
+
+/// The queue of the compile-ahead threads: (defined index, depth), the
+/// most urgent last.
+#[derive(Default)]
+struct Ahead {
+    queue: Vec<(u32, u8)>,
+    threads: usize,
+}
+
+thread_local! {
+    /// The error of the last function this thread failed to compile, for
+    /// the trap that follows (`func::trap_to_error`).
+    static COMPILE_ERROR: RefCell<Option<Error>> = const { RefCell::new(None) };
+}
+
+/// The error that made this thread's last lazy compile fail, if it has not
+/// been taken yet.
+pub(crate) fn take_compile_error() -> Option<Error> {
+    COMPILE_ERROR.with(|e| e.borrow_mut().take())
+}
+
+/// Bytes to reserve for a lazy image: room for every function's baseline
+/// code (several times the wasm, plus a page each for alignment), capped.
+pub(crate) fn reserve_for(layout: &LazyLayout, bodies: &LazyBodies, functions: usize) -> usize {
+    let want = (layout.area as usize)
+        .saturating_add(bodies.code_bytes.saturating_mul(16))
+        .saturating_add(functions.saturating_mul(page_size()))
+        .saturating_add(1 << 20);
+    want.min(MAX_RESERVE)
+        .max(layout.area as usize + page_size())
+}
+
+impl LazyCode {
+    pub(crate) fn new(
+        layout: LazyLayout,
+        bodies: LazyBodies,
+        wasm: &[u8],
+        ahead_threads: usize,
+    ) -> LazyCode {
+        LazyCode {
+            ahead_threads,
+            next: Mutex::new(layout.area as usize),
+            layout,
+            states: (0..bodies.len()).map(|_| AtomicU8::new(COLD)).collect(),
+            bodies,
+            wasm: wasm.into(),
+            this: std::sync::OnceLock::new(),
+            settled: (Mutex::new(()), Condvar::new()),
+            ahead: Mutex::new(Ahead::default()),
+            ahead_ready: Condvar::new(),
+            workers: Mutex::new(Vec::new()),
+            compiled: AtomicUsize::new(0),
+        }
+    }
+
+    /// The module's bytes.
+    pub(crate) fn wasm(&self) -> &[u8] {
+        &self.wasm
+    }
+
+    /// Functions compiled so far.
+    pub(crate) fn compiled(&self) -> usize {
+        self.compiled.load(Ordering::Relaxed)
+    }
+
+    /// Slot of defined function `defined`.
+    fn slot<'a>(&self, code: &'a CodeMemory, defined: u32) -> &'a AtomicUsize {
+        // SAFETY: the slot is inside the image's data area, which is mapped
+        // read-write, 8-byte aligned, and lives as long as `code`.
+        unsafe { &*(code.at(self.layout.slot(defined)) as *const AtomicUsize) }
+    }
+
+    /// Where function `defined`'s slot points until it is compiled.
+    fn resolve_path(&self, code: &CodeMemory, defined: u32) -> usize {
+        code.at(self.layout.stub(defined) + STUB_RESOLVE_OFFSET) as usize
+    }
+
+    /// Fills the image's data area: the module the resolver is given, the
+    /// resolver's address and each slot's first value. The resolver is
+    /// only reached through a stub, after this.
+    pub(crate) fn init(&self, module: &Arc<ModuleInner>) {
+        let code = &*module.code;
+        let _ = self.this.set(Arc::downgrade(module));
+        let word = |offset: u32| {
+            // SAFETY: as in `slot`: 8-byte words of the read-write data area.
+            unsafe { &*(code.at(offset) as *const AtomicUsize) }
+        };
+        word(self.layout.state()).store(Arc::as_ptr(module) as usize, Ordering::Relaxed);
+        word(self.layout.resolver()).store(resolver_address(), Ordering::Relaxed);
+        for d in 0..self.bodies.len() as u32 {
+            self.slot(code, d)
+                .store(self.resolve_path(code, d), Ordering::Relaxed);
+        }
+    }
+
+    /// Sets function `defined`'s state and wakes the threads waiting for it
+    /// to leave `COMPILING`.
+    fn settle(&self, defined: u32, state: u8) {
+        let _guard = self.settled.0.lock().unwrap_or_else(|e| e.into_inner());
+        self.states[defined as usize].store(state, Ordering::SeqCst);
+        self.settled.1.notify_all();
+    }
+
+    /// Queues the cold functions among `callees` (function indices) to be
+    /// compiled ahead at `depth`, the first callee the most urgent, and
+    /// starts a thread to do it if there are fewer than allowed.
+    fn queue_ahead(&self, imported: u32, callees: &[u32], depth: u8) {
+        let max = self.ahead_threads;
+        if depth > AHEAD_DEPTH || max == 0 {
+            return;
+        }
+        let mut ahead = self.ahead.lock().unwrap_or_else(|e| e.into_inner());
+        for &callee in callees.iter().rev() {
+            let Some(d) = callee.checked_sub(imported) else {
+                continue;
+            };
+            if let Some(state) = self.states.get(d as usize)
+                && state
+                    .compare_exchange(COLD, QUEUED, Ordering::SeqCst, Ordering::SeqCst)
+                    .is_ok()
+            {
+                ahead.queue.push((d, depth));
+            }
+        }
+        if ahead.queue.is_empty() {
+            return;
+        }
+        self.ahead_ready.notify_one();
+        if ahead.threads < max
+            && let Some(weak) = self.this.get().cloned()
+        {
+            let spawned = std::thread::Builder::new()
+                .name("nyash-lazy-compile".into())
+                .spawn(move || compile_ahead(weak));
+            if spawned.is_ok() {
+                ahead.threads += 1;
+            }
+        }
+    }
+}
+
+/// A compile-ahead thread: compiles queued functions until the queue has
+/// been empty for a while or the module is gone.
+fn compile_ahead(module: Weak<ModuleInner>) {
+    loop {
+        let Some(m) = module.upgrade() else { return };
+        let Some(lazy) = m.lazy.as_ref() else { return };
+        let job = {
+            let mut ahead = lazy.ahead.lock().unwrap_or_else(|e| e.into_inner());
+            if ahead.queue.is_empty() {
+                // Wait a little (without keeping the module alive long).
+                let (a, _) = lazy
+                    .ahead_ready
+                    .wait_timeout(ahead, std::time::Duration::from_millis(100))
+                    .unwrap_or_else(|e| e.into_inner());
+                ahead = a;
+            }
+            match ahead.queue.pop() {
+                Some(job) => job,
+                None => {
+                    ahead.threads -= 1;
+                    return;
+                }
+            }
+        };
+        let (defined, depth) = job;
+        if lazy.states[defined as usize]
+            .compare_exchange(QUEUED, COMPILING, Ordering::SeqCst, Ordering::SeqCst)
+            .is_err()
+        {
+            continue;
+        }
+        if nyash_asyncify::on_compile_stack(|| {
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                compile_and_place(&m, lazy, defined, depth)
+            }))
+        })
+        .map_or(true, |r| r.is_err())
+        {
+            // Left for the call to compile, and to report.
+            lazy.settle(defined, COLD);
+        }
+    }
+}
+
+/// Compiles (if no other thread has) and places defined function
+/// `defined` of `module`; its code's address.
+fn resolve(module: &ModuleInner, defined: u32) -> Result<usize, Error> {
+    let Some(lazy) = module.lazy.as_ref() else {
+        return Err(Error::msg("lazy stub of a module not compiled lazily"));
+    };
+    let state = lazy
+        .states
+        .get(defined as usize)
+        .ok_or_else(|| Error::msg("lazy stub of no function"))?;
+    loop {
+        match state.load(Ordering::SeqCst) {
+            PLACED => return Ok(lazy.slot(&module.code, defined).load(Ordering::Acquire)),
+            COMPILING => {
+                // Another thread (a call, or compiling ahead) has it.
+                let guard = lazy.settled.0.lock().unwrap_or_else(|e| e.into_inner());
+                let _guard = lazy
+                    .settled
+                    .1
+                    .wait_while(guard, |_| state.load(Ordering::SeqCst) == COMPILING)
+                    .unwrap_or_else(|e| e.into_inner());
+            }
+            s => {
+                if state
+                    .compare_exchange(s, COMPILING, Ordering::SeqCst, Ordering::SeqCst)
+                    .is_ok()
+                {
+                    break;
+                }
+            }
+        }
+    }
+    compile_and_place(module, lazy, defined, 0).inspect_err(|_| lazy.settle(defined, COLD))
+}
+
+/// Compiles and places defined function `defined`, which this thread set
+/// `COMPILING`; queues its callees to compile ahead (at `depth + 1`).
+fn compile_and_place(
+    module: &ModuleInner,
+    lazy: &LazyCode,
+    defined: u32,
+    depth: u8,
+) -> Result<usize, Error> {
+    let code = &*module.code;
+    let slot = lazy.slot(code, defined);
+    let compiler = module
+        .engine
+        .inner
+        .baseline
+        .as_ref()
+        .ok_or_else(|| Error::msg("lazy module in an engine without a baseline compiler"))?;
+    let func_index = module.env.num_imported_funcs + defined;
+    #[cfg(all(test, target_arch = "x86_64"))]
+    if tests::FAIL.with(|f| f.get()) == Some(func_index) {
+        tests::FAIL.with(|f| f.set(None));
+        return Err(Error::msg(format!(
+            "function {func_index}: failure forced by a test"
+        )));
+    }
+    let mut worker = lazy
+        .workers
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .pop()
+        .unwrap_or_else(|| compiler.lazy_worker());
+    let t0 = std::time::Instant::now();
+    let compiled = compiler.compile_lazy(
+        &module.env,
+        &module.offsets,
+        &lazy.bodies,
+        &lazy.wasm,
+        func_index,
+        &mut worker,
+    );
+    lazy.workers
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .push(worker);
+    let mut f = compiled?;
+    let callees = f.callees();
+    if std::env::var_os("NYASH_LAZY_TRACE").is_some() {
+        eprintln!(
+            "lazy {func_index} {} {} {depth}",
+            f.code.len(),
+            t0.elapsed().as_micros()
+        );
+    }
+
+    let len = f.code.len();
+    let at = {
+        let mut next = lazy.next.lock().unwrap_or_else(|e| e.into_inner());
+        let offset = *next;
+        let pages = len.max(1).next_multiple_of(page_size());
+        if offset + pages > code.reserved() {
+            return Err(Error::msg(format!(
+                "function {func_index}: the module's lazy code area ({} MiB) is full",
+                code.reserved() >> 20
+            )));
+        }
+        let at = code.at(0) as usize + offset;
+        let imported = module.env.num_imported_funcs;
+        f.relocate(at, |callee| {
+            let d = callee.checked_sub(imported)?;
+            let state = lazy.states.get(d as usize)?;
+            // A placed callee directly; otherwise its stub.
+            Some(if state.load(Ordering::SeqCst) == PLACED {
+                lazy.slot(code, d).load(Ordering::Acquire)
+            } else {
+                code.at(lazy.layout.stub(d)) as usize
+            })
+        })
+        .map_err(|m| Error::msg(format!("function {func_index}: {m}")))?;
+        code.place(
+            offset,
+            &f.code,
+            func_index,
+            f.traps,
+            f.handlers,
+            f.stack_maps,
+        )
+        .map_err(|e| Error::io(None, e))?;
+        *next = offset + pages;
+        slot.store(at, Ordering::Release);
+        at
+    };
+    lazy.settle(defined, PLACED);
+    lazy.compiled.fetch_add(1, Ordering::Relaxed);
+    if crate::module::perf_map_enabled() {
+        crate::module::append_perf_map(&module.env, func_index, at, len);
+    }
+    lazy.queue_ahead(module.env.num_imported_funcs, &callees, depth + 1);
+    Ok(at)
+}
+
+/// The resolver's body (called by [`resolver`] with the argument registers
+/// saved): the code address to jump to, that of `fail` if the function
+/// cannot be compiled (its error kept for the trap).
+extern "C" fn resolve_body(module: *const ModuleInner, defined: u64) -> usize {
+    // SAFETY: the stub pushed the state the module's `init` stored: its
+    // `ModuleInner`, alive while its code runs.
+    let module = unsafe { &*module };
+    let result = nyash_asyncify::on_compile_stack(|| {
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            resolve(module, defined as u32)
+        }))
+    });
+    let error = match result {
+        Ok(Ok(address)) => return address,
+        Ok(Err(e)) => e,
+        Err(_) => Error::msg(format!(
+            "function {}: the compiler panicked",
+            module.env.num_imported_funcs as u64 + defined
+        )),
+    };
+    COMPILE_ERROR.with(|slot| *slot.borrow_mut() = Some(error));
+    match &module.lazy {
+        Some(lazy) => module.code.at(lazy.layout.fail) as usize,
+        // Unreachable: only lazy modules have stubs.
+        None => std::process::abort(),
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+fn resolver_address() -> usize {
+    resolver as *const () as usize
+}
+
+/// The resolver, entered by a stub's `jmp` with the stack as the call left
+/// it plus two words: `[rsp]` the module, `[rsp + 8]` the defined function
+/// index, `[rsp + 16]` the caller's return address. It saves every register
+/// the `tail` convention may pass arguments in (and the return-area
+/// pointer), calls [`resolve_body`] on an aligned stack, restores them,
+/// drops its two words and jumps to the code, so the callee starts exactly
+/// as if it had been called directly. `rbp` and the callee-saved registers
+/// are the body's to preserve; `r11` (a scratch register of every
+/// convention, no argument) carries the target.
+#[cfg(target_arch = "x86_64")]
+#[unsafe(naked)]
+unsafe extern "C" fn resolver() {
+    core::arch::naked_asm!(
+        "push rax",
+        "push rcx",
+        "push rdx",
+        "push rsi",
+        "push rdi",
+        "push r8",
+        "push r9",
+        "push r10",
+        // 8 pushes after the two words: rsp = entry - 80, and the entry
+        // rsp was 8 mod 16 (after a call), so 264 more bytes align it.
+        "sub rsp, 264",
+        "movdqu [rsp], xmm0",
+        "movdqu [rsp + 16], xmm1",
+        "movdqu [rsp + 32], xmm2",
+        "movdqu [rsp + 48], xmm3",
+        "movdqu [rsp + 64], xmm4",
+        "movdqu [rsp + 80], xmm5",
+        "movdqu [rsp + 96], xmm6",
+        "movdqu [rsp + 112], xmm7",
+        "movdqu [rsp + 128], xmm8",
+        "movdqu [rsp + 144], xmm9",
+        "movdqu [rsp + 160], xmm10",
+        "movdqu [rsp + 176], xmm11",
+        "movdqu [rsp + 192], xmm12",
+        "movdqu [rsp + 208], xmm13",
+        "movdqu [rsp + 224], xmm14",
+        "movdqu [rsp + 240], xmm15",
+        "mov rdi, [rsp + 328]",
+        "mov rsi, [rsp + 336]",
+        "call {body}",
+        "mov [rsp + 336], rax",
+        "movdqu xmm0, [rsp]",
+        "movdqu xmm1, [rsp + 16]",
+        "movdqu xmm2, [rsp + 32]",
+        "movdqu xmm3, [rsp + 48]",
+        "movdqu xmm4, [rsp + 64]",
+        "movdqu xmm5, [rsp + 80]",
+        "movdqu xmm6, [rsp + 96]",
+        "movdqu xmm7, [rsp + 112]",
+        "movdqu xmm8, [rsp + 128]",
+        "movdqu xmm9, [rsp + 144]",
+        "movdqu xmm10, [rsp + 160]",
+        "movdqu xmm11, [rsp + 176]",
+        "movdqu xmm12, [rsp + 192]",
+        "movdqu xmm13, [rsp + 208]",
+        "movdqu xmm14, [rsp + 224]",
+        "movdqu xmm15, [rsp + 240]",
+        "add rsp, 264",
+        "pop r10",
+        "pop r9",
+        "pop r8",
+        "pop rdi",
+        "pop rsi",
+        "pop rdx",
+        "pop rcx",
+        "pop rax",
+        "add rsp, 8",
+        "pop r11",
+        "jmp r11",
+        body = sym resolve_body,
+    )
+}
+
+#[cfg(not(target_arch = "x86_64"))]
+fn resolver_address() -> usize {
+    // `Compiler::supports_lazy` is false elsewhere: no lazy images.
+    0
+}
+
+#[cfg(all(test, target_arch = "x86_64"))]
+mod tests {
+    use std::cell::Cell;
+
+    use crate::{Config, Engine, Instance, Module, Store};
+
+    thread_local! {
+        /// Makes this thread's next lazy compile of this function fail.
+        pub(super) static FAIL: Cell<Option<u32>> = const { Cell::new(None) };
+    }
+
+    /// A function that cannot be compiled makes its call fail with the
+    /// compiler's error (through the `fail` trap site), whether the host
+    /// or compiled wasm code called it; the store stays usable, and the
+    /// next call compiles it.
+    #[test]
+    fn a_failed_compile_is_the_calls_error_and_is_retried() {
+        let mut config = Config::new();
+        // No compiling ahead: the forced failure must meet the call.
+        config
+            .lazy_compilation(true)
+            .lazy_compile_ahead(0)
+            .cache(false);
+        let engine = Engine::new(&config).unwrap();
+        let module = Module::new(
+            &engine,
+            r#"(module
+                (func $inner (param i32) (result i32) (i32.add (local.get 0) (i32.const 1)))
+                (func (export "run") (param i32) (result i32) (call $inner (local.get 0))))"#,
+        )
+        .unwrap();
+        let mut store = Store::new(&engine, ());
+        let instance = Instance::new(&mut store, &module, &[]).unwrap();
+        let run = instance
+            .get_typed_func::<i32, i32>(&mut store, "run")
+            .unwrap();
+        for (fail, compiled_before_retry) in [(1, 0), (0, 1)] {
+            FAIL.with(|f| f.set(Some(fail)));
+            let err = run.call(&mut store, 1).unwrap_err();
+            assert!(
+                err.to_string().contains("failure forced by a test"),
+                "{err}"
+            );
+            assert!(
+                err.to_string().contains(&format!("function {fail}")),
+                "{err}"
+            );
+            assert_eq!(module.lazily_compiled(), Some(compiled_before_retry));
+            if fail == 1 {
+                // Nothing compiled: the next module compiles afresh.
+                continue;
+            }
+            assert_eq!(run.call(&mut store, 1).unwrap(), 2);
+            assert_eq!(module.lazily_compiled(), Some(2));
+        }
+    }
+}
