@@ -521,7 +521,7 @@ pub enum Tier {
     Optimized,
     /// The quick tier of lazy compilation (`Config::lazy_compilation`):
     /// code for a first run, compiled in a fraction of the time (see
-    /// RATIONALE.md, "Why a baseline tier for the first run?").
+    /// RATIONALE.md, "Why compile each function on its first call, and how?").
     Baseline,
 }
 

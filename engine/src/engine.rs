@@ -168,16 +168,20 @@ impl Config {
     /// Lazy compilation, for a fast first run of a big module (default off,
     /// or on with the environment variable `NYASH_LAZY=1`).
     ///
-    /// Today's layer: a module that is not in the cache is still validated
-    /// whole, then compiled with the quick baseline tier
-    /// ([`nyash_aot::Tier::Baseline`]: Cranelift's `opt_level=none`, its
-    /// single-pass register allocator, no inlining), and with
-    /// [`Config::cache`] on, the optimizing compile runs on a background
-    /// thread at low priority and stores its artifact in the cache, so the
-    /// next [`Module::from_file`](crate::Module::from_file) of the module
-    /// gets the optimized code. Cache hits are the optimized artifact, as
-    /// without lazy compilation. Compiling each function on its first call
-    /// is the next layer (see RATIONALE.md).
+    /// A module that is not in the cache is validated whole (errors are as
+    /// early as without), then each function is compiled the first time it
+    /// is called, with the quick baseline tier
+    /// ([`nyash_aot::Tier::Baseline`]: Cranelift's `opt_level=none`, no
+    /// inlining); threads of [`Config::lazy_compile_ahead`] compile the
+    /// callees of called functions meanwhile. With [`Config::cache`] on, the
+    /// optimizing compile runs on a background thread at low priority and
+    /// stores its artifact in the cache, so the next
+    /// [`Module::from_file`](crate::Module::from_file) of the module gets the
+    /// optimized code. Cache hits are the optimized artifact, as without
+    /// lazy compilation. [`Module::lazily_compiled`](crate::Module::lazily_compiled)
+    /// counts the functions compiled so far. Compiling on first call needs
+    /// x86-64; elsewhere the whole module is compiled with the baseline
+    /// tier.
     pub fn lazy_compilation(&mut self, on: bool) -> &mut Self {
         self.lazy_compilation = on;
         self
