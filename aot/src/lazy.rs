@@ -24,8 +24,10 @@
 //! assembly) saves the argument registers, compiles function `i`
 //! ([`Compiler::compile_lazy`]), places its code after the data area,
 //! stores its address in slot `i` and jumps to it; a later call of the stub
-//! costs one indirect jump, and code compiled later calls compiled callees
-//! directly. If compiling fails the resolver jumps to `fail`, which traps.
+//! costs one indirect jump. Lazily compiled code calls every callee through
+//! its stub too, so rewriting the slots moves every call to other code (the
+//! runtime's tier-up to the optimized image). If compiling fails the
+//! resolver jumps to `fail`, which traps.
 //!
 //! Only x86-64 has stubs and a resolver so far
 //! ([`Compiler::supports_lazy`]); elsewhere the engine compiles the whole

@@ -102,21 +102,33 @@ impl Cache {
         }
         if engine.inner.baseline.is_some() {
             // Lazy compilation: baseline code now, the optimized artifact
-            // for next time from a background compile.
+            // for next time from a background compile, and for this run
+            // too once it is there (tier-up).
             let module = Module::new(engine, bytes)?;
+            let weak = std::sync::Arc::downgrade(&module.inner);
+            let cache = Cache {
+                dir: self.dir.clone(),
+                max_bytes: self.max_bytes,
+            };
+            // Failing to start a thread is not failing to run.
             if engine.inner.config.lazy_background_compile {
-                let cache = Cache {
-                    dir: self.dir.clone(),
-                    max_bytes: self.max_bytes,
-                };
                 let (engine, bytes) = (engine.clone(), bytes.to_vec());
-                // Failing to start it is not failing to run.
                 let _ = std::thread::Builder::new()
                     .name("nyash-background-compile".into())
                     .spawn(move || {
                         lower_priority();
-                        let _ = cache.fill(&engine, &bytes);
+                        if let Ok(data) = cache.fill_bytes(&engine, &bytes)
+                            && let Some(inner) = weak.upgrade()
+                        {
+                            let _ = Module::tier_up(&inner, &data);
+                        }
                     });
+            } else if module.inner.lazy.is_some() {
+                // Someone else fills the cache (the command line: a process
+                // of its own); take its artifact when it appears.
+                let _ = std::thread::Builder::new()
+                    .name("nyash-tier-up".into())
+                    .spawn(move || cache.wait_and_tier_up(&path, weak));
             }
             return Ok(module);
         }
@@ -144,6 +156,30 @@ impl Cache {
     /// compile runs on a pool of its own whose threads run at the lowest
     /// priority, so it takes only what the program leaves of the cores.
     pub fn fill(&self, engine: &Engine, bytes: &[u8]) -> Result<()> {
+        self.fill_bytes(engine, bytes).map(drop)
+    }
+
+    /// Polls for the entry at `path` (written by another process's
+    /// [`fill`](Self::fill)) while the module lives, for up to an hour,
+    /// and moves the module to its code when it appears.
+    fn wait_and_tier_up(&self, path: &Path, module: std::sync::Weak<crate::module::ModuleInner>) {
+        let start = std::time::Instant::now();
+        while start.elapsed() < std::time::Duration::from_secs(3600) {
+            std::thread::sleep(std::time::Duration::from_millis(200));
+            let Some(inner) = module.upgrade() else {
+                return;
+            };
+            if path.exists() {
+                if let Ok(data) = std::fs::read(path) {
+                    let _ = Module::tier_up(&inner, &data);
+                }
+                return;
+            }
+        }
+    }
+
+    /// [`fill`](Self::fill), returning the artifact it stored.
+    fn fill_bytes(&self, engine: &Engine, bytes: &[u8]) -> Result<Vec<u8>> {
         let path = self.dir.join(format!("{}.nwasm", Self::key(engine, bytes)));
         let compile = || Module::new_optimized(engine, bytes);
         let module = if engine.inner.baseline.is_some() {
@@ -160,7 +196,7 @@ impl Cache {
         self.write_atomic(&path, &data)
             .map_err(|e| Error::io(Some(&path), e))?;
         let _ = self.evict();
-        Ok(())
+        Ok(data)
     }
 
     fn write_atomic(&self, path: &Path, data: &[u8]) -> std::io::Result<()> {

@@ -178,8 +178,12 @@ impl Config {
     /// stores its artifact in the cache, so the next
     /// [`Module::from_file`](crate::Module::from_file) of the module gets the
     /// optimized code. Cache hits are the optimized artifact, as without
-    /// lazy compilation. [`Module::lazily_compiled`](crate::Module::lazily_compiled)
-    /// counts the functions compiled so far. Compiling on first call needs
+    /// lazy compilation; when that compile finishes while the module is
+    /// in use, the module moves to the optimized code for every call made
+    /// from then on ([`Module::tiered_up`](crate::Module::tiered_up); with
+    /// `lazy_background_compile` off, when the cache entry appears).
+    /// [`Module::lazily_compiled`](crate::Module::lazily_compiled) counts
+    /// the functions compiled so far. Compiling on first call needs
     /// x86-64; elsewhere the whole module is compiled with the baseline
     /// tier.
     pub fn lazy_compilation(&mut self, on: bool) -> &mut Self {

@@ -187,6 +187,16 @@ impl Module {
         Self::from_parts_lazy(engine, meta, artifact::wasm_hash(wasm), memory, Some(lazy))
     }
 
+    /// Whether a module compiled lazily now runs its optimized code: the
+    /// optimizing compile that fills the cache finished while the module
+    /// was alive, and its code replaced the baseline code for every call
+    /// made since (tier-up; see
+    /// [`Config::lazy_compilation`](crate::Config::lazy_compilation)).
+    /// Always `false` for a module compiled whole.
+    pub fn tiered_up(&self) -> bool {
+        self.inner.lazy.as_ref().is_some_and(|l| l.is_tiered())
+    }
+
     /// With lazy compilation ([`Config::lazy_compilation`](crate::Config::lazy_compilation)),
     /// how many of the module's functions have been compiled so far (each
     /// is compiled on its first call); `None` for a module compiled whole.
@@ -525,6 +535,22 @@ impl Module {
         self.inner.engine.types().is_subtype(have, want)
     }
 
+    /// Tier-up of a lazy module from `bytes`, the artifact of the
+    /// optimizing compile of the same module (from the cache, or just
+    /// made by the background compile). Artifacts are native code: only
+    /// the cache's own entries come here.
+    pub(crate) fn tier_up(inner: &ModuleInner, bytes: &[u8]) -> Result<()> {
+        let parsed = artifact::parse(bytes, inner.engine.inner.compiler.fingerprint())
+            .map_err(artifact_error)?;
+        if parsed.wasm_hash != inner.wasm_hash {
+            return Err(Error::msg("tier-up: the artifact is of another module"));
+        }
+        let code = bytes
+            .get(parsed.code_offset..parsed.code_offset + parsed.code_len)
+            .ok_or_else(|| Error::msg("tier-up: code outside the artifact"))?;
+        crate::runtime::lazy::tier_up(inner, parsed.meta, code)
+    }
+
     /// The engine that compiled (or loaded) this module.
     pub fn engine(&self) -> &Engine {
         &self.inner.engine
@@ -587,9 +613,14 @@ impl Module {
                 .downcast_ref::<CodeTables>()?
                 .func_index_at(pc)
         });
-        let inlined = outer.and_then(|_| {
-            let offset = u32::try_from(pc.checked_sub(self.inner.code.base() as usize)?).ok()?;
-            self.inner.inlined.lookup(offset)
+        let inlined = outer.and_then(|_| match &self.inner.lazy {
+            // Only a lazy module's optimized code (after tier-up) inlines.
+            Some(lazy) => lazy.inlined_at(pc),
+            None => {
+                let offset =
+                    u32::try_from(pc.checked_sub(self.inner.code.base() as usize)?).ok()?;
+                self.inner.inlined.lookup(offset)
+            }
         });
         inlined.into_iter().chain(outer)
     }

@@ -297,3 +297,101 @@ fn dropping_a_lazy_module_unregisters_its_code() {
         );
     }
 }
+
+/// `$leaf` is inlined into `$mid` and `$mid` into `$top` by the optimizing
+/// tier (not by the baseline one); `$cold` is never called.
+const TIERS: &str = r#"(module $tiers
+    (func $leaf (param i32) (result i32) i32.const 100 local.get 0 i32.div_u)
+    (func $mid (param i32) (result i32) local.get 0 call $leaf i32.const 1 i32.add)
+    (func $top (export "top") (param i32) (result i32)
+        local.get 0 call $mid local.get 0 call $mid i32.add)
+    (func $cold (export "cold") (result i32) i32.const 7))"#;
+
+/// Calls `top` of a fresh instance: its result for 5 and the backtrace of
+/// its trap for 0 (function names, innermost first).
+fn top_and_backtrace(module: &Module) -> (i32, Vec<String>) {
+    let mut store = Store::new(module.engine(), ());
+    let instance = Instance::new(&mut store, module, &[]).unwrap();
+    let top = instance
+        .get_typed_func::<i32, i32>(&mut store, "top")
+        .unwrap();
+    let v = top.call(&mut store, 5).unwrap();
+    let err = top.call(&mut store, 0).unwrap_err();
+    let trap = err.trap().expect("a trap");
+    assert_eq!(trap.code, TrapCode::IntegerDivisionByZero);
+    let names = trap
+        .backtrace
+        .iter()
+        .map(|f| f.func_name.clone().unwrap_or_default())
+        .collect();
+    (v, names)
+}
+
+/// Waits (at most two minutes) for a lazy module to move to its optimized
+/// code.
+fn wait_for_tier_up(module: &Module) {
+    let start = std::time::Instant::now();
+    while !module.tiered_up() {
+        assert!(
+            start.elapsed() < std::time::Duration::from_secs(120),
+            "no tier-up"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+}
+
+fn cache_dir(name: &str) -> std::path::PathBuf {
+    let d = std::env::temp_dir().join(format!("nyash-lazy-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+/// Tier-up: when the background compile has filled the cache, the running
+/// lazy module moves to the optimized code: calls give the same results,
+/// backtraces show the frames of functions the optimized code inlined,
+/// and a function never called is not compiled lazily any more. Both ways
+/// the optimized artifact arrives: from this process's background compile,
+/// and from the cache filled by someone else (the command line's detached
+/// process), which the module watches for.
+#[test]
+fn a_lazy_module_moves_to_optimized_code_when_it_is_ready() {
+    if !LAZY {
+        return;
+    }
+    for background in [true, false] {
+        let dir = cache_dir(if background { "bg" } else { "watch" });
+        let wat = dir.join("m.wat");
+        std::fs::write(&wat, TIERS).unwrap();
+        let mut config = Config::new();
+        config
+            .lazy_compilation(true)
+            .lazy_compile_ahead(0)
+            .lazy_background_compile(background)
+            .cache(true)
+            .cache_dir(dir.join("cache"));
+        let engine = Engine::new(&config).unwrap();
+        let module = Module::from_file(&engine, &wat).unwrap();
+        let (v, names) = top_and_backtrace(&module);
+        assert_eq!(v, 2 * (20 + 1));
+        assert_eq!(names, ["leaf", "mid", "top"]);
+        assert_eq!(module.lazily_compiled(), Some(3));
+        if !background {
+            assert!(!module.tiered_up());
+            let cache = nyash_engine::cache::Cache::new(&config).unwrap();
+            cache.fill(&engine, TIERS.as_bytes()).unwrap();
+        }
+        wait_for_tier_up(&module);
+        let (v, names) = top_and_backtrace(&module);
+        assert_eq!(v, 2 * (20 + 1), "background {background}");
+        assert_eq!(names, ["leaf", "mid", "top"], "background {background}");
+        let mut store = Store::new(&engine, ());
+        let instance = Instance::new(&mut store, &module, &[]).unwrap();
+        let cold = instance
+            .get_typed_func::<(), i32>(&mut store, "cold")
+            .unwrap();
+        assert_eq!(cold.call(&mut store, ()).unwrap(), 7);
+        assert_eq!(module.lazily_compiled(), Some(3), "background {background}");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}

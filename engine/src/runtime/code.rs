@@ -243,12 +243,13 @@ impl CodeMemory {
     /// Writes `code` at `offset` of a lazy image (page-aligned, in pages no
     /// code was placed in before, inside the reservation), makes those
     /// pages read-execute, and registers the code with its tables (offsets
-    /// relative to `offset`) for the trap handler.
+    /// relative to `offset`) for the trap handler: one function compiled
+    /// lazily, or a whole optimized image (tier-up).
     pub fn place(
         &self,
         offset: usize,
         code: &[u8],
-        func_index: u32,
+        functions: Vec<CompiledFunction>,
         traps: TrapTable,
         handlers: HandlerTable,
         stack_maps: StackMapTable,
@@ -275,11 +276,7 @@ impl CodeMemory {
         let tables = Arc::new(CodeTables {
             start,
             len: code.len(),
-            functions: vec![CompiledFunction {
-                func_index,
-                offset: 0,
-                len: code.len() as u32,
-            }],
+            functions,
             traps,
             handlers,
             stack_maps,

@@ -14,6 +14,8 @@ use std::cell::RefCell;
 use std::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, Weak};
 
+use nyash_aot::CompiledFunction;
+use nyash_aot::artifact::ArtifactMeta;
 use nyash_aot::lazy::{LazyBodies, LazyLayout, LazyWorker, STUB_RESOLVE_OFFSET};
 
 use super::code::CodeMemory;
@@ -63,6 +65,17 @@ pub(crate) struct LazyCode {
     workers: Mutex<Vec<LazyWorker>>,
     /// Functions compiled so far.
     compiled: AtomicUsize,
+    /// Set once the module's optimized code is placed and every slot
+    /// points into it (tier-up); set and read with `next` taken.
+    tiered: std::sync::OnceLock<Tiered>,
+}
+
+/// The optimized image a lazy module moved to (see [`tier_up`]).
+struct Tiered {
+    start: usize,
+    len: usize,
+    /// Its code inlined from other functions, for backtraces.
+    inlined: nyash_aot::InlineTable,
 }
 
 /// The queue of the compile-ahead threads: (defined index, depth), the
@@ -116,7 +129,21 @@ impl LazyCode {
             ahead_ready: Condvar::new(),
             workers: Mutex::new(Vec::new()),
             compiled: AtomicUsize::new(0),
+            tiered: std::sync::OnceLock::new(),
         }
+    }
+
+    /// Whether the module runs its optimized code now (see [`tier_up`]).
+    pub(crate) fn is_tiered(&self) -> bool {
+        self.tiered.get().is_some()
+    }
+
+    /// The function inlined at `pc`, if `pc` is in the optimized image and
+    /// its code there came from an inlined function.
+    pub(crate) fn inlined_at(&self, pc: usize) -> Option<u32> {
+        let t = self.tiered.get()?;
+        let offset = pc.checked_sub(t.start).filter(|o| *o < t.len)?;
+        t.inlined.lookup(offset as u32)
     }
 
     /// The module's bytes.
@@ -301,6 +328,11 @@ fn compile_and_place(
         .as_ref()
         .ok_or_else(|| Error::msg("lazy module in an engine without a baseline compiler"))?;
     let func_index = module.env.num_imported_funcs + defined;
+    if lazy.is_tiered() {
+        // Every slot points at optimized code already.
+        lazy.settle(defined, PLACED);
+        return Ok(slot.load(Ordering::Acquire));
+    }
     #[cfg(all(test, target_arch = "x86_64"))]
     if tests::FAIL.with(|f| f.get()) == Some(func_index) {
         tests::FAIL.with(|f| f.set(None));
@@ -340,6 +372,11 @@ fn compile_and_place(
     let len = f.code.len();
     let at = {
         let mut next = lazy.next.lock().unwrap_or_else(|e| e.into_inner());
+        if lazy.is_tiered() {
+            drop(next);
+            lazy.settle(defined, PLACED);
+            return Ok(slot.load(Ordering::Acquire));
+        }
         let offset = *next;
         let pages = len.max(1).next_multiple_of(page_size());
         if offset + pages > code.reserved() {
@@ -350,21 +387,23 @@ fn compile_and_place(
         }
         let at = code.at(0) as usize + offset;
         let imported = module.env.num_imported_funcs;
+        // Every call goes through the callee's stub, so rewriting the
+        // slots (tier-up) redirects calls from baseline code too.
         f.relocate(at, |callee| {
             let d = callee.checked_sub(imported)?;
-            let state = lazy.states.get(d as usize)?;
-            // A placed callee directly; otherwise its stub.
-            Some(if state.load(Ordering::SeqCst) == PLACED {
-                lazy.slot(code, d).load(Ordering::Acquire)
-            } else {
-                code.at(lazy.layout.stub(d)) as usize
-            })
+            lazy.states.get(d as usize)?;
+            Some(code.at(lazy.layout.stub(d)) as usize)
         })
         .map_err(|m| Error::msg(format!("function {func_index}: {m}")))?;
+        let function = CompiledFunction {
+            func_index,
+            offset: 0,
+            len: len as u32,
+        };
         code.place(
             offset,
             &f.code,
-            func_index,
+            vec![function],
             f.traps,
             f.handlers,
             f.stack_maps,
@@ -381,6 +420,77 @@ fn compile_and_place(
     }
     lazy.queue_ahead(module.env.num_imported_funcs, &callees, depth + 1);
     Ok(at)
+}
+
+/// Moves a lazy module to its optimized code (tier-up): places the image
+/// of `meta` and `code` (the optimizing compile of the same module, from an
+/// artifact) in the module's reservation and points every slot at its
+/// function there. Calls made from then on, from the host, tables or
+/// baseline code (whose calls all go through the stubs), run optimized
+/// code; calls in progress finish in the code they are in. Nothing happens
+/// if the module moved already; an error if the image does not fit or is
+/// of another layout.
+pub(crate) fn tier_up(module: &ModuleInner, meta: ArtifactMeta, code: &[u8]) -> Result<(), Error> {
+    let Some(lazy) = module.lazy.as_ref() else {
+        return Err(Error::msg("tier-up of a module not compiled lazily"));
+    };
+    if meta.offsets != module.offsets || meta.defined_func_offsets.len() != lazy.bodies.len() {
+        return Err(Error::msg(
+            "tier-up: the optimized code is of another layout",
+        ));
+    }
+    let memory = &*module.code;
+    let mut next = lazy.next.lock().unwrap_or_else(|e| e.into_inner());
+    if lazy.is_tiered() {
+        return Ok(());
+    }
+    let offset = *next;
+    let pages = code.len().max(1).next_multiple_of(page_size());
+    if offset + pages > memory.reserved() {
+        return Err(Error::msg(format!(
+            "tier-up: the optimized code ({} MiB) does not fit in the module's reservation",
+            code.len() >> 20
+        )));
+    }
+    let start = memory.at(0) as usize + offset;
+    if crate::module::perf_map_enabled() {
+        for f in meta
+            .functions
+            .iter()
+            .filter(|f| f.func_index != CompiledFunction::TRAMPOLINE)
+        {
+            let at = start + f.offset as usize;
+            crate::module::append_perf_map(&module.env, f.func_index, at, f.len as usize);
+        }
+    }
+    memory
+        .place(
+            offset,
+            code,
+            meta.functions,
+            meta.traps,
+            meta.handlers,
+            meta.stack_maps,
+        )
+        .map_err(|e| Error::io(None, e))?;
+    *next = offset + pages;
+    let _ = lazy.tiered.set(Tiered {
+        start,
+        len: code.len(),
+        inlined: meta.inlined,
+    });
+    for (d, &f) in meta.defined_func_offsets.iter().enumerate() {
+        lazy.slot(memory, d as u32)
+            .store(start + f as usize, Ordering::Release);
+    }
+    drop(next);
+    // Threads waiting for a compile find the slot filled.
+    let _guard = lazy.settled.0.lock().unwrap_or_else(|e| e.into_inner());
+    for state in lazy.states.iter() {
+        state.store(PLACED, Ordering::SeqCst);
+    }
+    lazy.settled.1.notify_all();
+    Ok(())
 }
 
 /// The resolver's body (called by [`resolver`] with the argument registers
