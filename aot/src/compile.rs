@@ -1188,7 +1188,16 @@ impl Compiler {
                     .unwrap_or("")
             );
         }
-        ctx.clear();
+        // A big function leaves the context's tables (the register
+        // allocator's hash sets among them) at its size, and clearing them
+        // for every later function costs in proportion: start afresh after
+        // one (RATIONALE.md, "Why does a compile worker drop its context
+        // after a big function?").
+        if code.len() >= FRESH_CONTEXT_AFTER {
+            *ctx = Context::new();
+        } else {
+            ctx.clear();
+        }
         Ok(FunctionCode {
             kind,
             code,
@@ -1200,6 +1209,10 @@ impl Compiler {
         })
     }
 }
+
+/// Machine code size of a function after which its compile worker makes
+/// a new Cranelift context rather than clearing the one it used.
+const FRESH_CONTEXT_AFTER: usize = 16 << 10;
 
 /// Writes a PC-relative call displacement.
 pub(crate) fn patch(image: &mut [u8], at: usize, delta: i64, kind: Reloc) -> Result<(), String> {
