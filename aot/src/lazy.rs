@@ -105,6 +105,9 @@ pub struct LazyBodies {
     /// Per defined function: its type index (the validator's) and the
     /// byte range of its body.
     bodies: Vec<(u32, Range<usize>)>,
+    /// Per defined function: the functions it calls directly, in the
+    /// order of their first call.
+    callees: Vec<Box<[u32]>>,
     /// Total bytes of function bodies.
     pub code_bytes: usize,
 }
@@ -113,6 +116,13 @@ impl LazyBodies {
     /// The number of defined functions.
     pub fn len(&self) -> usize {
         self.bodies.len()
+    }
+
+    /// The functions defined function `defined` calls directly (`call`,
+    /// `return_call`), each once, in the order of their first call: what
+    /// is worth compiling ahead while it runs.
+    pub fn callees(&self, defined: u32) -> &[u32] {
+        self.callees.get(defined as usize).map_or(&[], |c| c)
     }
 
     /// Whether the module defines no function.
@@ -159,17 +169,6 @@ pub struct LazyFunction {
 }
 
 impl LazyFunction {
-    /// The defined and imported functions this one calls directly (each
-    /// once, in the order of their first call site).
-    pub fn callees(&self) -> Vec<u32> {
-        let mut seen = std::collections::HashSet::new();
-        self.calls
-            .iter()
-            .map(|c| c.1)
-            .filter(|c| seen.insert(*c))
-            .collect()
-    }
-
     /// Writes the displacement of every call, for the code placed at
     /// address `at`: `target(callee)` is the address to call for defined
     /// function `callee` (its code, or its stub). An error if a target is
@@ -262,8 +261,11 @@ impl Compiler {
             },
         );
         let mut uses_gc = false;
+        let mut callees = Vec::with_capacity(results.len());
         for r in results {
-            uses_gc |= r?;
+            let (gc, calls) = r?;
+            uses_gc |= gc;
+            callees.push(calls.into_boxed_slice());
         }
         env.code_uses_gc = uses_gc;
 
@@ -335,6 +337,7 @@ impl Compiler {
                 resources,
                 features,
                 bodies,
+                callees,
                 code_bytes,
             },
         })

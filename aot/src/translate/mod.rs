@@ -223,13 +223,14 @@ impl FuncTranslator {
 /// same errors up front that the eager compile does. Returns whether the
 /// body has an operator of the GC prefix (`0xfb`): a superset of the
 /// bodies the translator notes as touching the GC heap
-/// (`ModuleEnv::code_uses_gc`).
+/// (`ModuleEnv::code_uses_gc`); and the functions it calls directly
+/// (`call`, `return_call`), each once, in the order of their first call.
 pub fn validate_body(
     env: &ModuleEnv,
     body: &FunctionBody<'_>,
     validator: &mut FuncValidator<ValidatorResources>,
     disabled: wasmparser::WasmFeatures,
-) -> Result<bool, CompileError> {
+) -> Result<(bool, Vec<u32>), CompileError> {
     let multi_memory = !disabled.contains(wasmparser::WasmFeatures::MULTI_MEMORY);
     let invalid = |e| CompileError::from_wasmparser_with(e, disabled);
     let mut reader = body.get_binary_reader();
@@ -242,6 +243,7 @@ pub fn validate_body(
         crate::module::WasmType::from_wasmparser_pub(t)?;
     }
     let mut gc = false;
+    let mut callees = Vec::new();
     let mut ops = wasmparser::OperatorsReader::new(reader);
     while !ops.eof() {
         let offset = ops.original_position();
@@ -251,12 +253,18 @@ pub fn validate_body(
         let len = (ops.original_position() - offset) as usize;
         let raw = raw.read_bytes(len).map_err(invalid)?;
         gc |= raw.first() == Some(&0xfb);
+        if let wasmparser::Operator::Call { function_index }
+        | wasmparser::Operator::ReturnCall { function_index } = op
+            && !callees.contains(&function_index)
+        {
+            callees.push(function_index);
+        }
         encoding::check_operator(&op, raw, offset, multi_memory, |m| {
             env.memories.get(m as usize).is_some_and(|m| m.memory64)
         })?;
     }
     ops.finish().map_err(invalid)?;
-    Ok(gc)
+    Ok((gc, callees))
 }
 
 /// The zero (or null) value of CLIF type `ty` ([`abi::clif_type`]'s).

@@ -333,6 +333,12 @@ fn compile_and_place(
         lazy.settle(defined, PLACED);
         return Ok(slot.load(Ordering::Acquire));
     }
+    // Its callees are worth compiling while this one compiles and runs.
+    lazy.queue_ahead(
+        module.env.num_imported_funcs,
+        lazy.bodies.callees(defined),
+        depth + 1,
+    );
     #[cfg(all(test, target_arch = "x86_64"))]
     if tests::FAIL.with(|f| f.get()) == Some(func_index) {
         tests::FAIL.with(|f| f.set(None));
@@ -360,7 +366,6 @@ fn compile_and_place(
         .unwrap_or_else(|e| e.into_inner())
         .push(worker);
     let mut f = compiled?;
-    let callees = f.callees();
     if std::env::var_os("NYASH_LAZY_TRACE").is_some() {
         eprintln!(
             "lazy {func_index} {} {} {depth}",
@@ -418,7 +423,6 @@ fn compile_and_place(
     if crate::module::perf_map_enabled() {
         crate::module::append_perf_map(&module.env, func_index, at, len);
     }
-    lazy.queue_ahead(module.env.num_imported_funcs, &callees, depth + 1);
     Ok(at)
 }
 
