@@ -2,13 +2,16 @@
 //! and its stubs): the resolver a stub jumps to the first time its function
 //! is called, which compiles the function with the baseline tier, places
 //! its code in the module's reservation, registers it with the trap handler
-//! and stores its address in the function's slot.
+//! and stores its address in the function's slot; the threads that compile
+//! callees ahead of the calls; and tier-up, which moves every slot to the
+//! optimized image once there is one.
 //!
-//! Threads may call the same cold function at once: each may compile it,
-//! and the first to take the placement lock places its code; the others
-//! find the slot filled and use that code. A slot only ever changes once,
-//! from the stub's resolve path to the code, so calls that read it without
-//! a lock see one or the other, and both lead to the code.
+//! Each function has a state (`COLD`, `QUEUED`, `COMPILING`, `PLACED`):
+//! the thread that moves it to `COMPILING` compiles it, and others that
+//! need it wait until it is placed (or, if the compile failed, compile it
+//! themselves and report the error). A slot changes at most twice: from
+//! the stub's resolve path to baseline code, and to optimized code; calls
+//! that read it without a lock see one of them, and each is the function.
 
 use std::cell::RefCell;
 use std::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
