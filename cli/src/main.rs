@@ -391,7 +391,9 @@ fn run(path: &Path, opts: &RunOptions, args: &[String]) -> Result<ExitCode, Erro
             }
             return Ok(ExitCode::SUCCESS);
         }
-        if !cache.contains(&engine, &bytes) {
+        // One fill at a time per module: runs started while it compiles
+        // wait for its entry instead of compiling again.
+        if !cache.contains(&engine, &bytes) && cache.claim_fill(&engine, &bytes) {
             spawn_cache_fill();
         }
     }

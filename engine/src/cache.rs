@@ -110,8 +110,9 @@ impl Cache {
                 dir: self.dir.clone(),
                 max_bytes: self.max_bytes,
             };
-            // Failing to start a thread is not failing to run.
-            if engine.inner.config.lazy_background_compile {
+            // Failing to start a thread is not failing to run. Another
+            // process (or engine) filling the same entry: wait for it.
+            if engine.inner.config.lazy_background_compile && self.claim_fill(engine, bytes) {
                 let (engine, bytes) = (engine.clone(), bytes.to_vec());
                 let _ = std::thread::Builder::new()
                     .name("nyash-background-compile".into())
@@ -178,8 +179,49 @@ impl Cache {
         }
     }
 
+    /// The marker of a fill in progress (see [`claim_fill`](Self::claim_fill)).
+    fn fill_marker(&self, engine: &Engine, bytes: &[u8]) -> PathBuf {
+        self.dir
+            .join(format!(".{}.filling", Self::key(engine, bytes)))
+    }
+
+    /// Claims the compile that fills the entry for `bytes`: true if the
+    /// caller should run it (with [`fill`](Self::fill), here or in another
+    /// process), false if another caller claimed it less than half an hour
+    /// ago and has not finished. A marker file in the cache directory,
+    /// removed when `fill` ends; a fill that died leaves one that expires.
+    pub fn claim_fill(&self, engine: &Engine, bytes: &[u8]) -> bool {
+        let marker = self.fill_marker(engine, bytes);
+        let create = || {
+            std::fs::File::options()
+                .write(true)
+                .create_new(true)
+                .mode(0o600)
+                .open(&marker)
+                .is_ok()
+        };
+        if create() {
+            return true;
+        }
+        let stale = std::fs::metadata(&marker)
+            .and_then(|m| m.modified())
+            .ok()
+            .and_then(|t| t.elapsed().ok())
+            .is_none_or(|age| age > std::time::Duration::from_secs(1800));
+        // A stale marker: take it over (another caller may do the same;
+        // both fills then write the same entry atomically).
+        stale && (std::fs::remove_file(&marker).is_ok() || !marker.exists()) && create()
+    }
+
     /// [`fill`](Self::fill), returning the artifact it stored.
     fn fill_bytes(&self, engine: &Engine, bytes: &[u8]) -> Result<Vec<u8>> {
+        let marker = self.fill_marker(engine, bytes);
+        let result = self.fill_unmarked(engine, bytes);
+        let _ = std::fs::remove_file(marker);
+        result
+    }
+
+    fn fill_unmarked(&self, engine: &Engine, bytes: &[u8]) -> Result<Vec<u8>> {
         let path = self.dir.join(format!("{}.nwasm", Self::key(engine, bytes)));
         let compile = || Module::new_optimized(engine, bytes);
         let module = if engine.inner.baseline.is_some() {

@@ -324,3 +324,22 @@ fn lazy_cache_miss_fills_the_cache_in_the_background() {
     assert_eq!(call_f(&m), 50);
     assert_eq!(call_f(&Module::from_file(&engine, &wat).unwrap()), 50);
 }
+
+/// One fill at a time per module: a second claim while the first is
+/// running is refused, and `fill` ends the claim.
+#[test]
+fn cache_fill_claims_are_exclusive() {
+    let dir = tmp("claims");
+    let mut config = Config::new();
+    config.cache(true).cache_dir(dir.join("cache"));
+    let engine = Engine::new(&config).unwrap();
+    let cache = nyash_engine::cache::Cache::new(&config).unwrap();
+    assert!(cache.claim_fill(&engine, WAT.as_bytes()));
+    assert!(!cache.claim_fill(&engine, WAT.as_bytes()));
+    // Another module's fill is its own.
+    assert!(cache.claim_fill(&engine, b"(module)"));
+    cache.fill(&engine, WAT.as_bytes()).unwrap();
+    assert!(cache.contains(&engine, WAT.as_bytes()));
+    assert!(cache.claim_fill(&engine, WAT.as_bytes()));
+    let _ = std::fs::remove_dir_all(&dir);
+}
