@@ -137,11 +137,20 @@ impl Module {
     /// (`nyash_aot::lazy`): validated whole now, its trampolines compiled,
     /// a stub in place of each function.
     fn new_lazy(engine: &Engine, compiler: &nyash_aot::Compiler, wasm: &[u8]) -> Result<Module> {
+        let start = std::time::Instant::now();
         let nyash_aot::lazy::LazyModule {
             artifact,
             layout,
             bodies,
         } = compiler.prepare_lazy(wasm)?;
+        if crate::runtime::lazy::tracing() {
+            eprintln!(
+                "lazy-prepare: {} functions, {} trampolines, {:.1} ms",
+                bodies.len(),
+                artifact.functions.len() - 1,
+                start.elapsed().as_secs_f64() * 1e3
+            );
+        }
         let reserve = crate::runtime::lazy::reserve_for(
             &layout,
             &bodies,

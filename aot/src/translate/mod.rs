@@ -244,6 +244,7 @@ pub fn validate_body(
     }
     let mut gc = false;
     let mut callees = Vec::new();
+    let mut seen = std::collections::HashSet::new();
     let mut ops = wasmparser::OperatorsReader::new(reader);
     while !ops.eof() {
         let offset = ops.original_position();
@@ -255,7 +256,7 @@ pub fn validate_body(
         gc |= raw.first() == Some(&0xfb);
         if let wasmparser::Operator::Call { function_index }
         | wasmparser::Operator::ReturnCall { function_index } = op
-            && !callees.contains(&function_index)
+            && seen.insert(function_index)
         {
             callees.push(function_index);
         }

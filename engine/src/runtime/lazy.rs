@@ -101,6 +101,15 @@ pub(crate) fn take_compile_error() -> Option<Error> {
     COMPILE_ERROR.with(|e| e.borrow_mut().take())
 }
 
+/// `NYASH_LAZY_TRACE=1`: each lazy compile prints a line on stderr
+/// (`lazy FUNC CODE_BYTES MICROSECONDS DEPTH`, depth 0 for a call's, more
+/// for compiling ahead), and preparing a module a `lazy-prepare:` line. A measuring aid
+/// (`benches/bigmods/measure.sh` counts the lines).
+pub(crate) fn tracing() -> bool {
+    static ON: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *ON.get_or_init(|| std::env::var_os("NYASH_LAZY_TRACE").is_some())
+}
+
 /// Bytes to reserve for a lazy image: room for every function's baseline
 /// code (several times the wasm, plus a page each for alignment), capped.
 pub(crate) fn reserve_for(layout: &LazyLayout, bodies: &LazyBodies, functions: usize) -> usize {
@@ -369,7 +378,7 @@ fn compile_and_place(
         .unwrap_or_else(|e| e.into_inner())
         .push(worker);
     let mut f = compiled?;
-    if std::env::var_os("NYASH_LAZY_TRACE").is_some() {
+    if tracing() {
         eprintln!(
             "lazy {func_index} {} {} {depth}",
             f.code.len(),
