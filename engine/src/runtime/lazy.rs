@@ -165,7 +165,7 @@ impl LazyCode {
 
     /// Functions compiled so far.
     pub(crate) fn compiled(&self) -> usize {
-        self.compiled.load(Ordering::Relaxed)
+        self.compiled.load(Ordering::SeqCst)
     }
 
     /// Slot of defined function `defined`.
@@ -427,11 +427,13 @@ fn compile_and_place(
         )
         .map_err(|e| Error::io(None, e))?;
         *next = offset + pages;
+        // Counted before the code is published: whoever runs it sees it
+        // counted.
+        lazy.compiled.fetch_add(1, Ordering::SeqCst);
         slot.store(at, Ordering::Release);
         at
     };
     lazy.settle(defined, PLACED);
-    lazy.compiled.fetch_add(1, Ordering::Relaxed);
     if crate::module::perf_map_enabled() {
         crate::module::append_perf_map(&module.env, func_index, at, len);
     }
