@@ -245,24 +245,40 @@ pub fn validate_body(
     let mut gc = false;
     let mut callees = Vec::new();
     let mut seen = std::collections::HashSet::new();
+    // The validator visits each operator as it is read (no `Operator` is
+    // made, as in wasmparser's own `validate`); only operators with
+    // encoding rules of our own (memory operators: their memarg or
+    // reserved bytes) are also read as an `Operator` for those checks.
     let mut ops = wasmparser::OperatorsReader::new(reader);
     while !ops.eof() {
         let offset = ops.original_position();
-        let mut raw = ops.get_binary_reader();
-        let op = ops.read().map_err(invalid)?;
-        validator.op(offset, &op).map_err(invalid)?;
-        let len = (ops.original_position() - offset) as usize;
-        let raw = raw.read_bytes(len).map_err(invalid)?;
-        gc |= raw.first() == Some(&0xfb);
-        if let wasmparser::Operator::Call { function_index }
-        | wasmparser::Operator::ReturnCall { function_index } = op
-            && seen.insert(function_index)
-        {
-            callees.push(function_index);
+        let start = ops.get_binary_reader();
+        let mut peek = start.clone();
+        let opcode = peek.read_u8().map_err(invalid)?;
+        let checked = matches!(opcode, 0x28..=0x40 | 0xfc | 0xfd);
+        let op = if checked {
+            Some(start.peek_operator(&ops).map_err(invalid)?)
+        } else {
+            None
+        };
+        ops.visit_operator(&mut validator.visitor(offset))
+            .map_err(invalid)?
+            .map_err(invalid)?;
+        gc |= opcode == 0xfb;
+        if matches!(opcode, 0x10 | 0x12) {
+            // `call` or `return_call`: the function index follows.
+            let callee = peek.read_var_u32().map_err(invalid)?;
+            if seen.insert(callee) {
+                callees.push(callee);
+            }
         }
-        encoding::check_operator(&op, raw, offset, multi_memory, |m| {
-            env.memories.get(m as usize).is_some_and(|m| m.memory64)
-        })?;
+        if let Some(op) = op {
+            let len = (ops.original_position() - offset) as usize;
+            let raw = start.clone().read_bytes(len).map_err(invalid)?;
+            encoding::check_operator(&op, raw, offset, multi_memory, |m| {
+                env.memories.get(m as usize).is_some_and(|m| m.memory64)
+            })?;
+        }
     }
     ops.finish().map_err(invalid)?;
     Ok((gc, callees))
