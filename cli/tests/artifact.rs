@@ -178,3 +178,57 @@ fn lazy_run_fills_the_cache_from_a_detached_process() {
     );
     assert_eq!(String::from_utf8_lossy(&run("0").stdout), "43\n");
 }
+
+/// `(module (func (export "g") (result i32) i32.const 43))` in binary,
+/// padded with a custom section to `pad` more bytes.
+fn padded_module(pad: usize) -> Vec<u8> {
+    let mut m = vec![0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00];
+    m.extend([0x01, 0x05, 0x01, 0x60, 0x00, 0x01, 0x7f]); // type () -> i32
+    m.extend([0x03, 0x02, 0x01, 0x00]); // function 0 of type 0
+    m.extend([0x07, 0x05, 0x01, 0x01, b'g', 0x00, 0x00]); // export "g"
+    m.extend([0x0a, 0x06, 0x01, 0x04, 0x00, 0x41, 0x2b, 0x0b]); // i32.const 43
+    if pad > 0 {
+        // A custom section "pad": its size as a 5-byte LEB128 number.
+        let size = (4 + pad) as u32;
+        m.push(0x00);
+        for i in 0..5 {
+            let byte = ((size >> (7 * i)) & 0x7f) as u8;
+            m.push(if i < 4 { byte | 0x80 } else { byte });
+        }
+        m.extend([0x03, b'p', b'a', b'd']);
+        m.resize(m.len() + pad, 0);
+    }
+    m
+}
+
+/// `run` compiles a `.wasm` of 8 MiB or more lazily unless `NYASH_LAZY`
+/// says otherwise, and smaller ones whole (`NYASH_LAZY_TRACE=1` shows
+/// which: a `lazy-prepare:` line and one line per function compiled).
+#[test]
+fn run_compiles_big_modules_lazily() {
+    let dir = tmp("by-size");
+    let big = dir.join("big.wasm");
+    std::fs::write(&big, padded_module(8 << 20)).unwrap();
+    let small = dir.join("small.wasm");
+    std::fs::write(&small, padded_module(0)).unwrap();
+    let run = |path: &std::path::Path, lazy: Option<&str>| {
+        let mut c = cli();
+        c.args(["run", "--no-cache", path.to_str().unwrap(), "--invoke", "g"])
+            .env("NYASH_LAZY_TRACE", "1")
+            .env_remove("NYASH_LAZY");
+        if let Some(v) = lazy {
+            c.env("NYASH_LAZY", v);
+        }
+        let o = c.output().unwrap();
+        let stderr = String::from_utf8_lossy(&o.stderr).into_owned();
+        assert_eq!(String::from_utf8_lossy(&o.stdout), "43\n", "{stderr}");
+        stderr.contains("lazy-prepare:")
+    };
+    if cfg!(target_arch = "x86_64") {
+        assert!(run(&big, None), "a big module runs lazily");
+        assert!(run(&small, Some("1")), "NYASH_LAZY=1 makes any module lazy");
+    }
+    assert!(!run(&big, Some("0")), "NYASH_LAZY=0 compiles it whole");
+    assert!(!run(&small, None), "a small module is compiled whole");
+    let _ = std::fs::remove_dir_all(&dir);
+}
