@@ -10,11 +10,30 @@ const WAT: &str = r#"(module (memory 1) (data (i32.const 0) "\2a")
     (func $f (export "f") (param i32) (result i32) (i32.add (local.get 0) (i32.load8_u (i32.const 0))))
     (func (export "g") (result i32) (call $f (i32.const 1))))"#;
 
-fn tmp(name: &str) -> PathBuf {
+/// A fresh directory of this test process, removed when the test ends
+/// well (kept after a failure, to look at).
+struct TmpDir(PathBuf);
+
+impl std::ops::Deref for TmpDir {
+    type Target = std::path::Path;
+    fn deref(&self) -> &std::path::Path {
+        &self.0
+    }
+}
+
+impl Drop for TmpDir {
+    fn drop(&mut self) {
+        if !std::thread::panicking() {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+}
+
+fn tmp(name: &str) -> TmpDir {
     let d = std::env::temp_dir().join(format!("nyash-artifact-{}-{name}", std::process::id()));
     let _ = std::fs::remove_dir_all(&d);
     std::fs::create_dir_all(&d).unwrap();
-    d
+    TmpDir(d)
 }
 
 fn call_f(module: &Module) -> i32 {
@@ -341,5 +360,4 @@ fn cache_fill_claims_are_exclusive() {
     cache.fill(&engine, WAT.as_bytes()).unwrap();
     assert!(cache.contains(&engine, WAT.as_bytes()));
     assert!(cache.claim_fill(&engine, WAT.as_bytes()));
-    let _ = std::fs::remove_dir_all(&dir);
 }
