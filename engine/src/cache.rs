@@ -16,6 +16,17 @@ use crate::engine::{Config, Engine};
 use crate::error::{Error, Result};
 use crate::module::Module;
 
+/// Whether process `pid` exists (signal 0 checks without sending one; a
+/// process of another user answers `EPERM`).
+fn process_alive(pid: i32) -> bool {
+    if pid <= 0 {
+        return false;
+    }
+    // SAFETY: signal 0 is never delivered; this only asks.
+    let r = unsafe { libc::kill(pid, 0) };
+    r == 0 || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)
+}
+
 /// Makes the calling thread run at the lowest priority (Linux: `nice` 19
 /// for this thread only), for compiles in the background.
 fn lower_priority() {
@@ -186,10 +197,13 @@ impl Cache {
     }
 
     /// Claims the compile that fills the entry for `bytes`: true if the
-    /// caller should run it (with [`fill`](Self::fill), here or in another
-    /// process), false if another caller claimed it less than half an hour
-    /// ago and has not finished. A marker file in the cache directory,
-    /// removed when `fill` ends; a fill that died leaves one that expires.
+    /// caller should run it (with [`fill`](Self::fill), here or in a
+    /// process it starts), false if another process claimed it, is alive
+    /// and claimed it less than half an hour ago. The claim is a marker
+    /// file in the cache directory holding the claiming process's id; the
+    /// process that runs `fill` writes its own id there when it starts, and
+    /// removes the marker when it ends. A claim of a process that died is
+    /// taken over.
     pub fn claim_fill(&self, engine: &Engine, bytes: &[u8]) -> bool {
         let marker = self.fill_marker(engine, bytes);
         let create = || {
@@ -198,24 +212,35 @@ impl Cache {
                 .create_new(true)
                 .mode(0o600)
                 .open(&marker)
+                .and_then(|mut f| f.write_all(std::process::id().to_string().as_bytes()))
                 .is_ok()
         };
         if create() {
             return true;
         }
-        let stale = std::fs::metadata(&marker)
+        let fresh = std::fs::metadata(&marker)
             .and_then(|m| m.modified())
             .ok()
             .and_then(|t| t.elapsed().ok())
-            .is_none_or(|age| age > std::time::Duration::from_secs(1800));
-        // A stale marker: take it over (another caller may do the same;
-        // both fills then write the same entry atomically).
-        stale && (std::fs::remove_file(&marker).is_ok() || !marker.exists()) && create()
+            .is_some_and(|age| age < std::time::Duration::from_secs(1800));
+        let owner_alive = std::fs::read_to_string(&marker)
+            .ok()
+            .and_then(|s| s.trim().parse::<i32>().ok())
+            .is_some_and(process_alive);
+        if fresh && owner_alive {
+            return false;
+        }
+        // A claim of a process that is gone: take it over (another caller
+        // may do the same; both fills then write the same entry atomically).
+        (std::fs::remove_file(&marker).is_ok() || !marker.exists()) && create()
     }
 
     /// [`fill`](Self::fill), returning the artifact it stored.
     fn fill_bytes(&self, engine: &Engine, bytes: &[u8]) -> Result<Vec<u8>> {
         let marker = self.fill_marker(engine, bytes);
+        // The claim is this process's while it fills (the process that
+        // claimed it may have started this one and ended).
+        let _ = std::fs::write(&marker, std::process::id().to_string());
         let result = self.fill_unmarked(engine, bytes);
         let _ = std::fs::remove_file(marker);
         result

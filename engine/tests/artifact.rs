@@ -345,7 +345,8 @@ fn lazy_cache_miss_fills_the_cache_in_the_background() {
 }
 
 /// One fill at a time per module: a second claim while the first is
-/// running is refused, and `fill` ends the claim.
+/// running is refused, `fill` ends the claim, and a claim whose process is
+/// gone is taken over.
 #[test]
 fn cache_fill_claims_are_exclusive() {
     let dir = tmp("claims");
@@ -360,4 +361,14 @@ fn cache_fill_claims_are_exclusive() {
     cache.fill(&engine, WAT.as_bytes()).unwrap();
     assert!(cache.contains(&engine, WAT.as_bytes()));
     assert!(cache.claim_fill(&engine, WAT.as_bytes()));
+    assert!(!cache.claim_fill(&engine, WAT.as_bytes()));
+    // A claim of a process that is gone is taken over (no pid is this big).
+    for marker in std::fs::read_dir(dir.join("cache")).unwrap() {
+        let marker = marker.unwrap().path();
+        if marker.extension().is_some_and(|x| x == "filling") {
+            std::fs::write(&marker, "2147483000").unwrap();
+        }
+    }
+    assert!(cache.claim_fill(&engine, WAT.as_bytes()));
+    assert!(cache.claim_fill(&engine, b"(module)"));
 }
