@@ -59,6 +59,40 @@ pub struct ArtifactMeta {
     pub fingerprint: String,
 }
 
+impl ArtifactMeta {
+    /// A compiled module's metadata, and its code image, for the compiler
+    /// whose fingerprint is `fingerprint`.
+    pub fn split(artifact: crate::Artifact, fingerprint: &str) -> (ArtifactMeta, Vec<u8>) {
+        let crate::Artifact {
+            env,
+            offsets,
+            code,
+            functions,
+            defined_func_offsets,
+            entry_trampolines,
+            host_trampolines,
+            traps,
+            inlined,
+            handlers,
+            stack_maps,
+        } = artifact;
+        let meta = ArtifactMeta {
+            env,
+            offsets,
+            functions,
+            defined_func_offsets,
+            entry_trampolines,
+            host_trampolines,
+            traps,
+            inlined,
+            handlers,
+            stack_maps,
+            fingerprint: fingerprint.to_string(),
+        };
+        (meta, code)
+    }
+}
+
 /// Why an artifact cannot be used.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ArtifactError {

@@ -331,7 +331,7 @@ impl Artifact {
 
 /// One function's machine code before layout.
 pub(crate) struct FunctionCode {
-    pub(crate) kind: u32,
+    kind: u32,
     pub(crate) code: Vec<u8>,
     /// (offset in this function, callee function index, addend, kind)
     pub(crate) calls: Vec<(u32, u32, i64, Reloc)>,
@@ -417,7 +417,7 @@ enum Job {
 /// - a host-call trampoline (wasm -> host) for the type of every imported
 ///   function. A host function of another type gets its trampoline from the
 ///   engine, compiled on first use.
-pub(crate) struct TrampolinePlan {
+struct TrampolinePlan {
     /// Per type index: the trampoline's position in `trampolines()`.
     entry: Vec<Option<usize>>,
     host: Vec<Option<usize>>,
@@ -427,7 +427,7 @@ pub(crate) struct TrampolinePlan {
 }
 
 impl TrampolinePlan {
-    pub(crate) fn new(env: &ModuleEnv, all_host: bool) -> Self {
+    fn new(env: &ModuleEnv, all_host: bool) -> Self {
         let n = env.types.len();
         let mut needs_entry = vec![false; n];
         // Only function types have trampolines (struct and array types
@@ -481,12 +481,12 @@ impl TrampolinePlan {
         plan
     }
 
-    pub(crate) fn len(&self) -> usize {
+    fn len(&self) -> usize {
         self.entry_types.len() + self.host_types.len()
     }
 
     /// (type index, entry trampoline or host-call one), in plan order.
-    pub(crate) fn trampolines(&self) -> impl Iterator<Item = (usize, bool)> + '_ {
+    fn trampolines(&self) -> impl Iterator<Item = (usize, bool)> + '_ {
         let entry = self.entry_types.iter().map(|&t| (t, true));
         entry.chain(self.host_types.iter().map(|&t| (t, false)))
     }
@@ -882,8 +882,19 @@ impl Compiler {
             rec_groups: vec![0],
             ..ModuleEnv::default()
         };
+        self.trampolines_only(env, true)
+    }
+
+    /// An image of just the trampolines `env` needs (with `all_host`, a
+    /// host-call trampoline for every function type), compiled on this
+    /// thread: no function bodies.
+    pub(crate) fn trampolines_only(
+        &self,
+        env: ModuleEnv,
+        all_host: bool,
+    ) -> Result<Artifact, CompileError> {
         let offsets = VMOffsets::new(&env);
-        let plan = TrampolinePlan::new(&env, true);
+        let plan = TrampolinePlan::new(&env, all_host);
         let mut state = self.worker_state();
         let trampolines = plan
             .trampolines()
@@ -902,7 +913,7 @@ impl Compiler {
         )
     }
 
-    pub(crate) fn compile_trampoline(
+    fn compile_trampoline(
         &self,
         ty: &FuncType,
         entry: bool,
@@ -920,7 +931,7 @@ impl Compiler {
     }
 
     /// Lays out the code image: defined functions, then trampolines.
-    pub(crate) fn link(
+    fn link(
         &self,
         env: ModuleEnv,
         offsets: VMOffsets,
@@ -980,23 +991,18 @@ impl Compiler {
         // Resolve calls between functions: PC-relative, so the image can be
         // placed anywhere without further relocation.
         for (f, &base) in funcs.iter().zip(&defined_func_offsets) {
-            for &(at, callee, addend, kind) in &f.calls {
-                let callee_defined = callee
-                    .checked_sub(env.num_imported_funcs)
-                    .and_then(|i| defined_func_offsets.get(i as usize))
-                    .ok_or_else(|| CompileError::Codegen {
-                        func_index: f.kind,
-                        message: format!("call to function {callee}, which is not defined here"),
-                    })?;
-                let site = (base + at) as i64;
-                let target = *callee_defined as i64 + addend;
-                patch(&mut image, site as usize, target - site, kind).map_err(|message| {
-                    CompileError::Codegen {
-                        func_index: f.kind,
-                        message,
-                    }
-                })?;
-            }
+            let target = |callee: u32| {
+                let defined = callee.checked_sub(env.num_imported_funcs)?;
+                defined_func_offsets
+                    .get(defined as usize)
+                    .map(|&o| o as i64)
+            };
+            patch_calls(&mut image, base as usize, base as i64, &f.calls, target).map_err(
+                |message| CompileError::Codegen {
+                    func_index: f.kind,
+                    message,
+                },
+            )?;
         }
         let traps = TrapTable::new(traps);
         let inlined = InlineTable::new(inlined);
@@ -1214,8 +1220,29 @@ impl Compiler {
 /// a new Cranelift context rather than clearing the one it used.
 const FRESH_CONTEXT_AFTER: usize = 16 << 10;
 
+/// Writes the displacement of every call in `calls` (offset in the code,
+/// callee, addend, kind) of the code at `code[start..]`, which runs at
+/// `address`; `target(callee)` is the address the callee runs at. The
+/// same arithmetic for a whole image (addresses are image offsets) and for
+/// one function placed lazily (real addresses).
+pub(crate) fn patch_calls(
+    code: &mut [u8],
+    start: usize,
+    address: i64,
+    calls: &[(u32, u32, i64, Reloc)],
+    target: impl Fn(u32) -> Option<i64>,
+) -> Result<(), String> {
+    for &(at, callee, addend, kind) in calls {
+        let to = target(callee)
+            .ok_or_else(|| format!("call to function {callee}, which is not defined here"))?;
+        let site = address + at as i64;
+        patch(code, start + at as usize, to + addend - site, kind)?;
+    }
+    Ok(())
+}
+
 /// Writes a PC-relative call displacement.
-pub(crate) fn patch(image: &mut [u8], at: usize, delta: i64, kind: Reloc) -> Result<(), String> {
+fn patch(image: &mut [u8], at: usize, delta: i64, kind: Reloc) -> Result<(), String> {
     match kind {
         Reloc::X86CallPCRel4 | Reloc::X86CallPLTRel4 | Reloc::X86PCRel4 => {
             let v = i32::try_from(delta).map_err(|_| "call displacement out of range")?;

@@ -41,8 +41,8 @@ use wasmparser::{FuncToValidate, ValidatorResources, WasmFeatures};
 
 use crate::CompileError;
 use crate::compile::{
-    Artifact, CompiledFunction, Compiler, HandlerTable, StackMapTable, TrampolinePlan, TrapSite,
-    TrapTable, WorkerState, patch, run_jobs,
+    Artifact, CompiledFunction, Compiler, HandlerTable, StackMapTable, TrapSite, TrapTable,
+    WorkerState, patch_calls, run_jobs,
 };
 use crate::module::{self, FunctionBodyInput, ModuleEnv};
 use crate::vmoffsets::{VMOffsets, trap_codes};
@@ -178,18 +178,9 @@ impl LazyFunction {
         at: usize,
         target: impl Fn(u32) -> Option<usize>,
     ) -> Result<(), String> {
-        for &(offset, callee, addend, kind) in &self.calls {
-            let to = target(callee)
-                .ok_or_else(|| format!("call to function {callee}, which is not defined here"))?;
-            let site = at as i64 + offset as i64;
-            patch(
-                &mut self.code,
-                offset as usize,
-                to as i64 + addend - site,
-                kind,
-            )?;
-        }
-        Ok(())
+        patch_calls(&mut self.code, 0, at as i64, &self.calls, |callee| {
+            target(callee).map(|a| a as i64)
+        })
     }
 }
 
@@ -216,7 +207,6 @@ impl Compiler {
         }
         let disabled = self.tunables.disabled_features;
         let (mut env, inputs) = module::parse_with_features(wasm, self.features(), disabled)?;
-        let offsets = VMOffsets::new(&env);
         let mut resources = None;
         let mut features = WasmFeatures::empty();
         let mut bodies = Vec::with_capacity(inputs.len());
@@ -269,15 +259,7 @@ impl Compiler {
         }
         env.code_uses_gc = uses_gc;
 
-        let plan = TrampolinePlan::new(&env, false);
-        let mut state = self.worker_state();
-        let trampolines = plan
-            .trampolines()
-            .map(|(t, entry)| {
-                self.compile_trampoline(&env.representation_of(t as u32), entry, &mut state)
-            })
-            .collect::<Result<Vec<_>, _>>()?;
-        let mut artifact = self.link(env, offsets, Vec::new(), &plan, trampolines)?;
+        let mut artifact = self.trampolines_only(env, false)?;
         let n = bodies.len() as u32;
         let stubs = (artifact.code.len() as u32).next_multiple_of(16);
         let resolve = stubs + STUB_SIZE * n;

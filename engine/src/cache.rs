@@ -41,6 +41,7 @@ fn lower_priority() {
 /// A cache directory, as [`Config::cache`](crate::Config::cache) uses it:
 /// for inspecting and clearing it (what `nyash-engine cache` does), or for
 /// looking modules up explicitly. See the [crate docs](crate#artifacts-and-the-cache).
+#[derive(Clone)]
 pub struct Cache {
     dir: PathBuf,
     max_bytes: u64,
@@ -97,7 +98,8 @@ impl Cache {
     /// The module for `bytes` (wasm or wat): from the cache, or compiled and
     /// stored. Failing to store it is not an error; failing to compile is.
     pub fn module(&self, engine: &Engine, bytes: &[u8]) -> Result<Module> {
-        let path = self.dir.join(format!("{}.nwasm", Self::key(engine, bytes)));
+        let key = Self::key(engine, bytes);
+        let path = self.entry(&key);
         if path.exists() {
             // A damaged or foreign entry is simply compiled afresh below.
             // SAFETY: entries are written only by this cache (atomically,
@@ -117,19 +119,16 @@ impl Cache {
             // too once it is there (tier-up).
             let module = Module::new(engine, bytes)?;
             let weak = std::sync::Arc::downgrade(&module.inner);
-            let cache = Cache {
-                dir: self.dir.clone(),
-                max_bytes: self.max_bytes,
-            };
+            let cache = self.clone();
             // Failing to start a thread is not failing to run. Another
             // process (or engine) filling the same entry: wait for it.
-            if engine.inner.config.lazy_background_compile && self.claim_fill(engine, bytes) {
+            if engine.inner.config.lazy_background_compile && self.claim(&key) {
                 let (engine, bytes) = (engine.clone(), bytes.to_vec());
                 let _ = std::thread::Builder::new()
                     .name("nyash-background-compile".into())
                     .spawn(move || {
                         lower_priority();
-                        if let Ok(data) = cache.fill_bytes(&engine, &bytes)
+                        if let Ok(data) = cache.fill_key(&engine, &bytes, &key)
                             && let Some(inner) = weak.upgrade()
                         {
                             let _ = Module::tier_up(&inner, &data);
@@ -157,9 +156,17 @@ impl Cache {
     /// Whether the cache holds an entry for `bytes` under `engine`'s
     /// (optimizing) compiler.
     pub fn contains(&self, engine: &Engine, bytes: &[u8]) -> bool {
-        self.dir
-            .join(format!("{}.nwasm", Self::key(engine, bytes)))
-            .exists()
+        self.entry(&Self::key(engine, bytes)).exists()
+    }
+
+    /// The entry of the module whose key is `key`.
+    fn entry(&self, key: &str) -> PathBuf {
+        self.dir.join(format!("{key}.nwasm"))
+    }
+
+    /// The marker of a fill in progress (see [`claim_fill`](Self::claim_fill)).
+    fn marker(&self, key: &str) -> PathBuf {
+        self.dir.join(format!(".{key}.filling"))
     }
 
     /// Compiles `bytes` (wasm or wat) with the optimizing tier, even with
@@ -168,7 +175,8 @@ impl Cache {
     /// compile runs on a pool of its own whose threads run at the lowest
     /// priority, so it takes only what the program leaves of the cores.
     pub fn fill(&self, engine: &Engine, bytes: &[u8]) -> Result<()> {
-        self.fill_bytes(engine, bytes).map(drop)
+        self.fill_key(engine, bytes, &Self::key(engine, bytes))
+            .map(drop)
     }
 
     /// Polls for the entry at `path` (written by another process's
@@ -190,12 +198,6 @@ impl Cache {
         }
     }
 
-    /// The marker of a fill in progress (see [`claim_fill`](Self::claim_fill)).
-    fn fill_marker(&self, engine: &Engine, bytes: &[u8]) -> PathBuf {
-        self.dir
-            .join(format!(".{}.filling", Self::key(engine, bytes)))
-    }
-
     /// Claims the compile that fills the entry for `bytes`: true if the
     /// caller should run it (with [`fill`](Self::fill), here or in a
     /// process it starts), false if another process claimed it, is alive
@@ -205,7 +207,12 @@ impl Cache {
     /// removes the marker when it ends. A claim of a process that died is
     /// taken over.
     pub fn claim_fill(&self, engine: &Engine, bytes: &[u8]) -> bool {
-        let marker = self.fill_marker(engine, bytes);
+        self.claim(&Self::key(engine, bytes))
+    }
+
+    /// [`claim_fill`](Self::claim_fill) of the module whose key is `key`.
+    fn claim(&self, key: &str) -> bool {
+        let marker = self.marker(key);
         let create = || {
             std::fs::File::options()
                 .write(true)
@@ -235,19 +242,19 @@ impl Cache {
         (std::fs::remove_file(&marker).is_ok() || !marker.exists()) && create()
     }
 
-    /// [`fill`](Self::fill), returning the artifact it stored.
-    fn fill_bytes(&self, engine: &Engine, bytes: &[u8]) -> Result<Vec<u8>> {
-        let marker = self.fill_marker(engine, bytes);
+    /// [`fill`](Self::fill) of `bytes`, whose key is `key`, returning the
+    /// artifact it stored.
+    fn fill_key(&self, engine: &Engine, bytes: &[u8], key: &str) -> Result<Vec<u8>> {
+        let marker = self.marker(key);
         // The claim is this process's while it fills (the process that
         // claimed it may have started this one and ended).
         let _ = std::fs::write(&marker, std::process::id().to_string());
-        let result = self.fill_unmarked(engine, bytes);
+        let result = self.fill_unmarked(engine, bytes, &self.entry(key));
         let _ = std::fs::remove_file(marker);
         result
     }
 
-    fn fill_unmarked(&self, engine: &Engine, bytes: &[u8]) -> Result<Vec<u8>> {
-        let path = self.dir.join(format!("{}.nwasm", Self::key(engine, bytes)));
+    fn fill_unmarked(&self, engine: &Engine, bytes: &[u8], path: &Path) -> Result<Vec<u8>> {
         let compile = || Module::new_optimized(engine, bytes);
         let module = if engine.inner.baseline.is_some() {
             let pool = rayon::ThreadPoolBuilder::new()
@@ -260,8 +267,8 @@ impl Cache {
             compile()?
         };
         let data = module.serialize()?;
-        self.write_atomic(&path, &data)
-            .map_err(|e| Error::io(Some(&path), e))?;
+        self.write_atomic(path, &data)
+            .map_err(|e| Error::io(Some(path), e))?;
         let _ = self.evict();
         Ok(data)
     }

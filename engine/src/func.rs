@@ -304,23 +304,29 @@ impl Func {
                     )
                 }
             }
-            FuncKind::Host { .. } => self.call_host(store, values),
+            FuncKind::Host { ref ctx } => {
+                let ctx: *const VMHostFuncContext = &**ctx;
+                // SAFETY: the context is the store's, boxed, and outlives
+                // the clone of its closure `call_host` starts with.
+                unsafe { Self::call_host(store, ctx, values) }
+            }
         }
     }
 
     /// `call_raw` of a host function: calls its closure directly.
+    ///
+    /// # Safety
+    /// `ctx` must be the context of a host function of `store` (so its
+    /// closure is for this `T`), valid until the closure is cloned.
     #[inline(never)]
-    fn call_host<T: 'static>(
-        &self,
+    unsafe fn call_host<T: 'static>(
         store: &mut StoreInner<T>,
+        ctx: *const VMHostFuncContext,
         values: &mut [ValRaw],
     ) -> Result<()> {
-        let FuncKind::Host { ctx } = &store.opaque.funcs[self.index as usize].kind else {
-            unreachable!("call_host of a wasm function")
-        };
-        // SAFETY: `check_store` made sure the function is this store's, so
-        // its closure is for this `T`.
-        let call = unsafe { host_fn_of::<T>(ctx) }.clone();
+        // SAFETY: as the caller vouches (`check_store` made sure the
+        // function is this store's).
+        let call = unsafe { host_fn_of::<T>(&*ctx) }.clone();
         call(
             Caller {
                 store,

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use nyash_aot::artifact::{self, ArtifactMeta};
 use nyash_aot::module::{EntityIndex, ModuleEnv};
-use nyash_aot::{Artifact, VMOffsets};
+use nyash_aot::{CompiledFunction, VMOffsets};
 
 use crate::engine::Engine;
 use crate::error::{Error, ErrorKind, Result};
@@ -156,32 +156,7 @@ impl Module {
             &bodies,
             artifact.defined_func_offsets.len(),
         );
-        let Artifact {
-            env,
-            offsets,
-            code,
-            functions,
-            defined_func_offsets,
-            entry_trampolines,
-            host_trampolines,
-            traps,
-            inlined,
-            handlers,
-            stack_maps,
-        } = artifact;
-        let meta = ArtifactMeta {
-            env,
-            offsets,
-            functions,
-            defined_func_offsets,
-            entry_trampolines,
-            host_trampolines,
-            traps,
-            inlined,
-            handlers,
-            stack_maps,
-            fingerprint: compiler.fingerprint().to_string(),
-        };
+        let (meta, code) = ArtifactMeta::split(artifact, compiler.fingerprint());
         let lazy = crate::runtime::lazy::LazyCode::new(
             layout,
             bodies,
@@ -239,32 +214,7 @@ impl Module {
             _ => compiler.compile(wasm)?,
         };
         let wasm_hash = artifact::wasm_hash(wasm);
-        let Artifact {
-            env,
-            offsets,
-            code,
-            functions,
-            defined_func_offsets,
-            entry_trampolines,
-            host_trampolines,
-            traps,
-            inlined,
-            handlers,
-            stack_maps,
-        } = artifact;
-        let meta = ArtifactMeta {
-            env,
-            offsets,
-            functions,
-            defined_func_offsets,
-            entry_trampolines,
-            host_trampolines,
-            traps,
-            inlined,
-            handlers,
-            stack_maps,
-            fingerprint: compiler.fingerprint().to_string(),
-        };
+        let (meta, code) = ArtifactMeta::split(artifact, compiler.fingerprint());
         let memory = |functions, traps, handlers, stack_maps| {
             CodeMemory::new(&code, functions, traps, handlers, stack_maps)
         };
@@ -490,7 +440,7 @@ impl Module {
             memory(functions, traps, handlers, stack_maps).map_err(|e| Error::io(None, e))?,
         );
         if perf_map_enabled() {
-            write_perf_map(&env, &code);
+            write_perf_map(&env, code.base() as usize, &code.tables.functions);
         }
         let type_ids = engine.types().register_module(&env).map_err(Error::msg)?;
         for (&id, t) in type_ids.iter().zip(&host_trampolines) {
@@ -656,33 +606,18 @@ pub(crate) fn perf_map_enabled() -> bool {
     *ON.get_or_init(|| std::env::var_os("NYASH_PERFMAP").is_some_and(|v| v == "1"))
 }
 
-/// Appends one line per function of `code` to `/tmp/perf-PID.map` (the
-/// format perf reads for JIT code: `START SIZE NAME`, hex). Best effort: a
-/// profiling aid must not make loading fail.
-/// Appends the line of one function compiled lazily to the perf map (see
-/// [`write_perf_map`]).
-pub(crate) fn append_perf_map(env: &ModuleEnv, func_index: u32, start: usize, len: usize) {
-    use std::io::Write;
-    let module = env.name.as_deref().unwrap_or("wasm");
-    let name = env.func_name(func_index).unwrap_or("");
-    let line = format!("{start:x} {len:x} {module}!{name}[{func_index}]\n");
-    let path = format!("/tmp/perf-{}.map", std::process::id());
-    if let Ok(mut file) = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(path)
-    {
-        let _ = file.write_all(line.as_bytes());
-    }
-}
-
-fn write_perf_map(env: &ModuleEnv, code: &CodeMemory) {
+/// Appends one line per function of `functions` (offsets from `base`) to
+/// `/tmp/perf-PID.map` (the format perf reads for JIT code: `START SIZE
+/// NAME`, hex): a loaded image, a function compiled lazily, an image a
+/// lazy module tiered up to. Best effort: a profiling aid must not make
+/// loading fail.
+pub(crate) fn write_perf_map(env: &ModuleEnv, base: usize, functions: &[CompiledFunction]) {
     use std::io::Write;
     let mut out = String::new();
     let module = env.name.as_deref().unwrap_or("wasm");
-    for f in &code.tables.functions {
-        let start = code.at(f.offset) as usize;
-        if f.func_index == nyash_aot::CompiledFunction::TRAMPOLINE {
+    for f in functions {
+        let start = base + f.offset as usize;
+        if f.func_index == CompiledFunction::TRAMPOLINE {
             out.push_str(&format!("{start:x} {:x} {module}!trampoline\n", f.len));
         } else {
             let name = env.func_name(f.func_index).unwrap_or("");

@@ -139,13 +139,7 @@ impl FuncTranslator {
             self.locals.push(var);
         }
         let mut reader = body.get_binary_reader();
-        let count = reader.read_var_u32().map_err(invalid)?;
-        for _ in 0..count {
-            let pos = reader.original_position();
-            let n = reader.read_var_u32().map_err(invalid)?;
-            let t: wasmparser::ValType = reader.read().map_err(invalid)?;
-            validator.define_locals(pos, n, t).map_err(invalid)?;
-            let wt = crate::module::WasmType::from_wasmparser_pub(t)?;
+        read_locals(&mut reader, validator, disabled, |n, wt| {
             let ct = abi::clif_type(wt, &env.types);
             for _ in 0..n {
                 let var = builder.declare_var(ct);
@@ -160,7 +154,8 @@ impl FuncTranslator {
                 }
                 self.locals.push(var);
             }
-        }
+            Ok(())
+        })?;
 
         // The function body is a block whose end returns.
         let ret = builder.create_block();
@@ -217,6 +212,27 @@ impl FuncTranslator {
     }
 }
 
+/// Reads and validates a body's local declarations, calling `each(n, ty)`
+/// for each group of `n` locals of type `ty`; leaves `reader` at the first
+/// operator.
+fn read_locals(
+    reader: &mut wasmparser::BinaryReader<'_>,
+    validator: &mut FuncValidator<ValidatorResources>,
+    disabled: wasmparser::WasmFeatures,
+    mut each: impl FnMut(u32, crate::module::WasmType) -> Result<(), CompileError>,
+) -> Result<(), CompileError> {
+    let invalid = |e| CompileError::from_wasmparser_with(e, disabled);
+    let count = reader.read_var_u32().map_err(invalid)?;
+    for _ in 0..count {
+        let pos = reader.original_position();
+        let n = reader.read_var_u32().map_err(invalid)?;
+        let t: wasmparser::ValType = reader.read().map_err(invalid)?;
+        validator.define_locals(pos, n, t).map_err(invalid)?;
+        each(n, crate::module::WasmType::from_wasmparser_pub(t)?)?;
+    }
+    Ok(())
+}
+
 /// Validates one function body without translating it, with the same
 /// checks as [`FuncTranslator::translate`] (wasmparser's validation and the
 /// 2.0 encoding rules it leaves to us), so lazy compilation reports the
@@ -234,14 +250,7 @@ pub fn validate_body(
     let multi_memory = !disabled.contains(wasmparser::WasmFeatures::MULTI_MEMORY);
     let invalid = |e| CompileError::from_wasmparser_with(e, disabled);
     let mut reader = body.get_binary_reader();
-    let count = reader.read_var_u32().map_err(invalid)?;
-    for _ in 0..count {
-        let pos = reader.original_position();
-        let n = reader.read_var_u32().map_err(invalid)?;
-        let t: wasmparser::ValType = reader.read().map_err(invalid)?;
-        validator.define_locals(pos, n, t).map_err(invalid)?;
-        crate::module::WasmType::from_wasmparser_pub(t)?;
-    }
+    read_locals(&mut reader, validator, disabled, |_, _| Ok(()))?;
     let mut gc = false;
     let mut callees = Vec::new();
     let mut seen = std::collections::HashSet::new();

@@ -89,12 +89,8 @@ impl CodeMemory {
         handlers: HandlerTable,
         stack_maps: StackMapTable,
     ) -> std::io::Result<Self> {
-        let len = code.len().max(1).next_multiple_of(page_size());
-        let mmap = Mmap::reserve(len)?;
-        mmap.make_accessible(0, len)?;
-        // SAFETY: the mapping is `len >= code.len()` bytes, writable, and ours.
-        unsafe { std::ptr::copy_nonoverlapping(code.as_ptr(), mmap.as_ptr(), code.len()) };
-        mmap.make_executable(0, len)?;
+        let mmap = Mmap::reserve(code.len().max(1).next_multiple_of(page_size()))?;
+        mmap.write_code(0, code)?;
         let base = mmap.as_ptr() as *const u8;
         Ok(Self::register(
             Backing::Anonymous(mmap),
@@ -217,10 +213,8 @@ impl CodeMemory {
             return Err(std::io::Error::other("lazy image layout does not fit"));
         }
         let mmap = Mmap::reserve(reserve)?;
-        mmap.make_accessible(0, area)?;
-        // SAFETY: the mapping is `reserve >= code.len()` bytes, writable, and ours.
-        unsafe { std::ptr::copy_nonoverlapping(code.as_ptr(), mmap.as_ptr(), code.len()) };
-        mmap.make_executable(0, code_pages)?;
+        mmap.write_code(0, code)?;
+        mmap.make_accessible(data, area - data)?;
         let base = mmap.as_ptr() as *const u8;
         let mut memory = Self::register(
             Backing::Anonymous(mmap),
@@ -257,21 +251,11 @@ impl CodeMemory {
         let Backing::Anonymous(mmap) = &self._backing else {
             return Err(std::io::Error::other("not a lazy image"));
         };
-        let len = code.len().max(1).next_multiple_of(page_size());
-        if !offset.is_multiple_of(page_size())
-            || offset
-                .checked_add(len)
-                .is_none_or(|end| end > self.reserved)
-        {
-            return Err(std::io::Error::other("code outside the lazy image"));
+        if self.reserved == 0 {
+            return Err(std::io::Error::other("not a lazy image"));
         }
-        mmap.make_accessible(offset, len)?;
-        // SAFETY: `[offset, offset + len)` is inside our mapping, writable,
-        // and no code runs there yet (callers place each range once).
-        unsafe {
-            std::ptr::copy_nonoverlapping(code.as_ptr(), mmap.as_ptr().add(offset), code.len())
-        };
-        mmap.make_executable(offset, len)?;
+        // Callers place each range once, so no code runs there yet.
+        mmap.write_code(offset, code)?;
         let start = self.base as usize + offset;
         let tables = Arc::new(CodeTables {
             start,

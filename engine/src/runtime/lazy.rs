@@ -275,16 +275,8 @@ fn compile_ahead(module: Weak<ModuleInner>) {
         {
             continue;
         }
-        if nyash_asyncify::on_compile_stack(|| {
-            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                compile_and_place(&m, lazy, defined, depth)
-            }))
-        })
-        .map_or(true, |r| r.is_err())
-        {
-            // Left for the call to compile, and to report.
-            lazy.settle(defined, COLD);
-        }
+        // A failure is left for the call to meet again, and to report.
+        let _ = compile_owned(&m, lazy, defined, depth);
     }
 }
 
@@ -320,7 +312,31 @@ fn resolve(module: &ModuleInner, defined: u32) -> Result<usize, Error> {
             }
         }
     }
-    compile_and_place(module, lazy, defined, 0).inspect_err(|_| lazy.settle(defined, COLD))
+    compile_owned(module, lazy, defined, 0)
+}
+
+/// [`compile_and_place`] of a function this thread set `COMPILING`, on the
+/// thread's compile stack. Any failure (an error, or a panic of the
+/// compiler) sets the function `COLD` again, so a waiting thread or the
+/// next call compiles it and meets the error itself.
+fn compile_owned(
+    module: &ModuleInner,
+    lazy: &LazyCode,
+    defined: u32,
+    depth: u8,
+) -> Result<usize, Error> {
+    nyash_asyncify::on_compile_stack(|| {
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            compile_and_place(module, lazy, defined, depth)
+        }))
+    })
+    .unwrap_or_else(|_| {
+        Err(Error::msg(format!(
+            "function {}: the compiler panicked",
+            module.env.num_imported_funcs + defined
+        )))
+    })
+    .inspect_err(|_| lazy.settle(defined, COLD))
 }
 
 /// Compiles and places defined function `defined`, which this thread set
@@ -387,6 +403,11 @@ fn compile_and_place(
     }
 
     let len = f.code.len();
+    let function = CompiledFunction {
+        func_index,
+        offset: 0,
+        len: len as u32,
+    };
     let at = {
         let mut next = lazy.next.lock().unwrap_or_else(|e| e.into_inner());
         if lazy.is_tiered() {
@@ -394,14 +415,12 @@ fn compile_and_place(
             lazy.settle(defined, PLACED);
             return Ok(slot.load(Ordering::Acquire));
         }
-        let offset = *next;
-        let pages = len.max(1).next_multiple_of(page_size());
-        if offset + pages > code.reserved() {
+        let Some(offset) = take_pages(&mut next, code, len) else {
             return Err(Error::msg(format!(
                 "function {func_index}: the module's lazy code area ({} MiB) is full",
                 code.reserved() >> 20
             )));
-        }
+        };
         let at = code.at(0) as usize + offset;
         let imported = module.env.num_imported_funcs;
         // Every call goes through the callee's stub, so rewriting the
@@ -412,11 +431,6 @@ fn compile_and_place(
             Some(code.at(lazy.layout.stub(d)) as usize)
         })
         .map_err(|m| Error::msg(format!("function {func_index}: {m}")))?;
-        let function = CompiledFunction {
-            func_index,
-            offset: 0,
-            len: len as u32,
-        };
         code.place(
             offset,
             &f.code,
@@ -426,7 +440,6 @@ fn compile_and_place(
             f.stack_maps,
         )
         .map_err(|e| Error::io(None, e))?;
-        *next = offset + pages;
         // Counted before the code is published: whoever runs it sees it
         // counted.
         lazy.compiled.fetch_add(1, Ordering::SeqCst);
@@ -435,9 +448,22 @@ fn compile_and_place(
     };
     lazy.settle(defined, PLACED);
     if crate::module::perf_map_enabled() {
-        crate::module::append_perf_map(&module.env, func_index, at, len);
+        crate::module::write_perf_map(&module.env, at, &[function]);
     }
     Ok(at)
+}
+
+/// Takes the pages for `len` bytes of code at `next` (the placement
+/// pointer, held locked) in `memory`'s reservation: their offset, or `None`
+/// if they do not fit. Pages are taken even if placing then fails, so no
+/// page is written twice.
+fn take_pages(next: &mut usize, memory: &CodeMemory, len: usize) -> Option<usize> {
+    let offset = *next;
+    let end = offset.checked_add(len.max(1).next_multiple_of(page_size()))?;
+    (end <= memory.reserved()).then(|| {
+        *next = end;
+        offset
+    })
 }
 
 /// Moves a lazy module to its optimized code (tier-up): places the image
@@ -462,24 +488,15 @@ pub(crate) fn tier_up(module: &ModuleInner, meta: ArtifactMeta, code: &[u8]) -> 
     if lazy.is_tiered() {
         return Ok(());
     }
-    let offset = *next;
-    let pages = code.len().max(1).next_multiple_of(page_size());
-    if offset + pages > memory.reserved() {
+    let Some(offset) = take_pages(&mut next, memory, code.len()) else {
         return Err(Error::msg(format!(
             "tier-up: the optimized code ({} MiB) does not fit in the module's reservation",
             code.len() >> 20
         )));
-    }
+    };
     let start = memory.at(0) as usize + offset;
     if crate::module::perf_map_enabled() {
-        for f in meta
-            .functions
-            .iter()
-            .filter(|f| f.func_index != CompiledFunction::TRAMPOLINE)
-        {
-            let at = start + f.offset as usize;
-            crate::module::append_perf_map(&module.env, f.func_index, at, f.len as usize);
-        }
+        crate::module::write_perf_map(&module.env, start, &meta.functions);
     }
     memory
         .place(
@@ -491,7 +508,6 @@ pub(crate) fn tier_up(module: &ModuleInner, meta: ArtifactMeta, code: &[u8]) -> 
             meta.stack_maps,
         )
         .map_err(|e| Error::io(None, e))?;
-    *next = offset + pages;
     let _ = lazy.tiered.set(Tiered {
         start,
         len: code.len(),
@@ -518,16 +534,15 @@ extern "C" fn resolve_body(module: *const ModuleInner, defined: u64) -> usize {
     // SAFETY: the stub pushed the state the module's `init` stored: its
     // `ModuleInner`, alive while its code runs.
     let module = unsafe { &*module };
-    let result = nyash_asyncify::on_compile_stack(|| {
-        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            resolve(module, defined as u32)
-        }))
-    });
+    // Nothing may unwind out of this `extern "C"` body into the resolver.
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        resolve(module, defined as u32)
+    }));
     let error = match result {
         Ok(Ok(address)) => return address,
         Ok(Err(e)) => e,
         Err(_) => Error::msg(format!(
-            "function {}: the compiler panicked",
+            "function {}: the resolver panicked",
             module.env.num_imported_funcs as u64 + defined
         )),
     };

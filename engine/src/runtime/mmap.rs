@@ -70,6 +70,22 @@ impl Mmap {
         Ok(())
     }
 
+    /// Copies `code` to `start` (page-aligned, in pages nothing runs in)
+    /// and makes the pages it covers readable and executable: writable
+    /// first, executable after, never both.
+    pub fn write_code(&self, start: usize, code: &[u8]) -> io::Result<()> {
+        let len = code.len().max(1).next_multiple_of(page_size());
+        if !start.is_multiple_of(page_size()) || start.checked_add(len).is_none_or(|e| e > self.len)
+        {
+            return Err(io::Error::other("code outside its mapping"));
+        }
+        self.make_accessible(start, len)?;
+        // SAFETY: `[start, start + len)` lies inside our mapping (checked
+        // above) and is writable; `len >= code.len()`.
+        unsafe { ptr::copy_nonoverlapping(code.as_ptr(), self.ptr.add(start), code.len()) };
+        self.make_executable(start, len)
+    }
+
     /// Makes `[start, start + len)` readable and executable.
     pub fn make_executable(&self, start: usize, len: usize) -> io::Result<()> {
         assert!(start.checked_add(len).is_some_and(|end| end <= self.len));
