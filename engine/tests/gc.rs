@@ -466,3 +466,47 @@ fn typed_functions_take_views_for_concrete_parameters() {
     // A view that is not of the hierarchy is still refused up front.
     assert!(inst.get_typed_func::<i32, i32>(&mut store, "get").is_err());
 }
+
+/// Issue 21, from Kotlin/Wasm's string pool: an immutable global holding a
+/// GC reference is a root the collector rewrites when its object moves, so
+/// its loads must not be merged across calls or hoisted out of loops (they
+/// were: `global.get` of an immutable global was a read-only load, and the
+/// pool's old copy was read after a collection).
+#[test]
+fn immutable_global_follows_its_object() {
+    const POOL: &str = r#"(module
+        (type $chars (array (mut i16)))
+        (type $str (struct (field (ref $chars))))
+        (type $string_array (array (mut (ref null $str))))
+        (global $pool (ref $string_array) (array.new_default $string_array (i32.const 64)))
+        (func $lit (param $id i32) (result (ref null $str))
+            (local $tmp (ref null $str))
+            (block $b (result (ref null $str))
+                (br_on_non_null $b (array.get $string_array (global.get $pool) (local.get $id)))
+                (local.set $tmp (struct.new $str (array.new_default $chars (i32.const 10))))
+                (array.set $string_array (global.get $pool) (local.get $id) (local.get $tmp))
+                (local.get $tmp)))
+        (func (export "run") (param $n i32) (result i32)
+            (local $i i32) (local $acc i32)
+            (loop $l
+                (local.set $acc (i32.add (local.get $acc)
+                    (array.len (struct.get $str 0 (ref.as_non_null
+                        (call $lit (i32.rem_u (local.get $i) (i32.const 64))))))))
+                (local.set $i (i32.add (local.get $i) (i32.const 1)))
+                (br_if $l (i32.lt_u (local.get $i) (local.get $n))))
+            (local.get $acc)))"#;
+    for (name, engine) in engines() {
+        let mut store = Store::new(&engine, ());
+        let linker = Linker::new(&engine);
+        let inst = instance(&mut store, &linker, POOL);
+        let run = inst.get_typed_func::<i32, i32>(&mut store, "run").unwrap();
+        // Enough allocation for the small nursery to collect too.
+        let n = if name == "stress" { 1000 } else { 20_000 };
+        assert_eq!(run.call(&mut store, n).unwrap(), 10 * n, "{name}");
+        // A second call: the pool is full, every literal comes from it.
+        assert_eq!(run.call(&mut store, n).unwrap(), 10 * n, "{name}");
+        if name == "stress" {
+            assert!(store.gc_collections() > 0, "{name}: no collection ran");
+        }
+    }
+}

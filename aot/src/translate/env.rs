@@ -368,14 +368,18 @@ impl<'a> FuncEnv<'a> {
 
     // --- globals ----------------------------------------------------------
 
-    /// Address of global `index`'s storage, and the flags for accessing it
-    /// (an immutable global's loads may be merged and hoisted).
+    /// Address of global `index`'s storage, and the flags for accessing it.
+    /// An immutable global's loads may be merged and hoisted, unless it
+    /// holds a GC reference: a moving collection rewrites the global (it
+    /// is a root) when its object moves, so a load from before a call may
+    /// name the object's old copy after it.
     pub fn global_addr(
         &self,
         b: &mut FunctionBuilder<'_>,
         index: u32,
     ) -> (ir::Value, MemFlagsData) {
-        let flags = if self.module.globals[index as usize].mutable {
+        let global = &self.module.globals[index as usize];
+        let flags = if global.mutable || self.module.is_traced(global.content) {
             MemFlagsData::trusted()
         } else {
             readonly()

@@ -121,15 +121,7 @@ impl FuncTranslator {
 
         // Parameters and declared locals.
         let ty = env.func_type(func_index);
-        let traced = |t: crate::module::WasmType| match t {
-            crate::module::WasmType::Ref(r) => {
-                !matches!(
-                    r.heap,
-                    crate::module::HeapType::I31 | crate::module::HeapType::None
-                ) && env.heap_top(r.heap) == crate::module::HeapType::Any
-            }
-            _ => false,
-        };
+        let traced = |t| env.is_traced(t);
         for (i, t) in ty.params.iter().enumerate() {
             let var = builder.declare_var(abi::clif_type(*t, &env.types));
             if traced(*t) {
