@@ -42,6 +42,33 @@ pub enum CompileError {
     Unsupported(String),
     /// Cranelift failed on a function (an engine bug, never the module's fault).
     Codegen { func_index: u32, message: String },
+    /// An invariant of the engine's own does not hold: an engine bug, never
+    /// the module's fault and never a missing feature. Made by [`bug!`];
+    /// the robustness test fails on it.
+    Internal(String),
+}
+
+/// Returns `Err(CompileError::Internal(...))` from the enclosing function:
+/// for invariants that validation or the engine's own construction
+/// guarantee (an operand stack that disagrees with the validator's, a
+/// validated heap type that cannot be encoded), which only an engine bug
+/// can break. Such a failure must not read as "unsupported": the module is
+/// fine, the engine is not. Use `bug_error!` where an error value, not a
+/// return, is needed.
+#[macro_export]
+macro_rules! bug {
+    ($($arg:tt)*) => {
+        return Err($crate::CompileError::Internal(format!($($arg)*)).into())
+    };
+}
+
+/// The [`CompileError::Internal`] value [`bug!`] returns, for
+/// `ok_or_else` and `map_err`.
+#[macro_export]
+macro_rules! bug_error {
+    ($($arg:tt)*) => {
+        $crate::CompileError::Internal(format!($($arg)*))
+    };
 }
 
 /// What wasmparser says when a module uses SIMD and the validator has it off.
@@ -140,7 +167,7 @@ impl CompileError {
     }
 
     /// Says which function an error is in: adds the index and name to
-    /// `Invalid`, and the index to `Unsupported`'s text.
+    /// `Invalid`, and the index to `Unsupported`'s and `Internal`'s text.
     pub fn in_function(self, func_index: u32, func_name: Option<&str>) -> Self {
         match self {
             CompileError::Invalid {
@@ -157,6 +184,10 @@ impl CompileError {
             CompileError::Unsupported(what) => {
                 let name = func_name.map_or(String::new(), |n| format!(" (`{n}`)"));
                 CompileError::Unsupported(format!("{what} in function {func_index}{name}"))
+            }
+            CompileError::Internal(what) => {
+                let name = func_name.map_or(String::new(), |n| format!(" (`{n}`)"));
+                CompileError::Internal(format!("{what} in function {func_index}{name}"))
             }
             other => other,
         }
@@ -182,6 +213,10 @@ impl std::fmt::Display for CompileError {
                 write!(f, " at byte offset {offset:#x}")
             }
             CompileError::Unsupported(what) => write!(f, "unsupported: {what}"),
+            CompileError::Internal(what) => write!(
+                f,
+                "internal error (an engine bug, please report it): {what}"
+            ),
             CompileError::Codegen {
                 func_index,
                 message,

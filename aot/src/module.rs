@@ -240,9 +240,7 @@ impl HeapType {
             wasmparser::HeapType::Concrete(i) => match i.as_module_index() {
                 Some(i) => HeapType::Concrete(i),
                 None => {
-                    return Err(CompileError::Unsupported(format!(
-                        "heap type {hty:?} is not a module type index"
-                    )));
+                    crate::bug!("heap type {hty:?} is not a module type index");
                 }
             },
         })
@@ -345,10 +343,8 @@ pub struct SubType {
     pub composite: CompositeType,
 }
 
-/// The structure of a defined type. `Struct` and `Array` are GC's: a
-/// module may define them (and pass null references to them around), but
-/// the operators that allocate or access objects are not supported yet;
-/// their object layout is [`crate::gc_layout`]'s.
+/// The structure of a defined type. `Struct` and `Array` are GC's; their
+/// object layout is [`crate::gc_layout`]'s.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum CompositeType {
     Func(FuncType),
@@ -446,12 +442,13 @@ impl SubType {
                 "custom descriptors are not supported yet".into(),
             ));
         }
-        let supertype = match sub.supertype_idxs.first() {
-            None => None,
-            Some(i) => Some(i.as_module_index().ok_or_else(|| {
-                CompileError::Unsupported(format!("supertype {i:?} is not a module type index"))
-            })?),
-        };
+        let supertype =
+            match sub.supertype_idxs.first() {
+                None => None,
+                Some(i) => Some(i.as_module_index().ok_or_else(|| {
+                    crate::bug_error!("supertype {i:?} is not a module type index")
+                })?),
+            };
         Ok(SubType {
             is_final: sub.is_final,
             supertype,
@@ -594,9 +591,7 @@ impl ConstExpr {
                 Operator::ExternConvertAny => ConstOp::ExternConvertAny,
                 Operator::End => continue,
                 other => {
-                    return Err(CompileError::Unsupported(format!(
-                        "constant expression operator {other:?}"
-                    )));
+                    crate::bug!("validated constant expression operator {other:?}");
                 }
             });
         }
@@ -976,9 +971,7 @@ pub fn parse_with_features(
                             EntityIndex::Tag(env.tags.len() as u32 - 1)
                         }
                         other => {
-                            return Err(CompileError::Unsupported(format!(
-                                "import of kind {other:?}"
-                            )));
+                            crate::bug!("validated import of kind {other:?}");
                         }
                     };
                     env.imports.push(Import {
@@ -1040,9 +1033,7 @@ pub fn parse_with_features(
                         ExternalKind::Global => EntityIndex::Global(e.index),
                         ExternalKind::Tag => EntityIndex::Tag(e.index),
                         other => {
-                            return Err(CompileError::Unsupported(format!(
-                                "export of kind {other:?}"
-                            )));
+                            crate::bug!("validated export of kind {other:?}");
                         }
                     };
                     env.exports.push(Export {

@@ -543,6 +543,8 @@ fn call_here_guard_page_overflow_on_a_small_thread() {
                 let mut limit = usize::MAX;
                 // SAFETY: the code ignores its arguments and never returns.
                 let f: EntryFn = unsafe { std::mem::transmute::<usize, EntryFn>(addr) };
+                // SAFETY: `f` faults at once, which `call_here` reports as a
+                // trap; the pool and the limit outlive the call.
                 traps.push(unsafe { call_here(&pool, &mut limit, 1 << 30, f, [0; 4]) });
             }
             traps

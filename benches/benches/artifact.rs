@@ -73,6 +73,7 @@ fn startup(c: &mut Criterion) {
         )
         .unwrap();
         group.bench_function(format!("deserialize_file/{label}"), |b| {
+            // SAFETY: the artifact was written just above by this engine.
             b.iter(|| unsafe { Module::deserialize_file(&engine, &nwasm) }.unwrap())
         });
     }

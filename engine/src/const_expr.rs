@@ -135,9 +135,9 @@ fn alloc(
     let (w0, w1, layout) = match (&env.types[type_index as usize].composite, op) {
         (CompositeType::Struct(fields), _) => (type_word(id, Kind::Struct), 0, Err(fields)),
         (CompositeType::Array(elem), _) => {
-            // SAFETY: validation typed the length operand i32.
             let len = match *op {
                 ConstOp::ArrayNewFixed(_, n) => n,
+                // SAFETY: validation typed the length operand i32.
                 _ => unsafe { stack.last().map_or(0, |v| v.0.i32 as u32) },
             };
             (
@@ -156,6 +156,8 @@ fn alloc(
         stack
             .iter()
             .filter(|v| v.1)
+            // SAFETY: a value marked as a reference was written as one
+            // (an `any` reference in the low 32 bits).
             .map(|v| unsafe { v.0.i32 as u32 }),
     );
     let r = crate::gc::alloc_raw(store, w0, w1);

@@ -350,12 +350,9 @@ impl Config {
     /// `return_call_ref`, `ref.as_non_null`, `br_on_null`,
     /// `br_on_non_null`, non-nullable locals, table initialisers, and the
     /// type system 3.0 shares with GC (rec groups, `sub` types, subtyping
-    /// between function types). GC is supported in part: struct and array
-    /// types, the abstract heap types, `i31` and casts to abstract and
-    /// function types; a module that allocates (or uses an operator that
-    /// needs heap objects) fails to compile as unsupported (see the
-    /// README's feature table). Off, a module that
-    /// uses any of it is invalid, as in WebAssembly 2.0.
+    /// between function types), which GC's struct and array types build on.
+    /// Off, a module that uses any of it (GC included) is invalid, as in
+    /// WebAssembly 2.0.
     pub fn wasm_function_references(&mut self, on: bool) -> &mut Self {
         self.wasm_function_references = on;
         self
@@ -614,8 +611,8 @@ impl Engine {
             .map_err(|e| Error::io(None, e))?,
         );
         let offset = artifact.host_trampolines[0].ok_or_else(|| {
-            Error::from(nyash_aot::CompileError::Unsupported(
-                "no host-call trampoline was compiled".into(),
+            Error::from(nyash_aot::bug_error!(
+                "no host-call trampoline was compiled for a host function type"
             ))
         })?;
         let addr = code.at(offset) as usize;

@@ -473,7 +473,10 @@ pub(crate) fn instantiate(
     }
 
     // Element segments: evaluate items; passive ones are kept for table.init.
-    let mut elems = Vec::with_capacity(env.elems.len());
+    // Each segment's items join the instance as soon as they are evaluated:
+    // the instance's segments are roots, and a later segment's items may
+    // allocate and move the earlier ones.
+    store.instances[instance_index as usize].elems = Vec::with_capacity(env.elems.len());
     for seg in &env.elems {
         // Items that are heap references are temporary roots while later
         // items are evaluated (an item may allocate).
@@ -491,9 +494,10 @@ pub(crate) fn instantiate(
         if let (true, Some(g)) = (any, store.gc.as_mut()) {
             items = g.tmp.drain(base..).map(|r| r as usize).collect();
         }
-        elems.push(Some(items.into_boxed_slice()));
+        store.instances[instance_index as usize]
+            .elems
+            .push(Some(items.into_boxed_slice()));
     }
-    store.instances[instance_index as usize].elems = elems;
 
     let instance = Instance {
         store: store.id,

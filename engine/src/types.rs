@@ -5,7 +5,8 @@
 #[doc(inline)]
 pub use nyash_aot::FuncType;
 /// What a reference points to: an abstract heap type (`func`, `extern`,
-/// ..., the GC and exception ones not supported yet) or a defined type.
+/// `any`, `eq`, `i31`, `struct`, `array`, `exn` and the bottom types) or a
+/// defined type (a function, struct or array type).
 /// The API names defined types by engine-wide id ([`HeapType::Engine`]:
 /// equal ids, equal types, across modules), in module import and export
 /// types and in the types of a store's functions, globals and tables; a

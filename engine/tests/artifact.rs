@@ -301,10 +301,8 @@ fn lazy_module_round_trip() {
     // The eager engine's own (optimized) artifacts load in the lazy one.
     let optimized = Module::new(&eager, WAT).unwrap().serialize().unwrap();
     // SAFETY: as above.
-    assert_eq!(
-        call_f(&unsafe { Module::deserialize(&engine, &optimized) }.unwrap()),
-        50
-    );
+    let module = unsafe { Module::deserialize(&engine, &optimized) }.unwrap();
+    assert_eq!(call_f(&module), 50);
 }
 
 /// With the cache on, a lazy engine's miss runs baseline code at once and

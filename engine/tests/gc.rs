@@ -510,3 +510,47 @@ fn immutable_global_follows_its_object() {
         }
     }
 }
+
+/// Element segments' items are evaluated at instantiation, segment by
+/// segment; an item may allocate, and a collection then must see (and
+/// move) the items of the segments evaluated before it. They were held in a
+/// local list until every segment was done, so the first segment's objects
+/// were read from their old copies.
+#[test]
+fn element_segment_items_survive_later_segments() {
+    const SEGS: &str = r#"(module
+        (type $s (struct (field i32) (field (ref null $s))))
+        (table $t 4 (ref null $s))
+        (elem $a (ref null $s)
+            (item (struct.new $s (i32.const 11) (struct.new $s (i32.const 12) (ref.null $s))))
+            (item (struct.new $s (i32.const 13) (ref.null $s))))
+        (elem $b (ref null $s)
+            (item (struct.new $s (i32.const 21) (struct.new $s (i32.const 22) (ref.null $s))))
+            (item (struct.new $s (i32.const 23) (ref.null $s))))
+        (func $v (param $i i32) (result i32)
+            (struct.get $s 0 (ref.as_non_null (table.get $t (local.get $i)))))
+        (func $next (param $i i32) (result i32)
+            (struct.get $s 0 (ref.as_non_null
+                (struct.get $s 1 (ref.as_non_null (table.get $t (local.get $i)))))))
+        (func (export "run") (result i32)
+            (table.init $t $a (i32.const 0) (i32.const 0) (i32.const 2))
+            (table.init $t $b (i32.const 2) (i32.const 0) (i32.const 2))
+            ;; 11 12 13 21 22 23 as one number, digit pairs.
+            (i32.add (i32.mul (call $v (i32.const 0)) (i32.const 100000))
+            (i32.add (i32.mul (call $next (i32.const 0)) (i32.const 10000))
+            (i32.add (i32.mul (call $v (i32.const 1)) (i32.const 1000))
+            (i32.add (i32.mul (call $v (i32.const 2)) (i32.const 100))
+            (i32.add (i32.mul (call $next (i32.const 2)) (i32.const 10))
+                     (call $v (i32.const 3)))))))))"#;
+    for (name, engine) in engines() {
+        let mut store = Store::new(&engine, ());
+        let linker = Linker::new(&engine);
+        let inst = instance(&mut store, &linker, SEGS);
+        let run = inst.get_typed_func::<(), i32>(&mut store, "run").unwrap();
+        let want = 11 * 100000 + 12 * 10000 + 13 * 1000 + 21 * 100 + 22 * 10 + 23;
+        assert_eq!(run.call(&mut store, ()).unwrap(), want, "{name}");
+        if name == "stress" {
+            assert!(store.gc_collections() > 0, "{name}: no collection ran");
+        }
+    }
+}

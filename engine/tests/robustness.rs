@@ -36,8 +36,8 @@
 //!   proportion to their size; most of their mutants fail in module-level
 //!   validation within microseconds anyway.
 //! - **Checks.** Each case is compiled; a rejection must be
-//!   `CompileError::Invalid` or `Unsupported` (never `Codegen`, an internal
-//!   error, nor any other kind). A module that compiles is instantiated with
+//!   `CompileError::Invalid` or `Unsupported` (never `Codegen` or
+//!   `Internal`, which are engine bugs, nor any other kind). A module that compiles is instantiated with
 //!   stub imports (a host function returning zeros, or in one case in four
 //!   failing, a fresh memory, table or global of the declared type), where
 //!   `Link`, `Trap` and `Instantiation` errors are fine, then `_start` or

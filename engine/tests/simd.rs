@@ -422,8 +422,8 @@ fn relaxed_simd_deterministic_is_in_the_fingerprint() {
         // SAFETY: the artifact was made by this build just above.
         let err = unsafe { Module::deserialize(&engine(to), &bytes) }.unwrap_err();
         assert!(matches!(err.kind(), ErrorKind::Artifact(_)), "{err}");
-        // SAFETY: as above.
         let same = engine(from);
+        // SAFETY: as above.
         let module = unsafe { Module::deserialize(&same, &bytes) }.unwrap();
         let mut store = Store::new(&same, ());
         Instance::new(&mut store, &module, &[]).unwrap();

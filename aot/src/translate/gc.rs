@@ -125,10 +125,10 @@ impl Translator<'_, '_> {
             return Ok(());
         }
         if validator.operand_stack_height() as usize != len {
-            return Err(CompileError::Unsupported(format!(
-                "internal error: operand stack of {len} values, the validator's of {}",
+            crate::bug!(
+                "operand stack of {len} values, the validator's of {}",
                 validator.operand_stack_height()
-            )));
+            );
         }
         for i in self.low_water..len {
             let Some(Some(wasmparser::ValType::Ref(r))) = validator.get_operand_type(len - 1 - i)
@@ -907,9 +907,7 @@ impl Translator<'_, '_> {
                 Some(CompositeType::Struct(_)) => NonNull::Concrete(i, Kind::Struct),
                 Some(CompositeType::Array(_)) => NonNull::Concrete(i, Kind::Array),
                 _ => {
-                    return Err(CompileError::Unsupported(format!(
-                        "cast to type {i}, which is not a defined type"
-                    )));
+                    crate::bug!("cast to type {i}, which is not a defined type");
                 }
             },
             h => non_null_passing(h)?,
@@ -1026,12 +1024,12 @@ impl Translator<'_, '_> {
 
 fn cast_target(hty: wasmparser::HeapType, nullable: bool) -> Result<RefType, CompileError> {
     let r = wasmparser::RefType::new(nullable, hty)
-        .ok_or_else(|| CompileError::Unsupported(format!("heap type {hty:?} cannot be encoded")))?;
+        .ok_or_else(|| crate::bug_error!("validated heap type {hty:?} cannot be encoded"))?;
     match WasmType::from_wasmparser_pub(wasmparser::ValType::Ref(r))? {
         WasmType::Ref(r) => Ok(r),
-        other => Err(CompileError::Unsupported(format!(
+        other => Err(crate::bug_error!(
             "cast target {other} is not a reference type"
-        ))),
+        )),
     }
 }
 
@@ -1045,9 +1043,7 @@ fn non_null_passing(h: HeapType) -> Result<NonNull, CompileError> {
         Struct => NonNull::Kind(Kind::Struct),
         Array => NonNull::Kind(Kind::Array),
         Concrete(_) | Engine(_) => {
-            return Err(CompileError::Unsupported(format!(
-                "a cast to `{h}` needs a module type index"
-            )));
+            crate::bug!("a cast to `{h}` is resolved by its module type index");
         }
     })
 }

@@ -18,9 +18,8 @@ use crate::vmoffsets::{Builtin, trap_codes};
 
 impl Translator<'_, '_> {
     pub(super) fn ref_null(&mut self, hty: wasmparser::HeapType) -> Result<(), CompileError> {
-        let r = wasmparser::RefType::new(true, hty).ok_or_else(|| {
-            CompileError::Unsupported(format!("heap type {hty:?} cannot be encoded"))
-        })?;
+        let r = wasmparser::RefType::new(true, hty)
+            .ok_or_else(|| crate::bug_error!("validated heap type {hty:?} cannot be encoded"))?;
         let ty = abi::clif_type(
             WasmType::from_wasmparser_pub(wasmparser::ValType::Ref(r))?,
             &self.env.module.types,

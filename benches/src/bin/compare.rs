@@ -586,6 +586,7 @@ mod nyash {
 
         pub fn load(&self, path: &Path) -> Res<Duration> {
             let start = Instant::now();
+            // SAFETY: `path` was written by `write_artifact` with this engine.
             let module = unsafe { Module::deserialize_file(&self.engine, path) }
                 .map_err(|e| format!("nyash-engine: {e}"))?;
             let t = start.elapsed();
@@ -627,6 +628,7 @@ mod nyash {
         /// Instantiates from the artifact and runs `_start`: (instantiate
         /// time, execute time, stdout).
         pub fn run(&self, artifact: &Path) -> Res<(Duration, Duration, Vec<u8>)> {
+            // SAFETY: `artifact` was written by `write_artifact` with this engine.
             let module = unsafe { Module::deserialize_file(&self.engine, artifact) }
                 .map_err(|e| format!("nyash-engine: {e}"))?;
             let out = Arc::new(Mutex::new(Vec::new()));

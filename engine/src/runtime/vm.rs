@@ -54,8 +54,8 @@ pub struct VMGlobalDefinition {
 
 impl VMGlobalDefinition {
     pub fn from_raw(raw: ValRaw) -> Self {
-        // SAFETY: every bit pattern is a valid [u8; 16].
         VMGlobalDefinition {
+            // SAFETY: every bit pattern is a valid [u8; 16].
             storage: unsafe { raw.v128 },
         }
     }
