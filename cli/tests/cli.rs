@@ -26,7 +26,7 @@ fn stderr(o: &Output) -> String {
 #[test]
 fn invoke_prints_results() {
     let fib = concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/fib.wat");
-    let o = run(&["run", fib, "--invoke", "fib", "20"]);
+    let o = run(&["run", "--invoke", "fib", fib, "20"]);
     assert!(o.status.success(), "{}", stderr(&o));
     assert_eq!(String::from_utf8_lossy(&o.stdout), "6765\n");
 }
@@ -37,7 +37,7 @@ fn multiple_results_and_float_arguments() {
         "multi.wat",
         br#"(module (func (export "f") (param f64 i64) (result i64 f64) local.get 1 local.get 0))"#,
     );
-    let o = run(&["run", m.to_str().unwrap(), "--invoke", "f", "2.5", "-3"]);
+    let o = run(&["run", "--invoke", "f", m.to_str().unwrap(), "2.5", "-3"]);
     assert!(o.status.success(), "{}", stderr(&o));
     assert_eq!(String::from_utf8_lossy(&o.stdout), "-3\n2.5\n");
 }
@@ -52,9 +52,9 @@ fn v128_arguments_and_results() {
     );
     let o = run(&[
         "run",
-        m.to_str().unwrap(),
         "--invoke",
         "f",
+        m.to_str().unwrap(),
         "0x00000004_00000003_00000002_00000001",
         "1",
     ]);
@@ -63,7 +63,7 @@ fn v128_arguments_and_results() {
         String::from_utf8_lossy(&o.stdout),
         "0x00000004000000030000000200000002\n1\n"
     );
-    let o = run(&["run", m.to_str().unwrap(), "--invoke", "f", "0xg", "1"]);
+    let o = run(&["run", "--invoke", "f", m.to_str().unwrap(), "0xg", "1"]);
     assert!(!o.status.success());
     assert!(stderr(&o).contains("not a valid v128"), "{}", stderr(&o));
 }
@@ -89,7 +89,7 @@ fn auto_vectorized_programs_match_their_scalar_builds() {
 
 #[test]
 fn missing_file_is_an_error_naming_it() {
-    let o = run(&["run", "/nonexistent/nothing.wasm", "--invoke", "f"]);
+    let o = run(&["run", "--invoke", "f", "/nonexistent/nothing.wasm"]);
     assert!(!o.status.success());
     assert!(
         stderr(&o).contains("/nonexistent/nothing.wasm"),
@@ -108,7 +108,7 @@ fn invoke_prints_typed_references() {
             (elem declare func $id)
             (func (export "f") (result (ref $t) (ref null $t)) ref.func $id ref.null $t))"#,
     );
-    let o = run(&["run", m.to_str().unwrap(), "--invoke", "f"]);
+    let o = run(&["run", "--invoke", "f", m.to_str().unwrap()]);
     assert!(o.status.success(), "{}", stderr(&o));
     let out = String::from_utf8_lossy(&o.stdout);
     assert_eq!(out, "funcref (func (param i32) (result i32))\nnull\n");
@@ -123,7 +123,7 @@ fn invoke_prints_i31_references() {
             (func (export "f") (result i31ref anyref (ref null $s) eqref)
                 (ref.i31 (i32.const -42)) (ref.i31 (i32.const 7)) (ref.null $s) (ref.null none)))"#,
     );
-    let o = run(&["run", m.to_str().unwrap(), "--invoke", "f"]);
+    let o = run(&["run", "--invoke", "f", m.to_str().unwrap()]);
     assert!(o.status.success(), "{}", stderr(&o));
     let out = String::from_utf8_lossy(&o.stdout);
     assert_eq!(out, "i31 -42\ni31 7\nnull\nnull\n");
@@ -149,7 +149,7 @@ fn invoke_prints_gc_objects() {
                     (struct.new $inner (i32.const 6)) (f64.const 0))
                 (any.convert_extern (ref.null noextern))))"#,
     );
-    let o = run(&["run", m.to_str().unwrap(), "--invoke", "f"]);
+    let o = run(&["run", "--invoke", "f", m.to_str().unwrap()]);
     assert!(o.status.success(), "{}", stderr(&o));
     let out = String::from_utf8_lossy(&o.stdout);
     let lines: Vec<&str> = out.lines().collect();
@@ -187,7 +187,7 @@ fn invoke_prints_gc_objects() {
 #[test]
 fn malformed_and_invalid_modules_are_errors() {
     let m = write("bad.wasm", b"\0asm\x01\0\0\0\x05\x03\x01");
-    let o = run(&["run", m.to_str().unwrap(), "--invoke", "f"]);
+    let o = run(&["run", "--invoke", "f", m.to_str().unwrap()]);
     assert!(!o.status.success());
     let e = stderr(&o);
     assert!(e.contains("bad.wasm") && e.contains("offset"), "{e}");
@@ -196,7 +196,7 @@ fn malformed_and_invalid_modules_are_errors() {
         "invalid.wat",
         br#"(module (func (result i32) f32.const 1))"#,
     );
-    let o = run(&["run", m.to_str().unwrap(), "--invoke", "f"]);
+    let o = run(&["run", "--invoke", "f", m.to_str().unwrap()]);
     assert!(!o.status.success());
     assert!(stderr(&o).contains("type mismatch"), "{}", stderr(&o));
 }
@@ -207,7 +207,7 @@ fn traps_exit_non_zero_with_a_backtrace() {
         "trap.wat",
         br#"(module (func $deep (export "go") (param i32) (result i32) local.get 0 i32.const 0 i32.div_u))"#,
     );
-    let o = run(&["run", m.to_str().unwrap(), "--invoke", "go", "7"]);
+    let o = run(&["run", "--invoke", "go", m.to_str().unwrap(), "7"]);
     assert!(!o.status.success());
     let e = stderr(&o);
     assert!(e.contains("integer divide by zero"), "{e}");
@@ -224,10 +224,10 @@ fn uncaught_exceptions_exit_non_zero_naming_the_payload() {
                     (try_table (catch $e $h) (throw $e (local.get 0))) (i32.const 0)))
             (func (export "escape") (param i32) (throw $e (local.get 0))))"#,
     );
-    let o = run(&["run", m.to_str().unwrap(), "--invoke", "go", "7"]);
+    let o = run(&["run", "--invoke", "go", m.to_str().unwrap(), "7"]);
     assert!(o.status.success(), "{}", stderr(&o));
     assert_eq!(String::from_utf8_lossy(&o.stdout), "7\n");
-    let o = run(&["run", m.to_str().unwrap(), "--invoke", "escape", "7"]);
+    let o = run(&["run", "--invoke", "escape", m.to_str().unwrap(), "7"]);
     assert!(!o.status.success());
     let e = stderr(&o);
     assert!(
@@ -242,7 +242,7 @@ fn unresolved_imports_and_bad_arguments_are_errors() {
         "imp.wat",
         br#"(module (import "env" "f" (func)) (func (export "g") (param i32)))"#,
     );
-    let o = run(&["run", m.to_str().unwrap(), "--invoke", "g", "1"]);
+    let o = run(&["run", "--invoke", "g", m.to_str().unwrap(), "1"]);
     assert!(!o.status.success());
     assert!(
         stderr(&o).contains("env::f") || stderr(&o).contains("`env::f`"),
@@ -251,10 +251,10 @@ fn unresolved_imports_and_bad_arguments_are_errors() {
     );
 
     let m = write("args.wat", br#"(module (func (export "g") (param i32)))"#);
-    let o = run(&["run", m.to_str().unwrap(), "--invoke", "g", "x"]);
+    let o = run(&["run", "--invoke", "g", m.to_str().unwrap(), "x"]);
     assert!(!o.status.success());
     assert!(stderr(&o).contains("not a valid i32"), "{}", stderr(&o));
-    let o = run(&["run", m.to_str().unwrap(), "--invoke", "nope"]);
+    let o = run(&["run", "--invoke", "nope", m.to_str().unwrap()]);
     assert!(!o.status.success());
     assert!(stderr(&o).contains("nope"), "{}", stderr(&o));
 }
@@ -268,11 +268,11 @@ fn timeout_stops_an_endless_loop() {
     let start = std::time::Instant::now();
     let o = run(&[
         "run",
+        "--invoke",
+        "spin",
         "--timeout",
         "200ms",
         m.to_str().unwrap(),
-        "--invoke",
-        "spin",
     ]);
     assert!(!o.status.success());
     assert!(stderr(&o).contains("interrupted"), "{}", stderr(&o));
@@ -290,22 +290,22 @@ fn fuel_limits_execution() {
     );
     let o = run(&[
         "run",
+        "--invoke",
+        "count",
         "--fuel",
         "100000",
         m.to_str().unwrap(),
-        "--invoke",
-        "count",
         "100",
     ]);
     assert!(o.status.success(), "{}", stderr(&o));
     assert_eq!(String::from_utf8_lossy(&o.stdout), "100\n");
     let o = run(&[
         "run",
+        "--invoke",
+        "count",
         "--fuel",
         "1000",
         m.to_str().unwrap(),
-        "--invoke",
-        "count",
         "1000000",
     ]);
     assert!(!o.status.success());
@@ -349,7 +349,7 @@ fn a_huge_or_odd_timeout_is_an_error() {
         "1x",
     ] {
         let flag = format!("--timeout={t}");
-        let o = run(&["run", &flag, m.to_str().unwrap(), "--invoke", "f"]);
+        let o = run(&["run", "--invoke", "f", &flag, m.to_str().unwrap()]);
         assert_eq!(o.status.code(), Some(2), "--timeout {t}: {}", stderr(&o));
         assert!(
             stderr(&o).contains("duration") || stderr(&o).contains("unit"),
@@ -360,11 +360,11 @@ fn a_huge_or_odd_timeout_is_an_error() {
     // A long one that fits runs normally.
     let o = run(&[
         "run",
+        "--invoke",
+        "f",
         "--timeout",
         "1000000h",
         m.to_str().unwrap(),
-        "--invoke",
-        "f",
     ]);
     assert!(o.status.success(), "{}", stderr(&o));
 }
@@ -379,4 +379,62 @@ fn a_nyash_main_without_a_result_exits_with_zero() {
     let o = run(&["run", m.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     assert_eq!(String::from_utf8_lossy(&o.stdout), "5\n");
+}
+
+/// A WASI command that writes its arguments to stdout, one per line
+/// (`argv[0]` first).
+const PRINT_ARGS: &[u8] = br#"(module
+    (import "wasi_snapshot_preview1" "args_sizes_get" (func $sizes (param i32 i32) (result i32)))
+    (import "wasi_snapshot_preview1" "args_get" (func $args (param i32 i32) (result i32)))
+    (import "wasi_snapshot_preview1" "fd_write" (func $write (param i32 i32 i32 i32) (result i32)))
+    (memory (export "memory") 1)
+    (func (export "_start") (local $i i32) (local $len i32)
+        (drop (call $sizes (i32.const 0) (i32.const 4)))
+        (drop (call $args (i32.const 16) (i32.const 1024)))
+        (local.set $len (i32.load (i32.const 4)))
+        ;; The arguments are NUL-terminated and back to back: NULs become newlines.
+        (block $done (loop $next
+            (br_if $done (i32.ge_u (local.get $i) (local.get $len)))
+            (if (i32.eqz (i32.load8_u offset=1024 (local.get $i)))
+                (then (i32.store8 offset=1024 (local.get $i) (i32.const 10))))
+            (local.set $i (i32.add (local.get $i) (i32.const 1)))
+            (br $next)))
+        (i32.store (i32.const 8) (i32.const 1024))
+        (i32.store (i32.const 12) (local.get $len))
+        (drop (call $write (i32.const 1) (i32.const 8) (i32.const 1) (i32.const 0)))))"#;
+
+/// Everything after the module is the program's, as with `wasmtime run`:
+/// arguments that look like `run`'s own options (or clap's `-h`, `--help`,
+/// `-V`) and a `--` reach the program's argv unchanged.
+#[test]
+fn arguments_after_the_module_belong_to_the_program() {
+    let m = write("print-args.wat", PRINT_ARGS);
+    let m = m.to_str().unwrap();
+    for args in [
+        &["-h"][..],
+        &["--help"],
+        &["-V"],
+        &["--version"],
+        &["--dir", "x"],
+        &["--invoke", "f", "--env", "A=B", "--no-cache"],
+        &["--", "-h"],
+        &["a", "--", "--", "b"],
+    ] {
+        let o = run(&[&["run", m][..], args].concat());
+        assert!(o.status.success(), "{args:?}: {}", stderr(&o));
+        let expected: String = std::iter::once("print-args.wat")
+            .chain(args.iter().copied())
+            .map(|a| format!("{a}\n"))
+            .collect();
+        assert_eq!(String::from_utf8_lossy(&o.stdout), expected, "{args:?}");
+    }
+    // Options before the module are still `run`'s, `--` before it ends them,
+    // and `run --help` is still the help.
+    let o = run(&["run", "--env", "A=B", "--", m, "-x"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(String::from_utf8_lossy(&o.stdout), "print-args.wat\n-x\n");
+    let o = run(&["run", "--help"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let help = String::from_utf8_lossy(&o.stdout);
+    assert!(help.contains("Usage: nyash-engine run"), "{help}");
 }
