@@ -438,3 +438,214 @@ fn arguments_after_the_module_belong_to_the_program() {
     let help = String::from_utf8_lossy(&o.stdout);
     assert!(help.contains("Usage: nyash-engine run"), "{help}");
 }
+/// A WASI command that reports, for each of fds 0, 1 and 2, one line
+/// `fd:errno,filetype,rights_base,rights_inheriting,errno,filetype,errno`:
+/// `fd_fdstat_get`'s errno, filetype and rights (in hex), then
+/// `fd_filestat_get`'s errno and filetype, then `fd_tell`'s errno; all of it
+/// to both stdout and stderr (the test reads whichever it captured).
+const STDIO_REPORT: &[u8] = br#"(module
+    (import "wasi_snapshot_preview1" "fd_fdstat_get" (func $fdstat (param i32 i32) (result i32)))
+    (import "wasi_snapshot_preview1" "fd_filestat_get" (func $filestat (param i32 i32) (result i32)))
+    (import "wasi_snapshot_preview1" "fd_tell" (func $tell (param i32 i32) (result i32)))
+    (import "wasi_snapshot_preview1" "fd_write" (func $write (param i32 i32 i32 i32) (result i32)))
+    (memory (export "memory") 1)
+    ;; Where the next byte of the report goes.
+    (global $at (mut i32) (i32.const 1024))
+    (func $byte (param $b i32)
+        (i32.store8 (global.get $at) (local.get $b))
+        (global.set $at (i32.add (global.get $at) (i32.const 1))))
+    (func $dec (param $v i32)
+        (if (i32.ge_u (local.get $v) (i32.const 10))
+            (then (call $byte (i32.add (i32.const 48) (i32.div_u (local.get $v) (i32.const 10))))))
+        (call $byte (i32.add (i32.const 48) (i32.rem_u (local.get $v) (i32.const 10)))))
+    (func $hex (param $v i64) (local $shift i64) (local $d i32)
+        (local.set $shift (i64.const 60))
+        (loop $next
+            (local.set $d (i32.wrap_i64 (i64.and (i64.shr_u (local.get $v) (local.get $shift)) (i64.const 15))))
+            (call $byte (i32.add (local.get $d)
+                (select (i32.const 87) (i32.const 48) (i32.ge_u (local.get $d) (i32.const 10)))))
+            (local.set $shift (i64.sub (local.get $shift) (i64.const 4)))
+            (br_if $next (i64.ge_s (local.get $shift) (i64.const 0)))))
+    (func $report (param $fd i32)
+        (call $dec (local.get $fd))
+        (call $byte (i32.const 58))
+        (call $dec (call $fdstat (local.get $fd) (i32.const 0)))
+        (call $byte (i32.const 44))
+        (call $dec (i32.load8_u (i32.const 0)))
+        (call $byte (i32.const 44))
+        (call $hex (i64.load (i32.const 8)))
+        (call $byte (i32.const 44))
+        (call $hex (i64.load (i32.const 16)))
+        (call $byte (i32.const 44))
+        (call $dec (call $filestat (local.get $fd) (i32.const 64)))
+        (call $byte (i32.const 44))
+        (call $dec (i32.load8_u (i32.const 80)))
+        (call $byte (i32.const 44))
+        (call $dec (call $tell (local.get $fd) (i32.const 128)))
+        (call $byte (i32.const 10)))
+    (func (export "_start")
+        (call $report (i32.const 0))
+        (call $report (i32.const 1))
+        (call $report (i32.const 2))
+        (i32.store (i32.const 144) (i32.const 1024))
+        (i32.store (i32.const 148) (i32.sub (global.get $at) (i32.const 1024)))
+        (drop (call $write (i32.const 1) (i32.const 144) (i32.const 1) (i32.const 152)))
+        (drop (call $write (i32.const 2) (i32.const 144) (i32.const 1) (i32.const 152)))))"#;
+
+/// What wasi-libc's `isatty` concludes from one report line: a character
+/// device without the rights to seek or tell.
+fn isatty(line: &str) -> bool {
+    let f: Vec<&str> = line.split([':', ',']).collect();
+    let rights = u64::from_str_radix(f[3], 16).unwrap();
+    f[2] == "2" && rights & (1 << 2 | 1 << 5) == 0
+}
+
+/// The report line wasmtime gives for a standard stream that is not a
+/// terminal (a pipe, a file, /dev/null): filetype unknown, only the right
+/// to read (fd 0) or write (fds 1, 2), a zeroed filestat of that type, and
+/// `fd_tell` refused with ESPIPE (70).
+fn not_a_terminal(fd: u32) -> String {
+    let rights = if fd == 0 { 1 << 1 } else { 1 << 6 };
+    format!("{fd}:0,0,{rights:016x},{rights:016x},0,0,70")
+}
+
+/// `isatty` is 0 for standard streams that are pipes, files or /dev/null
+/// (issue 21: yosys wrote colour escapes into pipes and files).
+#[test]
+fn standard_streams_report_what_the_host_descriptor_is() {
+    use std::process::Stdio;
+    let m = write("stdio-report.wat", STDIO_REPORT);
+    let dir = m.parent().unwrap().to_path_buf();
+    let input = dir.join("stdin.txt");
+    std::fs::write(&input, "some input").unwrap();
+    let file = |name: &str| std::fs::File::create(dir.join(name)).unwrap();
+    let engine = || {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_nyash-engine"));
+        c.args(["run", m.to_str().unwrap()]);
+        c
+    };
+    let check = |what: &str, report: &str| {
+        let lines: Vec<&str> = report.lines().collect();
+        assert_eq!(lines.len(), 3, "{what}: {report}");
+        for (fd, line) in lines.iter().enumerate() {
+            assert!(
+                !isatty(line),
+                "{what}: fd {fd} looks like a terminal: {line}"
+            );
+            assert_eq!(*line, not_a_terminal(fd as u32), "{what}: fd {fd}");
+        }
+    };
+
+    // stdin /dev/null, stdout and stderr pipes.
+    let o = engine().stdin(Stdio::null()).output().unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    check(
+        "stdin null, stdout pipe",
+        &String::from_utf8_lossy(&o.stdout),
+    );
+
+    // stdin a file, stdout a file, stderr a pipe.
+    let o = engine()
+        .stdin(std::fs::File::open(&input).unwrap())
+        .stdout(file("stdout.txt"))
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = std::fs::read_to_string(dir.join("stdout.txt")).unwrap();
+    check("stdout a file", &out);
+    check("stdin a file, stderr a pipe", &stderr(&o));
+
+    // stdin a pipe, stdout /dev/null, stderr a file.
+    let mut child = engine()
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(file("stderr.txt"))
+        .spawn()
+        .unwrap();
+    drop(child.stdin.take());
+    assert!(child.wait().unwrap().success());
+    let err = std::fs::read_to_string(dir.join("stderr.txt")).unwrap();
+    check("stdin a pipe, stdout null, stderr a file", &err);
+}
+
+/// On a terminal the three streams are character devices without seek
+/// rights, so `isatty` is 1. Run under `script`, which gives the command a
+/// pseudo-terminal; skipped (saying so) where `script` is missing.
+#[test]
+fn standard_streams_on_a_terminal_are_character_devices() {
+    let m = write("stdio-report-tty.wat", STDIO_REPORT);
+    let cmd = format!("{} run {}", env!("CARGO_BIN_EXE_nyash-engine"), m.display());
+    let Ok(o) = Command::new("script")
+        .args(["-qec", &cmd, "/dev/null"])
+        .stdin(std::process::Stdio::null())
+        .output()
+    else {
+        eprintln!("skipped: `script` (util-linux) is not installed");
+        return;
+    };
+    assert!(o.status.success(), "{}", stderr(&o));
+    // The report comes twice (stdout and stderr, both the terminal), with
+    // the terminal's CRLF line ends.
+    let out = String::from_utf8_lossy(&o.stdout).replace('\r', "");
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.len(), 6, "{out}");
+    for (i, line) in lines.iter().enumerate() {
+        let fd = i % 3;
+        assert!(isatty(line), "fd {fd} is not a terminal: {line}");
+        let rights = if fd == 0 { 1 << 1 } else { 1 << 6 };
+        assert_eq!(
+            *line,
+            format!("{fd}:0,2,{rights:016x},{rights:016x},0,2,70")
+        );
+    }
+}
+
+/// A WASI command that polls for stdin to be readable with a 200 ms timeout
+/// and exits with 10 x the first event's type (0 the clock, 1 stdin) + the
+/// number of events.
+const POLL_STDIN: &[u8] = br#"(module
+    (import "wasi_snapshot_preview1" "poll_oneoff" (func $poll (param i32 i32 i32 i32) (result i32)))
+    (import "wasi_snapshot_preview1" "proc_exit" (func $exit (param i32)))
+    (memory (export "memory") 1)
+    (func (export "_start")
+        ;; userdata 1: read fd 0; userdata 2: monotonic clock, 200 ms
+        (i64.store (i32.const 0) (i64.const 1))
+        (i32.store8 (i32.const 8) (i32.const 1))
+        (i32.store (i32.const 16) (i32.const 0))
+        (i64.store (i32.const 48) (i64.const 2))
+        (i32.store8 (i32.const 56) (i32.const 0))
+        (i32.store (i32.const 64) (i32.const 1))
+        (i64.store (i32.const 72) (i64.const 200000000))
+        (if (call $poll (i32.const 0) (i32.const 128) (i32.const 2) (i32.const 100))
+            (then unreachable))
+        (call $exit (i32.add (i32.mul (i32.load8_u (i32.const 138)) (i32.const 10))
+                             (i32.load (i32.const 100))))))"#;
+
+/// `poll_oneoff` reports an inherited stdin readable only when the host's
+/// fd 0 is: an open pipe with nothing in it is not (the timer fires), a
+/// pipe with data or at end of file is (it was always "ready").
+#[test]
+fn poll_oneoff_waits_for_stdin() {
+    use std::io::Write;
+    use std::process::Stdio;
+    let m = write("poll-stdin.wat", POLL_STDIN);
+    let engine = || {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_nyash-engine"));
+        c.args(["run", m.to_str().unwrap()]);
+        c
+    };
+    // An empty pipe kept open: the clock's event alone.
+    // (`wait` closes a stdin it holds: take it first.)
+    let mut child = engine().stdin(Stdio::piped()).spawn().unwrap();
+    let open = child.stdin.take();
+    let status = child.wait().unwrap();
+    drop(open);
+    assert_eq!(status.code(), Some(1));
+    // Data waiting: stdin's event alone.
+    let mut child = engine().stdin(Stdio::piped()).spawn().unwrap();
+    child.stdin.as_mut().unwrap().write_all(b"x").unwrap();
+    assert_eq!(child.wait().unwrap().code(), Some(11));
+    // End of file (/dev/null) is readable too.
+    let o = engine().stdin(Stdio::null()).output().unwrap();
+    assert_eq!(o.status.code(), Some(11), "{}", stderr(&o));
+}

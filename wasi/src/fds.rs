@@ -5,7 +5,8 @@ use std::io::{Read, Seek, SeekFrom, Write};
 use std::os::fd::AsFd;
 
 use super::{
-    ALL_RIGHTS, Errno, FdKind, GuestMem, MODULE, WasiResult, WasiView, errno, rights, with_ctx,
+    ALL_RIGHTS, Errno, FdKind, GuestMem, MODULE, WasiCtx, WasiResult, WasiView, errno, rights,
+    with_ctx,
 };
 use nyash_engine::Caller;
 use nyash_engine::Linker;
@@ -65,6 +66,27 @@ pub(crate) fn filetype_of_mode(mode: u32) -> u8 {
     }
 }
 
+/// WASI's filetype for a type `cap-std` reports (a FIFO is unknown:
+/// preview 1 has no code for it).
+pub(crate) fn filetype_of(ft: &cap_std::fs::FileType) -> u8 {
+    use cap_std::fs::FileTypeExt;
+    if ft.is_dir() {
+        FILETYPE_DIRECTORY
+    } else if ft.is_symlink() {
+        FILETYPE_SYMBOLIC_LINK
+    } else if ft.is_file() {
+        FILETYPE_REGULAR_FILE
+    } else if ft.is_char_device() {
+        FILETYPE_CHARACTER_DEVICE
+    } else if ft.is_block_device() {
+        FILETYPE_BLOCK_DEVICE
+    } else if ft.is_socket() {
+        FILETYPE_SOCKET_STREAM
+    } else {
+        FILETYPE_UNKNOWN
+    }
+}
+
 pub(crate) fn filestat_std(m: &std::fs::Metadata) -> Filestat {
     use std::os::unix::fs::MetadataExt;
     Filestat {
@@ -79,16 +101,46 @@ pub(crate) fn filestat_std(m: &std::fs::Metadata) -> Filestat {
     }
 }
 
-/// A std `File` view of any descriptor (for metadata, sync, times).
+/// A std `File` view of a file or directory descriptor (for metadata,
+/// sync, times). A standard stream has none (`BADF`): what the host's own
+/// stdio is never reaches the guest beyond "a terminal or not", and its
+/// times are not the guest's to set.
 pub(crate) fn std_file(kind: &FdKind) -> WasiResult<std::fs::File> {
     let owned = match kind {
         FdKind::File(f) => f.as_fd().try_clone_to_owned()?,
         FdKind::Dir(d) => d.as_fd().try_clone_to_owned()?,
-        FdKind::Stdin(_) => std::io::stdin().as_fd().try_clone_to_owned()?,
-        FdKind::Stdout(_) => std::io::stdout().as_fd().try_clone_to_owned()?,
-        FdKind::Stderr(_) => std::io::stderr().as_fd().try_clone_to_owned()?,
+        FdKind::Stdin(_) | FdKind::Stdout(_) | FdKind::Stderr(_) => {
+            return Err(Errno(errno::BADF));
+        }
     };
     Ok(std::fs::File::from(owned))
+}
+
+/// Whether a descriptor is one of the standard streams.
+pub(crate) fn is_stdio(kind: &FdKind) -> bool {
+    matches!(
+        kind,
+        FdKind::Stdin(_) | FdKind::Stdout(_) | FdKind::Stderr(_)
+    )
+}
+
+/// The filetype a standard stream reports, as wasmtime does: a character
+/// device when it is a terminal, else unknown (a pipe, a regular file,
+/// `/dev/null`, a socket: preview 1 has no code for a pipe, and a stream is
+/// not seekable whatever the host descriptor is). `None` for other
+/// descriptors.
+pub(crate) fn stdio_filetype(kind: &FdKind) -> Option<u8> {
+    let (stream, host_fd) = match kind {
+        FdKind::Stdin(s) => (s, 0),
+        FdKind::Stdout(s) => (s, 1),
+        FdKind::Stderr(s) => (s, 2),
+        FdKind::File(_) | FdKind::Dir(_) => return None,
+    };
+    Some(if stream.is_terminal(host_fd) {
+        FILETYPE_CHARACTER_DEVICE
+    } else {
+        FILETYPE_UNKNOWN
+    })
 }
 
 /// Computes new (atime, mtime) for `*_set_times` from WASI's fstflags.
@@ -156,6 +208,22 @@ fn file(kind: &mut FdKind) -> WasiResult<&mut cap_std::fs::File> {
     }
 }
 
+/// The file behind `fd`, which must have the `needed` rights. A standard
+/// stream is refused with `on_stdio` before its rights are looked at
+/// (wasmtime's answers: `SPIPE` to seek, tell, `pread` stdin or `pwrite`
+/// stdout; `BADF` for the rest), a directory with `ISDIR`.
+fn file_with(
+    ctx: &mut WasiCtx,
+    fd: u32,
+    needed: u64,
+    on_stdio: u16,
+) -> WasiResult<&mut cap_std::fs::File> {
+    if is_stdio(&ctx.fd(fd)?.kind) {
+        return Err(Errno(on_stdio));
+    }
+    file(&mut ctx.fd_with(fd, needed)?.kind)
+}
+
 pub(super) fn add<T: WasiView>(linker: &mut Linker<T>) -> Result<()> {
     linker.func_wrap(
         MODULE,
@@ -179,7 +247,7 @@ pub(super) fn add<T: WasiView>(linker: &mut Linker<T>) -> Result<()> {
         "fd_allocate",
         |mut c: Caller<'_, T>, fd: u32, offset: u64, len: u64| {
             with_ctx(&mut c, |_, ctx| {
-                let f = file(&mut ctx.fd_with(fd, rights::FD_ALLOCATE)?.kind)?;
+                let f = file_with(ctx, fd, rights::FD_ALLOCATE, errno::BADF)?;
                 let end = offset.checked_add(len).ok_or(Errno(errno::FBIG))?;
                 if f.metadata()?.len() < end {
                     f.set_len(end)?;
@@ -202,7 +270,8 @@ pub(super) fn add<T: WasiView>(linker: &mut Linker<T>) -> Result<()> {
                 match &f.kind {
                     FdKind::File(file) => Ok(file.sync_all()?),
                     FdKind::Dir(_) => Ok(()),
-                    _ => Err(Errno(errno::INVAL)),
+                    // Not a file: nothing of the host's to sync (wasmtime's answer).
+                    _ => Err(Errno(errno::BADF)),
                 }
             })
         })?;
@@ -213,10 +282,15 @@ pub(super) fn add<T: WasiView>(linker: &mut Linker<T>) -> Result<()> {
         |mut c: Caller<'_, T>, fd: u32, out: u32| {
             with_ctx(&mut c, |mem, ctx| {
                 let f = ctx.fd(fd)?;
+                // What the descriptor really is: an opened path may be a
+                // device, a FIFO or a socket as well as a regular file.
                 let filetype = match &f.kind {
                     FdKind::Dir(_) => FILETYPE_DIRECTORY,
-                    FdKind::File(_) => FILETYPE_REGULAR_FILE,
-                    _ => FILETYPE_CHARACTER_DEVICE,
+                    FdKind::File(_) => {
+                        use std::os::unix::fs::MetadataExt;
+                        filetype_of_mode(std_file(&f.kind)?.metadata()?.mode())
+                    }
+                    k => stdio_filetype(k).unwrap_or(FILETYPE_UNKNOWN),
                 };
                 let flags = f.fdflags | if f.append { FDFLAGS_APPEND } else { 0 };
                 mem.slice_mut(out, 24)?.fill(0);
@@ -264,15 +338,23 @@ pub(super) fn add<T: WasiView>(linker: &mut Linker<T>) -> Result<()> {
         |mut c: Caller<'_, T>, fd: u32, out: u32| {
             with_ctx(&mut c, |mem, ctx| {
                 let f = ctx.fd(fd)?;
-                let meta = std_file(&f.kind)?.metadata()?;
-                let mut st = filestat_std(&meta);
-                if matches!(
-                    f.kind,
-                    FdKind::Stdin(_) | FdKind::Stdout(_) | FdKind::Stderr(_)
-                ) {
-                    st.filetype = FILETYPE_CHARACTER_DEVICE;
+                // A standard stream: its type and nothing else (wasmtime's
+                // answer), not the host's stdio's device, inode and times.
+                if let Some(filetype) = stdio_filetype(&f.kind) {
+                    return Filestat {
+                        dev: 0,
+                        ino: 0,
+                        filetype,
+                        nlink: 0,
+                        size: 0,
+                        atim: 0,
+                        mtim: 0,
+                        ctim: 0,
+                    }
+                    .write(mem, out);
                 }
-                st.write(mem, out)
+                let meta = std_file(&f.kind)?.metadata()?;
+                filestat_std(&meta).write(mem, out)
             })
         },
     )?;
@@ -281,10 +363,7 @@ pub(super) fn add<T: WasiView>(linker: &mut Linker<T>) -> Result<()> {
         "fd_filestat_set_size",
         |mut c: Caller<'_, T>, fd: u32, size: u64| {
             with_ctx(&mut c, |_, ctx| {
-                Ok(
-                    file(&mut ctx.fd_with(fd, rights::FD_FILESTAT_SET_SIZE)?.kind)?
-                        .set_len(size)?,
-                )
+                Ok(file_with(ctx, fd, rights::FD_FILESTAT_SET_SIZE, errno::BADF)?.set_len(size)?)
             })
         },
     )?;
@@ -311,7 +390,11 @@ pub(super) fn add<T: WasiView>(linker: &mut Linker<T>) -> Result<()> {
         "fd_pread",
         |mut c: Caller<'_, T>, fd: u32, iovs: u32, n: u32, offset: u64, nread: u32| {
             with_ctx(&mut c, |mem, ctx| {
-                let f = file(&mut ctx.fd_with(fd, rights::FD_READ | rights::FD_SEEK)?.kind)?;
+                let on_stdio = match ctx.fd(fd)?.kind {
+                    FdKind::Stdin(_) => errno::SPIPE,
+                    _ => errno::BADF,
+                };
+                let f = file_with(ctx, fd, rights::FD_READ | rights::FD_SEEK, on_stdio)?;
                 let mut total = 0u64;
                 for (ptr, len) in mem.iovecs(iovs, n)? {
                     let buf = mem.slice_mut(ptr, len)?;
@@ -330,7 +413,11 @@ pub(super) fn add<T: WasiView>(linker: &mut Linker<T>) -> Result<()> {
         "fd_pwrite",
         |mut c: Caller<'_, T>, fd: u32, iovs: u32, n: u32, offset: u64, nwritten: u32| {
             with_ctx(&mut c, |mem, ctx| {
-                let f = file(&mut ctx.fd_with(fd, rights::FD_WRITE | rights::FD_SEEK)?.kind)?;
+                let on_stdio = match ctx.fd(fd)?.kind {
+                    FdKind::Stdout(_) | FdKind::Stderr(_) => errno::SPIPE,
+                    _ => errno::BADF,
+                };
+                let f = file_with(ctx, fd, rights::FD_WRITE | rights::FD_SEEK, on_stdio)?;
                 let mut total = 0u64;
                 for (ptr, len) in mem.iovecs(iovs, n)? {
                     let data = mem.slice(ptr, len)?;
@@ -432,16 +519,7 @@ pub(super) fn add<T: WasiView>(linker: &mut Linker<T>) -> Result<()> {
                 for e in dir.entries()? {
                     let e = e?;
                     let name = e.file_name().to_string_lossy().into_owned();
-                    let ft = e.file_type()?;
-                    let t = if ft.is_dir() {
-                        FILETYPE_DIRECTORY
-                    } else if ft.is_symlink() {
-                        FILETYPE_SYMBOLIC_LINK
-                    } else if ft.is_file() {
-                        FILETYPE_REGULAR_FILE
-                    } else {
-                        FILETYPE_UNKNOWN
-                    };
+                    let t = filetype_of(&e.file_type()?);
                     entries.push((name, std::os::unix::fs::DirEntryExt::ino(&e), t));
                 }
                 entries[2..].sort();
@@ -487,7 +565,7 @@ pub(super) fn add<T: WasiView>(linker: &mut Linker<T>) -> Result<()> {
                 } else {
                     rights::FD_SEEK
                 };
-                let f = file(&mut ctx.fd_with(fd, needed)?.kind)?;
+                let f = file_with(ctx, fd, needed, errno::SPIPE)?;
                 let pos = match whence {
                     0 => SeekFrom::Start(u64::try_from(offset).map_err(|_| Errno(errno::INVAL))?),
                     1 => SeekFrom::Current(offset),
@@ -504,7 +582,7 @@ pub(super) fn add<T: WasiView>(linker: &mut Linker<T>) -> Result<()> {
         "fd_tell",
         |mut c: Caller<'_, T>, fd: u32, out: u32| {
             with_ctx(&mut c, |mem, ctx| {
-                let f = file(&mut ctx.fd_with(fd, rights::FD_TELL)?.kind)?;
+                let f = file_with(ctx, fd, rights::FD_TELL, errno::SPIPE)?;
                 let n = f.stream_position()?;
                 mem.write_u64(out, n)
             })

@@ -73,7 +73,7 @@ mod paths;
 mod poll;
 
 use std::collections::BTreeMap;
-use std::io::{Read, Write};
+use std::io::Write;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
@@ -305,9 +305,12 @@ pub(crate) mod rights {
         | PATH_REMOVE_DIRECTORY
         | PATH_UNLINK_FILE
         | POLL_FD_READWRITE;
-    /// What a standard stream can be asked to do.
-    pub const STDIO: u64 =
-        FD_READ | FD_WRITE | FD_FDSTAT_SET_FLAGS | FD_FILESTAT_GET | POLL_FD_READWRITE;
+    /// What stdin can be asked to do: read, nothing else (wasmtime's
+    /// answer). No `FD_SEEK`/`FD_TELL`, so wasi-libc's `isatty` goes by the
+    /// filetype alone.
+    pub const STDIN: u64 = FD_READ;
+    /// What stdout and stderr can be asked to do: write.
+    pub const STDOUT: u64 = FD_WRITE;
 }
 
 /// A WASI program's view of the world: its arguments, environment,
@@ -407,26 +410,35 @@ impl WasiCtxBuilder {
     /// cannot be opened.
     pub fn build(&mut self) -> Result<WasiCtx> {
         let mut fds = BTreeMap::new();
-        let std = |kind| Fd {
+        let std = |kind, rights| Fd {
             kind,
             preopen: None,
             root: None,
             append: false,
             fdflags: 0,
-            rights_base: rights::STDIO,
-            rights_inheriting: 0,
+            rights_base: rights,
+            rights_inheriting: rights,
         };
         fds.insert(
             0,
-            std(FdKind::Stdin(self.stdin.clone().unwrap_or(Stdio::Null))),
+            std(
+                FdKind::Stdin(self.stdin.clone().unwrap_or(Stdio::Null)),
+                rights::STDIN,
+            ),
         );
         fds.insert(
             1,
-            std(FdKind::Stdout(self.stdout.clone().unwrap_or(Stdio::Null))),
+            std(
+                FdKind::Stdout(self.stdout.clone().unwrap_or(Stdio::Null)),
+                rights::STDOUT,
+            ),
         );
         fds.insert(
             2,
-            std(FdKind::Stderr(self.stderr.clone().unwrap_or(Stdio::Null))),
+            std(
+                FdKind::Stderr(self.stderr.clone().unwrap_or(Stdio::Null)),
+                rights::STDOUT,
+            ),
         );
         for (i, (host, guest)) in self.preopens.iter().enumerate() {
             let dir = cap_std::fs::Dir::open_ambient_dir(host, cap_std::ambient_authority())
@@ -622,7 +634,34 @@ pub(crate) fn with_ctx<T: WasiView>(
     })
 }
 
+/// Reads from the host's fd 0 itself, not through `std::io::stdin()`,
+/// whose buffer would hold input that `poll_oneoff` (asking the OS whether
+/// fd 0 is readable) could not see.
+fn read_host_stdin(buf: &mut [u8]) -> std::io::Result<usize> {
+    loop {
+        // SAFETY: `buf` is valid for writes of `buf.len()` bytes; fd 0 is
+        // only read, never closed.
+        let n = unsafe { libc::read(0, buf.as_mut_ptr().cast(), buf.len()) };
+        if n >= 0 {
+            return Ok(n as usize);
+        }
+        let e = std::io::Error::last_os_error();
+        if e.kind() != std::io::ErrorKind::Interrupted {
+            return Err(e);
+        }
+    }
+}
+
 impl Stdio {
+    /// Whether the stream is a terminal: only an inherited stream can be,
+    /// when the host's own descriptor `host_fd` is one (what wasmtime
+    /// reports as a character device; anything else, a pipe, a file,
+    /// `/dev/null`, a socket, is not).
+    pub(crate) fn is_terminal(&self, host_fd: i32) -> bool {
+        // SAFETY: `isatty` only inspects the descriptor number.
+        matches!(self, Stdio::Inherit) && unsafe { libc::isatty(host_fd) } == 1
+    }
+
     pub(crate) fn read(&self, buf: &mut [u8]) -> WasiResult<usize> {
         match self {
             Stdio::Inherit => {
@@ -631,7 +670,7 @@ impl Stdio {
                 let n = buf.len();
                 let (data, r) = nyash_engine::host::run_blocking(move || {
                     let mut data = vec![0u8; n];
-                    let r = std::io::stdin().read(&mut data);
+                    let r = read_host_stdin(&mut data);
                     (data, r)
                 })
                 .map_err(|_| Errno(errno::INTR))?;

@@ -11,10 +11,7 @@ use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
 use cap_fs_ext::{DirExt, FollowSymlinks, OpenOptionsFollowExt, SystemTimeSpec};
 use cap_std::fs::{Dir, MetadataExt, OpenOptions};
 
-use super::fds::{
-    FILETYPE_DIRECTORY, FILETYPE_REGULAR_FILE, FILETYPE_SYMBOLIC_LINK, FILETYPE_UNKNOWN, Filestat,
-    filestat_std, times,
-};
+use super::fds::{Filestat, filestat_std, filetype_of, times};
 use super::{
     Errno, Fd, FdKind, MODULE, Root, WasiCtx, WasiResult, WasiView, errno, rights, with_ctx,
 };
@@ -56,16 +53,7 @@ fn guest_path(mem: &super::GuestMem<'_>, ptr: u32, len: u32) -> WasiResult<Strin
 }
 
 fn stat_of(m: &cap_std::fs::Metadata) -> Filestat {
-    let ft = m.file_type();
-    let filetype = if ft.is_dir() {
-        FILETYPE_DIRECTORY
-    } else if ft.is_symlink() {
-        FILETYPE_SYMBOLIC_LINK
-    } else if ft.is_file() {
-        FILETYPE_REGULAR_FILE
-    } else {
-        FILETYPE_UNKNOWN
-    };
+    let filetype = filetype_of(&m.file_type());
     let t = |r: std::io::Result<cap_std::time::SystemTime>| {
         r.ok()
             .and_then(|t| t.into_std().duration_since(std::time::UNIX_EPOCH).ok())
