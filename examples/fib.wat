@@ -1,4 +1,4 @@
-;; Recursive Fibonacci: `nyash-engine run examples/fib.wat --invoke fib 30`
+;; Recursive Fibonacci: `nyash-engine run --invoke fib examples/fib.wat 30`
 (module
   (func $fib (export "fib") (param $n i32) (result i64)
     (if (result i64) (i32.lt_u (local.get $n) (i32.const 2))

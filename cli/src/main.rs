@@ -50,11 +50,12 @@ enum Command {
         /// Stop the program after this long (e.g. 500ms, 10s, 2m).
         #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
         timeout: Option<Duration>,
-        /// The module to run.
-        module: PathBuf,
-        /// Arguments for the program (or for the invoked function).
-        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
-        args: Vec<String>,
+        /// The module to run, then the arguments for the program (or for the
+        /// invoked function). Everything after the module is the program's,
+        /// `-h`, `--dir` and `--` included (as in `wasmtime run`): options
+        /// for `run` go before the module.
+        #[arg(value_name = "MODULE", trailing_var_arg = true, required = true)]
+        module_and_args: Vec<String>,
     },
     /// Compile a module ahead of time into a .nwasm artifact.
     Compile {
@@ -239,9 +240,12 @@ fn main() -> ExitCode {
             fuel,
             allow_precompiled,
             timeout,
-            module,
-            args,
+            module_and_args,
         } => {
+            let (module, args) = module_and_args
+                .split_first()
+                .expect("clap requires the module");
+            let module = PathBuf::from(module);
             let opts = RunOptions {
                 invoke,
                 dirs,
@@ -252,7 +256,7 @@ fn main() -> ExitCode {
                 allow_precompiled,
                 bundle: None,
             };
-            finish(run(&module, &opts, &args))
+            finish(run(&module, &opts, args))
         }
     }
 }

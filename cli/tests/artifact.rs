@@ -57,7 +57,7 @@ fn cli_compile_run_and_explicit_damage() {
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     // Without the opt-in, an artifact is refused with a message naming it.
     let o = cli()
-        .args(["run", out.to_str().unwrap(), "--invoke", "g"])
+        .args(["run", "--invoke", "g", out.to_str().unwrap()])
         .output()
         .unwrap();
     assert!(!o.status.success());
@@ -70,10 +70,10 @@ fn cli_compile_run_and_explicit_damage() {
     let o = cli()
         .args([
             "run",
-            "--allow-precompiled",
-            out.to_str().unwrap(),
             "--invoke",
             "g",
+            "--allow-precompiled",
+            out.to_str().unwrap(),
         ])
         .output()
         .unwrap();
@@ -85,10 +85,10 @@ fn cli_compile_run_and_explicit_damage() {
     let o = cli()
         .args([
             "run",
-            "--allow-precompiled",
-            out.to_str().unwrap(),
             "--invoke",
             "g",
+            "--allow-precompiled",
+            out.to_str().unwrap(),
         ])
         .output()
         .unwrap();
@@ -149,7 +149,7 @@ fn lazy_run_fills_the_cache_from_a_detached_process() {
     let cache = dir.join("cache");
     let run = |lazy: &str| {
         cli()
-            .args(["run", wat.to_str().unwrap(), "--invoke", "g"])
+            .args(["run", "--invoke", "g", wat.to_str().unwrap()])
             .env("NYASH_ENGINE_CACHE_DIR", &cache)
             .env("NYASH_LAZY", lazy)
             .output()
@@ -181,10 +181,10 @@ fn lazy_run_fills_the_cache_from_a_detached_process() {
     let o = cli()
         .args([
             "run",
-            "--allow-precompiled",
-            entry.to_str().unwrap(),
             "--invoke",
             "g",
+            "--allow-precompiled",
+            entry.to_str().unwrap(),
         ])
         .env("NYASH_LAZY", "0")
         .output()
@@ -232,7 +232,7 @@ fn run_compiles_big_modules_lazily() {
     std::fs::write(&small, padded_module(0)).unwrap();
     let run = |path: &std::path::Path, lazy: Option<&str>| {
         let mut c = cli();
-        c.args(["run", "--no-cache", path.to_str().unwrap(), "--invoke", "g"])
+        c.args(["run", "--invoke", "g", "--no-cache", path.to_str().unwrap()])
             .env("NYASH_LAZY_TRACE", "1")
             .env_remove("NYASH_LAZY");
         if let Some(v) = lazy {

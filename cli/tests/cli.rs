@@ -26,7 +26,7 @@ fn stderr(o: &Output) -> String {
 #[test]
 fn invoke_prints_results() {
     let fib = concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/fib.wat");
-    let o = run(&["run", fib, "--invoke", "fib", "20"]);
+    let o = run(&["run", "--invoke", "fib", fib, "20"]);
     assert!(o.status.success(), "{}", stderr(&o));
     assert_eq!(String::from_utf8_lossy(&o.stdout), "6765\n");
 }
@@ -37,7 +37,7 @@ fn multiple_results_and_float_arguments() {
         "multi.wat",
         br#"(module (func (export "f") (param f64 i64) (result i64 f64) local.get 1 local.get 0))"#,
     );
-    let o = run(&["run", m.to_str().unwrap(), "--invoke", "f", "2.5", "-3"]);
+    let o = run(&["run", "--invoke", "f", m.to_str().unwrap(), "2.5", "-3"]);
     assert!(o.status.success(), "{}", stderr(&o));
     assert_eq!(String::from_utf8_lossy(&o.stdout), "-3\n2.5\n");
 }
@@ -52,9 +52,9 @@ fn v128_arguments_and_results() {
     );
     let o = run(&[
         "run",
-        m.to_str().unwrap(),
         "--invoke",
         "f",
+        m.to_str().unwrap(),
         "0x00000004_00000003_00000002_00000001",
         "1",
     ]);
@@ -63,7 +63,7 @@ fn v128_arguments_and_results() {
         String::from_utf8_lossy(&o.stdout),
         "0x00000004000000030000000200000002\n1\n"
     );
-    let o = run(&["run", m.to_str().unwrap(), "--invoke", "f", "0xg", "1"]);
+    let o = run(&["run", "--invoke", "f", m.to_str().unwrap(), "0xg", "1"]);
     assert!(!o.status.success());
     assert!(stderr(&o).contains("not a valid v128"), "{}", stderr(&o));
 }
@@ -89,7 +89,7 @@ fn auto_vectorized_programs_match_their_scalar_builds() {
 
 #[test]
 fn missing_file_is_an_error_naming_it() {
-    let o = run(&["run", "/nonexistent/nothing.wasm", "--invoke", "f"]);
+    let o = run(&["run", "--invoke", "f", "/nonexistent/nothing.wasm"]);
     assert!(!o.status.success());
     assert!(
         stderr(&o).contains("/nonexistent/nothing.wasm"),
@@ -108,7 +108,7 @@ fn invoke_prints_typed_references() {
             (elem declare func $id)
             (func (export "f") (result (ref $t) (ref null $t)) ref.func $id ref.null $t))"#,
     );
-    let o = run(&["run", m.to_str().unwrap(), "--invoke", "f"]);
+    let o = run(&["run", "--invoke", "f", m.to_str().unwrap()]);
     assert!(o.status.success(), "{}", stderr(&o));
     let out = String::from_utf8_lossy(&o.stdout);
     assert_eq!(out, "funcref (func (param i32) (result i32))\nnull\n");
@@ -123,7 +123,7 @@ fn invoke_prints_i31_references() {
             (func (export "f") (result i31ref anyref (ref null $s) eqref)
                 (ref.i31 (i32.const -42)) (ref.i31 (i32.const 7)) (ref.null $s) (ref.null none)))"#,
     );
-    let o = run(&["run", m.to_str().unwrap(), "--invoke", "f"]);
+    let o = run(&["run", "--invoke", "f", m.to_str().unwrap()]);
     assert!(o.status.success(), "{}", stderr(&o));
     let out = String::from_utf8_lossy(&o.stdout);
     assert_eq!(out, "i31 -42\ni31 7\nnull\nnull\n");
@@ -149,7 +149,7 @@ fn invoke_prints_gc_objects() {
                     (struct.new $inner (i32.const 6)) (f64.const 0))
                 (any.convert_extern (ref.null noextern))))"#,
     );
-    let o = run(&["run", m.to_str().unwrap(), "--invoke", "f"]);
+    let o = run(&["run", "--invoke", "f", m.to_str().unwrap()]);
     assert!(o.status.success(), "{}", stderr(&o));
     let out = String::from_utf8_lossy(&o.stdout);
     let lines: Vec<&str> = out.lines().collect();
@@ -187,7 +187,7 @@ fn invoke_prints_gc_objects() {
 #[test]
 fn malformed_and_invalid_modules_are_errors() {
     let m = write("bad.wasm", b"\0asm\x01\0\0\0\x05\x03\x01");
-    let o = run(&["run", m.to_str().unwrap(), "--invoke", "f"]);
+    let o = run(&["run", "--invoke", "f", m.to_str().unwrap()]);
     assert!(!o.status.success());
     let e = stderr(&o);
     assert!(e.contains("bad.wasm") && e.contains("offset"), "{e}");
@@ -196,7 +196,7 @@ fn malformed_and_invalid_modules_are_errors() {
         "invalid.wat",
         br#"(module (func (result i32) f32.const 1))"#,
     );
-    let o = run(&["run", m.to_str().unwrap(), "--invoke", "f"]);
+    let o = run(&["run", "--invoke", "f", m.to_str().unwrap()]);
     assert!(!o.status.success());
     assert!(stderr(&o).contains("type mismatch"), "{}", stderr(&o));
 }
@@ -207,7 +207,7 @@ fn traps_exit_non_zero_with_a_backtrace() {
         "trap.wat",
         br#"(module (func $deep (export "go") (param i32) (result i32) local.get 0 i32.const 0 i32.div_u))"#,
     );
-    let o = run(&["run", m.to_str().unwrap(), "--invoke", "go", "7"]);
+    let o = run(&["run", "--invoke", "go", m.to_str().unwrap(), "7"]);
     assert!(!o.status.success());
     let e = stderr(&o);
     assert!(e.contains("integer divide by zero"), "{e}");
@@ -224,10 +224,10 @@ fn uncaught_exceptions_exit_non_zero_naming_the_payload() {
                     (try_table (catch $e $h) (throw $e (local.get 0))) (i32.const 0)))
             (func (export "escape") (param i32) (throw $e (local.get 0))))"#,
     );
-    let o = run(&["run", m.to_str().unwrap(), "--invoke", "go", "7"]);
+    let o = run(&["run", "--invoke", "go", m.to_str().unwrap(), "7"]);
     assert!(o.status.success(), "{}", stderr(&o));
     assert_eq!(String::from_utf8_lossy(&o.stdout), "7\n");
-    let o = run(&["run", m.to_str().unwrap(), "--invoke", "escape", "7"]);
+    let o = run(&["run", "--invoke", "escape", m.to_str().unwrap(), "7"]);
     assert!(!o.status.success());
     let e = stderr(&o);
     assert!(
@@ -242,7 +242,7 @@ fn unresolved_imports_and_bad_arguments_are_errors() {
         "imp.wat",
         br#"(module (import "env" "f" (func)) (func (export "g") (param i32)))"#,
     );
-    let o = run(&["run", m.to_str().unwrap(), "--invoke", "g", "1"]);
+    let o = run(&["run", "--invoke", "g", m.to_str().unwrap(), "1"]);
     assert!(!o.status.success());
     assert!(
         stderr(&o).contains("env::f") || stderr(&o).contains("`env::f`"),
@@ -251,10 +251,10 @@ fn unresolved_imports_and_bad_arguments_are_errors() {
     );
 
     let m = write("args.wat", br#"(module (func (export "g") (param i32)))"#);
-    let o = run(&["run", m.to_str().unwrap(), "--invoke", "g", "x"]);
+    let o = run(&["run", "--invoke", "g", m.to_str().unwrap(), "x"]);
     assert!(!o.status.success());
     assert!(stderr(&o).contains("not a valid i32"), "{}", stderr(&o));
-    let o = run(&["run", m.to_str().unwrap(), "--invoke", "nope"]);
+    let o = run(&["run", "--invoke", "nope", m.to_str().unwrap()]);
     assert!(!o.status.success());
     assert!(stderr(&o).contains("nope"), "{}", stderr(&o));
 }
@@ -268,11 +268,11 @@ fn timeout_stops_an_endless_loop() {
     let start = std::time::Instant::now();
     let o = run(&[
         "run",
+        "--invoke",
+        "spin",
         "--timeout",
         "200ms",
         m.to_str().unwrap(),
-        "--invoke",
-        "spin",
     ]);
     assert!(!o.status.success());
     assert!(stderr(&o).contains("interrupted"), "{}", stderr(&o));
@@ -290,22 +290,22 @@ fn fuel_limits_execution() {
     );
     let o = run(&[
         "run",
+        "--invoke",
+        "count",
         "--fuel",
         "100000",
         m.to_str().unwrap(),
-        "--invoke",
-        "count",
         "100",
     ]);
     assert!(o.status.success(), "{}", stderr(&o));
     assert_eq!(String::from_utf8_lossy(&o.stdout), "100\n");
     let o = run(&[
         "run",
+        "--invoke",
+        "count",
         "--fuel",
         "1000",
         m.to_str().unwrap(),
-        "--invoke",
-        "count",
         "1000000",
     ]);
     assert!(!o.status.success());
@@ -349,7 +349,7 @@ fn a_huge_or_odd_timeout_is_an_error() {
         "1x",
     ] {
         let flag = format!("--timeout={t}");
-        let o = run(&["run", &flag, m.to_str().unwrap(), "--invoke", "f"]);
+        let o = run(&["run", "--invoke", "f", &flag, m.to_str().unwrap()]);
         assert_eq!(o.status.code(), Some(2), "--timeout {t}: {}", stderr(&o));
         assert!(
             stderr(&o).contains("duration") || stderr(&o).contains("unit"),
@@ -360,11 +360,11 @@ fn a_huge_or_odd_timeout_is_an_error() {
     // A long one that fits runs normally.
     let o = run(&[
         "run",
+        "--invoke",
+        "f",
         "--timeout",
         "1000000h",
         m.to_str().unwrap(),
-        "--invoke",
-        "f",
     ]);
     assert!(o.status.success(), "{}", stderr(&o));
 }
@@ -379,4 +379,278 @@ fn a_nyash_main_without_a_result_exits_with_zero() {
     let o = run(&["run", m.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     assert_eq!(String::from_utf8_lossy(&o.stdout), "5\n");
+}
+
+/// A WASI command that writes its arguments to stdout, one per line
+/// (`argv[0]` first).
+const PRINT_ARGS: &[u8] = br#"(module
+    (import "wasi_snapshot_preview1" "args_sizes_get" (func $sizes (param i32 i32) (result i32)))
+    (import "wasi_snapshot_preview1" "args_get" (func $args (param i32 i32) (result i32)))
+    (import "wasi_snapshot_preview1" "fd_write" (func $write (param i32 i32 i32 i32) (result i32)))
+    (memory (export "memory") 1)
+    (func (export "_start") (local $i i32) (local $len i32)
+        (drop (call $sizes (i32.const 0) (i32.const 4)))
+        (drop (call $args (i32.const 16) (i32.const 1024)))
+        (local.set $len (i32.load (i32.const 4)))
+        ;; The arguments are NUL-terminated and back to back: NULs become newlines.
+        (block $done (loop $next
+            (br_if $done (i32.ge_u (local.get $i) (local.get $len)))
+            (if (i32.eqz (i32.load8_u offset=1024 (local.get $i)))
+                (then (i32.store8 offset=1024 (local.get $i) (i32.const 10))))
+            (local.set $i (i32.add (local.get $i) (i32.const 1)))
+            (br $next)))
+        (i32.store (i32.const 8) (i32.const 1024))
+        (i32.store (i32.const 12) (local.get $len))
+        (drop (call $write (i32.const 1) (i32.const 8) (i32.const 1) (i32.const 0)))))"#;
+
+/// Everything after the module is the program's, as with `wasmtime run`:
+/// arguments that look like `run`'s own options (or clap's `-h`, `--help`,
+/// `-V`) and a `--` reach the program's argv unchanged.
+#[test]
+fn arguments_after_the_module_belong_to_the_program() {
+    let m = write("print-args.wat", PRINT_ARGS);
+    let m = m.to_str().unwrap();
+    for args in [
+        &["-h"][..],
+        &["--help"],
+        &["-V"],
+        &["--version"],
+        &["--dir", "x"],
+        &["--invoke", "f", "--env", "A=B", "--no-cache"],
+        &["--", "-h"],
+        &["a", "--", "--", "b"],
+    ] {
+        let o = run(&[&["run", m][..], args].concat());
+        assert!(o.status.success(), "{args:?}: {}", stderr(&o));
+        let expected: String = std::iter::once("print-args.wat")
+            .chain(args.iter().copied())
+            .map(|a| format!("{a}\n"))
+            .collect();
+        assert_eq!(String::from_utf8_lossy(&o.stdout), expected, "{args:?}");
+    }
+    // Options before the module are still `run`'s, `--` before it ends them,
+    // and `run --help` is still the help.
+    let o = run(&["run", "--env", "A=B", "--", m, "-x"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(String::from_utf8_lossy(&o.stdout), "print-args.wat\n-x\n");
+    let o = run(&["run", "--help"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let help = String::from_utf8_lossy(&o.stdout);
+    assert!(help.contains("Usage: nyash-engine run"), "{help}");
+}
+/// A WASI command that reports, for each of fds 0, 1 and 2, one line
+/// `fd:errno,filetype,rights_base,rights_inheriting,errno,filetype,errno`:
+/// `fd_fdstat_get`'s errno, filetype and rights (in hex), then
+/// `fd_filestat_get`'s errno and filetype, then `fd_tell`'s errno; all of it
+/// to both stdout and stderr (the test reads whichever it captured).
+const STDIO_REPORT: &[u8] = br#"(module
+    (import "wasi_snapshot_preview1" "fd_fdstat_get" (func $fdstat (param i32 i32) (result i32)))
+    (import "wasi_snapshot_preview1" "fd_filestat_get" (func $filestat (param i32 i32) (result i32)))
+    (import "wasi_snapshot_preview1" "fd_tell" (func $tell (param i32 i32) (result i32)))
+    (import "wasi_snapshot_preview1" "fd_write" (func $write (param i32 i32 i32 i32) (result i32)))
+    (memory (export "memory") 1)
+    ;; Where the next byte of the report goes.
+    (global $at (mut i32) (i32.const 1024))
+    (func $byte (param $b i32)
+        (i32.store8 (global.get $at) (local.get $b))
+        (global.set $at (i32.add (global.get $at) (i32.const 1))))
+    (func $dec (param $v i32)
+        (if (i32.ge_u (local.get $v) (i32.const 10))
+            (then (call $byte (i32.add (i32.const 48) (i32.div_u (local.get $v) (i32.const 10))))))
+        (call $byte (i32.add (i32.const 48) (i32.rem_u (local.get $v) (i32.const 10)))))
+    (func $hex (param $v i64) (local $shift i64) (local $d i32)
+        (local.set $shift (i64.const 60))
+        (loop $next
+            (local.set $d (i32.wrap_i64 (i64.and (i64.shr_u (local.get $v) (local.get $shift)) (i64.const 15))))
+            (call $byte (i32.add (local.get $d)
+                (select (i32.const 87) (i32.const 48) (i32.ge_u (local.get $d) (i32.const 10)))))
+            (local.set $shift (i64.sub (local.get $shift) (i64.const 4)))
+            (br_if $next (i64.ge_s (local.get $shift) (i64.const 0)))))
+    (func $report (param $fd i32)
+        (call $dec (local.get $fd))
+        (call $byte (i32.const 58))
+        (call $dec (call $fdstat (local.get $fd) (i32.const 0)))
+        (call $byte (i32.const 44))
+        (call $dec (i32.load8_u (i32.const 0)))
+        (call $byte (i32.const 44))
+        (call $hex (i64.load (i32.const 8)))
+        (call $byte (i32.const 44))
+        (call $hex (i64.load (i32.const 16)))
+        (call $byte (i32.const 44))
+        (call $dec (call $filestat (local.get $fd) (i32.const 64)))
+        (call $byte (i32.const 44))
+        (call $dec (i32.load8_u (i32.const 80)))
+        (call $byte (i32.const 44))
+        (call $dec (call $tell (local.get $fd) (i32.const 128)))
+        (call $byte (i32.const 10)))
+    (func (export "_start")
+        (call $report (i32.const 0))
+        (call $report (i32.const 1))
+        (call $report (i32.const 2))
+        (i32.store (i32.const 144) (i32.const 1024))
+        (i32.store (i32.const 148) (i32.sub (global.get $at) (i32.const 1024)))
+        (drop (call $write (i32.const 1) (i32.const 144) (i32.const 1) (i32.const 152)))
+        (drop (call $write (i32.const 2) (i32.const 144) (i32.const 1) (i32.const 152)))))"#;
+
+/// What wasi-libc's `isatty` concludes from one report line: a character
+/// device without the rights to seek or tell.
+fn isatty(line: &str) -> bool {
+    let f: Vec<&str> = line.split([':', ',']).collect();
+    let rights = u64::from_str_radix(f[3], 16).unwrap();
+    f[2] == "2" && rights & (1 << 2 | 1 << 5) == 0
+}
+
+/// The report line wasmtime gives for a standard stream that is not a
+/// terminal (a pipe, a file, /dev/null): filetype unknown, only the right
+/// to read (fd 0) or write (fds 1, 2), a zeroed filestat of that type, and
+/// `fd_tell` refused with ESPIPE (70).
+fn not_a_terminal(fd: u32) -> String {
+    let rights = if fd == 0 { 1 << 1 } else { 1 << 6 };
+    format!("{fd}:0,0,{rights:016x},{rights:016x},0,0,70")
+}
+
+/// `isatty` is 0 for standard streams that are pipes, files or /dev/null
+/// (issue 21: yosys wrote colour escapes into pipes and files).
+#[test]
+fn standard_streams_report_what_the_host_descriptor_is() {
+    use std::process::Stdio;
+    let m = write("stdio-report.wat", STDIO_REPORT);
+    let dir = m.parent().unwrap().to_path_buf();
+    let input = dir.join("stdin.txt");
+    std::fs::write(&input, "some input").unwrap();
+    let file = |name: &str| std::fs::File::create(dir.join(name)).unwrap();
+    let engine = || {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_nyash-engine"));
+        c.args(["run", m.to_str().unwrap()]);
+        c
+    };
+    let check = |what: &str, report: &str| {
+        let lines: Vec<&str> = report.lines().collect();
+        assert_eq!(lines.len(), 3, "{what}: {report}");
+        for (fd, line) in lines.iter().enumerate() {
+            assert!(
+                !isatty(line),
+                "{what}: fd {fd} looks like a terminal: {line}"
+            );
+            assert_eq!(*line, not_a_terminal(fd as u32), "{what}: fd {fd}");
+        }
+    };
+
+    // stdin /dev/null, stdout and stderr pipes.
+    let o = engine().stdin(Stdio::null()).output().unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    check(
+        "stdin null, stdout pipe",
+        &String::from_utf8_lossy(&o.stdout),
+    );
+
+    // stdin a file, stdout a file, stderr a pipe.
+    let o = engine()
+        .stdin(std::fs::File::open(&input).unwrap())
+        .stdout(file("stdout.txt"))
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = std::fs::read_to_string(dir.join("stdout.txt")).unwrap();
+    check("stdout a file", &out);
+    check("stdin a file, stderr a pipe", &stderr(&o));
+
+    // stdin a pipe, stdout /dev/null, stderr a file.
+    let mut child = engine()
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(file("stderr.txt"))
+        .spawn()
+        .unwrap();
+    drop(child.stdin.take());
+    assert!(child.wait().unwrap().success());
+    let err = std::fs::read_to_string(dir.join("stderr.txt")).unwrap();
+    check("stdin a pipe, stdout null, stderr a file", &err);
+}
+
+/// On a terminal the three streams are character devices without seek
+/// rights, so `isatty` is 1. Run under `script`, which gives the command a
+/// pseudo-terminal; skipped (saying so) where `script` is missing.
+#[test]
+fn standard_streams_on_a_terminal_are_character_devices() {
+    let m = write("stdio-report-tty.wat", STDIO_REPORT);
+    let cmd = format!("{} run {}", env!("CARGO_BIN_EXE_nyash-engine"), m.display());
+    let Ok(o) = Command::new("script")
+        .args(["-qec", &cmd, "/dev/null"])
+        .stdin(std::process::Stdio::null())
+        .output()
+    else {
+        eprintln!("skipped: `script` (util-linux) is not installed");
+        return;
+    };
+    let e = stderr(&o);
+    if !o.status.success() && (e.contains("pseudo-terminal") || e.contains("openpty")) {
+        eprintln!("skipped: no pseudo-terminal here: {e}");
+        return;
+    }
+    assert!(o.status.success(), "{e}");
+    // The report comes twice (stdout and stderr, both the terminal), with
+    // the terminal's CRLF line ends.
+    let out = String::from_utf8_lossy(&o.stdout).replace('\r', "");
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.len(), 6, "{out}");
+    for (i, line) in lines.iter().enumerate() {
+        let fd = i % 3;
+        assert!(isatty(line), "fd {fd} is not a terminal: {line}");
+        let rights = if fd == 0 { 1 << 1 } else { 1 << 6 };
+        assert_eq!(
+            *line,
+            format!("{fd}:0,2,{rights:016x},{rights:016x},0,2,70")
+        );
+    }
+}
+
+/// A WASI command that polls for stdin to be readable with a 200 ms timeout
+/// and exits with 10 x the first event's type (0 the clock, 1 stdin) + the
+/// number of events.
+const POLL_STDIN: &[u8] = br#"(module
+    (import "wasi_snapshot_preview1" "poll_oneoff" (func $poll (param i32 i32 i32 i32) (result i32)))
+    (import "wasi_snapshot_preview1" "proc_exit" (func $exit (param i32)))
+    (memory (export "memory") 1)
+    (func (export "_start")
+        ;; userdata 1: read fd 0; userdata 2: monotonic clock, 200 ms
+        (i64.store (i32.const 0) (i64.const 1))
+        (i32.store8 (i32.const 8) (i32.const 1))
+        (i32.store (i32.const 16) (i32.const 0))
+        (i64.store (i32.const 48) (i64.const 2))
+        (i32.store8 (i32.const 56) (i32.const 0))
+        (i32.store (i32.const 64) (i32.const 1))
+        (i64.store (i32.const 72) (i64.const 200000000))
+        (if (call $poll (i32.const 0) (i32.const 128) (i32.const 2) (i32.const 100))
+            (then unreachable))
+        (call $exit (i32.add (i32.mul (i32.load8_u (i32.const 138)) (i32.const 10))
+                             (i32.load (i32.const 100))))))"#;
+
+/// `poll_oneoff` reports an inherited stdin readable only when the host's
+/// fd 0 is: an open pipe with nothing in it is not (the timer fires), a
+/// pipe with data or at end of file is (it was always "ready").
+#[test]
+fn poll_oneoff_waits_for_stdin() {
+    use std::io::Write;
+    use std::process::Stdio;
+    let m = write("poll-stdin.wat", POLL_STDIN);
+    let engine = || {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_nyash-engine"));
+        c.args(["run", m.to_str().unwrap()]);
+        c
+    };
+    // An empty pipe kept open: the clock's event alone.
+    // (`wait` closes a stdin it holds: take it first.)
+    let mut child = engine().stdin(Stdio::piped()).spawn().unwrap();
+    let open = child.stdin.take();
+    let status = child.wait().unwrap();
+    drop(open);
+    assert_eq!(status.code(), Some(1));
+    // Data waiting: stdin's event alone.
+    let mut child = engine().stdin(Stdio::piped()).spawn().unwrap();
+    child.stdin.as_mut().unwrap().write_all(b"x").unwrap();
+    assert_eq!(child.wait().unwrap().code(), Some(11));
+    // End of file (/dev/null) is readable too.
+    let o = engine().stdin(Stdio::null()).output().unwrap();
+    assert_eq!(o.status.code(), Some(11), "{}", stderr(&o));
 }

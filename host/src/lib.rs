@@ -345,7 +345,8 @@ fn new_string<T: NyashView>(caller: &mut Caller<'_, T>, text: &[u8]) -> Result<u
 }
 
 /// Defines the Nyash host functions `module` imports, each by its declared
-/// type (imports from other modules are left alone). Fails with a link error
+/// type (imports from other modules are left alone): one line per import,
+/// each defined by the function of its name below. Fails with a link error
 /// for an `env` import that is not part of the ABI, or if a name is already
 /// defined in `linker`.
 pub fn add_to_linker<T: NyashView>(linker: &mut Linker<T>, module: &Module) -> Result<()> {
@@ -354,126 +355,127 @@ pub fn add_to_linker<T: NyashView>(linker: &mut Linker<T>, module: &Module) -> R
         if m != "env" {
             continue;
         }
-        let n = ty.params.len();
-        let name_owned = name.to_string();
         match name {
-            "print" => linker.func_wrap("env", "print", |mut c: Caller<'_, T>, v: i32| {
-                c.data_mut()
-                    .nyash()
-                    .emit(format!("{v}\n").as_bytes(), false);
-            })?,
-            "print_str" => linker.func_wrap(
-                "env",
-                "print_str",
-                |mut c: Caller<'_, T>, p: u32, l: u32| -> Result<()> {
-                    let mem = memory(&mut c)?;
-                    let (data, host) = mem.data_and_store_mut(&mut c);
-                    let mut line = bytes(data, p, l)?.to_vec();
-                    line.push(b'\n');
-                    host.nyash().emit(&line, false);
-                    Ok(())
-                },
-            )?,
-            _ if CONSOLE.contains(&name) => {
-                let stderr = matches!(name, "console_warn" | "console_error");
-                if n == 1 {
-                    // The older form passes one i32 (a value to print).
-                    linker.func_new(
-                        "env",
-                        name,
-                        ty.clone(),
-                        move |mut c: Caller<'_, T>, args, _| {
-                            let v = args[0].i32().unwrap_or(0);
-                            c.data_mut()
-                                .nyash()
-                                .emit(format!("{v}\n").as_bytes(), stderr);
-                            Ok(())
-                        },
-                    )?
-                } else {
-                    linker.func_new(
-                        "env",
-                        name,
-                        ty.clone(),
-                        move |mut c: Caller<'_, T>, args, _| {
-                            let (p, l) = (
-                                args[0].i32().unwrap_or(0) as u32,
-                                args.get(1).and_then(|v| v.i32()).unwrap_or(0) as u32,
-                            );
-                            let mem = memory(&mut c)?;
-                            let (data, host) = mem.data_and_store_mut(&mut c);
-                            let mut line = bytes(data, p, l)?.to_vec();
-                            line.push(b'\n');
-                            host.nyash().emit(&line, stderr);
-                            Ok(())
-                        },
-                    )?
-                }
-            }
-            "box_print" => linker.func_wrap(
-                "env",
-                "box_print",
-                |mut c: Caller<'_, T>, b: u32| -> Result<()> {
-                    let mem = memory(&mut c)?;
-                    let (data, host) = mem.data_and_store_mut(&mut c);
-                    let text = describe(data, b, 0);
-                    host.nyash().emit(format!("{text}\n").as_bytes(), false);
-                    Ok(())
-                },
-            )?,
-            "box_to_string" => linker.func_wrap(
-                "env",
-                "box_to_string",
-                |mut c: Caller<'_, T>, b: u32| -> Result<u32> {
-                    let mem = memory(&mut c)?;
-                    let data = mem.data(&c);
-                    if read_u32(data, b) == Some(STRING_BOX) {
-                        return Ok(b);
-                    }
-                    let text = describe(data, b, 0);
-                    new_string(&mut c, text.as_bytes())
-                },
-            )?,
-            "box_equals" => linker.func_wrap(
-                "env",
-                "box_equals",
-                |mut c: Caller<'_, T>, a: u32, b: u32| -> Result<i32> {
-                    let mem = memory(&mut c)?;
-                    Ok(equal(mem.data(&c), a, b, 0) as i32)
-                },
-            )?,
-            "box_clone" => linker.func_wrap(
-                "env",
-                "box_clone",
-                |mut c: Caller<'_, T>, b: u32| -> Result<u32> {
-                    let mem = memory(&mut c)?;
-                    let data = mem.data(&c);
-                    let fields = read_u32(data, b.wrapping_add(8))
-                        .ok_or_else(|| Error::msg(format!("box {b:#x} is outside memory")))?;
-                    let size = HEADER + 4 * fields.min(1 << 16);
-                    let copy = bytes(data, b, size)?.to_vec();
-                    let p = alloc(&mut c, size)?;
-                    let data = mem.data_mut(&mut c);
-                    data.get_mut(p as usize..p as usize + size as usize)
-                        .ok_or_else(|| Error::msg("allocation outside memory"))?
-                        .copy_from_slice(&copy);
-                    Ok(p)
-                },
-            )?,
+            "print" => linker.func_wrap("env", name, print::<T>)?,
+            "print_str" => linker.func_wrap("env", name, print_str::<T>)?,
+            "box_print" => linker.func_wrap("env", name, box_print::<T>)?,
+            "box_to_string" => linker.func_wrap("env", name, box_to_string::<T>)?,
+            "box_equals" => linker.func_wrap("env", name, box_equals::<T>)?,
+            "box_clone" => linker.func_wrap("env", name, box_clone::<T>)?,
+            _ if CONSOLE.contains(&name) => add_console(linker, name, ty)?,
             _ if CANVAS.iter().any(|(c, _)| *c == name) => {
-                linker.func_new("env", name, ty.clone(), |mut c: Caller<'_, T>, _, _| {
-                    c.data_mut().nyash().canvas_calls += 1;
-                    Ok(())
-                })?
+                linker.func_new("env", name, ty, canvas::<T>)?
             }
-            _ => {
-                return Err(Error::link(
-                    "env",
-                    &name_owned,
-                    "not part of the Nyash host ABI",
-                ));
-            }
+            _ => return Err(Error::link("env", name, "not part of the Nyash host ABI")),
         };
     }
+    Ok(())
+}
+
+/// `print(value: i32)`: the value and a newline, on stdout.
+fn print<T: NyashView>(mut c: Caller<'_, T>, v: i32) {
+    c.data_mut()
+        .nyash()
+        .emit(format!("{v}\n").as_bytes(), false);
+}
+
+/// The UTF-8 bytes at `[p, p + l)` and a newline, to stdout or stderr.
+fn print_line<T: NyashView>(c: &mut Caller<'_, T>, p: u32, l: u32, stderr: bool) -> Result<()> {
+    let mem = memory(c)?;
+    let (data, host) = mem.data_and_store_mut(c);
+    let mut line = bytes(data, p, l)?.to_vec();
+    line.push(b'\n');
+    host.nyash().emit(&line, stderr);
+    Ok(())
+}
+
+/// `print_str(ptr: i32, len: i32)`: the string and a newline, on stdout.
+fn print_str<T: NyashView>(mut c: Caller<'_, T>, p: u32, l: u32) -> Result<()> {
+    print_line(&mut c, p, l, false)
+}
+
+/// `console_log`, `console_info`, `console_debug` (stdout), `console_warn`,
+/// `console_error` (stderr), in the form the module declares: one `i32`
+/// (a value to print, the older form) or a string's `(ptr, len)`.
+fn add_console<'l, T: NyashView>(
+    linker: &'l mut Linker<T>,
+    name: &str,
+    ty: FuncType,
+) -> Result<&'l mut Linker<T>> {
+    let stderr = matches!(name, "console_warn" | "console_error");
+    if ty.params.len() == 1 {
+        linker.func_new("env", name, ty, move |c, args, _| {
+            console_value(c, args, stderr)
+        })
+    } else {
+        linker.func_new("env", name, ty, move |c, args, _| {
+            console_str(c, args, stderr)
+        })
+    }
+}
+
+/// A `console_*` call with one `i32`: the value and a newline.
+fn console_value<T: NyashView>(mut c: Caller<'_, T>, args: &[Val], stderr: bool) -> Result<()> {
+    let v = args.first().and_then(Val::i32).unwrap_or(0);
+    c.data_mut()
+        .nyash()
+        .emit(format!("{v}\n").as_bytes(), stderr);
+    Ok(())
+}
+
+/// A `console_*` call with a string's `(ptr, len)`: the string and a newline.
+fn console_str<T: NyashView>(mut c: Caller<'_, T>, args: &[Val], stderr: bool) -> Result<()> {
+    let arg = |i: usize| args.get(i).and_then(Val::i32).unwrap_or(0) as u32;
+    print_line(&mut c, arg(0), arg(1), stderr)
+}
+
+/// `box_print(box: i32)`: the box's text and a newline, on stdout.
+fn box_print<T: NyashView>(mut c: Caller<'_, T>, b: u32) -> Result<()> {
+    let mem = memory(&mut c)?;
+    let (data, host) = mem.data_and_store_mut(&mut c);
+    let text = describe(data, b, 0);
+    host.nyash().emit(format!("{text}\n").as_bytes(), false);
+    Ok(())
+}
+
+/// `box_to_string(box: i32) -> i32`: a StringBox of the box's text (the box
+/// itself if it is one).
+fn box_to_string<T: NyashView>(mut c: Caller<'_, T>, b: u32) -> Result<u32> {
+    let mem = memory(&mut c)?;
+    let data = mem.data(&c);
+    if read_u32(data, b) == Some(STRING_BOX) {
+        return Ok(b);
+    }
+    let text = describe(data, b, 0);
+    new_string(&mut c, text.as_bytes())
+}
+
+/// `box_equals(a: i32, b: i32) -> i32`: 1 if the boxes are equal by value.
+fn box_equals<T: NyashView>(mut c: Caller<'_, T>, a: u32, b: u32) -> Result<i32> {
+    let mem = memory(&mut c)?;
+    Ok(equal(mem.data(&c), a, b, 0) as i32)
+}
+
+/// `box_clone(box: i32) -> i32`: a shallow copy of the box (header and
+/// fields), in memory the host allocates.
+fn box_clone<T: NyashView>(mut c: Caller<'_, T>, b: u32) -> Result<u32> {
+    let mem = memory(&mut c)?;
+    let data = mem.data(&c);
+    let fields = read_u32(data, b.wrapping_add(8))
+        .ok_or_else(|| Error::msg(format!("box {b:#x} is outside memory")))?;
+    let size = HEADER + 4 * fields.min(1 << 16);
+    let copy = bytes(data, b, size)?.to_vec();
+    let p = alloc(&mut c, size)?;
+    let data = mem.data_mut(&mut c);
+    data.get_mut(p as usize..p as usize + size as usize)
+        .ok_or_else(|| Error::msg("allocation outside memory"))?
+        .copy_from_slice(&copy);
+    Ok(p)
+}
+
+/// Every `canvas_*` call: counted, nothing drawn (there is no canvas on a
+/// command line).
+fn canvas<T: NyashView>(mut c: Caller<'_, T>, _args: &[Val], _results: &mut [Val]) -> Result<()> {
+    c.data_mut().nyash().canvas_calls += 1;
     Ok(())
 }

@@ -421,3 +421,127 @@ fn poll_oneoff_sleeps_without_blocking_the_thread_in_async_stores() {
     f.call(&mut store, ()).unwrap();
     assert!(t.elapsed() >= std::time::Duration::from_millis(50));
 }
+
+/// What preview 1 reports about standard streams that are not terminals
+/// (here a null stdin and stderr and a buffer stdout), against wasmtime's
+/// answers (RATIONALE.md has the table): filetype unknown, only the right
+/// to read or to write, a filestat of zeros, ESPIPE to seek, tell, `pread`
+/// stdin or `pwrite` stdout, EBADF for the file operations, and
+/// `poll_oneoff` readiness by direction. Exits with the number of the first
+/// check that fails, 0 when all pass.
+const STDIO_ANSWERS: &str = r#"(module
+    (import "wasi_snapshot_preview1" "fd_fdstat_get" (func $fdstat (param i32 i32) (result i32)))
+    (import "wasi_snapshot_preview1" "fd_filestat_get" (func $filestat (param i32 i32) (result i32)))
+    (import "wasi_snapshot_preview1" "fd_seek" (func $seek (param i32 i64 i32 i32) (result i32)))
+    (import "wasi_snapshot_preview1" "fd_tell" (func $tell (param i32 i32) (result i32)))
+    (import "wasi_snapshot_preview1" "fd_pread" (func $pread (param i32 i32 i32 i64 i32) (result i32)))
+    (import "wasi_snapshot_preview1" "fd_pwrite" (func $pwrite (param i32 i32 i32 i64 i32) (result i32)))
+    (import "wasi_snapshot_preview1" "fd_sync" (func $sync (param i32) (result i32)))
+    (import "wasi_snapshot_preview1" "fd_datasync" (func $datasync (param i32) (result i32)))
+    (import "wasi_snapshot_preview1" "fd_allocate" (func $allocate (param i32 i64 i64) (result i32)))
+    (import "wasi_snapshot_preview1" "fd_filestat_set_size" (func $set_size (param i32 i64) (result i32)))
+    (import "wasi_snapshot_preview1" "fd_filestat_set_times" (func $set_times (param i32 i64 i64 i32) (result i32)))
+    (import "wasi_snapshot_preview1" "fd_advise" (func $advise (param i32 i64 i64 i32) (result i32)))
+    (import "wasi_snapshot_preview1" "poll_oneoff" (func $poll (param i32 i32 i32 i32) (result i32)))
+    (import "wasi_snapshot_preview1" "proc_exit" (func $exit (param i32)))
+    (memory (export "memory") 1)
+    (func $check (param $got i64) (param $want i64) (param $id i32)
+        (if (i64.ne (local.get $got) (local.get $want)) (then (call $exit (local.get $id)))))
+    (func $errno (param $got i32) (param $want i32) (param $id i32)
+        (call $check (i64.extend_i32_u (local.get $got)) (i64.extend_i32_u (local.get $want)) (local.get $id)))
+    (func (export "_start")
+        ;; fd_fdstat_get: unknown, FD_READ (0x2) for stdin, FD_WRITE (0x40) for stdout
+        (call $errno (call $fdstat (i32.const 0) (i32.const 0)) (i32.const 0) (i32.const 1))
+        (call $errno (i32.load8_u (i32.const 0)) (i32.const 0) (i32.const 2))
+        (call $check (i64.load (i32.const 8)) (i64.const 2) (i32.const 3))
+        (call $check (i64.load (i32.const 16)) (i64.const 2) (i32.const 4))
+        (call $errno (call $fdstat (i32.const 1) (i32.const 0)) (i32.const 0) (i32.const 5))
+        (call $errno (i32.load8_u (i32.const 0)) (i32.const 0) (i32.const 6))
+        (call $check (i64.load (i32.const 8)) (i64.const 0x40) (i32.const 7))
+        ;; fd_filestat_get: zeros of type unknown (fill with ones first)
+        (memory.fill (i32.const 64) (i32.const 0xff) (i32.const 64))
+        (call $errno (call $filestat (i32.const 1) (i32.const 64)) (i32.const 0) (i32.const 8))
+        (call $check (i64.load (i32.const 64)) (i64.const 0) (i32.const 9))
+        (call $check (i64.load (i32.const 72)) (i64.const 0) (i32.const 10))
+        (call $errno (i32.load8_u (i32.const 80)) (i32.const 0) (i32.const 11))
+        (call $check (i64.load (i32.const 120)) (i64.const 0) (i32.const 12))
+        ;; seek, tell: ESPIPE (70)
+        (call $errno (call $seek (i32.const 1) (i64.const 0) (i32.const 1) (i32.const 128)) (i32.const 70) (i32.const 13))
+        (call $errno (call $tell (i32.const 0) (i32.const 128)) (i32.const 70) (i32.const 14))
+        ;; pread stdin / pwrite stdout: ESPIPE; the other way round: EBADF (8)
+        (i32.store (i32.const 144) (i32.const 256))
+        (i32.store (i32.const 148) (i32.const 4))
+        (call $errno (call $pread (i32.const 0) (i32.const 144) (i32.const 1) (i64.const 0) (i32.const 152)) (i32.const 70) (i32.const 15))
+        (call $errno (call $pread (i32.const 1) (i32.const 144) (i32.const 1) (i64.const 0) (i32.const 152)) (i32.const 8) (i32.const 16))
+        (call $errno (call $pwrite (i32.const 1) (i32.const 144) (i32.const 1) (i64.const 0) (i32.const 152)) (i32.const 70) (i32.const 17))
+        (call $errno (call $pwrite (i32.const 0) (i32.const 144) (i32.const 1) (i64.const 0) (i32.const 152)) (i32.const 8) (i32.const 18))
+        ;; file operations: EBADF
+        (call $errno (call $sync (i32.const 1)) (i32.const 8) (i32.const 19))
+        (call $errno (call $datasync (i32.const 0)) (i32.const 8) (i32.const 20))
+        (call $errno (call $allocate (i32.const 1) (i64.const 0) (i64.const 1)) (i32.const 8) (i32.const 21))
+        (call $errno (call $set_size (i32.const 1) (i64.const 0)) (i32.const 8) (i32.const 22))
+        (call $errno (call $set_times (i32.const 2) (i64.const 0) (i64.const 0) (i32.const 2)) (i32.const 8) (i32.const 23))
+        (call $errno (call $advise (i32.const 0) (i64.const 0) (i64.const 0) (i32.const 0)) (i32.const 8) (i32.const 24))
+        ;; poll_oneoff: reading the null stdin is ready at once, hung up;
+        ;; reading stdout is EBADF; writing stdout is ready.
+        (memory.fill (i32.const 512) (i32.const 0) (i32.const 144))
+        (i64.store (i32.const 512) (i64.const 1))
+        (i32.store8 (i32.const 520) (i32.const 1))
+        (i32.store (i32.const 528) (i32.const 0))
+        (i64.store (i32.const 560) (i64.const 2))
+        (i32.store8 (i32.const 568) (i32.const 1))
+        (i32.store (i32.const 576) (i32.const 1))
+        (i64.store (i32.const 608) (i64.const 3))
+        (i32.store8 (i32.const 616) (i32.const 2))
+        (i32.store (i32.const 624) (i32.const 1))
+        (call $errno (call $poll (i32.const 512) (i32.const 1024) (i32.const 3) (i32.const 1020)) (i32.const 0) (i32.const 25))
+        (call $errno (i32.load (i32.const 1020)) (i32.const 3) (i32.const 26))
+        (call $check (i64.load (i32.const 1024)) (i64.const 1) (i32.const 27))
+        (call $errno (i32.load16_u (i32.const 1032)) (i32.const 0) (i32.const 28))
+        (call $errno (i32.load16_u (i32.const 1048)) (i32.const 1) (i32.const 29))
+        (call $check (i64.load (i32.const 1056)) (i64.const 2) (i32.const 30))
+        (call $errno (i32.load16_u (i32.const 1064)) (i32.const 8) (i32.const 31))
+        (call $check (i64.load (i32.const 1088)) (i64.const 3) (i32.const 32))
+        (call $errno (i32.load16_u (i32.const 1096)) (i32.const 0) (i32.const 33))))"#;
+
+#[test]
+fn standard_streams_answer_as_wasmtimes_do() {
+    let engine = Engine::default();
+    let out = Arc::new(Mutex::new(Vec::new()));
+    let ctx = WasiCtx::builder()
+        .stdout(Stdio::Buffer(out))
+        .build()
+        .unwrap();
+    assert_eq!(run(&engine, STDIO_ANSWERS, ctx), 0);
+}
+
+/// A device opened or looked at beneath a preopen is reported as one:
+/// `/dev/null` is a character device for `path_filestat_get` and, opened,
+/// for `fd_fdstat_get` (it was unknown and a regular file). Exits with the
+/// number of the first check that fails.
+#[test]
+fn devices_beneath_a_preopen_are_character_devices() {
+    let wat = r#"(module
+        (import "wasi_snapshot_preview1" "path_filestat_get"
+            (func $stat (param i32 i32 i32 i32 i32) (result i32)))
+        (import "wasi_snapshot_preview1" "path_open"
+            (func $open (param i32 i32 i32 i32 i32 i64 i64 i32 i32) (result i32)))
+        (import "wasi_snapshot_preview1" "fd_fdstat_get" (func $fdstat (param i32 i32) (result i32)))
+        (import "wasi_snapshot_preview1" "proc_exit" (func $exit (param i32)))
+        (memory (export "memory") 1)
+        (data (i32.const 16) "null")
+        (func (export "_start")
+            (if (call $stat (i32.const 3) (i32.const 1) (i32.const 16) (i32.const 4) (i32.const 64))
+                (then (call $exit (i32.const 1))))
+            (if (i32.ne (i32.load8_u (i32.const 80)) (i32.const 2)) (then (call $exit (i32.const 2))))
+            (if (call $open (i32.const 3) (i32.const 1) (i32.const 16) (i32.const 4) (i32.const 0)
+                    (i64.const 2) (i64.const 0) (i32.const 0) (i32.const 8))
+                (then (call $exit (i32.const 3))))
+            (if (call $fdstat (i32.load (i32.const 8)) (i32.const 128)) (then (call $exit (i32.const 4))))
+            (if (i32.ne (i32.load8_u (i32.const 128)) (i32.const 2)) (then (call $exit (i32.const 5))))))"#;
+    let ctx = WasiCtx::builder()
+        .preopened_dir("/dev", "/dev")
+        .build()
+        .unwrap();
+    assert_eq!(run(&Engine::default(), wat, ctx), 0);
+}
