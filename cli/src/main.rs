@@ -73,6 +73,26 @@ enum Command {
         #[arg(value_parser = ["dir", "stats", "clear"])]
         action: String,
     },
+    /// Run WebAssembly spec scripts (.wast): modules and assertions about
+    /// them. Prints `FILE: N passed` per script, or the first failing
+    /// directive as `FILE:LINE:COL: ... failed: why`, and exits with status
+    /// 1 if any directive failed.
+    Wast {
+        /// Run every directive of every script and print every failure,
+        /// instead of stopping at the first.
+        #[arg(short = 'k', long)]
+        keep_going: bool,
+        /// The proposals the scripts were written for: `latest`, `wasm2`
+        /// (WebAssembly 1.0 and 2.0) or `no-multi-memory`. Default: from
+        /// each file's place in the official suite's layout (`wasm-v1/`,
+        /// `wasm-v2/`: wasm2; `proposals/memory64/`,
+        /// `proposals/function-references/`: no-multi-memory), else latest.
+        #[arg(long, value_name = "PROFILE", value_parser = ["latest", "wasm2", "no-multi-memory"])]
+        profile: Option<String>,
+        /// The scripts.
+        #[arg(required = true, value_name = "FILE")]
+        files: Vec<PathBuf>,
+    },
 }
 
 /// Trailer of a bundle: magic, artifact offset, artifact length.
@@ -216,6 +236,11 @@ fn main() -> ExitCode {
         Command::Bundle { module, output } => {
             finish(bundle(&module, &output).map(|()| ExitCode::SUCCESS))
         }
+        Command::Wast {
+            keep_going,
+            profile,
+            files,
+        } => finish(wast(&files, keep_going, profile.as_deref())),
         Command::Cache { action } => finish((|| {
             let cache = nyash_engine::cache::Cache::new(&Config::new())?;
             match action.as_str() {
@@ -255,6 +280,85 @@ fn main() -> ExitCode {
             finish(run(&module, &opts, &args))
         }
     }
+}
+
+/// `nyash-engine wast`: runs each script in a fresh context, all of them in
+/// parallel, and reports them in the order given. Every action runs under
+/// a deadline of 10 s (a script that loops forever fails, naming the
+/// directive), as in the spec test.
+fn wast(files: &[PathBuf], keep_going: bool, profile: Option<&str>) -> Result<ExitCode, Error> {
+    use nyash_wast::{
+        DEFAULT_DEADLINE_TICKS, DIRECTIVE_WATCHDOG, Profile, RunOptions, run_files, with_epochs,
+    };
+    let forced = profile.and_then(Profile::from_name);
+    let mut scripts = Vec::new();
+    for path in files {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| Error::msg(format!("{}: {e}", path.display())))?;
+        scripts.push((path.display().to_string(), text));
+    }
+    let profiles: Vec<Profile> = files
+        .iter()
+        .map(|p| forced.unwrap_or_else(|| Profile::for_path(p)))
+        .collect();
+    // One engine per profile the scripts need.
+    let mut engines: Vec<(Profile, Engine)> = Vec::new();
+    for p in &profiles {
+        if !engines.iter().any(|(q, _)| q == p) {
+            let mut config = Config::new();
+            config.epoch_interruption(true);
+            p.apply(&mut config);
+            engines.push((*p, Engine::new(&config)?));
+        }
+    }
+    let opts = RunOptions {
+        deadline_ticks: Some(DEFAULT_DEADLINE_TICKS),
+        fail_fast: !keep_going,
+        skip_lines: Vec::new(),
+    };
+    let all: Vec<&Engine> = engines.iter().map(|(_, e)| e).collect();
+    let outcomes = with_epochs(&all, DIRECTIVE_WATCHDOG, || {
+        engines
+            .iter()
+            .map(|(profile, engine)| {
+                let mine: Vec<(usize, (String, String))> = scripts
+                    .iter()
+                    .cloned()
+                    .enumerate()
+                    .filter(|(i, _)| profiles[*i] == *profile)
+                    .collect();
+                let texts: Vec<(String, String)> = mine.iter().map(|(_, s)| s.clone()).collect();
+                let outcomes = run_files(engine, &texts, &|_| opts.clone());
+                mine.into_iter()
+                    .map(|(i, _)| i)
+                    .zip(outcomes)
+                    .collect::<Vec<_>>()
+            })
+            .collect::<Vec<_>>()
+    });
+    let mut outcomes: Vec<_> = outcomes.into_iter().flatten().collect();
+    outcomes.sort_by_key(|(i, _)| *i);
+    let mut failed = false;
+    for (i, o) in outcomes {
+        let name = &scripts[i].0;
+        for f in &o.failures {
+            eprintln!("{f}");
+        }
+        if o.failures.is_empty() {
+            println!("{name}: {} passed", o.passed);
+        } else {
+            failed = true;
+            if !keep_going {
+                break;
+            }
+            println!("{name}: {} passed, {} failed", o.passed, o.failures.len());
+        }
+    }
+    Ok(if failed {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
 }
 
 fn finish(r: Result<ExitCode, Error>) -> ExitCode {
