@@ -1,9 +1,9 @@
 //! The spec test harness: runs WebAssembly script files (`.wast`: modules
 //! and the `assert_*` directives about them) against nyash-engine.
 //!
-//! One library, three users: the official spec suite
-//! (`engine/tests/spec.rs`), the project's own scripts (`tests/wast/`, run
-//! by `wast/tests/ours.rs`) and the `nyash-engine wast FILE...` command.
+//! One library, three users: the official spec suite and the project's own
+//! scripts (`tests/wast/`), both run by `engine/tests/spec.rs`, and the
+//! `nyash-engine wast FILE...` command.
 //!
 //! - [`WastContext`] runs one script's text: a store with the `spectest`
 //!   host module ([`define_spectest`]), the modules and instances the script
@@ -544,5 +544,110 @@ pub fn run_script(engine: &Engine, file: &str, text: &str, opts: &RunOptions) ->
             directive: "script".into(),
             reason: format!("cannot set up the spectest module: {e}"),
         }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(text: &str) -> Outcome {
+        run_script(&Engine::default(), "t.wast", text, &RunOptions::default())
+    }
+
+    fn reasons(o: &Outcome) -> Vec<String> {
+        o.failures.iter().map(ToString::to_string).collect()
+    }
+
+    /// Wrong expectations fail, each naming its line and column, and the
+    /// script goes on after them.
+    #[test]
+    fn wrong_expectations_fail_where_they_are() {
+        let o = run(r#"(module (func (export "f") (result i32) (i32.const 1)))
+  (assert_return (invoke "f") (i32.const 2))
+(assert_trap (invoke "f") "unreachable")
+(assert_invalid (module (func (result i32) (i32.const 0))) "type mismatch")
+(assert_exception (invoke "f"))
+(assert_return (invoke "f") (i32.const 1))"#);
+        assert_eq!(o.passed, 2, "{:?}", reasons(&o));
+        let r = reasons(&o);
+        assert_eq!(r.len(), 4, "{r:?}");
+        assert!(
+            r[0].starts_with("t.wast:2:4: assert_return failed: result 0"),
+            "{r:?}"
+        );
+        assert!(r[1].starts_with("t.wast:3:2: assert_trap failed"), "{r:?}");
+        assert!(
+            r[2].contains("assert_invalid failed: expected invalid module"),
+            "{r:?}"
+        );
+        assert!(r[3].contains("assert_exception failed"), "{r:?}");
+    }
+
+    /// `fail_fast` stops at the first failure.
+    #[test]
+    fn fail_fast_stops_at_the_first_failure() {
+        let text = r#"(module (func (export "f") (result i32) (i32.const 1)))
+(assert_return (invoke "f") (i32.const 2))
+(assert_return (invoke "f") (i32.const 3))"#;
+        let opts = RunOptions {
+            fail_fast: true,
+            ..RunOptions::default()
+        };
+        let o = run_script(&Engine::default(), "t.wast", text, &opts);
+        assert_eq!((o.passed, o.failures.len()), (1, 1));
+        assert_eq!(o.failures[0].line, 2);
+    }
+
+    /// Registered instances link into later modules; a module that fails
+    /// to instantiate leaves no current module behind.
+    #[test]
+    fn register_links_and_a_failed_module_is_not_current() {
+        let o = run(
+            r#"(module $a (func (export "one") (result i32) (i32.const 1)))
+(register "a" $a)
+(module (import "a" "one" (func $one (result i32)))
+  (func (export "two") (result i32) (i32.add (call $one) (call $one))))
+(assert_return (invoke "two") (i32.const 2))
+(module (func $s unreachable) (start $s))
+(assert_return (invoke "two") (i32.const 2))
+(assert_return (invoke $a "one") (i32.const 1))"#,
+        );
+        let r = reasons(&o);
+        assert_eq!(o.passed, 5, "{r:?}");
+        assert_eq!(r.len(), 2, "{r:?}");
+        assert!(r[0].starts_with("t.wast:6:2: module failed"), "{r:?}");
+        assert!(r[1].contains("no current module"), "{r:?}");
+    }
+
+    /// A script that does not parse is one failure at the error's place.
+    #[test]
+    fn a_script_that_does_not_parse_is_one_failure() {
+        let o = run("(module)\n(assert_return (invoke \"f\")\n");
+        assert_eq!(o.passed, 0);
+        assert_eq!(o.failures.len(), 1);
+        assert_eq!(o.failures[0].directive, "script");
+        assert!(
+            o.failures[0].reason.starts_with("cannot parse"),
+            "{:?}",
+            o.failures
+        );
+    }
+
+    #[test]
+    fn trap_messages_match_codes_and_aliases() {
+        assert!(trap_matches(
+            TrapCode::UnreachableCodeReached,
+            "unreachable"
+        ));
+        assert!(trap_matches(
+            TrapCode::IndirectCallToNull,
+            "uninitialized element 2"
+        ));
+        assert!(!trap_matches(
+            TrapCode::UnreachableCodeReached,
+            "integer divide by zero"
+        ));
+        assert!(!trap_matches(TrapCode::NullReference, "unreachable"));
     }
 }
