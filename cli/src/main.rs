@@ -82,6 +82,10 @@ enum Command {
         /// instead of stopping at the first.
         #[arg(short = 'k', long)]
         keep_going: bool,
+        /// Print every directive as it is judged, `FILE:LINE:COL: what ok`
+        /// or its failure.
+        #[arg(short, long)]
+        verbose: bool,
         /// The proposals the scripts were written for: `latest`, `wasm2`
         /// (WebAssembly 1.0 and 2.0) or `no-multi-memory`. Default: from
         /// each file's place in the official suite's layout (`wasm-v1/`,
@@ -238,9 +242,10 @@ fn main() -> ExitCode {
         }
         Command::Wast {
             keep_going,
+            verbose,
             profile,
             files,
-        } => finish(wast(&files, keep_going, profile.as_deref())),
+        } => finish(wast(&files, keep_going, verbose, profile.as_deref())),
         Command::Cache { action } => finish((|| {
             let cache = nyash_engine::cache::Cache::new(&Config::new())?;
             match action.as_str() {
@@ -286,7 +291,12 @@ fn main() -> ExitCode {
 /// parallel, and reports them in the order given. Every action runs under
 /// a deadline of 10 s (a script that loops forever fails, naming the
 /// directive), as in the spec test.
-fn wast(files: &[PathBuf], keep_going: bool, profile: Option<&str>) -> Result<ExitCode, Error> {
+fn wast(
+    files: &[PathBuf],
+    keep_going: bool,
+    verbose: bool,
+    profile: Option<&str>,
+) -> Result<ExitCode, Error> {
     use nyash_wast::{
         DEFAULT_DEADLINE_TICKS, DIRECTIVE_WATCHDOG, Profile, RunOptions, run_files, with_epochs,
     };
@@ -315,6 +325,7 @@ fn wast(files: &[PathBuf], keep_going: bool, profile: Option<&str>) -> Result<Ex
         deadline_ticks: Some(DEFAULT_DEADLINE_TICKS),
         fail_fast: !keep_going,
         skip_lines: Vec::new(),
+        record_all: verbose,
     };
     let all: Vec<&Engine> = engines.iter().map(|(_, e)| e).collect();
     let outcomes = with_epochs(&all, DIRECTIVE_WATCHDOG, || {
@@ -341,6 +352,9 @@ fn wast(files: &[PathBuf], keep_going: bool, profile: Option<&str>) -> Result<Ex
     let mut failed = false;
     for (i, o) in outcomes {
         let name = &scripts[i].0;
+        for d in o.directives.iter().filter(|d| d.failure.is_none()) {
+            println!("{name}:{}:{}: {} ok", d.line, d.col, d.directive);
+        }
         for f in &o.failures {
             eprintln!("{f}");
         }

@@ -530,3 +530,20 @@ fn wast_runs_the_projects_own_scripts() {
     assert_eq!(out.lines().count(), files.len(), "{out}");
     assert!(out.lines().all(|l| l.ends_with(" passed")), "{out}");
 }
+
+/// `--verbose` prints every directive that passed, with its place.
+#[test]
+fn wast_verbose_lists_every_directive() {
+    let s = write(
+        "verbose.wast",
+        b"(module (func (export \"one\") (result i32) (i32.const 1)))\n\
+          (assert_return (invoke \"one\") (i32.const 1))\n",
+    );
+    let o = run(&["wast", "--verbose", s.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let name = s.display();
+    assert_eq!(
+        String::from_utf8_lossy(&o.stdout),
+        format!("{name}:1:2: module ok\n{name}:2:2: assert_return ok\n{name}: 2 passed\n")
+    );
+}

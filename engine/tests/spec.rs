@@ -252,6 +252,7 @@ fn run_set(engine: &Engine, set: &Set) -> usize {
     let opts = |name: &str| RunOptions {
         deadline_ticks: Some(DEFAULT_DEADLINE_TICKS),
         fail_fast: false,
+        record_all: false,
         skip_lines: PARTIAL_SKIPS
             .iter()
             .filter(|s| s.0 == label && s.1 == name)

@@ -66,6 +66,22 @@ pub struct RunOptions {
     /// Directives starting on these lines are skipped: (first line, last
     /// line, reason), 1-based.
     pub skip_lines: Vec<(u32, u32, String)>,
+    /// Keep every directive's result in [`Outcome::directives`], passes
+    /// included (`nyash-engine wast --verbose`).
+    pub record_all: bool,
+}
+
+/// One directive that ran, as [`RunOptions::record_all`] keeps it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Directive {
+    /// 1-based line of the directive.
+    pub line: usize,
+    /// 1-based column.
+    pub col: usize,
+    /// What it is (`assert_return`, `module`, ...).
+    pub directive: String,
+    /// `None` if it passed, else why it failed.
+    pub failure: Option<String>,
 }
 
 /// A directive that failed.
@@ -106,6 +122,9 @@ pub struct Outcome {
     pub skipped: usize,
     /// An action ran past its deadline; the directives after it did not run.
     pub interrupted: bool,
+    /// Every directive that ran, in order, with [`RunOptions::record_all`];
+    /// empty otherwise.
+    pub directives: Vec<Directive>,
 }
 
 impl Outcome {
@@ -202,6 +221,14 @@ impl WastContext {
             deadline::busy(Some(format!("{file}:{line}")));
             let (what, check) = self.run_directive(directive);
             deadline::busy(None);
+            if opts.record_all {
+                outcome.directives.push(Directive {
+                    line,
+                    col,
+                    directive: what.clone(),
+                    failure: check.as_ref().err().cloned(),
+                });
+            }
             match check {
                 Ok(()) => outcome.passed += 1,
                 Err(why) => {
@@ -582,6 +609,33 @@ mod tests {
             "{r:?}"
         );
         assert!(r[3].contains("assert_exception failed"), "{r:?}");
+    }
+
+    /// `record_all` keeps every directive, passes included.
+    #[test]
+    fn record_all_keeps_every_directive() {
+        let text = r#"(module (func (export "f") (result i32) (i32.const 1)))
+(assert_return (invoke "f") (i32.const 1))
+(assert_return (invoke "f") (i32.const 3))"#;
+        let opts = RunOptions {
+            record_all: true,
+            ..RunOptions::default()
+        };
+        let o = run_script(&Engine::default(), "t.wast", text, &opts);
+        let got: Vec<(usize, &str, bool)> = o
+            .directives
+            .iter()
+            .map(|d| (d.line, d.directive.as_str(), d.failure.is_none()))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                (1, "module", true),
+                (2, "assert_return", true),
+                (3, "assert_return", false)
+            ]
+        );
+        assert!(run(text).directives.is_empty());
     }
 
     /// `fail_fast` stops at the first failure.
