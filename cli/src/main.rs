@@ -298,7 +298,8 @@ fn wast(
     profile: Option<&str>,
 ) -> Result<ExitCode, Error> {
     use nyash_wast::{
-        DEFAULT_DEADLINE_TICKS, DIRECTIVE_WATCHDOG, Profile, RunOptions, run_files, with_epochs,
+        DEFAULT_DEADLINE_TICKS, DIRECTIVE_WATCHDOG, Outcome, Profile, RunOptions, run_files,
+        with_epochs,
     };
     let forced = profile.and_then(Profile::from_name);
     let mut scripts = Vec::new();
@@ -307,47 +308,38 @@ fn wast(
             .map_err(|e| Error::msg(format!("{}: {e}", path.display())))?;
         scripts.push((path.display().to_string(), text));
     }
-    let profiles: Vec<Profile> = files
-        .iter()
-        .map(|p| forced.unwrap_or_else(|| Profile::for_path(p)))
-        .collect();
-    // One engine per profile the scripts need.
-    let mut engines: Vec<(Profile, Engine)> = Vec::new();
-    for p in &profiles {
-        if !engines.iter().any(|(q, _)| q == p) {
-            let mut config = Config::new();
-            config.epoch_interruption(true);
-            p.apply(&mut config);
-            engines.push((*p, Engine::new(&config)?));
-        }
-    }
     let opts = RunOptions {
         deadline_ticks: Some(DEFAULT_DEADLINE_TICKS),
         fail_fast: !keep_going,
         skip_lines: Vec::new(),
         record_all: verbose,
     };
-    let all: Vec<&Engine> = engines.iter().map(|(_, e)| e).collect();
-    let outcomes = with_epochs(&all, DIRECTIVE_WATCHDOG, || {
-        engines
+    // The scripts by profile (indices into `scripts`), an engine each.
+    let mut groups: Vec<(Profile, Engine, Vec<usize>)> = Vec::new();
+    for (i, path) in files.iter().enumerate() {
+        let p = forced.unwrap_or_else(|| Profile::for_path(path));
+        match groups.iter_mut().find(|(q, _, _)| *q == p) {
+            Some((_, _, members)) => members.push(i),
+            None => {
+                let mut config = Config::new();
+                config.epoch_interruption(true);
+                p.apply(&mut config);
+                groups.push((p, Engine::new(&config)?, vec![i]));
+            }
+        }
+    }
+    let engines: Vec<&Engine> = groups.iter().map(|(_, e, _)| e).collect();
+    let mut outcomes: Vec<(usize, Outcome)> = with_epochs(&engines, DIRECTIVE_WATCHDOG, || {
+        groups
             .iter()
-            .map(|(profile, engine)| {
-                let mine: Vec<(usize, (String, String))> = scripts
-                    .iter()
-                    .cloned()
-                    .enumerate()
-                    .filter(|(i, _)| profiles[*i] == *profile)
-                    .collect();
-                let texts: Vec<(String, String)> = mine.iter().map(|(_, s)| s.clone()).collect();
+            .flat_map(|(_, engine, members)| {
+                let texts: Vec<(String, String)> =
+                    members.iter().map(|&i| scripts[i].clone()).collect();
                 let outcomes = run_files(engine, &texts, &|_| opts.clone());
-                mine.into_iter()
-                    .map(|(i, _)| i)
-                    .zip(outcomes)
-                    .collect::<Vec<_>>()
+                members.iter().copied().zip(outcomes).collect::<Vec<_>>()
             })
-            .collect::<Vec<_>>()
+            .collect()
     });
-    let mut outcomes: Vec<_> = outcomes.into_iter().flatten().collect();
     outcomes.sort_by_key(|(i, _)| *i);
     let mut failed = false;
     for (i, o) in outcomes {
