@@ -74,6 +74,30 @@ enum Command {
         #[arg(value_parser = ["dir", "stats", "clear"])]
         action: String,
     },
+    /// Run WebAssembly spec scripts (.wast): modules and assertions about
+    /// them. Prints `FILE: N passed` per script, or the first failing
+    /// directive as `FILE:LINE:COL: ... failed: why`, and exits with status
+    /// 1 if any directive failed.
+    Wast {
+        /// Run every directive of every script and print every failure,
+        /// instead of stopping at the first.
+        #[arg(short = 'k', long)]
+        keep_going: bool,
+        /// Print every directive as it is judged, `FILE:LINE:COL: what ok`
+        /// or its failure.
+        #[arg(short, long)]
+        verbose: bool,
+        /// The proposals the scripts were written for: `latest`, `wasm2`
+        /// (WebAssembly 1.0 and 2.0) or `no-multi-memory`. Default: from
+        /// each file's place in the official suite's layout (`wasm-v1/`,
+        /// `wasm-v2/`: wasm2; `proposals/memory64/`,
+        /// `proposals/function-references/`: no-multi-memory), else latest.
+        #[arg(long, value_name = "PROFILE", value_parser = ["latest", "wasm2", "no-multi-memory"])]
+        profile: Option<String>,
+        /// The scripts.
+        #[arg(required = true, value_name = "FILE")]
+        files: Vec<PathBuf>,
+    },
 }
 
 /// Trailer of a bundle: magic, artifact offset, artifact length.
@@ -217,6 +241,12 @@ fn main() -> ExitCode {
         Command::Bundle { module, output } => {
             finish(bundle(&module, &output).map(|()| ExitCode::SUCCESS))
         }
+        Command::Wast {
+            keep_going,
+            verbose,
+            profile,
+            files,
+        } => finish(wast(&files, keep_going, verbose, profile.as_deref())),
         Command::Cache { action } => finish((|| {
             let cache = nyash_engine::cache::Cache::new(&Config::new())?;
             match action.as_str() {
@@ -259,6 +289,86 @@ fn main() -> ExitCode {
             finish(run(&module, &opts, args))
         }
     }
+}
+
+/// `nyash-engine wast`: runs each script in a fresh context, all of them in
+/// parallel, and reports them in the order given. Every action runs under
+/// a deadline of 10 s (a script that loops forever fails, naming the
+/// directive), as in the spec test.
+fn wast(
+    files: &[PathBuf],
+    keep_going: bool,
+    verbose: bool,
+    profile: Option<&str>,
+) -> Result<ExitCode, Error> {
+    use nyash_wast::{
+        DEFAULT_DEADLINE_TICKS, DIRECTIVE_WATCHDOG, Outcome, Profile, RunOptions, run_files,
+        with_epochs,
+    };
+    let forced = profile.and_then(Profile::from_name);
+    let mut scripts = Vec::new();
+    for path in files {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| Error::msg(format!("{}: {e}", path.display())))?;
+        scripts.push((path.display().to_string(), text));
+    }
+    let opts = RunOptions {
+        deadline_ticks: Some(DEFAULT_DEADLINE_TICKS),
+        fail_fast: !keep_going,
+        skip_lines: Vec::new(),
+        record_all: verbose,
+    };
+    // The scripts by profile (indices into `scripts`), an engine each.
+    let mut groups: Vec<(Profile, Engine, Vec<usize>)> = Vec::new();
+    for (i, path) in files.iter().enumerate() {
+        let p = forced.unwrap_or_else(|| Profile::for_path(path));
+        match groups.iter_mut().find(|(q, _, _)| *q == p) {
+            Some((_, _, members)) => members.push(i),
+            None => {
+                let mut config = Config::new();
+                config.epoch_interruption(true);
+                p.apply(&mut config);
+                groups.push((p, Engine::new(&config)?, vec![i]));
+            }
+        }
+    }
+    let engines: Vec<&Engine> = groups.iter().map(|(_, e, _)| e).collect();
+    let mut outcomes: Vec<(usize, Outcome)> = with_epochs(&engines, DIRECTIVE_WATCHDOG, || {
+        groups
+            .iter()
+            .flat_map(|(_, engine, members)| {
+                let texts: Vec<(String, String)> =
+                    members.iter().map(|&i| scripts[i].clone()).collect();
+                let outcomes = run_files(engine, &texts, &|_| opts.clone());
+                members.iter().copied().zip(outcomes).collect::<Vec<_>>()
+            })
+            .collect()
+    });
+    outcomes.sort_by_key(|(i, _)| *i);
+    let mut failed = false;
+    for (i, o) in outcomes {
+        let name = &scripts[i].0;
+        for d in o.directives.iter().filter(|d| d.failure.is_none()) {
+            println!("{name}:{}:{}: {} ok", d.line, d.col, d.directive);
+        }
+        for f in &o.failures {
+            eprintln!("{f}");
+        }
+        if o.failures.is_empty() {
+            println!("{name}: {} passed", o.passed);
+        } else {
+            failed = true;
+            if !keep_going {
+                break;
+            }
+            println!("{name}: {} passed, {} failed", o.passed, o.failures.len());
+        }
+    }
+    Ok(if failed {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
 }
 
 fn finish(r: Result<ExitCode, Error>) -> ExitCode {

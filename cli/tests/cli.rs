@@ -654,3 +654,170 @@ fn poll_oneoff_waits_for_stdin() {
     let o = engine().stdin(Stdio::null()).output().unwrap();
     assert_eq!(o.status.code(), Some(11), "{}", stderr(&o));
 }
+
+/// A script where everything holds: `FILE: N passed`, status 0; a module
+/// run through `wast` gets the spectest host module.
+#[test]
+fn wast_passes_a_correct_script() {
+    let s = write(
+        "pass.wast",
+        br#"(module
+              (import "spectest" "print_i32" (func $print (param i32)))
+              (func (export "add") (param i32 i32) (result i32)
+                (call $print (local.get 0))
+                (i32.add (local.get 0) (local.get 1)))
+              (func (export "div") (param i32) (result i32)
+                (i32.div_u (i32.const 10) (local.get 0))))
+            (assert_return (invoke "add" (i32.const 2) (i32.const 3)) (i32.const 5))
+            (assert_trap (invoke "div" (i32.const 0)) "integer divide by zero")
+            (assert_invalid (module (func (result i32))) "type mismatch")"#,
+    );
+    let o = run(&["wast", s.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert_eq!(out, format!("{}: 4 passed\n", s.display()));
+}
+
+/// A wrong expectation: the directive is named with its file, line and
+/// column, what was expected and what came, and nothing after it runs.
+#[test]
+fn wast_names_a_wrong_assert_return() {
+    let s = write(
+        "wrong_return.wast",
+        b"(module (func (export \"seven\") (result i32) (i32.const 7)))\n\
+          (assert_return (invoke \"seven\") (i32.const 7))\n\
+          \n\
+          (assert_return (invoke \"seven\") (i32.const 8))\n\
+          (assert_return (invoke \"missing\") (i32.const 8))\n",
+    );
+    let o = run(&["wast", s.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let err = stderr(&o);
+    let want = format!(
+        "{}:4:2: assert_return failed: result 0: expected I32(8), got I32(7)",
+        s.display()
+    );
+    assert!(err.contains(&want), "{err}");
+    // Stopped at the first failure: the missing export is not reported.
+    assert!(!err.contains("missing"), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    // --keep-going reports every failure and a summary.
+    let o = run(&["wast", "-k", s.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(err.contains(&want), "{err}");
+    assert!(
+        err.contains(&format!(
+            "{}:5:2: assert_return failed: no exported function `missing`",
+            s.display()
+        )),
+        "{err}"
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&o.stdout),
+        format!("{}: 2 passed, 2 failed\n", s.display())
+    );
+}
+
+/// An `assert_trap` whose message is not the trap that happened fails (a
+/// trap is not enough: it must be the one expected), and so does one whose
+/// action returns.
+#[test]
+fn wast_fails_an_assert_trap_with_the_wrong_message() {
+    let s = write(
+        "wrong_trap.wast",
+        b"(module (memory 1)\n\
+            (func (export \"oob\") (result i32) (i32.load (i32.const 65536)))\n\
+            (func (export \"fine\") (result i32) (i32.const 1)))\n\
+          (assert_trap (invoke \"oob\") \"out of bounds memory access\")\n\
+          (assert_trap (invoke \"oob\") \"integer divide by zero\")\n\
+          (assert_trap (invoke \"fine\") \"unreachable\")\n",
+    );
+    let o = run(&["wast", "--keep-going", s.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(
+        err.contains(&format!(
+            "{}:5:2: assert_trap failed: expected trap `integer divide by zero`, got error: wasm trap: out of bounds memory access",
+            s.display()
+        )),
+        "{err}"
+    );
+    assert!(
+        err.contains(&format!(
+            "{}:6:2: assert_trap failed: expected trap `unreachable`, got [I32(1)]",
+            s.display()
+        )),
+        "{err}"
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&o.stdout),
+        format!("{}: 2 passed, 2 failed\n", s.display())
+    );
+}
+
+/// A script that does not parse is one failure naming where; a file that
+/// cannot be read is an error; no file at all is a usage error.
+#[test]
+fn wast_reports_a_malformed_script_and_a_missing_file() {
+    let s = write(
+        "malformed.wast",
+        b"(module (func (export \"f\")))\n(assert_return (invoke \"f\")\n",
+    );
+    let o = run(&["wast", s.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(
+        err.starts_with(&format!("{}:", s.display()))
+            && err.contains("script failed: cannot parse"),
+        "{err}"
+    );
+    let o = run(&["wast", "/nonexistent/x.wast"]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(stderr(&o).contains("/nonexistent/x.wast"), "{}", stderr(&o));
+    let o = run(&["wast"]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+}
+
+/// Our own scripts (`tests/wast/`) pass through the command too, all at once.
+#[test]
+fn wast_runs_the_projects_own_scripts() {
+    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/wast");
+    let mut files = Vec::new();
+    let mut dirs = vec![PathBuf::from(root)];
+    while let Some(d) = dirs.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                dirs.push(p);
+            } else if p.extension().is_some_and(|x| x == "wast") {
+                files.push(p.display().to_string());
+            }
+        }
+    }
+    assert!(files.len() >= 30, "{files:?}");
+    let mut args = vec!["wast"];
+    args.extend(files.iter().map(String::as_str));
+    let o = run(&args);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert_eq!(out.lines().count(), files.len(), "{out}");
+    assert!(out.lines().all(|l| l.ends_with(" passed")), "{out}");
+}
+
+/// `--verbose` prints every directive that passed, with its place.
+#[test]
+fn wast_verbose_lists_every_directive() {
+    let s = write(
+        "verbose.wast",
+        b"(module (func (export \"one\") (result i32) (i32.const 1)))\n\
+          (assert_return (invoke \"one\") (i32.const 1))\n",
+    );
+    let o = run(&["wast", "--verbose", s.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let name = s.display();
+    assert_eq!(
+        String::from_utf8_lossy(&o.stdout),
+        format!("{name}:1:2: module ok\n{name}:2:2: assert_return ok\n{name}: 2 passed\n")
+    );
+}

@@ -5,6 +5,7 @@
 use std::path::{Path, PathBuf};
 
 use nyash_engine::{Config, Engine, ErrorKind, Instance, Module, Store};
+use nyash_test_util::TmpDir;
 
 const WAT: &str = r#"(module (memory 1) (data (i32.const 0) "\2a")
     (func $f (export "f") (param i32) (result i32) (i32.add (local.get 0) (i32.load8_u (i32.const 0))))
@@ -12,28 +13,8 @@ const WAT: &str = r#"(module (memory 1) (data (i32.const 0) "\2a")
 
 /// A fresh directory of this test process, removed when the test ends
 /// well (kept after a failure, to look at).
-struct TmpDir(PathBuf);
-
-impl std::ops::Deref for TmpDir {
-    type Target = std::path::Path;
-    fn deref(&self) -> &std::path::Path {
-        &self.0
-    }
-}
-
-impl Drop for TmpDir {
-    fn drop(&mut self) {
-        if !std::thread::panicking() {
-            let _ = std::fs::remove_dir_all(&self.0);
-        }
-    }
-}
-
 fn tmp(name: &str) -> TmpDir {
-    let d = std::env::temp_dir().join(format!("nyash-artifact-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    TmpDir(d)
+    TmpDir::new("artifact", name)
 }
 
 fn call_f(module: &Module) -> i32 {

@@ -13,6 +13,7 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 
 use arbitrary::Unstructured;
 use nyash_engine as ny;
+use nyash_test_util::{seed_bytes, smith_base_config};
 
 const DEFAULT_COUNT: u64 = 2500;
 /// Bounds on a run that compares too little (runs of 100 seeds or more).
@@ -35,25 +36,12 @@ fn uses_simd(wasm: &[u8]) -> bool {
         .is_err()
 }
 
-/// Deterministic bytes for a seed (splitmix64).
-fn seed_bytes(seed: u64, len: usize) -> Vec<u8> {
-    let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ 0xD1B5_4A32_D192_ED03;
-    let mut out = Vec::with_capacity(len + 8);
-    while out.len() < len {
-        x = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = x;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        out.extend_from_slice(&(z ^ (z >> 31)).to_le_bytes());
-    }
-    out
-}
-
+/// [`smith_base_config`] with what both engines can run: exceptions off
+/// (wasmi lacks them), no imports, small memories.
 // One assignment per line reads as a list of switches, easy to diff.
 #[allow(clippy::field_reassign_with_default)]
 fn smith_config() -> wasm_smith::Config {
-    let mut c = wasm_smith::Config::default();
-    c.simd_enabled = true;
+    let mut c = smith_base_config();
     // On, with the operators whose results may differ rewritten by
     // [`harmonize_relaxed`] so that both engines' documented choices agree.
     c.relaxed_simd_enabled = true;
@@ -66,31 +54,13 @@ fn smith_config() -> wasm_smith::Config {
     // features), and wasmi 2.0 supports neither; the spec sets
     // `proposals/function-references` and `wasm-v3` cover them.
     c.gc_enabled = false;
-    c.tail_call_enabled = true;
     c.exceptions_enabled = false;
-    c.threads_enabled = false;
-    c.shared_everything_threads_enabled = false;
-    c.memory64_enabled = true;
-    c.custom_page_sizes_enabled = true;
-    c.wide_arithmetic_enabled = true;
-    c.extended_const_enabled = true;
-    c.custom_descriptors_enabled = false;
-    c.bulk_memory_enabled = true;
-    c.reference_types_enabled = true;
-    c.multi_value_enabled = true;
-    c.sign_extension_ops_enabled = true;
-    c.saturating_float_to_int_enabled = true;
     c.max_imports = 0;
     c.min_imports = 0;
-    c.max_memories = 4;
-    c.max_tables = 2;
     c.min_funcs = 3;
-    c.max_funcs = 20;
     c.max_instructions = 200;
     c.max_memory32_bytes = 2 << 20;
     c.max_memory64_bytes = 2 << 20;
-    c.export_everything = true;
-    c.allow_start_export = true;
     c
 }
 

@@ -1,27 +1,20 @@
 //! WebAssembly GC in the engine: objects survive collections that move
 //! them, wherever their references are (frames of running, nested and
-//! suspended calls, globals, tables, host roots); casts across modules;
-//! bulk array operators; the heap limit. Every test runs with a small
-//! nursery (so collections happen often) and again in stress mode
-//! (`Config::gc_stress`: a moving collection at every allocation, the heap
-//! verified after each), and checks that collections did happen.
+//! suspended calls, globals, tables, host roots); the heap limit; GC
+//! modules in artifacts. Every test runs with a small nursery (so
+//! collections happen often) and again in stress mode (`Config::gc_stress`:
+//! a moving collection at every allocation, the heap verified after each),
+//! and checks that collections did happen. (Pure-wasm cases: casts across
+//! modules, array bulk operators, extern conversion, i31: tests/wast/gc/.)
 
-use nyash_engine::{
-    AnyRef, Caller, Config, Engine, ExternRef, Func, Instance, Linker, Module, Store, TrapCode, Val,
-};
+use nyash_engine::{Caller, Config, Engine, Func, Instance, Linker, Module, Store, TrapCode, Val};
+use nyash_test_util::Variant;
 
 /// A small nursery (explicitly not in stress mode, whatever
 /// `NYASH_GC_STRESS` says: the stress variant is the second engine), and
 /// stress mode.
 fn engines() -> Vec<(&'static str, Engine)> {
-    let mut small = Config::new();
-    small.gc_nursery_bytes(64 << 10).gc_stress(false);
-    let mut stress = Config::new();
-    stress.gc_stress(true);
-    vec![
-        ("small nursery", Engine::new(&small).unwrap()),
-        ("stress", Engine::new(&stress).unwrap()),
-    ]
+    nyash_test_util::engines(&[Variant::SmallNursery, Variant::GcStress])
 }
 
 fn instance<T: 'static>(store: &mut Store<T>, linker: &Linker<T>, wat: &str) -> Instance {
@@ -278,131 +271,6 @@ fn heap_limit_traps_and_the_store_stays_usable() {
     grow.call(&mut store, 50_000).unwrap();
     drop_all.call(&mut store, ()).unwrap();
     grow.call(&mut store, 50_000).unwrap();
-}
-
-#[test]
-fn types_from_two_modules_are_one_type() {
-    let a = r#"(module
-        (type $p (sub (struct (field i32))))
-        (type $q (sub $p (struct (field i32) (field i64))))
-        (func (export "make") (result anyref) (struct.new $q (i32.const 3) (i64.const 4))))"#;
-    let b = r#"(module
-        (type $p (sub (struct (field i32))))
-        (type $q (sub $p (struct (field i32) (field i64))))
-        (type $other (struct (field i32)))
-        (func (export "is_p") (param anyref) (result i32) (ref.test (ref $p) (local.get 0)))
-        (func (export "is_other") (param anyref) (result i32) (ref.test (ref $other) (local.get 0)))
-        (func (export "get") (param anyref) (result i64)
-            (struct.get $q 1 (ref.cast (ref $q) (local.get 0)))))"#;
-    let engine = Engine::default();
-    let mut store = Store::new(&engine, ());
-    let linker = Linker::new(&engine);
-    let a = instance(&mut store, &linker, a);
-    let b = instance(&mut store, &linker, b);
-    let make = a
-        .get_typed_func::<(), Option<AnyRef>>(&mut store, "make")
-        .unwrap();
-    let obj = make.call(&mut store, ()).unwrap();
-    let is_p = b
-        .get_typed_func::<Option<AnyRef>, i32>(&mut store, "is_p")
-        .unwrap();
-    let is_other = b
-        .get_typed_func::<Option<AnyRef>, i32>(&mut store, "is_other")
-        .unwrap();
-    let get = b
-        .get_typed_func::<Option<AnyRef>, i64>(&mut store, "get")
-        .unwrap();
-    assert_eq!(is_p.call(&mut store, obj).unwrap(), 1);
-    assert_eq!(is_other.call(&mut store, obj).unwrap(), 0);
-    assert_eq!(get.call(&mut store, obj).unwrap(), 4);
-}
-
-#[test]
-fn array_bulk_operators() {
-    let wat = r#"(module
-        (type $bytes (array (mut i8)))
-        (type $ints (array (mut i32)))
-        (type $refs (array (mut (ref null $ints))))
-        (data $d "\01\02\03\04\05\06\07\08")
-        (func (export "bytes") (result i32)
-            (local $a (ref $bytes)) (local $i i32) (local $sum i32)
-            (local.set $a (array.new_data $bytes $d (i32.const 0) (i32.const 8)))
-            ;; overlapping move right by 2: 1 2 1 2 3 4 5 6
-            (array.copy $bytes $bytes (local.get $a) (i32.const 2) (local.get $a) (i32.const 0) (i32.const 6))
-            (array.fill $bytes (local.get $a) (i32.const 7) (i32.const 100) (i32.const 1))
-            (loop $l
-                (local.set $sum (i32.add (i32.mul (local.get $sum) (i32.const 3))
-                    (array.get_u $bytes (local.get $a) (local.get $i))))
-                (br_if $l (i32.lt_u (local.tee $i (i32.add (local.get $i) (i32.const 1))) (i32.const 8))))
-            (local.get $sum))
-        (func (export "refs") (result i32)
-            (local $r (ref $refs)) (local $big (ref $refs))
-            (local.set $r (array.new $refs (array.new $ints (i32.const 9) (i32.const 3)) (i32.const 4)))
-            (local.set $big (array.new_default $refs (i32.const 20000)))
-            (array.copy $refs $refs (local.get $big) (i32.const 19990) (local.get $r) (i32.const 0) (i32.const 4))
-            (array.set $ints (array.get $refs (local.get $big) (i32.const 19993)) (i32.const 1) (i32.const 40))
-            ;; every element of $r is the same array
-            (i32.add (array.get $ints (array.get $refs (local.get $r) (i32.const 0)) (i32.const 1))
-                     (array.len (local.get $big))))
-        (func (export "oob") (result i32)
-            (local $a (ref $ints))
-            (local.set $a (array.new_default $ints (i32.const 4)))
-            (array.fill $ints (local.get $a) (i32.const 2) (i32.const 0) (i32.const 3))
-            (i32.const 0)))"#;
-    for (name, engine) in engines() {
-        let mut store = Store::new(&engine, ());
-        let linker = Linker::new(&engine);
-        let inst = instance(&mut store, &linker, wat);
-        let bytes = inst.get_typed_func::<(), i32>(&mut store, "bytes").unwrap();
-        let expect = [1, 2, 1, 2, 3, 4, 5, 100]
-            .iter()
-            .fold(0i32, |s, b| s * 3 + b);
-        assert_eq!(bytes.call(&mut store, ()).unwrap(), expect, "{name}");
-        let refs = inst.get_typed_func::<(), i32>(&mut store, "refs").unwrap();
-        assert_eq!(refs.call(&mut store, ()).unwrap(), 40 + 20000, "{name}");
-        let oob = inst.get_typed_func::<(), i32>(&mut store, "oob").unwrap();
-        let err = oob.call(&mut store, ()).unwrap_err();
-        assert_eq!(err.trap_code(), Some(TrapCode::ArrayOutOfBounds), "{name}");
-    }
-}
-
-#[test]
-fn extern_conversion_round_trips() {
-    let wat = r#"(module
-        (type $s (struct))
-        (func (export "in") (param externref) (result anyref) (any.convert_extern (local.get 0)))
-        (func (export "out") (param anyref) (result externref) (extern.convert_any (local.get 0)))
-        (func (export "same") (param externref) (result i32)
-            (local $x (ref $s))
-            (local.set $x (struct.new $s))
-            (ref.eq (local.get $x)
-                    (ref.cast eqref (any.convert_extern (extern.convert_any (local.get $x))))))
-        (func (export "is_eq") (param externref) (result i32)
-            (ref.test eqref (any.convert_extern (local.get 0)))))"#;
-    let engine = Engine::default();
-    let mut store = Store::new(&engine, ());
-    let linker = Linker::new(&engine);
-    let inst = instance(&mut store, &linker, wat);
-    let host = ExternRef::new(&mut store, 42u32);
-    let to_any = inst
-        .get_typed_func::<Option<ExternRef>, Option<AnyRef>>(&mut store, "in")
-        .unwrap();
-    let to_extern = inst
-        .get_typed_func::<Option<AnyRef>, Option<ExternRef>>(&mut store, "out")
-        .unwrap();
-    let a = to_any.call(&mut store, Some(host)).unwrap().unwrap();
-    assert!(!a.is_struct(&store).unwrap() && !a.is_array(&store).unwrap());
-    store.gc().unwrap();
-    let back = to_extern.call(&mut store, Some(a)).unwrap().unwrap();
-    assert_eq!(back.data(&store).downcast_ref::<u32>(), Some(&42));
-    let is_eq = inst
-        .get_typed_func::<Option<ExternRef>, i32>(&mut store, "is_eq")
-        .unwrap();
-    assert_eq!(is_eq.call(&mut store, Some(host)).unwrap(), 0);
-    let same = inst
-        .get_typed_func::<Option<ExternRef>, i32>(&mut store, "same")
-        .unwrap();
-    assert_eq!(same.call(&mut store, None).unwrap(), 1);
 }
 
 #[test]

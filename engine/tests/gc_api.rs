@@ -7,22 +7,16 @@
 //! that collections happened.
 
 use nyash_engine::{
-    AnyRef, ArrayRef, ArrayType, Caller, Config, Engine, EqRef, ExternRef, FieldType, Func,
-    FuncType, HeapType, I31, Instance, Linker, Module, Mutability, RefType, Result, RootScope,
-    StorageType, Store, StructRef, StructType, Val, ValType,
+    AnyRef, ArrayRef, ArrayType, Caller, Engine, EqRef, ExternRef, FieldType, Func, FuncType,
+    HeapType, I31, Instance, Linker, Module, Mutability, RefType, Result, RootScope, StorageType,
+    Store, StructRef, StructType, Val, ValType,
 };
+use nyash_test_util::Variant;
 
 /// A small nursery (not in stress mode, whatever the environment says),
 /// and stress mode.
 fn engines() -> Vec<(&'static str, Engine)> {
-    let mut small = Config::new();
-    small.gc_nursery_bytes(64 << 10).gc_stress(false);
-    let mut stress = Config::new();
-    stress.gc_stress(true);
-    vec![
-        ("small nursery", Engine::new(&small).unwrap()),
-        ("stress", Engine::new(&stress).unwrap()),
-    ]
+    nyash_test_util::engines(&[Variant::SmallNursery, Variant::GcStress])
 }
 
 fn instance<T: 'static>(store: &mut Store<T>, linker: &Linker<T>, wat: &str) -> Instance {

@@ -95,6 +95,7 @@ use nyash_engine::{
     AnyRef, CompileError, Config, Engine, Error, ErrorKind, Extern, ExternRef, ExternType, Func,
     Global, HeapType, I31, Instance, Memory, Module, Store, Table, Tag, TrapCode, Val, ValType,
 };
+use nyash_test_util::{GOLDEN, SplitMix64, smith_base_config};
 
 const DEFAULT_CASES: u64 = 50_000;
 /// A default run must check at least this many cases.
@@ -113,48 +114,15 @@ const STUB_ERROR: &str = "robustness stub import failed on purpose";
 // ---------------------------------------------------------------------------
 // Deterministic randomness
 
-/// splitmix64.
-struct Rng(u64);
+/// splitmix64 ([`SplitMix64`]).
+type Rng = SplitMix64;
 
-impl Rng {
-    fn new(seed: u64) -> Rng {
-        Rng(seed
-            .wrapping_mul(0x9E37_79B9_7F4A_7C15)
-            .wrapping_add(0xD1B5_4A32_D192_ED03))
-    }
-
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    /// Uniform in `0..n` (0 if `n` is 0).
-    fn below(&mut self, n: usize) -> usize {
-        if n == 0 {
-            0
-        } else {
-            (self.next() % n as u64) as usize
-        }
-    }
-
-    fn chance(&mut self, percent: usize) -> bool {
-        self.below(100) < percent
-    }
-
-    fn byte(&mut self) -> u8 {
-        self.next() as u8
-    }
-
-    fn nonzero_byte(&mut self) -> u8 {
-        (self.below(255) + 1) as u8
-    }
-
-    fn bytes(&mut self, n: usize) -> Vec<u8> {
-        (0..n).map(|_| self.byte()).collect()
-    }
+/// A case's generator, from its seed.
+fn new_rng(seed: u64) -> Rng {
+    SplitMix64::from_state(
+        seed.wrapping_mul(GOLDEN)
+            .wrapping_add(0xD1B5_4A32_D192_ED03),
+    )
 }
 
 // ---------------------------------------------------------------------------
@@ -522,39 +490,20 @@ fn workloads() -> Vec<(String, Vec<u8>)> {
     out
 }
 
+/// [`smith_base_config`] (exceptions on, GC off: [`smith_module`] turns
+/// it on for a third of the modules) with imports, bigger memories and
+/// tables, custom sections and (in one mode) invalid functions.
 // One assignment per line reads as a list of switches, easy to diff.
 #[allow(clippy::field_reassign_with_default)]
 fn smith_config(invalid_funcs: bool) -> wasm_smith::Config {
-    let mut c = wasm_smith::Config::default();
-    c.simd_enabled = true;
-    c.relaxed_simd_enabled = true;
-    c.gc_enabled = false;
-    c.tail_call_enabled = true;
-    c.exceptions_enabled = true;
-    c.threads_enabled = false;
-    c.shared_everything_threads_enabled = false;
-    c.memory64_enabled = true;
-    c.custom_page_sizes_enabled = true;
-    c.wide_arithmetic_enabled = true;
-    c.extended_const_enabled = true;
-    c.custom_descriptors_enabled = false;
+    let mut c = smith_base_config();
     c.compact_imports_enabled = false;
-    c.bulk_memory_enabled = true;
-    c.reference_types_enabled = true;
-    c.multi_value_enabled = true;
-    c.sign_extension_ops_enabled = true;
-    c.saturating_float_to_int_enabled = true;
     c.max_imports = 4;
-    c.max_memories = 4;
-    c.max_tables = 2;
     c.min_funcs = 2;
-    c.max_funcs = 20;
     c.max_instructions = 300;
     c.max_memory32_bytes = 1 << 24;
     c.max_memory64_bytes = 1 << 24;
     c.max_table_elements = 1000;
-    c.export_everything = true;
-    c.allow_start_export = true;
     c.generate_custom_sections = true;
     c.allow_invalid_funcs = invalid_funcs;
     c
@@ -870,7 +819,7 @@ impl Checker {
 
     /// Builds case `index`: its source, the bytes, what was done to them.
     fn case(&self, index: u64) -> Case {
-        let mut rng = Rng::new(self.seed ^ index.wrapping_mul(0x2545_F491_4F6C_DD1D));
+        let mut rng = new_rng(self.seed ^ index.wrapping_mul(0x2545_F491_4F6C_DD1D));
         let pick = rng.below(1000);
         // Mostly one mutation: each further one makes a rejection likelier.
         let count = |rng: &mut Rng| match rng.below(10) {
@@ -1230,7 +1179,7 @@ fn build_corpus(engine: &Engine) -> Corpus {
         .take(12)
         .cloned()
         .collect();
-    let mut rng = Rng::new(7);
+    let mut rng = new_rng(7);
     candidates.extend((0..4).filter_map(|_| smith_module(&mut rng, false)));
     candidates.push(workloads[0].1.clone());
     let artifacts = candidates
@@ -1369,7 +1318,7 @@ fn main() {
                 cases: 1,
                 ..Stats::default()
             };
-            let mut rng = Rng::new(0);
+            let mut rng = new_rng(0);
             let r = catch_unwind(AssertUnwindSafe(|| {
                 checker.check_wasm(&checker.engines[0], wasm, &mut rng, &mut st)
             }));

@@ -1,23 +1,21 @@
 //! `v128` through the public API: typed and untyped calls, host functions,
-//! globals, tables of functions, many parameters and results, memory at its
-//! edge, control flow; and the error for a CPU without what SIMD needs;
-//! relaxed SIMD's fused or unfused multiply-add and its deterministic mode.
-//! (The operators themselves: the spec suite's `proposals/simd` and
-//! `proposals/relaxed-simd` sets.)
+//! globals; and the error for a CPU without what SIMD needs; relaxed SIMD's
+//! fused or unfused multiply-add and its deterministic mode. (The operators
+//! themselves: the spec suite's `proposals/simd` and `proposals/relaxed-simd`
+//! sets; tables of functions, many parameters and results, memory at its
+//! edge and joins: tests/wast/simd/.)
 
 use nyash_engine::{
     Caller, Config, Engine, ErrorKind, Func, FuncType, Global, GlobalType, Instance, Linker,
-    Module, Store, TrapCode, Val, ValType,
+    Module, Store, Val, ValType,
 };
+use nyash_test_util::Variant;
 
+/// Inlining on and off.
 fn engines() -> Vec<Engine> {
-    [true, false]
+    nyash_test_util::engines(&[Variant::Default, Variant::NoInlining])
         .into_iter()
-        .map(|inlining| {
-            let mut c = Config::new();
-            c.inlining(inlining);
-            Engine::new(&c).unwrap()
-        })
+        .map(|(_, e)| e)
         .collect()
 }
 
@@ -30,48 +28,16 @@ fn i32x4(l: [i32; 4]) -> u128 {
 
 const MODULE: &str = r#"(module
   (import "host" "mix" (func $mix (param v128 i32 v128) (result v128)))
-  (memory (export "mem") 1)
   (global $g (export "g") (mut v128) (v128.const i32x4 1 2 3 4))
-  (table 2 funcref)
-  (elem (i32.const 0) $add $sub)
   (type $bin (func (param v128 v128) (result v128)))
   (func $add (type $bin) local.get 0 local.get 1 i32x4.add)
-  (func $sub (type $bin) local.get 0 local.get 1 i32x4.sub)
   (func (export "add") (param v128 v128) (result v128)
     local.get 0 local.get 1 call $add)
-  (func (export "indirect") (param v128 v128 i32) (result v128)
-    local.get 0 local.get 1 local.get 2 call_indirect (type $bin))
   (func (export "call_host") (param v128) (result v128)
     local.get 0 i32.const 10 local.get 0 call $mix)
   ;; The global, added to the argument, then stored back.
   (func (export "bump") (param v128) (result v128)
     global.get $g local.get 0 i32x4.add global.set $g global.get $g)
-  ;; Twelve v128 parameters: more than the vector argument registers.
-  (func (export "sum12")
-    (param v128 v128 v128 v128 v128 v128 v128 v128 v128 v128 v128 v128)
-    (result v128)
-    local.get 0 local.get 1 i32x4.add local.get 2 i32x4.add
-    local.get 3 i32x4.add local.get 4 i32x4.add local.get 5 i32x4.add
-    local.get 6 i32x4.add local.get 7 i32x4.add local.get 8 i32x4.add
-    local.get 9 i32x4.add local.get 10 i32x4.add local.get 11 i32x4.add)
-  ;; Ten v128 results: more than the return registers.
-  (func (export "splat10") (param i32)
-    (result v128 v128 v128 v128 v128 v128 v128 v128 v128 v128)
-    (local v128)
-    local.get 0 i32x4.splat local.set 1
-    local.get 1 local.get 1 local.get 1 local.get 1 local.get 1
-    local.get 1 local.get 1 local.get 1 local.get 1 local.get 1)
-  ;; Lane types meeting at a join: a block result, a select and br_table.
-  (func (export "join") (param i32 v128) (result v128)
-    (block $b (result v128)
-      (block $c (result v128)
-        local.get 1 f32x4.abs
-        local.get 1 i8x16.abs
-        local.get 0 select
-        local.get 1 i64x2.neg local.get 0 br_table $b $c $b)
-      i16x8.neg))
-  (func (export "load") (param i32) (result v128) local.get 0 v128.load)
-  (func (export "store") (param i32 v128) local.get 0 local.get 1 v128.store)
 )"#;
 
 fn instance(engine: &Engine) -> (Store<()>, Instance) {
@@ -115,21 +81,6 @@ fn typed_and_untyped_calls() {
         assert_eq!(out[0], Val::V128(sum));
         assert_eq!(out[0].v128(), Some(sum));
         assert_eq!(f.ty(&store).params, vec![ValType::V128, ValType::V128]);
-    }
-}
-
-#[test]
-fn tables_of_functions_taking_v128() {
-    for engine in engines() {
-        let (mut store, instance) = instance(&engine);
-        let f = instance
-            .get_typed_func::<(u128, u128, i32), u128>(&mut store, "indirect")
-            .unwrap();
-        let (a, b) = (i32x4([5, 6, 7, 8]), i32x4([1, 1, 1, 1]));
-        assert_eq!(f.call(&mut store, (a, b, 0)).unwrap(), i32x4([6, 7, 8, 9]));
-        assert_eq!(f.call(&mut store, (a, b, 1)).unwrap(), i32x4([4, 5, 6, 7]));
-        let err = f.call(&mut store, (a, b, 2)).unwrap_err();
-        assert_eq!(err.trap_code(), Some(TrapCode::TableOutOfBounds));
     }
 }
 
@@ -214,92 +165,6 @@ fn v128_globals() {
         let i = Instance::new(&mut store, &module, &[host_g.into()]).unwrap();
         let get = i.get_typed_func::<(), u128>(&mut store, "get").unwrap();
         assert_eq!(get.call(&mut store, ()).unwrap(), u128::MAX - 1);
-    }
-}
-
-#[test]
-fn many_v128_params_and_results() {
-    for engine in engines() {
-        let (mut store, instance) = instance(&engine);
-        let sum12 = instance.get_func(&mut store, "sum12").unwrap();
-        let args: Vec<Val> = (0..12)
-            .map(|i| Val::V128(i32x4([i, -i, 100 * i, 1])))
-            .collect();
-        let mut out = [Val::I32(0)];
-        sum12.call(&mut store, &args, &mut out).unwrap();
-        assert_eq!(out[0], Val::V128(i32x4([66, -66, 6600, 12])));
-
-        let splat10 = instance.get_func(&mut store, "splat10").unwrap();
-        let mut out = vec![Val::I32(0); 10];
-        splat10.call(&mut store, &[Val::I32(-3)], &mut out).unwrap();
-        assert!(
-            out.iter().all(|v| *v == Val::V128(i32x4([-3; 4]))),
-            "{out:?}"
-        );
-    }
-}
-
-#[test]
-fn v128_across_joins() {
-    for engine in engines() {
-        let (mut store, instance) = instance(&engine);
-        let join = instance
-            .get_typed_func::<(i32, u128), u128>(&mut store, "join")
-            .unwrap();
-        let x = i32x4([-1, 2, -3, 4]);
-        let neg64 = |v: u128| {
-            let lo = (v as u64).wrapping_neg() as u128;
-            let hi = ((v >> 64) as u64).wrapping_neg() as u128;
-            lo | (hi << 64)
-        };
-        let neg16 = |v: u128| {
-            (0..8).fold(0u128, |acc, i| {
-                let lane = ((v >> (16 * i)) as u16).wrapping_neg() as u128;
-                acc | (lane << (16 * i))
-            })
-        };
-        // br_table index 0 and the default go to $b with i64x2.neg;
-        // index 1 goes to $c, then i16x8.neg.
-        assert_eq!(join.call(&mut store, (0, x)).unwrap(), neg64(x));
-        assert_eq!(join.call(&mut store, (1, x)).unwrap(), neg16(neg64(x)));
-        assert_eq!(join.call(&mut store, (7, x)).unwrap(), neg64(x));
-    }
-}
-
-#[test]
-fn v128_memory_accesses_at_the_edge_trap_without_writing() {
-    for engine in engines() {
-        let (mut store, instance) = instance(&engine);
-        let load = instance
-            .get_typed_func::<i32, u128>(&mut store, "load")
-            .unwrap();
-        let store_f = instance
-            .get_typed_func::<(i32, u128), ()>(&mut store, "store")
-            .unwrap();
-        let end = 65536;
-        store_f.call(&mut store, (end - 16, u128::MAX)).unwrap();
-        assert_eq!(load.call(&mut store, end - 16).unwrap(), u128::MAX);
-        for at in [end - 15, end - 1, end, -1] {
-            let e = load.call(&mut store, at).unwrap_err();
-            assert_eq!(
-                e.trap_code(),
-                Some(TrapCode::MemoryOutOfBounds),
-                "load at {at}"
-            );
-            let e = store_f.call(&mut store, (at, 0)).unwrap_err();
-            assert_eq!(
-                e.trap_code(),
-                Some(TrapCode::MemoryOutOfBounds),
-                "store at {at}"
-            );
-        }
-        // The failed stores wrote nothing.
-        let mem = instance.get_memory(&mut store, "mem").unwrap();
-        assert!(
-            mem.data(&store)[end as usize - 16..]
-                .iter()
-                .all(|b| *b == 0xff)
-        );
     }
 }
 

@@ -37,6 +37,7 @@ use std::process::ExitCode;
 
 use arbitrary::Unstructured;
 use nyash_engine as ny;
+use nyash_test_util::{seed_bytes, smith_base_config};
 
 const DEFAULT_COUNT: u64 = 3000;
 /// The largest linear memory in both engines.
@@ -62,59 +63,26 @@ const MAX_GC_UNSUPPORTED_PERCENT: u64 = 92;
 /// Of all calls compared: some end in an uncaught exception.
 const MIN_EXCEPTION_CALLS_PERCENT: u64 = 1;
 
-/// Deterministic bytes for a seed (splitmix64).
-fn seed_bytes(seed: u64, len: usize) -> Vec<u8> {
-    let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ 0xD1B5_4A32_D192_ED03;
-    let mut out = Vec::with_capacity(len + 8);
-    while out.len() < len {
-        x = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = x;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        out.extend_from_slice(&(z ^ (z >> 31)).to_le_bytes());
-    }
-    out
-}
-
 // One assignment per line reads as a list of switches, easy to diff.
 #[allow(clippy::field_reassign_with_default)]
 fn smith_config() -> wasm_smith::Config {
-    let mut c = wasm_smith::Config::default();
-    c.exceptions_enabled = true;
+    // `smith_base_config` has exceptions on.
+    let mut c = smith_base_config();
     // Off: with it wasm-smith makes struct and array types, which we do not
     // support; typed function references come from [`typed`] instead.
     c.gc_enabled = false;
-    c.simd_enabled = true;
     // Off: relaxed operators may give different (each allowed) results in
     // the two engines; the wasmi test compares ours with documented choices.
     c.relaxed_simd_enabled = false;
     c.canonicalize_nans = true;
-    c.tail_call_enabled = true;
-    c.threads_enabled = false;
-    c.shared_everything_threads_enabled = false;
-    c.memory64_enabled = true;
-    c.custom_page_sizes_enabled = true;
-    c.wide_arithmetic_enabled = true;
-    c.extended_const_enabled = true;
-    c.custom_descriptors_enabled = false;
-    c.bulk_memory_enabled = true;
-    c.reference_types_enabled = true;
-    c.multi_value_enabled = true;
-    c.sign_extension_ops_enabled = true;
-    c.saturating_float_to_int_enabled = true;
     c.max_imports = 0;
     c.min_imports = 0;
-    c.max_memories = 4;
-    c.max_tables = 2;
     c.min_funcs = 3;
-    c.max_funcs = 20;
     c.min_tags = 1;
     c.max_tags = 4;
     c.max_instructions = 200;
     c.max_memory32_bytes = 2 << 20;
     c.max_memory64_bytes = 2 << 20;
-    c.export_everything = true;
-    c.allow_start_export = true;
     c
 }
 

@@ -25,27 +25,7 @@
 pub const FUEL: i32 = 1000;
 
 /// Deterministic random numbers (splitmix64).
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    /// A number in `0..n` (`n > 0`).
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-
-    /// True with probability `1/n`.
-    fn one_in(&mut self, n: usize) -> bool {
-        self.below(n) == 0
-    }
-}
+type Rng = nyash_test_util::SplitMix64;
 
 #[derive(Clone, Copy, PartialEq, Debug)]
 enum Vt {
@@ -257,7 +237,7 @@ impl Gen {
         }
         match t {
             Vt::I32 => match if leaf { 0 } else { self.rng.below(6) } {
-                0 => format!("(i32.const {})", self.rng.next() as i32 % 1000),
+                0 => format!("(i32.const {})", self.rng.next_u64() as i32 % 1000),
                 1 => {
                     let a = self.expr(Vt::I32, params, depth - 1);
                     let b = self.expr(Vt::I32, params, depth - 1);
@@ -297,7 +277,7 @@ impl Gen {
             } else {
                 self.rng.below(4)
             } {
-                0 => format!("(i64.const {})", self.rng.next() as i64 % 100_000),
+                0 => format!("(i64.const {})", self.rng.next_u64() as i64 % 100_000),
                 1 => "(global.get $acc)".into(),
                 2 => {
                     let a = self.expr(Vt::I64, params, depth - 1);
@@ -603,7 +583,7 @@ impl Gen {
 /// The WAT text of the program for `seed`.
 pub fn generate(seed: u64) -> String {
     let mut g = Gen {
-        rng: Rng(seed ^ 0x7f4a_7c15_d1b5_4a32),
+        rng: Rng::from_state(seed ^ 0x7f4a_7c15_d1b5_4a32),
         types: Vec::new(),
         funcs: Vec::new(),
         label: 0,

@@ -1,0 +1,55 @@
+;; Casts down a struct hierarchy: ref.test, ref.cast (a failed one traps),
+;; br_on_cast and br_on_cast_fail to the right branch, nulls with and
+;; without `null` in the target type.
+(module
+  (type $a (sub (struct (field i32))))
+  (type $b (sub $a (struct (field i32) (field i64))))
+  (type $c (sub $a (struct (field i32) (field f32))))
+  (func $make (param i32) (result (ref null $a))
+    (if (result (ref null $a)) (i32.eq (local.get 0) (i32.const 0))
+      (then (struct.new $a (i32.const 10)))
+      (else (if (result (ref null $a)) (i32.eq (local.get 0) (i32.const 1))
+        (then (struct.new $b (i32.const 11) (i64.const 12)))
+        (else (if (result (ref null $a)) (i32.eq (local.get 0) (i32.const 2))
+          (then (struct.new $c (i32.const 13) (f32.const 1.5)))
+          (else (ref.null $a))))))))
+  (func (export "test_b") (param i32) (result i32) (ref.test (ref $b) (call $make (local.get 0))))
+  (func (export "test_null_b") (param i32) (result i32) (ref.test (ref null $b) (call $make (local.get 0))))
+  (func (export "cast_b") (param i32) (result i64)
+    (struct.get $b 1 (ref.cast (ref $b) (call $make (local.get 0)))))
+  ;; 1: a $b, 2: a $c, 3: something else but not null, 0: null.
+  (func (export "classify") (param i32) (result i32)
+    (block $is_b (result (ref $b))
+      (block $is_c (result (ref $c))
+        (block $null
+          (br_on_null $null (call $make (local.get 0)))
+          (br_on_cast $is_b (ref $a) (ref $b))
+          (br_on_cast $is_c (ref $a) (ref $c))
+          (drop) (return (i32.const 3)))
+        (return (i32.const 0)))
+      (drop) (return (i32.const 2)))
+    (drop) (i32.const 1))
+  ;; The field every subtype of $a shares, of a $c only (br_on_cast_fail
+  ;; leaves the rest, nulls included); -1 for anything else.
+  (func (export "only_c") (param i32) (result i32)
+    (block $fail (result (ref null $a))
+      (return (struct.get $a 0
+        (br_on_cast_fail $fail (ref null $a) (ref $c) (call $make (local.get 0))))))
+    (drop) (i32.const -1)))
+
+(assert_return (invoke "test_b" (i32.const 0)) (i32.const 0))
+(assert_return (invoke "test_b" (i32.const 1)) (i32.const 1))
+(assert_return (invoke "test_b" (i32.const 2)) (i32.const 0))
+(assert_return (invoke "test_b" (i32.const 3)) (i32.const 0))
+(assert_return (invoke "test_null_b" (i32.const 3)) (i32.const 1))
+(assert_return (invoke "cast_b" (i32.const 1)) (i64.const 12))
+(assert_trap (invoke "cast_b" (i32.const 0)) "cast failure")
+(assert_trap (invoke "cast_b" (i32.const 2)) "cast failure")
+(assert_trap (invoke "cast_b" (i32.const 3)) "cast failure")
+(assert_return (invoke "classify" (i32.const 0)) (i32.const 3))
+(assert_return (invoke "classify" (i32.const 1)) (i32.const 1))
+(assert_return (invoke "classify" (i32.const 2)) (i32.const 2))
+(assert_return (invoke "classify" (i32.const 3)) (i32.const 0))
+(assert_return (invoke "only_c" (i32.const 2)) (i32.const 13))
+(assert_return (invoke "only_c" (i32.const 0)) (i32.const -1))
+(assert_return (invoke "only_c" (i32.const 1)) (i32.const -1))
