@@ -7,7 +7,12 @@
 # Debian's wasm32 libc++ has no std::filesystem. Output that legitimately
 # differs between native and WASI (inode numbers, absolute paths) must not
 # be printed. C programs are also built with clang-19 -O3 -msimd128
-# (auto-vectorized). Installs the toolchains when missing.
+# (auto-vectorized). C++ programs named eh_* use exceptions: built with
+# zig's clang in final-form wasm exceptions (try_table/throw_ref), against
+# libc++abi, libunwind's Unwind-wasm.c and the parts of libc++ they need,
+# compiled here from the sources zig ships (zig's prebuilt libc++ for WASI
+# has no exceptions) and cached under target/cpp-eh/. Installs the
+# toolchains when missing.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
@@ -25,9 +30,47 @@ if [ "$(python3 -m ziglang version 2>/dev/null)" != "$zig_version" ]; then
   echo "installing ziglang $zig_version (PyPI)"
   python3 -m pip install --quiet "ziglang==$zig_version"
 fi
-libcxx_src="$(python3 -c 'import os, ziglang; print(os.path.dirname(ziglang.__file__))')/lib/libcxx/src"
+zig_lib="$(python3 -c 'import os, ziglang; print(os.path.dirname(ziglang.__file__))')/lib"
+libcxx_src="$zig_lib/libcxx/src"
 cargo build --release -p nyash-cli --bin nyash-engine
 engine="${CARGO_TARGET_DIR:-$root/target}/release/nyash-engine"
+
+# The C++ exception runtime for eh_* programs: final-form exceptions
+# (`-mllvm -wasm-use-legacy-eh=false`: try_table, throw_ref, exnref).
+eh_flags=(--target=wasm32-wasi -O2 -fwasm-exceptions -mexception-handling -mllvm -wasm-use-legacy-eh=false)
+eh_abi_srcs=(abort_message cxa_aux_runtime cxa_default_handlers cxa_demangle cxa_exception
+  cxa_exception_storage cxa_guard cxa_handlers cxa_personality cxa_vector cxa_virtual
+  fallback_malloc private_typeinfo stdlib_exception stdlib_stdexcept stdlib_typeinfo
+  stdlib_new_delete)
+eh_cxx_srcs=(algorithm any error_category exception functional hash memory new_handler optional
+  stdexcept string system_error typeinfo variant vector verbose_abort)
+eh_key="$(printf '%s\n' "$zig_version" "${eh_flags[*]}" "${eh_abi_srcs[*]}" "${eh_cxx_srcs[*]}" | sha256sum | cut -c1-16)"
+eh_dir="${CARGO_TARGET_DIR:-$root/target}/cpp-eh/$eh_key"
+eh_runtime="$eh_dir/libcxx-eh.a"
+build_eh_runtime() {
+  [ -f "$eh_runtime" ] && return
+  echo "building the C++ exception runtime (libc++abi, libunwind, libc++ parts) into $eh_dir"
+  local obj="$eh_dir/obj"
+  rm -rf "$eh_dir"; mkdir -p "$obj"
+  local f
+  for f in "${eh_abi_srcs[@]}"; do
+    python3 -m ziglang c++ "${eh_flags[@]}" -std=c++23 -Wno-macro-redefined \
+      -D_LIBCXXABI_BUILDING_LIBRARY -D_LIBCPP_BUILDING_LIBRARY -D_LIBCXXABI_HAS_NO_THREADS \
+      -I"$libcxx_src" -I"$zig_lib/libcxxabi/src" -c "$zig_lib/libcxxabi/src/$f.cpp" -o "$obj/abi-$f.o"
+  done
+  for f in "${eh_cxx_srcs[@]}"; do
+    python3 -m ziglang c++ "${eh_flags[@]}" -std=c++23 -Wno-macro-redefined \
+      -D_LIBCPP_BUILDING_LIBRARY -DLIBCXX_BUILDING_LIBCXXABI -I"$libcxx_src" \
+      -c "$libcxx_src/$f.cpp" -o "$obj/cxx-$f.o"
+  done
+  python3 -m ziglang cc "${eh_flags[@]}" -D_LIBUNWIND_HIDE_SYMBOLS -I"$zig_lib/libunwind/include" \
+    -Wno-c23-extensions -c "$zig_lib/libunwind/src/Unwind-wasm.c" -o "$obj/unwind-wasm.o"
+  # The C++ exception tag, which no source zig ships defines.
+  printf '.globl __cpp_exception\n.tagtype __cpp_exception i32\n__cpp_exception:\n' > "$obj/tag.s"
+  python3 -m ziglang cc --target=wasm32-wasi -mexception-handling -c "$obj/tag.s" -o "$obj/tag.o"
+  python3 -m ziglang ar rcs "$eh_runtime.part" "$obj"/*.o
+  mv "$eh_runtime.part" "$eh_runtime"
+}
 out="$(mktemp -d)"
 trap 'rm -rf "$out"' EXIT
 mkdir -p "$out/debian" "$out/zig" "$out/simd"
@@ -49,7 +92,15 @@ for src in "$here"/*.c "$here"/*.cpp; do
       # Auto-vectorized: clang at -O3 with SIMD on.
       clang-19 --target=wasm32-wasi -O3 -msimd128 "${extra[@]}" -o "$out/simd/$name.wasm" "$src"
       toolchains=(debian zig simd) ;;
-    *.cpp)
+    *.cpp) case "$name" in eh_*)
+      c++ -std=c++17 -O2 -o "$out/$name.native" "$src"
+      build_eh_runtime
+      # Compiled as C++ (zig's libc++ headers), linked as C so that zig's
+      # own libc++ and libc++abi (no exceptions) stay out.
+      python3 -m ziglang c++ "${eh_flags[@]}" -std=c++23 -c -o "$out/zig/$name.o" "$src"
+      python3 -m ziglang cc "${eh_flags[@]}" -s -o "$out/zig/$name.wasm" "$out/zig/$name.o" "$eh_runtime"
+      toolchains=(zig) ;;
+    *)
       c++ -std=c++17 -O2 -o "$out/$name.native" "$src"
       # zig builds its libc++ for WASI without std::filesystem; compile
       # libc++'s own filesystem sources (shipped with zig) into the program.
@@ -58,6 +109,7 @@ for src in "$here"/*.c "$here"/*.cpp; do
         -D_LIBCPP_BUILDING_LIBRARY -I"$libcxx_src" -o "$out/zig/$name.wasm" "$src" \
         "$libcxx_src"/filesystem/{operations,directory_iterator,directory_entry,path,filesystem_error,filesystem_clock}.cpp
       toolchains=(zig) ;;
+    esac ;;
   esac
   args=(); input=""
   case "$name" in
@@ -83,5 +135,5 @@ for src in "$here"/*.c "$here"/*.cpp; do
     fi
   done
 done
-echo "c-programs: $programs programs, $pass runs passed, $fail failed (debian: wasi-libc 2022, zig $zig_version: recent wasi-libc, simd: debian at -O3 -msimd128)"
+echo "c-programs: $programs programs, $pass runs passed, $fail failed (debian: wasi-libc 2022, zig $zig_version: recent wasi-libc, simd: debian at -O3 -msimd128; eh_*: zig in final-form wasm exceptions)"
 [ "$fail" = 0 ]
