@@ -326,6 +326,69 @@ fn host_functions_throw_into_wasm() {
     assert!(Exception::new(&mut store, tag, &[Val::I32(1)]).is_err());
 }
 
+/// The shape clang gives C++ exceptions in the final form: every frame
+/// with a destructor to run is a cleanup pad (`catch_all_ref`, the cleanup,
+/// `throw_ref` of the same exnref), frames are reached by direct calls,
+/// `call_indirect` (function pointers, virtual calls) and small inlinable
+/// helpers, and only a frame far up catches the tag. Each pad counts
+/// itself; the catcher sees the thrown payload after every pad ran, with
+/// inlining on and off (and lazily, in the `NYASH_LAZY=1` run).
+#[test]
+fn cleanup_pads_rethrow_through_indirect_calls_to_a_far_catch() {
+    let wat = r#"(module
+        (type $v_i (func (param i32)))
+        (tag $cpp (param i32))
+        (global $pads (mut i32) (i32.const 0))
+        (table 2 funcref)
+        (elem (i32.const 0) $level $leaf)
+        (func $pad (global.set $pads (i32.add (global.get $pads) (i32.const 1))))
+        (func $leaf (param i32)
+            (block $cleanup (result exnref)
+                (try_table (catch_all_ref $cleanup)
+                    (throw $cpp (i32.add (i32.const 1000) (local.get 0))))
+                (return))
+            (call $pad)
+            (throw_ref))
+        ;; level n: a cleanup pad around a call of level n-1, every third
+        ;; one through the table, the last one to the leaf.
+        (func $level (param $n i32)
+            (block $cleanup (result exnref)
+                (try_table (catch_all_ref $cleanup)
+                    (if (i32.eqz (local.get $n))
+                        (then (call_indirect (type $v_i) (local.get $n) (i32.const 1)))
+                        (else
+                            (if (i32.rem_u (local.get $n) (i32.const 3))
+                                (then (call $level (i32.sub (local.get $n) (i32.const 1))))
+                                (else (call_indirect (type $v_i)
+                                    (i32.sub (local.get $n) (i32.const 1)) (i32.const 0)))))))
+                (return))
+            (call $pad)
+            (throw_ref))
+        (func (export "run") (param i32) (result i32)
+            (global.set $pads (i32.const 0))
+            (block $h (result i32)
+                (try_table (catch $cpp $h)
+                    (call $level (local.get 0))
+                    (return (i32.const -1)))
+                (unreachable))
+            ;; payload * 10000 + pads
+            (i32.add (i32.mul (i32.const 10000)) (global.get $pads))))"#;
+    for inlining in [true, false] {
+        let engine = engine_with(|c| {
+            c.inlining(inlining);
+        });
+        let (mut store, inst) = instance(&engine, wat);
+        for n in [0, 1, 2, 3, 50, 500] {
+            // n + 1 levels and the leaf each run their pad.
+            assert_eq!(
+                call(&mut store, inst, "run", &[Val::I32(n)]),
+                [Val::I32(1000 * 10000 + n + 2)],
+                "depth {n}, inlining {inlining}"
+            );
+        }
+    }
+}
+
 #[test]
 fn inlining_on_and_off_agree() {
     // $small throws; called inside a try_table (a `try_call`, never
