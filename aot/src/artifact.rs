@@ -23,7 +23,7 @@
 use serde::{Deserialize, Serialize};
 use xxhash_rust::xxh3::{xxh3_64, xxh3_128};
 
-use crate::compile::{CompiledFunction, TrapTable};
+use crate::image::{CompiledFunction, TrapTable};
 use crate::module::ModuleEnv;
 use crate::vmoffsets::VMOffsets;
 
@@ -52,9 +52,9 @@ pub struct ArtifactMeta {
     pub traps: TrapTable,
     pub inlined: crate::inline::InlineTable,
     /// Exception handlers of the `try_call` sites.
-    pub handlers: crate::compile::HandlerTable,
+    pub handlers: crate::image::HandlerTable,
     /// Stack maps of the call sites with heap references live across them.
-    pub stack_maps: crate::compile::StackMapTable,
+    pub stack_maps: crate::image::StackMapTable,
     /// The compiler fingerprint in full, for error messages.
     pub fingerprint: String,
 }

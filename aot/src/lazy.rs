@@ -40,10 +40,9 @@ use cranelift_codegen::ir::UserFuncName;
 use wasmparser::{FuncToValidate, ValidatorResources, WasmFeatures};
 
 use crate::CompileError;
-use crate::compile::{
-    Artifact, CompiledFunction, Compiler, HandlerTable, StackMapTable, TrapSite, TrapTable,
-    WorkerState, patch_calls, run_jobs,
-};
+use crate::compile::{Artifact, Compiler, WorkerState, patch_calls};
+use crate::image::{CompiledFunction, HandlerTable, StackMapTable, TrapSite, TrapTable};
+use crate::jobs::run_jobs;
 use crate::module::{self, FunctionBodyInput, ModuleEnv};
 use crate::vmoffsets::{VMOffsets, trap_codes};
 

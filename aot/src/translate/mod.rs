@@ -28,8 +28,8 @@ use wasmparser::{FuncValidator, FunctionBody, ValidatorResources, VisitOperator}
 
 use crate::CompileError;
 use crate::abi;
-use crate::compile::Tunables;
 use crate::module::ModuleEnv;
+use crate::tunables::Tunables;
 use crate::vmoffsets::VMOffsets;
 
 use control::ControlFrame;

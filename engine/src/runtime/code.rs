@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use nyash_aot::compile::{CompiledFunction, HandlerTable, StackMapTable, TrapTable};
+use nyash_aot::image::{CompiledFunction, HandlerTable, StackMapTable, TrapTable};
 
 use super::mmap::{Mmap, page_size};
 
