@@ -9,7 +9,6 @@
 
 mod calls;
 mod control;
-pub(crate) mod encoding;
 mod env;
 mod exceptions;
 mod gc;
@@ -28,6 +27,7 @@ use wasmparser::{FuncValidator, FunctionBody, ValidatorResources, VisitOperator}
 
 use crate::CompileError;
 use crate::abi;
+use crate::encoding;
 use crate::module::ModuleEnv;
 use crate::tunables::Tunables;
 use crate::vmoffsets::VMOffsets;
