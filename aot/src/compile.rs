@@ -15,7 +15,8 @@ use cranelift_frontend::FunctionBuilderContext;
 use crate::CompileError;
 use crate::abi;
 use crate::image::{
-    CompiledFunction, HandlerTable, StackMapSite, StackMapTable, TrapSite, TrapTable, TryCallSite,
+    CompiledFunction, HandlerTable, ImageTables, StackMapSite, StackMapTable, TrapSite, TrapTable,
+    TryCallSite,
 };
 use crate::inline::{self, InlineBodies, InlineRange, InlineTable};
 use crate::jobs::run_jobs;
@@ -32,8 +33,8 @@ pub struct Artifact {
     pub env: ModuleEnv,
     pub offsets: VMOffsets,
     pub code: Vec<u8>,
-    /// Every function and trampoline in the image, sorted by offset.
-    pub functions: Vec<CompiledFunction>,
+    /// The image's function, trap, exception handler and stack map tables.
+    pub tables: ImageTables,
     /// Offset of each defined function's body, indexed by defined index
     /// (function index minus imported functions).
     pub defined_func_offsets: Vec<u32>,
@@ -44,26 +45,19 @@ pub struct Artifact {
     /// Per module type index: the host-call trampoline (wasm -> host) for
     /// that type, present for the types of imported functions.
     pub host_trampolines: Vec<Option<u32>>,
-    pub traps: TrapTable,
     /// Code ranges that came from inlined functions (for backtraces).
     pub inlined: InlineTable,
-    /// The exception handlers of every `try_call` site.
-    pub handlers: HandlerTable,
-    /// The stack maps of every call site with heap references live across it.
-    pub stack_maps: StackMapTable,
 }
 
 impl Artifact {
     /// The trap code at `offset` in the image, if it is a trap site.
     pub fn trap_at(&self, offset: u32) -> Option<u8> {
-        self.traps.lookup(offset)
+        self.tables.trap_at(offset)
     }
 
     /// The function whose code contains `offset`.
     pub fn function_at(&self, offset: u32) -> Option<&CompiledFunction> {
-        let i = self.functions.partition_point(|f| f.offset <= offset);
-        let f = self.functions.get(i.checked_sub(1)?)?;
-        (offset < f.offset + f.len).then_some(f)
+        self.tables.function_at(offset)
     }
 }
 
@@ -491,16 +485,18 @@ impl Compiler {
                 },
             )?;
         }
-        let traps = TrapTable::new(traps);
-        let inlined = InlineTable::new(inlined);
-        let handlers = HandlerTable::new(try_calls);
-        let stack_maps = StackMapTable::new(stack_maps);
+        let tables = ImageTables {
+            functions,
+            traps: TrapTable::new(traps),
+            handlers: HandlerTable::new(try_calls),
+            stack_maps: StackMapTable::new(stack_maps),
+        };
 
         Ok(Artifact {
             env,
             offsets,
             code: image,
-            functions,
+            tables,
             defined_func_offsets,
             entry_trampolines: plan
                 .entry
@@ -512,10 +508,7 @@ impl Compiler {
                 .iter()
                 .map(|i| i.map(|i| trampoline_offsets[i]))
                 .collect(),
-            traps,
-            inlined,
-            handlers,
-            stack_maps,
+            inlined: InlineTable::new(inlined),
         })
     }
 

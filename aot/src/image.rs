@@ -27,6 +27,53 @@ impl CompiledFunction {
     pub const TRAMPOLINE: u32 = u32::MAX;
 }
 
+/// The tables of one code image, which travel together: from the
+/// compiler's layout into an [`Artifact`](crate::Artifact) and an artifact
+/// file, and from either into the engine's registry of code, where the
+/// trap handler, the unwinder and the collector's stack walk read them.
+/// Offsets are from the image's start.
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ImageTables {
+    /// Every function and trampoline in the image, sorted by offset.
+    #[serde(with = "crate::packed")]
+    pub functions: Vec<CompiledFunction>,
+    /// Every trap site.
+    pub traps: TrapTable,
+    /// The exception handlers of every `try_call` site.
+    pub handlers: HandlerTable,
+    /// The stack maps of every call site with heap references live across it.
+    pub stack_maps: StackMapTable,
+}
+
+impl ImageTables {
+    /// The trap code at `offset` in the image, if it is a trap site.
+    pub fn trap_at(&self, offset: u32) -> Option<u8> {
+        self.traps.lookup(offset)
+    }
+
+    /// The function (or trampoline) whose code contains `offset`.
+    pub fn function_at(&self, offset: u32) -> Option<&CompiledFunction> {
+        let i = self.functions.partition_point(|f| f.offset <= offset);
+        let f = self.functions.get(i.checked_sub(1)?)?;
+        (offset < f.offset + f.len).then_some(f)
+    }
+
+    /// Which table disagrees with itself, if one does (a damaged artifact's
+    /// may): its name, for the error.
+    pub fn check(&self) -> Result<(), &'static str> {
+        if !self.traps.is_consistent() {
+            return Err("trap table");
+        }
+        if !self.handlers.is_consistent() {
+            return Err("exception handler table");
+        }
+        if !self.stack_maps.is_consistent() {
+            return Err("stack map table");
+        }
+        Ok(())
+    }
+}
+
 /// One `try_call` site of a function, before layout.
 #[derive(Clone, Debug)]
 pub(crate) struct TryCallSite {

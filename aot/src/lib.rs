@@ -25,7 +25,8 @@ pub mod vmoffsets;
 
 pub use compile::{Artifact, Compiler};
 pub use image::{
-    CallSiteHandlers, CompiledFunction, HandlerTable, StackMapTable, TrapSite, TrapTable,
+    CallSiteHandlers, CompiledFunction, HandlerTable, ImageTables, StackMapTable, TrapSite,
+    TrapTable,
 };
 pub use inline::InlineTable;
 pub use module::{CompositeType, FuncType, HeapType, ModuleEnv, RefType, SubType, WasmType};
