@@ -244,19 +244,12 @@ impl ModuleEnv {
         heap_top(&self.types, h)
     }
 
-    /// Whether a value of type `t` is a GC reference the collector traces
-    /// (and may move): a reference in the `any` hierarchy other than `i31`
-    /// and `none`, which never point at an object. Such a value must be in
-    /// a stack map while live across a call, and a load of it must never be
-    /// merged across one, even from an immutable global.
+    /// Whether a value of type `t` (module type indices) is a GC reference
+    /// the collector traces (and may move): [`RefType::is_traced`]. Such a
+    /// value must be in a stack map while live across a call, and a load of
+    /// it must never be merged across one, even from an immutable global.
     pub fn is_traced(&self, t: WasmType) -> bool {
-        match t {
-            WasmType::Ref(r) => {
-                !matches!(r.heap, HeapType::I31 | HeapType::None)
-                    && self.heap_top(r.heap) == HeapType::Any
-            }
-            _ => false,
-        }
+        t.is_traced(|h| self.heap_top(h))
     }
 
     /// Function type `type_index` with every concrete reference type

@@ -2,7 +2,7 @@
 //! its [`ModuleEnv`], validating the module-level sections; each function
 //! body is validated later, in parallel, in the compile workers. Beside it
 //! are the conversions from wasmparser's types to [`crate::types`]', and the
-//! binary-format rules wasmparser does not enforce ([`crate::encoding`]).
+//! binary-format rules wasmparser does not enforce (`encoding.rs`).
 
 use std::ops::Range;
 
@@ -51,8 +51,28 @@ impl RefType {
 }
 
 impl HeapType {
-    fn from_wasmparser(hty: wasmparser::HeapType) -> Result<HeapType, CompileError> {
+    /// An abstract heap type of wasmparser's; `None` for stack switching's
+    /// `cont` and `nocont`, which the engine does not support.
+    pub(crate) fn from_abstract(ty: wasmparser::AbstractHeapType) -> Option<HeapType> {
         use wasmparser::AbstractHeapType as A;
+        Some(match ty {
+            A::Func => HeapType::Func,
+            A::Extern => HeapType::Extern,
+            A::NoFunc => HeapType::NoFunc,
+            A::NoExtern => HeapType::NoExtern,
+            A::Any => HeapType::Any,
+            A::Eq => HeapType::Eq,
+            A::I31 => HeapType::I31,
+            A::Struct => HeapType::Struct,
+            A::Array => HeapType::Array,
+            A::None => HeapType::None,
+            A::Exn => HeapType::Exn,
+            A::NoExn => HeapType::NoExn,
+            A::Cont | A::NoCont => return None,
+        })
+    }
+
+    fn from_wasmparser(hty: wasmparser::HeapType) -> Result<HeapType, CompileError> {
         let needs = |what: &str, ty: &str| {
             Err(CompileError::Unsupported(format!(
                 "heap type `{ty}` needs {what}, which is not supported yet"
@@ -62,20 +82,9 @@ impl HeapType {
             wasmparser::HeapType::Abstract { shared: true, .. } => {
                 return needs("shared-everything threads", "shared");
             }
-            wasmparser::HeapType::Abstract { shared: false, ty } => match ty {
-                A::Func => HeapType::Func,
-                A::Extern => HeapType::Extern,
-                A::NoFunc => HeapType::NoFunc,
-                A::NoExtern => HeapType::NoExtern,
-                A::Any => HeapType::Any,
-                A::Eq => HeapType::Eq,
-                A::I31 => HeapType::I31,
-                A::Struct => HeapType::Struct,
-                A::Array => HeapType::Array,
-                A::None => HeapType::None,
-                A::Exn => HeapType::Exn,
-                A::NoExn => HeapType::NoExn,
-                A::Cont | A::NoCont => return needs("stack switching", "cont"),
+            wasmparser::HeapType::Abstract { shared: false, ty } => match Self::from_abstract(ty) {
+                Some(h) => h,
+                None => return needs("stack switching", "cont"),
             },
             wasmparser::HeapType::Exact(_) => return needs("custom descriptors", "exact"),
             wasmparser::HeapType::Concrete(i) => match i.as_module_index() {

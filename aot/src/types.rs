@@ -44,6 +44,12 @@ impl WasmType {
         }
     }
 
+    /// Whether a value of this type is a reference the collector traces:
+    /// [`RefType::is_traced`] for a reference, `false` for anything else.
+    pub fn is_traced(self, hierarchy: impl Fn(HeapType) -> HeapType) -> bool {
+        self.as_ref().is_some_and(|r| r.is_traced(hierarchy))
+    }
+
     /// Whether the type has a default value (zero or null): every type
     /// but the non-nullable references.
     pub fn is_defaultable(self) -> bool {
@@ -104,6 +110,20 @@ impl RefType {
             nullable: false,
             heap,
         }
+    }
+
+    /// Whether a reference of this type is a GC reference the collector
+    /// traces (and may move), by [`HeapType::is_traced_in`]. `hierarchy`
+    /// gives the top of a concrete type's hierarchy (module type index or
+    /// engine id: whoever holds the types; [`HeapType::top_with`]).
+    ///
+    /// The compiler asks this of locals, operands and globals (a stack map
+    /// while live across a call; a load never merged across one) and of
+    /// struct fields and array elements (`gc_layout::storage`: traced
+    /// slots and write barriers); the engine of its roots (globals,
+    /// tables, element segments, exception payloads).
+    pub fn is_traced(self, hierarchy: impl Fn(HeapType) -> HeapType) -> bool {
+        self.heap.is_traced_in(self.heap.top_with(hierarchy))
     }
 
     /// The same type with its concrete type index (if any) mapped by `f`.
@@ -193,6 +213,31 @@ impl HeapType {
             Exn | NoExn => Exn,
             Any | Eq | I31 | Struct | Array | None => Any,
         }
+    }
+
+    /// The top of this type's hierarchy, with `hierarchy` giving a
+    /// concrete type's (a [`Concrete`](HeapType::Concrete) or
+    /// [`Engine`](HeapType::Engine) one; abstract types answer for
+    /// themselves, [`top`](Self::top)).
+    pub fn top_with(self, hierarchy: impl Fn(HeapType) -> HeapType) -> HeapType {
+        match self {
+            HeapType::Concrete(_) | HeapType::Engine(_) => hierarchy(self),
+            h => h.top(),
+        }
+    }
+
+    /// The one rule for which references the collector traces: a
+    /// reference to this heap type, in the hierarchy whose top is `top`, is
+    /// traced exactly when it is in `any`'s hierarchy and the type is
+    /// neither `i31` nor `none`. Such a reference is a `u32` GC heap
+    /// offset that may point at an object; an `i31ref` or `nullref` never
+    /// does (it is a tagged integer or null), and neither does a `funcref`
+    /// (a `*const VMFuncRef`), an `externref` or an `exnref` (store
+    /// handles). Tracing an `i31` slot anyway would be harmless (the
+    /// collector skips tagged values), but nothing does: one answer
+    /// everywhere.
+    pub fn is_traced_in(self, top: HeapType) -> bool {
+        top == HeapType::Any && !matches!(self, HeapType::I31 | HeapType::None)
     }
 }
 
@@ -376,4 +421,89 @@ pub struct TableType {
 pub struct GlobalType {
     pub content: WasmType,
     pub mutable: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The one rule, and the users that ask it, agree: `any`'s hierarchy
+    /// but `i31` and `none` is traced, concrete types by their hierarchy,
+    /// nothing outside it.
+    #[test]
+    fn which_references_are_traced() {
+        use HeapType::*;
+        // Concrete and engine type 0 are function types, 1 struct types.
+        let hierarchy = |h| match h {
+            Concrete(0) | Engine(0) => Func,
+            _ => Any,
+        };
+        let all = [
+            Func,
+            Extern,
+            Any,
+            Eq,
+            I31,
+            Struct,
+            Array,
+            Exn,
+            None,
+            NoExtern,
+            NoFunc,
+            NoExn,
+            Concrete(0),
+            Concrete(1),
+            Engine(0),
+            Engine(1),
+        ];
+        let traced: Vec<HeapType> = all
+            .into_iter()
+            .filter(|&h| RefType::nullable(h).is_traced(hierarchy))
+            .collect();
+        assert_eq!(traced, [Any, Eq, Struct, Array, Concrete(1), Engine(1)]);
+        for h in all {
+            let r = RefType::non_null(h);
+            assert_eq!(
+                r.is_traced(hierarchy),
+                RefType::nullable(h).is_traced(hierarchy)
+            );
+            assert_eq!(
+                WasmType::Ref(r).is_traced(hierarchy),
+                r.is_traced(hierarchy)
+            );
+            // A struct field or array element of the type: traced alike.
+            let storage = StorageType::Val(WasmType::Ref(r));
+            let (_, field_traced) = crate::gc_layout::storage(storage, &hierarchy);
+            assert_eq!(field_traced, r.is_traced(hierarchy), "{r}");
+        }
+        for t in [
+            WasmType::I32,
+            WasmType::I64,
+            WasmType::F32,
+            WasmType::F64,
+            WasmType::V128,
+        ] {
+            assert!(!t.is_traced(hierarchy));
+        }
+        // A module's own view: its type 0 a function type, 1 a struct type.
+        let env = crate::module::ModuleEnv {
+            types: vec![
+                SubType {
+                    is_final: true,
+                    supertype: Option::None,
+                    composite: CompositeType::Func(FuncType::default()),
+                },
+                SubType {
+                    is_final: true,
+                    supertype: Option::None,
+                    composite: CompositeType::Struct(Vec::new()),
+                },
+            ],
+            ..Default::default()
+        };
+        for h in all.into_iter().filter(|h| !matches!(h, Engine(_))) {
+            let t = WasmType::Ref(RefType::nullable(h));
+            assert_eq!(env.is_traced(t), t.is_traced(hierarchy), "{t}");
+        }
+    }
 }
