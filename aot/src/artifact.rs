@@ -12,7 +12,7 @@
 //!   72  code offset: u64 (page-aligned), 80 code length: u64
 //!   88  checksum: [u8; 16]               (xxh3-128 of the metadata, then the code)
 //!   104 reserved to 128
-//! metadata (postcard: ModuleEnv, VMOffsets, function and trap tables, fingerprint)
+//! metadata (postcard: ModuleEnv, VMOffsets, the image tables, trampolines, fingerprint)
 //! padding to a page boundary
 //! code image (position-independent; mapped read-execute in place when loaded)
 //! ```
@@ -23,7 +23,7 @@
 use serde::{Deserialize, Serialize};
 use xxhash_rust::xxh3::{xxh3_64, xxh3_128};
 
-use crate::compile::{CompiledFunction, TrapTable};
+use crate::image::ImageTables;
 use crate::module::ModuleEnv;
 use crate::vmoffsets::VMOffsets;
 
@@ -31,7 +31,9 @@ pub const MAGIC: &[u8; 8] = b"NYASHART";
 /// 5: GC's struct and array types and `ref.i31` constants in the metadata,
 /// `any` references as `I32` in code. 6: GC allocation and access, stack
 /// maps, the VMContext's `gc_heap` field, the store context's exit record.
-pub const FORMAT_VERSION: u32 = 6;
+/// 7: the image's four tables as one value ([`ImageTables`]), after the
+/// offsets.
+pub const FORMAT_VERSION: u32 = 7;
 pub const HEADER_SIZE: usize = 128;
 /// Code is placed at a multiple of this, so it can be mapped in place on
 /// hosts with pages up to 16 KiB (a host with larger pages gets an error, not a crash).
@@ -43,18 +45,14 @@ pub const ENGINE_VERSION: &str = env!("CARGO_PKG_VERSION");
 pub struct ArtifactMeta {
     pub env: ModuleEnv,
     pub offsets: VMOffsets,
-    #[serde(with = "crate::packed")]
-    pub functions: Vec<CompiledFunction>,
+    /// The code image's function, trap, exception handler and stack map
+    /// tables.
+    pub tables: ImageTables,
     #[serde(with = "crate::packed")]
     pub defined_func_offsets: Vec<u32>,
     pub entry_trampolines: Vec<Option<u32>>,
     pub host_trampolines: Vec<Option<u32>>,
-    pub traps: TrapTable,
     pub inlined: crate::inline::InlineTable,
-    /// Exception handlers of the `try_call` sites.
-    pub handlers: crate::compile::HandlerTable,
-    /// Stack maps of the call sites with heap references live across them.
-    pub stack_maps: crate::compile::StackMapTable,
     /// The compiler fingerprint in full, for error messages.
     pub fingerprint: String,
 }
@@ -67,26 +65,20 @@ impl ArtifactMeta {
             env,
             offsets,
             code,
-            functions,
+            tables,
             defined_func_offsets,
             entry_trampolines,
             host_trampolines,
-            traps,
             inlined,
-            handlers,
-            stack_maps,
         } = artifact;
         let meta = ArtifactMeta {
             env,
             offsets,
-            functions,
+            tables,
             defined_func_offsets,
             entry_trampolines,
             host_trampolines,
-            traps,
             inlined,
-            handlers,
-            stack_maps,
             fingerprint: fingerprint.to_string(),
         };
         (meta, code)
@@ -228,15 +220,9 @@ pub fn parse(bytes: &[u8], fingerprint: &str) -> Result<Parsed, ArtifactError> {
     }
     let meta: ArtifactMeta = postcard::from_bytes(&bytes[meta_off..meta_off + meta_len])
         .map_err(|e| ArtifactError::Metadata(e.to_string()))?;
-    if !meta.traps.is_consistent() {
-        return Err(ArtifactError::Metadata("trap table".into()));
-    }
-    if !meta.handlers.is_consistent() {
-        return Err(ArtifactError::Metadata("exception handler table".into()));
-    }
-    if !meta.stack_maps.is_consistent() {
-        return Err(ArtifactError::Metadata("stack map table".into()));
-    }
+    meta.tables
+        .check()
+        .map_err(|table| ArtifactError::Metadata(table.into()))?;
     if meta.fingerprint != fingerprint {
         return Err(ArtifactError::Fingerprint);
     }

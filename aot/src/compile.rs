@@ -2,50 +2,29 @@
 //! trampolines the runtime needs, and one position-independent code image with
 //! the calls between functions resolved.
 
-use std::collections::HashMap;
-
 use cranelift_codegen::control::ControlPlane;
-use cranelift_codegen::ir::{
-    self, ExternalName, InstBuilder, MemFlagsData, StackSlotData, StackSlotKind, UserFuncName,
-};
-use cranelift_codegen::isa::{CallConv, OwnedTargetIsa, TargetFrontendConfig};
+use cranelift_codegen::ir::{self, ExternalName, UserFuncName};
+use cranelift_codegen::isa::OwnedTargetIsa;
 use cranelift_codegen::settings::{self, Configurable};
 use cranelift_codegen::{
     Context, ExceptionContextLoc, FinalizedMachExceptionHandler, FinalizedRelocTarget,
     binemit::Reloc,
 };
-use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext};
+use cranelift_frontend::FunctionBuilderContext;
 
 use crate::CompileError;
-use crate::abi::{self, POINTER_TYPE};
-use crate::builtin::Builtin;
+use crate::abi;
+use crate::image::{
+    CompiledFunction, HandlerTable, ImageTables, StackMapSite, StackMapTable, TrapSite, TrapTable,
+    TryCallSite,
+};
 use crate::inline::{self, InlineBodies, InlineRange, InlineTable};
-use crate::module::{self, FuncType, FunctionBodyInput, ModuleEnv};
+use crate::jobs::run_jobs;
+use crate::module::{self, FunctionBodyInput, ModuleEnv};
+use crate::trampolines::TrampolinePlan;
 use crate::translate::FuncTranslator;
-use crate::vmoffsets::{VAL_RAW_SIZE, VMOffsets, store_context, trap_codes};
-
-/// A trap site in the code image: executing the instruction at `offset`
-/// traps (or may fault) with Cranelift trap code `code`.
-#[derive(
-    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
-)]
-pub struct TrapSite {
-    pub offset: u32,
-    pub code: u8,
-}
-
-/// Where a compiled function sits in the code image.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct CompiledFunction {
-    /// Function index (defined functions only), or `u32::MAX` for a trampoline.
-    pub func_index: u32,
-    pub offset: u32,
-    pub len: u32,
-}
-
-impl CompiledFunction {
-    pub const TRAMPOLINE: u32 = u32::MAX;
-}
+use crate::tunables::{Tier, Tunables, baseline_settings};
+use crate::vmoffsets::VMOffsets;
 
 /// The result of compiling a module: its environment and one code image.
 /// Nothing in the image needs relocation when it is placed at any address.
@@ -54,8 +33,8 @@ pub struct Artifact {
     pub env: ModuleEnv,
     pub offsets: VMOffsets,
     pub code: Vec<u8>,
-    /// Every function and trampoline in the image, sorted by offset.
-    pub functions: Vec<CompiledFunction>,
+    /// The image's function, trap, exception handler and stack map tables.
+    pub tables: ImageTables,
     /// Offset of each defined function's body, indexed by defined index
     /// (function index minus imported functions).
     pub defined_func_offsets: Vec<u32>,
@@ -66,332 +45,35 @@ pub struct Artifact {
     /// Per module type index: the host-call trampoline (wasm -> host) for
     /// that type, present for the types of imported functions.
     pub host_trampolines: Vec<Option<u32>>,
-    pub traps: TrapTable,
     /// Code ranges that came from inlined functions (for backtraces).
     pub inlined: InlineTable,
-    /// The exception handlers of every `try_call` site.
-    pub handlers: HandlerTable,
-    /// The stack maps of every call site with heap references live across it.
-    pub stack_maps: StackMapTable,
-}
-
-/// One `try_call` site of a function, before layout.
-#[derive(Clone, Debug)]
-pub(crate) struct TryCallSite {
-    /// Return address (offset in the function).
-    ret_addr: u32,
-    /// FP minus SP at the call: the handler runs with SP = FP - this.
-    frame_offset: u32,
-    /// Offset from that SP of the stack slot holding the VMContext (the
-    /// exception table's dynamic context), through which tags resolve.
-    vmctx_sp_offset: u32,
-    /// (clause, see [`HandlerTable::encode_clause`]; handler offset in the
-    /// function).
-    handlers: Vec<(u32, u32)>,
-}
-
-/// The exception handlers of a code image: for each `try_call` site (by
-/// return address, sorted) its frame offset, where its frame keeps the
-/// VMContext, and its clauses in order (module tag index or catch-all, and
-/// whether it passes the exnref; handler address). The runtime's unwinder looks return addresses up here
-/// (see `engine/src/libcalls.rs`).
-#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct HandlerTable {
-    #[serde(with = "crate::packed")]
-    ret_addrs: Vec<u32>,
-    #[serde(with = "crate::packed")]
-    frame_offsets: Vec<u32>,
-    #[serde(with = "crate::packed")]
-    vmctx_offsets: Vec<u32>,
-    /// Per site, the end of its clauses in `tags`/`targets`.
-    #[serde(with = "crate::packed")]
-    ends: Vec<u32>,
-    #[serde(with = "crate::packed")]
-    tags: Vec<u32>,
-    #[serde(with = "crate::packed")]
-    targets: Vec<u32>,
-}
-
-/// What the unwinder needs of one `try_call` site.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct CallSiteHandlers<'a> {
-    pub frame_offset: u32,
-    pub vmctx_sp_offset: u32,
-    /// The clauses (see [`HandlerTable::encode_clause`]), in order.
-    pub tags: &'a [u32],
-    /// Handler image offsets, parallel to `tags`.
-    pub targets: &'a [u32],
-}
-
-impl HandlerTable {
-    /// A catch clause as the exception tag Cranelift records for it (and
-    /// [`CallSiteHandlers::tags`] holds): the module tag index (`None`: a
-    /// catch-all) and whether the clause passes the exnref (`catch_ref`,
-    /// `catch_all_ref`), which the runtime needs to know whether the
-    /// exception object can still be reached after the handler ran.
-    pub fn encode_clause(tag: Option<u32>, with_ref: bool) -> u32 {
-        let base = match tag {
-            // Validation limits tags to far fewer than 2^31.
-            Some(t) => t << 1,
-            None => u32::MAX - 1,
-        };
-        base | u32::from(with_ref)
-    }
-
-    /// The clause [`encode_clause`](Self::encode_clause) encoded.
-    pub fn decode_clause(v: u32) -> (Option<u32>, bool) {
-        let with_ref = v & 1 == 1;
-        if v >= u32::MAX - 1 {
-            (None, with_ref)
-        } else {
-            (Some(v >> 1), with_ref)
-        }
-    }
-
-    pub(crate) fn new(mut sites: Vec<TryCallSite>) -> Self {
-        sites.sort_unstable_by_key(|s| s.ret_addr);
-        let mut t = HandlerTable::default();
-        for s in sites {
-            t.ret_addrs.push(s.ret_addr);
-            t.frame_offsets.push(s.frame_offset);
-            t.vmctx_offsets.push(s.vmctx_sp_offset);
-            for (tag, target) in s.handlers {
-                t.tags.push(tag);
-                t.targets.push(target);
-            }
-            t.ends.push(t.tags.len() as u32);
-        }
-        t
-    }
-
-    /// The handlers of the `try_call` whose return address is image offset
-    /// `ret_addr`, if it is one.
-    pub fn lookup(&self, ret_addr: u32) -> Option<CallSiteHandlers<'_>> {
-        let i = self.ret_addrs.binary_search(&ret_addr).ok()?;
-        let start = if i == 0 { 0 } else { *self.ends.get(i - 1)? } as usize;
-        let end = *self.ends.get(i)? as usize;
-        Some(CallSiteHandlers {
-            frame_offset: *self.frame_offsets.get(i)?,
-            vmctx_sp_offset: *self.vmctx_offsets.get(i)?,
-            tags: self.tags.get(start..end)?,
-            targets: self.targets.get(start..end)?,
-        })
-    }
-
-    /// Whether the arrays agree in length (a damaged artifact may not).
-    pub fn is_consistent(&self) -> bool {
-        let n = self.ret_addrs.len();
-        self.frame_offsets.len() == n
-            && self.vmctx_offsets.len() == n
-            && self.ends.len() == n
-            && self.tags.len() == self.targets.len()
-            && self.ends.windows(2).all(|w| w[0] <= w[1])
-            && self
-                .ends
-                .last()
-                .is_none_or(|&e| e as usize == self.tags.len())
-    }
-}
-
-/// One safepoint of a function before layout: the return address of a
-/// call (offset in the function), the frame's FP-to-SP distance at the call,
-/// and the SP offsets of the stack slots holding heap references.
-#[derive(Clone, Debug)]
-pub(crate) struct StackMapSite {
-    ret_addr: u32,
-    span: u32,
-    slots: Vec<u32>,
-}
-
-/// The stack maps of a code image, for the collector's stack walk: for each
-/// call site that has heap references live across it (by return address,
-/// sorted), the distance from the frame pointer down to the stack pointer at
-/// the call (`span`), and the offsets from that stack pointer of the 4-byte
-/// slots holding the references. A frame with frame pointer `fp` whose call
-/// returns to `ret` keeps its references at `fp - span + offset`.
-#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct StackMapTable {
-    #[serde(with = "crate::packed")]
-    ret_addrs: Vec<u32>,
-    #[serde(with = "crate::packed")]
-    spans: Vec<u32>,
-    /// Per site, the end of its slots in `slots`.
-    #[serde(with = "crate::packed")]
-    ends: Vec<u32>,
-    #[serde(with = "crate::packed")]
-    slots: Vec<u32>,
-}
-
-impl StackMapTable {
-    pub(crate) fn new(mut sites: Vec<StackMapSite>) -> Self {
-        sites.sort_unstable_by_key(|s| s.ret_addr);
-        let mut t = StackMapTable::default();
-        for s in sites {
-            t.ret_addrs.push(s.ret_addr);
-            t.spans.push(s.span);
-            t.slots.extend(s.slots);
-            t.ends.push(t.slots.len() as u32);
-        }
-        t
-    }
-
-    /// The stack map of the call whose return address is image offset
-    /// `ret_addr`: its span and slot offsets. `None`: no reference is live
-    /// across that call (or it is no call).
-    pub fn lookup(&self, ret_addr: u32) -> Option<(u32, &[u32])> {
-        let i = self.ret_addrs.binary_search(&ret_addr).ok()?;
-        let start = if i == 0 { 0 } else { *self.ends.get(i - 1)? } as usize;
-        let end = *self.ends.get(i)? as usize;
-        Some((*self.spans.get(i)?, self.slots.get(start..end)?))
-    }
-
-    /// Number of call sites with a stack map.
-    pub fn len(&self) -> usize {
-        self.ret_addrs.len()
-    }
-
-    /// Whether no call site has a stack map.
-    pub fn is_empty(&self) -> bool {
-        self.ret_addrs.is_empty()
-    }
-
-    /// Whether the arrays agree (a damaged artifact may not).
-    pub fn is_consistent(&self) -> bool {
-        let n = self.ret_addrs.len();
-        self.spans.len() == n
-            && self.ends.len() == n
-            && self.ends.windows(2).all(|w| w[0] <= w[1])
-            && self
-                .ends
-                .last()
-                .is_none_or(|&e| e as usize == self.slots.len())
-    }
-}
-
-/// Every trap site of a code image, sorted by offset, as two arrays (offsets
-/// and codes): the trap handler binary-searches the offsets, and an artifact
-/// load decodes them as one packed array and one byte string.
-#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct TrapTable {
-    #[serde(with = "crate::packed")]
-    offsets: Vec<u32>,
-    #[serde(with = "serde_bytes")]
-    codes: Vec<u8>,
-}
-
-impl TrapTable {
-    /// Builds a table from sites in any order.
-    pub fn new(mut sites: Vec<TrapSite>) -> Self {
-        sites.sort_unstable();
-        sites.dedup_by_key(|t| t.offset);
-        TrapTable {
-            offsets: sites.iter().map(|t| t.offset).collect(),
-            codes: sites.iter().map(|t| t.code).collect(),
-        }
-    }
-
-    /// The trap code at `offset`, if it is a trap site.
-    pub fn lookup(&self, offset: u32) -> Option<u8> {
-        let i = self.offsets.binary_search(&offset).ok()?;
-        self.codes.get(i).copied()
-    }
-
-    /// Every trap site, in increasing order of offset.
-    pub(crate) fn sites(&self) -> impl Iterator<Item = TrapSite> + '_ {
-        self.offsets
-            .iter()
-            .zip(&self.codes)
-            .map(|(&offset, &code)| TrapSite { offset, code })
-    }
-
-    /// Every trap site's offset, in increasing order.
-    pub fn offsets(&self) -> &[u32] {
-        &self.offsets
-    }
-
-    /// Whether the two arrays agree in length (a damaged artifact may not).
-    pub fn is_consistent(&self) -> bool {
-        self.offsets.len() == self.codes.len()
-    }
 }
 
 impl Artifact {
     /// The trap code at `offset` in the image, if it is a trap site.
     pub fn trap_at(&self, offset: u32) -> Option<u8> {
-        self.traps.lookup(offset)
+        self.tables.trap_at(offset)
     }
 
     /// The function whose code contains `offset`.
     pub fn function_at(&self, offset: u32) -> Option<&CompiledFunction> {
-        let i = self.functions.partition_point(|f| f.offset <= offset);
-        let f = self.functions.get(i.checked_sub(1)?)?;
-        (offset < f.offset + f.len).then_some(f)
+        self.tables.function_at(offset)
     }
 }
 
 /// One function's machine code before layout.
 pub(crate) struct FunctionCode {
-    kind: u32,
+    pub(crate) kind: u32,
     pub(crate) code: Vec<u8>,
     /// (offset in this function, callee function index, addend, kind)
     pub(crate) calls: Vec<(u32, u32, i64, Reloc)>,
     pub(crate) traps: Vec<TrapSite>,
     /// Code that came from inlined callees, relative to this function.
-    inlined: Vec<InlineRange>,
+    pub(crate) inlined: Vec<InlineRange>,
     /// `try_call` sites, relative to this function.
     pub(crate) try_calls: Vec<TryCallSite>,
     /// Safepoints with stack maps, relative to this function.
     pub(crate) stack_maps: Vec<StackMapSite>,
-}
-
-/// Runs `run` over `jobs` and returns the results in the jobs' order.
-///
-/// In parallel, one worker per thread of rayon's pool takes jobs from a
-/// shared queue, largest `cost` first (longest-processing-time-first): a big
-/// function started last would leave the other cores idle while it finishes.
-/// Each worker makes its own state with `init` and reuses it. Few jobs, or
-/// `parallel` off, run on this thread in order.
-pub(crate) fn run_jobs<J: Send, R: Send, S>(
-    parallel: bool,
-    jobs: Vec<J>,
-    cost: impl Fn(&J) -> usize,
-    init: impl Fn() -> S + Sync,
-    run: impl Fn(&mut S, J) -> R + Sync,
-) -> Vec<R> {
-    let threads = rayon::current_num_threads();
-    if !parallel || jobs.len() < 4 || threads < 2 {
-        let mut state = init();
-        return jobs.into_iter().map(|j| run(&mut state, j)).collect();
-    }
-    let n = jobs.len();
-    let mut order: Vec<(usize, J)> = jobs.into_iter().enumerate().collect();
-    order.sort_by_key(|(i, j)| (std::cmp::Reverse(cost(j)), *i));
-    let queue: Vec<std::sync::Mutex<Option<(usize, J)>>> = order
-        .into_iter()
-        .map(|job| std::sync::Mutex::new(Some(job)))
-        .collect();
-    let next = std::sync::atomic::AtomicUsize::new(0);
-    let done: std::sync::Mutex<Vec<(usize, R)>> = std::sync::Mutex::new(Vec::with_capacity(n));
-    rayon::scope(|s| {
-        for _ in 0..threads.min(n) {
-            s.spawn(|_| {
-                let mut state = init();
-                let mut mine = Vec::new();
-                loop {
-                    let k = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                    let Some(slot) = queue.get(k) else { break };
-                    let job = slot.lock().unwrap_or_else(|e| e.into_inner()).take();
-                    if let Some((i, job)) = job {
-                        mine.push((i, run(&mut state, job)));
-                    }
-                }
-                done.lock().unwrap_or_else(|e| e.into_inner()).extend(mine);
-            });
-        }
-    });
-    let mut done = done.into_inner().unwrap_or_else(|e| e.into_inner());
-    done.sort_unstable_by_key(|&(i, _)| i);
-    done.into_iter().map(|(_, r)| r).collect()
 }
 
 /// One compile worker's reusable state.
@@ -406,90 +88,6 @@ enum Job {
     /// The trampoline for this type index: entry (host -> wasm) if `true`,
     /// else host-call (wasm -> host).
     Trampoline(usize, bool),
-}
-
-/// Which trampolines a module needs, one per distinct function type:
-///
-/// - an entry trampoline (host -> wasm) for the type of every function the
-///   host can call: those that can escape as values (exported, in element
-///   segments, named by `ref.func`; exactly those with a funcref slot) and
-///   the start function;
-/// - a host-call trampoline (wasm -> host) for the type of every imported
-///   function. A host function of another type gets its trampoline from the
-///   engine, compiled on first use.
-struct TrampolinePlan {
-    /// Per type index: the trampoline's position in `trampolines()`.
-    entry: Vec<Option<usize>>,
-    host: Vec<Option<usize>>,
-    /// Type indices to compile, entries first, then host calls.
-    entry_types: Vec<usize>,
-    host_types: Vec<usize>,
-}
-
-impl TrampolinePlan {
-    fn new(env: &ModuleEnv, all_host: bool) -> Self {
-        let n = env.types.len();
-        let mut needs_entry = vec![false; n];
-        // Only function types have trampolines (struct and array types
-        // are types of the same index space).
-        let mut needs_host: Vec<bool> = env
-            .types
-            .iter()
-            .map(|t| all_host && t.as_func().is_some())
-            .collect();
-        for (f, &ty) in env.funcs.iter().enumerate() {
-            let f = f as u32;
-            if env.is_imported_func(f) {
-                needs_host[ty as usize] = true;
-            } else if env
-                .func_ref_slots
-                .get(f as usize)
-                .copied()
-                .flatten()
-                .is_some()
-                || env.start == Some(f)
-            {
-                needs_entry[ty as usize] = true;
-            }
-        }
-        let mut plan = TrampolinePlan {
-            entry: vec![None; n],
-            host: vec![None; n],
-            entry_types: Vec::new(),
-            host_types: Vec::new(),
-        };
-        // Structurally equal types share one trampoline.
-        let mut seen: HashMap<&FuncType, usize> = HashMap::new();
-        for t in (0..n).filter(|&t| needs_entry[t]) {
-            let next = plan.entry_types.len();
-            let i = *seen.entry(env.func_type_at(t as u32)).or_insert_with(|| {
-                plan.entry_types.push(t);
-                next
-            });
-            plan.entry[t] = Some(i);
-        }
-        seen.clear();
-        let base = plan.entry_types.len();
-        for t in (0..n).filter(|&t| needs_host[t]) {
-            let next = base + plan.host_types.len();
-            let i = *seen.entry(env.func_type_at(t as u32)).or_insert_with(|| {
-                plan.host_types.push(t);
-                next
-            });
-            plan.host[t] = Some(i);
-        }
-        plan
-    }
-
-    fn len(&self) -> usize {
-        self.entry_types.len() + self.host_types.len()
-    }
-
-    /// (type index, entry trampoline or host-call one), in plan order.
-    fn trampolines(&self) -> impl Iterator<Item = (usize, bool)> + '_ {
-        let entry = self.entry_types.iter().map(|&t| (t, true));
-        entry.chain(self.host_types.iter().map(|&t| (t, false)))
-    }
 }
 
 /// What WebAssembly SIMD needs of the CPU, for error messages.
@@ -513,38 +111,6 @@ fn isa_supports_simd(isa: &dyn cranelift_codegen::isa::TargetIsa) -> bool {
     flag("has_sse41") && flag("has_ssse3")
 }
 
-/// How hard Cranelift works on the code.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Tier {
-    /// `opt_level=speed` and the backtracking register allocator: what
-    /// artifacts and the cache hold.
-    Optimized,
-    /// The quick tier of lazy compilation (`Config::lazy_compilation`):
-    /// code for a first run, compiled in a fraction of the time (see
-    /// RATIONALE.md, "Why compile each function on its first call, and how?").
-    Baseline,
-}
-
-/// The baseline tier's Cranelift `opt_level` and `regalloc_algorithm`.
-/// `NYASH_BASELINE=opt,regalloc` overrides them, for measuring.
-fn baseline_settings() -> (&'static str, &'static str) {
-    let v = std::env::var("NYASH_BASELINE").unwrap_or_default();
-    let mut it = v.split(',');
-    let opt = match it.next() {
-        Some("speed") => "speed",
-        _ => "none",
-    };
-    // Not `single_pass` by default: it gives each value a stack slot of its
-    // own, and frames of big recursive functions grow so much that real
-    // programs (ruby.wasm's parser) exhaust the stack where optimized code
-    // does not (RATIONALE.md).
-    let regalloc = match it.next() {
-        Some("single_pass") => "single_pass",
-        _ => "backtracking",
-    };
-    (opt, regalloc)
-}
-
 /// A Cranelift compiler for the host CPU.
 pub struct Compiler {
     isa: OwnedTargetIsa,
@@ -560,37 +126,6 @@ pub struct Compiler {
     /// [`fingerprint`](Self::fingerprint), computed once: every artifact
     /// load and cache lookup needs it.
     fingerprint: String,
-}
-
-/// Choices that change the generated code beyond the ISA's flags.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Tunables {
-    /// Check the epoch deadline at function entries and loop headers.
-    pub epoch_interruption: bool,
-    /// Count fuel and check it at function entries and loop headers.
-    pub consume_fuel: bool,
-    /// Inline small functions into their direct callers (see [`crate::inline`]).
-    pub inlining: bool,
-    /// Supported proposals this configuration turns off: a module that
-    /// uses one is invalid (not unsupported), as for the standard before it.
-    pub disabled_features: wasmparser::WasmFeatures,
-    /// Relaxed SIMD gives the same results on every CPU: `relaxed_madd` and
-    /// `relaxed_nmadd` are an unfused multiply and add even where the CPU
-    /// has FMA (every other relaxed operator is deterministic in both
-    /// modes; see RATIONALE.md).
-    pub relaxed_simd_deterministic: bool,
-}
-
-impl Default for Tunables {
-    fn default() -> Self {
-        Tunables {
-            epoch_interruption: false,
-            consume_fuel: false,
-            inlining: true,
-            disabled_features: wasmparser::WasmFeatures::empty(),
-            relaxed_simd_deterministic: false,
-        }
-    }
 }
 
 impl Compiler {
@@ -868,43 +403,6 @@ impl Compiler {
         self.link(env, offsets, funcs, &plan, trampolines)
     }
 
-    /// Just the host-call trampoline for one function type: for host
-    /// functions whose type no loaded module imports. `ty` must name no
-    /// concrete type (engine ids included): map each to the top of its
-    /// hierarchy first, as [`ModuleEnv::representation_of`] does.
-    pub fn compile_trampolines_for(&self, ty: &FuncType) -> Result<Artifact, CompileError> {
-        let env = ModuleEnv {
-            types: vec![crate::module::SubType {
-                is_final: true,
-                supertype: None,
-                composite: crate::module::CompositeType::Func(ty.clone()),
-            }],
-            rec_groups: vec![0],
-            ..ModuleEnv::default()
-        };
-        self.trampolines_only(env, true)
-    }
-
-    /// An image of just the trampolines `env` needs (with `all_host`, a
-    /// host-call trampoline for every function type), compiled on this
-    /// thread: no function bodies.
-    pub(crate) fn trampolines_only(
-        &self,
-        env: ModuleEnv,
-        all_host: bool,
-    ) -> Result<Artifact, CompileError> {
-        let offsets = VMOffsets::new(&env);
-        let plan = TrampolinePlan::new(&env, all_host);
-        let mut state = self.worker_state();
-        let trampolines = plan
-            .trampolines()
-            .map(|(t, entry)| {
-                self.compile_trampoline(&env.representation_of(t as u32), entry, &mut state)
-            })
-            .collect::<Result<Vec<_>, _>>()?;
-        self.link(env, offsets, Vec::new(), &plan, trampolines)
-    }
-
     pub(crate) fn worker_state(&self) -> WorkerState {
         (
             Context::new(),
@@ -913,25 +411,8 @@ impl Compiler {
         )
     }
 
-    fn compile_trampoline(
-        &self,
-        ty: &FuncType,
-        entry: bool,
-        (ctx, _, fctx): &mut WorkerState,
-    ) -> Result<FunctionCode, CompileError> {
-        ctx.clear();
-        let host_cc = self.isa.default_call_conv();
-        let frontend = self.isa.frontend_config();
-        if entry {
-            build_entry_trampoline(&mut ctx.func, fctx, ty, host_cc, frontend);
-        } else {
-            build_host_trampoline(&mut ctx.func, fctx, ty, host_cc, frontend);
-        }
-        self.finish(ctx, CompiledFunction::TRAMPOLINE, false)
-    }
-
     /// Lays out the code image: defined functions, then trampolines.
-    fn link(
+    pub(crate) fn link(
         &self,
         env: ModuleEnv,
         offsets: VMOffsets,
@@ -1004,16 +485,18 @@ impl Compiler {
                 },
             )?;
         }
-        let traps = TrapTable::new(traps);
-        let inlined = InlineTable::new(inlined);
-        let handlers = HandlerTable::new(try_calls);
-        let stack_maps = StackMapTable::new(stack_maps);
+        let tables = ImageTables {
+            functions,
+            traps: TrapTable::new(traps),
+            handlers: HandlerTable::new(try_calls),
+            stack_maps: StackMapTable::new(stack_maps),
+        };
 
         Ok(Artifact {
             env,
             offsets,
             code: image,
-            functions,
+            tables,
             defined_func_offsets,
             entry_trampolines: plan
                 .entry
@@ -1025,10 +508,7 @@ impl Compiler {
                 .iter()
                 .map(|i| i.map(|i| trampoline_offsets[i]))
                 .collect(),
-            traps,
-            inlined,
-            handlers,
-            stack_maps,
+            inlined: InlineTable::new(inlined),
         })
     }
 
@@ -1261,200 +741,9 @@ fn patch(image: &mut [u8], at: usize, delta: i64, kind: Reloc) -> Result<(), Str
     Ok(())
 }
 
-fn trusted() -> MemFlagsData {
-    MemFlagsData::trusted()
-}
-
-/// Host -> wasm: `extern "C" fn(callee_vmctx, caller_vmctx, wasm_call, values)`.
-/// `ty` names no concrete type (`ModuleEnv::representation_of`), as for
-/// [`build_host_trampoline`].
-/// Reads the arguments from `values` (one 16-byte `ValRaw` each), calls the
-/// function and writes its results back over the same array.
-fn build_entry_trampoline(
-    func: &mut ir::Function,
-    fctx: &mut FunctionBuilderContext,
-    ty: &FuncType,
-    host_cc: CallConv,
-    frontend: TargetFrontendConfig,
-) {
-    *func = ir::Function::with_name_signature(
-        UserFuncName::user(1, 0),
-        abi::entry_trampoline_signature(host_cc),
-    );
-    let mut b = FunctionBuilder::new(func, fctx);
-    let block = b.create_block();
-    b.append_block_params_for_function_params(block);
-    b.switch_to_block(block);
-    b.seal_block(block);
-    let params = b.block_params(block).to_vec();
-    let (callee_vmctx, caller_vmctx, wasm_call, values) =
-        (params[0], params[1], params[2], params[3]);
-    let mut args = vec![callee_vmctx, caller_vmctx];
-    for (i, t) in ty.params.iter().enumerate() {
-        let v = b.ins().load(
-            abi::clif_type(*t, &[]),
-            trusted(),
-            values,
-            (i as u32 * VAL_RAW_SIZE) as i32,
-        );
-        args.push(v);
-    }
-    let sig = b.import_signature(abi::wasm_signature(ty, &[]));
-    let call = b.ins().call_indirect(sig, wasm_call, &args);
-    let results = b.inst_results(call).to_vec();
-    for (i, r) in results.into_iter().enumerate() {
-        b.ins()
-            .store(trusted(), r, values, (i as u32 * VAL_RAW_SIZE) as i32);
-    }
-    b.ins().return_(&[]);
-    b.finalize(frontend);
-}
-
-/// Wasm -> host: a function of the wasm signature whose "vmctx" is the host
-/// function's context, whose first word is the callback
-/// `extern "C" fn(host_ctx, caller_vmctx, values, len) -> u32`. Spills the
-/// arguments to a stack array, calls the callback, traps with `HOST_ERROR`
-/// if it failed, throws (`throw_ref`) if it threw an exception, and returns
-/// the results it wrote into the array.
-fn build_host_trampoline(
-    func: &mut ir::Function,
-    fctx: &mut FunctionBuilderContext,
-    ty: &FuncType,
-    host_cc: CallConv,
-    frontend: TargetFrontendConfig,
-) {
-    *func =
-        ir::Function::with_name_signature(UserFuncName::user(1, 1), abi::wasm_signature(ty, &[]));
-    let mut b = FunctionBuilder::new(func, fctx);
-    let block = b.create_block();
-    b.append_block_params_for_function_params(block);
-    b.switch_to_block(block);
-    b.seal_block(block);
-    let params = b.block_params(block).to_vec();
-    let (host_ctx, caller_vmctx) = (params[0], params[1]);
-    let len = ty.params.len().max(ty.results.len()).max(1) as u32;
-    let slot = b.create_sized_stack_slot(StackSlotData::new(
-        StackSlotKind::ExplicitSlot,
-        len * VAL_RAW_SIZE,
-        4,
-    ));
-    let values = b.ins().stack_addr(POINTER_TYPE, slot, 0);
-    for (i, v) in params[2..].iter().enumerate() {
-        b.ins()
-            .store(trusted(), *v, values, (i as u32 * VAL_RAW_SIZE) as i32);
-    }
-    // The exit record: the return address into the wasm caller and its
-    // frame pointer, where the collector's stack walk starts while the
-    // host function runs (`vmoffsets::store_context::LAST_EXIT_PC`).
-    let fp = b.ins().get_frame_pointer(POINTER_TYPE);
-    let caller_fp = b.ins().load(POINTER_TYPE, trusted(), fp, 0);
-    let ret = b.ins().load(POINTER_TYPE, trusted(), fp, 8);
-    let store_ctx = b.ins().load(
-        POINTER_TYPE,
-        trusted(),
-        caller_vmctx,
-        VMOffsets::STORE_CONTEXT as i32,
-    );
-    b.ins().store(
-        trusted(),
-        ret,
-        store_ctx,
-        store_context::LAST_EXIT_PC as i32,
-    );
-    b.ins().store(
-        trusted(),
-        caller_fp,
-        store_ctx,
-        store_context::LAST_EXIT_FP as i32,
-    );
-    let callback = b.ins().load(POINTER_TYPE, trusted(), host_ctx, 0);
-    let sig = b.import_signature(abi::host_callback_signature(host_cc));
-    let len_v = b.ins().iconst(POINTER_TYPE, len as i64);
-    let call = b
-        .ins()
-        .call_indirect(sig, callback, &[host_ctx, caller_vmctx, values, len_v]);
-    // 0: returned; 1: failed (the runtime holds the error); 2: threw the
-    // exception (exnref) it wrote to `values[0]`: throw it from here, so
-    // the `try_call` that called this trampoline can catch it.
-    let status = b.inst_results(call)[0];
-    let threw = b.create_block();
-    let not_thrown = b.create_block();
-    let is_throw = b.ins().icmp_imm_u(ir::condcodes::IntCC::Equal, status, 2);
-    b.ins().brif(is_throw, threw, &[], not_thrown, &[]);
-    b.seal_block(threw);
-    b.seal_block(not_thrown);
-    b.switch_to_block(threw);
-    let exn = b.ins().load(POINTER_TYPE, trusted(), values, 0);
-    let builtins = b.ins().load(
-        POINTER_TYPE,
-        trusted(),
-        caller_vmctx,
-        VMOffsets::BUILTINS as i32,
-    );
-    let throw_ref = b.ins().load(
-        POINTER_TYPE,
-        trusted(),
-        builtins,
-        Builtin::ThrowRef.table_offset() as i32,
-    );
-    let throw_sig = b.import_signature(Builtin::ThrowRef.signature(host_cc));
-    b.ins()
-        .call_indirect(throw_sig, throw_ref, &[caller_vmctx, exn]);
-    b.ins().trap(trap_codes::UNCAUGHT_EXCEPTION);
-    b.switch_to_block(not_thrown);
-    b.ins().trapnz(status, trap_codes::HOST_ERROR);
-    let results: Vec<ir::Value> = ty
-        .results
-        .iter()
-        .enumerate()
-        .map(|(i, t)| {
-            b.ins().load(
-                abi::clif_type(*t, &[]),
-                trusted(),
-                values,
-                (i as u32 * VAL_RAW_SIZE) as i32,
-            )
-        })
-        .collect();
-    b.ins().return_(&results);
-    b.finalize(frontend);
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn handler_table_clauses_and_lookup() {
-        for (tag, with_ref) in [
-            (Some(0), false),
-            (Some(7), true),
-            (None, false),
-            (None, true),
-        ] {
-            let v = HandlerTable::encode_clause(tag, with_ref);
-            assert_eq!(HandlerTable::decode_clause(v), (tag, with_ref));
-        }
-        let site = |ret_addr, handlers: Vec<(u32, u32)>| TryCallSite {
-            ret_addr,
-            frame_offset: 32,
-            vmctx_sp_offset: 8,
-            handlers,
-        };
-        // Out of order, as functions are laid out.
-        let t = HandlerTable::new(vec![
-            site(200, vec![(HandlerTable::encode_clause(None, true), 240)]),
-            site(100, vec![(1, 150), (4, 160)]),
-        ]);
-        assert!(t.is_consistent());
-        let s = t.lookup(100).unwrap();
-        assert_eq!((s.tags, s.targets), (&[1, 4][..], &[150, 160][..]));
-        assert_eq!(t.lookup(200).unwrap().targets, [240]);
-        assert_eq!(t.lookup(150), None);
-        let bytes = postcard::to_allocvec(&t).unwrap();
-        let back: HandlerTable = postcard::from_bytes(&bytes).unwrap();
-        assert_eq!(back, t);
-    }
 
     /// Progress is reported once per job of the main pass, ending at the
     /// total: every function body and trampoline.

@@ -50,7 +50,9 @@ pub struct ArrayLayout {
 ///
 /// - `i8`/`i16` are packed; `i32`/`f32` take 4 bytes, `i64`/`f64` 8,
 ///   `v128` 16.
-/// - A reference of the `any` hierarchy is a 4-byte heap reference, traced.
+/// - A reference of the `any` hierarchy is a 4-byte heap reference, traced
+///   unless its type is `i31` or `none`, which never point at an object
+///   ([`HeapType::is_traced_in`], the one rule).
 /// - A `funcref` (the `func` hierarchy) is the 8-byte `*const VMFuncRef`,
 ///   not traced: functions are store-owned, not heap objects (see
 ///   RATIONALE.md, "Why are funcref fields raw pointers?").
@@ -71,18 +73,14 @@ pub fn storage(storage: StorageType, hierarchy: &impl Fn(HeapType) -> HeapType) 
         StorageType::Val(WasmType::V128) => (16, false),
         StorageType::Val(WasmType::Ref(r)) => match ref_top(r.heap, hierarchy) {
             HeapType::Func => (8, false),
-            HeapType::Any => (4, true),
-            _ => (4, false),
+            top => (4, r.heap.is_traced_in(top)),
         },
     }
 }
 
-/// The top of `h`'s hierarchy.
+/// The top of `h`'s hierarchy ([`HeapType::top_with`]).
 pub fn ref_top(h: HeapType, hierarchy: &impl Fn(HeapType) -> HeapType) -> HeapType {
-    match h {
-        HeapType::Concrete(_) | HeapType::Engine(_) => hierarchy(h),
-        h => h.top(),
-    }
+    h.top_with(hierarchy)
 }
 
 /// The layout of a struct type with `fields`. `hierarchy` maps a concrete
@@ -223,20 +221,22 @@ mod tests {
                 r(HeapType::Concrete(0)), // a function type
                 r(HeapType::Concrete(1)), // a struct type
                 r(HeapType::Extern),      // a store handle
-                r(HeapType::I31),
+                r(HeapType::I31),         // never an object
                 r(HeapType::NoFunc),
                 val(WasmType::I32),
+                r(HeapType::Eq),
+                r(HeapType::None), // never an object
             ],
             hierarchy,
         );
-        assert_eq!(l.field_offsets, [8, 16, 24, 28, 32, 40, 48]);
-        assert_eq!(l.ref_offsets, [24, 32]);
-        assert_eq!(l.size, 56);
+        assert_eq!(l.field_offsets, [8, 16, 24, 28, 32, 40, 48, 52, 56]);
+        assert_eq!(l.ref_offsets, [24, 52]);
+        assert_eq!(l.size, 64);
         assert_eq!(
             l.trace_layout(),
             TypeLayout::Struct {
-                size: 56,
-                ref_offsets: vec![24, 32]
+                size: 64,
+                ref_offsets: vec![24, 52]
             }
         );
     }

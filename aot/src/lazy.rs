@@ -40,10 +40,11 @@ use cranelift_codegen::ir::UserFuncName;
 use wasmparser::{FuncToValidate, ValidatorResources, WasmFeatures};
 
 use crate::CompileError;
-use crate::compile::{
-    Artifact, CompiledFunction, Compiler, HandlerTable, StackMapTable, TrapSite, TrapTable,
-    WorkerState, patch_calls, run_jobs,
+use crate::compile::{Artifact, Compiler, WorkerState, patch_calls};
+use crate::image::{
+    CompiledFunction, HandlerTable, ImageTables, StackMapTable, TrapSite, TrapTable,
 };
+use crate::jobs::run_jobs;
 use crate::module::{self, FunctionBodyInput, ModuleEnv};
 use crate::vmoffsets::{VMOffsets, trap_codes};
 
@@ -156,16 +157,14 @@ pub struct LazyModule {
     pub bodies: LazyBodies,
 }
 
-/// One lazily compiled function: its code, with offsets in its tables
-/// relative to the code's start, and its calls still to resolve
-/// ([`relocate`](Self::relocate)).
+/// One lazily compiled function: its code, with its tables (offsets
+/// relative to the code's start; `functions` is the one function, at
+/// offset 0), and its calls still to resolve ([`relocate`](Self::relocate)).
 pub struct LazyFunction {
     pub code: Vec<u8>,
     /// (offset in `code`, callee function index, addend, kind)
     calls: Vec<(u32, u32, i64, Reloc)>,
-    pub traps: TrapTable,
-    pub handlers: HandlerTable,
-    pub stack_maps: StackMapTable,
+    pub tables: ImageTables,
 }
 
 impl LazyFunction {
@@ -295,7 +294,7 @@ impl Compiler {
         // fail: a frame record, so a backtrace starts at the caller.
         code.extend_from_slice(&[0x55, 0x48, 0x89, 0xe5, 0x0f, 0x0b]);
         debug_assert_eq!(code.len() as u32, code_len);
-        artifact.functions.push(CompiledFunction {
+        artifact.tables.functions.push(CompiledFunction {
             func_index: CompiledFunction::TRAMPOLINE,
             offset: stubs,
             len: code_len - stubs,
@@ -304,8 +303,9 @@ impl Compiler {
             offset: fail + 4,
             code: trap_codes::HOST_ERROR.as_raw().get(),
         };
-        artifact.traps = TrapTable::new(
+        artifact.tables.traps = TrapTable::new(
             artifact
+                .tables
                 .traps
                 .sites()
                 .chain(std::iter::once(fail_site))
@@ -359,11 +359,18 @@ impl Compiler {
         ctx.func = func;
         let f = self.finish(ctx, func_index, false)?;
         Ok(LazyFunction {
+            tables: ImageTables {
+                functions: vec![CompiledFunction {
+                    func_index,
+                    offset: 0,
+                    len: f.code.len() as u32,
+                }],
+                traps: TrapTable::new(f.traps),
+                handlers: HandlerTable::new(f.try_calls),
+                stack_maps: StackMapTable::new(f.stack_maps),
+            },
             code: f.code,
             calls: f.calls,
-            traps: TrapTable::new(f.traps),
-            handlers: HandlerTable::new(f.try_calls),
-            stack_maps: StackMapTable::new(f.stack_maps),
         })
     }
 }

@@ -8,20 +8,29 @@ pub mod abi;
 pub mod artifact;
 pub mod builtin;
 pub mod compile;
+mod encoding;
 pub mod gc_layout;
+pub mod image;
 pub mod inline;
+mod jobs;
 pub mod lazy;
 pub mod module;
 pub mod packed;
+pub mod parse;
+mod trampolines;
 pub mod translate;
+pub mod tunables;
+pub mod types;
 pub mod vmoffsets;
 
-pub use compile::{
-    Artifact, CallSiteHandlers, CompiledFunction, Compiler, HandlerTable, StackMapTable, Tier,
-    TrapSite, TrapTable, Tunables,
+pub use compile::{Artifact, Compiler};
+pub use image::{
+    CallSiteHandlers, CompiledFunction, HandlerTable, ImageTables, StackMapTable, TrapSite,
+    TrapTable,
 };
 pub use inline::InlineTable;
 pub use module::{CompositeType, FuncType, HeapType, ModuleEnv, RefType, SubType, WasmType};
+pub use tunables::{Tier, Tunables};
 pub use vmoffsets::VMOffsets;
 pub use wasmparser::WasmFeatures;
 

@@ -8,7 +8,7 @@
 use serde::de::{Error as _, Visitor};
 use serde::{Deserializer, Serializer};
 
-use crate::compile::CompiledFunction;
+use crate::image::CompiledFunction;
 use crate::inline::InlineRange;
 
 /// A record with a fixed little-endian encoding of `SIZE` bytes.

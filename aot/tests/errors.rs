@@ -266,5 +266,5 @@ fn gc_operators_compile_with_the_verifier_on() {
         .compile(&wasm)
         .unwrap();
     // References live across the allocations' slow-path calls are in stack maps.
-    assert!(!artifact.stack_maps.is_empty());
+    assert!(!artifact.tables.stack_maps.is_empty());
 }

@@ -25,6 +25,7 @@ fn compile(inlining: bool) -> nyash_aot::Artifact {
 
 fn calls_in(a: &nyash_aot::Artifact, func_index: u32) -> std::ops::Range<u32> {
     let f = a
+        .tables
         .functions
         .iter()
         .find(|f| f.func_index == func_index)
@@ -47,7 +48,8 @@ fn small_callees_are_inlined_and_recorded() {
         .collect();
     assert!(!leaf_code.is_empty());
     assert!(
-        on.traps
+        on.tables
+            .traps
             .offsets()
             .iter()
             .any(|&t| mid.contains(&t) && on.inlined.lookup(t) == Some(0)),

@@ -2,9 +2,7 @@
 //! items, evaluated at instantiation in the context of the new instance.
 
 use nyash_aot::gc_layout::{self, ArrayLayout};
-use nyash_aot::module::{
-    CompositeType, ConstExpr, ConstOp, FieldType, HeapType, StorageType, WasmType,
-};
+use nyash_aot::module::{CompositeType, ConstExpr, ConstOp, FieldType, StorageType};
 use nyash_gc::vm::{Kind, type_word};
 
 use crate::error::{Result, TrapCode};
@@ -45,8 +43,7 @@ pub(crate) fn eval_const(
             ConstOp::GlobalGet(g) => {
                 let idx = store.instances[instance as usize].globals[g as usize];
                 let global = &store.globals[idx as usize];
-                is_ref = matches!(global.ty.content, WasmType::Ref(r)
-                    if store.heap_top(r.heap) == HeapType::Any);
+                is_ref = global.ty.content.is_traced(|h| store.heap_top(h));
                 // SAFETY: `def` points at the live storage of that global.
                 unsafe { (*global.def).to_raw() }
             }

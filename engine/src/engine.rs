@@ -601,14 +601,7 @@ impl Engine {
         }
         let artifact = self.inner.compiler.compile_trampolines_for(&ty)?;
         let code = Arc::new(
-            CodeMemory::new(
-                &artifact.code,
-                artifact.functions,
-                artifact.traps,
-                artifact.handlers,
-                artifact.stack_maps,
-            )
-            .map_err(|e| Error::io(None, e))?,
+            CodeMemory::new(&artifact.code, artifact.tables).map_err(|e| Error::io(None, e))?,
         );
         let offset = artifact.host_trampolines[0].ok_or_else(|| {
             Error::from(nyash_aot::bug_error!(

@@ -208,9 +208,12 @@ struct StoreRoots<'a> {
     types: &'a TypeRegistry,
 }
 
-/// Whether values of `t` are `any` references (engine types).
-fn is_any(types: &TypeRegistry, t: &WasmType) -> bool {
-    matches!(t, WasmType::Ref(r) if types.top(r.heap) == HeapType::Any)
+/// Whether values of `t` (engine types) are references the collector
+/// traces: `RefType::is_traced`, the compiler's rule. An `i31ref` or
+/// `nullref` global, table or payload is not visited (visiting it would be
+/// harmless: the collector skips tagged values and null).
+fn is_traced(types: &TypeRegistry, t: &WasmType) -> bool {
+    t.is_traced(|h| types.top(h))
 }
 
 impl RootSource for StoreRoots<'_> {
@@ -231,14 +234,14 @@ impl RootSource for StoreRoots<'_> {
             }
         }
         for g in self.globals {
-            if is_any(self.types, &g.ty.content) {
+            if is_traced(self.types, &g.ty.content) {
                 // SAFETY: `def` is the global's live storage; an `any`
                 // reference is its low 32 bits (little-endian).
                 visit(unsafe { &mut *(g.def as *mut u32) });
             }
         }
         for t in self.tables.iter_mut() {
-            if is_any(self.types, &t.ty.element) {
+            if is_traced(self.types, &t.ty.element) {
                 for e in t.elements_mut() {
                     visit(low32(e));
                 }
@@ -248,8 +251,7 @@ impl RootSource for StoreRoots<'_> {
             let module = inst.module.clone();
             let env = module.env();
             for (seg, items) in env.elems.iter().zip(inst.elems.iter_mut()) {
-                let any = matches!(seg.element, WasmType::Ref(r) if env.heap_top(r.heap) == HeapType::Any);
-                if let (true, Some(items)) = (any, items) {
+                if let (true, Some(items)) = (env.is_traced(seg.element), items) {
                     for e in items.iter_mut() {
                         visit(low32(e));
                     }
@@ -261,7 +263,7 @@ impl RootSource for StoreRoots<'_> {
                 continue;
             };
             for (t, v) in tag.ty.params().iter().zip(exn.values.iter_mut()) {
-                if is_any(self.types, t) {
+                if is_traced(self.types, t) {
                     // SAFETY: a payload value of an `any` type keeps the
                     // reference in its low 32 bits.
                     visit(unsafe { &mut *(v as *mut crate::runtime::vm::ValRaw as *mut u32) });

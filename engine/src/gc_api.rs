@@ -462,7 +462,9 @@ fn compute_layout(engine: &Engine, id: u32) -> Result<Layout> {
             },
         };
         let (size, traced) = gc_layout::storage(f.storage, &hierarchy);
-        if size != repr.size() || traced != (repr == Repr::Any) {
+        // Traced exactly when `RefType::is_traced` says so: an `i31` or
+        // `none` field is an `any` reference the collector skips.
+        if size != repr.size() || (traced && repr != Repr::Any) {
             return Err(Error::msg(format!(
                 "engine type #{id}: the host API does not know how a {} field is stored",
                 FieldType::from_aot(f)

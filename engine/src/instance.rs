@@ -2,7 +2,7 @@
 //! `start` run). The builtins generated code calls are in `libcalls.rs`,
 //! constant expressions in `const_expr.rs`.
 
-use nyash_aot::module::{DataMode, ElemMode, EntityIndex, HeapType, WasmType};
+use nyash_aot::module::{DataMode, ElemMode, EntityIndex};
 use nyash_aot::vmoffsets::{VMCONTEXT_MAGIC, VMOffsets};
 
 use crate::const_expr::eval_const;
@@ -478,9 +478,9 @@ pub(crate) fn instantiate(
     // allocate and move the earlier ones.
     store.instances[instance_index as usize].elems = Vec::with_capacity(env.elems.len());
     for seg in &env.elems {
-        // Items that are heap references are temporary roots while later
-        // items are evaluated (an item may allocate).
-        let any = matches!(seg.element, WasmType::Ref(r) if env.heap_top(r.heap) == HeapType::Any);
+        // Items that are traced heap references are temporary roots while
+        // later items are evaluated (an item may allocate).
+        let any = env.is_traced(seg.element);
         let base = store.gc.as_ref().map_or(0, |g| g.tmp.len());
         let mut items = Vec::with_capacity(seg.items.len());
         for e in &seg.items {

@@ -147,7 +147,7 @@ impl Module {
             eprintln!(
                 "lazy-prepare: {} functions, {} trampolines, {:.1} ms",
                 bodies.len(),
-                artifact.functions.len() - 1,
+                artifact.tables.functions.len() - 1,
                 start.elapsed().as_secs_f64() * 1e3
             );
         }
@@ -163,11 +163,7 @@ impl Module {
             wasm,
             engine.inner.config.lazy_compile_ahead,
         );
-        let memory = |functions, traps, handlers, stack_maps| {
-            CodeMemory::lazy(
-                &code, &layout, reserve, functions, traps, handlers, stack_maps,
-            )
-        };
+        let memory = |tables| CodeMemory::lazy(&code, &layout, reserve, tables);
         Self::from_parts_lazy(engine, meta, artifact::wasm_hash(wasm), memory, Some(lazy))
     }
 
@@ -215,9 +211,7 @@ impl Module {
         };
         let wasm_hash = artifact::wasm_hash(wasm);
         let (meta, code) = ArtifactMeta::split(artifact, compiler.fingerprint());
-        let memory = |functions, traps, handlers, stack_maps| {
-            CodeMemory::new(&code, functions, traps, handlers, stack_maps)
-        };
+        let memory = |tables| CodeMemory::new(&code, tables);
         Self::from_parts(engine, meta, wasm_hash, memory)
     }
 
@@ -271,14 +265,11 @@ impl Module {
         let meta = ArtifactMeta {
             env: inner.env.clone(),
             offsets: inner.offsets.clone(),
-            functions: inner.code.tables.functions.clone(),
+            tables: inner.code.tables.image.clone(),
             defined_func_offsets: inner.defined_func_offsets.clone(),
             entry_trampolines: inner.entry_trampolines.clone(),
             host_trampolines: inner.host_trampolines.clone(),
-            traps: inner.code.tables.traps.clone(),
             inlined: inner.inlined.clone(),
-            handlers: inner.code.tables.handlers.clone(),
-            stack_maps: inner.code.tables.stack_maps.clone(),
             fingerprint: match &inner.engine.inner.baseline {
                 Some(b) if inner.baseline => b.fingerprint().to_string(),
                 _ => inner.engine.inner.compiler.fingerprint().to_string(),
@@ -303,14 +294,9 @@ impl Module {
     pub unsafe fn deserialize(engine: &Engine, bytes: &[u8]) -> Result<Module> {
         let parsed = parse_for(engine, bytes)?;
         let code = &bytes[parsed.code_offset..parsed.code_offset + parsed.code_len];
-        Self::from_parts(
-            engine,
-            parsed.meta,
-            parsed.wasm_hash,
-            |functions, traps, handlers, stack_maps| {
-                CodeMemory::new(code, functions, traps, handlers, stack_maps)
-            },
-        )
+        Self::from_parts(engine, parsed.meta, parsed.wasm_hash, |tables| {
+            CodeMemory::new(code, tables)
+        })
     }
 
     /// Loads a `.nwasm` artifact file: the file is mapped and its code pages
@@ -373,35 +359,20 @@ impl Module {
             let code = map
                 .get(off..off + len)
                 .ok_or_else(|| Error::new(ErrorKind::Artifact("code outside the file".into())))?;
-            return Self::from_parts(
-                engine,
-                parsed.meta,
-                parsed.wasm_hash,
-                |functions, traps, handlers, stack_maps| {
-                    CodeMemory::new(code, functions, traps, handlers, stack_maps)
-                },
-            );
+            return Self::from_parts(engine, parsed.meta, parsed.wasm_hash, |tables| {
+                CodeMemory::new(code, tables)
+            });
         }
-        Self::from_parts(
-            engine,
-            parsed.meta,
-            parsed.wasm_hash,
-            move |functions, traps, handlers, stack_maps| {
-                CodeMemory::from_file_map(map, off, len, functions, traps, handlers, stack_maps)
-            },
-        )
+        Self::from_parts(engine, parsed.meta, parsed.wasm_hash, move |tables| {
+            CodeMemory::from_file_map(map, off, len, tables)
+        })
     }
 
     fn from_parts(
         engine: &Engine,
         meta: ArtifactMeta,
         wasm_hash: u128,
-        memory: impl FnOnce(
-            Vec<nyash_aot::CompiledFunction>,
-            nyash_aot::TrapTable,
-            nyash_aot::HandlerTable,
-            nyash_aot::StackMapTable,
-        ) -> std::io::Result<CodeMemory>,
+        memory: impl FnOnce(nyash_aot::ImageTables) -> std::io::Result<CodeMemory>,
     ) -> Result<Module> {
         Self::from_parts_lazy(engine, meta, wasm_hash, memory, None)
     }
@@ -410,12 +381,7 @@ impl Module {
         engine: &Engine,
         meta: ArtifactMeta,
         wasm_hash: u128,
-        memory: impl FnOnce(
-            Vec<nyash_aot::CompiledFunction>,
-            nyash_aot::TrapTable,
-            nyash_aot::HandlerTable,
-            nyash_aot::StackMapTable,
-        ) -> std::io::Result<CodeMemory>,
+        memory: impl FnOnce(nyash_aot::ImageTables) -> std::io::Result<CodeMemory>,
         lazy: Option<crate::runtime::lazy::LazyCode>,
     ) -> Result<Module> {
         let baseline = engine
@@ -426,19 +392,14 @@ impl Module {
         let ArtifactMeta {
             env,
             offsets,
-            functions,
+            tables,
             defined_func_offsets,
             entry_trampolines,
             host_trampolines,
-            traps,
             inlined,
-            handlers,
-            stack_maps,
             ..
         } = meta;
-        let code = Arc::new(
-            memory(functions, traps, handlers, stack_maps).map_err(|e| Error::io(None, e))?,
-        );
+        let code = Arc::new(memory(tables).map_err(|e| Error::io(None, e))?);
         if perf_map_enabled() {
             write_perf_map(&env, code.base() as usize, &code.tables.functions);
         }

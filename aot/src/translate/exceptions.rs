@@ -18,7 +18,7 @@ use super::control::{ControlFrame, FrameKind};
 use crate::CompileError;
 use crate::abi::{self, POINTER_TYPE};
 use crate::builtin::Builtin;
-use crate::compile::HandlerTable;
+use crate::image::HandlerTable;
 use crate::vmoffsets::{VAL_RAW_SIZE, trap_codes};
 
 /// One catch clause of an open `try_table`.

@@ -135,10 +135,12 @@ impl Translator<'_, '_> {
             else {
                 continue;
             };
+            // The validator's types name a defined type by module index or
+            // by its own id: resolved here to the top of its hierarchy, for
+            // the one rule (`HeapType::is_traced_in`).
             let traced = match r.heap_type() {
                 wasmparser::HeapType::Abstract { ty, .. } => {
-                    use wasmparser::AbstractHeapType as A;
-                    matches!(ty, A::Any | A::Eq | A::Struct | A::Array)
+                    HeapType::from_abstract(ty).is_some_and(|h| h.is_traced_in(h.top()))
                 }
                 wasmparser::HeapType::Concrete(idx) | wasmparser::HeapType::Exact(idx) => {
                     let sub = match idx {
@@ -152,12 +154,15 @@ impl Translator<'_, '_> {
                         }
                         _ => None,
                     };
-                    sub.is_some_and(|s| {
-                        !matches!(
-                            s.composite_type.inner,
-                            wasmparser::CompositeInnerType::Func(_)
-                        )
-                    })
+                    let top = match sub.map(|s| &s.composite_type.inner) {
+                        Some(
+                            wasmparser::CompositeInnerType::Struct(_)
+                            | wasmparser::CompositeInnerType::Array(_),
+                        ) => HeapType::Any,
+                        _ => HeapType::Func,
+                    };
+                    // Any index: a defined type is neither `i31` nor `none`.
+                    HeapType::Concrete(0).is_traced_in(top)
                 }
             };
             if traced && self.builder.func.dfg.value_type(self.stack[i]) == I32 {

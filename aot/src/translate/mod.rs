@@ -9,7 +9,6 @@
 
 mod calls;
 mod control;
-pub(crate) mod encoding;
 mod env;
 mod exceptions;
 mod gc;
@@ -28,8 +27,9 @@ use wasmparser::{FuncValidator, FunctionBody, ValidatorResources, VisitOperator}
 
 use crate::CompileError;
 use crate::abi;
-use crate::compile::Tunables;
+use crate::encoding;
 use crate::module::ModuleEnv;
+use crate::tunables::Tunables;
 use crate::vmoffsets::VMOffsets;
 
 use control::ControlFrame;

@@ -3,21 +3,27 @@
 
 use std::sync::Arc;
 
-use nyash_aot::compile::{CompiledFunction, HandlerTable, StackMapTable, TrapTable};
+use nyash_aot::image::{CompiledFunction, ImageTables};
 
 use super::mmap::{Mmap, page_size};
 
-/// Trap and function tables of one image, shared with the trap handler.
+/// Where one image is, and its tables (functions, traps, the exception
+/// handlers of its `try_call` sites, the stack maps of its call sites),
+/// shared with the trap handler, the unwinder and the collector's stack
+/// walk. Derefs to the tables.
 #[derive(Debug)]
 pub struct CodeTables {
     pub start: usize,
     pub len: usize,
-    pub functions: Vec<CompiledFunction>,
-    pub traps: TrapTable,
-    /// Exception handlers of the image's `try_call` sites.
-    pub handlers: HandlerTable,
-    /// Stack maps of the image's call sites (the collector's stack walk).
-    pub stack_maps: StackMapTable,
+    pub image: ImageTables,
+}
+
+impl std::ops::Deref for CodeTables {
+    type Target = ImageTables;
+
+    fn deref(&self) -> &ImageTables {
+        &self.image
+    }
 }
 
 impl CodeTables {
@@ -29,18 +35,14 @@ impl CodeTables {
 
     /// The defined function index whose body contains `pc`.
     pub fn func_index_at(&self, pc: usize) -> Option<u32> {
-        let off = self.offset(pc)?;
-        let i = self.functions.partition_point(|f| f.offset <= off);
-        let f = self.functions.get(i.checked_sub(1)?)?;
-        (off < f.offset + f.len && f.func_index != CompiledFunction::TRAMPOLINE)
-            .then_some(f.func_index)
+        let f = self.image.function_at(self.offset(pc)?)?;
+        (f.func_index != CompiledFunction::TRAMPOLINE).then_some(f.func_index)
     }
 }
 
 impl nyash_asyncify::CodeInfo for CodeTables {
     fn trap_code(&self, pc: usize) -> Option<u8> {
-        let off = self.offset(pc)?;
-        self.traps.lookup(off)
+        self.image.trap_at(self.offset(pc)?)
     }
 
     fn as_any(&self) -> &dyn std::any::Any {
@@ -82,13 +84,7 @@ unsafe impl Send for CodeMemory {}
 unsafe impl Sync for CodeMemory {}
 
 impl CodeMemory {
-    pub fn new(
-        code: &[u8],
-        functions: Vec<CompiledFunction>,
-        traps: TrapTable,
-        handlers: HandlerTable,
-        stack_maps: StackMapTable,
-    ) -> std::io::Result<Self> {
+    pub fn new(code: &[u8], tables: ImageTables) -> std::io::Result<Self> {
         let mmap = Mmap::reserve(code.len().max(1).next_multiple_of(page_size()))?;
         mmap.write_code(0, code)?;
         let base = mmap.as_ptr() as *const u8;
@@ -96,10 +92,7 @@ impl CodeMemory {
             Backing::Anonymous(mmap),
             base,
             code.len(),
-            functions,
-            traps,
-            handlers,
-            stack_maps,
+            tables,
         ))
     }
 
@@ -118,10 +111,7 @@ impl CodeMemory {
         map: memmap2::Mmap,
         offset: usize,
         len: usize,
-        functions: Vec<CompiledFunction>,
-        traps: TrapTable,
-        handlers: HandlerTable,
-        stack_maps: StackMapTable,
+        tables: ImageTables,
     ) -> std::io::Result<Self> {
         if !Self::can_map_in_place(offset) {
             return Err(std::io::Error::other(format!(
@@ -151,33 +141,14 @@ impl CodeMemory {
                 return Err(std::io::Error::last_os_error());
             }
         }
-        Ok(Self::register(
-            Backing::File(map),
-            base,
-            len,
-            functions,
-            traps,
-            handlers,
-            stack_maps,
-        ))
+        Ok(Self::register(Backing::File(map), base, len, tables))
     }
 
-    fn register(
-        backing: Backing,
-        base: *const u8,
-        len: usize,
-        functions: Vec<CompiledFunction>,
-        traps: TrapTable,
-        handlers: HandlerTable,
-        stack_maps: StackMapTable,
-    ) -> Self {
+    fn register(backing: Backing, base: *const u8, len: usize, tables: ImageTables) -> Self {
         let tables = Arc::new(CodeTables {
             start: base as usize,
             len,
-            functions,
-            traps,
-            handlers,
-            stack_maps,
+            image: tables,
         });
         // An empty image has no code to find; registering it (even as one
         // byte) would claim the first byte of whatever is mapped next,
@@ -201,10 +172,7 @@ impl CodeMemory {
         code: &[u8],
         layout: &nyash_aot::lazy::LazyLayout,
         reserve: usize,
-        functions: Vec<CompiledFunction>,
-        traps: TrapTable,
-        handlers: HandlerTable,
-        stack_maps: StackMapTable,
+        tables: ImageTables,
     ) -> std::io::Result<Self> {
         let (data, area) = (layout.data as usize, layout.area as usize);
         let page = page_size();
@@ -216,15 +184,7 @@ impl CodeMemory {
         mmap.write_code(0, code)?;
         mmap.make_accessible(data, area - data)?;
         let base = mmap.as_ptr() as *const u8;
-        let mut memory = Self::register(
-            Backing::Anonymous(mmap),
-            base,
-            code.len(),
-            functions,
-            traps,
-            handlers,
-            stack_maps,
-        );
+        let mut memory = Self::register(Backing::Anonymous(mmap), base, code.len(), tables);
         memory.reserved = reserve;
         Ok(memory)
     }
@@ -239,15 +199,7 @@ impl CodeMemory {
     /// pages read-execute, and registers the code with its tables (offsets
     /// relative to `offset`) for the trap handler: one function compiled
     /// lazily, or a whole optimized image (tier-up).
-    pub fn place(
-        &self,
-        offset: usize,
-        code: &[u8],
-        functions: Vec<CompiledFunction>,
-        traps: TrapTable,
-        handlers: HandlerTable,
-        stack_maps: StackMapTable,
-    ) -> std::io::Result<()> {
+    pub fn place(&self, offset: usize, code: &[u8], tables: ImageTables) -> std::io::Result<()> {
         let Backing::Anonymous(mmap) = &self._backing else {
             return Err(std::io::Error::other("not a lazy image"));
         };
@@ -260,10 +212,7 @@ impl CodeMemory {
         let tables = Arc::new(CodeTables {
             start,
             len: code.len(),
-            functions,
-            traps,
-            handlers,
-            stack_maps,
+            image: tables,
         });
         nyash_asyncify::register_code(start, start + code.len(), tables);
         Ok(())
@@ -316,51 +265,18 @@ mod tests {
         let page = page_size();
         // Not on a page of this host: what an artifact's 16 KiB-aligned code
         // is on a host with 64 KiB pages.
-        let e = CodeMemory::from_file_map(
-            map_of(2 * page),
-            page / 2,
-            16,
-            vec![],
-            TrapTable::default(),
-            HandlerTable::default(),
-            StackMapTable::default(),
-        )
-        .unwrap_err();
+        let e = CodeMemory::from_file_map(map_of(2 * page), page / 2, 16, ImageTables::default())
+            .unwrap_err();
         assert!(e.to_string().contains("does not start on a page"), "{e}");
         assert!(!CodeMemory::can_map_in_place(page / 2));
-        let e = CodeMemory::from_file_map(
-            map_of(2 * page),
-            page,
-            2 * page,
-            vec![],
-            TrapTable::default(),
-            HandlerTable::default(),
-            StackMapTable::default(),
-        )
-        .unwrap_err();
+        let e = CodeMemory::from_file_map(map_of(2 * page), page, 2 * page, ImageTables::default())
+            .unwrap_err();
         assert!(e.to_string().contains("outside"), "{e}");
-        let e = CodeMemory::from_file_map(
-            map_of(page),
-            page,
-            usize::MAX,
-            vec![],
-            TrapTable::default(),
-            HandlerTable::default(),
-            StackMapTable::default(),
-        )
-        .unwrap_err();
+        let e = CodeMemory::from_file_map(map_of(page), page, usize::MAX, ImageTables::default())
+            .unwrap_err();
         assert!(e.to_string().contains("outside"), "{e}");
         assert!(
-            CodeMemory::from_file_map(
-                map_of(2 * page),
-                page,
-                16,
-                vec![],
-                TrapTable::default(),
-                HandlerTable::default(),
-                StackMapTable::default()
-            )
-            .is_ok()
+            CodeMemory::from_file_map(map_of(2 * page), page, 16, ImageTables::default()).is_ok()
         );
     }
 }

@@ -431,15 +431,8 @@ fn compile_and_place(
             Some(code.at(lazy.layout.stub(d)) as usize)
         })
         .map_err(|m| Error::msg(format!("function {func_index}: {m}")))?;
-        code.place(
-            offset,
-            &f.code,
-            vec![function],
-            f.traps,
-            f.handlers,
-            f.stack_maps,
-        )
-        .map_err(|e| Error::io(None, e))?;
+        code.place(offset, &f.code, f.tables)
+            .map_err(|e| Error::io(None, e))?;
         // Counted before the code is published: whoever runs it sees it
         // counted.
         lazy.compiled.fetch_add(1, Ordering::SeqCst);
@@ -496,17 +489,10 @@ pub(crate) fn tier_up(module: &ModuleInner, meta: ArtifactMeta, code: &[u8]) -> 
     };
     let start = memory.at(0) as usize + offset;
     if crate::module::perf_map_enabled() {
-        crate::module::write_perf_map(&module.env, start, &meta.functions);
+        crate::module::write_perf_map(&module.env, start, &meta.tables.functions);
     }
     memory
-        .place(
-            offset,
-            code,
-            meta.functions,
-            meta.traps,
-            meta.handlers,
-            meta.stack_maps,
-        )
+        .place(offset, code, meta.tables)
         .map_err(|e| Error::io(None, e))?;
     let _ = lazy.tiered.set(Tiered {
         start,
