@@ -7,10 +7,10 @@
 use std::fmt;
 
 use crate::error::{Error, Result};
-use crate::runtime::vm::ValRaw;
 use crate::store::{AsContext, AsContextMut, ExnData, StoreOpaque, TagData, check_store};
 use crate::types::ValType;
 use crate::values::Val;
+use crate::vm::vmcontext::ValRaw;
 
 /// The type of an exception tag: the types of the payload values an
 /// exception of the tag carries (a tag is a function type without results).

@@ -2,12 +2,12 @@
 
 use crate::error::{Error, Result};
 use crate::func::Func;
-use crate::runtime::memory::LinearMemory;
-use crate::runtime::table::Table as TableStorage;
-use crate::runtime::vm::VMGlobalDefinition;
 use crate::store::{AsContext, AsContextMut, GlobalData, StoreOpaque, check_store};
 use crate::types::{ExternType, GlobalType, MemoryType, TableType};
 use crate::values::Val;
+use crate::vm::memory::LinearMemory;
+use crate::vm::table::Table as TableStorage;
+use crate::vm::vmcontext::VMGlobalDefinition;
 
 /// An external value: what an import takes and an export gives. Each
 /// handle converts into it with `From`.
@@ -339,7 +339,7 @@ impl Table {
         let raw = t.get(index)?;
         let ty = t.ty.element;
         // SAFETY: table elements are raw references of the table's element type.
-        Some(unsafe { Val::from_raw(store, crate::runtime::vm::ValRaw { r#ref: raw }, ty) })
+        Some(unsafe { Val::from_raw(store, crate::vm::vmcontext::ValRaw { r#ref: raw }, ty) })
     }
 
     /// Sets element `index`. Fails if `val` is not of the element type, or

@@ -1,5 +1,7 @@
 //! Functions: calling wasm from the host, and host functions callable from wasm.
 
+pub(crate) mod typed;
+
 use std::panic::{self, AssertUnwindSafe};
 use std::sync::Arc;
 
@@ -8,13 +10,13 @@ use nyash_aot::vmoffsets::{VMOffsets, store_context, trap_codes};
 use crate::engine::Engine;
 use crate::error::{Error, ErrorKind, FrameInfo, Result, Trap, TrapCode};
 use crate::externals::Extern;
-use crate::runtime::vm::{VMFuncRef, VMHostFuncContext, VMStoreContext, ValRaw};
 use crate::store::{
     AsContext, AsContextMut, FuncData, FuncKind, SavedExit, StoreContext, StoreContextMut,
     StoreInner, StoreOpaque, check_store,
 };
 use crate::types::FuncType;
 use crate::values::Val;
+use crate::vm::vmcontext::{VMFuncRef, VMHostFuncContext, VMStoreContext, ValRaw};
 
 /// The lowest-level form of a host function: reads its arguments from and
 /// writes its results to the raw value array. Shared (an `Arc`) by every
@@ -124,7 +126,7 @@ impl<T> Caller<'_, T> {
     /// [`Store::gc`](crate::Store::gc)); the wasm frames suspended below
     /// this host function keep their references.
     pub fn gc(&mut self) -> Result<()> {
-        crate::gc::full_collection(&mut self.store.opaque)
+        crate::vm::gc_heap::full_collection(&mut self.store.opaque)
     }
 
     /// The engine the store belongs to.
@@ -491,7 +493,7 @@ pub(crate) fn trap_to_error(store: &mut StoreOpaque, trap: nyash_asyncify::Trap)
             return e;
         }
         // A function that lazy compilation could not compile.
-        if let Some(e) = crate::runtime::lazy::take_compile_error() {
+        if let Some(e) = crate::vm::lazy::take_compile_error() {
             return e;
         }
     }

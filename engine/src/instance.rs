@@ -5,21 +5,21 @@
 use nyash_aot::module::{DataMode, ElemMode, EntityIndex, HeapType, WasmType};
 use nyash_aot::vmoffsets::{VMCONTEXT_MAGIC, VMOffsets};
 
-use crate::const_expr::eval_const;
 use crate::error::{Error, ErrorKind, Result, TrapCode};
 use crate::externals::{Extern, Global, Memory, Table};
 use crate::func::Func;
-use crate::libcalls::BUILTINS;
 use crate::module::Module;
-use crate::runtime::table::Table as TableStorage;
-use crate::runtime::vm::{
-    VMContextHeader, VMFuncRef, VMFunctionImport, VMGlobalDefinition, VMMemoryDefinition,
-    VMStoreContext, VMTableDefinition, ValRaw,
-};
 use crate::store::{
     AsContext, AsContextMut, FuncData, FuncKind, GlobalData, InstanceData, StoreOpaque, check_store,
 };
 use crate::types::{ExternType, GlobalType, Limits, TableType};
+use crate::vm::const_expr::eval_const;
+use crate::vm::libcalls::BUILTINS;
+use crate::vm::table::Table as TableStorage;
+use crate::vm::vmcontext::{
+    VMContextHeader, VMFuncRef, VMFunctionImport, VMGlobalDefinition, VMMemoryDefinition,
+    VMStoreContext, VMTableDefinition, ValRaw,
+};
 
 /// An instance of a module in a store.
 ///
@@ -61,7 +61,7 @@ impl Instance {
         let store = store.as_context_mut().0;
         let instance = instantiate(&mut store.opaque, module, imports)?;
         if let Some(f) = start_func(&mut store.opaque, instance) {
-            let mut values = [crate::runtime::vm::ValRaw::ZERO];
+            let mut values = [crate::vm::vmcontext::ValRaw::ZERO];
             f.call_raw_async(store, &mut values).await?;
         }
         Ok(instance)
@@ -350,7 +350,7 @@ pub(crate) fn instantiate(
     }
 
     // The store's GC heap, if this module can see GC objects.
-    let gc_heap = crate::gc::prepare(store, module)?;
+    let gc_heap = crate::vm::gc_heap::prepare(store, module)?;
 
     // The VMContext.
     let offsets: &VMOffsets = &module.inner.offsets;
@@ -608,7 +608,7 @@ fn start_call(store: &mut StoreOpaque, f: Func) -> Result<()> {
         }
         FuncKind::Host { ctx, .. } => {
             // An imported host function as start: call it through its callback.
-            let ctx_ptr = &**ctx as *const _ as *mut crate::runtime::vm::VMHostFuncContext;
+            let ctx_ptr = &**ctx as *const _ as *mut crate::vm::vmcontext::VMHostFuncContext;
             let mut values = [ValRaw::ZERO];
             let vmctx = store
                 .instances

@@ -10,10 +10,10 @@ use crate::externals::Extern;
 use crate::func::{Caller, Func, HostFn};
 use crate::instance::Instance;
 use crate::module::Module;
-use crate::runtime::vm::ValRaw;
 use crate::store::{AsContextMut, StoreInner};
 use crate::types::{ExternType, FuncType};
 use crate::values::Val;
+use crate::vm::vmcontext::ValRaw;
 
 enum Definition<T> {
     Extern(Extern),

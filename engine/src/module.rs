@@ -10,8 +10,8 @@ use nyash_aot::{CompiledFunction, VMOffsets};
 
 use crate::engine::Engine;
 use crate::error::{Error, ErrorKind, Result};
-use crate::runtime::code::{CodeMemory, CodeTables};
 use crate::types::{ExternType, FuncType};
+use crate::vm::code::{CodeMemory, CodeTables};
 
 pub(crate) struct ModuleInner {
     pub(crate) engine: Engine,
@@ -34,7 +34,7 @@ pub(crate) struct ModuleInner {
     pub(crate) baseline: bool,
     /// Compiled function by function on first call
     /// (`Config::lazy_compilation`): the stubs' state.
-    pub(crate) lazy: Option<crate::runtime::lazy::LazyCode>,
+    pub(crate) lazy: Option<crate::vm::lazy::LazyCode>,
 }
 
 /// A compiled WebAssembly module: validated, compiled to native code and
@@ -143,7 +143,7 @@ impl Module {
             layout,
             bodies,
         } = compiler.prepare_lazy(wasm)?;
-        if crate::runtime::lazy::tracing() {
+        if crate::vm::lazy::tracing() {
             eprintln!(
                 "lazy-prepare: {} functions, {} trampolines, {:.1} ms",
                 bodies.len(),
@@ -151,13 +151,10 @@ impl Module {
                 start.elapsed().as_secs_f64() * 1e3
             );
         }
-        let reserve = crate::runtime::lazy::reserve_for(
-            &layout,
-            &bodies,
-            artifact.defined_func_offsets.len(),
-        );
+        let reserve =
+            crate::vm::lazy::reserve_for(&layout, &bodies, artifact.defined_func_offsets.len());
         let (meta, code) = ArtifactMeta::split(artifact, compiler.fingerprint());
-        let lazy = crate::runtime::lazy::LazyCode::new(
+        let lazy = crate::vm::lazy::LazyCode::new(
             layout,
             bodies,
             wasm,
@@ -416,7 +413,7 @@ impl Module {
             nyash_aot::HandlerTable,
             nyash_aot::StackMapTable,
         ) -> std::io::Result<CodeMemory>,
-        lazy: Option<crate::runtime::lazy::LazyCode>,
+        lazy: Option<crate::vm::lazy::LazyCode>,
     ) -> Result<Module> {
         let baseline = engine
             .inner
@@ -507,7 +504,7 @@ impl Module {
         let code = bytes
             .get(parsed.code_offset..parsed.code_offset + parsed.code_len)
             .ok_or_else(|| Error::msg("tier-up: code outside the artifact"))?;
-        crate::runtime::lazy::tier_up(inner, parsed.meta, code)
+        crate::vm::lazy::tier_up(inner, parsed.meta, code)
     }
 
     /// The engine that compiled (or loaded) this module.

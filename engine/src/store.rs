@@ -11,9 +11,9 @@ use nyash_aot::module::GlobalType;
 use crate::engine::Engine;
 use crate::error::Error;
 use crate::module::Module;
-use crate::runtime::memory::LinearMemory;
-use crate::runtime::table::Table as TableStorage;
-use crate::runtime::vm::{VMFuncRef, VMGlobalDefinition, VMHostFuncContext, VMStoreContext};
+use crate::vm::memory::LinearMemory;
+use crate::vm::table::Table as TableStorage;
+use crate::vm::vmcontext::{VMFuncRef, VMGlobalDefinition, VMHostFuncContext, VMStoreContext};
 
 static NEXT_STORE_ID: AtomicU64 = AtomicU64::new(1);
 
@@ -63,7 +63,7 @@ pub(crate) struct TagData {
 /// box never moves, so handlers get a pointer to it.
 pub(crate) struct ExnData {
     pub(crate) tag: u32,
-    pub(crate) values: Box<[crate::runtime::vm::ValRaw]>,
+    pub(crate) values: Box<[crate::vm::vmcontext::ValRaw]>,
     /// Whether an exnref to it may exist (wasm got it through `catch_ref`
     /// or `catch_all_ref`, or the host made or saw it). One that never
     /// escaped is dead once a plain `catch`/`catch_all` handler took its
@@ -131,7 +131,7 @@ pub(crate) struct StoreOpaque {
     pub(crate) epoch_behavior: EpochBehavior,
     /// The GC heap, made when the first module that can see GC objects is
     /// instantiated (see `gc.rs`).
-    pub(crate) gc: Option<Box<crate::gc::GcStore>>,
+    pub(crate) gc: Option<Box<crate::vm::gc_heap::GcStore>>,
     /// One entry per async host -> wasm call in progress (innermost last):
     /// the store context's exit record as it was when the call began, which
     /// is the exit of the enclosing call's wasm frames (`[0, 0]` if none).
@@ -311,7 +311,7 @@ impl<T> Store<T> {
     /// live ones move. Nothing to do if the store has no heap. An error
     /// only if the heap was found corrupt (an engine bug).
     pub fn gc(&mut self) -> crate::Result<()> {
-        crate::gc::full_collection(&mut self.inner.opaque)
+        crate::vm::gc_heap::full_collection(&mut self.inner.opaque)
     }
 
     /// How many collections the store's GC heap has run (minor and

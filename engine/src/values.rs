@@ -1,9 +1,9 @@
 //! Values crossing the host boundary.
 
 use crate::func::Func;
-use crate::runtime::vm::ValRaw;
 use crate::store::{AsContext, AsContextMut, StoreOpaque, check_store};
 use crate::types::{HeapType, RefType, ValType};
+use crate::vm::vmcontext::ValRaw;
 
 /// A reference to a host value, opaque to wasm (`externref`). The value
 /// lives as long as its store; the handle is `Copy`.
@@ -58,7 +58,7 @@ impl ExternRef {
     pub fn convert_any(mut store: impl AsContextMut, a: AnyRef) -> crate::Result<ExternRef> {
         let store = &mut store.as_context_mut().0.opaque;
         let r = AnyRef::resolve(store, Some(a))?;
-        let raw = crate::gc::extern_from_any(store, r);
+        let raw = crate::vm::gc_heap::extern_from_any(store, r);
         ExternRef::from_raw(store, raw).ok_or_else(|| crate::Error::msg("the store has no GC heap"))
     }
 
@@ -68,7 +68,7 @@ impl ExternRef {
     pub fn wrapped_any(&self, mut store: impl AsContextMut) -> Option<AnyRef> {
         let store = &mut store.as_context_mut().0.opaque;
         check_store(store, self.store);
-        let r = crate::gc::wrapped_any(store, self.index)?;
+        let r = crate::vm::gc_heap::wrapped_any(store, self.index)?;
         AnyRef::from_raw(store, r)
     }
 
@@ -217,7 +217,7 @@ impl AnyRef {
     pub fn convert_extern(mut store: impl AsContextMut, e: ExternRef) -> crate::Result<AnyRef> {
         let store = &mut store.as_context_mut().0.opaque;
         check_store(store, e.store);
-        let r = crate::gc::any_from_extern(store, e.to_raw())
+        let r = crate::vm::gc_heap::any_from_extern(store, e.to_raw())
             .map_err(|e| crate::Error::msg(format!("GC heap: {e}")))?;
         AnyRef::from_raw(store, r).ok_or_else(|| crate::Error::msg("the store has no GC heap"))
     }

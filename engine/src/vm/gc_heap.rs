@@ -24,9 +24,9 @@ use nyash_gc::{CollectionKind, GcConfig, GcError, GcHeap, RootSource};
 use crate::engine::Config;
 use crate::error::{Error, ErrorKind};
 use crate::module::Module;
-use crate::runtime::table::Table as TableStorage;
 use crate::store::{ExnData, GlobalData, InstanceData, StoreOpaque, TagData};
-use crate::type_registry::TypeRegistry;
+use crate::vm::table::Table as TableStorage;
+use crate::vm::type_registry::TypeRegistry;
 
 /// A store's GC heap and roots.
 pub(crate) struct GcStore {
@@ -47,7 +47,7 @@ pub(crate) struct GcStore {
     /// for it (by store index) and the reference it wraps.
     wrapped: std::collections::HashMap<u32, u32>,
     /// The host API's owned roots and layout cache (`gc_api.rs`).
-    pub(crate) host: crate::gc_api::HostGc,
+    pub(crate) host: crate::gc::HostGc,
 }
 
 /// The host data of an externref that wraps an `any` reference (kept in
@@ -70,7 +70,7 @@ impl GcStore {
             tmp: Vec::new(),
             extern_objects: std::collections::HashMap::new(),
             wrapped: std::collections::HashMap::new(),
-            host: crate::gc_api::HostGc::default(),
+            host: crate::gc::HostGc::default(),
         })
     }
 
@@ -179,7 +179,7 @@ fn make_heap(store: &mut StoreOpaque) -> Result<(), GcError> {
         // SAFETY: a VMContext starts with its header; no code reads the
         // field now (see above).
         unsafe {
-            (*(inst.vmctx_ptr() as *mut crate::runtime::vm::VMContextHeader)).gc_heap = data;
+            (*(inst.vmctx_ptr() as *mut crate::vm::vmcontext::VMContextHeader)).gc_heap = data;
         }
     }
     Ok(())
@@ -204,7 +204,7 @@ struct StoreRoots<'a> {
     extern_objects: &'a mut std::collections::HashMap<u32, u32>,
     wrapped: &'a mut std::collections::HashMap<u32, u32>,
     /// The host's owned roots (`gc_api::OwnedRooted`).
-    host: &'a mut crate::gc_api::HostGc,
+    host: &'a mut crate::gc::HostGc,
     types: &'a TypeRegistry,
 }
 
@@ -226,7 +226,7 @@ impl RootSource for StoreRoots<'_> {
                     // SAFETY: an exit record names a wasm frame of a call
                     // in progress (suspended in a host function or builtin
                     // of this store), whose frame chain is intact.
-                    unsafe { crate::runtime::unwind::visit_frame_roots(pc, fp, visit) };
+                    unsafe { crate::vm::unwind::visit_frame_roots(pc, fp, visit) };
                 }
             }
         }
@@ -264,7 +264,7 @@ impl RootSource for StoreRoots<'_> {
                 if is_any(self.types, t) {
                     // SAFETY: a payload value of an `any` type keeps the
                     // reference in its low 32 bits.
-                    visit(unsafe { &mut *(v as *mut crate::runtime::vm::ValRaw as *mut u32) });
+                    visit(unsafe { &mut *(v as *mut crate::vm::vmcontext::ValRaw as *mut u32) });
                 }
             }
         }

@@ -10,10 +10,10 @@ use crate::error::{Error, Result};
 use crate::func::{Caller, Func, HostFn};
 use crate::instance::Instance;
 use crate::linker::Linker;
-use crate::runtime::vm::ValRaw;
 use crate::store::{AsContextMut, StoreOpaque};
 use crate::types::{FuncType, ValType};
 use crate::values::ExternRef;
+use crate::vm::vmcontext::ValRaw;
 
 /// A Rust type that is a WebAssembly value type: `i32` and `u32` (`i32`),
 /// `i64` and `u64` (`i64`), `f32`, `f64`, `u128` (`v128`, lane 0 in the
@@ -558,7 +558,7 @@ impl<P, R> TypedFunc<P, R> {
             let ValType::Ref(r) = *t else { continue };
             // SAFETY: an `any` reference argument is a `u32` in the low bits.
             let raw = unsafe { values[i].i32 } as u32;
-            if !crate::gc::raw_matches(store, raw, r) {
+            if !crate::vm::gc_heap::raw_matches(store, raw, r) {
                 return Err(Error::msg(format!(
                     "argument {i}: not a value of the parameter type {t}"
                 )));
@@ -615,7 +615,7 @@ impl<T: 'static> Linker<T> {
             // SAFETY: the trampoline wrote values of the declared parameter types.
             let params = unsafe { P::load_raw(&mut *store, values) };
             let mut future = std::pin::Pin::from(f(caller, params));
-            let results = crate::async_call::block_on_fiber(future.as_mut());
+            let results = crate::vm::async_driver::block_on_fiber(future.as_mut());
             drop(future);
             let results = results?;
             // SAFETY: the future, and with it its borrow of the store, is gone.

@@ -14,11 +14,11 @@ use std::task::{Context, Poll};
 use nyash_asyncify::{Fiber, Resume};
 
 use crate::error::{Error, Result, TrapCode};
+use crate::func::typed::{TypedFunc, WasmList};
 use crate::func::{Caller, Func, trap_to_error};
-use crate::runtime::vm::ValRaw;
 use crate::store::{AsContextMut, FuncKind, StoreInner, StoreOpaque};
-use crate::typed::{TypedFunc, WasmList};
 use crate::values::Val;
+use crate::vm::vmcontext::ValRaw;
 
 thread_local! {
     /// The task context of the async call being polled on this thread, while

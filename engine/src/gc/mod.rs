@@ -703,9 +703,9 @@ fn is_zero(v: &Val) -> bool {
 /// and allocates an object of it (`w1`: an array's length, 0 for a
 /// struct). The object is rooted; returns the root and the raw reference.
 fn allocate(store: &mut StoreOpaque, id: u32, kind: Kind, w1: u32) -> Result<(AnyRef, u32)> {
-    crate::gc::ensure_heap(store)?;
-    crate::gc::ensure_layout(store, id)?;
-    let r = crate::gc::alloc_raw(store, type_word(id, kind), w1).map_err(gc_error)?;
+    crate::vm::gc_heap::ensure_heap(store)?;
+    crate::vm::gc_heap::ensure_layout(store, id)?;
+    let r = crate::vm::gc_heap::alloc_raw(store, type_word(id, kind), w1).map_err(gc_error)?;
     let any = AnyRef::from_raw(store, r).ok_or_else(no_heap)?;
     Ok((any, r))
 }
