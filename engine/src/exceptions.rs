@@ -7,9 +7,10 @@
 use std::fmt;
 
 use crate::error::{Error, Result};
-use crate::store::{AsContext, AsContextMut, ExnData, StoreOpaque, TagData, check_store};
+use crate::store::{AsContext, AsContextMut};
 use crate::types::ValType;
 use crate::values::Val;
+use crate::vm::store_opaque::{ExnData, StoreOpaque, TagData, check_store};
 use crate::vm::vmcontext::ValRaw;
 
 /// The type of an exception tag: the types of the payload values an

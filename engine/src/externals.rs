@@ -2,10 +2,11 @@
 
 use crate::error::{Error, Result};
 use crate::func::Func;
-use crate::store::{AsContext, AsContextMut, GlobalData, StoreOpaque, check_store};
+use crate::store::{AsContext, AsContextMut};
 use crate::types::{ExternType, GlobalType, MemoryType, TableType};
 use crate::values::Val;
 use crate::vm::memory::LinearMemory;
+use crate::vm::store_opaque::{GlobalData, StoreOpaque, check_store};
 use crate::vm::table::Table as TableStorage;
 use crate::vm::vmcontext::VMGlobalDefinition;
 

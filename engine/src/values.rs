@@ -1,8 +1,9 @@
 //! Values crossing the host boundary.
 
 use crate::func::Func;
-use crate::store::{AsContext, AsContextMut, StoreOpaque, check_store};
+use crate::store::{AsContext, AsContextMut};
 use crate::types::{HeapType, RefType, ValType};
+use crate::vm::store_opaque::{StoreOpaque, check_store};
 use crate::vm::vmcontext::ValRaw;
 
 /// A reference to a host value, opaque to wasm (`externref`). The value

@@ -7,12 +7,14 @@
 use std::marker::PhantomData;
 
 use crate::error::{Error, Result};
-use crate::func::{Caller, Func, HostFn};
+use crate::func::{Caller, Func};
 use crate::instance::Instance;
 use crate::linker::Linker;
-use crate::store::{AsContextMut, StoreOpaque};
+use crate::store::AsContextMut;
 use crate::types::{FuncType, ValType};
 use crate::values::ExternRef;
+use crate::vm::invoke::HostFn;
+use crate::vm::store_opaque::StoreOpaque;
 use crate::vm::vmcontext::ValRaw;
 
 /// A Rust type that is a WebAssembly value type: `i32` and `u32` (`i32`),
@@ -636,5 +638,24 @@ impl<T: 'static> Linker<T> {
     ) -> Result<&mut Self> {
         let (ty, call) = f.into_host_fn();
         self.func_raw(module, name, ty, call)
+    }
+}
+
+impl<P: WasmList, R: WasmList> TypedFunc<P, R> {
+    /// Calls the function in an async call (see [`Func::call_async`]); the
+    /// typed counterpart of [`TypedFunc::call`].
+    pub async fn call_async<T: Send + 'static>(
+        &self,
+        mut store: impl AsContextMut<Data = T> + Send,
+        params: P,
+    ) -> Result<R> {
+        let store = store.as_context_mut().0;
+        let n = P::LEN.max(R::LEN).max(1);
+        let mut values = vec![ValRaw::ZERO; n];
+        params.store_raw(&store.opaque, &mut values);
+        self.check_args(&store.opaque, &values)?;
+        self.func().call_raw_async(store, &mut values).await?;
+        // SAFETY: the function's type was checked when this TypedFunc was made.
+        Ok(unsafe { R::load_raw(&mut store.opaque, &values) })
     }
 }

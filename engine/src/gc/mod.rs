@@ -24,9 +24,10 @@ use crate::engine::Engine;
 use crate::error::{Error, Result};
 use crate::exceptions::ExnRef;
 use crate::func::Func;
-use crate::store::{AsContext, AsContextMut, Store, StoreContext, StoreContextMut, StoreOpaque};
+use crate::store::{AsContext, AsContextMut, Store, StoreContext, StoreContextMut};
 use crate::types::{HeapType, ValType};
 use crate::values::{AnyRef, ExternRef, I31, Val};
+use crate::vm::store_opaque::StoreOpaque;
 
 /// The most fields a struct type may have (WebAssembly's validation limit).
 const MAX_STRUCT_FIELDS: usize = 10_000;

@@ -8,9 +8,9 @@ use nyash_aot::module::{
 use nyash_gc::vm::{Kind, type_word};
 
 use crate::error::{Result, TrapCode};
-use crate::instance::wasm_func;
-use crate::store::StoreOpaque;
 use crate::values::{AnyRef, I31};
+use crate::vm::instantiate::wasm_func;
+use crate::vm::store_opaque::StoreOpaque;
 use crate::vm::vmcontext::ValRaw;
 
 /// Evaluates a constant expression in the context of an instance. Fails

@@ -24,7 +24,7 @@ use nyash_gc::{CollectionKind, GcConfig, GcError, GcHeap, RootSource};
 use crate::engine::Config;
 use crate::error::{Error, ErrorKind};
 use crate::module::Module;
-use crate::store::{ExnData, GlobalData, InstanceData, StoreOpaque, TagData};
+use crate::vm::store_opaque::{ExnData, GlobalData, InstanceData, StoreOpaque, TagData};
 use crate::vm::table::Table as TableStorage;
 use crate::vm::type_registry::TypeRegistry;
 
@@ -192,7 +192,7 @@ fn gc_error(e: GcError) -> Error {
 /// Every root of a store, for one collection (see the module docs).
 struct StoreRoots<'a> {
     exits: &'a [[usize; 2]],
-    sync_exits: *const crate::store::SavedExit,
+    sync_exits: *const crate::vm::store_opaque::SavedExit,
     current: [usize; 2],
     globals: &'a [GlobalData],
     tables: &'a mut [TableStorage],
@@ -220,7 +220,7 @@ impl RootSource for StoreRoots<'_> {
         // began (the outermost call saved `[0, 0]`). Only while a call is in
         // progress.
         if !self.exits.is_empty() || !self.sync_exits.is_null() {
-            let saved = crate::store::saved_exits(self.exits, self.sync_exits);
+            let saved = crate::vm::store_opaque::saved_exits(self.exits, self.sync_exits);
             for [pc, fp] in saved.chain([self.current]) {
                 if pc != 0 {
                     // SAFETY: an exit record names a wasm frame of a call

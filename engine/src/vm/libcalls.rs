@@ -12,7 +12,7 @@ use nyash_aot::gc_layout::ArrayLayout;
 use nyash_aot::module::CompositeType;
 use nyash_gc::vm::{Kind, type_word};
 
-use crate::store::{EpochBehavior, ExnData, StoreOpaque};
+use crate::vm::store_opaque::{EpochBehavior, ExnData, StoreOpaque};
 use crate::vm::unwind;
 use crate::vm::vmcontext::{VMContextHeader, VMStoreContext, ValRaw};
 

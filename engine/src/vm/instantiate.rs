@@ -1,0 +1,532 @@
+//! Instantiation: imports checked, the VMContext laid out, globals, tables
+//! and segments initialised, the start function found and run. The builtins
+//! generated code calls are in `libcalls.rs`, constant expressions in
+//! `const_expr.rs`.
+
+use nyash_aot::module::{DataMode, ElemMode, EntityIndex, HeapType, WasmType};
+use nyash_aot::vmoffsets::{VMCONTEXT_MAGIC, VMOffsets};
+
+use crate::error::{Error, ErrorKind, Result, TrapCode};
+use crate::externals::{Extern, Global, Memory, Table};
+use crate::func::Func;
+use crate::instance::Instance;
+use crate::module::Module;
+use crate::types::{ExternType, GlobalType, Limits, TableType};
+use crate::vm::const_expr::eval_const;
+use crate::vm::libcalls::BUILTINS;
+use crate::vm::store_opaque::{
+    FuncData, FuncKind, GlobalData, InstanceData, StoreOpaque, check_store,
+};
+use crate::vm::table::Table as TableStorage;
+use crate::vm::vmcontext::{
+    VMContextHeader, VMFuncRef, VMFunctionImport, VMGlobalDefinition, VMMemoryDefinition,
+    VMStoreContext, VMTableDefinition, ValRaw,
+};
+
+pub(crate) fn export_of(store: &mut StoreOpaque, instance: u32, name: &str) -> Option<Extern> {
+    let inst = &store.instances[instance as usize];
+    let index = inst.module.export_index(name)?;
+    let id = store.id;
+    Some(match index {
+        EntityIndex::Function(f) => Extern::Func(wasm_func(store, instance, f)),
+        EntityIndex::Memory(m) => Extern::Memory(Memory {
+            store: id,
+            index: inst.memories[m as usize],
+        }),
+        EntityIndex::Table(t) => Extern::Table(Table {
+            store: id,
+            index: inst.tables[t as usize],
+        }),
+        EntityIndex::Global(g) => Extern::Global(Global {
+            store: id,
+            index: inst.globals[g as usize],
+        }),
+        EntityIndex::Tag(t) => Extern::Tag(crate::exceptions::Tag {
+            store: id,
+            index: inst.tags[t as usize],
+        }),
+    })
+}
+
+/// The handle of function `func_index` of `instance` (imported or defined).
+pub(crate) fn wasm_func(store: &mut StoreOpaque, instance: u32, func_index: u32) -> Func {
+    let inst = &store.instances[instance as usize];
+    if let Some(&f) = inst.funcs.get(func_index as usize) {
+        return Func {
+            store: store.id,
+            index: f,
+        };
+    }
+    if let Some(&index) = store.wasm_funcs.get(&(instance, func_index)) {
+        return Func {
+            store: store.id,
+            index,
+        };
+    }
+    let module = &inst.module;
+    let offsets = &module.inner.offsets;
+    let type_id = module.inner.type_ids[module.env().funcs[func_index as usize] as usize];
+    let mut owned_ref = None;
+    let func_ref: *const VMFuncRef = match module.env().func_ref_slots[func_index as usize] {
+        // SAFETY: the slot lies inside this instance's VMContext.
+        Some(slot) => unsafe { inst.vmctx_ptr().add(offsets.func_ref(slot) as usize) }.cast(),
+        // A function that cannot escape as a value has no slot; the host
+        // asked for it directly (the start function), so give it its own.
+        None => {
+            let boxed = Box::new(VMFuncRef {
+                wasm_call: module.wasm_call(func_index),
+                vmctx: inst.vmctx_ptr(),
+                type_id,
+                _pad: 0,
+            });
+            let ptr: *const VMFuncRef = &*boxed;
+            owned_ref = Some(boxed);
+            ptr
+        }
+    };
+    let entry = module.entry_trampoline(func_index);
+    let wasm_call = module.wasm_call(func_index);
+    let vmctx = inst.vmctx_ptr();
+    let index = store.funcs.len() as u32;
+    store.funcs.push(FuncData {
+        kind: FuncKind::Wasm {
+            instance,
+            func_index,
+            entry,
+            wasm_call,
+            vmctx,
+            _owned_ref: owned_ref,
+        },
+        type_id,
+        func_ref,
+    });
+    store.wasm_funcs.insert((instance, func_index), index);
+    store.funcs_by_ref.insert(func_ref as usize, index);
+    Func {
+        store: store.id,
+        index,
+    }
+}
+
+fn limits_match(actual: Limits, required: Limits) -> bool {
+    actual.min >= required.min
+        && match required.max {
+            None => true,
+            Some(max) => actual.max.is_some_and(|a| a <= max),
+        }
+}
+
+/// Checks the imports, lays out the VMContext and applies the segments; the
+/// caller runs the start function (synchronously or in an async call).
+pub(crate) fn instantiate(
+    store: &mut StoreOpaque,
+    module: &Module,
+    imports: &[Extern],
+) -> Result<Instance> {
+    if !store.engine.same(module.engine()) {
+        return Err(Error::msg(
+            "module was compiled by a different engine than the store's",
+        ));
+    }
+    let env = module.env();
+    if imports.len() != env.imports.len() {
+        return Err(Error::new(ErrorKind::Instantiation(format!(
+            "expected {} imports, got {}",
+            env.imports.len(),
+            imports.len()
+        ))));
+    }
+    let mut funcs = Vec::with_capacity(env.num_imported_funcs as usize);
+    let mut memories = Vec::with_capacity(env.memories.len());
+    let mut tables = Vec::with_capacity(env.tables.len());
+    let mut globals = Vec::with_capacity(env.globals.len());
+    let mut tags = Vec::with_capacity(env.tags.len());
+    for (import, ext) in env.imports.iter().zip(imports) {
+        let expected = ExternType::of(module, import.index);
+        let actual = crate::externals::type_in(store, ext);
+        let mismatch = |what: String| Error::link(&import.module, &import.name, what);
+        match (ext, &expected, &actual) {
+            (Extern::Func(f), ExternType::Func(e), ExternType::Func(a)) => {
+                check_store(store, f.store);
+                // The function's type must be the import's or a declared
+                // subtype of it (WebAssembly 3.0).
+                let want = match import.index {
+                    EntityIndex::Function(i) => {
+                        module.inner.type_ids[env.funcs[i as usize] as usize]
+                    }
+                    _ => return Err(mismatch("not a function import".into())),
+                };
+                let have = store.funcs[f.index as usize].type_id;
+                if !store.engine.types().is_subtype(have, want) {
+                    return Err(mismatch(format!("expected function {e}, found {a}")));
+                }
+                funcs.push(f.index);
+            }
+            (Extern::Memory(m), ExternType::Memory(e), ExternType::Memory(a)) => {
+                check_store(store, m.store);
+                if !limits_match(a.limits, e.limits)
+                    || a.memory64 != e.memory64
+                    || a.page_size_log2() != e.page_size_log2()
+                    || a.shared != e.shared
+                {
+                    return Err(mismatch(format!(
+                        "expected memory {:?}, found {:?}",
+                        e.limits, a.limits
+                    )));
+                }
+                memories.push(m.index);
+            }
+            (Extern::Table(t), ExternType::Table(e), ExternType::Table(a)) => {
+                check_store(store, t.store);
+                // Element types are invariant: equal once both name
+                // defined types by engine id.
+                if !limits_match(a.limits, e.limits)
+                    || a.element != e.element
+                    || a.table64 != e.table64
+                {
+                    return Err(mismatch(format!("expected table {e:?}, found {a:?}")));
+                }
+                tables.push(t.index);
+            }
+            (Extern::Global(g), ExternType::Global(e), ExternType::Global(a)) => {
+                check_store(store, g.store);
+                // An immutable global may be of a subtype; a mutable one
+                // must be of the same type.
+                let want = e.content;
+                let fits = a.mutable == e.mutable
+                    && if e.mutable {
+                        a.content == want
+                    } else {
+                        store.engine.types().matches(a.content, want)
+                    };
+                if !fits {
+                    return Err(mismatch(format!("expected global {e:?}, found {a:?}")));
+                }
+                globals.push(g.index);
+            }
+            (Extern::Tag(t), ExternType::Tag(e), ExternType::Tag(a)) => {
+                check_store(store, t.store);
+                let want = match import.index {
+                    EntityIndex::Tag(i) => module.inner.type_ids[env.tags[i as usize] as usize],
+                    _ => return Err(mismatch("not a tag import".into())),
+                };
+                if store.tags[t.index as usize].type_id != want {
+                    return Err(mismatch(format!("expected tag {e}, found {a}")));
+                }
+                tags.push(t.index);
+            }
+            _ => {
+                return Err(mismatch(format!(
+                    "expected a {}, found a {}",
+                    expected.kind(),
+                    actual.kind()
+                )));
+            }
+        }
+    }
+
+    // Defined tags: a new identity per instance.
+    for t in env.num_imported_tags..env.tags.len() as u32 {
+        let ty = crate::exceptions::TagType::of(module, t);
+        let type_id = module.inner.type_ids[env.tags[t as usize] as usize];
+        tags.push(crate::exceptions::new_tag(store, ty, type_id));
+    }
+
+    // Defined memories and tables.
+    for ty in &env.memories[env.num_imported_memories as usize..] {
+        memories.push(crate::externals::new_memory(store, *ty)?);
+    }
+    for ty in &env.tables[env.num_imported_tables as usize..] {
+        let ty = TableType {
+            element: module.engine_type(ty.element),
+            ..*ty
+        };
+        let t = TableStorage::new(ty, 0).map_err(|e| Error::new(ErrorKind::Instantiation(e)))?;
+        store.tables.push(t);
+        tables.push(store.tables.len() as u32 - 1);
+    }
+
+    // The store's GC heap, if this module can see GC objects.
+    let gc_heap = crate::vm::gc_heap::prepare(store, module)?;
+
+    // The VMContext.
+    let offsets: &VMOffsets = &module.inner.offsets;
+    let units = (offsets.size() as usize).div_ceil(16);
+    let vmctx: Box<[VMGlobalDefinition]> =
+        vec![VMGlobalDefinition { storage: [0; 16] }; units].into_boxed_slice();
+    let instance_index = store.instances.len() as u32;
+    let base = vmctx.as_ptr() as *mut u8;
+    // SAFETY: every write below is within the VMContext block (offsets come
+    // from VMOffsets for this module) and of the type the contract names.
+    unsafe {
+        let w = |off: u32, v: usize| *(base.add(off as usize) as *mut usize) = v;
+        *(base as *mut VMContextHeader) = VMContextHeader {
+            magic: VMCONTEXT_MAGIC,
+            _pad: 0,
+            store_context: &*store.vmstore as *const VMStoreContext as *mut VMStoreContext,
+            builtins: &BUILTINS,
+            type_ids: module.inner.type_ids.as_ptr(),
+            instance: instance_index as usize,
+            type_displays: store.engine.types().displays_ptr(),
+            gc_heap,
+        };
+        for (i, &f) in funcs.iter().enumerate() {
+            let data = &store.funcs[f as usize];
+            // SAFETY: func_ref points at a live VMFuncRef of this store.
+            let fr = &*data.func_ref;
+            let wasm_call = match &data.kind {
+                // A host function is called through this module's trampoline for its type.
+                FuncKind::Host { .. } => {
+                    let ty = env.funcs[i] as usize;
+                    match module.inner.host_trampolines[ty] {
+                        Some(t) => module.inner.code.at(t),
+                        // Every imported function's type has one (see
+                        // aot's TrampolinePlan); the engine's is as good.
+                        None => fr.wasm_call,
+                    }
+                }
+                FuncKind::Wasm { .. } => fr.wasm_call,
+            };
+            *(base.add(offsets.imported_func(i as u32) as usize) as *mut VMFunctionImport) =
+                VMFunctionImport {
+                    wasm_call,
+                    vmctx: fr.vmctx,
+                    func_ref: data.func_ref,
+                };
+        }
+        for (i, &m) in memories.iter().enumerate() {
+            let def: *mut VMMemoryDefinition = store.memories[m as usize].definition();
+            w(offsets.memory_ptr(i as u32), def as usize);
+        }
+        for (i, &t) in tables.iter().enumerate() {
+            let def: *mut VMTableDefinition = store.tables[t as usize].definition();
+            w(offsets.table_ptr(i as u32), def as usize);
+        }
+        for (i, &g) in globals.iter().enumerate() {
+            w(
+                offsets.imported_global_ptr(i as u32),
+                store.globals[g as usize].def as usize,
+            );
+        }
+        for slot in 0..offsets.num_func_refs {
+            let f = module.inner.slot_funcs[slot as usize];
+            *(base.add(offsets.func_ref(slot) as usize) as *mut VMFuncRef) = VMFuncRef {
+                wasm_call: module.wasm_call(f),
+                vmctx: base,
+                type_id: module.inner.type_ids[env.funcs[f as usize] as usize],
+                _pad: 0,
+            };
+        }
+    }
+    store.vmctx_starts.insert(base as usize, instance_index);
+    store
+        .code_starts
+        .entry(module.inner.code.base() as usize)
+        .or_insert_with(|| module.clone());
+    store.instances.push(InstanceData {
+        module: module.clone(),
+        tags,
+        vmctx,
+        funcs,
+        memories,
+        tables,
+        globals,
+        dropped_datas: vec![false; env.datas.len()],
+        elems: Vec::new(),
+    });
+
+    // Defined globals, in order (an initialiser may read earlier globals).
+    for (i, init) in env.global_inits.iter().enumerate() {
+        let g = env.num_imported_globals + i as u32;
+        let raw = eval_const(store, instance_index, init)?;
+        let def: *mut VMGlobalDefinition =
+            // SAFETY: the defined global's slot lies inside the VMContext.
+            unsafe { base.add(offsets.defined_global(i as u32) as usize) }.cast();
+        // SAFETY: as above.
+        unsafe { *def = VMGlobalDefinition::from_raw(raw) };
+        let ty = env.globals[g as usize];
+        store.globals.push(GlobalData {
+            ty: GlobalType {
+                content: module.engine_type(ty.content),
+                ..ty
+            },
+            def,
+            _owned: None,
+        });
+        let index = store.globals.len() as u32 - 1;
+        store.instances[instance_index as usize].globals.push(index);
+    }
+
+    // Defined tables with an initialiser (WebAssembly 3.0), after the
+    // globals it may read.
+    for (i, init) in env.table_inits.iter().enumerate() {
+        let Some(init) = init else { continue };
+        // SAFETY: a table initialiser is a constant expression of the
+        // table's (reference) element type.
+        let raw = unsafe { eval_const(store, instance_index, init)?.r#ref };
+        let t =
+            store.instances[instance_index as usize].tables[env.num_imported_tables as usize + i];
+        store.tables[t as usize].elements_mut().fill(raw);
+    }
+
+    // Element segments: evaluate items; passive ones are kept for table.init.
+    // Each segment's items join the instance as soon as they are evaluated:
+    // the instance's segments are roots, and a later segment's items may
+    // allocate and move the earlier ones.
+    store.instances[instance_index as usize].elems = Vec::with_capacity(env.elems.len());
+    for seg in &env.elems {
+        // Items that are heap references are temporary roots while later
+        // items are evaluated (an item may allocate).
+        let any = matches!(seg.element, WasmType::Ref(r) if env.heap_top(r.heap) == HeapType::Any);
+        let base = store.gc.as_ref().map_or(0, |g| g.tmp.len());
+        let mut items = Vec::with_capacity(seg.items.len());
+        for e in &seg.items {
+            // SAFETY: element items are reference-typed constant expressions.
+            let v = unsafe { eval_const(store, instance_index, e)?.r#ref };
+            match store.gc.as_mut() {
+                Some(g) if any => g.tmp.push(v as u32),
+                _ => items.push(v),
+            }
+        }
+        if let (true, Some(g)) = (any, store.gc.as_mut()) {
+            items = g.tmp.drain(base..).map(|r| r as usize).collect();
+        }
+        store.instances[instance_index as usize]
+            .elems
+            .push(Some(items.into_boxed_slice()));
+    }
+
+    let instance = Instance {
+        store: store.id,
+        index: instance_index,
+    };
+
+    // Active segments in order; the first out-of-bounds one traps, leaving
+    // the earlier ones applied (WebAssembly 2.0 semantics).
+    for (i, seg) in env.elems.iter().enumerate() {
+        match &seg.mode {
+            ElemMode::Active { table, offset } => {
+                let table64 = env.tables[*table as usize].table64;
+                // SAFETY: segment offsets are constant expressions of the
+                // table's index type.
+                let offset = unsafe {
+                    let v = eval_const(store, instance_index, offset)?;
+                    if table64 {
+                        v.i64 as u64
+                    } else {
+                        v.i32 as u32 as u64
+                    }
+                };
+                let len = seg.items.len() as u64;
+                let inst = &store.instances[instance_index as usize];
+                let t = inst.tables[*table as usize];
+                let items = inst.elems[i].clone().unwrap_or_default();
+                let table = store.tables[t as usize].elements_mut();
+                if offset
+                    .checked_add(len)
+                    .is_none_or(|end| end > table.len() as u64)
+                {
+                    return Err(TrapCode::TableOutOfBounds.into());
+                }
+                table[offset as usize..(offset + len) as usize].copy_from_slice(&items);
+                store.instances[instance_index as usize].elems[i] = None;
+            }
+            ElemMode::Declared => store.instances[instance_index as usize].elems[i] = None,
+            ElemMode::Passive => {}
+        }
+    }
+    for (i, seg) in env.datas.iter().enumerate() {
+        if let DataMode::Active { memory, offset } = &seg.mode {
+            let memory64 = env.memories[*memory as usize].memory64;
+            // SAFETY: segment offsets are constant expressions of the
+            // memory's address type.
+            let offset = unsafe {
+                let v = eval_const(store, instance_index, offset)?;
+                if memory64 {
+                    v.i64 as u64
+                } else {
+                    v.i32 as u32 as u64
+                }
+            };
+            let m = store.instances[instance_index as usize].memories[*memory as usize];
+            let bytes = &env.data_bytes[seg.range.clone()];
+            let mem = store.memories[m as usize].data_mut();
+            let Some(dst) = usize::try_from(offset)
+                .ok()
+                .and_then(|o| o.checked_add(bytes.len()).map(|end| (o, end)))
+                .and_then(|(offset, end)| mem.get_mut(offset..end))
+            else {
+                return Err(TrapCode::MemoryOutOfBounds.into());
+            };
+            dst.copy_from_slice(bytes);
+            store.instances[instance_index as usize].dropped_datas[i] = true;
+        }
+    }
+
+    Ok(instance)
+}
+
+/// The start function of a fresh instance, if it has one.
+pub(crate) fn start_func(store: &mut StoreOpaque, instance: Instance) -> Option<Func> {
+    let start = store.instances[instance.index as usize]
+        .module
+        .env()
+        .start?;
+    Some(wasm_func(store, instance.index, start))
+}
+
+/// Instantiates and runs the start function.
+pub(crate) fn instantiate_and_start(
+    store: &mut StoreOpaque,
+    module: &Module,
+    imports: &[Extern],
+) -> Result<Instance> {
+    let instance = instantiate(store, module, imports)?;
+    if let Some(f) = start_func(store, instance) {
+        start_call(store, f)?;
+    }
+    Ok(instance)
+}
+
+fn start_call(store: &mut StoreOpaque, f: Func) -> Result<()> {
+    match &store.funcs[f.index as usize].kind {
+        FuncKind::Wasm {
+            instance,
+            func_index,
+            ..
+        } => {
+            let inst = &store.instances[*instance as usize];
+            let trampoline = inst.module.entry_trampoline(*func_index);
+            let wasm_call = inst.module.wasm_call(*func_index);
+            let vmctx = inst.vmctx_ptr();
+            let mut values = [ValRaw::ZERO];
+            // SAFETY: a live instance's function, of type [] -> [].
+            unsafe {
+                crate::vm::invoke::invoke(store, trampoline, vmctx, wasm_call, values.as_mut_ptr())
+            }
+        }
+        FuncKind::Host { ctx, .. } => {
+            // An imported host function as start: call it through its callback.
+            let ctx_ptr = &**ctx as *const _ as *mut crate::vm::vmcontext::VMHostFuncContext;
+            let mut values = [ValRaw::ZERO];
+            let vmctx = store
+                .instances
+                .last()
+                .map(|i| i.vmctx_ptr())
+                .unwrap_or(std::ptr::null_mut());
+            // SAFETY: the callback takes its own context, a VMContext of this
+            // store, and a value array of sufficient length.
+            let failed = unsafe { ((*ctx_ptr).callback)(ctx_ptr, vmctx, values.as_mut_ptr(), 1) };
+            if failed != 0 {
+                if let Some(p) = store.pending_panic.take() {
+                    std::panic::resume_unwind(p);
+                }
+                return Err(store
+                    .pending_error
+                    .take()
+                    .unwrap_or_else(|| Error::msg("host function failed")));
+            }
+            Ok(())
+        }
+    }
+}
