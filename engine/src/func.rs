@@ -7,11 +7,12 @@ use std::sync::Arc;
 use crate::engine::Engine;
 use crate::error::{Error, Result};
 use crate::externals::Extern;
+use crate::instance::Instance;
 use crate::store::{AsContext, AsContextMut, StoreContext, StoreContextMut};
 use crate::types::FuncType;
 use crate::values::Val;
 use crate::vm::invoke::{HostFn, drop_boxed, host_fn_of, invoke};
-use crate::vm::store_opaque::{FuncData, FuncKind, StoreInner, StoreOpaque, check_store};
+use crate::vm::store_opaque::{FuncKind, StoreInner, StoreOpaque};
 use crate::vm::vmcontext::{VMFuncRef, VMHostFuncContext, ValRaw};
 
 /// A dynamically typed host function: arguments in, results out (see [`Func::new`]).
@@ -79,7 +80,7 @@ impl<T> Caller<'_, T> {
 
     /// The engine the store belongs to.
     pub fn engine(&self) -> &Engine {
-        &self.store.opaque.engine
+        self.store.opaque.engine()
     }
 
     /// An export of the calling instance (e.g. its `memory`). `None` if it
@@ -87,7 +88,11 @@ impl<T> Caller<'_, T> {
     /// host rather than by wasm.
     pub fn get_export(&mut self, name: &str) -> Option<Extern> {
         let instance = self.caller?;
-        crate::vm::instantiate::export_of(&mut self.store.opaque, instance, name)
+        let instance = Instance {
+            store: self.store.opaque.id(),
+            index: instance,
+        };
+        crate::vm::instantiate::export_of(&mut self.store.opaque, &instance, name)
     }
 }
 
@@ -134,9 +139,9 @@ impl Func {
         for t in ty.params.iter().chain(&ty.results) {
             crate::externals::check_engine_form(opaque, *t)?;
         }
-        let type_id = opaque.engine.type_id(&ty)?;
-        let wasm_call = opaque.engine.host_trampoline(type_id)? as *const u8;
-        let index = opaque.funcs.len() as u32;
+        let type_id = opaque.engine().type_id(&ty)?;
+        let wasm_call = opaque.engine().host_trampoline(type_id)? as *const u8;
+        let index = opaque.next_func_index();
         // The closure itself, for the callback made for its type.
         let closure = Arc::as_ptr(&call.call) as *const ();
         let mut ctx = Box::new(VMHostFuncContext {
@@ -154,26 +159,13 @@ impl Func {
         });
         let ctx_ptr: *mut VMHostFuncContext = &mut *ctx;
         ctx.func_ref.vmctx = ctx_ptr.cast();
-        let func_ref: *const VMFuncRef = &ctx.func_ref;
-        opaque.funcs.push(FuncData {
-            kind: FuncKind::Host { ctx },
-            type_id,
-            func_ref,
-        });
-        opaque.funcs_by_ref.insert(func_ref as usize, index);
-        Ok(Func {
-            store: opaque.id,
-            index,
-        })
+        Ok(opaque.push_host_func(ctx, type_id))
     }
 
     /// The function's type. Panics if `store` is not the function's store.
     pub fn ty(&self, store: impl AsContext) -> FuncType {
         let store = &store.as_context().0.opaque;
-        check_store(store, self.store);
-        store
-            .engine
-            .type_of(store.funcs[self.index as usize].type_id)
+        store.engine().type_of(store.func(self).type_id)
     }
 
     /// Calls the function with dynamically typed values. `params` must match
@@ -279,8 +271,7 @@ impl Func {
         store: &mut StoreInner<T>,
         values: &mut [ValRaw],
     ) -> Result<()> {
-        check_store(&store.opaque, self.store);
-        match store.opaque.funcs[self.index as usize].kind {
+        match store.opaque.func(self).kind {
             FuncKind::Wasm {
                 entry: trampoline,
                 wasm_call,
@@ -319,7 +310,7 @@ impl Func {
         ctx: *const VMHostFuncContext,
         values: &mut [ValRaw],
     ) -> Result<()> {
-        // SAFETY: as the caller vouches (`check_store` made sure the
+        // SAFETY: as the caller vouches (`StoreOpaque::func` made sure the
         // function is this store's).
         let call = unsafe { host_fn_of::<T>(&*ctx) }.clone();
         call(
@@ -332,27 +323,9 @@ impl Func {
     }
 
     /// The func a funcref pointer refers to.
+    #[inline]
     pub(crate) fn from_raw(store: &mut StoreOpaque, raw: usize) -> Option<Func> {
-        if raw == 0 {
-            return None;
-        }
-        if let Some(&index) = store.funcs_by_ref.get(&raw) {
-            return Some(Func {
-                store: store.id,
-                index,
-            });
-        }
-        // A defined function's funcref slot inside some instance's VMContext.
-        let (&start, &instance) = store.vmctx_starts.range(..=raw).next_back()?;
-        let inst = &store.instances[instance as usize];
-        let module = inst.module.clone();
-        let offsets = &module.inner.offsets;
-        let first = offsets.func_ref(0) as usize;
-        let slot = (raw - start - first) / nyash_aot::vmoffsets::func_ref::SIZE as usize;
-        let func_index = module.inner.slot_funcs[slot];
-        Some(crate::vm::instantiate::wasm_func(
-            store, instance, func_index,
-        ))
+        crate::vm::instantiate::func_from_raw(store, raw)
     }
 }
 

@@ -7,7 +7,6 @@ use crate::func::Func;
 use crate::module::Module;
 use crate::store::{AsContext, AsContextMut};
 use crate::vm::instantiate::{export_of, instantiate, instantiate_and_start, start_func};
-use crate::vm::store_opaque::check_store;
 
 /// An instance of a module in a store.
 ///
@@ -58,8 +57,7 @@ impl Instance {
     /// The export `name`, of any kind; `None` if there is none.
     pub fn get_export(&self, mut store: impl AsContextMut, name: &str) -> Option<Extern> {
         let store = &mut store.as_context_mut().0.opaque;
-        check_store(store, self.store);
-        export_of(store, self.index, name)
+        export_of(store, self, name)
     }
 
     /// The exported function `name`; `None` if there is no export of that
@@ -96,20 +94,18 @@ impl Instance {
         mut store: impl AsContextMut<Data = T>,
     ) -> Vec<(String, Extern)> {
         let store = &mut store.as_context_mut().0.opaque;
-        check_store(store, self.store);
-        let module = store.instances[self.index as usize].module.clone();
+        let module = store.instance(self).module.clone();
         module
             .env()
             .exports
             .iter()
-            .filter_map(|e| Some((e.name.clone(), export_of(store, self.index, &e.name)?)))
+            .filter_map(|e| Some((e.name.clone(), export_of(store, self, &e.name)?)))
             .collect()
     }
 
     /// The module this is an instance of.
     pub fn module<'a, T: 'a>(&self, store: &'a impl AsContext<Data = T>) -> &'a Module {
         let store = &store.as_context().0.opaque;
-        check_store(store, self.store);
-        &store.instances[self.index as usize].module
+        &store.instance(self).module
     }
 }

@@ -37,7 +37,7 @@ impl<T> Store<T> {
             data,
         });
         let ptr: *mut StoreInner<T> = &mut *inner;
-        inner.opaque.vmstore.store = ptr.cast();
+        inner.opaque.vmstore_mut().store = ptr.cast();
         Store { inner }
     }
 
@@ -53,7 +53,7 @@ impl<T> Store<T> {
     /// How many collections the store's GC heap has run (minor and
     /// major), 0 without a heap.
     pub fn gc_collections(&self) -> u64 {
-        self.inner.opaque.gc.as_ref().map_or(0, |g| {
+        self.inner.opaque.gc_store().map_or(0, |g| {
             let s = g.heap.stats();
             s.minor_collections + s.major_collections
         })
@@ -91,9 +91,9 @@ impl<T> Store<T> {
     /// [`Config::consume_fuel`](crate::Config::consume_fuel) is off.
     pub fn fuel_async_yield_interval(&mut self, interval: Option<u64>) -> crate::Result<()> {
         self.require(self.engine().config().consume_fuel, "fuel consumption")?;
-        let left = self.inner.opaque.fuel_left();
-        self.inner.opaque.fuel_yield_interval = interval.filter(|i| *i > 0);
-        self.inner.opaque.set_fuel_left(left);
+        self.inner
+            .opaque
+            .set_fuel_yield_interval(interval.filter(|i| *i > 0));
         Ok(())
     }
 
@@ -103,24 +103,26 @@ impl<T> Store<T> {
     /// [`Config::epoch_interruption`](crate::Config::epoch_interruption).
     pub fn set_epoch_deadline(&mut self, ticks: u64) {
         let now = self.engine().current_epoch();
-        self.inner.opaque.vmstore.epoch_deadline = now.saturating_add(ticks);
+        self.inner.opaque.vmstore_mut().epoch_deadline = now.saturating_add(ticks);
     }
 
     /// At the deadline, trap with [`TrapCode::Interrupt`](crate::TrapCode::Interrupt)
     /// (the default).
     pub fn epoch_deadline_trap(&mut self) {
-        self.inner.opaque.epoch_behavior = EpochBehavior::Trap;
+        self.inner.opaque.set_epoch_behavior(EpochBehavior::Trap);
     }
 
     /// At the deadline, an async call yields to its executor and goes on with
     /// the deadline `delta` ticks later (a synchronous call just goes on).
     pub fn epoch_deadline_async_yield_and_update(&mut self, delta: u64) {
-        self.inner.opaque.epoch_behavior = EpochBehavior::YieldAndUpdate(delta);
+        self.inner
+            .opaque
+            .set_epoch_behavior(EpochBehavior::YieldAndUpdate(delta));
     }
 
     /// The engine this store belongs to.
     pub fn engine(&self) -> &Engine {
-        &self.inner.opaque.engine
+        self.inner.opaque.engine()
     }
 
     /// The embedder's data.
@@ -142,8 +144,8 @@ impl<T> Store<T> {
 impl<T> std::fmt::Debug for Store<T> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Store")
-            .field("id", &self.inner.opaque.id)
-            .field("instances", &self.inner.opaque.instances.len())
+            .field("id", &self.inner.opaque.id())
+            .field("instances", &self.inner.opaque.instance_count())
             .finish_non_exhaustive()
     }
 }
@@ -167,7 +169,7 @@ impl<T> StoreContextMut<'_, T> {
     }
     /// The engine the store belongs to.
     pub fn engine(&self) -> &Engine {
-        &self.0.opaque.engine
+        self.0.opaque.engine()
     }
 }
 

@@ -3,7 +3,7 @@
 use crate::func::Func;
 use crate::store::{AsContext, AsContextMut};
 use crate::types::{HeapType, RefType, ValType};
-use crate::vm::store_opaque::{StoreOpaque, check_store};
+use crate::vm::store_opaque::StoreOpaque;
 use crate::vm::vmcontext::ValRaw;
 
 /// A reference to a host value, opaque to wasm (`externref`). The value
@@ -31,11 +31,7 @@ impl ExternRef {
         value: T,
     ) -> ExternRef {
         let store = &mut store.as_context_mut().0.opaque;
-        store.externrefs.push(Box::new(value));
-        ExternRef {
-            store: store.id,
-            index: store.externrefs.len() as u32 - 1,
-        }
+        store.push_externref(Box::new(value))
     }
 
     /// The host value behind this reference; `downcast_ref` it to its
@@ -45,8 +41,7 @@ impl ExternRef {
         store: &'a impl AsContext<Data = T>,
     ) -> &'a (dyn std::any::Any + Send + Sync) {
         let store = &store.as_context().0.opaque;
-        check_store(store, self.store);
-        &*store.externrefs[self.index as usize]
+        store.externref(self)
     }
 
     pub(crate) fn to_raw(self) -> usize {
@@ -68,14 +63,13 @@ impl ExternRef {
     /// array or `i31`.
     pub fn wrapped_any(&self, mut store: impl AsContextMut) -> Option<AnyRef> {
         let store = &mut store.as_context_mut().0.opaque;
-        check_store(store, self.store);
-        let r = crate::vm::gc_heap::wrapped_any(store, self.index)?;
+        let r = crate::vm::gc_heap::wrapped_any(store, store.externref_index(self))?;
         AnyRef::from_raw(store, r)
     }
 
     pub(crate) fn from_raw(store: &StoreOpaque, raw: usize) -> Option<ExternRef> {
         (raw != 0).then(|| ExternRef {
-            store: store.id,
+            store: store.id(),
             index: (raw - 1) as u32,
         })
     }
@@ -217,8 +211,7 @@ impl AnyRef {
     /// is full.
     pub fn convert_extern(mut store: impl AsContextMut, e: ExternRef) -> crate::Result<AnyRef> {
         let store = &mut store.as_context_mut().0.opaque;
-        check_store(store, e.store);
-        let r = crate::vm::gc_heap::any_from_extern(store, e.to_raw())
+        let r = crate::vm::gc_heap::any_from_extern(store, store.externref_raw(&e))
             .map_err(|e| crate::Error::msg(format!("GC heap: {e}")))?;
         AnyRef::from_raw(store, r).ok_or_else(|| crate::Error::msg("the store has no GC heap"))
     }
@@ -242,7 +235,7 @@ impl AnyRef {
         if r & nyash_gc::vm::I31_TAG != 0 {
             return Ok(None);
         }
-        let heap = &store.gc.as_ref().ok_or_else(stale)?.heap;
+        let heap = &store.gc_store().ok_or_else(stale)?.heap;
         heap.object_type(r)
             .map(Some)
             .map_err(|e| crate::Error::msg(format!("GC heap: {e}")))
@@ -282,12 +275,12 @@ impl AnyRef {
                 generation,
             } => (store, true, index, generation),
         };
-        if id != store.id {
+        if id != store.id() {
             return Err(crate::Error::msg(
                 "a GC reference of another store was used with this store",
             ));
         }
-        let gc = store.gc.as_ref().ok_or_else(stale)?;
+        let gc = store.gc_store().ok_or_else(stale)?;
         if owned {
             gc.host.owned_value(index, generation)
         } else {
@@ -335,8 +328,8 @@ impl AnyRef {
                 repr: AnyRepr::I31(nz),
             });
         }
-        let id = store.id;
-        let gc = store.gc.as_mut()?;
+        let id = store.id();
+        let gc = store.gc_store_mut()?;
         let (index, generation) = gc.root(raw);
         Some(AnyRef {
             repr: AnyRepr::Object {
@@ -510,39 +503,48 @@ impl Val {
                 Ok(None) => HeapType::I31,
                 Err(e) => return Err(e.to_string()),
             };
-            return if store.engine.types().heap_matches(actual, r.heap) {
+            return if store.engine().types().heap_matches(actual, r.heap) {
                 Ok(())
             } else {
                 Err(format!("expected a value of type {ty}, got an {actual}ref"))
             };
         }
         let (top, non_null) = match self {
-            Val::FuncRef(f) => (HeapType::Func, f.map(|f| (f.store, f.index))),
-            Val::ExternRef(e) => (HeapType::Extern, e.map(|e| (e.store, e.index))),
-            Val::ExnRef(e) => (HeapType::Exn, e.map(|e| (e.store, e.index))),
+            Val::FuncRef(f) => (HeapType::Func, f.is_some()),
+            Val::ExternRef(e) => (HeapType::Extern, e.is_some()),
+            Val::ExnRef(e) => (HeapType::Exn, e.is_some()),
             _ => return Err(format!("expected a value of type {ty}, got {}", self.ty())),
         };
         if expected_top != top {
             return Err(format!("expected a value of type {ty}, got {}", self.ty()));
         }
-        let Some((owner, index)) = non_null else {
+        if !non_null {
             return if r.nullable {
                 Ok(())
             } else {
                 Err(format!("null is not a value of the non-nullable type {ty}"))
             };
-        };
-        check_store(store, owner);
+        }
+        // The accessors check that the reference is this store's.
         let actual = match self {
-            Val::FuncRef(_) => HeapType::Engine(store.funcs[index as usize].type_id),
-            Val::ExnRef(_) => HeapType::Exn,
+            Val::FuncRef(Some(f)) => HeapType::Engine(store.func(f).type_id),
+            Val::ExnRef(Some(e)) => {
+                store.exnref_raw(e);
+                HeapType::Exn
+            }
+            Val::ExternRef(Some(e)) => {
+                store.externref_raw(e);
+                HeapType::Extern
+            }
             _ => HeapType::Extern,
         };
-        if store.engine.types().heap_matches(actual, r.heap) {
+        if store.engine().types().heap_matches(actual, r.heap) {
             Ok(())
         } else {
             let actual = match actual {
-                HeapType::Engine(id) => format!("a function of type {}", store.engine.type_of(id)),
+                HeapType::Engine(id) => {
+                    format!("a function of type {}", store.engine().type_of(id))
+                }
                 HeapType::Exn => "an exnref".to_string(),
                 _ => "an externref".to_string(),
             };
@@ -614,22 +616,13 @@ impl Val {
                 v128: v.to_le_bytes(),
             },
             Val::FuncRef(f) => ValRaw {
-                r#ref: f.map_or(0, |f| {
-                    check_store(store, f.store);
-                    store.funcs[f.index as usize].func_ref as usize
-                }),
+                r#ref: f.map_or(0, |f| store.func(&f).func_ref as usize),
             },
             Val::ExternRef(e) => ValRaw {
-                r#ref: e.map_or(0, |e| {
-                    check_store(store, e.store);
-                    e.to_raw()
-                }),
+                r#ref: e.map_or(0, |e| store.externref_raw(&e)),
             },
             Val::ExnRef(e) => ValRaw {
-                r#ref: e.map_or(0, |e| {
-                    check_store(store, e.store);
-                    e.to_raw()
-                }),
+                r#ref: e.map_or(0, |e| store.exnref_raw(&e)),
             },
             // Zero-extended: generated code reads the low 32 bits as an
             // `I32`, and a table slot holds the whole word.

@@ -211,7 +211,7 @@ macro_rules! wasm_ty_gc {
                 crate::values::Val::AnyRef(Some(self.to_anyref())).to_raw(store)
             }
             unsafe fn from_raw(store: &mut StoreOpaque, raw: ValRaw) -> Self {
-                let id = store.id;
+                let id = store.id();
                 // SAFETY: as above; a non-null type's slot is never null,
                 // but a null would give a handle that never resolves.
                 crate::AnyRef::from_raw(store, unsafe { raw.i32 } as u32).map_or_else(
@@ -431,7 +431,7 @@ impl Func {
             params: P::valtypes(),
             results: R::valtypes(),
         };
-        let types = store.0.opaque.engine.types();
+        let types = store.0.opaque.engine().types();
         // A GC reference view (`StructRef`, `EqRef`, ...) may stand for a
         // parameter of a narrower type of its hierarchy (`(ref $t)`): each
         // such argument is then checked when the function is called.
@@ -550,9 +550,7 @@ impl<P, R> TypedFunc<P, R> {
 
     #[inline(never)]
     fn check_args_slow(&self, store: &StoreOpaque, values: &[ValRaw]) -> Result<()> {
-        let ty = store
-            .engine
-            .type_of(store.funcs[self.func.index as usize].type_id);
+        let ty = store.engine().type_of(store.func(&self.func).type_id);
         for (i, t) in ty.params.iter().enumerate() {
             if self.checked & (1 << i) == 0 {
                 continue;

@@ -530,11 +530,11 @@ impl HostGc {
 
 /// The layout of engine type `id`, cached in the store.
 fn layout_of(store: &mut StoreOpaque, id: u32) -> Result<Arc<Layout>> {
-    if let Some(l) = store.gc.as_ref().and_then(|g| g.host.layouts.get(&id)) {
+    if let Some(l) = store.gc_store().and_then(|g| g.host.layouts.get(&id)) {
         return Ok(l.clone());
     }
-    let l = Arc::new(compute_layout(&store.engine, id)?);
-    if let Some(g) = store.gc.as_mut() {
+    let l = Arc::new(compute_layout(store.engine(), id)?);
+    if let Some(g) = store.gc_store_mut() {
         g.host.layouts.insert(id, l.clone());
     }
     Ok(l)
@@ -555,7 +555,7 @@ fn object(store: &StoreOpaque, r: AnyRef, kind: Kind, what: &str) -> Result<(u32
     if raw & I31_TAG != 0 {
         return Err(Error::msg(format!("expected {what}, got an i31")));
     }
-    let heap = &store.gc.as_ref().ok_or_else(no_heap)?.heap;
+    let heap = &store.gc_store().ok_or_else(no_heap)?.heap;
     match heap.object_type(raw).map_err(gc_error)? {
         (k, id) if k == kind => Ok((raw, id)),
         _ => Err(Error::msg(format!(
@@ -573,7 +573,7 @@ fn check_val(store: &StoreOpaque, ty: &FieldType, v: &Val) -> Result<()> {
         Val::ExnRef(Some(e)) => Some(e.store),
         _ => None,
     };
-    if owner.is_some_and(|o| o != store.id) {
+    if owner.is_some_and(|o| o != store.id()) {
         return Err(Error::msg(
             "a reference of another store cannot be stored in this store's objects",
         ));
@@ -594,7 +594,7 @@ fn check_val(store: &StoreOpaque, ty: &FieldType, v: &Val) -> Result<()> {
 /// Reads the value of `slot`'s type at `off` in object `r`. An `any`
 /// reference read gets a root.
 fn read_slot(store: &mut StoreOpaque, r: u32, slot: &Slot, off: u32) -> Result<Val> {
-    let heap = &store.gc.as_ref().ok_or_else(no_heap)?.heap;
+    let heap = &store.gc_store().ok_or_else(no_heap)?.heap;
     let mut buf = [0u8; 16];
     let mut bytes = |n: usize| -> Result<u128> {
         heap.read_bytes(r, off, &mut buf[..n]).map_err(gc_error)?;
@@ -618,14 +618,14 @@ fn read_slot(store: &mut StoreOpaque, r: u32, slot: &Slot, off: u32) -> Result<V
         }
         Repr::Extern => {
             let h = heap.read_u32(r, off).map_err(gc_error)? as usize;
-            if h > store.externrefs.len() {
+            if h > store.externref_count() {
                 return Err(Error::msg("GC heap: an externref field holds no externref"));
             }
             Val::ExternRef(ExternRef::from_raw(store, h))
         }
         Repr::Exn => {
             let h = heap.read_u32(r, off).map_err(gc_error)? as usize;
-            if h > store.exns.len() {
+            if h > store.exn_count() {
                 return Err(Error::msg("GC heap: an exnref field holds no exnref"));
             }
             Val::ExnRef(ExnRef::from_raw(store, h))
@@ -643,8 +643,7 @@ fn write_slot(store: &mut StoreOpaque, r: u32, slot: &Slot, off: u32, v: &Val) -
     let func = match v {
         Val::FuncRef(Some(f)) => {
             store
-                .funcs
-                .get(f.index as usize)
+                .try_func(f)
                 .ok_or_else(|| Error::msg("a function of another store"))?
                 .func_ref as u64
         }
@@ -654,7 +653,7 @@ fn write_slot(store: &mut StoreOpaque, r: u32, slot: &Slot, off: u32, v: &Val) -
         v,
         Val::FuncRef(None) | Val::ExternRef(None) | Val::ExnRef(None) | Val::AnyRef(None)
     );
-    let heap = &mut store.gc.as_mut().ok_or_else(no_heap)?.heap;
+    let heap = &mut store.gc_store_mut().ok_or_else(no_heap)?.heap;
     match (slot.repr, v) {
         // A null carries no type: any kind fits any nullable field.
         (Repr::Any, _) if null => heap.write_ref(r, off, 0),
@@ -712,7 +711,7 @@ fn allocate(store: &mut StoreOpaque, id: u32, kind: Kind, w1: u32) -> Result<(An
 }
 
 fn check_engine(store: &StoreOpaque, engine: &Engine) -> Result<()> {
-    if store.engine.same(engine) {
+    if store.engine().same(engine) {
         Ok(())
     } else {
         Err(Error::msg("the type is of another engine than the store"))
@@ -869,7 +868,7 @@ impl StructRef {
     pub fn ty(&self, store: impl AsContext) -> Result<StructType> {
         let store = &store.as_context().0.opaque;
         let (_, id) = object(store, self.any, Kind::Struct, "a struct")?;
-        StructType::from_type_id(&store.engine, id)
+        StructType::from_type_id(store.engine(), id)
             .ok_or_else(|| Error::msg(format!("engine type #{id} is not a struct type")))
     }
 
@@ -997,7 +996,7 @@ impl ArrayRef {
             write_slot(store, r, &slot, slot.offset, init)?;
             let size = u64::from(slot.repr.size());
             let total = u64::from(len) * size;
-            let heap = &mut store.gc.as_mut().ok_or_else(no_heap)?.heap;
+            let heap = &mut store.gc_store_mut().ok_or_else(no_heap)?.heap;
             let mut done = size;
             while done < total {
                 let n = done.min(total - done);
@@ -1041,7 +1040,7 @@ impl ArrayRef {
     pub fn ty(&self, store: impl AsContext) -> Result<ArrayType> {
         let store = &store.as_context().0.opaque;
         let (_, id) = object(store, self.any, Kind::Array, "an array")?;
-        ArrayType::from_type_id(&store.engine, id)
+        ArrayType::from_type_id(store.engine(), id)
             .ok_or_else(|| Error::msg(format!("engine type #{id} is not an array type")))
     }
 
@@ -1049,7 +1048,7 @@ impl ArrayRef {
     pub fn len(&self, store: impl AsContext) -> Result<u32> {
         let store = &store.as_context().0.opaque;
         let (r, _) = object(store, self.any, Kind::Array, "an array")?;
-        let heap = &store.gc.as_ref().ok_or_else(no_heap)?.heap;
+        let heap = &store.gc_store().ok_or_else(no_heap)?.heap;
         heap.array_len(r).map_err(gc_error)
     }
 
@@ -1058,8 +1057,7 @@ impl ArrayRef {
     fn elem(&self, store: &mut StoreOpaque, index: u32) -> Result<(u32, Slot, u32)> {
         let (r, id) = object(store, self.any, Kind::Array, "an array")?;
         let len = store
-            .gc
-            .as_ref()
+            .gc_store()
             .ok_or_else(no_heap)?
             .heap
             .array_len(r)
@@ -1271,8 +1269,7 @@ impl<C: AsContextMut> RootScope<C> {
             .as_context_mut()
             .0
             .opaque
-            .gc
-            .as_ref()
+            .gc_store()
             .map_or(0, |g| g.roots.len());
         RootScope { store, base }
     }
@@ -1293,7 +1290,7 @@ impl<C: AsContextMut> AsContextMut for RootScope<C> {
 
 impl<C: AsContextMut> Drop for RootScope<C> {
     fn drop(&mut self) {
-        if let Some(g) = self.store.as_context_mut().0.opaque.gc.as_mut() {
+        if let Some(g) = self.store.as_context_mut().0.opaque.gc_store_mut() {
             g.roots.truncate(self.base);
         }
     }
@@ -1336,7 +1333,7 @@ impl<T> Store<T> {
     /// Bytes the store's GC heap holds in objects (nursery and old space),
     /// 0 without a heap. Right after [`Store::gc`] this is the live data.
     pub fn gc_heap_bytes(&self) -> u64 {
-        self.inner.opaque.gc.as_ref().map_or(0, |g| {
+        self.inner.opaque.gc_store().map_or(0, |g| {
             let (young, old) = g.heap.used_bytes();
             young + old
         })
@@ -1446,8 +1443,8 @@ fn owned_root<T: GcRef>(store: &mut StoreOpaque, r: T) -> Result<OwnedRooted<T>>
             _live: None,
         });
     }
-    let id = store.id;
-    let gc = store.gc.as_mut().ok_or_else(no_heap)?;
+    let id = store.id();
+    let gc = store.gc_store_mut().ok_or_else(no_heap)?;
     let (index, generation, value) = gc.host.owned.add(raw);
     Ok(OwnedRooted {
         handle: T::with_any(AnyRef::owned(id, index, generation)),

@@ -141,13 +141,12 @@ pub(crate) async fn call_raw_async<T: Send + 'static>(
     store: &mut StoreInner<T>,
     values: &mut [ValRaw],
 ) -> Result<()> {
-    crate::vm::store_opaque::check_store(&store.opaque, func.store);
     let values_ptr = SendPtr(values.as_mut_ptr());
     let len = values.len();
     let store_ptr = SendPtr(store as *mut StoreInner<T>);
-    match &store.opaque.funcs[func.index as usize].kind {
+    match &store.opaque.func(func).kind {
         FuncKind::Host { ctx } => {
-            // SAFETY: `check_store` made sure the function is this
+            // SAFETY: `StoreOpaque::func` made sure the function is this
             // store's, so its closure is for this `T`.
             let call = unsafe { crate::vm::invoke::host_fn_of::<T>(ctx) }.clone();
             let r = run_fiber(&mut store.opaque, move || {

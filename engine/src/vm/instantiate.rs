@@ -14,17 +14,22 @@ use crate::module::Module;
 use crate::types::{ExternType, GlobalType, Limits, TableType};
 use crate::vm::const_expr::eval_const;
 use crate::vm::libcalls::BUILTINS;
-use crate::vm::store_opaque::{
-    FuncData, FuncKind, GlobalData, InstanceData, StoreOpaque, check_store,
-};
+use crate::vm::store_opaque::{FuncData, FuncKind, GlobalData, InstanceData, StoreOpaque};
 use crate::vm::table::Table as TableStorage;
 use crate::vm::vmcontext::{
     VMContextHeader, VMFuncRef, VMFunctionImport, VMGlobalDefinition, VMMemoryDefinition,
     VMStoreContext, VMTableDefinition, ValRaw,
 };
 
-pub(crate) fn export_of(store: &mut StoreOpaque, instance: u32, name: &str) -> Option<Extern> {
-    let inst = &store.instances[instance as usize];
+/// The export `name` of `instance` (a handle of another store panics).
+#[track_caller]
+pub(crate) fn export_of(
+    store: &mut StoreOpaque,
+    instance: &Instance,
+    name: &str,
+) -> Option<Extern> {
+    let inst = store.instance(instance);
+    let instance = instance.index;
     let index = inst.module.export_index(name)?;
     let id = store.id;
     Some(match index {
@@ -108,6 +113,28 @@ pub(crate) fn wasm_func(store: &mut StoreOpaque, instance: u32, func_index: u32)
     }
 }
 
+/// The func a funcref pointer refers to.
+pub(crate) fn func_from_raw(store: &mut StoreOpaque, raw: usize) -> Option<Func> {
+    if raw == 0 {
+        return None;
+    }
+    if let Some(&index) = store.funcs_by_ref.get(&raw) {
+        return Some(Func {
+            store: store.id,
+            index,
+        });
+    }
+    // A defined function's funcref slot inside some instance's VMContext.
+    let (&start, &instance) = store.vmctx_starts.range(..=raw).next_back()?;
+    let inst = &store.instances[instance as usize];
+    let module = inst.module.clone();
+    let offsets = &module.inner.offsets;
+    let first = offsets.func_ref(0) as usize;
+    let slot = (raw - start - first) / nyash_aot::vmoffsets::func_ref::SIZE as usize;
+    let func_index = module.inner.slot_funcs[slot];
+    Some(wasm_func(store, instance, func_index))
+}
+
 fn limits_match(actual: Limits, required: Limits) -> bool {
     actual.min >= required.min
         && match required.max {
@@ -143,11 +170,12 @@ pub(crate) fn instantiate(
     let mut tags = Vec::with_capacity(env.tags.len());
     for (import, ext) in env.imports.iter().zip(imports) {
         let expected = ExternType::of(module, import.index);
+        // `type_in` reads the import through the store's accessors, which
+        // check that it is this store's.
         let actual = crate::externals::type_in(store, ext);
         let mismatch = |what: String| Error::link(&import.module, &import.name, what);
         match (ext, &expected, &actual) {
             (Extern::Func(f), ExternType::Func(e), ExternType::Func(a)) => {
-                check_store(store, f.store);
                 // The function's type must be the import's or a declared
                 // subtype of it (WebAssembly 3.0).
                 let want = match import.index {
@@ -156,14 +184,13 @@ pub(crate) fn instantiate(
                     }
                     _ => return Err(mismatch("not a function import".into())),
                 };
-                let have = store.funcs[f.index as usize].type_id;
+                let have = store.func(f).type_id;
                 if !store.engine.types().is_subtype(have, want) {
                     return Err(mismatch(format!("expected function {e}, found {a}")));
                 }
                 funcs.push(f.index);
             }
             (Extern::Memory(m), ExternType::Memory(e), ExternType::Memory(a)) => {
-                check_store(store, m.store);
                 if !limits_match(a.limits, e.limits)
                     || a.memory64 != e.memory64
                     || a.page_size_log2() != e.page_size_log2()
@@ -177,7 +204,6 @@ pub(crate) fn instantiate(
                 memories.push(m.index);
             }
             (Extern::Table(t), ExternType::Table(e), ExternType::Table(a)) => {
-                check_store(store, t.store);
                 // Element types are invariant: equal once both name
                 // defined types by engine id.
                 if !limits_match(a.limits, e.limits)
@@ -189,7 +215,6 @@ pub(crate) fn instantiate(
                 tables.push(t.index);
             }
             (Extern::Global(g), ExternType::Global(e), ExternType::Global(a)) => {
-                check_store(store, g.store);
                 // An immutable global may be of a subtype; a mutable one
                 // must be of the same type.
                 let want = e.content;
@@ -205,12 +230,11 @@ pub(crate) fn instantiate(
                 globals.push(g.index);
             }
             (Extern::Tag(t), ExternType::Tag(e), ExternType::Tag(a)) => {
-                check_store(store, t.store);
                 let want = match import.index {
                     EntityIndex::Tag(i) => module.inner.type_ids[env.tags[i as usize] as usize],
                     _ => return Err(mismatch("not a tag import".into())),
                 };
-                if store.tags[t.index as usize].type_id != want {
+                if store.tag(t).type_id != want {
                     return Err(mismatch(format!("expected tag {e}, found {a}")));
                 }
                 tags.push(t.index);
@@ -229,12 +253,12 @@ pub(crate) fn instantiate(
     for t in env.num_imported_tags..env.tags.len() as u32 {
         let ty = crate::exceptions::TagType::of(module, t);
         let type_id = module.inner.type_ids[env.tags[t as usize] as usize];
-        tags.push(crate::exceptions::new_tag(store, ty, type_id));
+        tags.push(crate::exceptions::new_tag(store, ty, type_id).index);
     }
 
     // Defined memories and tables.
     for ty in &env.memories[env.num_imported_memories as usize..] {
-        memories.push(crate::externals::new_memory(store, *ty)?);
+        memories.push(crate::externals::new_memory(store, *ty)?.index);
     }
     for ty in &env.tables[env.num_imported_tables as usize..] {
         let ty = TableType {

@@ -143,9 +143,9 @@ pub(crate) unsafe fn invoke(
 pub(crate) fn trap_to_error(store: &mut StoreOpaque, trap: nyash_asyncify::Trap) -> Error {
     if crate::error::cranelift_trap(trap.code) == Some(trap_codes::UNCAUGHT_EXCEPTION)
         && let Some(exn) = store.pending_exception.take()
-        && let Some(index) = exn.checked_sub(1).filter(|i| *i < store.exns.len())
+        && let Some(exn) = store.exn_of_raw(exn)
     {
-        return crate::exceptions::from_raw_index(store, index).into();
+        return crate::exceptions::from_exn(store, &exn).into();
     }
     let host_error = crate::error::cranelift_trap(trap.code) == Some(trap_codes::HOST_ERROR);
     if host_error {

@@ -12,7 +12,13 @@ use nyash_aot::module::GlobalType;
 
 use crate::engine::Engine;
 use crate::error::Error;
+use crate::exceptions::{ExnRef, Tag};
+use crate::externals::{Global, Memory, Table};
+use crate::func::Func;
+use crate::instance::Instance;
 use crate::module::Module;
+use crate::values::ExternRef;
+use crate::vm::gc_heap::GcStore;
 use crate::vm::memory::LinearMemory;
 use crate::vm::table::Table as TableStorage;
 use crate::vm::vmcontext::{VMFuncRef, VMGlobalDefinition, VMHostFuncContext, VMStoreContext};
@@ -96,54 +102,54 @@ impl InstanceData {
 
 /// The part of a store that does not depend on `T`.
 pub(crate) struct StoreOpaque {
-    pub(crate) id: u64,
-    pub(crate) engine: Engine,
-    pub(crate) vmstore: Box<VMStoreContext>,
-    pub(crate) instances: Vec<InstanceData>,
-    pub(crate) memories: Vec<LinearMemory>,
-    pub(crate) tables: Vec<TableStorage>,
-    pub(crate) globals: Vec<GlobalData>,
-    pub(crate) funcs: Vec<FuncData>,
+    pub(in crate::vm) id: u64,
+    pub(in crate::vm) engine: Engine,
+    pub(in crate::vm) vmstore: Box<VMStoreContext>,
+    pub(in crate::vm) instances: Vec<InstanceData>,
+    pub(in crate::vm) memories: Vec<LinearMemory>,
+    pub(in crate::vm) tables: Vec<TableStorage>,
+    pub(in crate::vm) globals: Vec<GlobalData>,
+    pub(in crate::vm) funcs: Vec<FuncData>,
     /// (instance, function index) -> func, so a function has one handle.
-    pub(crate) wasm_funcs: HashMap<(u32, u32), u32>,
+    pub(in crate::vm) wasm_funcs: HashMap<(u32, u32), u32>,
     /// funcref pointer -> func, for every func that has a handle.
-    pub(crate) funcs_by_ref: HashMap<usize, u32>,
+    pub(in crate::vm) funcs_by_ref: HashMap<usize, u32>,
     /// VMContext start -> instance, to find the owner of a funcref pointer.
-    pub(crate) vmctx_starts: BTreeMap<usize, u32>,
+    pub(in crate::vm) vmctx_starts: BTreeMap<usize, u32>,
     /// Code image start -> module, for backtraces.
-    pub(crate) code_starts: BTreeMap<usize, Module>,
-    pub(crate) externrefs: Vec<Box<dyn Any + Send + Sync>>,
-    pub(crate) tags: Vec<TagData>,
+    pub(in crate::vm) code_starts: BTreeMap<usize, Module>,
+    pub(in crate::vm) externrefs: Vec<Box<dyn Any + Send + Sync>>,
+    pub(in crate::vm) tags: Vec<TagData>,
     /// Exception objects; an exnref is an index + 1. They live as long as
     /// the store (there is no collection).
-    pub(crate) exns: Vec<ExnData>,
+    pub(in crate::vm) exns: Vec<ExnData>,
     /// Slots of `exns` whose exception is dead (caught by a plain clause
     /// without ever escaping), for the next throw.
-    pub(crate) free_exns: Vec<usize>,
+    pub(in crate::vm) free_exns: Vec<usize>,
     /// The exception (exnref) no wasm frame caught, while the trap
     /// `UNCAUGHT_EXCEPTION` it caused unwinds.
-    pub(crate) pending_exception: Option<usize>,
+    pub(in crate::vm) pending_exception: Option<usize>,
     /// The error of a host function that failed, while the trap it caused unwinds.
-    pub(crate) pending_error: Option<Error>,
-    pub(crate) pending_panic: Option<Box<dyn Any + Send>>,
+    pub(in crate::vm) pending_error: Option<Error>,
+    pub(in crate::vm) pending_panic: Option<Box<dyn Any + Send>>,
     /// Fuel not yet handed to the running code's counter.
-    pub(crate) fuel_reserve: u64,
+    pub(in crate::vm) fuel_reserve: u64,
     /// In async calls, yield after this much fuel (and refill the counter).
-    pub(crate) fuel_yield_interval: Option<u64>,
-    pub(crate) epoch_behavior: EpochBehavior,
+    pub(in crate::vm) fuel_yield_interval: Option<u64>,
+    pub(in crate::vm) epoch_behavior: EpochBehavior,
     /// The GC heap, made when the first module that can see GC objects is
     /// instantiated (see `gc.rs`).
-    pub(crate) gc: Option<Box<crate::vm::gc_heap::GcStore>>,
+    pub(in crate::vm) gc: Option<Box<crate::vm::gc_heap::GcStore>>,
     /// One entry per async host -> wasm call in progress (innermost last):
     /// the store context's exit record as it was when the call began, which
     /// is the exit of the enclosing call's wasm frames (`[0, 0]` if none).
     /// The collector walks the frames of every call from these, the records
     /// of `sync_exits` and the current record (`gc::StoreRoots`).
-    pub(crate) exits: Vec<[usize; 2]>,
+    pub(in crate::vm) exits: Vec<[usize; 2]>,
     /// The same for synchronous calls: the innermost one's [`SavedExit`],
     /// which lives in its `func::invoke` frame and links to the enclosing
     /// synchronous call's (null if none).
-    pub(crate) sync_exits: *const SavedExit,
+    pub(in crate::vm) sync_exits: *const SavedExit,
 }
 
 /// The exit record a synchronous host -> wasm call found when it began (see
@@ -276,6 +282,275 @@ impl StoreOpaque {
             exits: Vec::new(),
             sync_exits: std::ptr::null(),
         }
+    }
+}
+
+/// Typed access to the store's entities: each accessor takes a handle,
+/// checks once that it is this store's (a handle of another store panics:
+/// an embedder bug, never a consequence of wasm input) and returns the
+/// entity's record. The public files reach the store only through these
+/// (its fields are private to the `vm` wing).
+impl StoreOpaque {
+    /// The store's id, which every handle it makes carries.
+    #[inline]
+    pub(crate) fn id(&self) -> u64 {
+        self.id
+    }
+
+    /// The engine the store belongs to.
+    #[inline]
+    pub(crate) fn engine(&self) -> &Engine {
+        &self.engine
+    }
+
+    /// Function `f`'s record.
+    #[track_caller]
+    #[inline]
+    pub(crate) fn func(&self, f: &Func) -> &FuncData {
+        check_store(self, f.store);
+        &self.funcs[f.index as usize]
+    }
+
+    /// Function `f`'s record; `None` if `f` is another store's.
+    #[inline]
+    pub(crate) fn try_func(&self, f: &Func) -> Option<&FuncData> {
+        (f.store == self.id).then(|| &self.funcs[f.index as usize])
+    }
+
+    /// Memory `m`'s storage.
+    #[track_caller]
+    #[inline]
+    pub(crate) fn memory(&self, m: &Memory) -> &LinearMemory {
+        check_store(self, m.store);
+        &self.memories[m.index as usize]
+    }
+
+    /// Memory `m`'s storage, mutable.
+    #[track_caller]
+    #[inline]
+    pub(crate) fn memory_mut(&mut self, m: &Memory) -> &mut LinearMemory {
+        check_store(self, m.store);
+        &mut self.memories[m.index as usize]
+    }
+
+    /// Table `t`'s storage.
+    #[track_caller]
+    #[inline]
+    pub(crate) fn table(&self, t: &Table) -> &TableStorage {
+        check_store(self, t.store);
+        &self.tables[t.index as usize]
+    }
+
+    /// Table `t`'s storage, mutable.
+    #[track_caller]
+    #[inline]
+    pub(crate) fn table_mut(&mut self, t: &Table) -> &mut TableStorage {
+        check_store(self, t.store);
+        &mut self.tables[t.index as usize]
+    }
+
+    /// Global `g`'s record.
+    #[track_caller]
+    #[inline]
+    pub(crate) fn global(&self, g: &Global) -> &GlobalData {
+        check_store(self, g.store);
+        &self.globals[g.index as usize]
+    }
+
+    /// Tag `t`'s record.
+    #[track_caller]
+    #[inline]
+    pub(crate) fn tag(&self, t: &Tag) -> &TagData {
+        check_store(self, t.store);
+        &self.tags[t.index as usize]
+    }
+
+    /// Instance `i`'s record.
+    #[track_caller]
+    #[inline]
+    pub(crate) fn instance(&self, i: &Instance) -> &InstanceData {
+        check_store(self, i.store);
+        &self.instances[i.index as usize]
+    }
+
+    /// Exception object `e`'s record.
+    #[track_caller]
+    #[inline]
+    pub(crate) fn exn(&self, e: &ExnRef) -> &ExnData {
+        check_store(self, e.store);
+        &self.exns[e.index as usize]
+    }
+
+    /// Exception object `e`'s record, mutable.
+    #[track_caller]
+    #[inline]
+    pub(crate) fn exn_mut(&mut self, e: &ExnRef) -> &mut ExnData {
+        check_store(self, e.store);
+        &mut self.exns[e.index as usize]
+    }
+
+    /// The exception object of exnref `raw` (an index + 1), if there is one.
+    pub(crate) fn exn_of_raw(&self, raw: usize) -> Option<ExnRef> {
+        let index = raw.checked_sub(1).filter(|i| *i < self.exns.len())?;
+        Some(ExnRef {
+            store: self.id,
+            index: index as u32,
+        })
+    }
+
+    /// Externref `e`'s host value.
+    #[track_caller]
+    #[inline]
+    pub(crate) fn externref(&self, e: &ExternRef) -> &(dyn Any + Send + Sync) {
+        check_store(self, e.store);
+        &*self.externrefs[e.index as usize]
+    }
+
+    /// Externref `e` in the raw form generated code holds (index + 1).
+    #[track_caller]
+    #[inline]
+    pub(crate) fn externref_raw(&self, e: &ExternRef) -> usize {
+        check_store(self, e.store);
+        e.to_raw()
+    }
+
+    /// Externref `e`'s index among the store's externrefs.
+    #[track_caller]
+    #[inline]
+    pub(crate) fn externref_index(&self, e: &ExternRef) -> u32 {
+        check_store(self, e.store);
+        e.index
+    }
+
+    /// Exnref `e` in the raw form generated code holds (index + 1).
+    #[track_caller]
+    #[inline]
+    pub(crate) fn exnref_raw(&self, e: &ExnRef) -> usize {
+        check_store(self, e.store);
+        e.to_raw()
+    }
+
+    /// The number of externrefs made in the store (their handles are
+    /// `0..externref_count()`).
+    pub(crate) fn externref_count(&self) -> usize {
+        self.externrefs.len()
+    }
+
+    /// The number of exception objects (exnrefs are `1..=exn_count()`).
+    pub(crate) fn exn_count(&self) -> usize {
+        self.exns.len()
+    }
+
+    /// The store's GC heap, if it has one yet.
+    #[inline]
+    pub(crate) fn gc_store(&self) -> Option<&GcStore> {
+        self.gc.as_deref()
+    }
+
+    /// The store's GC heap, mutable, if it has one yet.
+    #[inline]
+    pub(crate) fn gc_store_mut(&mut self) -> Option<&mut GcStore> {
+        self.gc.as_deref_mut()
+    }
+
+    /// How many instances the store holds.
+    pub(crate) fn instance_count(&self) -> usize {
+        self.instances.len()
+    }
+
+    /// A new memory of the store's.
+    pub(crate) fn push_memory(&mut self, m: LinearMemory) -> Memory {
+        self.memories.push(m);
+        Memory {
+            store: self.id,
+            index: self.memories.len() as u32 - 1,
+        }
+    }
+
+    /// A new table of the store's.
+    pub(crate) fn push_table(&mut self, t: TableStorage) -> Table {
+        self.tables.push(t);
+        Table {
+            store: self.id,
+            index: self.tables.len() as u32 - 1,
+        }
+    }
+
+    /// A new global of the store's.
+    pub(crate) fn push_global(&mut self, g: GlobalData) -> Global {
+        self.globals.push(g);
+        Global {
+            store: self.id,
+            index: self.globals.len() as u32 - 1,
+        }
+    }
+
+    /// A new tag of the store's (a new identity).
+    pub(crate) fn push_tag(&mut self, t: TagData) -> Tag {
+        self.tags.push(t);
+        Tag {
+            store: self.id,
+            index: self.tags.len() as u32 - 1,
+        }
+    }
+
+    /// A new exception object of the store's.
+    pub(crate) fn push_exn(&mut self, e: ExnData) -> ExnRef {
+        self.exns.push(e);
+        ExnRef {
+            store: self.id,
+            index: self.exns.len() as u32 - 1,
+        }
+    }
+
+    /// A new externref of the store's, holding `value`.
+    pub(crate) fn push_externref(&mut self, value: Box<dyn Any + Send + Sync>) -> ExternRef {
+        self.externrefs.push(value);
+        ExternRef {
+            store: self.id,
+            index: self.externrefs.len() as u32 - 1,
+        }
+    }
+
+    /// A new host function of the store's, whose context `ctx` was made
+    /// for index [`StoreOpaque::next_func_index`].
+    pub(crate) fn push_host_func(&mut self, ctx: Box<VMHostFuncContext>, type_id: u32) -> Func {
+        let index = self.funcs.len() as u32;
+        let func_ref: *const VMFuncRef = &ctx.func_ref;
+        self.funcs.push(FuncData {
+            kind: FuncKind::Host { ctx },
+            type_id,
+            func_ref,
+        });
+        self.funcs_by_ref.insert(func_ref as usize, index);
+        Func {
+            store: self.id,
+            index,
+        }
+    }
+
+    /// The index the next function made in the store gets.
+    pub(crate) fn next_func_index(&self) -> u32 {
+        self.funcs.len() as u32
+    }
+
+    /// The store context generated code reads (fuel, epoch deadline, stack
+    /// limit, exit record).
+    pub(crate) fn vmstore_mut(&mut self) -> &mut VMStoreContext {
+        &mut self.vmstore
+    }
+
+    /// What happens at the epoch deadline.
+    pub(crate) fn set_epoch_behavior(&mut self, behavior: EpochBehavior) {
+        self.epoch_behavior = behavior;
+    }
+
+    /// In async calls, yield after this much fuel (`None`: never); the fuel
+    /// left stays the same.
+    pub(crate) fn set_fuel_yield_interval(&mut self, interval: Option<u64>) {
+        let left = self.fuel_left();
+        self.fuel_yield_interval = interval;
+        self.set_fuel_left(left);
     }
 }
 
