@@ -143,8 +143,28 @@ fn limits_match(actual: Limits, required: Limits) -> bool {
         }
 }
 
+/// The store indices of an instance's functions (imported ones), memories,
+/// tables, globals (imported ones) and tags, in the module's index order.
+#[derive(Default)]
+struct Entities {
+    funcs: Vec<u32>,
+    memories: Vec<u32>,
+    tables: Vec<u32>,
+    globals: Vec<u32>,
+    tags: Vec<u32>,
+}
+
 /// Checks the imports, lays out the VMContext and applies the segments; the
 /// caller runs the start function (synchronously or in an async call).
+///
+/// The steps, in order: the imports are checked against the module's
+/// import types ([`resolve_imports`]); the defined tags, memories and
+/// tables are made ([`define_entities`]); the VMContext is allocated and
+/// initialised ([`init_vmctx`], the one `unsafe` step) and the instance
+/// joins the store; then the defined globals, table initialisers and
+/// element segments are evaluated (constant expressions may read the
+/// instance's globals and allocate GC objects, so they run once it is a
+/// root), and the active segments are applied ([`apply_active_segments`]).
 pub(crate) fn instantiate(
     store: &mut StoreOpaque,
     module: &Module,
@@ -163,11 +183,74 @@ pub(crate) fn instantiate(
             imports.len()
         ))));
     }
-    let mut funcs = Vec::with_capacity(env.num_imported_funcs as usize);
-    let mut memories = Vec::with_capacity(env.memories.len());
-    let mut tables = Vec::with_capacity(env.tables.len());
-    let mut globals = Vec::with_capacity(env.globals.len());
-    let mut tags = Vec::with_capacity(env.tags.len());
+    let mut entities = resolve_imports(store, module, imports)?;
+    define_entities(store, module, &mut entities)?;
+
+    // The store's GC heap, if this module can see GC objects.
+    let gc_heap = crate::vm::gc_heap::prepare(store, module)?;
+
+    // The VMContext, as 16-byte units so it is 16-byte aligned.
+    let units = (module.inner.offsets.size() as usize).div_ceil(16);
+    let vmctx: Box<[VMGlobalDefinition]> =
+        vec![VMGlobalDefinition { storage: [0; 16] }; units].into_boxed_slice();
+    let instance_index = store.instances.len() as u32;
+    let base = vmctx.as_ptr() as *mut u8;
+    // SAFETY: `vmctx` is a zeroed block of `offsets.size()` bytes (rounded
+    // up), 16-byte aligned, laid out for `module`; every index in
+    // `entities` is an entity of `store` (resolve_imports and
+    // define_entities made or checked them), and `gc_heap` is the store's
+    // heap data (or null) as `prepare` returned it.
+    unsafe { init_vmctx(store, module, base, instance_index, &entities, gc_heap) };
+    store.vmctx_starts.insert(base as usize, instance_index);
+    store
+        .code_starts
+        .entry(module.inner.code.base() as usize)
+        .or_insert_with(|| module.clone());
+    let Entities {
+        funcs,
+        memories,
+        tables,
+        globals,
+        tags,
+    } = entities;
+    store.instances.push(InstanceData {
+        module: module.clone(),
+        tags,
+        vmctx,
+        funcs,
+        memories,
+        tables,
+        globals,
+        dropped_datas: vec![false; env.datas.len()],
+        elems: Vec::new(),
+    });
+
+    init_globals(store, module, instance_index, base)?;
+    init_tables(store, module, instance_index)?;
+    eval_elem_segments(store, module, instance_index)?;
+    apply_active_segments(store, module, instance_index)?;
+    Ok(Instance {
+        store: store.id,
+        index: instance_index,
+    })
+}
+
+/// Checks `imports` against `module`'s import types (each must be of
+/// `store`; a handle of another store panics) and returns their store
+/// indices.
+fn resolve_imports(
+    store: &mut StoreOpaque,
+    module: &Module,
+    imports: &[Extern],
+) -> Result<Entities> {
+    let env = module.env();
+    let mut ents = Entities {
+        funcs: Vec::with_capacity(env.num_imported_funcs as usize),
+        memories: Vec::with_capacity(env.memories.len()),
+        tables: Vec::with_capacity(env.tables.len()),
+        globals: Vec::with_capacity(env.globals.len()),
+        tags: Vec::with_capacity(env.tags.len()),
+    };
     for (import, ext) in env.imports.iter().zip(imports) {
         let expected = ExternType::of(module, import.index);
         // `type_in` reads the import through the store's accessors, which
@@ -188,7 +271,7 @@ pub(crate) fn instantiate(
                 if !store.engine.types().is_subtype(have, want) {
                     return Err(mismatch(format!("expected function {e}, found {a}")));
                 }
-                funcs.push(f.index);
+                ents.funcs.push(f.index);
             }
             (Extern::Memory(m), ExternType::Memory(e), ExternType::Memory(a)) => {
                 if !limits_match(a.limits, e.limits)
@@ -201,7 +284,7 @@ pub(crate) fn instantiate(
                         e.limits, a.limits
                     )));
                 }
-                memories.push(m.index);
+                ents.memories.push(m.index);
             }
             (Extern::Table(t), ExternType::Table(e), ExternType::Table(a)) => {
                 // Element types are invariant: equal once both name
@@ -212,7 +295,7 @@ pub(crate) fn instantiate(
                 {
                     return Err(mismatch(format!("expected table {e:?}, found {a:?}")));
                 }
-                tables.push(t.index);
+                ents.tables.push(t.index);
             }
             (Extern::Global(g), ExternType::Global(e), ExternType::Global(a)) => {
                 // An immutable global may be of a subtype; a mutable one
@@ -227,7 +310,7 @@ pub(crate) fn instantiate(
                 if !fits {
                     return Err(mismatch(format!("expected global {e:?}, found {a:?}")));
                 }
-                globals.push(g.index);
+                ents.globals.push(g.index);
             }
             (Extern::Tag(t), ExternType::Tag(e), ExternType::Tag(a)) => {
                 let want = match import.index {
@@ -237,7 +320,7 @@ pub(crate) fn instantiate(
                 if store.tag(t).type_id != want {
                     return Err(mismatch(format!("expected tag {e}, found {a}")));
                 }
-                tags.push(t.index);
+                ents.tags.push(t.index);
             }
             _ => {
                 return Err(mismatch(format!(
@@ -248,17 +331,24 @@ pub(crate) fn instantiate(
             }
         }
     }
+    Ok(ents)
+}
 
+/// Makes the module's defined tags, memories and tables in `store`.
+fn define_entities(store: &mut StoreOpaque, module: &Module, ents: &mut Entities) -> Result<()> {
+    let env = module.env();
     // Defined tags: a new identity per instance.
     for t in env.num_imported_tags..env.tags.len() as u32 {
         let ty = crate::exceptions::TagType::of(module, t);
         let type_id = module.inner.type_ids[env.tags[t as usize] as usize];
-        tags.push(crate::exceptions::new_tag(store, ty, type_id).index);
+        ents.tags
+            .push(crate::exceptions::new_tag(store, ty, type_id).index);
     }
 
     // Defined memories and tables.
     for ty in &env.memories[env.num_imported_memories as usize..] {
-        memories.push(crate::externals::new_memory(store, *ty)?.index);
+        ents.memories
+            .push(crate::externals::new_memory(store, *ty)?.index);
     }
     for ty in &env.tables[env.num_imported_tables as usize..] {
         let ty = TableType {
@@ -267,21 +357,43 @@ pub(crate) fn instantiate(
         };
         let t = TableStorage::new(ty, 0).map_err(|e| Error::new(ErrorKind::Instantiation(e)))?;
         store.tables.push(t);
-        tables.push(store.tables.len() as u32 - 1);
+        ents.tables.push(store.tables.len() as u32 - 1);
     }
+    Ok(())
+}
 
-    // The store's GC heap, if this module can see GC objects.
-    let gc_heap = crate::vm::gc_heap::prepare(store, module)?;
-
-    // The VMContext.
+/// Writes an instance's VMContext: the header, imported functions,
+/// memory, table and imported-global pointers, and the funcref slots of
+/// its defined functions. Defined globals are written later
+/// ([`init_globals`]), once their initialisers can run.
+///
+/// # Safety
+/// `base` must point at a zeroed, 16-byte aligned block of at least
+/// `module.inner.offsets.size()` bytes that lives as long as the instance
+/// (its `InstanceData::vmctx`); `entities` must hold indices of `store`'s
+/// functions, memories, tables, globals and tags in the module's order, with
+/// every import and every defined memory and table present; `gc_heap` must
+/// be what `gc_heap::prepare` returned for this store and module.
+unsafe fn init_vmctx(
+    store: &mut StoreOpaque,
+    module: &Module,
+    base: *mut u8,
+    instance_index: u32,
+    entities: &Entities,
+    gc_heap: *mut nyash_gc::vm::VMGcHeapData,
+) {
+    let env = module.env();
     let offsets: &VMOffsets = &module.inner.offsets;
-    let units = (offsets.size() as usize).div_ceil(16);
-    let vmctx: Box<[VMGlobalDefinition]> =
-        vec![VMGlobalDefinition { storage: [0; 16] }; units].into_boxed_slice();
-    let instance_index = store.instances.len() as u32;
-    let base = vmctx.as_ptr() as *mut u8;
+    let Entities {
+        funcs,
+        memories,
+        tables,
+        globals,
+        ..
+    } = entities;
     // SAFETY: every write below is within the VMContext block (offsets come
-    // from VMOffsets for this module) and of the type the contract names.
+    // from VMOffsets for this module) and of the type the contract names;
+    // the caller vouches for the block and the indices.
     unsafe {
         let w = |off: u32, v: usize| *(base.add(off as usize) as *mut usize) = v;
         *(base as *mut VMContextHeader) = VMContextHeader {
@@ -342,23 +454,19 @@ pub(crate) fn instantiate(
             };
         }
     }
-    store.vmctx_starts.insert(base as usize, instance_index);
-    store
-        .code_starts
-        .entry(module.inner.code.base() as usize)
-        .or_insert_with(|| module.clone());
-    store.instances.push(InstanceData {
-        module: module.clone(),
-        tags,
-        vmctx,
-        funcs,
-        memories,
-        tables,
-        globals,
-        dropped_datas: vec![false; env.datas.len()],
-        elems: Vec::new(),
-    });
+}
 
+/// Evaluates the defined globals' initialisers in order (an initialiser
+/// may read earlier globals) into the VMContext at `base`, and registers
+/// the globals in the store.
+fn init_globals(
+    store: &mut StoreOpaque,
+    module: &Module,
+    instance_index: u32,
+    base: *mut u8,
+) -> Result<()> {
+    let env = module.env();
+    let offsets: &VMOffsets = &module.inner.offsets;
     // Defined globals, in order (an initialiser may read earlier globals).
     for (i, init) in env.global_inits.iter().enumerate() {
         let g = env.num_imported_globals + i as u32;
@@ -380,7 +488,13 @@ pub(crate) fn instantiate(
         let index = store.globals.len() as u32 - 1;
         store.instances[instance_index as usize].globals.push(index);
     }
+    Ok(())
+}
 
+/// Fills the defined tables that have an initialiser (WebAssembly 3.0),
+/// after the globals it may read.
+fn init_tables(store: &mut StoreOpaque, module: &Module, instance_index: u32) -> Result<()> {
+    let env = module.env();
     // Defined tables with an initialiser (WebAssembly 3.0), after the
     // globals it may read.
     for (i, init) in env.table_inits.iter().enumerate() {
@@ -392,7 +506,13 @@ pub(crate) fn instantiate(
             store.instances[instance_index as usize].tables[env.num_imported_tables as usize + i];
         store.tables[t as usize].elements_mut().fill(raw);
     }
+    Ok(())
+}
 
+/// Evaluates the items of every element segment; passive ones are kept
+/// for `table.init`.
+fn eval_elem_segments(store: &mut StoreOpaque, module: &Module, instance_index: u32) -> Result<()> {
+    let env = module.env();
     // Element segments: evaluate items; passive ones are kept for table.init.
     // Each segment's items join the instance as soon as they are evaluated:
     // the instance's segments are roots, and a later segment's items may
@@ -419,12 +539,16 @@ pub(crate) fn instantiate(
             .elems
             .push(Some(items.into_boxed_slice()));
     }
+    Ok(())
+}
 
-    let instance = Instance {
-        store: store.id,
-        index: instance_index,
-    };
-
+/// Applies the active element and data segments in order.
+fn apply_active_segments(
+    store: &mut StoreOpaque,
+    module: &Module,
+    instance_index: u32,
+) -> Result<()> {
+    let env = module.env();
     // Active segments in order; the first out-of-bounds one traps, leaving
     // the earlier ones applied (WebAssembly 2.0 semantics).
     for (i, seg) in env.elems.iter().enumerate() {
@@ -486,8 +610,7 @@ pub(crate) fn instantiate(
             store.instances[instance_index as usize].dropped_datas[i] = true;
         }
     }
-
-    Ok(instance)
+    Ok(())
 }
 
 /// The start function of a fresh instance, if it has one.
