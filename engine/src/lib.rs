@@ -454,8 +454,8 @@ pub use externals::{Extern, Global, Memory, Table};
 pub use func::typed::{HostResult, IntoFunc, TypedFunc, WasmList, WasmTy};
 pub use func::{Caller, Func};
 pub use gc::{
-    ArrayRef, ArrayType, EqRef, FieldType, GcRef, Mutability, OwnedAnyRef, OwnedRooted, RootScope,
-    StorageType, StructRef, StructType,
+    AnyRef, ArrayRef, ArrayType, EqRef, ExternRef, FieldType, GcRef, I31, Mutability, OwnedAnyRef,
+    OwnedRooted, RootScope, StorageType, StructRef, StructType,
 };
 pub use instance::Instance;
 pub use linker::Linker;
@@ -464,4 +464,4 @@ pub use store::{AsContext, AsContextMut, Store, StoreContext, StoreContextMut};
 pub use types::{
     ExternType, FuncType, GlobalType, HeapType, Limits, MemoryType, RefType, TableType, ValType,
 };
-pub use values::{AnyRef, ExternRef, I31, Val};
+pub use values::Val;

@@ -3,6 +3,7 @@
 //! are indices into a store and are only valid with the store that made them.
 
 use crate::engine::Engine;
+use crate::gc::RootScope;
 use crate::vm::store_opaque::{EpochBehavior, StoreInner, StoreOpaque};
 
 /// A collection of WebAssembly instances and host state `T`.
@@ -236,5 +237,41 @@ impl<S: AsContext + ?Sized> AsContext for &mut S {
 impl<S: AsContextMut + ?Sized> AsContextMut for &mut S {
     fn as_context_mut(&mut self) -> StoreContextMut<'_, S::Data> {
         (**self).as_context_mut()
+    }
+}
+
+impl<T> Store<T> {
+    /// Runs `f` in a [`RootScope`]: the roots made in it end when it
+    /// returns, whether with `Ok` or with an error through `?`.
+    ///
+    /// ```
+    /// use nyash_engine::*;
+    ///
+    /// let engine = Engine::default();
+    /// let mut store = Store::new(&engine, ());
+    /// let ty = StructType::new(&engine, [FieldType::new(Mutability::Var, StorageType::I16)])?;
+    /// let sum = store.gc_scope(|scope| -> Result<i32> {
+    ///     let mut sum = 0;
+    ///     for i in 0..100 {
+    ///         let s = StructRef::new(&mut *scope, &ty, &[Val::I32(i)])?;
+    ///         sum += s.field(&mut *scope, 0)?.i32().unwrap();
+    ///     }
+    ///     Ok(sum)
+    /// })?;
+    /// assert_eq!(sum, 4950);
+    /// # Ok::<(), nyash_engine::Error>(())
+    /// ```
+    pub fn gc_scope<R>(&mut self, f: impl FnOnce(&mut RootScope<&mut Store<T>>) -> R) -> R {
+        let mut scope = RootScope::new(self);
+        f(&mut scope)
+    }
+
+    /// Bytes the store's GC heap holds in objects (nursery and old space),
+    /// 0 without a heap. Right after [`Store::gc`] this is the live data.
+    pub fn gc_heap_bytes(&self) -> u64 {
+        self.inner.opaque.gc_store().map_or(0, |g| {
+            let (young, old) = g.heap.used_bytes();
+            young + old
+        })
     }
 }

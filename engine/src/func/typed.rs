@@ -8,11 +8,11 @@ use std::marker::PhantomData;
 
 use crate::error::{Error, Result};
 use crate::func::{Caller, Func};
+use crate::gc::ExternRef;
 use crate::instance::Instance;
 use crate::linker::Linker;
 use crate::store::AsContextMut;
 use crate::types::{FuncType, ValType};
-use crate::values::ExternRef;
 use crate::vm::invoke::HostFn;
 use crate::vm::store_opaque::StoreOpaque;
 use crate::vm::vmcontext::ValRaw;

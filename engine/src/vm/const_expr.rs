@@ -8,7 +8,7 @@ use nyash_aot::module::{
 use nyash_gc::vm::{Kind, type_word};
 
 use crate::error::{Result, TrapCode};
-use crate::values::{AnyRef, I31};
+use crate::gc::{AnyRef, I31};
 use crate::vm::instantiate::wasm_func;
 use crate::vm::store_opaque::StoreOpaque;
 use crate::vm::vmcontext::ValRaw;
