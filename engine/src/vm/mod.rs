@@ -11,6 +11,7 @@ pub(crate) mod lazy;
 pub(crate) mod libcalls;
 pub(crate) mod memory;
 pub(crate) mod mmap;
+pub(crate) mod perf_map;
 pub(crate) mod store_opaque;
 pub(crate) mod table;
 pub(crate) mod type_registry;
