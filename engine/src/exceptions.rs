@@ -1,7 +1,7 @@
 //! Exception handling as the host sees it: tags ([`Tag`], [`TagType`]),
 //! exception references ([`ExnRef`]) and the error of an exception no wasm
 //! frame caught ([`Exception`]). How a throw finds its handler is
-//! `libcalls.rs`'s (the unwinder); how `try_table` becomes `try_call`s is
+//! `vm/libcalls.rs`'s (the unwinder); how `try_table` becomes `try_call`s is
 //! `aot/src/translate/exceptions.rs`'s.
 
 use std::fmt;

@@ -89,7 +89,7 @@ enum AnyRepr {
         index: u32,
         generation: u32,
     },
-    /// An owned root of store `store` (`gc_api::OwnedRoots`): slot
+    /// An owned root of store `store` (`gc::rooting::OwnedRoots`): slot
     /// `index`, valid while the slot has generation `generation` and its
     /// `OwnedRooted` lives.
     Owned {

@@ -141,7 +141,7 @@ fn compute_layout(engine: &Engine, id: u32) -> Result<Layout> {
     }
 }
 
-/// The store's host-side GC state (in `gc::GcStore`): owned roots, and the
+/// The store's host-side GC state (in `vm::gc_heap::GcStore`): owned roots, and the
 /// layouts of the types the host has accessed.
 #[derive(Default)]
 pub(crate) struct HostGc {

@@ -176,7 +176,7 @@ pub(crate) async fn call_raw_async<T: Send + 'static>(
             let entry = SendPtr(inst.module.entry_trampoline(*func_index) as *mut u8);
             let wasm_call = SendPtr(inst.module.wasm_call(*func_index) as *mut u8);
             let vmctx = SendPtr(inst.vmctx_ptr());
-            // As in `func::invoke`: this call's exit record starts
+            // As in `vm::invoke::invoke`: this call's exit record starts
             // empty, the enclosing one's is kept for the collector
             // until this call ends, also when it ends by being dropped.
             let _exit = ExitGuard::enter(&mut store.opaque);

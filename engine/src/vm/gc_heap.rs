@@ -6,7 +6,7 @@
 //!
 //! - the stack-map slots of every wasm frame of every host -> wasm call in
 //!   progress, whether it runs on the caller's stack or a fiber, and
-//!   whether the fiber is running or suspended (`runtime::unwind::visit_frame_roots`,
+//!   whether the fiber is running or suspended (`vm::unwind::visit_frame_roots`,
 //!   from the exit records in `StoreOpaque::exits` (async calls) and
 //!   `StoreOpaque::sync_exits` (synchronous calls) and the store context);
 //! - globals, table elements and element segments of `any` references;
@@ -46,7 +46,7 @@ pub(crate) struct GcStore {
     /// `extern.convert_any` of a struct, array or `i31`: the externref made
     /// for it (by store index) and the reference it wraps.
     wrapped: std::collections::HashMap<u32, u32>,
-    /// The host API's owned roots and layout cache (`gc_api.rs`).
+    /// The host API's owned roots and layout cache (`crate::gc`).
     pub(crate) host: crate::gc::HostGc,
 }
 
@@ -203,7 +203,7 @@ struct StoreRoots<'a> {
     tmp: &'a mut Vec<u32>,
     extern_objects: &'a mut std::collections::HashMap<u32, u32>,
     wrapped: &'a mut std::collections::HashMap<u32, u32>,
-    /// The host's owned roots (`gc_api::OwnedRooted`).
+    /// The host's owned roots (`gc::OwnedRooted`).
     host: &'a mut crate::gc::HostGc,
     types: &'a TypeRegistry,
 }
@@ -415,7 +415,7 @@ pub(crate) fn wrapped_any(store: &StoreOpaque, index: u32) -> Option<u32> {
 }
 
 // ---------------------------------------------------------------------------
-// Hooks for the host API (`gc_api.rs`): a heap made when the host allocates
+// Hooks for the host API (`crate::gc`): a heap made when the host allocates
 // first, and the layout of a type the host allocates.
 
 /// The store's GC state, making its heap first if it has none. A heap is

@@ -1,7 +1,7 @@
 //! Instantiation: imports checked, the VMContext laid out, globals, tables
 //! and segments initialised, the start function found and run. The builtins
-//! generated code calls are in `libcalls.rs`, constant expressions in
-//! `const_expr.rs`.
+//! generated code calls are in `vm/libcalls.rs`, constant expressions in
+//! `vm/const_expr.rs`.
 
 use nyash_aot::module::{DataMode, ElemMode, EntityIndex, HeapType, WasmType};
 use nyash_aot::vmoffsets::{VMCONTEXT_MAGIC, VMOffsets};

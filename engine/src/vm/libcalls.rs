@@ -47,7 +47,7 @@ macro_rules! define_builtins_table {
         };
 
         /// Checks every builtin's slot offset and `extern "C"` function type
-        /// against the list (part of `runtime::vm`'s layout test).
+        /// against the list (part of `vm::vmcontext`'s layout test).
         #[cfg(test)]
         pub(crate) fn assert_table_matches_list() {
             use nyash_aot::builtin::Builtin;

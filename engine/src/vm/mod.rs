@@ -1,5 +1,15 @@
-//! The runtime underneath the public API: memories, tables, code images and
-//! the VMContext structures generated code reads.
+//! The machine room: everything generated code reads, writes or calls, and
+//! the store's internals. The public files (the crate's top level and
+//! `gc/`) reach a store only through `StoreOpaque`'s typed accessors
+//! (`store_opaque.rs`), whose fields are private to this folder.
+//!
+//! - `vmcontext`: the `#[repr(C)]` mirror of the VMContext contract.
+//! - `store_opaque`: `StoreOpaque`, its records and accessors.
+//! - `instantiate`, `invoke` (synchronous calls, host callbacks),
+//!   `async_driver` (calls on fibers).
+//! - `libcalls` (builtins), `const_expr`, `type_registry`, `gc_heap`.
+//! - `code` (images), `perf_map`, `lazy` (lazy compilation), `memory`, `table`,
+//!   `mmap`, `unwind` (the exception unwinder, frame roots).
 
 pub(crate) mod async_driver;
 pub(crate) mod code;

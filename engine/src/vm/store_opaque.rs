@@ -138,16 +138,16 @@ pub(crate) struct StoreOpaque {
     pub(in crate::vm) fuel_yield_interval: Option<u64>,
     pub(in crate::vm) epoch_behavior: EpochBehavior,
     /// The GC heap, made when the first module that can see GC objects is
-    /// instantiated (see `gc.rs`).
+    /// instantiated (see `vm/gc_heap.rs`).
     pub(in crate::vm) gc: Option<Box<crate::vm::gc_heap::GcStore>>,
     /// One entry per async host -> wasm call in progress (innermost last):
     /// the store context's exit record as it was when the call began, which
     /// is the exit of the enclosing call's wasm frames (`[0, 0]` if none).
     /// The collector walks the frames of every call from these, the records
-    /// of `sync_exits` and the current record (`gc::StoreRoots`).
+    /// of `sync_exits` and the current record (`gc_heap::StoreRoots`).
     pub(in crate::vm) exits: Vec<[usize; 2]>,
     /// The same for synchronous calls: the innermost one's [`SavedExit`],
-    /// which lives in its `func::invoke` frame and links to the enclosing
+    /// which lives in its `invoke::invoke` frame and links to the enclosing
     /// synchronous call's (null if none).
     pub(in crate::vm) sync_exits: *const SavedExit,
 }
@@ -171,7 +171,7 @@ pub(crate) fn saved_exits<'a>(
     let mut next = sync;
     let sync = std::iter::from_fn(move || {
         // SAFETY: each `SavedExit` of the list lives in the frame of a
-        // synchronous call still in progress (`func::invoke` unlinks it
+        // synchronous call still in progress (`invoke::invoke` unlinks it
         // before it returns).
         let e = unsafe { next.as_ref() }?;
         next = e.prev;
