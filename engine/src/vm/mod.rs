@@ -10,6 +10,12 @@
 //! - `libcalls` (builtins), `const_expr`, `type_registry`, `gc_heap`.
 //! - `code` (images), `perf_map`, `lazy` (lazy compilation), `memory`, `table`,
 //!   `mmap`, `unwind` (the exception unwinder, frame roots).
+//!
+//! Per-architecture assembly (x86_64 and aarch64) stays beside the Rust it
+//! serves, each behind `#[cfg(target_arch)]`: the `throw`/`throw_ref` stubs
+//! and `gc_stub!` in `libcalls.rs` (each jumps to its body by `sym`),
+//! lazy compilation's `resolver` in `lazy.rs` (x86_64 only), and the handler jump in
+//! `unwind::resume`; the synchronous entry frame is `nyash_asyncify`'s.
 
 pub(crate) mod async_driver;
 pub(crate) mod code;
