@@ -6,8 +6,8 @@ use std::sync::{Arc, Mutex};
 use nyash_aot::{Compiler, FuncType};
 
 use crate::error::{Error, Result};
-use crate::runtime::code::CodeMemory;
-use crate::type_registry::TypeRegistry;
+use crate::vm::code::CodeMemory;
+use crate::vm::type_registry::TypeRegistry;
 
 /// Settings for an [`Engine`]: how modules are compiled and what calls may do.
 ///

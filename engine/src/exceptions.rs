@@ -1,16 +1,17 @@
 //! Exception handling as the host sees it: tags ([`Tag`], [`TagType`]),
 //! exception references ([`ExnRef`]) and the error of an exception no wasm
 //! frame caught ([`Exception`]). How a throw finds its handler is
-//! `libcalls.rs`'s (the unwinder); how `try_table` becomes `try_call`s is
+//! `vm/libcalls.rs`'s (the unwinder); how `try_table` becomes `try_call`s is
 //! `aot/src/translate/exceptions.rs`'s.
 
 use std::fmt;
 
 use crate::error::{Error, Result};
-use crate::runtime::vm::ValRaw;
-use crate::store::{AsContext, AsContextMut, ExnData, StoreOpaque, TagData, check_store};
+use crate::store::{AsContext, AsContextMut};
 use crate::types::ValType;
 use crate::values::Val;
+use crate::vm::store_opaque::{ExnData, StoreOpaque, TagData};
+use crate::vm::vmcontext::ValRaw;
 
 /// The type of an exception tag: the types of the payload values an
 /// exception of the tag carries (a tag is a function type without results).
@@ -65,9 +66,9 @@ pub struct Tag {
     pub(crate) index: u32,
 }
 
-pub(crate) fn new_tag(store: &mut StoreOpaque, ty: TagType, type_id: u32) -> u32 {
-    store.tags.push(TagData { ty, type_id });
-    store.tags.len() as u32 - 1
+/// A new tag of type `ty` (engine type id `type_id`) in `store`.
+pub(crate) fn new_tag(store: &mut StoreOpaque, ty: TagType, type_id: u32) -> Tag {
+    store.push_tag(TagData { ty, type_id })
 }
 
 impl Tag {
@@ -75,22 +76,17 @@ impl Tag {
     /// if the engine cannot register one more type.
     pub fn new(mut store: impl AsContextMut, ty: &TagType) -> crate::Result<Tag> {
         let store = &mut store.as_context_mut().0.opaque;
-        let type_id = store.engine.type_id(&nyash_aot::module::FuncType {
+        let type_id = store.engine().type_id(&nyash_aot::module::FuncType {
             params: ty.params.clone(),
             results: Vec::new(),
         })?;
-        let index = new_tag(store, ty.clone(), type_id);
-        Ok(Tag {
-            store: store.id,
-            index,
-        })
+        Ok(new_tag(store, ty.clone(), type_id))
     }
 
     /// The tag's type. Panics if `store` is not the tag's store.
     pub fn ty(&self, store: impl AsContext) -> TagType {
         let store = &store.as_context().0.opaque;
-        check_store(store, self.store);
-        store.tags[self.index as usize].ty.clone()
+        store.tag(self).ty.clone()
     }
 }
 
@@ -112,11 +108,11 @@ impl ExnRef {
     /// is never reused.
     pub(crate) fn from_raw(store: &mut StoreOpaque, raw: usize) -> Option<ExnRef> {
         let index = raw.checked_sub(1)?;
-        if let Some(data) = store.exns.get_mut(index) {
-            data.escaped = true;
+        if let Some(exn) = store.exn_of_raw(raw) {
+            store.exn_mut(&exn).escaped = true;
         }
         Some(ExnRef {
-            store: store.id,
+            store: store.id(),
             index: index as u32,
         })
     }
@@ -124,26 +120,27 @@ impl ExnRef {
     /// The exception's tag.
     pub fn tag(&self, store: impl AsContext) -> Tag {
         let store = &store.as_context().0.opaque;
-        check_store(store, self.store);
         Tag {
-            store: store.id,
-            index: store.exns[self.index as usize].tag,
+            store: store.id(),
+            index: store.exn(self).tag,
         }
     }
 
     /// The exception's payload, one value per parameter of its tag's type.
     pub fn payload(&self, mut store: impl AsContextMut) -> Vec<Val> {
         let store = &mut store.as_context_mut().0.opaque;
-        check_store(store, self.store);
-        payload_of(store, self.index as usize)
+        payload_of(store, self)
     }
 }
 
-fn payload_of(store: &mut StoreOpaque, exn: usize) -> Vec<Val> {
-    let data = &store.exns[exn];
-    let tag = data.tag;
+fn payload_of(store: &mut StoreOpaque, exn: &ExnRef) -> Vec<Val> {
+    let data = store.exn(exn);
+    let tag = Tag {
+        store: exn.store,
+        index: data.tag,
+    };
     let values = data.values.clone();
-    let params = store.tags[tag as usize].ty.params.clone();
+    let params = store.tag(&tag).ty.params.clone();
     params
         .iter()
         .zip(values.iter())
@@ -174,8 +171,7 @@ impl Exception {
     /// parameter types; otherwise an error).
     pub fn new(mut store: impl AsContextMut, tag: Tag, payload: &[Val]) -> Result<Exception> {
         let store = &mut store.as_context_mut().0.opaque;
-        check_store(store, tag.store);
-        let ty = store.tags[tag.index as usize].ty.clone();
+        let ty = store.tag(&tag).ty.clone();
         if payload.len() != ty.params.len()
             || payload.iter().zip(&ty.params).any(|(v, t)| v.ty() != *t)
         {
@@ -186,15 +182,11 @@ impl Exception {
             )));
         }
         let values: Box<[ValRaw]> = payload.iter().map(|v| v.to_raw(store)).collect();
-        store.exns.push(ExnData {
+        let exn = store.push_exn(ExnData {
             tag: tag.index,
             values,
             escaped: true,
         });
-        let exn = ExnRef {
-            store: store.id,
-            index: store.exns.len() as u32 - 1,
-        };
         Ok(Exception {
             exn,
             tag,
@@ -206,8 +198,7 @@ impl Exception {
     /// The exception of an exception reference.
     pub fn from_exnref(mut store: impl AsContextMut, exn: ExnRef) -> Exception {
         let store = &mut store.as_context_mut().0.opaque;
-        check_store(store, exn.store);
-        from_raw_index(store, exn.index as usize)
+        from_exn(store, &exn)
     }
 
     /// The exception's tag.
@@ -226,21 +217,19 @@ impl Exception {
     }
 }
 
-/// The [`Exception`] of exception object `index` of `store`.
-pub(crate) fn from_raw_index(store: &mut StoreOpaque, index: usize) -> Exception {
-    store.exns[index].escaped = true;
-    let payload = payload_of(store, index);
-    let tag = store.exns[index].tag;
+/// The [`Exception`] of exception object `exn`.
+#[track_caller]
+pub(crate) fn from_exn(store: &mut StoreOpaque, exn: &ExnRef) -> Exception {
+    store.exn_mut(exn).escaped = true;
+    let payload = payload_of(store, exn);
+    let tag = Tag {
+        store: exn.store,
+        index: store.exn(exn).tag,
+    };
     Exception {
-        ty: store.tags[tag as usize].ty.clone(),
-        exn: ExnRef {
-            store: store.id,
-            index: index as u32,
-        },
-        tag: Tag {
-            store: store.id,
-            index: store.exns[index].tag,
-        },
+        ty: store.tag(&tag).ty.clone(),
+        exn: *exn,
+        tag,
         payload,
     }
 }
@@ -341,16 +330,16 @@ mod tests {
             call(&mut store, "loop", &[Val::I32(1000)]),
             [Val::I32(500500)]
         );
-        assert_eq!(store.inner.opaque.exns.len(), 1);
+        assert_eq!(store.inner.opaque.exn_count(), 1);
         call(&mut store, "keep", &[Val::I32(7)]);
         // Caught by a plain `catch` after escaping: still kept.
         assert_eq!(call(&mut store, "rethrow_kept", &[]), [Val::I32(7)]);
         assert_eq!(call(&mut store, "loop", &[Val::I32(100)]), [Val::I32(5050)]);
         assert_eq!(call(&mut store, "rethrow_kept", &[]), [Val::I32(7)]);
         assert!(
-            store.inner.opaque.exns.len() <= 3,
+            store.inner.opaque.exn_count() <= 3,
             "{}",
-            store.inner.opaque.exns.len()
+            store.inner.opaque.exn_count()
         );
     }
 }

@@ -2,12 +2,13 @@
 
 use crate::error::{Error, Result};
 use crate::func::Func;
-use crate::runtime::memory::LinearMemory;
-use crate::runtime::table::Table as TableStorage;
-use crate::runtime::vm::VMGlobalDefinition;
-use crate::store::{AsContext, AsContextMut, GlobalData, StoreOpaque, check_store};
+use crate::store::{AsContext, AsContextMut};
 use crate::types::{ExternType, GlobalType, MemoryType, TableType};
 use crate::values::Val;
+use crate::vm::memory::LinearMemory;
+use crate::vm::store_opaque::{GlobalData, StoreOpaque};
+use crate::vm::table::Table as TableStorage;
+use crate::vm::vmcontext::VMGlobalDefinition;
 
 /// An external value: what an import takes and an export gives. Each
 /// handle converts into it with `From`.
@@ -145,16 +146,11 @@ impl Memory {
     /// if the address space cannot be reserved.
     pub fn new(mut store: impl AsContextMut, ty: MemoryType) -> Result<Memory> {
         let store = &mut store.as_context_mut().0.opaque;
-        let index = new_memory(store, ty)?;
-        Ok(Memory {
-            store: store.id,
-            index,
-        })
+        new_memory(store, ty)
     }
 
     fn get<'a>(&self, store: &'a StoreOpaque) -> &'a LinearMemory {
-        check_store(store, self.store);
-        &store.memories[self.index as usize]
+        store.memory(self)
     }
 
     /// The memory's type, with its current size (in pages) as the minimum.
@@ -183,11 +179,7 @@ impl Memory {
         store: impl Into<crate::store::StoreContextMut<'a, T>>,
     ) -> (&'a mut [u8], &'a mut T) {
         let store = store.into().0;
-        check_store(&store.opaque, self.store);
-        (
-            store.opaque.memories[self.index as usize].data_mut(),
-            &mut store.data,
-        )
+        (store.opaque.memory_mut(self).data_mut(), &mut store.data)
     }
 
     /// The memory's bytes, mutable.
@@ -196,8 +188,7 @@ impl Memory {
         store: impl Into<crate::store::StoreContextMut<'a, T>>,
     ) -> &'a mut [u8] {
         let store = store.into().0;
-        check_store(&store.opaque, self.store);
-        store.opaque.memories[self.index as usize].data_mut()
+        store.opaque.memory_mut(self).data_mut()
     }
 
     /// Copies `buf.len()` bytes from `offset` into `buf`; fails (copying
@@ -216,8 +207,7 @@ impl Memory {
     /// out of bounds.
     pub fn write(&self, mut store: impl AsContextMut, offset: usize, buf: &[u8]) -> Result<()> {
         let store = &mut store.as_context_mut().0.opaque;
-        check_store(store, self.store);
-        let data = store.memories[self.index as usize].data_mut();
+        let data = store.memory_mut(self).data_mut();
         let dst = offset
             .checked_add(buf.len())
             .and_then(|end| data.get_mut(offset..end))
@@ -231,8 +221,8 @@ impl Memory {
     /// [`Config::max_memory_pages`](crate::Config::max_memory_pages).
     pub fn grow(&self, mut store: impl AsContextMut, delta: u64) -> Result<u64> {
         let store = &mut store.as_context_mut().0.opaque;
-        check_store(store, self.store);
-        store.memories[self.index as usize]
+        store
+            .memory_mut(self)
             .grow(delta)
             .ok_or_else(|| Error::msg("failed to grow memory"))
     }
@@ -264,12 +254,12 @@ impl<'a, T> From<&'a mut crate::Caller<'_, T>> for crate::store::StoreContextMut
     }
 }
 
-pub(crate) fn new_memory(store: &mut StoreOpaque, ty: MemoryType) -> Result<u32> {
-    let limit = store.engine.config().max_memory_pages;
+/// A new memory of type `ty` in `store`.
+pub(crate) fn new_memory(store: &mut StoreOpaque, ty: MemoryType) -> Result<Memory> {
+    let limit = store.engine().config().max_memory_pages;
     let m =
         LinearMemory::new(ty, limit).map_err(|e| Error::new(crate::ErrorKind::Instantiation(e)))?;
-    store.memories.push(m);
-    Ok(store.memories.len() as u32 - 1)
+    Ok(store.push_memory(m))
 }
 
 /// A table of references (`funcref` or `externref`): a handle into the
@@ -307,18 +297,13 @@ impl Table {
         // SAFETY: reading the ref field of a value made from a reference.
         let t = TableStorage::new(ty, unsafe { raw.r#ref })
             .map_err(|e| Error::new(crate::ErrorKind::Instantiation(e)))?;
-        store.tables.push(t);
-        Ok(Table {
-            store: store.id,
-            index: store.tables.len() as u32 - 1,
-        })
+        Ok(store.push_table(t))
     }
 
     /// The table's type, with its current size as the minimum.
     pub fn ty(&self, store: impl AsContext) -> TableType {
         let store = &store.as_context().0.opaque;
-        check_store(store, self.store);
-        let t = &store.tables[self.index as usize];
+        let t = store.table(self);
         let mut ty = t.ty;
         ty.limits.min = t.len();
         ty
@@ -327,19 +312,17 @@ impl Table {
     /// The current size, in elements.
     pub fn size(&self, store: impl AsContext) -> u64 {
         let store = &store.as_context().0.opaque;
-        check_store(store, self.store);
-        store.tables[self.index as usize].len()
+        store.table(self).len()
     }
 
     /// Element `index`; `None` if it is out of bounds.
     pub fn get(&self, mut store: impl AsContextMut, index: u64) -> Option<Val> {
         let store = &mut store.as_context_mut().0.opaque;
-        check_store(store, self.store);
-        let t = &store.tables[self.index as usize];
+        let t = store.table(self);
         let raw = t.get(index)?;
         let ty = t.ty.element;
         // SAFETY: table elements are raw references of the table's element type.
-        Some(unsafe { Val::from_raw(store, crate::runtime::vm::ValRaw { r#ref: raw }, ty) })
+        Some(unsafe { Val::from_raw(store, crate::vm::vmcontext::ValRaw { r#ref: raw }, ty) })
     }
 
     /// Sets element `index`. Fails if `val` is not of the element type, or
@@ -347,11 +330,10 @@ impl Table {
     /// if `index` is out of bounds.
     pub fn set(&self, mut store: impl AsContextMut, index: u64, val: Val) -> Result<()> {
         let store = &mut store.as_context_mut().0.opaque;
-        check_store(store, self.store);
-        check_ref(store, &val, store.tables[self.index as usize].ty.element)?;
+        check_ref(store, &val, store.table(self).ty.element)?;
         // SAFETY: reading the ref field of a value made from a reference.
         let raw = unsafe { val.to_raw(store).r#ref };
-        if store.tables[self.index as usize].set(index, raw) {
+        if store.table_mut(self).set(index, raw) {
             Ok(())
         } else {
             Err(Error::from(crate::TrapCode::TableOutOfBounds))
@@ -362,11 +344,11 @@ impl Table {
     /// if `init` is not of the element type or the table cannot grow that far.
     pub fn grow(&self, mut store: impl AsContextMut, delta: u64, init: Val) -> Result<u64> {
         let store = &mut store.as_context_mut().0.opaque;
-        check_store(store, self.store);
-        check_ref(store, &init, store.tables[self.index as usize].ty.element)?;
+        check_ref(store, &init, store.table(self).ty.element)?;
         // SAFETY: reading the ref field of a value made from a reference.
         let raw = unsafe { init.to_raw(store).r#ref };
-        store.tables[self.index as usize]
+        store
+            .table_mut(self)
             .grow(delta, raw)
             .ok_or_else(|| Error::msg("failed to grow table"))
     }
@@ -384,7 +366,7 @@ pub(crate) fn check_engine_form(store: &StoreOpaque, ty: crate::ValType) -> Resu
         Some(crate::HeapType::Concrete(i)) => Err(Error::msg(format!(
             "type {ty} names a module type index ({i}); the API takes engine type ids (HeapType::Engine)"
         ))),
-        Some(crate::HeapType::Engine(id)) if store.engine.types().get(id).is_none() => Err(
+        Some(crate::HeapType::Engine(id)) if store.engine().types().get(id).is_none() => Err(
             Error::msg(format!("type {ty}: the engine has no type of id {id}")),
         ),
         _ => Ok(()),
@@ -426,29 +408,23 @@ impl Global {
         })?;
         let mut owned = Box::new(VMGlobalDefinition::from_raw(val.to_raw(store)));
         let def: *mut VMGlobalDefinition = &mut *owned;
-        store.globals.push(GlobalData {
+        Ok(store.push_global(GlobalData {
             ty,
             def,
             _owned: Some(owned),
-        });
-        Ok(Global {
-            store: store.id,
-            index: store.globals.len() as u32 - 1,
-        })
+        }))
     }
 
     /// The global's type.
     pub fn ty(&self, store: impl AsContext) -> GlobalType {
         let store = &store.as_context().0.opaque;
-        check_store(store, self.store);
-        store.globals[self.index as usize].ty
+        store.global(self).ty
     }
 
     /// The global's value.
     pub fn get(&self, mut store: impl AsContextMut) -> Val {
         let store = &mut store.as_context_mut().0.opaque;
-        check_store(store, self.store);
-        let g = &store.globals[self.index as usize];
+        let g = store.global(self);
         let ty = g.ty.content;
         // SAFETY: `def` points at live storage of this global.
         let raw = unsafe { (*g.def).to_raw() };
@@ -460,8 +436,7 @@ impl Global {
     /// is not of its value type.
     pub fn set(&self, mut store: impl AsContextMut, val: Val) -> Result<()> {
         let store = &mut store.as_context_mut().0.opaque;
-        check_store(store, self.store);
-        let g = &store.globals[self.index as usize];
+        let g = store.global(self);
         if !g.ty.mutable {
             return Err(Error::msg("cannot set an immutable global"));
         }
@@ -482,10 +457,7 @@ impl Global {
 /// The type of an external value, with its current limits.
 pub(crate) fn type_in(store: &StoreOpaque, e: &Extern) -> ExternType {
     match e {
-        Extern::Func(f) => {
-            check_store(store, f.store);
-            ExternType::Func(store.engine.type_of(store.funcs[f.index as usize].type_id))
-        }
+        Extern::Func(f) => ExternType::Func(store.engine().type_of(store.func(f).type_id)),
         Extern::Memory(m) => {
             let mem = m.get(store);
             let mut ty = mem.ty;
@@ -493,19 +465,12 @@ pub(crate) fn type_in(store: &StoreOpaque, e: &Extern) -> ExternType {
             ExternType::Memory(ty)
         }
         Extern::Table(t) => {
-            check_store(store, t.store);
-            let table = &store.tables[t.index as usize];
+            let table = store.table(t);
             let mut ty = table.ty;
             ty.limits.min = table.len();
             ExternType::Table(ty)
         }
-        Extern::Global(g) => {
-            check_store(store, g.store);
-            ExternType::Global(store.globals[g.index as usize].ty)
-        }
-        Extern::Tag(t) => {
-            check_store(store, t.store);
-            ExternType::Tag(store.tags[t.index as usize].ty.clone())
-        }
+        Extern::Global(g) => ExternType::Global(store.global(g).ty),
+        Extern::Tag(t) => ExternType::Tag(store.tag(t).ty.clone()),
     }
 }

@@ -25,7 +25,7 @@ use crate::error::Result;
 /// Whether the code calling this runs inside an async call (one that can
 /// suspend), i.e. a host function reached from `call_async`.
 pub fn in_async_call() -> bool {
-    crate::async_call::in_async_call()
+    crate::vm::async_driver::in_async_call()
 }
 
 /// Waits until `deadline`. In an async call the call suspends and a helper
@@ -33,7 +33,7 @@ pub fn in_async_call() -> bool {
 /// otherwise the thread sleeps. `Err` if the async call was cancelled
 /// while waiting.
 pub fn sleep_until(deadline: std::time::Instant) -> Result<()> {
-    crate::async_call::sleep_until(deadline)
+    crate::vm::async_driver::sleep_until(deadline)
 }
 
 /// Runs blocking `f` and returns its result. In an async call, `f` runs
@@ -41,5 +41,5 @@ pub fn sleep_until(deadline: std::time::Instant) -> Result<()> {
 /// here. `Err` if the async call was cancelled before `f` finished (`f`
 /// still runs to completion on its thread; its result is dropped).
 pub fn run_blocking<R: Send + 'static>(f: impl FnOnce() -> R + Send + 'static) -> Result<R> {
-    crate::async_call::run_blocking(f)
+    crate::vm::async_driver::run_blocking(f)
 }

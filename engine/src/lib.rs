@@ -429,27 +429,21 @@
 
 #![warn(missing_docs)]
 
-mod async_call;
 pub mod cache;
-mod const_expr;
 mod engine;
 mod error;
 mod exceptions;
 mod externals;
 mod func;
 mod gc;
-mod gc_api;
 pub mod host;
 mod instance;
-mod libcalls;
 mod linker;
 mod module;
-mod runtime;
 mod store;
-mod type_registry;
-mod typed;
 mod types;
 mod values;
+mod vm;
 
 pub use engine::{Config, Engine};
 /// Alignment an artifact embedded in another file must start at.
@@ -457,17 +451,17 @@ pub const ARTIFACT_ALIGN: usize = nyash_aot::artifact::CODE_ALIGN;
 pub use error::{CompileError, Error, ErrorKind, FrameInfo, Result, Trap, TrapCode};
 pub use exceptions::{Exception, ExnRef, Tag, TagType};
 pub use externals::{Extern, Global, Memory, Table};
+pub use func::typed::{HostResult, IntoFunc, TypedFunc, WasmList, WasmTy};
 pub use func::{Caller, Func};
-pub use gc_api::{
-    ArrayRef, ArrayType, EqRef, FieldType, GcRef, Mutability, OwnedAnyRef, OwnedRooted, RootScope,
-    StorageType, StructRef, StructType,
+pub use gc::{
+    AnyRef, ArrayRef, ArrayType, EqRef, ExternRef, FieldType, GcRef, I31, Mutability, OwnedAnyRef,
+    OwnedRooted, RootScope, StorageType, StructRef, StructType,
 };
 pub use instance::Instance;
 pub use linker::Linker;
 pub use module::Module;
 pub use store::{AsContext, AsContextMut, Store, StoreContext, StoreContextMut};
-pub use typed::{HostResult, IntoFunc, TypedFunc, WasmList, WasmTy};
 pub use types::{
     ExternType, FuncType, GlobalType, HeapType, Limits, MemoryType, RefType, TableType, ValType,
 };
-pub use values::{AnyRef, ExternRef, I31, Val};
+pub use values::Val;

@@ -7,13 +7,15 @@ use std::sync::Arc;
 use crate::engine::Engine;
 use crate::error::{Error, Result};
 use crate::externals::Extern;
-use crate::func::{Caller, Func, HostFn};
+use crate::func::{Caller, Func};
 use crate::instance::Instance;
 use crate::module::Module;
-use crate::runtime::vm::ValRaw;
-use crate::store::{AsContextMut, StoreInner};
+use crate::store::AsContextMut;
 use crate::types::{ExternType, FuncType};
 use crate::values::Val;
+use crate::vm::invoke::HostFn;
+use crate::vm::store_opaque::StoreInner;
+use crate::vm::vmcontext::ValRaw;
 
 enum Definition<T> {
     Extern(Extern),

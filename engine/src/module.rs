@@ -4,14 +4,16 @@
 use std::path::Path;
 use std::sync::Arc;
 
+use nyash_aot::VMOffsets;
 use nyash_aot::artifact::{self, ArtifactMeta};
 use nyash_aot::module::{EntityIndex, ModuleEnv};
-use nyash_aot::{CompiledFunction, VMOffsets};
 
 use crate::engine::Engine;
 use crate::error::{Error, ErrorKind, Result};
-use crate::runtime::code::{CodeMemory, CodeTables};
 use crate::types::{ExternType, FuncType};
+use crate::vm::code::{CodeMemory, CodeTables};
+// The perf map is `vm::perf_map`'s; `vm::lazy` still reaches it by these paths.
+pub(crate) use crate::vm::perf_map::{perf_map_enabled, write_perf_map};
 
 pub(crate) struct ModuleInner {
     pub(crate) engine: Engine,
@@ -34,7 +36,7 @@ pub(crate) struct ModuleInner {
     pub(crate) baseline: bool,
     /// Compiled function by function on first call
     /// (`Config::lazy_compilation`): the stubs' state.
-    pub(crate) lazy: Option<crate::runtime::lazy::LazyCode>,
+    pub(crate) lazy: Option<crate::vm::lazy::LazyCode>,
 }
 
 /// A compiled WebAssembly module: validated, compiled to native code and
@@ -143,7 +145,7 @@ impl Module {
             layout,
             bodies,
         } = compiler.prepare_lazy(wasm)?;
-        if crate::runtime::lazy::tracing() {
+        if crate::vm::lazy::tracing() {
             eprintln!(
                 "lazy-prepare: {} functions, {} trampolines, {:.1} ms",
                 bodies.len(),
@@ -151,13 +153,10 @@ impl Module {
                 start.elapsed().as_secs_f64() * 1e3
             );
         }
-        let reserve = crate::runtime::lazy::reserve_for(
-            &layout,
-            &bodies,
-            artifact.defined_func_offsets.len(),
-        );
+        let reserve =
+            crate::vm::lazy::reserve_for(&layout, &bodies, artifact.defined_func_offsets.len());
         let (meta, code) = ArtifactMeta::split(artifact, compiler.fingerprint());
-        let lazy = crate::runtime::lazy::LazyCode::new(
+        let lazy = crate::vm::lazy::LazyCode::new(
             layout,
             bodies,
             wasm,
@@ -382,7 +381,7 @@ impl Module {
         meta: ArtifactMeta,
         wasm_hash: u128,
         memory: impl FnOnce(nyash_aot::ImageTables) -> std::io::Result<CodeMemory>,
-        lazy: Option<crate::runtime::lazy::LazyCode>,
+        lazy: Option<crate::vm::lazy::LazyCode>,
     ) -> Result<Module> {
         let baseline = engine
             .inner
@@ -468,7 +467,7 @@ impl Module {
         let code = bytes
             .get(parsed.code_offset..parsed.code_offset + parsed.code_len)
             .ok_or_else(|| Error::msg("tier-up: code outside the artifact"))?;
-        crate::runtime::lazy::tier_up(inner, parsed.meta, code)
+        crate::vm::lazy::tier_up(inner, parsed.meta, code)
     }
 
     /// The engine that compiled (or loaded) this module.
@@ -557,44 +556,6 @@ impl Module {
         let off = self.inner.entry_trampolines[ty]
             .expect("every defined function's type has an entry trampoline");
         self.inner.code.at(off)
-    }
-}
-
-/// Whether `NYASH_PERFMAP=1`: loaded code is described in
-/// `/tmp/perf-PID.map`, so `perf report` names wasm functions.
-pub(crate) fn perf_map_enabled() -> bool {
-    static ON: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
-    *ON.get_or_init(|| std::env::var_os("NYASH_PERFMAP").is_some_and(|v| v == "1"))
-}
-
-/// Appends one line per function of `functions` (offsets from `base`) to
-/// `/tmp/perf-PID.map` (the format perf reads for JIT code: `START SIZE
-/// NAME`, hex): a loaded image, a function compiled lazily, an image a
-/// lazy module tiered up to. Best effort: a profiling aid must not make
-/// loading fail.
-pub(crate) fn write_perf_map(env: &ModuleEnv, base: usize, functions: &[CompiledFunction]) {
-    use std::io::Write;
-    let mut out = String::new();
-    let module = env.name.as_deref().unwrap_or("wasm");
-    for f in functions {
-        let start = base + f.offset as usize;
-        if f.func_index == CompiledFunction::TRAMPOLINE {
-            out.push_str(&format!("{start:x} {:x} {module}!trampoline\n", f.len));
-        } else {
-            let name = env.func_name(f.func_index).unwrap_or("");
-            out.push_str(&format!(
-                "{start:x} {:x} {module}!{name}[{}]\n",
-                f.len, f.func_index
-            ));
-        }
-    }
-    let path = format!("/tmp/perf-{}.map", std::process::id());
-    if let Ok(mut file) = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(path)
-    {
-        let _ = file.write_all(out.as_bytes());
     }
 }
 

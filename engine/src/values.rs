@@ -1,368 +1,11 @@
 //! Values crossing the host boundary.
 
 use crate::func::Func;
-use crate::runtime::vm::ValRaw;
-use crate::store::{AsContext, AsContextMut, StoreOpaque, check_store};
+use crate::gc::{AnyRef, ExternRef};
+use crate::store::AsContext;
 use crate::types::{HeapType, RefType, ValType};
-
-/// A reference to a host value, opaque to wasm (`externref`). The value
-/// lives as long as its store; the handle is `Copy`.
-///
-/// ```
-/// use nyash_engine::{Engine, ExternRef, Store};
-///
-/// let engine = Engine::default();
-/// let mut store = Store::new(&engine, ());
-/// let r = ExternRef::new(&mut store, String::from("state"));
-/// let s = r.data(&store).downcast_ref::<String>().unwrap();
-/// assert_eq!(s, "state");
-/// ```
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub struct ExternRef {
-    pub(crate) store: u64,
-    pub(crate) index: u32,
-}
-
-impl ExternRef {
-    /// Wraps `value` as an `externref` owned by the store.
-    pub fn new<T: std::any::Any + Send + Sync>(
-        mut store: impl AsContextMut,
-        value: T,
-    ) -> ExternRef {
-        let store = &mut store.as_context_mut().0.opaque;
-        store.externrefs.push(Box::new(value));
-        ExternRef {
-            store: store.id,
-            index: store.externrefs.len() as u32 - 1,
-        }
-    }
-
-    /// The host value behind this reference; `downcast_ref` it to its
-    /// type. Panics if `store` is not the reference's store.
-    pub fn data<'a, T: 'a>(
-        &self,
-        store: &'a impl AsContext<Data = T>,
-    ) -> &'a (dyn std::any::Any + Send + Sync) {
-        let store = &store.as_context().0.opaque;
-        check_store(store, self.store);
-        &*store.externrefs[self.index as usize]
-    }
-
-    pub(crate) fn to_raw(self) -> usize {
-        self.index as usize + 1
-    }
-
-    /// `extern.convert_any`: the externref for `any` reference `a` (the
-    /// one an extern object stands for, else a new externref wrapping
-    /// `a`, which [`AnyRef::convert_extern`] turns back into `a`).
-    pub fn convert_any(mut store: impl AsContextMut, a: AnyRef) -> crate::Result<ExternRef> {
-        let store = &mut store.as_context_mut().0.opaque;
-        let r = AnyRef::resolve(store, Some(a))?;
-        let raw = crate::gc::extern_from_any(store, r);
-        ExternRef::from_raw(store, raw).ok_or_else(|| crate::Error::msg("the store has no GC heap"))
-    }
-
-    /// The `any` reference this externref wraps, if it came from
-    /// [`ExternRef::convert_any`] or `extern.convert_any` of a struct,
-    /// array or `i31`.
-    pub fn wrapped_any(&self, mut store: impl AsContextMut) -> Option<AnyRef> {
-        let store = &mut store.as_context_mut().0.opaque;
-        check_store(store, self.store);
-        let r = crate::gc::wrapped_any(store, self.index)?;
-        AnyRef::from_raw(store, r)
-    }
-
-    pub(crate) fn from_raw(store: &StoreOpaque, raw: usize) -> Option<ExternRef> {
-        (raw != 0).then(|| ExternRef {
-            store: store.id,
-            index: (raw - 1) as u32,
-        })
-    }
-}
-
-/// An unboxed 31-bit integer, the payload of an `i31ref`. Constructors
-/// wrap: the top bit of a 32-bit value is dropped.
-///
-/// ```
-/// use nyash_engine::I31;
-///
-/// assert_eq!(I31::new_i32(-1).get_i32(), -1);
-/// assert_eq!(I31::new_i32(-1).get_u32(), 0x7fff_ffff);
-/// assert_eq!(I31::new_u32(0x8000_0005).get_u32(), 5);
-/// ```
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
-pub struct I31(u32);
-
-impl I31 {
-    /// `value`'s low 31 bits.
-    pub const fn new_u32(value: u32) -> I31 {
-        I31(value & 0x7fff_ffff)
-    }
-    /// `value`'s low 31 bits (as `ref.i31` does).
-    pub const fn new_i32(value: i32) -> I31 {
-        I31::new_u32(value as u32)
-    }
-    /// The value zero-extended (`i31.get_u`).
-    pub const fn get_u32(self) -> u32 {
-        self.0
-    }
-    /// The value sign-extended (`i31.get_s`).
-    pub const fn get_i32(self) -> i32 {
-        ((self.0 << 1) as i32) >> 1
-    }
-}
-
-impl std::fmt::Display for I31 {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}", self.get_i32())
-    }
-}
-
-/// A non-null reference of the `any` hierarchy (`anyref`, `eqref`,
-/// `i31ref`, struct and array references): an unboxed `i31`, or a struct or
-/// array object of a store's GC heap.
-///
-/// An object reference is a *root*: a handle the collector updates when it
-/// moves the object. How long a root lives:
-///
-/// - one handed to a host function called from wasm (as an argument), or
-///   made while it runs (a call's result, a field read, an allocation),
-///   lives until that host function returns;
-/// - one made inside a [`RootScope`](crate::RootScope) (or
-///   [`Store::gc_scope`](crate::Store::gc_scope)) lives until the scope
-///   ends, also when it ends with an error through `?`;
-/// - one made at top level, outside both, lives as long as the store;
-/// - an [`OwnedRooted`](crate::OwnedRooted) (from
-///   [`AnyRef::to_owned_rooted`]) lives until it, and every clone of it, is
-///   dropped; dropping needs no store. The `AnyRef` it gives
-///   ([`OwnedRooted::get`](crate::OwnedRooted::get)) is valid as long.
-///
-/// A root used after it ended is refused with an error (never a wrong
-/// object); so is one of another store. Typed views of objects are
-/// [`StructRef`](crate::StructRef), [`ArrayRef`](crate::ArrayRef) and
-/// [`EqRef`](crate::EqRef) ([`AnyRef::as_struct`] and so on).
-///
-/// ```
-/// use nyash_engine::{AnyRef, I31, Val};
-///
-/// let r = AnyRef::from_i31(I31::new_i32(-7));
-/// assert_eq!(r.as_i31().map(I31::get_i32), Some(-7));
-/// let v = Val::AnyRef(Some(r));
-/// assert_eq!(v.any_ref(), Some(Some(r)));
-/// ```
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub struct AnyRef {
-    repr: AnyRepr,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-enum AnyRepr {
-    /// As generated code holds it (`nyash_gc::vm`): `(value << 1) | 1`.
-    I31(std::num::NonZeroU32),
-    /// A host root of store `store`: slot `index`, valid while the slot
-    /// has generation `generation`.
-    Object {
-        store: u64,
-        index: u32,
-        generation: u32,
-    },
-    /// An owned root of store `store` (`gc_api::OwnedRoots`): slot
-    /// `index`, valid while the slot has generation `generation` and its
-    /// `OwnedRooted` lives.
-    Owned {
-        store: u64,
-        index: u32,
-        generation: u32,
-    },
-}
-
-impl AnyRef {
-    /// The `i31ref` of `value`.
-    pub const fn from_i31(value: I31) -> AnyRef {
-        AnyRef {
-            repr: AnyRepr::I31(
-                std::num::NonZeroU32::new((value.0 << 1) | nyash_gc::vm::I31_TAG)
-                    .expect("the tag bit is set"),
-            ),
-        }
-    }
-
-    /// The `i31` value, if this is an `i31ref`.
-    pub const fn as_i31(&self) -> Option<I31> {
-        match self.repr {
-            AnyRepr::I31(raw) => Some(I31(raw.get() >> 1)),
-            AnyRepr::Object { .. } | AnyRepr::Owned { .. } => None,
-        }
-    }
-
-    /// Whether this is a heap object (a struct, an array, or an extern
-    /// object made by [`AnyRef::convert_extern`]), not an `i31`.
-    pub const fn is_object(&self) -> bool {
-        matches!(self.repr, AnyRepr::Object { .. } | AnyRepr::Owned { .. })
-    }
-
-    /// Whether `self` and `other` are the same reference (`ref.eq`): the
-    /// same `i31`, or the same object. Fails for a root that ended.
-    pub fn ref_eq(&self, store: impl AsContext, other: &AnyRef) -> crate::Result<bool> {
-        let store = &store.as_context().0.opaque;
-        Ok(AnyRef::resolve(store, Some(*self))? == AnyRef::resolve(store, Some(*other))?)
-    }
-
-    /// `any.convert_extern`: the `any` reference for externref `e` (the
-    /// reference it wraps if it came from [`ExternRef::convert_any`] or
-    /// `extern.convert_any`, else the store's extern object standing for
-    /// it, the same one each time). Fails if the store has no GC heap (no
-    /// module that can see GC objects was instantiated in it) or the heap
-    /// is full.
-    pub fn convert_extern(mut store: impl AsContextMut, e: ExternRef) -> crate::Result<AnyRef> {
-        let store = &mut store.as_context_mut().0.opaque;
-        check_store(store, e.store);
-        let r = crate::gc::any_from_extern(store, e.to_raw())
-            .map_err(|e| crate::Error::msg(format!("GC heap: {e}")))?;
-        AnyRef::from_raw(store, r).ok_or_else(|| crate::Error::msg("the store has no GC heap"))
-    }
-
-    /// Whether this is a struct object of `store`.
-    pub fn is_struct(&self, store: impl AsContext) -> crate::Result<bool> {
-        Ok(self.object_kind(&store.as_context().0.opaque)? == Some(nyash_gc::vm::Kind::Struct))
-    }
-
-    /// Whether this is an array object of `store`.
-    pub fn is_array(&self, store: impl AsContext) -> crate::Result<bool> {
-        Ok(self.object_kind(&store.as_context().0.opaque)? == Some(nyash_gc::vm::Kind::Array))
-    }
-
-    /// The object's kind and engine type id (`None` for an `i31`).
-    pub(crate) fn object_type(
-        &self,
-        store: &StoreOpaque,
-    ) -> crate::Result<Option<(nyash_gc::vm::Kind, u32)>> {
-        let r = AnyRef::resolve(store, Some(*self))?;
-        if r & nyash_gc::vm::I31_TAG != 0 {
-            return Ok(None);
-        }
-        let heap = &store.gc.as_ref().ok_or_else(stale)?.heap;
-        heap.object_type(r)
-            .map(Some)
-            .map_err(|e| crate::Error::msg(format!("GC heap: {e}")))
-    }
-
-    fn object_kind(&self, store: &StoreOpaque) -> crate::Result<Option<nyash_gc::vm::Kind>> {
-        Ok(self.object_type(store)?.map(|(k, _)| k))
-    }
-
-    /// The engine type of the object (`HeapType::Engine(id)`),
-    /// `HeapType::I31` for an `i31`, `HeapType::Any` for an externref
-    /// converted with `any.convert_extern`.
-    pub fn heap_type(&self, store: impl AsContext) -> crate::Result<HeapType> {
-        Ok(match self.object_type(&store.as_context().0.opaque)? {
-            Some((nyash_gc::vm::Kind::Extern, _)) => HeapType::Any,
-            Some((_, id)) => HeapType::Engine(id),
-            None => HeapType::I31,
-        })
-    }
-
-    /// The raw form of `r` as generated code holds it; an error for a root
-    /// of another store or one that ended.
-    pub(crate) fn resolve(store: &StoreOpaque, r: Option<AnyRef>) -> crate::Result<u32> {
-        let Some(r) = r else {
-            return Ok(nyash_gc::vm::NULL_REF);
-        };
-        let (id, owned, index, generation) = match r.repr {
-            AnyRepr::I31(raw) => return Ok(raw.get()),
-            AnyRepr::Object {
-                store,
-                index,
-                generation,
-            } => (store, false, index, generation),
-            AnyRepr::Owned {
-                store,
-                index,
-                generation,
-            } => (store, true, index, generation),
-        };
-        if id != store.id {
-            return Err(crate::Error::msg(
-                "a GC reference of another store was used with this store",
-            ));
-        }
-        let gc = store.gc.as_ref().ok_or_else(stale)?;
-        if owned {
-            gc.host.owned_value(index, generation)
-        } else {
-            gc.rooted(index, generation)
-        }
-        .ok_or_else(stale)
-    }
-
-    /// The handle of owned root `(index, generation)` of store `store`.
-    pub(crate) fn owned(store: u64, index: u32, generation: u32) -> AnyRef {
-        AnyRef {
-            repr: AnyRepr::Owned {
-                store,
-                index,
-                generation,
-            },
-        }
-    }
-
-    /// A handle of store `store` that never resolves (every use is the
-    /// error of a root that ended): what a typed function gets for a
-    /// non-null reference that was null, which well-typed code never
-    /// passes.
-    pub(crate) fn dangling(store: u64) -> AnyRef {
-        AnyRef {
-            repr: AnyRepr::Object {
-                store,
-                index: u32::MAX,
-                generation: 0,
-            },
-        }
-    }
-
-    /// [`AnyRef::resolve`], with null for a reference that cannot be used
-    /// (callers check values with `Val::check_ty` first).
-    pub(crate) fn to_raw(store: &StoreOpaque, r: Option<AnyRef>) -> u32 {
-        AnyRef::resolve(store, r).unwrap_or(nyash_gc::vm::NULL_REF)
-    }
-
-    /// A reference read from generated code: an object gets a host root.
-    pub(crate) fn from_raw(store: &mut StoreOpaque, raw: u32) -> Option<AnyRef> {
-        let nz = std::num::NonZeroU32::new(raw)?;
-        if raw & nyash_gc::vm::I31_TAG != 0 {
-            return Some(AnyRef {
-                repr: AnyRepr::I31(nz),
-            });
-        }
-        let id = store.id;
-        let gc = store.gc.as_mut()?;
-        let (index, generation) = gc.root(raw);
-        Some(AnyRef {
-            repr: AnyRepr::Object {
-                store: id,
-                index,
-                generation,
-            },
-        })
-    }
-}
-
-fn stale() -> crate::Error {
-    crate::Error::msg(
-        "a GC reference was used after its root ended (references handed to a host \
-         function live until it returns, those made in a RootScope until it ends, \
-         an OwnedRooted's until it is dropped)",
-    )
-}
-
-impl std::fmt::Display for AnyRef {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.repr {
-            AnyRepr::I31(raw) => write!(f, "i31 {}", I31(raw.get() >> 1)),
-            AnyRepr::Object { .. } | AnyRepr::Owned { .. } => write!(f, "object"),
-        }
-    }
-}
+use crate::vm::store_opaque::StoreOpaque;
+use crate::vm::vmcontext::ValRaw;
 
 /// A WebAssembly value, for dynamically typed calls ([`Func::call`]),
 /// globals and tables. Floats are kept as bits so NaN payloads survive;
@@ -509,39 +152,48 @@ impl Val {
                 Ok(None) => HeapType::I31,
                 Err(e) => return Err(e.to_string()),
             };
-            return if store.engine.types().heap_matches(actual, r.heap) {
+            return if store.engine().types().heap_matches(actual, r.heap) {
                 Ok(())
             } else {
                 Err(format!("expected a value of type {ty}, got an {actual}ref"))
             };
         }
         let (top, non_null) = match self {
-            Val::FuncRef(f) => (HeapType::Func, f.map(|f| (f.store, f.index))),
-            Val::ExternRef(e) => (HeapType::Extern, e.map(|e| (e.store, e.index))),
-            Val::ExnRef(e) => (HeapType::Exn, e.map(|e| (e.store, e.index))),
+            Val::FuncRef(f) => (HeapType::Func, f.is_some()),
+            Val::ExternRef(e) => (HeapType::Extern, e.is_some()),
+            Val::ExnRef(e) => (HeapType::Exn, e.is_some()),
             _ => return Err(format!("expected a value of type {ty}, got {}", self.ty())),
         };
         if expected_top != top {
             return Err(format!("expected a value of type {ty}, got {}", self.ty()));
         }
-        let Some((owner, index)) = non_null else {
+        if !non_null {
             return if r.nullable {
                 Ok(())
             } else {
                 Err(format!("null is not a value of the non-nullable type {ty}"))
             };
-        };
-        check_store(store, owner);
+        }
+        // The accessors check that the reference is this store's.
         let actual = match self {
-            Val::FuncRef(_) => HeapType::Engine(store.funcs[index as usize].type_id),
-            Val::ExnRef(_) => HeapType::Exn,
+            Val::FuncRef(Some(f)) => HeapType::Engine(store.func(f).type_id),
+            Val::ExnRef(Some(e)) => {
+                store.exnref_raw(e);
+                HeapType::Exn
+            }
+            Val::ExternRef(Some(e)) => {
+                store.externref_raw(e);
+                HeapType::Extern
+            }
             _ => HeapType::Extern,
         };
-        if store.engine.types().heap_matches(actual, r.heap) {
+        if store.engine().types().heap_matches(actual, r.heap) {
             Ok(())
         } else {
             let actual = match actual {
-                HeapType::Engine(id) => format!("a function of type {}", store.engine.type_of(id)),
+                HeapType::Engine(id) => {
+                    format!("a function of type {}", store.engine().type_of(id))
+                }
                 HeapType::Exn => "an exnref".to_string(),
                 _ => "an externref".to_string(),
             };
@@ -613,22 +265,13 @@ impl Val {
                 v128: v.to_le_bytes(),
             },
             Val::FuncRef(f) => ValRaw {
-                r#ref: f.map_or(0, |f| {
-                    check_store(store, f.store);
-                    store.funcs[f.index as usize].func_ref as usize
-                }),
+                r#ref: f.map_or(0, |f| store.func(&f).func_ref as usize),
             },
             Val::ExternRef(e) => ValRaw {
-                r#ref: e.map_or(0, |e| {
-                    check_store(store, e.store);
-                    e.to_raw()
-                }),
+                r#ref: e.map_or(0, |e| store.externref_raw(&e)),
             },
             Val::ExnRef(e) => ValRaw {
-                r#ref: e.map_or(0, |e| {
-                    check_store(store, e.store);
-                    e.to_raw()
-                }),
+                r#ref: e.map_or(0, |e| store.exnref_raw(&e)),
             },
             // Zero-extended: generated code reads the low 32 bits as an
             // `I32`, and a table slot holds the whole word.

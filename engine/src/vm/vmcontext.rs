@@ -92,7 +92,7 @@ pub struct VMContextHeader {
     pub magic: u32,
     pub _pad: u32,
     pub store_context: *mut VMStoreContext,
-    pub builtins: *const crate::libcalls::VMBuiltinFunctions,
+    pub builtins: *const crate::vm::libcalls::VMBuiltinFunctions,
     /// Module type index -> engine-wide type id.
     pub type_ids: *const u32,
     /// The instance's index in its store (never read by generated code).
@@ -187,11 +187,11 @@ mod tests {
             VMOffsets::HEADER_SIZE as usize
         );
         assert_eq!(
-            crate::runtime::memory::RESERVATION as u64,
+            crate::vm::memory::RESERVATION as u64,
             nyash_aot::vmoffsets::MEMORY32_RESERVATION
         );
         // Every builtin's slot and signature.
-        crate::libcalls::assert_table_matches_list();
+        crate::vm::libcalls::assert_table_matches_list();
         assert_eq!(
             offset_of!(VMFuncRef, wasm_call),
             func_ref::WASM_CALL as usize

@@ -6,7 +6,7 @@
 //!
 //! - the stack-map slots of every wasm frame of every host -> wasm call in
 //!   progress, whether it runs on the caller's stack or a fiber, and
-//!   whether the fiber is running or suspended (`runtime::unwind::visit_frame_roots`,
+//!   whether the fiber is running or suspended (`vm::unwind::visit_frame_roots`,
 //!   from the exit records in `StoreOpaque::exits` (async calls) and
 //!   `StoreOpaque::sync_exits` (synchronous calls) and the store context);
 //! - globals, table elements and element segments of `any` references;
@@ -24,9 +24,9 @@ use nyash_gc::{CollectionKind, GcConfig, GcError, GcHeap, RootSource};
 use crate::engine::Config;
 use crate::error::{Error, ErrorKind};
 use crate::module::Module;
-use crate::runtime::table::Table as TableStorage;
-use crate::store::{ExnData, GlobalData, InstanceData, StoreOpaque, TagData};
-use crate::type_registry::TypeRegistry;
+use crate::vm::store_opaque::{ExnData, GlobalData, InstanceData, StoreOpaque, TagData};
+use crate::vm::table::Table as TableStorage;
+use crate::vm::type_registry::TypeRegistry;
 
 /// A store's GC heap and roots.
 pub(crate) struct GcStore {
@@ -46,8 +46,8 @@ pub(crate) struct GcStore {
     /// `extern.convert_any` of a struct, array or `i31`: the externref made
     /// for it (by store index) and the reference it wraps.
     wrapped: std::collections::HashMap<u32, u32>,
-    /// The host API's owned roots and layout cache (`gc_api.rs`).
-    pub(crate) host: crate::gc_api::HostGc,
+    /// The host API's owned roots and layout cache (`crate::gc`).
+    pub(crate) host: crate::gc::HostGc,
 }
 
 /// The host data of an externref that wraps an `any` reference (kept in
@@ -70,7 +70,7 @@ impl GcStore {
             tmp: Vec::new(),
             extern_objects: std::collections::HashMap::new(),
             wrapped: std::collections::HashMap::new(),
-            host: crate::gc_api::HostGc::default(),
+            host: crate::gc::HostGc::default(),
         })
     }
 
@@ -179,7 +179,7 @@ fn make_heap(store: &mut StoreOpaque) -> Result<(), GcError> {
         // SAFETY: a VMContext starts with its header; no code reads the
         // field now (see above).
         unsafe {
-            (*(inst.vmctx_ptr() as *mut crate::runtime::vm::VMContextHeader)).gc_heap = data;
+            (*(inst.vmctx_ptr() as *mut crate::vm::vmcontext::VMContextHeader)).gc_heap = data;
         }
     }
     Ok(())
@@ -192,7 +192,7 @@ fn gc_error(e: GcError) -> Error {
 /// Every root of a store, for one collection (see the module docs).
 struct StoreRoots<'a> {
     exits: &'a [[usize; 2]],
-    sync_exits: *const crate::store::SavedExit,
+    sync_exits: *const crate::vm::store_opaque::SavedExit,
     current: [usize; 2],
     globals: &'a [GlobalData],
     tables: &'a mut [TableStorage],
@@ -203,8 +203,8 @@ struct StoreRoots<'a> {
     tmp: &'a mut Vec<u32>,
     extern_objects: &'a mut std::collections::HashMap<u32, u32>,
     wrapped: &'a mut std::collections::HashMap<u32, u32>,
-    /// The host's owned roots (`gc_api::OwnedRooted`).
-    host: &'a mut crate::gc_api::HostGc,
+    /// The host's owned roots (`gc::OwnedRooted`).
+    host: &'a mut crate::gc::HostGc,
     types: &'a TypeRegistry,
 }
 
@@ -223,13 +223,13 @@ impl RootSource for StoreRoots<'_> {
         // began (the outermost call saved `[0, 0]`). Only while a call is in
         // progress.
         if !self.exits.is_empty() || !self.sync_exits.is_null() {
-            let saved = crate::store::saved_exits(self.exits, self.sync_exits);
+            let saved = crate::vm::store_opaque::saved_exits(self.exits, self.sync_exits);
             for [pc, fp] in saved.chain([self.current]) {
                 if pc != 0 {
                     // SAFETY: an exit record names a wasm frame of a call
                     // in progress (suspended in a host function or builtin
                     // of this store), whose frame chain is intact.
-                    unsafe { crate::runtime::unwind::visit_frame_roots(pc, fp, visit) };
+                    unsafe { crate::vm::unwind::visit_frame_roots(pc, fp, visit) };
                 }
             }
         }
@@ -266,7 +266,7 @@ impl RootSource for StoreRoots<'_> {
                 if is_traced(self.types, t) {
                     // SAFETY: a payload value of an `any` type keeps the
                     // reference in its low 32 bits.
-                    visit(unsafe { &mut *(v as *mut crate::runtime::vm::ValRaw as *mut u32) });
+                    visit(unsafe { &mut *(v as *mut crate::vm::vmcontext::ValRaw as *mut u32) });
                 }
             }
         }
@@ -417,7 +417,7 @@ pub(crate) fn wrapped_any(store: &StoreOpaque, index: u32) -> Option<u32> {
 }
 
 // ---------------------------------------------------------------------------
-// Hooks for the host API (`gc_api.rs`): a heap made when the host allocates
+// Hooks for the host API (`crate::gc`): a heap made when the host allocates
 // first, and the layout of a type the host allocates.
 
 /// The store's GC state, making its heap first if it has none. A heap is

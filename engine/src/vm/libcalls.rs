@@ -12,9 +12,9 @@ use nyash_aot::gc_layout::ArrayLayout;
 use nyash_aot::module::CompositeType;
 use nyash_gc::vm::{Kind, type_word};
 
-use crate::runtime::unwind;
-use crate::runtime::vm::{VMContextHeader, VMStoreContext, ValRaw};
-use crate::store::{EpochBehavior, ExnData, StoreOpaque};
+use crate::vm::store_opaque::{EpochBehavior, ExnData, StoreOpaque};
+use crate::vm::unwind;
+use crate::vm::vmcontext::{VMContextHeader, VMStoreContext, ValRaw};
 
 /// The Rust type of a builtin parameter or result type of the list.
 macro_rules! builtin_rust_type {
@@ -47,7 +47,7 @@ macro_rules! define_builtins_table {
         };
 
         /// Checks every builtin's slot offset and `extern "C"` function type
-        /// against the list (part of `runtime::vm`'s layout test).
+        /// against the list (part of `vm::vmcontext`'s layout test).
         #[cfg(test)]
         pub(crate) fn assert_table_matches_list() {
             use nyash_aot::builtin::Builtin;
@@ -282,7 +282,7 @@ unsafe extern "C" fn epoch_deadline(vmctx: *mut u8) -> u32 {
     match store.epoch_behavior {
         EpochBehavior::Trap => 1,
         EpochBehavior::YieldAndUpdate(delta) => {
-            if crate::async_call::yield_now() == crate::async_call::Yield::Cancelled {
+            if crate::vm::async_driver::yield_now() == crate::vm::async_driver::Yield::Cancelled {
                 return 1;
             }
             // SAFETY: the store is still the one this code runs in.
@@ -302,7 +302,7 @@ unsafe extern "C" fn out_of_fuel(vmctx: *mut u8) -> u32 {
         return 1;
     }
     if store.fuel_yield_interval.is_some()
-        && crate::async_call::yield_now() == crate::async_call::Yield::Cancelled
+        && crate::vm::async_driver::yield_now() == crate::vm::async_driver::Yield::Cancelled
     {
         return 1;
     }
@@ -596,7 +596,7 @@ gc_stub!(any_convert_extern, any_convert_extern_body, (_handle: usize) -> u64);
 unsafe extern "C" fn any_convert_extern_body(vmctx: *mut u8, handle: usize) -> u64 {
     // SAFETY: as for `gc_alloc_body`.
     let (store, _) = unsafe { context(vmctx) };
-    match crate::gc::any_from_extern(store, handle) {
+    match crate::vm::gc_heap::any_from_extern(store, handle) {
         Ok(r) => u64::from(r),
         Err(_) => 1 << 32,
     }
@@ -605,7 +605,7 @@ unsafe extern "C" fn any_convert_extern_body(vmctx: *mut u8, handle: usize) -> u
 unsafe extern "C" fn extern_convert_any(vmctx: *mut u8, r: u32) -> usize {
     // SAFETY: called by generated code with its own VMContext.
     let (store, _) = unsafe { context(vmctx) };
-    crate::gc::extern_from_any(store, r)
+    crate::vm::gc_heap::extern_from_any(store, r)
 }
 gc_stub!(array_new_data, array_new_data_body, (_type_index: u32, _data: u32, _offset: u32, _len: u32) -> u64);
 gc_stub!(array_new_elem, array_new_elem_body, (_type_index: u32, _elem: u32, _offset: u32, _len: u32) -> u64);
@@ -647,7 +647,7 @@ unsafe extern "C" fn gc_alloc_body(vmctx: *mut u8, type_index: u32, len: u32) ->
         return 0;
     };
     let w1 = if elem.is_some() { len } else { 0 };
-    crate::gc::alloc_raw(store, w0, w1).unwrap_or(0)
+    crate::vm::gc_heap::alloc_raw(store, w0, w1).unwrap_or(0)
 }
 
 /// `array.new_data`: bytes of data segment `data` from `offset`.
@@ -672,7 +672,7 @@ unsafe extern "C" fn array_new_data_body(
     ) else {
         return 1 << 32;
     };
-    let Ok(r) = crate::gc::alloc_raw(store, w0, len) else {
+    let Ok(r) = crate::vm::gc_heap::alloc_raw(store, w0, len) else {
         return 2 << 32;
     };
     let heap = &mut store.gc.as_mut().expect("allocated above").heap;
@@ -739,7 +739,7 @@ unsafe extern "C" fn array_new_elem_body(
     if range(u64::from(offset), u64::from(len), n).is_none() {
         return 1 << 32;
     }
-    let Ok(r) = crate::gc::alloc_raw(store, w0, len) else {
+    let Ok(r) = crate::vm::gc_heap::alloc_raw(store, w0, len) else {
         return 2 << 32;
     };
     // The items are roots, updated by any collection above: read them now.

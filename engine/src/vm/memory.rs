@@ -8,7 +8,7 @@
 //! either.
 
 use super::mmap::{Mmap, page_size};
-use super::vm::VMMemoryDefinition;
+use super::vmcontext::VMMemoryDefinition;
 use nyash_aot::module::MemoryType;
 use nyash_aot::vmoffsets::{MAX_MEMORY_BYTES, WASM_PAGE_SIZE};
 

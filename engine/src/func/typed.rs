@@ -7,13 +7,15 @@
 use std::marker::PhantomData;
 
 use crate::error::{Error, Result};
-use crate::func::{Caller, Func, HostFn};
+use crate::func::{Caller, Func};
+use crate::gc::ExternRef;
 use crate::instance::Instance;
 use crate::linker::Linker;
-use crate::runtime::vm::ValRaw;
-use crate::store::{AsContextMut, StoreOpaque};
+use crate::store::AsContextMut;
 use crate::types::{FuncType, ValType};
-use crate::values::ExternRef;
+use crate::vm::invoke::HostFn;
+use crate::vm::store_opaque::StoreOpaque;
+use crate::vm::vmcontext::ValRaw;
 
 /// A Rust type that is a WebAssembly value type: `i32` and `u32` (`i32`),
 /// `i64` and `u64` (`i64`), `f32`, `f64`, `u128` (`v128`, lane 0 in the
@@ -209,7 +211,7 @@ macro_rules! wasm_ty_gc {
                 crate::values::Val::AnyRef(Some(self.to_anyref())).to_raw(store)
             }
             unsafe fn from_raw(store: &mut StoreOpaque, raw: ValRaw) -> Self {
-                let id = store.id;
+                let id = store.id();
                 // SAFETY: as above; a non-null type's slot is never null,
                 // but a null would give a handle that never resolves.
                 crate::AnyRef::from_raw(store, unsafe { raw.i32 } as u32).map_or_else(
@@ -429,7 +431,7 @@ impl Func {
             params: P::valtypes(),
             results: R::valtypes(),
         };
-        let types = store.0.opaque.engine.types();
+        let types = store.0.opaque.engine().types();
         // A GC reference view (`StructRef`, `EqRef`, ...) may stand for a
         // parameter of a narrower type of its hierarchy (`(ref $t)`): each
         // such argument is then checked when the function is called.
@@ -548,9 +550,7 @@ impl<P, R> TypedFunc<P, R> {
 
     #[inline(never)]
     fn check_args_slow(&self, store: &StoreOpaque, values: &[ValRaw]) -> Result<()> {
-        let ty = store
-            .engine
-            .type_of(store.funcs[self.func.index as usize].type_id);
+        let ty = store.engine().type_of(store.func(&self.func).type_id);
         for (i, t) in ty.params.iter().enumerate() {
             if self.checked & (1 << i) == 0 {
                 continue;
@@ -558,7 +558,7 @@ impl<P, R> TypedFunc<P, R> {
             let ValType::Ref(r) = *t else { continue };
             // SAFETY: an `any` reference argument is a `u32` in the low bits.
             let raw = unsafe { values[i].i32 } as u32;
-            if !crate::gc::raw_matches(store, raw, r) {
+            if !crate::vm::gc_heap::raw_matches(store, raw, r) {
                 return Err(Error::msg(format!(
                     "argument {i}: not a value of the parameter type {t}"
                 )));
@@ -615,7 +615,7 @@ impl<T: 'static> Linker<T> {
             // SAFETY: the trampoline wrote values of the declared parameter types.
             let params = unsafe { P::load_raw(&mut *store, values) };
             let mut future = std::pin::Pin::from(f(caller, params));
-            let results = crate::async_call::block_on_fiber(future.as_mut());
+            let results = crate::vm::async_driver::block_on_fiber(future.as_mut());
             drop(future);
             let results = results?;
             // SAFETY: the future, and with it its borrow of the store, is gone.
@@ -636,5 +636,24 @@ impl<T: 'static> Linker<T> {
     ) -> Result<&mut Self> {
         let (ty, call) = f.into_host_fn();
         self.func_raw(module, name, ty, call)
+    }
+}
+
+impl<P: WasmList, R: WasmList> TypedFunc<P, R> {
+    /// Calls the function in an async call (see [`Func::call_async`]); the
+    /// typed counterpart of [`TypedFunc::call`].
+    pub async fn call_async<T: Send + 'static>(
+        &self,
+        mut store: impl AsContextMut<Data = T> + Send,
+        params: P,
+    ) -> Result<R> {
+        let store = store.as_context_mut().0;
+        let n = P::LEN.max(R::LEN).max(1);
+        let mut values = vec![ValRaw::ZERO; n];
+        params.store_raw(&store.opaque, &mut values);
+        self.check_args(&store.opaque, &values)?;
+        self.func().call_raw_async(store, &mut values).await?;
+        // SAFETY: the function's type was checked when this TypedFunc was made.
+        Ok(unsafe { R::load_raw(&mut store.opaque, &values) })
     }
 }

@@ -1,7 +1,7 @@
 //! Tables of references. Elements are pointer-sized raw references (see
 //! `nyash_aot::vmoffsets::table_def`).
 
-use super::vm::VMTableDefinition;
+use super::vmcontext::VMTableDefinition;
 use nyash_aot::module::TableType;
 
 /// The most elements any table may have, whatever its declared maximum.

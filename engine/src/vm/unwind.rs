@@ -24,7 +24,7 @@ use nyash_aot::HandlerTable;
 use nyash_asyncify::CodeInfo;
 
 use super::code::CodeTables;
-use crate::runtime::vm::{VMContextHeader, VMStoreContext};
+use crate::vm::vmcontext::{VMContextHeader, VMStoreContext};
 
 /// Where to resume: a handler, with the SP and FP of its frame.
 #[derive(Clone, Copy, Debug)]

@@ -28,8 +28,8 @@ use nyash_aot::vmoffsets::type_display;
 use nyash_aot::module::CompositeType;
 use nyash_aot::{FuncType, HeapType, ModuleEnv, SubType, WasmType};
 
-use crate::runtime::code::CodeMemory;
-use crate::runtime::mmap::{Mmap, page_size};
+use crate::vm::code::CodeMemory;
+use crate::vm::mmap::{Mmap, page_size};
 
 /// The most types one engine registers: its display region is reserved for
 /// them up front (256 MiB of address space, committed as types come).

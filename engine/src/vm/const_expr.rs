@@ -6,10 +6,10 @@ use nyash_aot::module::{CompositeType, ConstExpr, ConstOp, FieldType, StorageTyp
 use nyash_gc::vm::{Kind, type_word};
 
 use crate::error::{Result, TrapCode};
-use crate::instance::wasm_func;
-use crate::runtime::vm::ValRaw;
-use crate::store::StoreOpaque;
-use crate::values::{AnyRef, I31};
+use crate::gc::{AnyRef, I31};
+use crate::vm::instantiate::wasm_func;
+use crate::vm::store_opaque::StoreOpaque;
+use crate::vm::vmcontext::ValRaw;
 
 /// Evaluates a constant expression in the context of an instance. Fails
 /// only when a GC allocation finds no room (`AllocationFailure`).
@@ -84,7 +84,7 @@ pub(crate) fn eval_const(
                 // SAFETY: validation typed the operand externref.
                 let e = unsafe { stack.pop().unwrap_or_default().0.r#ref };
                 is_ref = true;
-                let r = crate::gc::any_from_extern(store, e)
+                let r = crate::vm::gc_heap::any_from_extern(store, e)
                     .map_err(|_| crate::Error::from(TrapCode::AllocationFailure))?;
                 ValRaw { r#ref: r as usize }
             }
@@ -92,7 +92,7 @@ pub(crate) fn eval_const(
                 // SAFETY: validation typed the operand an `any` reference.
                 let r = unsafe { stack.pop().unwrap_or_default().0.i32 as u32 };
                 ValRaw {
-                    r#ref: crate::gc::extern_from_any(store, r),
+                    r#ref: crate::vm::gc_heap::extern_from_any(store, r),
                 }
             }
             ConstOp::I64Add | ConstOp::I64Sub | ConstOp::I64Mul => {
@@ -157,7 +157,7 @@ fn alloc(
             // (an `any` reference in the low 32 bits).
             .map(|v| unsafe { v.0.i32 as u32 }),
     );
-    let r = crate::gc::alloc_raw(store, w0, w1);
+    let r = crate::vm::gc_heap::alloc_raw(store, w0, w1);
     let gc = store.gc.as_mut().expect("checked above");
     let mut moved = gc.tmp.drain(base..);
     for v in stack.iter_mut().filter(|v| v.1) {

@@ -14,11 +14,10 @@ use std::task::{Context, Poll};
 use nyash_asyncify::{Fiber, Resume};
 
 use crate::error::{Error, Result, TrapCode};
-use crate::func::{Caller, Func, trap_to_error};
-use crate::runtime::vm::ValRaw;
-use crate::store::{AsContextMut, FuncKind, StoreInner, StoreOpaque};
-use crate::typed::{TypedFunc, WasmList};
-use crate::values::Val;
+use crate::func::{Caller, Func};
+use crate::vm::invoke::trap_to_error;
+use crate::vm::store_opaque::{FuncKind, StoreInner, StoreOpaque};
+use crate::vm::vmcontext::ValRaw;
 
 thread_local! {
     /// The task context of the async call being polled on this thread, while
@@ -136,100 +135,62 @@ async fn run_fiber<R: Send>(store: &mut StoreOpaque, f: impl FnOnce() -> R + Sen
     result.map_err(|trap| trap_to_error(store, trap))
 }
 
-impl Func {
-    /// Calls the function in an async call: async host functions it reaches
-    /// suspend it instead of blocking, and so do epoch and fuel yields.
-    /// Dropping the future cancels the call. Fails without
-    /// [`Config::async_support`](crate::Config::async_support); otherwise
-    /// as [`Func::call`].
-    pub async fn call_async<T: Send + 'static>(
-        &self,
-        mut store: impl AsContextMut<Data = T> + Send,
-        params: &[Val],
-        results: &mut [Val],
-    ) -> Result<()> {
-        let store = store.as_context_mut().0;
-        let ty = self.ty(crate::store::StoreContext(store));
-        if params.len() != ty.params.len() || results.len() < ty.results.len() {
-            return Err(Error::msg(format!(
-                "arguments or results do not fit the type {ty}"
-            )));
+/// Calls `func` on a fiber: the async counterpart of `Func::call_raw`.
+pub(crate) async fn call_raw_async<T: Send + 'static>(
+    func: &Func,
+    store: &mut StoreInner<T>,
+    values: &mut [ValRaw],
+) -> Result<()> {
+    let values_ptr = SendPtr(values.as_mut_ptr());
+    let len = values.len();
+    let store_ptr = SendPtr(store as *mut StoreInner<T>);
+    match &store.opaque.func(func).kind {
+        FuncKind::Host { ctx } => {
+            // SAFETY: `StoreOpaque::func` made sure the function is this
+            // store's, so its closure is for this `T`.
+            let call = unsafe { crate::vm::invoke::host_fn_of::<T>(ctx) }.clone();
+            let r = run_fiber(&mut store.opaque, move || {
+                let (s, v) = (store_ptr, values_ptr);
+                // SAFETY: the store and values outlive the fiber, and
+                // nothing else touches them while it runs.
+                let (store, values) =
+                    unsafe { (&mut *s.0, std::slice::from_raw_parts_mut(v.0, len)) };
+                call(
+                    Caller {
+                        store,
+                        caller: None,
+                    },
+                    values,
+                )
+                .map_err(SendError)
+            })
+            .await?;
+            r.map_err(|e| e.0)
         }
-        let mut raw: Vec<ValRaw> = vec![ValRaw::ZERO; ty.params.len().max(ty.results.len()).max(1)];
-        for (i, (p, t)) in params.iter().zip(&ty.params).enumerate() {
-            if p.ty() != *t {
-                return Err(Error::msg(format!(
-                    "argument {i} is a {}, expected {t}",
-                    p.ty()
-                )));
-            }
-            raw[i] = p.to_raw(&store.opaque);
-        }
-        self.call_raw_async(store, &mut raw).await?;
-        for (i, t) in ty.results.iter().enumerate() {
-            // SAFETY: the function returned values of its declared result types.
-            results[i] = unsafe { Val::from_raw(&mut store.opaque, raw[i], *t) };
-        }
-        Ok(())
-    }
-
-    pub(crate) async fn call_raw_async<T: Send + 'static>(
-        &self,
-        store: &mut StoreInner<T>,
-        values: &mut [ValRaw],
-    ) -> Result<()> {
-        crate::store::check_store(&store.opaque, self.store);
-        let values_ptr = SendPtr(values.as_mut_ptr());
-        let len = values.len();
-        let store_ptr = SendPtr(store as *mut StoreInner<T>);
-        match &store.opaque.funcs[self.index as usize].kind {
-            FuncKind::Host { ctx } => {
-                // SAFETY: `check_store` made sure the function is this
-                // store's, so its closure is for this `T`.
-                let call = unsafe { crate::func::host_fn_of::<T>(ctx) }.clone();
-                let r = run_fiber(&mut store.opaque, move || {
-                    let (s, v) = (store_ptr, values_ptr);
-                    // SAFETY: the store and values outlive the fiber, and
-                    // nothing else touches them while it runs.
-                    let (store, values) =
-                        unsafe { (&mut *s.0, std::slice::from_raw_parts_mut(v.0, len)) };
-                    call(
-                        Caller {
-                            store,
-                            caller: None,
-                        },
-                        values,
-                    )
-                    .map_err(SendError)
-                })
-                .await?;
-                r.map_err(|e| e.0)
-            }
-            FuncKind::Wasm {
-                instance,
-                func_index,
-                ..
-            } => {
-                let inst = &store.opaque.instances[*instance as usize];
-                let entry = SendPtr(inst.module.entry_trampoline(*func_index) as *mut u8);
-                let wasm_call = SendPtr(inst.module.wasm_call(*func_index) as *mut u8);
-                let vmctx = SendPtr(inst.vmctx_ptr());
-                // As in `func::invoke`: this call's exit record starts
-                // empty, the enclosing one's is kept for the collector
-                // until this call ends, also when it ends by being dropped.
-                let _exit = ExitGuard::enter(&mut store.opaque);
-                run_fiber(&mut store.opaque, move || {
-                    let (entry, wasm_call, vmctx, values) = (entry, wasm_call, vmctx, values_ptr);
-                    type Entry = unsafe extern "C" fn(*mut u8, *mut u8, *const u8, *mut ValRaw);
-                    // SAFETY: an entry trampoline for this function's type,
-                    // with a live instance's VMContext and a sized array.
-                    unsafe {
-                        let entry: Entry = std::mem::transmute::<*mut u8, Entry>(entry.0);
-                        entry(vmctx.0, vmctx.0, wasm_call.0, values.0)
-                    }
-                })
-                .await
-            }
+        FuncKind::Wasm {
+            instance,
+            func_index,
+            ..
+        } => {
+            let inst = &store.opaque.instances[*instance as usize];
+            let entry = SendPtr(inst.module.entry_trampoline(*func_index) as *mut u8);
+            let wasm_call = SendPtr(inst.module.wasm_call(*func_index) as *mut u8);
+            let vmctx = SendPtr(inst.vmctx_ptr());
+            // As in `vm::invoke::invoke`: this call's exit record starts
+            // empty, the enclosing one's is kept for the collector
+            // until this call ends, also when it ends by being dropped.
+            let _exit = ExitGuard::enter(&mut store.opaque);
+            run_fiber(&mut store.opaque, move || {
+                let (entry, wasm_call, vmctx, values) = (entry, wasm_call, vmctx, values_ptr);
+                type Entry = unsafe extern "C" fn(*mut u8, *mut u8, *const u8, *mut ValRaw);
+                // SAFETY: an entry trampoline for this function's type,
+                // with a live instance's VMContext and a sized array.
+                unsafe {
+                    let entry: Entry = std::mem::transmute::<*mut u8, Entry>(entry.0);
+                    entry(vmctx.0, vmctx.0, wasm_call.0, values.0)
+                }
+            })
+            .await
         }
     }
 }
@@ -271,25 +232,6 @@ struct SendError(Error);
 // SAFETY: `Error` holds only `Send` parts except `ErrorKind::Host`'s boxed
 // error, which is `Send + Sync` too.
 unsafe impl Send for SendError {}
-
-impl<P: WasmList, R: WasmList> TypedFunc<P, R> {
-    /// Calls the function in an async call (see [`Func::call_async`]); the
-    /// typed counterpart of [`TypedFunc::call`].
-    pub async fn call_async<T: Send + 'static>(
-        &self,
-        mut store: impl AsContextMut<Data = T> + Send,
-        params: P,
-    ) -> Result<R> {
-        let store = store.as_context_mut().0;
-        let n = P::LEN.max(R::LEN).max(1);
-        let mut values = vec![ValRaw::ZERO; n];
-        params.store_raw(&store.opaque, &mut values);
-        self.check_args(&store.opaque, &values)?;
-        self.func().call_raw_async(store, &mut values).await?;
-        // SAFETY: the function's type was checked when this TypedFunc was made.
-        Ok(unsafe { R::load_raw(&mut store.opaque, &values) })
-    }
-}
 
 /// Whether code here runs in an async call that can suspend.
 pub(crate) fn in_async_call() -> bool {
