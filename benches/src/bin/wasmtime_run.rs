@@ -16,10 +16,12 @@
 //! exceptions emit), with wasmtime's default collector.
 //!
 //! Exit status, as `nyash-engine run` gives it: the code the program passed
-//! to `proc_exit` (its low 8 bits), 0 when `_start` returns, and 1 with a
-//! message on standard error when the program traps or the module cannot be
-//! loaded, linked or run (wasmtime's own CLI uses 128 + a signal-like number
-//! for a trap instead).
+//! to `proc_exit`, 0 when `_start` returns, and 1 with a message on standard
+//! error when the program traps or the module cannot be loaded, linked or
+//! run (wasmtime's own CLI uses 128 + a signal-like number for a trap
+//! instead). One difference stays: wasmtime's WASI refuses a `proc_exit`
+//! status of 126 or more with an error (so 1 here), where nyash-engine exits
+//! with the status's low 8 bits.
 
 use std::process::ExitCode;
 
