@@ -126,14 +126,19 @@ run() {
     head -c 2000 "$out/run.err"
   fi
 }
-# reference REF SIZE: wasmtime's run.
+# reference REF SIZE: wasmtime's run, which must succeed and end with the
+# program's checksum line (else the comparisons would compare nothing: it
+# counts as a failure).
 reference() {
   set +e
   timeout 600 "$wasmtime_run" "$wasm" "$2" >"$out/$1.out" 2>"$out/$1.err"
   echo $? >"$out/$1.status"
   set -e
-  if [ "$(cat "$out/$1.status")" != 0 ]; then
-    echo "note: $name ($variant) under wasmtime exits with $(cat "$out/$1.status"): $(head -c 500 "$out/$1.err")"
+  if [ "$(cat "$out/$1.status")" != 0 ] || ! tail -n 1 "$out/$1.out" | grep -q '^checksum '; then
+    fail=$((fail + 1))
+    printf 'FAIL %-14s %-3s %-15s size %-6s under wasmtime: status %s, last line %s\n' \
+      "$name" "$variant" "reference" "$2" "$(cat "$out/$1.status")" "$(tail -n 1 "$out/$1.out")"
+    head -c 2000 "$out/$1.err"
   fi
 }
 
