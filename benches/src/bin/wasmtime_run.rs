@@ -1,0 +1,137 @@
+//! `wasmtime-run`: runs a WASI preview-1 command with wasmtime 48, the
+//! reference the tests compare nyash-engine's output with (`tests/kotlin/`).
+//!
+//! ```text
+//! wasmtime-run [--dir HOST[::GUEST]]... [--env K=V]... MODULE.wasm [ARGS...]
+//! ```
+//!
+//! The options mean what they mean to `nyash-engine run`, so one command line
+//! serves both engines: `--dir` preopens host directory HOST as GUEST (default
+//! HOST), read-write; `--env` sets a variable (none is inherited); the
+//! program's `argv[0]` is the module's file name and ARGS follow. Standard
+//! input, output and error are the process's own.
+//!
+//! WebAssembly GC, exceptions (`try_table`/`exnref`), typed function
+//! references and tail calls are on (what Kotlin/Wasm and C++ with wasm
+//! exceptions emit), with wasmtime's default collector.
+//!
+//! Exit status, as `nyash-engine run` gives it: the code the program passed
+//! to `proc_exit`, 0 when `_start` returns, and 1 with a message on standard
+//! error when the program traps or the module cannot be loaded, linked or
+//! run (wasmtime's own CLI uses 128 + a signal-like number for a trap
+//! instead). One difference stays: wasmtime's WASI refuses a `proc_exit`
+//! status of 126 or more with an error (so 1 here), where nyash-engine exits
+//! with the status's low 8 bits.
+
+use std::process::ExitCode;
+
+use wasmtime::{Config, Engine, Linker, Module, Store};
+use wasmtime_wasi::p1::WasiP1Ctx;
+use wasmtime_wasi::{FsPerms, I32Exit, WasiCtxBuilder};
+
+const USAGE: &str =
+    "usage: wasmtime-run [--dir HOST[::GUEST]]... [--env K=V]... MODULE.wasm [ARGS...]";
+
+/// The parsed command line.
+struct Options {
+    dirs: Vec<(String, String)>,
+    envs: Vec<(String, String)>,
+    module: String,
+    args: Vec<String>,
+}
+
+fn parse(mut argv: impl Iterator<Item = String>) -> Result<Options, String> {
+    let mut dirs = Vec::new();
+    let mut envs = Vec::new();
+    let module = loop {
+        let Some(a) = argv.next() else {
+            return Err(USAGE.to_string());
+        };
+        // `--dir X` and `--dir=X` alike.
+        let (flag, inline) = match a.split_once('=') {
+            Some((f, v)) if f.starts_with("--") => (f.to_string(), Some(v.to_string())),
+            _ => (a.clone(), None),
+        };
+        let mut value = || {
+            inline
+                .clone()
+                .or_else(|| argv.next())
+                .ok_or_else(|| format!("{flag} needs a value\n{USAGE}"))
+        };
+        match flag.as_str() {
+            "--dir" => {
+                let d = value()?;
+                let (host, guest) = d.split_once("::").unwrap_or((&d, &d));
+                dirs.push((host.to_string(), guest.to_string()));
+            }
+            "--env" => {
+                let kv = value()?;
+                let (k, v) = kv
+                    .split_once('=')
+                    .ok_or_else(|| format!("--env `{kv}`: expected K=V"))?;
+                envs.push((k.to_string(), v.to_string()));
+            }
+            "-h" | "--help" => return Err(USAGE.to_string()),
+            _ if a.starts_with('-') => return Err(format!("unknown option `{a}`\n{USAGE}")),
+            _ => break a,
+        }
+    };
+    Ok(Options {
+        dirs,
+        envs,
+        module,
+        args: argv.collect(),
+    })
+}
+
+/// Runs the command; `Ok` carries its exit status, `Err` a message for a
+/// failure to load or a trap.
+fn run(o: &Options) -> Result<u8, String> {
+    let mut config = Config::new();
+    config
+        .wasm_gc(true)
+        .wasm_function_references(true)
+        .wasm_exceptions(true)
+        .wasm_tail_call(true);
+    let engine = Engine::new(&config).map_err(|e| e.to_string())?;
+    let module =
+        Module::from_file(&engine, &o.module).map_err(|e| format!("{}: {e:?}", o.module))?;
+    let mut linker: Linker<WasiP1Ctx> = Linker::new(&engine);
+    wasmtime_wasi::p1::add_to_linker_sync(&mut linker, |s| s).map_err(|e| e.to_string())?;
+
+    let mut b = WasiCtxBuilder::new();
+    b.inherit_stdio();
+    let name = std::path::Path::new(&o.module)
+        .file_name()
+        .map_or_else(|| o.module.clone(), |n| n.to_string_lossy().into_owned());
+    b.arg(name).args(&o.args).envs(&o.envs);
+    for (host, guest) in &o.dirs {
+        b.preopened_dir(host, guest, FsPerms::ReadWrite)
+            .map_err(|e| format!("--dir {host}::{guest}: {e}"))?;
+    }
+    let mut store = Store::new(&engine, b.build_p1());
+    let instance = linker
+        .instantiate(&mut store, &module)
+        .map_err(|e| format!("{}: {e:?}", o.module))?;
+    let start = instance
+        .get_typed_func::<(), ()>(&mut store, "_start")
+        .map_err(|e| format!("{}: no `_start` command entry: {e}", o.module))?;
+    match start.call(&mut store, ()) {
+        Ok(()) => Ok(0),
+        Err(e) => match e.downcast_ref::<I32Exit>() {
+            Some(I32Exit(code)) => Ok(*code as u8),
+            None => Err(format!("{e:?}")),
+        },
+    }
+}
+
+fn main() -> ExitCode {
+    let result = parse(std::env::args().skip(1)).and_then(|o| run(&o));
+    match result {
+        Ok(code) => ExitCode::from(code),
+        Err(msg) => {
+            eprintln!("error: {msg}");
+            ExitCode::FAILURE
+        }
+    }
+}
