@@ -23,8 +23,8 @@ use std::ops::Range;
 
 use wasmparser::{
     CanonicalFunction, CanonicalOption, ComponentAlias, ComponentExternalKind, ComponentInstance,
-    ComponentOuterAliasKind, ComponentType as WpComponentType, ComponentTypeRef, ExternalKind,
-    Instance, InstantiationArgKind, Parser, Payload, Validator, WasmFeatures,
+    ComponentOuterAliasKind, ComponentType as WpComponentType, ExternalKind, Instance,
+    InstantiationArgKind, Parser, Payload, Validator, WasmFeatures,
 };
 
 use super::types::{
@@ -178,6 +178,27 @@ pub enum ComponentItem {
     Component(u32),
 }
 
+/// A component-level sort (index space).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Sort {
+    Module,
+    Func,
+    Value,
+    Type,
+    Instance,
+    Component,
+}
+
+/// A core sort (index space).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum CoreSort {
+    Func,
+    Table,
+    Memory,
+    Global,
+    Tag,
+}
+
 /// A core item: a core sort and an index in its index space.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum CoreItem {
@@ -248,11 +269,11 @@ pub enum Initializer {
     /// A core instance made of exports.
     CoreInstanceFromExports(Vec<(String, CoreItem)>),
     /// `(alias core export instance "name" (sort))`: the next entry of
-    /// `item`'s core space (the index is that new entry).
+    /// `sort`'s core space.
     AliasCoreExport {
         instance: u32,
         name: String,
-        item: CoreItem,
+        sort: CoreSort,
     },
     /// `(instance (instantiate component (with "name" item)*))`.
     InstantiateComponent {
@@ -261,12 +282,12 @@ pub enum Initializer {
     },
     /// A component instance made of exports.
     ComponentInstanceFromExports(Vec<(String, ComponentItem)>),
-    /// `(alias export instance "name" (sort))`: the next entry of `item`'s
+    /// `(alias export instance "name" (sort))`: the next entry of `sort`'s
     /// space.
     AliasExport {
         instance: u32,
         name: String,
-        item: ComponentItem,
+        sort: Sort,
     },
     /// A resource type defined here (generative: each instantiation of
     /// the component makes a new one). `dtor` is a core func.
@@ -301,12 +322,9 @@ pub enum Initializer {
     },
 }
 
-/// A component being translated: its body so far, its index-space sizes
-/// for core modules and components, and what it captures.
+/// A component being translated: its body so far and what it captures.
 struct Frame {
     body: ComponentBody,
-    num_modules: u32,
-    num_components: u32,
     /// Captured modules, relative to the enclosing component.
     closure_modules: Vec<ClosedOverModule>,
     closure_components: Vec<ClosedOverComponent>,
@@ -316,8 +334,6 @@ impl Frame {
     fn new() -> Frame {
         Frame {
             body: ComponentBody::default(),
-            num_modules: 0,
-            num_components: 0,
             closure_modules: Vec::new(),
             closure_components: Vec::new(),
         }
@@ -438,7 +454,6 @@ fn step(
                 let Some(Scope::Component(frame)) = scopes.last_mut() else {
                     crate::bug!("a core module outside any component");
                 };
-                frame.num_modules += 1;
                 frame
                     .body
                     .initializers
@@ -476,7 +491,6 @@ fn step(
                 body.num_upvar_components = frame.closure_components.len() as u32;
                 components.push(body);
                 if let Some(Scope::Component(parent)) = scopes.last_mut() {
-                    parent.num_components += 1;
                     parent.body.initializers.push(Initializer::DefineComponent {
                         component: index,
                         closure_modules: frame.closure_modules,
@@ -567,6 +581,27 @@ fn component_item(kind: ComponentExternalKind, index: u32) -> ComponentItem {
         ComponentExternalKind::Type => ComponentItem::Type(index),
         ComponentExternalKind::Instance => ComponentItem::Instance(index),
         ComponentExternalKind::Component => ComponentItem::Component(index),
+    }
+}
+
+fn sort(kind: ComponentExternalKind) -> Sort {
+    match kind {
+        ComponentExternalKind::Module => Sort::Module,
+        ComponentExternalKind::Func => Sort::Func,
+        ComponentExternalKind::Value => Sort::Value,
+        ComponentExternalKind::Type => Sort::Type,
+        ComponentExternalKind::Instance => Sort::Instance,
+        ComponentExternalKind::Component => Sort::Component,
+    }
+}
+
+fn core_sort(kind: ExternalKind) -> CoreSort {
+    match kind {
+        ExternalKind::Func | ExternalKind::FuncExact => CoreSort::Func,
+        ExternalKind::Table => CoreSort::Table,
+        ExternalKind::Memory => CoreSort::Memory,
+        ExternalKind::Global => CoreSort::Global,
+        ExternalKind::Tag => CoreSort::Tag,
     }
 }
 
@@ -666,12 +701,11 @@ fn section(
                 let id = types.component_any_type_at(first + i as u32);
                 // Convert now, so that later uses find it converted (and
                 // the conversion of nested uses stays shallow).
-                let def = conv.any(types, id, 0)?;
+                conv.any(types, id, 0)?;
                 if let WpComponentType::Resource { dtor, .. } = ty {
                     let wasmparser::component_types::ComponentAnyTypeId::Resource(r) = id else {
                         crate::bug!("resource type definition is not a resource");
                     };
-                    let _ = def;
                     let resource = conv.resource(r.resource(), ResourceType::Defined);
                     push(&mut frames, Initializer::DefineResource { resource, dtor });
                 }
@@ -685,11 +719,6 @@ fn section(
                     crate::bug!("validated import `{name}` has no type");
                 };
                 let ty = conv.entity(types, item.ty, 0)?;
-                match import.ty {
-                    ComponentTypeRef::Module(_) => frames[depth].num_modules += 1,
-                    ComponentTypeRef::Component(_) => frames[depth].num_components += 1,
-                    _ => {}
-                }
                 push(&mut frames, Initializer::Import { name, ty });
             }
         }
@@ -701,11 +730,6 @@ fn section(
                     Some(item) if export.ty.is_some() => Some(conv.entity(types, item.ty, 0)?),
                     _ => None,
                 };
-                match export.kind {
-                    ComponentExternalKind::Module => frames[depth].num_modules += 1,
-                    ComponentExternalKind::Component => frames[depth].num_components += 1,
-                    _ => {}
-                }
                 push(
                     &mut frames,
                     Initializer::Export {
@@ -777,31 +801,14 @@ fn section(
                         kind,
                         instance_index,
                         name,
-                    } => {
-                        let f = &mut frames[depth];
-                        let index = match kind {
-                            ComponentExternalKind::Module => {
-                                f.num_modules += 1;
-                                f.num_modules - 1
-                            }
-                            ComponentExternalKind::Component => {
-                                f.num_components += 1;
-                                f.num_components - 1
-                            }
-                            // Other sorts' indices are not tracked here: the
-                            // inliner numbers them by walking the
-                            // initializers.
-                            _ => u32::MAX,
-                        };
-                        push(
-                            &mut frames,
-                            Initializer::AliasExport {
-                                instance: instance_index,
-                                name: name.to_string(),
-                                item: component_item(kind, index),
-                            },
-                        );
-                    }
+                    } => push(
+                        &mut frames,
+                        Initializer::AliasExport {
+                            instance: instance_index,
+                            name: name.to_string(),
+                            sort: sort(kind),
+                        },
+                    ),
                     ComponentAlias::CoreInstanceExport {
                         kind,
                         instance_index,
@@ -811,7 +818,7 @@ fn section(
                         Initializer::AliasCoreExport {
                             instance: instance_index,
                             name: name.to_string(),
-                            item: core_item(kind, u32::MAX)?,
+                            sort: core_sort(kind),
                         },
                     ),
                     ComponentAlias::Outer { kind, count, index } => match kind {
@@ -825,7 +832,6 @@ fn section(
                                 ClosedOverModule::Local,
                                 index,
                             )?;
-                            frames[depth].num_modules += 1;
                             push(&mut frames, Initializer::AliasModule(m));
                         }
                         ComponentOuterAliasKind::Component => {
@@ -838,7 +844,6 @@ fn section(
                                 ClosedOverComponent::Local,
                                 index,
                             )?;
-                            frames[depth].num_components += 1;
                             push(&mut frames, Initializer::AliasComponent(c));
                         }
                         // Types live in the translation-wide table: an outer
