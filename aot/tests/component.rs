@@ -30,8 +30,26 @@ fn check(wasm: &[u8]) -> Result<(), CompileError> {
         return m.validate_function_bodies(wasm);
     }
     let mut t = nyash_aot::component::translate(wasm)?;
-    t.validate_function_bodies(wasm)
+    t.validate_function_bodies(wasm)?;
+    // The inliner must not find an engine bug in any valid component (what
+    // it does not support yet is counted, not failed).
+    match nyash_aot::component::inline::inline(&t) {
+        Err(e @ CompileError::Internal(_)) => Err(e),
+        Err(CompileError::Unsupported(msg)) => {
+            INLINE_UNSUPPORTED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let _ = msg;
+            Ok(())
+        }
+        Err(e) => Err(CompileError::Internal(format!("inliner: {e:?}"))),
+        Ok(_) => {
+            INLINED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            Ok(())
+        }
+    }
 }
+
+static INLINED: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+static INLINE_UNSUPPORTED: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
 
 /// The features the engine refuses on purpose, by a piece of the
 /// `Unsupported` message, with the reason: a valid component that needs
@@ -258,6 +276,12 @@ fn official_validation_tests() {
         }
         any_failed |= tally.failed > 0;
     }
+    println!(
+        "component-model inline: {} valid components inlined, {} use what the inliner \
+         does not support yet",
+        INLINED.load(std::sync::atomic::Ordering::Relaxed),
+        INLINE_UNSUPPORTED.load(std::sync::atomic::Ordering::Relaxed)
+    );
     assert!(
         !any_failed,
         "component-model validation tests failed (above)"
@@ -494,4 +518,76 @@ fn errors_are_invalid_or_unsupported_never_a_panic() {
     }
     assert!(nyash_aot::component::translate(&wasm[..wasm.len() - 1]).is_err());
     assert!(nyash_aot::component::translate(&wasm[..7]).is_err());
+}
+
+#[test]
+fn inlining_flattens_instances_and_finds_lowered_imports_and_fused_adapters() {
+    use nyash_aot::component::inline::{CoreDef, GlobalInitializer, ModuleDef};
+    let (t, _) = translate(
+        r#"(component
+            (import "host-log" (func $log (param "x" u32)))
+            (component $callee
+                (core module $m (func (export "f") (param i32) (result i32) local.get 0))
+                (core instance $i (instantiate $m))
+                (func (export "f") (param "x" u32) (result u32) (canon lift (core func $i "f")))
+            )
+            (component $caller
+                (import "f" (func $f (param "x" u32) (result u32)))
+                (import "log" (func $log (param "x" u32)))
+                (core func $f-low (canon lower (func $f)))
+                (core func $log-low (canon lower (func $log)))
+                (core module $m
+                    (import "" "f" (func (param i32) (result i32)))
+                    (import "" "log" (func (param i32))))
+                (core instance $args (export "f" (func $f-low)) (export "log" (func $log-low)))
+                (core instance (instantiate $m (with "" (instance $args))))
+            )
+            (instance $a (instantiate $callee))
+            (instance $b1 (instantiate $caller
+                (with "f" (func $a "f")) (with "log" (func $log))))
+            (instance $b2 (instantiate $caller
+                (with "f" (func $a "f")) (with "log" (func $log))))
+            (export "f" (func $a "f"))
+        )"#,
+    );
+    let c = nyash_aot::component::inline::inline(&t).expect("inlines");
+    assert_eq!(c.imports.len(), 1);
+    // One callee instance, two caller instances (the root is instance 0).
+    assert_eq!(c.num_component_instances, 4);
+    assert_eq!(c.num_runtime_instances, 3);
+    assert_eq!(
+        c.num_lowered, 2,
+        "one host import lowered per caller instance"
+    );
+    assert_eq!(c.num_adapters, 2, "one fused adapter per caller instance");
+    // The callee's module is instantiated first, then each caller's, with
+    // its two imports bound to the adapter and the host trampoline.
+    let instantiations: Vec<_> = c
+        .initializers
+        .iter()
+        .filter_map(|i| match i {
+            GlobalInitializer::InstantiateModule { module, args, .. } => Some((module, args)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(instantiations.len(), 3);
+    assert!(matches!(instantiations[0].0, ModuleDef::Static(_)));
+    assert!(instantiations[0].1.is_empty());
+    for (_, args) in &instantiations[1..] {
+        assert!(matches!(args[0], CoreDef::Adapter(_)), "{args:?}");
+        assert!(matches!(args[1], CoreDef::Lowered(_)), "{args:?}");
+    }
+    for init in &c.initializers {
+        if let GlobalInitializer::Adapter {
+            lift,
+            lower_instance,
+            ..
+        } = init
+        {
+            assert_ne!(lift.instance, *lower_instance);
+            assert!(matches!(lift.func, CoreDef::Export { .. }));
+        }
+    }
+    assert_eq!(c.exports.len(), 1);
+    assert_eq!(c.exports[0].0, "f");
 }
