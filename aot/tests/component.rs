@@ -590,4 +590,13 @@ fn inlining_flattens_instances_and_finds_lowered_imports_and_fused_adapters() {
     }
     assert_eq!(c.exports.len(), 1);
     assert_eq!(c.exports[0].0, "f");
+    // Artifacts will hold the inlined component and the types.
+    let bytes = postcard::to_allocvec(&c).expect("serializes");
+    let back: nyash_aot::component::inline::InlinedComponent =
+        postcard::from_bytes(&bytes).expect("deserializes");
+    assert_eq!(back, c);
+    let bytes = postcard::to_allocvec(&t.types).expect("serializes");
+    let back: nyash_aot::component::types::ComponentTypes =
+        postcard::from_bytes(&bytes).expect("deserializes");
+    assert_eq!(back, t.types);
 }

@@ -21,6 +21,8 @@
 
 use std::collections::{BTreeMap, HashMap};
 
+use serde::{Deserialize, Serialize};
+
 use super::translate::{
     CanonOptions, ClosedOverComponent, ClosedOverModule, ComponentBody, ComponentItem,
     ComponentTranslation, CoreItem, CoreSort, Initializer, StaticComponentIndex, StaticModuleIndex,
@@ -30,23 +32,23 @@ use super::types::{EntityType, FuncTypeIndex, InstanceTypeIndex, ModuleTypeIndex
 use crate::CompileError;
 
 /// A core module instance the runtime creates.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct RuntimeInstanceIndex(pub u32);
 /// A lowered host import (a compiled trampoline).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct LoweredIndex(pub u32);
 /// A fused adapter (compiled).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct AdapterIndex(pub u32);
 /// A resource type as instantiated: one per `DefineResource` evaluated.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct RuntimeResourceIndex(pub u32);
 /// A component instance as instantiated (the root is 0).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct ComponentInstanceId(pub u32);
 
 /// One of the root's imports and a path of export names into it.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct ImportPath {
     /// Index into [`InlinedComponent::imports`].
     pub import: u32,
@@ -55,7 +57,7 @@ pub struct ImportPath {
 
 /// A core definition: what a core function, table, memory, global or tag
 /// of some component is at run time.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum CoreDef {
     /// An export of a core module instance.
     Export {
@@ -73,7 +75,7 @@ pub enum CoreDef {
 }
 
 /// Which resource a built-in is for.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum ResourceRef {
     /// One defined by an instantiation.
     Defined(RuntimeResourceIndex),
@@ -83,7 +85,7 @@ pub enum ResourceRef {
 }
 
 /// Canonical options with the core items resolved.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Options {
     pub string_encoding: StringEncoding,
     pub memory: Option<CoreDef>,
@@ -92,7 +94,7 @@ pub struct Options {
 }
 
 /// A function lifted by `canon lift`.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Lifted {
     pub ty: FuncTypeIndex,
     pub func: CoreDef,
@@ -102,14 +104,14 @@ pub struct Lifted {
 }
 
 /// A component function.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum FuncDef {
     Import { path: ImportPath, ty: FuncTypeIndex },
     Lifted(Lifted),
 }
 
 /// A core module.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum ModuleDef {
     Static(StaticModuleIndex),
     Import {
@@ -119,7 +121,7 @@ pub enum ModuleDef {
 }
 
 /// What the runtime does, in order.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub enum GlobalInitializer {
     /// Creates core instance `instance` of `module`, with `args` for its
     /// imports, one per import in the module's order.
@@ -155,7 +157,7 @@ pub enum GlobalInitializer {
 }
 
 /// What the root exports.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub enum Export {
     Func(FuncDef),
     Module(ModuleDef),
@@ -165,7 +167,7 @@ pub enum Export {
 }
 
 /// The root component, flattened.
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct InlinedComponent {
     /// The root's imports, in order.
     pub imports: Vec<(String, EntityType)>,
@@ -398,6 +400,14 @@ impl Inliner<'_> {
             crate::bug!("static component {index:?} out of range");
         };
         let body: &ComponentBody = body;
+        // Each instantiation counts, even one that adds no initializer: a
+        // chain of components each instantiating the next twice would
+        // otherwise take exponential time without growing the result.
+        if self.out.num_component_instances as usize >= MAX_INITIALIZERS {
+            return Err(unsupported(&format!(
+                "a component that inlines to more than {MAX_INITIALIZERS} component instances"
+            )));
+        }
         let instance = ComponentInstanceId(self.out.num_component_instances);
         self.out.num_component_instances += 1;
         let mut f = Frame::default();
