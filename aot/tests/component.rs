@@ -600,3 +600,46 @@ fn inlining_flattens_instances_and_finds_lowered_imports_and_fused_adapters() {
         postcard::from_bytes(&bytes).expect("deserializes");
     assert_eq!(back, t.types);
 }
+
+#[test]
+fn mutated_components_give_errors_not_panics_or_engine_bugs() {
+    let (_, wasm) = translate(
+        r#"(component
+            (import "log" (func $log (param "s" string)))
+            (component $inner
+                (core module $m
+                    (memory (export "mem") 1)
+                    (func (export "realloc") (param i32 i32 i32 i32) (result i32) i32.const 8)
+                    (func (export "f") (param i32 i32) (result i32) local.get 1))
+                (core instance $i (instantiate $m))
+                (type $r (resource (rep i32)))
+                (core func (canon resource.new $r))
+                (func (export "f") (param "s" string) (result u32)
+                    (canon lift (core func $i "f") (memory (core memory $i "mem"))
+                        (realloc (core func $i "realloc")))))
+            (instance $a (instantiate $inner))
+            (core module $shim (memory (export "m") 1))
+            (core instance $s (instantiate $shim))
+            (core func (canon lower (func $a "f") (memory (core memory $s "m"))))
+            (core func (canon lower (func $log) (memory (core memory $s "m"))))
+            (export "f" (func $a "f")))"#,
+    );
+    let mut accepted = 0;
+    for at in 8..wasm.len() {
+        for byte in [0x00, 0x01, 0x7f, 0x80, 0xff] {
+            let mut w = wasm.clone();
+            w[at] = byte;
+            let result = nyash_aot::component::translate(&w).and_then(|mut t| {
+                t.validate_function_bodies(&w)?;
+                nyash_aot::component::inline::inline(&t).map(|_| ())
+            });
+            match result {
+                Err(CompileError::Internal(e)) => panic!("byte {at} = {byte:#x}: engine bug {e}"),
+                Ok(()) => accepted += 1,
+                Err(_) => {}
+            }
+        }
+    }
+    // Some mutations only rename things; most break the component.
+    assert!(accepted < (wasm.len() - 8) * 5);
+}

@@ -682,7 +682,9 @@ fn section(
             Scope::Module(_) => crate::bug!("component section inside a core module"),
         }
     }
-    let depth = frames.len() - 1;
+    let Some(depth) = frames.len().checked_sub(1) else {
+        crate::bug!("component section outside any component");
+    };
     let push = |frames: &mut Vec<&mut Frame>, i: Initializer| {
         frames[depth].body.initializers.push(i);
     };
