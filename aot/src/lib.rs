@@ -8,6 +8,7 @@ pub mod abi;
 pub mod artifact;
 pub mod builtin;
 pub mod compile;
+pub mod component;
 mod encoding;
 pub mod gc_layout;
 pub mod image;
