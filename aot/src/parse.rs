@@ -233,9 +233,8 @@ pub struct FunctionBodyInput {
 
 /// Typed function references with the type system GC brought into
 /// WebAssembly 3.0: wasmparser's `GC` feature validates rec groups, `sub`
-/// types, subtyping between function types and the abstract heap types.
-/// GC itself does not run: `parse` rejects struct and array types and the
-/// GC heap types as unsupported, and the translator every GC operator.
+/// types, subtyping between function types and the abstract heap types,
+/// which GC's struct and array types build on.
 pub fn function_references_features() -> WasmFeatures {
     WasmFeatures::FUNCTION_REFERENCES.union(WasmFeatures::GC)
 }
@@ -465,7 +464,7 @@ pub fn parse_with_features(
             }
             Payload::CodeSectionEntry(body) => {
                 let ValidPayload::Func(func, _) = valid else {
-                    unreachable!("wasmparser returns Func for every code section entry")
+                    crate::bug!("the validator gave no function for a code section entry")
                 };
                 bodies.push(body_input(&body, func));
             }

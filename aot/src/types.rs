@@ -174,9 +174,6 @@ impl std::fmt::Display for RefType {
 /// functions, globals and tables). Two engine ids are equal exactly when
 /// the types are (iso-recursive equivalence, whole rec groups).
 ///
-/// Every abstract type runs; GC's struct and array objects cannot be
-/// allocated yet, so references of the `any` hierarchy are null or `i31`
-/// today.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum HeapType {
     Func,

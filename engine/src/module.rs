@@ -12,8 +12,7 @@ use crate::engine::Engine;
 use crate::error::{Error, ErrorKind, Result};
 use crate::types::{ExternType, FuncType};
 use crate::vm::code::{CodeMemory, CodeTables};
-// The perf map is `vm::perf_map`'s; `vm::lazy` still reaches it by these paths.
-pub(crate) use crate::vm::perf_map::{perf_map_enabled, write_perf_map};
+use crate::vm::perf_map::{perf_map_enabled, write_perf_map};
 
 pub(crate) struct ModuleInner {
     pub(crate) engine: Engine,

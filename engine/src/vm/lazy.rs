@@ -440,8 +440,8 @@ fn compile_and_place(
         at
     };
     lazy.settle(defined, PLACED);
-    if crate::module::perf_map_enabled() {
-        crate::module::write_perf_map(&module.env, at, &[function]);
+    if crate::vm::perf_map::perf_map_enabled() {
+        crate::vm::perf_map::write_perf_map(&module.env, at, &[function]);
     }
     Ok(at)
 }
@@ -488,8 +488,8 @@ pub(crate) fn tier_up(module: &ModuleInner, meta: ArtifactMeta, code: &[u8]) -> 
         )));
     };
     let start = memory.at(0) as usize + offset;
-    if crate::module::perf_map_enabled() {
-        crate::module::write_perf_map(&module.env, start, &meta.tables.functions);
+    if crate::vm::perf_map::perf_map_enabled() {
+        crate::vm::perf_map::write_perf_map(&module.env, start, &meta.tables.functions);
     }
     memory
         .place(offset, code, meta.tables)

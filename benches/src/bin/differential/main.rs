@@ -93,9 +93,9 @@ enum Source {
     Exceptions,
     /// Our typed-function-reference generator.
     Typed,
-    /// wasm-smith with GC on, the only way it makes typed function
-    /// references: most such modules define struct or array types and are
-    /// refused by nyash-engine as unsupported (counted, not compared).
+    /// wasm-smith with GC on: typed function references, struct and array
+    /// types, allocation, field access and casts (a refusal as unsupported
+    /// is counted, not compared).
     SmithGc,
 }
 
