@@ -11,7 +11,7 @@ use crate::externals::{Extern, Global, Memory, Table};
 use crate::func::Func;
 use crate::instance::Instance;
 use crate::module::Module;
-use crate::types::{ExternType, GlobalType, Limits, TableType};
+use crate::types::{ExternType, Limits};
 use crate::vm::const_expr::eval_const;
 use crate::vm::libcalls::BUILTINS;
 use crate::vm::store_opaque::{FuncData, FuncKind, GlobalData, InstanceData, StoreOpaque};
@@ -20,6 +20,7 @@ use crate::vm::vmcontext::{
     VMContextHeader, VMFuncRef, VMFunctionImport, VMGlobalDefinition, VMMemoryDefinition,
     VMStoreContext, VMTableDefinition, ValRaw,
 };
+use nyash_aot::module::{GlobalType, TableType};
 
 /// The export `name` of `instance` (a handle of another store panics).
 #[track_caller]
@@ -305,7 +306,10 @@ fn resolve_imports(
                     && if e.mutable {
                         a.content == want
                     } else {
-                        store.engine.types().matches(a.content, want)
+                        store
+                            .engine
+                            .types()
+                            .matches(a.content.to_aot(), want.to_aot())
                     };
                 if !fits {
                     return Err(mismatch(format!("expected global {e:?}, found {a:?}")));
@@ -352,7 +356,7 @@ fn define_entities(store: &mut StoreOpaque, module: &Module, ents: &mut Entities
     }
     for ty in &env.tables[env.num_imported_tables as usize..] {
         let ty = TableType {
-            element: module.engine_type(ty.element),
+            element: module.engine_type_aot(ty.element),
             ..*ty
         };
         let t = TableStorage::new(ty, 0).map_err(|e| Error::new(ErrorKind::Instantiation(e)))?;
@@ -479,7 +483,7 @@ fn init_globals(
         let ty = env.globals[g as usize];
         store.globals.push(GlobalData {
             ty: GlobalType {
-                content: module.engine_type(ty.content),
+                content: module.engine_type_aot(ty.content),
                 ..ty
             },
             def,

@@ -196,9 +196,9 @@ impl StoreOpaque {
 
     /// The top of `h`'s hierarchy, which decides how its values are
     /// represented; only an engine id needs the type registry.
-    pub(crate) fn heap_top(&self, h: crate::HeapType) -> crate::HeapType {
+    pub(crate) fn heap_top(&self, h: nyash_aot::HeapType) -> nyash_aot::HeapType {
         match h {
-            crate::HeapType::Engine(_) => self.engine.types().top(h),
+            nyash_aot::HeapType::Engine(_) => self.engine.types().top(h),
             h => h.top(),
         }
     }
