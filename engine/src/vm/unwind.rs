@@ -146,32 +146,7 @@ pub(crate) unsafe fn find_handler(
 pub(crate) unsafe fn resume(to: Resume, exn: usize, values: usize) -> ! {
     // SAFETY: as the caller vouches: the handler expects exactly this state
     // (SP, FP, payload in the `tail` convention's payload registers).
-    unsafe {
-        #[cfg(target_arch = "x86_64")]
-        core::arch::asm!(
-            "mov rsp, {sp}",
-            "mov rbp, {fp}",
-            "jmp {pc}",
-            sp = in(reg) to.sp,
-            fp = in(reg) to.fp,
-            pc = in(reg) to.pc,
-            in("rax") exn,
-            in("rdx") values,
-            options(noreturn, nostack),
-        );
-        #[cfg(target_arch = "aarch64")]
-        core::arch::asm!(
-            "mov sp, {sp}",
-            "mov x29, {fp}",
-            "br {pc}",
-            sp = in(reg) to.sp,
-            fp = in(reg) to.fp,
-            pc = in(reg) to.pc,
-            in("x0") exn,
-            in("x1") values,
-            options(noreturn, nostack),
-        );
-    }
+    unsafe { crate::vm::arch::resume(to.pc, to.sp, to.fp, exn, values) }
 }
 
 /// Calls `visit` for every stack-map slot of the wasm frames of one call in
