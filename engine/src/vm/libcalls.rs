@@ -13,7 +13,7 @@ use nyash_aot::module::CompositeType;
 use nyash_gc::vm::{Kind, type_word};
 
 use crate::vm::arch::{gc_stub, throw, throw_ref};
-use crate::vm::store_opaque::{EpochBehavior, ExnData, StoreOpaque};
+use crate::vm::store_opaque::{EpochBehavior, ExnData, InstanceId, StoreOpaque};
 use crate::vm::unwind;
 use crate::vm::vmcontext::{VMContextHeader, VMStoreContext, ValRaw};
 
@@ -82,7 +82,7 @@ nyash_aot::foreach_builtin_function!(define_builtins_table);
 /// # Safety
 /// `vmctx` must be the VMContext of a live instance, called from its wasm code
 /// while no Rust reference into the store is held.
-unsafe fn context<'a>(vmctx: *mut u8) -> (&'a mut StoreOpaque, usize) {
+unsafe fn context<'a>(vmctx: *mut u8) -> (&'a mut StoreOpaque, InstanceId) {
     // SAFETY: a VMContext starts with its header (see the function's safety
     // note); the store context it points to is the store's own.
     unsafe {
@@ -94,7 +94,7 @@ unsafe fn context<'a>(vmctx: *mut u8) -> (&'a mut StoreOpaque, usize) {
         );
         let vmstore: *mut VMStoreContext = header.store_context;
         let store = &mut *((*vmstore).store as *mut StoreOpaque);
-        (store, header.instance)
+        (store, InstanceId::from_header(header.instance))
     }
 }
 
@@ -403,10 +403,10 @@ pub(crate) unsafe fn throw_exn(vmctx: *mut u8, exn: usize, pc: usize, fp: usize)
         let data = &store.exns[index];
         let (tag, values) = (data.tag, data.values.as_ptr() as usize);
         let vmstore: *mut VMStoreContext = &mut *store.vmstore;
-        let instance_tag = |inst: usize, t: u32| {
+        let instance_tag = |inst: InstanceId, t: u32| {
             store
                 .instances
-                .get(inst)
+                .get(inst.as_usize())
                 .and_then(|i| i.tags.get(t as usize))
                 .copied()
         };
@@ -518,7 +518,7 @@ gc_stub!(array_new_elem, array_new_elem_body, (_type_index: u32, _elem: u32, _of
 /// layout.
 fn gc_type(
     store: &StoreOpaque,
-    inst: usize,
+    inst: InstanceId,
     type_index: u32,
 ) -> Option<(u32, Option<ArrayLayout>)> {
     let module = &store.instances[inst].module;
@@ -535,7 +535,11 @@ fn gc_type(
 }
 
 /// [`gc_type`] of an array type: its type word and element layout.
-fn array_type(store: &StoreOpaque, inst: usize, type_index: u32) -> Option<(u32, ArrayLayout)> {
+fn array_type(
+    store: &StoreOpaque,
+    inst: InstanceId,
+    type_index: u32,
+) -> Option<(u32, ArrayLayout)> {
     match gc_type(store, inst, type_index)? {
         (w0, Some(layout)) => Some((w0, layout)),
         (_, None) => None,
@@ -588,7 +592,7 @@ unsafe extern "C" fn array_new_data_body(
 /// The bytes of data segment `data` of an instance (none once dropped).
 fn segment_bytes<'m>(
     store: &StoreOpaque,
-    inst: usize,
+    inst: InstanceId,
     module: &'m crate::module::Module,
     data: u32,
 ) -> &'m [u8] {
