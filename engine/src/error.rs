@@ -43,6 +43,10 @@ pub enum TrapCode {
     Interrupt,
     /// Fuel ran out ([`Config::consume_fuel`](crate::Config::consume_fuel)).
     OutOfFuel,
+    /// A rule of the Component Model's canonical ABI was broken (a string
+    /// out of bounds of memory, an unknown resource handle, a component
+    /// instance entered again ...); [`Trap::message`] says which.
+    CanonicalAbi,
 }
 
 impl TrapCode {
@@ -88,6 +92,7 @@ impl TrapCode {
             TrapCode::AllocationFailure => "allocation failure: out of GC heap",
             TrapCode::Interrupt => "interrupted",
             TrapCode::OutOfFuel => "all fuel consumed",
+            TrapCode::CanonicalAbi => "canonical ABI violation",
         }
     }
 }
@@ -132,11 +137,18 @@ pub struct Trap {
     /// The wasm frames, innermost (where the trap happened) first; empty
     /// for a trap made by the host (`Error::from(TrapCode::...)`).
     pub backtrace: Vec<FrameInfo>,
+    /// What exactly went wrong, when the code alone does not say (the
+    /// canonical ABI's traps); `Display` shows it instead of the code's
+    /// message.
+    pub message: Option<String>,
 }
 
 impl fmt::Display for Trap {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "wasm trap: {}", self.code)?;
+        match &self.message {
+            Some(m) => write!(f, "wasm trap: {m}")?,
+            None => write!(f, "wasm trap: {}", self.code)?,
+        }
         if !self.backtrace.is_empty() {
             write!(f, "\nwasm backtrace:")?;
             for (i, frame) in self.backtrace.iter().enumerate() {
@@ -352,8 +364,18 @@ impl From<TrapCode> for Error {
         Error::new(ErrorKind::Trap(Trap {
             code,
             backtrace: Vec::new(),
+            message: None,
         }))
     }
+}
+
+/// A [`TrapCode::CanonicalAbi`] trap with its message.
+pub(crate) fn component_trap(message: String) -> Error {
+    Error::new(ErrorKind::Trap(Trap {
+        code: TrapCode::CanonicalAbi,
+        backtrace: Vec::new(),
+        message: Some(message),
+    }))
 }
 
 impl From<std::io::Error> for Error {

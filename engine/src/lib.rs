@@ -430,6 +430,7 @@
 #![warn(missing_docs)]
 
 pub mod cache;
+pub mod component;
 mod engine;
 mod error;
 mod exceptions;

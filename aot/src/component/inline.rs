@@ -68,10 +68,12 @@ pub enum CoreDef {
     Lowered(LoweredIndex),
     /// A fused adapter.
     Adapter(AdapterIndex),
-    /// `resource.new`, `resource.drop`, `resource.rep` of a resource.
-    ResourceNew(ResourceRef),
-    ResourceDrop(ResourceRef),
-    ResourceRep(ResourceRef),
+    /// `resource.new`, `resource.drop`, `resource.rep` of a resource, in
+    /// the handle table of the component instance that defined the
+    /// built-in.
+    ResourceNew(ResourceRef, ComponentInstanceId),
+    ResourceDrop(ResourceRef, ComponentInstanceId),
+    ResourceRep(ResourceRef, ComponentInstanceId),
 }
 
 /// Which resource a built-in is for.
@@ -670,15 +672,15 @@ impl Inliner<'_> {
                 }
                 Initializer::ResourceNew(r) => {
                     let r = resource_ref(&f, *r);
-                    f.core_funcs.push(CoreDef::ResourceNew(r));
+                    f.core_funcs.push(CoreDef::ResourceNew(r, instance));
                 }
                 Initializer::ResourceDrop(r) => {
                     let r = resource_ref(&f, *r);
-                    f.core_funcs.push(CoreDef::ResourceDrop(r));
+                    f.core_funcs.push(CoreDef::ResourceDrop(r, instance));
                 }
                 Initializer::ResourceRep(r) => {
                     let r = resource_ref(&f, *r);
-                    f.core_funcs.push(CoreDef::ResourceRep(r));
+                    f.core_funcs.push(CoreDef::ResourceRep(r, instance));
                 }
                 Initializer::Start { .. } => {
                     return Err(unsupported("component start functions (🪙)"));
