@@ -2070,3 +2070,1063 @@ fn make_case(d: &DefinedType, i: usize, payload: Option<Val>) -> Result<Val> {
         d => return Err(bug(format!("{d:?} is not a variant"))),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::CompileError;
+    use nyash_aot::component::types::TypeIndex;
+
+    const PAGE: usize = 65536;
+
+    /// An instance for the ABI to work on: one page of memory, a bump
+    /// allocator for `realloc` that shrinks in place and copies when it
+    /// grows (as a guest's allocator would), a log of its calls, and
+    /// resource handles that are the resources' ids.
+    struct Host {
+        mem: Vec<u8>,
+        next: u32,
+        calls: Vec<(u32, u32, u32, u32)>,
+        /// What `realloc` returns instead of allocating.
+        forced: Option<u32>,
+        lowered: Vec<(&'static str, ResourceIndex, u64)>,
+    }
+
+    impl Host {
+        fn new() -> Self {
+            Host {
+                mem: vec![0; PAGE],
+                next: 1024,
+                calls: Vec::new(),
+                forced: None,
+                lowered: Vec::new(),
+            }
+        }
+
+        fn put(&mut self, at: usize, bytes: &[u8]) {
+            self.mem[at..at + bytes.len()].copy_from_slice(bytes);
+        }
+
+        fn put_u32s(&mut self, at: usize, words: &[u32]) {
+            for (i, w) in words.iter().enumerate() {
+                self.put(at + 4 * i, &w.to_le_bytes());
+            }
+        }
+    }
+
+    impl AbiHost for Host {
+        fn memory(&mut self) -> Result<&mut [u8]> {
+            Ok(&mut self.mem)
+        }
+
+        fn realloc(&mut self, old: u32, old_size: u32, align: u32, new_size: u32) -> Result<u32> {
+            self.calls.push((old, old_size, align, new_size));
+            if let Some(p) = self.forced {
+                return Ok(p);
+            }
+            if old != 0 && new_size <= old_size {
+                return Ok(old);
+            }
+            let p = align_to(self.next.into(), align) as u32;
+            self.next = p + new_size;
+            if old != 0 {
+                let (o, n) = (old as usize, old_size as usize);
+                self.mem.copy_within(o..o + n, p as usize);
+            }
+            Ok(p)
+        }
+
+        fn lower_own(&mut self, ty: ResourceIndex, r: &ResourceAny) -> Result<u32> {
+            self.lowered.push(("own", ty, r.id));
+            Ok(r.id as u32)
+        }
+
+        fn lower_borrow(&mut self, ty: ResourceIndex, r: &ResourceAny) -> Result<u32> {
+            self.lowered.push(("borrow", ty, r.id));
+            Ok(r.id as u32)
+        }
+
+        fn lift_own(&mut self, _: ResourceIndex, handle: u32) -> Result<ResourceAny> {
+            Ok(ResourceAny {
+                id: u64::from(handle),
+            })
+        }
+
+        fn lift_borrow(&mut self, _: ResourceIndex, handle: u32) -> Result<ResourceAny> {
+            Ok(ResourceAny {
+                id: u64::from(handle) + 1000,
+            })
+        }
+    }
+
+    /// A type table under construction.
+    #[derive(Default)]
+    struct Types(ComponentTypes);
+
+    impl Types {
+        fn def(&mut self, d: DefinedType) -> InterfaceType {
+            self.0.defined.push(d);
+            InterfaceType::Defined(TypeIndex(self.0.defined.len() as u32 - 1))
+        }
+        fn list(&mut self, t: InterfaceType) -> InterfaceType {
+            self.def(DefinedType::List(t))
+        }
+        fn tuple(&mut self, ts: &[InterfaceType]) -> InterfaceType {
+            self.def(DefinedType::Tuple(ts.to_vec()))
+        }
+        fn record(&mut self, fs: &[(&str, InterfaceType)]) -> InterfaceType {
+            self.def(DefinedType::Record(
+                fs.iter().map(|(n, t)| (n.to_string(), *t)).collect(),
+            ))
+        }
+        fn variant(&mut self, cs: &[(&str, Option<InterfaceType>)]) -> InterfaceType {
+            self.def(DefinedType::Variant(
+                cs.iter().map(|(n, t)| (n.to_string(), *t)).collect(),
+            ))
+        }
+        fn names(n: usize) -> Vec<String> {
+            (0..n).map(|i| format!("c{i}")).collect()
+        }
+    }
+
+    fn abi(t: &Types, encoding: StringEncoding) -> Abi<'_> {
+        Abi {
+            types: &t.0,
+            encoding,
+        }
+    }
+
+    fn func(params: &[InterfaceType], result: Option<InterfaceType>) -> FuncType {
+        FuncType {
+            params: params
+                .iter()
+                .enumerate()
+                .map(|(i, t)| (format!("p{i}"), *t))
+                .collect(),
+            result,
+        }
+    }
+
+    fn s(x: &str) -> Val {
+        Val::String(x.into())
+    }
+
+    fn some(v: Val) -> Option<Box<Val>> {
+        Some(Box::new(v))
+    }
+
+    /// The component trap an error is, if it is one.
+    fn trap_of(e: &Error) -> Option<ComponentTrap> {
+        match e.trap_code() {
+            Some(TrapCode::Component(t)) => Some(t),
+            _ => None,
+        }
+    }
+
+    /// Runs a call both ways through the ABI: the host lowers `args`
+    /// into a lifted export's core arguments, which (with a return
+    /// pointer where the result spills) a lowered import's lift takes
+    /// back; the result is lowered as an import's (through the return
+    /// pointer) and lifted as an export's. Every step must give the
+    /// values back.
+    fn round_trip(abi: &Abi<'_>, h: &mut Host, ft: &FuncType, args: &[Val], result: Option<&Val>) {
+        let mut core = abi.lower_args(h, ft, args).expect("lower_args");
+        let lift_sig = abi.flat_params(ft, Context::Lift);
+        assert_eq!(
+            core.iter().map(|f| f.ty()).collect::<Vec<_>>(),
+            lift_sig,
+            "lowered arguments against the lifted signature"
+        );
+        let spill = ft.result.is_some() && abi.flat_results(ft, Context::Lower).is_empty();
+        let retptr = 40_000;
+        if spill {
+            core.push(Flat::I32(retptr));
+        }
+        let lower_sig = abi.flat_params(ft, Context::Lower);
+        assert_eq!(core.iter().map(|f| f.ty()).collect::<Vec<_>>(), lower_sig);
+        let (lifted, rp) = abi.lift_args(h, ft, &core).expect("lift_args");
+        assert_eq!(lifted, args);
+        assert_eq!(rp, spill.then_some(retptr as u32));
+        let results: Vec<Val> = result.cloned().into_iter().collect();
+        let rcore = abi
+            .lower_results(h, ft, &results, rp)
+            .expect("lower_results");
+        assert_eq!(
+            rcore.iter().map(|f| f.ty()).collect::<Vec<_>>(),
+            abi.flat_results(ft, Context::Lower)
+        );
+        let back_core = if spill {
+            vec![Flat::I32(retptr)]
+        } else {
+            rcore
+        };
+        let back = abi.lift_results(h, ft, &back_core).expect("lift_results");
+        assert_eq!(back, results);
+    }
+
+    /// Every kind of type with a value of it, in one table.
+    fn every_kind(t: &mut Types) -> Vec<(InterfaceType, Val)> {
+        use InterfaceType as T;
+        let list_u8 = t.list(T::U8);
+        let list_str = t.list(T::String);
+        let fixed = t.def(DefinedType::FixedLengthList {
+            element: T::U32,
+            len: 3,
+        });
+        let rec = t.record(&[("a", T::U8), ("b", T::String), ("c", T::U64)]);
+        let tup = t.tuple(&[T::U8, T::F64]);
+        let var = t.variant(&[
+            ("a", Some(T::U8)),
+            ("b", Some(T::F32)),
+            ("c", None),
+            ("d", Some(T::U64)),
+        ]);
+        let en = t.def(DefinedType::Enum(Types::names(3)));
+        let opt = t.def(DefinedType::Option(T::String));
+        let res = t.def(DefinedType::Result {
+            ok: Some(T::U32),
+            err: Some(T::String),
+        });
+        let res0 = t.def(DefinedType::Result {
+            ok: None,
+            err: None,
+        });
+        let fl = t.def(DefinedType::Flags(Types::names(12)));
+        let own = t.def(DefinedType::Own(ResourceIndex(0)));
+        let map = t.def(DefinedType::Map {
+            key: T::String,
+            value: T::U32,
+        });
+        let rec2 = t.record(&[("x", T::S16), ("v", var)]);
+        let list_rec = t.list(rec2);
+        let opt_u8 = t.def(DefinedType::Option(T::U8));
+        let opt_opt = t.def(DefinedType::Option(opt_u8));
+        let named = t.def(DefinedType::Primitive(T::Char));
+        vec![
+            (T::Bool, Val::Bool(true)),
+            (T::S8, Val::S8(-5)),
+            (T::U8, Val::U8(250)),
+            (T::S16, Val::S16(-300)),
+            (T::U16, Val::U16(65000)),
+            (T::S32, Val::S32(-1)),
+            (T::U32, Val::U32(u32::MAX)),
+            (T::S64, Val::S64(i64::MIN)),
+            (T::U64, Val::U64(u64::MAX)),
+            (T::F32, Val::Float32(-1.5)),
+            (T::F64, Val::Float64(1e300)),
+            (T::Char, Val::Char('🍰')),
+            (named, Val::Char('ö')),
+            (T::String, s("hö☃🍰")),
+            (list_u8, Val::List(vec![Val::U8(1), Val::U8(2), Val::U8(3)])),
+            (list_str, Val::List(vec![s("a"), s(""), s("ツ")])),
+            (
+                fixed,
+                Val::List(vec![Val::U32(7), Val::U32(8), Val::U32(9)]),
+            ),
+            (
+                rec,
+                Val::Record(vec![
+                    ("a".into(), Val::U8(1)),
+                    ("b".into(), s("bee")),
+                    ("c".into(), Val::U64(1 << 40)),
+                ]),
+            ),
+            (tup, Val::Tuple(vec![Val::U8(9), Val::Float64(-0.25)])),
+            (var, Val::Variant("b".into(), some(Val::Float32(3.25)))),
+            (var, Val::Variant("c".into(), None)),
+            (var, Val::Variant("d".into(), some(Val::U64(u64::MAX - 1)))),
+            (en, Val::Enum("c2".into())),
+            (opt, Val::Option(some(s("x")))),
+            (opt, Val::Option(None)),
+            (res, Val::Result(Ok(some(Val::U32(5))))),
+            (res, Val::Result(Err(some(s("bad"))))),
+            (res0, Val::Result(Err(None))),
+            (fl, Val::Flags(vec!["c0".into(), "c9".into(), "c11".into()])),
+            (own, Val::Resource(ResourceAny { id: 7 })),
+            (
+                map,
+                Val::Map(vec![(s("k1"), Val::U32(1)), (s("k1"), Val::U32(2))]),
+            ),
+            (
+                list_rec,
+                Val::List(vec![
+                    Val::Record(vec![
+                        ("x".into(), Val::S16(-2)),
+                        ("v".into(), Val::Variant("a".into(), some(Val::U8(4)))),
+                    ]),
+                    Val::Record(vec![
+                        ("x".into(), Val::S16(3)),
+                        ("v".into(), Val::Variant("d".into(), some(Val::U64(1)))),
+                    ]),
+                ]),
+            ),
+            (opt_opt, Val::Option(some(Val::Option(None)))),
+            (opt_opt, Val::Option(some(Val::Option(some(Val::U8(0)))))),
+        ]
+    }
+
+    #[test]
+    fn every_kind_round_trips_flat() {
+        let mut t = Types::default();
+        let cases = every_kind(&mut t);
+        for enc in [
+            StringEncoding::Utf8,
+            StringEncoding::Utf16,
+            StringEncoding::Latin1Utf16,
+        ] {
+            let abi = abi(&t, enc);
+            for (ty, v) in &cases {
+                let ft = func(&[*ty], Some(*ty));
+                // The argument is flat (at most 16 core values) for all of
+                // these.
+                assert!(abi.flat_param_types(&ft).is_some(), "{ty:?}");
+                let mut h = Host::new();
+                round_trip(&abi, &mut h, &ft, std::slice::from_ref(v), Some(v));
+            }
+        }
+    }
+
+    #[test]
+    fn every_kind_round_trips_through_memory() {
+        let mut t = Types::default();
+        let cases = every_kind(&mut t);
+        for enc in [
+            StringEncoding::Utf8,
+            StringEncoding::Utf16,
+            StringEncoding::Latin1Utf16,
+        ] {
+            for (ty, v) in &cases {
+                // 16 `u32`s first: the 17th core parameter spills them all.
+                let mut params = vec![InterfaceType::U32; 16];
+                params.push(*ty);
+                let mut t2 = Types(t.0.clone());
+                let pair = t2.tuple(&[*ty, *ty]);
+                let abi2 = Abi {
+                    types: &t2.0,
+                    encoding: enc,
+                };
+                let ft = func(&params, Some(pair));
+                assert_eq!(abi2.flat_params(&ft, Context::Lift), vec![CoreTy::I32]);
+                assert_eq!(abi2.flat_results(&ft, Context::Lift), vec![CoreTy::I32]);
+                assert_eq!(
+                    abi2.flat_params(&ft, Context::Lower),
+                    vec![CoreTy::I32, CoreTy::I32]
+                );
+                assert!(abi2.flat_results(&ft, Context::Lower).is_empty());
+                let mut args: Vec<Val> = (0..16).map(|i| Val::U32(i * 3)).collect();
+                args.push(v.clone());
+                let mut h = Host::new();
+                round_trip(
+                    &abi2,
+                    &mut h,
+                    &ft,
+                    &args,
+                    Some(&Val::Tuple(vec![v.clone(), v.clone()])),
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn sizes_and_alignments_follow_the_spec() {
+        use InterfaceType as T;
+        let mut t = Types::default();
+        let rec = t.record(&[("a", T::U8), ("b", T::U32), ("c", T::U16)]);
+        let tup = t.tuple(&[T::U8, T::F64]);
+        let opt64 = t.def(DefinedType::Option(T::U64));
+        let res0 = t.def(DefinedType::Result {
+            ok: None,
+            err: None,
+        });
+        let en256 = t.def(DefinedType::Enum(Types::names(256)));
+        let en257 = t.def(DefinedType::Enum(Types::names(257)));
+        let en65537 = t.def(DefinedType::Enum(Types::names(65537)));
+        let fl8 = t.def(DefinedType::Flags(Types::names(8)));
+        let fl9 = t.def(DefinedType::Flags(Types::names(9)));
+        let fl17 = t.def(DefinedType::Flags(Types::names(17)));
+        let fixed = t.def(DefinedType::FixedLengthList {
+            element: T::U64,
+            len: 3,
+        });
+        let list = t.list(T::U64);
+        let map = t.def(DefinedType::Map {
+            key: T::U8,
+            value: T::U64,
+        });
+        let var = t.variant(&[("a", Some(T::U8)), ("b", Some(tup)), ("c", None)]);
+        let own = t.def(DefinedType::Own(ResourceIndex(0)));
+        let abi = abi(&t, StringEncoding::Utf8);
+        for (ty, want) in [
+            (T::Bool, (1, 1)),
+            (T::S16, (2, 2)),
+            (T::Char, (4, 4)),
+            (T::F64, (8, 8)),
+            (T::String, (8, 4)),
+            (rec, (12, 4)),
+            (tup, (16, 8)),
+            (opt64, (16, 8)),
+            (res0, (1, 1)),
+            (en256, (1, 1)),
+            (en257, (2, 2)),
+            (en65537, (4, 4)),
+            (fl8, (1, 1)),
+            (fl9, (2, 2)),
+            (fl17, (4, 4)),
+            (fixed, (24, 8)),
+            (list, (8, 4)),
+            (map, (8, 4)),
+            (var, (24, 8)),
+            (own, (4, 4)),
+        ] {
+            assert_eq!(abi.size_align(ty), want, "{}", abi.type_name(ty, 3));
+        }
+        // A map's entries are `tuple<u8, u64>`s: 16 bytes, the value at 8.
+        let mut h = Host::new();
+        let ft = func(&[map], None);
+        let core = abi
+            .lower_args(
+                &mut h,
+                &ft,
+                &[Val::Map(vec![
+                    (Val::U8(1), Val::U64(2)),
+                    (Val::U8(3), Val::U64(4)),
+                ])],
+            )
+            .unwrap();
+        assert_eq!(h.calls, vec![(0, 0, 8, 32)]);
+        let Flat::I32(p) = core[0] else { panic!() };
+        let p = p as usize;
+        assert_eq!(h.mem[p], 1);
+        assert_eq!(h.mem[p + 8], 2);
+        assert_eq!(h.mem[p + 16], 3);
+        assert_eq!(h.mem[p + 24], 4);
+    }
+
+    #[test]
+    fn flat_signatures_follow_the_spec() {
+        use CoreTy::*;
+        use InterfaceType as T;
+        let mut t = Types::default();
+        let joined = t.variant(&[("f", Some(T::F32)), ("l", Some(T::U64))]);
+        let narrow = t.variant(&[("a", Some(T::U8)), ("b", Some(T::F32))]);
+        let mixed = t.variant(&[("a", Some(T::F32)), ("b", Some(T::F64))]);
+        let pair = t.tuple(&[T::F32, T::String]);
+        let two = t.variant(&[("a", Some(pair)), ("b", Some(T::U64))]);
+        let fixed = t.def(DefinedType::FixedLengthList {
+            element: T::F32,
+            len: 16,
+        });
+        let fixed17 = t.def(DefinedType::FixedLengthList {
+            element: T::F32,
+            len: 17,
+        });
+        let big_fixed = t.def(DefinedType::FixedLengthList {
+            element: T::U8,
+            len: 1 << 20,
+        });
+        let abi = abi(&t, StringEncoding::Utf8);
+        let sig = |params: &[InterfaceType], result, cx| {
+            let ft = func(params, result);
+            (abi.flat_params(&ft, cx), abi.flat_results(&ft, cx))
+        };
+        assert_eq!(
+            sig(&[T::String], Some(T::String), Context::Lift),
+            (vec![I32, I32], vec![I32])
+        );
+        assert_eq!(
+            sig(&[T::String], Some(T::String), Context::Lower),
+            (vec![I32, I32, I32], vec![])
+        );
+        assert_eq!(sig(&[], Some(T::U64), Context::Lower), (vec![], vec![I64]));
+        assert_eq!(sig(&[joined], None, Context::Lift).0, vec![I32, I64]);
+        assert_eq!(sig(&[narrow], None, Context::Lift).0, vec![I32, I32]);
+        assert_eq!(sig(&[mixed], None, Context::Lift).0, vec![I32, I64]);
+        assert_eq!(sig(&[two], None, Context::Lift).0, vec![I32, I64, I32, I32]);
+        assert_eq!(sig(&[fixed], None, Context::Lift).0, vec![F32; 16]);
+        assert_eq!(sig(&[fixed17], None, Context::Lift).0, vec![I32]);
+        assert_eq!(sig(&[big_fixed], None, Context::Lift).0, vec![I32]);
+        assert_eq!(sig(&[T::U32; 16], None, Context::Lift).0, vec![I32; 16]);
+        assert_eq!(sig(&[T::U32; 17], None, Context::Lift).0, vec![I32]);
+        assert_eq!(
+            sig(&[T::U32; 17], Some(pair), Context::Lower),
+            (vec![I32, I32], vec![])
+        );
+    }
+
+    #[test]
+    fn variant_payloads_share_joined_slots() {
+        use InterfaceType as T;
+        let mut t = Types::default();
+        let mix = t.variant(&[("f", Some(T::F32)), ("l", Some(T::U64)), ("n", None)]);
+        let narrow = t.variant(&[("a", Some(T::U8)), ("b", Some(T::F32))]);
+        let abi = abi(&t, StringEncoding::Utf8);
+        let mut h = Host::new();
+        let lower = |h: &mut Host, ty, v: Val| {
+            let ft = func(&[ty], None);
+            abi.lower_args(h, &ft, &[v]).unwrap()
+        };
+        let f = 1.5f32;
+        assert_eq!(
+            lower(&mut h, mix, Val::Variant("f".into(), some(Val::Float32(f)))),
+            vec![Flat::I32(0), Flat::I64(i64::from(f.to_bits()))]
+        );
+        assert_eq!(
+            lower(&mut h, mix, Val::Variant("n".into(), None)),
+            vec![Flat::I32(2), Flat::I64(0)]
+        );
+        assert_eq!(
+            lower(
+                &mut h,
+                narrow,
+                Val::Variant("b".into(), some(Val::Float32(f)))
+            ),
+            vec![Flat::I32(1), Flat::I32(f.to_bits() as i32)]
+        );
+        // Lifting takes only the selected case's bits out of the slot: an
+        // `f32` out of the low half of an `i64`, a `u8` out of an `i32`.
+        let ft = func(&[mix], None);
+        let core = [
+            Flat::I32(0),
+            Flat::I64(0x1234_5678_0000_0000 | i64::from(f.to_bits())),
+        ];
+        let (v, _) = abi.lift_args(&mut h, &ft, &core).unwrap();
+        assert_eq!(v, vec![Val::Variant("f".into(), some(Val::Float32(f)))]);
+        let ft = func(&[narrow], None);
+        let (v, _) = abi
+            .lift_args(&mut h, &ft, &[Flat::I32(0), Flat::I32(0x1ff)])
+            .unwrap();
+        assert_eq!(v, vec![Val::Variant("a".into(), some(Val::U8(0xff)))]);
+    }
+
+    #[test]
+    fn lifting_follows_the_specs_conversions() {
+        use InterfaceType as T;
+        let mut t = Types::default();
+        let fl = t.def(DefinedType::Flags(Types::names(3)));
+        let abi = abi(&t, StringEncoding::Utf8);
+        let mut h = Host::new();
+        let lift = |h: &mut Host, ty, core: Flat| {
+            let ft = func(&[ty], None);
+            abi.lift_args(h, &ft, &[core]).map(|(v, _)| v[0].clone())
+        };
+        // Any nonzero `i32` is `true`; narrow integers take the low bits.
+        assert_eq!(
+            lift(&mut h, T::Bool, Flat::I32(2)).unwrap(),
+            Val::Bool(true)
+        );
+        assert_eq!(
+            lift(&mut h, T::Bool, Flat::I32(0)).unwrap(),
+            Val::Bool(false)
+        );
+        assert_eq!(lift(&mut h, T::U8, Flat::I32(0x1_02)).unwrap(), Val::U8(2));
+        assert_eq!(lift(&mut h, T::S8, Flat::I32(0xff)).unwrap(), Val::S8(-1));
+        assert_eq!(
+            lift(&mut h, T::S16, Flat::I32(0x1_8000)).unwrap(),
+            Val::S16(i16::MIN)
+        );
+        // Flag bits past the type's flags are ignored.
+        assert_eq!(
+            lift(&mut h, fl, Flat::I32(-1)).unwrap(),
+            Val::Flags(Types::names(3))
+        );
+        // NaNs come out canonical.
+        let Val::Float32(f) = lift(&mut h, T::F32, Flat::F32(0x7f80_0001)).unwrap() else {
+            panic!()
+        };
+        assert_eq!(f.to_bits(), 0x7fc0_0000);
+        let Val::Float64(f) = lift(&mut h, T::F64, Flat::F64(0xfff0_0000_0000_0001)).unwrap()
+        else {
+            panic!()
+        };
+        assert_eq!(f.to_bits(), 0x7ff8_0000_0000_0000);
+        // Signed values lower sign-extended into their core type.
+        let ft = func(&[T::S8, T::U16], None);
+        assert_eq!(
+            abi.lower_args(&mut h, &ft, &[Val::S8(-1), Val::U16(65535)])
+                .unwrap(),
+            vec![Flat::I32(-1), Flat::I32(65535)]
+        );
+        // Resources go through the host's handle tables.
+        let mut t = Types::default();
+        let own = t.def(DefinedType::Own(ResourceIndex(3)));
+        let borrow = t.def(DefinedType::Borrow(ResourceIndex(4)));
+        let abi = Abi {
+            types: &t.0,
+            encoding: StringEncoding::Utf8,
+        };
+        let ft = func(&[own, borrow], None);
+        let r = |id| Val::Resource(ResourceAny { id });
+        assert_eq!(
+            abi.lower_args(&mut h, &ft, &[r(5), r(6)]).unwrap(),
+            vec![Flat::I32(5), Flat::I32(6)]
+        );
+        assert_eq!(
+            h.lowered,
+            vec![
+                ("own", ResourceIndex(3), 5),
+                ("borrow", ResourceIndex(4), 6)
+            ]
+        );
+        let (v, _) = abi
+            .lift_args(&mut h, &ft, &[Flat::I32(5), Flat::I32(6)])
+            .unwrap();
+        assert_eq!(v, vec![r(5), r(1006)]);
+    }
+
+    /// Lowers a string as an export's argument in `enc`; its pointer and
+    /// (tagged) length, and the `realloc` calls made.
+    fn lower_string(enc: StringEncoding, text: &str) -> (Host, u32, u32) {
+        let t = Types::default();
+        let abi = abi(&t, enc);
+        let mut h = Host::new();
+        let ft = func(&[InterfaceType::String], None);
+        let core = abi.lower_args(&mut h, &ft, &[s(text)]).unwrap();
+        let [Flat::I32(p), Flat::I32(n)] = core[..] else {
+            panic!("{core:?}")
+        };
+        (h, p as u32, n as u32)
+    }
+
+    #[test]
+    fn strings_are_stored_in_each_encoding_with_the_specs_reallocs() {
+        use StringEncoding::*;
+        // UTF-8: one allocation of the bytes.
+        let (h, p, n) = lower_string(Utf8, "hö☃");
+        assert_eq!(h.calls, vec![(0, 0, 1, 6)]);
+        assert_eq!(
+            (n, &h.mem[p as usize..p as usize + 6]),
+            (6, "hö☃".as_bytes())
+        );
+        // UTF-16: the worst case (2 bytes per UTF-8 byte), then shrunk.
+        let (h, p, n) = lower_string(Utf16, "hö🍰");
+        assert_eq!(h.calls, vec![(0, 0, 2, 14), (p, 14, 2, 8)]);
+        assert_eq!(n, 4);
+        assert_eq!(
+            &h.mem[p as usize..p as usize + 8],
+            &[0x68, 0, 0xf6, 0, 0x3c, 0xd8, 0x70, 0xdf]
+        );
+        let (h, _, n) = lower_string(Utf16, "abc");
+        assert_eq!((h.calls.len(), n), (1, 3));
+        // latin1+utf16, all Latin-1: one byte per character, shrunk from
+        // the UTF-8 length.
+        let (h, p, n) = lower_string(Latin1Utf16, "hö");
+        assert_eq!(h.calls, vec![(0, 0, 2, 3), (p, 3, 2, 2)]);
+        assert_eq!(
+            (n, &h.mem[p as usize..p as usize + 2]),
+            (2, &[0x68, 0xf6][..])
+        );
+        // latin1+utf16 past Latin-1: grown to the worst case when the first
+        // such character comes, the Latin-1 prefix inflated, shrunk to the
+        // UTF-16 length; the length tagged.
+        let (h, p, n) = lower_string(Latin1Utf16, "hö☃");
+        let first = h.calls[0];
+        assert_eq!(first, (0, 0, 2, 6));
+        assert_eq!(h.calls[1], (first.0.max(1024), 6, 2, 12));
+        assert_eq!(h.calls[2], (p, 12, 2, 6));
+        assert_eq!(n, 3 | UTF16_TAG);
+        assert_eq!(
+            &h.mem[p as usize..p as usize + 6],
+            &[0x68, 0, 0xf6, 0, 0x03, 0x26]
+        );
+        // The empty string still asks `realloc` for 0 bytes.
+        let (h, _, n) = lower_string(Utf8, "");
+        assert_eq!((h.calls, n), (vec![(0, 0, 1, 0)], 0));
+    }
+
+    #[test]
+    fn strings_transcode_between_instances() {
+        use StringEncoding::*;
+        let t = Types::default();
+        let ft = func(&[InterfaceType::String], None);
+        let texts = ["", "abc", "hö", "hö☃🍰", "ÿ\u{100}", "\u{0}x"];
+        for from in [Utf8, Utf16, Latin1Utf16] {
+            for to in [Utf8, Utf16, Latin1Utf16] {
+                for text in texts {
+                    // The caller's side lowers its string into its memory
+                    // (as its own code would have), the adapter lifts it out
+                    // and lowers it into the callee's memory, whose side
+                    // lifts it again.
+                    let (caller, callee) = (abi(&t, from), abi(&t, to));
+                    let mut a = Host::new();
+                    let core = caller.lower_args(&mut a, &ft, &[s(text)]).unwrap();
+                    let (v, _) = caller.lift_args(&mut a, &ft, &core).unwrap();
+                    let mut b = Host::new();
+                    let core = callee.lower_args(&mut b, &ft, &v).unwrap();
+                    let (v, _) = callee.lift_args(&mut b, &ft, &core).unwrap();
+                    assert_eq!(v, vec![s(text)], "{from:?} -> {to:?}");
+                }
+            }
+        }
+    }
+
+    /// Lifts a `string` result through a result pointer at 0 whose
+    /// (pointer, length) the test wrote.
+    fn lift_string_result(
+        enc: StringEncoding,
+        h: &mut Host,
+        ptr: u32,
+        len: u32,
+    ) -> Result<Vec<Val>> {
+        let t = Types::default();
+        let abi = abi(&t, enc);
+        h.put_u32s(0, &[ptr, len]);
+        let ft = func(&[], Some(InterfaceType::String));
+        abi.lift_results(h, &ft, &[Flat::I32(0)])
+    }
+
+    #[test]
+    fn strings_in_guest_memory_are_checked() {
+        use StringEncoding::*;
+        let mut h = Host::new();
+        h.put(100, "ok☃".as_bytes());
+        assert_eq!(
+            lift_string_result(Utf8, &mut h, 100, 5).unwrap(),
+            vec![s("ok☃")]
+        );
+        // An empty string at any in-bounds pointer; out of bounds traps
+        // even when empty.
+        assert_eq!(
+            lift_string_result(Utf8, &mut h, 65536, 0).unwrap(),
+            vec![s("")]
+        );
+        let cases: &[(StringEncoding, u32, u32, &[u8], ComponentTrap)] = &[
+            (Utf8, 0xdead_beef, 0, b"", ComponentTrap::StringOutOfBounds),
+            (Utf8, 65535, 2, b"", ComponentTrap::StringOutOfBounds),
+            (Utf8, 200, 1, b"\xff", ComponentTrap::InvalidUtf8),
+            (Utf8, 200, 1, b"\xc3", ComponentTrap::IncompleteUtf8),
+            (Utf8, 200, 1 << 28, b"", ComponentTrap::StringTooLong),
+            (Utf16, 201, 0, b"", ComponentTrap::UnalignedPointer),
+            (Utf16, 200, 1, b"\x00\xd8", ComponentTrap::InvalidUtf16),
+            (Utf16, 65534, 2, b"", ComponentTrap::StringOutOfBounds),
+            (Latin1Utf16, 201, 0, b"", ComponentTrap::UnalignedPointer),
+            (
+                Latin1Utf16,
+                201,
+                UTF16_TAG,
+                b"",
+                ComponentTrap::UnalignedPointer,
+            ),
+            (Latin1Utf16, 65534, 3, b"", ComponentTrap::StringOutOfBounds),
+            (
+                Latin1Utf16,
+                200,
+                UTF16_TAG | 1,
+                b"\x00\xdc",
+                ComponentTrap::InvalidUtf16,
+            ),
+        ];
+        for (enc, ptr, len, bytes, want) in cases {
+            let mut h = Host::new();
+            h.put(200, bytes);
+            let e = lift_string_result(*enc, &mut h, *ptr, *len).unwrap_err();
+            assert_eq!(trap_of(&e), Some(*want), "{enc:?} {ptr:#x} {len:#x}: {e}");
+        }
+        // Latin-1 (untagged) and UTF-16 (tagged) in one encoding.
+        let mut h = Host::new();
+        h.put(200, &[0x68, 0xf6, 0, 0]);
+        h.put(300, &[0x03, 0x26]);
+        assert_eq!(
+            lift_string_result(Latin1Utf16, &mut h, 200, 2).unwrap(),
+            vec![s("hö")]
+        );
+        assert_eq!(
+            lift_string_result(Latin1Utf16, &mut h, 300, UTF16_TAG | 1).unwrap(),
+            vec![s("☃")]
+        );
+        // The messages carry the wordings the reference tests look for.
+        let mut h = Host::new();
+        let e = lift_string_result(Utf8, &mut h, 0xdead_beef, 0).unwrap_err();
+        let msg = e.to_string();
+        assert!(
+            msg.contains("string pointer/length out of bounds of memory"),
+            "{msg}"
+        );
+        assert!(msg.contains("string content out-of-bounds"), "{msg}");
+        assert!(msg.contains("0xdeadbeef"), "{msg}");
+    }
+
+    #[test]
+    fn bad_discriminants_and_chars_trap() {
+        use InterfaceType as T;
+        let mut t = Types::default();
+        let v1 = t.variant(&[("x", Some(T::U32))]);
+        let e2 = t.def(DefinedType::Enum(Types::names(2)));
+        let o = t.def(DefinedType::Option(T::U8));
+        let r = t.def(DefinedType::Result {
+            ok: None,
+            err: None,
+        });
+        let pair = t.tuple(&[e2, v1]);
+        let abi = abi(&t, StringEncoding::Utf8);
+        let mut h = Host::new();
+        let flat = |h: &mut Host, ty, core: &[Flat]| {
+            let ft = func(&[ty], None);
+            abi.lift_args(h, &ft, core).unwrap_err()
+        };
+        let bad = Some(ComponentTrap::InvalidDiscriminant);
+        assert_eq!(
+            trap_of(&flat(&mut h, v1, &[Flat::I32(1), Flat::I32(0)])),
+            bad
+        );
+        assert_eq!(trap_of(&flat(&mut h, e2, &[Flat::I32(2)])), bad);
+        assert_eq!(
+            trap_of(&flat(&mut h, o, &[Flat::I32(-1), Flat::I32(0)])),
+            bad
+        );
+        assert_eq!(trap_of(&flat(&mut h, r, &[Flat::I32(2)])), bad);
+        let char_trap = Some(ComponentTrap::InvalidChar);
+        for c in [0xd800, 0xdfff, 0x11_0000, -1] {
+            assert_eq!(trap_of(&flat(&mut h, T::Char, &[Flat::I32(c)])), char_trap);
+        }
+        // Out of memory: a result through its pointer.
+        let ft = func(&[], Some(pair));
+        h.put(0, &[1, 0, 0, 0, 0, 0, 0, 0]);
+        assert_eq!(
+            abi.lift_results(&mut h, &ft, &[Flat::I32(0)]).unwrap(),
+            vec![Val::Tuple(vec![
+                Val::Enum("c1".into()),
+                Val::Variant("x".into(), some(Val::U32(0)))
+            ])]
+        );
+        h.put(0, &[2]);
+        let e = abi.lift_results(&mut h, &ft, &[Flat::I32(0)]).unwrap_err();
+        assert_eq!(trap_of(&e), bad);
+        h.put(0, &[1, 0, 0, 0, 1]);
+        let e = abi.lift_results(&mut h, &ft, &[Flat::I32(0)]).unwrap_err();
+        assert_eq!(trap_of(&e), bad);
+        assert!(
+            e.to_string().contains("invalid variant discriminant"),
+            "{e}"
+        );
+        let ft = func(&[], Some(T::Char));
+        let _ = ft;
+        let e = abi
+            .lift_results(&mut h, &func(&[], Some(T::Char)), &[Flat::I32(0xd800)])
+            .unwrap_err();
+        assert!(e.to_string().contains("invalid `char` bit pattern"), "{e}");
+    }
+
+    #[test]
+    fn pointers_are_checked_for_alignment_and_bounds() {
+        use InterfaceType as T;
+        let mut t = Types::default();
+        let pair = t.tuple(&[T::U32, T::U32]);
+        let list32 = t.list(T::U32);
+        let rec = t.record(&[("a", T::U8)]);
+        let list_rec = t.list(rec);
+        let abi = abi(&t, StringEncoding::Utf8);
+        let mut h = Host::new();
+        let unaligned = Some(ComponentTrap::UnalignedPointer);
+        let oob = Some(ComponentTrap::PointerOutOfBounds);
+        // A spilled result's pointer (lift) and a return pointer (lower).
+        let ft = func(&[], Some(pair));
+        let lift = |h: &mut Host, p: i32| abi.lift_results(h, &ft, &[Flat::I32(p)]).unwrap_err();
+        assert_eq!(trap_of(&lift(&mut h, 1)), unaligned);
+        assert_eq!(trap_of(&lift(&mut h, 65532)), oob);
+        let v = [Val::Tuple(vec![Val::U32(1), Val::U32(2)])];
+        let e = abi.lower_results(&mut h, &ft, &v, Some(2)).unwrap_err();
+        assert_eq!(trap_of(&e), unaligned);
+        let e = abi.lower_results(&mut h, &ft, &v, Some(65536)).unwrap_err();
+        assert_eq!(trap_of(&e), oob);
+        abi.lower_results(&mut h, &ft, &v, Some(65528)).unwrap();
+        assert_eq!(&h.mem[65528..], &[1, 0, 0, 0, 2, 0, 0, 0]);
+        // Spilled arguments' pointer (a lowered import's lift).
+        let ft = func(&[T::U32; 17], None);
+        let e = abi.lift_args(&mut h, &ft, &[Flat::I32(2)]).unwrap_err();
+        assert_eq!(trap_of(&e), unaligned);
+        let e = abi
+            .lift_args(&mut h, &ft, &[Flat::I32(65536 - 64)])
+            .unwrap_err();
+        assert_eq!(trap_of(&e), oob);
+        // Lists: unaligned, out of bounds, too long; checked before any
+        // element is read, so a huge guest length allocates nothing.
+        let ft = func(&[list32], None);
+        let lift = |h: &mut Host, p: i32, n: i32| {
+            abi.lift_args(h, &ft, &[Flat::I32(p), Flat::I32(n)])
+                .unwrap_err()
+        };
+        assert_eq!(trap_of(&lift(&mut h, 2, 1)), unaligned);
+        assert_eq!(
+            trap_of(&lift(&mut h, 65532, 2)),
+            Some(ComponentTrap::ListOutOfBounds)
+        );
+        assert_eq!(
+            trap_of(&lift(&mut h, 0, -1)),
+            Some(ComponentTrap::ListTooLong)
+        );
+        assert_eq!(
+            trap_of(&lift(&mut h, 0, 1 << 26)),
+            Some(ComponentTrap::ListTooLong)
+        );
+        assert_eq!(
+            trap_of(&lift(&mut h, 0, 16385)),
+            Some(ComponentTrap::ListOutOfBounds)
+        );
+        let ft = func(&[list_rec], None);
+        let e = abi
+            .lift_args(&mut h, &ft, &[Flat::I32(1), Flat::I32(65536)])
+            .unwrap_err();
+        assert_eq!(trap_of(&e), Some(ComponentTrap::ListOutOfBounds));
+        let (v, _) = abi
+            .lift_args(&mut h, &ft, &[Flat::I32(0), Flat::I32(65536)])
+            .unwrap();
+        let Val::List(l) = &v[0] else { panic!() };
+        assert_eq!(l.len(), 65536);
+        let msg = lift(&mut h, 65532, 2).to_string();
+        assert!(msg.contains("list content out-of-bounds"), "{msg}");
+    }
+
+    #[test]
+    fn realloc_results_are_checked() {
+        use InterfaceType as T;
+        let mut t = Types::default();
+        let list32 = t.list(T::U32);
+        let abi = abi(&t, StringEncoding::Utf8);
+        let ft = func(&[list32], None);
+        let lower = |forced: u32, n: u32| {
+            let mut h = Host::new();
+            h.forced = Some(forced);
+            let v = Val::List((0..n).map(Val::U32).collect());
+            let e = abi.lower_args(&mut h, &ft, &[v]).unwrap_err();
+            (trap_of(&e), e.to_string(), h.calls)
+        };
+        let (k, msg, calls) = lower(u32::MAX, 2);
+        assert_eq!(k, Some(ComponentTrap::ReallocUnaligned));
+        assert_eq!(calls, vec![(0, 0, 4, 8)]);
+        assert!(msg.contains("wasm trap: unaligned pointer"), "{msg}");
+        assert!(msg.contains("realloc return: result not aligned"), "{msg}");
+        let (k, msg, _) = lower(-4i32 as u32, 2);
+        assert_eq!(k, Some(ComponentTrap::ReallocListOutOfBounds));
+        assert!(
+            msg.contains("wasm trap: list content out-of-bounds"),
+            "{msg}"
+        );
+        assert!(
+            msg.contains("realloc return: beyond end of memory"),
+            "{msg}"
+        );
+        // Even an empty list's allocation is checked.
+        let (k, _, calls) = lower(-4i32 as u32, 0);
+        assert_eq!(k, Some(ComponentTrap::ReallocListOutOfBounds));
+        assert_eq!(calls, vec![(0, 0, 4, 0)]);
+        // Strings and spilled arguments too.
+        for enc in [
+            StringEncoding::Utf8,
+            StringEncoding::Utf16,
+            StringEncoding::Latin1Utf16,
+        ] {
+            let abi = Abi {
+                types: &t.0,
+                encoding: enc,
+            };
+            let mut h = Host::new();
+            h.forced = Some(65535);
+            let ft = func(&[T::String], None);
+            let e = abi.lower_args(&mut h, &ft, &[s("hi")]).unwrap_err();
+            let want = match enc {
+                StringEncoding::Utf8 => ComponentTrap::ReallocStringOutOfBounds,
+                _ => ComponentTrap::ReallocUnaligned,
+            };
+            assert_eq!(trap_of(&e), Some(want), "{enc:?}");
+        }
+        let ft = func(&[T::U64; 17], None);
+        let mut h = Host::new();
+        h.forced = Some(4);
+        let args: Vec<Val> = (0..17).map(Val::U64).collect();
+        let e = abi.lower_args(&mut h, &ft, &args).unwrap_err();
+        assert_eq!(trap_of(&e), Some(ComponentTrap::ReallocUnaligned));
+        assert_eq!(h.calls, vec![(0, 0, 8, 136)]);
+        h.forced = Some(65536 - 128);
+        let e = abi.lower_args(&mut h, &ft, &args).unwrap_err();
+        assert_eq!(trap_of(&e), Some(ComponentTrap::ReallocOutOfBounds));
+    }
+
+    #[test]
+    fn typecheck_names_the_path_and_lowers_nothing_on_a_mismatch() {
+        use InterfaceType as T;
+        let mut t = Types::default();
+        let inner = t.record(&[("name", T::String), ("age", T::U8)]);
+        let list = t.list(inner);
+        let var = t.variant(&[("a", Some(T::U8)), ("b", None)]);
+        let fixed = t.def(DefinedType::FixedLengthList {
+            element: T::U8,
+            len: 2,
+        });
+        let fl = t.def(DefinedType::Flags(Types::names(2)));
+        let abi = abi(&t, StringEncoding::Utf8);
+        let person = |age: Val| Val::Record(vec![("name".into(), s("n")), ("age".into(), age)]);
+        let ft = func(&[T::String, list], None);
+        let mut h = Host::new();
+        let e = abi
+            .lower_args(
+                &mut h,
+                &ft,
+                &[
+                    s("x"),
+                    Val::List(vec![person(Val::U8(1)), person(Val::U32(2))]),
+                ],
+            )
+            .unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "type mismatch at argument `p1`[1].age: expected u8, found a u32 value"
+        );
+        assert!(
+            h.calls.is_empty(),
+            "nothing allocated for a call that cannot be made"
+        );
+        let check = |ty, v: Val| abi.typecheck(ty, &v).map_err(|e| e.to_string());
+        assert!(check(var, Val::Variant("a".into(), some(Val::U8(1)))).is_ok());
+        assert!(
+            check(var, Val::Variant("a".into(), None))
+                .unwrap_err()
+                .contains("payload")
+        );
+        assert!(check(var, Val::Variant("b".into(), some(Val::U8(1)))).is_err());
+        assert!(
+            check(var, Val::Variant("z".into(), None))
+                .unwrap_err()
+                .contains("no case `z`")
+        );
+        assert!(
+            check(fixed, Val::List(vec![Val::U8(1)]))
+                .unwrap_err()
+                .contains("2 elements")
+        );
+        assert!(
+            check(fl, Val::Flags(vec!["nope".into()]))
+                .unwrap_err()
+                .contains("no flag")
+        );
+        assert!(check(T::U8, Val::S8(1)).is_err());
+        assert!(
+            check(
+                inner,
+                Val::Record(vec![("age".into(), Val::U8(1)), ("name".into(), s(""))])
+            )
+            .unwrap_err()
+            .contains("expected field `name`")
+        );
+        assert!(abi.lower_args(&mut h, &ft, &[s("x")]).is_err());
+        let ft = func(&[], Some(T::U8));
+        assert!(abi.lower_results(&mut h, &ft, &[Val::S8(1)], None).is_err());
+    }
+
+    #[test]
+    fn core_values_that_do_not_fit_the_signature_are_engine_errors() {
+        let t = Types::default();
+        let abi = abi(&t, StringEncoding::Utf8);
+        let mut h = Host::new();
+        let ft = func(&[InterfaceType::U32], None);
+        for core in [&[][..], &[Flat::I64(1)], &[Flat::I32(1), Flat::I32(2)]] {
+            let e = abi.lift_args(&mut h, &ft, core).unwrap_err();
+            assert!(
+                matches!(
+                    e.kind(),
+                    crate::ErrorKind::Compile(CompileError::Internal(_))
+                ),
+                "{e}"
+            );
+        }
+    }
+}
