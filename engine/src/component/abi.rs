@@ -2137,25 +2137,21 @@ mod tests {
         }
 
         fn lower_own(&mut self, ty: ResourceIndex, r: &ResourceAny) -> Result<u32> {
-            self.lowered.push(("own", ty, r.id));
-            Ok(r.id as u32)
+            self.lowered.push(("own", ty, u64::from(r.rep)));
+            Ok(r.rep)
         }
 
         fn lower_borrow(&mut self, ty: ResourceIndex, r: &ResourceAny) -> Result<u32> {
-            self.lowered.push(("borrow", ty, r.id));
-            Ok(r.id as u32)
+            self.lowered.push(("borrow", ty, u64::from(r.rep)));
+            Ok(r.rep)
         }
 
         fn lift_own(&mut self, _: ResourceIndex, handle: u32) -> Result<ResourceAny> {
-            Ok(ResourceAny {
-                id: u64::from(handle),
-            })
+            Ok(ResourceAny::test(u64::from(handle)))
         }
 
         fn lift_borrow(&mut self, _: ResourceIndex, handle: u32) -> Result<ResourceAny> {
-            Ok(ResourceAny {
-                id: u64::from(handle) + 1000,
-            })
+            Ok(ResourceAny::test(u64::from(handle) + 1000))
         }
     }
 
@@ -2342,7 +2338,7 @@ mod tests {
             (res, Val::Result(Err(some(s("bad"))))),
             (res0, Val::Result(Err(None))),
             (fl, Val::Flags(vec!["c0".into(), "c9".into(), "c11".into()])),
-            (own, Val::Resource(ResourceAny { id: 7 })),
+            (own, Val::Resource(ResourceAny::test(7))),
             (
                 map,
                 Val::Map(vec![(s("k1"), Val::U32(1)), (s("k1"), Val::U32(2))]),
@@ -2655,7 +2651,7 @@ mod tests {
             encoding: StringEncoding::Utf8,
         };
         let ft = func(&[own, borrow], None);
-        let r = |id| Val::Resource(ResourceAny { id });
+        let r = |id| Val::Resource(ResourceAny::test(id));
         assert_eq!(
             abi.lower_args(&mut h, &ft, &[r(5), r(6)]).unwrap(),
             vec![Flat::I32(5), Flat::I32(6)]

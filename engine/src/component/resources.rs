@@ -52,6 +52,17 @@ pub struct ResourceAny {
 }
 
 impl ResourceAny {
+    /// A handle with representation `rep` (unit tests of the ABI).
+    #[cfg(test)]
+    pub(crate) fn test(rep: u64) -> ResourceAny {
+        ResourceAny {
+            store: 0,
+            rt: 0,
+            rep: rep as u32,
+            own: true,
+        }
+    }
+
     /// Whether the host owns the resource (else it borrows it).
     pub fn owned(&self) -> bool {
         self.own
