@@ -30,6 +30,7 @@
 
 #![warn(missing_docs)]
 
+mod component;
 mod deadline;
 mod matching;
 mod profile;
@@ -38,6 +39,9 @@ mod spectest;
 use std::collections::HashMap;
 use std::fmt;
 
+use nyash_engine::component::{
+    Component, Instance as ComponentInstance, Linker as ComponentLinker, Val as ComponentVal,
+};
 use nyash_engine::{
     CompileError, Engine, ErrorKind, ExternRef, Instance, Linker, Module, Store, TrapCode, Val,
 };
@@ -154,6 +158,14 @@ pub struct WastContext {
     instances: HashMap<String, Instance>,
     modules: HashMap<String, Module>,
     current: Option<Instance>,
+    /// The component side: a linker with nothing in it (the reference
+    /// tests import nothing from the host), named components and their
+    /// instances, the current component instance (`current` is `None`
+    /// while there is one, and the other way round).
+    component_linker: ComponentLinker<()>,
+    components: HashMap<String, Component>,
+    component_instances: HashMap<String, ComponentInstance>,
+    current_component: Option<ComponentInstance>,
     deadline_ticks: Option<u64>,
     /// An action ran past its deadline: the rest of the file is skipped.
     interrupted: bool,
@@ -173,6 +185,10 @@ impl WastContext {
             instances: HashMap::new(),
             modules: HashMap::new(),
             current: None,
+            component_linker: ComponentLinker::new(engine),
+            components: HashMap::new(),
+            component_instances: HashMap::new(),
+            current_component: None,
             deadline_ticks: None,
             interrupted: false,
         })
@@ -278,11 +294,58 @@ impl WastContext {
         r
     }
 
-    fn compile(&self, module: &mut QuoteWat<'_>) -> Result<Module, String> {
+    fn compile(&self, module: &mut QuoteWat<'_>) -> Result<Compiled, String> {
         let bytes = module
             .encode()
             .map_err(|e| format!("encoding failed: {e}"))?;
-        Module::new(&self.engine, &bytes).map_err(|e| e.to_string())
+        self.compile_bytes(&bytes)
+    }
+
+    fn compile_bytes(&self, bytes: &[u8]) -> Result<Compiled, String> {
+        if nyash_engine::component::is_component(bytes) {
+            return Component::new(&self.engine, bytes)
+                .map(Compiled::Component)
+                .map_err(|e| e.to_string());
+        }
+        Module::new(&self.engine, bytes)
+            .map(Compiled::Module)
+            .map_err(|e| e.to_string())
+    }
+
+    fn instantiate_component(
+        &mut self,
+        component: &Component,
+    ) -> Result<ComponentInstance, nyash_engine::Error> {
+        self.arm();
+        let r = self
+            .component_linker
+            .instantiate(&mut self.store, component);
+        self.watch(r)
+    }
+
+    /// Instantiates a module or component, makes it current and names it.
+    fn instantiate_compiled(&mut self, c: Compiled, name: Option<String>) -> Check {
+        match c {
+            Compiled::Module(m) => {
+                let instance = self.instantiate(&m).map_err(|e| e.to_string())?;
+                if let Some(name) = name {
+                    self.instances.insert(name.clone(), instance);
+                    self.modules.insert(name, m);
+                }
+                self.current = Some(instance);
+                self.current_component = None;
+            }
+            Compiled::Component(c) => {
+                let instance = self.instantiate_component(&c).map_err(|e| e.to_string())?;
+                if let Some(name) = name {
+                    self.component_instances.insert(name.clone(), instance);
+                    self.components.insert(name, c);
+                }
+                self.current_component = Some(instance);
+                self.current = None;
+            }
+        }
+        Ok(())
     }
 
     fn instantiate(&mut self, module: &Module) -> Result<Instance, nyash_engine::Error> {
@@ -332,10 +395,46 @@ impl WastContext {
         })
     }
 
+    /// The component instance an invoke names (or the current one), if it
+    /// is a component's.
+    fn component_instance(&self, id: Option<wast::token::Id<'_>>) -> Option<ComponentInstance> {
+        match id {
+            Some(id) => self.component_instances.get(id.name()).copied(),
+            None => self.current_component,
+        }
+    }
+
+    fn invoke_component(
+        &mut self,
+        instance: ComponentInstance,
+        invoke: &WastInvoke<'_>,
+    ) -> Result<Result<Results, nyash_engine::Error>, String> {
+        let func = instance
+            .get_func(&mut self.store, invoke.name)
+            .ok_or_else(|| format!("no exported function `{}`", invoke.name))?;
+        let args = invoke
+            .args
+            .iter()
+            .map(|a| match a {
+                WastArg::Component(v) => Ok(component::arg(v)),
+                other => Err(format!("core argument {other:?} to a component function")),
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let mut results = vec![ComponentVal::Bool(false); func.result_count(&mut self.store)];
+        self.arm();
+        let r = func
+            .call(&mut self.store, &args, &mut results)
+            .map(|()| Results::Component(results));
+        Ok(self.watch(r))
+    }
+
     fn invoke(
         &mut self,
         invoke: &WastInvoke<'_>,
-    ) -> Result<Result<Vec<Val>, nyash_engine::Error>, String> {
+    ) -> Result<Result<Results, nyash_engine::Error>, String> {
+        if let Some(instance) = self.component_instance(invoke.module) {
+            return self.invoke_component(instance, invoke);
+        }
         let instance = self.instance(invoke.module)?;
         let func = instance
             .get_func(&mut self.store, invoke.name)
@@ -350,7 +449,7 @@ impl WastContext {
         self.arm();
         let r = func
             .call(&mut self.store, &args, &mut results)
-            .map(|()| results);
+            .map(|()| Results::Core(results));
         Ok(self.watch(r))
     }
 
@@ -359,7 +458,7 @@ impl WastContext {
     fn execute(
         &mut self,
         exec: &mut WastExecute<'_>,
-    ) -> Result<Result<Vec<Val>, nyash_engine::Error>, String> {
+    ) -> Result<Result<Results, nyash_engine::Error>, String> {
         match exec {
             WastExecute::Invoke(invoke) => self.invoke(invoke),
             WastExecute::Get { module, global, .. } => {
@@ -367,17 +466,41 @@ impl WastContext {
                 let g = instance
                     .get_global(&mut self.store, global)
                     .ok_or_else(|| format!("no exported global `{global}`"))?;
-                Ok(Ok(vec![g.get(&mut self.store)]))
+                Ok(Ok(Results::Core(vec![g.get(&mut self.store)])))
             }
-            WastExecute::Wat(wat) => {
-                let module = encode_wat(wat)
-                    .and_then(|b| Module::new(&self.engine, &b).map_err(|e| e.to_string()))?;
-                Ok(self.instantiate(&module).map(|_| Vec::new()))
-            }
+            WastExecute::Wat(wat) => match encode_wat(wat).and_then(|b| self.compile_bytes(&b))? {
+                Compiled::Module(module) => {
+                    Ok(self.instantiate(&module).map(|_| Results::Core(Vec::new())))
+                }
+                Compiled::Component(c) => Ok(self
+                    .instantiate_component(&c)
+                    .map(|_| Results::Component(Vec::new()))),
+            },
         }
     }
 
-    fn check_results(&mut self, got: &[Val], expected: &[WastRet<'_>]) -> Check {
+    fn check_results(&mut self, got: &Results, expected: &[WastRet<'_>]) -> Check {
+        let got = match got {
+            Results::Core(got) => got,
+            Results::Component(got) => {
+                if got.len() != expected.len() {
+                    return Err(format!(
+                        "expected {} results, got {}",
+                        expected.len(),
+                        got.len()
+                    ));
+                }
+                for (i, (g, e)) in got.iter().zip(expected).enumerate() {
+                    let WastRet::Component(e) = e else {
+                        return Err(format!("result {i}: a core result from a component"));
+                    };
+                    if !component::matches(g, e) {
+                        return Err(format!("result {i}: expected {e:?}, got {g:?}"));
+                    }
+                }
+                return Ok(());
+            }
+        };
         if got.len() != expected.len() {
             return Err(format!(
                 "expected {} results, got {}",
@@ -402,8 +525,8 @@ impl WastContext {
     fn rejects(&self, mut module: QuoteWat<'_>, what: &str, message: &str) -> Check {
         match module.encode() {
             Err(_) => Ok(()),
-            Ok(bytes) => match Module::new(&self.engine, &bytes) {
-                Ok(_) => Err(format!("expected {what} module (`{message}`), it compiled")),
+            Ok(bytes) => match compile_checked(&self.engine, &bytes) {
+                Ok(()) => Err(format!("expected {what} module (`{message}`), it compiled")),
                 Err(e) if matches!(e.kind(), ErrorKind::Compile(CompileError::Invalid { .. })) => {
                     Ok(())
                 }
@@ -420,27 +543,26 @@ impl WastContext {
         match directive {
             WastDirective::Module(mut module) => {
                 let name = module.name().map(|n| n.name().to_string());
-                let check = self.compile(&mut module).and_then(|m| {
-                    let instance = self.instantiate(&m).map_err(|e| e.to_string())?;
-                    if let Some(name) = &name {
-                        self.instances.insert(name.clone(), instance);
-                        self.modules.insert(name.clone(), m);
-                    }
-                    self.current = Some(instance);
-                    Ok(())
-                });
+                let check = self
+                    .compile(&mut module)
+                    .and_then(|c| self.instantiate_compiled(c, name));
                 if check.is_err() {
                     // Later directives must not silently run against an older module.
                     self.current = None;
+                    self.current_component = None;
                 }
                 ("module".into(), check)
             }
             WastDirective::ModuleDefinition(mut module) => {
                 let name = module.name().map(|n| n.name().to_string());
-                let check = self.compile(&mut module).map(|m| {
-                    if let Some(name) = name {
+                let check = self.compile(&mut module).map(|c| match (c, name) {
+                    (Compiled::Module(m), Some(name)) => {
                         self.modules.insert(name, m);
                     }
+                    (Compiled::Component(c), Some(name)) => {
+                        self.components.insert(name, c);
+                    }
+                    (_, None) => {}
                 });
                 ("module definition".into(), check)
             }
@@ -448,14 +570,34 @@ impl WastContext {
                 instance, module, ..
             } => {
                 let check = (|| {
-                    let m = module
-                        .and_then(|m| self.modules.get(m.name()).cloned())
-                        .ok_or("unknown module definition")?;
-                    let i = self.instantiate(&m).map_err(|e| e.to_string())?;
-                    if let Some(name) = instance {
-                        self.instances.insert(name.name().to_string(), i);
+                    let name = module.map(|m| m.name());
+                    let c = match name {
+                        Some(n) if self.modules.contains_key(n) => {
+                            Compiled::Module(self.modules[n].clone())
+                        }
+                        Some(n) if self.components.contains_key(n) => {
+                            Compiled::Component(self.components[n].clone())
+                        }
+                        _ => return Err("unknown module definition".to_string()),
+                    };
+                    match c {
+                        Compiled::Module(m) => {
+                            let i = self.instantiate(&m).map_err(|e| e.to_string())?;
+                            if let Some(name) = instance {
+                                self.instances.insert(name.name().to_string(), i);
+                            }
+                            self.current = Some(i);
+                            self.current_component = None;
+                        }
+                        Compiled::Component(c) => {
+                            let i = self.instantiate_component(&c).map_err(|e| e.to_string())?;
+                            if let Some(name) = instance {
+                                self.component_instances.insert(name.name().to_string(), i);
+                            }
+                            self.current_component = Some(i);
+                            self.current = None;
+                        }
                     }
-                    self.current = Some(i);
                     Ok(())
                 })();
                 ("module instance".into(), check)
@@ -489,8 +631,8 @@ impl WastContext {
             } => {
                 let check = self.execute(&mut exec).and_then(|r| match r {
                     Ok(v) => Err(format!("expected trap `{message}`, got {v:?}")),
-                    Err(e) => match e.trap_code() {
-                        Some(code) if trap_matches(code, message) => Ok(()),
+                    Err(e) => match e.trap() {
+                        Some(t) if trap_matches_message(t, message) => Ok(()),
                         _ => Err(format!("expected trap `{message}`, got error: {e}")),
                     },
                 });
@@ -532,14 +674,21 @@ impl WastContext {
             } => {
                 let check = encode_wat(&mut module)
                     .and_then(|b| {
-                        Module::new(&self.engine, &b).map_err(|e| format!("did not compile: {e}"))
+                        self.compile_bytes(&b)
+                            .map_err(|e| format!("did not compile: {e}"))
                     })
-                    .and_then(|m| match self.instantiate(&m) {
-                        Ok(_) => Err(format!(
-                            "expected unlinkable (`{message}`), it instantiated"
-                        )),
-                        Err(e) if matches!(e.kind(), ErrorKind::Link { .. }) => Ok(()),
-                        Err(e) => Err(format!("expected a link error, got: {e}")),
+                    .and_then(|c| {
+                        let r = match &c {
+                            Compiled::Module(m) => self.instantiate(m).map(|_| ()),
+                            Compiled::Component(c) => self.instantiate_component(c).map(|_| ()),
+                        };
+                        match r {
+                            Ok(()) => Err(format!(
+                                "expected unlinkable (`{message}`), it instantiated"
+                            )),
+                            Err(e) if matches!(e.kind(), ErrorKind::Link { .. }) => Ok(()),
+                            Err(e) => Err(format!("expected a link error, got: {e}")),
+                        }
                     });
                 ("assert_unlinkable".into(), check)
             }
@@ -553,6 +702,43 @@ impl WastContext {
                 (what, Err("directive kind not supported".into()))
             }
         }
+    }
+}
+
+/// A compiled module or component.
+enum Compiled {
+    Module(Module),
+    Component(Component),
+}
+
+/// An action's results: a module's or a component's values.
+#[derive(Debug)]
+enum Results {
+    Core(Vec<Val>),
+    Component(Vec<ComponentVal>),
+}
+
+/// Compiles a module or component, for `assert_invalid` and
+/// `assert_malformed`.
+fn compile_checked(engine: &Engine, bytes: &[u8]) -> Result<(), nyash_engine::Error> {
+    if nyash_engine::component::is_component(bytes) {
+        Component::new(engine, bytes).map(|_| ())
+    } else {
+        Module::new(engine, bytes).map(|_| ())
+    }
+}
+
+/// Whether a trap is what an `assert_trap` with `message` expects: by its
+/// code ([`trap_matches`]), or for a canonical ABI trap by its message
+/// (which contains the expected text, with or without the `wasm trap: `
+/// prefix the reference tests sometimes write).
+fn trap_matches_message(t: &nyash_engine::Trap, message: &str) -> bool {
+    let expected = message.strip_prefix("wasm trap: ").unwrap_or(message);
+    match (&t.message, t.code) {
+        (Some(m), _) => m.contains(expected),
+        // A canonical ABI trap's message holds every wording engines use.
+        (None, TrapCode::Component(k)) => k.message().contains(expected),
+        (None, code) => trap_matches(code, expected),
     }
 }
 

@@ -179,7 +179,11 @@ pub(crate) fn trap_to_error(store: &mut StoreOpaque, trap: nyash_asyncify::Trap)
             })
         })
         .collect();
-    Error::new(ErrorKind::Trap(Trap { code, backtrace }))
+    Error::new(ErrorKind::Trap(Trap {
+        code,
+        backtrace,
+        message: None,
+    }))
 }
 
 /// The closure of a host function.

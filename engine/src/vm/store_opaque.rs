@@ -202,6 +202,9 @@ pub(crate) struct StoreOpaque {
     /// which lives in its `invoke::invoke` frame and links to the enclosing
     /// synchronous call's (null if none).
     pub(in crate::vm) sync_exits: *const SavedExit,
+    /// Component instances, their lifted functions, resource types and
+    /// handle tables.
+    pub(in crate::vm) components: crate::component::store::ComponentStore,
 }
 
 /// The exit record a synchronous host -> wasm call found when it began (see
@@ -241,6 +244,11 @@ pub(crate) enum EpochBehavior {
 }
 
 impl StoreOpaque {
+    /// The store's component instances and everything they own.
+    pub(crate) fn components(&mut self) -> &mut crate::component::store::ComponentStore {
+        &mut self.components
+    }
+
     /// Whether a host -> wasm call (sync or async) is in progress.
     pub(crate) fn in_call(&self) -> bool {
         !self.exits.is_empty() || !self.sync_exits.is_null()
@@ -327,6 +335,7 @@ impl StoreOpaque {
             pending_exception: None,
             pending_error: None,
             pending_panic: None,
+            components: Default::default(),
             fuel_reserve: 0,
             fuel_yield_interval: None,
             epoch_behavior: EpochBehavior::Trap,

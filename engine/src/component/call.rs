@@ -1,0 +1,673 @@
+//! Calls across the component boundary, in their dynamic form: every
+//! value goes through a [`Val`] and the canonical ABI's lift and lower
+//! (`abi.rs`). Four kinds: the host calling a lifted export
+//! ([`call_lifted`]), a component calling a lowered host function
+//! ([`lowered_host_func`]), one component instance calling another's
+//! export through a fused adapter ([`adapter_func`]), and the resource
+//! built-ins ([`resource_builtin`]).
+//!
+//! The canonical ABI's instance flags are kept here: an instance is not
+//! entered again while a call into it is in progress, and after a trap in
+//! it never again (`may_enter`); it does not call out while its `realloc`
+//! or `post-return` runs (`may_leave`).
+
+use std::sync::Arc;
+
+use nyash_aot::component::inline::ComponentInstanceId;
+use nyash_aot::component::types::{FuncType, FuncTypeIndex, ResourceIndex};
+
+use super::abi::{Abi, AbiHost, CoreTy, Flat};
+use super::component::Component;
+use super::linker::{HostDtor, HostFunc};
+use super::resources::{ResourceAny, Slot, trap};
+use super::store::{LiftedFunc, ResolvedOptions};
+use super::val::Val;
+use crate::store::{StoreContext, StoreContextMut};
+use crate::vm::store_opaque::StoreInner;
+use crate::{
+    Caller, ComponentTrap, Func as CoreFunc, FuncType as CoreFuncType, Result, Val as CoreVal,
+    ValType,
+};
+
+/// The core function type of flat parameters and results.
+pub(crate) fn core_func_type(params: &[CoreTy], results: &[CoreTy]) -> CoreFuncType {
+    let ty = |t: &CoreTy| match t {
+        CoreTy::I32 => ValType::I32,
+        CoreTy::I64 => ValType::I64,
+        CoreTy::F32 => ValType::F32,
+        CoreTy::F64 => ValType::F64,
+    };
+    CoreFuncType {
+        params: params.iter().map(ty).collect(),
+        results: results.iter().map(ty).collect(),
+    }
+}
+
+fn to_flat(v: &CoreVal) -> Result<Flat> {
+    Ok(match v {
+        CoreVal::I32(x) => Flat::I32(*x),
+        CoreVal::I64(x) => Flat::I64(*x),
+        CoreVal::F32(x) => Flat::F32(*x),
+        CoreVal::F64(x) => Flat::F64(*x),
+        other => {
+            return Err(nyash_aot::bug_error!("core value {other:?} in a flat signature").into());
+        }
+    })
+}
+
+fn to_core(v: Flat) -> CoreVal {
+    match v {
+        Flat::I32(x) => CoreVal::I32(x),
+        Flat::I64(x) => CoreVal::I64(x),
+        Flat::F32(x) => CoreVal::F32(x),
+        Flat::F64(x) => CoreVal::F64(x),
+    }
+}
+
+/// What lift and lower reach through: the store, and the component
+/// instance whose canonical options apply.
+struct AbiCx<'s, T> {
+    store: &'s mut StoreInner<T>,
+    data: u32,
+    inst: ComponentInstanceId,
+    options: ResolvedOptions,
+    /// The call scope borrows are lent to and lenders recorded in.
+    scope: usize,
+}
+
+impl<T: 'static> AbiCx<'_, T> {
+    /// The store's resource type `ty` means in this instance, checked
+    /// against the one a handle has.
+    fn check_type(&mut self, handle: u32, ty: ResourceIndex, found: u32) -> Result<()> {
+        let cs = self.store.opaque.components();
+        match cs.resource_type(self.data, self.inst, ty) {
+            Some(expected) if expected != found => {
+                let what = |rt: u32| match cs.resource_types[rt as usize].owner {
+                    Some(_) => "guest-defined resource",
+                    None => "host-defined resource",
+                };
+                let (e, f) = (what(expected), what(found));
+                let different = if e == f { "a different " } else { "" };
+                Err(trap(
+                    ComponentTrap::WrongHandleType,
+                    format!(
+                        "handle index {handle} used with the wrong type, expected {e} but found {different}{f}"
+                    ),
+                ))
+            }
+            _ => Ok(()),
+        }
+    }
+}
+
+impl<T: 'static> AbiHost for AbiCx<'_, T> {
+    fn memory(&mut self) -> Result<&mut [u8]> {
+        match self.options.memory {
+            Some(m) => Ok(m.data_mut(StoreContextMut(&mut *self.store))),
+            None => Err(trap(
+                ComponentTrap::PointerOutOfBounds,
+                "canonical options have no memory",
+            )),
+        }
+    }
+
+    fn realloc(&mut self, old_ptr: u32, old_size: u32, align: u32, new_size: u32) -> Result<u32> {
+        let Some(f) = self.options.realloc else {
+            return Err(trap(
+                ComponentTrap::ReallocOutOfBounds,
+                "canonical options have no realloc",
+            ));
+        };
+        let (data, inst) = (self.data, self.inst);
+        self.store.opaque.components().flags(data, inst).may_leave = false;
+        let mut out = [CoreVal::I32(0)];
+        let args = [old_ptr, old_size, align, new_size].map(|x| CoreVal::I32(x as i32));
+        let r = f.call(StoreContextMut(&mut *self.store), &args, &mut out);
+        self.store.opaque.components().flags(data, inst).may_leave = true;
+        r?;
+        match out[0] {
+            CoreVal::I32(p) => Ok(p as u32),
+            _ => Err(trap(
+                ComponentTrap::ReallocOutOfBounds,
+                "realloc returned a value of the wrong type",
+            )),
+        }
+    }
+
+    fn lower_own(&mut self, ty: ResourceIndex, r: &ResourceAny) -> Result<u32> {
+        self.check_store(r)?;
+        if let Some(expected) = self
+            .store
+            .opaque
+            .components()
+            .resource_type(self.data, self.inst, ty)
+            && expected != r.rt
+        {
+            return Err(trap(
+                ComponentTrap::ResourceMismatch,
+                "resource of the wrong type passed as an owned handle",
+            ));
+        }
+        let (data, inst) = (self.data, self.inst);
+        self.store
+            .opaque
+            .components()
+            .table(data, inst)
+            .add(Slot::Own {
+                rt: r.rt,
+                rep: r.rep,
+                lends: 0,
+            })
+    }
+
+    fn lower_borrow(&mut self, ty: ResourceIndex, r: &ResourceAny) -> Result<u32> {
+        self.check_store(r)?;
+        let (data, inst, scope) = (self.data, self.inst, self.scope);
+        let cs = self.store.opaque.components();
+        if let Some(expected) = cs.resource_type(data, inst, ty)
+            && expected != r.rt
+        {
+            return Err(trap(
+                ComponentTrap::ResourceMismatch,
+                "resource of the wrong type passed as a borrowed handle",
+            ));
+        }
+        // The resource's own implementation gets the representation.
+        if cs.resource_types[r.rt as usize].owner == Some((data, inst)) {
+            return Ok(r.rep);
+        }
+        let h = cs.table(data, inst).add(Slot::Borrow {
+            rt: r.rt,
+            rep: r.rep,
+            scope,
+            lends: 0,
+        })?;
+        if let Some(s) = cs.scopes.get_mut(scope) {
+            s.borrows += 1;
+        }
+        Ok(h)
+    }
+
+    fn lift_own(&mut self, ty: ResourceIndex, handle: u32) -> Result<ResourceAny> {
+        let (data, inst) = (self.data, self.inst);
+        let slot = self
+            .store
+            .opaque
+            .components()
+            .table(data, inst)
+            .get(handle)?;
+        match slot {
+            Slot::Own { rt, rep, lends } => {
+                self.check_type(handle, ty, rt)?;
+                if lends > 0 {
+                    return Err(trap(
+                        ComponentTrap::OwnedWhileBorrowed,
+                        "cannot remove owned resource while borrowed",
+                    ));
+                }
+                let cs = self.store.opaque.components();
+                cs.table(data, inst).remove(handle)?;
+                Ok(ResourceAny {
+                    store: self.store.opaque.id(),
+                    rt,
+                    rep,
+                    own: true,
+                })
+            }
+            Slot::Borrow { .. } => Err(trap(
+                ComponentTrap::NotOwned,
+                format!("handle index {handle} is a borrowed handle, not an owned one"),
+            )),
+            Slot::Free => Err(trap(
+                ComponentTrap::UnknownHandle,
+                format!("unknown handle index {handle}"),
+            )),
+        }
+    }
+
+    fn lift_borrow(&mut self, ty: ResourceIndex, handle: u32) -> Result<ResourceAny> {
+        let (data, inst, scope) = (self.data, self.inst, self.scope);
+        let slot = self
+            .store
+            .opaque
+            .components()
+            .table(data, inst)
+            .get(handle)?;
+        let (rt, rep) = match slot {
+            Slot::Own { rt, rep, .. } | Slot::Borrow { rt, rep, .. } => (rt, rep),
+            Slot::Free => {
+                return Err(trap(
+                    ComponentTrap::UnknownHandle,
+                    format!("unknown handle index {handle}"),
+                ));
+            }
+        };
+        self.check_type(handle, ty, rt)?;
+        let cs = self.store.opaque.components();
+        if let Slot::Own { lends, .. } | Slot::Borrow { lends, .. } =
+            &mut *cs.table(data, inst).get_mut(handle)?
+        {
+            *lends += 1;
+        }
+        if let Some(s) = cs.scopes.get_mut(scope) {
+            s.lenders.push((data, inst, handle));
+        }
+        Ok(ResourceAny {
+            store: self.store.opaque.id(),
+            rt,
+            rep,
+            own: false,
+        })
+    }
+}
+
+impl<T> AbiCx<'_, T> {
+    fn check_store(&mut self, r: &ResourceAny) -> Result<()> {
+        if r.store != self.store.opaque.id() {
+            return Err(crate::Error::msg("a resource of another store was passed"));
+        }
+        Ok(())
+    }
+}
+
+/// Calls the lifted function `f` from the host with `args`; returns its
+/// results (none or one).
+pub(crate) fn call_lifted<T: 'static>(
+    store: &mut StoreInner<T>,
+    f: &LiftedFunc,
+    args: &[Val],
+) -> Result<Vec<Val>> {
+    let component = store.opaque.components().data(f.data).component.clone();
+    let ft = component.inner.types.func(f.ty).clone();
+    let cs = store.opaque.components();
+    if !cs.flags(f.data, f.instance).may_enter {
+        return Err(trap(
+            ComponentTrap::CannotEnter,
+            "cannot enter component instance",
+        ));
+    }
+    cs.flags(f.data, f.instance).may_enter = false;
+    let scope = cs.push_scope();
+    let r = call_lifted_in(store, f, &component, &ft, args, scope);
+    let cs = store.opaque.components();
+    let popped = cs.pop_scope(true);
+    let r = r.and_then(|v| popped.map(|()| v));
+    if r.is_ok() {
+        // After a trap the instance stays closed (the spec's poisoning).
+        cs.flags(f.data, f.instance).may_enter = true;
+    }
+    r
+}
+
+fn call_lifted_in<T: 'static>(
+    store: &mut StoreInner<T>,
+    f: &LiftedFunc,
+    component: &Component,
+    ft: &FuncType,
+    args: &[Val],
+    scope: usize,
+) -> Result<Vec<Val>> {
+    let abi = Abi {
+        types: &component.inner.types,
+        encoding: f.options.encoding,
+    };
+    if args.len() != ft.params.len() {
+        return Err(crate::Error::msg(format!(
+            "expected {} arguments, got {}",
+            ft.params.len(),
+            args.len()
+        )));
+    }
+    for ((name, ty), v) in ft.params.iter().zip(args) {
+        abi.typecheck(*ty, v)
+            .map_err(|e| e.context(format!("argument `{name}`")))?;
+    }
+    let mut cx = AbiCx {
+        store,
+        data: f.data,
+        inst: f.instance,
+        options: f.options,
+        scope,
+    };
+    let flat = abi.lower_args(&mut cx, ft, args)?;
+    let store = cx.store;
+    let core_args: Vec<CoreVal> = flat.into_iter().map(to_core).collect();
+    let n_results = f.core.ty(StoreContext(&*store)).results.len();
+    let mut core_results = vec![CoreVal::I32(0); n_results];
+    f.core
+        .call(StoreContextMut(&mut *store), &core_args, &mut core_results)?;
+    let flat_results = core_results
+        .iter()
+        .map(to_flat)
+        .collect::<Result<Vec<_>>>()?;
+    let mut cx = AbiCx {
+        store,
+        data: f.data,
+        inst: f.instance,
+        options: f.options,
+        scope,
+    };
+    let vals = abi.lift_results(&mut cx, ft, &flat_results)?;
+    let store = cx.store;
+    if let Some(post) = f.options.post_return {
+        store
+            .opaque
+            .components()
+            .flags(f.data, f.instance)
+            .may_leave = false;
+        let r = post.call(StoreContextMut(&mut *store), &core_results, &mut []);
+        store
+            .opaque
+            .components()
+            .flags(f.data, f.instance)
+            .may_leave = true;
+        r?;
+    }
+    Ok(vals)
+}
+
+/// The core function a component instance calls for a lowered host
+/// function.
+pub(crate) fn lowered_host_func<T: 'static>(
+    store: &mut StoreInner<T>,
+    data: u32,
+    component: Component,
+    ty: FuncTypeIndex,
+    options: ResolvedOptions,
+    inst: ComponentInstanceId,
+    host: Arc<HostFunc<T>>,
+) -> Result<CoreFunc> {
+    let core_ty = {
+        let abi = Abi {
+            types: &component.inner.types,
+            encoding: options.encoding,
+        };
+        let ft = component.inner.types.func(ty);
+        core_func_type(
+            &abi.flat_params(ft, super::abi::Context::Lower),
+            &abi.flat_results(ft, super::abi::Context::Lower),
+        )
+    };
+    CoreFunc::new(
+        StoreContextMut(store),
+        core_ty,
+        move |caller: Caller<'_, T>, params: &[CoreVal], results: &mut [CoreVal]| {
+            let store = caller.store;
+            store.opaque.components().check_may_leave(data, inst)?;
+            let ft = component.inner.types.func(ty);
+            let abi = Abi {
+                types: &component.inner.types,
+                encoding: options.encoding,
+            };
+            let flat = params.iter().map(to_flat).collect::<Result<Vec<_>>>()?;
+            let scope = store.opaque.components().push_scope();
+            let r = (|| {
+                let mut cx = AbiCx {
+                    store: &mut *store,
+                    data,
+                    inst,
+                    options,
+                    scope,
+                };
+                let (args, retptr) = abi.lift_args(&mut cx, ft, &flat)?;
+                let mut rets = vec![Val::Bool(false); ft.result.is_some() as usize];
+                host(StoreContextMut(&mut *store), &args, &mut rets)?;
+                if let Some(t) = ft.result {
+                    abi.typecheck(t, &rets[0])
+                        .map_err(|e| e.context("the host function's result"))?;
+                }
+                let mut cx = AbiCx {
+                    store: &mut *store,
+                    data,
+                    inst,
+                    options,
+                    scope,
+                };
+                let out = abi.lower_results(&mut cx, ft, &rets, retptr)?;
+                for (slot, v) in results.iter_mut().zip(out) {
+                    *slot = to_core(v);
+                }
+                Ok(())
+            })();
+            store.opaque.components().pop_scope(false)?;
+            r
+        },
+    )
+}
+
+/// The core function a component instance calls for a function another
+/// component instance lifted: lifts the arguments out of the caller's
+/// memory, calls the callee as the host would, lowers the results back.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn adapter_func<T: 'static>(
+    store: &mut StoreInner<T>,
+    data: u32,
+    component: Component,
+    lower_ty: FuncTypeIndex,
+    options: ResolvedOptions,
+    inst: ComponentInstanceId,
+    callee: LiftedFunc,
+) -> Result<CoreFunc> {
+    let core_ty = {
+        let abi = Abi {
+            types: &component.inner.types,
+            encoding: options.encoding,
+        };
+        let ft = component.inner.types.func(lower_ty);
+        core_func_type(
+            &abi.flat_params(ft, super::abi::Context::Lower),
+            &abi.flat_results(ft, super::abi::Context::Lower),
+        )
+    };
+    CoreFunc::new(
+        StoreContextMut(store),
+        core_ty,
+        move |caller: Caller<'_, T>, params: &[CoreVal], results: &mut [CoreVal]| {
+            let store = caller.store;
+            store.opaque.components().check_may_leave(data, inst)?;
+            let ft = component.inner.types.func(lower_ty);
+            let abi = Abi {
+                types: &component.inner.types,
+                encoding: options.encoding,
+            };
+            let flat = params.iter().map(to_flat).collect::<Result<Vec<_>>>()?;
+            let scope = store.opaque.components().push_scope();
+            let r = (|| {
+                let mut cx = AbiCx {
+                    store: &mut *store,
+                    data,
+                    inst,
+                    options,
+                    scope,
+                };
+                let (args, retptr) = abi.lift_args(&mut cx, ft, &flat)?;
+                let rets = call_lifted(&mut *store, &callee, &args)?;
+                let mut cx = AbiCx {
+                    store: &mut *store,
+                    data,
+                    inst,
+                    options,
+                    scope,
+                };
+                let out = abi.lower_results(&mut cx, ft, &rets, retptr)?;
+                for (slot, v) in results.iter_mut().zip(out) {
+                    *slot = to_core(v);
+                }
+                Ok(())
+            })();
+            store.opaque.components().pop_scope(false)?;
+            r
+        },
+    )
+}
+
+/// Which resource built-in.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Builtin {
+    New,
+    Drop,
+    Rep,
+}
+
+/// The core function of `resource.new`, `resource.drop` or
+/// `resource.rep` for resource type `rt` (the store's; `None` if the
+/// inliner could not tell which, then any handle's type is accepted) in
+/// `inst`'s handle table.
+pub(crate) fn resource_builtin<T: 'static>(
+    store: &mut StoreInner<T>,
+    data: u32,
+    inst: ComponentInstanceId,
+    kind: Builtin,
+    rt: Option<u32>,
+) -> Result<CoreFunc> {
+    let (params, results): (&[CoreTy], &[CoreTy]) = match kind {
+        Builtin::New | Builtin::Rep => (&[CoreTy::I32], &[CoreTy::I32]),
+        Builtin::Drop => (&[CoreTy::I32], &[]),
+    };
+    CoreFunc::new(
+        StoreContextMut(store),
+        core_func_type(params, results),
+        move |caller: Caller<'_, T>, params: &[CoreVal], results: &mut [CoreVal]| {
+            let store = caller.store;
+            let CoreVal::I32(arg) = params[0] else {
+                return Err(nyash_aot::bug_error!("resource built-in given a non-i32").into());
+            };
+            let arg = arg as u32;
+            let cs = store.opaque.components();
+            let wrong_type = |h: u32| {
+                trap(
+                    ComponentTrap::WrongHandleType,
+                    format!(
+                        "handle index {h} used with the wrong type, expected guest-defined resource but found a different guest-defined resource"
+                    ),
+                )
+            };
+            match kind {
+                Builtin::New => {
+                    cs.check_may_leave(data, inst)?;
+                    let Some(rt) = rt else {
+                        return Err(nyash_aot::bug_error!("resource.new of an unknown type").into());
+                    };
+                    let h = cs.table(data, inst).add(Slot::Own {
+                        rt,
+                        rep: arg,
+                        lends: 0,
+                    })?;
+                    results[0] = CoreVal::I32(h as i32);
+                }
+                Builtin::Rep => {
+                    let (srt, rep) = match cs.table(data, inst).get(arg)? {
+                        Slot::Own { rt, rep, .. } | Slot::Borrow { rt, rep, .. } => (rt, rep),
+                        Slot::Free => {
+                            return Err(trap(
+                                ComponentTrap::UnknownHandle,
+                                format!("unknown handle index {arg}"),
+                            ));
+                        }
+                    };
+                    if rt.is_some_and(|rt| rt != srt) {
+                        return Err(wrong_type(arg));
+                    }
+                    results[0] = CoreVal::I32(rep as i32);
+                }
+                Builtin::Drop => {
+                    cs.check_may_leave(data, inst)?;
+                    let slot = cs.table(data, inst).get(arg)?;
+                    match slot {
+                        Slot::Own {
+                            rt: srt,
+                            rep,
+                            lends,
+                        } => {
+                            if rt.is_some_and(|rt| rt != srt) {
+                                return Err(wrong_type(arg));
+                            }
+                            if lends > 0 {
+                                return Err(trap(
+                                    ComponentTrap::OwnedWhileBorrowed,
+                                    "cannot remove owned resource while borrowed",
+                                ));
+                            }
+                            cs.table(data, inst).remove(arg)?;
+                            drop_resource(store, srt, rep, Some((data, inst)))?;
+                        }
+                        Slot::Borrow {
+                            rt: srt,
+                            scope,
+                            lends,
+                            ..
+                        } => {
+                            if rt.is_some_and(|rt| rt != srt) {
+                                return Err(wrong_type(arg));
+                            }
+                            if lends > 0 {
+                                return Err(trap(
+                                    ComponentTrap::OwnedWhileBorrowed,
+                                    "cannot remove borrowed resource while lent",
+                                ));
+                            }
+                            cs.table(data, inst).remove(arg)?;
+                            if let Some(s) = cs.scopes.get_mut(scope) {
+                                s.borrows = s.borrows.saturating_sub(1);
+                            }
+                        }
+                        Slot::Free => {
+                            return Err(trap(
+                                ComponentTrap::UnknownHandle,
+                                format!("unknown handle index {arg}"),
+                            ));
+                        }
+                    }
+                }
+            }
+            Ok(())
+        },
+    )
+}
+
+/// Runs the destructor of resource type `rt` (guest or host) on `rep`, for
+/// a drop by component instance `from` (`None`: the host). The
+/// implementation's own drop calls its destructor directly; any other goes
+/// through a lifted call, which may not enter an instance already in a call.
+pub(crate) fn drop_resource<T: 'static>(
+    store: &mut StoreInner<T>,
+    rt: u32,
+    rep: u32,
+    from: Option<(u32, ComponentInstanceId)>,
+) -> Result<()> {
+    let cs = store.opaque.components();
+    let t = &cs.resource_types[rt as usize];
+    if let Some(dtor) = t.dtor {
+        let owner = t.owner;
+        let enter = match owner {
+            Some(o) if Some(o) != from => Some(o),
+            _ => None,
+        };
+        if let Some((d, i)) = enter {
+            if !cs.flags(d, i).may_enter {
+                return Err(trap(
+                    ComponentTrap::CannotEnter,
+                    "cannot enter component instance",
+                ));
+            }
+            cs.flags(d, i).may_enter = false;
+        }
+        let r = dtor.call(
+            StoreContextMut(&mut *store),
+            &[CoreVal::I32(rep as i32)],
+            &mut [],
+        );
+        if let Some((d, i)) = enter
+            && r.is_ok()
+        {
+            store.opaque.components().flags(d, i).may_enter = true;
+        }
+        r?;
+    } else if let Some(host) = &t.host_dtor
+        && let Some(f) = host.downcast_ref::<Arc<HostDtor<T>>>()
+    {
+        let f = f.clone();
+        f(StoreContextMut(store), rep)?;
+    }
+    Ok(())
+}

@@ -1,0 +1,59 @@
+//! [`Func`]: a function a component instance exports.
+
+use super::call::call_lifted;
+use super::val::Val;
+use crate::{AsContextMut, Error, Result};
+
+/// A function exported by a component instance (a core function lifted
+/// with `canon lift`), called with dynamically typed [`Val`]s.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Func {
+    pub(crate) store: u64,
+    pub(crate) index: u32,
+}
+
+impl Func {
+    /// Calls the function: `params` must match its parameter types, and
+    /// `results` must have a slot for its result if it has one. The
+    /// arguments are lowered into the callee (strings and lists copied into
+    /// its memory with its `realloc`), the results lifted out of it, and
+    /// its `post-return` (if any) run before this returns.
+    ///
+    /// A trap in the callee (or a broken rule of the canonical ABI) is the
+    /// error, and leaves the component instance unusable: every later call
+    /// into it traps (the Component Model's rule).
+    pub fn call(
+        &self,
+        mut store: impl AsContextMut<Data: 'static>,
+        params: &[Val],
+        results: &mut [Val],
+    ) -> Result<()> {
+        let store = store.as_context_mut().0;
+        assert_eq!(
+            self.store,
+            store.opaque.id(),
+            "component function used with a store it does not belong to"
+        );
+        let f = store.opaque.components().funcs[self.index as usize].clone();
+        let out = call_lifted(store, &f, params)?;
+        if results.len() < out.len() {
+            return Err(Error::msg(format!(
+                "expected room for {} results, got {}",
+                out.len(),
+                results.len()
+            )));
+        }
+        for (slot, v) in results.iter_mut().zip(out) {
+            *slot = v;
+        }
+        Ok(())
+    }
+
+    /// The number of results (0 or 1).
+    pub fn result_count(&self, mut store: impl AsContextMut) -> usize {
+        let cs = store.as_context_mut().0.opaque.components();
+        let f = &cs.funcs[self.index as usize];
+        let c = cs.instances[f.data as usize].component.clone();
+        c.inner.types.func(f.ty).result.is_some() as usize
+    }
+}

@@ -1,0 +1,215 @@
+//! What a store keeps for its component instances: not generic over the
+//! store's data, so it lives in the store's opaque part
+//! (`StoreOpaque::components`).
+
+use std::any::{Any, TypeId};
+use std::collections::HashMap;
+
+use nyash_aot::component::inline::ComponentInstanceId;
+use nyash_aot::component::translate::StringEncoding;
+use nyash_aot::component::types::{FuncTypeIndex, ResourceIndex};
+
+use super::component::Component;
+use super::resources::{HandleTable, trap};
+use crate::{ComponentTrap, Func as CoreFunc, Instance as CoreInstance, Memory, Result};
+
+/// The component side of a store.
+#[derive(Default)]
+pub(crate) struct ComponentStore {
+    /// Root component instances, by [`Instance`](super::Instance) index.
+    pub(crate) instances: Vec<InstanceData>,
+    /// Lifted functions, by [`Func`](super::Func) index.
+    pub(crate) funcs: Vec<LiftedFunc>,
+    /// Resource types, by the index a [`ResourceAny`](super::ResourceAny) names.
+    pub(crate) resource_types: Vec<ResourceTypeData>,
+    /// The store's resource type of each host resource type.
+    pub(crate) host_resource_types: HashMap<TypeId, u32>,
+    /// The calls in progress that can hold borrows, innermost last.
+    pub(crate) scopes: Vec<Scope>,
+}
+
+/// One instantiation of a root component.
+pub(crate) struct InstanceData {
+    pub(crate) component: Component,
+    /// Core instances, by runtime instance index (`None` until created).
+    pub(crate) core: Vec<Option<CoreInstance>>,
+    /// The trampolines of lowered imports and adapters, by their indices.
+    pub(crate) lowered: Vec<CoreFunc>,
+    pub(crate) adapters: Vec<CoreFunc>,
+    /// The store's resource type of each runtime resource index.
+    pub(crate) resources: Vec<u32>,
+    /// Per component instance (by [`ComponentInstanceId`]): its flags and
+    /// handle table.
+    pub(crate) flags: Vec<InstanceFlags>,
+    pub(crate) tables: Vec<HandleTable>,
+    /// The store's resource type a static resource index means in a
+    /// component instance, where the inliner could tell.
+    pub(crate) resource_map: HashMap<(ComponentInstanceId, ResourceIndex), u32>,
+    /// The root's exports.
+    pub(crate) exports: Vec<(String, ExportItem)>,
+}
+
+/// An export of a root component instance.
+#[derive(Clone, Debug)]
+pub(crate) enum ExportItem {
+    /// A lifted function (index into [`ComponentStore::funcs`]).
+    Func(u32),
+    /// A core module.
+    Module(crate::Module),
+    /// An instance of named exports.
+    Instance(Vec<(String, ExportItem)>),
+    /// A type.
+    Type,
+}
+
+/// The canonical ABI's per-component-instance flags.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct InstanceFlags {
+    /// Cleared while a call into the instance is in progress (no reentry)
+    /// and for good after a trap in it.
+    pub(crate) may_enter: bool,
+    /// Cleared while its `realloc` or `post-return` runs: it may not call
+    /// out of the instance then.
+    pub(crate) may_leave: bool,
+}
+
+impl Default for InstanceFlags {
+    fn default() -> Self {
+        InstanceFlags {
+            may_enter: true,
+            may_leave: true,
+        }
+    }
+}
+
+/// A function lifted by `canon lift`, resolved.
+#[derive(Clone, Debug)]
+pub(crate) struct LiftedFunc {
+    /// The root instance it belongs to.
+    pub(crate) data: u32,
+    pub(crate) ty: FuncTypeIndex,
+    pub(crate) core: CoreFunc,
+    pub(crate) options: ResolvedOptions,
+    /// The component instance that lifted it.
+    pub(crate) instance: ComponentInstanceId,
+}
+
+/// Canonical options with their core items resolved.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct ResolvedOptions {
+    pub(crate) encoding: StringEncoding,
+    pub(crate) memory: Option<Memory>,
+    pub(crate) realloc: Option<CoreFunc>,
+    pub(crate) post_return: Option<CoreFunc>,
+}
+
+/// A resource type of the store.
+pub(crate) struct ResourceTypeData {
+    /// The root instance and component instance that defined it (`None`
+    /// for a host resource type).
+    pub(crate) owner: Option<(u32, ComponentInstanceId)>,
+    /// The guest destructor (a core function of the owner).
+    pub(crate) dtor: Option<CoreFunc>,
+    /// The host destructor (an `Arc<HostDtor<T>>` for the store's `T`).
+    pub(crate) host_dtor: Option<Box<dyn Any + Send + Sync>>,
+}
+
+/// A call in progress that can receive borrows: how many borrow handles
+/// were lent to it and not yet dropped, and which handles of the caller
+/// it borrowed from.
+#[derive(Default, Debug)]
+pub(crate) struct Scope {
+    pub(crate) borrows: u32,
+    /// (root instance, component instance, handle index) of each handle
+    /// lent for the call.
+    pub(crate) lenders: Vec<(u32, ComponentInstanceId, u32)>,
+}
+
+impl ComponentStore {
+    pub(crate) fn data(&mut self, data: u32) -> &mut InstanceData {
+        &mut self.instances[data as usize]
+    }
+
+    pub(crate) fn flags(&mut self, data: u32, inst: ComponentInstanceId) -> &mut InstanceFlags {
+        &mut self.instances[data as usize].flags[inst.0 as usize]
+    }
+
+    pub(crate) fn table(&mut self, data: u32, inst: ComponentInstanceId) -> &mut HandleTable {
+        &mut self.instances[data as usize].tables[inst.0 as usize]
+    }
+
+    /// Traps unless the component instance may call out (it is not in its
+    /// `realloc` or `post-return`).
+    pub(crate) fn check_may_leave(&mut self, data: u32, inst: ComponentInstanceId) -> Result<()> {
+        if self.flags(data, inst).may_leave {
+            Ok(())
+        } else {
+            Err(trap(
+                ComponentTrap::CannotLeave,
+                "cannot leave component instance",
+            ))
+        }
+    }
+
+    /// The store's resource type `ty` means in `inst`, if known.
+    pub(crate) fn resource_type(
+        &self,
+        data: u32,
+        inst: ComponentInstanceId,
+        ty: ResourceIndex,
+    ) -> Option<u32> {
+        self.instances[data as usize]
+            .resource_map
+            .get(&(inst, ty))
+            .copied()
+    }
+
+    /// The store's resource type for the host type `id`, made on first use.
+    pub(crate) fn host_resource_type(
+        &mut self,
+        id: TypeId,
+        dtor: Option<Box<dyn Any + Send + Sync>>,
+    ) -> u32 {
+        if let Some(rt) = self.host_resource_types.get(&id) {
+            return *rt;
+        }
+        let rt = self.resource_types.len() as u32;
+        self.resource_types.push(ResourceTypeData {
+            owner: None,
+            dtor: None,
+            host_dtor: dtor,
+        });
+        self.host_resource_types.insert(id, rt);
+        rt
+    }
+
+    /// Opens a call scope; returns its index.
+    pub(crate) fn push_scope(&mut self) -> usize {
+        self.scopes.push(Scope::default());
+        self.scopes.len() - 1
+    }
+
+    /// Closes the innermost scope: releases the handles it borrowed from,
+    /// and traps if a borrow lent to it is still in a table.
+    pub(crate) fn pop_scope(&mut self, check_borrows: bool) -> Result<()> {
+        let Some(scope) = self.scopes.pop() else {
+            return Ok(());
+        };
+        for (data, inst, h) in scope.lenders {
+            if let Ok(
+                super::resources::Slot::Own { lends, .. }
+                | super::resources::Slot::Borrow { lends, .. },
+            ) = self.table(data, inst).get_mut(h)
+            {
+                *lends = lends.saturating_sub(1);
+            }
+        }
+        if check_borrows && scope.borrows > 0 {
+            return Err(trap(
+                ComponentTrap::BorrowsRemain,
+                "borrow handles still remain at the end of the call",
+            ));
+        }
+        Ok(())
+    }
+}
