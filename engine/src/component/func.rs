@@ -49,6 +49,38 @@ impl Func {
         Ok(())
     }
 
+    /// Calls the function in an async call: async host functions it reaches
+    /// ([`LinkerInstance::func_new_async`](super::LinkerInstance::func_new_async))
+    /// suspend it, and so do epoch and fuel yields; otherwise as
+    /// [`call`](Self::call). Needs
+    /// [`Config::async_support`](crate::Config::async_support).
+    pub async fn call_async<T: Send + 'static>(
+        &self,
+        mut store: impl AsContextMut<Data = T> + Send,
+        params: &[Val],
+        results: &mut [Val],
+    ) -> Result<()> {
+        let store = store.as_context_mut().0;
+        assert_eq!(
+            self.store,
+            store.opaque.id(),
+            "component function used with a store it does not belong to"
+        );
+        let f = store.opaque.components().funcs[self.index as usize].clone();
+        let out = super::call::call_lifted_async(store, &f, params).await?;
+        if results.len() < out.len() {
+            return Err(Error::msg(format!(
+                "expected room for {} results, got {}",
+                out.len(),
+                results.len()
+            )));
+        }
+        for (slot, v) in results.iter_mut().zip(out) {
+            *slot = v;
+        }
+        Ok(())
+    }
+
     /// The number of results (0 or 1).
     pub fn result_count(&self, mut store: impl AsContextMut) -> usize {
         let cs = store.as_context_mut().0.opaque.components();
