@@ -95,6 +95,11 @@ pub enum ComponentTrap {
     IncompleteUtf8,
     /// A UTF-16 string with an unpaired surrogate.
     InvalidUtf16,
+    /// The lists and strings of one lifted value overlap so much that
+    /// their contents add up to more than twice the memory they are in (a
+    /// limit of the engine's, not the specification's: it keeps the host's
+    /// allocations in proportion to the guest's memory).
+    LiftTooLarge,
 }
 
 impl ComponentTrap {
@@ -126,7 +131,18 @@ impl ComponentTrap {
             ComponentTrap::InvalidUtf8 => "invalid utf-8",
             ComponentTrap::IncompleteUtf8 => "incomplete utf-8 byte sequence",
             ComponentTrap::InvalidUtf16 => "invalid utf-16: unpaired surrogate",
+            ComponentTrap::LiftTooLarge => {
+                "lifted value too large: its lists and strings overlap, adding up to more than twice the memory"
+            }
         }
+    }
+
+    /// Whether an expected trap message (an `assert_trap`'s, with or
+    /// without the `wasm trap: ` that `Display` puts first) is this trap:
+    /// it is one of the wordings the message holds.
+    pub fn matches(self, expected: &str) -> bool {
+        let expected = expected.strip_prefix("wasm trap: ").unwrap_or(expected);
+        !expected.is_empty() && self.message().contains(expected)
     }
 }
 
