@@ -23,8 +23,10 @@
 //!   out of bounds, a discriminant past the cases, a `char` that is a
 //!   surrogate or past U+10FFFF, a string that does not decode. Guest
 //!   lengths are checked against the memory before anything is allocated
-//!   for them, so a guest can make the host allocate at most in proportion
-//!   to its own memory.
+//!   for them, and one lift reads at most twice the memory (plus 1 MiB) of
+//!   list and string contents however much they overlap (an engine limit,
+//!   [`ComponentTrap::LiftTooLarge`]), so a guest can make the host
+//!   allocate at most in proportion to its own memory.
 //! - **Lowering** (`lower_flat`, `store`): into core values
 //!   ([`Abi::lower_args`] of an export the host calls,
 //!   [`Abi::lower_results`] of an import the guest called), strings
