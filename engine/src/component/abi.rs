@@ -3116,6 +3116,7 @@ mod tests {
             len: 2,
         });
         let fl = t.def(DefinedType::Flags(Types::names(2)));
+        let own = t.def(DefinedType::Own(ResourceIndex(0)));
         let abi = abi(&t, StringEncoding::Utf8);
         let person = |age: Val| Val::Record(vec![("name".into(), s("n")), ("age".into(), age)]);
         let ft = func(&[T::String, list], None);
@@ -3171,6 +3172,12 @@ mod tests {
             .contains("expected field `name`")
         );
         assert!(abi.lower_args(&mut h, &ft, &[s("x")]).is_err());
+        // An owned handle is not moved into the guest's table for a call
+        // whose later argument is wrong.
+        let ft = func(&[own, T::U8], None);
+        let args = [Val::Resource(ResourceAny { id: 1 }), Val::U16(2)];
+        assert!(abi.lower_args(&mut h, &ft, &args).is_err());
+        assert!(h.lowered.is_empty());
         let ft = func(&[], Some(T::U8));
         assert!(abi.lower_results(&mut h, &ft, &[Val::S8(1)], None).is_err());
     }
