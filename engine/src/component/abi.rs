@@ -3332,7 +3332,8 @@ mod tests {
             8 => t.def(DefinedType::Flags(Types::names(1 + r.below(32)))),
             9 => t.def(DefinedType::Own(ResourceIndex(0))),
             10 => {
-                let key = PRIMS[r.below(PRIMS.len())];
+                // Map keys are never floats.
+                let key = [T::Bool, T::U8, T::S16, T::U32, T::S64, T::Char, T::String][r.below(7)];
                 let value = random_type(t, r, d);
                 t.def(DefinedType::Map { key, value })
             }
@@ -3521,6 +3522,164 @@ mod tests {
         assert!(
             ok >= 1000 && trapped >= 1000,
             "{ok} lifted, {trapped} trapped"
+        );
+    }
+
+    /// `ty` in WIT (defined types by their names, `t<index>`).
+    fn wit_type(ty: InterfaceType) -> String {
+        use InterfaceType as T;
+        match ty {
+            T::Bool => "bool".into(),
+            T::S8 => "s8".into(),
+            T::U8 => "u8".into(),
+            T::S16 => "s16".into(),
+            T::U16 => "u16".into(),
+            T::S32 => "s32".into(),
+            T::U32 => "u32".into(),
+            T::S64 => "s64".into(),
+            T::U64 => "u64".into(),
+            T::F32 => "f32".into(),
+            T::F64 => "f64".into(),
+            T::Char => "char".into(),
+            T::String => "string".into(),
+            T::Defined(i) => format!("t{}", i.0),
+        }
+    }
+
+    /// A WIT interface defining every type of `t` as `t<index>`, and a
+    /// function `f` of `ft`.
+    fn wit_source(t: &ComponentTypes, ft: &FuncType) -> String {
+        let w = |ty: &InterfaceType| wit_type(*ty);
+        let opt = |ty: &Option<InterfaceType>| ty.as_ref().map_or("_".to_string(), w);
+        let mut src = String::from("package test:abi;\ninterface i {\n  resource r;\n");
+        for (i, d) in t.defined.iter().enumerate() {
+            let def = match d {
+                DefinedType::Primitive(p) => format!("type t{i} = {};", w(p)),
+                DefinedType::Record(fs) => {
+                    let fs: Vec<_> = fs.iter().map(|(n, ty)| format!("{n}: {}", w(ty))).collect();
+                    format!("record t{i} {{ {} }}", fs.join(", "))
+                }
+                DefinedType::Variant(cs) => {
+                    let cs: Vec<_> = cs
+                        .iter()
+                        .map(|(n, ty)| match ty {
+                            Some(ty) => format!("{n}({})", w(ty)),
+                            None => n.clone(),
+                        })
+                        .collect();
+                    format!("variant t{i} {{ {} }}", cs.join(", "))
+                }
+                DefinedType::List(e) => format!("type t{i} = list<{}>;", w(e)),
+                DefinedType::FixedLengthList { element, len } => {
+                    format!("type t{i} = list<{}, {len}>;", w(element))
+                }
+                DefinedType::Map { key, value } => {
+                    format!("type t{i} = map<{}, {}>;", w(key), w(value))
+                }
+                DefinedType::Tuple(ts) => {
+                    let ts: Vec<_> = ts.iter().map(w).collect();
+                    format!("type t{i} = tuple<{}>;", ts.join(", "))
+                }
+                DefinedType::Flags(n) => format!("flags t{i} {{ {} }}", n.join(", ")),
+                DefinedType::Enum(n) => format!("enum t{i} {{ {} }}", n.join(", ")),
+                DefinedType::Option(e) => format!("type t{i} = option<{}>;", w(e)),
+                DefinedType::Result { ok, err } => match (ok, err) {
+                    (None, None) => format!("type t{i} = result;"),
+                    (Some(o), None) => format!("type t{i} = result<{}>;", w(o)),
+                    _ => format!("type t{i} = result<{}, {}>;", opt(ok), opt(err)),
+                },
+                DefinedType::Own(_) => format!("type t{i} = own<r>;"),
+                DefinedType::Borrow(_) => format!("type t{i} = borrow<r>;"),
+            };
+            src.push_str("  ");
+            src.push_str(&def);
+            src.push('\n');
+        }
+        let ps: Vec<_> = ft
+            .params
+            .iter()
+            .map(|(n, ty)| format!("{n}: {}", w(ty)))
+            .collect();
+        let res = ft
+            .result
+            .map_or(String::new(), |r| format!(" -> {}", w(&r)));
+        src.push_str(&format!("  f: func({}){res};\n}}\n", ps.join(", ")));
+        src
+    }
+
+    fn from_wit(ts: &[wit_parser::abi::WasmType]) -> Vec<CoreTy> {
+        use wit_parser::abi::WasmType as W;
+        ts.iter()
+            .map(|t| match t {
+                W::I32 | W::Pointer | W::Length => CoreTy::I32,
+                W::I64 | W::PointerOrI64 => CoreTy::I64,
+                W::F32 => CoreTy::F32,
+                W::F64 => CoreTy::F64,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn layouts_and_signatures_agree_with_wit_parser() {
+        use wit_parser::abi::{AbiVariant, FlatTypes, WasmType};
+        let mut r = SplitMix64::from_state(0x0000_0000_0517_e0a1);
+        let (mut types_checked, mut spilled) = (0, 0);
+        for _ in 0..300 {
+            let mut t = Types::default();
+            let n = 1 + r.below(8);
+            let params: Vec<_> = (0..n).map(|_| random_type(&mut t, &mut r, 3)).collect();
+            let result = random_type(&mut t, &mut r, 3);
+            let ft = func(&params, Some(result));
+            let src = wit_source(&t.0, &ft);
+            let mut resolve = wit_parser::Resolve {
+                all_features: true,
+                ..Default::default()
+            };
+            let pkg = resolve
+                .push_source("abi.wit", &src)
+                .unwrap_or_else(|e| panic!("{e:?}\n{src}"));
+            let iface = resolve.packages[pkg].interfaces["i"];
+            let mut sizes = wit_parser::SizeAlign::default();
+            sizes.fill(&resolve).unwrap();
+            let abi = abi(&t, StringEncoding::Utf8);
+            for i in 0..t.0.defined.len() {
+                let ty = InterfaceType::Defined(TypeIndex(i as u32));
+                let id = resolve.interfaces[iface].types[&format!("t{i}")];
+                let wty = wit_parser::Type::Id(id);
+                let theirs = (
+                    sizes.size(&wty).size_wasm32() as u32,
+                    sizes.align(&wty).align_wasm32() as u32,
+                );
+                assert_eq!(abi.size_align(ty), theirs, "t{i}\n{src}");
+                let mut storage = [WasmType::I32; MAX_FLAT_PARAMS];
+                let mut flat = FlatTypes::new(&mut storage);
+                let fits = resolve.push_flat(&wty, &mut flat);
+                let theirs = fits.then(|| from_wit(&flat.to_vec()));
+                assert_eq!(abi.flat_of(ty, MAX_FLAT_PARAMS), theirs, "t{i}\n{src}");
+                types_checked += 1;
+            }
+            let f = &resolve.interfaces[iface].functions["f"];
+            for (variant, cx) in [
+                (AbiVariant::GuestExport, Context::Lift),
+                (AbiVariant::GuestImport, Context::Lower),
+            ] {
+                let sig = resolve.wasm_signature(variant, f);
+                assert_eq!(
+                    abi.flat_params(&ft, cx),
+                    from_wit(&sig.params),
+                    "{cx:?}\n{src}"
+                );
+                assert_eq!(
+                    abi.flat_results(&ft, cx),
+                    from_wit(&sig.results),
+                    "{cx:?}\n{src}"
+                );
+            }
+            spilled += usize::from(abi.flat_param_types(&ft).is_none());
+        }
+        assert!(
+            types_checked >= 1000 && spilled >= 15,
+            "{types_checked} types, {spilled} spilled"
         );
     }
 }
