@@ -639,7 +639,7 @@ impl Abi<'_> {
         )
     }
 
-    /// The offsets of a record's fields, and its layout.
+    /// The offsets of a record's (tuple's) fields, in order.
     fn field_offsets(&self, fields: impl Iterator<Item = InterfaceType>) -> Vec<u64> {
         let mut offs = Vec::new();
         let mut at = 0u64;
@@ -1972,6 +1972,8 @@ impl Abi<'_> {
                         None => Ok(()),
                     }
                 }
+                // The handle's resource type is checked where the handle
+                // is lowered (`AbiHost::lower_own`, `lower_borrow`).
                 (DefinedType::Own(_) | DefinedType::Borrow(_), Val::Resource(_)) => Ok(()),
                 (DefinedType::Variant(cs), Val::Variant(name, p)) => {
                     let Some((_, t)) = cs.iter().find(|c| c.0 == *name) else {
