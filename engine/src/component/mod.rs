@@ -24,11 +24,14 @@ mod instance;
 mod linker;
 mod resources;
 pub(crate) mod store;
+pub mod types;
 mod val;
+mod wave;
 
 pub use component::{Component, is_component};
 pub use func::Func;
 pub use instance::{ComponentExportIndex, Instance, InstanceExportLookup};
 pub use linker::{Linker, LinkerInstance};
 pub use resources::{ResourceAny, ResourceType};
+pub use types::Type;
 pub use val::Val;
