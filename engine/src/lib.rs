@@ -449,7 +449,7 @@ mod vm;
 pub use engine::{Config, Engine};
 /// Alignment an artifact embedded in another file must start at.
 pub const ARTIFACT_ALIGN: usize = nyash_aot::artifact::CODE_ALIGN;
-pub use error::{CompileError, Error, ErrorKind, FrameInfo, Result, Trap, TrapCode};
+pub use error::{CompileError, ComponentTrap, Error, ErrorKind, FrameInfo, Result, Trap, TrapCode};
 pub use exceptions::{Exception, ExnRef, Tag, TagType};
 pub use externals::{Extern, Global, Memory, Table};
 pub use func::typed::{HostResult, IntoFunc, TypedFunc, WasmList, WasmTy};

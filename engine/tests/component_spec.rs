@@ -6,20 +6,41 @@
 //!
 //! Prints each failure as `FAIL file:line:col: what failed: why` and one
 //! line per folder: `spec component-model/values: N passed, M failed[, K
-//! skipped]`. A file is skipped only if the suite's own `nyi.txt` lists it
-//! or [`NOT_YET`] does, each with its reason; exits non-zero if anything
-//! else failed, or if a file listed in [`NOT_YET`] now passes whole (so the
-//! list cannot go stale).
+//! skipped]`. A file is skipped only if the suite's own `nyi.txt` lists it;
+//! directives are skipped only where [`NOT_YET`] lists their lines, each
+//! range with its reason. Those run too, and a range none of whose
+//! directives fails any more fails the test (so the list cannot go stale).
+//! Exits non-zero if any other directive failed.
 
 use std::path::{Path, PathBuf};
 
 use nyash_engine::{Config, Engine};
 use nyash_wast::{DEFAULT_DEADLINE_TICKS, DIRECTIVE_WATCHDOG, RunOptions, run_files, with_epochs};
 
-/// Files that need what the engine does not have yet, each with why.
-/// Every other directive of the suite runs.
-const NOT_YET: &[(&str, &str)] = &[];
+/// Directives that need what the engine does not have yet, as (file, first
+/// line, last line, why); a range also covers the directives that use a
+/// component defined in it.
+const NOT_YET: &[(&str, u32, u32, &str)] = &[
+    ("binary/binary.wast", 557, 557, ASYNC_TYPES),
+    ("binary/binary.wast", 755, 755, ASYNC_TYPES),
+    ("binary/binary.wast", 974, 974, WASMPARSER_0X01),
+    ("validation/indicies.wast", 236, 236, ASYNC_BUILTINS),
+    ("validation/indicies.wast", 251, 251, THREADING),
+    ("validation/indicies.wast", 267, 267, ASYNC_TYPES),
+    ("validation/kebab.wast", 4, 4, WASMPARSER_KEBAB),
+    ("values/post-return.wast", 4, 256, ASYNC_BUILTINS),
+    ("values/post-return.wast", 260, 293, ASYNC_BUILTINS),
+    ("values/post-return.wast", 334, 358, ASYNC_BUILTINS),
+    ("values/variants.wast", 83, 83, ASYNC_BUILTINS),
+    ("values/variants.wast", 183, 186, ASYNC_BUILTINS),
+];
 
+const ASYNC_TYPES: &str = "the async ABI's types (`stream`, `future`, `async` functions): issue \"Native async across the component boundary\"";
+const ASYNC_BUILTINS: &str = "the async ABI's built-ins (`task.return`, `context.*`, `backpressure.*`, `waitable-set.*`, `stream.*`, `future.*`, `subtask.*`): issue \"Native async across the component boundary\"";
+const THREADING: &str = "Component Model threading built-ins (`thread.new-indirect`, cm_threading)";
+const WASMPARSER_0X01: &str = "wasmparser 0.263 (the wasm-tools release the project pins) rejects the leading byte 0x01 (once `cancellable`, WebAssembly/component-model#716) that this file's binary uses";
+const WASMPARSER_KEBAB: &str =
+    "wasmparser 0.263 rejects `a1` and `a-1` as the same name; the suite says they are distinct";
 /// Where the official tests are.
 fn suite_dir() -> PathBuf {
     match std::env::var_os("COMPONENT_MODEL_TESTS") {
@@ -65,60 +86,66 @@ fn main() {
     with_epochs(&[&engine], DIRECTIVE_WATCHDOG, || {
         for folder in ["binary", "linking", "resources", "validation", "values"] {
             let mut files = Vec::new();
-            let mut skipped = Vec::new();
+            let mut skipped_files = Vec::new();
             for path in wast_files(&test.join(folder)) {
                 let name = format!("{folder}/{}", path.file_name().unwrap().to_string_lossy());
                 if filter.as_ref().is_some_and(|f| !name.contains(f.as_str())) {
                     continue;
                 }
-                let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{name}: {e}"));
                 if nyi.contains(&name) {
-                    skipped.push((name, "listed in the suite's nyi.txt".to_string(), None));
-                } else if let Some((_, why)) = NOT_YET.iter().find(|(f, _)| *f == name) {
-                    skipped.push((name, why.to_string(), Some(text)));
-                } else {
-                    files.push((name, text));
+                    skipped_files.push(name);
+                    continue;
                 }
+                let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{name}: {e}"));
+                files.push((name, text));
             }
             let opts = |_: &str| RunOptions {
                 deadline_ticks: Some(DEFAULT_DEADLINE_TICKS),
                 ..RunOptions::default()
             };
             let outcomes = run_files(&engine, &files, &opts);
-            let (mut passed, mut failed) = (0, 0);
-            for o in &outcomes {
-                for f in &o.failures {
-                    println!("FAIL {f}");
-                }
+            let (mut passed, mut failed, mut excused) = (0, 0, 0);
+            for (o, (name, _)) in outcomes.iter().zip(&files) {
                 passed += o.passed;
-                failed += o.failures.len();
-            }
-            // A file skipped as not yet supported that passes whole is stale.
-            let not_yet: Vec<(String, String)> = skipped
-                .iter()
-                .filter_map(|(n, _, t)| t.clone().map(|t| (n.clone(), t)))
-                .collect();
-            for (o, (name, _)) in run_files(&engine, &not_yet, &opts).iter().zip(&not_yet) {
-                if o.failures.is_empty() {
-                    stale.push(name.clone());
+                let ranges: Vec<_> = NOT_YET.iter().filter(|r| r.0 == name).collect();
+                let mut hit = vec![false; ranges.len()];
+                for f in &o.failures {
+                    let line = f.line as u32;
+                    match ranges.iter().position(|r| (r.1..=r.2).contains(&line)) {
+                        Some(i) => {
+                            hit[i] = true;
+                            excused += 1;
+                        }
+                        None => {
+                            println!("FAIL {f}");
+                            failed += 1;
+                        }
+                    }
+                }
+                for (r, hit) in ranges.iter().zip(hit) {
+                    if hit {
+                        println!("SKIP component-model/{}:{}-{}: {}", r.0, r.1, r.2, r.3);
+                    } else {
+                        stale.push(format!("{}:{}-{}", r.0, r.1, r.2));
+                    }
                 }
             }
-            for (name, why, _) in &skipped {
-                println!("SKIP component-model/{name}: {why}");
+            for name in &skipped_files {
+                println!("SKIP component-model/{name}: listed in the suite's nyi.txt");
             }
-            if skipped.is_empty() {
+            let skipped = excused + skipped_files.len();
+            if skipped == 0 {
                 println!("spec component-model/{folder}: {passed} passed, {failed} failed");
             } else {
                 println!(
-                    "spec component-model/{folder}: {passed} passed, {failed} failed, {} skipped",
-                    skipped.len()
+                    "spec component-model/{folder}: {passed} passed, {failed} failed, {skipped} skipped"
                 );
             }
             failed_total += failed;
         }
     });
     for name in &stale {
-        println!("STALE {name} passes now: take it off NOT_YET");
+        println!("STALE {name}: nothing there fails any more; take it off NOT_YET");
     }
     if failed_total > 0 || !stale.is_empty() {
         std::process::exit(1);

@@ -28,7 +28,9 @@ use super::translate::{
     ComponentTranslation, CoreItem, CoreSort, Initializer, StaticComponentIndex, StaticModuleIndex,
     StringEncoding,
 };
-use super::types::{EntityType, FuncTypeIndex, InstanceTypeIndex, ModuleTypeIndex, ResourceIndex};
+use super::types::{
+    EntityType, FuncTypeIndex, InstanceTypeIndex, ModuleTypeIndex, ResourceIndex, TypeDef,
+};
 use crate::CompileError;
 
 /// A core module instance the runtime creates.
@@ -74,6 +76,14 @@ pub enum CoreDef {
     ResourceNew(ResourceRef, ComponentInstanceId),
     ResourceDrop(ResourceRef, ComponentInstanceId),
     ResourceRep(ResourceRef, ComponentInstanceId),
+}
+
+/// What a resource type is at run time: one an instantiation defined, or
+/// one the host gives for an import.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum ResourceDef {
+    Defined(RuntimeResourceIndex),
+    Import(ImportPath),
 }
 
 /// Which resource a built-in is for.
@@ -175,6 +185,12 @@ pub struct InlinedComponent {
     pub imports: Vec<(String, EntityType)>,
     pub initializers: Vec<GlobalInitializer>,
     pub exports: Vec<(String, Export)>,
+    /// What each resource type a component instance's function types name
+    /// is at run time: (instance, resource as that instance's types name
+    /// it, its definition). A resource defined in a component instantiated
+    /// twice is two runtime resources under one static index; this is
+    /// where they are told apart.
+    pub resource_maps: Vec<(ComponentInstanceId, ResourceIndex, ResourceDef)>,
     pub num_runtime_instances: u32,
     pub num_lowered: u32,
     pub num_adapters: u32,
@@ -214,6 +230,8 @@ enum Item {
     Instance(InstanceDef),
     Component(ComponentDef),
     Type,
+    /// A resource type.
+    Resource(ResourceDef),
     /// A component value (🪙).
     Data,
 }
@@ -237,7 +255,7 @@ struct Frame {
     components: Vec<ComponentDef>,
     funcs: Vec<FuncDef>,
     instances: Vec<InstanceDef>,
-    resources: HashMap<ResourceIndex, RuntimeResourceIndex>,
+    resources: HashMap<ResourceIndex, ResourceDef>,
 }
 
 fn unsupported(what: &str) -> CompileError {
@@ -280,7 +298,7 @@ fn to_export(v: &Item) -> Result<Export, CompileError> {
     Ok(match v {
         Item::Func(f) => Export::Func(f.clone()),
         Item::Module(m) => Export::Module(m.clone()),
-        Item::Type => Export::Type,
+        Item::Type | Item::Resource(_) => Export::Type,
         Item::Instance(InstanceDef::Items(items)) => {
             let mut map = BTreeMap::new();
             for (n, v) in items {
@@ -334,6 +352,10 @@ impl Inliner<'_> {
             ComponentItem::Instance(i) => Item::Instance(get(&f.instances, i, "instance")?),
             ComponentItem::Component(i) => Item::Component(get(&f.components, i, "component")?),
             ComponentItem::Type(_) => Item::Type,
+            ComponentItem::Resource(r) => match f.resources.get(&r) {
+                Some(d) => Item::Resource(d.clone()),
+                None => Item::Type,
+            },
             ComponentItem::Value(_) => return Err(unsupported("component values (🪙)")),
         })
     }
@@ -355,7 +377,7 @@ impl Inliner<'_> {
             Item::Func(x) => f.funcs.push(x),
             Item::Instance(i) => f.instances.push(i),
             Item::Component(c) => f.components.push(c),
-            Item::Type | Item::Data => {}
+            Item::Type | Item::Resource(_) | Item::Data => {}
         }
     }
 
@@ -376,9 +398,40 @@ impl Inliner<'_> {
             EntityType::Func(ty) => Item::Func(FuncDef::Import { path, ty }),
             EntityType::Instance(ty) => Item::Instance(InstanceDef::Import { path, ty }),
             EntityType::Component(_) => Item::Component(ComponentDef::Import),
+            EntityType::Type(TypeDef::Resource(_)) => Item::Resource(ResourceDef::Import(path)),
             EntityType::Type(_) => Item::Type,
             EntityType::Value(_) => Item::Data,
         })
+    }
+
+    /// Notes in `f` what the resources that the type `ty` of `item` names
+    /// are at run time (an imported or exported resource type, and those
+    /// of an instance's exports, however deep).
+    fn map_resources(&self, f: &mut Frame, ty: &EntityType, item: &Item, depth: u32) {
+        if depth > MAX_DEPTH {
+            return;
+        }
+        match (ty, item) {
+            (EntityType::Type(TypeDef::Resource(idx)), Item::Resource(d)) => {
+                f.resources.insert(*idx, d.clone());
+            }
+            (EntityType::Instance(it), Item::Instance(def)) => {
+                for (n, ety) in &self.t.types.instance(*it).exports {
+                    let v = match def {
+                        InstanceDef::Items(items) => items.get(n).cloned(),
+                        InstanceDef::Import { path, .. } => {
+                            let mut path = path.clone();
+                            path.path.push(n.clone());
+                            self.imported(path, *ety).ok()
+                        }
+                    };
+                    if let Some(v) = v {
+                        self.map_resources(f, ety, &v, depth + 1);
+                    }
+                }
+            }
+            _ => {}
+        }
     }
 
     /// Evaluates component `index` with `args` for its imports (the root
@@ -437,10 +490,14 @@ impl Inliner<'_> {
                             None => crate::bug!("validated instantiation lacks `{name}`"),
                         },
                     };
+                    self.map_resources(&mut f, ty, &v, 0);
                     Self::define(&mut f, v);
                 }
-                Initializer::Export { name, item, .. } => {
+                Initializer::Export { name, item, ty } => {
                     let v = self.item(&f, *item)?;
+                    if let Some(ty) = ty {
+                        self.map_resources(&mut f, ty, &v, 0);
+                    }
                     exports.insert(name.clone(), v.clone());
                     Self::define(&mut f, v);
                 }
@@ -568,7 +625,11 @@ impl Inliner<'_> {
                     };
                     Self::define_core(&mut f, *sort, def);
                 }
-                Initializer::InstantiateComponent { component, args } => {
+                Initializer::InstantiateComponent {
+                    component,
+                    args,
+                    ty,
+                } => {
                     let def = get(&f.components, *component, "component")?;
                     let mut named = HashMap::new();
                     for (n, item) in args {
@@ -584,7 +645,9 @@ impl Inliner<'_> {
                     };
                     let items =
                         self.instantiate(index, &modules, &components, Some(&named), depth + 1)?;
-                    f.instances.push(InstanceDef::Items(items));
+                    let instance = Item::Instance(InstanceDef::Items(items));
+                    self.map_resources(&mut f, &EntityType::Instance(*ty), &instance, 0);
+                    Self::define(&mut f, instance);
                 }
                 Initializer::ComponentInstanceFromExports(items) => {
                     let mut map = BTreeMap::new();
@@ -616,7 +679,7 @@ impl Inliner<'_> {
                 Initializer::DefineResource { resource, dtor } => {
                     let index = RuntimeResourceIndex(self.out.num_resources);
                     self.out.num_resources += 1;
-                    f.resources.insert(*resource, index);
+                    f.resources.insert(*resource, ResourceDef::Defined(index));
                     let dtor = dtor
                         .map(|d| get(&f.core_funcs, d, "core func"))
                         .transpose()?;
@@ -687,13 +750,18 @@ impl Inliner<'_> {
                 }
             }
         }
+        let mut resources: Vec<_> = f.resources.into_iter().collect();
+        resources.sort_by_key(|(idx, _)| *idx);
+        for (idx, d) in resources {
+            self.out.resource_maps.push((instance, idx, d));
+        }
         Ok(exports)
     }
 }
 
 fn resource_ref(f: &Frame, r: ResourceIndex) -> ResourceRef {
     match f.resources.get(&r) {
-        Some(d) => ResourceRef::Defined(*d),
-        None => ResourceRef::Abstract(r),
+        Some(ResourceDef::Defined(d)) => ResourceRef::Defined(*d),
+        _ => ResourceRef::Abstract(r),
     }
 }

@@ -28,7 +28,8 @@ use wasmparser::{
 };
 
 use super::types::{
-    ComponentTypes, EntityType, FuncTypeIndex, ResourceIndex, ResourceType, TypeConverter,
+    ComponentTypes, EntityType, FuncTypeIndex, InstanceTypeIndex, ResourceIndex, ResourceType,
+    TypeConverter,
 };
 use crate::CompileError;
 use crate::module::ModuleEnv;
@@ -174,6 +175,9 @@ pub enum ComponentItem {
     Func(u32),
     Value(u32),
     Type(u32),
+    /// A type that is a resource: which one, in the translation's table
+    /// (the inliner follows resources to what defines them at run time).
+    Resource(ResourceIndex),
     Instance(u32),
     Component(u32),
 }
@@ -279,6 +283,10 @@ pub enum Initializer {
     InstantiateComponent {
         component: u32,
         args: Vec<(String, ComponentItem)>,
+        /// The new instance's type, as this component sees it (its
+        /// resources are new ones, the inliner maps them to the nested
+        /// instance's).
+        ty: InstanceTypeIndex,
     },
     /// A component instance made of exports.
     ComponentInstanceFromExports(Vec<(String, ComponentItem)>),
@@ -573,12 +581,22 @@ fn close_over<T: Copy + PartialEq>(
     Ok(upvar(i as u32))
 }
 
-fn component_item(kind: ComponentExternalKind, index: u32) -> ComponentItem {
+fn component_item(
+    conv: &mut TypeConverter,
+    types: wasmparser::types::TypesRef<'_>,
+    kind: ComponentExternalKind,
+    index: u32,
+) -> ComponentItem {
     match kind {
         ComponentExternalKind::Module => ComponentItem::Module(index),
         ComponentExternalKind::Func => ComponentItem::Func(index),
         ComponentExternalKind::Value => ComponentItem::Value(index),
-        ComponentExternalKind::Type => ComponentItem::Type(index),
+        ComponentExternalKind::Type => match types.component_any_type_at(index) {
+            wasmparser::component_types::ComponentAnyTypeId::Resource(r) => {
+                ComponentItem::Resource(conv.resource(r.resource(), ResourceType::Abstract))
+            }
+            _ => ComponentItem::Type(index),
+        },
         ComponentExternalKind::Instance => ComponentItem::Instance(index),
         ComponentExternalKind::Component => ComponentItem::Component(index),
     }
@@ -736,7 +754,7 @@ fn section(
                     &mut frames,
                     Initializer::Export {
                         name,
-                        item: component_item(export.kind, export.index),
+                        item: component_item(conv, types, export.kind, export.index),
                         ty,
                     },
                 );
@@ -767,7 +785,13 @@ fn section(
             }
         }
         Payload::ComponentInstanceSection(reader) => {
-            for inst in reader {
+            // The section's instances are the last `count` of the space.
+            let count = reader.count();
+            let total = types.component_instance_count();
+            let first = total
+                .checked_sub(count)
+                .ok_or_else(|| crate::bug_error!("instance section of {count} with {total}"))?;
+            for (i, inst) in reader.into_iter().enumerate() {
                 let init = match inst.map_err(err)? {
                     ComponentInstance::Instantiate {
                         component_index,
@@ -776,8 +800,18 @@ fn section(
                         component: component_index,
                         args: args
                             .iter()
-                            .map(|a| (a.name.to_string(), component_item(a.kind, a.index)))
+                            .map(|a| {
+                                (
+                                    a.name.to_string(),
+                                    component_item(conv, types, a.kind, a.index),
+                                )
+                            })
                             .collect(),
+                        ty: conv.instance(
+                            types,
+                            types.component_instance_at(first + i as u32),
+                            0,
+                        )?,
                     },
                     ComponentInstance::FromExports(exports) => {
                         Initializer::ComponentInstanceFromExports(
@@ -786,7 +820,7 @@ fn section(
                                 .map(|e| {
                                     (
                                         e.name.full_name().into_owned(),
-                                        component_item(e.kind, e.index),
+                                        component_item(conv, types, e.kind, e.index),
                                     )
                                 })
                                 .collect(),

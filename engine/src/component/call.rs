@@ -24,7 +24,10 @@ use super::store::{LiftedFunc, ResolvedOptions};
 use super::val::Val;
 use crate::store::{StoreContext, StoreContextMut};
 use crate::vm::store_opaque::StoreInner;
-use crate::{Caller, Func as CoreFunc, FuncType as CoreFuncType, Result, Val as CoreVal, ValType};
+use crate::{
+    Caller, ComponentTrap, Func as CoreFunc, FuncType as CoreFuncType, Result, Val as CoreVal,
+    ValType,
+};
 
 /// The core function type of flat parameters and results.
 pub(crate) fn core_func_type(params: &[CoreTy], results: &[CoreTy]) -> CoreFuncType {
@@ -44,8 +47,8 @@ fn to_flat(v: &CoreVal) -> Result<Flat> {
     Ok(match v {
         CoreVal::I32(x) => Flat::I32(*x),
         CoreVal::I64(x) => Flat::I64(*x),
-        CoreVal::F32(x) => Flat::F32(f32::from_bits(*x)),
-        CoreVal::F64(x) => Flat::F64(f64::from_bits(*x)),
+        CoreVal::F32(x) => Flat::F32(*x),
+        CoreVal::F64(x) => Flat::F64(*x),
         other => {
             return Err(nyash_aot::bug_error!("core value {other:?} in a flat signature").into());
         }
@@ -56,8 +59,8 @@ fn to_core(v: Flat) -> CoreVal {
     match v {
         Flat::I32(x) => CoreVal::I32(x),
         Flat::I64(x) => CoreVal::I64(x),
-        Flat::F32(x) => CoreVal::F32(x.to_bits()),
-        Flat::F64(x) => CoreVal::F64(x.to_bits()),
+        Flat::F32(x) => CoreVal::F32(x),
+        Flat::F64(x) => CoreVal::F64(x),
     }
 }
 
@@ -85,9 +88,12 @@ impl<T: 'static> AbiCx<'_, T> {
                 };
                 let (e, f) = (what(expected), what(found));
                 let different = if e == f { "a different " } else { "" };
-                Err(trap(format!(
-                    "handle index {handle} used with the wrong type, expected {e} but found {different}{f}"
-                )))
+                Err(trap(
+                    ComponentTrap::WrongHandleType,
+                    format!(
+                        "handle index {handle} used with the wrong type, expected {e} but found {different}{f}"
+                    ),
+                ))
             }
             _ => Ok(()),
         }
@@ -98,13 +104,19 @@ impl<T: 'static> AbiHost for AbiCx<'_, T> {
     fn memory(&mut self) -> Result<&mut [u8]> {
         match self.options.memory {
             Some(m) => Ok(m.data_mut(StoreContextMut(&mut *self.store))),
-            None => Err(trap("canonical options have no memory")),
+            None => Err(trap(
+                ComponentTrap::PointerOutOfBounds,
+                "canonical options have no memory",
+            )),
         }
     }
 
     fn realloc(&mut self, old_ptr: u32, old_size: u32, align: u32, new_size: u32) -> Result<u32> {
         let Some(f) = self.options.realloc else {
-            return Err(trap("canonical options have no realloc"));
+            return Err(trap(
+                ComponentTrap::ReallocOutOfBounds,
+                "canonical options have no realloc",
+            ));
         };
         let (data, inst) = (self.data, self.inst);
         self.store.opaque.components().flags(data, inst).may_leave = false;
@@ -115,7 +127,10 @@ impl<T: 'static> AbiHost for AbiCx<'_, T> {
         r?;
         match out[0] {
             CoreVal::I32(p) => Ok(p as u32),
-            _ => Err(trap("realloc returned a value of the wrong type")),
+            _ => Err(trap(
+                ComponentTrap::ReallocOutOfBounds,
+                "realloc returned a value of the wrong type",
+            )),
         }
     }
 
@@ -128,7 +143,10 @@ impl<T: 'static> AbiHost for AbiCx<'_, T> {
             .resource_type(self.data, self.inst, ty)
             && expected != r.rt
         {
-            return Err(trap("resource of the wrong type passed as an owned handle"));
+            return Err(trap(
+                ComponentTrap::ResourceMismatch,
+                "resource of the wrong type passed as an owned handle",
+            ));
         }
         let (data, inst) = (self.data, self.inst);
         self.store
@@ -150,6 +168,7 @@ impl<T: 'static> AbiHost for AbiCx<'_, T> {
             && expected != r.rt
         {
             return Err(trap(
+                ComponentTrap::ResourceMismatch,
                 "resource of the wrong type passed as a borrowed handle",
             ));
         }
@@ -181,7 +200,10 @@ impl<T: 'static> AbiHost for AbiCx<'_, T> {
             Slot::Own { rt, rep, lends } => {
                 self.check_type(handle, ty, rt)?;
                 if lends > 0 {
-                    return Err(trap("cannot remove owned resource while borrowed"));
+                    return Err(trap(
+                        ComponentTrap::OwnedWhileBorrowed,
+                        "cannot remove owned resource while borrowed",
+                    ));
                 }
                 let cs = self.store.opaque.components();
                 cs.table(data, inst).remove(handle)?;
@@ -192,10 +214,14 @@ impl<T: 'static> AbiHost for AbiCx<'_, T> {
                     own: true,
                 })
             }
-            Slot::Borrow { .. } => Err(trap(format!(
-                "handle index {handle} is a borrowed handle, not an owned one"
-            ))),
-            Slot::Free => Err(trap(format!("unknown handle index {handle}"))),
+            Slot::Borrow { .. } => Err(trap(
+                ComponentTrap::NotOwned,
+                format!("handle index {handle} is a borrowed handle, not an owned one"),
+            )),
+            Slot::Free => Err(trap(
+                ComponentTrap::UnknownHandle,
+                format!("unknown handle index {handle}"),
+            )),
         }
     }
 
@@ -209,7 +235,12 @@ impl<T: 'static> AbiHost for AbiCx<'_, T> {
             .get(handle)?;
         let (rt, rep) = match slot {
             Slot::Own { rt, rep, .. } | Slot::Borrow { rt, rep, .. } => (rt, rep),
-            Slot::Free => return Err(trap(format!("unknown handle index {handle}"))),
+            Slot::Free => {
+                return Err(trap(
+                    ComponentTrap::UnknownHandle,
+                    format!("unknown handle index {handle}"),
+                ));
+            }
         };
         self.check_type(handle, ty, rt)?;
         let cs = self.store.opaque.components();
@@ -250,7 +281,10 @@ pub(crate) fn call_lifted<T: 'static>(
     let ft = component.inner.types.func(f.ty).clone();
     let cs = store.opaque.components();
     if !cs.flags(f.data, f.instance).may_enter {
-        return Err(trap("cannot enter component instance"));
+        return Err(trap(
+            ComponentTrap::CannotEnter,
+            "cannot enter component instance",
+        ));
     }
     cs.flags(f.data, f.instance).may_enter = false;
     let scope = cs.push_scope();
@@ -501,9 +535,12 @@ pub(crate) fn resource_builtin<T: 'static>(
             let arg = arg as u32;
             let cs = store.opaque.components();
             let wrong_type = |h: u32| {
-                trap(format!(
-                    "handle index {h} used with the wrong type, expected guest-defined resource but found a different guest-defined resource"
-                ))
+                trap(
+                    ComponentTrap::WrongHandleType,
+                    format!(
+                        "handle index {h} used with the wrong type, expected guest-defined resource but found a different guest-defined resource"
+                    ),
+                )
             };
             match kind {
                 Builtin::New => {
@@ -521,7 +558,12 @@ pub(crate) fn resource_builtin<T: 'static>(
                 Builtin::Rep => {
                     let (srt, rep) = match cs.table(data, inst).get(arg)? {
                         Slot::Own { rt, rep, .. } | Slot::Borrow { rt, rep, .. } => (rt, rep),
-                        Slot::Free => return Err(trap(format!("unknown handle index {arg}"))),
+                        Slot::Free => {
+                            return Err(trap(
+                                ComponentTrap::UnknownHandle,
+                                format!("unknown handle index {arg}"),
+                            ));
+                        }
                     };
                     if rt.is_some_and(|rt| rt != srt) {
                         return Err(wrong_type(arg));
@@ -541,10 +583,13 @@ pub(crate) fn resource_builtin<T: 'static>(
                                 return Err(wrong_type(arg));
                             }
                             if lends > 0 {
-                                return Err(trap("cannot remove owned resource while borrowed"));
+                                return Err(trap(
+                                    ComponentTrap::OwnedWhileBorrowed,
+                                    "cannot remove owned resource while borrowed",
+                                ));
                             }
                             cs.table(data, inst).remove(arg)?;
-                            drop_resource(store, srt, rep)?;
+                            drop_resource(store, srt, rep, Some((data, inst)))?;
                         }
                         Slot::Borrow {
                             rt: srt,
@@ -556,14 +601,22 @@ pub(crate) fn resource_builtin<T: 'static>(
                                 return Err(wrong_type(arg));
                             }
                             if lends > 0 {
-                                return Err(trap("cannot remove borrowed resource while lent"));
+                                return Err(trap(
+                                    ComponentTrap::OwnedWhileBorrowed,
+                                    "cannot remove borrowed resource while lent",
+                                ));
                             }
                             cs.table(data, inst).remove(arg)?;
                             if let Some(s) = cs.scopes.get_mut(scope) {
                                 s.borrows = s.borrows.saturating_sub(1);
                             }
                         }
-                        Slot::Free => return Err(trap(format!("unknown handle index {arg}"))),
+                        Slot::Free => {
+                            return Err(trap(
+                                ComponentTrap::UnknownHandle,
+                                format!("unknown handle index {arg}"),
+                            ));
+                        }
                     }
                 }
             }
@@ -572,21 +625,44 @@ pub(crate) fn resource_builtin<T: 'static>(
     )
 }
 
-/// Runs the destructor of resource type `rt` (guest or host) on `rep`.
+/// Runs the destructor of resource type `rt` (guest or host) on `rep`, for
+/// a drop by component instance `from` (`None`: the host). The
+/// implementation's own drop calls its destructor directly; any other goes
+/// through a lifted call, which may not enter an instance already in a call.
 pub(crate) fn drop_resource<T: 'static>(
     store: &mut StoreInner<T>,
     rt: u32,
     rep: u32,
+    from: Option<(u32, ComponentInstanceId)>,
 ) -> Result<()> {
     let cs = store.opaque.components();
     let t = &cs.resource_types[rt as usize];
     if let Some(dtor) = t.dtor {
-        if let Some((d, owner)) = t.owner
-            && !cs.flags(d, owner).may_enter
-        {
-            return Err(trap("cannot enter component instance"));
+        let owner = t.owner;
+        let enter = match owner {
+            Some(o) if Some(o) != from => Some(o),
+            _ => None,
+        };
+        if let Some((d, i)) = enter {
+            if !cs.flags(d, i).may_enter {
+                return Err(trap(
+                    ComponentTrap::CannotEnter,
+                    "cannot enter component instance",
+                ));
+            }
+            cs.flags(d, i).may_enter = false;
         }
-        dtor.call(StoreContextMut(store), &[CoreVal::I32(rep as i32)], &mut [])?;
+        let r = dtor.call(
+            StoreContextMut(&mut *store),
+            &[CoreVal::I32(rep as i32)],
+            &mut [],
+        );
+        if let Some((d, i)) = enter
+            && r.is_ok()
+        {
+            store.opaque.components().flags(d, i).may_enter = true;
+        }
+        r?;
     } else if let Some(host) = &t.host_dtor
         && let Some(f) = host.downcast_ref::<Arc<HostDtor<T>>>()
     {

@@ -8,9 +8,9 @@ use std::collections::HashMap;
 
 use nyash_aot::component::inline::{
     ComponentInstanceId, CoreDef, Export, FuncDef, GlobalInitializer, ImportPath, Lifted,
-    ModuleDef, Options, ResourceRef,
+    ModuleDef, Options, ResourceDef, ResourceRef,
 };
-use nyash_aot::component::types::{ComponentTypes, EntityType, TypeDef};
+use nyash_aot::component::types::{ComponentTypes, EntityType, ResourceIndex, TypeDef};
 
 use super::call::{self, Builtin};
 use super::component::Component;
@@ -375,6 +375,41 @@ pub(crate) fn instantiate<T: 'static>(
     for ((name, ty), def) in inl.imports.iter().zip(&imports) {
         import_resources(store, data, &c.types, name, ty, def)?;
     }
+    // What each instance's resource types are: imported ones now, defined
+    // ones as their `Resource` initializer runs.
+    let mut defined_uses: HashMap<u32, Vec<(ComponentInstanceId, ResourceIndex)>> = HashMap::new();
+    for (inst, idx, def) in &inl.resource_maps {
+        match def {
+            ResourceDef::Defined(r) => defined_uses.entry(r.0).or_default().push((*inst, *idx)),
+            ResourceDef::Import(path) => {
+                let rt = match resolve_path(&imports, path)? {
+                    Definition::Resource(rty, dtor) => {
+                        let super::resources::ResourceTypeKind::Host(id) = rty.0 else {
+                            return Err(Error::msg(
+                                "a guest resource type cannot be given as a host resource",
+                            ));
+                        };
+                        let dtor = dtor
+                            .clone()
+                            .map(|d| Box::new(d) as Box<dyn std::any::Any + Send + Sync>);
+                        store.opaque.components().host_resource_type(id, dtor)
+                    }
+                    other => {
+                        return Err(Error::msg(format!(
+                            "expected a resource type import, found a {}",
+                            other.kind()
+                        )));
+                    }
+                };
+                store
+                    .opaque
+                    .components()
+                    .data(data)
+                    .resource_map
+                    .insert((*inst, *idx), rt);
+            }
+        }
+    }
     for init in &inl.initializers {
         match init {
             GlobalInitializer::InstantiateModule {
@@ -450,7 +485,10 @@ pub(crate) fn instantiate<T: 'static>(
                 store.opaque.components().data(data).adapters.push(f);
             }
             GlobalInitializer::Resource {
-                ty, dtor, instance, ..
+                index,
+                ty,
+                dtor,
+                instance,
             } => {
                 let dtor = dtor
                     .as_ref()
@@ -466,6 +504,9 @@ pub(crate) fn instantiate<T: 'static>(
                 let d = cs.data(data);
                 d.resources.push(rt);
                 d.resource_map.insert((*instance, *ty), rt);
+                for key in defined_uses.get(&index.0).into_iter().flatten() {
+                    d.resource_map.insert(*key, rt);
+                }
             }
         }
     }

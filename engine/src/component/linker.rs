@@ -272,7 +272,8 @@ pub(crate) fn lookup<'m, T>(
     if !rest.is_empty() {
         return None;
     }
-    let mut best: Option<((u64, u64, u64), &Definition<T>)> = None;
+    type Version = (u64, u64, u64);
+    let mut best: Option<(Version, &Definition<T>)> = None;
     for (k, d) in map.range(format!("{base}@")..) {
         let Some((kb, kv)) = k.rsplit_once('@') else {
             break;

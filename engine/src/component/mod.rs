@@ -18,6 +18,7 @@
 
 mod abi;
 mod call;
+#[allow(clippy::module_inception)]
 mod component;
 mod func;
 mod instance;

@@ -10,7 +10,7 @@
 
 use std::any::TypeId;
 
-use crate::{Error, Result};
+use crate::{ComponentTrap, Error, Result};
 
 /// A resource type as the host names it: one defined by the host (a Rust
 /// type `T`, [`ResourceType::host`]) or one a component instance defined.
@@ -59,6 +59,17 @@ pub struct ResourceAny {
 }
 
 impl ResourceAny {
+    /// A handle with representation `rep` (unit tests of the ABI).
+    #[cfg(test)]
+    pub(crate) fn test(rep: u64) -> ResourceAny {
+        ResourceAny {
+            store: 0,
+            rt: 0,
+            rep: rep as u32,
+            own: true,
+        }
+    }
+
     /// Whether the host owns the resource (else it borrows it).
     pub fn owned(&self) -> bool {
         self.own
@@ -80,8 +91,8 @@ impl ResourceAny {
 
 /// A trap made by the canonical ABI's checks, with the message the
 /// Component Model's reference tests expect.
-pub(crate) fn trap(message: impl Into<String>) -> Error {
-    crate::error::component_trap(message.into())
+pub(crate) fn trap(kind: ComponentTrap, message: impl Into<String>) -> Error {
+    crate::error::component_trap(kind, message.into())
 }
 
 /// One entry of a handle table.
@@ -125,7 +136,10 @@ impl HandleTable {
             return Ok(i);
         }
         if self.slots.len() >= MAX_HANDLES {
-            return Err(trap("too many resource handles in one component instance"));
+            return Err(trap(
+                ComponentTrap::TooManyHandles,
+                "too many resource handles in one component instance",
+            ));
         }
         self.slots.push(slot);
         Ok(self.slots.len() as u32 - 1)
@@ -134,14 +148,20 @@ impl HandleTable {
     pub(crate) fn get(&self, i: u32) -> Result<Slot> {
         match self.slots.get(i as usize) {
             Some(s) if i != 0 && !matches!(s, Slot::Free) => Ok(*s),
-            _ => Err(trap(format!("unknown handle index {i}"))),
+            _ => Err(trap(
+                ComponentTrap::UnknownHandle,
+                format!("unknown handle index {i}"),
+            )),
         }
     }
 
     pub(crate) fn get_mut(&mut self, i: u32) -> Result<&mut Slot> {
         match self.slots.get_mut(i as usize) {
             Some(s) if i != 0 && !matches!(s, Slot::Free) => Ok(s),
-            _ => Err(trap(format!("unknown handle index {i}"))),
+            _ => Err(trap(
+                ComponentTrap::UnknownHandle,
+                format!("unknown handle index {i}"),
+            )),
         }
     }
 

@@ -11,7 +11,7 @@ use nyash_aot::component::types::{FuncTypeIndex, ResourceIndex};
 
 use super::component::Component;
 use super::resources::{HandleTable, trap};
-use crate::{Func as CoreFunc, Instance as CoreInstance, Memory, Result};
+use crate::{ComponentTrap, Func as CoreFunc, Instance as CoreInstance, Memory, Result};
 
 /// The component side of a store.
 #[derive(Default)]
@@ -144,7 +144,10 @@ impl ComponentStore {
         if self.flags(data, inst).may_leave {
             Ok(())
         } else {
-            Err(trap("cannot leave component instance"))
+            Err(trap(
+                ComponentTrap::CannotLeave,
+                "cannot leave component instance",
+            ))
         }
     }
 
@@ -202,7 +205,10 @@ impl ComponentStore {
             }
         }
         if check_borrows && scope.borrows > 0 {
-            return Err(trap("borrow handles still remain at the end of the call"));
+            return Err(trap(
+                ComponentTrap::BorrowsRemain,
+                "borrow handles still remain at the end of the call",
+            ));
         }
         Ok(())
     }
