@@ -735,3 +735,79 @@ pub(crate) fn item(component: &Component, path: Vec<String>, e: &Export) -> Comp
         Export::Type => ComponentItem::Type,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::component::{Linker, Val};
+    use crate::{Engine, Store};
+
+    /// A component defining a resource `r` and exporting `make: func() ->
+    /// own<r>` and `count: func(list<record{a: u8}>) -> u32`.
+    const RESOURCES: &str = r#"(component
+        (type $r-def (resource (rep i32)))
+        (export $r "r" (type $r-def))
+        (type $rec-def (record (field "a" u8)))
+        (export $rec "rec" (type $rec-def))
+        (core func $new (canon resource.new $r))
+        (core module $m
+          (import "" "new" (func $new (param i32) (result i32)))
+          (memory (export "mem") 1)
+          (func (export "realloc") (param i32 i32 i32 i32) (result i32) i32.const 64)
+          (func (export "make") (result i32) (call $new (i32.const 42)))
+          (func (export "count") (param i32 i32) (result i32) local.get 1))
+        (core instance $i (instantiate $m (with "" (instance (export "new" (func $new))))))
+        (func (export "make") (result (own $r)) (canon lift (core func $i "make")))
+        (func (export "count") (param "xs" (list $rec)) (result u32)
+          (canon lift (core func $i "count") (memory (core memory $i "mem"))
+            (realloc (core func $i "realloc")))))"#;
+
+    #[test]
+    fn function_types_from_an_instance_name_the_stores_resource_types() {
+        let engine = Engine::default();
+        let c = Component::new(&engine, RESOURCES).unwrap();
+        let mut store = Store::new(&engine, ());
+        let instance = Linker::new(&engine).instantiate(&mut store, &c).unwrap();
+        let make = instance.get_func(&mut store, "make").unwrap();
+        let mut out = [Val::Bool(false)];
+        make.call(&mut store, &[], &mut out).unwrap();
+        let Val::Resource(r) = &out[0] else {
+            panic!("{:?}", out[0])
+        };
+        let results = make.results(&store);
+        assert_eq!(&*results, &[Type::Own(r.ty())]);
+        assert!(make.params(&store).is_empty());
+
+        // The component's own view of the same function: an opaque
+        // resource type, not the store's.
+        let from_component = c
+            .exports()
+            .find_map(|(n, i)| match i {
+                ComponentItem::ComponentFunc(f) if n == "make" => Some(f),
+                _ => None,
+            })
+            .unwrap();
+        let Some(Type::Own(opaque)) = from_component.results().next() else {
+            panic!("not own")
+        };
+        assert_ne!(opaque, r.ty());
+
+        let count = instance.get_func(&mut store, "count").unwrap();
+        let params = count.params(&store);
+        assert_eq!(params.len(), 1);
+        assert_eq!(params[0].0, "xs");
+        let Type::List(l) = &params[0].1 else {
+            panic!("{:?}", params[0].1)
+        };
+        let Type::Record(rec) = l.ty() else {
+            panic!("not a record")
+        };
+        let fields: Vec<(&str, Type)> = rec.fields().collect();
+        assert_eq!(fields, [("a", Type::U8)]);
+        assert_eq!(count.results(&store).as_ref(), &[Type::U32]);
+        assert_eq!(
+            count.ty(&store).to_string(),
+            "func(xs: list<record { a: u8 }>) -> u32"
+        );
+    }
+}

@@ -161,38 +161,7 @@ impl WasmFunc for ComponentFunc {
 /// (the writer asks [`WasmValue::kind`] first and never gets here).
 #[cold]
 fn wrong_value(v: &Val, what: &str) -> ! {
-    panic!("called unwrap_{what} on a {} value", v.kind_name())
-}
-
-impl Val {
-    /// The name of the value's kind, for messages.
-    fn kind_name(&self) -> &'static str {
-        match self {
-            Val::Bool(_) => "bool",
-            Val::S8(_) => "s8",
-            Val::U8(_) => "u8",
-            Val::S16(_) => "s16",
-            Val::U16(_) => "u16",
-            Val::S32(_) => "s32",
-            Val::U32(_) => "u32",
-            Val::S64(_) => "s64",
-            Val::U64(_) => "u64",
-            Val::Float32(_) => "f32",
-            Val::Float64(_) => "f64",
-            Val::Char(_) => "char",
-            Val::String(_) => "string",
-            Val::List(_) => "list",
-            Val::Record(_) => "record",
-            Val::Tuple(_) => "tuple",
-            Val::Variant(..) => "variant",
-            Val::Enum(_) => "enum",
-            Val::Option(_) => "option",
-            Val::Result(_) => "result",
-            Val::Flags(_) => "flags",
-            Val::Resource(_) => "resource",
-            Val::Map(_) => "map",
-        }
-    }
+    panic!("called unwrap_{what} on a {} value", v.kind())
 }
 
 macro_rules! primitives {
