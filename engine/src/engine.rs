@@ -3,7 +3,9 @@
 
 use std::sync::{Arc, Mutex};
 
-use nyash_aot::{Compiler, FuncType};
+use nyash_aot::Compiler;
+
+use crate::types::FuncType;
 
 use crate::error::{Error, Result};
 use crate::vm::code::CodeMemory;
@@ -549,7 +551,10 @@ impl Engine {
     /// The function type of engine type id `id`, its defined types named
     /// by engine id; `None` if the engine has no such function type.
     pub fn func_type(&self, id: u32) -> Option<FuncType> {
-        self.types().get(id).and_then(|t| t.as_func()).cloned()
+        self.types()
+            .get(id)
+            .and_then(|t| t.as_func())
+            .map(FuncType::from_aot)
     }
 
     /// The type registry, locked.
@@ -559,17 +564,13 @@ impl Engine {
 
     /// The engine-wide id of a host function's type: equal types, equal ids.
     pub(crate) fn type_id(&self, ty: &FuncType) -> Result<u32> {
-        self.types().register_func(ty).map_err(Error::msg)
+        self.types().register_func(&ty.to_aot()).map_err(Error::msg)
     }
 
     /// The function type of engine type `id`, references as engine ids
     /// ([`HeapType::Engine`](crate::HeapType::Engine)).
     pub(crate) fn type_of(&self, id: u32) -> FuncType {
-        self.types()
-            .get(id)
-            .and_then(|t| t.as_func())
-            .cloned()
-            .unwrap_or_default()
+        self.func_type(id).unwrap_or_default()
     }
 
     /// Remembers a module's host-call trampoline for a type, for host
@@ -590,15 +591,20 @@ impl Engine {
         }
         // A trampoline needs each value's representation only: every
         // concrete type becomes the top of its hierarchy.
-        let mut ty = self.type_of(type_id);
-        {
+        let ty = {
             let types = self.types();
+            let mut ty = types
+                .get(type_id)
+                .and_then(|t| t.as_func())
+                .cloned()
+                .unwrap_or_default();
             for t in ty.params.iter_mut().chain(ty.results.iter_mut()) {
                 if let nyash_aot::WasmType::Ref(r) = t {
                     r.heap = types.top(r.heap);
                 }
             }
-        }
+            ty
+        };
         let artifact = self.inner.compiler.compile_trampolines_for(&ty)?;
         let code = Arc::new(
             CodeMemory::new(&artifact.code, artifact.tables).map_err(|e| Error::io(None, e))?,

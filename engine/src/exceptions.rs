@@ -76,10 +76,9 @@ impl Tag {
     /// if the engine cannot register one more type.
     pub fn new(mut store: impl AsContextMut, ty: &TagType) -> crate::Result<Tag> {
         let store = &mut store.as_context_mut().0.opaque;
-        let type_id = store.engine().type_id(&nyash_aot::module::FuncType {
-            params: ty.params.clone(),
-            results: Vec::new(),
-        })?;
+        let type_id = store
+            .engine()
+            .type_id(&crate::FuncType::new(ty.params.iter().copied(), []))?;
         Ok(new_tag(store, ty.clone(), type_id))
     }
 

@@ -3,7 +3,7 @@
 use crate::error::{Error, Result};
 use crate::func::Func;
 use crate::store::{AsContext, AsContextMut};
-use crate::types::{ExternType, GlobalType, MemoryType, TableType};
+use crate::types::{ExternType, GlobalType, MemoryType, TableType, ValType};
 use crate::values::Val;
 use crate::vm::memory::LinearMemory;
 use crate::vm::store_opaque::{GlobalData, StoreOpaque};
@@ -146,7 +146,7 @@ impl Memory {
     /// if the address space cannot be reserved.
     pub fn new(mut store: impl AsContextMut, ty: MemoryType) -> Result<Memory> {
         let store = &mut store.as_context_mut().0.opaque;
-        new_memory(store, ty)
+        new_memory(store, ty.to_aot())
     }
 
     fn get<'a>(&self, store: &'a StoreOpaque) -> &'a LinearMemory {
@@ -156,7 +156,7 @@ impl Memory {
     /// The memory's type, with its current size (in pages) as the minimum.
     pub fn ty(&self, store: impl AsContext) -> MemoryType {
         let m = self.get(&store.as_context().0.opaque);
-        let mut ty = m.ty;
+        let mut ty = MemoryType::from_aot(m.ty);
         ty.limits.min = m.pages();
         ty
     }
@@ -255,7 +255,10 @@ impl<'a, T> From<&'a mut crate::Caller<'_, T>> for crate::store::StoreContextMut
 }
 
 /// A new memory of type `ty` in `store`.
-pub(crate) fn new_memory(store: &mut StoreOpaque, ty: MemoryType) -> Result<Memory> {
+pub(crate) fn new_memory(
+    store: &mut StoreOpaque,
+    ty: nyash_aot::module::MemoryType,
+) -> Result<Memory> {
     let limit = store.engine().config().max_memory_pages;
     let m =
         LinearMemory::new(ty, limit).map_err(|e| Error::new(crate::ErrorKind::Instantiation(e)))?;
@@ -295,7 +298,7 @@ impl Table {
         check_ref(store, &init, ty.element)?;
         let raw = init.to_raw(store);
         // SAFETY: reading the ref field of a value made from a reference.
-        let t = TableStorage::new(ty, unsafe { raw.r#ref })
+        let t = TableStorage::new(ty.to_aot(), unsafe { raw.r#ref })
             .map_err(|e| Error::new(crate::ErrorKind::Instantiation(e)))?;
         Ok(store.push_table(t))
     }
@@ -304,7 +307,7 @@ impl Table {
     pub fn ty(&self, store: impl AsContext) -> TableType {
         let store = &store.as_context().0.opaque;
         let t = store.table(self);
-        let mut ty = t.ty;
+        let mut ty = TableType::from_aot(t.ty);
         ty.limits.min = t.len();
         ty
     }
@@ -320,7 +323,7 @@ impl Table {
         let store = &mut store.as_context_mut().0.opaque;
         let t = store.table(self);
         let raw = t.get(index)?;
-        let ty = t.ty.element;
+        let ty = ValType::from_aot(t.ty.element);
         // SAFETY: table elements are raw references of the table's element type.
         Some(unsafe { Val::from_raw(store, crate::vm::vmcontext::ValRaw { r#ref: raw }, ty) })
     }
@@ -330,7 +333,7 @@ impl Table {
     /// if `index` is out of bounds.
     pub fn set(&self, mut store: impl AsContextMut, index: u64, val: Val) -> Result<()> {
         let store = &mut store.as_context_mut().0.opaque;
-        check_ref(store, &val, store.table(self).ty.element)?;
+        check_ref(store, &val, ValType::from_aot(store.table(self).ty.element))?;
         // SAFETY: reading the ref field of a value made from a reference.
         let raw = unsafe { val.to_raw(store).r#ref };
         if store.table_mut(self).set(index, raw) {
@@ -344,7 +347,11 @@ impl Table {
     /// if `init` is not of the element type or the table cannot grow that far.
     pub fn grow(&self, mut store: impl AsContextMut, delta: u64, init: Val) -> Result<u64> {
         let store = &mut store.as_context_mut().0.opaque;
-        check_ref(store, &init, store.table(self).ty.element)?;
+        check_ref(
+            store,
+            &init,
+            ValType::from_aot(store.table(self).ty.element),
+        )?;
         // SAFETY: reading the ref field of a value made from a reference.
         let raw = unsafe { init.to_raw(store).r#ref };
         store
@@ -354,18 +361,15 @@ impl Table {
     }
 }
 
-fn check_ref(store: &StoreOpaque, v: &Val, element: crate::ValType) -> Result<()> {
+fn check_ref(store: &StoreOpaque, v: &Val, element: ValType) -> Result<()> {
     v.check_ty(store, element)
         .map_err(|why| Error::msg(format!("value does not fit a table of {element}: {why}")))
 }
 
-/// A type given to the API must name defined types by engine id
-/// ([`HeapType::Engine`](crate::HeapType::Engine)), one the engine has.
-pub(crate) fn check_engine_form(store: &StoreOpaque, ty: crate::ValType) -> Result<()> {
+/// A defined type given to the API ([`HeapType::Engine`](crate::HeapType::Engine))
+/// must be one the engine has.
+pub(crate) fn check_engine_form(store: &StoreOpaque, ty: ValType) -> Result<()> {
     match ty.as_ref().map(|r| r.heap) {
-        Some(crate::HeapType::Concrete(i)) => Err(Error::msg(format!(
-            "type {ty} names a module type index ({i}); the API takes engine type ids (HeapType::Engine)"
-        ))),
         Some(crate::HeapType::Engine(id)) if store.engine().types().get(id).is_none() => Err(
             Error::msg(format!("type {ty}: the engine has no type of id {id}")),
         ),
@@ -409,7 +413,7 @@ impl Global {
         let mut owned = Box::new(VMGlobalDefinition::from_raw(val.to_raw(store)));
         let def: *mut VMGlobalDefinition = &mut *owned;
         Ok(store.push_global(GlobalData {
-            ty,
+            ty: ty.to_aot(),
             def,
             _owned: Some(owned),
         }))
@@ -418,14 +422,14 @@ impl Global {
     /// The global's type.
     pub fn ty(&self, store: impl AsContext) -> GlobalType {
         let store = &store.as_context().0.opaque;
-        store.global(self).ty
+        GlobalType::from_aot(store.global(self).ty)
     }
 
     /// The global's value.
     pub fn get(&self, mut store: impl AsContextMut) -> Val {
         let store = &mut store.as_context_mut().0.opaque;
         let g = store.global(self);
-        let ty = g.ty.content;
+        let ty = ValType::from_aot(g.ty.content);
         // SAFETY: `def` points at live storage of this global.
         let raw = unsafe { (*g.def).to_raw() };
         // SAFETY: the storage holds a value of the global's type.
@@ -440,10 +444,10 @@ impl Global {
         if !g.ty.mutable {
             return Err(Error::msg("cannot set an immutable global"));
         }
-        val.check_ty(store, g.ty.content).map_err(|why| {
+        let content = ValType::from_aot(g.ty.content);
+        val.check_ty(store, content).map_err(|why| {
             Error::msg(format!(
-                "global of type {} set to another type: {why}",
-                g.ty.content
+                "global of type {content} set to another type: {why}"
             ))
         })?;
         let def = g.def;
@@ -460,17 +464,17 @@ pub(crate) fn type_in(store: &StoreOpaque, e: &Extern) -> ExternType {
         Extern::Func(f) => ExternType::Func(store.engine().type_of(store.func(f).type_id)),
         Extern::Memory(m) => {
             let mem = m.get(store);
-            let mut ty = mem.ty;
+            let mut ty = MemoryType::from_aot(mem.ty);
             ty.limits.min = mem.pages();
             ExternType::Memory(ty)
         }
         Extern::Table(t) => {
             let table = store.table(t);
-            let mut ty = table.ty;
+            let mut ty = TableType::from_aot(table.ty);
             ty.limits.min = table.len();
             ExternType::Table(ty)
         }
-        Extern::Global(g) => ExternType::Global(store.global(g).ty),
+        Extern::Global(g) => ExternType::Global(GlobalType::from_aot(store.global(g).ty)),
         Extern::Tag(t) => ExternType::Tag(store.tag(t).ty.clone()),
     }
 }

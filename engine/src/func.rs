@@ -57,7 +57,8 @@ pub struct Func {
 /// caller's memory or to call back into wasm.
 pub struct Caller<'a, T> {
     pub(crate) store: &'a mut StoreInner<T>,
-    pub(crate) caller: Option<u32>,
+    /// The calling instance; `None` when the host called.
+    pub(crate) caller: Option<crate::vm::store_opaque::InstanceId>,
 }
 
 impl<T> Caller<'_, T> {
@@ -90,7 +91,7 @@ impl<T> Caller<'_, T> {
         let instance = self.caller?;
         let instance = Instance {
             store: self.store.opaque.id(),
-            index: instance,
+            index: instance.as_u32(),
         };
         crate::vm::instantiate::export_of(&mut self.store.opaque, &instance, name)
     }

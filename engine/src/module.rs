@@ -434,8 +434,16 @@ impl Module {
         Ok(Module { inner })
     }
 
-    /// `t` with the module's type indices turned into engine type ids.
-    pub(crate) fn engine_type(&self, t: nyash_aot::WasmType) -> nyash_aot::WasmType {
+    /// `t` with the module's type indices turned into engine type ids,
+    /// in the API's words: the one way a module's own type becomes a
+    /// public [`ValType`](crate::ValType).
+    pub(crate) fn engine_type(&self, t: nyash_aot::WasmType) -> crate::ValType {
+        crate::ValType::from_aot(self.engine_type_aot(t))
+    }
+
+    /// `t` with the module's type indices turned into engine type ids, in
+    /// the compiler's words (for the store's records).
+    pub(crate) fn engine_type_aot(&self, t: nyash_aot::WasmType) -> nyash_aot::WasmType {
         t.map_concrete(|i| nyash_aot::HeapType::Engine(self.inner.type_ids[i as usize]))
     }
 

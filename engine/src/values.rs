@@ -78,7 +78,7 @@ impl Val {
             ValType::F32 => Val::F32(0),
             ValType::F64 => Val::F64(0),
             ValType::V128 => Val::V128(0),
-            ValType::Ref(r) => match r.heap.top() {
+            ValType::Ref(r) => match r.heap.abstract_top() {
                 HeapType::Extern => Val::ExternRef(None),
                 HeapType::Exn => Val::ExnRef(None),
                 HeapType::Any => Val::AnyRef(None),
@@ -93,7 +93,7 @@ impl Val {
         match ty {
             ValType::Ref(r) => Val::default_for(ValType::Ref(RefType {
                 nullable: r.nullable,
-                heap: store.heap_top(r.heap),
+                heap: r.heap.top_in(store),
             })),
             other => Val::default_for(other),
         }
@@ -134,7 +134,7 @@ impl Val {
         if r.nullable && self.is_null_ref() {
             return Ok(());
         }
-        let expected_top = store.heap_top(r.heap);
+        let expected_top = r.heap.top_in(store);
         if let Val::AnyRef(a) = self {
             if expected_top != HeapType::Any {
                 return Err(format!("expected a value of type {ty}, got {}", self.ty()));
@@ -152,7 +152,11 @@ impl Val {
                 Ok(None) => HeapType::I31,
                 Err(e) => return Err(e.to_string()),
             };
-            return if store.engine().types().heap_matches(actual, r.heap) {
+            return if store
+                .engine()
+                .types()
+                .heap_matches(actual.to_aot(), r.heap.to_aot())
+            {
                 Ok(())
             } else {
                 Err(format!("expected a value of type {ty}, got an {actual}ref"))
@@ -187,7 +191,11 @@ impl Val {
             }
             _ => HeapType::Extern,
         };
-        if store.engine().types().heap_matches(actual, r.heap) {
+        if store
+            .engine()
+            .types()
+            .heap_matches(actual.to_aot(), r.heap.to_aot())
+        {
             Ok(())
         } else {
             let actual = match actual {
@@ -292,7 +300,7 @@ impl Val {
                 ValType::F32 => Val::F32(raw.f32),
                 ValType::F64 => Val::F64(raw.f64),
                 ValType::V128 => Val::V128(u128::from_le_bytes(raw.v128)),
-                ValType::Ref(r) => match store.heap_top(r.heap) {
+                ValType::Ref(r) => match r.heap.top_in(store) {
                     HeapType::Any => Val::AnyRef(AnyRef::from_raw(store, raw.i32 as u32)),
                     HeapType::Extern => Val::ExternRef(ExternRef::from_raw(store, raw.r#ref)),
                     HeapType::Exn => {

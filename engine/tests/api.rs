@@ -857,14 +857,16 @@ fn typed_function_references_through_the_api() {
     assert!(e.to_string().contains("non-nullable"), "{e}");
     let mine = Global::new(&mut store, ty, Val::FuncRef(Some(host))).unwrap();
     assert!(mine.set(&mut store, Val::FuncRef(Some(other))).is_err());
-    // A module type index is not an engine id.
+    // An id the engine never gave out names no type.
     let bad = GlobalType {
         content: ValType::Ref(nyash_engine::RefType::nullable(
-            nyash_engine::HeapType::Concrete(t),
+            nyash_engine::HeapType::Engine(u32::MAX - 1),
         )),
         mutable: false,
     };
-    assert!(Global::new(&mut store, bad, Val::FuncRef(None)).is_err());
+    let e = Global::new(&mut store, bad, Val::FuncRef(None)).unwrap_err();
+    assert!(e.to_string().contains("no type of id"), "{e}");
+    assert!(engine.func_type(t).is_some());
     // Tables check element types too.
     let tab = inst.get_table(&mut store, "tab").unwrap();
     tab.set(&mut store, 0, Val::FuncRef(Some(double))).unwrap();

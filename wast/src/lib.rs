@@ -712,10 +712,19 @@ enum Compiled {
 }
 
 /// An action's results: a module's or a component's values.
-#[derive(Debug)]
 enum Results {
     Core(Vec<Val>),
     Component(Vec<ComponentVal>),
+}
+
+/// The values alone, as failures show them (`[I32(1)]`).
+impl fmt::Debug for Results {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Results::Core(v) => v.fmt(f),
+            Results::Component(v) => v.fmt(f),
+        }
+    }
 }
 
 /// Compiles a module or component, for `assert_invalid` and

@@ -426,11 +426,13 @@ impl Func {
         store: impl crate::AsContext,
     ) -> Result<TypedFunc<P, R>> {
         let store = store.as_context();
-        let ty = self.ty(&store);
+        // Compared in the type registry's (the compiler's) words.
+        let ty = self.ty(&store).to_aot();
         let want = FuncType {
             params: P::valtypes(),
             results: R::valtypes(),
-        };
+        }
+        .to_aot();
         let types = store.0.opaque.engine().types();
         // A GC reference view (`StructRef`, `EqRef`, ...) may stand for a
         // parameter of a narrower type of its hierarchy (`(ref $t)`): each
@@ -446,11 +448,12 @@ impl Func {
                     if types.matches(*r, *w) {
                         return true;
                     }
-                    let (ValType::Ref(rr), ValType::Ref(wr)) = (r, w) else {
+                    let (nyash_aot::WasmType::Ref(rr), nyash_aot::WasmType::Ref(wr)) = (r, w)
+                    else {
                         return false;
                     };
                     let narrower = i < 64
-                        && types.top(rr.heap) == crate::HeapType::Any
+                        && types.top(rr.heap) == nyash_aot::HeapType::Any
                         && types.heap_matches(wr.heap, rr.heap)
                         && (wr.nullable || !rr.nullable);
                     if narrower {
@@ -558,7 +561,7 @@ impl<P, R> TypedFunc<P, R> {
             let ValType::Ref(r) = *t else { continue };
             // SAFETY: an `any` reference argument is a `u32` in the low bits.
             let raw = unsafe { values[i].i32 } as u32;
-            if !crate::vm::gc_heap::raw_matches(store, raw, r) {
+            if !crate::vm::gc_heap::raw_matches(store, raw, r.to_aot()) {
                 return Err(Error::msg(format!(
                     "argument {i}: not a value of the parameter type {t}"
                 )));

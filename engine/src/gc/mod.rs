@@ -18,6 +18,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 
 use nyash_aot::gc_layout;
 use nyash_aot::module::{CompositeType, FieldType as AotFieldType, StorageType as AotStorageType};
+use nyash_aot::{HeapType as AotHeapType, WasmType as AotValType};
 use nyash_gc::vm::{I31_TAG, Kind, type_word};
 
 use crate::engine::Engine;
@@ -89,15 +90,16 @@ fn compute_layout(engine: &Engine, id: u32) -> Result<Layout> {
         let repr = match f.storage {
             AotStorageType::I8 => Repr::I8,
             AotStorageType::I16 => Repr::I16,
-            AotStorageType::Val(ValType::I32) => Repr::I32,
-            AotStorageType::Val(ValType::I64) => Repr::I64,
-            AotStorageType::Val(ValType::F32) => Repr::F32,
-            AotStorageType::Val(ValType::F64) => Repr::F64,
-            AotStorageType::Val(ValType::V128) => Repr::V128,
-            AotStorageType::Val(ValType::Ref(r)) => match gc_layout::ref_top(r.heap, &hierarchy) {
-                HeapType::Any => Repr::Any,
-                HeapType::Extern => Repr::Extern,
-                HeapType::Exn => Repr::Exn,
+            AotStorageType::Val(AotValType::I32) => Repr::I32,
+            AotStorageType::Val(AotValType::I64) => Repr::I64,
+            AotStorageType::Val(AotValType::F32) => Repr::F32,
+            AotStorageType::Val(AotValType::F64) => Repr::F64,
+            AotStorageType::Val(AotValType::V128) => Repr::V128,
+            AotStorageType::Val(AotValType::Ref(r)) => match gc_layout::ref_top(r.heap, &hierarchy)
+            {
+                AotHeapType::Any => Repr::Any,
+                AotHeapType::Extern => Repr::Extern,
+                AotHeapType::Exn => Repr::Exn,
                 _ => Repr::Func,
             },
         };

@@ -50,7 +50,7 @@ impl StorageType {
         match self {
             StorageType::I8 => AotStorageType::I8,
             StorageType::I16 => AotStorageType::I16,
-            StorageType::ValType(t) => AotStorageType::Val(t),
+            StorageType::ValType(t) => AotStorageType::Val(t.to_aot()),
         }
     }
 
@@ -58,7 +58,7 @@ impl StorageType {
         match s {
             AotStorageType::I8 => StorageType::I8,
             AotStorageType::I16 => StorageType::I16,
-            AotStorageType::Val(t) => StorageType::ValType(t),
+            AotStorageType::Val(t) => StorageType::ValType(ValType::from_aot(t)),
         }
     }
 }
@@ -136,24 +136,15 @@ impl std::fmt::Display for FieldType {
     }
 }
 
-/// Refuses field types the engine cannot name: module type indices
-/// ([`HeapType::Concrete`]) and engine ids it has no type for.
+/// Refuses field types naming engine ids the engine has no type for.
 fn check_field_type(engine: &Engine, f: &FieldType) -> Result<()> {
-    if let StorageType::ValType(ValType::Ref(r)) = f.element_type {
-        match r.heap {
-            HeapType::Concrete(i) => {
-                return Err(Error::msg(format!(
-                    "field type {f} names module type index {i}; the API names defined \
-                     types by engine id (HeapType::Engine)"
-                )));
-            }
-            HeapType::Engine(id) if engine.types().get(id).is_none() => {
-                return Err(Error::msg(format!(
-                    "field type {f} names engine type #{id}, which the engine does not have"
-                )));
-            }
-            _ => {}
-        }
+    if let StorageType::ValType(ValType::Ref(r)) = f.element_type
+        && let HeapType::Engine(id) = r.heap
+        && engine.types().get(id).is_none()
+    {
+        return Err(Error::msg(format!(
+            "field type {f} names engine type #{id}, which the engine does not have"
+        )));
     }
     Ok(())
 }

@@ -172,7 +172,7 @@ pub(crate) async fn call_raw_async<T: Send + 'static>(
             func_index,
             ..
         } => {
-            let inst = &store.opaque.instances[*instance as usize];
+            let inst = &store.opaque.instances[*instance];
             let entry = SendPtr(inst.module.entry_trampoline(*func_index) as *mut u8);
             let wasm_call = SendPtr(inst.module.wasm_call(*func_index) as *mut u8);
             let vmctx = SendPtr(inst.vmctx_ptr());

@@ -8,14 +8,14 @@ use nyash_gc::vm::{Kind, type_word};
 use crate::error::{Result, TrapCode};
 use crate::gc::{AnyRef, I31};
 use crate::vm::instantiate::wasm_func;
-use crate::vm::store_opaque::StoreOpaque;
+use crate::vm::store_opaque::{InstanceId, StoreOpaque};
 use crate::vm::vmcontext::ValRaw;
 
 /// Evaluates a constant expression in the context of an instance. Fails
 /// only when a GC allocation finds no room (`AllocationFailure`).
 pub(crate) fn eval_const(
     store: &mut StoreOpaque,
-    instance: u32,
+    instance: InstanceId,
     expr: &ConstExpr,
 ) -> Result<ValRaw> {
     // Each value with whether it is a heap reference (rooted while a later
@@ -41,7 +41,7 @@ pub(crate) fn eval_const(
                 }
             }
             ConstOp::GlobalGet(g) => {
-                let idx = store.instances[instance as usize].globals[g as usize];
+                let idx = store.instances[instance].globals[g as usize];
                 let global = &store.globals[idx as usize];
                 is_ref = global.ty.content.is_traced(|h| store.heap_top(h));
                 // SAFETY: `def` points at the live storage of that global.
@@ -120,12 +120,12 @@ pub(crate) fn eval_const(
 /// it allocates and read back after, since a collection may move them.
 fn alloc(
     store: &mut StoreOpaque,
-    instance: u32,
+    instance: InstanceId,
     stack: &mut Vec<(ValRaw, bool)>,
     op: &ConstOp,
     type_index: u32,
 ) -> Result<u32> {
-    let module = store.instances[instance as usize].module.clone();
+    let module = store.instances[instance].module.clone();
     let env = module.env();
     let id = module.inner.type_ids[type_index as usize];
     let hierarchy = |h| env.heap_top(h);

@@ -263,7 +263,7 @@ impl RootSource for StoreRoots<'_> {
                 continue;
             };
             for (t, v) in tag.ty.params().iter().zip(exn.values.iter_mut()) {
-                if is_traced(self.types, t) {
+                if is_traced(self.types, &t.to_aot()) {
                     // SAFETY: a payload value of an `any` type keeps the
                     // reference in its low 32 bits.
                     visit(unsafe { &mut *(v as *mut crate::vm::vmcontext::ValRaw as *mut u32) });

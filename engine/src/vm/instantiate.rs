@@ -11,15 +11,18 @@ use crate::externals::{Extern, Global, Memory, Table};
 use crate::func::Func;
 use crate::instance::Instance;
 use crate::module::Module;
-use crate::types::{ExternType, GlobalType, Limits, TableType};
+use crate::types::{ExternType, Limits};
 use crate::vm::const_expr::eval_const;
 use crate::vm::libcalls::BUILTINS;
-use crate::vm::store_opaque::{FuncData, FuncKind, GlobalData, InstanceData, StoreOpaque};
+use crate::vm::store_opaque::{
+    FuncData, FuncKind, GlobalData, InstanceData, InstanceId, StoreOpaque,
+};
 use crate::vm::table::Table as TableStorage;
 use crate::vm::vmcontext::{
     VMContextHeader, VMFuncRef, VMFunctionImport, VMGlobalDefinition, VMMemoryDefinition,
     VMStoreContext, VMTableDefinition, ValRaw,
 };
+use nyash_aot::module::{GlobalType, TableType};
 
 /// The export `name` of `instance` (a handle of another store panics).
 #[track_caller]
@@ -29,7 +32,7 @@ pub(crate) fn export_of(
     name: &str,
 ) -> Option<Extern> {
     let inst = store.instance(instance);
-    let instance = instance.index;
+    let instance = InstanceId::of(instance);
     let index = inst.module.export_index(name)?;
     let id = store.id;
     Some(match index {
@@ -54,8 +57,8 @@ pub(crate) fn export_of(
 }
 
 /// The handle of function `func_index` of `instance` (imported or defined).
-pub(crate) fn wasm_func(store: &mut StoreOpaque, instance: u32, func_index: u32) -> Func {
-    let inst = &store.instances[instance as usize];
+pub(crate) fn wasm_func(store: &mut StoreOpaque, instance: InstanceId, func_index: u32) -> Func {
+    let inst = &store.instances[instance];
     if let Some(&f) = inst.funcs.get(func_index as usize) {
         return Func {
             store: store.id,
@@ -126,7 +129,7 @@ pub(crate) fn func_from_raw(store: &mut StoreOpaque, raw: usize) -> Option<Func>
     }
     // A defined function's funcref slot inside some instance's VMContext.
     let (&start, &instance) = store.vmctx_starts.range(..=raw).next_back()?;
-    let inst = &store.instances[instance as usize];
+    let inst = &store.instances[instance];
     let module = inst.module.clone();
     let offsets = &module.inner.offsets;
     let first = offsets.func_ref(0) as usize;
@@ -193,7 +196,7 @@ pub(crate) fn instantiate(
     let units = (module.inner.offsets.size() as usize).div_ceil(16);
     let vmctx: Box<[VMGlobalDefinition]> =
         vec![VMGlobalDefinition { storage: [0; 16] }; units].into_boxed_slice();
-    let instance_index = store.instances.len() as u32;
+    let instance_index = InstanceId::next(store.instances.len());
     let base = vmctx.as_ptr() as *mut u8;
     // SAFETY: `vmctx` is a zeroed block of `offsets.size()` bytes (rounded
     // up), 16-byte aligned, laid out for `module`; every index in
@@ -231,7 +234,7 @@ pub(crate) fn instantiate(
     apply_active_segments(store, module, instance_index)?;
     Ok(Instance {
         store: store.id,
-        index: instance_index,
+        index: instance_index.as_u32(),
     })
 }
 
@@ -305,7 +308,10 @@ fn resolve_imports(
                     && if e.mutable {
                         a.content == want
                     } else {
-                        store.engine.types().matches(a.content, want)
+                        store
+                            .engine
+                            .types()
+                            .matches(a.content.to_aot(), want.to_aot())
                     };
                 if !fits {
                     return Err(mismatch(format!("expected global {e:?}, found {a:?}")));
@@ -352,7 +358,7 @@ fn define_entities(store: &mut StoreOpaque, module: &Module, ents: &mut Entities
     }
     for ty in &env.tables[env.num_imported_tables as usize..] {
         let ty = TableType {
-            element: module.engine_type(ty.element),
+            element: module.engine_type_aot(ty.element),
             ..*ty
         };
         let t = TableStorage::new(ty, 0).map_err(|e| Error::new(ErrorKind::Instantiation(e)))?;
@@ -378,7 +384,7 @@ unsafe fn init_vmctx(
     store: &mut StoreOpaque,
     module: &Module,
     base: *mut u8,
-    instance_index: u32,
+    instance_index: InstanceId,
     entities: &Entities,
     gc_heap: *mut nyash_gc::vm::VMGcHeapData,
 ) {
@@ -402,7 +408,7 @@ unsafe fn init_vmctx(
             store_context: &*store.vmstore as *const VMStoreContext as *mut VMStoreContext,
             builtins: &BUILTINS,
             type_ids: module.inner.type_ids.as_ptr(),
-            instance: instance_index as usize,
+            instance: instance_index.as_usize(),
             type_displays: store.engine.types().displays_ptr(),
             gc_heap,
         };
@@ -462,7 +468,7 @@ unsafe fn init_vmctx(
 fn init_globals(
     store: &mut StoreOpaque,
     module: &Module,
-    instance_index: u32,
+    instance_index: InstanceId,
     base: *mut u8,
 ) -> Result<()> {
     let env = module.env();
@@ -479,21 +485,21 @@ fn init_globals(
         let ty = env.globals[g as usize];
         store.globals.push(GlobalData {
             ty: GlobalType {
-                content: module.engine_type(ty.content),
+                content: module.engine_type_aot(ty.content),
                 ..ty
             },
             def,
             _owned: None,
         });
         let index = store.globals.len() as u32 - 1;
-        store.instances[instance_index as usize].globals.push(index);
+        store.instances[instance_index].globals.push(index);
     }
     Ok(())
 }
 
 /// Fills the defined tables that have an initialiser (WebAssembly 3.0),
 /// after the globals it may read.
-fn init_tables(store: &mut StoreOpaque, module: &Module, instance_index: u32) -> Result<()> {
+fn init_tables(store: &mut StoreOpaque, module: &Module, instance_index: InstanceId) -> Result<()> {
     let env = module.env();
     // Defined tables with an initialiser (WebAssembly 3.0), after the
     // globals it may read.
@@ -502,8 +508,7 @@ fn init_tables(store: &mut StoreOpaque, module: &Module, instance_index: u32) ->
         // SAFETY: a table initialiser is a constant expression of the
         // table's (reference) element type.
         let raw = unsafe { eval_const(store, instance_index, init)?.r#ref };
-        let t =
-            store.instances[instance_index as usize].tables[env.num_imported_tables as usize + i];
+        let t = store.instances[instance_index].tables[env.num_imported_tables as usize + i];
         store.tables[t as usize].elements_mut().fill(raw);
     }
     Ok(())
@@ -511,13 +516,17 @@ fn init_tables(store: &mut StoreOpaque, module: &Module, instance_index: u32) ->
 
 /// Evaluates the items of every element segment; passive ones are kept
 /// for `table.init`.
-fn eval_elem_segments(store: &mut StoreOpaque, module: &Module, instance_index: u32) -> Result<()> {
+fn eval_elem_segments(
+    store: &mut StoreOpaque,
+    module: &Module,
+    instance_index: InstanceId,
+) -> Result<()> {
     let env = module.env();
     // Element segments: evaluate items; passive ones are kept for table.init.
     // Each segment's items join the instance as soon as they are evaluated:
     // the instance's segments are roots, and a later segment's items may
     // allocate and move the earlier ones.
-    store.instances[instance_index as usize].elems = Vec::with_capacity(env.elems.len());
+    store.instances[instance_index].elems = Vec::with_capacity(env.elems.len());
     for seg in &env.elems {
         // Items that are heap references are temporary roots while later
         // items are evaluated (an item may allocate).
@@ -535,7 +544,7 @@ fn eval_elem_segments(store: &mut StoreOpaque, module: &Module, instance_index: 
         if let (true, Some(g)) = (any, store.gc.as_mut()) {
             items = g.tmp.drain(base..).map(|r| r as usize).collect();
         }
-        store.instances[instance_index as usize]
+        store.instances[instance_index]
             .elems
             .push(Some(items.into_boxed_slice()));
     }
@@ -546,7 +555,7 @@ fn eval_elem_segments(store: &mut StoreOpaque, module: &Module, instance_index: 
 fn apply_active_segments(
     store: &mut StoreOpaque,
     module: &Module,
-    instance_index: u32,
+    instance_index: InstanceId,
 ) -> Result<()> {
     let env = module.env();
     // Active segments in order; the first out-of-bounds one traps, leaving
@@ -566,7 +575,7 @@ fn apply_active_segments(
                     }
                 };
                 let len = seg.items.len() as u64;
-                let inst = &store.instances[instance_index as usize];
+                let inst = &store.instances[instance_index];
                 let t = inst.tables[*table as usize];
                 let items = inst.elems[i].clone().unwrap_or_default();
                 let table = store.tables[t as usize].elements_mut();
@@ -577,9 +586,9 @@ fn apply_active_segments(
                     return Err(TrapCode::TableOutOfBounds.into());
                 }
                 table[offset as usize..(offset + len) as usize].copy_from_slice(&items);
-                store.instances[instance_index as usize].elems[i] = None;
+                store.instances[instance_index].elems[i] = None;
             }
-            ElemMode::Declared => store.instances[instance_index as usize].elems[i] = None,
+            ElemMode::Declared => store.instances[instance_index].elems[i] = None,
             ElemMode::Passive => {}
         }
     }
@@ -596,7 +605,7 @@ fn apply_active_segments(
                     v.i32 as u32 as u64
                 }
             };
-            let m = store.instances[instance_index as usize].memories[*memory as usize];
+            let m = store.instances[instance_index].memories[*memory as usize];
             let bytes = &env.data_bytes[seg.range.clone()];
             let mem = store.memories[m as usize].data_mut();
             let Some(dst) = usize::try_from(offset)
@@ -607,7 +616,7 @@ fn apply_active_segments(
                 return Err(TrapCode::MemoryOutOfBounds.into());
             };
             dst.copy_from_slice(bytes);
-            store.instances[instance_index as usize].dropped_datas[i] = true;
+            store.instances[instance_index].dropped_datas[i] = true;
         }
     }
     Ok(())
@@ -615,11 +624,11 @@ fn apply_active_segments(
 
 /// The start function of a fresh instance, if it has one.
 pub(crate) fn start_func(store: &mut StoreOpaque, instance: Instance) -> Option<Func> {
-    let start = store.instances[instance.index as usize]
+    let start = store.instances[InstanceId::of(&instance)]
         .module
         .env()
         .start?;
-    Some(wasm_func(store, instance.index, start))
+    Some(wasm_func(store, InstanceId::of(&instance), start))
 }
 
 /// Instantiates and runs the start function.
@@ -642,7 +651,7 @@ fn start_call(store: &mut StoreOpaque, f: Func) -> Result<()> {
             func_index,
             ..
         } => {
-            let inst = &store.instances[*instance as usize];
+            let inst = &store.instances[*instance];
             let trampoline = inst.module.entry_trampoline(*func_index);
             let wasm_call = inst.module.wasm_call(*func_index);
             let vmctx = inst.vmctx_ptr();

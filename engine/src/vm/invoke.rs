@@ -10,7 +10,7 @@ use nyash_aot::vmoffsets::{VMOffsets, store_context, trap_codes};
 
 use crate::error::{Error, ErrorKind, FrameInfo, Result, Trap, TrapCode};
 use crate::func::Caller;
-use crate::vm::store_opaque::{SavedExit, StoreInner, StoreOpaque};
+use crate::vm::store_opaque::{InstanceId, SavedExit, StoreInner, StoreOpaque};
 use crate::vm::vmcontext::{VMHostFuncContext, VMStoreContext, ValRaw};
 
 /// The lowest-level form of a host function: reads its arguments from and
@@ -226,7 +226,9 @@ where
             *(caller_vmctx.add(VMOffsets::STORE_CONTEXT as usize) as *const *mut VMStoreContext);
         debug_assert_eq!(store_context::STORE, 32);
         let store = &mut *((*vmstore).store as *mut StoreInner<T>);
-        let caller = *(caller_vmctx.add(VMOffsets::INSTANCE as usize) as *const usize) as u32;
+        let caller = InstanceId::from_header(
+            *(caller_vmctx.add(VMOffsets::INSTANCE as usize) as *const usize),
+        );
         let values = std::slice::from_raw_parts_mut(values, len);
         // The trampoline's context is this store's function, made for this
         // `T`, and this callback for its closure's type.

@@ -191,7 +191,8 @@ impl LazyCode {
             unsafe { &*(code.at(offset) as *const AtomicUsize) }
         };
         word(self.layout.state()).store(Arc::as_ptr(module) as usize, Ordering::Relaxed);
-        word(self.layout.resolver()).store(resolver_address(), Ordering::Relaxed);
+        word(self.layout.resolver())
+            .store(crate::vm::arch::lazy_resolver_address(), Ordering::Relaxed);
         for d in 0..self.bodies.len() as u32 {
             self.slot(code, d)
                 .store(self.resolve_path(code, d), Ordering::Relaxed);
@@ -513,10 +514,11 @@ pub(crate) fn tier_up(module: &ModuleInner, meta: ArtifactMeta, code: &[u8]) -> 
     Ok(())
 }
 
-/// The resolver's body (called by [`resolver`] with the argument registers
-/// saved): the code address to jump to, that of `fail` if the function
-/// cannot be compiled (its error kept for the trap).
-extern "C" fn resolve_body(module: *const ModuleInner, defined: u64) -> usize {
+/// The resolver's body (called by the assembly resolver,
+/// `vm::arch::lazy_resolver_address`, with the argument registers saved):
+/// the code address to jump to, that of `fail` if the function cannot be
+/// compiled (its error kept for the trap).
+pub(crate) extern "C" fn resolve_body(module: *const ModuleInner, defined: u64) -> usize {
     // SAFETY: the stub pushed the state the module's `init` stored: its
     // `ModuleInner`, alive while its code runs.
     let module = unsafe { &*module };
@@ -538,93 +540,6 @@ extern "C" fn resolve_body(module: *const ModuleInner, defined: u64) -> usize {
         // Unreachable: only lazy modules have stubs.
         None => std::process::abort(),
     }
-}
-
-#[cfg(target_arch = "x86_64")]
-fn resolver_address() -> usize {
-    resolver as *const () as usize
-}
-
-/// The resolver, entered by a stub's `jmp` with the stack as the call left
-/// it plus two words: `[rsp]` the module, `[rsp + 8]` the defined function
-/// index, `[rsp + 16]` the caller's return address. It saves every register
-/// the `tail` convention may pass arguments in (and the return-area
-/// pointer), calls [`resolve_body`] on an aligned stack, restores them,
-/// drops its two words and jumps to the code, so the callee starts exactly
-/// as if it had been called directly. `rbp` and the callee-saved registers
-/// are the body's to preserve; `r11` (a scratch register of every
-/// convention, no argument) carries the target.
-#[cfg(target_arch = "x86_64")]
-#[unsafe(naked)]
-unsafe extern "C" fn resolver() {
-    core::arch::naked_asm!(
-        "push rax",
-        "push rcx",
-        "push rdx",
-        "push rsi",
-        "push rdi",
-        "push r8",
-        "push r9",
-        "push r10",
-        // 8 pushes after the two words: rsp = entry - 80, and the entry
-        // rsp was 8 mod 16 (after a call), so 264 more bytes align it.
-        "sub rsp, 264",
-        "movdqu [rsp], xmm0",
-        "movdqu [rsp + 16], xmm1",
-        "movdqu [rsp + 32], xmm2",
-        "movdqu [rsp + 48], xmm3",
-        "movdqu [rsp + 64], xmm4",
-        "movdqu [rsp + 80], xmm5",
-        "movdqu [rsp + 96], xmm6",
-        "movdqu [rsp + 112], xmm7",
-        "movdqu [rsp + 128], xmm8",
-        "movdqu [rsp + 144], xmm9",
-        "movdqu [rsp + 160], xmm10",
-        "movdqu [rsp + 176], xmm11",
-        "movdqu [rsp + 192], xmm12",
-        "movdqu [rsp + 208], xmm13",
-        "movdqu [rsp + 224], xmm14",
-        "movdqu [rsp + 240], xmm15",
-        "mov rdi, [rsp + 328]",
-        "mov rsi, [rsp + 336]",
-        "call {body}",
-        "mov [rsp + 336], rax",
-        "movdqu xmm0, [rsp]",
-        "movdqu xmm1, [rsp + 16]",
-        "movdqu xmm2, [rsp + 32]",
-        "movdqu xmm3, [rsp + 48]",
-        "movdqu xmm4, [rsp + 64]",
-        "movdqu xmm5, [rsp + 80]",
-        "movdqu xmm6, [rsp + 96]",
-        "movdqu xmm7, [rsp + 112]",
-        "movdqu xmm8, [rsp + 128]",
-        "movdqu xmm9, [rsp + 144]",
-        "movdqu xmm10, [rsp + 160]",
-        "movdqu xmm11, [rsp + 176]",
-        "movdqu xmm12, [rsp + 192]",
-        "movdqu xmm13, [rsp + 208]",
-        "movdqu xmm14, [rsp + 224]",
-        "movdqu xmm15, [rsp + 240]",
-        "add rsp, 264",
-        "pop r10",
-        "pop r9",
-        "pop r8",
-        "pop rdi",
-        "pop rsi",
-        "pop rdx",
-        "pop rcx",
-        "pop rax",
-        "add rsp, 8",
-        "pop r11",
-        "jmp r11",
-        body = sym resolve_body,
-    )
-}
-
-#[cfg(not(target_arch = "x86_64"))]
-fn resolver_address() -> usize {
-    // `Compiler::supports_lazy` is false elsewhere: no lazy images.
-    0
 }
 
 #[cfg(all(test, target_arch = "x86_64"))]

@@ -12,7 +12,8 @@ use nyash_aot::gc_layout::ArrayLayout;
 use nyash_aot::module::CompositeType;
 use nyash_gc::vm::{Kind, type_word};
 
-use crate::vm::store_opaque::{EpochBehavior, ExnData, StoreOpaque};
+use crate::vm::arch::{gc_stub, throw, throw_ref};
+use crate::vm::store_opaque::{EpochBehavior, ExnData, InstanceId, StoreOpaque};
 use crate::vm::unwind;
 use crate::vm::vmcontext::{VMContextHeader, VMStoreContext, ValRaw};
 
@@ -81,7 +82,7 @@ nyash_aot::foreach_builtin_function!(define_builtins_table);
 /// # Safety
 /// `vmctx` must be the VMContext of a live instance, called from its wasm code
 /// while no Rust reference into the store is held.
-unsafe fn context<'a>(vmctx: *mut u8) -> (&'a mut StoreOpaque, usize) {
+unsafe fn context<'a>(vmctx: *mut u8) -> (&'a mut StoreOpaque, InstanceId) {
     // SAFETY: a VMContext starts with its header (see the function's safety
     // note); the store context it points to is the store's own.
     unsafe {
@@ -93,7 +94,7 @@ unsafe fn context<'a>(vmctx: *mut u8) -> (&'a mut StoreOpaque, usize) {
         );
         let vmstore: *mut VMStoreContext = header.store_context;
         let store = &mut *((*vmstore).store as *mut StoreOpaque);
-        (store, header.instance)
+        (store, InstanceId::from_header(header.instance))
     }
 }
 
@@ -322,80 +323,13 @@ fn range(start: u64, len: u64, bound: usize) -> Option<std::ops::Range<usize>> {
 //
 // `throw` and `throw_ref` are called in Cranelift's `tail` convention (see
 // `Builtin::unwinds`), as `try_call`s inside a `try_table`. Their table
-// entries are assembly stubs that add the caller's return address and frame
-// pointer (the throw point the unwinder starts from) to the arguments and
-// jump to the Rust body. On x86_64, `tail` passes the arguments as the C
-// convention does (and returns in rax); on aarch64 it differs (below).
-
-#[cfg(target_arch = "x86_64")]
-#[unsafe(naked)]
-unsafe extern "C" fn throw(_vmctx: *mut u8, _tag: u32, _values: usize) -> u32 {
-    core::arch::naked_asm!(
-        "mov rcx, [rsp]",
-        "mov r8, rbp",
-        "jmp {body}",
-        body = sym throw_body,
-    )
-}
-
-#[cfg(target_arch = "x86_64")]
-#[unsafe(naked)]
-unsafe extern "C" fn throw_ref(_vmctx: *mut u8, _exn: usize) -> u32 {
-    core::arch::naked_asm!(
-        "mov rdx, [rsp]",
-        "mov rcx, rbp",
-        "jmp {body}",
-        body = sym throw_ref_body,
-    )
-}
-
-// aarch64: `tail` passes arguments from x2 on and returns in x2 (x0 and x1
-// are reserved), so the stub calls the body (C convention) and moves its
-// result. Its own frame record is abandoned with the body's on a resume.
-#[cfg(target_arch = "aarch64")]
-#[unsafe(naked)]
-unsafe extern "C" fn throw(_vmctx: *mut u8, _tag: u32, _values: usize) -> u32 {
-    core::arch::naked_asm!(
-        "mov x5, x30",
-        "mov x6, x29",
-        "stp x29, x30, [sp, #-16]!",
-        "mov x29, sp",
-        "mov x0, x2",
-        "mov x1, x3",
-        "mov x2, x4",
-        "mov x3, x5",
-        "mov x4, x6",
-        "bl {body}",
-        "mov x2, x0",
-        "ldp x29, x30, [sp], #16",
-        "ret",
-        body = sym throw_body,
-    )
-}
-
-#[cfg(target_arch = "aarch64")]
-#[unsafe(naked)]
-unsafe extern "C" fn throw_ref(_vmctx: *mut u8, _exn: usize) -> u32 {
-    core::arch::naked_asm!(
-        "mov x4, x30",
-        "mov x5, x29",
-        "stp x29, x30, [sp, #-16]!",
-        "mov x29, sp",
-        "mov x0, x2",
-        "mov x1, x3",
-        "mov x2, x4",
-        "mov x3, x5",
-        "bl {body}",
-        "mov x2, x0",
-        "ldp x29, x30, [sp], #16",
-        "ret",
-        body = sym throw_ref_body,
-    )
-}
+// entries are assembly stubs (`vm::arch`) that add the caller's return
+// address and frame pointer (the throw point the unwinder starts from) to
+// the arguments and enter the Rust bodies below.
 
 /// `throw`: makes the exception object (tag `tag` of the calling instance,
 /// payload copied from `values`), then throws it.
-unsafe extern "C" fn throw_body(
+pub(crate) unsafe extern "C" fn throw_body(
     vmctx: *mut u8,
     tag: u32,
     values: usize,
@@ -439,7 +373,12 @@ unsafe extern "C" fn throw_body(
 }
 
 /// `throw_ref`: throws the existing exception `exn` (a non-null exnref).
-unsafe extern "C" fn throw_ref_body(vmctx: *mut u8, exn: usize, pc: usize, fp: usize) -> u32 {
+pub(crate) unsafe extern "C" fn throw_ref_body(
+    vmctx: *mut u8,
+    exn: usize,
+    pc: usize,
+    fp: usize,
+) -> u32 {
     // SAFETY: as for `throw_body`.
     unsafe { throw_exn(vmctx, exn, pc, fp) }
 }
@@ -464,10 +403,10 @@ pub(crate) unsafe fn throw_exn(vmctx: *mut u8, exn: usize, pc: usize, fp: usize)
         let data = &store.exns[index];
         let (tag, values) = (data.tag, data.values.as_ptr() as usize);
         let vmstore: *mut VMStoreContext = &mut *store.vmstore;
-        let instance_tag = |inst: usize, t: u32| {
+        let instance_tag = |inst: InstanceId, t: u32| {
             store
                 .instances
-                .get(inst)
+                .get(inst.as_usize())
                 .and_then(|i| i.tags.get(t as usize))
                 .copied()
         };
@@ -549,46 +488,10 @@ mod tests {
 // --- GC ------------------------------------------------------------------
 //
 // The builtins that may collect (`Builtin::may_gc`) have stubs as their
-// table entries: each writes the caller's return address and frame pointer
-// (the innermost wasm frame) into the store context's exit record, where
-// the collector's stack walk starts, and jumps to the Rust body with the
-// arguments untouched. The VMContext's second word is the store context.
-
-/// A stub recording the exit record, then jumping to `$body`.
-macro_rules! gc_stub {
-    ($name:ident, $body:ident, ($($arg:ident: $ty:ty),*) -> $ret:ty) => {
-        #[cfg(target_arch = "x86_64")]
-        #[unsafe(naked)]
-        unsafe extern "C" fn $name(_vmctx: *mut u8, $($arg: $ty),*) -> $ret {
-            core::arch::naked_asm!(
-                "mov rax, [rdi + {store}]",
-                "mov r11, [rsp]",
-                "mov [rax + {pc}], r11",
-                "mov [rax + {fp}], rbp",
-                "jmp {body}",
-                store = const nyash_aot::vmoffsets::VMOffsets::STORE_CONTEXT,
-                pc = const nyash_aot::vmoffsets::store_context::LAST_EXIT_PC,
-                fp = const nyash_aot::vmoffsets::store_context::LAST_EXIT_FP,
-                body = sym $body,
-            )
-        }
-
-        #[cfg(target_arch = "aarch64")]
-        #[unsafe(naked)]
-        unsafe extern "C" fn $name(_vmctx: *mut u8, $($arg: $ty),*) -> $ret {
-            core::arch::naked_asm!(
-                "ldr x16, [x0, #{store}]",
-                "str x30, [x16, #{pc}]",
-                "str x29, [x16, #{fp}]",
-                "b {body}",
-                store = const nyash_aot::vmoffsets::VMOffsets::STORE_CONTEXT,
-                pc = const nyash_aot::vmoffsets::store_context::LAST_EXIT_PC,
-                fp = const nyash_aot::vmoffsets::store_context::LAST_EXIT_FP,
-                body = sym $body,
-            )
-        }
-    };
-}
+// table entries (`vm::arch::gc_stub!`): each writes the caller's return
+// address and frame pointer (the innermost wasm frame) into the store
+// context's exit record, where the collector's stack walk starts, and
+// jumps to the Rust body with the arguments untouched.
 
 gc_stub!(gc_alloc, gc_alloc_body, (_type_index: u32, _len: u32) -> u32);
 gc_stub!(any_convert_extern, any_convert_extern_body, (_handle: usize) -> u64);
@@ -615,7 +518,7 @@ gc_stub!(array_new_elem, array_new_elem_body, (_type_index: u32, _elem: u32, _of
 /// layout.
 fn gc_type(
     store: &StoreOpaque,
-    inst: usize,
+    inst: InstanceId,
     type_index: u32,
 ) -> Option<(u32, Option<ArrayLayout>)> {
     let module = &store.instances[inst].module;
@@ -632,7 +535,11 @@ fn gc_type(
 }
 
 /// [`gc_type`] of an array type: its type word and element layout.
-fn array_type(store: &StoreOpaque, inst: usize, type_index: u32) -> Option<(u32, ArrayLayout)> {
+fn array_type(
+    store: &StoreOpaque,
+    inst: InstanceId,
+    type_index: u32,
+) -> Option<(u32, ArrayLayout)> {
     match gc_type(store, inst, type_index)? {
         (w0, Some(layout)) => Some((w0, layout)),
         (_, None) => None,
@@ -685,7 +592,7 @@ unsafe extern "C" fn array_new_data_body(
 /// The bytes of data segment `data` of an instance (none once dropped).
 fn segment_bytes<'m>(
     store: &StoreOpaque,
-    inst: usize,
+    inst: InstanceId,
     module: &'m crate::module::Module,
     data: u32,
 ) -> &'m [u8] {

@@ -11,12 +11,15 @@
 //! - `code` (images), `perf_map`, `lazy` (lazy compilation), `memory`, `table`,
 //!   `mmap`, `unwind` (the exception unwinder, frame roots).
 //!
-//! Per-architecture assembly (x86_64 and aarch64) stays beside the Rust it
-//! serves, each behind `#[cfg(target_arch)]`: the `throw`/`throw_ref` stubs
-//! and `gc_stub!` in `libcalls.rs` (each jumps to its body by `sym`),
-//! lazy compilation's `resolver` in `lazy.rs` (x86_64 only), and the handler jump in
-//! `unwind::resume`; the synchronous entry frame is `nyash_asyncify`'s.
+//! - `arch`: the per-architecture assembly, one file per architecture
+//!   (`x86_64.rs`, `aarch64.rs`) with the same items and each stub's
+//!   contract written once in `arch/mod.rs`: the `throw`/`throw_ref`
+//!   stubs and `gc_stub!` (builtins' table entries, bodies in
+//!   `libcalls.rs`), lazy compilation's resolver (x86_64 only; body in
+//!   `lazy.rs`) and the handler jump under `unwind::resume`. The
+//!   synchronous entry frame and the fibers are `nyash_asyncify`'s.
 
+pub(crate) mod arch;
 pub(crate) mod async_driver;
 pub(crate) mod code;
 pub(crate) mod const_expr;

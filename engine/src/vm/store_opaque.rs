@@ -25,10 +25,61 @@ use crate::vm::vmcontext::{VMFuncRef, VMGlobalDefinition, VMHostFuncContext, VMS
 
 static NEXT_STORE_ID: AtomicU64 = AtomicU64::new(1);
 
+/// An instance's index in its store (`StoreOpaque::instances`): what an
+/// [`Instance`] handle and a VMContext header (`VMContextHeader::instance`)
+/// hold. Its own type because the code that uses it (instantiation,
+/// constant expressions, builtins, the unwinder) also holds the module's
+/// index spaces (function, memory, table, global, tag indices) and the
+/// store's, all `u32`s; `StoreOpaque::instances` is indexed by it only.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub(crate) struct InstanceId(u32);
+
+impl InstanceId {
+    /// The id an instance pushed now gets: `len`, the store's instance
+    /// count before the push.
+    pub(crate) fn next(len: usize) -> InstanceId {
+        InstanceId(len as u32)
+    }
+
+    /// The id in a public handle.
+    pub(crate) fn of(i: &Instance) -> InstanceId {
+        InstanceId(i.index)
+    }
+
+    /// The id a VMContext header holds (`init_vmctx` wrote it from one).
+    pub(crate) fn from_header(instance: usize) -> InstanceId {
+        InstanceId(instance as u32)
+    }
+
+    /// For a public handle.
+    pub(crate) fn as_u32(self) -> u32 {
+        self.0
+    }
+
+    /// For the VMContext header.
+    pub(crate) fn as_usize(self) -> usize {
+        self.0 as usize
+    }
+}
+
+impl std::ops::Index<InstanceId> for Vec<InstanceData> {
+    type Output = InstanceData;
+    fn index(&self, i: InstanceId) -> &InstanceData {
+        &self[i.as_usize()]
+    }
+}
+
+impl std::ops::IndexMut<InstanceId> for Vec<InstanceData> {
+    fn index_mut(&mut self, i: InstanceId) -> &mut InstanceData {
+        &mut self[i.as_usize()]
+    }
+}
+
 pub(crate) enum FuncKind {
     /// A function defined by an instance in this store.
     Wasm {
-        instance: u32,
+        instance: InstanceId,
+        /// In the module's function index space.
         func_index: u32,
         /// Its entry trampoline, code and instance VMContext, looked up once
         /// so that a call from the host goes straight to them.
@@ -110,12 +161,13 @@ pub(crate) struct StoreOpaque {
     pub(in crate::vm) tables: Vec<TableStorage>,
     pub(in crate::vm) globals: Vec<GlobalData>,
     pub(in crate::vm) funcs: Vec<FuncData>,
-    /// (instance, function index) -> func, so a function has one handle.
-    pub(in crate::vm) wasm_funcs: HashMap<(u32, u32), u32>,
+    /// (instance, module function index) -> func, so a function has one
+    /// handle.
+    pub(in crate::vm) wasm_funcs: HashMap<(InstanceId, u32), u32>,
     /// funcref pointer -> func, for every func that has a handle.
     pub(in crate::vm) funcs_by_ref: HashMap<usize, u32>,
     /// VMContext start -> instance, to find the owner of a funcref pointer.
-    pub(in crate::vm) vmctx_starts: BTreeMap<usize, u32>,
+    pub(in crate::vm) vmctx_starts: BTreeMap<usize, InstanceId>,
     /// Code image start -> module, for backtraces.
     pub(in crate::vm) code_starts: BTreeMap<usize, Module>,
     pub(in crate::vm) externrefs: Vec<Box<dyn Any + Send + Sync>>,
@@ -209,9 +261,9 @@ impl StoreOpaque {
 
     /// The top of `h`'s hierarchy, which decides how its values are
     /// represented; only an engine id needs the type registry.
-    pub(crate) fn heap_top(&self, h: crate::HeapType) -> crate::HeapType {
+    pub(crate) fn heap_top(&self, h: nyash_aot::HeapType) -> nyash_aot::HeapType {
         match h {
-            crate::HeapType::Engine(_) => self.engine.types().top(h),
+            nyash_aot::HeapType::Engine(_) => self.engine.types().top(h),
             h => h.top(),
         }
     }
@@ -384,7 +436,7 @@ impl StoreOpaque {
     #[inline]
     pub(crate) fn instance(&self, i: &Instance) -> &InstanceData {
         check_store(self, i.store);
-        &self.instances[i.index as usize]
+        &self.instances[InstanceId::of(i)]
     }
 
     /// Exception object `e`'s record.

@@ -360,6 +360,27 @@ mod tests {
         assert_eq!(ia[1], ib[3]);
         assert_eq!((ia[2], ia[3]), (ib[0], ib[1]));
         assert_ne!(ia[2], ia[3], "two types of one group are distinct");
+        // Stored types name every defined type by engine id, references
+        // inside a group included (the API's `HeapType::from_aot` relies
+        // on it: it has no module index to turn into one).
+        let e = |id| WasmType::Ref(RefType::nullable(HeapType::Engine(id)));
+        assert_eq!(
+            reg.get(ia[2]).and_then(|t| t.as_func()).unwrap().params,
+            [e(ia[3])]
+        );
+        assert_eq!(
+            reg.get(ia[3]).and_then(|t| t.as_func()).unwrap().params,
+            [e(ia[2])]
+        );
+        for id in 0..reg.types.len() as u32 {
+            let f = reg.get(id).and_then(|t| t.as_func()).unwrap();
+            assert!(
+                f.params.iter().all(
+                    |t| !matches!(t, WasmType::Ref(r) if matches!(r.heap, HeapType::Concrete(_)))
+                ),
+                "type #{id}: {f}"
+            );
+        }
         assert!(reg.is_subtype(ia[1], ia[0]));
         assert!(!reg.is_subtype(ia[0], ia[1]));
         assert!(reg.is_subtype(ia[0], ia[0]));

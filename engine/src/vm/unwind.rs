@@ -24,6 +24,7 @@ use nyash_aot::HandlerTable;
 use nyash_asyncify::CodeInfo;
 
 use super::code::CodeTables;
+use crate::vm::store_opaque::InstanceId;
 use crate::vm::vmcontext::{VMContextHeader, VMStoreContext};
 
 /// Where to resume: a handler, with the SP and FP of its frame.
@@ -98,7 +99,7 @@ pub(crate) unsafe fn find_handler(
     mut fp: usize,
     vmstore: *mut VMStoreContext,
     tag: u32,
-    instance_tag: &dyn Fn(usize, u32) -> Option<u32>,
+    instance_tag: &dyn Fn(InstanceId, u32) -> Option<u32>,
 ) -> Option<Resume> {
     let mut image = Image::of(None, pc)?;
     loop {
@@ -118,7 +119,9 @@ pub(crate) unsafe fn find_handler(
                     let (t, with_ref) = HandlerTable::decode_clause(clause);
                     let hit = match t {
                         None => true,
-                        Some(t) => instance_tag(header.instance, t) == Some(tag),
+                        Some(t) => {
+                            instance_tag(InstanceId::from_header(header.instance), t) == Some(tag)
+                        }
                     };
                     if hit {
                         return Some(Resume {
@@ -146,32 +149,7 @@ pub(crate) unsafe fn find_handler(
 pub(crate) unsafe fn resume(to: Resume, exn: usize, values: usize) -> ! {
     // SAFETY: as the caller vouches: the handler expects exactly this state
     // (SP, FP, payload in the `tail` convention's payload registers).
-    unsafe {
-        #[cfg(target_arch = "x86_64")]
-        core::arch::asm!(
-            "mov rsp, {sp}",
-            "mov rbp, {fp}",
-            "jmp {pc}",
-            sp = in(reg) to.sp,
-            fp = in(reg) to.fp,
-            pc = in(reg) to.pc,
-            in("rax") exn,
-            in("rdx") values,
-            options(noreturn, nostack),
-        );
-        #[cfg(target_arch = "aarch64")]
-        core::arch::asm!(
-            "mov sp, {sp}",
-            "mov x29, {fp}",
-            "br {pc}",
-            sp = in(reg) to.sp,
-            fp = in(reg) to.fp,
-            pc = in(reg) to.pc,
-            in("x0") exn,
-            in("x1") values,
-            options(noreturn, nostack),
-        );
-    }
+    unsafe { crate::vm::arch::resume(to.pc, to.sp, to.fp, exn, values) }
 }
 
 /// Calls `visit` for every stack-map slot of the wasm frames of one call in

@@ -95,7 +95,8 @@ pub struct VMContextHeader {
     pub builtins: *const crate::vm::libcalls::VMBuiltinFunctions,
     /// Module type index -> engine-wide type id.
     pub type_ids: *const u32,
-    /// The instance's index in its store (never read by generated code).
+    /// The instance's index in its store (an `InstanceId`; never read by
+    /// generated code).
     pub instance: usize,
     /// The engine's supertype display records (`vmoffsets::type_display`).
     pub type_displays: *const u32,
