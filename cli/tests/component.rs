@@ -3,7 +3,7 @@
 //! exit, bad WAVE naming the parameter, and what a run without `--invoke`
 //! says.
 
-use std::path::PathBuf;
+use std::path::Path;
 use std::process::{Command, Output};
 
 use nyash_test_util::TmpDir;
@@ -25,7 +25,7 @@ fn stderr(o: &Output) -> String {
 
 /// `invoke` on the component at `path`: its stdout, which must be a
 /// success's.
-fn invoke_ok(path: &PathBuf, invoke: &str) -> String {
+fn invoke_ok(path: &Path, invoke: &str) -> String {
     let o = run(&["run", "--invoke", invoke, path.to_str().unwrap()]);
     assert!(o.status.success(), "{invoke}: {}", stderr(&o));
     assert!(stderr(&o).is_empty(), "{invoke}: {}", stderr(&o));
@@ -34,7 +34,7 @@ fn invoke_ok(path: &PathBuf, invoke: &str) -> String {
 
 /// `invoke` on the component at `path`: its stderr, which must be one
 /// `error: ` line (or more) after a non-zero exit with nothing on stdout.
-fn invoke_err(path: &PathBuf, invoke: &str) -> String {
+fn invoke_err(path: &Path, invoke: &str) -> String {
     let o = run(&["run", "--invoke", invoke, path.to_str().unwrap()]);
     assert!(!o.status.success(), "{invoke}: {}", stdout(&o));
     assert_eq!(stdout(&o), "", "{invoke}");
