@@ -301,3 +301,85 @@ fn without_invoke_a_component_says_what_to_do() {
     );
     assert!(e.contains("not implemented yet"), "{e}");
 }
+
+#[test]
+fn resources_have_no_wave_form_and_say_so() {
+    let dir = TmpDir::new("cli-component", "resources");
+    let c = dir.join("resources.wat");
+    std::fs::write(
+        &c,
+        r#"(component
+          (type $r-def (resource (rep i32)))
+          (export $r "r" (type $r-def))
+          (core func $new (canon resource.new $r))
+          (core module $m
+            (import "" "new" (func $new (param i32) (result i32)))
+            (func (export "make") (result i32) (call $new (i32.const 42)))
+            (func (export "take") (param i32)))
+          (core instance $i (instantiate $m (with "" (instance (export "new" (func $new))))))
+          (func (export "make") (result (own $r)) (canon lift (core func $i "make")))
+          (func (export "take") (param "x" (own $r)) (canon lift (core func $i "take"))))"#,
+    )
+    .unwrap();
+    let e = invoke_err(&c, "make()");
+    assert!(
+        e.contains("returned a resource value, which has no WAVE form"),
+        "{e}"
+    );
+    let e = invoke_err(&c, "take(1)");
+    assert!(e.contains("parameter `x` (own<resource>)"), "{e}");
+    assert!(
+        e.contains("resource handles cannot be written in WAVE"),
+        "{e}"
+    );
+}
+
+#[test]
+fn a_bare_name_in_two_instances_must_be_qualified() {
+    let dir = TmpDir::new("cli-component", "ambiguous");
+    let c = dir.join("two.wat");
+    std::fs::write(
+        &c,
+        r#"(component
+          (core module $m (func (export "f") (result i32) i32.const 7))
+          (core instance $i (instantiate $m))
+          (func $f (result u32) (canon lift (core func $i "f")))
+          (instance $a (export "f" (func $f)))
+          (instance $b (export "f" (func $f)))
+          (export "a:x/one@0.1.0" (instance $a))
+          (export "two" (instance $b)))"#,
+    )
+    .unwrap();
+    let e = invoke_err(&c, "f()");
+    assert!(
+        e.contains("several exported instances have a function `f`"),
+        "{e}"
+    );
+    assert!(
+        e.contains("`a:x/one.f@0.1.0`") && e.contains("`two.f`"),
+        "{e}"
+    );
+    assert_eq!(invoke_ok(&c, "a:x/one.f@0.1.0()"), "7\n");
+    assert_eq!(invoke_ok(&c, "two.f()"), "7\n");
+}
+
+#[test]
+fn fuel_and_timeouts_stop_a_component() {
+    let dir = TmpDir::new("cli-component", "loop");
+    let c = dir.join("loop.wat");
+    std::fs::write(
+        &c,
+        r#"(component
+          (core module $m (func (export "spin") (loop br 0)))
+          (core instance $i (instantiate $m))
+          (func (export "spin") (canon lift (core func $i "spin"))))"#,
+    )
+    .unwrap();
+    let c = c.to_str().unwrap();
+    let o = run(&["run", "--fuel", "10000", "--invoke", "spin()", c]);
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("fuel"), "{}", stderr(&o));
+    let o = run(&["run", "--timeout", "200ms", "--invoke", "spin()", c]);
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("calling `spin`"), "{}", stderr(&o));
+}
