@@ -222,7 +222,7 @@ fn a_missing_import_is_an_error_naming_it() {
     )
     .unwrap();
     let e = invoke_err(&c, "f()");
-    assert!(e.contains("host:env/log@0.1.0"), "{e}");
+    assert!(e.contains("component imports `host:env/log@0.1.0`"), "{e}");
     // Without --invoke too: instantiating fails first.
     let o = run(&["run", c.to_str().unwrap()]);
     assert!(!o.status.success());
