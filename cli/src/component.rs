@@ -40,6 +40,20 @@ pub(crate) fn is_component_file(path: &Path) -> bool {
     skip_blank(&head).starts_with(b"(component")
 }
 
+/// `compile` and `bundle` of a component: an error saying so (artifacts
+/// hold one core module for now), rather than the core parser's complaint
+/// about the binary's version.
+pub(crate) fn refuse_artifact(path: &Path, command: &str) -> Result<(), Error> {
+    if is_component_file(path) {
+        return Err(Error::msg(format!(
+            "{}: `{command}` of a component is not supported yet (artifacts hold core \
+             modules); run it with `nyash-engine run --invoke 'EXPORT(ARGS)'`",
+            path.display()
+        )));
+    }
+    Ok(())
+}
+
 /// `text` after leading white space and comments (`;; ...` to the end of
 /// the line, `(; ... ;)` nested).
 fn skip_blank(mut text: &[u8]) -> &[u8] {

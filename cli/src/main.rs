@@ -171,6 +171,7 @@ fn artifact_config() -> Config {
 }
 
 fn bundle(module: &Path, output: &Path) -> Result<(), Error> {
+    component::refuse_artifact(module, "bundle")?;
     let engine = Engine::new(&artifact_config())?;
     let m = Module::from_file(&engine, module)?;
     let artifact = m.serialize()?;
@@ -236,6 +237,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Compile { module, output } => finish((|| {
+            component::refuse_artifact(&module, "compile")?;
             let engine = Engine::new(&artifact_config())?;
             let m = Module::from_file(&engine, &module)?;
             let bytes = m.serialize()?;

@@ -383,3 +383,21 @@ fn fuel_and_timeouts_stop_a_component() {
     assert!(!o.status.success());
     assert!(stderr(&o).contains("calling `spin`"), "{}", stderr(&o));
 }
+
+#[test]
+fn compile_and_bundle_say_components_are_not_supported_yet() {
+    let dir = TmpDir::new("cli-component", "artifact");
+    let add = dir.join("add.wat");
+    std::fs::write(&add, ADD).unwrap();
+    let out = dir.join("out");
+    for command in ["compile", "bundle"] {
+        let o = run(&[command, add.to_str().unwrap(), "-o", out.to_str().unwrap()]);
+        assert!(!o.status.success(), "{command}");
+        let e = stderr(&o);
+        assert!(
+            e.contains(&format!("`{command}` of a component is not supported yet")),
+            "{e}"
+        );
+        assert!(!out.exists(), "{command}");
+    }
+}
