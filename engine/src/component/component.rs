@@ -2,13 +2,18 @@
 
 use std::path::Path;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use nyash_aot::component::artifact;
 use nyash_aot::component::inline::{InlinedComponent, inline};
 use nyash_aot::component::translate::translate;
 use nyash_aot::component::types::ComponentTypes;
 
+use super::types::{self, ComponentItem};
 use crate::{CompileError, Engine, Error, Module, Result};
+
+/// The next [`ComponentInner::id`].
+static NEXT_COMPONENT_ID: AtomicU64 = AtomicU64::new(0);
 
 /// A compiled component: every core module it contains compiled to native
 /// code, and the flat description of what instantiating it does (which
@@ -25,7 +30,17 @@ pub struct Component {
 
 pub(crate) struct ComponentInner {
     pub(crate) engine: Engine,
-    pub(crate) types: ComponentTypes,
+    /// A number no other component of this process has: what tells the
+    /// resource types of different components apart in the [`Type`]s taken
+    /// from them (`ResourceTypeKind::Static`).
+    ///
+    /// [`Type`]: super::Type
+    pub(crate) id: u64,
+    /// The component's type table, shared with every [`Type`] handle taken
+    /// from it (a `Type::Record` is the table and an index into it).
+    ///
+    /// [`Type`]: super::Type
+    pub(crate) types: Arc<ComponentTypes>,
     pub(crate) inlined: InlinedComponent,
     /// The core modules, by static module index.
     pub(crate) modules: Vec<Module>,
@@ -101,7 +116,8 @@ impl Component {
         Ok(Component {
             inner: Arc::new(ComponentInner {
                 engine: engine.clone(),
-                types: translation.types,
+                id: NEXT_COMPONENT_ID.fetch_add(1, Ordering::Relaxed),
+                types: Arc::new(translation.types),
                 inlined,
                 modules,
             }),
@@ -145,7 +161,7 @@ impl Component {
             .map(Module::serialize)
             .collect::<Result<Vec<_>>>()?;
         let meta = artifact::ComponentArtifactMeta {
-            types: self.inner.types.clone(),
+            types: (*self.inner.types).clone(),
             inlined: self.inner.inlined.clone(),
         };
         Ok(artifact::write(&meta, &modules))
@@ -253,8 +269,9 @@ impl Component {
     ) -> Component {
         Component {
             inner: Arc::new(ComponentInner {
+                id: NEXT_COMPONENT_ID.fetch_add(1, Ordering::Relaxed),
                 engine: engine.clone(),
-                types: meta.types,
+                types: Arc::new(meta.types),
                 inlined: meta.inlined,
                 modules,
             }),
@@ -274,6 +291,21 @@ impl Component {
     /// The names of the component's exports, in order.
     pub fn export_names(&self) -> impl Iterator<Item = &str> {
         self.inner.inlined.exports.iter().map(|(n, _)| n.as_str())
+    }
+
+    /// The component's exports with their types, in order: functions with
+    /// their [`ComponentFunc`](super::types::ComponentFunc) types, instances with theirs
+    /// ([`ComponentInstance::exports`](super::types::ComponentInstance::exports)).
+    /// Resource types in them are opaque ones of this component (see
+    /// [`types`](super::types)): take a function's types from an instance
+    /// ([`Func::ty`](super::Func::ty)) to compare them with the resources
+    /// it gives.
+    pub fn exports(&self) -> impl ExactSizeIterator<Item = (&str, ComponentItem)> + '_ {
+        self.inner
+            .inlined
+            .exports
+            .iter()
+            .map(|(n, e)| (n.as_str(), types::item(self, vec![n.clone()], e)))
     }
 }
 

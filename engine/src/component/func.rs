@@ -1,8 +1,14 @@
 //! [`Func`]: a function a component instance exports.
 
+use std::sync::Arc;
+
+use nyash_aot::component::types::ResourceIndex;
+
 use super::call::call_lifted;
+use super::resources::{ResourceType, ResourceTypeKind};
+use super::types::{ComponentFunc, Type, TypeCx};
 use super::val::Val;
-use crate::{AsContextMut, Error, Result};
+use crate::{AsContext, AsContextMut, Error, Result};
 
 /// A function exported by a component instance (a core function lifted
 /// with `canon lift`), called with dynamically typed [`Val`]s.
@@ -87,5 +93,47 @@ impl Func {
         let f = &cs.funcs[self.index as usize];
         let c = cs.instances[f.data as usize].component.clone();
         c.inner.types.func(f.ty).result.is_some() as usize
+    }
+
+    /// The function's type: its parameters' names and types and its
+    /// result type, as the instance sees them (resource handles name the
+    /// store's resource types, those [`ResourceAny::ty`] gives).
+    ///
+    /// [`ResourceAny::ty`]: super::ResourceAny::ty
+    pub fn ty(&self, store: impl AsContext) -> ComponentFunc {
+        let store = &store.as_context().0.opaque;
+        assert_eq!(
+            self.store,
+            store.id(),
+            "component function used with a store it does not belong to"
+        );
+        let cs = store.components_ref();
+        let f = &cs.funcs[self.index as usize];
+        let component = &cs.instances[f.data as usize].component;
+        // What each of the component's static resource indices means in the
+        // component instance that lifted the function.
+        let resources: Arc<[Option<ResourceType>]> = (0..component.inner.types.resources.len())
+            .map(|i| {
+                let rt = cs.resource_type(f.data, f.instance, ResourceIndex(i as u32))?;
+                Some(ResourceType(ResourceTypeKind::Guest {
+                    store: store.id(),
+                    index: rt,
+                }))
+            })
+            .collect();
+        ComponentFunc::new(TypeCx::of_instance(component, resources), f.ty)
+    }
+
+    /// The parameters' names and types, in order (see [`Func::ty`]).
+    pub fn params(&self, store: impl AsContext) -> Box<[(String, Type)]> {
+        self.ty(store)
+            .params()
+            .map(|(n, t)| (n.to_string(), t))
+            .collect()
+    }
+
+    /// The result types: none or one (see [`Func::ty`]).
+    pub fn results(&self, store: impl AsContext) -> Box<[Type]> {
+        self.ty(store).results().collect()
     }
 }
