@@ -196,6 +196,25 @@ pub struct InlinedComponent {
     pub num_adapters: u32,
     pub num_resources: u32,
     pub num_component_instances: u32,
+    /// Each component instance's parent, the instance that instantiated
+    /// it (`None` for the root): a call between an instance and one of its
+    /// ancestors always traps ("cannot enter component instance").
+    pub parents: Vec<Option<ComponentInstanceId>>,
+}
+
+impl InlinedComponent {
+    /// Whether `a` is `b` or one of its ancestors.
+    pub fn is_ancestor_or_self(&self, a: ComponentInstanceId, b: ComponentInstanceId) -> bool {
+        let mut cur = Some(b);
+        // Parents always come before their children, so this ends.
+        while let Some(c) = cur {
+            if c == a {
+                return true;
+            }
+            cur = self.parents.get(c.0 as usize).copied().flatten();
+        }
+        false
+    }
 }
 
 #[derive(Clone, Debug)]
@@ -281,7 +300,7 @@ pub fn inline(t: &ComponentTranslation) -> Result<InlinedComponent, CompileError
         out: InlinedComponent::default(),
     };
     let root = StaticComponentIndex(t.components.len() as u32 - 1);
-    let exports = inliner.instantiate(root, &[], &[], None, 0)?;
+    let exports = inliner.instantiate(root, &[], &[], None, 0, None)?;
     // The root's exports, in its order.
     let root_body = t.root();
     for init in &root_body.initializers {
@@ -444,6 +463,7 @@ impl Inliner<'_> {
         upvar_components: &[ComponentDef],
         args: Option<&HashMap<String, Item>>,
         depth: u32,
+        parent: Option<ComponentInstanceId>,
     ) -> Result<BTreeMap<String, Item>, CompileError> {
         if depth > MAX_DEPTH {
             return Err(unsupported(&format!(
@@ -465,6 +485,7 @@ impl Inliner<'_> {
         }
         let instance = ComponentInstanceId(self.out.num_component_instances);
         self.out.num_component_instances += 1;
+        self.out.parents.push(parent);
         let mut f = Frame::default();
         let mut exports = BTreeMap::new();
         for init in &body.initializers {
@@ -643,8 +664,14 @@ impl Inliner<'_> {
                     else {
                         return Err(unsupported("instantiating an imported component"));
                     };
-                    let items =
-                        self.instantiate(index, &modules, &components, Some(&named), depth + 1)?;
+                    let items = self.instantiate(
+                        index,
+                        &modules,
+                        &components,
+                        Some(&named),
+                        depth + 1,
+                        Some(instance),
+                    )?;
                     let instance = Item::Instance(InstanceDef::Items(items));
                     self.map_resources(&mut f, &EntityType::Instance(*ty), &instance, 0);
                     Self::define(&mut f, instance);

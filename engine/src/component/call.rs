@@ -516,6 +516,7 @@ pub(crate) fn adapter_func<T: 'static>(
     options: ResolvedOptions,
     inst: ComponentInstanceId,
     callee: LiftedFunc,
+    recursive: bool,
 ) -> Result<CoreFunc> {
     let core_ty = {
         let abi = Abi {
@@ -533,6 +534,12 @@ pub(crate) fn adapter_func<T: 'static>(
         core_ty,
         move |caller: Caller<'_, T>, params: &[CoreVal], results: &mut [CoreVal]| {
             let store = caller.store;
+            if recursive {
+                return Err(trap(
+                    ComponentTrap::CannotEnter,
+                    "cannot enter component instance",
+                ));
+            }
             store.opaque.components().check_may_leave(data, inst)?;
             let ft = component.inner.types.func(lower_ty);
             let abi = Abi {

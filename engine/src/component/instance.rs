@@ -474,6 +474,10 @@ pub(crate) fn instantiate<T: 'static>(
             } => {
                 let callee = lifted(store, data, lift)?;
                 let options = resolve_options(store, data, lower_options)?;
+                // A call between an instance and itself or one of its
+                // ancestors is recursive by construction: it always traps.
+                let recursive = inl.is_ancestor_or_self(lift.instance, *lower_instance)
+                    || inl.is_ancestor_or_self(*lower_instance, lift.instance);
                 let f = call::adapter_func(
                     store,
                     data,
@@ -482,6 +486,7 @@ pub(crate) fn instantiate<T: 'static>(
                     options,
                     *lower_instance,
                     callee,
+                    recursive,
                 )?;
                 store.opaque.components().data(data).adapters.push(f);
             }
