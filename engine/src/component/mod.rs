@@ -25,6 +25,7 @@ mod instance;
 mod linker;
 mod resources;
 pub(crate) mod store;
+mod typed;
 mod val;
 
 pub use component::{Component, is_component};
@@ -32,4 +33,17 @@ pub use func::Func;
 pub use instance::{ComponentExportIndex, Instance, InstanceExportLookup};
 pub use linker::{Linker, LinkerInstance};
 pub use resources::{ResourceAny, ResourceType};
+pub use typed::{
+    ComponentNamedList, ComponentType, Lift, LiftContext, Lower, LowerContext, TypedFunc,
+};
 pub use val::Val;
+
+/// `#[derive(ComponentType, Lift, Lower)]` for records
+/// (`#[component(record)] struct`), variants (`#[component(variant)]
+/// enum`, each case with no payload or one) and enums
+/// (`#[component(enum)] enum`); field and case names become kebab-case
+/// WIT names unless `#[component(name = "...")]` says otherwise.
+pub use nyash_component_macro::{ComponentType, Lift, Lower, flags};
+
+#[doc(hidden)]
+pub use typed::__internal;
