@@ -8,13 +8,18 @@
 //!   ([`LinkerInstance::func_new`]), host resource types, core modules, in
 //!   instances named like `wasi:cli/stdout@0.2.3`.
 //! - An [`Instance`] is a component instantiated in a [`Store`](crate::Store);
-//!   its exported functions ([`Func`]) are called with [`Val`]s.
+//!   its exported functions ([`Func`]) are called with [`Val`]s, or with
+//!   Rust values as a [`TypedFunc`] ([`Instance::get_typed_func`]).
+//! - Host functions are given with dynamic [`Val`]s
+//!   ([`LinkerInstance::func_new`]) or as typed closures
+//!   ([`LinkerInstance::func_wrap`]).
 //!
-//! Calls cross the component boundary in a dynamic form for now: each
-//! value is lifted into a [`Val`] and lowered again by the canonical ABI's
-//! rules, also between two component instances of one component. Compiled
-//! trampolines and fused adapters, typed functions and `bindgen!` are the
-//! next layers.
+//! Typed values ([`ComponentType`], [`Lift`], [`Lower`], derived for
+//! records, variants, enums and flags) are lowered straight into core
+//! values and memory and lifted straight out. Dynamic calls, and calls
+//! between two component instances of one component, go through [`Val`]s.
+//! Compiled trampolines and fused adapters and `bindgen!` are the next
+//! layers.
 
 mod abi;
 mod call;
