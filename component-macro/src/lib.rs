@@ -202,6 +202,11 @@ fn record(name: &Ident, fields: &Fields, t: Trait) -> Result<TokenStream2> {
         .zip(&idents)
         .map(|(f, id)| wit_name(&f.attrs, id))
         .collect::<Result<Vec<_>>>()?;
+    // Lifted fields are bound to names of their own, which cannot shadow
+    // the context or the source (a field may be called `cx` or `src`).
+    let locals: Vec<Ident> = (0..idents.len())
+        .map(|k| Ident::new(&format!("__field_{k}"), Span::call_site()))
+        .collect();
     let rust = name.to_string();
     Ok(match t {
         Trait::ComponentType => quote! {
@@ -267,10 +272,10 @@ fn record(name: &Ident, fields: &Fields, t: Trait) -> Result<TokenStream2> {
                 let mut at = 0usize;
                 #(
                     let n = <#tys as #c::ComponentType>::FLAT_COUNT;
-                    let #idents = <#tys as #c::Lift>::lift(cx, &src[at..at + n])?;
+                    let #locals = <#tys as #c::Lift>::lift(cx, &src[at..at + n])?;
                     at += n;
                 )*
-                Ok(Self { #(#idents,)* })
+                Ok(Self { #(#idents: #locals,)* })
             }
 
             #[allow(unused_assignments, unused_variables)]
@@ -281,10 +286,10 @@ fn record(name: &Ident, fields: &Fields, t: Trait) -> Result<TokenStream2> {
                 let mut at = 0usize;
                 #(
                     at = #i::align_to(at, <#tys as #c::ComponentType>::ALIGN32);
-                    let #idents = <#tys as #c::Lift>::load(cx, offset + at)?;
+                    let #locals = <#tys as #c::Lift>::load(cx, offset + at)?;
                     at += <#tys as #c::ComponentType>::SIZE32;
                 )*
-                Ok(Self { #(#idents,)* })
+                Ok(Self { #(#idents: #locals,)* })
             }
         },
     })

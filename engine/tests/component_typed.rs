@@ -536,6 +536,16 @@ struct Point {
     y: i32,
 }
 
+/// A generic record whose field names are those of the derived code's
+/// own variables.
+#[derive(ComponentType, Lift, Lower, Clone, Debug, PartialEq)]
+#[component(record)]
+struct Pair<T> {
+    cx: T,
+    src: T,
+    offset: Vec<T>,
+}
+
 #[derive(ComponentType, Lift, Lower, Clone, Copy, Debug, PartialEq)]
 #[component(enum)]
 enum Color {
@@ -587,6 +597,27 @@ fn derived_record() {
             ]),
         ),
         ("height-cm".into(), Val::Option(some(Val::Float32(165.5)))),
+    ]);
+    check(&e, p, val);
+}
+
+#[test]
+fn derived_generic_record() {
+    let e = Echo {
+        defs: r#"(type $p (record (field "cx" string) (field "src" string)
+                   (field "offset" (list string))))
+                 (export "t" (type $t (eq $p)))"#,
+        ..echo("", "i32 i32 i32 i32 i32 i32", None)
+    };
+    let p = Pair {
+        cx: "a".to_string(),
+        src: "b".to_string(),
+        offset: vec!["c".to_string()],
+    };
+    let val = Val::Record(vec![
+        ("cx".into(), Val::String("a".into())),
+        ("src".into(), Val::String("b".into())),
+        ("offset".into(), Val::List(vec![Val::String("c".into())])),
     ]);
     check(&e, p, val);
 }
