@@ -1040,3 +1040,45 @@ fn named_lists() {
     assert_eq!(Color::SIZE32, 1);
     assert_eq!(Many::SIZE32, 4);
 }
+
+#[test]
+fn a_type_import_needs_no_definition_and_its_type_is_checked() {
+    let engine = Engine::default();
+    let component = Component::new(
+        &engine,
+        r#"(component
+      (type $r (record (field "x" u32)))
+      (import "r" (type $ri (eq $r)))
+      (import "f" (func (param "a" $ri))))"#,
+    )
+    .unwrap();
+    let mut linker = Linker::<()>::new(&engine);
+    linker
+        .root()
+        .func_wrap("f", |_, (_p,): (u32,)| Ok(()))
+        .unwrap();
+    let mut store = Store::new(&engine, ());
+    let err = linker
+        .instantiate(&mut store, &component)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("`f::`"), "{err}");
+    assert!(
+        err.contains("parameter `a`: type mismatch: expected record { x: u32 }"),
+        "{err}"
+    );
+
+    let mut linker = Linker::<()>::new(&engine);
+    linker
+        .root()
+        .func_wrap("f", |_, (_p,): (Point1,)| Ok(()))
+        .unwrap();
+    let mut store = Store::new(&engine, ());
+    linker.instantiate(&mut store, &component).unwrap();
+}
+
+#[derive(ComponentType, Lift, Lower, Clone, Copy, Debug, PartialEq)]
+#[component(record)]
+struct Point1 {
+    x: u32,
+}

@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use nyash_aot::component::types::{ComponentTypes, FuncType};
+use nyash_aot::component::types::{ComponentTypes, EntityType, FuncType, TypeDef};
 
 use super::call::HostSite;
 use super::component::Component;
@@ -193,8 +193,15 @@ impl<T: 'static> Linker<T> {
             ));
         }
         let mut out = Vec::with_capacity(c.inlined.imports.len());
-        for (name, _) in &c.inlined.imports {
+        for (name, ty) in &c.inlined.imports {
             let Some(def) = lookup(&self.root, name) else {
+                // A type that is not a resource (`(import "r" (type (eq
+                // $record)))`) is the component's own: the linker defines
+                // none, and its place holds an empty instance nothing reads.
+                if matches!(ty, EntityType::Type(t) if !matches!(t, TypeDef::Resource(_))) {
+                    out.push(Definition::Instance(BTreeMap::new()));
+                    continue;
+                }
                 return Err(Error::link(
                     name,
                     "",
