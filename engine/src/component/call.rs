@@ -16,20 +16,23 @@ use std::sync::Arc;
 use nyash_aot::component::inline::ComponentInstanceId;
 use nyash_aot::component::types::{FuncType, FuncTypeIndex, ResourceIndex};
 
-use super::abi::{Abi, AbiHost, CoreTy, Flat};
+use super::abi::{Abi, AbiHost, CoreTy, Flat, MAX_FLAT_PARAMS};
 use super::component::Component;
-use super::linker::{HostDtor, HostFunc, HostFuncAsync};
+use super::linker::{DynHostFunc, HostDtor, HostFunc, HostFuncAsync, TypedHostCall};
 
-/// The host function a lowered import calls.
-pub(crate) enum HostCall<T> {
-    Sync(Arc<HostFunc<T>>),
+/// The dynamic host function a lowered import calls.
+enum HostCall<T> {
+    Sync(Arc<DynHostFunc<T>>),
     Async(Arc<HostFuncAsync<T>>),
 }
 use super::resources::{ResourceAny, Slot, trap};
 use super::store::{LiftedFunc, ResolvedOptions};
+use super::typed::{self, Lift, LiftContext, Lower, LowerContext};
 use super::val::Val;
 use crate::store::{StoreContext, StoreContextMut};
+use crate::vm::invoke::HostFn;
 use crate::vm::store_opaque::StoreInner;
+use crate::vm::vmcontext::ValRaw;
 use crate::{
     Caller, ComponentTrap, Func as CoreFunc, FuncType as CoreFuncType, Result, Val as CoreVal,
     ValType,
@@ -283,7 +286,9 @@ pub(crate) fn call_lifted<T: 'static>(
     f: &LiftedFunc,
     args: &[Val],
 ) -> Result<Vec<Val>> {
-    let (component, ft, scope) = enter(store, f)?;
+    let component = store.opaque.components().data(f.data).component.clone();
+    let ft = component.inner.types.func(f.ty).clone();
+    let scope = enter(store, f)?;
     let r = (|| {
         let core_args = lower_in(store, f, &component, &ft, args, scope)?;
         let mut core_results =
@@ -303,7 +308,9 @@ pub(crate) async fn call_lifted_async<T: Send + 'static>(
     f: &LiftedFunc,
     args: &[Val],
 ) -> Result<Vec<Val>> {
-    let (component, ft, scope) = enter(store, f)?;
+    let component = store.opaque.components().data(f.data).component.clone();
+    let ft = component.inner.types.func(f.ty).clone();
+    let scope = enter(store, f)?;
     let r = async {
         let core_args = lower_in(store, f, &component, &ft, args, scope)?;
         let mut core_results =
@@ -318,10 +325,8 @@ pub(crate) async fn call_lifted_async<T: Send + 'static>(
 }
 
 /// Enters `f`'s component instance (trapping if it may not be entered) and
-/// opens the call's borrow scope.
-fn enter<T>(store: &mut StoreInner<T>, f: &LiftedFunc) -> Result<(Component, FuncType, usize)> {
-    let component = store.opaque.components().data(f.data).component.clone();
-    let ft = component.inner.types.func(f.ty).clone();
+/// opens the call's borrow scope; returns the scope.
+fn enter<T>(store: &mut StoreInner<T>, f: &LiftedFunc) -> Result<usize> {
     let cs = store.opaque.components();
     if !cs.flags(f.data, f.instance).may_enter {
         return Err(trap(
@@ -330,14 +335,25 @@ fn enter<T>(store: &mut StoreInner<T>, f: &LiftedFunc) -> Result<(Component, Fun
         ));
     }
     cs.flags(f.data, f.instance).may_enter = false;
-    let scope = cs.push_scope();
-    Ok((component, ft, scope))
+    Ok(cs.push_scope())
+}
+
+/// Runs `body` as a call into the instance that lifted `f`, between
+/// [`enter`] and [`leave`].
+fn enter_with<T, R>(
+    store: &mut StoreInner<T>,
+    f: &LiftedFunc,
+    body: impl FnOnce(&mut StoreInner<T>, usize) -> Result<R>,
+) -> Result<R> {
+    let scope = enter(store, f)?;
+    let r = body(store, scope);
+    leave(store, f, r)
 }
 
 /// Closes the call's scope (a borrow still held traps) and, unless the call
 /// trapped, opens the instance again: after a trap it stays closed (the
 /// spec's poisoning).
-fn leave<T>(store: &mut StoreInner<T>, f: &LiftedFunc, r: Result<Vec<Val>>) -> Result<Vec<Val>> {
+fn leave<T, R>(store: &mut StoreInner<T>, f: &LiftedFunc, r: Result<R>) -> Result<R> {
     let cs = store.opaque.components();
     let popped = cs.pop_scope(true);
     let r = r.and_then(|v| popped.map(|()| v));
@@ -345,6 +361,67 @@ fn leave<T>(store: &mut StoreInner<T>, f: &LiftedFunc, r: Result<Vec<Val>>) -> R
         cs.flags(f.data, f.instance).may_enter = true;
     }
     r
+}
+
+/// Calls the lifted function `func` (an index into the store's lifted
+/// functions) from the host with static types: `call_lifted`'s call,
+/// with the arguments lowered straight from `params` into raw core values
+/// on the stack (or the callee's memory) and the results lifted straight
+/// out of them, and the post-return called through the core engine's raw
+/// path. A `(u32) -> u32` call allocates nothing on the heap.
+pub(crate) fn call_lifted_typed<T: 'static, P: Lower, R: Lift>(
+    store: &mut StoreInner<T>,
+    func: u32,
+    params: &P,
+) -> Result<R> {
+    let f = store.opaque.components().funcs[func as usize].clone();
+    enter_with(store, &f, |store, scope| {
+        let component = store.opaque.components().data(f.data).component.clone();
+        let abi = || Abi {
+            types: &component.inner.types,
+            encoding: f.options.encoding,
+        };
+        let n_params = typed::flat_params::<P>();
+        let n_results = typed::flat_results::<R>();
+        let mut values = [ValRaw::ZERO; MAX_FLAT_PARAMS];
+        {
+            let mut cx = AbiCx {
+                store: &mut *store,
+                data: f.data,
+                inst: f.instance,
+                options: f.options,
+                scope,
+            };
+            let mut lcx = LowerContext::new(abi(), &mut cx);
+            typed::lower_params(&mut lcx, params, &mut values[..n_params])?;
+        }
+        f.core
+            .call_raw(store, &mut values[..n_params.max(n_results).max(1)])?;
+        let r = {
+            let mut cx = AbiCx {
+                store: &mut *store,
+                data: f.data,
+                inst: f.instance,
+                options: f.options,
+                scope,
+            };
+            let mut lcx = LiftContext::new(abi(), &mut cx);
+            typed::lift_results::<R>(&mut lcx, &values[..n_results])?
+        };
+        if let Some(post) = f.options.post_return {
+            // The post-return takes the core results as its arguments.
+            let cs = store.opaque.components();
+            cs.flags(f.data, f.instance).may_leave = false;
+            let pr = post.call_raw(store, &mut values[..n_results.max(1)]);
+            store
+                .opaque
+                .components()
+                .flags(f.data, f.instance)
+                .may_leave = true;
+            pr?;
+        }
+        Ok(r)
+    })
 }
 
 /// Checks the arguments against the parameter types and lowers them into
@@ -435,7 +512,7 @@ pub(crate) fn lowered_host_func<T: 'static>(
     ty: FuncTypeIndex,
     options: ResolvedOptions,
     inst: ComponentInstanceId,
-    host: HostCall<T>,
+    host: Arc<HostFunc<T>>,
 ) -> Result<CoreFunc> {
     let core_ty = {
         let abi = Abi {
@@ -447,6 +524,29 @@ pub(crate) fn lowered_host_func<T: 'static>(
             &abi.flat_params(ft, super::abi::Context::Lower),
             &abi.flat_results(ft, super::abi::Context::Lower),
         )
+    };
+    let host = match &*host {
+        HostFunc::Dynamic(f) => HostCall::Sync(f.clone()),
+        HostFunc::Async(f) => HostCall::Async(f.clone()),
+        HostFunc::Typed { call, .. } => {
+            let call = call.clone();
+            let raw = HostFn::new(move |caller: Caller<'_, T>, values: &mut [ValRaw]| {
+                let store = caller.store;
+                store.opaque.components().check_may_leave(data, inst)?;
+                let scope = store.opaque.components().push_scope();
+                let site = HostSite {
+                    component: &component,
+                    data,
+                    inst,
+                    options,
+                    scope,
+                };
+                let r = call(&mut *store, &site, values);
+                store.opaque.components().pop_scope(false)?;
+                r
+            });
+            return CoreFunc::new_raw(store, core_ty, raw);
+        }
     };
     CoreFunc::new(
         StoreContextMut(store),
@@ -500,6 +600,61 @@ pub(crate) fn lowered_host_func<T: 'static>(
             })();
             store.opaque.components().pop_scope(false)?;
             r
+        },
+    )
+}
+
+/// Where a typed host function is called from: the lowered import's
+/// component instance, canonical options and call scope.
+pub(crate) struct HostSite<'a> {
+    component: &'a Component,
+    data: u32,
+    inst: ComponentInstanceId,
+    options: ResolvedOptions,
+    scope: usize,
+}
+
+impl HostSite<'_> {
+    fn cx<'s, T>(&self, store: &'s mut StoreInner<T>) -> AbiCx<'s, T> {
+        AbiCx {
+            store,
+            data: self.data,
+            inst: self.inst,
+            options: self.options,
+            scope: self.scope,
+        }
+    }
+}
+
+/// The body of a typed host function (`LinkerInstance::func_wrap`) on
+/// the raw core values of its lowered import: the arguments lifted
+/// straight out of them (or the caller's memory), `f` called, its results
+/// lowered straight back (or through the caller's return pointer).
+pub(crate) fn typed_host<T, P, R, F>(f: F) -> Arc<TypedHostCall<T>>
+where
+    T: 'static,
+    P: Lift + 'static,
+    R: Lower + 'static,
+    F: Fn(StoreContextMut<'_, T>, P) -> Result<R> + Send + Sync + 'static,
+{
+    Arc::new(
+        move |store: &mut StoreInner<T>, site: &HostSite<'_>, values: &mut [ValRaw]| {
+            let abi = || Abi {
+                types: &site.component.inner.types,
+                encoding: site.options.encoding,
+            };
+            let n_params = typed::flat_params::<P>();
+            let retptr = typed::retptr::<P, R>(values);
+            let params = {
+                let mut cx = site.cx(store);
+                let mut lcx = LiftContext::new(abi(), &mut cx);
+                typed::lift_params::<P>(&mut lcx, &values[..n_params])?
+            };
+            let results = f(StoreContextMut(&mut *store), params)?;
+            let n_results = if retptr.is_some() { 0 } else { R::FLAT_COUNT };
+            let mut cx = site.cx(store);
+            let mut lcx = LowerContext::new(abi(), &mut cx);
+            typed::lower_results(&mut lcx, &results, &mut values[..n_results], retptr)
         },
     )
 }
