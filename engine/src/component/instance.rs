@@ -209,6 +209,14 @@ fn import_resources<T: 'static>(
         }
         (EntityType::Instance(it), Definition::Instance(map)) => {
             for (n, ety) in &types.instance(*it).exports {
+                // A type that is not a resource only names a type for the
+                // component's use: the host defines nothing for it (as in
+                // wasmtime, and as WIT interfaces with records expect).
+                if let EntityType::Type(t) = ety
+                    && !matches!(t, TypeDef::Resource(_))
+                {
+                    continue;
+                }
                 match lookup(map, n) {
                     Some(d) => import_resources(store, data, types, n, ety, d)?,
                     None => {

@@ -3,6 +3,8 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use nyash_aot::component::types::{EntityType, TypeDef};
+
 use super::component::Component;
 use super::instance::Instance;
 use super::resources::ResourceType;
@@ -160,8 +162,17 @@ impl<T: 'static> Linker<T> {
             ));
         }
         let mut out = Vec::with_capacity(c.inlined.imports.len());
-        for (name, _) in &c.inlined.imports {
+        for (name, ty) in &c.inlined.imports {
             let Some(def) = lookup(&self.root, name) else {
+                // A type that is not a resource only names a type for the
+                // component's use: nothing to define (as in wasmtime). An
+                // empty instance stands for it; nothing reads it.
+                if let EntityType::Type(t) = ty
+                    && !matches!(t, TypeDef::Resource(_))
+                {
+                    out.push(Definition::Instance(BTreeMap::new()));
+                    continue;
+                }
                 return Err(Error::link(
                     name,
                     "",
