@@ -1,14 +1,16 @@
 //! Differential testing of the Component Model against wasmtime 48: the
 //! same generated components, called with the same random values, in both
-//! engines; results (and traps: both or neither) must be equal, and equal
-//! to what the generator expects.
+//! engines; results must be equal to each other and to what the generator
+//! expects, and traps must happen in both or neither, of the same kind.
 //!
 //! Each seed makes 1 to 3 random interface types ([`types`]: records,
-//! variants with and without payloads whose cases share joined slots,
-//! enums, flags of 1 to 32, options, results with and without payloads,
-//! tuples, lists (of strings, of records ...), strings, chars, every
-//! integer and both floats, nested up to 3 levels) and one component
-//! ([`build`]) that has, for each type `T`:
+//! variants with and without payloads whose cases share joined slots (now
+//! and then with more than 256 cases), enums, flags of 1 to 32, options,
+//! results with and without payloads, tuples, lists (of strings, of
+//! records ...), strings, chars, every integer and both floats, nested up
+//! to 3 levels; now and then a record or tuple wide enough to spill its
+//! parameters, a tuple maybe spread over one parameter per element) and one
+//! component ([`build`]) that has, for each type `T`:
 //!
 //! - `e`: `echo`, `transform` and `bad`, each `(param "x" T) (result T)`,
 //!   implemented by core wasm emitted from `T`'s canonical-ABI layout
@@ -17,21 +19,28 @@
 //!   memory ([`types::transform`]), `bad` returns it broken (a pointer out
 //!   of bounds or misaligned, a discriminant past the last case, a
 //!   surrogate char, a string or list past the end of memory, or a trap);
+//!   maybe with a `post-return` that clobbers what was allocated;
 //! - `fe`: the same three through a forwarding component that lowers `e`'s
 //!   functions and lifts them again, with another string encoding (so
 //!   calls cross a fused adapter that transcodes);
 //! - `fh`: the same forwarder over the host's `echo`, `transform` (the
-//!   generator's own) and `bad` (an error), defined with `func_new` in both
-//!   engines.
+//!   generator's own) and `bad` (an error, a value of another type, or one
+//!   naming a case, flag or field the type lacks), defined with `func_new`
+//!   in both engines;
+//! - `x` and `fx`: `e`'s `echo` in an instance whose `realloc` returns
+//!   pointers out of bounds or misaligned, directly and through the
+//!   forwarder: a call that allocates there must trap, any other must work.
 //!
-//! Every value goes through all six `echo`/`transform` functions (and
-//! each `bad` once, in a fresh instance: a trap poisons it).
+//! Every value goes through all six `echo`/`transform` functions and both
+//! broken-`realloc` ones (and each `bad` once, in a fresh instance: a trap
+//! poisons it).
 //!
 //! `component_differential [--count N] [--seed S] [--dump DIR]`: N seeds
-//! from 0 (default 400), or seed S alone; a failing seed's component is
-//! written to DIR (default `target/component-differential`). Exits
-//! non-zero on any difference or when the run compared too little (calls
-//! per type kind, per shape, per encoding pair, per corruption).
+//! from 0 (default 1500), or seed S alone; a failing seed's component (and
+//! its failures) is written to DIR (default `target/component-differential`).
+//! Exits non-zero on any difference or when the run compared too little
+//! (calls per type kind, per shape, per path, per value feature, per
+//! encoding pair, per trap kind).
 
 mod build;
 mod emit;
@@ -49,7 +58,7 @@ use build::{FUNCS, Spec};
 use emit::{Corruption, Enc, EvilRealloc, MAX_FLAT_PARAMS};
 use types::{KINDS, Rng, Ty, TypeGen, V};
 
-const DEFAULT_COUNT: u64 = 400;
+const DEFAULT_COUNT: u64 = 1500;
 /// Values per type and seed.
 const VALUES_PER_TYPE: usize = 4;
 /// Elements and characters one value may have in all.
