@@ -8,7 +8,7 @@
 //! and then with more than 256 cases), enums, flags of 1 to 32, options,
 //! results with and without payloads, tuples, lists (of strings, of
 //! records ...), strings, chars, every integer and both floats, nested up
-//! to 3 levels; now and then a record or tuple wide enough to spill its
+//! to 3 levels (5 in a tenth); now and then a record or tuple wide enough to spill its
 //! parameters, a tuple maybe spread over one parameter per element) and one
 //! component ([`build`]) that has, for each type `T`:
 //!
@@ -35,8 +35,8 @@
 //! broken-`realloc` ones (and each `bad` once, in a fresh instance: a trap
 //! poisons it).
 //!
-//! `component_differential [--count N] [--seed S] [--dump DIR]`: N seeds
-//! from 0 (default 1500), or seed S alone; a failing seed's component (and
+//! `component_differential [--count N] [--from F] [--seed S] [--dump DIR]`:
+//! N seeds from F (default 1500 from 0), or seed S alone; a failing seed's component (and
 //! its failures) is written to DIR (default `target/component-differential`).
 //! Exits non-zero on any difference or when the run compared too little
 //! (calls per type kind, per shape, per path, per value feature, per
@@ -86,7 +86,12 @@ fn spec_for(seed: u64) -> Spec {
     let n = 1 + g.rng.below(3);
     let mut types: Vec<Ty> = (0..n)
         .map(|_| {
-            let depth = 1 + g.rng.below(3) as u32;
+            // Mostly up to 3 levels, sometimes 5.
+            let depth = if g.rng.one_in(10) {
+                4 + g.rng.below(2)
+            } else {
+                1 + g.rng.below(3)
+            } as u32;
             g.ty(depth)
         })
         .collect();
@@ -700,6 +705,8 @@ fn check_seed(
 
 struct Args {
     count: u64,
+    /// The first seed.
+    from: u64,
     seed: Option<u64>,
     dump: String,
 }
@@ -707,6 +714,7 @@ struct Args {
 fn parse_args() -> Result<Args, String> {
     let mut a = Args {
         count: DEFAULT_COUNT,
+        from: 0,
         seed: None,
         dump: "target/component-differential".into(),
     };
@@ -715,12 +723,13 @@ fn parse_args() -> Result<Args, String> {
         let mut value = || it.next().ok_or(format!("{flag} needs a value"));
         match flag.as_str() {
             "--count" => a.count = value()?.parse().map_err(|e| format!("--count: {e}"))?,
+            "--from" => a.from = value()?.parse().map_err(|e| format!("--from: {e}"))?,
             "--seed" => a.seed = Some(value()?.parse().map_err(|e| format!("--seed: {e}"))?),
             "--dump" => a.dump = value()?,
             other => {
                 return Err(format!(
                     "unknown argument {other}; usage: component_differential [--count N] \
-                     [--seed S] [--dump DIR]"
+                     [--from F] [--seed S] [--dump DIR]"
                 ));
             }
         }
@@ -753,7 +762,7 @@ fn main() -> ExitCode {
     };
     let seeds: Vec<u64> = match args.seed {
         Some(s) => vec![s],
-        None => (0..args.count).collect(),
+        None => (args.from..args.from + args.count).collect(),
     };
     let seed_count = seeds.len() as u64;
     let start = std::time::Instant::now();
