@@ -596,13 +596,25 @@ fn check_seed(
                         (Outcome::Trap(_), Outcome::Trap(_)) => "both trapped on a valid value",
                         _ => "the engines differ",
                     };
+                    let diff = |o: &Outcome| {
+                        match o {
+                        Outcome::Value(x) => {
+                            expected.first_difference(x).map_or(String::new(), |d| {
+                                format!("\n            differs from the expected at {d} (expected / this)")
+                            })
+                        }
+                        Outcome::Trap(_) => String::new(),
+                    }
+                    };
                     failures.push(format!(
-                        "{}: {which}\n  value:    {}\n  expected: {}\n  ours:     {}\n  wasmtime: {}",
+                        "{}: {which}\n  value:    {}\n  expected: {}\n  ours:     {}{}\n  wasmtime: {}{}",
                         describe(i, path, &func),
                         v.show(),
                         expected.show(),
                         a.show(),
-                        b.show()
+                        diff(&a),
+                        b.show(),
+                        diff(&b)
                     ));
                     // A trap poisons an instance: start again.
                     (ours, theirs) = compiled.instantiate()?;

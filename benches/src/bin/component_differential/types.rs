@@ -378,6 +378,47 @@ impl V {
         }
     }
 
+    /// Where `self` and `other` first differ: a path (`.2[7]`: element 7
+    /// of field 2; `!` a case's payload) and both parts there.
+    pub fn first_difference(&self, other: &V) -> Option<String> {
+        if self == other {
+            return None;
+        }
+        let here = || Some(format!(": {} / {}", self.show(), other.show()));
+        match (self, other) {
+            (V::List(a), V::List(b))
+            | (V::Record(a), V::Record(b))
+            | (V::Tuple(a), V::Tuple(b))
+                if a.len() == b.len() =>
+            {
+                let list = matches!(self, V::List(_));
+                a.iter().zip(b).enumerate().find_map(|(i, (x, y))| {
+                    let at = if list {
+                        format!("[{i}]")
+                    } else {
+                        format!(".{i}")
+                    };
+                    x.first_difference(y).map(|d| format!("{at}{d}"))
+                })
+            }
+            (V::Case(c, Some(x)), V::Case(d, Some(y))) if c == d => {
+                x.first_difference(y).map(|d| format!("!{d}"))
+            }
+            (V::String(a), V::String(b)) => {
+                let i = a.chars().zip(b.chars()).take_while(|(x, y)| x == y).count();
+                let tail = |s: &str| s.chars().skip(i).take(12).collect::<String>();
+                Some(format!(
+                    " (strings of {} and {} chars, first different at char {i}: {:?} / {:?})",
+                    a.chars().count(),
+                    b.chars().count(),
+                    tail(a),
+                    tail(b)
+                ))
+            }
+            _ => here(),
+        }
+    }
+
     /// A short rendering for messages (long strings and lists cut).
     pub fn show(&self) -> String {
         let s = format!("{self:?}");
