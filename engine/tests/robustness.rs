@@ -76,6 +76,18 @@
 //! `ROBUSTNESS_INLINING=0` turns inlining off (to see past an inlining bug
 //! while it is being fixed).
 //!
+//! - **Components** (`robustness/components.rs`), after the modules: every
+//!   valid component of the official Component Model tests (all folders but
+//!   `async/`) and of `tests/wast/component/`, mutated as a whole and inside
+//!   one nested core module; 50,000 cases (`ROBUSTNESS_COMPONENT_CASES`),
+//!   about 20 s on two cores. `Component::new` may only compile or refuse
+//!   as invalid or unsupported; a component that compiles and imports
+//!   nothing is instantiated and its exports called with default-ish
+//!   arguments under the same fuel and deadline, where only traps are fine.
+//!   One summary line of its own: `robustness components: N cases, 0
+//!   panics, 0 hangs, 0 wrong-kind errors`. (Components have no artifacts
+//!   yet, so there is nothing of theirs to damage on disk.)
+//!
 //! Output: failures as `FAIL case N (source): why` (the mutant is written to
 //! `target/tmp/robustness/case-N.wasm`), a breakdown line, and one summary
 //! line: `robustness: N cases, 0 panics, 0 hangs, 0 wrong-kind errors`. The
@@ -96,6 +108,9 @@ use nyash_engine::{
     Global, HeapType, I31, Instance, Memory, Module, Store, Table, Tag, TrapCode, Val, ValType,
 };
 use nyash_test_util::{GOLDEN, SplitMix64, smith_base_config};
+
+#[path = "robustness/components.rs"]
+mod components;
 
 const DEFAULT_CASES: u64 = 50_000;
 /// A default run must check at least this many cases.
@@ -1479,9 +1494,28 @@ fn main() {
         "robustness: {} cases, {} panics, {} hangs, {} wrong-kind errors",
         t.cases, t.panics, t.hangs, t.wrong_kind
     );
+    // Components: their own cases, after the modules' (skipped when one
+    // module case is rerun).
+    let (c, component_failures) = if single.is_none() {
+        components::run_components(&engines, threads)
+    } else {
+        Default::default()
+    };
+    for f in component_failures.iter().take(50) {
+        println!("{f}");
+    }
+    if single.is_none() {
+        println!(
+            "robustness components: {} cases, {} panics, {} hangs, {} wrong-kind errors",
+            c.cases, c.panics, c.hangs, c.wrong_kind
+        );
+    }
     let too_few =
         single.is_none() && std::env::var_os("ROBUSTNESS_CASES").is_none() && t.cases < MIN_CASES;
-    if t.panics + t.hangs + t.wrong_kind > 0 || too_few || !crashed.is_empty() {
+    if t.panics + t.hangs + t.wrong_kind + c.panics + c.hangs + c.wrong_kind > 0
+        || too_few
+        || !crashed.is_empty()
+    {
         if too_few {
             println!("FAIL: fewer than {MIN_CASES} cases");
         }
