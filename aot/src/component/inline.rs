@@ -196,6 +196,12 @@ pub struct InlinedComponent {
     pub num_adapters: u32,
     pub num_resources: u32,
     pub num_component_instances: u32,
+    /// Each component instance's parent (the instance whose `instantiate`
+    /// created it), by [`ComponentInstanceId`]; `None` for the root. The
+    /// canonical ABI's reentrance rule enters an instance together with its
+    /// ancestors, less those the caller is already in.
+    #[serde(default)]
+    pub parents: Vec<Option<ComponentInstanceId>>,
 }
 
 #[derive(Clone, Debug)]
@@ -281,7 +287,7 @@ pub fn inline(t: &ComponentTranslation) -> Result<InlinedComponent, CompileError
         out: InlinedComponent::default(),
     };
     let root = StaticComponentIndex(t.components.len() as u32 - 1);
-    let exports = inliner.instantiate(root, &[], &[], None, 0)?;
+    let exports = inliner.instantiate(root, &[], &[], None, None, 0)?;
     // The root's exports, in its order.
     let root_body = t.root();
     for init in &root_body.initializers {
@@ -443,6 +449,7 @@ impl Inliner<'_> {
         upvar_modules: &[ModuleDef],
         upvar_components: &[ComponentDef],
         args: Option<&HashMap<String, Item>>,
+        parent: Option<ComponentInstanceId>,
         depth: u32,
     ) -> Result<BTreeMap<String, Item>, CompileError> {
         if depth > MAX_DEPTH {
@@ -465,6 +472,7 @@ impl Inliner<'_> {
         }
         let instance = ComponentInstanceId(self.out.num_component_instances);
         self.out.num_component_instances += 1;
+        self.out.parents.push(parent);
         let mut f = Frame::default();
         let mut exports = BTreeMap::new();
         for init in &body.initializers {
@@ -643,8 +651,14 @@ impl Inliner<'_> {
                     else {
                         return Err(unsupported("instantiating an imported component"));
                     };
-                    let items =
-                        self.instantiate(index, &modules, &components, Some(&named), depth + 1)?;
+                    let items = self.instantiate(
+                        index,
+                        &modules,
+                        &components,
+                        Some(&named),
+                        Some(instance),
+                        depth + 1,
+                    )?;
                     let instance = Item::Instance(InstanceDef::Items(items));
                     self.map_resources(&mut f, &EntityType::Instance(*ty), &instance, 0);
                     Self::define(&mut f, instance);

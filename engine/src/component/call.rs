@@ -8,8 +8,11 @@
 //!
 //! The canonical ABI's instance flags are kept here: an instance is not
 //! entered again while a call into it is in progress, and after a trap in
-//! it never again (`may_enter`); it does not call out while its `realloc`
-//! or `post-return` runs (`may_leave`).
+//! it never again (`may_enter`); a call enters the callee and its
+//! ancestors less those the caller is already in (`entering_set`), so a
+//! child may call back into the parent that called it (donut wrapping);
+//! it does not call out while its `realloc` or `post-return` runs
+//! (`may_leave`).
 
 use std::sync::Arc;
 
@@ -277,24 +280,74 @@ pub(crate) fn call_lifted<T: 'static>(
     f: &LiftedFunc,
     args: &[Val],
 ) -> Result<Vec<Val>> {
+    call_lifted_from(store, f, args, None)
+}
+
+/// The component instances a call into `callee` enters, as the canonical
+/// ABI's `entering_set` says: the callee and its ancestors, less those the
+/// caller (`None`: the host) is in already, so that a child calling back
+/// into the parent that called it ("donut wrapping") enters nothing new and
+/// does not trap, while any other reentry does.
+fn entering_set(
+    parents: &[Option<ComponentInstanceId>],
+    callee: ComponentInstanceId,
+    caller: Option<ComponentInstanceId>,
+) -> Vec<ComponentInstanceId> {
+    let chain = |mut i: ComponentInstanceId| {
+        let mut out = vec![i];
+        // A parent always has a smaller id than its child; the bound only
+        // guards against a malformed table.
+        for _ in 0..parents.len() {
+            match parents.get(i.0 as usize) {
+                Some(Some(p)) => {
+                    out.push(*p);
+                    i = *p;
+                }
+                _ => break,
+            }
+        }
+        out
+    };
+    let mut set = chain(callee);
+    if let Some(caller) = caller {
+        let theirs = chain(caller);
+        set.retain(|i| !theirs.contains(i));
+    }
+    set
+}
+
+/// Calls the lifted function `f` with `args` for `caller`, the component
+/// instance (of the same root) whose lowered import this is, or the host
+/// (`None`).
+fn call_lifted_from<T: 'static>(
+    store: &mut StoreInner<T>,
+    f: &LiftedFunc,
+    args: &[Val],
+    caller: Option<ComponentInstanceId>,
+) -> Result<Vec<Val>> {
     let component = store.opaque.components().data(f.data).component.clone();
     let ft = component.inner.types.func(f.ty).clone();
+    let entering = entering_set(&component.inner.inlined.parents, f.instance, caller);
     let cs = store.opaque.components();
-    if !cs.flags(f.data, f.instance).may_enter {
+    if entering.iter().any(|&i| !cs.flags(f.data, i).may_enter) {
         return Err(trap(
             ComponentTrap::CannotEnter,
             "cannot enter component instance",
         ));
     }
-    cs.flags(f.data, f.instance).may_enter = false;
+    for &i in &entering {
+        cs.flags(f.data, i).may_enter = false;
+    }
     let scope = cs.push_scope();
     let r = call_lifted_in(store, f, &component, &ft, args, scope);
     let cs = store.opaque.components();
     let popped = cs.pop_scope(true);
     let r = r.and_then(|v| popped.map(|()| v));
     if r.is_ok() {
-        // After a trap the instance stays closed (the spec's poisoning).
-        cs.flags(f.data, f.instance).may_enter = true;
+        // After a trap the instances stay closed (the spec's poisoning).
+        for &i in &entering {
+            cs.flags(f.data, i).may_enter = true;
+        }
     }
     r
 }
@@ -481,7 +534,8 @@ pub(crate) fn adapter_func<T: 'static>(
                     scope,
                 };
                 let (args, retptr) = abi.lift_args(&mut cx, ft, &flat)?;
-                let rets = call_lifted(&mut *store, &callee, &args)?;
+                let from = (callee.data == data).then_some(inst);
+                let rets = call_lifted_from(&mut *store, &callee, &args, from)?;
                 let mut cx = AbiCx {
                     store: &mut *store,
                     data,
