@@ -81,9 +81,10 @@
 //!   `async/`) and of `tests/wast/component/`, mutated as a whole and inside
 //!   one nested core module; 50,000 cases (`ROBUSTNESS_COMPONENT_CASES`),
 //!   about 20 s on two cores. `Component::new` may only compile or refuse
-//!   as invalid or unsupported; a component that compiles and imports
-//!   nothing is instantiated and its exports called with default-ish
-//!   arguments under the same fuel and deadline, where only traps are fine.
+//!   as invalid or unsupported; a component that compiles is instantiated
+//!   (its imported functions stubbed) and its exports called with
+//!   default-ish arguments under the same fuel and deadline, where only
+//!   traps are fine.
 //!   One summary line of its own: `robustness components: N cases, 0
 //!   panics, 0 hangs, 0 wrong-kind errors`. (Components have no artifacts
 //!   yet, so there is nothing of theirs to damage on disk.)
