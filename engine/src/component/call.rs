@@ -682,7 +682,8 @@ pub(crate) fn resource_builtin<T: 'static>(
 /// Runs the destructor of resource type `rt` (guest or host) on `rep`, for
 /// a drop by component instance `from` (`None`: the host). The
 /// implementation's own drop calls its destructor directly; any other goes
-/// through a lifted call, which may not enter an instance already in a call.
+/// through a lifted call, which enters the owner's `entering_set` from the
+/// dropper (nothing, when a child drops its parent's resource).
 pub(crate) fn drop_resource<T: 'static>(
     store: &mut StoreInner<T>,
     rt: u32,
@@ -692,29 +693,33 @@ pub(crate) fn drop_resource<T: 'static>(
     let cs = store.opaque.components();
     let t = &cs.resource_types[rt as usize];
     if let Some(dtor) = t.dtor {
-        let owner = t.owner;
-        let enter = match owner {
-            Some(o) if Some(o) != from => Some(o),
-            _ => None,
-        };
-        if let Some((d, i)) = enter {
-            if !cs.flags(d, i).may_enter {
-                return Err(trap(
-                    ComponentTrap::CannotEnter,
-                    "cannot enter component instance",
-                ));
+        let (data, entering) = match t.owner {
+            Some(o) if Some(o) != from => {
+                let parents = &cs.data(o.0).component.inner.inlined.parents;
+                let caller = from.filter(|f| f.0 == o.0).map(|f| f.1);
+                (o.0, entering_set(parents, o.1, caller))
             }
-            cs.flags(d, i).may_enter = false;
+            _ => (0, Vec::new()),
+        };
+        if entering.iter().any(|&i| !cs.flags(data, i).may_enter) {
+            return Err(trap(
+                ComponentTrap::CannotEnter,
+                "cannot enter component instance",
+            ));
+        }
+        for &i in &entering {
+            cs.flags(data, i).may_enter = false;
         }
         let r = dtor.call(
             StoreContextMut(&mut *store),
             &[CoreVal::I32(rep as i32)],
             &mut [],
         );
-        if let Some((d, i)) = enter
-            && r.is_ok()
-        {
-            store.opaque.components().flags(d, i).may_enter = true;
+        if r.is_ok() {
+            let cs = store.opaque.components();
+            for &i in &entering {
+                cs.flags(data, i).may_enter = true;
+            }
         }
         r?;
     } else if let Some(host) = &t.host_dtor

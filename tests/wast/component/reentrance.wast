@@ -157,3 +157,45 @@
 (component instance $q2 $Q)
 (assert_return (invoke $q2 "s-fine") (u32.const 8))
 (assert_return (invoke $q2 "t-fine") (u32.const 9))
+
+;; A child dropping a resource its parent defined, while the parent is on
+;; the stack (it passed the handle down): the parent's destructor runs
+;; without entering anything new (donut wrapping again).
+(component definition $Own
+  (core module $Indirect
+    (table (export "ftbl") 1 funcref)
+    (type $FT (func (param i32)))
+    (func (export "dtor") (param i32) (call_indirect (type $FT) (local.get 0) (i32.const 0))))
+  (core instance $indirect (instantiate $Indirect))
+  (type $R (resource (rep i32) (dtor (core func $indirect "dtor"))))
+  (canon resource.new $R (core func $new))
+  (component $B
+    (import "r" (type $R (sub resource)))
+    (canon resource.drop $R (core func $drop))
+    (core module $BM
+      (import "" "drop" (func $drop (param i32)))
+      (func (export "consume") (param i32) (call $drop (local.get 0))))
+    (core instance $bm (instantiate $BM (with "" (instance (export "drop" (func $drop))))))
+    (func (export "consume") (param "r" (own $R)) (canon lift (core func $bm "consume"))))
+  (instance $b (instantiate $B (with "r" (type $R))))
+  (core func $consume (canon lower (func $b "consume")))
+  (core module $PM
+    (import "" "ftbl" (table 1 funcref))
+    (import "" "new" (func $new (param i32) (result i32)))
+    (import "" "consume" (func $consume (param i32)))
+    (global $dropped (mut i32) (i32.const 0))
+    (func $dtor (param i32)
+      (global.set $dropped (i32.add (global.get $dropped) (local.get 0))))
+    (elem (i32.const 0) $dtor)
+    (func (export "run") (param i32) (result i32)
+      (call $consume (call $new (local.get 0)))
+      (global.get $dropped)))
+  (core instance $pm (instantiate $PM (with "" (instance
+    (export "ftbl" (table $indirect "ftbl"))
+    (export "new" (func $new))
+    (export "consume" (func $consume))))))
+  (func (export "run") (param "n" u32) (result u32) (canon lift (core func $pm "run")))
+)
+(component instance $o1 $Own)
+(assert_return (invoke $o1 "run" (u32.const 77)) (u32.const 77))
+(assert_return (invoke $o1 "run" (u32.const 23)) (u32.const 100))
