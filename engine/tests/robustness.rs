@@ -86,8 +86,10 @@
 //!   default-ish arguments under the same fuel and deadline, where only
 //!   traps are fine.
 //!   One summary line of its own: `robustness components: N cases, 0
-//!   panics, 0 hangs, 0 wrong-kind errors`. (Components have no artifacts
-//!   yet, so there is nothing of theirs to damage on disk.)
+//!   panics, 0 hangs, 0 wrong-kind errors`. `ROBUSTNESS_COMPONENT_CASE=n`
+//!   runs only component case `n` (and no module case) and says what it
+//!   did. (Components have no artifacts yet, so there is nothing of theirs
+//!   to damage on disk.)
 //!
 //! Output: failures as `FAIL case N (source): why` (the mutant is written to
 //! `target/tmp/robustness/case-N.wasm`), a breakdown line, and one summary
@@ -1252,10 +1254,13 @@ fn main() {
     let _ = std::fs::create_dir_all(&tmp);
     let single = env_u64("ROBUSTNESS_CASE");
     let first = env_u64("ROBUSTNESS_FROM").unwrap_or(0);
-    let cases = single.map_or_else(
-        || env_u64("ROBUSTNESS_CASES").unwrap_or(DEFAULT_CASES),
-        |_| 1,
-    );
+    // Rerunning one component case runs no module case.
+    let component_single = env_u64("ROBUSTNESS_COMPONENT_CASE").is_some();
+    let cases = match single {
+        Some(_) => 1,
+        None if component_single => 0,
+        None => env_u64("ROBUSTNESS_CASES").unwrap_or(DEFAULT_CASES),
+    };
     let threads = env_u64("ROBUSTNESS_THREADS")
         .map(|n| n.max(1) as usize)
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get().max(2)));
@@ -1511,8 +1516,10 @@ fn main() {
             c.cases, c.panics, c.hangs, c.wrong_kind
         );
     }
-    let too_few =
-        single.is_none() && std::env::var_os("ROBUSTNESS_CASES").is_none() && t.cases < MIN_CASES;
+    let too_few = single.is_none()
+        && !component_single
+        && std::env::var_os("ROBUSTNESS_CASES").is_none()
+        && t.cases < MIN_CASES;
     if t.panics + t.hangs + t.wrong_kind + c.panics + c.hangs + c.wrong_kind > 0
         || too_few
         || !crashed.is_empty()
