@@ -92,13 +92,13 @@
 (component instance $t-0-0-4 $T-0-0)
 (assert_trap (invoke $t-0-0-4 "raw" (u32.const 112) (u32.const 2)) "invalid utf-8")
 (component instance $t-0-0-5 $T-0-0)
-(assert_trap (invoke $t-0-0-5 "raw" (u32.const 65535) (u32.const 2)) "string pointer/length out of bounds of memory")
+(assert_trap (invoke $t-0-0-5 "raw" (u32.const 65535) (u32.const 2)) "string content out-of-bounds")
 (component instance $t-0-0-6 $T-0-0)
 (assert_return (invoke $t-0-0-6 "raw" (u32.const 0) (u32.const 0)) (u64.const 0))
 (component instance $t-0-0-7 $T-0-0)
 (assert_return (invoke $t-0-0-7 "raw" (u32.const 65536) (u32.const 0)) (u64.const 0))
 (component instance $t-0-0-8 $T-0-0)
-(assert_trap (invoke $t-0-0-8 "raw" (u32.const 65537) (u32.const 0)) "string pointer/length out of bounds of memory")
+(assert_trap (invoke $t-0-0-8 "raw" (u32.const 65537) (u32.const 0)) "string content out-of-bounds")
 
 ;; caller utf8, callee utf16
 (component definition $T-0-1
@@ -183,13 +183,13 @@
 (component instance $t-0-1-4 $T-0-1)
 (assert_trap (invoke $t-0-1-4 "raw" (u32.const 112) (u32.const 2)) "invalid utf-8")
 (component instance $t-0-1-5 $T-0-1)
-(assert_trap (invoke $t-0-1-5 "raw" (u32.const 65535) (u32.const 2)) "string pointer/length out of bounds of memory")
+(assert_trap (invoke $t-0-1-5 "raw" (u32.const 65535) (u32.const 2)) "string content out-of-bounds")
 (component instance $t-0-1-6 $T-0-1)
 (assert_return (invoke $t-0-1-6 "raw" (u32.const 0) (u32.const 0)) (u64.const 0))
 (component instance $t-0-1-7 $T-0-1)
 (assert_return (invoke $t-0-1-7 "raw" (u32.const 65536) (u32.const 0)) (u64.const 0))
 (component instance $t-0-1-8 $T-0-1)
-(assert_trap (invoke $t-0-1-8 "raw" (u32.const 65537) (u32.const 0)) "string pointer/length out of bounds of memory")
+(assert_trap (invoke $t-0-1-8 "raw" (u32.const 65537) (u32.const 0)) "string content out-of-bounds")
 
 ;; caller utf8, callee latin1+utf16
 (component definition $T-0-2
@@ -274,13 +274,13 @@
 (component instance $t-0-2-4 $T-0-2)
 (assert_trap (invoke $t-0-2-4 "raw" (u32.const 112) (u32.const 2)) "invalid utf-8")
 (component instance $t-0-2-5 $T-0-2)
-(assert_trap (invoke $t-0-2-5 "raw" (u32.const 65535) (u32.const 2)) "string pointer/length out of bounds of memory")
+(assert_trap (invoke $t-0-2-5 "raw" (u32.const 65535) (u32.const 2)) "string content out-of-bounds")
 (component instance $t-0-2-6 $T-0-2)
 (assert_return (invoke $t-0-2-6 "raw" (u32.const 0) (u32.const 0)) (u64.const 0))
 (component instance $t-0-2-7 $T-0-2)
 (assert_return (invoke $t-0-2-7 "raw" (u32.const 65536) (u32.const 0)) (u64.const 0))
 (component instance $t-0-2-8 $T-0-2)
-(assert_trap (invoke $t-0-2-8 "raw" (u32.const 65537) (u32.const 0)) "string pointer/length out of bounds of memory")
+(assert_trap (invoke $t-0-2-8 "raw" (u32.const 65537) (u32.const 0)) "string content out-of-bounds")
 
 ;; caller utf16, callee utf8
 (component definition $T-1-0
@@ -365,9 +365,9 @@
 (component instance $t-1-0-4 $T-1-0)
 (assert_trap (invoke $t-1-0-4 "raw" (u32.const 121) (u32.const 1)) "unaligned pointer")
 (component instance $t-1-0-5 $T-1-0)
-(assert_trap (invoke $t-1-0-5 "raw" (u32.const 65534) (u32.const 2)) "string pointer/length out of bounds of memory")
+(assert_trap (invoke $t-1-0-5 "raw" (u32.const 65534) (u32.const 2)) "string content out-of-bounds")
 (component instance $t-1-0-6 $T-1-0)
-(assert_trap (invoke $t-1-0-6 "raw" (u32.const 2147483646) (u32.const 2)) "string pointer/length out of bounds of memory")
+(assert_trap (invoke $t-1-0-6 "raw" (u32.const 2147483646) (u32.const 2)) "string content out-of-bounds")
 (component instance $t-1-0-7 $T-1-0)
 (assert_return (invoke $t-1-0-7 "raw" (u32.const 0) (u32.const 0)) (u64.const 0))
 
@@ -454,9 +454,9 @@
 (component instance $t-1-1-4 $T-1-1)
 (assert_trap (invoke $t-1-1-4 "raw" (u32.const 121) (u32.const 1)) "unaligned pointer")
 (component instance $t-1-1-5 $T-1-1)
-(assert_trap (invoke $t-1-1-5 "raw" (u32.const 65534) (u32.const 2)) "string pointer/length out of bounds of memory")
+(assert_trap (invoke $t-1-1-5 "raw" (u32.const 65534) (u32.const 2)) "string content out-of-bounds")
 (component instance $t-1-1-6 $T-1-1)
-(assert_trap (invoke $t-1-1-6 "raw" (u32.const 2147483646) (u32.const 2)) "string pointer/length out of bounds of memory")
+(assert_trap (invoke $t-1-1-6 "raw" (u32.const 2147483646) (u32.const 2)) "string content out-of-bounds")
 (component instance $t-1-1-7 $T-1-1)
 (assert_return (invoke $t-1-1-7 "raw" (u32.const 0) (u32.const 0)) (u64.const 0))
 
@@ -543,9 +543,9 @@
 (component instance $t-1-2-4 $T-1-2)
 (assert_trap (invoke $t-1-2-4 "raw" (u32.const 121) (u32.const 1)) "unaligned pointer")
 (component instance $t-1-2-5 $T-1-2)
-(assert_trap (invoke $t-1-2-5 "raw" (u32.const 65534) (u32.const 2)) "string pointer/length out of bounds of memory")
+(assert_trap (invoke $t-1-2-5 "raw" (u32.const 65534) (u32.const 2)) "string content out-of-bounds")
 (component instance $t-1-2-6 $T-1-2)
-(assert_trap (invoke $t-1-2-6 "raw" (u32.const 2147483646) (u32.const 2)) "string pointer/length out of bounds of memory")
+(assert_trap (invoke $t-1-2-6 "raw" (u32.const 2147483646) (u32.const 2)) "string content out-of-bounds")
 (component instance $t-1-2-7 $T-1-2)
 (assert_return (invoke $t-1-2-7 "raw" (u32.const 0) (u32.const 0)) (u64.const 0))
 
@@ -632,9 +632,9 @@
 (component instance $t-2-0-4 $T-2-0)
 (assert_trap (invoke $t-2-0-4 "raw" (u32.const 201) (u32.const 1)) "unaligned pointer")
 (component instance $t-2-0-5 $T-2-0)
-(assert_trap (invoke $t-2-0-5 "raw" (u32.const 65534) (u32.const 3)) "string pointer/length out of bounds of memory")
+(assert_trap (invoke $t-2-0-5 "raw" (u32.const 65534) (u32.const 3)) "string content out-of-bounds")
 (component instance $t-2-0-6 $T-2-0)
-(assert_trap (invoke $t-2-0-6 "raw" (u32.const 65534) (u32.const 2147483650)) "string pointer/length out of bounds of memory")
+(assert_trap (invoke $t-2-0-6 "raw" (u32.const 65534) (u32.const 2147483650)) "string content out-of-bounds")
 (component instance $t-2-0-7 $T-2-0)
 (assert_return (invoke $t-2-0-7 "raw" (u32.const 0) (u32.const 2147483648)) (u64.const 0))
 
@@ -721,9 +721,9 @@
 (component instance $t-2-1-4 $T-2-1)
 (assert_trap (invoke $t-2-1-4 "raw" (u32.const 201) (u32.const 1)) "unaligned pointer")
 (component instance $t-2-1-5 $T-2-1)
-(assert_trap (invoke $t-2-1-5 "raw" (u32.const 65534) (u32.const 3)) "string pointer/length out of bounds of memory")
+(assert_trap (invoke $t-2-1-5 "raw" (u32.const 65534) (u32.const 3)) "string content out-of-bounds")
 (component instance $t-2-1-6 $T-2-1)
-(assert_trap (invoke $t-2-1-6 "raw" (u32.const 65534) (u32.const 2147483650)) "string pointer/length out of bounds of memory")
+(assert_trap (invoke $t-2-1-6 "raw" (u32.const 65534) (u32.const 2147483650)) "string content out-of-bounds")
 (component instance $t-2-1-7 $T-2-1)
 (assert_return (invoke $t-2-1-7 "raw" (u32.const 0) (u32.const 2147483648)) (u64.const 0))
 
@@ -810,8 +810,8 @@
 (component instance $t-2-2-4 $T-2-2)
 (assert_trap (invoke $t-2-2-4 "raw" (u32.const 201) (u32.const 1)) "unaligned pointer")
 (component instance $t-2-2-5 $T-2-2)
-(assert_trap (invoke $t-2-2-5 "raw" (u32.const 65534) (u32.const 3)) "string pointer/length out of bounds of memory")
+(assert_trap (invoke $t-2-2-5 "raw" (u32.const 65534) (u32.const 3)) "string content out-of-bounds")
 (component instance $t-2-2-6 $T-2-2)
-(assert_trap (invoke $t-2-2-6 "raw" (u32.const 65534) (u32.const 2147483650)) "string pointer/length out of bounds of memory")
+(assert_trap (invoke $t-2-2-6 "raw" (u32.const 65534) (u32.const 2147483650)) "string content out-of-bounds")
 (component instance $t-2-2-7 $T-2-2)
 (assert_return (invoke $t-2-2-7 "raw" (u32.const 0) (u32.const 2147483648)) (u64.const 0))

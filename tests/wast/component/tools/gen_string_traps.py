@@ -7,7 +7,7 @@ g = {}
 exec(compile(src, 'gen_strings', 'exec'), g)
 ENCS, callee, stat, lit = g['ENCS'], g['callee'], g['stat'], g['lit']
 
-OOB = 'string pointer/length out of bounds of memory'
+OOB = 'string content out-of-bounds'
 
 
 def caller(enc, mode):
