@@ -38,8 +38,19 @@ CASES = [
     ('list', [64, 2], 2), ('list', [0, 0], 0), ('list', [65536, 0], 0), ('list', [0, 16384], 16384),
     ('list', [66, 1], TRAP_ALIGN), ('list', [65532, 2], TRAP_LIST_OOB), ('list', [65540, 0], TRAP_LIST_OOB), ('list', [65537, 0], TRAP_ALIGN),
     ('list', [0, 16385], TRAP_LIST_OOB), ('list', [0, 0x40000001], 'list'),
+    # a return pointer (a string's: 4-aligned, 8 bytes) and a pointer to
+    # spilled parameters (17 u32s: 4-aligned, 68 bytes) of the caller's choosing
+    # (the parameters first: the string's pointer and length, written at
+    # the end of memory, would be read as two of them)
+    ('w17-at', [64], 0), ('w17-at', [65536 - 68], 0), ('w17-at', [66], TRAP_ALIGN), ('w17-at', [65536 - 64], 'out of bounds'),
+    ('str-at', [8], 3), ('str-at', [65528], 3), ('str-at', [10], TRAP_ALIGN), ('str-at', [65532], 'out of bounds'),
+    ('str-at', [0xfffffff8], 'out of bounds'),
+    ('w17-at', [65536 - 68], 19),
     ('list64', [64, 2], 2), ('list64', [68, 1], TRAP_ALIGN), ('list64', [0, 0x20000001], 'list'),
 ]
+
+
+W17 = ' '.join(f'(param "p{i}" u32)' for i in range(17))
 
 
 def main():
@@ -76,38 +87,74 @@ def main():
 ;; s16), any nonzero bool is true, flags drop the bits past their members;
 ;; a char that is a surrogate or past U+10FFFF, a discriminant past the last
 ;; case, and a list that is misaligned, runs past the end of memory or is
-;; too long trap. A trap gets a fresh instance.
+;; too long trap; so does a return pointer or a pointer to spilled
+;; parameters that is misaligned or too close to the end of memory. A trap
+;; gets a fresh instance.
 ''']
     out.append(f'''(component definition $T
   (component $C
     (core module $M
       (memory (export "mem") 2)
       (func (export "realloc") (param i32 i32 i32 i32) (result i32) (i32.const 8))
-{chr(10).join(c_core)})
+{chr(10).join(c_core)}
+      (data (i32.const 4096) "hi!")
+      (func (export "str") (result i32)
+        (i32.store (i32.const 4104) (i32.const 4096))
+        (i32.store (i32.const 4108) (i32.const 3))
+        (i32.const 4104))
+      (func (export "w17") (param $p i32) (result i32)
+        (local $i i32) (local $s i32)
+        (block $done (loop $l
+          (br_if $done (i32.eq (local.get $i) (i32.const 17)))
+          (local.set $s (i32.add (local.get $s) (i32.load (i32.add (local.get $p) (i32.shl (local.get $i) (i32.const 2))))))
+          (local.set $i (i32.add (local.get $i) (i32.const 1)))
+          (br $l)))
+        (local.get $s)))
     (core instance $m (instantiate $M))
     (type $fl' (flags "a" "b" "c" "d" "e" "f" "g" "h"))
     (export $fl "fl" (type $fl'))
     (type $en' (enum "x" "y" "z"))
     (export $en "en" (type $en'))
-{chr(10).join(c_lifts)})
+{chr(10).join(c_lifts)}
+    (func (export "str") (result string) (canon lift (core func $m "str") {mem}))
+    (func (export "w17") {W17} (result u32) (canon lift (core func $m "w17") {mem})))
   (component $D
     (import "c" (instance $c
       (type $fl' (flags "a" "b" "c" "d" "e" "f" "g" "h"))
       (export "fl" (type $fl (eq $fl')))
       (type $en' (enum "x" "y" "z"))
       (export "en" (type $en (eq $en')))
-{chr(10).join(d_imports)}))
-    (core module $Libc (memory (export "mem") 1))
+{chr(10).join(d_imports)}
+      (export "str" (func (result string)))
+      (export "w17" (func {W17} (result u32)))))
+    (core module $Libc
+      (memory (export "mem") 1)
+      (func (export "realloc") (param i32 i32 i32 i32) (result i32) (i32.const 16)))
     (core instance $libc (instantiate $Libc))
 {chr(10).join(d_lowers)}
+    (core func $str (canon lower (func $c "str") (memory (core memory $libc "mem")) (realloc (core func $libc "realloc"))))
+    (core func $w17 (canon lower (func $c "w17") (memory (core memory $libc "mem"))))
     (core module $Main
+      (import "" "mem" (memory 1))
 {chr(10).join(d_core_imports)}
-{chr(10).join(d_core_funcs)})
-    (core instance $main (instantiate $Main (with "" (instance {' '.join(d_with)}))))
-{chr(10).join(d_lifts)})
+      (import "" "str" (func $str (param i32)))
+      (import "" "w17" (func $w17 (param i32) (result i32)))
+{chr(10).join(d_core_funcs)}
+      ;; the string's length as written at the return pointer given
+      (func (export "str-at") (param i32) (result i32)
+        (call $str (local.get 0))
+        (i32.load offset=4 (local.get 0)))
+      ;; 17 parameters read from the pointer given
+      (func (export "w17-at") (param i32) (result i32) (call $w17 (local.get 0))))
+    (core instance $main (instantiate $Main (with "" (instance (export "mem" (memory $libc "mem")) {' '.join(d_with)} (export "str" (func $str)) (export "w17" (func $w17))))))
+{chr(10).join(d_lifts)}
+    (func (export "str-at") (param "a0" u32) (result u32) (canon lift (core func $main "str-at")))
+    (func (export "w17-at") (param "a0" u32) (result u32) (canon lift (core func $main "w17-at"))))
   (instance $c (instantiate $C))
   (instance $d (instantiate $D (with "c" (instance $c))))
 {chr(10).join(root)}
+  (export "str-at" (func $d "str-at"))
+  (export "w17-at" (func $d "w17-at"))
 )
 (component instance $ok $T)''')
     k = 0
