@@ -6,7 +6,8 @@
 ;; not utf-8 (a stray 0xff, a cut sequence, an encoded surrogate, an
 ;; overlong form), lone utf-16 surrogates, a utf16 or latin1+utf16 string at
 ;; an odd address (both need 2-byte alignment, latin1 too), and strings
-;; past the end of memory (an empty string may sit right at the end).
+;; past the end of memory (an empty string may sit right at the end), and
+;; strings of 2^28 bytes or more (the canonical ABI's limit, checked first).
 
 
 ;; caller utf8, callee utf8
@@ -99,6 +100,10 @@
 (assert_return (invoke $t-0-0-7 "raw" (u32.const 65536) (u32.const 0)) (u64.const 0))
 (component instance $t-0-0-8 $T-0-0)
 (assert_trap (invoke $t-0-0-8 "raw" (u32.const 65537) (u32.const 0)) "string content out-of-bounds")
+(component instance $t-0-0-9 $T-0-0)
+(assert_trap (invoke $t-0-0-9 "raw" (u32.const 0) (u32.const 268435456)) "string too long")
+(component instance $t-0-0-10 $T-0-0)
+(assert_trap (invoke $t-0-0-10 "raw" (u32.const 0) (u32.const 4294967295)) "string too long")
 
 ;; caller utf8, callee utf16
 (component definition $T-0-1
@@ -190,6 +195,10 @@
 (assert_return (invoke $t-0-1-7 "raw" (u32.const 65536) (u32.const 0)) (u64.const 0))
 (component instance $t-0-1-8 $T-0-1)
 (assert_trap (invoke $t-0-1-8 "raw" (u32.const 65537) (u32.const 0)) "string content out-of-bounds")
+(component instance $t-0-1-9 $T-0-1)
+(assert_trap (invoke $t-0-1-9 "raw" (u32.const 0) (u32.const 268435456)) "string too long")
+(component instance $t-0-1-10 $T-0-1)
+(assert_trap (invoke $t-0-1-10 "raw" (u32.const 0) (u32.const 4294967295)) "string too long")
 
 ;; caller utf8, callee latin1+utf16
 (component definition $T-0-2
@@ -281,6 +290,10 @@
 (assert_return (invoke $t-0-2-7 "raw" (u32.const 65536) (u32.const 0)) (u64.const 0))
 (component instance $t-0-2-8 $T-0-2)
 (assert_trap (invoke $t-0-2-8 "raw" (u32.const 65537) (u32.const 0)) "string content out-of-bounds")
+(component instance $t-0-2-9 $T-0-2)
+(assert_trap (invoke $t-0-2-9 "raw" (u32.const 0) (u32.const 268435456)) "string too long")
+(component instance $t-0-2-10 $T-0-2)
+(assert_trap (invoke $t-0-2-10 "raw" (u32.const 0) (u32.const 4294967295)) "string too long")
 
 ;; caller utf16, callee utf8
 (component definition $T-1-0
@@ -370,6 +383,10 @@
 (assert_trap (invoke $t-1-0-6 "raw" (u32.const 2147483646) (u32.const 2)) "string content out-of-bounds")
 (component instance $t-1-0-7 $T-1-0)
 (assert_return (invoke $t-1-0-7 "raw" (u32.const 0) (u32.const 0)) (u64.const 0))
+(component instance $t-1-0-8 $T-1-0)
+(assert_trap (invoke $t-1-0-8 "raw" (u32.const 0) (u32.const 134217728)) "string too long")
+(component instance $t-1-0-9 $T-1-0)
+(assert_trap (invoke $t-1-0-9 "raw" (u32.const 0) (u32.const 134217727)) "string content out-of-bounds")
 
 ;; caller utf16, callee utf16
 (component definition $T-1-1
@@ -459,6 +476,10 @@
 (assert_trap (invoke $t-1-1-6 "raw" (u32.const 2147483646) (u32.const 2)) "string content out-of-bounds")
 (component instance $t-1-1-7 $T-1-1)
 (assert_return (invoke $t-1-1-7 "raw" (u32.const 0) (u32.const 0)) (u64.const 0))
+(component instance $t-1-1-8 $T-1-1)
+(assert_trap (invoke $t-1-1-8 "raw" (u32.const 0) (u32.const 134217728)) "string too long")
+(component instance $t-1-1-9 $T-1-1)
+(assert_trap (invoke $t-1-1-9 "raw" (u32.const 0) (u32.const 134217727)) "string content out-of-bounds")
 
 ;; caller utf16, callee latin1+utf16
 (component definition $T-1-2
@@ -548,6 +569,10 @@
 (assert_trap (invoke $t-1-2-6 "raw" (u32.const 2147483646) (u32.const 2)) "string content out-of-bounds")
 (component instance $t-1-2-7 $T-1-2)
 (assert_return (invoke $t-1-2-7 "raw" (u32.const 0) (u32.const 0)) (u64.const 0))
+(component instance $t-1-2-8 $T-1-2)
+(assert_trap (invoke $t-1-2-8 "raw" (u32.const 0) (u32.const 134217728)) "string too long")
+(component instance $t-1-2-9 $T-1-2)
+(assert_trap (invoke $t-1-2-9 "raw" (u32.const 0) (u32.const 134217727)) "string content out-of-bounds")
 
 ;; caller latin1+utf16, callee utf8
 (component definition $T-2-0
@@ -637,6 +662,10 @@
 (assert_trap (invoke $t-2-0-6 "raw" (u32.const 65534) (u32.const 2147483650)) "string content out-of-bounds")
 (component instance $t-2-0-7 $T-2-0)
 (assert_return (invoke $t-2-0-7 "raw" (u32.const 0) (u32.const 2147483648)) (u64.const 0))
+(component instance $t-2-0-8 $T-2-0)
+(assert_trap (invoke $t-2-0-8 "raw" (u32.const 0) (u32.const 268435456)) "string too long")
+(component instance $t-2-0-9 $T-2-0)
+(assert_trap (invoke $t-2-0-9 "raw" (u32.const 0) (u32.const 2281701376)) "string too long")
 
 ;; caller latin1+utf16, callee utf16
 (component definition $T-2-1
@@ -726,6 +755,10 @@
 (assert_trap (invoke $t-2-1-6 "raw" (u32.const 65534) (u32.const 2147483650)) "string content out-of-bounds")
 (component instance $t-2-1-7 $T-2-1)
 (assert_return (invoke $t-2-1-7 "raw" (u32.const 0) (u32.const 2147483648)) (u64.const 0))
+(component instance $t-2-1-8 $T-2-1)
+(assert_trap (invoke $t-2-1-8 "raw" (u32.const 0) (u32.const 268435456)) "string too long")
+(component instance $t-2-1-9 $T-2-1)
+(assert_trap (invoke $t-2-1-9 "raw" (u32.const 0) (u32.const 2281701376)) "string too long")
 
 ;; caller latin1+utf16, callee latin1+utf16
 (component definition $T-2-2
@@ -815,3 +848,7 @@
 (assert_trap (invoke $t-2-2-6 "raw" (u32.const 65534) (u32.const 2147483650)) "string content out-of-bounds")
 (component instance $t-2-2-7 $T-2-2)
 (assert_return (invoke $t-2-2-7 "raw" (u32.const 0) (u32.const 2147483648)) (u64.const 0))
+(component instance $t-2-2-8 $T-2-2)
+(assert_trap (invoke $t-2-2-8 "raw" (u32.const 0) (u32.const 268435456)) "string too long")
+(component instance $t-2-2-9 $T-2-2)
+(assert_trap (invoke $t-2-2-9 "raw" (u32.const 0) (u32.const 2281701376)) "string too long")

@@ -8,6 +8,7 @@ exec(compile(src, 'gen_strings', 'exec'), g)
 ENCS, callee, stat, lit = g['ENCS'], g['callee'], g['stat'], g['lit']
 
 OOB = 'string content out-of-bounds'
+TOO_LONG = 'string too long'
 
 
 def caller(enc, mode):
@@ -38,11 +39,13 @@ def caller(enc, mode):
 CASES = {
     0: [(200, 2, 'ok'), (100, 1, 'invalid utf-8'), (104, 2, 'incomplete utf-8 byte sequence'),
         (108, 3, 'invalid utf-8'), (112, 2, 'invalid utf-8'), (65535, 2, OOB), (0, 0, ''),
-        (65536, 0, ''), (65537, 0, OOB)],
+        (65536, 0, ''), (65537, 0, OOB), (0, 1 << 28, TOO_LONG), (0, 0xffffffff, TOO_LONG)],
     1: [(204, 2, 'ok'), (120, 1, 'invalid utf-16'), (124, 1, 'invalid utf-16'), (122, 1, 'A'),
-        (121, 1, 'unaligned pointer'), (65534, 2, OOB), (0x7ffffffe, 2, OOB), (0, 0, '')],
+        (121, 1, 'unaligned pointer'), (65534, 2, OOB), (0x7ffffffe, 2, OOB), (0, 0, ''),
+        (0, 1 << 27, TOO_LONG), (0, (1 << 27) - 1, OOB)],
     2: [(200, 2, 'ok'), (100, 1, '\u00ff'), (204, 0x80000002, 'ok'), (120, 0x80000001, 'invalid utf-16'),
-        (201, 1, 'unaligned pointer'), (65534, 3, OOB), (65534, 0x80000002, OOB), (0, 0x80000000, '')],
+        (201, 1, 'unaligned pointer'), (65534, 3, OOB), (65534, 0x80000002, OOB), (0, 0x80000000, ''),
+        (0, 1 << 28, TOO_LONG), (0, 0x80000000 | (1 << 27), TOO_LONG)],
 }
 
 
@@ -55,7 +58,8 @@ def main():
 ;; not utf-8 (a stray 0xff, a cut sequence, an encoded surrogate, an
 ;; overlong form), lone utf-16 surrogates, a utf16 or latin1+utf16 string at
 ;; an odd address (both need 2-byte alignment, latin1 too), and strings
-;; past the end of memory (an empty string may sit right at the end).
+;; past the end of memory (an empty string may sit right at the end), and
+;; strings of 2^28 bytes or more (the canonical ABI's limit, checked first).
 ''']
     for e1, m1 in ENCS:
         for e2, m2 in ENCS:
@@ -69,7 +73,7 @@ def main():
                 inst = f'$t-{m1}-{m2}-{k}'
                 call = f'(invoke {inst} "raw" (u32.const {p}) (u32.const {l}))'
                 out.append(f'(component instance {inst} {name})')
-                is_trap = want in ('invalid utf-8', 'incomplete utf-8 byte sequence', 'invalid utf-16', 'unaligned pointer', OOB)
+                is_trap = want in ('invalid utf-8', 'incomplete utf-8 byte sequence', 'invalid utf-16', 'unaligned pointer', OOB, TOO_LONG)
                 if is_trap:
                     out.append(f'(assert_trap {call} "{want}")')
                 else:
