@@ -1,5 +1,7 @@
 //! The `nyash-engine` command: a thin shell over the library.
 
+mod component;
+
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
@@ -23,7 +25,8 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Run a module (.wasm, .wat or .nwasm): a WASI command's `_start`, a
-    /// Nyash module's `main`, or the function named by --invoke.
+    /// Nyash module's `main`, or the function named by --invoke; or call a
+    /// component's export (--invoke).
     Run {
         /// Do not use the compile cache.
         #[arg(long)]
@@ -31,7 +34,9 @@ enum Command {
         /// Call this exported function instead of the module's entry point,
         /// with ARGS parsed as its parameters; print its results (a v128 as
         /// 0x and 32 hex digits, lane 0 last; given the same way, or in
-        /// decimal).
+        /// decimal). For a component, the whole call in WAVE:
+        /// --invoke 'add(1, 2)', --invoke 'greet("hi")',
+        /// --invoke 'ns:pkg/iface.f(...)'; its result is printed in WAVE.
         #[arg(long, value_name = "NAME")]
         invoke: Option<String>,
         /// Make host directory HOST visible to the program as GUEST (default: HOST).
@@ -167,8 +172,11 @@ fn artifact_config() -> Config {
 
 fn bundle(module: &Path, output: &Path) -> Result<(), Error> {
     let engine = Engine::new(&artifact_config())?;
-    let m = Module::from_file(&engine, module)?;
-    let artifact = m.serialize()?;
+    let artifact = if component::is_component_file(module) {
+        component::artifact(&engine, module)?
+    } else {
+        Module::from_file(&engine, module)?.serialize()?
+    };
     let exe = std::env::current_exe()
         .map_err(|e| Error::msg(format!("cannot find this executable: {e}")))?;
     let mut data =
@@ -232,8 +240,11 @@ fn main() -> ExitCode {
     match cli.command {
         Command::Compile { module, output } => finish((|| {
             let engine = Engine::new(&artifact_config())?;
-            let m = Module::from_file(&engine, &module)?;
-            let bytes = m.serialize()?;
+            let bytes = if component::is_component_file(&module) {
+                component::artifact(&engine, &module)?
+            } else {
+                Module::from_file(&engine, &module)?.serialize()?
+            };
             std::fs::write(&output, bytes)
                 .map_err(|e| Error::msg(format!("{}: {e}", output.display())))?;
             Ok(ExitCode::SUCCESS)
@@ -494,6 +505,13 @@ fn run(path: &Path, opts: &RunOptions, args: &[String]) -> Result<ExitCode, Erro
     }
     config.lazy_background_compile(false);
     let engine = Engine::new(&config)?;
+    let component = match opts.bundle {
+        Some((off, _)) => component::is_component_artifact_at(path, off),
+        None => component::is_component_file(path),
+    };
+    if component {
+        return component::run(&engine, path, opts, args);
+    }
     if config.is_lazy() && !opts.no_cache && opts.bundle.is_none() && !is_precompiled_file(path) {
         let bytes =
             std::fs::read(path).map_err(|e| Error::msg(format!("{}: {e}", path.display())))?;
@@ -535,17 +553,7 @@ fn run(path: &Path, opts: &RunOptions, args: &[String]) -> Result<ExitCode, Erro
         nyash: NyashHost::default(),
     };
     let mut store = Store::new(&engine, host);
-    if let Some(fuel) = opts.fuel {
-        store.set_fuel(fuel)?;
-    }
-    if let Some(timeout) = opts.timeout {
-        store.set_epoch_deadline(1);
-        let engine = engine.clone();
-        std::thread::spawn(move || {
-            std::thread::sleep(timeout);
-            engine.increment_epoch();
-        });
-    }
+    limit_store(&mut store, &engine, opts)?;
     let mut linker: Linker<Host> = Linker::new(&engine);
     linker.allow_shadowing(true);
     wasi::add_to_linker(&mut linker)?;
@@ -625,6 +633,23 @@ fn run(path: &Path, opts: &RunOptions, args: &[String]) -> Result<ExitCode, Erro
         println!("{}", format_val(&mut store, &r));
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// `--fuel` and `--timeout` on `store`: its fuel, and an epoch deadline
+/// that a thread reaches after the timeout.
+fn limit_store<T>(store: &mut Store<T>, engine: &Engine, opts: &RunOptions) -> Result<(), Error> {
+    if let Some(fuel) = opts.fuel {
+        store.set_fuel(fuel)?;
+    }
+    if let Some(timeout) = opts.timeout {
+        store.set_epoch_deadline(1);
+        let engine = engine.clone();
+        std::thread::spawn(move || {
+            std::thread::sleep(timeout);
+            engine.increment_epoch();
+        });
+    }
+    Ok(())
 }
 
 fn parse_arg(ty: ValType, s: &str) -> Result<Val, String> {

@@ -153,6 +153,37 @@ impl Cache {
         Ok(module)
     }
 
+    /// The component for `bytes` (binary or text): from the cache, or
+    /// compiled and stored. Its core modules go through
+    /// [`module`](Self::module) too, so a component whose modules are
+    /// cached (or that shares them with another) compiles nothing; with
+    /// lazy compilation the whole-component entry is not written (its
+    /// modules' entries fill in the background) and the next start
+    /// translates the component again but compiles nothing.
+    pub fn component(&self, engine: &Engine, bytes: &[u8]) -> Result<crate::component::Component> {
+        use crate::component::Component;
+        let key = Self::key(engine, bytes);
+        let path = self.entry(&key);
+        if path.exists() {
+            // SAFETY: as for `module`: entries are this cache's own.
+            if let Ok(c) = unsafe { Component::deserialize_file(engine, &path) } {
+                let _ = std::fs::File::options()
+                    .write(true)
+                    .open(&path)
+                    .and_then(|f| f.set_modified(SystemTime::now()));
+                return Ok(c);
+            }
+        }
+        let component = Component::compile(engine, bytes, Some(self))?;
+        if engine.inner.baseline.is_none()
+            && let Ok(data) = component.serialize()
+            && self.write_atomic(&path, &data).is_ok()
+        {
+            let _ = self.evict();
+        }
+        Ok(component)
+    }
+
     /// Whether the cache holds an entry for `bytes` under `engine`'s
     /// (optimizing) compiler.
     pub fn contains(&self, engine: &Engine, bytes: &[u8]) -> bool {

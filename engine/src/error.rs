@@ -116,6 +116,11 @@ pub enum ComponentTrap {
     /// A resource of another store, or of another type than the function
     /// takes, passed by the host.
     ResourceMismatch,
+    /// The lists and strings of one lifted value overlap so much that
+    /// their contents add up to more than twice the memory they are in (a
+    /// limit of the engine's, not the specification's: it keeps the host's
+    /// allocations in proportion to the guest's memory).
+    LiftTooLarge,
 }
 
 impl ComponentTrap {
@@ -156,7 +161,18 @@ impl ComponentTrap {
             ComponentTrap::CannotEnter => "cannot enter component instance",
             ComponentTrap::TooManyHandles => "too many resource handles",
             ComponentTrap::ResourceMismatch => "resource of the wrong type or store",
+            ComponentTrap::LiftTooLarge => {
+                "lifted value too large: its lists and strings overlap, adding up to more than twice the memory"
+            }
         }
+    }
+
+    /// Whether an expected trap message (an `assert_trap`'s, with or
+    /// without the `wasm trap: ` that `Display` puts first) is this trap:
+    /// it is one of the wordings the message holds.
+    pub fn matches(self, expected: &str) -> bool {
+        let expected = expected.strip_prefix("wasm trap: ").unwrap_or(expected);
+        !expected.is_empty() && self.message().contains(expected)
     }
 }
 

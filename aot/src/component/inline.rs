@@ -200,7 +200,6 @@ pub struct InlinedComponent {
     /// created it), by [`ComponentInstanceId`]; `None` for the root. The
     /// canonical ABI's reentrance rule enters an instance together with its
     /// ancestors, less those the caller is already in.
-    #[serde(default)]
     pub parents: Vec<Option<ComponentInstanceId>>,
 }
 
@@ -287,7 +286,7 @@ pub fn inline(t: &ComponentTranslation) -> Result<InlinedComponent, CompileError
         out: InlinedComponent::default(),
     };
     let root = StaticComponentIndex(t.components.len() as u32 - 1);
-    let exports = inliner.instantiate(root, &[], &[], None, None, 0)?;
+    let exports = inliner.instantiate(root, &[], &[], None, 0, None)?;
     // The root's exports, in its order.
     let root_body = t.root();
     for init in &root_body.initializers {
@@ -449,8 +448,8 @@ impl Inliner<'_> {
         upvar_modules: &[ModuleDef],
         upvar_components: &[ComponentDef],
         args: Option<&HashMap<String, Item>>,
-        parent: Option<ComponentInstanceId>,
         depth: u32,
+        parent: Option<ComponentInstanceId>,
     ) -> Result<BTreeMap<String, Item>, CompileError> {
         if depth > MAX_DEPTH {
             return Err(unsupported(&format!(
@@ -656,8 +655,8 @@ impl Inliner<'_> {
                         &modules,
                         &components,
                         Some(&named),
-                        Some(instance),
                         depth + 1,
+                        Some(instance),
                     )?;
                     let instance = Item::Instance(InstanceDef::Items(items));
                     self.map_resources(&mut f, &EntityType::Instance(*ty), &instance, 0);

@@ -6,6 +6,7 @@
 //! adapters, resources, exports. Nothing here compiles or runs code yet;
 //! the canonical ABI's trampolines and adapters will build on these.
 
+pub mod artifact;
 pub mod inline;
 pub mod translate;
 pub mod types;

@@ -32,12 +32,18 @@
 //! workloads built with `-O3 -msimd128` (`simd/NAME`, against the same native
 //! build as the scalar row). `--only simd` selects all of them.
 //!
+//! The component rows (`--only components`) call the same components in
+//! both engines: scalars, strings, lists of records, host imports, calls
+//! between component instances, instantiation; see `compare/component.rs`.
+//!
 //! The GC rows (`gc/NAME`, `--only gc` for all) run the WebAssembly GC
 //! workloads of `workloads/gc/` in nyash-engine, wasmtime with its copying
 //! and its deferred reference-counting collector, and V8 (Node 24), each
 //! run in a fresh process, for the time of the `run` call and the peak
 //! resident set: see `compare/gc.rs`.
 
+#[path = "compare/component.rs"]
+mod component;
 #[path = "compare/gc.rs"]
 mod gc;
 
@@ -119,7 +125,7 @@ fn run() -> Res<()> {
             }
             "-h" | "--help" => {
                 println!(
-                    "usage: compare [--runs N] [--only NAME,NAME]  (names: workloads, `simd/NAME`, `simd` for every SIMD row, `gc/NAME`, `gc` for every GC row, `calls`)"
+                    "usage: compare [--runs N] [--only NAME,NAME]  (names: workloads, `simd/NAME`, `simd` for every SIMD row, `gc/NAME`, `gc` for every GC row, `calls`, `components`)"
                 );
                 return Ok(());
             }
@@ -208,8 +214,10 @@ fn run() -> Res<()> {
             });
         }
     }
-    if workloads.is_empty() && gc_rows.is_empty() && !wanted("calls") {
-        return Err("nothing matches --only (workload names, `gc/NAME`, or `calls`)".into());
+    if workloads.is_empty() && gc_rows.is_empty() && !wanted("calls") && !wanted("components") {
+        return Err(
+            "nothing matches --only (workload names, `gc/NAME`, `calls` or `components`)".into(),
+        );
     }
 
     let ny = nyash::Bench::new()?;
@@ -234,8 +242,16 @@ fn run() -> Res<()> {
     if !workloads.is_empty() {
         print_tables(&workloads, &rows, runs);
     }
+    let components = if wanted("components") {
+        Some(component::measure(runs)?)
+    } else {
+        None
+    };
     if let Some(calls) = calls {
         print_calls(&calls);
+    }
+    if let Some(rows) = components {
+        component::print_table(&rows, runs);
     }
     if let Some(gc) = gc {
         gc::print_table(&gc, runs);

@@ -23,8 +23,10 @@
 //!   out of bounds, a discriminant past the cases, a `char` that is a
 //!   surrogate or past U+10FFFF, a string that does not decode. Guest
 //!   lengths are checked against the memory before anything is allocated
-//!   for them, so a guest can make the host allocate at most in proportion
-//!   to its own memory.
+//!   for them, and one lift reads at most twice the memory (plus 1 MiB) of
+//!   list and string contents however much they overlap (an engine limit,
+//!   [`ComponentTrap::LiftTooLarge`]), so a guest can make the host
+//!   allocate at most in proportion to its own memory.
 //! - **Lowering** (`lower_flat`, `store`): into core values
 //!   ([`Abi::lower_args`] of an export the host calls,
 //!   [`Abi::lower_results`] of an import the guest called), strings
@@ -218,6 +220,21 @@ fn flags_size(n: usize) -> u32 {
 /// A trap of the canonical ABI, with where it happened as context.
 fn trap(kind: ComponentTrap, detail: String) -> Error {
     Error::from(TrapCode::Component(kind)).context(detail)
+}
+
+/// Takes `bytes` of list or string contents out of a lift's budget
+/// (`Abi::lift_budget`), a trap once it is spent.
+fn charge(budget: &mut u64, bytes: u64) -> Result<()> {
+    match budget.checked_sub(bytes) {
+        Some(left) => {
+            *budget = left;
+            Ok(())
+        }
+        None => Err(trap(
+            ComponentTrap::LiftTooLarge,
+            format!("{bytes} more bytes of list or string contents"),
+        )),
+    }
 }
 
 /// An engine bug: the runtime handed lift or lower core values that do not
@@ -622,7 +639,7 @@ impl Abi<'_> {
         )
     }
 
-    /// The offsets of a record's fields, and its layout.
+    /// The offsets of a record's (tuple's) fields, in order.
     fn field_offsets(&self, fields: impl Iterator<Item = InterfaceType>) -> Vec<u64> {
         let mut offs = Vec::new();
         let mut at = 0u64;
@@ -880,8 +897,23 @@ impl Abi<'_> {
     // ---------------------------------------------------------------
     // Lifting
 
+    /// How many bytes of list and string contents one lift may read: twice
+    /// the memory and 1 MiB more. Lists and strings a guest lays out
+    /// without overlap add up to at most the memory; overlapping ones (a
+    /// list of a thousand pointers to one long list) could otherwise make
+    /// the host build values quadratic in the memory's size.
+    fn lift_budget(&self, h: &mut dyn AbiHost) -> Result<u64> {
+        Ok(2 * self.mem_len(h).unwrap_or(0) + (1 << 20))
+    }
+
     /// `lift_flat`: a value of `ty` out of core values.
-    fn lift_flat(&self, h: &mut dyn AbiHost, ty: InterfaceType, src: &mut Src<'_>) -> Result<Val> {
+    fn lift_flat(
+        &self,
+        h: &mut dyn AbiHost,
+        budget: &mut u64,
+        ty: InterfaceType,
+        src: &mut Src<'_>,
+    ) -> Result<Val> {
         use InterfaceType as T;
         Ok(match ty {
             T::Bool => Val::Bool(src.i32()? != 0),
@@ -898,33 +930,33 @@ impl Abi<'_> {
             T::Char => Val::Char(to_char(src.u32()?)?),
             T::String => {
                 let (ptr, len) = (src.u32()?, src.u32()?);
-                Val::String(self.load_string_from_range(h, ptr, len)?)
+                Val::String(self.load_string_from_range(h, budget, ptr, len)?)
             }
             T::Defined(i) => match self.types.defined(i) {
-                DefinedType::Primitive(p) => self.lift_flat(h, *p, src)?,
+                DefinedType::Primitive(p) => self.lift_flat(h, budget, *p, src)?,
                 DefinedType::Record(fields) => Val::Record(
                     fields
                         .iter()
-                        .map(|(n, t)| Ok((n.clone(), self.lift_flat(h, *t, src)?)))
+                        .map(|(n, t)| Ok((n.clone(), self.lift_flat(h, budget, *t, src)?)))
                         .collect::<Result<_>>()?,
                 ),
                 DefinedType::Tuple(ts) => Val::Tuple(
                     ts.iter()
-                        .map(|t| self.lift_flat(h, *t, src))
+                        .map(|t| self.lift_flat(h, budget, *t, src))
                         .collect::<Result<_>>()?,
                 ),
                 DefinedType::List(e) => {
                     let (ptr, len) = (src.u32()?, src.u32()?);
-                    Val::List(self.load_list_from_range(h, ptr, len, *e)?)
+                    Val::List(self.load_list_from_range(h, budget, ptr, len, *e)?)
                 }
                 DefinedType::FixedLengthList { element, len } => Val::List(
                     (0..*len)
-                        .map(|_| self.lift_flat(h, *element, src))
+                        .map(|_| self.lift_flat(h, budget, *element, src))
                         .collect::<Result<_>>()?,
                 ),
                 DefinedType::Map { key, value } => {
                     let (ptr, len) = (src.u32()?, src.u32()?);
-                    Val::Map(self.load_map_from_range(h, ptr, len, *key, *value)?)
+                    Val::Map(self.load_map_from_range(h, budget, ptr, len, *key, *value)?)
                 }
                 DefinedType::Flags(names) => Val::Flags(unpack_flags(src.u32()?, names)),
                 DefinedType::Own(r) => Val::Resource(h.lift_own(*r, src.u32()?)?),
@@ -933,7 +965,7 @@ impl Abi<'_> {
                     let cases = self
                         .cases(d)
                         .ok_or_else(|| bug(format!("{d:?} is not a variant")))?;
-                    let (i, payload) = self.lift_flat_variant(h, cases, src)?;
+                    let (i, payload) = self.lift_flat_variant(h, budget, cases, src)?;
                     make_case(d, i, payload)?
                 }
             },
@@ -944,6 +976,7 @@ impl Abi<'_> {
     fn lift_flat_variant(
         &self,
         h: &mut dyn AbiHost,
+        budget: &mut u64,
         cases: Cases<'_>,
         src: &mut Src<'_>,
     ) -> Result<(usize, Option<Val>)> {
@@ -974,13 +1007,19 @@ impl Abi<'_> {
             .map(|(w, v)| coerce_lift(*v, *w))
             .collect::<Result<Vec<_>>>()?;
         let mut sub = Src::new(&coerced);
-        let v = self.lift_flat(h, t, &mut sub)?;
+        let v = self.lift_flat(h, budget, t, &mut sub)?;
         Ok((i, Some(v)))
     }
 
     /// `load`: a value of `ty` at `ptr`, which is aligned and within the
     /// memory (the caller checked).
-    fn load(&self, h: &mut dyn AbiHost, ty: InterfaceType, ptr: u64) -> Result<Val> {
+    fn load(
+        &self,
+        h: &mut dyn AbiHost,
+        budget: &mut u64,
+        ty: InterfaceType,
+        ptr: u64,
+    ) -> Result<Val> {
         use InterfaceType as T;
         if let Some(s) = self.scalar(ty) {
             let n = self.layout(s).size;
@@ -990,31 +1029,31 @@ impl Abi<'_> {
         Ok(match ty {
             T::String => {
                 let (p, n) = (self.read_u32(h, ptr)?, self.read_u32(h, ptr + 4)?);
-                Val::String(self.load_string_from_range(h, p, n)?)
+                Val::String(self.load_string_from_range(h, budget, p, n)?)
             }
             T::Defined(i) => match self.types.defined(i) {
-                DefinedType::Primitive(p) => self.load(h, *p, ptr)?,
+                DefinedType::Primitive(p) => self.load(h, budget, *p, ptr)?,
                 DefinedType::Record(fields) => {
                     let offs = self.field_offsets(fields.iter().map(|f| f.1));
                     Val::Record(
                         fields
                             .iter()
                             .zip(offs)
-                            .map(|((n, t), o)| Ok((n.clone(), self.load(h, *t, ptr + o)?)))
+                            .map(|((n, t), o)| Ok((n.clone(), self.load(h, budget, *t, ptr + o)?)))
                             .collect::<Result<_>>()?,
                     )
                 }
-                DefinedType::Tuple(ts) => Val::Tuple(self.load_fields(h, ts, ptr)?),
+                DefinedType::Tuple(ts) => Val::Tuple(self.load_fields(h, budget, ts, ptr)?),
                 DefinedType::List(e) => {
                     let (p, n) = (self.read_u32(h, ptr)?, self.read_u32(h, ptr + 4)?);
-                    Val::List(self.load_list_from_range(h, p, n, *e)?)
+                    Val::List(self.load_list_from_range(h, budget, p, n, *e)?)
                 }
                 DefinedType::FixedLengthList { element, len } => {
-                    Val::List(self.load_elements(h, ptr, u64::from(*len), *element)?)
+                    Val::List(self.load_elements(h, budget, ptr, u64::from(*len), *element)?)
                 }
                 DefinedType::Map { key, value } => {
                     let (p, n) = (self.read_u32(h, ptr)?, self.read_u32(h, ptr + 4)?);
-                    Val::Map(self.load_map_from_range(h, p, n, *key, *value)?)
+                    Val::Map(self.load_map_from_range(h, budget, p, n, *key, *value)?)
                 }
                 DefinedType::Flags(names) => {
                     let v = match flags_size(names.len()) {
@@ -1053,7 +1092,7 @@ impl Abi<'_> {
                     }
                     let i = disc as usize;
                     let payload = match cases.payload(i) {
-                        Some(t) => Some(self.load(h, t, ptr + payload_at)?),
+                        Some(t) => Some(self.load(h, budget, t, ptr + payload_at)?),
                         None => None,
                     };
                     make_case(d, i, payload)?
@@ -1064,18 +1103,30 @@ impl Abi<'_> {
     }
 
     /// The fields of a tuple (or of spilled parameters) at `ptr`.
-    fn load_fields(&self, h: &mut dyn AbiHost, ts: &[InterfaceType], ptr: u64) -> Result<Vec<Val>> {
+    fn load_fields(
+        &self,
+        h: &mut dyn AbiHost,
+        budget: &mut u64,
+        ts: &[InterfaceType],
+        ptr: u64,
+    ) -> Result<Vec<Val>> {
         let offs = self.field_offsets(ts.iter().copied());
         ts.iter()
             .zip(offs)
-            .map(|(t, o)| self.load(h, *t, ptr + o))
+            .map(|(t, o)| self.load(h, budget, *t, ptr + o))
             .collect()
     }
 
     /// `load_string_from_range`: a string of the options' encoding at
     /// `ptr` with `tagged` code units (for `latin1+utf16`, the top bit says
     /// UTF-16).
-    fn load_string_from_range(&self, h: &mut dyn AbiHost, ptr: u32, tagged: u32) -> Result<String> {
+    fn load_string_from_range(
+        &self,
+        h: &mut dyn AbiHost,
+        budget: &mut u64,
+        ptr: u32,
+        tagged: u32,
+    ) -> Result<String> {
         #[derive(Clone, Copy)]
         enum Enc {
             Utf8,
@@ -1110,6 +1161,7 @@ impl Abi<'_> {
                 format!("string of {bytes} bytes at {ptr:#x}, past the memory's {len} bytes"),
             ));
         }
+        charge(budget, bytes)?;
         let b = self.slice(mem, ptr.into(), bytes)?;
         match enc {
             Enc::Utf8 => match std::str::from_utf8(b) {
@@ -1182,18 +1234,22 @@ impl Abi<'_> {
     fn load_list_from_range(
         &self,
         h: &mut dyn AbiHost,
+        budget: &mut u64,
         ptr: u32,
         count: u32,
         elem: InterfaceType,
     ) -> Result<Vec<Val>> {
-        self.check_list(h, ptr, count, self.layout(elem))?;
-        self.load_elements(h, ptr.into(), count.into(), elem)
+        let l = self.layout(elem);
+        self.check_list(h, ptr, count, l)?;
+        charge(budget, u64::from(count) * l.size)?;
+        self.load_elements(h, budget, ptr.into(), count.into(), elem)
     }
 
     /// `count` elements of `elem` from `ptr`, whose range is checked.
     fn load_elements(
         &self,
         h: &mut dyn AbiHost,
+        budget: &mut u64,
         ptr: u64,
         count: u64,
         elem: InterfaceType,
@@ -1210,7 +1266,7 @@ impl Abi<'_> {
         }
         let mut out = Vec::with_capacity(usize::try_from(count).unwrap_or(0));
         for i in 0..count {
-            out.push(self.load(h, elem, ptr + i * l.size)?);
+            out.push(self.load(h, budget, elem, ptr + i * l.size)?);
         }
         Ok(out)
     }
@@ -1219,6 +1275,7 @@ impl Abi<'_> {
     fn load_map_from_range(
         &self,
         h: &mut dyn AbiHost,
+        budget: &mut u64,
         ptr: u32,
         count: u32,
         key: InterfaceType,
@@ -1226,12 +1283,13 @@ impl Abi<'_> {
     ) -> Result<Vec<(Val, Val)>> {
         let pair = self.record_layout([key, value].into_iter());
         self.check_list(h, ptr, count, pair)?;
+        charge(budget, u64::from(count) * pair.size)?;
         let value_at = align_to(self.layout(key).size, self.layout(value).align);
         let mut out = Vec::with_capacity(count as usize);
         for i in 0..u64::from(count) {
             let at = u64::from(ptr) + i * pair.size;
-            let k = self.load(h, key, at)?;
-            let v = self.load(h, value, at + value_at)?;
+            let k = self.load(h, budget, key, at)?;
+            let v = self.load(h, budget, value, at + value_at)?;
             out.push((k, v));
         }
         Ok(out)
@@ -1699,11 +1757,12 @@ impl Abi<'_> {
             return Ok(Vec::new());
         };
         let mut src = Src::new(core);
+        let mut budget = self.lift_budget(h)?;
         let v = match self.flat_result_types(ft) {
-            Some(_) => self.lift_flat(h, t, &mut src),
+            Some(_) => self.lift_flat(h, &mut budget, t, &mut src),
             None => src.u32().and_then(|ptr| {
                 self.check_ptr(h, ptr, self.layout(t), "the result area")?;
-                self.load(h, t, ptr.into())
+                self.load(h, &mut budget, t, ptr.into())
             }),
         }
         .map_err(|e| e.context("lifting the result"))?;
@@ -1724,12 +1783,13 @@ impl Abi<'_> {
         core: &[Flat],
     ) -> Result<(Vec<Val>, Option<u32>)> {
         let mut src = Src::new(core);
+        let mut budget = self.lift_budget(h)?;
         let args = match self.flat_param_types(ft) {
             Some(_) => {
                 let mut args = Vec::with_capacity(ft.params.len());
                 for (name, t) in &ft.params {
                     args.push(
-                        self.lift_flat(h, *t, &mut src)
+                        self.lift_flat(h, &mut budget, *t, &mut src)
                             .map_err(|e| e.context(format!("lifting argument `{name}`")))?,
                     );
                 }
@@ -1741,7 +1801,7 @@ impl Abi<'_> {
                 (|| {
                     let l = self.record_layout(ts.iter().copied());
                     self.check_ptr(h, ptr, l, "the spilled arguments")?;
-                    self.load_fields(h, &ts, ptr.into())
+                    self.load_fields(h, &mut budget, &ts, ptr.into())
                 })()
                 .map_err(|e| e.context("lifting the spilled arguments"))?
             }
@@ -1912,6 +1972,8 @@ impl Abi<'_> {
                         None => Ok(()),
                     }
                 }
+                // The handle's resource type is checked where the handle
+                // is lowered (`AbiHost::lower_own`, `lower_borrow`).
                 (DefinedType::Own(_) | DefinedType::Borrow(_), Val::Resource(_)) => Ok(()),
                 (DefinedType::Variant(cs), Val::Variant(name, p)) => {
                     let Some((_, t)) = cs.iter().find(|c| c.0 == *name) else {
@@ -2076,6 +2138,7 @@ mod tests {
     use super::*;
     use crate::CompileError;
     use nyash_aot::component::types::TypeIndex;
+    use nyash_test_util::SplitMix64;
 
     const PAGE: usize = 65536;
 
@@ -2234,7 +2297,9 @@ mod tests {
             "lowered arguments against the lifted signature"
         );
         let spill = ft.result.is_some() && abi.flat_results(ft, Context::Lower).is_empty();
-        let retptr = 40_000;
+        // The return area at the end of the memory, away from `realloc`'s.
+        let size = ft.result.map_or(0, |t| abi.size_align(t).0);
+        let retptr = ((h.mem.len() as u32 - size) & !7) as i32;
         if spill {
             core.push(Flat::I32(retptr));
         }
@@ -3049,6 +3114,7 @@ mod tests {
             len: 2,
         });
         let fl = t.def(DefinedType::Flags(Types::names(2)));
+        let own = t.def(DefinedType::Own(ResourceIndex(0)));
         let abi = abi(&t, StringEncoding::Utf8);
         let person = |age: Val| Val::Record(vec![("name".into(), s("n")), ("age".into(), age)]);
         let ft = func(&[T::String, list], None);
@@ -3104,6 +3170,12 @@ mod tests {
             .contains("expected field `name`")
         );
         assert!(abi.lower_args(&mut h, &ft, &[s("x")]).is_err());
+        // An owned handle is not moved into the guest's table for a call
+        // whose later argument is wrong.
+        let ft = func(&[own, T::U8], None);
+        let args = [Val::Resource(ResourceAny::test(1)), Val::U16(2)];
+        assert!(abi.lower_args(&mut h, &ft, &args).is_err());
+        assert!(h.lowered.is_empty());
         let ft = func(&[], Some(T::U8));
         assert!(abi.lower_results(&mut h, &ft, &[Val::S8(1)], None).is_err());
     }
@@ -3124,5 +3196,488 @@ mod tests {
                 "{e}"
             );
         }
+    }
+
+    #[test]
+    fn overlapping_lists_cannot_blow_up_the_host() {
+        use InterfaceType as T;
+        let mut t = Types::default();
+        let bytes = t.list(T::U8);
+        let lists = t.list(bytes);
+        let abi = abi(&t, StringEncoding::Utf8);
+        let ft = func(&[lists], None);
+        // 4096 list headers at 0, each the whole 64 KiB page: 256 MiB of
+        // `u8`s (about 10 GiB of `Val`s) from one page.
+        let mut h = Host::new();
+        for i in 0..4096 {
+            h.put_u32s(8 * i, &[0, PAGE as u32]);
+        }
+        let e = abi
+            .lift_args(&mut h, &ft, &[Flat::I32(0), Flat::I32(4096)])
+            .unwrap_err();
+        assert_eq!(trap_of(&e), Some(ComponentTrap::LiftTooLarge), "{e}");
+        // Some sharing (the same bytes twice) is fine.
+        let (v, _) = abi
+            .lift_args(&mut h, &ft, &[Flat::I32(0), Flat::I32(2)])
+            .unwrap();
+        let Val::List(l) = &v[0] else { panic!() };
+        assert_eq!(l.len(), 2);
+    }
+
+    #[test]
+    fn the_reference_tests_wordings_match_the_traps() {
+        use ComponentTrap as C;
+        // Each `assert_trap` wording of the reference tests' values/
+        // folder, with the trap this ABI gives for its condition.
+        for (wording, trap) in [
+            (
+                "string pointer/length out of bounds of memory",
+                C::StringOutOfBounds,
+            ),
+            ("string content out-of-bounds", C::StringOutOfBounds),
+            ("invalid utf-8", C::InvalidUtf8),
+            ("incomplete utf-8 byte sequence", C::IncompleteUtf8),
+            ("invalid `char` bit pattern", C::InvalidChar),
+            ("invalid variant discriminant", C::InvalidDiscriminant),
+            ("unaligned pointer", C::UnalignedPointer),
+            ("unaligned pointer", C::ReallocUnaligned),
+            ("wasm trap: unaligned pointer", C::ReallocUnaligned),
+            ("realloc return: result not aligned", C::ReallocUnaligned),
+            (
+                "wasm trap: list content out-of-bounds",
+                C::ReallocListOutOfBounds,
+            ),
+            (
+                "realloc return: beyond end of memory",
+                C::ReallocListOutOfBounds,
+            ),
+        ] {
+            assert!(trap.matches(wording), "{trap:?} against `{wording}`");
+        }
+        assert!(!C::IncompleteUtf8.matches("invalid utf-8"));
+        assert!(!C::UnalignedPointer.matches("realloc return: result not aligned"));
+        assert!(!C::InvalidChar.matches(""));
+    }
+
+    /// A random interface type, at most `depth` levels deep.
+    fn random_type(t: &mut Types, r: &mut SplitMix64, depth: u32) -> InterfaceType {
+        use InterfaceType as T;
+        const PRIMS: [InterfaceType; 13] = [
+            T::Bool,
+            T::S8,
+            T::U8,
+            T::S16,
+            T::U16,
+            T::S32,
+            T::U32,
+            T::S64,
+            T::U64,
+            T::F32,
+            T::F64,
+            T::Char,
+            T::String,
+        ];
+        if depth == 0 || r.chance(35) {
+            return PRIMS[r.below(PRIMS.len())];
+        }
+        let d = depth - 1;
+        let some = |t: &mut Types, r: &mut SplitMix64| {
+            if r.chance(30) {
+                None
+            } else {
+                Some(random_type(t, r, d))
+            }
+        };
+        match r.below(12) {
+            0 => {
+                let e = random_type(t, r, d);
+                t.list(e)
+            }
+            1 => {
+                let element = random_type(t, r, d);
+                let len = 1 + r.below(4) as u32;
+                t.def(DefinedType::FixedLengthList { element, len })
+            }
+            2 => {
+                let n = 1 + r.below(4);
+                let fs = (0..n)
+                    .map(|i| (format!("f{i}"), random_type(t, r, d)))
+                    .collect();
+                t.def(DefinedType::Record(fs))
+            }
+            3 => {
+                let n = 1 + r.below(4);
+                let ts: Vec<_> = (0..n).map(|_| random_type(t, r, d)).collect();
+                t.tuple(&ts)
+            }
+            4 => {
+                let n = 1 + r.below(5);
+                let cs = (0..n).map(|i| (format!("c{i}"), some(t, r))).collect();
+                t.def(DefinedType::Variant(cs))
+            }
+            5 => {
+                let n = if r.one_in(8) { 300 } else { 1 + r.below(5) };
+                t.def(DefinedType::Enum(Types::names(n)))
+            }
+            6 => {
+                let e = random_type(t, r, d);
+                t.def(DefinedType::Option(e))
+            }
+            7 => {
+                let (ok, err) = (some(t, r), some(t, r));
+                t.def(DefinedType::Result { ok, err })
+            }
+            8 => t.def(DefinedType::Flags(Types::names(1 + r.below(32)))),
+            9 => t.def(DefinedType::Own(ResourceIndex(0))),
+            10 => {
+                // Map keys are never floats.
+                let key = [T::Bool, T::U8, T::S16, T::U32, T::S64, T::Char, T::String][r.below(7)];
+                let value = random_type(t, r, d);
+                t.def(DefinedType::Map { key, value })
+            }
+            _ => {
+                let p = PRIMS[r.below(PRIMS.len())];
+                t.def(DefinedType::Primitive(p))
+            }
+        }
+    }
+
+    /// A random value of `ty` (no NaNs: they would not compare equal).
+    fn random_val(t: &ComponentTypes, ty: InterfaceType, r: &mut SplitMix64) -> Val {
+        use InterfaceType as T;
+        const TEXTS: [&str; 6] = ["", "a", "hö", "☃🍰", "ÿ\u{100}x", "longer text here"];
+        let float = |r: &mut SplitMix64| (r.next_u64() % 2001) as f64 / 8.0 - 125.0;
+        let len = |r: &mut SplitMix64| r.below(4);
+        match ty {
+            T::Bool => Val::Bool(r.chance(50)),
+            T::S8 => Val::S8(r.next_u64() as i8),
+            T::U8 => Val::U8(r.next_u64() as u8),
+            T::S16 => Val::S16(r.next_u64() as i16),
+            T::U16 => Val::U16(r.next_u64() as u16),
+            T::S32 => Val::S32(r.next_u64() as i32),
+            T::U32 => Val::U32(r.next_u64() as u32),
+            T::S64 => Val::S64(r.next_u64() as i64),
+            T::U64 => Val::U64(r.next_u64()),
+            T::F32 => Val::Float32(float(r) as f32),
+            T::F64 => Val::Float64(float(r)),
+            T::Char => Val::Char(['a', '\0', 'ö', '☃', '🍰', '\u{10ffff}', '\u{e000}'][r.below(7)]),
+            T::String => s(TEXTS[r.below(TEXTS.len())]),
+            T::Defined(i) => match t.defined(i) {
+                DefinedType::Primitive(p) => random_val(t, *p, r),
+                DefinedType::Record(fs) => Val::Record(
+                    fs.iter()
+                        .map(|(n, ft)| (n.clone(), random_val(t, *ft, r)))
+                        .collect(),
+                ),
+                DefinedType::Tuple(ts) => {
+                    Val::Tuple(ts.iter().map(|e| random_val(t, *e, r)).collect())
+                }
+                DefinedType::List(e) => {
+                    let n = len(r);
+                    Val::List((0..n).map(|_| random_val(t, *e, r)).collect())
+                }
+                DefinedType::FixedLengthList { element, len } => {
+                    Val::List((0..*len).map(|_| random_val(t, *element, r)).collect())
+                }
+                DefinedType::Map { key, value } => {
+                    let n = len(r);
+                    Val::Map(
+                        (0..n)
+                            .map(|_| (random_val(t, *key, r), random_val(t, *value, r)))
+                            .collect(),
+                    )
+                }
+                DefinedType::Flags(names) => {
+                    Val::Flags(names.iter().filter(|_| r.chance(50)).cloned().collect())
+                }
+                DefinedType::Enum(names) => Val::Enum(names[r.below(names.len())].clone()),
+                DefinedType::Variant(cs) => {
+                    let (n, p) = &cs[r.below(cs.len())];
+                    Val::Variant(n.clone(), p.map(|p| Box::new(random_val(t, p, r))))
+                }
+                DefinedType::Option(p) => {
+                    Val::Option(r.chance(50).then(|| Box::new(random_val(t, *p, r))))
+                }
+                DefinedType::Result { ok, err } => {
+                    let is_ok = r.chance(50);
+                    let p = if is_ok { ok } else { err };
+                    let p = p.map(|p| Box::new(random_val(t, p, r)));
+                    Val::Result(if is_ok { Ok(p) } else { Err(p) })
+                }
+                DefinedType::Own(_) | DefinedType::Borrow(_) => {
+                    Val::Resource(ResourceAny::test(r.below(100) as u64))
+                }
+            },
+        }
+    }
+
+    #[test]
+    fn random_types_and_values_round_trip() {
+        let mut r = SplitMix64::from_state(0x05ee_dab1);
+        let encodings = [
+            StringEncoding::Utf8,
+            StringEncoding::Utf16,
+            StringEncoding::Latin1Utf16,
+        ];
+        let (mut flat, mut spilled) = (0, 0);
+        for round in 0..400 {
+            let mut t = Types::default();
+            let n = 1 + r.below(8);
+            let params: Vec<_> = (0..n).map(|_| random_type(&mut t, &mut r, 3)).collect();
+            let result = random_type(&mut t, &mut r, 3);
+            let args: Vec<_> = params
+                .iter()
+                .map(|p| random_val(&t.0, *p, &mut r))
+                .collect();
+            let res = random_val(&t.0, result, &mut r);
+            let abi = Abi {
+                types: &t.0,
+                encoding: encodings[round % 3],
+            };
+            let ft = func(&params, Some(result));
+            if abi.flat_param_types(&ft).is_some() {
+                flat += 1;
+            } else {
+                spilled += 1;
+            }
+            let mut h = Host::new();
+            round_trip(&abi, &mut h, &ft, &args, Some(&res));
+        }
+        // Both paths were taken often enough to mean something.
+        assert!(
+            flat >= 250 && spilled >= 40,
+            "{flat} flat, {spilled} spilled"
+        );
+    }
+
+    #[test]
+    fn random_guest_bytes_never_panic() {
+        let mut r = SplitMix64::from_state(0x0000_000b_adb1_7e55);
+        let (mut ok, mut trapped) = (0, 0);
+        for round in 0..2000 {
+            let mut t = Types::default();
+            let n = 1 + r.below(3);
+            let params: Vec<_> = (0..n).map(|_| random_type(&mut t, &mut r, 3)).collect();
+            let result = random_type(&mut t, &mut r, 3);
+            let abi = Abi {
+                types: &t.0,
+                encoding: [
+                    StringEncoding::Utf8,
+                    StringEncoding::Utf16,
+                    StringEncoding::Latin1Utf16,
+                ][round % 3],
+            };
+            let ft = func(&params, Some(result));
+            let mut h = Host::new();
+            // Memory of small numbers (plausible pointers and lengths) and
+            // random bytes.
+            for i in 0..PAGE / 4 {
+                let w = match r.below(4) {
+                    0 => r.next_u64() as u32,
+                    1 => r.below(PAGE) as u32,
+                    _ => r.below(8) as u32,
+                };
+                h.put_u32s(4 * i, &[w]);
+            }
+            let word = |r: &mut SplitMix64| match r.below(3) {
+                0 => r.next_u64(),
+                1 => r.below(PAGE) as u64,
+                _ => r.below(4) as u64,
+            };
+            let core: Vec<Flat> = abi
+                .flat_params(&ft, Context::Lower)
+                .iter()
+                .map(|c| match c {
+                    CoreTy::I32 => Flat::I32(word(&mut r) as i32),
+                    CoreTy::I64 => Flat::I64(word(&mut r) as i64),
+                    CoreTy::F32 => Flat::F32(r.next_u64() as u32),
+                    CoreTy::F64 => Flat::F64(r.next_u64()),
+                })
+                .collect();
+            let results: Vec<Flat> = abi
+                .flat_results(&ft, Context::Lift)
+                .iter()
+                .map(|c| match c {
+                    CoreTy::I32 => Flat::I32(word(&mut r) as i32),
+                    CoreTy::I64 => Flat::I64(word(&mut r) as i64),
+                    CoreTy::F32 => Flat::F32(r.next_u64() as u32),
+                    CoreTy::F64 => Flat::F64(r.next_u64()),
+                })
+                .collect();
+            for res in [
+                abi.lift_args(&mut h, &ft, &core).map(|_| ()),
+                abi.lift_results(&mut h, &ft, &results).map(|_| ()),
+            ] {
+                match res {
+                    Ok(()) => ok += 1,
+                    Err(e) => {
+                        assert!(trap_of(&e).is_some(), "not a trap: {e}");
+                        trapped += 1;
+                    }
+                }
+            }
+        }
+        assert!(
+            ok >= 1000 && trapped >= 1000,
+            "{ok} lifted, {trapped} trapped"
+        );
+    }
+
+    /// `ty` in WIT (defined types by their names, `t<index>`).
+    fn wit_type(ty: InterfaceType) -> String {
+        use InterfaceType as T;
+        match ty {
+            T::Bool => "bool".into(),
+            T::S8 => "s8".into(),
+            T::U8 => "u8".into(),
+            T::S16 => "s16".into(),
+            T::U16 => "u16".into(),
+            T::S32 => "s32".into(),
+            T::U32 => "u32".into(),
+            T::S64 => "s64".into(),
+            T::U64 => "u64".into(),
+            T::F32 => "f32".into(),
+            T::F64 => "f64".into(),
+            T::Char => "char".into(),
+            T::String => "string".into(),
+            T::Defined(i) => format!("t{}", i.0),
+        }
+    }
+
+    /// A WIT interface defining every type of `t` as `t<index>`, and a
+    /// function `f` of `ft`.
+    fn wit_source(t: &ComponentTypes, ft: &FuncType) -> String {
+        let w = |ty: &InterfaceType| wit_type(*ty);
+        let opt = |ty: &Option<InterfaceType>| ty.as_ref().map_or("_".to_string(), w);
+        let mut src = String::from("package test:abi;\ninterface i {\n  resource r;\n");
+        for (i, d) in t.defined.iter().enumerate() {
+            let def = match d {
+                DefinedType::Primitive(p) => format!("type t{i} = {};", w(p)),
+                DefinedType::Record(fs) => {
+                    let fs: Vec<_> = fs.iter().map(|(n, ty)| format!("{n}: {}", w(ty))).collect();
+                    format!("record t{i} {{ {} }}", fs.join(", "))
+                }
+                DefinedType::Variant(cs) => {
+                    let cs: Vec<_> = cs
+                        .iter()
+                        .map(|(n, ty)| match ty {
+                            Some(ty) => format!("{n}({})", w(ty)),
+                            None => n.clone(),
+                        })
+                        .collect();
+                    format!("variant t{i} {{ {} }}", cs.join(", "))
+                }
+                DefinedType::List(e) => format!("type t{i} = list<{}>;", w(e)),
+                DefinedType::FixedLengthList { element, len } => {
+                    format!("type t{i} = list<{}, {len}>;", w(element))
+                }
+                DefinedType::Map { key, value } => {
+                    format!("type t{i} = map<{}, {}>;", w(key), w(value))
+                }
+                DefinedType::Tuple(ts) => {
+                    let ts: Vec<_> = ts.iter().map(w).collect();
+                    format!("type t{i} = tuple<{}>;", ts.join(", "))
+                }
+                DefinedType::Flags(n) => format!("flags t{i} {{ {} }}", n.join(", ")),
+                DefinedType::Enum(n) => format!("enum t{i} {{ {} }}", n.join(", ")),
+                DefinedType::Option(e) => format!("type t{i} = option<{}>;", w(e)),
+                DefinedType::Result { ok, err } => match (ok, err) {
+                    (None, None) => format!("type t{i} = result;"),
+                    (Some(o), None) => format!("type t{i} = result<{}>;", w(o)),
+                    _ => format!("type t{i} = result<{}, {}>;", opt(ok), opt(err)),
+                },
+                DefinedType::Own(_) => format!("type t{i} = own<r>;"),
+                DefinedType::Borrow(_) => format!("type t{i} = borrow<r>;"),
+            };
+            src.push_str("  ");
+            src.push_str(&def);
+            src.push('\n');
+        }
+        let ps: Vec<_> = ft
+            .params
+            .iter()
+            .map(|(n, ty)| format!("{n}: {}", w(ty)))
+            .collect();
+        let res = ft
+            .result
+            .map_or(String::new(), |r| format!(" -> {}", w(&r)));
+        src.push_str(&format!("  f: func({}){res};\n}}\n", ps.join(", ")));
+        src
+    }
+
+    fn from_wit(ts: &[wit_parser::abi::WasmType]) -> Vec<CoreTy> {
+        use wit_parser::abi::WasmType as W;
+        ts.iter()
+            .map(|t| match t {
+                W::I32 | W::Pointer | W::Length => CoreTy::I32,
+                W::I64 | W::PointerOrI64 => CoreTy::I64,
+                W::F32 => CoreTy::F32,
+                W::F64 => CoreTy::F64,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn layouts_and_signatures_agree_with_wit_parser() {
+        use wit_parser::abi::{AbiVariant, FlatTypes, WasmType};
+        let mut r = SplitMix64::from_state(0x0000_0000_0517_e0a1);
+        let (mut types_checked, mut spilled) = (0, 0);
+        for _ in 0..300 {
+            let mut t = Types::default();
+            let n = 1 + r.below(8);
+            let params: Vec<_> = (0..n).map(|_| random_type(&mut t, &mut r, 3)).collect();
+            let result = random_type(&mut t, &mut r, 3);
+            let ft = func(&params, Some(result));
+            let src = wit_source(&t.0, &ft);
+            let mut resolve = wit_parser::Resolve {
+                all_features: true,
+                ..Default::default()
+            };
+            let pkg = resolve
+                .push_source("abi.wit", &src)
+                .unwrap_or_else(|e| panic!("{e:?}\n{src}"));
+            let iface = resolve.packages[pkg].interfaces["i"];
+            let mut sizes = wit_parser::SizeAlign::default();
+            sizes.fill(&resolve).unwrap();
+            let abi = abi(&t, StringEncoding::Utf8);
+            for i in 0..t.0.defined.len() {
+                let ty = InterfaceType::Defined(TypeIndex(i as u32));
+                let id = resolve.interfaces[iface].types[&format!("t{i}")];
+                let wty = wit_parser::Type::Id(id);
+                let theirs = (
+                    sizes.size(&wty).size_wasm32() as u32,
+                    sizes.align(&wty).align_wasm32() as u32,
+                );
+                assert_eq!(abi.size_align(ty), theirs, "t{i}\n{src}");
+                let mut storage = [WasmType::I32; MAX_FLAT_PARAMS];
+                let mut flat = FlatTypes::new(&mut storage);
+                let fits = resolve.push_flat(&wty, &mut flat);
+                let theirs = fits.then(|| from_wit(&flat.to_vec()));
+                assert_eq!(abi.flat_of(ty, MAX_FLAT_PARAMS), theirs, "t{i}\n{src}");
+                types_checked += 1;
+            }
+            let f = &resolve.interfaces[iface].functions["f"];
+            for (variant, cx) in [
+                (AbiVariant::GuestExport, Context::Lift),
+                (AbiVariant::GuestImport, Context::Lower),
+            ] {
+                let sig = resolve.wasm_signature(variant, f);
+                assert_eq!(
+                    abi.flat_params(&ft, cx),
+                    from_wit(&sig.params),
+                    "{cx:?}\n{src}"
+                );
+                assert_eq!(
+                    abi.flat_results(&ft, cx),
+                    from_wit(&sig.results),
+                    "{cx:?}\n{src}"
+                );
+            }
+            spilled += usize::from(abi.flat_param_types(&ft).is_none());
+        }
+        assert!(
+            types_checked >= 1000 && spilled >= 15,
+            "{types_checked} types, {spilled} spilled"
+        );
     }
 }

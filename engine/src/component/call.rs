@@ -21,7 +21,13 @@ use nyash_aot::component::types::{FuncType, FuncTypeIndex, ResourceIndex};
 
 use super::abi::{Abi, AbiHost, CoreTy, Flat};
 use super::component::Component;
-use super::linker::{HostDtor, HostFunc};
+use super::linker::{HostDtor, HostFunc, HostFuncAsync};
+
+/// The host function a lowered import calls.
+pub(crate) enum HostCall<T> {
+    Sync(Arc<HostFunc<T>>),
+    Async(Arc<HostFuncAsync<T>>),
+}
 use super::resources::{ResourceAny, Slot, trap};
 use super::store::{LiftedFunc, ResolvedOptions};
 use super::val::Val;
@@ -325,6 +331,49 @@ fn call_lifted_from<T: 'static>(
     args: &[Val],
     caller: Option<ComponentInstanceId>,
 ) -> Result<Vec<Val>> {
+    let (component, ft, scope, entering) = enter(store, f, caller)?;
+    let r = (|| {
+        let core_args = lower_in(store, f, &component, &ft, args, scope)?;
+        let mut core_results =
+            vec![CoreVal::I32(0); f.core.ty(StoreContext(&*store)).results.len()];
+        f.core
+            .call(StoreContextMut(&mut *store), &core_args, &mut core_results)?;
+        finish_in(store, f, &component, &ft, &core_results, scope)
+    })();
+    leave(store, f, &entering, r)
+}
+
+/// [`call_lifted`] in an async call: the core call runs on a fiber, so
+/// async host functions it reaches suspend it. `realloc` and `post-return`
+/// run synchronously (they may not call out of their instance anyway).
+pub(crate) async fn call_lifted_async<T: Send + 'static>(
+    store: &mut StoreInner<T>,
+    f: &LiftedFunc,
+    args: &[Val],
+) -> Result<Vec<Val>> {
+    let (component, ft, scope, entering) = enter(store, f, None)?;
+    let r = async {
+        let core_args = lower_in(store, f, &component, &ft, args, scope)?;
+        let mut core_results =
+            vec![CoreVal::I32(0); f.core.ty(StoreContext(&*store)).results.len()];
+        f.core
+            .call_async(StoreContextMut(&mut *store), &core_args, &mut core_results)
+            .await?;
+        finish_in(store, f, &component, &ft, &core_results, scope)
+    }
+    .await;
+    leave(store, f, &entering, r)
+}
+
+/// Enters `f`'s component instance from `caller` (`None`: the host), with
+/// the ancestors it is not in yet ([`entering_set`]), trapping if any of
+/// them may not be entered, and opens the call's borrow scope. Returns the
+/// instances entered, for [`leave`].
+fn enter<T>(
+    store: &mut StoreInner<T>,
+    f: &LiftedFunc,
+    caller: Option<ComponentInstanceId>,
+) -> Result<(Component, FuncType, usize, Vec<ComponentInstanceId>)> {
     let component = store.opaque.components().data(f.data).component.clone();
     let ft = component.inner.types.func(f.ty).clone();
     let entering = entering_set(&component.inner.inlined.parents, f.instance, caller);
@@ -339,27 +388,39 @@ fn call_lifted_from<T: 'static>(
         cs.flags(f.data, i).may_enter = false;
     }
     let scope = cs.push_scope();
-    let r = call_lifted_in(store, f, &component, &ft, args, scope);
+    Ok((component, ft, scope, entering))
+}
+
+/// Closes the call's scope (a borrow still held traps) and, unless the call
+/// trapped, opens the instances `entering` again: after a trap they stay
+/// closed (the spec's poisoning).
+fn leave<T>(
+    store: &mut StoreInner<T>,
+    f: &LiftedFunc,
+    entering: &[ComponentInstanceId],
+    r: Result<Vec<Val>>,
+) -> Result<Vec<Val>> {
     let cs = store.opaque.components();
     let popped = cs.pop_scope(true);
     let r = r.and_then(|v| popped.map(|()| v));
     if r.is_ok() {
-        // After a trap the instances stay closed (the spec's poisoning).
-        for &i in &entering {
+        for &i in entering {
             cs.flags(f.data, i).may_enter = true;
         }
     }
     r
 }
 
-fn call_lifted_in<T: 'static>(
+/// Checks the arguments against the parameter types and lowers them into
+/// the callee's core arguments.
+fn lower_in<T: 'static>(
     store: &mut StoreInner<T>,
     f: &LiftedFunc,
     component: &Component,
     ft: &FuncType,
     args: &[Val],
     scope: usize,
-) -> Result<Vec<Val>> {
+) -> Result<Vec<CoreVal>> {
     let abi = Abi {
         types: &component.inner.types,
         encoding: f.options.encoding,
@@ -383,12 +444,22 @@ fn call_lifted_in<T: 'static>(
         scope,
     };
     let flat = abi.lower_args(&mut cx, ft, args)?;
-    let store = cx.store;
-    let core_args: Vec<CoreVal> = flat.into_iter().map(to_core).collect();
-    let n_results = f.core.ty(StoreContext(&*store)).results.len();
-    let mut core_results = vec![CoreVal::I32(0); n_results];
-    f.core
-        .call(StoreContextMut(&mut *store), &core_args, &mut core_results)?;
+    Ok(flat.into_iter().map(to_core).collect())
+}
+
+/// Lifts the callee's core results and runs its `post-return`.
+fn finish_in<T: 'static>(
+    store: &mut StoreInner<T>,
+    f: &LiftedFunc,
+    component: &Component,
+    ft: &FuncType,
+    core_results: &[CoreVal],
+    scope: usize,
+) -> Result<Vec<Val>> {
+    let abi = Abi {
+        types: &component.inner.types,
+        encoding: f.options.encoding,
+    };
     let flat_results = core_results
         .iter()
         .map(to_flat)
@@ -408,7 +479,7 @@ fn call_lifted_in<T: 'static>(
             .components()
             .flags(f.data, f.instance)
             .may_leave = false;
-        let r = post.call(StoreContextMut(&mut *store), &core_results, &mut []);
+        let r = post.call(StoreContextMut(&mut *store), core_results, &mut []);
         store
             .opaque
             .components()
@@ -428,7 +499,7 @@ pub(crate) fn lowered_host_func<T: 'static>(
     ty: FuncTypeIndex,
     options: ResolvedOptions,
     inst: ComponentInstanceId,
-    host: Arc<HostFunc<T>>,
+    host: HostCall<T>,
 ) -> Result<CoreFunc> {
     let core_ty = {
         let abi = Abi {
@@ -464,7 +535,16 @@ pub(crate) fn lowered_host_func<T: 'static>(
                 };
                 let (args, retptr) = abi.lift_args(&mut cx, ft, &flat)?;
                 let mut rets = vec![Val::Bool(false); ft.result.is_some() as usize];
-                host(StoreContextMut(&mut *store), &args, &mut rets)?;
+                match &host {
+                    HostCall::Sync(h) => h(StoreContextMut(&mut *store), &args, &mut rets)?,
+                    HostCall::Async(h) => {
+                        let mut future =
+                            std::pin::Pin::from(h(StoreContextMut(&mut *store), &args, &mut rets));
+                        let r = crate::vm::async_driver::block_on_fiber(future.as_mut());
+                        drop(future);
+                        r?;
+                    }
+                }
                 if let Some(t) = ft.result {
                     abi.typecheck(t, &rets[0])
                         .map_err(|e| e.context("the host function's result"))?;

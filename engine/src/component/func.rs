@@ -1,8 +1,14 @@
 //! [`Func`]: a function a component instance exports.
 
+use std::sync::Arc;
+
+use nyash_aot::component::types::ResourceIndex;
+
 use super::call::call_lifted;
+use super::resources::{ResourceType, ResourceTypeKind};
+use super::types::{ComponentFunc, Type, TypeCx};
 use super::val::Val;
-use crate::{AsContextMut, Error, Result};
+use crate::{AsContext, AsContextMut, Error, Result};
 
 /// A function exported by a component instance (a core function lifted
 /// with `canon lift`), called with dynamically typed [`Val`]s.
@@ -49,11 +55,85 @@ impl Func {
         Ok(())
     }
 
+    /// Calls the function in an async call: async host functions it reaches
+    /// ([`LinkerInstance::func_new_async`](super::LinkerInstance::func_new_async))
+    /// suspend it, and so do epoch and fuel yields; otherwise as
+    /// [`call`](Self::call). Needs
+    /// [`Config::async_support`](crate::Config::async_support).
+    pub async fn call_async<T: Send + 'static>(
+        &self,
+        mut store: impl AsContextMut<Data = T> + Send,
+        params: &[Val],
+        results: &mut [Val],
+    ) -> Result<()> {
+        let store = store.as_context_mut().0;
+        assert_eq!(
+            self.store,
+            store.opaque.id(),
+            "component function used with a store it does not belong to"
+        );
+        let f = store.opaque.components().funcs[self.index as usize].clone();
+        let out = super::call::call_lifted_async(store, &f, params).await?;
+        if results.len() < out.len() {
+            return Err(Error::msg(format!(
+                "expected room for {} results, got {}",
+                out.len(),
+                results.len()
+            )));
+        }
+        for (slot, v) in results.iter_mut().zip(out) {
+            *slot = v;
+        }
+        Ok(())
+    }
+
     /// The number of results (0 or 1).
     pub fn result_count(&self, mut store: impl AsContextMut) -> usize {
         let cs = store.as_context_mut().0.opaque.components();
         let f = &cs.funcs[self.index as usize];
         let c = cs.instances[f.data as usize].component.clone();
         c.inner.types.func(f.ty).result.is_some() as usize
+    }
+
+    /// The function's type: its parameters' names and types and its
+    /// result type, as the instance sees them (resource handles name the
+    /// store's resource types, those [`ResourceAny::ty`] gives).
+    ///
+    /// [`ResourceAny::ty`]: super::ResourceAny::ty
+    pub fn ty(&self, store: impl AsContext) -> ComponentFunc {
+        let store = &store.as_context().0.opaque;
+        assert_eq!(
+            self.store,
+            store.id(),
+            "component function used with a store it does not belong to"
+        );
+        let cs = store.components_ref();
+        let f = &cs.funcs[self.index as usize];
+        let component = &cs.instances[f.data as usize].component;
+        // What each of the component's static resource indices means in the
+        // component instance that lifted the function.
+        let resources: Arc<[Option<ResourceType>]> = (0..component.inner.types.resources.len())
+            .map(|i| {
+                let rt = cs.resource_type(f.data, f.instance, ResourceIndex(i as u32))?;
+                Some(ResourceType(ResourceTypeKind::Guest {
+                    store: store.id(),
+                    index: rt,
+                }))
+            })
+            .collect();
+        ComponentFunc::new(TypeCx::of_instance(component, resources), f.ty)
+    }
+
+    /// The parameters' names and types, in order (see [`Func::ty`]).
+    pub fn params(&self, store: impl AsContext) -> Box<[(String, Type)]> {
+        self.ty(store)
+            .params()
+            .map(|(n, t)| (n.to_string(), t))
+            .collect()
+    }
+
+    /// The result types: none or one (see [`Func::ty`]).
+    pub fn results(&self, store: impl AsContext) -> Box<[Type]> {
+        self.ty(store).results().collect()
     }
 }

@@ -228,7 +228,7 @@ fn import_resources<T: 'static>(
                 format!("expected an instance, found a {}", other.kind()),
             ));
         }
-        (EntityType::Func(_), Definition::Func(_))
+        (EntityType::Func(_), Definition::Func(_) | Definition::AsyncFunc(_))
         | (EntityType::Module(_), Definition::Module(_)) => {}
         (EntityType::Func(_), other) => {
             return Err(Error::link(
@@ -444,7 +444,8 @@ pub(crate) fn instantiate<T: 'static>(
                 ..
             } => {
                 let host = match resolve_path(&imports, import)? {
-                    Definition::Func(f) => f.clone(),
+                    Definition::Func(f) => call::HostCall::Sync(f.clone()),
+                    Definition::AsyncFunc(f) => call::HostCall::Async(f.clone()),
                     other => {
                         return Err(Error::msg(format!(
                             "expected a function import, found a {}",
@@ -473,6 +474,9 @@ pub(crate) fn instantiate<T: 'static>(
             } => {
                 let callee = lifted(store, data, lift)?;
                 let options = resolve_options(store, data, lower_options)?;
+                // Whether the call may enter the callee is decided when it
+                // is made (`call::entering_set`): a child may call back into
+                // the parent that called it.
                 let f = call::adapter_func(
                     store,
                     data,

@@ -13,12 +13,21 @@ use crate::{AsContextMut, Engine, Error, Module, Result};
 /// A host function with dynamically typed values.
 pub(crate) type HostFunc<T> =
     dyn Fn(StoreContextMut<'_, T>, &[Val], &mut [Val]) -> Result<()> + Send + Sync;
+/// An async host function: returns a future that fills the results.
+pub(crate) type HostFuncAsync<T> = dyn for<'a> Fn(
+        StoreContextMut<'a, T>,
+        &'a [Val],
+        &'a mut [Val],
+    ) -> Box<dyn std::future::Future<Output = Result<()>> + Send + 'a>
+    + Send
+    + Sync;
 /// A host resource's destructor: gets the resource's representation.
 pub(crate) type HostDtor<T> = dyn Fn(StoreContextMut<'_, T>, u32) -> Result<()> + Send + Sync;
 
 /// One definition of a linker.
 pub(crate) enum Definition<T> {
     Func(Arc<HostFunc<T>>),
+    AsyncFunc(Arc<HostFuncAsync<T>>),
     Instance(BTreeMap<String, Definition<T>>),
     Resource(ResourceType, Option<Arc<HostDtor<T>>>),
     Module(Module),
@@ -28,6 +37,7 @@ impl<T> Clone for Definition<T> {
     fn clone(&self) -> Self {
         match self {
             Definition::Func(f) => Definition::Func(f.clone()),
+            Definition::AsyncFunc(f) => Definition::AsyncFunc(f.clone()),
             Definition::Instance(m) => Definition::Instance(m.clone()),
             Definition::Resource(t, d) => Definition::Resource(*t, d.clone()),
             Definition::Module(m) => Definition::Module(m.clone()),
@@ -38,7 +48,7 @@ impl<T> Clone for Definition<T> {
 impl<T> Definition<T> {
     pub(crate) fn kind(&self) -> &'static str {
         match self {
-            Definition::Func(_) => "function",
+            Definition::Func(_) | Definition::AsyncFunc(_) => "function",
             Definition::Instance(_) => "instance",
             Definition::Resource(..) => "resource type",
             Definition::Module(_) => "core module",
@@ -196,6 +206,27 @@ impl<'a, T: 'static> LinkerInstance<'a, T> {
         f: impl Fn(StoreContextMut<'_, T>, &[Val], &mut [Val]) -> Result<()> + Send + Sync + 'static,
     ) -> Result<()> {
         self.insert(name, Definition::Func(Arc::new(f)))
+    }
+
+    /// Defines the async function `name` with dynamically typed values: as
+    /// [`func_new`](Self::func_new), but `f` returns a future, and a call
+    /// of it suspends the component call until the future is ready. The
+    /// component must be called with [`Func::call_async`](super::Func::call_async)
+    /// (in an engine with [`Config::async_support`](crate::Config::async_support));
+    /// reached from a synchronous call, the function fails.
+    pub fn func_new_async(
+        &mut self,
+        name: &str,
+        f: impl for<'b> Fn(
+            StoreContextMut<'b, T>,
+            &'b [Val],
+            &'b mut [Val],
+        ) -> Box<dyn std::future::Future<Output = Result<()>> + Send + 'b>
+        + Send
+        + Sync
+        + 'static,
+    ) -> Result<()> {
+        self.insert(name, Definition::AsyncFunc(Arc::new(f)))
     }
 
     /// Defines the resource type `name` as the host's `ty`; `dtor` runs

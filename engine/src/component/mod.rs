@@ -9,6 +9,11 @@
 //!   instances named like `wasi:cli/stdout@0.2.3`.
 //! - An [`Instance`] is a component instantiated in a [`Store`](crate::Store);
 //!   its exported functions ([`Func`]) are called with [`Val`]s.
+//! - A [`Type`] is the type of a [`Val`] ([`Func::params`],
+//!   [`Func::results`], [`Component::exports`]; the rest of
+//!   [`types`]). Both speak WAVE, the text form of component values in
+//!   the `wasm-wave` crate: `wasm_wave::from_str::<Val>(&ty, "[1, 2]")`,
+//!   `wasm_wave::to_string(&val)`.
 //!
 //! Calls cross the component boundary in a dynamic form for now: each
 //! value is lifted into a [`Val`] and lowered again by the canonical ABI's
@@ -25,11 +30,14 @@ mod instance;
 mod linker;
 mod resources;
 pub(crate) mod store;
+pub mod types;
 mod val;
+mod wave;
 
 pub use component::{Component, is_component};
 pub use func::Func;
 pub use instance::{ComponentExportIndex, Instance, InstanceExportLookup};
 pub use linker::{Linker, LinkerInstance};
 pub use resources::{ResourceAny, ResourceType};
+pub use types::Type;
 pub use val::Val;

@@ -23,6 +23,13 @@ pub(crate) enum ResourceTypeKind {
     Host(TypeId),
     /// The `index`th resource type of store `store`.
     Guest { store: u64, index: u32 },
+    /// A resource type as a component's own types name it (static resource
+    /// index `index` of the component whose id is `component`), for a
+    /// [`Type`](super::Type) taken from a component rather than from a
+    /// function of an instance, or where an instance cannot tell which of
+    /// its store's resource types the index means: opaque, equal only to
+    /// itself.
+    Static { component: u64, index: u32 },
 }
 
 impl ResourceType {

@@ -249,6 +249,11 @@ impl StoreOpaque {
         &mut self.components
     }
 
+    /// The store's component instances, to read (types of their functions).
+    pub(crate) fn components_ref(&self) -> &crate::component::store::ComponentStore {
+        &self.components
+    }
+
     /// Whether a host -> wasm call (sync or async) is in progress.
     pub(crate) fn in_call(&self) -> bool {
         !self.exits.is_empty() || !self.sync_exits.is_null()
