@@ -88,8 +88,11 @@
 //!   One summary line of its own: `robustness components: N cases, 0
 //!   panics, 0 hangs, 0 wrong-kind errors`. `ROBUSTNESS_COMPONENT_CASE=n`
 //!   runs only component case `n` (and no module case) and says what it
-//!   did. (Components have no artifacts yet, so there is nothing of theirs
-//!   to damage on disk.)
+//!   did. One component case in ten damages a component artifact (`.nwasm`
+//!   of one of 24 seeds) instead: it must be refused with
+//!   `ErrorKind::Artifact` (always when the header's checked bytes or the
+//!   metadata were hit, or the file was truncated), or load and run like
+//!   any other component.
 //!
 //! Output: failures as `FAIL case N (source): why` (the mutant is written to
 //! `target/tmp/robustness/case-N.wasm`), a breakdown line, and one summary

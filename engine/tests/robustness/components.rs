@@ -26,6 +26,13 @@
 //!   [`default_val`]; a function taking a handle is skipped): only traps
 //!   (including fuel and deadline) may come back.
 //!
+//! - **Artifacts**: one case in ten damages the `.nwasm` artifact of one
+//!   of 24 seeds (bytes flipped in the header's checked part and the
+//!   metadata, or anywhere; truncated; bytes inserted or deleted) and loads
+//!   it with `Component::deserialize`: it must be refused with
+//!   `ErrorKind::Artifact`, and must be when the checked bytes changed or
+//!   the file was cut short; one that loads is run as above.
+//!
 //! Prints `robustness components: N cases, 0 panics, 0 hangs, 0 wrong-kind
 //! errors` and a breakdown line; `ROBUSTNESS_COMPONENT_CASES=n` sets the
 //! number of cases (default [`DEFAULT_COMPONENT_CASES`]),
@@ -74,6 +81,9 @@ pub struct ComponentStats {
     out_of_fuel: u64,
     interrupted: u64,
     skipped_funcs: u64,
+    artifacts: u64,
+    artifacts_refused: u64,
+    artifacts_loaded: u64,
 }
 
 impl ComponentStats {
@@ -94,6 +104,9 @@ impl ComponentStats {
         self.out_of_fuel += o.out_of_fuel;
         self.interrupted += o.interrupted;
         self.skipped_funcs += o.skipped_funcs;
+        self.artifacts += o.artifacts;
+        self.artifacts_refused += o.artifacts_refused;
+        self.artifacts_loaded += o.artifacts_loaded;
     }
 }
 
@@ -320,8 +333,49 @@ type Check = Result<(), String>;
 pub struct ComponentChecker<'a> {
     pub engines: &'a [Engine; 2],
     pub seeds: &'a [Vec<u8>],
+    /// Artifacts of some seeds (made with `engines[0]`), with their seed.
+    pub artifacts: &'a [ComponentArtifact],
     pub seed: u64,
     pub verbose: bool,
+}
+
+/// A component artifact to damage, the component binary it was made from,
+/// and where the bytes its header's checks cover end (the header up to its
+/// checksum, then the module table and the metadata).
+pub struct ComponentArtifact {
+    bytes: Vec<u8>,
+    wasm: Vec<u8>,
+    checked_end: usize,
+}
+
+/// The header bytes a component artifact checks: magic, format and engine
+/// versions, counts, offsets, lengths and the checksum (the rest of the
+/// 128-byte header is reserved).
+const ARTIFACT_HEADER_CHECKED: usize = 72;
+
+/// Artifacts of up to `n` seeds that compile, spread over the corpus.
+fn component_artifacts(engine: &Engine, seeds: &[Vec<u8>], n: usize) -> Vec<ComponentArtifact> {
+    let step = (seeds.len() / n.max(1)).max(1);
+    seeds
+        .iter()
+        .step_by(step)
+        .filter_map(|wasm| {
+            let c = Component::new(engine, wasm).ok()?;
+            let bytes = c.serialize().ok()?;
+            let at = |i: usize| {
+                bytes
+                    .get(i..i + 8)
+                    .map(|b| u64::from_le_bytes(b.try_into().expect("8 bytes")) as usize)
+            };
+            let checked_end = at(40)?.checked_add(at(48)?)?;
+            Some(ComponentArtifact {
+                bytes,
+                wasm: wasm.clone(),
+                checked_end,
+            })
+        })
+        .take(n)
+        .collect()
 }
 
 impl ComponentChecker<'_> {
@@ -346,6 +400,10 @@ impl ComponentChecker<'_> {
     }
 
     pub fn check_case(&self, index: u64, st: &mut ComponentStats) -> Check {
+        // One case in ten damages an artifact instead.
+        if index % 10 == 9 && !self.artifacts.is_empty() {
+            return self.check_artifact(index, st);
+        }
         let (bytes, what, mut rng) = self.case(index);
         if self.verbose {
             println!(
@@ -378,6 +436,82 @@ impl ComponentChecker<'_> {
             st.with_imports += 1;
         }
         self.run(&component, &bytes, &mut rng, st)
+    }
+
+    /// A damaged component artifact is refused with `ErrorKind::Artifact`,
+    /// or it loads (damage where no check looks: the reserved header bytes,
+    /// padding, a module artifact's own unchecked bytes, bytes appended)
+    /// and then runs like any other component. Damage to the bytes the
+    /// header's checks cover, and truncation, must be refused.
+    fn check_artifact(&self, index: u64, st: &mut ComponentStats) -> Check {
+        st.artifacts += 1;
+        let mut rng = new_rng(self.seed ^ 0xA27 ^ index.wrapping_mul(0x9E37_79B9_7F4A_7C15));
+        let a = &self.artifacts[rng.below(self.artifacts.len())];
+        let mut bytes = a.bytes.clone();
+        let len = bytes.len();
+        let mut detectable = false;
+        match rng.below(10) {
+            0..3 => {
+                // In the checked header and metadata.
+                for _ in 0..=rng.below(3) {
+                    let i = if rng.chance(50) {
+                        rng.below(ARTIFACT_HEADER_CHECKED)
+                    } else {
+                        128 + rng.below(a.checked_end.saturating_sub(128).max(1))
+                    };
+                    if let Some(b) = bytes.get_mut(i) {
+                        *b ^= rng.nonzero_byte();
+                    }
+                }
+                detectable = bytes[..a.checked_end.min(len)]
+                    .iter()
+                    .zip(&a.bytes)
+                    .enumerate()
+                    .any(|(i, (x, y))| x != y && (i < ARTIFACT_HEADER_CHECKED || i >= 128));
+            }
+            3..7 => {
+                // Anywhere.
+                for _ in 0..=rng.below(3) {
+                    let i = rng.below(len);
+                    bytes[i] ^= rng.nonzero_byte();
+                }
+            }
+            7 => {
+                bytes.truncate(rng.below(len));
+                detectable = true;
+            }
+            8 => {
+                let at = rng.below(len + 1);
+                let n = 1 + rng.below(64);
+                bytes.splice(at..at, rng.bytes(n));
+            }
+            _ => {
+                let at = rng.below(len);
+                let end = (at + 1 + rng.below(4096)).min(len);
+                bytes.drain(at..end);
+            }
+        }
+        if self.verbose {
+            println!(
+                "component artifact case {index}: {len} -> {} bytes, detectable {detectable}",
+                bytes.len()
+            );
+        }
+        // SAFETY: made by this engine; damage is what is tested.
+        match unsafe { Component::deserialize(&self.engines[0], &bytes) } {
+            Err(e) if matches!(e.kind(), ErrorKind::Artifact(_)) => {
+                st.artifacts_refused += 1;
+                Ok(())
+            }
+            Err(e) => Err(format!("component artifact: wrong kind of error: {e}")),
+            Ok(_) if detectable => {
+                Err("component artifact: damage to checked bytes went undetected, it loaded".into())
+            }
+            Ok(c) => {
+                st.artifacts_loaded += 1;
+                self.run(&c, &a.wasm, &mut rng, st)
+            }
+        }
     }
 
     fn arm(store: &mut Store<()>) {
@@ -538,9 +672,11 @@ pub fn run_components(engines: &[Engine; 2], threads: usize) -> (ComponentStats,
         || env_u64("ROBUSTNESS_COMPONENT_CASES").unwrap_or(DEFAULT_COMPONENT_CASES),
         |_| 1,
     );
+    let artifacts = component_artifacts(&engines[0], &seeds, 24);
     let checker = ComponentChecker {
         engines,
         seeds: &seeds,
+        artifacts: &artifacts,
         seed: env_u64("ROBUSTNESS_SEED").unwrap_or(0),
         verbose: single.is_some(),
     };
@@ -657,7 +793,8 @@ pub fn run_components(engines: &[Engine; 2], threads: usize) -> (ComponentStats,
         "robustness components breakdown: {} seeds; {} compiled ({} with imports, given stubs), \
          {} rejected as invalid, {} as unsupported; {} instantiated, {} failed to instantiate \
          (unlinkable or trapped); {} calls: {} returned, {} trapped, {} out of fuel, {} interrupted; {} functions \
-         taking handles skipped; {:.1} s on {threads} threads",
+         taking handles skipped; artifacts of {} components damaged {} times: {} refused, {} loaded; \
+         {:.1} s on {threads} threads",
         seeds.len(),
         t.compiled,
         t.with_imports,
@@ -671,6 +808,10 @@ pub fn run_components(engines: &[Engine; 2], threads: usize) -> (ComponentStats,
         t.out_of_fuel,
         t.interrupted,
         t.skipped_funcs,
+        artifacts.len(),
+        t.artifacts,
+        t.artifacts_refused,
+        t.artifacts_loaded,
         started.elapsed().as_secs_f64(),
     );
     (t, failures.into_iter().map(|(_, f)| f).collect())
