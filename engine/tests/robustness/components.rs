@@ -467,7 +467,7 @@ impl ComponentChecker<'_> {
                     .iter()
                     .zip(&a.bytes)
                     .enumerate()
-                    .any(|(i, (x, y))| x != y && (i < ARTIFACT_HEADER_CHECKED || i >= 128));
+                    .any(|(i, (x, y))| x != y && !(ARTIFACT_HEADER_CHECKED..128).contains(&i));
             }
             3..7 => {
                 // Anywhere.
