@@ -8,8 +8,8 @@ use nyash_engine::component::{Component, Linker, Val};
 use nyash_engine::{Config, Engine, ErrorKind, Module, Store};
 use nyash_test_util::TmpDir;
 
-/// Two nested components, a string crossing between them (an adapter),
-/// and a resource: enough that the inlined description matters.
+/// Two sibling components, a string crossing between them (an adapter):
+/// enough that the inlined description matters.
 const COMPONENT: &str = r#"(component
   (component $Inner
     (core module $M
@@ -25,20 +25,23 @@ const COMPONENT: &str = r#"(component
     (func (export "len") (param "s" string) (result u32)
       (canon lift (core func $m "len") (memory (core memory $m "mem"))
         (realloc (core func $m "realloc")))))
+  (component $Outer
+    (import "len" (func $len (param "s" string) (result u32)))
+    (core module $Mem
+      (memory (export "mem") 1)
+      (data (i32.const 16) "hello, world"))
+    (core instance $mem (instantiate $Mem))
+    (core func $len' (canon lower (func $len) (memory (core memory $mem "mem"))))
+    (core module $M
+      (import "i" "len" (func $len (param i32 i32) (result i32)))
+      (func (export "twice") (param i32) (result i32)
+        (i32.add (local.get 0) (call $len (i32.const 16) (i32.const 12)))))
+    (core instance $m (instantiate $M (with "i" (instance (export "len" (func $len'))))))
+    (func (export "plus-len") (param "x" u32) (result u32)
+      (canon lift (core func $m "twice"))))
   (instance $inner (instantiate $Inner))
-  (core module $Mem
-    (memory (export "mem") 1)
-    (data (i32.const 16) "hello, world"))
-  (core instance $mem (instantiate $Mem))
-  (alias core export $mem "mem" (core memory $outer_mem))
-  (core func $len (canon lower (func $inner "len") (memory (core memory $outer_mem))))
-  (core module $Outer
-    (import "i" "len" (func $len (param i32 i32) (result i32)))
-    (func (export "twice") (param i32) (result i32)
-      (i32.add (local.get 0) (call $len (i32.const 16) (i32.const 12)))))
-  (core instance $outer (instantiate $Outer (with "i" (instance (export "len" (func $len))))))
-  (func (export "plus-len") (param "x" u32) (result u32)
-    (canon lift (core func $outer "twice"))))"#;
+  (instance $outer (instantiate $Outer (with "len" (func $inner "len"))))
+  (export "plus-len" (func $outer "plus-len")))"#;
 
 fn call(engine: &Engine, c: &Component, x: u32) -> u32 {
     let mut store = Store::new(engine, ());

@@ -63,9 +63,9 @@ pub(crate) const MAX_FLAT_PARAMS: usize = 16;
 /// Core results a function may return flat; more go through memory.
 pub(crate) const MAX_FLAT_RESULTS: usize = 1;
 /// The longest string the canonical ABI lifts, in bytes.
-const MAX_STRING_BYTE_LENGTH: u64 = (1 << 28) - 1;
+pub(crate) const MAX_STRING_BYTE_LENGTH: u64 = (1 << 28) - 1;
 /// The longest list the canonical ABI lifts, in bytes.
-const MAX_LIST_BYTE_LENGTH: u64 = (1 << 28) - 1;
+pub(crate) const MAX_LIST_BYTE_LENGTH: u64 = (1 << 28) - 1;
 /// The bit of a `latin1+utf16` string's length that says "UTF-16".
 const UTF16_TAG: u32 = 1 << 31;
 
@@ -180,23 +180,23 @@ pub(crate) struct Abi<'a> {
 /// Size and alignment of a type in memory. Sizes are `u64` and saturate:
 /// validation bounds them, and a saturated size fails every bounds check.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-struct Layout {
-    size: u64,
-    align: u32,
+pub(crate) struct Layout {
+    pub(crate) size: u64,
+    pub(crate) align: u32,
 }
 
-fn align_to(x: u64, align: u32) -> u64 {
+pub(crate) fn align_to(x: u64, align: u32) -> u64 {
     let a = u64::from(align.max(1));
     x.saturating_add(a - 1) / a * a
 }
 
-fn is_aligned(ptr: u32, align: u32) -> bool {
+pub(crate) fn is_aligned(ptr: u32, align: u32) -> bool {
     ptr.is_multiple_of(align.max(1))
 }
 
 /// The size in bytes of a discriminant for `n` cases (the specification's
 /// `discriminant_type`).
-fn discriminant_size(n: usize) -> u32 {
+pub(crate) fn discriminant_size(n: usize) -> u32 {
     if n <= 0x100 {
         1
     } else if n <= 0x1_0000 {
@@ -207,7 +207,7 @@ fn discriminant_size(n: usize) -> u32 {
 }
 
 /// The size (and alignment) of flags with `n` names (at most 32).
-fn flags_size(n: usize) -> u32 {
+pub(crate) fn flags_size(n: usize) -> u32 {
     if n <= 8 {
         1
     } else if n <= 16 {
@@ -218,13 +218,13 @@ fn flags_size(n: usize) -> u32 {
 }
 
 /// A trap of the canonical ABI, with where it happened as context.
-fn trap(kind: ComponentTrap, detail: String) -> Error {
+pub(crate) fn trap(kind: ComponentTrap, detail: String) -> Error {
     Error::from(TrapCode::Component(kind)).context(detail)
 }
 
 /// Takes `bytes` of list or string contents out of a lift's budget
 /// (`Abi::lift_budget`), a trap once it is spent.
-fn charge(budget: &mut u64, bytes: u64) -> Result<()> {
+pub(crate) fn charge(budget: &mut u64, bytes: u64) -> Result<()> {
     match budget.checked_sub(bytes) {
         Some(left) => {
             *budget = left;
@@ -382,7 +382,7 @@ impl<'a> Src<'a> {
 }
 
 /// The canonical NaN of `f32` in place of any NaN (lifting).
-fn canon_f32(bits: u32) -> f32 {
+pub(crate) fn canon_f32(bits: u32) -> f32 {
     let f = f32::from_bits(bits);
     if f.is_nan() {
         f32::from_bits(0x7fc0_0000)
@@ -392,7 +392,7 @@ fn canon_f32(bits: u32) -> f32 {
 }
 
 /// The canonical NaN of `f64` in place of any NaN (lifting).
-fn canon_f64(bits: u64) -> f64 {
+pub(crate) fn canon_f64(bits: u64) -> f64 {
     let f = f64::from_bits(bits);
     if f.is_nan() {
         f64::from_bits(0x7ff8_0000_0000_0000)
@@ -402,7 +402,7 @@ fn canon_f64(bits: u64) -> f64 {
 }
 
 /// `convert_i32_to_char`: a trap for surrogates and past U+10FFFF.
-fn to_char(i: u32) -> Result<char> {
+pub(crate) fn to_char(i: u32) -> Result<char> {
     char::from_u32(i).ok_or_else(|| trap(ComponentTrap::InvalidChar, format!("char {i:#x}")))
 }
 
@@ -533,7 +533,7 @@ impl Abi<'_> {
     }
 
     /// `ty` with named primitives (`(type $t u32)`) resolved.
-    fn resolve(&self, mut ty: InterfaceType) -> InterfaceType {
+    pub(crate) fn resolve(&self, mut ty: InterfaceType) -> InterfaceType {
         while let Some(DefinedType::Primitive(p)) = self.def(ty) {
             ty = *p;
         }
@@ -793,7 +793,7 @@ impl Abi<'_> {
     }
 
     /// `n` bytes at `ptr`, copied out.
-    fn read_n<const N: usize>(&self, h: &mut dyn AbiHost, ptr: u64) -> Result<[u8; N]> {
+    pub(crate) fn read_n<const N: usize>(&self, h: &mut dyn AbiHost, ptr: u64) -> Result<[u8; N]> {
         let mem = h.memory()?;
         let b = usize::try_from(ptr)
             .ok()
@@ -814,7 +814,7 @@ impl Abi<'_> {
     }
 
     /// The memory's bytes `[ptr, ptr + len)`, which the caller checked.
-    fn slice<'m>(&self, mem: &'m mut [u8], ptr: u64, len: u64) -> Result<&'m mut [u8]> {
+    pub(crate) fn slice<'m>(&self, mem: &'m mut [u8], ptr: u64, len: u64) -> Result<&'m mut [u8]> {
         let end = ptr.checked_add(len);
         usize::try_from(ptr)
             .ok()
@@ -828,7 +828,7 @@ impl Abi<'_> {
             })
     }
 
-    fn write(&self, h: &mut dyn AbiHost, ptr: u64, bytes: &[u8]) -> Result<()> {
+    pub(crate) fn write(&self, h: &mut dyn AbiHost, ptr: u64, bytes: &[u8]) -> Result<()> {
         let mem = h.memory()?;
         self.slice(mem, ptr, bytes.len() as u64)?
             .copy_from_slice(bytes);
@@ -837,7 +837,13 @@ impl Abi<'_> {
 
     /// Checks a pointer the guest handed over for a value of `layout`:
     /// aligned, and the value within the memory.
-    fn check_ptr(&self, h: &mut dyn AbiHost, ptr: u32, layout: Layout, what: &str) -> Result<()> {
+    pub(crate) fn check_ptr(
+        &self,
+        h: &mut dyn AbiHost,
+        ptr: u32,
+        layout: Layout,
+        what: &str,
+    ) -> Result<()> {
         if !is_aligned(ptr, layout.align) {
             return Err(trap(
                 ComponentTrap::UnalignedPointer,
@@ -859,7 +865,7 @@ impl Abi<'_> {
 
     /// Calls `realloc` and checks what it returned: aligned to `align`,
     /// `size` bytes within the memory (else `oob`).
-    fn realloc(
+    pub(crate) fn realloc(
         &self,
         h: &mut dyn AbiHost,
         old: u32,
@@ -902,7 +908,7 @@ impl Abi<'_> {
     /// without overlap add up to at most the memory; overlapping ones (a
     /// list of a thousand pointers to one long list) could otherwise make
     /// the host build values quadratic in the memory's size.
-    fn lift_budget(&self, h: &mut dyn AbiHost) -> Result<u64> {
+    pub(crate) fn lift_budget(&self, h: &mut dyn AbiHost) -> Result<u64> {
         Ok(2 * self.mem_len(h).unwrap_or(0) + (1 << 20))
     }
 
@@ -1120,7 +1126,7 @@ impl Abi<'_> {
     /// `load_string_from_range`: a string of the options' encoding at
     /// `ptr` with `tagged` code units (for `latin1+utf16`, the top bit says
     /// UTF-16).
-    fn load_string_from_range(
+    pub(crate) fn load_string_from_range(
         &self,
         h: &mut dyn AbiHost,
         budget: &mut u64,
@@ -1200,7 +1206,13 @@ impl Abi<'_> {
 
     /// Checks a list's range as `load_list_from_range` does: not longer than
     /// the maximum, aligned, within the memory.
-    fn check_list(&self, h: &mut dyn AbiHost, ptr: u32, count: u32, elem: Layout) -> Result<()> {
+    pub(crate) fn check_list(
+        &self,
+        h: &mut dyn AbiHost,
+        ptr: u32,
+        count: u32,
+        elem: Layout,
+    ) -> Result<()> {
         let bytes = u64::from(count).saturating_mul(elem.size);
         if bytes > MAX_LIST_BYTE_LENGTH {
             return Err(trap(
@@ -1241,7 +1253,7 @@ impl Abi<'_> {
     ) -> Result<Vec<Val>> {
         let l = self.layout(elem);
         self.check_list(h, ptr, count, l)?;
-        charge(budget, u64::from(count) * l.size)?;
+        charge(budget, u64::from(count) * l.size.max(1))?;
         self.load_elements(h, budget, ptr.into(), count.into(), elem)
     }
 
@@ -1283,7 +1295,7 @@ impl Abi<'_> {
     ) -> Result<Vec<(Val, Val)>> {
         let pair = self.record_layout([key, value].into_iter());
         self.check_list(h, ptr, count, pair)?;
-        charge(budget, u64::from(count) * pair.size)?;
+        charge(budget, u64::from(count) * pair.size.max(1))?;
         let value_at = align_to(self.layout(key).size, self.layout(value).align);
         let mut out = Vec::with_capacity(count as usize);
         for i in 0..u64::from(count) {
@@ -1574,7 +1586,7 @@ impl Abi<'_> {
 
     /// The byte length of `n` elements of layout `l`, which must fit a
     /// 32-bit memory (a host-made list can be longer than a guest's).
-    fn list_bytes(&self, n: usize, l: Layout) -> Result<(u64, u32)> {
+    pub(crate) fn list_bytes(&self, n: usize, l: Layout) -> Result<(u64, u32)> {
         let bytes = (n as u64).saturating_mul(l.size);
         match u32::try_from(n) {
             Ok(count) if bytes <= u64::from(u32::MAX) => Ok((bytes, count)),
@@ -1614,7 +1626,11 @@ impl Abi<'_> {
 
     /// `store_string_into_range` of a host string (a UTF-8 source whose
     /// code units are its bytes): the pointer and the (tagged) length.
-    fn store_string_into_range(&self, h: &mut dyn AbiHost, s: &str) -> Result<(u32, u32)> {
+    pub(crate) fn store_string_into_range(
+        &self,
+        h: &mut dyn AbiHost,
+        s: &str,
+    ) -> Result<(u32, u32)> {
         if s.len() as u64 > MAX_STRING_BYTE_LENGTH {
             return Err(trap(
                 ComponentTrap::StringTooLong,
@@ -2034,7 +2050,7 @@ impl Abi<'_> {
 
     /// A type as the text format writes it, nested types shown `depth`
     /// levels deep (`...` below).
-    fn type_name(&self, ty: InterfaceType, depth: u32) -> String {
+    pub(crate) fn type_name(&self, ty: InterfaceType, depth: u32) -> String {
         use InterfaceType as T;
         let name = |t: InterfaceType| {
             if depth == 0 {

@@ -19,20 +19,23 @@ use std::sync::Arc;
 use nyash_aot::component::inline::ComponentInstanceId;
 use nyash_aot::component::types::{FuncType, FuncTypeIndex, ResourceIndex};
 
-use super::abi::{Abi, AbiHost, CoreTy, Flat};
+use super::abi::{Abi, AbiHost, CoreTy, Flat, MAX_FLAT_PARAMS};
 use super::component::Component;
-use super::linker::{HostDtor, HostFunc, HostFuncAsync};
+use super::linker::{DynHostFunc, HostDtor, HostFunc, HostFuncAsync, TypedHostCall};
 
-/// The host function a lowered import calls.
-pub(crate) enum HostCall<T> {
-    Sync(Arc<HostFunc<T>>),
+/// The dynamic host function a lowered import calls.
+enum HostCall<T> {
+    Sync(Arc<DynHostFunc<T>>),
     Async(Arc<HostFuncAsync<T>>),
 }
 use super::resources::{ResourceAny, Slot, trap};
-use super::store::{LiftedFunc, ResolvedOptions};
+use super::store::{ComponentStore, LiftedFunc, ResolvedOptions};
+use super::typed::{self, Lift, LiftContext, Lower, LowerContext};
 use super::val::Val;
 use crate::store::{StoreContext, StoreContextMut};
+use crate::vm::invoke::HostFn;
 use crate::vm::store_opaque::StoreInner;
+use crate::vm::vmcontext::ValRaw;
 use crate::{
     Caller, ComponentTrap, Func as CoreFunc, FuncType as CoreFuncType, Result, Val as CoreVal,
     ValType,
@@ -289,37 +292,97 @@ pub(crate) fn call_lifted<T: 'static>(
     call_lifted_from(store, f, args, None)
 }
 
-/// The component instances a call into `callee` enters, as the canonical
-/// ABI's `entering_set` says: the callee and its ancestors, less those the
-/// caller (`None`: the host) is in already, so that a child calling back
-/// into the parent that called it ("donut wrapping") enters nothing new and
-/// does not trap, while any other reentry does.
+/// The component instances a call enters, as the canonical ABI's
+/// `entering_set` says: the callee and its ancestors, less those the caller
+/// (`None`: the host) is in already, so that a child calling back into the
+/// parent that called it ("donut wrapping") enters nothing new and does not
+/// trap, while any other reentry does. The instances the caller is in are
+/// the common ancestors, the top of the callee's chain, so the set is the
+/// callee's chain up to (not including) `stop`; kept as that pair, a call
+/// allocates nothing to know it.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Entering {
+    callee: ComponentInstanceId,
+    stop: Option<ComponentInstanceId>,
+}
+
+/// `i`'s parent.
+fn parent_of(
+    parents: &[Option<ComponentInstanceId>],
+    i: ComponentInstanceId,
+) -> Option<ComponentInstanceId> {
+    parents.get(i.0 as usize).copied().flatten()
+}
+
+/// Calls `f` on `from` and each of its ancestors, up to (not including)
+/// `stop`. A parent always has a smaller id than its child; the bound only
+/// guards against a malformed table.
+fn walk(
+    parents: &[Option<ComponentInstanceId>],
+    from: ComponentInstanceId,
+    stop: Option<ComponentInstanceId>,
+    mut f: impl FnMut(ComponentInstanceId) -> bool,
+) -> bool {
+    let mut i = Some(from);
+    for _ in 0..=parents.len() {
+        match i {
+            Some(x) if Some(x) != stop => {
+                if !f(x) {
+                    return false;
+                }
+                i = parent_of(parents, x);
+            }
+            _ => break,
+        }
+    }
+    true
+}
+
 fn entering_set(
     parents: &[Option<ComponentInstanceId>],
     callee: ComponentInstanceId,
     caller: Option<ComponentInstanceId>,
-) -> Vec<ComponentInstanceId> {
-    let chain = |mut i: ComponentInstanceId| {
-        let mut out = vec![i];
-        // A parent always has a smaller id than its child; the bound only
-        // guards against a malformed table.
-        for _ in 0..parents.len() {
-            match parents.get(i.0 as usize) {
-                Some(Some(p)) => {
-                    out.push(*p);
-                    i = *p;
-                }
-                _ => break,
-            }
-        }
-        out
-    };
-    let mut set = chain(callee);
+) -> Entering {
+    let mut stop = None;
     if let Some(caller) = caller {
-        let theirs = chain(caller);
-        set.retain(|i| !theirs.contains(i));
+        // The first instance on the callee's chain that is on the caller's.
+        walk(parents, callee, None, |x| {
+            let on_callers = !walk(parents, caller, None, |y| y != x);
+            if on_callers {
+                stop = Some(x);
+            }
+            !on_callers
+        });
     }
-    set
+    Entering { callee, stop }
+}
+
+impl Entering {
+    /// Whether every instance entered may be entered.
+    fn may_enter(
+        self,
+        parents: &[Option<ComponentInstanceId>],
+        cs: &mut ComponentStore,
+        data: u32,
+    ) -> bool {
+        walk(parents, self.callee, self.stop, |i| {
+            cs.flags(data, i).may_enter
+        })
+    }
+
+    /// Sets `may_enter` of every instance entered.
+    fn set(
+        self,
+        parents: &[Option<ComponentInstanceId>],
+        cs: &mut ComponentStore,
+        data: u32,
+        may_enter: bool,
+    ) {
+        walk(parents, self.callee, self.stop, |i| {
+            cs.flags(data, i).may_enter = may_enter;
+            true
+        });
+    }
 }
 
 /// Calls the lifted function `f` with `args` for `caller`, the component
@@ -331,7 +394,9 @@ fn call_lifted_from<T: 'static>(
     args: &[Val],
     caller: Option<ComponentInstanceId>,
 ) -> Result<Vec<Val>> {
-    let (component, ft, scope, entering) = enter(store, f, caller)?;
+    let component = store.opaque.components().data(f.data).component.clone();
+    let ft = component.inner.types.func(f.ty).clone();
+    let (scope, entering) = enter(store, f, caller)?;
     let r = (|| {
         let core_args = lower_in(store, f, &component, &ft, args, scope)?;
         let mut core_results =
@@ -340,7 +405,7 @@ fn call_lifted_from<T: 'static>(
             .call(StoreContextMut(&mut *store), &core_args, &mut core_results)?;
         finish_in(store, f, &component, &ft, &core_results, scope)
     })();
-    leave(store, f, &entering, r)
+    leave(store, f, entering, r)
 }
 
 /// [`call_lifted`] in an async call: the core call runs on a fiber, so
@@ -351,7 +416,9 @@ pub(crate) async fn call_lifted_async<T: Send + 'static>(
     f: &LiftedFunc,
     args: &[Val],
 ) -> Result<Vec<Val>> {
-    let (component, ft, scope, entering) = enter(store, f, None)?;
+    let component = store.opaque.components().data(f.data).component.clone();
+    let ft = component.inner.types.func(f.ty).clone();
+    let (scope, entering) = enter(store, f, None)?;
     let r = async {
         let core_args = lower_in(store, f, &component, &ft, args, scope)?;
         let mut core_results =
@@ -362,53 +429,122 @@ pub(crate) async fn call_lifted_async<T: Send + 'static>(
         finish_in(store, f, &component, &ft, &core_results, scope)
     }
     .await;
-    leave(store, f, &entering, r)
+    leave(store, f, entering, r)
 }
 
 /// Enters `f`'s component instance from `caller` (`None`: the host), with
 /// the ancestors it is not in yet ([`entering_set`]), trapping if any of
 /// them may not be entered, and opens the call's borrow scope. Returns the
-/// instances entered, for [`leave`].
+/// scope and the instances entered, for [`leave`].
 fn enter<T>(
     store: &mut StoreInner<T>,
     f: &LiftedFunc,
     caller: Option<ComponentInstanceId>,
-) -> Result<(Component, FuncType, usize, Vec<ComponentInstanceId>)> {
-    let component = store.opaque.components().data(f.data).component.clone();
-    let ft = component.inner.types.func(f.ty).clone();
-    let entering = entering_set(&component.inner.inlined.parents, f.instance, caller);
+) -> Result<(usize, Entering)> {
     let cs = store.opaque.components();
-    if entering.iter().any(|&i| !cs.flags(f.data, i).may_enter) {
+    let component = cs.data(f.data).component.clone();
+    let parents = &component.inner.inlined.parents;
+    let entering = entering_set(parents, f.instance, caller);
+    if !entering.may_enter(parents, cs, f.data) {
         return Err(trap(
             ComponentTrap::CannotEnter,
             "cannot enter component instance",
         ));
     }
-    for &i in &entering {
-        cs.flags(f.data, i).may_enter = false;
-    }
-    let scope = cs.push_scope();
-    Ok((component, ft, scope, entering))
+    entering.set(parents, cs, f.data, false);
+    Ok((cs.push_scope(), entering))
+}
+
+/// Runs `body` as a call from the host into the instance that lifted `f`,
+/// between [`enter`] and [`leave`].
+fn enter_with<T, R>(
+    store: &mut StoreInner<T>,
+    f: &LiftedFunc,
+    body: impl FnOnce(&mut StoreInner<T>, usize) -> Result<R>,
+) -> Result<R> {
+    let (scope, entering) = enter(store, f, None)?;
+    let r = body(store, scope);
+    leave(store, f, entering, r)
 }
 
 /// Closes the call's scope (a borrow still held traps) and, unless the call
 /// trapped, opens the instances `entering` again: after a trap they stay
 /// closed (the spec's poisoning).
-fn leave<T>(
+fn leave<T, R>(
     store: &mut StoreInner<T>,
     f: &LiftedFunc,
-    entering: &[ComponentInstanceId],
-    r: Result<Vec<Val>>,
-) -> Result<Vec<Val>> {
+    entering: Entering,
+    r: Result<R>,
+) -> Result<R> {
     let cs = store.opaque.components();
     let popped = cs.pop_scope(true);
     let r = r.and_then(|v| popped.map(|()| v));
     if r.is_ok() {
-        for &i in entering {
-            cs.flags(f.data, i).may_enter = true;
-        }
+        let component = cs.data(f.data).component.clone();
+        entering.set(&component.inner.inlined.parents, cs, f.data, true);
     }
     r
+}
+
+/// Calls the lifted function `func` (an index into the store's lifted
+/// functions) from the host with static types: `call_lifted`'s call,
+/// with the arguments lowered straight from `params` into raw core values
+/// on the stack (or the callee's memory) and the results lifted straight
+/// out of them, and the post-return called through the core engine's raw
+/// path. A `(u32) -> u32` call allocates nothing on the heap.
+pub(crate) fn call_lifted_typed<T: 'static, P: Lower, R: Lift>(
+    store: &mut StoreInner<T>,
+    func: u32,
+    params: &P,
+) -> Result<R> {
+    let f = store.opaque.components().funcs[func as usize].clone();
+    enter_with(store, &f, |store, scope| {
+        let component = store.opaque.components().data(f.data).component.clone();
+        let abi = || Abi {
+            types: &component.inner.types,
+            encoding: f.options.encoding,
+        };
+        let n_params = typed::flat_params::<P>();
+        let n_results = typed::flat_results::<R>();
+        let mut values = [ValRaw::ZERO; MAX_FLAT_PARAMS];
+        {
+            let mut cx = AbiCx {
+                store: &mut *store,
+                data: f.data,
+                inst: f.instance,
+                options: f.options,
+                scope,
+            };
+            let mut lcx = LowerContext::new(abi(), &mut cx);
+            typed::lower_params(&mut lcx, params, &mut values[..n_params])?;
+        }
+        f.core
+            .call_raw(store, &mut values[..n_params.max(n_results).max(1)])?;
+        let r = {
+            let mut cx = AbiCx {
+                store: &mut *store,
+                data: f.data,
+                inst: f.instance,
+                options: f.options,
+                scope,
+            };
+            let mut lcx = LiftContext::new(abi(), &mut cx);
+            typed::lift_results::<R>(&mut lcx, &values[..n_results])?
+        };
+        if let Some(post) = f.options.post_return {
+            // The post-return takes the core results as its arguments.
+            let cs = store.opaque.components();
+            cs.flags(f.data, f.instance).may_leave = false;
+            let pr = post.call_raw(store, &mut values[..n_results.max(1)]);
+            store
+                .opaque
+                .components()
+                .flags(f.data, f.instance)
+                .may_leave = true;
+            pr?;
+        }
+        Ok(r)
+    })
 }
 
 /// Checks the arguments against the parameter types and lowers them into
@@ -499,7 +635,7 @@ pub(crate) fn lowered_host_func<T: 'static>(
     ty: FuncTypeIndex,
     options: ResolvedOptions,
     inst: ComponentInstanceId,
-    host: HostCall<T>,
+    host: Arc<HostFunc<T>>,
 ) -> Result<CoreFunc> {
     let core_ty = {
         let abi = Abi {
@@ -511,6 +647,29 @@ pub(crate) fn lowered_host_func<T: 'static>(
             &abi.flat_params(ft, super::abi::Context::Lower),
             &abi.flat_results(ft, super::abi::Context::Lower),
         )
+    };
+    let host = match &*host {
+        HostFunc::Dynamic(f) => HostCall::Sync(f.clone()),
+        HostFunc::Async(f) => HostCall::Async(f.clone()),
+        HostFunc::Typed { call, .. } => {
+            let call = call.clone();
+            let raw = HostFn::new(move |caller: Caller<'_, T>, values: &mut [ValRaw]| {
+                let store = caller.store;
+                store.opaque.components().check_may_leave(data, inst)?;
+                let scope = store.opaque.components().push_scope();
+                let site = HostSite {
+                    component: &component,
+                    data,
+                    inst,
+                    options,
+                    scope,
+                };
+                let r = call(&mut *store, &site, values);
+                store.opaque.components().pop_scope(false)?;
+                r
+            });
+            return CoreFunc::new_raw(store, core_ty, raw);
+        }
     };
     CoreFunc::new(
         StoreContextMut(store),
@@ -564,6 +723,61 @@ pub(crate) fn lowered_host_func<T: 'static>(
             })();
             store.opaque.components().pop_scope(false)?;
             r
+        },
+    )
+}
+
+/// Where a typed host function is called from: the lowered import's
+/// component instance, canonical options and call scope.
+pub(crate) struct HostSite<'a> {
+    component: &'a Component,
+    data: u32,
+    inst: ComponentInstanceId,
+    options: ResolvedOptions,
+    scope: usize,
+}
+
+impl HostSite<'_> {
+    fn cx<'s, T>(&self, store: &'s mut StoreInner<T>) -> AbiCx<'s, T> {
+        AbiCx {
+            store,
+            data: self.data,
+            inst: self.inst,
+            options: self.options,
+            scope: self.scope,
+        }
+    }
+}
+
+/// The body of a typed host function (`LinkerInstance::func_wrap`) on
+/// the raw core values of its lowered import: the arguments lifted
+/// straight out of them (or the caller's memory), `f` called, its results
+/// lowered straight back (or through the caller's return pointer).
+pub(crate) fn typed_host<T, P, R, F>(f: F) -> Arc<TypedHostCall<T>>
+where
+    T: 'static,
+    P: Lift + 'static,
+    R: Lower + 'static,
+    F: Fn(StoreContextMut<'_, T>, P) -> Result<R> + Send + Sync + 'static,
+{
+    Arc::new(
+        move |store: &mut StoreInner<T>, site: &HostSite<'_>, values: &mut [ValRaw]| {
+            let abi = || Abi {
+                types: &site.component.inner.types,
+                encoding: site.options.encoding,
+            };
+            let n_params = typed::flat_params::<P>();
+            let retptr = typed::retptr::<P, R>(values);
+            let params = {
+                let mut cx = site.cx(store);
+                let mut lcx = LiftContext::new(abi(), &mut cx);
+                typed::lift_params::<P>(&mut lcx, &values[..n_params])?
+            };
+            let results = f(StoreContextMut(&mut *store), params)?;
+            let n_results = if retptr.is_some() { 0 } else { R::FLAT_COUNT };
+            let mut cx = site.cx(store);
+            let mut lcx = LowerContext::new(abi(), &mut cx);
+            typed::lower_results(&mut lcx, &results, &mut values[..n_results], retptr)
         },
     )
 }
@@ -773,33 +987,37 @@ pub(crate) fn drop_resource<T: 'static>(
     let cs = store.opaque.components();
     let t = &cs.resource_types[rt as usize];
     if let Some(dtor) = t.dtor {
-        let (data, entering) = match t.owner {
+        // The owner's instances entered, from the dropper (none for the
+        // owner's own drop).
+        let enter = match t.owner {
             Some(o) if Some(o) != from => {
-                let parents = &cs.data(o.0).component.inner.inlined.parents;
+                let component = cs.data(o.0).component.clone();
                 let caller = from.filter(|f| f.0 == o.0).map(|f| f.1);
-                (o.0, entering_set(parents, o.1, caller))
+                let e = entering_set(&component.inner.inlined.parents, o.1, caller);
+                Some((o.0, component, e))
             }
-            _ => (0, Vec::new()),
+            _ => None,
         };
-        if entering.iter().any(|&i| !cs.flags(data, i).may_enter) {
-            return Err(trap(
-                ComponentTrap::CannotEnter,
-                "cannot enter component instance",
-            ));
-        }
-        for &i in &entering {
-            cs.flags(data, i).may_enter = false;
+        if let Some((data, component, e)) = &enter {
+            let parents = &component.inner.inlined.parents;
+            if !e.may_enter(parents, cs, *data) {
+                return Err(trap(
+                    ComponentTrap::CannotEnter,
+                    "cannot enter component instance",
+                ));
+            }
+            e.set(parents, cs, *data, false);
         }
         let r = dtor.call(
             StoreContextMut(&mut *store),
             &[CoreVal::I32(rep as i32)],
             &mut [],
         );
-        if r.is_ok() {
+        if let Some((data, component, e)) = &enter
+            && r.is_ok()
+        {
             let cs = store.opaque.components();
-            for &i in &entering {
-                cs.flags(data, i).may_enter = true;
-            }
+            e.set(&component.inner.inlined.parents, cs, *data, true);
         }
         r?;
     } else if let Some(host) = &t.host_dtor

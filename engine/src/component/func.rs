@@ -6,6 +6,7 @@ use nyash_aot::component::types::ResourceIndex;
 
 use super::call::call_lifted;
 use super::resources::{ResourceType, ResourceTypeKind};
+use super::typed::{ComponentNamedList, Lift, Lower, TypedFunc};
 use super::types::{ComponentFunc, Type, TypeCx};
 use super::val::Val;
 use crate::{AsContext, AsContextMut, Error, Result};
@@ -135,5 +136,45 @@ impl Func {
     /// The result types: none or one (see [`Func::ty`]).
     pub fn results(&self, store: impl AsContext) -> Box<[Type]> {
         self.ty(store).results().collect()
+    }
+
+    /// This function with static types: parameters `Params` (a tuple,
+    /// `(u32, String)`) and results `Results` (`(u32,)`, or `()` for
+    /// none), checked against its type once, here; the error names the
+    /// parameter or result that differs and the types. See
+    /// [`TypedFunc`].
+    pub fn typed<Params, Results>(
+        &self,
+        store: impl AsContext,
+    ) -> Result<TypedFunc<Params, Results>>
+    where
+        Params: ComponentNamedList + Lower,
+        Results: ComponentNamedList + Lift,
+    {
+        let opaque = &store.as_context().0.opaque;
+        assert_eq!(
+            self.store,
+            opaque.id(),
+            "component function used with a store it does not belong to"
+        );
+        let cs = opaque.components_ref();
+        let f = &cs.funcs[self.index as usize];
+        let component = &cs.instances[f.data as usize].component;
+        let types = &component.inner.types;
+        super::typed::typecheck_func::<Params, Results>(types.func(f.ty), types)?;
+        // The validator made the core function's signature the flattened
+        // component type's, so this only finds an engine bug.
+        let core = f.core.ty(&store);
+        let (want_params, want_results) = (
+            super::typed::flat_params::<Params>(),
+            super::typed::flat_results::<Results>(),
+        );
+        if core.params.len() != want_params || core.results.len() != want_results {
+            return Err(nyash_aot::bug_error!(
+                "typed function: core signature {core} for {want_params} flat parameters and {want_results} results"
+            )
+            .into());
+        }
+        Ok(TypedFunc::new_unchecked(*self))
     }
 }

@@ -19,6 +19,7 @@ use super::linker::{Definition, lookup};
 use super::store::{
     ExportItem, InstanceData, InstanceFlags, LiftedFunc, ResolvedOptions, ResourceTypeData,
 };
+use super::typed::{ComponentNamedList, Lift, Lower, TypedFunc};
 use crate::store::StoreContextMut;
 use crate::vm::store_opaque::{StoreInner, StoreOpaque};
 use crate::{AsContextMut, Error, Extern, Result};
@@ -125,6 +126,35 @@ impl Instance {
         }
     }
 
+    /// The exported function `name` with static types: parameters
+    /// `Params` (a tuple, `(u32, String)`) and results `Results` (`(u32,)`,
+    /// or `()` for none), checked once, here (see [`TypedFunc`]). Fails if
+    /// there is no such function or its type differs; the error names the
+    /// function, and the parameter or result and the types that differ.
+    pub fn get_typed_func<Params, Results>(
+        &self,
+        mut store: impl AsContextMut,
+        name: impl InstanceExportLookup,
+    ) -> Result<TypedFunc<Params, Results>>
+    where
+        Params: ComponentNamedList + Lower,
+        Results: ComponentNamedList + Lift,
+    {
+        let path = name.path();
+        let shown = path.join("/");
+        let f = self
+            .get_func(
+                &mut store,
+                &ComponentExportIndex {
+                    instance: *self,
+                    path,
+                },
+            )
+            .ok_or_else(|| Error::msg(format!("no exported function `{shown}`")))?;
+        f.typed::<Params, Results>(&store)
+            .map_err(|e| e.context(format!("function `{shown}`")))
+    }
+
     /// The exported core module `name`, if there is one.
     pub fn get_module(
         &self,
@@ -173,11 +203,14 @@ fn resolve_path<'d, T>(
 
 /// Records the store's resource type of each resource the import `ty`
 /// names (a resource type, or resources exported by an instance), taken
-/// from its definition.
+/// from its definition, and checks a typed host function's types against
+/// the function type it is imported as. `outer` is the instance the import
+/// `name` is in, if it is not at the root.
 fn import_resources<T: 'static>(
     store: &mut StoreInner<T>,
     data: u32,
     types: &ComponentTypes,
+    outer: Option<&str>,
     name: &str,
     ty: &EntityType,
     def: &Definition<T>,
@@ -209,8 +242,13 @@ fn import_resources<T: 'static>(
         }
         (EntityType::Instance(it), Definition::Instance(map)) => {
             for (n, ety) in &types.instance(*it).exports {
+                // A type that is not a resource (a record, a variant ...)
+                // is the component's own: the linker defines none.
+                if matches!(ety, EntityType::Type(t) if !matches!(t, TypeDef::Resource(_))) {
+                    continue;
+                }
                 match lookup(map, n) {
-                    Some(d) => import_resources(store, data, types, n, ety, d)?,
+                    Some(d) => import_resources(store, data, types, Some(name), n, ety, d)?,
                     None => {
                         return Err(Error::link(
                             name,
@@ -228,8 +266,14 @@ fn import_resources<T: 'static>(
                 format!("expected an instance, found a {}", other.kind()),
             ));
         }
-        (EntityType::Func(_), Definition::Func(_) | Definition::AsyncFunc(_))
-        | (EntityType::Module(_), Definition::Module(_)) => {}
+        (EntityType::Func(ft), Definition::Func(f)) => {
+            f.typecheck(types.func(*ft), types)
+                .map_err(|e| match outer {
+                    Some(outer) => Error::link(outer, name, e.to_string()),
+                    None => Error::link(name, "", e.to_string()),
+                })?;
+        }
+        (EntityType::Module(_), Definition::Module(_)) => {}
         (EntityType::Func(_), other) => {
             return Err(Error::link(
                 name,
@@ -373,7 +417,7 @@ pub(crate) fn instantiate<T: 'static>(
         exports: Vec::new(),
     });
     for ((name, ty), def) in inl.imports.iter().zip(&imports) {
-        import_resources(store, data, &c.types, name, ty, def)?;
+        import_resources(store, data, &c.types, None, name, ty, def)?;
     }
     // What each instance's resource types are: imported ones now, defined
     // ones as their `Resource` initializer runs.
@@ -444,8 +488,7 @@ pub(crate) fn instantiate<T: 'static>(
                 ..
             } => {
                 let host = match resolve_path(&imports, import)? {
-                    Definition::Func(f) => call::HostCall::Sync(f.clone()),
-                    Definition::AsyncFunc(f) => call::HostCall::Async(f.clone()),
+                    Definition::Func(f) => f.clone(),
                     other => {
                         return Err(Error::msg(format!(
                             "expected a function import, found a {}",

@@ -3,15 +3,21 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use nyash_aot::component::types::{ComponentTypes, EntityType, FuncType, TypeDef};
+
+use super::call::HostSite;
 use super::component::Component;
 use super::instance::Instance;
 use super::resources::ResourceType;
+use super::typed::{self, ComponentNamedList, Lift, Lower};
 use super::val::Val;
 use crate::store::StoreContextMut;
+use crate::vm::store_opaque::StoreInner;
+use crate::vm::vmcontext::ValRaw;
 use crate::{AsContextMut, Engine, Error, Module, Result};
 
 /// A host function with dynamically typed values.
-pub(crate) type HostFunc<T> =
+pub(crate) type DynHostFunc<T> =
     dyn Fn(StoreContextMut<'_, T>, &[Val], &mut [Val]) -> Result<()> + Send + Sync;
 /// An async host function: returns a future that fills the results.
 pub(crate) type HostFuncAsync<T> = dyn for<'a> Fn(
@@ -21,13 +27,41 @@ pub(crate) type HostFuncAsync<T> = dyn for<'a> Fn(
     ) -> Box<dyn std::future::Future<Output = Result<()>> + Send + 'a>
     + Send
     + Sync;
+/// A host function with static types, on the raw core values of the
+/// lowered import's signature: lifts its arguments, calls the closure,
+/// lowers its results (made by `call::typed_host`).
+pub(crate) type TypedHostCall<T> =
+    dyn Fn(&mut StoreInner<T>, &HostSite<'_>, &mut [ValRaw]) -> Result<()> + Send + Sync;
+
+/// A host function of a linker.
+pub(crate) enum HostFunc<T> {
+    /// From [`LinkerInstance::func_new`].
+    Dynamic(Arc<DynHostFunc<T>>),
+    /// From [`LinkerInstance::func_new_async`].
+    Async(Arc<HostFuncAsync<T>>),
+    /// From [`LinkerInstance::func_wrap`]: `typecheck` checks the
+    /// import's type against the closure's Rust types.
+    Typed {
+        typecheck: fn(&FuncType, &ComponentTypes) -> Result<()>,
+        call: Arc<TypedHostCall<T>>,
+    },
+}
+
+impl<T> HostFunc<T> {
+    /// Checks the function type of the import it is given for.
+    pub(crate) fn typecheck(&self, ft: &FuncType, types: &ComponentTypes) -> Result<()> {
+        match self {
+            HostFunc::Dynamic(_) | HostFunc::Async(_) => Ok(()),
+            HostFunc::Typed { typecheck, .. } => typecheck(ft, types),
+        }
+    }
+}
 /// A host resource's destructor: gets the resource's representation.
 pub(crate) type HostDtor<T> = dyn Fn(StoreContextMut<'_, T>, u32) -> Result<()> + Send + Sync;
 
 /// One definition of a linker.
 pub(crate) enum Definition<T> {
     Func(Arc<HostFunc<T>>),
-    AsyncFunc(Arc<HostFuncAsync<T>>),
     Instance(BTreeMap<String, Definition<T>>),
     Resource(ResourceType, Option<Arc<HostDtor<T>>>),
     Module(Module),
@@ -37,7 +71,6 @@ impl<T> Clone for Definition<T> {
     fn clone(&self) -> Self {
         match self {
             Definition::Func(f) => Definition::Func(f.clone()),
-            Definition::AsyncFunc(f) => Definition::AsyncFunc(f.clone()),
             Definition::Instance(m) => Definition::Instance(m.clone()),
             Definition::Resource(t, d) => Definition::Resource(*t, d.clone()),
             Definition::Module(m) => Definition::Module(m.clone()),
@@ -48,7 +81,7 @@ impl<T> Clone for Definition<T> {
 impl<T> Definition<T> {
     pub(crate) fn kind(&self) -> &'static str {
         match self {
-            Definition::Func(_) | Definition::AsyncFunc(_) => "function",
+            Definition::Func(_) => "function",
             Definition::Instance(_) => "instance",
             Definition::Resource(..) => "resource type",
             Definition::Module(_) => "core module",
@@ -170,8 +203,15 @@ impl<T: 'static> Linker<T> {
             ));
         }
         let mut out = Vec::with_capacity(c.inlined.imports.len());
-        for (name, _) in &c.inlined.imports {
+        for (name, ty) in &c.inlined.imports {
             let Some(def) = lookup(&self.root, name) else {
+                // A type that is not a resource (`(import "r" (type (eq
+                // $record)))`) is the component's own: the linker defines
+                // none, and its place holds an empty instance nothing reads.
+                if matches!(ty, EntityType::Type(t) if !matches!(t, TypeDef::Resource(_))) {
+                    out.push(Definition::Instance(BTreeMap::new()));
+                    continue;
+                }
                 return Err(Error::link(
                     name,
                     "",
@@ -205,7 +245,59 @@ impl<'a, T: 'static> LinkerInstance<'a, T> {
         name: &str,
         f: impl Fn(StoreContextMut<'_, T>, &[Val], &mut [Val]) -> Result<()> + Send + Sync + 'static,
     ) -> Result<()> {
-        self.insert(name, Definition::Func(Arc::new(f)))
+        self.insert(
+            name,
+            Definition::Func(Arc::new(HostFunc::Dynamic(Arc::new(f)))),
+        )
+    }
+
+    /// Defines the function `name` with static types: `f` gets the
+    /// arguments as one Rust tuple `Params` (`(u32, String)`) and returns
+    /// its results as a tuple `Results` (`(u32,)` for one, `()` for none),
+    /// lifted straight out of the caller's core values and memory and
+    /// lowered straight back (no [`Val`] in between). The types are
+    /// checked against the import's when a component is instantiated: a
+    /// mismatch fails the instantiation with a link error naming the
+    /// import. An `Err` from `f` fails the call that reached it.
+    ///
+    /// ```
+    /// use nyash_engine::component::{Component, Linker};
+    /// use nyash_engine::{Engine, Store};
+    ///
+    /// let engine = Engine::default();
+    /// let component = Component::new(&engine, r#"(component
+    ///     (import "double" (func $double (param "x" u32) (result u32)))
+    ///     (core func $d (canon lower (func $double)))
+    ///     (core module $M
+    ///       (import "host" "double" (func $d (param i32) (result i32)))
+    ///       (func (export "quad") (param i32) (result i32)
+    ///         (call $d (call $d (local.get 0)))))
+    ///     (core instance $m (instantiate $M
+    ///       (with "host" (instance (export "double" (func $d))))))
+    ///     (func (export "quad") (param "x" u32) (result u32)
+    ///       (canon lift (core func $m "quad"))))"#)?;
+    ///
+    /// let mut linker = Linker::<()>::new(&engine);
+    /// linker.root().func_wrap("double", |_store, (x,): (u32,)| Ok((x * 2,)))?;
+    /// let mut store = Store::new(&engine, ());
+    /// let instance = linker.instantiate(&mut store, &component)?;
+    /// let quad = instance.get_typed_func::<(u32,), (u32,)>(&mut store, "quad")?;
+    /// assert_eq!(quad.call(&mut store, (5,))?, (20,));
+    /// # Ok::<(), nyash_engine::Error>(())
+    /// ```
+    pub fn func_wrap<Params, Results, F>(&mut self, name: &str, f: F) -> Result<()>
+    where
+        Params: ComponentNamedList + Lift + 'static,
+        Results: ComponentNamedList + Lower + 'static,
+        F: Fn(StoreContextMut<'_, T>, Params) -> Result<Results> + Send + Sync + 'static,
+    {
+        self.insert(
+            name,
+            Definition::Func(Arc::new(HostFunc::Typed {
+                typecheck: typed::typecheck_func::<Params, Results>,
+                call: super::call::typed_host::<T, Params, Results, F>(f),
+            })),
+        )
     }
 
     /// Defines the async function `name` with dynamically typed values: as
@@ -226,7 +318,10 @@ impl<'a, T: 'static> LinkerInstance<'a, T> {
         + Sync
         + 'static,
     ) -> Result<()> {
-        self.insert(name, Definition::AsyncFunc(Arc::new(f)))
+        self.insert(
+            name,
+            Definition::Func(Arc::new(HostFunc::Async(Arc::new(f)))),
+        )
     }
 
     /// Defines the resource type `name` as the host's `ty`; `dtor` runs

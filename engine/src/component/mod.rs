@@ -8,18 +8,23 @@
 //!   ([`LinkerInstance::func_new`]), host resource types, core modules, in
 //!   instances named like `wasi:cli/stdout@0.2.3`.
 //! - An [`Instance`] is a component instantiated in a [`Store`](crate::Store);
-//!   its exported functions ([`Func`]) are called with [`Val`]s.
+//!   its exported functions ([`Func`]) are called with [`Val`]s, or with
+//!   Rust values as a [`TypedFunc`] ([`Instance::get_typed_func`]).
+//! - Host functions are given with dynamic [`Val`]s
+//!   ([`LinkerInstance::func_new`]) or as typed closures
+//!   ([`LinkerInstance::func_wrap`]).
 //! - A [`Type`] is the type of a [`Val`] ([`Func::params`],
 //!   [`Func::results`], [`Component::exports`]; the rest of
 //!   [`types`]). Both speak WAVE, the text form of component values in
 //!   the `wasm-wave` crate: `wasm_wave::from_str::<Val>(&ty, "[1, 2]")`,
 //!   `wasm_wave::to_string(&val)`.
 //!
-//! Calls cross the component boundary in a dynamic form for now: each
-//! value is lifted into a [`Val`] and lowered again by the canonical ABI's
-//! rules, also between two component instances of one component. Compiled
-//! trampolines and fused adapters, typed functions and `bindgen!` are the
-//! next layers.
+//! Typed values ([`ComponentType`], [`Lift`], [`Lower`], derived for
+//! records, variants, enums and flags) are lowered straight into core
+//! values and memory and lifted straight out. Dynamic calls, and calls
+//! between two component instances of one component, go through [`Val`]s.
+//! Compiled trampolines and fused adapters and `bindgen!` are the next
+//! layers.
 
 mod abi;
 mod call;
@@ -30,6 +35,7 @@ mod instance;
 mod linker;
 mod resources;
 pub(crate) mod store;
+mod typed;
 pub mod types;
 mod val;
 mod wave;
@@ -39,5 +45,18 @@ pub use func::Func;
 pub use instance::{ComponentExportIndex, Instance, InstanceExportLookup};
 pub use linker::{Linker, LinkerInstance};
 pub use resources::{ResourceAny, ResourceType};
+pub use typed::{
+    ComponentNamedList, ComponentType, Lift, LiftContext, Lower, LowerContext, TypedFunc,
+};
 pub use types::Type;
 pub use val::Val;
+
+/// `#[derive(ComponentType, Lift, Lower)]` for records
+/// (`#[component(record)] struct`), variants (`#[component(variant)]
+/// enum`, each case with no payload or one) and enums
+/// (`#[component(enum)] enum`); field and case names become kebab-case
+/// WIT names unless `#[component(name = "...")]` says otherwise.
+pub use nyash_component_macro::{ComponentType, Lift, Lower, flags};
+
+#[doc(hidden)]
+pub use typed::__internal;

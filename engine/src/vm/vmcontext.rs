@@ -3,19 +3,28 @@
 //! The tests at the bottom check that they do.
 
 /// 16 bytes holding one value of any wasm type, as passed between host and
-/// wasm through the trampolines.
+/// wasm through the trampolines. (Reachable from outside the crate only as
+/// the flat core value of the typed component traits, whose methods are
+/// hidden plumbing: `nyash_engine::component::__internal::ValRaw`.)
 #[derive(Clone, Copy)]
 #[repr(C, align(16))]
 pub union ValRaw {
+    /// An `i32`, in the low 4 bytes.
     pub i32: i32,
+    /// An `i64`, in the low 8 bytes.
     pub i64: i64,
+    /// The bits of an `f32`, in the low 4 bytes.
     pub f32: u32,
+    /// The bits of an `f64`, in the low 8 bytes.
     pub f64: u64,
+    /// A `v128`.
     pub v128: [u8; 16],
+    /// A reference, as the engine represents it.
     pub r#ref: usize,
 }
 
 impl ValRaw {
+    /// All 16 bytes zero.
     pub const ZERO: ValRaw = ValRaw { v128: [0; 16] };
 }
 
