@@ -2,6 +2,37 @@
 
 use nyash_engine::component::Val;
 use wast::component::WastVal;
+use wast::core::{NanPattern, WastArgCore, WastRetCore};
+
+/// The engine's value for a core-syntax argument to a component function:
+/// `(f32.const ...)` and `(f64.const ...)` parse as core values before
+/// component ones, and mean `f32` and `f64` there too. `None` for the other
+/// core forms, which have no component meaning.
+pub(crate) fn core_arg(v: &WastArgCore<'_>) -> Option<Val> {
+    match v {
+        WastArgCore::F32(x) => Some(Val::Float32(f32::from_bits(x.bits))),
+        WastArgCore::F64(x) => Some(Val::Float64(f64::from_bits(x.bits))),
+        _ => None,
+    }
+}
+
+/// Whether the component result `got` is the core-syntax expected result
+/// `e` (`f32.const`/`f64.const`, NaN patterns included: any NaN matches a
+/// NaN pattern); `None` for core forms with no component meaning.
+pub(crate) fn core_ret_matches(got: &Val, e: &WastRetCore<'_>) -> Option<bool> {
+    Some(match (got, e) {
+        (Val::Float32(g), WastRetCore::F32(p)) => match p {
+            NanPattern::Value(x) => g.to_bits() == x.bits,
+            _ => g.is_nan(),
+        },
+        (Val::Float64(g), WastRetCore::F64(p)) => match p {
+            NanPattern::Value(x) => g.to_bits() == x.bits,
+            _ => g.is_nan(),
+        },
+        (_, WastRetCore::F32(_) | WastRetCore::F64(_)) => false,
+        _ => return None,
+    })
+}
 
 /// The engine's value for a script's component argument.
 pub(crate) fn arg(v: &WastVal<'_>) -> Val {

@@ -417,6 +417,8 @@ impl WastContext {
             .iter()
             .map(|a| match a {
                 WastArg::Component(v) => Ok(component::arg(v)),
+                WastArg::Core(c) => component::core_arg(c)
+                    .ok_or_else(|| format!("core argument {c:?} to a component function")),
                 other => Err(format!("core argument {other:?} to a component function")),
             })
             .collect::<Result<Vec<_>, _>>()?;
@@ -491,10 +493,14 @@ impl WastContext {
                     ));
                 }
                 for (i, (g, e)) in got.iter().zip(expected).enumerate() {
-                    let WastRet::Component(e) = e else {
-                        return Err(format!("result {i}: a core result from a component"));
+                    let ok = match e {
+                        WastRet::Component(e) => component::matches(g, e),
+                        WastRet::Core(c) => component::core_ret_matches(g, c).ok_or_else(|| {
+                            format!("result {i}: a core result {c:?} from a component")
+                        })?,
+                        _ => return Err(format!("result {i}: a core result from a component")),
                     };
-                    if !component::matches(g, e) {
+                    if !ok {
                         return Err(format!("result {i}: expected {e:?}, got {g:?}"));
                     }
                 }

@@ -196,25 +196,11 @@ pub struct InlinedComponent {
     pub num_adapters: u32,
     pub num_resources: u32,
     pub num_component_instances: u32,
-    /// Each component instance's parent, the instance that instantiated
-    /// it (`None` for the root): a call between an instance and one of its
-    /// ancestors always traps ("cannot enter component instance").
+    /// Each component instance's parent (the instance whose `instantiate`
+    /// created it), by [`ComponentInstanceId`]; `None` for the root. The
+    /// canonical ABI's reentrance rule enters an instance together with its
+    /// ancestors, less those the caller is already in.
     pub parents: Vec<Option<ComponentInstanceId>>,
-}
-
-impl InlinedComponent {
-    /// Whether `a` is `b` or one of its ancestors.
-    pub fn is_ancestor_or_self(&self, a: ComponentInstanceId, b: ComponentInstanceId) -> bool {
-        let mut cur = Some(b);
-        // Parents always come before their children, so this ends.
-        while let Some(c) = cur {
-            if c == a {
-                return true;
-            }
-            cur = self.parents.get(c.0 as usize).copied().flatten();
-        }
-        false
-    }
 }
 
 #[derive(Clone, Debug)]

@@ -8,8 +8,11 @@
 //!
 //! The canonical ABI's instance flags are kept here: an instance is not
 //! entered again while a call into it is in progress, and after a trap in
-//! it never again (`may_enter`); it does not call out while its `realloc`
-//! or `post-return` runs (`may_leave`).
+//! it never again (`may_enter`); a call enters the callee and its
+//! ancestors less those the caller is already in (`entering_set`), so a
+//! child may call back into the parent that called it (donut wrapping);
+//! it does not call out while its `realloc` or `post-return` runs
+//! (`may_leave`).
 
 use std::sync::Arc;
 
@@ -26,7 +29,7 @@ enum HostCall<T> {
     Async(Arc<HostFuncAsync<T>>),
 }
 use super::resources::{ResourceAny, Slot, trap};
-use super::store::{LiftedFunc, ResolvedOptions};
+use super::store::{ComponentStore, LiftedFunc, ResolvedOptions};
 use super::typed::{self, Lift, LiftContext, Lower, LowerContext};
 use super::val::Val;
 use crate::store::{StoreContext, StoreContextMut};
@@ -286,9 +289,114 @@ pub(crate) fn call_lifted<T: 'static>(
     f: &LiftedFunc,
     args: &[Val],
 ) -> Result<Vec<Val>> {
+    call_lifted_from(store, f, args, None)
+}
+
+/// The component instances a call enters, as the canonical ABI's
+/// `entering_set` says: the callee and its ancestors, less those the caller
+/// (`None`: the host) is in already, so that a child calling back into the
+/// parent that called it ("donut wrapping") enters nothing new and does not
+/// trap, while any other reentry does. The instances the caller is in are
+/// the common ancestors, the top of the callee's chain, so the set is the
+/// callee's chain up to (not including) `stop`; kept as that pair, a call
+/// allocates nothing to know it.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Entering {
+    callee: ComponentInstanceId,
+    stop: Option<ComponentInstanceId>,
+}
+
+/// `i`'s parent.
+fn parent_of(
+    parents: &[Option<ComponentInstanceId>],
+    i: ComponentInstanceId,
+) -> Option<ComponentInstanceId> {
+    parents.get(i.0 as usize).copied().flatten()
+}
+
+/// Calls `f` on `from` and each of its ancestors, up to (not including)
+/// `stop`. A parent always has a smaller id than its child; the bound only
+/// guards against a malformed table.
+fn walk(
+    parents: &[Option<ComponentInstanceId>],
+    from: ComponentInstanceId,
+    stop: Option<ComponentInstanceId>,
+    mut f: impl FnMut(ComponentInstanceId) -> bool,
+) -> bool {
+    let mut i = Some(from);
+    for _ in 0..=parents.len() {
+        match i {
+            Some(x) if Some(x) != stop => {
+                if !f(x) {
+                    return false;
+                }
+                i = parent_of(parents, x);
+            }
+            _ => break,
+        }
+    }
+    true
+}
+
+fn entering_set(
+    parents: &[Option<ComponentInstanceId>],
+    callee: ComponentInstanceId,
+    caller: Option<ComponentInstanceId>,
+) -> Entering {
+    let mut stop = None;
+    if let Some(caller) = caller {
+        // The first instance on the callee's chain that is on the caller's.
+        walk(parents, callee, None, |x| {
+            let on_callers = !walk(parents, caller, None, |y| y != x);
+            if on_callers {
+                stop = Some(x);
+            }
+            !on_callers
+        });
+    }
+    Entering { callee, stop }
+}
+
+impl Entering {
+    /// Whether every instance entered may be entered.
+    fn may_enter(
+        self,
+        parents: &[Option<ComponentInstanceId>],
+        cs: &mut ComponentStore,
+        data: u32,
+    ) -> bool {
+        walk(parents, self.callee, self.stop, |i| {
+            cs.flags(data, i).may_enter
+        })
+    }
+
+    /// Sets `may_enter` of every instance entered.
+    fn set(
+        self,
+        parents: &[Option<ComponentInstanceId>],
+        cs: &mut ComponentStore,
+        data: u32,
+        may_enter: bool,
+    ) {
+        walk(parents, self.callee, self.stop, |i| {
+            cs.flags(data, i).may_enter = may_enter;
+            true
+        });
+    }
+}
+
+/// Calls the lifted function `f` with `args` for `caller`, the component
+/// instance (of the same root) whose lowered import this is, or the host
+/// (`None`).
+fn call_lifted_from<T: 'static>(
+    store: &mut StoreInner<T>,
+    f: &LiftedFunc,
+    args: &[Val],
+    caller: Option<ComponentInstanceId>,
+) -> Result<Vec<Val>> {
     let component = store.opaque.components().data(f.data).component.clone();
     let ft = component.inner.types.func(f.ty).clone();
-    let scope = enter(store, f)?;
+    let (scope, entering) = enter(store, f, caller)?;
     let r = (|| {
         let core_args = lower_in(store, f, &component, &ft, args, scope)?;
         let mut core_results =
@@ -297,7 +405,7 @@ pub(crate) fn call_lifted<T: 'static>(
             .call(StoreContextMut(&mut *store), &core_args, &mut core_results)?;
         finish_in(store, f, &component, &ft, &core_results, scope)
     })();
-    leave(store, f, r)
+    leave(store, f, entering, r)
 }
 
 /// [`call_lifted`] in an async call: the core call runs on a fiber, so
@@ -310,7 +418,7 @@ pub(crate) async fn call_lifted_async<T: Send + 'static>(
 ) -> Result<Vec<Val>> {
     let component = store.opaque.components().data(f.data).component.clone();
     let ft = component.inner.types.func(f.ty).clone();
-    let scope = enter(store, f)?;
+    let (scope, entering) = enter(store, f, None)?;
     let r = async {
         let core_args = lower_in(store, f, &component, &ft, args, scope)?;
         let mut core_results =
@@ -321,44 +429,59 @@ pub(crate) async fn call_lifted_async<T: Send + 'static>(
         finish_in(store, f, &component, &ft, &core_results, scope)
     }
     .await;
-    leave(store, f, r)
+    leave(store, f, entering, r)
 }
 
-/// Enters `f`'s component instance (trapping if it may not be entered) and
-/// opens the call's borrow scope; returns the scope.
-fn enter<T>(store: &mut StoreInner<T>, f: &LiftedFunc) -> Result<usize> {
+/// Enters `f`'s component instance from `caller` (`None`: the host), with
+/// the ancestors it is not in yet ([`entering_set`]), trapping if any of
+/// them may not be entered, and opens the call's borrow scope. Returns the
+/// scope and the instances entered, for [`leave`].
+fn enter<T>(
+    store: &mut StoreInner<T>,
+    f: &LiftedFunc,
+    caller: Option<ComponentInstanceId>,
+) -> Result<(usize, Entering)> {
     let cs = store.opaque.components();
-    if !cs.flags(f.data, f.instance).may_enter {
+    let component = cs.data(f.data).component.clone();
+    let parents = &component.inner.inlined.parents;
+    let entering = entering_set(parents, f.instance, caller);
+    if !entering.may_enter(parents, cs, f.data) {
         return Err(trap(
             ComponentTrap::CannotEnter,
             "cannot enter component instance",
         ));
     }
-    cs.flags(f.data, f.instance).may_enter = false;
-    Ok(cs.push_scope())
+    entering.set(parents, cs, f.data, false);
+    Ok((cs.push_scope(), entering))
 }
 
-/// Runs `body` as a call into the instance that lifted `f`, between
-/// [`enter`] and [`leave`].
+/// Runs `body` as a call from the host into the instance that lifted `f`,
+/// between [`enter`] and [`leave`].
 fn enter_with<T, R>(
     store: &mut StoreInner<T>,
     f: &LiftedFunc,
     body: impl FnOnce(&mut StoreInner<T>, usize) -> Result<R>,
 ) -> Result<R> {
-    let scope = enter(store, f)?;
+    let (scope, entering) = enter(store, f, None)?;
     let r = body(store, scope);
-    leave(store, f, r)
+    leave(store, f, entering, r)
 }
 
 /// Closes the call's scope (a borrow still held traps) and, unless the call
-/// trapped, opens the instance again: after a trap it stays closed (the
-/// spec's poisoning).
-fn leave<T, R>(store: &mut StoreInner<T>, f: &LiftedFunc, r: Result<R>) -> Result<R> {
+/// trapped, opens the instances `entering` again: after a trap they stay
+/// closed (the spec's poisoning).
+fn leave<T, R>(
+    store: &mut StoreInner<T>,
+    f: &LiftedFunc,
+    entering: Entering,
+    r: Result<R>,
+) -> Result<R> {
     let cs = store.opaque.components();
     let popped = cs.pop_scope(true);
     let r = r.and_then(|v| popped.map(|()| v));
     if r.is_ok() {
-        cs.flags(f.data, f.instance).may_enter = true;
+        let component = cs.data(f.data).component.clone();
+        entering.set(&component.inner.inlined.parents, cs, f.data, true);
     }
     r
 }
@@ -671,7 +794,6 @@ pub(crate) fn adapter_func<T: 'static>(
     options: ResolvedOptions,
     inst: ComponentInstanceId,
     callee: LiftedFunc,
-    recursive: bool,
 ) -> Result<CoreFunc> {
     let core_ty = {
         let abi = Abi {
@@ -689,12 +811,6 @@ pub(crate) fn adapter_func<T: 'static>(
         core_ty,
         move |caller: Caller<'_, T>, params: &[CoreVal], results: &mut [CoreVal]| {
             let store = caller.store;
-            if recursive {
-                return Err(trap(
-                    ComponentTrap::CannotEnter,
-                    "cannot enter component instance",
-                ));
-            }
             store.opaque.components().check_may_leave(data, inst)?;
             let ft = component.inner.types.func(lower_ty);
             let abi = Abi {
@@ -712,7 +828,8 @@ pub(crate) fn adapter_func<T: 'static>(
                     scope,
                 };
                 let (args, retptr) = abi.lift_args(&mut cx, ft, &flat)?;
-                let rets = call_lifted(&mut *store, &callee, &args)?;
+                let from = (callee.data == data).then_some(inst);
+                let rets = call_lifted_from(&mut *store, &callee, &args, from)?;
                 let mut cx = AbiCx {
                     store: &mut *store,
                     data,
@@ -859,7 +976,8 @@ pub(crate) fn resource_builtin<T: 'static>(
 /// Runs the destructor of resource type `rt` (guest or host) on `rep`, for
 /// a drop by component instance `from` (`None`: the host). The
 /// implementation's own drop calls its destructor directly; any other goes
-/// through a lifted call, which may not enter an instance already in a call.
+/// through a lifted call, which enters the owner's `entering_set` from the
+/// dropper (nothing, when a child drops its parent's resource).
 pub(crate) fn drop_resource<T: 'static>(
     store: &mut StoreInner<T>,
     rt: u32,
@@ -869,29 +987,37 @@ pub(crate) fn drop_resource<T: 'static>(
     let cs = store.opaque.components();
     let t = &cs.resource_types[rt as usize];
     if let Some(dtor) = t.dtor {
-        let owner = t.owner;
-        let enter = match owner {
-            Some(o) if Some(o) != from => Some(o),
+        // The owner's instances entered, from the dropper (none for the
+        // owner's own drop).
+        let enter = match t.owner {
+            Some(o) if Some(o) != from => {
+                let component = cs.data(o.0).component.clone();
+                let caller = from.filter(|f| f.0 == o.0).map(|f| f.1);
+                let e = entering_set(&component.inner.inlined.parents, o.1, caller);
+                Some((o.0, component, e))
+            }
             _ => None,
         };
-        if let Some((d, i)) = enter {
-            if !cs.flags(d, i).may_enter {
+        if let Some((data, component, e)) = &enter {
+            let parents = &component.inner.inlined.parents;
+            if !e.may_enter(parents, cs, *data) {
                 return Err(trap(
                     ComponentTrap::CannotEnter,
                     "cannot enter component instance",
                 ));
             }
-            cs.flags(d, i).may_enter = false;
+            e.set(parents, cs, *data, false);
         }
         let r = dtor.call(
             StoreContextMut(&mut *store),
             &[CoreVal::I32(rep as i32)],
             &mut [],
         );
-        if let Some((d, i)) = enter
+        if let Some((data, component, e)) = &enter
             && r.is_ok()
         {
-            store.opaque.components().flags(d, i).may_enter = true;
+            let cs = store.opaque.components();
+            e.set(&component.inner.inlined.parents, cs, *data, true);
         }
         r?;
     } else if let Some(host) = &t.host_dtor

@@ -517,10 +517,9 @@ pub(crate) fn instantiate<T: 'static>(
             } => {
                 let callee = lifted(store, data, lift)?;
                 let options = resolve_options(store, data, lower_options)?;
-                // A call between an instance and itself or one of its
-                // ancestors is recursive by construction: it always traps.
-                let recursive = inl.is_ancestor_or_self(lift.instance, *lower_instance)
-                    || inl.is_ancestor_or_self(*lower_instance, lift.instance);
+                // Whether the call may enter the callee is decided when it
+                // is made (`call::entering_set`): a child may call back into
+                // the parent that called it.
                 let f = call::adapter_func(
                     store,
                     data,
@@ -529,7 +528,6 @@ pub(crate) fn instantiate<T: 'static>(
                     options,
                     *lower_instance,
                     callee,
-                    recursive,
                 )?;
                 store.opaque.components().data(data).adapters.push(f);
             }
