@@ -810,12 +810,14 @@ pub(crate) fn adapter_func<T: 'static>(
     // lists or handles, nothing spilled to memory) pass straight through:
     // the callee's core function gets the caller's arguments as they are,
     // with the instance flags and the post-return as the full path has them.
-    if !recursive && passes_through(&component.inner.types, component.inner.types.func(lower_ty)) {
+    if passes_through(&component.inner.types, component.inner.types.func(lower_ty)) {
         let n_results = core_ty.results.len();
         let raw = HostFn::new(move |caller: Caller<'_, T>, values: &mut [ValRaw]| {
             let store = caller.store;
             store.opaque.components().check_may_leave(data, inst)?;
-            enter_with(store, &callee, |store, _scope| {
+            let from = (callee.data == data).then_some(inst);
+            let (_scope, entering) = enter(store, &callee, from)?;
+            let r = (|| {
                 callee.core.call_raw(store, values)?;
                 if let Some(post) = callee.options.post_return {
                     let mut args = [values[0]];
@@ -830,7 +832,8 @@ pub(crate) fn adapter_func<T: 'static>(
                     r?;
                 }
                 Ok(())
-            })
+            })();
+            leave(store, &callee, entering, r)
         });
         return CoreFunc::new_raw(store, core_ty, raw);
     }
