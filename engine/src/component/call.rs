@@ -455,14 +455,15 @@ fn enter<T>(
     Ok((cs.push_scope(), entering))
 }
 
-/// Runs `body` as a call from the host into the instance that lifted `f`,
-/// between [`enter`] and [`leave`].
+/// Runs `body` as a call from `caller` (`None`: the host) into the
+/// instance that lifted `f`, between [`enter`] and [`leave`].
 fn enter_with<T, R>(
     store: &mut StoreInner<T>,
     f: &LiftedFunc,
+    caller: Option<ComponentInstanceId>,
     body: impl FnOnce(&mut StoreInner<T>, usize) -> Result<R>,
 ) -> Result<R> {
-    let (scope, entering) = enter(store, f, None)?;
+    let (scope, entering) = enter(store, f, caller)?;
     let r = body(store, scope);
     leave(store, f, entering, r)
 }
@@ -498,7 +499,7 @@ pub(crate) fn call_lifted_typed<T: 'static, P: Lower, R: Lift>(
     params: &P,
 ) -> Result<R> {
     let f = store.opaque.components().funcs[func as usize].clone();
-    enter_with(store, &f, |store, scope| {
+    enter_with(store, &f, None, |store, scope| {
         let component = store.opaque.components().data(f.data).component.clone();
         let abi = || Abi {
             types: &component.inner.types,
@@ -806,6 +807,35 @@ pub(crate) fn adapter_func<T: 'static>(
             &abi.flat_results(ft, super::abi::Context::Lower),
         )
     };
+    // Values that are the same core values on both sides (no strings,
+    // lists or handles, nothing spilled to memory) pass straight through:
+    // the callee's core function gets the caller's arguments as they are,
+    // with the instance flags and the post-return as the full path has them.
+    if passes_through(&component.inner.types, component.inner.types.func(lower_ty)) {
+        let n_results = core_ty.results.len();
+        let raw = HostFn::new(move |caller: Caller<'_, T>, values: &mut [ValRaw]| {
+            let store = caller.store;
+            store.opaque.components().check_may_leave(data, inst)?;
+            let from = (callee.data == data).then_some(inst);
+            enter_with(store, &callee, from, |store, _scope| {
+                callee.core.call_raw(store, values)?;
+                if let Some(post) = callee.options.post_return {
+                    let mut args = [values[0]];
+                    let cs = store.opaque.components();
+                    cs.flags(callee.data, callee.instance).may_leave = false;
+                    let r = post.call_raw(store, &mut args[..n_results.max(1)]);
+                    store
+                        .opaque
+                        .components()
+                        .flags(callee.data, callee.instance)
+                        .may_leave = true;
+                    r?;
+                }
+                Ok(())
+            })
+        });
+        return CoreFunc::new_raw(store, core_ty, raw);
+    }
     CoreFunc::new(
         StoreContextMut(store),
         core_ty,
@@ -847,6 +877,43 @@ pub(crate) fn adapter_func<T: 'static>(
             r
         },
     )
+}
+
+/// Whether a function's values are the same core values in any two
+/// instances, with nothing to check or convert: only 32- and 64-bit
+/// integers (in records and tuples too), at most 16 of them as parameters
+/// and one as the result, so nothing is spilled to memory. (Narrower
+/// integers, `bool`, `char`, floats, variants and flags are checked or
+/// normalized on the way; strings, lists and handles need a memory or a
+/// table.)
+fn passes_through(types: &nyash_aot::component::types::ComponentTypes, ft: &FuncType) -> bool {
+    use nyash_aot::component::types::{DefinedType as D, InterfaceType as I};
+    /// How many core values `t` flattens to, if it is all plain integers.
+    fn leaves(
+        types: &nyash_aot::component::types::ComponentTypes,
+        t: I,
+        depth: u32,
+    ) -> Option<usize> {
+        if depth > 100 {
+            return None;
+        }
+        match t {
+            I::S32 | I::U32 | I::S64 | I::U64 => Some(1),
+            I::Defined(i) => match types.defined(i) {
+                D::Primitive(p) => leaves(types, *p, depth + 1),
+                D::Record(fs) => fs.iter().map(|(_, t)| leaves(types, *t, depth + 1)).sum(),
+                D::Tuple(ts) => ts.iter().map(|t| leaves(types, *t, depth + 1)).sum(),
+                _ => None,
+            },
+            _ => None,
+        }
+    }
+    let params: Option<usize> = ft.params.iter().map(|(_, t)| leaves(types, *t, 0)).sum();
+    let result = match ft.result {
+        Some(t) => leaves(types, t, 0),
+        None => Some(0),
+    };
+    params.is_some_and(|n| n <= MAX_FLAT_PARAMS) && result.is_some_and(|n| n <= 1)
 }
 
 /// Which resource built-in.

@@ -11,8 +11,9 @@
 //! instantiation of a component with three core modules. Every operation's
 //! result is checked in both engines.
 //!
-//! Both sides use their dynamic (`Val`) call API: nyash-engine's component
-//! calls go through `Val`s today, and this keeps the rows like for like.
+//! The scalar call and the host import have a row for each engine's
+//! dynamic (`Val`) API and one for its typed API (`TypedFunc`,
+//! `func_wrap`); the other rows use the dynamic API on both sides.
 
 use std::time::Duration;
 
@@ -109,6 +110,8 @@ pub struct Row {
 #[derive(Clone, Copy)]
 enum Op {
     Scalar,
+    TypedScalar,
+    TypedHostImport,
     CoreScalar,
     String(usize),
     Records(usize),
@@ -120,10 +123,16 @@ enum Op {
 pub fn measure(runs: usize) -> Res<Vec<Row>> {
     let ny = nyash_side::Bench::new()?;
     let wt = wasmtime_side::Bench::new()?;
-    let ops: [(Op, &str, u32, Option<u64>); 8] = [
+    let ops: [(Op, &str, u32, Option<u64>); 10] = [
         (
             Op::Scalar,
-            "call of an export `(u32) -> u32`",
+            "call of an export `(u32) -> u32` (`Val`s)",
+            100_000,
+            None,
+        ),
+        (
+            Op::TypedScalar,
+            "call of an export `(u32) -> u32` (`TypedFunc`)",
             100_000,
             None,
         ),
@@ -153,7 +162,13 @@ pub fn measure(runs: usize) -> Res<Vec<Row>> {
         ),
         (
             Op::HostImport,
-            "host import `(u32) -> u32` called from the guest",
+            "host import `(u32) -> u32` called from the guest (`func_new`)",
+            1_000_000,
+            None,
+        ),
+        (
+            Op::TypedHostImport,
+            "host import `(u32) -> u32` called from the guest (`func_wrap`)",
             1_000_000,
             None,
         ),
@@ -300,6 +315,41 @@ mod nyash_side {
                     let d = t.elapsed();
                     if out[0] != Val::U32(n) {
                         return Err(format!("add1: {:?}", out[0]));
+                    }
+                    Ok(d)
+                }
+                Op::TypedScalar => {
+                    let i = linker.instantiate(&mut store, &self.echo).map_err(err)?;
+                    let f = i
+                        .get_typed_func::<(u32,), (u32,)>(&mut store, "add1")
+                        .map_err(err)?;
+                    let t = Instant::now();
+                    let mut r = 0;
+                    for k in 0..n {
+                        (r,) = f.call(&mut store, (k,)).map_err(err)?;
+                    }
+                    let d = t.elapsed();
+                    if r != n {
+                        return Err(format!("typed add1: {r}"));
+                    }
+                    Ok(d)
+                }
+                Op::TypedHostImport => {
+                    let mut linker = Linker::<()>::new(&self.engine);
+                    linker
+                        .root()
+                        .func_wrap("inc", |_, (x,): (u32,)| Ok((x + 1,)))
+                        .map_err(err)?;
+                    let i = linker
+                        .instantiate(&mut store, &self.host_loop)
+                        .map_err(err)?;
+                    let f = i.get_func(&mut store, "run").ok_or("no run")?;
+                    let mut out = [Val::U32(0)];
+                    let t = Instant::now();
+                    f.call(&mut store, &[Val::U32(n)], &mut out).map_err(err)?;
+                    let d = t.elapsed();
+                    if out[0] != Val::U32(n) {
+                        return Err(format!("run: {:?}", out[0]));
                     }
                     Ok(d)
                 }
@@ -463,6 +513,41 @@ mod wasmtime_side {
                     let d = t.elapsed();
                     if out[0] != Val::U32(n) {
                         return Err(format!("add1: {:?}", out[0]));
+                    }
+                    Ok(d)
+                }
+                Op::TypedScalar => {
+                    let i = linker.instantiate(&mut store, &self.echo).map_err(err)?;
+                    let f = i
+                        .get_typed_func::<(u32,), (u32,)>(&mut store, "add1")
+                        .map_err(err)?;
+                    let t = Instant::now();
+                    let mut r = 0;
+                    for k in 0..n {
+                        (r,) = f.call(&mut store, (k,)).map_err(err)?;
+                    }
+                    let d = t.elapsed();
+                    if r != n {
+                        return Err(format!("typed add1: {r}"));
+                    }
+                    Ok(d)
+                }
+                Op::TypedHostImport => {
+                    let mut linker = Linker::<()>::new(&self.engine);
+                    linker
+                        .root()
+                        .func_wrap("inc", |_, (x,): (u32,)| Ok((x + 1,)))
+                        .map_err(err)?;
+                    let i = linker
+                        .instantiate(&mut store, &self.host_loop)
+                        .map_err(err)?;
+                    let f = i.get_func(&mut store, "run").ok_or("no run")?;
+                    let mut out = [Val::U32(0)];
+                    let t = Instant::now();
+                    f.call(&mut store, &[Val::U32(n)], &mut out).map_err(err)?;
+                    let d = t.elapsed();
+                    if out[0] != Val::U32(n) {
+                        return Err(format!("run: {:?}", out[0]));
                     }
                     Ok(d)
                 }
