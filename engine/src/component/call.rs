@@ -455,14 +455,15 @@ fn enter<T>(
     Ok((cs.push_scope(), entering))
 }
 
-/// Runs `body` as a call from the host into the instance that lifted `f`,
-/// between [`enter`] and [`leave`].
+/// Runs `body` as a call from `caller` (`None`: the host) into the
+/// instance that lifted `f`, between [`enter`] and [`leave`].
 fn enter_with<T, R>(
     store: &mut StoreInner<T>,
     f: &LiftedFunc,
+    caller: Option<ComponentInstanceId>,
     body: impl FnOnce(&mut StoreInner<T>, usize) -> Result<R>,
 ) -> Result<R> {
-    let (scope, entering) = enter(store, f, None)?;
+    let (scope, entering) = enter(store, f, caller)?;
     let r = body(store, scope);
     leave(store, f, entering, r)
 }
@@ -498,7 +499,7 @@ pub(crate) fn call_lifted_typed<T: 'static, P: Lower, R: Lift>(
     params: &P,
 ) -> Result<R> {
     let f = store.opaque.components().funcs[func as usize].clone();
-    enter_with(store, &f, |store, scope| {
+    enter_with(store, &f, None, |store, scope| {
         let component = store.opaque.components().data(f.data).component.clone();
         let abi = || Abi {
             types: &component.inner.types,
@@ -816,8 +817,7 @@ pub(crate) fn adapter_func<T: 'static>(
             let store = caller.store;
             store.opaque.components().check_may_leave(data, inst)?;
             let from = (callee.data == data).then_some(inst);
-            let (_scope, entering) = enter(store, &callee, from)?;
-            let r = (|| {
+            enter_with(store, &callee, from, |store, _scope| {
                 callee.core.call_raw(store, values)?;
                 if let Some(post) = callee.options.post_return {
                     let mut args = [values[0]];
@@ -832,8 +832,7 @@ pub(crate) fn adapter_func<T: 'static>(
                     r?;
                 }
                 Ok(())
-            })();
-            leave(store, &callee, entering, r)
+            })
         });
         return CoreFunc::new_raw(store, core_ty, raw);
     }

@@ -340,7 +340,9 @@ mod nyash_side {
                         .root()
                         .func_wrap("inc", |_, (x,): (u32,)| Ok((x + 1,)))
                         .map_err(err)?;
-                    let i = linker.instantiate(&mut store, &self.host_loop).map_err(err)?;
+                    let i = linker
+                        .instantiate(&mut store, &self.host_loop)
+                        .map_err(err)?;
                     let f = i.get_func(&mut store, "run").ok_or("no run")?;
                     let mut out = [Val::U32(0)];
                     let t = Instant::now();
@@ -536,7 +538,9 @@ mod wasmtime_side {
                         .root()
                         .func_wrap("inc", |_, (x,): (u32,)| Ok((x + 1,)))
                         .map_err(err)?;
-                    let i = linker.instantiate(&mut store, &self.host_loop).map_err(err)?;
+                    let i = linker
+                        .instantiate(&mut store, &self.host_loop)
+                        .map_err(err)?;
                     let f = i.get_func(&mut store, "run").ok_or("no run")?;
                     let mut out = [Val::U32(0)];
                     let t = Instant::now();
