@@ -783,3 +783,23 @@ fn expand_flags(def: &FlagsDef) -> Result<TokenStream2> {
         }
     })
 }
+
+mod bindgen;
+
+/// `bindgen!({ world: "w", path: "wit" })` or `bindgen!({ inline: "package
+/// a:b; world w { ... }" })`: Rust types, host traits with
+/// `add_to_linker`, and typed wrappers of the exports for a WIT world
+/// (re-exported as `nyash_engine::component::bindgen`). See the
+/// `bindgen` module for what the expansion holds. Options: `world` (which
+/// world, when the package has several), `path` (a WIT file or directory,
+/// relative to the crate's `Cargo.toml`; `wit` when neither `path` nor
+/// `inline` is given), `inline` (WIT source), `trappable_imports` (host
+/// methods return `nyash_engine::Result`, and an `Err` traps the guest).
+#[proc_macro]
+pub fn bindgen(input: TokenStream) -> TokenStream {
+    let cfg = parse_macro_input!(input as bindgen::Config);
+    match bindgen::expand(cfg) {
+        Ok(ts) => ts.into(),
+        Err(e) => e.to_compile_error().into(),
+    }
+}

@@ -56,7 +56,7 @@ pub use val::Val;
 /// enum`, each case with no payload or one) and enums
 /// (`#[component(enum)] enum`); field and case names become kebab-case
 /// WIT names unless `#[component(name = "...")]` says otherwise.
-pub use nyash_component_macro::{ComponentType, Lift, Lower, flags};
+pub use nyash_component_macro::{ComponentType, Lift, Lower, bindgen, flags};
 
 #[doc(hidden)]
 pub use typed::__internal;
