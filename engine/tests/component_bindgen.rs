@@ -19,9 +19,10 @@ use wit_parser::abi::{AbiVariant, WasmType};
 use wit_parser::{Resolve, WorldItem};
 
 /// The component of `world` in the WIT package `wit` whose core module
-/// forwards each export of interface `exported` to the import of interface
-/// `imported` (and each root export `x` to the root import `x`).
-fn forwarding_component(wit: &str, world: &str, imported: &str, exported: &str) -> Vec<u8> {
+/// forwards the functions of each exported interface (second of a pair in
+/// `pairs`, its full name) to the imported one (first, a prefix of its full
+/// name), and each root export `x` to the root import `x`.
+fn forwarding_component(wit: &str, world: &str, pairs: &[(&str, &str)]) -> Vec<u8> {
     let mut resolve = Resolve::default();
     let pkg = resolve.push_str("test.wit", wit).expect("WIT parses");
     let world = resolve.select_world(&[pkg], Some(world)).expect("world");
@@ -68,8 +69,11 @@ fn forwarding_component(wit: &str, world: &str, imported: &str, exported: &str) 
     };
     for (key, item) in &w.imports {
         match item {
-            WorldItem::Interface { id, .. } if resolve.name_world_key(key).contains(imported) => {
+            WorldItem::Interface { id, .. } => {
                 let full = resolve.name_world_key(key);
+                let Some((_, exported)) = pairs.iter().find(|(i, _)| full.starts_with(i)) else {
+                    continue;
+                };
                 for f in resolve.interfaces[*id].functions.values() {
                     forward(&full, &format!("{exported}#{}", f.name), f);
                 }
@@ -192,10 +196,32 @@ impl demo::DemoImports for Host {
         self.ticks += n;
         self.ticks
     }
+    fn stamp_it(&mut self, s: demo::Stamp) -> demo::Stamp {
+        demo::Stamp {
+            n: s.n + 1,
+            at: format!("{}@host", s.at),
+        }
+    }
+}
+
+impl demo::inline_in::Host for Host {
+    fn double(&mut self, x: u32) -> u32 {
+        x * 2
+    }
+    fn type_(&mut self, k: demo::inline_in::Kind) -> demo::inline_in::Kind {
+        k
+    }
 }
 
 fn demo_instance() -> (Store<Host>, demo::Demo) {
-    let bytes = forwarding_component(WIT, "demo", "test:bg/host", "test:bg/guest@0.2.3");
+    let bytes = forwarding_component(
+        WIT,
+        "demo",
+        &[
+            ("test:bg/host", "test:bg/guest@0.2.3"),
+            ("inline-in", "inline-out"),
+        ],
+    );
     let engine = Engine::default();
     let component = Component::new(&engine, &bytes).expect("the component compiles");
     let mut linker = Linker::<Host>::new(&engine);
@@ -267,6 +293,25 @@ fn every_kind_of_value_both_ways() -> nyash_engine::Result<()> {
     // The world's own import and export.
     assert_eq!(demo.call_tick(&mut store, 3)?, 3);
     assert_eq!(demo.call_tick(&mut store, 4)?, 7);
+    // A world's own type (`stamp`) in its own functions.
+    let s = demo::Stamp {
+        n: 1,
+        at: "guest".into(),
+    };
+    assert_eq!(
+        demo.call_stamp_it(&mut store, s)?,
+        demo::Stamp {
+            n: 2,
+            at: "guest@host".into()
+        }
+    );
+    // Interfaces declared inline in the world (`import inline-in:
+    // interface { ... }`), a Rust keyword (`type`) as a function name, and
+    // an exported interface's type defined by it (`kind`).
+    let inline = demo.inline_out();
+    assert_eq!(inline.call_double(&mut store, 21)?, 42);
+    use demo::exports::inline_out::Kind;
+    assert_eq!(inline.call_type(&mut store, Kind::B)?, Kind::B);
     Ok(())
 }
 
@@ -331,7 +376,7 @@ world w {
                 .ok_or_else(|| nyash_engine::Error::msg("the sum overflows"))
         }
     }
-    let bytes = forwarding_component(OLD, "w", "test:bg/host", "test:bg/guest@0.2.3");
+    let bytes = forwarding_component(OLD, "w", &[("test:bg/host", "test:bg/guest@0.2.3")]);
     let engine = Engine::default();
     let component = Component::new(&engine, &bytes)?;
     let mut linker = Linker::<Adder>::new(&engine);
