@@ -21,7 +21,7 @@
 //!   (`ns:pkg/iface@1.2.3`), calling `Host` on `get(store.data_mut())`;
 //!   functions imported by the world itself get a trait `<World>Imports`;
 //! - per exported interface, a struct `Guest` holding each function as a
-//!   [`TypedFunc`] (types checked once, at instantiation) with
+//!   `TypedFunc` (types checked once, at instantiation) with
 //!   `call_<f>(store, args...)`; the struct `<World>` holds those and the
 //!   world's own exported functions, with `instantiate`, `new` (from an
 //!   instance), `add_to_linker` (every import) and an accessor per exported
