@@ -1,5 +1,5 @@
-//! Derive macros for nyash-engine's typed component values, re-exported
-//! as `nyash_engine::component::{ComponentType, Lift, Lower, flags}`:
+//! Derive macros for nyash-engine's typed component values and `bindgen!`, re-exported
+//! as `nyash_engine::component::{ComponentType, Lift, Lower, flags, bindgen}`:
 //!
 //! - `#[derive(ComponentType, Lift, Lower)] #[component(record)]` on a
 //!   struct with named fields: a record, fields in declaration order;
@@ -7,7 +7,9 @@
 //!   unnamed field: a variant;
 //! - `#[component(enum)]` on an enum of unit cases: an enum;
 //! - `flags! { Name { const A; const B; } }`: a flags type (a struct of
-//!   bits with a constant per flag).
+//!   bits with a constant per flag);
+//! - `bindgen!({ ... })`: Rust types, host traits and typed export
+//!   wrappers for a WIT world (`bindgen.rs`), built on the above.
 //!
 //! Names become kebab-case WIT names (`user_id` and `UserId` both
 //! `user-id`) unless `#[component(name = "...")]` on the field, case or
@@ -782,4 +784,42 @@ fn expand_flags(def: &FlagsDef) -> Result<TokenStream2> {
             }
         }
     })
+}
+
+mod bindgen;
+
+/// `bindgen!({ world: "w", path: "wit" })` or `bindgen!({ inline: "package
+/// a:b; world w { ... }" })` (re-exported as
+/// `nyash_engine::component::bindgen`): Rust bindings for a WIT world.
+///
+/// Options: `world` (which world, when the packages have several), `path`
+/// (a WIT file or directory, relative to the crate's `Cargo.toml`; `wit`
+/// when neither `path` nor `inline` is given), `inline` (WIT source),
+/// `trappable_imports: true` (host methods return `nyash_engine::Result`,
+/// and an `Err` traps the guest's call).
+///
+/// The expansion, for a world `w` importing `ns:pkg/host@1.0.0` and
+/// exporting `ns:pkg/api@1.0.0` and a function `run`:
+///
+/// - `mod ns::pkg::host` with the interface's types (records, variants,
+///   enums derived, flags by `flags!`, aliases), `trait Host` (a method
+///   per function: `fn log(&mut self, msg: String)`) and
+///   `add_to_linker(linker, get: fn(&mut T) -> &mut U)` (`U: Host`), which
+///   defines the functions in the linker instance `ns:pkg/host@1.0.0`;
+/// - `mod exports::ns::pkg::api` with its types and `struct Guest`
+///   (`call_greet(&self, store, name: String) -> Result<String>`);
+/// - `struct W`: `instantiate(store, component, linker)`, `new(store,
+///   instance)`, `add_to_linker` (every import; the world's own imported
+///   functions are the trait `WImports`), `ns_pkg_api() -> &Guest`,
+///   `call_run(store, ...)`.
+///
+/// Resources, futures, streams, error contexts, maps and fixed-length
+/// lists are not supported yet: a world using one is an error naming it.
+#[proc_macro]
+pub fn bindgen(input: TokenStream) -> TokenStream {
+    let cfg = parse_macro_input!(input as bindgen::Config);
+    match bindgen::expand(cfg) {
+        Ok(ts) => ts.into(),
+        Err(e) => e.to_compile_error().into(),
+    }
 }

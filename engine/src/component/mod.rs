@@ -23,8 +23,9 @@
 //! records, variants, enums and flags) are lowered straight into core
 //! values and memory and lifted straight out. Dynamic calls, and calls
 //! between two component instances of one component, go through [`Val`]s.
-//! Compiled trampolines and fused adapters and `bindgen!` are the next
-//! layers.
+//! [`bindgen!`](bindgen) generates all of these for a WIT world: Rust types,
+//! host traits with `add_to_linker`, typed wrappers of the exports.
+//! Compiled trampolines and fused adapters are the next layers.
 
 mod abi;
 mod call;
@@ -56,7 +57,7 @@ pub use val::Val;
 /// enum`, each case with no payload or one) and enums
 /// (`#[component(enum)] enum`); field and case names become kebab-case
 /// WIT names unless `#[component(name = "...")]` says otherwise.
-pub use nyash_component_macro::{ComponentType, Lift, Lower, flags};
+pub use nyash_component_macro::{ComponentType, Lift, Lower, bindgen, flags};
 
 #[doc(hidden)]
 pub use typed::__internal;
