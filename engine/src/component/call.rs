@@ -20,7 +20,7 @@ use nyash_aot::component::inline::ComponentInstanceId;
 use nyash_aot::component::types::{FuncType, FuncTypeIndex, ResourceIndex};
 
 use super::abi::{Abi, AbiHost, CoreTy, Flat, MAX_FLAT_PARAMS};
-use super::component::Component;
+use super::component::{Component, ComponentInner};
 use super::linker::{DynHostFunc, HostDtor, HostFunc, HostFuncAsync, TypedHostCall};
 
 /// The dynamic host function a lowered import calls.
@@ -432,6 +432,23 @@ pub(crate) async fn call_lifted_async<T: Send + 'static>(
     leave(store, f, entering, r)
 }
 
+/// The compiled component of the store's root instance `data`, borrowed
+/// apart from the store, without touching its reference count (an atomic
+/// increment and decrement per use were most of a typed call's time).
+///
+/// # Safety
+///
+/// The result must not outlive the store. A store never removes or
+/// replaces its root instances' records, each of which holds an `Arc` of
+/// its component, so the component lives as long as the store; the record
+/// may move (the store's list grows) but the `ComponentInner` it points to
+/// does not.
+unsafe fn component_of<'a, T>(store: &mut StoreInner<T>, data: u32) -> &'a ComponentInner {
+    let ptr = Arc::as_ptr(&store.opaque.components().data(data).component.inner);
+    // SAFETY: as the caller promises; see above.
+    unsafe { &*ptr }
+}
+
 /// Enters `f`'s component instance from `caller` (`None`: the host), with
 /// the ancestors it is not in yet ([`entering_set`]), trapping if any of
 /// them may not be entered, and opens the call's borrow scope. Returns the
@@ -441,9 +458,10 @@ fn enter<T>(
     f: &LiftedFunc,
     caller: Option<ComponentInstanceId>,
 ) -> Result<(usize, Entering)> {
+    // SAFETY: used within this call, while the store lives.
+    let component = unsafe { component_of(store, f.data) };
+    let parents = &component.inlined.parents;
     let cs = store.opaque.components();
-    let component = cs.data(f.data).component.clone();
-    let parents = &component.inner.inlined.parents;
     let entering = entering_set(parents, f.instance, caller);
     if !entering.may_enter(parents, cs, f.data) {
         return Err(trap(
@@ -477,12 +495,13 @@ fn leave<T, R>(
     entering: Entering,
     r: Result<R>,
 ) -> Result<R> {
+    // SAFETY: used within this call, while the store lives.
+    let component = unsafe { component_of(store, f.data) };
     let cs = store.opaque.components();
     let popped = cs.pop_scope(true);
     let r = r.and_then(|v| popped.map(|()| v));
     if r.is_ok() {
-        let component = cs.data(f.data).component.clone();
-        entering.set(&component.inner.inlined.parents, cs, f.data, true);
+        entering.set(&component.inlined.parents, cs, f.data, true);
     }
     r
 }
@@ -500,9 +519,10 @@ pub(crate) fn call_lifted_typed<T: 'static, P: Lower, R: Lift>(
 ) -> Result<R> {
     let f = store.opaque.components().funcs[func as usize].clone();
     enter_with(store, &f, None, |store, scope| {
-        let component = store.opaque.components().data(f.data).component.clone();
+        // SAFETY: used within this call, while the store lives.
+        let component = unsafe { component_of(store, f.data) };
         let abi = || Abi {
-            types: &component.inner.types,
+            types: &component.types,
             encoding: f.options.encoding,
         };
         let n_params = typed::flat_params::<P>();
