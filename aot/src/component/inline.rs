@@ -7,17 +7,17 @@
 //! captured upvars to its outer aliases, and its exports become the new
 //! instance. What is left at the end is what needs the runtime: the core
 //! module instances to create, in the order their side effects happen, with
-//! one argument per module import; the host imports that are lowered
-//! (each becomes a compiled trampoline); the fused adapters, a function
-//! lifted in one component instance and lowered in another (each becomes a
-//! compiled adapter, never a trip through the host); the resources each
-//! instantiation defines; and the root's exports.
+//! one argument per module import; the host imports that are lowered; the
+//! fused adapters, a function lifted in one component instance and lowered
+//! in another; the resources each instantiation defines, and what each
+//! component instance's resource types are at run time
+//! ([`InlinedComponent::resource_maps`]); each instance's parent; and the
+//! root's exports. The engine's runtime (`engine/src/component/`) makes the
+//! lowered imports and adapters core functions that lift and lower through
+//! the canonical ABI (compiled trampolines and adapters are a later layer).
 //!
 //! Not done yet: instantiating an imported (rather than defined)
-//! component, values and start functions (🪙), and giving a resource
-//! defined in a component that is instantiated twice a distinct type per
-//! instantiation in the type table (each [`GlobalInitializer::Resource`]
-//! already has its own runtime index).
+//! component, and values and start functions (🪙).
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -36,10 +36,10 @@ use crate::CompileError;
 /// A core module instance the runtime creates.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct RuntimeInstanceIndex(pub u32);
-/// A lowered host import (a compiled trampoline).
+/// A lowered host import.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct LoweredIndex(pub u32);
-/// A fused adapter (compiled).
+/// A fused adapter: a function lifted in one component instance, lowered in another.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct AdapterIndex(pub u32);
 /// A resource type as instantiated: one per `DefineResource` evaluated.

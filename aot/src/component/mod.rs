@@ -3,8 +3,11 @@
 //! their types in the engine's own words ([`types`]), and the inliner
 //! ([`inline`]) interprets those at compile time into one flat description
 //! of the root: core instances to create, lowered host imports, fused
-//! adapters, resources, exports. Nothing here compiles or runs code yet;
-//! the canonical ABI's trampolines and adapters will build on these.
+//! adapters, resources, exports; [`artifact`] is the `.nwasm` format of a
+//! compiled component. The engine's runtime (`engine/src/component/`)
+//! instantiates and runs what these describe; nothing here generates code
+//! for the canonical ABI yet (compiled trampolines and adapters are a later
+//! layer).
 
 pub mod artifact;
 pub mod inline;

@@ -658,17 +658,7 @@ pub(crate) fn lowered_host_func<T: 'static>(
     inst: ComponentInstanceId,
     host: Arc<HostFunc<T>>,
 ) -> Result<CoreFunc> {
-    let core_ty = {
-        let abi = Abi {
-            types: &component.inner.types,
-            encoding: options.encoding,
-        };
-        let ft = component.inner.types.func(ty);
-        core_func_type(
-            &abi.flat_params(ft, super::abi::Context::Lower),
-            &abi.flat_results(ft, super::abi::Context::Lower),
-        )
-    };
+    let core_ty = lowered_core_type(&component, ty, options);
     let host = match &*host {
         HostFunc::Dynamic(f) => HostCall::Sync(f.clone()),
         HostFunc::Async(f) => HostCall::Async(f.clone()),
@@ -696,24 +686,9 @@ pub(crate) fn lowered_host_func<T: 'static>(
         StoreContextMut(store),
         core_ty,
         move |caller: Caller<'_, T>, params: &[CoreVal], results: &mut [CoreVal]| {
-            let store = caller.store;
-            store.opaque.components().check_may_leave(data, inst)?;
-            let ft = component.inner.types.func(ty);
-            let abi = Abi {
-                types: &component.inner.types,
-                encoding: options.encoding,
-            };
-            let flat = params.iter().map(to_flat).collect::<Result<Vec<_>>>()?;
-            let scope = store.opaque.components().push_scope();
-            let r = (|| {
-                let mut cx = AbiCx {
-                    store: &mut *store,
-                    data,
-                    inst,
-                    options,
-                    scope,
-                };
-                let (args, retptr) = abi.lift_args(&mut cx, ft, &flat)?;
+            let site = (&component, ty, data, inst, options);
+            call_lowered(caller.store, site, params, results, |store, args| {
+                let ft = component.inner.types.func(ty);
                 let mut rets = vec![Val::Bool(false); ft.result.is_some() as usize];
                 match &host {
                     HostCall::Sync(h) => h(StoreContextMut(&mut *store), &args, &mut rets)?,
@@ -726,26 +701,88 @@ pub(crate) fn lowered_host_func<T: 'static>(
                     }
                 }
                 if let Some(t) = ft.result {
+                    let abi = Abi {
+                        types: &component.inner.types,
+                        encoding: options.encoding,
+                    };
                     abi.typecheck(t, &rets[0])
                         .map_err(|e| e.context("the host function's result"))?;
                 }
-                let mut cx = AbiCx {
-                    store: &mut *store,
-                    data,
-                    inst,
-                    options,
-                    scope,
-                };
-                let out = abi.lower_results(&mut cx, ft, &rets, retptr)?;
-                for (slot, v) in results.iter_mut().zip(out) {
-                    *slot = to_core(v);
-                }
-                Ok(())
-            })();
-            store.opaque.components().pop_scope(false)?;
-            r
+                Ok(rets)
+            })
         },
     )
+}
+
+/// The core signature of a function of type `ty` lowered with `options`.
+fn lowered_core_type(
+    component: &Component,
+    ty: FuncTypeIndex,
+    options: ResolvedOptions,
+) -> CoreFuncType {
+    let abi = Abi {
+        types: &component.inner.types,
+        encoding: options.encoding,
+    };
+    let ft = component.inner.types.func(ty);
+    core_func_type(
+        &abi.flat_params(ft, super::abi::Context::Lower),
+        &abi.flat_results(ft, super::abi::Context::Lower),
+    )
+}
+
+/// The body of a core function lowered (in dynamic form) from a component
+/// function of type `ty` in component instance `inst` of root instance
+/// `data`: checks that the instance may call out, lifts the arguments
+/// with the lowering's options, has `callee` produce the results, lowers
+/// them back (through the return pointer past one flat result), all in a
+/// call scope of its own.
+fn call_lowered<T: 'static>(
+    store: &mut StoreInner<T>,
+    (component, ty, data, inst, options): (
+        &Component,
+        FuncTypeIndex,
+        u32,
+        ComponentInstanceId,
+        ResolvedOptions,
+    ),
+    params: &[CoreVal],
+    results: &mut [CoreVal],
+    callee: impl FnOnce(&mut StoreInner<T>, Vec<Val>) -> Result<Vec<Val>>,
+) -> Result<()> {
+    store.opaque.components().check_may_leave(data, inst)?;
+    let ft = component.inner.types.func(ty);
+    let abi = Abi {
+        types: &component.inner.types,
+        encoding: options.encoding,
+    };
+    let flat = params.iter().map(to_flat).collect::<Result<Vec<_>>>()?;
+    let scope = store.opaque.components().push_scope();
+    let r = (|| {
+        let mut cx = AbiCx {
+            store: &mut *store,
+            data,
+            inst,
+            options,
+            scope,
+        };
+        let (args, retptr) = abi.lift_args(&mut cx, ft, &flat)?;
+        let rets = callee(&mut *store, args)?;
+        let mut cx = AbiCx {
+            store: &mut *store,
+            data,
+            inst,
+            options,
+            scope,
+        };
+        let out = abi.lower_results(&mut cx, ft, &rets, retptr)?;
+        for (slot, v) in results.iter_mut().zip(out) {
+            *slot = to_core(v);
+        }
+        Ok(())
+    })();
+    store.opaque.components().pop_scope(false)?;
+    r
 }
 
 /// Where a typed host function is called from: the lowered import's
@@ -816,17 +853,7 @@ pub(crate) fn adapter_func<T: 'static>(
     inst: ComponentInstanceId,
     callee: LiftedFunc,
 ) -> Result<CoreFunc> {
-    let core_ty = {
-        let abi = Abi {
-            types: &component.inner.types,
-            encoding: options.encoding,
-        };
-        let ft = component.inner.types.func(lower_ty);
-        core_func_type(
-            &abi.flat_params(ft, super::abi::Context::Lower),
-            &abi.flat_results(ft, super::abi::Context::Lower),
-        )
-    };
+    let core_ty = lowered_core_type(&component, lower_ty, options);
     // Values that are the same core values on both sides (no strings,
     // lists or handles, nothing spilled to memory) pass straight through:
     // the callee's core function gets the caller's arguments as they are,
@@ -860,41 +887,11 @@ pub(crate) fn adapter_func<T: 'static>(
         StoreContextMut(store),
         core_ty,
         move |caller: Caller<'_, T>, params: &[CoreVal], results: &mut [CoreVal]| {
-            let store = caller.store;
-            store.opaque.components().check_may_leave(data, inst)?;
-            let ft = component.inner.types.func(lower_ty);
-            let abi = Abi {
-                types: &component.inner.types,
-                encoding: options.encoding,
-            };
-            let flat = params.iter().map(to_flat).collect::<Result<Vec<_>>>()?;
-            let scope = store.opaque.components().push_scope();
-            let r = (|| {
-                let mut cx = AbiCx {
-                    store: &mut *store,
-                    data,
-                    inst,
-                    options,
-                    scope,
-                };
-                let (args, retptr) = abi.lift_args(&mut cx, ft, &flat)?;
+            let site = (&component, lower_ty, data, inst, options);
+            call_lowered(caller.store, site, params, results, |store, args| {
                 let from = (callee.data == data).then_some(inst);
-                let rets = call_lifted_from(&mut *store, &callee, &args, from)?;
-                let mut cx = AbiCx {
-                    store: &mut *store,
-                    data,
-                    inst,
-                    options,
-                    scope,
-                };
-                let out = abi.lower_results(&mut cx, ft, &rets, retptr)?;
-                for (slot, v) in results.iter_mut().zip(out) {
-                    *slot = to_core(v);
-                }
-                Ok(())
-            })();
-            store.opaque.components().pop_scope(false)?;
-            r
+                call_lifted_from(store, &callee, &args, from)
+            })
         },
     )
 }
