@@ -87,6 +87,30 @@ pub(crate) trait AbiHost {
     fn lift_own(&mut self, ty: ResourceIndex, handle: u32) -> Result<ResourceAny>;
     /// Borrows a handle of the instance's table for the call.
     fn lift_borrow(&mut self, ty: ResourceIndex, handle: u32) -> Result<ResourceAny>;
+
+    /// The typed path's handles (`Resource<T>`, [`ResourceAny`] as Rust
+    /// values), which know the store's resource type rather than the
+    /// component's index. The store's resource type of the host's Rust
+    /// type `id`, made on first use.
+    fn host_resource_type(&mut self, _id: std::any::TypeId) -> Result<(u64, u32)> {
+        Err(Error::msg("typed resources need a store"))
+    }
+    /// Moves (`borrow` false) or lends (`borrow` true) `r` into the
+    /// instance's table; its handle index.
+    fn lower_handle(&mut self, _r: &ResourceAny, _borrow: bool) -> Result<u32> {
+        Err(Error::msg("typed resources need a store"))
+    }
+    /// Takes (`borrow` false) or borrows for the call (`borrow` true) the
+    /// handle `handle` of the instance's table, which must be of the
+    /// store's resource type `expected` if that is given.
+    fn lift_handle(
+        &mut self,
+        _expected: Option<u32>,
+        _handle: u32,
+        _borrow: bool,
+    ) -> Result<ResourceAny> {
+        Err(Error::msg("typed resources need a store"))
+    }
 }
 
 /// Whether a core signature is that of a lifted export (the guest function

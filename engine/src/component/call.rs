@@ -88,11 +88,17 @@ struct AbiCx<'s, T> {
 }
 
 impl<T: 'static> AbiCx<'_, T> {
-    /// The store's resource type `ty` means in this instance, checked
-    /// against the one a handle has.
-    fn check_type(&mut self, handle: u32, ty: ResourceIndex, found: u32) -> Result<()> {
+    /// The store's resource type `ty` means in this instance, if known.
+    fn expected(&mut self, ty: ResourceIndex) -> Option<u32> {
+        let (data, inst) = (self.data, self.inst);
+        self.store.opaque.components().resource_type(data, inst, ty)
+    }
+
+    /// Checks the store's resource type a handle has (`found`) against the
+    /// one expected, if known.
+    fn check_type(&mut self, handle: u32, expected: Option<u32>, found: u32) -> Result<()> {
         let cs = self.store.opaque.components();
-        match cs.resource_type(self.data, self.inst, ty) {
+        match expected {
             Some(expected) if expected != found => {
                 let what = |rt: u32| match cs.resource_types[rt as usize].owner {
                     Some(_) => "guest-defined resource",
@@ -109,6 +115,124 @@ impl<T: 'static> AbiCx<'_, T> {
             }
             _ => Ok(()),
         }
+    }
+
+    fn lower_own_checked(&mut self, expected: Option<u32>, r: &ResourceAny) -> Result<u32> {
+        self.check_store(r)?;
+        if expected.is_some_and(|e| e != r.rt) {
+            return Err(trap(
+                ComponentTrap::ResourceMismatch,
+                "resource of the wrong type passed as an owned handle",
+            ));
+        }
+        let (data, inst) = (self.data, self.inst);
+        self.store
+            .opaque
+            .components()
+            .table(data, inst)
+            .add(Slot::Own {
+                rt: r.rt,
+                rep: r.rep,
+                lends: 0,
+            })
+    }
+
+    fn lower_borrow_checked(&mut self, expected: Option<u32>, r: &ResourceAny) -> Result<u32> {
+        self.check_store(r)?;
+        let (data, inst, scope) = (self.data, self.inst, self.scope);
+        let cs = self.store.opaque.components();
+        if expected.is_some_and(|e| e != r.rt) {
+            return Err(trap(
+                ComponentTrap::ResourceMismatch,
+                "resource of the wrong type passed as a borrowed handle",
+            ));
+        }
+        // The resource's own implementation gets the representation.
+        if cs.resource_types[r.rt as usize].owner == Some((data, inst)) {
+            return Ok(r.rep);
+        }
+        let h = cs.table(data, inst).add(Slot::Borrow {
+            rt: r.rt,
+            rep: r.rep,
+            scope,
+            lends: 0,
+        })?;
+        if let Some(s) = cs.scopes.get_mut(scope) {
+            s.borrows += 1;
+        }
+        Ok(h)
+    }
+
+    fn lift_own_checked(&mut self, expected: Option<u32>, handle: u32) -> Result<ResourceAny> {
+        let (data, inst) = (self.data, self.inst);
+        let slot = self
+            .store
+            .opaque
+            .components()
+            .table(data, inst)
+            .get(handle)?;
+        match slot {
+            Slot::Own { rt, rep, lends } => {
+                self.check_type(handle, expected, rt)?;
+                if lends > 0 {
+                    return Err(trap(
+                        ComponentTrap::OwnedWhileBorrowed,
+                        "cannot remove owned resource while borrowed",
+                    ));
+                }
+                let cs = self.store.opaque.components();
+                cs.table(data, inst).remove(handle)?;
+                Ok(ResourceAny {
+                    store: self.store.opaque.id(),
+                    rt,
+                    rep,
+                    own: true,
+                })
+            }
+            Slot::Borrow { .. } => Err(trap(
+                ComponentTrap::NotOwned,
+                format!("handle index {handle} is a borrowed handle, not an owned one"),
+            )),
+            Slot::Free => Err(trap(
+                ComponentTrap::UnknownHandle,
+                format!("unknown handle index {handle}"),
+            )),
+        }
+    }
+
+    fn lift_borrow_checked(&mut self, expected: Option<u32>, handle: u32) -> Result<ResourceAny> {
+        let (data, inst, scope) = (self.data, self.inst, self.scope);
+        let slot = self
+            .store
+            .opaque
+            .components()
+            .table(data, inst)
+            .get(handle)?;
+        let (rt, rep) = match slot {
+            Slot::Own { rt, rep, .. } | Slot::Borrow { rt, rep, .. } => (rt, rep),
+            Slot::Free => {
+                return Err(trap(
+                    ComponentTrap::UnknownHandle,
+                    format!("unknown handle index {handle}"),
+                ));
+            }
+        };
+        self.check_type(handle, expected, rt)?;
+        let cs = self.store.opaque.components();
+        if let Slot::Own { lends, .. } | Slot::Borrow { lends, .. } =
+            &mut *cs.table(data, inst).get_mut(handle)?
+        {
+            *lends += 1;
+        }
+        if let Some(s) = cs.scopes.get_mut(scope) {
+            s.lenders.push((data, inst, handle));
+        }
+        Ok(ResourceAny {
+            store: self.store.opaque.id(),
+            rt,
+            rep,
+            own: false,
+        })
     }
 }
 
@@ -147,129 +271,52 @@ impl<T: 'static> AbiHost for AbiCx<'_, T> {
     }
 
     fn lower_own(&mut self, ty: ResourceIndex, r: &ResourceAny) -> Result<u32> {
-        self.check_store(r)?;
-        if let Some(expected) = self
-            .store
-            .opaque
-            .components()
-            .resource_type(self.data, self.inst, ty)
-            && expected != r.rt
-        {
-            return Err(trap(
-                ComponentTrap::ResourceMismatch,
-                "resource of the wrong type passed as an owned handle",
-            ));
-        }
-        let (data, inst) = (self.data, self.inst);
-        self.store
-            .opaque
-            .components()
-            .table(data, inst)
-            .add(Slot::Own {
-                rt: r.rt,
-                rep: r.rep,
-                lends: 0,
-            })
+        let expected = self.expected(ty);
+        self.lower_own_checked(expected, r)
     }
 
     fn lower_borrow(&mut self, ty: ResourceIndex, r: &ResourceAny) -> Result<u32> {
-        self.check_store(r)?;
-        let (data, inst, scope) = (self.data, self.inst, self.scope);
-        let cs = self.store.opaque.components();
-        if let Some(expected) = cs.resource_type(data, inst, ty)
-            && expected != r.rt
-        {
-            return Err(trap(
-                ComponentTrap::ResourceMismatch,
-                "resource of the wrong type passed as a borrowed handle",
-            ));
-        }
-        // The resource's own implementation gets the representation.
-        if cs.resource_types[r.rt as usize].owner == Some((data, inst)) {
-            return Ok(r.rep);
-        }
-        let h = cs.table(data, inst).add(Slot::Borrow {
-            rt: r.rt,
-            rep: r.rep,
-            scope,
-            lends: 0,
-        })?;
-        if let Some(s) = cs.scopes.get_mut(scope) {
-            s.borrows += 1;
-        }
-        Ok(h)
+        let expected = self.expected(ty);
+        self.lower_borrow_checked(expected, r)
     }
 
     fn lift_own(&mut self, ty: ResourceIndex, handle: u32) -> Result<ResourceAny> {
-        let (data, inst) = (self.data, self.inst);
-        let slot = self
-            .store
-            .opaque
-            .components()
-            .table(data, inst)
-            .get(handle)?;
-        match slot {
-            Slot::Own { rt, rep, lends } => {
-                self.check_type(handle, ty, rt)?;
-                if lends > 0 {
-                    return Err(trap(
-                        ComponentTrap::OwnedWhileBorrowed,
-                        "cannot remove owned resource while borrowed",
-                    ));
-                }
-                let cs = self.store.opaque.components();
-                cs.table(data, inst).remove(handle)?;
-                Ok(ResourceAny {
-                    store: self.store.opaque.id(),
-                    rt,
-                    rep,
-                    own: true,
-                })
-            }
-            Slot::Borrow { .. } => Err(trap(
-                ComponentTrap::NotOwned,
-                format!("handle index {handle} is a borrowed handle, not an owned one"),
-            )),
-            Slot::Free => Err(trap(
-                ComponentTrap::UnknownHandle,
-                format!("unknown handle index {handle}"),
-            )),
-        }
+        let expected = self.expected(ty);
+        self.lift_own_checked(expected, handle)
     }
 
     fn lift_borrow(&mut self, ty: ResourceIndex, handle: u32) -> Result<ResourceAny> {
-        let (data, inst, scope) = (self.data, self.inst, self.scope);
-        let slot = self
-            .store
-            .opaque
-            .components()
-            .table(data, inst)
-            .get(handle)?;
-        let (rt, rep) = match slot {
-            Slot::Own { rt, rep, .. } | Slot::Borrow { rt, rep, .. } => (rt, rep),
-            Slot::Free => {
-                return Err(trap(
-                    ComponentTrap::UnknownHandle,
-                    format!("unknown handle index {handle}"),
-                ));
-            }
-        };
-        self.check_type(handle, ty, rt)?;
-        let cs = self.store.opaque.components();
-        if let Slot::Own { lends, .. } | Slot::Borrow { lends, .. } =
-            &mut *cs.table(data, inst).get_mut(handle)?
-        {
-            *lends += 1;
+        let expected = self.expected(ty);
+        self.lift_borrow_checked(expected, handle)
+    }
+
+    fn host_resource_type(&mut self, id: std::any::TypeId) -> Result<(u64, u32)> {
+        let store = self.store.opaque.id();
+        Ok((
+            store,
+            self.store.opaque.components().host_resource_type(id, None),
+        ))
+    }
+
+    fn lower_handle(&mut self, r: &ResourceAny, borrow: bool) -> Result<u32> {
+        if borrow {
+            self.lower_borrow_checked(None, r)
+        } else {
+            self.lower_own_checked(None, r)
         }
-        if let Some(s) = cs.scopes.get_mut(scope) {
-            s.lenders.push((data, inst, handle));
+    }
+
+    fn lift_handle(
+        &mut self,
+        expected: Option<u32>,
+        handle: u32,
+        borrow: bool,
+    ) -> Result<ResourceAny> {
+        if borrow {
+            self.lift_borrow_checked(expected, handle)
+        } else {
+            self.lift_own_checked(expected, handle)
         }
-        Ok(ResourceAny {
-            store: self.store.opaque.id(),
-            rt,
-            rep,
-            own: false,
-        })
     }
 }
 

@@ -161,7 +161,17 @@ impl Func {
         let f = &cs.funcs[self.index as usize];
         let component = &cs.instances[f.data as usize].component;
         let types = &component.inner.types;
-        super::typed::typecheck_func::<Params, Results>(types.func(f.ty), types)?;
+        // What the function's resource indices are in its instance, so
+        // that a `Resource<T>` is checked to be the host's `T`.
+        let mut resources = std::collections::HashMap::new();
+        for ((inst, idx), rt) in &cs.instances[f.data as usize].resource_map {
+            if *inst == f.instance {
+                resources.insert(*idx, cs.resource_type_of(*rt));
+            }
+        }
+        super::typed_resource::with_resources(resources, || {
+            super::typed::typecheck_func::<Params, Results>(types.func(f.ty), types)
+        })?;
         // The validator made the core function's signature the flattened
         // component type's, so this only finds an engine bug.
         let core = f.core.ty(&store);

@@ -203,24 +203,19 @@ fn resolve_path<'d, T>(
 
 /// Records the store's resource type of each resource the import `ty`
 /// names (a resource type, or resources exported by an instance), taken
-/// from its definition, and checks a typed host function's types against
-/// the function type it is imported as. `outer` is the instance the import
-/// `name` is in, if it is not at the root.
+/// from its definition. The definitions' kinds and typed host functions'
+/// types were checked before, once (`InstancePre::new`).
 fn import_resources<T: 'static>(
     store: &mut StoreInner<T>,
     data: u32,
     types: &ComponentTypes,
-    outer: Option<&str>,
-    name: &str,
     ty: &EntityType,
     def: &Definition<T>,
 ) -> Result<()> {
     match (ty, def) {
         (EntityType::Type(TypeDef::Resource(idx)), Definition::Resource(rty, dtor)) => {
             let super::resources::ResourceTypeKind::Host(id) = rty.0 else {
-                return Err(Error::link(
-                    name,
-                    "",
+                return Err(Error::msg(
                     "a guest resource type cannot be given as a host resource",
                 ));
             };
@@ -233,72 +228,16 @@ fn import_resources<T: 'static>(
                 .resource_map
                 .insert((ComponentInstanceId(0), *idx), rt);
         }
-        (EntityType::Type(TypeDef::Resource(_)), other) => {
-            return Err(Error::link(
-                name,
-                "",
-                format!("expected a resource type, found a {}", other.kind()),
-            ));
-        }
         (EntityType::Instance(it), Definition::Instance(map)) => {
             for (n, ety) in &types.instance(*it).exports {
-                // A type that is not a resource (a record, a variant ...)
-                // is the component's own: the linker defines none.
-                if matches!(ety, EntityType::Type(t) if !matches!(t, TypeDef::Resource(_))) {
-                    continue;
-                }
-                match lookup(map, n) {
-                    Some(d) => import_resources(store, data, types, Some(name), n, ety, d)?,
-                    None => {
-                        return Err(Error::link(
-                            name,
-                            n,
-                            format!("the linker's instance `{name}` does not define `{n}`"),
-                        ));
-                    }
+                if let EntityType::Type(TypeDef::Resource(_)) | EntityType::Instance(_) = ety
+                    && let Some(d) = lookup(map, n)
+                {
+                    import_resources(store, data, types, ety, d)?;
                 }
             }
         }
-        (EntityType::Instance(_), other) => {
-            return Err(Error::link(
-                name,
-                "",
-                format!("expected an instance, found a {}", other.kind()),
-            ));
-        }
-        (EntityType::Func(ft), Definition::Func(f)) => {
-            f.typecheck(types.func(*ft), types)
-                .map_err(|e| match outer {
-                    Some(outer) => Error::link(outer, name, e.to_string()),
-                    None => Error::link(name, "", e.to_string()),
-                })?;
-        }
-        (EntityType::Module(_), Definition::Module(_)) => {}
-        (EntityType::Func(_), other) => {
-            return Err(Error::link(
-                name,
-                "",
-                format!("expected a function, found a {}", other.kind()),
-            ));
-        }
-        (EntityType::Module(_), other) => {
-            return Err(Error::link(
-                name,
-                "",
-                format!("expected a core module, found a {}", other.kind()),
-            ));
-        }
-        (EntityType::Type(_), _) => {}
-        (EntityType::Component(_), _) => {
-            return Err(Error::msg(format!(
-                "`{name}`: importing a component is not supported yet"
-            )));
-        }
-        (EntityType::Value(_), _) => {
-            return Err(Error::msg(format!(
-                "`{name}`: component value imports (🪙) are not supported"
-            )));
-        }
+        _ => {}
     }
     Ok(())
 }
@@ -398,7 +337,7 @@ fn lifted<T: 'static>(store: &mut StoreInner<T>, data: u32, l: &Lifted) -> Resul
 pub(crate) fn instantiate<T: 'static>(
     store: &mut StoreInner<T>,
     component: &Component,
-    imports: Vec<Definition<T>>,
+    imports: &[Definition<T>],
 ) -> Result<Instance> {
     let c = component.inner.clone();
     let inl = &c.inlined;
@@ -416,8 +355,8 @@ pub(crate) fn instantiate<T: 'static>(
         resource_map: HashMap::new(),
         exports: Vec::new(),
     });
-    for ((name, ty), def) in inl.imports.iter().zip(&imports) {
-        import_resources(store, data, &c.types, None, name, ty, def)?;
+    for ((_, ty), def) in inl.imports.iter().zip(imports) {
+        import_resources(store, data, &c.types, ty, def)?;
     }
     // What each instance's resource types are: imported ones now, defined
     // ones as their `Resource` initializer runs.
@@ -426,7 +365,7 @@ pub(crate) fn instantiate<T: 'static>(
         match def {
             ResourceDef::Defined(r) => defined_uses.entry(r.0).or_default().push((*inst, *idx)),
             ResourceDef::Import(path) => {
-                let rt = match resolve_path(&imports, path)? {
+                let rt = match resolve_path(imports, path)? {
                     Definition::Resource(rty, dtor) => {
                         let super::resources::ResourceTypeKind::Host(id) = rty.0 else {
                             return Err(Error::msg(
@@ -463,7 +402,7 @@ pub(crate) fn instantiate<T: 'static>(
             } => {
                 let module = match module {
                     ModuleDef::Static(i) => c.modules[i.0 as usize].clone(),
-                    ModuleDef::Import { path, .. } => match resolve_path(&imports, path)? {
+                    ModuleDef::Import { path, .. } => match resolve_path(imports, path)? {
                         Definition::Module(m) => m.clone(),
                         other => {
                             return Err(Error::msg(format!(
@@ -487,7 +426,7 @@ pub(crate) fn instantiate<T: 'static>(
                 instance,
                 ..
             } => {
-                let host = match resolve_path(&imports, import)? {
+                let host = match resolve_path(imports, import)? {
                     Definition::Func(f) => f.clone(),
                     other => {
                         return Err(Error::msg(format!(

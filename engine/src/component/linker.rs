@@ -8,6 +8,7 @@ use nyash_aot::component::types::{ComponentTypes, EntityType, FuncType, TypeDef}
 use super::call::HostSite;
 use super::component::Component;
 use super::instance::Instance;
+use super::pre::InstancePre;
 use super::resources::ResourceType;
 use super::typed::{self, ComponentNamedList, Lift, Lower};
 use super::val::Val;
@@ -184,14 +185,41 @@ impl<T: 'static> Linker<T> {
     /// Instantiates `component` in `store` with this linker's definitions
     /// for its imports. Fails naming the first import the linker does not
     /// define (or defines as something else), or as instantiation fails
-    /// (a trap in a start function or a segment, ...).
+    /// (a trap in a start function or a segment, ...). To instantiate a
+    /// component many times, [`instantiate_pre`](Self::instantiate_pre)
+    /// resolves and checks the imports once.
     pub fn instantiate(
         &self,
         mut store: impl AsContextMut<Data = T>,
         component: &Component,
     ) -> Result<Instance> {
+        self.instantiate_pre(component)?
+            .instantiate(store.as_context_mut())
+    }
+
+    /// [`instantiate`](Self::instantiate) in an async call (see
+    /// [`InstancePre::instantiate_async`]).
+    pub async fn instantiate_async(
+        &self,
+        store: impl AsContextMut<Data = T> + Send,
+        component: &Component,
+    ) -> Result<Instance>
+    where
+        T: Send,
+    {
+        self.instantiate_pre(component)?
+            .instantiate_async(store)
+            .await
+    }
+
+    /// Resolves `component`'s imports in this linker and checks them (each
+    /// defined, of the right kind, typed host functions of the import's
+    /// types), once: the [`InstancePre`] instantiates it any number of
+    /// times without doing that again. Fails naming the first import that
+    /// is missing or does not fit.
+    pub fn instantiate_pre(&self, component: &Component) -> Result<InstancePre<T>> {
         let imports = self.resolve_imports(component)?;
-        super::instance::instantiate(store.as_context_mut().0, component, imports)
+        InstancePre::new(component, imports)
     }
 
     /// The definition of each of `component`'s imports, in order.
@@ -297,6 +325,35 @@ impl<'a, T: 'static> LinkerInstance<'a, T> {
                 typecheck: typed::typecheck_func::<Params, Results>,
                 call: super::call::typed_host::<T, Params, Results, F>(f),
             })),
+        )
+    }
+
+    /// Defines the async function `name` with static types: as
+    /// [`func_wrap`](Self::func_wrap), but `f` returns a future, and a call
+    /// of it suspends the component call (on its fiber) until the future
+    /// is ready. The component must be called with
+    /// [`Func::call_async`](super::Func::call_async) (in an engine with
+    /// [`Config::async_support`](crate::Config::async_support)); reached
+    /// from a synchronous call, the function fails.
+    pub fn func_wrap_async<Params, Results, F>(&mut self, name: &str, f: F) -> Result<()>
+    where
+        Params: ComponentNamedList + Lift + 'static,
+        Results: ComponentNamedList + Lower + 'static,
+        F: for<'b> Fn(
+                StoreContextMut<'b, T>,
+                Params,
+            )
+                -> Box<dyn std::future::Future<Output = Result<Results>> + Send + 'b>
+            + Send
+            + Sync
+            + 'static,
+    {
+        self.func_wrap(
+            name,
+            move |store: StoreContextMut<'_, T>, params: Params| {
+                let mut future = std::pin::Pin::from(f(store, params));
+                crate::vm::async_driver::block_on_fiber(future.as_mut())
+            },
         )
     }
 

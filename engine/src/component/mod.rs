@@ -34,9 +34,12 @@ mod component;
 mod func;
 mod instance;
 mod linker;
+mod pre;
+mod resource_table;
 mod resources;
 pub(crate) mod store;
 mod typed;
+mod typed_resource;
 pub mod types;
 mod val;
 mod wave;
@@ -45,10 +48,13 @@ pub use component::{Component, is_component};
 pub use func::Func;
 pub use instance::{ComponentExportIndex, Instance, InstanceExportLookup};
 pub use linker::{Linker, LinkerInstance};
+pub use pre::InstancePre;
+pub use resource_table::{ResourceTable, ResourceTableError};
 pub use resources::{ResourceAny, ResourceType};
 pub use typed::{
     ComponentNamedList, ComponentType, Lift, LiftContext, Lower, LowerContext, TypedFunc,
 };
+pub use typed_resource::{Borrow, HandleValue, Resource};
 pub use types::Type;
 pub use val::Val;
 

@@ -183,6 +183,18 @@ impl ComponentStore {
         rt
     }
 
+    /// The host's name of the store's resource type `rt`.
+    pub(crate) fn resource_type_of(&self, rt: u32) -> super::resources::ResourceType {
+        use super::resources::{ResourceType, ResourceTypeKind};
+        match self.host_resource_types.iter().find(|(_, r)| **r == rt) {
+            Some((id, _)) => ResourceType(ResourceTypeKind::Host(*id)),
+            None => ResourceType(ResourceTypeKind::Guest {
+                store: 0,
+                index: rt,
+            }),
+        }
+    }
+
     /// Opens a call scope; returns its index.
     pub(crate) fn push_scope(&mut self) -> usize {
         self.scopes.push(Scope::default());

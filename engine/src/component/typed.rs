@@ -99,6 +99,16 @@ impl<'a> LowerContext<'a> {
         self.abi.slice(mem, offset as u64, len as u64)
     }
 
+    /// The instance values go into (handle tables, for resources).
+    pub(crate) fn host(&mut self) -> &mut dyn AbiHost {
+        &mut *self.host
+    }
+
+    /// `bytes` at `offset` of the memory (bounds-checked).
+    pub(crate) fn write_bytes(&mut self, offset: usize, bytes: &[u8]) -> Result<()> {
+        self.write(offset, bytes)
+    }
+
     /// A fresh allocation from the options' `realloc`, checked.
     fn alloc(&mut self, align: u32, size: u64, oob: ComponentTrap) -> Result<u32> {
         self.abi.realloc(self.host, 0, 0, align, size, oob)
@@ -120,6 +130,16 @@ impl<'a> LiftContext<'a> {
             self.budget = Some(self.abi.lift_budget(self.host)?);
         }
         Ok(self.budget.get_or_insert(0))
+    }
+
+    /// The instance values come out of (handle tables, for resources).
+    pub(crate) fn host(&mut self) -> &mut dyn AbiHost {
+        &mut *self.host
+    }
+
+    /// `N` bytes at `offset` of the memory (bounds-checked).
+    pub(crate) fn read_bytes<const N: usize>(&mut self, offset: usize) -> Result<[u8; N]> {
+        self.read::<N>(offset)
     }
 
     fn read<const N: usize>(&mut self, offset: usize) -> Result<[u8; N]> {
