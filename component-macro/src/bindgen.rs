@@ -44,8 +44,8 @@ use quote::{format_ident, quote};
 use syn::parse::{Parse, ParseStream};
 use syn::{Error, Ident, LitBool, LitStr, Result, Token};
 use wit_parser::{
-    Function, FunctionKind, InterfaceId, Resolve, Type, TypeDefKind, TypeId, TypeOwner, WorldId,
-    WorldItem, WorldKey,
+    Function, FunctionKind, Handle, InterfaceId, Resolve, Type, TypeDefKind, TypeId, TypeOwner,
+    WorldId, WorldItem, WorldKey,
 };
 
 /// What `bindgen!({ ... })` was given.
@@ -55,6 +55,9 @@ pub(crate) struct Config {
     path: Option<String>,
     inline: Option<String>,
     trappable_imports: bool,
+    /// `with: { "ns:pkg/iface/res": path::Type }`: WIT resources bound to
+    /// existing Rust types.
+    with: HashMap<String, syn::Path>,
 }
 
 impl Parse for Config {
@@ -73,11 +76,25 @@ impl Parse for Config {
                 "path" => cfg.path = Some(body.parse::<LitStr>()?.value()),
                 "inline" => cfg.inline = Some(body.parse::<LitStr>()?.value()),
                 "trappable_imports" => cfg.trappable_imports = body.parse::<LitBool>()?.value,
+                "with" => {
+                    let map;
+                    syn::braced!(map in body);
+                    while !map.is_empty() {
+                        let k: LitStr = map.parse()?;
+                        map.parse::<Token![:]>()?;
+                        let v: syn::Path = map.parse()?;
+                        cfg.with.insert(k.value(), v);
+                        if map.is_empty() {
+                            break;
+                        }
+                        map.parse::<Token![,]>()?;
+                    }
+                }
                 other => {
                     return Err(Error::new(
                         key.span(),
                         format!(
-                            "unknown option `{other}`: expected `world`, `path`, `inline` or `trappable_imports`"
+                            "unknown option `{other}`: expected `world`, `path`, `inline`, `trappable_imports` or `with`"
                         ),
                     ));
                 }
@@ -133,7 +150,13 @@ pub(crate) fn expand(cfg: Config) -> Result<TokenStream2> {
         .select_world(&pkgs, cfg.world.as_deref())
         .map_err(|e| err(format!("selecting the world: {e:#}")))?;
     let mut g = Gen::new(&resolve, world, cfg.trappable_imports);
+    g.with = cfg.with;
     let body = g.world()?;
+    if let Some(k) = g.with.keys().find(|k| !g.with_used.borrow().contains(*k)) {
+        return Err(err(format!(
+            "`with` names `{k}`, which is not a resource of the world (keys are `ns:pkg/iface/resource`)"
+        )));
+    }
     let tracked = tracked.iter().map(|p| {
         quote!(
             const _: &str = include_str!(#p);
@@ -209,6 +232,9 @@ struct Gen<'a> {
     /// import's if the world imports it, else its export's.
     home: HashMap<InterfaceId, Vec<String>>,
     root: Module,
+    /// The `with` option, and which of its keys were used.
+    with: HashMap<String, syn::Path>,
+    with_used: std::cell::RefCell<HashSet<String>>,
 }
 
 impl<'a> Gen<'a> {
@@ -219,6 +245,8 @@ impl<'a> Gen<'a> {
             trappable,
             home: HashMap::new(),
             root: Module::default(),
+            with: HashMap::new(),
+            with_used: Default::default(),
         }
     }
 
@@ -297,7 +325,7 @@ impl<'a> Gen<'a> {
             if seen.insert(*id) {
                 // An interface of types only has no `Host`, but its
                 // instance is still defined (empty): the component imports it.
-                if !self.resolve.interfaces[*id].functions.is_empty() {
+                if self.has_host(*id) {
                     let segs = segs.clone();
                     host_bounds.push(quote!(#(#segs::)*Host));
                 }
@@ -310,7 +338,10 @@ impl<'a> Gen<'a> {
         if !root_funcs.is_empty() {
             let methods = root_funcs
                 .iter()
-                .map(|f| self.host_method(f, 0))
+                .map(|f| {
+                    resource_of_func(f)?;
+                    self.host_method(f, 0)
+                })
                 .collect::<Result<Vec<_>>>()?;
             let wraps = root_funcs
                 .iter()
@@ -341,8 +372,11 @@ impl<'a> Gen<'a> {
         for (key, item) in &w.exports {
             match item {
                 WorldItem::Function(f) => {
-                    let (field, init, method) = self.export_func(f, quote!(None), 0)?;
+                    resource_of_func(f)?;
                     let fname = snake(&f.name);
+                    let call = format_ident!("call_{}", fname.to_string().trim_end_matches('_'));
+                    let (field, init, method) =
+                        self.export_func(f, quote!(None), 0, &fname, &call, quote!(self))?;
                     fields.push(quote!(#fname: #field));
                     inits.push(quote!(let #fname = #init;));
                     names.push(fname);
@@ -397,6 +431,16 @@ impl<'a> Gen<'a> {
                     Self::new(&mut store, &instance)
                 }
 
+                /// [`instantiate`](Self::instantiate) in an async call.
+                pub async fn instantiate_async<T: Send + 'static>(
+                    mut store: impl ::nyash_engine::AsContextMut<Data = T> + Send,
+                    component: &#c::Component,
+                    linker: &#c::Linker<T>,
+                ) -> ::nyash_engine::Result<Self> {
+                    let instance = linker.instantiate_async(&mut store, component).await?;
+                    Self::new(&mut store, &instance)
+                }
+
                 /// The world's exports in `instance`, looked up and
                 /// type-checked; fails naming the first that is missing or
                 /// has another type.
@@ -426,13 +470,87 @@ impl<'a> Gen<'a> {
                 #(#methods)*
             }
         };
+        let pre = format_ident!("{}Pre", world_name);
+        let pre_doc = format!(
+            "The world `{wit_world}` pre-instantiated: a component's imports resolved and checked once (an `InstancePre`), instantiated any number of times."
+        );
+        let world_pre = quote! {
+            #[doc = #pre_doc]
+            pub struct #pre<T> {
+                instance_pre: #c::InstancePre<T>,
+            }
+
+            impl<T> ::core::clone::Clone for #pre<T> {
+                fn clone(&self) -> Self {
+                    #pre { instance_pre: self.instance_pre.clone() }
+                }
+            }
+
+            impl<T: 'static> #pre<T> {
+                /// The world over `instance_pre` (from
+                /// `Linker::instantiate_pre`).
+                pub fn new(instance_pre: #c::InstancePre<T>) -> ::nyash_engine::Result<Self> {
+                    Ok(#pre { instance_pre })
+                }
+
+                /// The pre-instantiated component.
+                pub fn instance_pre(&self) -> &#c::InstancePre<T> {
+                    &self.instance_pre
+                }
+
+                /// The engine.
+                pub fn engine(&self) -> &::nyash_engine::Engine {
+                    self.instance_pre.engine()
+                }
+
+                /// Instantiates the component in `store` and looks up
+                /// (and type-checks) the world's exports.
+                pub fn instantiate(
+                    &self,
+                    mut store: impl ::nyash_engine::AsContextMut<Data = T>,
+                ) -> ::nyash_engine::Result<#world_name> {
+                    let instance = self.instance_pre.instantiate(&mut store)?;
+                    #world_name::new(&mut store, &instance)
+                }
+
+                /// [`instantiate`](Self::instantiate) in an async call.
+                pub async fn instantiate_async(
+                    &self,
+                    mut store: impl ::nyash_engine::AsContextMut<Data = T> + Send,
+                ) -> ::nyash_engine::Result<#world_name>
+                where
+                    T: Send,
+                {
+                    let instance = self.instance_pre.instantiate_async(&mut store).await?;
+                    #world_name::new(&mut store, &instance)
+                }
+            }
+        };
         self.root.items.extend(world_struct);
+        self.root.items.extend(world_pre);
         Ok(std::mem::take(&mut self.root).into_tokens())
     }
 
+    /// The resources interface `id` defines (not those it `use`s), with
+    /// their WIT names.
+    fn resources(&self, id: InterfaceId) -> Vec<(String, TypeId)> {
+        self.resolve.interfaces[id]
+            .types
+            .iter()
+            .filter(|(_, t)| matches!(self.resolve.types[**t].kind, TypeDefKind::Resource))
+            .map(|(n, t)| (n.clone(), *t))
+            .collect()
+    }
+
+    /// Whether an imported interface has a `Host` trait: it has functions
+    /// or defines resources (whose destructors the host implements).
+    pub(crate) fn has_host(&self, id: InterfaceId) -> bool {
+        !self.resolve.interfaces[id].functions.is_empty() || !self.resources(id).is_empty()
+    }
+
     /// The module items of the imported interface `id` at `depth`: its
-    /// types (or a `pub use` of them from their home), `Host` and
-    /// `add_to_linker`.
+    /// types (or a `pub use` of them from their home), `Host`, a
+    /// `Host<Resource>` trait per resource it defines, and `add_to_linker`.
     fn import_interface(
         &mut self,
         id: InterfaceId,
@@ -441,38 +559,85 @@ impl<'a> Gen<'a> {
     ) -> Result<TokenStream2> {
         let iface = &self.resolve.interfaces[id];
         let mut out = self.interface_types(id, depth, false)?;
-        let methods = iface
-            .functions
-            .values()
-            .map(|f| self.host_method(f, depth))
-            .collect::<Result<Vec<_>>>()?;
-        let host = format_ident!("Host");
-        let wraps = iface
-            .functions
-            .values()
-            .map(|f| self.func_wrap(f, &host, depth))
-            .collect::<Result<Vec<_>>>()?;
         let c = c();
+        let resources = self.resources(id);
+        let host = format_ident!("Host");
+        let mut free = Vec::new();
+        let mut wraps = Vec::new();
+        let mut per_resource: BTreeMap<TypeId, Vec<TokenStream2>> = BTreeMap::new();
+        for f in iface.functions.values() {
+            match resource_of_func(f)? {
+                None => {
+                    free.push(self.host_method(f, depth)?);
+                    wraps.push(self.func_wrap(f, &host, depth)?);
+                }
+                Some(r) => {
+                    let tr = format_ident!("Host{}", camel(self.resource_name(r)?));
+                    per_resource
+                        .entry(r)
+                        .or_default()
+                        .push(self.host_method(f, depth)?);
+                    wraps.push(self.func_wrap(f, &tr, depth)?);
+                }
+            }
+        }
+        let mut supers = Vec::new();
+        for (name, r) in &resources {
+            let rust = camel(name);
+            let tr = format_ident!("Host{}", rust);
+            let methods = per_resource.remove(r).unwrap_or_default();
+            let doc = format!("The host's side of the resource `{name}` of `{full}`.");
+            out.extend(quote! {
+                #[doc = #doc]
+                pub trait #tr {
+                    #(#methods)*
+                    /// Drops the resource: the guest dropped its last
+                    /// owned handle (an `Err` traps the guest).
+                    fn drop(&mut self, rep: #c::Resource<#rust>) -> ::nyash_engine::Result<()>;
+                }
+            });
+            supers.push(tr.clone());
+            wraps.push(quote! {
+                inst.resource(
+                    #name,
+                    #c::ResourceType::host::<#rust>(),
+                    move |mut store: ::nyash_engine::StoreContextMut<'_, T>, rep: u32| {
+                        #tr::drop(get(store.data_mut()), #c::Resource::new_own(rep))
+                    },
+                )?;
+            });
+        }
+        if !per_resource.is_empty() {
+            return Err(err(format!(
+                "`{full}`: a function of a resource the interface does not define"
+            )));
+        }
+        let has_host = self.has_host(id);
         let doc = format!("The host's side of the imported interface `{full}`.");
-        let add_doc = if iface.functions.is_empty() {
-            format!("Defines `linker`'s instance `{full}` (types only, so empty).")
-        } else {
+        let add_doc = if has_host {
             format!(
-                "Defines the functions of `{full}` in `linker`'s instance `{full}`, each calling [`Host`] on `get(store.data_mut())`."
+                "Defines the functions and resources of `{full}` in `linker`'s instance `{full}`, each calling [`Host`] on `get(store.data_mut())`."
             )
-        };
-        let (trait_def, bound) = if iface.functions.is_empty() {
-            (quote!(), quote!())
         } else {
+            format!("Defines `linker`'s instance `{full}` (types only, so empty).")
+        };
+        let (trait_def, bound) = if has_host {
+            let supers = if supers.is_empty() {
+                quote!()
+            } else {
+                quote!(: #(#supers)+*)
+            };
             (
                 quote! {
                     #[doc = #doc]
-                    pub trait Host {
-                        #(#methods)*
+                    pub trait Host #supers {
+                        #(#free)*
                     }
                 },
                 quote!(Host+),
             )
+        } else {
+            (quote!(), quote!())
         };
         out.extend(quote! {
             #trait_def
@@ -491,8 +656,16 @@ impl<'a> Gen<'a> {
         Ok(out)
     }
 
+    /// The WIT name of resource `r`.
+    fn resource_name(&self, r: TypeId) -> Result<&'a str> {
+        self.resolve.types[r]
+            .name
+            .as_deref()
+            .ok_or_else(|| err("an anonymous resource"))
+    }
+
     /// The module items of the exported interface `id` at `depth`: its
-    /// types and `Guest`.
+    /// types, `Guest`, and a `Guest<Resource>` per resource it defines.
     fn export_interface(
         &mut self,
         id: InterfaceId,
@@ -506,13 +679,58 @@ impl<'a> Gen<'a> {
         let mut inits = Vec::new();
         let mut names = Vec::new();
         let mut methods = Vec::new();
+        let mut per_resource: BTreeMap<TypeId, Vec<TokenStream2>> = BTreeMap::new();
         for f in iface.functions.values() {
-            let (field, init, method) = self.export_func(f, quote!(Some(&parent)), depth)?;
-            let fname = snake(&f.name);
+            let fname = field_name(f);
+            let r = resource_of_func(f)?;
+            let (call, recv) = match r {
+                None => (
+                    format_ident!("call_{}", fname.to_string().trim_end_matches('_')),
+                    quote!(self),
+                ),
+                Some(_) => (
+                    format_ident!(
+                        "call_{}",
+                        snake(f.item_name()).to_string().trim_end_matches('_')
+                    ),
+                    quote!(self.funcs),
+                ),
+            };
+            let (field, init, method) =
+                self.export_func(f, quote!(Some(&parent)), depth, &fname, &call, recv)?;
             fields.push(quote!(#fname: #field));
             inits.push(quote!(let #fname = #init;));
             names.push(fname);
-            methods.push(method);
+            match r {
+                None => methods.push(method),
+                Some(r) => per_resource.entry(r).or_default().push(method),
+            }
+        }
+        for (name, r) in self.resources(id) {
+            let rust = camel(&name);
+            let st = format_ident!("Guest{}", rust);
+            let accessor = snake(&name);
+            let calls = per_resource.remove(&r).unwrap_or_default();
+            let doc = format!(
+                "The functions of the exported resource `{name}` of `{full}`; its handles are `ResourceAny`s (dropped with `ResourceAny::resource_drop`)."
+            );
+            let adoc = format!("The functions of the resource `{name}`.");
+            out.extend(quote! {
+                #[doc = #doc]
+                pub struct #st<'a> {
+                    funcs: &'a Guest,
+                }
+
+                impl<'a> #st<'a> {
+                    #(#calls)*
+                }
+            });
+            methods.push(quote! {
+                #[doc = #adoc]
+                pub fn #accessor(&self) -> #st<'_> {
+                    #st { funcs: self }
+                }
+            });
         }
         let doc = format!("The exported interface `{full}` of an instance: its functions, typed.");
         out.extend(quote! {
@@ -546,21 +764,31 @@ impl<'a> Gen<'a> {
 
     /// An exported function: the field's type, the expression that looks it
     /// up (in `parent`, an `Option<&ComponentExportIndex>`), and the method
-    /// `call_<name>`.
+    /// `call` on the `Guest` that `recv` is.
     fn export_func(
         &self,
         f: &Function,
         parent: TokenStream2,
         depth: usize,
+        fname: &Ident,
+        call: &Ident,
+        recv: TokenStream2,
     ) -> Result<(TokenStream2, TokenStream2, TokenStream2)> {
-        check_kind(f)?;
         let c = c();
-        let params = f
-            .params
-            .iter()
-            .map(|p| self.ty(&p.ty, depth))
-            .collect::<Result<Vec<_>>>()?;
+        let mut sig = Vec::new();
+        let mut params = Vec::new();
+        let mut args = Vec::new();
         let pnames: Vec<Ident> = f.params.iter().map(|p| snake(&p.name)).collect();
+        for (p, n) in f.params.iter().zip(&pnames) {
+            let (s, t, borrow) = self.param_ty(&p.ty, depth)?;
+            sig.push(s);
+            params.push(t);
+            args.push(if borrow {
+                quote!(#c::Borrow(#n))
+            } else {
+                quote!(#n)
+            });
+        }
         let (results, ret, unpack) = match &f.result {
             Some(t) => {
                 let t = self.ty(t, depth)?;
@@ -578,17 +806,15 @@ impl<'a> Gen<'a> {
                 ))?;
             instance.get_typed_func::<(#(#params,)*), #results>(&mut store, &index)?
         }};
-        let fname = snake(&f.name);
-        let call = format_ident!("call_{}", fname.to_string().trim_end_matches('_'));
         let doc = format!("Calls the exported function `{name}`.");
         let method = quote! {
             #[doc = #doc]
             pub fn #call(
                 &self,
                 mut store: impl ::nyash_engine::AsContextMut<Data: 'static>,
-                #(#pnames: #params,)*
+                #(#pnames: #sig,)*
             ) -> ::nyash_engine::Result<#ret> {
-                let r = self.#fname.call(&mut store, (#(#pnames,)*))?;
+                let r = #recv.#fname.call(&mut store, (#(#args,)*))?;
                 Ok(#unpack)
             }
         };
@@ -597,13 +823,12 @@ impl<'a> Gen<'a> {
 
     /// The trait method of an imported function.
     fn host_method(&self, f: &Function, depth: usize) -> Result<TokenStream2> {
-        check_kind(f)?;
         let params = f
             .params
             .iter()
             .map(|p| {
                 let n = snake(&p.name);
-                let t = self.ty(&p.ty, depth)?;
+                let (t, _, _) = self.param_ty(&p.ty, depth)?;
                 Ok(quote!(#n: #t))
             })
             .collect::<Result<Vec<_>>>()?;
@@ -616,7 +841,7 @@ impl<'a> Gen<'a> {
         } else {
             ret
         };
-        let name = snake(&f.name);
+        let name = method_name(f);
         let doc = format!("The imported function `{}`.", f.name);
         Ok(quote! {
             #[doc = #doc]
@@ -627,14 +852,16 @@ impl<'a> Gen<'a> {
     /// The `func_wrap` call (on `inst`) defining the imported function `f`
     /// with the method of `tr` on `get(store.data_mut())`.
     fn func_wrap(&self, f: &Function, tr: &Ident, depth: usize) -> Result<TokenStream2> {
-        let params = f
-            .params
-            .iter()
-            .map(|p| self.ty(&p.ty, depth))
-            .collect::<Result<Vec<_>>>()?;
+        let mut params = Vec::new();
+        let mut args = Vec::new();
         let pnames: Vec<Ident> = f.params.iter().map(|p| snake(&p.name)).collect();
-        let method = snake(&f.name);
-        let call = quote!(#tr::#method(host, #(#pnames),*));
+        for (p, n) in f.params.iter().zip(&pnames) {
+            let (_, t, borrow) = self.param_ty(&p.ty, depth)?;
+            params.push(t);
+            args.push(if borrow { quote!(#n.0) } else { quote!(#n) });
+        }
+        let method = method_name(f);
+        let call = quote!(#tr::#method(host, #(#args),*));
         let call = if self.trappable { quote!(#call?) } else { call };
         let (results, wrap) = match &f.result {
             Some(t) => {
@@ -756,8 +983,26 @@ impl<'a> Gen<'a> {
                     }
                 }
             }
-            TypeDefKind::Resource | TypeDefKind::Handle(_) => {
-                return Err(unsupported(name, "resources"));
+            TypeDefKind::Resource => match self.with_type(id, depth) {
+                Some(path) => quote! {
+                    #docs
+                    pub type #rust = #path;
+                },
+                None => {
+                    let doc = format!(
+                        "The resource `{name}`: a type that only names it (`Resource<{rust}>` is a handle to one; the host keeps its state elsewhere, in a `ResourceTable` say)."
+                    );
+                    let doc = td.docs.contents.clone().unwrap_or(doc);
+                    quote! {
+                        #[doc = #doc]
+                        pub enum #rust {}
+                    }
+                }
+            },
+            TypeDefKind::Type(Type::Id(x)) if self.resource_of(*x).is_some() => {
+                let r = self.resource_of(*x).unwrap_or(*x);
+                let path = self.named_path(r, depth)?;
+                quote!(#docs pub type #rust = #path;)
             }
             _ => {
                 let t = self.anonymous(&td.kind, depth, name)?;
@@ -784,25 +1029,130 @@ impl<'a> Gen<'a> {
             Type::String => quote!(::std::string::String),
             Type::ErrorContext => return Err(unsupported("error-context", "error contexts")),
             Type::Id(id) => {
+                if let Some(r) = self.resource_of(*id) {
+                    return self.own_ty(r, depth);
+                }
                 let td = &self.resolve.types[*id];
                 match &td.name {
-                    Some(name) => {
-                        let home: Vec<String> = match td.owner {
-                            TypeOwner::Interface(i) => self.home.get(&i).cloned().ok_or_else(|| {
-                                err(format!(
-                                    "the type `{name}` belongs to an interface the world neither imports nor exports"
-                                ))
-                            })?,
-                            TypeOwner::World(_) | TypeOwner::None => Vec::new(),
-                        };
-                        let ups = std::iter::repeat_n(quote!(super::), depth);
-                        let segs = home.iter().map(|s| ident(s));
-                        let n = camel(name);
-                        quote!(#(#ups)* #(#segs::)* #n)
-                    }
+                    Some(_) => self.named_path(*id, depth)?,
                     None => self.anonymous(&td.kind, depth, "an anonymous type")?,
                 }
             }
+        })
+    }
+
+    /// The path of the Rust type of the named WIT type `id` from a module
+    /// at `depth`.
+    fn named_path(&self, id: TypeId, depth: usize) -> Result<TokenStream2> {
+        let td = &self.resolve.types[id];
+        let name = td.name.as_deref().unwrap_or("anonymous");
+        let home: Vec<String> = match td.owner {
+            TypeOwner::Interface(i) => self.home.get(&i).cloned().ok_or_else(|| {
+                err(format!(
+                    "the type `{name}` belongs to an interface the world neither imports nor exports"
+                ))
+            })?,
+            TypeOwner::World(_) | TypeOwner::None => Vec::new(),
+        };
+        let ups = std::iter::repeat_n(quote!(super::), depth);
+        let segs = home.iter().map(|s| ident(s));
+        let n = camel(name);
+        Ok(quote!(#(#ups)* #(#segs::)* #n))
+    }
+
+    /// The resource `id` is or names (through `use` aliases).
+    fn resource_of(&self, mut id: TypeId) -> Option<TypeId> {
+        for _ in 0..100 {
+            match &self.resolve.types[id].kind {
+                TypeDefKind::Resource => return Some(id),
+                TypeDefKind::Type(Type::Id(x)) => id = *x,
+                _ => return None,
+            }
+        }
+        None
+    }
+
+    /// Whether the guest implements resource `r` (its interface is
+    /// exported, not imported): the host holds its handles as
+    /// `ResourceAny`, not `Resource<R>`.
+    fn is_guest(&self, r: TypeId) -> bool {
+        match self.resolve.types[r].owner {
+            TypeOwner::Interface(i) => self
+                .home
+                .get(&i)
+                .is_some_and(|h| h.first().map(String::as_str) == Some("exports")),
+            _ => false,
+        }
+    }
+
+    /// The Rust type of an owned handle to resource `r` in a module at
+    /// `depth`: `Resource<R>` for the host's, `ResourceAny` for the guest's.
+    fn own_ty(&self, r: TypeId, depth: usize) -> Result<TokenStream2> {
+        let c = c();
+        if self.is_guest(r) {
+            return Ok(quote!(#c::ResourceAny));
+        }
+        let path = self.named_path(r, depth)?;
+        Ok(quote!(#c::Resource<#path>))
+    }
+
+    /// The resource of a parameter of type `borrow<R>`, if it is one.
+    fn borrow_of(&self, t: &Type) -> Option<TypeId> {
+        let Type::Id(id) = t else { return None };
+        match &self.resolve.types[*id].kind {
+            TypeDefKind::Handle(Handle::Borrow(r)) => self.resource_of(*r),
+            TypeDefKind::Type(t) => self.borrow_of(t),
+            _ => None,
+        }
+    }
+
+    /// A parameter's Rust type in a signature (a trait method, a
+    /// `call_<f>`) and in the typed function's parameter tuple, and
+    /// whether it is a borrow (`Borrow<..>` in the tuple).
+    fn param_ty(&self, t: &Type, depth: usize) -> Result<(TokenStream2, TokenStream2, bool)> {
+        match self.borrow_of(t) {
+            Some(r) => {
+                let c = c();
+                let own = self.own_ty(r, depth)?;
+                Ok((own.clone(), quote!(#c::Borrow<#own>), true))
+            }
+            None => {
+                let t = self.ty(t, depth)?;
+                Ok((t.clone(), t, false))
+            }
+        }
+    }
+
+    /// The `with` type of resource `r` (`ns:pkg/iface/res`, with or
+    /// without the package's version), as a path from a module at `depth`.
+    fn with_type(&self, r: TypeId, depth: usize) -> Option<TokenStream2> {
+        let td = &self.resolve.types[r];
+        let TypeOwner::Interface(i) = td.owner else {
+            return None;
+        };
+        let iface = &self.resolve.interfaces[i];
+        let pkg = &self.resolve.packages[iface.package?].name;
+        let (iname, rname) = (iface.name.as_deref()?, td.name.as_deref()?);
+        let mut keys = vec![format!("{}:{}/{iname}/{rname}", pkg.namespace, pkg.name)];
+        if let Some(v) = &pkg.version {
+            keys.push(format!(
+                "{}:{}/{iname}@{v}/{rname}",
+                pkg.namespace, pkg.name
+            ));
+        }
+        let key = keys.into_iter().find(|k| self.with.contains_key(k))?;
+        let path = &self.with[&key];
+        self.with_used.borrow_mut().insert(key);
+        let absolute = path.leading_colon.is_some()
+            || path
+                .segments
+                .first()
+                .is_some_and(|s| s.ident == "crate" || s.ident == "std" || s.ident == "core");
+        Some(if absolute {
+            quote!(#path)
+        } else {
+            let ups = std::iter::repeat_n(quote!(super::), depth);
+            quote!(#(#ups)* #path)
         })
     }
 
@@ -837,9 +1187,21 @@ impl<'a> Gen<'a> {
                     .collect::<Result<Vec<_>>>()?;
                 quote!((#(#ts,)*))
             }
-            TypeDefKind::Resource | TypeDefKind::Handle(_) => {
-                return Err(unsupported(what, "resources"));
+            TypeDefKind::Handle(Handle::Own(r)) => match self.resource_of(*r) {
+                Some(r) => self.own_ty(r, depth)?,
+                None => {
+                    return Err(err(format!(
+                        "`{what}`: a handle to a type that is not a resource"
+                    )));
+                }
+            },
+            TypeDefKind::Handle(Handle::Borrow(_)) => {
+                return Err(unsupported(
+                    what,
+                    "borrowed handles other than as a function's own parameters",
+                ));
             }
+            TypeDefKind::Resource => return Err(err(format!("`{what}`: an anonymous resource"))),
             TypeDefKind::Map(..) => return Err(unsupported(what, "maps")),
             TypeDefKind::FixedLengthList(..) => {
                 return Err(unsupported(what, "fixed-length lists"));
@@ -865,9 +1227,34 @@ fn unsupported(what: &str, kind: &str) -> Error {
     ))
 }
 
-fn check_kind(f: &Function) -> Result<()> {
+/// The resource a function belongs to (`None`: a freestanding one); an
+/// error for kinds `bindgen!` does not bind yet.
+fn resource_of_func(f: &Function) -> Result<Option<TypeId>> {
     match f.kind {
-        FunctionKind::Freestanding => Ok(()),
-        _ => Err(unsupported(&f.name, "resources and async functions")),
+        FunctionKind::Freestanding => Ok(None),
+        FunctionKind::Constructor(r) | FunctionKind::Method(r) | FunctionKind::Static(r) => {
+            Ok(Some(r))
+        }
+        _ => Err(unsupported(&f.name, "async functions, getters and setters")),
     }
+}
+
+/// The Rust method of a function: `new` for a constructor, the item's name
+/// for a method or static function (`get` of `[method]counter.get`).
+fn method_name(f: &Function) -> Ident {
+    match f.kind {
+        FunctionKind::Constructor(_) => format_ident!("new"),
+        _ => snake(f.item_name()),
+    }
+}
+
+/// The field of a `Guest` holding an exported function:
+/// `method_counter_get` for `[method]counter.get`.
+fn field_name(f: &Function) -> Ident {
+    let flat: String = f
+        .name
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+        .collect();
+    snake(flat.trim_matches('-'))
 }

@@ -133,6 +133,24 @@ impl ResourceAny {
         })
     }
 
+    /// Drops the resource the host owns through this handle: its
+    /// destructor runs (the guest's, through a call into the component
+    /// instance that defined it, or the host's). A borrowed handle is
+    /// only forgotten. Fails as the destructor fails (a trap); panics if
+    /// the handle belongs to another store.
+    pub fn resource_drop(self, mut store: impl AsContextMut<Data: 'static>) -> Result<()> {
+        let store = store.as_context_mut().0;
+        assert_eq!(
+            self.store,
+            store.opaque.id(),
+            "resource used with a store it does not belong to"
+        );
+        if !self.own {
+            return Ok(());
+        }
+        super::call::drop_resource(store, self.rt, self.rep, None)
+    }
+
     /// This handle as a borrow of the same resource (to pass where a
     /// function takes `borrow<R>`, through [`Borrow`]).
     pub fn as_borrow(&self) -> ResourceAny {
