@@ -25,15 +25,26 @@
 //!   `call_<f>(store, args...)`; the struct `<World>` holds those and the
 //!   world's own exported functions, with `instantiate`, `new` (from an
 //!   instance), `add_to_linker` (every import) and an accessor per exported
-//!   interface (`ns_pkg_iface()`).
+//!   interface (`ns_pkg_iface()`); `<World>Pre` instantiates it from an
+//!   `InstancePre` (imports checked once);
+//! - resources: an imported interface's resource `r` is a Rust type `R`
+//!   (an empty enum, or the type `with: { "ns:pkg/iface/r": path }` names)
+//!   with a trait `HostR` (`new` for the constructor, methods, static
+//!   functions, `drop`) that `Host` requires; its handles are
+//!   `Resource<R>`, its functions registered under the canonical names
+//!   (`[constructor]r`, `[method]r.m`, `[static]r.f`) and its type as
+//!   `ResourceType::host::<R>()` with `HostR::drop` as destructor. An
+//!   exported interface's resource's handles are `ResourceAny`, its
+//!   functions called through `GuestR` (`guest.r().call_constructor(..)`).
 //!
 //! With `trappable_imports: true` every `Host` method returns
 //! `nyash_engine::Result<R>`, and an `Err` traps the guest's call.
 //!
-//! Not done: resources (`resource`, `own<T>`, `borrow<T>`), futures,
-//! streams, `error-context`, maps and fixed-length lists — a world using
-//! one fails to expand with an error naming the type; two versions of one
-//! package in one world (their modules would collide).
+//! Not done: borrowed handles nested in other types (a `borrow<r>` is
+//! bound as a function's own parameter only), async functions, getters and
+//! setters, futures, streams, `error-context`, maps and fixed-length lists
+//! — a world using one fails to expand with an error naming the type; two
+//! versions of one package in one world (their modules would collide).
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::PathBuf;

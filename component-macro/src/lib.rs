@@ -796,7 +796,10 @@ mod bindgen;
 /// (a WIT file or directory, relative to the crate's `Cargo.toml`; `wit`
 /// when neither `path` nor `inline` is given), `inline` (WIT source),
 /// `trappable_imports: true` (host methods return `nyash_engine::Result`,
-/// and an `Err` traps the guest's call).
+/// and an `Err` traps the guest's call), `with: { "ns:pkg/iface/res":
+/// path::Type }` (a WIT resource bound to an existing Rust type; the path
+/// is relative to the module the macro is in unless it starts with
+/// `crate` or `::`).
 ///
 /// The expansion, for a world `w` importing `ns:pkg/host@1.0.0` and
 /// exporting `ns:pkg/api@1.0.0` and a function `run`:
@@ -811,10 +814,18 @@ mod bindgen;
 /// - `struct W`: `instantiate(store, component, linker)`, `new(store,
 ///   instance)`, `add_to_linker` (every import; the world's own imported
 ///   functions are the trait `WImports`), `ns_pkg_api() -> &Guest`,
-///   `call_run(store, ...)`.
+///   `call_run(store, ...)`, `instantiate_async`; `struct WPre<T>`
+///   (`new(instance_pre)`, `instantiate`, `instantiate_async`).
 ///
-/// Resources, futures, streams, error contexts, maps and fixed-length
-/// lists are not supported yet: a world using one is an error naming it.
+/// A resource `r` of an imported interface is a type `R` with a trait
+/// `HostR` (`new`, methods taking `self_: Resource<R>`, static functions,
+/// `drop`) required by `Host`; handles to it are `Resource<R>`. A resource
+/// of an exported interface is called through `Guest::r()`
+/// (`call_constructor`, `call_<method>`), its handles `ResourceAny`.
+///
+/// Borrows nested in other types, async functions, getters and setters,
+/// futures, streams, error contexts, maps and fixed-length lists are not
+/// supported yet: a world using one is an error naming it.
 #[proc_macro]
 pub fn bindgen(input: TokenStream) -> TokenStream {
     let cfg = parse_macro_input!(input as bindgen::Config);

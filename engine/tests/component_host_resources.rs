@@ -344,3 +344,61 @@ async fn typed_async_host_functions_suspend_the_call() {
     let e = f.call(&mut store, &[Val::U32(4)], &mut out).unwrap_err();
     assert!(format!("{e:?}").contains("call_async"), "{e:?}");
 }
+
+#[tokio::test]
+async fn an_async_destructor_runs_in_the_async_call() {
+    let mut config = Config::new();
+    config.async_support(true);
+    let engine = Engine::new(&config).unwrap();
+    let component = Component::new(&engine, COMPONENT).unwrap();
+    let mut linker = Linker::<Host>::new(&engine);
+    {
+        let mut h = linker.instance("host").unwrap();
+        h.resource_async(
+            "counter",
+            ResourceType::host::<Counter>(),
+            |mut store: StoreContextMut<'_, Host>, rep| {
+                Box::new(async move {
+                    YieldN(2).await;
+                    let c = store
+                        .data_mut()
+                        .table
+                        .delete(Resource::<Counter>::new_own(rep))?;
+                    store.data_mut().dropped.push(c.v + 100);
+                    Ok(())
+                })
+            },
+        )
+        .unwrap();
+        h.resource("other", ResourceType::host::<Other>(), |_, _| Ok(()))
+            .unwrap();
+        h.func_wrap("new", |mut store, (v,): (u32,)| {
+            Ok((store.data_mut().table.push(Counter { v })?,))
+        })
+        .unwrap();
+        h.func_wrap("new-other", |mut store, (): ()| {
+            Ok((store.data_mut().table.push(Other)?,))
+        })
+        .unwrap();
+        h.func_wrap("take", |_, (_c,): (Resource<Counter>,)| Ok((0u32,)))
+            .unwrap();
+        h.func_wrap("get", |store, (c,): (Borrow<Resource<Counter>>,)| {
+            Ok((store.data().table.get(&c.0)?.v,))
+        })
+        .unwrap();
+    }
+    let mut store = Store::new(&engine, Host::default());
+    let instance = linker
+        .instantiate_pre(&component)
+        .unwrap()
+        .instantiate_async(&mut store)
+        .await
+        .unwrap();
+    let f = instance.get_func(&mut store, "make-get-drop").unwrap();
+    let mut out = [Val::U32(0)];
+    f.call_async(&mut store, &[Val::U32(2)], &mut out)
+        .await
+        .unwrap();
+    assert_eq!(out[0], Val::U32(2));
+    assert_eq!(store.data().dropped, [102]);
+}

@@ -393,6 +393,29 @@ impl<'a, T: 'static> LinkerInstance<'a, T> {
         self.insert(name, Definition::Resource(ty, Some(Arc::new(dtor))))
     }
 
+    /// Defines the resource type `name` as the host's `ty` with an async
+    /// destructor: as [`resource`](Self::resource), but `dtor` returns a
+    /// future, which the component call that dropped the resource (an
+    /// async call, [`Func::call_async`](super::Func::call_async)) suspends
+    /// on until it is ready; a drop from a synchronous call fails.
+    pub fn resource_async(
+        &mut self,
+        name: &str,
+        ty: ResourceType,
+        dtor: impl for<'b> Fn(
+            StoreContextMut<'b, T>,
+            u32,
+        ) -> Box<dyn std::future::Future<Output = Result<()>> + Send + 'b>
+        + Send
+        + Sync
+        + 'static,
+    ) -> Result<()> {
+        self.resource(name, ty, move |store: StoreContextMut<'_, T>, rep| {
+            let mut future = std::pin::Pin::from(dtor(store, rep));
+            crate::vm::async_driver::block_on_fiber(future.as_mut())
+        })
+    }
+
     /// Defines the core module `name`.
     pub fn module(&mut self, name: &str, module: &Module) -> Result<()> {
         self.insert(name, Definition::Module(module.clone()))

@@ -12,7 +12,14 @@
 //!   Rust values as a [`TypedFunc`] ([`Instance::get_typed_func`]).
 //! - Host functions are given with dynamic [`Val`]s
 //!   ([`LinkerInstance::func_new`]) or as typed closures
-//!   ([`LinkerInstance::func_wrap`]).
+//!   ([`LinkerInstance::func_wrap`]), either of them async
+//!   ([`LinkerInstance::func_new_async`], [`LinkerInstance::func_wrap_async`]).
+//! - An [`InstancePre`] ([`Linker::instantiate_pre`]) is a component with
+//!   its imports resolved and checked once, to instantiate many times.
+//! - Host resources are Rust values the host keeps (in a
+//!   [`ResourceTable`]), named by typed handles [`Resource<T>`]
+//!   (`own<T>`; [`Borrow<Resource<T>>`](Borrow) for `borrow<T>`); a
+//!   component's own resources are [`ResourceAny`]s.
 //! - A [`Type`] is the type of a [`Val`] ([`Func::params`],
 //!   [`Func::results`], [`Component::exports`]; the rest of
 //!   [`types`]). Both speak WAVE, the text form of component values in
@@ -24,7 +31,8 @@
 //! values and memory and lifted straight out. Dynamic calls, and calls
 //! between two component instances of one component, go through [`Val`]s.
 //! [`bindgen!`](bindgen) generates all of these for a WIT world: Rust types,
-//! host traits with `add_to_linker`, typed wrappers of the exports.
+//! host traits with `add_to_linker`, typed wrappers of the exports, host
+//! and guest resources, `<World>Pre`.
 //! Compiled trampolines and fused adapters are the next layers.
 
 mod abi;

@@ -118,12 +118,13 @@ enum Op {
     HostImport,
     Adapter,
     Instantiate,
+    InstantiatePre,
 }
 
 pub fn measure(runs: usize) -> Res<Vec<Row>> {
     let ny = nyash_side::Bench::new()?;
     let wt = wasmtime_side::Bench::new()?;
-    let ops: [(Op, &str, u32, Option<u64>); 10] = [
+    let ops: [(Op, &str, u32, Option<u64>); 11] = [
         (
             Op::Scalar,
             "call of an export `(u32) -> u32` (`Val`s)",
@@ -181,6 +182,12 @@ pub fn measure(runs: usize) -> Res<Vec<Row>> {
         (
             Op::Instantiate,
             "instantiate a component of three core modules",
+            1_000,
+            None,
+        ),
+        (
+            Op::InstantiatePre,
+            "instantiate a component of three core modules (`InstancePre`)",
             1_000,
             None,
         ),
@@ -427,11 +434,21 @@ mod nyash_side {
                     }
                     Ok(d)
                 }
-                Op::Instantiate => {
-                    let t = Instant::now();
-                    for _ in 0..n {
-                        let mut store = Store::new(&self.engine, ());
-                        let _ = linker.instantiate(&mut store, &self.three).map_err(err)?;
+                Op::Instantiate | Op::InstantiatePre => {
+                    let t;
+                    if matches!(op, Op::Instantiate) {
+                        t = Instant::now();
+                        for _ in 0..n {
+                            let mut store = Store::new(&self.engine, ());
+                            let _ = linker.instantiate(&mut store, &self.three).map_err(err)?;
+                        }
+                    } else {
+                        let pre = linker.instantiate_pre(&self.three).map_err(err)?;
+                        t = Instant::now();
+                        for _ in 0..n {
+                            let mut store = Store::new(&self.engine, ());
+                            let _ = pre.instantiate(&mut store).map_err(err)?;
+                        }
                     }
                     let d = t.elapsed();
                     let i = linker.instantiate(&mut store, &self.three).map_err(err)?;
@@ -625,11 +642,21 @@ mod wasmtime_side {
                     }
                     Ok(d)
                 }
-                Op::Instantiate => {
-                    let t = Instant::now();
-                    for _ in 0..n {
-                        let mut store = Store::new(&self.engine, ());
-                        let _ = linker.instantiate(&mut store, &self.three).map_err(err)?;
+                Op::Instantiate | Op::InstantiatePre => {
+                    let t;
+                    if matches!(op, Op::Instantiate) {
+                        t = Instant::now();
+                        for _ in 0..n {
+                            let mut store = Store::new(&self.engine, ());
+                            let _ = linker.instantiate(&mut store, &self.three).map_err(err)?;
+                        }
+                    } else {
+                        let pre = linker.instantiate_pre(&self.three).map_err(err)?;
+                        t = Instant::now();
+                        for _ in 0..n {
+                            let mut store = Store::new(&self.engine, ());
+                            let _ = pre.instantiate(&mut store).map_err(err)?;
+                        }
                     }
                     let d = t.elapsed();
                     let i = linker.instantiate(&mut store, &self.three).map_err(err)?;
