@@ -38,7 +38,11 @@
 //!   functions called through `GuestR` (`guest.r().call_constructor(..)`).
 //!
 //! With `trappable_imports: true` every `Host` method returns
-//! `nyash_engine::Result<R>`, and an `Err` traps the guest's call.
+//! `nyash_engine::Result<R>`, and an `Err` traps the guest's call. With
+//! `async: true` host methods return `impl Future<Output = R> + Send`
+//! (registered with `func_wrap_async`, a resource's `drop` with
+//! `resource_async`) and the exports' `call_<f>` are async
+//! (`TypedFunc::call_async`).
 //!
 //! Not done: borrowed handles nested in other types (a `borrow<r>` is
 //! bound as a function's own parameter only), async functions, getters and
@@ -69,6 +73,8 @@ pub(crate) struct Config {
     /// `with: { "ns:pkg/iface/res": path::Type }`: WIT resources bound to
     /// existing Rust types.
     with: HashMap<String, syn::Path>,
+    /// `async: true`: async host traits, `func_wrap_async`, `call_async`.
+    async_: bool,
 }
 
 impl Parse for Config {
@@ -80,13 +86,14 @@ impl Parse for Config {
         let body;
         syn::braced!(body in input);
         while !body.is_empty() {
-            let key: Ident = body.parse()?;
+            let key = body.call(<Ident as syn::ext::IdentExt>::parse_any)?;
             body.parse::<Token![:]>()?;
             match key.to_string().as_str() {
                 "world" => cfg.world = Some(body.parse::<LitStr>()?.value()),
                 "path" => cfg.path = Some(body.parse::<LitStr>()?.value()),
                 "inline" => cfg.inline = Some(body.parse::<LitStr>()?.value()),
                 "trappable_imports" => cfg.trappable_imports = body.parse::<LitBool>()?.value,
+                "async" => cfg.async_ = body.parse::<LitBool>()?.value,
                 "with" => {
                     let map;
                     syn::braced!(map in body);
@@ -105,7 +112,7 @@ impl Parse for Config {
                     return Err(Error::new(
                         key.span(),
                         format!(
-                            "unknown option `{other}`: expected `world`, `path`, `inline`, `trappable_imports` or `with`"
+                            "unknown option `{other}`: expected `world`, `path`, `inline`, `trappable_imports`, `with` or `async`"
                         ),
                     ));
                 }
@@ -162,6 +169,7 @@ pub(crate) fn expand(cfg: Config) -> Result<TokenStream2> {
         .map_err(|e| err(format!("selecting the world: {e:#}")))?;
     let mut g = Gen::new(&resolve, world, cfg.trappable_imports);
     g.with = cfg.with;
+    g.async_ = cfg.async_;
     let body = g.world()?;
     if let Some(k) = g.with.keys().find(|k| !g.with_used.borrow().contains(*k)) {
         return Err(err(format!(
@@ -246,6 +254,8 @@ struct Gen<'a> {
     /// The `with` option, and which of its keys were used.
     with: HashMap<String, syn::Path>,
     with_used: std::cell::RefCell<HashSet<String>>,
+    /// Async host traits and calls (`async: true`).
+    async_: bool,
 }
 
 impl<'a> Gen<'a> {
@@ -258,6 +268,7 @@ impl<'a> Gen<'a> {
             root: Module::default(),
             with: HashMap::new(),
             with_used: Default::default(),
+            async_: false,
         }
     }
 
@@ -297,6 +308,7 @@ impl<'a> Gen<'a> {
         }
         let world_name = camel(&w.name);
         let imports_trait = format_ident!("{}Imports", world_name);
+        let send = if self.async_ { quote!(Send+) } else { quote!() };
         let c = c();
 
         // Types of the world itself, and its imported free functions.
@@ -469,7 +481,7 @@ impl<'a> Gen<'a> {
                 }
 
                 #[doc = #add_doc]
-                pub fn add_to_linker<T: 'static, U: #(#host_bounds +)* 'static>(
+                pub fn add_to_linker<T: #send 'static, U: #(#host_bounds +)* #send 'static>(
                     linker: &mut #c::Linker<T>,
                     get: fn(&mut T) -> &mut U,
                 ) -> ::nyash_engine::Result<()> {
@@ -598,24 +610,43 @@ impl<'a> Gen<'a> {
             let tr = format_ident!("Host{}", rust);
             let methods = per_resource.remove(r).unwrap_or_default();
             let doc = format!("The host's side of the resource `{name}` of `{full}`.");
+            let drop_ret = if self.async_ {
+                quote!(impl ::core::future::Future<Output = ::nyash_engine::Result<()>> + Send)
+            } else {
+                quote!(::nyash_engine::Result<()>)
+            };
             out.extend(quote! {
                 #[doc = #doc]
                 pub trait #tr {
                     #(#methods)*
                     /// Drops the resource: the guest dropped its last
                     /// owned handle (an `Err` traps the guest).
-                    fn drop(&mut self, rep: #c::Resource<#rust>) -> ::nyash_engine::Result<()>;
+                    fn drop(&mut self, rep: #c::Resource<#rust>) -> #drop_ret;
                 }
             });
             supers.push(tr.clone());
-            wraps.push(quote! {
-                inst.resource(
-                    #name,
-                    #c::ResourceType::host::<#rust>(),
-                    move |mut store: ::nyash_engine::StoreContextMut<'_, T>, rep: u32| {
-                        #tr::drop(get(store.data_mut()), #c::Resource::new_own(rep))
-                    },
-                )?;
+            wraps.push(if self.async_ {
+                quote! {
+                    inst.resource_async(
+                        #name,
+                        #c::ResourceType::host::<#rust>(),
+                        move |mut store: ::nyash_engine::StoreContextMut<'_, T>, rep: u32| {
+                            ::std::boxed::Box::new(async move {
+                                #tr::drop(get(store.data_mut()), #c::Resource::new_own(rep)).await
+                            })
+                        },
+                    )?;
+                }
+            } else {
+                quote! {
+                    inst.resource(
+                        #name,
+                        #c::ResourceType::host::<#rust>(),
+                        move |mut store: ::nyash_engine::StoreContextMut<'_, T>, rep: u32| {
+                            #tr::drop(get(store.data_mut()), #c::Resource::new_own(rep))
+                        },
+                    )?;
+                }
             });
         }
         if !per_resource.is_empty() {
@@ -624,6 +655,7 @@ impl<'a> Gen<'a> {
             )));
         }
         let has_host = self.has_host(id);
+        let send = if self.async_ { quote!(Send+) } else { quote!() };
         let doc = format!("The host's side of the imported interface `{full}`.");
         let add_doc = if has_host {
             format!(
@@ -654,7 +686,7 @@ impl<'a> Gen<'a> {
             #trait_def
 
             #[doc = #add_doc]
-            pub fn add_to_linker<T: 'static, U: #bound 'static>(
+            pub fn add_to_linker<T: #send 'static, U: #bound #send 'static>(
                 linker: &mut #c::Linker<T>,
                 get: fn(&mut T) -> &mut U,
             ) -> ::nyash_engine::Result<()> {
@@ -818,6 +850,20 @@ impl<'a> Gen<'a> {
             instance.get_typed_func::<(#(#params,)*), #results>(&mut store, &index)?
         }};
         let doc = format!("Calls the exported function `{name}`.");
+        if self.async_ {
+            let method = quote! {
+                #[doc = #doc]
+                pub async fn #call<T: Send + 'static>(
+                    &self,
+                    mut store: impl ::nyash_engine::AsContextMut<Data = T> + Send,
+                    #(#pnames: #sig,)*
+                ) -> ::nyash_engine::Result<#ret> {
+                    let r = #recv.#fname.call_async(&mut store, (#(#args,)*)).await?;
+                    Ok(#unpack)
+                }
+            };
+            return Ok((field, init, method));
+        }
         let method = quote! {
             #[doc = #doc]
             pub fn #call(
@@ -854,6 +900,11 @@ impl<'a> Gen<'a> {
         };
         let name = method_name(f);
         let doc = format!("The imported function `{}`.", f.name);
+        let ret = if self.async_ {
+            quote!(impl ::core::future::Future<Output = #ret> + Send)
+        } else {
+            ret
+        };
         Ok(quote! {
             #[doc = #doc]
             fn #name(&mut self, #(#params),*) -> #ret;
@@ -873,6 +924,11 @@ impl<'a> Gen<'a> {
         }
         let method = method_name(f);
         let call = quote!(#tr::#method(host, #(#args),*));
+        let call = if self.async_ {
+            quote!(#call.await)
+        } else {
+            call
+        };
         let call = if self.trappable { quote!(#call?) } else { call };
         let (results, wrap) = match &f.result {
             Some(t) => {
@@ -882,6 +938,22 @@ impl<'a> Gen<'a> {
             None => (quote!(()), quote!(r)),
         };
         let name = &f.name;
+        if self.async_ {
+            return Ok(quote! {
+                inst.func_wrap_async(
+                    #name,
+                    move |mut store: ::nyash_engine::StoreContextMut<'_, T>,
+                          (#(#pnames,)*): (#(#params,)*)| {
+                        ::std::boxed::Box::new(async move {
+                            let host = get(store.data_mut());
+                            #[allow(clippy::let_unit_value)]
+                            let r = #call;
+                            Ok(#wrap)
+                        })
+                    },
+                )?;
+            });
+        }
         Ok(quote! {
             inst.func_wrap(
                 #name,
@@ -1246,7 +1318,10 @@ fn resource_of_func(f: &Function) -> Result<Option<TypeId>> {
         FunctionKind::Constructor(r) | FunctionKind::Method(r) | FunctionKind::Static(r) => {
             Ok(Some(r))
         }
-        _ => Err(unsupported(&f.name, "async functions, getters and setters")),
+        _ => Err(unsupported(
+            &f.name,
+            "async functions (of the async ABI), getters and setters",
+        )),
     }
 }
 

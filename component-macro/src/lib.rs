@@ -799,7 +799,10 @@ mod bindgen;
 /// and an `Err` traps the guest's call), `with: { "ns:pkg/iface/res":
 /// path::Type }` (a WIT resource bound to an existing Rust type; the path
 /// is relative to the module the macro is in unless it starts with
-/// `crate` or `::`).
+/// `crate` or `::`), `async: true` (host trait methods return `impl
+/// Future<Output = R> + Send`, implemented with `async fn`, and are
+/// defined with `func_wrap_async`; the exports' `call_<f>` are async, for
+/// an engine with async support).
 ///
 /// The expansion, for a world `w` importing `ns:pkg/host@1.0.0` and
 /// exporting `ns:pkg/api@1.0.0` and a function `run`:

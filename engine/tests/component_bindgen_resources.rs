@@ -230,3 +230,90 @@ async fn the_world_instantiates_asynchronously() -> nyash_engine::Result<()> {
     assert_eq!(res.test_res_guest().call_run(&mut store, 1)?, 21);
     Ok(())
 }
+
+/// The same world with `async: true`: async host traits (registered with
+/// `func_wrap_async` and `resource_async`), async `call_<f>`s.
+mod resa {
+    nyash_engine::component::bindgen!({
+        path: "tests/wit/bindgen-resources.wit",
+        world: "res",
+        async: true,
+        with: { "test:res/counters/counter": super::MyCounter },
+    });
+}
+
+/// Pending `n` times (waking itself), then ready.
+struct YieldN(u32);
+
+impl std::future::Future for YieldN {
+    type Output = ();
+    fn poll(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<()> {
+        if self.0 == 0 {
+            std::task::Poll::Ready(())
+        } else {
+            self.0 -= 1;
+            cx.waker().wake_by_ref();
+            std::task::Poll::Pending
+        }
+    }
+}
+
+impl resa::test::res::counters::HostCounter for Host {
+    async fn new(&mut self, v: u32) -> Resource<MyCounter> {
+        YieldN(2).await;
+        self.calls.push(format!("new {v}"));
+        self.table.push(MyCounter { v }).expect("room")
+    }
+    async fn get(&mut self, self_: Resource<MyCounter>) -> u32 {
+        YieldN(1).await;
+        self.table.get(&self_).expect("live").v
+    }
+    async fn inc(&mut self, self_: Resource<MyCounter>, by: u32) {
+        self.table.get_mut(&self_).expect("live").v += by;
+    }
+    async fn make(&mut self, v: u32) -> Resource<MyCounter> {
+        self.calls.push(format!("make {v}"));
+        self.table.push(MyCounter { v }).expect("room")
+    }
+    async fn drop(&mut self, rep: Resource<MyCounter>) -> nyash_engine::Result<()> {
+        YieldN(1).await;
+        let c = self.table.delete(rep)?;
+        self.dropped.push(c.v);
+        Ok(())
+    }
+}
+
+impl resa::test::res::counters::Host for Host {
+    async fn total(&mut self, a: Resource<MyCounter>, b: Resource<MyCounter>) -> u32 {
+        YieldN(3).await;
+        self.table.get(&a).expect("a").v + self.table.get(&b).expect("b").v
+    }
+}
+
+#[tokio::test]
+async fn an_async_world_suspends_in_its_host_calls() -> nyash_engine::Result<()> {
+    let mut config = Config::new();
+    config.async_support(true);
+    let engine = Engine::new(&config)?;
+    let component = Component::new(&engine, component_bytes())?;
+    let mut linker = Linker::new(&engine);
+    resa::Res::add_to_linker(&mut linker, |h: &mut Host| h)?;
+    let pre = resa::ResPre::new(linker.instantiate_pre(&component)?)?;
+    let mut store = Store::new(&engine, Host::default());
+    let res = pre.instantiate_async(&mut store).await?;
+    let guest = res.test_res_guest();
+    assert_eq!(guest.call_run(&mut store, 7).await?, 27);
+    assert_eq!(store.data().calls, ["new 7", "make 5"]);
+    assert_eq!(store.data().dropped, [17, 5]);
+    let cell = guest.cell();
+    let a = cell.call_constructor(&mut store, 3).await?;
+    assert_eq!(cell.call_get(&mut store, a).await?, 3);
+    // The synchronous path reaches an async host function: a clear error.
+    let sync = resw::Res::new(&mut store, res.instance())?;
+    let e = sync.test_res_guest().call_run(&mut store, 1).unwrap_err();
+    assert!(format!("{e:?}").contains("call_async"), "{e:?}");
+    Ok(())
+}

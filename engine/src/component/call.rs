@@ -615,6 +615,89 @@ pub(crate) fn call_lifted_typed<T: 'static, P: Lower, R: Lift>(
     })
 }
 
+/// [`call_lifted_typed`] in an async call: the core call runs on a fiber
+/// (async host functions it reaches suspend it); lowering, lifting and the
+/// post-return run synchronously, as in [`call_lifted_async`].
+pub(crate) async fn call_lifted_typed_async<T, P, R>(
+    store: &mut StoreInner<T>,
+    func: u32,
+    params: &P,
+) -> Result<R>
+where
+    T: Send + 'static,
+    P: Lower + Sync,
+    R: Lift + Send,
+{
+    let f = store.opaque.components().funcs[func as usize].clone();
+    let (scope, entering) = enter(store, &f, None)?;
+    let r = typed_async_body::<T, P, R>(store, &f, params, scope).await;
+    leave(store, &f, entering, r)
+}
+
+async fn typed_async_body<T, P, R>(
+    store: &mut StoreInner<T>,
+    f: &LiftedFunc,
+    params: &P,
+    scope: usize,
+) -> Result<R>
+where
+    T: Send + 'static,
+    P: Lower + Sync,
+    R: Lift + Send,
+{
+    let component = store.opaque.components().data(f.data).component.clone();
+    let n_params = typed::flat_params::<P>();
+    let n_results = typed::flat_results::<R>();
+    let mut values = [ValRaw::ZERO; MAX_FLAT_PARAMS];
+    {
+        let abi = Abi {
+            types: &component.inner.types,
+            encoding: f.options.encoding,
+        };
+        let mut cx = AbiCx {
+            store: &mut *store,
+            data: f.data,
+            inst: f.instance,
+            options: f.options,
+            scope,
+        };
+        let mut lcx = LowerContext::new(abi, &mut cx);
+        typed::lower_params(&mut lcx, params, &mut values[..n_params])?;
+    }
+    let n = n_params.max(n_results).max(1);
+    f.core.call_raw_async(store, &mut values[..n]).await?;
+    let r = {
+        let abi = Abi {
+            types: &component.inner.types,
+            encoding: f.options.encoding,
+        };
+        let mut cx = AbiCx {
+            store: &mut *store,
+            data: f.data,
+            inst: f.instance,
+            options: f.options,
+            scope,
+        };
+        let mut lcx = LiftContext::new(abi, &mut cx);
+        typed::lift_results::<R>(&mut lcx, &values[..n_results])?
+    };
+    if let Some(post) = f.options.post_return {
+        store
+            .opaque
+            .components()
+            .flags(f.data, f.instance)
+            .may_leave = false;
+        let pr = post.call_raw(store, &mut values[..n_results.max(1)]);
+        store
+            .opaque
+            .components()
+            .flags(f.data, f.instance)
+            .may_leave = true;
+        pr?;
+    }
+    Ok(r)
+}
+
 /// Checks the arguments against the parameter types and lowers them into
 /// the callee's core arguments.
 fn lower_in<T: 'static>(

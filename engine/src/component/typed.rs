@@ -1294,6 +1294,30 @@ where
     }
 }
 
+impl<P, R> TypedFunc<P, R>
+where
+    P: ComponentNamedList + Lower + Sync,
+    R: ComponentNamedList + Lift + Send,
+{
+    /// [`call`](Self::call) in an async call: the callee runs on a fiber,
+    /// so async host functions it reaches
+    /// ([`LinkerInstance::func_wrap_async`](super::LinkerInstance::func_wrap_async))
+    /// suspend it. Needs [`Config::async_support`](crate::Config::async_support).
+    pub async fn call_async<T: Send + 'static>(
+        &self,
+        mut store: impl AsContextMut<Data = T> + Send,
+        params: P,
+    ) -> Result<R> {
+        let store = store.as_context_mut().0;
+        assert_eq!(
+            self.func.store,
+            store.opaque.id(),
+            "component function used with a store it does not belong to"
+        );
+        super::call::call_lifted_typed_async::<T, P, R>(store, self.func.index, &params).await
+    }
+}
+
 // ---------------------------------------------------------------------
 // For the derive macros
 

@@ -435,20 +435,20 @@ mod nyash_side {
                     Ok(d)
                 }
                 Op::Instantiate | Op::InstantiatePre => {
-                    let t;
-                    if matches!(op, Op::Instantiate) {
-                        t = Instant::now();
-                        for _ in 0..n {
-                            let mut store = Store::new(&self.engine, ());
-                            let _ = linker.instantiate(&mut store, &self.three).map_err(err)?;
+                    let pre = match op {
+                        Op::InstantiatePre => {
+                            Some(linker.instantiate_pre(&self.three).map_err(err)?)
                         }
-                    } else {
-                        let pre = linker.instantiate_pre(&self.three).map_err(err)?;
-                        t = Instant::now();
-                        for _ in 0..n {
-                            let mut store = Store::new(&self.engine, ());
-                            let _ = pre.instantiate(&mut store).map_err(err)?;
+                        _ => None,
+                    };
+                    let t = Instant::now();
+                    for _ in 0..n {
+                        let mut store = Store::new(&self.engine, ());
+                        let _ = match &pre {
+                            Some(pre) => pre.instantiate(&mut store),
+                            None => linker.instantiate(&mut store, &self.three),
                         }
+                        .map_err(err)?;
                     }
                     let d = t.elapsed();
                     let i = linker.instantiate(&mut store, &self.three).map_err(err)?;
@@ -643,20 +643,20 @@ mod wasmtime_side {
                     Ok(d)
                 }
                 Op::Instantiate | Op::InstantiatePre => {
-                    let t;
-                    if matches!(op, Op::Instantiate) {
-                        t = Instant::now();
-                        for _ in 0..n {
-                            let mut store = Store::new(&self.engine, ());
-                            let _ = linker.instantiate(&mut store, &self.three).map_err(err)?;
+                    let pre = match op {
+                        Op::InstantiatePre => {
+                            Some(linker.instantiate_pre(&self.three).map_err(err)?)
                         }
-                    } else {
-                        let pre = linker.instantiate_pre(&self.three).map_err(err)?;
-                        t = Instant::now();
-                        for _ in 0..n {
-                            let mut store = Store::new(&self.engine, ());
-                            let _ = pre.instantiate(&mut store).map_err(err)?;
+                        _ => None,
+                    };
+                    let t = Instant::now();
+                    for _ in 0..n {
+                        let mut store = Store::new(&self.engine, ());
+                        let _ = match &pre {
+                            Some(pre) => pre.instantiate(&mut store),
+                            None => linker.instantiate(&mut store, &self.three),
                         }
+                        .map_err(err)?;
                     }
                     let d = t.elapsed();
                     let i = linker.instantiate(&mut store, &self.three).map_err(err)?;
