@@ -402,3 +402,25 @@ async fn an_async_destructor_runs_in_the_async_call() {
     assert_eq!(out[0], Val::U32(2));
     assert_eq!(store.data().dropped, [102]);
 }
+
+#[test]
+fn a_handle_made_before_instantiation_still_gets_the_destructor() {
+    let engine = Engine::default();
+    let component = Component::new(&engine, COMPONENT).unwrap();
+    let mut store = Store::new(&engine, Host::default());
+    // The store learns the host's `Counter` type here, before any linker
+    // gives it a destructor.
+    let c = store.data_mut().table.push(Counter { v: 11 }).unwrap();
+    let any = ResourceAny::try_from_resource(c, &mut store).unwrap();
+    let instance = linker(&engine).instantiate(&mut store, &component).unwrap();
+    // Given to the guest, which only reads it; then made and dropped by
+    // the guest: the linker's destructor runs.
+    let f = instance.get_func(&mut store, "roundtrip").unwrap();
+    let mut out = [Val::Bool(false)];
+    f.call(&mut store, &[Val::Resource(any)], &mut out).unwrap();
+    let g = instance
+        .get_typed_func::<(u32,), (u32,)>(&mut store, "make-get-drop")
+        .unwrap();
+    assert_eq!(g.call(&mut store, (12,)).unwrap(), (12,));
+    assert_eq!(store.data().dropped, [12]);
+}

@@ -165,12 +165,18 @@ impl ComponentStore {
     }
 
     /// The store's resource type for the host type `id`, made on first use.
+    /// A destructor given for a type made without one (by a typed handle
+    /// used before any instantiation defined it) is kept.
     pub(crate) fn host_resource_type(
         &mut self,
         id: TypeId,
         dtor: Option<Box<dyn Any + Send + Sync>>,
     ) -> u32 {
         if let Some(rt) = self.host_resource_types.get(&id) {
+            let t = &mut self.resource_types[*rt as usize];
+            if t.host_dtor.is_none() {
+                t.host_dtor = dtor;
+            }
             return *rt;
         }
         let rt = self.resource_types.len() as u32;
