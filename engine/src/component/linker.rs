@@ -284,9 +284,15 @@ impl<'a, T: 'static> LinkerInstance<'a, T> {
     /// its results as a tuple `Results` (`(u32,)` for one, `()` for none),
     /// lifted straight out of the caller's core values and memory and
     /// lowered straight back (no [`Val`] in between). The types are
-    /// checked against the import's when a component is instantiated: a
-    /// mismatch fails the instantiation with a link error naming the
-    /// import. An `Err` from `f` fails the call that reached it.
+    /// checked against the import's when a component's imports are
+    /// resolved ([`Linker::instantiate_pre`], which
+    /// [`Linker::instantiate`] does too): a mismatch fails with a link
+    /// error naming the import. Resource handles are [`Resource<T>`]
+    /// (`own`) and [`Borrow<Resource<T>>`](super::Borrow) (`borrow`),
+    /// checked to be the host's `T`. An `Err` from `f` fails the call that
+    /// reached it.
+    ///
+    /// [`Resource<T>`]: super::Resource
     ///
     /// ```
     /// use nyash_engine::component::{Component, Linker};
