@@ -69,7 +69,9 @@ const COMPONENT: &str = r#"(component
       (call $drop (local.get 0))
       (local.get $r))
     (func (export "borrow-keep") (param i32) (result i32)
-      (call $get (local.get 0))))
+      (call $get (local.get 0)))
+    (func (export "drop-own") (param i32)
+      (call $drop (local.get 0))))
   (core instance $m (instantiate $M (with "h" (instance
     (export "new" (func $new)) (export "new-other" (func $new-other))
     (export "get" (func $get)) (export "take" (func $take))
@@ -86,7 +88,9 @@ const COMPONENT: &str = r#"(component
   (func (export "borrow-in") (param "c" (borrow $c)) (result u32)
     (canon lift (core func $m "borrow-in")))
   (func (export "borrow-keep") (param "c" (borrow $c)) (result u32)
-    (canon lift (core func $m "borrow-keep"))))"#;
+    (canon lift (core func $m "borrow-keep")))
+  (func (export "drop-own") (param "c" (own $c))
+    (canon lift (core func $m "drop-own"))))"#;
 
 fn define_resources(linker: &mut Linker<Host>) {
     let mut h = linker.instance("host").unwrap();
@@ -423,4 +427,33 @@ fn a_handle_made_before_instantiation_still_gets_the_destructor() {
         .unwrap();
     assert_eq!(g.call(&mut store, (12,)).unwrap(), (12,));
     assert_eq!(store.data().dropped, [12]);
+}
+
+#[test]
+fn a_parent_with_children_in_the_table_fails_its_destructor() {
+    let (mut store, instance) = setup();
+    let keep = instance
+        .get_typed_func::<(u32,), (Resource<Counter>,)>(&mut store, "make-keep")
+        .unwrap();
+    let drop_own = instance
+        .get_typed_func::<(Resource<Counter>,), ()>(&mut store, "drop-own")
+        .unwrap();
+    // A parent with no children: the guest's drop runs the destructor.
+    let (a,) = keep.call(&mut store, (1,)).unwrap();
+    drop_own.call(&mut store, (a,)).unwrap();
+    assert_eq!(store.data().dropped, [1]);
+    // A parent with a child: the destructor's delete fails, and so does
+    // the guest's call (the table keeps both).
+    let (p,) = keep.call(&mut store, (2,)).unwrap();
+    let rep = p.rep();
+    let child = store.data_mut().table.push_child(7u8, &p).unwrap();
+    let kids = store.data().table.iter_children(&p).unwrap().count();
+    assert_eq!(kids, 1);
+    let e = drop_own.call(&mut store, (p,)).unwrap_err();
+    assert!(format!("{e:?}").contains("children"), "{e:?}");
+    assert_eq!(store.data().dropped, [1]);
+    assert_eq!(store.data_mut().table.delete(child).unwrap(), 7);
+    let parent = Resource::<Counter>::new_own(rep);
+    assert_eq!(store.data_mut().table.delete(parent).unwrap().v, 2);
+    assert!(store.data().table.is_empty());
 }
