@@ -62,7 +62,7 @@ pub use resources::{ResourceAny, ResourceType};
 pub use typed::{
     ComponentNamedList, ComponentType, Lift, LiftContext, Lower, LowerContext, TypedFunc,
 };
-pub use typed_resource::{Borrow, HandleValue, Resource};
+pub use typed_resource::{Borrow, Resource};
 pub use types::Type;
 pub use val::Val;
 

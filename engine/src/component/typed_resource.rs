@@ -253,12 +253,13 @@ fn typecheck_handle(
 
 /// A typed handle: [`Resource<T>`] or [`ResourceAny`] (the engine's
 /// plumbing for [`Borrow`]).
-pub trait HandleValue: Sized {
-    #[doc(hidden)]
+pub(crate) trait HandleValue: Sized {
+    /// Checks that `ty` is a handle of this kind (`own`, else borrow) to a
+    /// resource this Rust type can stand for.
     fn typecheck_kind(ty: InterfaceType, types: &ComponentTypes, own: bool) -> Result<()>;
-    #[doc(hidden)]
+    /// Moves or lends the handle into the instance's table; its index.
     fn lower_handle(&self, cx: &mut LowerContext<'_>, borrow: bool) -> Result<u32>;
-    #[doc(hidden)]
+    /// Takes or borrows the instance's handle `handle`.
     fn lift_handle(cx: &mut LiftContext<'_>, handle: u32, borrow: bool) -> Result<Self>;
 }
 
