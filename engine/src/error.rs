@@ -443,6 +443,14 @@ impl fmt::Display for Error {
                 module,
                 name,
                 message,
+            } if name.is_empty() => write!(
+                f,
+                "unknown import or incompatible import type: `{module}`: {message}"
+            ),
+            ErrorKind::Link {
+                module,
+                name,
+                message,
             } => write!(
                 f,
                 "unknown import or incompatible import type: `{module}::{name}`: {message}"

@@ -382,8 +382,15 @@ fn unsupported(what: &str, offset: usize) -> CompileError {
 }
 
 /// Parses, validates and translates a component binary (a core module is
-/// refused: it is compiled as a module, not as a component).
+/// refused: it is compiled as a module, not as a component). What is
+/// invalid is reported as [`CompileError::InvalidComponent`], except an
+/// error inside a core module's function body, which names the function
+/// ([`CompileError::Invalid`]).
 pub fn translate(wasm: &[u8]) -> Result<ComponentTranslation, CompileError> {
+    translate_component(wasm).map_err(CompileError::in_component)
+}
+
+fn translate_component(wasm: &[u8]) -> Result<ComponentTranslation, CompileError> {
     let mut validator = Validator::new_with_features(component_features());
     let err = CompileError::from_wasmparser;
     let mut conv = TypeConverter::default();
