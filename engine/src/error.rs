@@ -165,7 +165,7 @@ pub enum ComponentTrap {
     FutureReadAfterRead,
     /// A write to a future that was written or whose readable end dropped.
     FutureWriteAfterWrite,
-    /// A copy started, or a cancel of no copy asked, on a stream or future end in the wrong state.
+    /// A copy started on a stream or future end while one is in progress, or a cancel asked of an end with no copy in progress.
     CopyInProgress,
     /// Both ends of a stream of a type other than numbers read and written in one component instance.
     IntraComponentStream,
@@ -261,7 +261,7 @@ impl ComponentTrap {
                 "cannot write to future after previous write succeeded or readable end dropped"
             }
             ComponentTrap::CopyInProgress => {
-                "stream or future end is not idle: a copy is in progress or none is to cancel"
+                "cannot have concurrent operations active on a future/stream"
             }
             ComponentTrap::IntraComponentStream => {
                 "cannot read from and write to intra-component stream"

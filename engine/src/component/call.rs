@@ -807,6 +807,14 @@ fn call_lowered<T: 'static>(
 ) -> Result<()> {
     store.opaque.components().check_may_leave(data, inst)?;
     let ft = component.inner.types.func(ty);
+    if ft.async_ && !options.async_ {
+        // A synchronous call of an `async` function may block.
+        store
+            .opaque
+            .components()
+            .concurrent
+            .check_may_block("a synchronous call of an `async` function")?;
+    }
     let abi = Abi {
         types: &component.inner.types,
         encoding: options.encoding,
@@ -935,6 +943,7 @@ pub(crate) fn adapter_func<T: 'static>(
     // with the instance flags and the post-return as the full path has them.
     if !options.async_
         && !callee.options.async_
+        && !component.inner.types.func(lower_ty).async_
         && passes_through(&component.inner.types, component.inner.types.func(lower_ty))
     {
         let n_results = core_ty.results.len();

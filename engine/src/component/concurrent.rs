@@ -333,21 +333,49 @@ impl ConcurrentState {
     /// error naming what is missing where another task could.
     fn blocked(&self, what: &str) -> Error {
         match self.tasks.last() {
-            Some(t) if !t.func_async && t.result.is_none() => trap(
+            Some(t) if !t.func_async && t.result.is_none() => atrap(
                 ComponentTrap::CannotBlockSyncTask,
                 format!("{what} would block"),
             ),
-            None => trap(
+            None => atrap(
                 ComponentTrap::CannotBlockSyncTask,
                 format!("{what} would block outside any task"),
             ),
             Some(_) if self.tasks.iter().any(|t| t.async_caller) => Error::msg(format!(
                 "{what} would block while an async caller could go on: switching between tasks is not supported yet (the async ABI's event loop)"
             )),
-            Some(_) => trap(
+            Some(_) => atrap(
                 ComponentTrap::AsyncDeadlock,
                 format!("{what} would block and no other task can run"),
             ),
+        }
+    }
+
+    /// Traps unless the innermost task may block (its function type is
+    /// `async`, or it has returned): what every potentially blocking
+    /// operation checks first, whether or not it would block this time.
+    pub(crate) fn check_may_block(&self, what: &str) -> Result<()> {
+        match self.tasks.last() {
+            Some(t) if t.func_async || t.result.is_some() => Ok(()),
+            Some(_) => Err(atrap(ComponentTrap::CannotBlockSyncTask, what)),
+            None => Err(atrap(
+                ComponentTrap::CannotBlockSyncTask,
+                format!("{what} outside any task"),
+            )),
+        }
+    }
+
+    /// Fails if a yield of the innermost task should let another task run:
+    /// an `async` task with an `async`-lowered caller up the stack, which
+    /// would go on while it yields.
+    fn check_yield(&self, what: &str) -> Result<()> {
+        match self.tasks.last() {
+            Some(t) if t.func_async && self.tasks.iter().any(|t| t.async_caller) => {
+                Err(Error::msg(format!(
+                    "{what} would let an async caller go on: switching between tasks is not supported yet (the async ABI's event loop)"
+                )))
+            }
+            _ => Ok(()),
         }
     }
 
@@ -652,6 +680,17 @@ impl Cx<'_> {
     }
 }
 
+/// A trap of `kind`: its wording (what the reference tests match), then
+/// what and where.
+fn atrap(kind: ComponentTrap, detail: impl Into<String>) -> Error {
+    let detail = detail.into();
+    if detail.is_empty() {
+        trap(kind, kind.message())
+    } else {
+        trap(kind, format!("{}: {detail}", kind.message()))
+    }
+}
+
 fn wrong_type(h: u32, expected: &str, found: &str) -> Error {
     trap(
         ComponentTrap::WrongHandleType,
@@ -697,6 +736,21 @@ fn run<T: 'static>(
     ) {
         cs.check_may_leave(data, inst)?;
     }
+    let may_block = match b {
+        B::ThreadSuspend | B::ThreadSuspendThenPromote | B::WaitableSetWait => true,
+        B::SubtaskCancel { async_ }
+        | B::StreamCancelRead { async_, .. }
+        | B::StreamCancelWrite { async_, .. }
+        | B::FutureCancelRead { async_, .. }
+        | B::FutureCancelWrite { async_, .. } => !async_,
+        B::StreamRead(_) | B::StreamWrite(_) | B::FutureRead(_) | B::FutureWrite(_) => {
+            !cx.options.async_
+        }
+        _ => false,
+    };
+    if may_block {
+        cs.concurrent.check_may_block(&format!("`{}`", b.name()))?;
+    }
     let ret = |results: &mut [CoreVal], v: u32| {
         if let Some(r) = results.first_mut() {
             *r = CoreVal::I32(v as i32);
@@ -731,14 +785,14 @@ fn run<T: 'static>(
         B::BackpressureInc => {
             let n = cs.concurrent.backpressure.entry((data, inst)).or_default();
             if *n + 1 >= 1 << 16 {
-                return Err(trap(ComponentTrap::BackpressureOverflow, "at 2^16"));
+                return Err(atrap(ComponentTrap::BackpressureOverflow, "at 2^16"));
             }
             *n += 1;
         }
         B::BackpressureDec => {
             let n = cs.concurrent.backpressure.entry((data, inst)).or_default();
             if *n == 0 {
-                return Err(trap(ComponentTrap::BackpressureUnderflow, "below 0"));
+                return Err(atrap(ComponentTrap::BackpressureUnderflow, "below 0"));
             }
             *n -= 1;
         }
@@ -746,21 +800,22 @@ fn run<T: 'static>(
         B::TaskCancel => {
             let t = cs.concurrent.task(data, inst, b.name())?;
             if !t.lift_async {
-                return Err(trap(
+                return Err(atrap(
                     ComponentTrap::TaskReturnInvalid,
                     "`task.cancel` in a task that was not lifted `async`",
                 ));
             }
             if t.result.is_some() {
-                return Err(trap(ComponentTrap::TaskReturnTwice, "`task.cancel`"));
+                return Err(atrap(ComponentTrap::TaskReturnTwice, "`task.cancel`"));
             }
             // Nothing cancels a task in this layer (no caller can go on to
             // ask for it).
-            return Err(trap(ComponentTrap::TaskCancelNotCancelled, ""));
+            return Err(atrap(ComponentTrap::TaskCancelNotCancelled, ""));
         }
         B::ThreadYield => {
-            // No other thread is ready to run, and nothing cancels the
-            // task: "not cancelled" at once.
+            // With no caller that could go on, no other thread is ready to
+            // run and nothing cancels the task: "not cancelled" at once.
+            cs.concurrent.check_yield("`thread.yield`")?;
             ret(results, 0);
         }
         B::ThreadIndex => {
@@ -779,7 +834,7 @@ fn run<T: 'static>(
             // running or in a call: none is suspended.
             let i = arg(params, 0)?;
             thread_exists(cs, data, inst, i)?;
-            return Err(trap(
+            return Err(atrap(
                 ComponentTrap::CannotResumeThread,
                 format!("thread {i} is running"),
             ));
@@ -792,6 +847,7 @@ fn run<T: 'static>(
         B::ThreadYieldThenPromote => {
             let i = arg(params, 0)?;
             thread_exists(cs, data, inst, i)?;
+            cs.concurrent.check_yield("`thread.yield-then-promote`")?;
             ret(results, 0);
         }
         B::WaitableSetNew => {
@@ -826,7 +882,7 @@ fn run<T: 'static>(
             cs.table(data, inst).remove(si)?;
             cs.concurrent.remove_object(set);
             if elems > 0 {
-                return Err(trap(
+                return Err(atrap(
                     ComponentTrap::WaitableSetHasWaiters,
                     format!("{elems} waitables are in it"),
                 ));
@@ -931,13 +987,13 @@ fn run<T: 'static>(
             let st = &mut cs.concurrent;
             let end = st.end(e)?;
             if end.state != CopyState::Copying {
-                return Err(trap(
+                return Err(atrap(
                     ComponentTrap::CopyInProgress,
                     format!("cancel of handle {i}, which has no copy in progress"),
                 ));
             }
             if end.wset.is_some() && !async_ {
-                return Err(trap(
+                return Err(atrap(
                     ComponentTrap::WaitableInSet,
                     format!("synchronous cancel of handle {i}"),
                 ));
@@ -1072,7 +1128,7 @@ fn task_return<T: 'static>(
     let cs = store.opaque.components();
     let t = cs.concurrent.task(data, inst, "task.return")?;
     if !t.lift_async {
-        return Err(trap(
+        return Err(atrap(
             ComponentTrap::TaskReturnInvalid,
             "`task.return` in a task that was not lifted `async`",
         ));
@@ -1084,19 +1140,24 @@ fn task_return<T: 'static>(
         _ => false,
     };
     if !same {
-        return Err(trap(
+        return Err(atrap(
             ComponentTrap::TaskReturnInvalid,
             "`task.return`'s result type is not the task's",
         ));
     }
-    if t.encoding != cx.options.encoding || t.memory != cx.options.memory {
-        return Err(trap(
+    // The options must be the task's: the same string encoding, and the
+    // same memory if `task.return` names one (the reference tests accept a
+    // `task.return` without a memory in a task lifted with one).
+    if t.encoding != cx.options.encoding
+        || (cx.options.memory.is_some() && t.memory != cx.options.memory)
+    {
+        return Err(atrap(
             ComponentTrap::TaskReturnInvalid,
             "`task.return`'s string encoding or memory is not the task's",
         ));
     }
     if t.result.is_some() {
-        return Err(trap(ComponentTrap::TaskReturnTwice, "`task.return`"));
+        return Err(atrap(ComponentTrap::TaskReturnTwice, "`task.return`"));
     }
     let ft = FuncType {
         params: result.iter().map(|t| ("result".to_string(), *t)).collect(),
@@ -1141,17 +1202,17 @@ fn copy<T: 'static>(
                 EndKind::FutureRead => ComponentTrap::FutureReadAfterRead,
                 EndKind::FutureWrite => ComponentTrap::FutureWriteAfterWrite,
             };
-            return Err(trap(k, format!("handle {i}")));
+            return Err(atrap(k, format!("handle {i}")));
         }
         CopyState::Copying | CopyState::Cancelling => {
-            return Err(trap(
+            return Err(atrap(
                 ComponentTrap::CopyInProgress,
                 format!("a copy through handle {i} while one is in progress"),
             ));
         }
     }
     if end.wset.is_some() && !cx.options.async_ {
-        return Err(trap(
+        return Err(atrap(
             ComponentTrap::WaitableInSet,
             format!("a synchronous copy through handle {i}"),
         ));
@@ -1168,14 +1229,14 @@ fn copy<T: 'static>(
         None => (0, 1),
     };
     if n > MAX_BUFFER_LENGTH {
-        return Err(trap(
+        return Err(atrap(
             ComponentTrap::ListTooLong,
             format!("a copy of {n} elements"),
         ));
     }
     if payload.is_some() && n > 0 {
         if ptr % align != 0 {
-            return Err(trap(
+            return Err(atrap(
                 ComponentTrap::UnalignedPointer,
                 format!("a buffer at {ptr:#x}, not aligned to {align}"),
             ));
@@ -1185,7 +1246,7 @@ fn copy<T: 'static>(
             None => 0,
         };
         if u64::from(ptr) + u64::from(n) * u64::from(elem_size) > len {
-            return Err(trap(
+            return Err(atrap(
                 ComponentTrap::PointerOutOfBounds,
                 format!("a buffer of {n} elements at {ptr:#x}, past the memory's {len} bytes"),
             ));
@@ -1216,7 +1277,7 @@ fn copy<T: 'static>(
             } else {
                 ComponentTrap::IntraComponentFuture
             };
-            return Err(trap(k, format!("handle {i}")));
+            return Err(atrap(k, format!("handle {i}")));
         }
         let other_buf = st
             .end(other)?
@@ -1309,13 +1370,13 @@ fn move_elements<T: 'static>(
         let mem = sm.data(crate::store::StoreContext(&*store));
         let from = at(&src) as usize;
         mem.get(from..from + size as usize)
-            .ok_or_else(|| trap(ComponentTrap::PointerOutOfBounds, "a stream buffer"))?
+            .ok_or_else(|| atrap(ComponentTrap::PointerOutOfBounds, "a stream buffer"))?
             .to_vec()
     };
     let mem = dm.data_mut(StoreContextMut(store));
     let to = at(&dst) as usize;
     mem.get_mut(to..to + size as usize)
-        .ok_or_else(|| trap(ComponentTrap::PointerOutOfBounds, "a stream buffer"))?
+        .ok_or_else(|| atrap(ComponentTrap::PointerOutOfBounds, "a stream buffer"))?
         .copy_from_slice(&bytes);
     Ok(())
 }
@@ -1332,10 +1393,10 @@ fn drop_end(st: &mut ConcurrentState, e: u32, kind: EndKind, i: u32) -> Result<(
             EndKind::FutureRead => ComponentTrap::RemoveBusyFuture,
             EndKind::FutureWrite => ComponentTrap::DropBusyFuture,
         };
-        return Err(trap(k, format!("handle {i}")));
+        return Err(atrap(k, format!("handle {i}")));
     }
     if kind == EndKind::FutureWrite && end.state != CopyState::Done {
-        return Err(trap(
+        return Err(atrap(
             ComponentTrap::FutureWriteEndNoValue,
             format!("handle {i}"),
         ));
@@ -1379,7 +1440,11 @@ pub(crate) fn finish_async_lift<T: 'static>(
             let (code, si) = (packed & 0xf, packed >> 4);
             let event = match code {
                 0 => break,
-                1 => (EVENT_NONE, 0, 0),
+                1 => {
+                    let cs = store.opaque.components();
+                    cs.concurrent.check_yield("the callback's YIELD")?;
+                    (EVENT_NONE, 0, 0)
+                }
                 2 => {
                     let cs = store.opaque.components();
                     let set = match cs.table(f.data, f.instance).get(si)? {
@@ -1396,7 +1461,7 @@ pub(crate) fn finish_async_lift<T: 'static>(
                     }
                 }
                 _ => {
-                    return Err(trap(
+                    return Err(atrap(
                         ComponentTrap::UnsupportedCallbackCode,
                         format!("code {code}"),
                     ));
@@ -1414,7 +1479,7 @@ pub(crate) fn finish_async_lift<T: 'static>(
     let cs = store.opaque.components();
     match cs.concurrent.tasks.last_mut().and_then(|t| t.result.take()) {
         Some(v) => Ok(v),
-        None => Err(trap(
+        None => Err(atrap(
             ComponentTrap::NoAsyncResult,
             "it returned without calling `task.return`",
         )),
