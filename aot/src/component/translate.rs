@@ -50,10 +50,11 @@ pub struct StaticComponentIndex(pub u32);
 /// The Component Model features the validator has on: those of the
 /// official tests' configuration (`test/README.md`: wasmtime with async,
 /// stackful async, more async built-ins, threading, fixed-length lists,
-/// maps and `implements`). Validity is judged with all of them; what the
-/// engine does not implement (async, threading) is then refused as
-/// unsupported by the translation, so a component that is invalid is
-/// always reported as invalid.
+/// maps and `implements`), and `error-context`. Validity is judged with
+/// all of them; what the engine does not implement (shared-everything
+/// threads, the `forward` built-ins) is then refused as unsupported by the
+/// translation, so a component that is invalid is always reported as
+/// invalid.
 pub fn component_features() -> WasmFeatures {
     crate::parse::supported_features()
         .union(WasmFeatures::COMPONENT_MODEL)
@@ -61,6 +62,9 @@ pub fn component_features() -> WasmFeatures {
         .union(WasmFeatures::CM_ASYNC_STACKFUL)
         .union(WasmFeatures::CM_MORE_ASYNC_BUILTINS)
         .union(WasmFeatures::CM_THREADING)
+        // `error-context` (📝): not in the tests' configuration (no test
+        // uses it); on so that its type and built-ins can be used.
+        .union(WasmFeatures::CM_ERROR_CONTEXT)
         .union(WasmFeatures::CM_FIXED_LENGTH_LISTS)
         .union(WasmFeatures::CM_MAP)
         .union(WasmFeatures::CM_IMPLEMENTS)

@@ -2400,6 +2400,7 @@ mod tests {
                 .map(|(i, t)| (format!("p{i}"), *t))
                 .collect(),
             result,
+            async_: false,
         }
     }
 
@@ -3499,8 +3500,12 @@ mod tests {
             T::F64 => Val::Float64(float(r)),
             T::Char => Val::Char(['a', '\0', 'ö', '☃', '🍰', '\u{10ffff}', '\u{e000}'][r.below(7)]),
             T::String => s(TEXTS[r.below(TEXTS.len())]),
+            T::ErrorContext => unreachable!("the generator makes no async types"),
             T::Defined(i) => match t.defined(i) {
                 DefinedType::Primitive(p) => random_val(t, *p, r),
+                DefinedType::Stream(_) | DefinedType::Future(_) => {
+                    unreachable!("the generator makes no async types")
+                }
                 DefinedType::Record(fs) => Val::Record(
                     fs.iter()
                         .map(|(n, ft)| (n.clone(), random_val(t, *ft, r)))
@@ -3677,6 +3682,7 @@ mod tests {
             T::F64 => "f64".into(),
             T::Char => "char".into(),
             T::String => "string".into(),
+            T::ErrorContext => "error-context".into(),
             T::Defined(i) => format!("t{}", i.0),
         }
     }
@@ -3725,6 +3731,8 @@ mod tests {
                 },
                 DefinedType::Own(_) => format!("type t{i} = own<r>;"),
                 DefinedType::Borrow(_) => format!("type t{i} = borrow<r>;"),
+                DefinedType::Stream(e) => format!("type t{i} = stream<{}>;", opt(e)),
+                DefinedType::Future(e) => format!("type t{i} = future<{}>;", opt(e)),
             };
             src.push_str("  ");
             src.push_str(&def);

@@ -884,7 +884,8 @@ fn run<T: 'static>(
             if elems > 0 {
                 return Err(atrap(
                     ComponentTrap::WaitableSetHasWaiters,
-                    format!("{elems} waitables are in it"),
+                    // wasmtime's wording for this case, too.
+                    format!("resource has children: {elems} waitables are in it"),
                 ));
             }
         }
@@ -1235,7 +1236,7 @@ fn copy<T: 'static>(
         ));
     }
     if payload.is_some() && n > 0 {
-        if ptr % align != 0 {
+        if !ptr.is_multiple_of(align) {
             return Err(atrap(
                 ComponentTrap::UnalignedPointer,
                 format!("a buffer at {ptr:#x}, not aligned to {align}"),

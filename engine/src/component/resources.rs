@@ -100,7 +100,7 @@ pub(crate) fn not_a_resource(h: u32) -> Error {
     trap(
         ComponentTrap::WrongHandleType,
         format!(
-            "handle index {h} used with the wrong type, expected a resource handle but found a waitable set, stream, future, subtask or error context"
+            "handle index {h} used with the wrong type: index {h} is not a resource (it is a waitable set, stream, future, subtask or error context)"
         ),
     )
 }
