@@ -1000,6 +1000,15 @@ fn run<T: 'static>(
                 ));
             }
             end.state = CopyState::Cancelling;
+            // A stream copy the other end took part of (its event is
+            // pending, the buffer not yet reclaimed) ends as cancelled with
+            // what was copied: `CANCELLED | n << 4`. `definitions.py` would
+            // deliver the pending `COMPLETED` instead; the reference tests
+            // (`big-interleaving-test.wast`, run against wasmtime) expect
+            // this.
+            if kind.is_stream() && end.pending == Some((CopyResult::Completed, true)) {
+                end.pending = Some((CopyResult::Cancelled, true));
+            }
             if end.pending.is_none() {
                 // The copy waits for the other end: it is the shared
                 // state's pending one, and cancelling it ends it.
