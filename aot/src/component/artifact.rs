@@ -27,8 +27,10 @@ use super::types::ComponentTypes;
 use crate::artifact::{ArtifactError, CODE_ALIGN, ENGINE_VERSION};
 
 pub const MAGIC: &[u8; 8] = b"NYASHCMP";
-/// 1: the first component artifact.
-pub const FORMAT_VERSION: u32 = 1;
+/// 1: the first component artifact. 2: the async ABI's types, canonical
+/// options and built-ins in the inlined description (an artifact of 1 is
+/// refused, not misread).
+pub const FORMAT_VERSION: u32 = 2;
 const HEADER_SIZE: usize = 128;
 
 /// Everything of a compiled component but its modules' artifacts.

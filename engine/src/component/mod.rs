@@ -31,6 +31,7 @@ mod abi;
 mod call;
 #[allow(clippy::module_inception)]
 mod component;
+mod concurrent;
 mod func;
 mod instance;
 mod linker;
