@@ -132,7 +132,10 @@ impl HandlerTable {
         let base = match tag {
             // Validation limits tags to far fewer than 2^31.
             Some(t) => t << 1,
-            None => u32::MAX - 1,
+            // Not `u32::MAX - 1`: `catch_all_ref` would then be `u32::MAX`,
+            // Cranelift's reserved entity value (`ExceptionTag::from_u32`
+            // asserts against it in debug builds).
+            None => u32::MAX - 3,
         };
         base | u32::from(with_ref)
     }
@@ -140,7 +143,7 @@ impl HandlerTable {
     /// The clause [`encode_clause`](Self::encode_clause) encoded.
     pub fn decode_clause(v: u32) -> (Option<u32>, bool) {
         let with_ref = v & 1 == 1;
-        if v >= u32::MAX - 1 {
+        if v >= u32::MAX - 3 {
             (None, with_ref)
         } else {
             (Some(v >> 1), with_ref)
@@ -328,6 +331,9 @@ mod tests {
         ] {
             let v = HandlerTable::encode_clause(tag, with_ref);
             assert_eq!(HandlerTable::decode_clause(v), (tag, with_ref));
+            // Every clause is a valid Cranelift entity (not the reserved
+            // `u32::MAX`).
+            assert!(v < u32::MAX, "{tag:?} {with_ref}: {v:#x}");
         }
         let site = |ret_addr, handlers: Vec<(u32, u32)>| TryCallSite {
             ret_addr,

@@ -48,6 +48,11 @@ pub enum CompileError {
         func_index: Option<u32>,
         func_name: Option<String>,
     },
+    /// The bytes are not a well-formed or valid component (a core module
+    /// inside one that is invalid is [`Invalid`](CompileError::Invalid),
+    /// with the component's offset). `offset` is the byte offset in the
+    /// component.
+    InvalidComponent { message: String, offset: usize },
     /// The module uses a feature this engine does not support yet.
     Unsupported(String),
     /// Cranelift failed on a function (an engine bug, never the module's fault).
@@ -108,6 +113,29 @@ impl CompileError {
             offset: offset as usize,
             func_index: None,
             func_name: None,
+        }
+    }
+
+    /// Whether the bytes were refused as invalid or malformed (a module or
+    /// a component), as opposed to unsupported or an engine bug.
+    pub fn is_invalid(&self) -> bool {
+        matches!(
+            self,
+            CompileError::Invalid { .. } | CompileError::InvalidComponent { .. }
+        )
+    }
+
+    /// Says that an `Invalid` error was found by a component's validator:
+    /// the component is what is invalid.
+    pub fn in_component(self) -> Self {
+        match self {
+            CompileError::Invalid {
+                message,
+                offset,
+                func_index: None,
+                ..
+            } => CompileError::InvalidComponent { message, offset },
+            other => other,
         }
     }
 
@@ -221,6 +249,9 @@ impl std::fmt::Display for CompileError {
                     }
                 }
                 write!(f, " at byte offset {offset:#x}")
+            }
+            CompileError::InvalidComponent { message, offset } => {
+                write!(f, "invalid component: {message} at byte offset {offset:#x}")
             }
             CompileError::Unsupported(what) => write!(f, "unsupported: {what}"),
             CompileError::Internal(what) => write!(

@@ -378,7 +378,7 @@ fn has_resource(ty: &Type, depth: u32) -> bool {
     }
     let d = depth + 1;
     match ty {
-        Type::Own(_) | Type::Borrow(_) => true,
+        Type::Own(_) | Type::Borrow(_) | Type::Stream | Type::Future | Type::ErrorContext => true,
         Type::List(l) => has_resource(&l.ty(), d),
         Type::FixedLengthList(l) => has_resource(&l.ty(), d),
         Type::Record(r) => r.fields().any(|(_, t)| has_resource(&t, d)),

@@ -121,6 +121,56 @@ pub enum ComponentTrap {
     /// limit of the engine's, not the specification's: it keeps the host's
     /// allocations in proportion to the guest's memory).
     LiftTooLarge,
+    /// A task whose function type is not `async` would block before returning (waiting on a waitable set, a synchronous stream or future copy that cannot complete at once, `thread.suspend`).
+    CannotBlockSyncTask,
+    /// An async-lifted function finished without calling `task.return`.
+    NoAsyncResult,
+    /// An async task waits for an event nothing can produce any more.
+    AsyncDeadlock,
+    /// `task.return` called in a task that was not lifted `async`, or with another result type or other options than the task's.
+    TaskReturnInvalid,
+    /// `task.return` or `task.cancel` called again after the task resolved.
+    TaskReturnTwice,
+    /// `task.cancel` called by a task that was not cancelled.
+    TaskCancelNotCancelled,
+    /// A waitable set dropped while waitables are in it or a task waits on it.
+    WaitableSetHasWaiters,
+    /// A subtask dropped before it resolved.
+    SubtaskDropNotResolved,
+    /// `backpressure.inc` past the 16-bit counter.
+    BackpressureOverflow,
+    /// `backpressure.dec` below zero.
+    BackpressureUnderflow,
+    /// A `callback` (or the async-lifted function) returned a code that is not EXIT, YIELD or WAIT.
+    UnsupportedCallbackCode,
+    /// A thread that is not suspended given to `thread.resume-later` or `thread.*-then-resume`.
+    CannotResumeThread,
+    /// A synchronous copy, cancel or subtask cancel on a waitable that is in a waitable set.
+    WaitableInSet,
+    /// A stream's readable end dropped or moved while a copy is in progress.
+    RemoveBusyStream,
+    /// A stream's writable end dropped while a copy is in progress.
+    DropBusyStream,
+    /// A future's readable end dropped or moved while a read is in progress.
+    RemoveBusyFuture,
+    /// A future's writable end dropped while a write is in progress.
+    DropBusyFuture,
+    /// A future's writable end dropped before a value was written (or the reader dropped).
+    FutureWriteEndNoValue,
+    /// A read from a stream whose writable end was reported dropped.
+    StreamReadAfterDrop,
+    /// A write to a stream whose readable end was reported dropped.
+    StreamWriteAfterDrop,
+    /// A read from a future that already delivered its value.
+    FutureReadAfterRead,
+    /// A write to a future that was written or whose readable end dropped.
+    FutureWriteAfterWrite,
+    /// A copy started on a stream or future end while one is in progress, or a cancel asked of an end with no copy in progress.
+    CopyInProgress,
+    /// Both ends of a stream of a type other than numbers read and written in one component instance.
+    IntraComponentStream,
+    /// Both ends of a future of a type other than numbers read and written in one component instance.
+    IntraComponentFuture,
 }
 
 impl ComponentTrap {
@@ -163,6 +213,61 @@ impl ComponentTrap {
             ComponentTrap::ResourceMismatch => "resource of the wrong type or store",
             ComponentTrap::LiftTooLarge => {
                 "lifted value too large: its lists and strings overlap, adding up to more than twice the memory"
+            }
+            ComponentTrap::CannotBlockSyncTask => {
+                "cannot block a synchronous task before returning"
+            }
+            ComponentTrap::NoAsyncResult => "async-lifted export failed to produce a result",
+            ComponentTrap::AsyncDeadlock => {
+                "deadlock detected: event loop cannot make further progress"
+            }
+            ComponentTrap::TaskReturnInvalid => {
+                "invalid `task.return` signature and/or options for current task"
+            }
+            ComponentTrap::TaskReturnTwice => {
+                "`task.return` or `task.cancel` called more than once for current task"
+            }
+            ComponentTrap::TaskCancelNotCancelled => {
+                "`task.cancel` called by task which has not been cancelled"
+            }
+            ComponentTrap::WaitableSetHasWaiters => "cannot drop waitable set with waiters",
+            ComponentTrap::SubtaskDropNotResolved => {
+                "cannot drop a subtask which has not yet resolved"
+            }
+            ComponentTrap::BackpressureOverflow => "backpressure counter overflow",
+            ComponentTrap::BackpressureUnderflow => "backpressure counter underflow",
+            ComponentTrap::UnsupportedCallbackCode => "unsupported callback code",
+            ComponentTrap::CannotResumeThread => "cannot resume thread which is not suspended",
+            ComponentTrap::WaitableInSet => {
+                "waitable cannot be used synchronously while added to a waitable set"
+            }
+            ComponentTrap::RemoveBusyStream => "cannot remove busy stream",
+            ComponentTrap::DropBusyStream => "cannot drop busy stream",
+            ComponentTrap::RemoveBusyFuture => "cannot remove busy future",
+            ComponentTrap::DropBusyFuture => "cannot drop busy future",
+            ComponentTrap::FutureWriteEndNoValue => {
+                "cannot drop future write end without first writing a value"
+            }
+            ComponentTrap::StreamReadAfterDrop => {
+                "cannot read from stream after being notified that the writable end dropped"
+            }
+            ComponentTrap::StreamWriteAfterDrop => {
+                "cannot write to stream after being notified that the readable end dropped"
+            }
+            ComponentTrap::FutureReadAfterRead => {
+                "cannot read from future after previous read succeeded"
+            }
+            ComponentTrap::FutureWriteAfterWrite => {
+                "cannot write to future after previous write succeeded or readable end dropped"
+            }
+            ComponentTrap::CopyInProgress => {
+                "cannot have concurrent operations active on a future/stream"
+            }
+            ComponentTrap::IntraComponentStream => {
+                "cannot read from and write to intra-component stream"
+            }
+            ComponentTrap::IntraComponentFuture => {
+                "cannot read from and write to intra-component future"
             }
         }
     }
@@ -439,6 +544,14 @@ impl fmt::Display for Error {
         }
         match &*self.kind {
             ErrorKind::Compile(e) => write!(f, "{e}"),
+            ErrorKind::Link {
+                module,
+                name,
+                message,
+            } if name.is_empty() => write!(
+                f,
+                "unknown import or incompatible import type: `{module}`: {message}"
+            ),
             ErrorKind::Link {
                 module,
                 name,

@@ -94,6 +94,18 @@ fn damaged_or_foreign_component_artifacts_are_errors() {
     // SAFETY: as above.
     let e = unsafe { Component::deserialize(&engine, &bytes[..bytes.len() / 2]) }.unwrap_err();
     assert!(matches!(e.kind(), ErrorKind::Artifact(_)), "{e}");
+    // Bytes appended to a whole artifact, in memory and in a file.
+    let mut long = bytes.clone();
+    long.extend_from_slice(&[0u8; 64]);
+    // SAFETY: as above.
+    let e = unsafe { Component::deserialize(&engine, &long) }.unwrap_err();
+    assert!(e.to_string().contains("64 bytes after"), "{e}");
+    let path = std::env::temp_dir().join(format!("nyash-cmp-long-{}.nwasm", std::process::id()));
+    std::fs::write(&path, &long).unwrap();
+    // SAFETY: as above.
+    let e = unsafe { Component::deserialize_file(&engine, &path) }.unwrap_err();
+    let _ = std::fs::remove_file(&path);
+    assert!(e.to_string().contains("64 bytes after"), "{e}");
     // A module's artifact is not a component's.
     let m = Module::new(&engine, "(module)")
         .unwrap()

@@ -150,3 +150,79 @@ fn a_synchronous_call_cannot_reach_an_async_host_function() {
     let e = quad.call(&mut store, &[Val::U32(5)], &mut out).unwrap_err();
     assert!(e.to_string().contains("use `call_async`"), "{e}");
 }
+
+/// A component with `async`-lifted exports (the async ABI without task
+/// switching): `triple` lifted with a callback that calls the host's
+/// `double` through an `async`-lowered import (which returns `RETURNED` at
+/// once, its result through the return pointer) and returns through
+/// `task.return`; `wait-forever` waits on an empty waitable set.
+const ASYNC_LIFTED: &str = r#"(component
+  (import "double" (func $double async (param "x" u32) (result u32)))
+  (core module $Mem (memory (export "mem") 1))
+  (core instance $mem (instantiate $Mem))
+  (core func $d (canon lower (func $double) async (memory (core memory $mem "mem"))))
+  (core func $ret (canon task.return (result u32)))
+  (core func $ws.new (canon waitable-set.new))
+  (core module $M
+    (import "" "double" (func $d (param i32 i32) (result i32)))
+    (import "" "task.return" (func $ret (param i32)))
+    (import "" "ws.new" (func $ws.new (result i32)))
+    (import "" "mem" (memory 1))
+    (func (export "triple") (param i32) (result i32)
+      (if (i32.ne (call $d (local.get 0) (i32.const 8)) (i32.const 2 (; RETURNED ;)))
+        (then unreachable))
+      (call $ret (i32.add (i32.load (i32.const 8)) (local.get 0)))
+      (i32.const 0 (; EXIT ;)))
+    (func (export "wait-forever") (result i32)
+      (i32.or (i32.const 2 (; WAIT ;)) (i32.shl (call $ws.new) (i32.const 4))))
+    (func (export "cb") (param i32 i32 i32) (result i32)
+      unreachable))
+  (core instance $m (instantiate $M (with "" (instance
+    (export "double" (func $d))
+    (export "task.return" (func $ret))
+    (export "ws.new" (func $ws.new))
+    (export "mem" (memory $mem "mem"))))))
+  (func (export "triple") async (param "x" u32) (result u32)
+    (canon lift (core func $m "triple") async (callback (core func $m "cb"))))
+  (func (export "wait-forever") async (result u32)
+    (canon lift (core func $m "wait-forever") async (callback (core func $m "cb")))))"#;
+
+#[tokio::test]
+async fn async_lifted_exports_return_through_task_return() {
+    let engine = engine();
+    let component = Component::new(&engine, ASYNC_LIFTED).unwrap();
+    let mut linker = Linker::<u32>::new(&engine);
+    linker
+        .root()
+        .func_new("double", |mut store, params, results| {
+            *store.data_mut() += 1;
+            let Val::U32(x) = params[0] else {
+                return Err(nyash_engine::Error::msg("not a u32"));
+            };
+            results[0] = Val::U32(x * 2);
+            Ok(())
+        })
+        .unwrap();
+    let mut store = Store::new(&engine, 0u32);
+    let instance = linker.instantiate(&mut store, &component).unwrap();
+    let triple = instance.get_func(&mut store, "triple").unwrap();
+    let mut out = [Val::U32(0)];
+    triple
+        .call_async(&mut store, &[Val::U32(7)], &mut out)
+        .await
+        .unwrap();
+    assert_eq!(out[0], Val::U32(21));
+    triple.call(&mut store, &[Val::U32(2)], &mut out).unwrap();
+    assert_eq!(out[0], Val::U32(6));
+    assert_eq!(*store.data(), 2, "the host function ran once per call");
+    // A typed call of an async-lifted function is refused, naming why.
+    let e = instance
+        .get_typed_func::<(u32,), (u32,)>(&mut store, "triple")
+        .and_then(|f| f.call(&mut store, (1,)))
+        .unwrap_err();
+    assert!(e.to_string().contains("`async`-lifted"), "{e}");
+    // Waiting for an event nothing can produce is a deadlock, a trap.
+    let wait = instance.get_func(&mut store, "wait-forever").unwrap();
+    let e = wait.call(&mut store, &[], &mut out).unwrap_err();
+    assert!(e.to_string().contains("deadlock detected"), "{e}");
+}

@@ -11,6 +11,14 @@
 //! range with its reason. Those run too, and a range none of whose
 //! directives fails any more fails the test (so the list cannot go stale).
 //! Exits non-zero if any other directive failed.
+//!
+//! `COMPONENT_SPEC_ASYNC=1` adds the `async/` folder, measured and not
+//! gated: its failures are printed (`FAIL async/...`) and counted in its
+//! line, `spec component-model/async: N passed, M failed, K skipped
+//! (nyi.txt)`, without failing the test. What runs of the async ABI today
+//! is what needs no task switching (`concurrent.rs` in the engine says what
+//! that is); the rest is issue "Native async across the component
+//! boundary", which will gate the folder.
 
 use std::path::{Path, PathBuf};
 
@@ -21,23 +29,10 @@ use nyash_wast::{DEFAULT_DEADLINE_TICKS, DIRECTIVE_WATCHDOG, RunOptions, run_fil
 /// line, last line, why); a range also covers the directives that use a
 /// component defined in it.
 const NOT_YET: &[(&str, u32, u32, &str)] = &[
-    ("binary/binary.wast", 557, 557, ASYNC_TYPES),
-    ("binary/binary.wast", 755, 755, ASYNC_TYPES),
     ("binary/binary.wast", 974, 974, WASMPARSER_0X01),
-    ("validation/indicies.wast", 236, 236, ASYNC_BUILTINS),
-    ("validation/indicies.wast", 251, 251, THREADING),
-    ("validation/indicies.wast", 267, 267, ASYNC_TYPES),
     ("validation/kebab.wast", 4, 4, WASMPARSER_KEBAB),
-    ("values/post-return.wast", 4, 256, ASYNC_BUILTINS),
-    ("values/post-return.wast", 260, 293, ASYNC_BUILTINS),
-    ("values/post-return.wast", 334, 358, ASYNC_BUILTINS),
-    ("values/variants.wast", 83, 83, ASYNC_BUILTINS),
-    ("values/variants.wast", 183, 186, ASYNC_BUILTINS),
 ];
 
-const ASYNC_TYPES: &str = "the async ABI's types (`stream`, `future`, `async` functions): issue \"Native async across the component boundary\"";
-const ASYNC_BUILTINS: &str = "the async ABI's built-ins (`task.return`, `context.*`, `backpressure.*`, `waitable-set.*`, `stream.*`, `future.*`, `subtask.*`): issue \"Native async across the component boundary\"";
-const THREADING: &str = "Component Model threading built-ins (`thread.new-indirect`, cm_threading)";
 const WASMPARSER_0X01: &str = "wasmparser 0.263 (the wasm-tools release the project pins) rejects the leading byte 0x01 (once `cancellable`, WebAssembly/component-model#716) that this file's binary uses";
 const WASMPARSER_KEBAB: &str =
     "wasmparser 0.263 rejects `a1` and `a-1` as the same name; the suite says they are distinct";
@@ -84,7 +79,13 @@ fn main() {
     let mut failed_total = 0;
     let mut stale = Vec::new();
     with_epochs(&[&engine], DIRECTIVE_WATCHDOG, || {
-        for folder in ["binary", "linking", "resources", "validation", "values"] {
+        let mut folders = vec!["binary", "linking", "resources", "validation", "values"];
+        let with_async = std::env::var_os("COMPONENT_SPEC_ASYNC").is_some_and(|v| v == "1");
+        if with_async {
+            folders.push("async");
+        }
+        for folder in folders {
+            let gated = folder != "async";
             let mut files = Vec::new();
             let mut skipped_files = Vec::new();
             for path in wast_files(&test.join(folder)) {
@@ -134,6 +135,12 @@ fn main() {
                 println!("SKIP component-model/{name}: listed in the suite's nyi.txt");
             }
             let skipped = excused + skipped_files.len();
+            if !gated {
+                println!(
+                    "spec component-model/{folder}: {passed} passed, {failed} failed, {skipped} skipped (nyi.txt)"
+                );
+                continue;
+            }
             if skipped == 0 {
                 println!("spec component-model/{folder}: {passed} passed, {failed} failed");
             } else {

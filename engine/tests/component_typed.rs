@@ -1062,7 +1062,7 @@ fn a_type_import_needs_no_definition_and_its_type_is_checked() {
         .instantiate(&mut store, &component)
         .unwrap_err()
         .to_string();
-    assert!(err.contains("`f::`"), "{err}");
+    assert!(err.contains("`f`: "), "{err}");
     assert!(
         err.contains("parameter `a`: type mismatch: expected record { x: u32 }"),
         "{err}"

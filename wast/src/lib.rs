@@ -11,7 +11,7 @@
 //!   directive, each naming its file, line and column.
 //! - **Never a wrong pass.** `assert_invalid` and `assert_malformed` pass
 //!   only if the text cannot be encoded or the engine rejects the module as
-//!   invalid (`CompileError::Invalid`: decoding or validation), never on an
+//!   invalid (`CompileError::is_invalid`: decoding or validation), never on an
 //!   internal (`Codegen`) error, an "unsupported" or any other error;
 //!   `assert_trap` only on a trap whose code matches the message
 //!   ([`trap_matches`]), `assert_exception` only on an uncaught wasm
@@ -42,9 +42,7 @@ use std::fmt;
 use nyash_engine::component::{
     Component, Instance as ComponentInstance, Linker as ComponentLinker, Val as ComponentVal,
 };
-use nyash_engine::{
-    CompileError, Engine, ErrorKind, ExternRef, Instance, Linker, Module, Store, TrapCode, Val,
-};
+use nyash_engine::{Engine, ErrorKind, ExternRef, Instance, Linker, Module, Store, TrapCode, Val};
 use wast::core::{HeapType, WastArgCore};
 use wast::parser::{self, ParseBuffer};
 use wast::{QuoteWat, Wast, WastArg, WastDirective, WastExecute, WastInvoke, WastRet, Wat};
@@ -533,9 +531,7 @@ impl WastContext {
             Err(_) => Ok(()),
             Ok(bytes) => match compile_checked(&self.engine, &bytes) {
                 Ok(()) => Err(format!("expected {what} module (`{message}`), it compiled")),
-                Err(e) if matches!(e.kind(), ErrorKind::Compile(CompileError::Invalid { .. })) => {
-                    Ok(())
-                }
+                Err(e) if matches!(e.kind(), ErrorKind::Compile(c) if c.is_invalid()) => Ok(()),
                 Err(e) => Err(format!(
                     "expected {what} module (`{message}`), rejected for another reason: {e}"
                 )),

@@ -16,7 +16,8 @@
 //! ```
 //!
 //! Each module artifact keeps its own checks (fingerprint, checksums), so
-//! the header only guards the metadata and the table.
+//! the header only guards the metadata and the table, and the file must
+//! end where the last module's artifact ends.
 
 use serde::{Deserialize, Serialize};
 use xxhash_rust::xxh3::xxh3_128;
@@ -26,8 +27,10 @@ use super::types::ComponentTypes;
 use crate::artifact::{ArtifactError, CODE_ALIGN, ENGINE_VERSION};
 
 pub const MAGIC: &[u8; 8] = b"NYASHCMP";
-/// 1: the first component artifact.
-pub const FORMAT_VERSION: u32 = 1;
+/// 1: the first component artifact. 2: the async ABI's types, canonical
+/// options and built-ins in the inlined description (an artifact of 1 is
+/// refused, not misread).
+pub const FORMAT_VERSION: u32 = 2;
 const HEADER_SIZE: usize = 128;
 
 /// Everything of a compiled component but its modules' artifacts.
@@ -145,6 +148,19 @@ pub fn parse(bytes: &[u8], file_len: u64) -> Result<ParsedComponent, ArtifactErr
             return Err(ArtifactError::Truncated);
         }
         modules.push((off, len));
+    }
+    // The file is exactly what `write` wrote: nothing after the last
+    // module's artifact (or after the metadata, with no modules).
+    let written = modules
+        .iter()
+        .map(|(off, len)| off + len)
+        .max()
+        .unwrap_or(end as u64);
+    if written != file_len {
+        return Err(ArtifactError::Metadata(format!(
+            "{} bytes after the last module's artifact",
+            file_len.saturating_sub(written)
+        )));
     }
     let meta = postcard::from_bytes(&bytes[table_end..end])
         .map_err(|e| ArtifactError::Metadata(e.to_string()))?;

@@ -23,6 +23,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use serde::{Deserialize, Serialize};
 
+use super::builtins::AsyncBuiltin;
 use super::translate::{
     CanonOptions, ClosedOverComponent, ClosedOverModule, ComponentBody, ComponentItem,
     ComponentTranslation, CoreItem, CoreSort, Initializer, StaticComponentIndex, StaticModuleIndex,
@@ -76,6 +77,21 @@ pub enum CoreDef {
     ResourceNew(ResourceRef, ComponentInstanceId),
     ResourceDrop(ResourceRef, ComponentInstanceId),
     ResourceRep(ResourceRef, ComponentInstanceId),
+    /// One of the async ABI's built-ins, in the component instance that
+    /// defined it.
+    AsyncBuiltin(Box<InlinedBuiltin>),
+}
+
+/// An async ABI built-in as instantiated: the built-in, its options
+/// (`waitable-set.wait/poll`'s memory is `options.memory`), the core table
+/// of `thread.new-indirect`, and the component instance whose handle table
+/// and tasks it works on.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct InlinedBuiltin {
+    pub builtin: AsyncBuiltin,
+    pub options: Options,
+    pub table: Option<CoreDef>,
+    pub instance: ComponentInstanceId,
 }
 
 /// What a resource type is at run time: one an instantiation defined, or
@@ -103,6 +119,10 @@ pub struct Options {
     pub memory: Option<CoreDef>,
     pub realloc: Option<CoreDef>,
     pub post_return: Option<CoreDef>,
+    /// `async` (🔀): lifted or lowered with the async ABI.
+    pub async_: bool,
+    /// `callback` (🔀): the callback of an async lift.
+    pub callback: Option<CoreDef>,
 }
 
 /// A function lifted by `canon lift`.
@@ -345,6 +365,11 @@ impl Inliner<'_> {
                 .transpose()?,
             post_return: o
                 .post_return
+                .map(|r| get(&f.core_funcs, r, "core func"))
+                .transpose()?,
+            async_: o.async_,
+            callback: o
+                .callback
                 .map(|r| get(&f.core_funcs, r, "core func"))
                 .transpose()?,
         })
@@ -757,6 +782,21 @@ impl Inliner<'_> {
                 Initializer::ResourceRep(r) => {
                     let r = resource_ref(&f, *r);
                     f.core_funcs.push(CoreDef::ResourceRep(r, instance));
+                }
+                Initializer::AsyncBuiltin {
+                    builtin,
+                    options,
+                    table,
+                } => {
+                    let def = InlinedBuiltin {
+                        builtin: builtin.clone(),
+                        options: self.options(&f, options)?,
+                        table: table
+                            .map(|t| get(&f.core_tables, t, "core table"))
+                            .transpose()?,
+                        instance,
+                    };
+                    f.core_funcs.push(CoreDef::AsyncBuiltin(Box::new(def)));
                 }
                 Initializer::Start { .. } => {
                     return Err(unsupported("component start functions (🪙)"));

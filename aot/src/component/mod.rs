@@ -10,6 +10,7 @@
 //! layer).
 
 pub mod artifact;
+pub mod builtins;
 pub mod inline;
 pub mod translate;
 pub mod types;

@@ -27,6 +27,7 @@ use wasmparser::{
     InstantiationArgKind, Parser, Payload, Validator, WasmFeatures,
 };
 
+use super::builtins::AsyncBuiltin;
 use super::types::{
     ComponentTypes, EntityType, FuncTypeIndex, InstanceTypeIndex, ResourceIndex, ResourceType,
     TypeConverter,
@@ -49,10 +50,11 @@ pub struct StaticComponentIndex(pub u32);
 /// The Component Model features the validator has on: those of the
 /// official tests' configuration (`test/README.md`: wasmtime with async,
 /// stackful async, more async built-ins, threading, fixed-length lists,
-/// maps and `implements`). Validity is judged with all of them; what the
-/// engine does not implement (async, threading) is then refused as
-/// unsupported by the translation, so a component that is invalid is
-/// always reported as invalid.
+/// maps and `implements`), and `error-context`. Validity is judged with
+/// all of them; what the engine does not implement (shared-everything
+/// threads, the `forward` built-ins) is then refused as unsupported by the
+/// translation, so a component that is invalid is always reported as
+/// invalid.
 pub fn component_features() -> WasmFeatures {
     crate::parse::supported_features()
         .union(WasmFeatures::COMPONENT_MODEL)
@@ -60,6 +62,9 @@ pub fn component_features() -> WasmFeatures {
         .union(WasmFeatures::CM_ASYNC_STACKFUL)
         .union(WasmFeatures::CM_MORE_ASYNC_BUILTINS)
         .union(WasmFeatures::CM_THREADING)
+        // `error-context` (📝): not in the tests' configuration (no test
+        // uses it); on so that its type and built-ins can be used.
+        .union(WasmFeatures::CM_ERROR_CONTEXT)
         .union(WasmFeatures::CM_FIXED_LENGTH_LISTS)
         .union(WasmFeatures::CM_MAP)
         .union(WasmFeatures::CM_IMPLEMENTS)
@@ -237,6 +242,11 @@ pub struct CanonOptions {
     pub realloc: Option<u32>,
     /// Called with the core results after they are lifted (lift only).
     pub post_return: Option<u32>,
+    /// `async` (🔀): the function is lifted or lowered with the async ABI.
+    pub async_: bool,
+    /// `callback` (🔀, async lift only): the core function called with
+    /// each event until the task exits.
+    pub callback: Option<u32>,
 }
 
 /// One step of a component's instantiation: each defines the next entry of
@@ -322,6 +332,14 @@ pub enum Initializer {
     ResourceDrop(ResourceIndex),
     /// `canon resource.rep` (a core function).
     ResourceRep(ResourceIndex),
+    /// One of the async ABI's built-ins (a core function): its canonical
+    /// options (`memory` also holds `waitable-set.wait/poll`'s memory) and
+    /// `thread.new-indirect`'s core table.
+    AsyncBuiltin {
+        builtin: AsyncBuiltin,
+        options: CanonOptions,
+        table: Option<u32>,
+    },
     /// `(start func (value arg)* (result (value))*)` (🪙).
     Start {
         func: u32,
@@ -382,8 +400,15 @@ fn unsupported(what: &str, offset: usize) -> CompileError {
 }
 
 /// Parses, validates and translates a component binary (a core module is
-/// refused: it is compiled as a module, not as a component).
+/// refused: it is compiled as a module, not as a component). What is
+/// invalid is reported as [`CompileError::InvalidComponent`], except an
+/// error inside a core module's function body, which names the function
+/// ([`CompileError::Invalid`]).
 pub fn translate(wasm: &[u8]) -> Result<ComponentTranslation, CompileError> {
+    translate_component(wasm).map_err(CompileError::in_component)
+}
+
+fn translate_component(wasm: &[u8]) -> Result<ComponentTranslation, CompileError> {
     let mut validator = Validator::new_with_features(component_features());
     let err = CompileError::from_wasmparser;
     let mut conv = TypeConverter::default();
@@ -643,12 +668,8 @@ fn canon_options(opts: &[CanonicalOption], offset: usize) -> Result<CanonOptions
             CanonicalOption::Memory(m) => o.memory = Some(m),
             CanonicalOption::Realloc(f) => o.realloc = Some(f),
             CanonicalOption::PostReturn(f) => o.post_return = Some(f),
-            CanonicalOption::Async | CanonicalOption::Callback(_) => {
-                return Err(unsupported(
-                    "the `async` and `callback` canonical options (Component Model async)",
-                    offset,
-                ));
-            }
+            CanonicalOption::Async => o.async_ = true,
+            CanonicalOption::Callback(f) => o.callback = Some(f),
             CanonicalOption::CoreType(_) | CanonicalOption::Gc => {
                 return Err(unsupported(
                     "the `core-type` and `gc` canonical options (cm_gc)",
@@ -667,18 +688,10 @@ fn builtin_feature(f: &CanonicalFunction) -> &'static str {
         C::ThreadSpawnRef { .. }
         | C::ThreadSpawnIndirect { .. }
         | C::ThreadAvailableParallelism => "shared-everything threads (`thread.spawn*`)",
-        C::ErrorContextNew { .. } | C::ErrorContextDebugMessage { .. } | C::ErrorContextDrop => {
-            "`error-context` built-ins (cm_error_context)"
+        C::StreamForward { .. } | C::FutureForward { .. } => {
+            "the `stream.forward` and `future.forward` built-ins"
         }
-        C::ThreadIndex
-        | C::ThreadNewIndirect { .. }
-        | C::ThreadResumeLater
-        | C::ThreadSuspend
-        | C::ThreadSuspendThenResume
-        | C::ThreadYieldThenResume
-        | C::ThreadSuspendThenPromote
-        | C::ThreadYieldThenPromote => "Component Model threading built-ins (cm_threading)",
-        _ => "Component Model async built-ins (`task.*`, `stream.*`, `future.*`, ...)",
+        _ => "this canonical built-in",
     }
 }
 
@@ -931,12 +944,25 @@ fn section(
                     CanonicalFunction::ResourceRep { resource } => {
                         Initializer::ResourceRep(resource_at(conv, types, resource)?)
                     }
-                    other => {
-                        return Err(unsupported(
-                            &format!("canon {:?}: {}", other, builtin_feature(&other)),
-                            offset,
-                        ));
-                    }
+                    other => match super::builtins::translate(conv, types, &other)? {
+                        Some(t) => {
+                            let mut options = canon_options(t.options, offset)?;
+                            if t.memory.is_some() {
+                                options.memory = t.memory;
+                            }
+                            Initializer::AsyncBuiltin {
+                                builtin: t.builtin,
+                                options,
+                                table: t.table,
+                            }
+                        }
+                        None => {
+                            return Err(unsupported(
+                                &format!("canon {:?}: {}", other, builtin_feature(&other)),
+                                offset,
+                            ));
+                        }
+                    },
                 };
                 push(&mut frames, init);
             }

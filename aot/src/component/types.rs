@@ -12,9 +12,9 @@
 //! serializable, like the rest of the artifact.
 //!
 //! The conversion from wasmparser's validated types ([`TypeConverter`]) is
-//! here too; it refuses (as [`CompileError::Unsupported`]) the parts of the
-//! Component Model the engine does not implement yet: `async` function
-//! types, `stream`, `future` and `error-context`.
+//! here too. The async ABI's types are converted like the rest: `async`
+//! function types (a flag on [`FuncType`]), `stream<T>` and `future<T>`
+//! (handles, an `i32` in the flat ABI) and `error-context`.
 
 use std::collections::HashMap;
 
@@ -85,6 +85,9 @@ pub enum InterfaceType {
     F64,
     Char,
     String,
+    /// `error-context` (📝): a handle to an error context, an `i32` in the
+    /// flat ABI.
+    ErrorContext,
     /// A defined type (record, list, handle, ...).
     Defined(TypeIndex),
 }
@@ -123,13 +126,22 @@ pub enum DefinedType {
     Own(ResourceIndex),
     /// A borrowed handle to a resource.
     Borrow(ResourceIndex),
+    /// `stream<T>` (🔀; `stream` without an element type: `None`): the
+    /// readable end's handle.
+    Stream(Option<InterfaceType>),
+    /// `future<T>` (🔀; `future` without a value type: `None`): the
+    /// readable end's handle.
+    Future(Option<InterfaceType>),
 }
 
-/// A component function type: named parameters and an optional result.
+/// A component function type: named parameters and an optional result,
+/// and whether it is an `async` function type (🔀: its callers may call it
+/// asynchronously and it may block before returning).
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct FuncType {
     pub params: Vec<(String, InterfaceType)>,
     pub result: Option<InterfaceType>,
+    pub async_: bool,
 }
 
 /// What a `(type ...)` import or export names.
@@ -254,10 +266,6 @@ pub(crate) struct TypeConverter {
     resources: HashMap<wp::ResourceId, ResourceIndex>,
 }
 
-fn unsupported(what: &str) -> CompileError {
-    CompileError::Unsupported(format!("{what} is not supported yet"))
-}
-
 fn too_deep() -> CompileError {
     CompileError::Unsupported(format!(
         "component types nested more than {MAX_NESTING} levels deep are not supported"
@@ -374,15 +382,11 @@ impl TypeConverter {
             wp::ComponentDefinedType::Borrow(r) => {
                 DefinedType::Borrow(self.resource(r.resource(), ResourceType::Abstract))
             }
-            wp::ComponentDefinedType::Future { .. } => {
-                return Err(unsupported(
-                    "the `future` type (Component Model async, cm_async)",
-                ));
+            wp::ComponentDefinedType::Future { ty, .. } => {
+                DefinedType::Future(self.opt_value(types, *ty, depth)?)
             }
-            wp::ComponentDefinedType::Stream { .. } => {
-                return Err(unsupported(
-                    "the `stream` type (Component Model async, cm_async)",
-                ));
+            wp::ComponentDefinedType::Stream { ty, .. } => {
+                DefinedType::Stream(self.opt_value(types, *ty, depth)?)
             }
         };
         let i = TypeIndex(len_u32(self.types.defined.len())?);
@@ -402,11 +406,6 @@ impl TypeConverter {
             return Ok(i);
         }
         let f = &types[id];
-        if f.async_ {
-            return Err(unsupported(
-                "an `async` function type (Component Model async, cm_async)",
-            ));
-        }
         let params = f
             .params
             .iter()
@@ -414,7 +413,11 @@ impl TypeConverter {
             .collect::<Result<_, CompileError>>()?;
         let result = self.opt_value(types, f.result, depth)?;
         let i = FuncTypeIndex(len_u32(self.types.funcs.len())?);
-        self.types.funcs.push(FuncType { params, result });
+        self.types.funcs.push(FuncType {
+            params,
+            result,
+            async_: f.async_,
+        });
         self.funcs.insert(id, i);
         Ok(i)
     }
@@ -576,8 +579,6 @@ fn primitive(p: wasmparser::PrimitiveValType) -> Result<InterfaceType, CompileEr
         P::F64 => InterfaceType::F64,
         P::Char => InterfaceType::Char,
         P::String => InterfaceType::String,
-        P::ErrorContext => {
-            return Err(unsupported("the `error-context` type (cm_error_context)"));
-        }
+        P::ErrorContext => InterfaceType::ErrorContext,
     })
 }

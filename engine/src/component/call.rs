@@ -197,6 +197,7 @@ impl<T: 'static> AbiCx<'_, T> {
                 ComponentTrap::UnknownHandle,
                 format!("unknown handle index {handle}"),
             )),
+            Slot::Async(_) => Err(super::resources::not_a_resource(handle)),
         }
     }
 
@@ -216,6 +217,7 @@ impl<T: 'static> AbiCx<'_, T> {
                     format!("unknown handle index {handle}"),
                 ));
             }
+            Slot::Async(_) => return Err(super::resources::not_a_resource(handle)),
         };
         self.check_type(handle, expected, rt)?;
         let cs = self.store.opaque.components();
@@ -327,6 +329,34 @@ impl<T> AbiCx<'_, T> {
         }
         Ok(())
     }
+}
+
+/// Runs `f` with the canonical ABI as component instance `inst` of root
+/// instance `data` sees it with `options` (its memory, `realloc`, string
+/// encoding, handle table), in the innermost call scope: what the async
+/// built-ins (`concurrent.rs`) lift and lower through.
+pub(crate) fn with_abi<T: 'static, R>(
+    store: &mut StoreInner<T>,
+    data: u32,
+    inst: ComponentInstanceId,
+    options: ResolvedOptions,
+    f: impl FnOnce(&Abi<'_>, &mut dyn AbiHost) -> Result<R>,
+) -> Result<R> {
+    // SAFETY: used within this call, while the store lives.
+    let component = unsafe { component_of(store, data) };
+    let abi = Abi {
+        types: &component.types,
+        encoding: options.encoding,
+    };
+    let scope = store.opaque.components().scopes.len().saturating_sub(1);
+    let mut cx = AbiCx {
+        store,
+        data,
+        inst,
+        options,
+        scope,
+    };
+    f(&abi, &mut cx)
 }
 
 /// Calls the lifted function `f` from the host with `args`; returns its
@@ -450,6 +480,9 @@ fn call_lifted_from<T: 'static>(
             vec![CoreVal::I32(0); f.core.ty(StoreContext(&*store)).results.len()];
         f.core
             .call(StoreContextMut(&mut *store), &core_args, &mut core_results)?;
+        if f.options.async_ {
+            return super::concurrent::finish_async_lift(store, f, &core_results);
+        }
         finish_in(store, f, &component, &ft, &core_results, scope)
     })();
     leave(store, f, entering, r)
@@ -473,6 +506,9 @@ pub(crate) async fn call_lifted_async<T: Send + 'static>(
         f.core
             .call_async(StoreContextMut(&mut *store), &core_args, &mut core_results)
             .await?;
+        if f.options.async_ {
+            return super::concurrent::finish_async_lift(store, f, &core_results);
+        }
         finish_in(store, f, &component, &ft, &core_results, scope)
     }
     .await;
@@ -516,7 +552,11 @@ fn enter<T>(
             "cannot enter component instance",
         ));
     }
+    let func_async = component.types.func(f.ty).async_;
+    cs.concurrent
+        .check_backpressure(f.data, f.instance, func_async)?;
     entering.set(parents, cs, f.data, false);
+    cs.concurrent.push_task(f, func_async);
     Ok((cs.push_scope(), entering))
 }
 
@@ -545,6 +585,7 @@ fn leave<T, R>(
     // SAFETY: used within this call, while the store lives.
     let component = unsafe { component_of(store, f.data) };
     let cs = store.opaque.components();
+    cs.concurrent.pop_task();
     let popped = cs.pop_scope(true);
     let r = r.and_then(|v| popped.map(|()| v));
     if r.is_ok() {
@@ -565,6 +606,11 @@ pub(crate) fn call_lifted_typed<T: 'static, P: Lower, R: Lift>(
     params: &P,
 ) -> Result<R> {
     let f = store.opaque.components().funcs[func as usize].clone();
+    if f.options.async_ {
+        return Err(crate::Error::msg(
+            "a typed call of an `async`-lifted function is not supported yet: call it with `Func::call`",
+        ));
+    }
     enter_with(store, &f, None, |store, scope| {
         // SAFETY: used within this call, while the store lives.
         let component = unsafe { component_of(store, f.data) };
@@ -629,6 +675,11 @@ where
     R: Lift + Send,
 {
     let f = store.opaque.components().funcs[func as usize].clone();
+    if f.options.async_ {
+        return Err(crate::Error::msg(
+            "a typed call of an `async`-lifted function is not supported yet: call it with `Func::call_async`",
+        ));
+    }
     let (scope, entering) = enter(store, &f, None)?;
     let r = typed_async_body::<T, P, R>(store, &f, params, scope).await;
     leave(store, &f, entering, r)
@@ -792,6 +843,11 @@ pub(crate) fn lowered_host_func<T: 'static>(
     let host = match &*host {
         HostFunc::Dynamic(f) => HostCall::Sync(f.clone()),
         HostFunc::Async(f) => HostCall::Async(f.clone()),
+        HostFunc::Typed { .. } if options.async_ => {
+            return Err(crate::Error::msg(
+                "a typed host function (`func_wrap`) lowered `async` is not supported yet: define it with `func_new`",
+            ));
+        }
         HostFunc::Typed { call, .. } => {
             let call = call.clone();
             let raw = HostFn::new(move |caller: Caller<'_, T>, values: &mut [ValRaw]| {
@@ -855,6 +911,10 @@ fn lowered_core_type(
         encoding: options.encoding,
     };
     let ft = component.inner.types.func(ty);
+    if options.async_ {
+        let (p, r) = abi.flat_async_lower(ft);
+        return core_func_type(&p, &r);
+    }
     core_func_type(
         &abi.flat_params(ft, super::abi::Context::Lower),
         &abi.flat_results(ft, super::abi::Context::Lower),
@@ -882,6 +942,14 @@ fn call_lowered<T: 'static>(
 ) -> Result<()> {
     store.opaque.components().check_may_leave(data, inst)?;
     let ft = component.inner.types.func(ty);
+    if ft.async_ && !options.async_ {
+        // A synchronous call of an `async` function may block.
+        store
+            .opaque
+            .components()
+            .concurrent
+            .check_may_block("a synchronous call of an `async` function")?;
+    }
     let abi = Abi {
         types: &component.inner.types,
         encoding: options.encoding,
@@ -896,8 +964,21 @@ fn call_lowered<T: 'static>(
             options,
             scope,
         };
-        let (args, retptr) = abi.lift_args(&mut cx, ft, &flat)?;
-        let rets = callee(&mut *store, args)?;
+        let (args, retptr) = if options.async_ {
+            abi.lift_async_lower_args(&mut cx, ft, &flat)?
+        } else {
+            abi.lift_args(&mut cx, ft, &flat)?
+        };
+        // An `async`-lowered call's callee runs to its end here (switching
+        // tasks is the event loop's), so the call returns `RETURNED`.
+        store
+            .opaque
+            .components()
+            .concurrent
+            .set_async_caller(options.async_);
+        let rets = callee(&mut *store, args);
+        store.opaque.components().concurrent.set_async_caller(false);
+        let rets = rets?;
         let mut cx = AbiCx {
             store: &mut *store,
             data,
@@ -905,6 +986,13 @@ fn call_lowered<T: 'static>(
             options,
             scope,
         };
+        if options.async_ {
+            abi.store_async_result(&mut cx, ft, &rets, retptr)?;
+            if let Some(slot) = results.first_mut() {
+                *slot = CoreVal::I32(super::concurrent::SUBTASK_RETURNED);
+            }
+            return Ok(());
+        }
         let out = abi.lower_results(&mut cx, ft, &rets, retptr)?;
         for (slot, v) in results.iter_mut().zip(out) {
             *slot = to_core(v);
@@ -988,7 +1076,11 @@ pub(crate) fn adapter_func<T: 'static>(
     // lists or handles, nothing spilled to memory) pass straight through:
     // the callee's core function gets the caller's arguments as they are,
     // with the instance flags and the post-return as the full path has them.
-    if passes_through(&component.inner.types, component.inner.types.func(lower_ty)) {
+    if !options.async_
+        && !callee.options.async_
+        && !component.inner.types.func(lower_ty).async_
+        && passes_through(&component.inner.types, component.inner.types.func(lower_ty))
+    {
         let n_results = core_ty.results.len();
         let raw = HostFn::new(move |caller: Caller<'_, T>, values: &mut [ValRaw]| {
             let store = caller.store;
@@ -1126,6 +1218,7 @@ pub(crate) fn resource_builtin<T: 'static>(
                                 format!("unknown handle index {arg}"),
                             ));
                         }
+                        Slot::Async(_) => return Err(super::resources::not_a_resource(arg)),
                     };
                     if rt.is_some_and(|rt| rt != srt) {
                         return Err(wrong_type(arg));
@@ -1179,6 +1272,7 @@ pub(crate) fn resource_builtin<T: 'static>(
                                 format!("unknown handle index {arg}"),
                             ));
                         }
+                        Slot::Async(_) => return Err(super::resources::not_a_resource(arg)),
                     }
                 }
             }

@@ -328,16 +328,19 @@ pub fn is_component(bytes: &[u8]) -> bool {
 
 #[cfg(feature = "wat")]
 fn text_to_binary(text: &[u8]) -> Result<Vec<u8>> {
-    wat::parse_bytes(text)
-        .map(|b| b.into_owned())
-        .map_err(|e| Error::from(CompileError::invalid(format!("text format: {e}"), 0)))
+    wat::parse_bytes(text).map(|b| b.into_owned()).map_err(|e| {
+        Error::from(CompileError::invalid(format!("text format: {e}"), 0).in_component())
+    })
 }
 
 #[cfg(not(feature = "wat"))]
 fn text_to_binary(_text: &[u8]) -> Result<Vec<u8>> {
-    Err(Error::from(CompileError::invalid(
-        "not a binary component (no `\\0asm` header), and the text format needs \
+    Err(Error::from(
+        CompileError::invalid(
+            "not a binary component (no `\\0asm` header), and the text format needs \
          nyash-engine's `wat` feature",
-        0,
-    )))
+            0,
+        )
+        .in_component(),
+    ))
 }

@@ -265,6 +265,21 @@ fn core_def<T: 'static>(store: &mut StoreInner<T>, data: u32, d: &CoreDef) -> Re
         CoreDef::ResourceNew(r, ci) => builtin(store, data, *ci, Builtin::New, r)?,
         CoreDef::ResourceDrop(r, ci) => builtin(store, data, *ci, Builtin::Drop, r)?,
         CoreDef::ResourceRep(r, ci) => builtin(store, data, *ci, Builtin::Rep, r)?,
+        CoreDef::AsyncBuiltin(b) => {
+            let options = resolve_options(store, data, &b.options)?;
+            let table = match &b.table {
+                Some(t) => match core_def(store, data, t)? {
+                    Extern::Table(t) => Some(t),
+                    _ => {
+                        return Err(
+                            nyash_aot::bug_error!("canonical table {t:?} is not a table").into(),
+                        );
+                    }
+                },
+                None => None,
+            };
+            Extern::Func(super::concurrent::builtin(store, data, b, options, table)?)
+        }
     })
 }
 
@@ -316,6 +331,12 @@ fn resolve_options<T: 'static>(
             .transpose()?,
         post_return: o
             .post_return
+            .as_ref()
+            .map(|d| core_func(store, data, d))
+            .transpose()?,
+        async_: o.async_,
+        callback: o
+            .callback
             .as_ref()
             .map(|d| core_func(store, data, d))
             .transpose()?,

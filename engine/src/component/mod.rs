@@ -39,6 +39,7 @@ mod abi;
 mod call;
 #[allow(clippy::module_inception)]
 mod component;
+mod concurrent;
 mod func;
 mod instance;
 mod linker;

@@ -95,6 +95,16 @@ pub(crate) fn trap(kind: ComponentTrap, message: impl Into<String>) -> Error {
     crate::error::component_trap(kind, message.into())
 }
 
+/// The trap for a handle that is not a resource handle used as one.
+pub(crate) fn not_a_resource(h: u32) -> Error {
+    trap(
+        ComponentTrap::WrongHandleType,
+        format!(
+            "handle index {h} used with the wrong type: index {h} is not a resource (it is a waitable set, stream, future, subtask or error context)"
+        ),
+    )
+}
+
 /// One entry of a handle table.
 #[derive(Clone, Copy, Debug)]
 pub(crate) enum Slot {
@@ -113,6 +123,10 @@ pub(crate) enum Slot {
         /// How many times it is lent on to calls in progress.
         lends: u32,
     },
+    /// An async ABI object (a waitable set, a stream or future end, a
+    /// subtask, an error context): its index in the store's
+    /// [`ConcurrentState`](super::concurrent::ConcurrentState).
+    Async(u32),
 }
 
 /// The handle table of one component instance.

@@ -26,6 +26,9 @@ pub(crate) struct ComponentStore {
     pub(crate) host_resource_types: HashMap<TypeId, u32>,
     /// The calls in progress that can hold borrows, innermost last.
     pub(crate) scopes: Vec<Scope>,
+    /// The async ABI's state: tasks in progress, waitable sets, streams,
+    /// futures, error contexts, backpressure (`concurrent.rs`).
+    pub(crate) concurrent: super::concurrent::ConcurrentState,
 }
 
 /// One instantiation of a root component.
@@ -101,6 +104,10 @@ pub(crate) struct ResolvedOptions {
     pub(crate) memory: Option<Memory>,
     pub(crate) realloc: Option<CoreFunc>,
     pub(crate) post_return: Option<CoreFunc>,
+    /// `async` (🔀): lifted or lowered with the async ABI.
+    pub(crate) async_: bool,
+    /// The `callback` of an async lift.
+    pub(crate) callback: Option<CoreFunc>,
 }
 
 /// A resource type of the store.

@@ -111,6 +111,7 @@ impl TypeCx {
             InterfaceType::F64 => Type::Float64,
             InterfaceType::Char => Type::Char,
             InterfaceType::String => Type::String,
+            InterfaceType::ErrorContext => Type::ErrorContext,
             InterfaceType::Defined(i) => {
                 let h = Handle {
                     cx: self.clone(),
@@ -133,6 +134,8 @@ impl TypeCx {
                     DefinedType::Result { .. } => Type::Result(ResultType(h)),
                     DefinedType::Own(r) => Type::Own(self.resource(*r)),
                     DefinedType::Borrow(r) => Type::Borrow(self.resource(*r)),
+                    DefinedType::Stream(_) => Type::Stream,
+                    DefinedType::Future(_) => Type::Future,
                 }
             }
         }
@@ -236,6 +239,14 @@ pub enum Type {
     Borrow(ResourceType),
     /// `map<K, V>` (🗺️).
     Map(Map),
+    /// `stream<T>` (🔀): a handle to a stream's readable end (its element
+    /// type is not exposed yet).
+    Stream,
+    /// `future<T>` (🔀): a handle to a future's readable end (its value
+    /// type is not exposed yet).
+    Future,
+    /// `error-context` (📝).
+    ErrorContext,
 }
 
 macro_rules! handle_type {
@@ -482,6 +493,9 @@ impl Type {
             Type::Own(_) => "own",
             Type::Borrow(_) => "borrow",
             Type::Map(_) => "map",
+            Type::Stream => "stream",
+            Type::Future => "future",
+            Type::ErrorContext => "error-context",
         }
     }
 

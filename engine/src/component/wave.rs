@@ -72,7 +72,9 @@ impl WasmType for Type {
             Type::Result(_) => WasmTypeKind::Result,
             Type::Flags(_) => WasmTypeKind::Flags,
             Type::Map(_) => WasmTypeKind::Map,
-            Type::Own(_) | Type::Borrow(_) => WasmTypeKind::Unsupported,
+            Type::Own(_) | Type::Borrow(_) | Type::Stream | Type::Future | Type::ErrorContext => {
+                WasmTypeKind::Unsupported
+            }
         }
     }
 

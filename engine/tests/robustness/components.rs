@@ -419,7 +419,7 @@ impl ComponentChecker<'_> {
                     println!("not compiled: {e}");
                 }
                 return match e.kind() {
-                    ErrorKind::Compile(CompileError::Invalid { .. }) => {
+                    ErrorKind::Compile(c) if c.is_invalid() => {
                         st.rejected += 1;
                         Ok(())
                     }
