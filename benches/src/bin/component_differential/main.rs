@@ -7,7 +7,9 @@
 //! variants with and without payloads whose cases share joined slots (now
 //! and then with more than 256 cases), enums, flags of 1 to 32, options,
 //! results with and without payloads, tuples, lists (of strings, of
-//! records ...), strings, chars, every integer and both floats, nested up
+//! records ...), fixed-length lists `list<T, N>`, maps `map<K, V>` (wasmtime
+//! 48 has both, fixed-length lists behind a config switch), strings, chars,
+//! every integer and both floats, nested up
 //! to 3 levels (5 in a tenth); now and then a record or tuple wide enough to spill its
 //! parameters, a tuple maybe spread over one parameter per element) and one
 //! component ([`build`]) that has, for each type `T`:
@@ -765,7 +767,13 @@ fn main() -> ExitCode {
         }
     };
     let engine = ny::Engine::default();
-    let wengine = match wasmtime::Engine::new(&wasmtime::Config::new()) {
+    // Fixed-length lists are off by default in wasmtime 48 (maps are on);
+    // our engine always accepts both.
+    let mut wconfig = wasmtime::Config::new();
+    wconfig
+        .wasm_component_model_fixed_length_lists(true)
+        .wasm_component_model_map(true);
+    let wengine = match wasmtime::Engine::new(&wconfig) {
         Ok(e) => e,
         Err(e) => {
             eprintln!("component_differential: making wasmtime's engine: {e:#}");
