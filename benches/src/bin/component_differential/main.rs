@@ -46,6 +46,7 @@
 
 mod build;
 mod emit;
+mod resources;
 mod types;
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -780,6 +781,14 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    let res_compiled = match resources::ResCompiled::new(&engine, &wengine) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("component_differential: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let mut res_tally = resources::ResTally::default();
     let seeds: Vec<u64> = match args.seed {
         Some(s) => vec![s],
         None => (args.from..args.from + args.count).collect(),
@@ -801,6 +810,14 @@ fn main() -> ExitCode {
             let spec = spec_for(seed);
             let tys: Vec<String> = spec.types.iter().map(Ty::wit).collect();
             failures.push(format!("seed {seed}: {e}\n  types: {tys:?}"));
+        }
+        let r = catch_unwind(AssertUnwindSafe(|| {
+            resources::check_seed(&res_compiled, seed, &mut res_tally, &mut failures)
+        }))
+        .unwrap_or_else(|p| Err(format!("panicked: {}", panic_message(&*p))));
+        if let Err(e) = r {
+            res_tally.failed += 1;
+            failures.push(format!("seed {seed} (resources): {e}"));
         }
         if !failures.is_empty() {
             failed_seeds += 1;
@@ -861,7 +878,20 @@ fn main() -> ExitCode {
         pairs.join(", "),
         start.elapsed().as_secs_f64()
     );
-    let mut ok = tally.failed == 0;
+    println!(
+        "component-differential-resources: {} passed, {} failed (calls by function: {:?}; by \
+         path: {} direct, {} through the forwarder; {} destructor logs compared, {} entries; \
+         misuses trapped alike by kind: {:?})",
+        res_tally.passed,
+        res_tally.failed,
+        res_tally.calls,
+        res_tally.paths[0],
+        res_tally.paths[1],
+        res_tally.logs,
+        res_tally.log_entries,
+        res_tally.traps
+    );
+    let mut ok = tally.failed == 0 && res_tally.failed == 0;
     if seed_count >= 100 {
         let mut require = |cond: bool, what: String| {
             if !cond {
@@ -912,6 +942,46 @@ fn main() -> ExitCode {
             require(
                 n >= MIN_PER_CORRUPTION,
                 format!("{n} traps compared for {c:?} (at least {MIN_PER_CORRUPTION})"),
+            );
+        }
+        // Resources: every function called, both paths, logs with
+        // entries, every misuse.
+        for f in [
+            "new-r",
+            "new-s",
+            "rep-r",
+            "take-r",
+            "take-s",
+            "both",
+            "echo-rec",
+            "echo-opt",
+            "echo-list",
+            "echo-var",
+            "sum-borrows",
+        ] {
+            let n = res_tally.calls.get(f).copied().unwrap_or(0);
+            require(
+                n >= MIN_PER_SHAPE,
+                format!("{n} resource calls of `{f}` (at least {MIN_PER_SHAPE})"),
+            );
+        }
+        for (n, what) in [
+            (res_tally.paths[0], "resource calls made directly"),
+            (res_tally.paths[1], "resource calls through the forwarder"),
+            (res_tally.log_entries, "destructor log entries compared"),
+        ] {
+            require(
+                n >= MIN_PER_SHAPE,
+                format!("{n} {what} (at least {MIN_PER_SHAPE})"),
+            );
+        }
+        for (_, kind) in resources::MISUSES {
+            let n = res_tally.traps.get(kind).copied().unwrap_or(0);
+            require(
+                n >= MIN_PER_CORRUPTION,
+                format!(
+                    "{n} resource traps compared of kind {kind} (at least {MIN_PER_CORRUPTION})"
+                ),
             );
         }
         for (i, a) in ENCODINGS.iter().enumerate() {
