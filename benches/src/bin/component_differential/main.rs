@@ -881,7 +881,7 @@ fn main() -> ExitCode {
     println!(
         "component-differential-resources: {} passed, {} failed (calls by function: {:?}; by \
          path: {} direct, {} through the forwarder; {} destructor logs compared, {} entries; \
-         misuses trapped alike by kind: {:?})",
+         misuses trapped alike: {:?})",
         res_tally.passed,
         res_tally.failed,
         res_tally.calls,
@@ -975,13 +975,11 @@ fn main() -> ExitCode {
                 format!("{n} {what} (at least {MIN_PER_SHAPE})"),
             );
         }
-        for (_, kind) in resources::MISUSES {
-            let n = res_tally.traps.get(kind).copied().unwrap_or(0);
+        for (name, _, _) in resources::MISUSES {
+            let n = res_tally.traps.get(name).copied().unwrap_or(0);
             require(
                 n >= MIN_PER_CORRUPTION,
-                format!(
-                    "{n} resource traps compared of kind {kind} (at least {MIN_PER_CORRUPTION})"
-                ),
+                format!("{n} resource traps compared for `{name}` (at least {MIN_PER_CORRUPTION})"),
             );
         }
         for (i, a) in ENCODINGS.iter().enumerate() {

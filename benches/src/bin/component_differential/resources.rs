@@ -17,9 +17,10 @@
 //! misuses: a handle used after its
 //! drop, dropped twice, used as the other resource type, an index never
 //! given out (all inside `$R`, reached directly or through `$F`), a borrow
-//! not dropped before its call returns, and a handle passed as a borrow
-//! and as an own in one call (its own's lift finds it lent): both engines
-//! must trap, with a message of the same kind.
+//! not dropped before its call returns, a handle passed as a borrow
+//! and as an own in one call (its own's lift finds it lent), and the host
+//! passing an `s` where an `r` belongs: both engines must trap, with a
+//! message of the same kind.
 //!
 //! Not compared: the host dropping a guest resource itself (our engine's
 //! `ResourceAny` is a plain value with no `resource_drop`; wasmtime's has
@@ -52,19 +53,23 @@ pub struct ResTally {
     /// Destructor logs compared (and their entries in all).
     pub logs: u64,
     pub log_entries: u64,
-    /// Misuses that trapped alike in both engines, by kind.
+    /// Misuses that trapped alike in both engines (with a message of the
+    /// kind each must have), by name.
     pub traps: BTreeMap<&'static str, u64>,
 }
 
-/// The misuses, each: the function, the path it is called through, and
-/// the kind of trap both engines must report.
-pub const MISUSES: [(&str, &str); 6] = [
-    ("use-after-drop", "unknown handle"),
-    ("double-drop", "unknown handle"),
-    ("wrong-type", "wrong type"),
-    ("unknown", "unknown handle"),
-    ("keep-borrow", "borrow remains"),
-    ("lend-and-take", "dropped while lent"),
+/// The misuses, each: its name, the function called with a fresh handle
+/// (an `s` if the name says so, else an `r`), and the kind of trap both
+/// engines must report.
+pub const MISUSES: [(&str, &str, &str); 7] = [
+    ("use-after-drop", "use-after-drop", "unknown handle"),
+    ("double-drop", "double-drop", "unknown handle"),
+    ("wrong-type", "wrong-type", "wrong type"),
+    ("unknown", "unknown", "unknown handle"),
+    ("keep-borrow", "keep-borrow", "borrow remains"),
+    ("lend-and-take", "lend-and-take", "dropped while lent"),
+    // The host passes an `s` where an own `r` belongs.
+    ("host-s-as-r", "take-r", "wrong type"),
 ];
 
 /// The kind of a trap, from either engine's message.
@@ -586,7 +591,7 @@ pub fn check_seed(
 
     // The misuses, each in fresh instances; half of them per seed (each
     // instantiation costs), alternating.
-    for (k, (func, kind)) in MISUSES.into_iter().enumerate() {
+    for (k, (name, func, kind)) in MISUSES.into_iter().enumerate() {
         if (k as u64 + seed) % 2 != 0 {
             continue;
         }
@@ -597,11 +602,16 @@ pub fn check_seed(
             _ => PATHS[rng.below(2)],
         };
         let r = rep(&mut rng);
-        let (a, b) = pair.call(&pool, path, "new-r", &[RV::U32(r)])?;
+        let make = if name.contains("-s-") {
+            "new-s"
+        } else {
+            "new-r"
+        };
+        let (a, b) = pair.call(&pool, path, make, &[RV::U32(r)])?;
         let (Ok((Shape::H, ha)), Ok((Shape::H, hb))) = (&a, &b) else {
             fail(
                 tally,
-                format!("`{path}.new-r`: ours {a:?}, wasmtime's {b:?}"),
+                format!("`{path}.{make}`: ours {a:?}, wasmtime's {b:?}"),
             );
             continue;
         };
@@ -609,15 +619,15 @@ pub fn check_seed(
             ny: ha[0],
             wt: hb[0],
             rep: r,
-            s: false,
+            s: make == "new-s",
         });
         let (a, b) = pair.call(&pool, path, func, &[RV::H(0)])?;
         match (&a, &b) {
             (Err(x), Err(y)) if trap_kind(x) == kind && trap_kind(y) == kind => {
                 tally.passed += 1;
-                *tally.traps.entry(kind).or_default() += 1;
+                *tally.traps.entry(name).or_default() += 1;
                 if std::env::var_os("SHOW_TRAPS").is_some() {
-                    println!("TRAP {func}\n  ours:     {x}\n  wasmtime: {y}");
+                    println!("TRAP {name}\n  ours:     {x}\n  wasmtime: {y}");
                 }
             }
             _ => fail(
