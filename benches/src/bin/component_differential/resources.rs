@@ -284,14 +284,11 @@ shape_of!(wt_shape, wtc);
 /// the trap's message.
 type Out<S, R> = Result<(S, Vec<R>), String>;
 
+/// Our outcome and wasmtime's.
+type Outs = (Out<Shape, nyc::ResourceAny>, Out<Shape, wtc::ResourceAny>);
+
 impl Pair {
-    fn call(
-        &mut self,
-        pool: &Pool,
-        path: &str,
-        func: &str,
-        args: &[RV],
-    ) -> Result<(Out<Shape, nyc::ResourceAny>, Out<Shape, wtc::ResourceAny>), String> {
+    fn call(&mut self, pool: &Pool, path: &str, func: &str, args: &[RV]) -> Result<Outs, String> {
         let ny_out = {
             let s = &mut self.ny_store;
             let p = self
@@ -592,7 +589,7 @@ pub fn check_seed(
     // The misuses, each in fresh instances; half of them per seed (each
     // instantiation costs), alternating.
     for (k, (name, func, kind)) in MISUSES.into_iter().enumerate() {
-        if (k as u64 + seed) % 2 != 0 {
+        if !(k as u64 + seed).is_multiple_of(2) {
             continue;
         }
         let mut pair = compiled.instantiate()?;
