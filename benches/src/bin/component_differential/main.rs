@@ -957,6 +957,8 @@ fn main() -> ExitCode {
             "echo-opt",
             "echo-list",
             "echo-var",
+            "echo-res",
+            "take-list",
             "sum-borrows",
         ] {
             let n = res_tally.calls.get(f).copied().unwrap_or(0);

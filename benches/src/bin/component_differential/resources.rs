@@ -5,8 +5,8 @@
 //!
 //! Each seed makes handles (`new-r`, `new-s`), passes them as `own` and
 //! `borrow` parameters and gets them back as results, alone and inside
-//! records, options, variants and lists (`echo-*`, `rep-r`, `both`,
-//! `sum-borrows`), disposes of them (`take-r`, `take-s`: the destructor
+//! records, options, variants, results and lists (`echo-*`, `rep-r`, `both`,
+//! `sum-borrows`), disposes of them (`take-r`, `take-s`, `take-list`: the destructor
 //! runs), each call directly (`r`) or through the forwarder (`f`, so handles
 //! move through two instances' tables). Every handle the host holds is
 //! checked by its rep (`rep-r`, or `take-*` at the end), and the
@@ -150,6 +150,9 @@ enum RV {
     VarA(usize),
     VarB(usize),
     VarC(u32),
+    /// `result<own<r>, own<s>>`: `ok` an `r`, `err` an `s`.
+    ResOk(usize),
+    ResErr(usize),
 }
 
 /// A handle the host holds in both engines, with the rep it must have.
@@ -201,6 +204,8 @@ fn ny_val(pool: &Pool, v: &RV) -> nyc::Val {
         RV::VarA(i) => X::Variant("a".into(), Some(Box::new(h(i)))),
         RV::VarB(i) => X::Variant("b".into(), Some(Box::new(h(i)))),
         RV::VarC(x) => X::Variant("c".into(), Some(Box::new(X::U32(*x)))),
+        RV::ResOk(i) => X::Result(Ok(Some(Box::new(h(i))))),
+        RV::ResErr(i) => X::Result(Err(Some(Box::new(h(i))))),
     }
 }
 
@@ -216,6 +221,8 @@ fn wt_val(pool: &Pool, v: &RV) -> wtc::Val {
         RV::VarA(i) => X::Variant("a".into(), Some(Box::new(h(i)))),
         RV::VarB(i) => X::Variant("b".into(), Some(Box::new(h(i)))),
         RV::VarC(x) => X::Variant("c".into(), Some(Box::new(X::U32(*x)))),
+        RV::ResOk(i) => X::Result(Ok(Some(Box::new(h(i))))),
+        RV::ResErr(i) => X::Result(Err(Some(Box::new(h(i))))),
     }
 }
 
@@ -232,6 +239,8 @@ enum Shape {
     VarA,
     VarB,
     VarC(u32),
+    ResOk,
+    ResErr,
 }
 
 macro_rules! shape_of {
@@ -272,6 +281,8 @@ macro_rules! shape_of {
                     X::U32(x) => (Shape::VarC(*x), vec![]),
                     p => return Err(format!("case c with {p:?}")),
                 },
+                X::Result(Ok(Some(p))) => (Shape::ResOk, vec![res(p)?]),
+                X::Result(Err(Some(p))) => (Shape::ResErr, vec![res(p)?]),
                 other => return Err(format!("unexpected result {other:?}")),
             })
         }
@@ -371,7 +382,7 @@ pub fn check_seed(
             Handles(Shape, Vec<(u32, bool)>),
         }
         let (func, args, want, dropped): (&'static str, Vec<RV>, Want, Vec<u32>) = match rng
-            .below(11)
+            .below(13)
         {
             0 | 1 => {
                 let r = rep(&mut rng);
@@ -477,6 +488,35 @@ pub fn check_seed(
                     _ => vec![],
                 };
                 ("echo-var", vec![v], Want::Handles(shape, reps), vec![])
+            }
+            9 => {
+                let s = rng.chance(40);
+                let Some(i) = pool.take(&mut rng, s) else {
+                    continue;
+                };
+                let (v, shape) = if s {
+                    (RV::ResErr(i), Shape::ResErr)
+                } else {
+                    (RV::ResOk(i), Shape::ResOk)
+                };
+                (
+                    "echo-res",
+                    vec![v],
+                    Want::Handles(shape, vec![(pool.all[i].rep, s)]),
+                    vec![],
+                )
+            }
+            10 => {
+                // Dropped by `$R` in list order.
+                let n = rng.below(5);
+                let is: Vec<usize> = (0..n).filter_map(|_| pool.take(&mut rng, false)).collect();
+                let dropped = is.iter().map(|i| pool.all[*i].rep).collect();
+                (
+                    "take-list",
+                    vec![RV::List(is.clone())],
+                    Want::U32(is.len() as u32),
+                    dropped,
+                )
             }
             _ => {
                 let n = rng.below(5);
