@@ -37,12 +37,21 @@
 //! broken-`realloc` ones (and each `bad` once, in a fresh instance: a trap
 //! poisons it).
 //!
+//! Each seed also runs a random sequence of resource calls ([`resources`]:
+//! own and borrow handles of two guest-defined resource types, directly and
+//! through a forwarder, checked by rep and by the destructor log, and
+//! misuses that must trap alike), summed up on a second line,
+//! `component-differential-resources: N passed, M failed`. The seed's failed
+//! component is written only for the generated part (the resource
+//! component is `resources.wat`).
+//!
 //! `component_differential [--count N] [--from F] [--seed S] [--dump DIR]`:
 //! N seeds from F (default 1500 from 0), or seed S alone; a failing seed's component (and
 //! its failures) is written to DIR (default `target/component-differential`).
 //! Exits non-zero on any difference or when the run compared too little
 //! (calls per type kind, per shape, per path, per value feature, per
-//! encoding pair, per trap kind).
+//! encoding pair, per trap kind; resource calls per function and path,
+//! destructor log entries, traps per misuse).
 
 mod build;
 mod emit;
