@@ -81,6 +81,8 @@ enum Def {
     Option(ComponentValType),
     Result(Option<ComponentValType>, Option<ComponentValType>),
     Flags(Vec<String>),
+    FixedList(ComponentValType, u32),
+    Map(ComponentValType, ComponentValType),
 }
 
 fn encode(def: &Def, enc: ComponentDefinedTypeEncoder<'_>) {
@@ -93,6 +95,8 @@ fn encode(def: &Def, enc: ComponentDefinedTypeEncoder<'_>) {
         Def::Option(t) => enc.option(*t),
         Def::Result(ok, err) => enc.result(*ok, *err),
         Def::Flags(ns) => enc.flags(ns.iter().map(|n| n.as_str())),
+        Def::FixedList(t, n) => enc.fixed_length_list(*t, *n),
+        Def::Map(k, v) => enc.map(*k, *v),
     }
 }
 
@@ -233,6 +237,8 @@ impl Types {
                 err.as_ref().map(|t| self.val(s, t)),
             ),
             Ty::Flags { count, .. } => Def::Flags((0..*count as usize).map(flag_name).collect()),
+            Ty::FixedList(t, n) => Def::FixedList(self.val(s, t), *n),
+            Ty::Map(k, v) => Def::Map(self.val(s, k), self.val(s, v)),
         };
         let i = s.define(&def);
         match named_id {

@@ -246,6 +246,7 @@ impl FnGen {
                     self.op(I::End);
                 }
             }
+            Ty::FixedList(..) | Ty::Map(..) => self.store_flat(&ty.abi(), base, off, srcs),
         }
     }
 
@@ -273,6 +274,7 @@ impl FnGen {
             Ty::Record { fields: ts, .. } | Ty::Tuple(ts) if ts.len() == 1 => {
                 self.load_single_at(&ts[0], off)
             }
+            Ty::FixedList(t, 1) => self.load_single_at(t, off),
             // Not reached: these flatten to more than one value.
             _ => self.op(I::Unreachable),
         }
@@ -534,6 +536,7 @@ impl FnGen {
                     self.op(I::End);
                 }
             }
+            Ty::FixedList(..) | Ty::Map(..) => self.xform(&ty.abi(), base, off),
         }
     }
 
@@ -632,6 +635,7 @@ pub fn breakable(ty: &Ty, off: u32) -> Option<(&Ty, u32)> {
 
 /// The corruptions `bad` can apply to a result of `ty`.
 pub fn corruptions(ty: &Ty) -> Vec<Corruption> {
+    let ty = &ty.abi();
     let mut out = vec![Corruption::Unreachable];
     let (_, align) = ty.size_align();
     let n = ty.flat().len();
@@ -658,6 +662,7 @@ pub fn corruptions(ty: &Ty) -> Vec<Corruption> {
 /// The body of `bad`: the argument echoed, then broken as `how` says; the
 /// lifting of its result must trap.
 pub fn bad(ty: &Ty, how: Corruption, realloc: u32, enc: Enc) -> Function {
+    let ty = &ty.abi();
     let (params, _) = core_sig(ty, false);
     let mut g = FnGen::new(params.len(), realloc, enc);
     let area = g.arg_in_memory(ty);

@@ -7,7 +7,9 @@
 //! variants with and without payloads whose cases share joined slots (now
 //! and then with more than 256 cases), enums, flags of 1 to 32, options,
 //! results with and without payloads, tuples, lists (of strings, of
-//! records ...), strings, chars, every integer and both floats, nested up
+//! records ...), fixed-length lists `list<T, N>`, maps `map<K, V>` (wasmtime
+//! 48 has both, fixed-length lists behind a config switch), strings, chars,
+//! every integer and both floats, nested up
 //! to 3 levels (5 in a tenth); now and then a record or tuple wide enough to spill its
 //! parameters, a tuple maybe spread over one parameter per element) and one
 //! component ([`build`]) that has, for each type `T`:
@@ -35,15 +37,25 @@
 //! broken-`realloc` ones (and each `bad` once, in a fresh instance: a trap
 //! poisons it).
 //!
+//! Each seed also runs a random sequence of resource calls ([`resources`]:
+//! own and borrow handles of two guest-defined resource types, directly and
+//! through a forwarder, checked by rep and by the destructor log, and
+//! misuses that must trap alike), summed up on a second line,
+//! `component-differential-resources: N passed, M failed`. The seed's failed
+//! component is written only for the generated part (the resource
+//! component is `resources.wat`).
+//!
 //! `component_differential [--count N] [--from F] [--seed S] [--dump DIR]`:
 //! N seeds from F (default 1500 from 0), or seed S alone; a failing seed's component (and
 //! its failures) is written to DIR (default `target/component-differential`).
 //! Exits non-zero on any difference or when the run compared too little
 //! (calls per type kind, per shape, per path, per value feature, per
-//! encoding pair, per trap kind).
+//! encoding pair, per trap kind; resource calls per function and path,
+//! destructor log entries, traps per misuse).
 
 mod build;
 mod emit;
+mod resources;
 mod types;
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -765,13 +777,27 @@ fn main() -> ExitCode {
         }
     };
     let engine = ny::Engine::default();
-    let wengine = match wasmtime::Engine::new(&wasmtime::Config::new()) {
+    // Fixed-length lists are off by default in wasmtime 48 (maps are on);
+    // our engine always accepts both.
+    let mut wconfig = wasmtime::Config::new();
+    wconfig
+        .wasm_component_model_fixed_length_lists(true)
+        .wasm_component_model_map(true);
+    let wengine = match wasmtime::Engine::new(&wconfig) {
         Ok(e) => e,
         Err(e) => {
             eprintln!("component_differential: making wasmtime's engine: {e:#}");
             return ExitCode::from(2);
         }
     };
+    let res_compiled = match resources::ResCompiled::new(&engine, &wengine) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("component_differential: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let mut res_tally = resources::ResTally::default();
     let seeds: Vec<u64> = match args.seed {
         Some(s) => vec![s],
         None => (args.from..args.from + args.count).collect(),
@@ -793,6 +819,14 @@ fn main() -> ExitCode {
             let spec = spec_for(seed);
             let tys: Vec<String> = spec.types.iter().map(Ty::wit).collect();
             failures.push(format!("seed {seed}: {e}\n  types: {tys:?}"));
+        }
+        let r = catch_unwind(AssertUnwindSafe(|| {
+            resources::check_seed(&res_compiled, seed, &mut res_tally, &mut failures)
+        }))
+        .unwrap_or_else(|p| Err(format!("panicked: {}", panic_message(&*p))));
+        if let Err(e) = r {
+            res_tally.failed += 1;
+            failures.push(format!("seed {seed} (resources): {e}"));
         }
         if !failures.is_empty() {
             failed_seeds += 1;
@@ -853,7 +887,20 @@ fn main() -> ExitCode {
         pairs.join(", "),
         start.elapsed().as_secs_f64()
     );
-    let mut ok = tally.failed == 0;
+    println!(
+        "component-differential-resources: {} passed, {} failed (calls by function: {:?}; by \
+         path: {} direct, {} through the forwarder; {} destructor logs compared, {} entries; \
+         misuses trapped alike: {:?})",
+        res_tally.passed,
+        res_tally.failed,
+        res_tally.calls,
+        res_tally.paths[0],
+        res_tally.paths[1],
+        res_tally.logs,
+        res_tally.log_entries,
+        res_tally.traps
+    );
+    let mut ok = tally.failed == 0 && res_tally.failed == 0;
     if seed_count >= 100 {
         let mut require = |cond: bool, what: String| {
             if !cond {
@@ -904,6 +951,46 @@ fn main() -> ExitCode {
             require(
                 n >= MIN_PER_CORRUPTION,
                 format!("{n} traps compared for {c:?} (at least {MIN_PER_CORRUPTION})"),
+            );
+        }
+        // Resources: every function called, both paths, logs with
+        // entries, every misuse.
+        for f in [
+            "new-r",
+            "new-s",
+            "rep-r",
+            "take-r",
+            "take-s",
+            "both",
+            "echo-rec",
+            "echo-opt",
+            "echo-list",
+            "echo-var",
+            "echo-res",
+            "take-list",
+            "sum-borrows",
+        ] {
+            let n = res_tally.calls.get(f).copied().unwrap_or(0);
+            require(
+                n >= MIN_PER_SHAPE,
+                format!("{n} resource calls of `{f}` (at least {MIN_PER_SHAPE})"),
+            );
+        }
+        for (n, what) in [
+            (res_tally.paths[0], "resource calls made directly"),
+            (res_tally.paths[1], "resource calls through the forwarder"),
+            (res_tally.log_entries, "destructor log entries compared"),
+        ] {
+            require(
+                n >= MIN_PER_SHAPE,
+                format!("{n} {what} (at least {MIN_PER_SHAPE})"),
+            );
+        }
+        for (name, _, _) in resources::MISUSES {
+            let n = res_tally.traps.get(name).copied().unwrap_or(0);
+            require(
+                n >= MIN_PER_CORRUPTION,
+                format!("{n} resource traps compared for `{name}` (at least {MIN_PER_CORRUPTION})"),
             );
         }
         for (i, a) in ENCODINGS.iter().enumerate() {

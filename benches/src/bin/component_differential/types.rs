@@ -29,13 +29,32 @@ pub enum Ty {
     Char,
     String,
     List(Box<Ty>),
-    Record { id: usize, fields: Vec<Ty> },
+    Record {
+        id: usize,
+        fields: Vec<Ty>,
+    },
     Tuple(Vec<Ty>),
-    Variant { id: usize, cases: Vec<Option<Ty>> },
-    Enum { id: usize, cases: u32 },
+    Variant {
+        id: usize,
+        cases: Vec<Option<Ty>>,
+    },
+    Enum {
+        id: usize,
+        cases: u32,
+    },
     Option(Box<Ty>),
     Result(Option<Box<Ty>>, Option<Box<Ty>>),
-    Flags { id: usize, count: u32 },
+    Flags {
+        id: usize,
+        count: u32,
+    },
+    /// `list<T, N>` (N ≥ 1): in the canonical ABI a tuple of N `T`s, the
+    /// generator's values `V::Tuple`.
+    FixedList(Box<Ty>, u32),
+    /// `map<K, V>`: in the canonical ABI a `list<tuple<K, V>>`, the
+    /// generator's values a `V::List` of two-element `V::Tuple`s with
+    /// distinct keys.
+    Map(Box<Ty>, Box<Ty>),
 }
 
 /// A core value type of a flattened interface type.
@@ -57,9 +76,30 @@ pub fn join(a: Flat, b: Flat) -> Flat {
 }
 
 /// The type kinds the coverage floors count (the order of the summary).
-pub const KINDS: [&str; 21] = [
-    "bool", "s8", "u8", "s16", "u16", "s32", "u32", "s64", "u64", "f32", "f64", "char", "string",
-    "list", "record", "tuple", "variant", "enum", "option", "result", "flags",
+pub const KINDS: [&str; 23] = [
+    "bool",
+    "s8",
+    "u8",
+    "s16",
+    "u16",
+    "s32",
+    "u32",
+    "s64",
+    "u64",
+    "f32",
+    "f64",
+    "char",
+    "string",
+    "list",
+    "record",
+    "tuple",
+    "variant",
+    "enum",
+    "option",
+    "result",
+    "flags",
+    "fixed-list",
+    "map",
 ];
 
 /// Field, case and flag names (kebab-case words, unique in their type).
@@ -116,6 +156,33 @@ impl Ty {
             Ty::Option(_) => 18,
             Ty::Result(..) => 19,
             Ty::Flags { .. } => 20,
+            Ty::FixedList(..) => 21,
+            Ty::Map(..) => 22,
+        }
+    }
+
+    /// The type the canonical ABI treats this one as, all the way down: a
+    /// fixed-length list is a tuple of its elements, a map a list of
+    /// key-value tuples (same flattening, layout and lowering). The core
+    /// code is emitted from this form.
+    pub fn abi(&self) -> Ty {
+        let b = |t: &Ty| Box::new(t.abi());
+        match self {
+            Ty::FixedList(t, n) => Ty::Tuple(vec![t.abi(); *n as usize]),
+            Ty::Map(k, v) => Ty::List(Box::new(Ty::Tuple(vec![k.abi(), v.abi()]))),
+            Ty::List(t) => Ty::List(b(t)),
+            Ty::Record { id, fields } => Ty::Record {
+                id: *id,
+                fields: fields.iter().map(Ty::abi).collect(),
+            },
+            Ty::Tuple(ts) => Ty::Tuple(ts.iter().map(Ty::abi).collect()),
+            Ty::Variant { id, cases } => Ty::Variant {
+                id: *id,
+                cases: cases.iter().map(|c| c.as_ref().map(Ty::abi)).collect(),
+            },
+            Ty::Option(t) => Ty::Option(b(t)),
+            Ty::Result(ok, err) => Ty::Result(ok.as_deref().map(b), err.as_deref().map(b)),
+            t => t.clone(),
         }
     }
 
@@ -162,6 +229,7 @@ impl Ty {
                 out.push(Flat::I32);
                 out.extend(self.joined());
             }
+            Ty::FixedList(..) | Ty::Map(..) => self.abi().flat_into(out),
         }
     }
 
@@ -218,6 +286,7 @@ impl Ty {
                 let payload = align_to(d, align);
                 (align_to(payload + size, align), align)
             }
+            Ty::FixedList(..) | Ty::Map(..) => self.abi().size_align(),
         }
     }
 
@@ -297,6 +366,8 @@ impl Ty {
                 format!("result<{}, {}>", s(ok), s(err))
             }
             Ty::Flags { id, count } => format!("flags t{id} ({count} flags)"),
+            Ty::FixedList(t, n) => format!("list<{}, {n}>", t.wit()),
+            Ty::Map(k, v) => format!("map<{}, {}>", k.wit(), v.wit()),
         }
     }
 }
@@ -366,6 +437,17 @@ impl V {
         seen[ty.kind()] = true;
         match (self, ty) {
             (V::List(vs), Ty::List(t)) => vs.iter().for_each(|v| v.kinds(t, seen)),
+            (V::Tuple(vs), Ty::FixedList(t, _)) => vs.iter().for_each(|v| v.kinds(t, seen)),
+            (V::List(es), Ty::Map(k, v)) => {
+                for e in es {
+                    if let V::Tuple(kv) = e
+                        && let [x, y] = &kv[..]
+                    {
+                        x.kinds(k, seen);
+                        y.kinds(v, seen);
+                    }
+                }
+            }
             (V::Record(vs), Ty::Record { fields: ts, .. }) | (V::Tuple(vs), Ty::Tuple(ts)) => {
                 vs.iter().zip(ts).for_each(|(v, t)| v.kinds(t, seen))
             }
@@ -491,7 +573,7 @@ impl TypeGen<'_> {
             };
         }
         let d = depth - 1;
-        match self.rng.below(8) {
+        match self.rng.below(9) {
             0 => Ty::List(Box::new(self.ty(d))),
             1 => {
                 let max = if self.rng.one_in(6) { 20 } else { 5 };
@@ -519,6 +601,24 @@ impl TypeGen<'_> {
                 Ty::Variant { id, cases }
             }
             5 => Ty::Option(Box::new(self.ty(d))),
+            7 if self.rng.chance(50) => {
+                let n = if self.rng.one_in(8) {
+                    9 + self.rng.below(24)
+                } else {
+                    1 + self.rng.below(4)
+                };
+                Ty::FixedList(Box::new(self.ty(d)), n as u32)
+            }
+            8 => {
+                // Keys: the primitives but floats (the `<keytype>` rule).
+                let key = loop {
+                    match self.primitive() {
+                        Ty::F32 | Ty::F64 => continue,
+                        k => break k,
+                    }
+                };
+                Ty::Map(Box::new(key), Box::new(self.ty(d)))
+            }
             6 => {
                 let mut side = || (!self.rng.chance(25)).then(|| Box::new(self.ty(d)));
                 let ok = side();
@@ -668,6 +768,31 @@ pub fn rand_val(rng: &mut Rng, ty: &Ty, budget: &mut usize) -> V {
             V::Record(fields.iter().map(|t| rand_val(rng, t, budget)).collect())
         }
         Ty::Tuple(ts) => V::Tuple(ts.iter().map(|t| rand_val(rng, t, budget)).collect()),
+        Ty::FixedList(t, n) => V::Tuple((0..*n).map(|_| rand_val(rng, t, budget)).collect()),
+        Ty::Map(k, v) => {
+            let len = match rng.below(20) {
+                0..=4 => 0,
+                5..=17 => 1 + rng.below(6),
+                _ => 6 + rng.below(60),
+            }
+            .min(*budget);
+            // Distinct keys (a few tries: a `bool` has two).
+            let mut keys: Vec<V> = Vec::new();
+            for _ in 0..2 * len {
+                if keys.len() == len {
+                    break;
+                }
+                let key = rand_val(rng, k, budget);
+                if !keys.contains(&key) {
+                    keys.push(key);
+                }
+            }
+            V::List(
+                keys.into_iter()
+                    .map(|key| V::Tuple(vec![key, rand_val(rng, v, budget)]))
+                    .collect(),
+            )
+        }
         Ty::Variant { .. } | Ty::Option(_) | Ty::Result(..) => {
             let cases = ty.cases().unwrap_or_default();
             // Options are `some` and results `ok` more often than not.
@@ -708,7 +833,8 @@ pub fn swap_case(c: char) -> char {
 
 /// What the `transform` exports (and the host's) return for `v`: booleans
 /// negated, integers plus one (wrapping), floats negated, ASCII letters in
-/// chars and strings with their case swapped, lists reversed, enums the
+/// chars and strings with their case swapped, lists and maps reversed
+/// (a fixed-length list is not: its ABI is a tuple's), enums the
 /// next case (wrapping), flags inverted, every part of a compound value
 /// transformed (a variant keeps its case).
 pub fn transform(ty: &Ty, v: &V) -> V {
@@ -732,6 +858,13 @@ pub fn transform(ty: &Ty, v: &V) -> V {
         }
         (Ty::Tuple(ts), V::Tuple(vs)) => {
             V::Tuple(vs.iter().zip(ts).map(|(v, t)| transform(t, v)).collect())
+        }
+        (Ty::FixedList(t, _), V::Tuple(vs)) => {
+            V::Tuple(vs.iter().map(|v| transform(t, v)).collect())
+        }
+        (Ty::Map(k, v), V::List(es)) => {
+            let kv = Ty::Tuple(vec![(**k).clone(), (**v).clone()]);
+            V::List(es.iter().rev().map(|e| transform(&kv, e)).collect())
         }
         (_, V::Case(c, p)) => {
             let t = ty
@@ -778,6 +911,17 @@ pub fn to_ny(ty: &Ty, v: &V) -> ny::Val {
         (Ty::Tuple(ts), V::Tuple(vs)) => {
             ny::Val::Tuple(vs.iter().zip(ts).map(|(v, t)| to_ny(t, v)).collect())
         }
+        (Ty::FixedList(t, _), V::Tuple(vs)) => {
+            ny::Val::List(vs.iter().map(|v| to_ny(t, v)).collect())
+        }
+        (Ty::Map(k, v), V::List(es)) => ny::Val::Map(
+            es.iter()
+                .filter_map(|e| match e {
+                    V::Tuple(kv) if kv.len() == 2 => Some((to_ny(k, &kv[0]), to_ny(v, &kv[1]))),
+                    _ => None,
+                })
+                .collect(),
+        ),
         (_, V::Case(c, p)) => {
             let t = ty
                 .cases()
@@ -832,6 +976,17 @@ pub fn to_wt(ty: &Ty, v: &V) -> wt::Val {
         (Ty::Tuple(ts), V::Tuple(vs)) => {
             wt::Val::Tuple(vs.iter().zip(ts).map(|(v, t)| to_wt(t, v)).collect())
         }
+        (Ty::FixedList(t, _), V::Tuple(vs)) => {
+            wt::Val::FixedLengthList(vs.iter().map(|v| to_wt(t, v)).collect())
+        }
+        (Ty::Map(k, v), V::List(es)) => wt::Val::Map(
+            es.iter()
+                .filter_map(|e| match e {
+                    V::Tuple(kv) if kv.len() == 2 => Some((to_wt(k, &kv[0]), to_wt(v, &kv[1]))),
+                    _ => None,
+                })
+                .collect(),
+        ),
         (_, V::Case(c, p)) => {
             let t = ty
                 .cases()
@@ -864,6 +1019,17 @@ fn index_of(name: &str, prefix: char, limit: usize) -> Result<u32, String> {
         .and_then(|n| n.parse::<u32>().ok())
         .filter(|&n| (n as usize) < limit)
         .ok_or_else(|| format!("unknown name `{name}`"))
+}
+
+/// The `Val` pattern of a fixed-length list: our `Val::List`, wasmtime's
+/// `Val::FixedLengthList`.
+macro_rules! fixed {
+    (ny, $vs:ident) => {
+        ny::Val::List($vs)
+    };
+    (wt, $vs:ident) => {
+        wt::Val::FixedLengthList($vs)
+    };
 }
 
 macro_rules! from_val {
@@ -912,6 +1078,14 @@ macro_rules! from_val {
                         .map(|(v, t)| $name(t, v))
                         .collect::<Result<_, _>>()?,
                 ),
+                (Ty::Map(k, t), X::Map(es)) => V::List(
+                    es.iter()
+                        .map(|(x, y)| Ok(V::Tuple(vec![$name(k, x)?, $name(t, y)?])))
+                        .collect::<Result<_, String>>()?,
+                ),
+                (Ty::FixedList(t, n), fixed!($m, vs)) if vs.len() == *n as usize => {
+                    V::Tuple(vs.iter().map(|v| $name(t, v)).collect::<Result<_, _>>()?)
+                }
                 (Ty::Variant { .. }, X::Variant(n, p)) => {
                     let c = index_of(n, 'c', cases.len())?;
                     V::Case(c, payload(cases[c as usize], p)?)
