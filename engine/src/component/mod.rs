@@ -28,6 +28,7 @@
 //! Compiled trampolines and fused adapters are the next layers.
 
 mod abi;
+mod adapter;
 mod call;
 #[allow(clippy::module_inception)]
 mod component;
