@@ -109,7 +109,15 @@ pub(crate) fn compiled_adapter<T: 'static>(
     for e in &plan.entering {
         flags.push(global(*e)?);
     }
-    let mut externs = vec![Extern::Func(trap_func(store)?), Extern::Func(callee.core)];
+    let trap = match store.opaque.components().data(data).adapter_trap {
+        Some(f) => f,
+        None => {
+            let f = trap_func(store)?;
+            store.opaque.components().data(data).adapter_trap = Some(f);
+            f
+        }
+    };
+    let mut externs = vec![Extern::Func(trap), Extern::Func(callee.core)];
     if plan.post_return {
         let Some(post) = callee.options.post_return else {
             return Err(

@@ -3,8 +3,9 @@
 //! (`abi.rs`). Four kinds: the host calling a lifted export
 //! ([`call_lifted`]), a component calling a lowered host function
 //! ([`lowered_host_func`]), one component instance calling another's
-//! export through a fused adapter ([`adapter_func`]), and the resource
-//! built-ins ([`resource_builtin`]).
+//! export through a fused adapter ([`adapter_func`], where the compiler
+//! made no compiled adapter: `adapter.rs`), and the resource built-ins
+//! ([`resource_builtin`]).
 //!
 //! The canonical ABI's instance flags are kept here: an instance is not
 //! entered again while a call into it is in progress, and after a trap in

@@ -433,6 +433,7 @@ pub(crate) fn instantiate<T: 'static>(
         resources: Vec::with_capacity(inl.num_resources as usize),
         flags,
         flag_globals,
+        adapter_trap: None,
         tables: (0..n).map(|_| Default::default()).collect(),
         resource_map: HashMap::new(),
         exports: Vec::new(),

@@ -43,6 +43,8 @@ pub(crate) struct InstanceData {
     /// compiled adapters) and its handle table.
     pub(crate) flags: Vec<InstanceFlags>,
     pub(crate) flag_globals: Vec<crate::Global>,
+    /// The trap intrinsic the compiled adapters import, made on first use.
+    pub(crate) adapter_trap: Option<CoreFunc>,
     pub(crate) tables: Vec<HandleTable>,
     /// The store's resource type a static resource index means in a
     /// component instance, where the inliner could tell.
