@@ -4,8 +4,9 @@
 //! the arguments and on the result (bool normalised, narrow integers
 //! masked or sign-extended, NaNs canonical, `char` checked, discriminants
 //! checked, flag bits past the type cleared, unused variant slots zeroed),
-//! the traps' messages, and that the adapters are actually compiled (not
-//! the host's dynamic adapter).
+//! the traps' messages, lists of integers copied between the two
+//! memories (range checks, the callee's `realloc` and its checks), and that
+//! the adapters are actually compiled (not the host's dynamic adapter).
 //!
 //! The callee `$C` returns each flat slot it receives as a `u64` (`T-k`:
 //! slot `k` of a `T`) or makes a `T` from raw bits (`mk-T`); the caller
@@ -457,4 +458,160 @@ fn bad_values_trap_with_the_specs_messages() {
         let m = trap_message(call(&mut s, &i, "c-u32-0", &[5]));
         assert!(m.contains("cannot enter component instance"), "{name}: {m}");
     }
+}
+
+/// Lists of plain integers as parameters: the callee (`$A`) sums what it
+/// gets and counts its `realloc` calls; the caller (`$B`) passes a pointer
+/// and length into its own memory as they are.
+const LISTS: &str = r#"(component
+  (component $A
+    (core module $M
+      (memory (export "mem") 1)
+      (global $next (mut i32) (i32.const 1024))
+      (global $calls (mut i32) (i32.const 0))
+      (global $skew (mut i32) (i32.const 0))
+      (func (export "realloc") (param i32 i32 i32 i32) (result i32)
+        (local $r i32)
+        (global.set $calls (i32.add (global.get $calls) (i32.const 1)))
+        (local.set $r (i32.and (i32.add (global.get $next) (i32.sub (local.get 2) (i32.const 1)))
+          (i32.sub (i32.const 0) (local.get 2))))
+        (global.set $next (i32.add (local.get $r) (local.get 3)))
+        (i32.add (local.get $r) (global.get $skew)))
+      (func (export "skew") (param i32) (global.set $skew (local.get 0)))
+      (func (export "calls") (result i32) (global.get $calls))
+      (func (export "sum8") (param $p i32) (param $n i32) (result i64) (local $s i64)
+        (block $d (loop $l
+          (br_if $d (i32.eqz (local.get $n)))
+          (local.set $s (i64.add (local.get $s) (i64.load8_u (local.get $p))))
+          (local.set $p (i32.add (local.get $p) (i32.const 1)))
+          (local.set $n (i32.sub (local.get $n) (i32.const 1)))
+          (br $l)))
+        (local.get $s))
+      (func (export "sum64") (param $p i32) (param $n i32) (param $q i32) (param $m i32) (result i64) (local $s i64)
+        (block $d (loop $l
+          (br_if $d (i32.eqz (local.get $n)))
+          (local.set $s (i64.add (local.get $s) (i64.load (local.get $p))))
+          (local.set $p (i32.add (local.get $p) (i32.const 8)))
+          (local.set $n (i32.sub (local.get $n) (i32.const 1)))
+          (br $l)))
+        (i64.add (local.get $s) (i64.load16_s (local.get $q)))))
+    (core instance $m (instantiate $M))
+    (func (export "skew") (param "n" u32) (canon lift (core func $m "skew")))
+    (func (export "calls") (result u32) (canon lift (core func $m "calls")))
+    (func (export "sum8") (param "l" (list u8)) (result u64)
+      (canon lift (core func $m "sum8") (memory (core memory $m "mem")) (realloc (core func $m "realloc"))))
+    (func (export "sum64") (param "l" (list s64)) (param "h" (list s16)) (result s64)
+      (canon lift (core func $m "sum64") (memory (core memory $m "mem")) (realloc (core func $m "realloc")))))
+  (component $B
+    (import "sum8" (func $sum8 (param "l" (list u8)) (result u64)))
+    (import "sum64" (func $sum64 (param "l" (list s64)) (param "h" (list s16)) (result s64)))
+    (core module $Mem (memory (export "mem") 1)
+      (data (i32.const 0) "\01\02\03\04\05\06\07\08\09\0a")
+      (data (i32.const 16) "\ff\ff\ff\ff\ff\ff\ff\ff\02\00\00\00\00\00\00\00\fe\ff"))
+    (core instance $mem (instantiate $Mem))
+    (core func $sum8' (canon lower (func $sum8) (memory (core memory $mem "mem"))))
+    (core func $sum64' (canon lower (func $sum64) (memory (core memory $mem "mem"))))
+    (core module $M
+      (import "a" "sum8" (func $sum8 (param i32 i32) (result i64)))
+      (import "a" "sum64" (func $sum64 (param i32 i32 i32 i32) (result i64)))
+      (func (export "sum8") (param i32 i32) (result i64) (call $sum8 (local.get 0) (local.get 1)))
+      (func (export "sum64") (param i32 i32 i32 i32) (result i64)
+        (call $sum64 (local.get 0) (local.get 1) (local.get 2) (local.get 3))))
+    (core instance $m (instantiate $M (with "a" (instance
+      (export "sum8" (func $sum8')) (export "sum64" (func $sum64'))))))
+    (func (export "sum8") (param "p" u32) (param "n" u32) (result u64) (canon lift (core func $m "sum8")))
+    (func (export "sum64") (param "p" u32) (param "n" u32) (param "q" u32) (param "m" u32) (result u64)
+      (canon lift (core func $m "sum64"))))
+  (instance $a (instantiate $A))
+  (instance $b (instantiate $B (with "sum8" (func $a "sum8")) (with "sum64" (func $a "sum64"))))
+  (export "sum8" (func $b "sum8"))
+  (export "sum64" (func $b "sum64"))
+  (export "skew" (func $a "skew"))
+  (export "calls" (func $a "calls")))"#;
+
+fn lists() -> (Store<()>, Instance) {
+    let engine = Engine::default();
+    let component = Component::new(&engine, LISTS).unwrap();
+    assert_eq!(component.compiled_adapters(), (2, 2));
+    let mut store = Store::new(&engine, ());
+    let i = Linker::new(&engine)
+        .instantiate(&mut store, &component)
+        .unwrap();
+    (store, i)
+}
+
+fn call_u32s(
+    s: &mut Store<()>,
+    i: &Instance,
+    name: &str,
+    args: &[u32],
+) -> nyash_engine::Result<Val> {
+    let f = i.get_func(&mut *s, name).expect("export");
+    let args: Vec<Val> = args.iter().map(|a| Val::U32(*a)).collect();
+    let mut out = vec![Val::Bool(false); f.results(&*s).len()];
+    f.call(&mut *s, &args, &mut out)?;
+    Ok(out.pop().unwrap_or(Val::Bool(false)))
+}
+
+#[test]
+fn lists_of_integers_are_copied_between_the_memories() {
+    let (mut s, i) = lists();
+    assert_eq!(
+        call_u32s(&mut s, &i, "sum8", &[0, 10]).unwrap(),
+        Val::U64(55)
+    );
+    assert_eq!(call_u32s(&mut s, &i, "sum8", &[3, 0]).unwrap(), Val::U64(0));
+    // Two lists: -1 + 2 and -2.
+    assert_eq!(
+        call_u32s(&mut s, &i, "sum64", &[16, 2, 32, 1]).unwrap(),
+        Val::U64(u64::MAX)
+    );
+    // One realloc per list, empty ones too.
+    assert_eq!(call_u32s(&mut s, &i, "calls", &[]).unwrap(), Val::U32(4));
+}
+
+#[test]
+fn bad_lists_trap_with_the_specs_messages() {
+    for (name, args, message) in [
+        (
+            "sum64",
+            &[4u32, 1, 0, 0][..],
+            "list at 0x4, not aligned to 8",
+        ),
+        (
+            "sum64",
+            &[16, 2, 33, 1][..],
+            "list at 0x21, not aligned to 2",
+        ),
+        ("sum8", &[65530, 7][..], "list content out-of-bounds"),
+        ("sum8", &[65530, 7][..], "past the memory's 65536 bytes"),
+        (
+            "sum8",
+            &[0, 1 << 28][..],
+            "list of 268435456 elements of 1 bytes",
+        ),
+    ] {
+        let (mut s, i) = lists();
+        let e = call_u32s(&mut s, &i, name, args).unwrap_err();
+        assert!(e.to_string().contains(message), "{name}{args:?}: {e}");
+        assert!(e.trap().is_some(), "{e}");
+    }
+    // The callee's realloc returning an unaligned pointer, then one past
+    // its memory.
+    let (mut s, i) = lists();
+    call_u32s(&mut s, &i, "skew", &[1]).unwrap();
+    let e = call_u32s(&mut s, &i, "sum64", &[16, 2, 32, 1]).unwrap_err();
+    assert!(
+        e.to_string()
+            .contains("realloc(0x0, 0, 8, 16) returned 0x401"),
+        "{e}"
+    );
+    let (mut s, i) = lists();
+    call_u32s(&mut s, &i, "skew", &[0xfffc - 1024]).unwrap();
+    let e = call_u32s(&mut s, &i, "sum8", &[0, 10]).unwrap_err();
+    assert!(
+        e.to_string()
+            .contains("realloc(0x0, 0, 1, 10) returned 0xfffc, past the memory's 65536 bytes"),
+        "{e}"
+    );
 }

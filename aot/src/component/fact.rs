@@ -12,9 +12,10 @@
 //! values and whose result to at most one (nothing spilled to memory), of
 //! any type made of scalars (`bool`, the integers, floats, `char`),
 //! records, tuples, fixed-length lists, variants, enums, options,
-//! results and flags, with the same type on both sides. Strings, lists,
-//! maps and resource handles need the memories, `realloc` or the handle
-//! tables and stay dynamic.
+//! results and flags, and parameters that are lists of plain integers,
+//! with the same type on both sides. Strings, other lists, maps and
+//! resource handles need transcoding, element loops or the handle tables
+//! and stay dynamic.
 //!
 //! The adapter's body, in the dynamic path's order (so traps and the
 //! instances they close are the same):
@@ -39,14 +40,25 @@
 //!    poisoning), as in the dynamic path.
 //!
 //! Traps with a component-model message go through one imported host
-//! function, `trap(code, a, b)` ([`TRAP_CANNOT_LEAVE`] ...), which never
-//! returns.
+//! function, `trap(code, a, b, c, d)` ([`TRAP_CANNOT_LEAVE`] ...), which
+//! never returns.
 //!
-//! Imports of an adapter module, in this order: functions `fact.trap`,
-//! `fact.callee`, `fact.post_return` (if the callee has one); mutable `i32`
-//! globals `fact.caller_flags`, `fact.callee_flags`, then one
-//! `fact.enter` per instance of [`AdapterPlan::entering`]. Export:
-//! `adapter`.
+//! Lists of plain integers (`list<u8>` ... `list<s64>`) as top-level
+//! parameters are compiled too: their range in the caller's memory
+//! checked as `load_list_from_range` does (length limit, alignment,
+//! bounds), then, once the call has entered the callee, the callee's
+//! `realloc(0, 0, align, bytes)` called with its `may_leave` cleared, the
+//! result checked (alignment, bounds) and the bytes copied with one
+//! multi-memory `memory.copy`. Lists elsewhere (in results, in records or
+//! variants, of other elements) stay dynamic.
+//!
+//! Imports of an adapter module, in this order: functions `fact.trap`
+//! (`(code, a, b, c, d)`), `fact.callee`, `fact.post_return` (if the
+//! callee has one), `fact.realloc` (the callee's, if a parameter is a
+//! list); memories `fact.caller_memory`, `fact.callee_memory` (if a
+//! parameter is a list); mutable `i32` globals `fact.caller_flags`,
+//! `fact.callee_flags`, then one `fact.enter` per instance of
+//! [`AdapterPlan::entering`]. Export: `adapter`.
 
 use serde::{Deserialize, Serialize};
 use wasm_encoder::{
@@ -71,6 +83,24 @@ pub const TRAP_INVALID_CHAR: i32 = 2;
 /// A discriminant past the case count (`a` = it, `b` = the count).
 pub const TRAP_INVALID_DISCRIMINANT: i32 = 3;
 
+/// A list longer than the canonical ABI allows (`a` = count, `b` = element
+/// size, `c` = pointer).
+pub const TRAP_LIST_TOO_LONG: i32 = 4;
+/// A list pointer not aligned to its element (`a` = pointer, `b` = alignment).
+pub const TRAP_LIST_UNALIGNED: i32 = 5;
+/// A list's elements past the caller's memory (`a` = count, `b` = element
+/// size, `c` = pointer, `d` = the memory's pages).
+pub const TRAP_LIST_OUT_OF_BOUNDS: i32 = 6;
+/// The callee's `realloc` returned an unaligned pointer (`a` = alignment,
+/// `b` = size, `c` = pointer).
+pub const TRAP_REALLOC_UNALIGNED: i32 = 7;
+/// The callee's `realloc` returned a list area past its memory (`a` =
+/// alignment, `b` = size, `c` = pointer, `d` = the memory's pages).
+pub const TRAP_REALLOC_LIST_OUT_OF_BOUNDS: i32 = 8;
+
+/// The canonical ABI's limit on a list's byte length.
+const MAX_LIST_BYTE_LENGTH: i64 = (1 << 28) - 1;
+
 /// The most flat parameters passed as core values (past it, memory).
 const MAX_FLAT_PARAMS: usize = 16;
 /// The most flat results returned as core values.
@@ -91,6 +121,10 @@ pub struct AdapterPlan {
     /// Whether the callee has a `post-return` (imported as
     /// `fact.post_return`).
     pub post_return: bool,
+    /// Whether a parameter is a list copied between the two memories:
+    /// then the adapter imports the callee's `realloc` (`fact.realloc`)
+    /// and the memories `fact.caller_memory`, `fact.callee_memory`.
+    pub memories: bool,
 }
 
 /// The compiled adapters of a component: module bytes (identical modules
@@ -131,6 +165,13 @@ pub fn compile_adapters(
         }
         let entering = entering_set(&inl.parents, lift.instance, *lower_instance);
         let post_return = lift.options.post_return.is_some();
+        let memories = lifted
+            .params
+            .iter()
+            .any(|(_, t)| list_layout(types, *t).is_some());
+        if memories && (lift.options.realloc.is_none() || lift.options.memory.is_none()) {
+            continue;
+        }
         let Some(bytes) = generate(types, lifted, entering.len(), post_return) else {
             continue;
         };
@@ -148,6 +189,7 @@ pub fn compile_adapters(
                 caller: *lower_instance,
                 callee: lift.instance,
                 post_return,
+                memories,
             });
         }
     }
@@ -263,11 +305,40 @@ fn same(types: &ComponentTypes, a: InterfaceType, b: InterfaceType, depth: u32) 
             (DefinedType::Result { ok: o, err: e }, DefinedType::Result { ok: p, err: f }) => {
                 same_opt(*o, *p) && same_opt(*e, *f)
             }
-            // Lists, maps, strings and handles are not compiled yet.
+            // Lists of plain integers (copied with `memory.copy`; only as
+            // parameters, `flatten` refuses them elsewhere); other lists,
+            // maps, strings and handles are not compiled yet.
+            (DefinedType::List(e), DefinedType::List(f)) => {
+                same(types, *e, *f, depth + 1) && int_layout(types, *e).is_some()
+            }
             _ => false,
         },
         (T::Defined(_), _) | (_, T::Defined(_)) | (T::String, _) => false,
         (x, y) => x == y,
+    }
+}
+
+/// The size (= alignment) of an integer type whose bytes cross as they
+/// are (no check, no normalisation).
+fn int_layout(types: &ComponentTypes, t: InterfaceType) -> Option<u32> {
+    use InterfaceType as T;
+    match resolve(types, t).ok()? {
+        T::S8 | T::U8 => Some(1),
+        T::S16 | T::U16 => Some(2),
+        T::S32 | T::U32 => Some(4),
+        T::S64 | T::U64 => Some(8),
+        _ => None,
+    }
+}
+
+/// The element size of a list of plain integers, if `t` is one.
+fn list_layout(types: &ComponentTypes, t: InterfaceType) -> Option<u32> {
+    match resolve(types, t).ok()? {
+        InterfaceType::Defined(i) => match types.defined(i) {
+            DefinedType::List(e) => int_layout(types, *e),
+            _ => None,
+        },
+        _ => None,
     }
 }
 
@@ -368,6 +439,9 @@ struct Body<'a> {
 const TRAP_FUNC: u32 = 0;
 const CALLEE_FUNC: u32 = 1;
 const POST_RETURN_FUNC: u32 = 2;
+/// Memory indices of the imports (adapters with list parameters).
+const CALLER_MEMORY: u32 = 0;
+const CALLEE_MEMORY: u32 = 1;
 /// Global indices of the imports.
 const CALLER_FLAGS: u32 = 0;
 const CALLEE_FLAGS: u32 = 1;
@@ -417,14 +491,23 @@ impl Body<'_> {
         self.i(I::LocalSet(s.local));
     }
 
-    /// Calls the trap intrinsic with `code` and the values the two
-    /// closures push; never returns.
-    fn trap(&mut self, code: i32, a: Instruction<'static>, b: Instruction<'static>) {
+    /// Calls the trap intrinsic with `code` and the values `args` push
+    /// (the rest zero); never returns.
+    fn trap(&mut self, code: i32, args: &[Instruction<'static>]) {
         self.i(Instruction::I32Const(code));
-        self.i(a);
-        self.i(b);
+        for k in 0..4 {
+            self.i(args.get(k).cloned().unwrap_or(Instruction::I32Const(0)));
+        }
         self.i(Instruction::Call(TRAP_FUNC));
         self.i(Instruction::Unreachable);
+    }
+
+    /// Pushes the byte length of memory `mem` as an `i64`.
+    fn mem_bytes(&mut self, mem: u32) {
+        self.i(Instruction::MemorySize(mem));
+        self.i(Instruction::I64ExtendI32U);
+        self.i(Instruction::I64Const(16));
+        self.i(Instruction::I64Shl);
     }
 
     /// Lifts a value of type `t` out of `src` and lowers it into `dst`
@@ -509,7 +592,7 @@ impl Body<'_> {
                 self.i(I::I32LtU);
                 self.i(I::I32Or);
                 self.i(I::If(BlockType::Empty));
-                self.trap(TRAP_INVALID_CHAR, I::LocalGet(tmp), I::I32Const(0));
+                self.trap(TRAP_INVALID_CHAR, &[I::LocalGet(tmp)]);
                 self.i(I::End);
                 self.i(I::LocalGet(tmp));
                 self.write(d, ValType::I32);
@@ -578,8 +661,7 @@ impl Body<'_> {
         self.i(I::If(BlockType::Empty));
         self.trap(
             TRAP_INVALID_DISCRIMINANT,
-            I::LocalGet(disc),
-            I::I32Const(cs.len() as i32),
+            &[I::LocalGet(disc), I::I32Const(cs.len() as i32)],
         );
         self.i(I::End);
         self.i(I::LocalGet(disc));
@@ -622,13 +704,22 @@ fn generate(
     post_return: bool,
 ) -> Option<Vec<u8>> {
     use Instruction as I;
+    // Each parameter: its type, its flat count, its list element size if
+    // it is a list of plain integers.
     let mut params = Vec::new();
     let mut param_tys = Vec::new();
     for (_, t) in &ft.params {
+        if let Some(size) = list_layout(types, *t) {
+            params.push((*t, 2, Some(size)));
+            param_tys.extend([ValType::I32, ValType::I32]);
+            continue;
+        }
         let v = flat(types, *t).ok()?;
-        params.push((*t, v.len()));
+        params.push((*t, v.len(), None));
         param_tys.extend(v);
     }
+    let lists = params.iter().any(|p| p.2.is_some());
+    let realloc_func = POST_RETURN_FUNC + u32::from(post_return);
     let results = match ft.result {
         Some(t) => flat(types, t).ok()?,
         None => Vec::new(),
@@ -665,13 +756,70 @@ fn generate(
     body.i(I::I32And);
     body.i(I::I32Eqz);
     body.i(I::If(BlockType::Empty));
-    body.trap(TRAP_CANNOT_LEAVE, I::I32Const(0), I::I32Const(0));
+    body.trap(TRAP_CANNOT_LEAVE, &[]);
     body.i(I::End);
-    // 2. The arguments.
+    // 2. The arguments. A list's range in the caller's memory is checked
+    // here (`load_list_from_range`: length, alignment, bounds); its copy
+    // into the callee's memory is made once the call has entered (4).
     let mut at = 0;
-    for (t, n) in &params {
-        body.copy(*t, &src[at..at + n], &dst[at..at + n]).ok()?;
+    let mut copies = Vec::new();
+    for &(t, n, list) in &params {
+        let (s, d) = (&src[at..at + n], &dst[at..at + n]);
         at += n;
+        let Some(size) = list else {
+            body.copy(t, s, d).ok()?;
+            continue;
+        };
+        let (ptr, count) = (s[0].local, s[1].local);
+        let bytes = body.local(ValType::I64);
+        body.i(I::LocalGet(count));
+        body.i(I::I64ExtendI32U);
+        body.i(I::I64Const(i64::from(size)));
+        body.i(I::I64Mul);
+        body.i(I::LocalTee(bytes));
+        body.i(I::I64Const(MAX_LIST_BYTE_LENGTH));
+        body.i(I::I64GtU);
+        body.i(I::If(BlockType::Empty));
+        body.trap(
+            TRAP_LIST_TOO_LONG,
+            &[
+                I::LocalGet(count),
+                I::I32Const(size as i32),
+                I::LocalGet(ptr),
+            ],
+        );
+        body.i(I::End);
+        if size > 1 {
+            body.i(I::LocalGet(ptr));
+            body.i(I::I32Const(size as i32 - 1));
+            body.i(I::I32And);
+            body.i(I::If(BlockType::Empty));
+            body.trap(
+                TRAP_LIST_UNALIGNED,
+                &[I::LocalGet(ptr), I::I32Const(size as i32)],
+            );
+            body.i(I::End);
+        }
+        body.i(I::LocalGet(ptr));
+        body.i(I::I64ExtendI32U);
+        body.i(I::LocalGet(bytes));
+        body.i(I::I64Add);
+        body.mem_bytes(CALLER_MEMORY);
+        body.i(I::I64GtU);
+        body.i(I::If(BlockType::Empty));
+        body.trap(
+            TRAP_LIST_OUT_OF_BOUNDS,
+            &[
+                I::LocalGet(count),
+                I::I32Const(size as i32),
+                I::LocalGet(ptr),
+                I::MemorySize(CALLER_MEMORY),
+            ],
+        );
+        body.i(I::End);
+        body.i(I::LocalGet(count));
+        body.i(I::LocalSet(d[1].local));
+        copies.push((ptr, bytes, size, d[0].local));
     }
     // 3. Enter.
     let enter: Vec<u32> = (0..entering as u32).map(|i| FIRST_ENTER + i).collect();
@@ -681,7 +829,7 @@ fn generate(
         body.i(I::I32And);
         body.i(I::I32Eqz);
         body.i(I::If(BlockType::Empty));
-        body.trap(TRAP_CANNOT_ENTER, I::I32Const(0), I::I32Const(0));
+        body.trap(TRAP_CANNOT_ENTER, &[]);
         body.i(I::End);
     }
     for &g in &enter {
@@ -689,6 +837,66 @@ fn generate(
         body.i(I::I32Const(!FLAG_MAY_ENTER));
         body.i(I::I32And);
         body.i(I::GlobalSet(g));
+    }
+    // The lists lowered into the callee (`store_list_into_range`):
+    // `realloc(0, 0, align, bytes)` with the callee's `may_leave` cleared,
+    // its result checked, the bytes copied between the memories.
+    for &(ptr, bytes, size, out) in &copies {
+        let p = body.local(ValType::I32);
+        body.i(I::GlobalGet(CALLEE_FLAGS));
+        body.i(I::I32Const(!FLAG_MAY_LEAVE));
+        body.i(I::I32And);
+        body.i(I::GlobalSet(CALLEE_FLAGS));
+        body.i(I::I32Const(0));
+        body.i(I::I32Const(0));
+        body.i(I::I32Const(size as i32));
+        body.i(I::LocalGet(bytes));
+        body.i(I::I32WrapI64);
+        body.i(I::Call(realloc_func));
+        body.i(I::LocalSet(p));
+        body.i(I::GlobalGet(CALLEE_FLAGS));
+        body.i(I::I32Const(FLAG_MAY_LEAVE));
+        body.i(I::I32Or);
+        body.i(I::GlobalSet(CALLEE_FLAGS));
+        let b32 = body.local(ValType::I32);
+        body.i(I::LocalGet(bytes));
+        body.i(I::I32WrapI64);
+        body.i(I::LocalSet(b32));
+        let realloc_args = |mem: Option<u32>| {
+            let mut v = vec![I::I32Const(size as i32), I::LocalGet(b32), I::LocalGet(p)];
+            v.extend(mem.map(I::MemorySize));
+            v
+        };
+        if size > 1 {
+            body.i(I::LocalGet(p));
+            body.i(I::I32Const(size as i32 - 1));
+            body.i(I::I32And);
+            body.i(I::If(BlockType::Empty));
+            body.trap(TRAP_REALLOC_UNALIGNED, &realloc_args(None));
+            body.i(I::End);
+        }
+        body.i(I::LocalGet(p));
+        body.i(I::I64ExtendI32U);
+        body.i(I::LocalGet(bytes));
+        body.i(I::I64Add);
+        body.mem_bytes(CALLEE_MEMORY);
+        body.i(I::I64GtU);
+        body.i(I::If(BlockType::Empty));
+        body.trap(
+            TRAP_REALLOC_LIST_OUT_OF_BOUNDS,
+            &realloc_args(Some(CALLEE_MEMORY)),
+        );
+        body.i(I::End);
+        body.i(I::LocalGet(p));
+        body.i(I::LocalGet(ptr));
+        body.i(I::LocalGet(bytes));
+        body.i(I::I32WrapI64);
+        body.i(I::MemoryCopy {
+            src_mem: CALLER_MEMORY,
+            dst_mem: CALLEE_MEMORY,
+        });
+        body.i(I::LocalGet(p));
+        body.i(I::LocalSet(out));
     }
     // 4. The call.
     for d in &dst {
@@ -742,17 +950,29 @@ fn generate(
     // The module.
     let mut module = Module::new();
     let mut tys = TypeSection::new();
-    tys.ty()
-        .function([ValType::I32, ValType::I32, ValType::I32], []);
+    tys.ty().function([ValType::I32; 5], []);
     tys.ty()
         .function(param_tys.iter().copied(), results.iter().copied());
     tys.ty().function(results.iter().copied(), []);
+    tys.ty().function([ValType::I32; 4], [ValType::I32]);
     module.section(&tys);
     let mut imports = ImportSection::new();
     imports.import("fact", "trap", EntityType::Function(0));
     imports.import("fact", "callee", EntityType::Function(1));
     if post_return {
         imports.import("fact", "post_return", EntityType::Function(2));
+    }
+    if lists {
+        imports.import("fact", "realloc", EntityType::Function(3));
+        let memory = EntityType::Memory(wasm_encoder::MemoryType {
+            minimum: 0,
+            maximum: None,
+            memory64: false,
+            shared: false,
+            page_size_log2: None,
+        });
+        imports.import("fact", "caller_memory", memory);
+        imports.import("fact", "callee_memory", memory);
     }
     let flags = EntityType::Global(GlobalType {
         val_type: ValType::I32,
@@ -769,7 +989,7 @@ fn generate(
     funcs.function(1);
     module.section(&funcs);
     let mut exports = ExportSection::new();
-    let adapter = 2 + u32::from(post_return);
+    let adapter = realloc_func + u32::from(lists);
     exports.export("adapter", ExportKind::Func, adapter);
     module.section(&exports);
     let mut code = CodeSection::new();

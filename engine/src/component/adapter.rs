@@ -7,7 +7,9 @@
 //! through it stays in compiled code unless it traps.
 
 use nyash_aot::component::fact::{
-    AdapterPlan, TRAP_CANNOT_ENTER, TRAP_CANNOT_LEAVE, TRAP_INVALID_CHAR, TRAP_INVALID_DISCRIMINANT,
+    AdapterPlan, TRAP_CANNOT_ENTER, TRAP_CANNOT_LEAVE, TRAP_INVALID_CHAR,
+    TRAP_INVALID_DISCRIMINANT, TRAP_LIST_OUT_OF_BOUNDS, TRAP_LIST_TOO_LONG, TRAP_LIST_UNALIGNED,
+    TRAP_REALLOC_LIST_OUT_OF_BOUNDS, TRAP_REALLOC_UNALIGNED,
 };
 
 use nyash_aot::component::inline::ComponentInstanceId;
@@ -21,9 +23,11 @@ use crate::{
     Val as CoreVal, ValType,
 };
 
-/// The error of the trap intrinsic's `(code, a, b)`: the same trap, with
-/// the same message, the dynamic path raises for it.
-fn trap_error(code: i32, a: i32, b: i32) -> Error {
+/// The error of the trap intrinsic's `(code, a, b, c, d)`: the same trap,
+/// with the same message, the dynamic path (`abi.rs`) raises for it.
+fn trap_error(code: i32, [a, b, c, d]: [i32; 4]) -> Error {
+    let (a, b, c) = (a as u32, b as u32, c as u32);
+    let len = u64::from(d as u32) << 16;
     match code {
         TRAP_CANNOT_LEAVE => trap(
             ComponentTrap::CannotLeave,
@@ -33,21 +37,39 @@ fn trap_error(code: i32, a: i32, b: i32) -> Error {
             ComponentTrap::CannotEnter,
             "cannot enter component instance",
         ),
-        TRAP_INVALID_CHAR => {
-            super::abi::trap(ComponentTrap::InvalidChar, format!("char {:#x}", a as u32))
-        }
+        TRAP_INVALID_CHAR => super::abi::trap(ComponentTrap::InvalidChar, format!("char {a:#x}")),
         TRAP_INVALID_DISCRIMINANT => super::abi::trap(
             ComponentTrap::InvalidDiscriminant,
-            format!("discriminant {} of a type with {b} cases", a as u32),
+            format!("discriminant {a} of a type with {b} cases"),
+        ),
+        TRAP_LIST_TOO_LONG => super::abi::trap(
+            ComponentTrap::ListTooLong,
+            format!("list of {a} elements of {b} bytes at {c:#x}"),
+        ),
+        TRAP_LIST_UNALIGNED => super::abi::trap(
+            ComponentTrap::UnalignedPointer,
+            format!("list at {a:#x}, not aligned to {b}"),
+        ),
+        TRAP_LIST_OUT_OF_BOUNDS => super::abi::trap(
+            ComponentTrap::ListOutOfBounds,
+            format!("list of {a} elements of {b} bytes at {c:#x}, past the memory's {len} bytes"),
+        ),
+        TRAP_REALLOC_UNALIGNED => super::abi::trap(
+            ComponentTrap::ReallocUnaligned,
+            format!("realloc(0x0, 0, {a}, {b}) returned {c:#x}"),
+        ),
+        TRAP_REALLOC_LIST_OUT_OF_BOUNDS => super::abi::trap(
+            ComponentTrap::ReallocListOutOfBounds,
+            format!("realloc(0x0, 0, {a}, {b}) returned {c:#x}, past the memory's {len} bytes"),
         ),
         other => nyash_aot::bug_error!("compiled adapter trapped with unknown code {other}").into(),
     }
 }
 
-/// The trap intrinsic: `(code, a, b) -> ()`, always an error.
+/// The trap intrinsic: `(code, a, b, c, d) -> ()`, always an error.
 fn trap_func<T: 'static>(store: &mut StoreInner<T>) -> Result<CoreFunc> {
     let ty = CoreFuncType {
-        params: vec![ValType::I32; 3],
+        params: vec![ValType::I32; 5],
         results: vec![],
     };
     CoreFunc::new(
@@ -58,21 +80,23 @@ fn trap_func<T: 'static>(store: &mut StoreInner<T>) -> Result<CoreFunc> {
                 Some(CoreVal::I32(x)) => *x,
                 _ => 0,
             };
-            Err(trap_error(arg(0), arg(1), arg(2)))
+            Err(trap_error(arg(0), [arg(1), arg(2), arg(3), arg(4)]))
         },
     )
 }
 
 /// The core function of the compiled adapter `plan` calling `callee` from
-/// the root instance `data`, checked to have the caller's core type
-/// `expected`.
+/// the root instance `data` (whose canonical options have the memory
+/// `caller_memory`), checked to have the caller's core type `expected`;
+/// `None` where the memories are of a kind the adapter does not handle.
 pub(crate) fn compiled_adapter<T: 'static>(
     store: &mut StoreInner<T>,
     data: u32,
     plan: &AdapterPlan,
     callee: &LiftedFunc,
+    caller_memory: Option<crate::Memory>,
     expected: &CoreFuncType,
-) -> Result<CoreFunc> {
+) -> Result<Option<CoreFunc>> {
     let cs = store.opaque.components();
     let d = cs.data(data);
     let module = d
@@ -126,6 +150,27 @@ pub(crate) fn compiled_adapter<T: 'static>(
         };
         externs.push(Extern::Func(post));
     }
+    if plan.memories {
+        let (Some(realloc), Some(callee_mem), Some(caller_mem)) =
+            (callee.options.realloc, callee.options.memory, caller_memory)
+        else {
+            return Err(nyash_aot::bug_error!(
+                "compiled adapter with lists but no memory or realloc"
+            )
+            .into());
+        };
+        // The adapter reads the memories' sizes in 64 KiB pages of 32-bit
+        // memories; any other memory keeps the dynamic adapter.
+        for m in [caller_mem, callee_mem] {
+            let ty = m.ty(crate::store::StoreContext(&*store));
+            if ty.memory64 || ty.shared || ty.page_size_log2() != 16 {
+                return Ok(None);
+            }
+        }
+        externs.push(Extern::Func(realloc));
+        externs.push(Extern::Memory(caller_mem));
+        externs.push(Extern::Memory(callee_mem));
+    }
     externs.extend(flags);
     let instance = crate::Instance::new(StoreContextMut(&mut *store), &module, &externs)
         .map_err(|e| Error::from(nyash_aot::bug_error!("compiled adapter does not link: {e}")))?;
@@ -139,5 +184,5 @@ pub(crate) fn compiled_adapter<T: 'static>(
         )
         .into());
     }
-    Ok(f)
+    Ok(Some(f))
 }

@@ -547,9 +547,13 @@ pub(crate) fn instantiate<T: 'static>(
                     && plan.caller == *lower_instance
                 {
                     let ty = call::lowered_core_type(component, *lower_ty, options);
-                    let f = super::adapter::compiled_adapter(store, data, plan, &callee, &ty)?;
-                    store.opaque.components().data(data).adapters.push(f);
-                    continue;
+                    let memory = options.memory;
+                    let f =
+                        super::adapter::compiled_adapter(store, data, plan, &callee, memory, &ty)?;
+                    if let Some(f) = f {
+                        store.opaque.components().data(data).adapters.push(f);
+                        continue;
+                    }
                 }
                 let f = call::adapter_func(
                     store,
