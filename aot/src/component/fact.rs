@@ -1056,5 +1056,21 @@ mod tests {
             result: None,
         };
         assert!(generate(&types, &s, 1, false).is_none());
+        // Lists of integers as parameters (two memories, realloc); not as
+        // the result.
+        let mut types = ComponentTypes::default();
+        types.defined.push(DefinedType::List(T::U16));
+        let list = T::Defined(super::super::types::TypeIndex(0));
+        let ft = FuncType {
+            params: vec![("a".into(), list), ("b".into(), T::U8), ("c".into(), list)],
+            result: Some(T::U32),
+        };
+        let bytes = generate(&types, &ft, 1, true).expect("integer lists compile");
+        validate(&bytes);
+        let ft = FuncType {
+            params: vec![],
+            result: Some(list),
+        };
+        assert!(generate(&types, &ft, 1, true).is_none());
     }
 }
