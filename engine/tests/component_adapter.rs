@@ -1,9 +1,9 @@
-//! Calls between two component instances through adapters: the values
-//! that pass straight through (plain 32/64-bit integers) keep every rule
-//! of the full path — the callee's post-return runs after each call, a
-//! trap in the callee closes it for good, the caller may not call out of
-//! its post-return — and values that need checking (`u8`, `char`) are
-//! still checked.
+//! Calls between two component instances through adapters (compiled
+//! ones, `nyash_aot::component::fact`, for these types): plain 32/64-bit
+//! integers keep every rule of the full path — the callee's post-return
+//! runs after each call, a trap in the callee closes it for good, the
+//! caller may not call out of its post-return — and values that need
+//! checking (`u8`, `char`) are still checked.
 
 use nyash_engine::component::{Component, Linker, Val};
 use nyash_engine::{Engine, Store};

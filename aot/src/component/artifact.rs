@@ -22,15 +22,17 @@
 use serde::{Deserialize, Serialize};
 use xxhash_rust::xxh3::xxh3_128;
 
+use super::fact::AdapterPlan;
 use super::inline::InlinedComponent;
 use super::types::ComponentTypes;
 use crate::artifact::{ArtifactError, CODE_ALIGN, ENGINE_VERSION};
 
 pub const MAGIC: &[u8; 8] = b"NYASHCMP";
 /// 1: the first component artifact. 2: the async ABI's types, canonical
-/// options and built-ins in the inlined description (an artifact of 1 is
-/// refused, not misread).
-pub const FORMAT_VERSION: u32 = 2;
+/// options and built-ins in the inlined description. 3: compiled adapters
+/// (their plans in the metadata, their modules after the component's
+/// own). An artifact of another version is refused, not misread.
+pub const FORMAT_VERSION: u32 = 3;
 const HEADER_SIZE: usize = 128;
 
 /// Everything of a compiled component but its modules' artifacts.
@@ -38,6 +40,9 @@ const HEADER_SIZE: usize = 128;
 pub struct ComponentArtifactMeta {
     pub types: ComponentTypes,
     pub inlined: InlinedComponent,
+    /// By adapter index, how each compiled adapter is instantiated
+    /// (`None`: the dynamic adapter).
+    pub adapters: Vec<Option<AdapterPlan>>,
 }
 
 /// Whether `bytes` start like a component artifact.

@@ -3,8 +3,9 @@
 //! (`abi.rs`). Four kinds: the host calling a lifted export
 //! ([`call_lifted`]), a component calling a lowered host function
 //! ([`lowered_host_func`]), one component instance calling another's
-//! export through a fused adapter ([`adapter_func`]), and the resource
-//! built-ins ([`resource_builtin`]).
+//! export through a fused adapter ([`adapter_func`], where the compiler
+//! made no compiled adapter: `adapter.rs`), and the resource built-ins
+//! ([`resource_builtin`]).
 //!
 //! The canonical ABI's instance flags are kept here: an instance is not
 //! entered again while a call into it is in progress, and after a trap in
@@ -257,11 +258,19 @@ impl<T: 'static> AbiHost for AbiCx<'_, T> {
             ));
         };
         let (data, inst) = (self.data, self.inst);
-        self.store.opaque.components().flags(data, inst).may_leave = false;
+        self.store
+            .opaque
+            .components()
+            .flags(data, inst)
+            .set_may_leave(false);
         let mut out = [CoreVal::I32(0)];
         let args = [old_ptr, old_size, align, new_size].map(|x| CoreVal::I32(x as i32));
         let r = f.call(StoreContextMut(&mut *self.store), &args, &mut out);
-        self.store.opaque.components().flags(data, inst).may_leave = true;
+        self.store
+            .opaque
+            .components()
+            .flags(data, inst)
+            .set_may_leave(true);
         r?;
         match out[0] {
             CoreVal::I32(p) => Ok(p as u32),
@@ -443,7 +452,7 @@ impl Entering {
         data: u32,
     ) -> bool {
         walk(parents, self.callee, self.stop, |i| {
-            cs.flags(data, i).may_enter
+            cs.flags(data, i).may_enter()
         })
     }
 
@@ -456,7 +465,7 @@ impl Entering {
         may_enter: bool,
     ) {
         walk(parents, self.callee, self.stop, |i| {
-            cs.flags(data, i).may_enter = may_enter;
+            cs.flags(data, i).set_may_enter(may_enter);
             true
         });
     }
@@ -648,13 +657,13 @@ pub(crate) fn call_lifted_typed<T: 'static, P: Lower, R: Lift>(
         if let Some(post) = f.options.post_return {
             // The post-return takes the core results as its arguments.
             let cs = store.opaque.components();
-            cs.flags(f.data, f.instance).may_leave = false;
+            cs.flags(f.data, f.instance).set_may_leave(false);
             let pr = post.call_raw(store, &mut values[..n_results.max(1)]);
             store
                 .opaque
                 .components()
                 .flags(f.data, f.instance)
-                .may_leave = true;
+                .set_may_leave(true);
             pr?;
         }
         Ok(r)
@@ -737,13 +746,13 @@ where
             .opaque
             .components()
             .flags(f.data, f.instance)
-            .may_leave = false;
+            .set_may_leave(false);
         let pr = post.call_raw(store, &mut values[..n_results.max(1)]);
         store
             .opaque
             .components()
             .flags(f.data, f.instance)
-            .may_leave = true;
+            .set_may_leave(true);
         pr?;
     }
     Ok(r)
@@ -816,13 +825,13 @@ fn finish_in<T: 'static>(
             .opaque
             .components()
             .flags(f.data, f.instance)
-            .may_leave = false;
+            .set_may_leave(false);
         let r = post.call(StoreContextMut(&mut *store), core_results, &mut []);
         store
             .opaque
             .components()
             .flags(f.data, f.instance)
-            .may_leave = true;
+            .set_may_leave(true);
         r?;
     }
     Ok(vals)
@@ -901,7 +910,7 @@ pub(crate) fn lowered_host_func<T: 'static>(
 }
 
 /// The core signature of a function of type `ty` lowered with `options`.
-fn lowered_core_type(
+pub(crate) fn lowered_core_type(
     component: &Component,
     ty: FuncTypeIndex,
     options: ResolvedOptions,
@@ -1091,13 +1100,13 @@ pub(crate) fn adapter_func<T: 'static>(
                 if let Some(post) = callee.options.post_return {
                     let mut args = [values[0]];
                     let cs = store.opaque.components();
-                    cs.flags(callee.data, callee.instance).may_leave = false;
+                    cs.flags(callee.data, callee.instance).set_may_leave(false);
                     let r = post.call_raw(store, &mut args[..n_results.max(1)]);
                     store
                         .opaque
                         .components()
                         .flags(callee.data, callee.instance)
-                        .may_leave = true;
+                        .set_may_leave(true);
                     r?;
                 }
                 Ok(())

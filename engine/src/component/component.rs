@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use nyash_aot::component::artifact;
+use nyash_aot::component::fact::{AdapterPlan, compile_adapters};
 use nyash_aot::component::inline::{InlinedComponent, inline};
 use nyash_aot::component::translate::translate;
 use nyash_aot::component::types::ComponentTypes;
@@ -42,8 +43,12 @@ pub(crate) struct ComponentInner {
     /// [`Type`]: super::Type
     pub(crate) types: Arc<ComponentTypes>,
     pub(crate) inlined: InlinedComponent,
-    /// The core modules, by static module index.
+    /// The core modules, by static module index, then the compiled
+    /// adapters' modules.
     pub(crate) modules: Vec<Module>,
+    /// By adapter index, how each compiled adapter is instantiated
+    /// (`None`: the dynamic adapter of `call.rs`).
+    pub(crate) adapters: Vec<Option<AdapterPlan>>,
 }
 
 impl std::fmt::Debug for Component {
@@ -113,6 +118,23 @@ impl Component {
             .map_err(|e| e.context(format!("core module {i} of the component")))?;
             modules.push(module);
         }
+        // The compiled adapters, compiled as the component's own modules
+        // are (so the artifact and the cache carry them): a generator bug
+        // that makes an invalid module is an error naming the adapter
+        // module, not a wrong call.
+        let compiled = compile_adapters(&inlined, &translation.types, modules.len() as u32);
+        for (i, bytes) in compiled.modules.iter().enumerate() {
+            let module = match cache {
+                Some(cache) => cache.module(engine, bytes),
+                None => Module::from_binary(engine, bytes),
+            }
+            .map_err(|e| {
+                Error::from(nyash_aot::bug_error!(
+                    "compiled adapter module {i} does not compile: {e}"
+                ))
+            })?;
+            modules.push(module);
+        }
         Ok(Component {
             inner: Arc::new(ComponentInner {
                 engine: engine.clone(),
@@ -120,6 +142,7 @@ impl Component {
                 types: Arc::new(translation.types),
                 inlined,
                 modules,
+                adapters: compiled.plans,
             }),
         })
     }
@@ -163,6 +186,7 @@ impl Component {
         let meta = artifact::ComponentArtifactMeta {
             types: (*self.inner.types).clone(),
             inlined: self.inner.inlined.clone(),
+            adapters: self.inner.adapters.clone(),
         };
         Ok(artifact::write(&meta, &modules))
     }
@@ -274,8 +298,18 @@ impl Component {
                 types: Arc::new(meta.types),
                 inlined: meta.inlined,
                 modules,
+                adapters: meta.adapters,
             }),
         }
+    }
+
+    /// How many of the component's adapters (calls from one of its
+    /// component instances into a function another one lifted) are
+    /// compiled to core wasm, and how many there are in all; the others
+    /// cross through the host, lifting and lowering `Val`s.
+    pub fn compiled_adapters(&self) -> (usize, usize) {
+        let a = &self.inner.adapters;
+        (a.iter().filter(|p| p.is_some()).count(), a.len())
     }
 
     /// The engine the component was compiled for.

@@ -17,7 +17,8 @@ use super::component::Component;
 use super::func::Func;
 use super::linker::{Definition, lookup};
 use super::store::{
-    ExportItem, InstanceData, InstanceFlags, LiftedFunc, ResolvedOptions, ResourceTypeData,
+    ExportItem, FLAG_MAY_ENTER, FLAG_MAY_LEAVE, InstanceData, InstanceFlags, LiftedFunc,
+    ResolvedOptions, ResourceTypeData,
 };
 use super::typed::{ComponentNamedList, Lift, Lower, TypedFunc};
 use crate::store::StoreContextMut;
@@ -362,16 +363,37 @@ pub(crate) fn instantiate<T: 'static>(
 ) -> Result<Instance> {
     let c = component.inner.clone();
     let inl = &c.inlined;
+    let n = inl.num_component_instances as usize;
+    // Each component instance's flags word is a mutable `i32` global of
+    // the store's, both may-bits set: compiled adapters import it, the
+    // runtime's paths reach it through its definition.
+    let mut flag_globals = Vec::with_capacity(n);
+    let mut flags = Vec::with_capacity(n);
+    for _ in 0..n {
+        let ty = crate::GlobalType {
+            content: crate::ValType::I32,
+            mutable: true,
+        };
+        let init = crate::Val::I32(FLAG_MAY_ENTER | FLAG_MAY_LEAVE);
+        let g = crate::Global::new(StoreContextMut(&mut *store), ty, init)?;
+        let def = store.opaque.global(&g).def;
+        // SAFETY: `def` is the boxed definition of a mutable i32 global the
+        // store owns for as long as it lives (host globals are never freed
+        // before their store).
+        flags.push(unsafe { InstanceFlags::at(def) });
+        flag_globals.push(g);
+    }
     let cs = store.opaque.components();
     let data = cs.instances.len() as u32;
-    let n = inl.num_component_instances as usize;
     cs.instances.push(InstanceData {
         component: component.clone(),
         core: vec![None; inl.num_runtime_instances as usize],
         lowered: Vec::with_capacity(inl.num_lowered as usize),
         adapters: Vec::with_capacity(inl.num_adapters as usize),
         resources: Vec::with_capacity(inl.num_resources as usize),
-        flags: vec![InstanceFlags::default(); n],
+        flags,
+        flag_globals,
+        adapter_trap: None,
         tables: (0..n).map(|_| Default::default()).collect(),
         resource_map: HashMap::new(),
         exports: Vec::new(),
@@ -469,17 +491,30 @@ pub(crate) fn instantiate<T: 'static>(
                 store.opaque.components().data(data).lowered.push(f);
             }
             GlobalInitializer::Adapter {
+                index,
                 lift,
                 lower_ty,
                 lower_options,
                 lower_instance,
-                ..
             } => {
                 let callee = lifted(store, data, lift)?;
                 let options = resolve_options(store, data, lower_options)?;
-                // Whether the call may enter the callee is decided when it
-                // is made (`call::entering_set`): a child may call back into
-                // the parent that called it.
+                // A compiled adapter where the compiler made one; else
+                // the dynamic one, where whether the call may enter the
+                // callee is decided when it is made (`call::entering_set`):
+                // a child may call back into the parent that called it.
+                if let Some(Some(plan)) = c.adapters.get(index.0 as usize)
+                    && plan.caller == *lower_instance
+                {
+                    let ty = call::lowered_core_type(component, *lower_ty, options);
+                    let memory = options.memory;
+                    let f =
+                        super::adapter::compiled_adapter(store, data, plan, &callee, memory, &ty)?;
+                    if let Some(f) = f {
+                        store.opaque.components().data(data).adapters.push(f);
+                        continue;
+                    }
+                }
                 let f = call::adapter_func(
                     store,
                     data,

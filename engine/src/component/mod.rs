@@ -28,14 +28,18 @@
 //!
 //! Typed values ([`ComponentType`], [`Lift`], [`Lower`], derived for
 //! records, variants, enums and flags) are lowered straight into core
-//! values and memory and lifted straight out. Dynamic calls, and calls
-//! between two component instances of one component, go through [`Val`]s.
+//! values and memory and lifted straight out. Dynamic calls go through
+//! [`Val`]s; calls between two component instances of one component go
+//! through compiled fused adapters (core wasm the compiler generated,
+//! [`Component::compiled_adapters`]) where their types allow, else
+//! through [`Val`]s too.
 //! [`bindgen!`](bindgen) generates all of these for a WIT world: Rust types,
 //! host traits with `add_to_linker`, typed wrappers of the exports, host
 //! and guest resources, `<World>Pre`.
-//! Compiled trampolines and fused adapters are the next layers.
+//! Compiled trampolines for host imports and exports are the next layer.
 
 mod abi;
+mod adapter;
 mod call;
 #[allow(clippy::module_inception)]
 mod component;

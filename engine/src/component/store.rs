@@ -41,9 +41,13 @@ pub(crate) struct InstanceData {
     pub(crate) adapters: Vec<CoreFunc>,
     /// The store's resource type of each runtime resource index.
     pub(crate) resources: Vec<u32>,
-    /// Per component instance (by [`ComponentInstanceId`]): its flags and
-    /// handle table.
+    /// Per component instance (by [`ComponentInstanceId`]): its flags
+    /// (in the global of the same index), its flags' global (imported by
+    /// compiled adapters) and its handle table.
     pub(crate) flags: Vec<InstanceFlags>,
+    pub(crate) flag_globals: Vec<crate::Global>,
+    /// The trap intrinsic the compiled adapters import, made on first use.
+    pub(crate) adapter_trap: Option<CoreFunc>,
     pub(crate) tables: Vec<HandleTable>,
     /// The store's resource type a static resource index means in a
     /// component instance, where the inliner could tell.
@@ -65,23 +69,76 @@ pub(crate) enum ExportItem {
     Type,
 }
 
-/// The canonical ABI's per-component-instance flags.
+/// The bit of an instance's flags word that is set while it may call out
+/// of the instance: cleared while its `realloc` or `post-return` runs.
+/// Compiled adapters (`nyash_aot::component::fact`) test and write the same
+/// bits in the same word.
+pub(crate) const FLAG_MAY_LEAVE: i32 = nyash_aot::component::fact::FLAG_MAY_LEAVE;
+/// The bit that is set while the instance may be entered: cleared while a
+/// call into it is in progress (no reentry) and for good after a trap in it.
+pub(crate) const FLAG_MAY_ENTER: i32 = nyash_aot::component::fact::FLAG_MAY_ENTER;
+
+/// The canonical ABI's per-component-instance flags: one `i32` word, the
+/// value of a store-owned mutable core global ([`InstanceData::flag_globals`])
+/// so that compiled adapters read and write it as an imported global, and
+/// reached here through a pointer to the global's definition (no store
+/// lookup per access).
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct InstanceFlags {
-    /// Cleared while a call into the instance is in progress (no reentry)
-    /// and for good after a trap in it.
-    pub(crate) may_enter: bool,
-    /// Cleared while its `realloc` or `post-return` runs: it may not call
-    /// out of the instance then.
-    pub(crate) may_leave: bool,
+    /// The first four bytes of the global's `VMGlobalDefinition`.
+    word: *mut i32,
 }
 
-impl Default for InstanceFlags {
-    fn default() -> Self {
+// SAFETY: the pointer is to storage the store owns (a host global's boxed
+// definition, never freed or moved while the store lives); it is only used
+// through the store, which is `Send`/`Sync` on the same terms.
+unsafe impl Send for InstanceFlags {}
+// SAFETY: as above.
+unsafe impl Sync for InstanceFlags {}
+
+impl InstanceFlags {
+    /// The flags living in the host global whose definition is `def`.
+    ///
+    /// # Safety
+    ///
+    /// `def` must be the definition of a mutable `i32` global the store owns,
+    /// which outlives every use of the flags.
+    pub(crate) unsafe fn at(def: *mut crate::vm::vmcontext::VMGlobalDefinition) -> Self {
         InstanceFlags {
-            may_enter: true,
-            may_leave: true,
+            word: def.cast::<i32>(),
         }
+    }
+
+    fn get(self) -> i32 {
+        // SAFETY: `word` points at the live, aligned storage of an `i32`
+        // global (see `at`); wasm code writes it only while running on this
+        // thread, in calls the store is borrowed for.
+        unsafe { self.word.read() }
+    }
+
+    fn set(self, bit: i32, on: bool) {
+        let v = self.get();
+        let v = if on { v | bit } else { v & !bit };
+        // SAFETY: as in `get`.
+        unsafe { self.word.write(v) }
+    }
+
+    /// Whether the instance may call out (not in `realloc`/`post-return`).
+    pub(crate) fn may_leave(self) -> bool {
+        self.get() & FLAG_MAY_LEAVE != 0
+    }
+
+    pub(crate) fn set_may_leave(self, on: bool) {
+        self.set(FLAG_MAY_LEAVE, on)
+    }
+
+    /// Whether the instance may be entered (no call in progress, no trap).
+    pub(crate) fn may_enter(self) -> bool {
+        self.get() & FLAG_MAY_ENTER != 0
+    }
+
+    pub(crate) fn set_may_enter(self, on: bool) {
+        self.set(FLAG_MAY_ENTER, on)
     }
 }
 
@@ -137,8 +194,8 @@ impl ComponentStore {
         &mut self.instances[data as usize]
     }
 
-    pub(crate) fn flags(&mut self, data: u32, inst: ComponentInstanceId) -> &mut InstanceFlags {
-        &mut self.instances[data as usize].flags[inst.0 as usize]
+    pub(crate) fn flags(&self, data: u32, inst: ComponentInstanceId) -> InstanceFlags {
+        self.instances[data as usize].flags[inst.0 as usize]
     }
 
     pub(crate) fn table(&mut self, data: u32, inst: ComponentInstanceId) -> &mut HandleTable {
@@ -148,7 +205,7 @@ impl ComponentStore {
     /// Traps unless the component instance may call out (it is not in its
     /// `realloc` or `post-return`).
     pub(crate) fn check_may_leave(&mut self, data: u32, inst: ComponentInstanceId) -> Result<()> {
-        if self.flags(data, inst).may_leave {
+        if self.flags(data, inst).may_leave() {
             Ok(())
         } else {
             Err(trap(
