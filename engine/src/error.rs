@@ -171,6 +171,10 @@ pub enum ComponentTrap {
     IntraComponentStream,
     /// Both ends of a future of a type other than numbers read and written in one component instance.
     IntraComponentFuture,
+    /// A core exception escaped a lifted function, its `post-return` or a
+    /// `realloc` (the canonical ABI's `call_and_trap_on_throw`): it never
+    /// crosses a component boundary.
+    UncaughtException,
 }
 
 impl ComponentTrap {
@@ -209,6 +213,7 @@ impl ComponentTrap {
             ComponentTrap::BorrowsRemain => "borrow handles still remain at the end of the call",
             ComponentTrap::CannotLeave => "cannot leave component instance",
             ComponentTrap::CannotEnter => "cannot enter component instance",
+            ComponentTrap::UncaughtException => "uncaught exception propagated out of component",
             ComponentTrap::TooManyHandles => "too many resource handles",
             ComponentTrap::ResourceMismatch => "resource of the wrong type or store",
             ComponentTrap::LiftTooLarge => {

@@ -32,7 +32,11 @@
 //!    known statically from the inliner's `parents`): trap "cannot enter
 //!    component instance" if one lacks [`FLAG_MAY_ENTER`], then clear it
 //!    in each;
-//! 4. the callee's core function called;
+//! 4. the callee's core function called — with the exceptions proposal
+//!    on, inside a `try_table` whose `catch_all` traps "uncaught exception
+//!    propagated out of component" (the canonical ABI's
+//!    `call_and_trap_on_throw`; the same for `post-return` and `realloc`),
+//!    so an exception never reaches the caller's handlers;
 //! 5. the result lifted and lowered back the same way as the arguments;
 //! 6. the callee's `post-return` with its [`FLAG_MAY_LEAVE`] cleared;
 //! 7. the entering set opened again. A trap anywhere past step 3 unwinds
@@ -97,6 +101,19 @@ pub const TRAP_REALLOC_UNALIGNED: i32 = 7;
 /// The callee's `realloc` returned a list area past its memory (`a` =
 /// alignment, `b` = size, `c` = pointer, `d` = the memory's pages).
 pub const TRAP_REALLOC_LIST_OUT_OF_BOUNDS: i32 = 8;
+/// A core exception escaped the callee or its `post-return` (the
+/// canonical ABI's `call_and_trap_on_throw`).
+pub const TRAP_UNCAUGHT_EXCEPTION: i32 = 9;
+
+/// The adapter module's type indices: the callee's type (its parameters
+/// to its results), the post-return's (the results to nothing),
+/// `realloc`'s, and as block types the callee's and `realloc`'s
+/// parameters to nothing.
+const CALLEE_TYPE: u32 = 1;
+const POST_RETURN_TYPE: u32 = 2;
+const REALLOC_TYPE: u32 = 3;
+const CALLEE_VOID_TYPE: u32 = 4;
+const REALLOC_VOID_TYPE: u32 = 5;
 
 /// The canonical ABI's limit on a list's byte length.
 const MAX_LIST_BYTE_LENGTH: i64 = (1 << 28) - 1;
@@ -136,12 +153,25 @@ pub struct CompiledAdapters {
     pub plans: Vec<Option<AdapterPlan>>,
 }
 
+/// The core proposals the engine has on, which the generated code may
+/// use: with `exceptions`, the callee's call and its `post-return` are
+/// inside a `try_table` that turns an escaping exception into a trap (the
+/// canonical ABI's `call_and_trap_on_throw`; without them nothing can
+/// throw); without `multi_memory`, adapters that copy between two
+/// memories (lists) stay dynamic.
+#[derive(Clone, Copy, Debug)]
+pub struct AdapterFeatures {
+    pub exceptions: bool,
+    pub multi_memory: bool,
+}
+
 /// Generates the adapter modules of `inl`; module indices start at
 /// `first_module` (the number of the component's own core modules).
 pub fn compile_adapters(
     inl: &InlinedComponent,
     types: &ComponentTypes,
     first_module: u32,
+    features: AdapterFeatures,
 ) -> CompiledAdapters {
     let mut out = CompiledAdapters {
         modules: Vec::new(),
@@ -177,10 +207,20 @@ pub fn compile_adapters(
             .params
             .iter()
             .any(|(_, t)| list_layout(types, *t).is_some());
-        if memories && (lift.options.realloc.is_none() || lift.options.memory.is_none()) {
+        if memories
+            && (!features.multi_memory
+                || lift.options.realloc.is_none()
+                || lift.options.memory.is_none())
+        {
             continue;
         }
-        let Some(bytes) = generate(types, lifted, entering.len(), post_return) else {
+        let Some(bytes) = generate(
+            types,
+            lifted,
+            entering.len(),
+            post_return,
+            features.exceptions,
+        ) else {
             continue;
         };
         let module = match out.modules.iter().position(|m| *m == bytes) {
@@ -529,6 +569,43 @@ impl Body<'_> {
         self.i(Instruction::Unreachable);
     }
 
+    /// Calls `func` (its arguments on the stack; `ty` its type index,
+    /// `ty_void` the index of its parameters to no results), with `catch`
+    /// inside a `try_table` whose `catch_all` traps
+    /// ([`TRAP_UNCAUGHT_EXCEPTION`]): an exception never crosses the
+    /// adapter.
+    ///
+    /// ```text
+    /// block $done (type ty)          ;; params -> results
+    ///   block $caught (type ty_void) ;; params -> []
+    ///     try_table (type ty) (catch_all $caught)
+    ///       call func
+    ///     end
+    ///     br $done
+    ///   end
+    ///   trap(TRAP_UNCAUGHT_EXCEPTION)
+    /// end
+    /// ```
+    fn call_no_throw(&mut self, func: u32, ty: u32, ty_void: u32, catch: bool) {
+        use Instruction as I;
+        if !catch {
+            self.i(I::Call(func));
+            return;
+        }
+        self.i(I::Block(BlockType::FunctionType(ty)));
+        self.i(I::Block(BlockType::FunctionType(ty_void)));
+        self.i(I::TryTable(
+            BlockType::FunctionType(ty),
+            std::borrow::Cow::Owned(vec![wasm_encoder::Catch::All { label: 0 }]),
+        ));
+        self.i(I::Call(func));
+        self.i(I::End);
+        self.i(I::Br(1));
+        self.i(I::End);
+        self.trap(TRAP_UNCAUGHT_EXCEPTION, &[]);
+        self.i(I::End);
+    }
+
     /// Pushes the byte length of memory `mem` as an `i64`.
     fn mem_bytes(&mut self, mem: u32) {
         self.i(Instruction::MemorySize(mem));
@@ -729,6 +806,7 @@ fn generate(
     ft: &FuncType,
     entering: usize,
     post_return: bool,
+    catch: bool,
 ) -> Option<Vec<u8>> {
     use Instruction as I;
     // Each parameter: its type, its flat count, its list element size if
@@ -879,7 +957,7 @@ fn generate(
         body.i(I::I32Const(size as i32));
         body.i(I::LocalGet(bytes));
         body.i(I::I32WrapI64);
-        body.i(I::Call(realloc_func));
+        body.call_no_throw(realloc_func, REALLOC_TYPE, REALLOC_VOID_TYPE, catch);
         body.i(I::LocalSet(p));
         body.i(I::GlobalGet(CALLEE_FLAGS));
         body.i(I::I32Const(FLAG_MAY_LEAVE));
@@ -929,7 +1007,7 @@ fn generate(
     for d in &dst {
         body.i(I::LocalGet(d.local));
     }
-    body.i(I::Call(CALLEE_FUNC));
+    body.call_no_throw(CALLEE_FUNC, CALLEE_TYPE, CALLEE_VOID_TYPE, catch);
     // 5. The result.
     let result = match (ft.result, results.first()) {
         (Some(t), Some(&rt)) => {
@@ -956,7 +1034,7 @@ fn generate(
         if let Some((raw, _)) = result {
             body.i(I::LocalGet(raw.local));
         }
-        body.i(I::Call(POST_RETURN_FUNC));
+        body.call_no_throw(POST_RETURN_FUNC, POST_RETURN_TYPE, POST_RETURN_TYPE, catch);
         body.i(I::GlobalGet(CALLEE_FLAGS));
         body.i(I::I32Const(FLAG_MAY_LEAVE));
         body.i(I::I32Or);
@@ -982,6 +1060,8 @@ fn generate(
         .function(param_tys.iter().copied(), results.iter().copied());
     tys.ty().function(results.iter().copied(), []);
     tys.ty().function([ValType::I32; 4], [ValType::I32]);
+    tys.ty().function(param_tys.iter().copied(), []);
+    tys.ty().function([ValType::I32; 4], []);
     module.section(&tys);
     let mut imports = ImportSection::new();
     imports.import("fact", "trap", EntityType::Function(0));
@@ -1074,8 +1154,8 @@ mod tests {
                 result: Some(t),
                 async_: false,
             };
-            for (entering, post) in [(0, false), (2, true)] {
-                let bytes = generate(&types, &ft, entering, post).expect("scalars compile");
+            for (entering, post, catch) in [(0, false, false), (2, true, true), (1, false, true)] {
+                let bytes = generate(&types, &ft, entering, post, catch).expect("scalars compile");
                 validate(&bytes);
             }
         }
@@ -1084,7 +1164,7 @@ mod tests {
             result: None,
             async_: false,
         };
-        assert!(generate(&types, &s, 1, false).is_none());
+        assert!(generate(&types, &s, 1, false, true).is_none());
         // Lists of integers as parameters (two memories, realloc); not as
         // the result.
         let mut types = ComponentTypes::default();
@@ -1095,13 +1175,15 @@ mod tests {
             result: Some(T::U32),
             async_: false,
         };
-        let bytes = generate(&types, &ft, 1, true).expect("integer lists compile");
-        validate(&bytes);
+        for catch in [false, true] {
+            let bytes = generate(&types, &ft, 1, true, catch).expect("integer lists compile");
+            validate(&bytes);
+        }
         let ft = FuncType {
             params: vec![],
             result: Some(list),
             async_: false,
         };
-        assert!(generate(&types, &ft, 1, true).is_none());
+        assert!(generate(&types, &ft, 1, true, true).is_none());
     }
 }

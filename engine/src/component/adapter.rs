@@ -9,7 +9,7 @@
 use nyash_aot::component::fact::{
     AdapterPlan, TRAP_CANNOT_ENTER, TRAP_CANNOT_LEAVE, TRAP_INVALID_CHAR,
     TRAP_INVALID_DISCRIMINANT, TRAP_LIST_OUT_OF_BOUNDS, TRAP_LIST_TOO_LONG, TRAP_LIST_UNALIGNED,
-    TRAP_REALLOC_LIST_OUT_OF_BOUNDS, TRAP_REALLOC_UNALIGNED,
+    TRAP_REALLOC_LIST_OUT_OF_BOUNDS, TRAP_REALLOC_UNALIGNED, TRAP_UNCAUGHT_EXCEPTION,
 };
 
 use nyash_aot::component::inline::ComponentInstanceId;
@@ -61,6 +61,10 @@ fn trap_error(code: i32, [a, b, c, d]: [i32; 4]) -> Error {
         TRAP_REALLOC_LIST_OUT_OF_BOUNDS => super::abi::trap(
             ComponentTrap::ReallocListOutOfBounds,
             format!("realloc(0x0, 0, {a}, {b}) returned {c:#x}, past the memory's {len} bytes"),
+        ),
+        TRAP_UNCAUGHT_EXCEPTION => super::abi::trap(
+            ComponentTrap::UncaughtException,
+            "a core exception escaped the callee of a call between component instances".into(),
         ),
         other => nyash_aot::bug_error!("compiled adapter trapped with unknown code {other}").into(),
     }

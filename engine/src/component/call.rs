@@ -38,8 +38,8 @@ use crate::vm::invoke::HostFn;
 use crate::vm::store_opaque::StoreInner;
 use crate::vm::vmcontext::ValRaw;
 use crate::{
-    Caller, ComponentTrap, Func as CoreFunc, FuncType as CoreFuncType, Result, Val as CoreVal,
-    ValType,
+    Caller, ComponentTrap, Error, ErrorKind, Func as CoreFunc, FuncType as CoreFuncType, Result,
+    Val as CoreVal, ValType,
 };
 
 /// The core function type of flat parameters and results.
@@ -265,7 +265,7 @@ impl<T: 'static> AbiHost for AbiCx<'_, T> {
             .set_may_leave(false);
         let mut out = [CoreVal::I32(0)];
         let args = [old_ptr, old_size, align, new_size].map(|x| CoreVal::I32(x as i32));
-        let r = f.call(StoreContextMut(&mut *self.store), &args, &mut out);
+        let r = trap_on_throw(f.call(StoreContextMut(&mut *self.store), &args, &mut out));
         self.store
             .opaque
             .components()
@@ -488,7 +488,8 @@ fn call_lifted_from<T: 'static>(
         let mut core_results =
             vec![CoreVal::I32(0); f.core.ty(StoreContext(&*store)).results.len()];
         f.core
-            .call(StoreContextMut(&mut *store), &core_args, &mut core_results)?;
+            .call(StoreContextMut(&mut *store), &core_args, &mut core_results)
+            .map_err(throw_to_trap)?;
         if f.options.async_ {
             return super::concurrent::finish_async_lift(store, f, &core_results);
         }
@@ -514,7 +515,8 @@ pub(crate) async fn call_lifted_async<T: Send + 'static>(
             vec![CoreVal::I32(0); f.core.ty(StoreContext(&*store)).results.len()];
         f.core
             .call_async(StoreContextMut(&mut *store), &core_args, &mut core_results)
-            .await?;
+            .await
+            .map_err(throw_to_trap)?;
         if f.options.async_ {
             return super::concurrent::finish_async_lift(store, f, &core_results);
         }
@@ -522,6 +524,24 @@ pub(crate) async fn call_lifted_async<T: Send + 'static>(
     }
     .await;
     leave(store, f, entering, r)
+}
+
+/// The canonical ABI's `call_and_trap_on_throw`: a core exception that
+/// escapes a lifted function, its `post-return`, a `realloc`, a callback or
+/// a destructor becomes a trap; it never crosses a component boundary
+/// (compiled adapters do the same with a `try_table`, `fact.rs`).
+pub(crate) fn throw_to_trap(e: Error) -> Error {
+    match e.kind() {
+        ErrorKind::Exception(x) => {
+            super::abi::trap(ComponentTrap::UncaughtException, format!("{x}"))
+        }
+        _ => e,
+    }
+}
+
+/// [`throw_to_trap`] on a call's result.
+pub(crate) fn trap_on_throw<R>(r: Result<R>) -> Result<R> {
+    r.map_err(throw_to_trap)
 }
 
 /// The compiled component of the store's root instance `data`, borrowed
@@ -642,7 +662,8 @@ pub(crate) fn call_lifted_typed<T: 'static, P: Lower, R: Lift>(
             typed::lower_params(&mut lcx, params, &mut values[..n_params])?;
         }
         f.core
-            .call_raw(store, &mut values[..n_params.max(n_results).max(1)])?;
+            .call_raw(store, &mut values[..n_params.max(n_results).max(1)])
+            .map_err(throw_to_trap)?;
         let r = {
             let mut cx = AbiCx {
                 store: &mut *store,
@@ -658,7 +679,7 @@ pub(crate) fn call_lifted_typed<T: 'static, P: Lower, R: Lift>(
             // The post-return takes the core results as its arguments.
             let cs = store.opaque.components();
             cs.flags(f.data, f.instance).set_may_leave(false);
-            let pr = post.call_raw(store, &mut values[..n_results.max(1)]);
+            let pr = trap_on_throw(post.call_raw(store, &mut values[..n_results.max(1)]));
             store
                 .opaque
                 .components()
@@ -725,7 +746,10 @@ where
         typed::lower_params(&mut lcx, params, &mut values[..n_params])?;
     }
     let n = n_params.max(n_results).max(1);
-    f.core.call_raw_async(store, &mut values[..n]).await?;
+    f.core
+        .call_raw_async(store, &mut values[..n])
+        .await
+        .map_err(throw_to_trap)?;
     let r = {
         let abi = Abi {
             types: &component.inner.types,
@@ -747,7 +771,7 @@ where
             .components()
             .flags(f.data, f.instance)
             .set_may_leave(false);
-        let pr = post.call_raw(store, &mut values[..n_results.max(1)]);
+        let pr = trap_on_throw(post.call_raw(store, &mut values[..n_results.max(1)]));
         store
             .opaque
             .components()
@@ -826,7 +850,7 @@ fn finish_in<T: 'static>(
             .components()
             .flags(f.data, f.instance)
             .set_may_leave(false);
-        let r = post.call(StoreContextMut(&mut *store), core_results, &mut []);
+        let r = trap_on_throw(post.call(StoreContextMut(&mut *store), core_results, &mut []));
         store
             .opaque
             .components()
@@ -1096,12 +1120,12 @@ pub(crate) fn adapter_func<T: 'static>(
             store.opaque.components().check_may_leave(data, inst)?;
             let from = (callee.data == data).then_some(inst);
             enter_with(store, &callee, from, |store, _scope| {
-                callee.core.call_raw(store, values)?;
+                callee.core.call_raw(store, values).map_err(throw_to_trap)?;
                 if let Some(post) = callee.options.post_return {
                     let mut args = [values[0]];
                     let cs = store.opaque.components();
                     cs.flags(callee.data, callee.instance).set_may_leave(false);
-                    let r = post.call_raw(store, &mut args[..n_results.max(1)]);
+                    let r = trap_on_throw(post.call_raw(store, &mut args[..n_results.max(1)]));
                     store
                         .opaque
                         .components()
@@ -1325,11 +1349,11 @@ pub(crate) fn drop_resource<T: 'static>(
             }
             e.set(parents, cs, *data, false);
         }
-        let r = dtor.call(
+        let r = trap_on_throw(dtor.call(
             StoreContextMut(&mut *store),
             &[CoreVal::I32(rep as i32)],
             &mut [],
-        );
+        ));
         if let Some((data, component, e)) = &enter
             && r.is_ok()
         {

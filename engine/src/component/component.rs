@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use nyash_aot::component::artifact;
-use nyash_aot::component::fact::{AdapterPlan, compile_adapters};
+use nyash_aot::component::fact::{AdapterFeatures, AdapterPlan, compile_adapters};
 use nyash_aot::component::inline::{InlinedComponent, inline};
 use nyash_aot::component::translate::translate;
 use nyash_aot::component::types::ComponentTypes;
@@ -122,7 +122,13 @@ impl Component {
         // are (so the artifact and the cache carry them): a generator bug
         // that makes an invalid module is an error naming the adapter
         // module, not a wrong call.
-        let compiled = compile_adapters(&inlined, &translation.types, modules.len() as u32);
+        let config = &engine.inner.config;
+        let features = AdapterFeatures {
+            exceptions: config.wasm_exceptions,
+            multi_memory: config.wasm_multi_memory,
+        };
+        let compiled =
+            compile_adapters(&inlined, &translation.types, modules.len() as u32, features);
         for (i, bytes) in compiled.modules.iter().enumerate() {
             let module = match cache {
                 Some(cache) => cache.module(engine, bytes),

@@ -1479,7 +1479,8 @@ pub(crate) fn finish_async_lift<T: 'static>(
             };
             let mut out = [CoreVal::I32(0)];
             let args = [event.0, event.1, event.2].map(|x| CoreVal::I32(x as i32));
-            cb.call(StoreContextMut(&mut *store), &args, &mut out)?;
+            cb.call(StoreContextMut(&mut *store), &args, &mut out)
+                .map_err(super::call::throw_to_trap)?;
             packed = match out[0] {
                 CoreVal::I32(x) => x as u32,
                 _ => return Err(nyash_aot::bug_error!("callback result").into()),
