@@ -246,8 +246,9 @@ pub fn compile_adapters(
 
 /// Whether the root uses the async ABI anywhere: an async built-in given
 /// to a core instance, or a lift or lower with the `async` or `callback`
-/// option.
-fn uses_async_abi(inl: &InlinedComponent) -> bool {
+/// option. Where it does not, nothing can observe the tasks of its calls
+/// (the runtime makes none: a sync call pays nothing for the async ABI).
+pub fn uses_async_abi(inl: &InlinedComponent) -> bool {
     let is_async = |o: &super::inline::Options| o.async_ || o.callback.is_some();
     inl.initializers.iter().any(|init| match init {
         GlobalInitializer::InstantiateModule { args, .. } => args

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use nyash_aot::component::artifact;
-use nyash_aot::component::fact::{AdapterFeatures, AdapterPlan, compile_adapters};
+use nyash_aot::component::fact::{AdapterFeatures, AdapterPlan, compile_adapters, uses_async_abi};
 use nyash_aot::component::inline::{InlinedComponent, inline};
 use nyash_aot::component::translate::translate;
 use nyash_aot::component::types::ComponentTypes;
@@ -49,6 +49,10 @@ pub(crate) struct ComponentInner {
     /// By adapter index, how each compiled adapter is instantiated
     /// (`None`: the dynamic adapter of `call.rs`).
     pub(crate) adapters: Vec<Option<AdapterPlan>>,
+    /// Whether the root uses the async ABI anywhere
+    /// ([`uses_async_abi`]): only then do its calls make tasks
+    /// (`call.rs`'s `enter`).
+    pub(crate) async_abi: bool,
 }
 
 impl std::fmt::Debug for Component {
@@ -146,6 +150,7 @@ impl Component {
                 engine: engine.clone(),
                 id: NEXT_COMPONENT_ID.fetch_add(1, Ordering::Relaxed),
                 types: Arc::new(translation.types),
+                async_abi: uses_async_abi(&inlined),
                 inlined,
                 modules,
                 adapters: compiled.plans,
@@ -302,6 +307,7 @@ impl Component {
                 id: NEXT_COMPONENT_ID.fetch_add(1, Ordering::Relaxed),
                 engine: engine.clone(),
                 types: Arc::new(meta.types),
+                async_abi: uses_async_abi(&meta.inlined),
                 inlined: meta.inlined,
                 modules,
                 adapters: meta.adapters,

@@ -41,7 +41,7 @@ impl Func {
             store.opaque.id(),
             "component function used with a store it does not belong to"
         );
-        let f = store.opaque.components().funcs[self.index as usize].clone();
+        let f = (*store.opaque.components().funcs[self.index as usize]).clone();
         let out = call_lifted(store, &f, params)?;
         if results.len() < out.len() {
             return Err(Error::msg(format!(
@@ -73,7 +73,7 @@ impl Func {
             store.opaque.id(),
             "component function used with a store it does not belong to"
         );
-        let f = store.opaque.components().funcs[self.index as usize].clone();
+        let f = (*store.opaque.components().funcs[self.index as usize]).clone();
         let out = super::call::call_lifted_async(store, &f, params).await?;
         if results.len() < out.len() {
             return Err(Error::msg(format!(

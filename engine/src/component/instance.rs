@@ -568,7 +568,7 @@ fn export_item<T: 'static>(store: &mut StoreInner<T>, data: u32, e: &Export) -> 
         Export::Func(FuncDef::Lifted(l)) => {
             let f = lifted(store, data, l)?;
             let cs = store.opaque.components();
-            cs.funcs.push(f);
+            cs.funcs.push(Box::new(f));
             ExportItem::Func(cs.funcs.len() as u32 - 1)
         }
         Export::Func(FuncDef::Import { .. }) => {

@@ -19,7 +19,11 @@ pub(crate) struct ComponentStore {
     /// Root component instances, by [`Instance`](super::Instance) index.
     pub(crate) instances: Vec<InstanceData>,
     /// Lifted functions, by [`Func`](super::Func) index.
-    pub(crate) funcs: Vec<LiftedFunc>,
+    /// Boxed, never removed or replaced: a call borrows its function's
+    /// record apart from the store (`call.rs`'s `lifted_of`) while the
+    /// list may grow.
+    #[allow(clippy::vec_box)] // the boxes' addresses are what must not move
+    pub(crate) funcs: Vec<Box<LiftedFunc>>,
     /// Resource types, by the index a [`ResourceAny`](super::ResourceAny) names.
     pub(crate) resource_types: Vec<ResourceTypeData>,
     /// The store's resource type of each host resource type.
