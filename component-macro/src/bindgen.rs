@@ -823,13 +823,15 @@ impl<'a> Gen<'a> {
         let mut args = Vec::new();
         let pnames: Vec<Ident> = f.params.iter().map(|p| snake(&p.name)).collect();
         for (p, n) in f.params.iter().zip(&pnames) {
-            let (s, t, borrow) = self.param_ty(&p.ty, depth)?;
+            let (s, t, kind) = self.param_ty(&p.ty, depth)?;
             sig.push(s);
             params.push(t);
-            args.push(if borrow {
-                quote!(#c::Borrow(#n))
-            } else {
-                quote!(#n)
+            args.push(match kind {
+                ParamKind::Borrow => quote!(#c::Borrow(#n)),
+                ParamKind::ListOfBorrows => {
+                    quote!(#n.into_iter().map(#c::Borrow).collect::<::std::vec::Vec<_>>())
+                }
+                ParamKind::Plain => quote!(#n),
             });
         }
         let (results, ret, unpack) = match &f.result {
@@ -918,9 +920,15 @@ impl<'a> Gen<'a> {
         let mut args = Vec::new();
         let pnames: Vec<Ident> = f.params.iter().map(|p| snake(&p.name)).collect();
         for (p, n) in f.params.iter().zip(&pnames) {
-            let (_, t, borrow) = self.param_ty(&p.ty, depth)?;
+            let (_, t, kind) = self.param_ty(&p.ty, depth)?;
             params.push(t);
-            args.push(if borrow { quote!(#n.0) } else { quote!(#n) });
+            args.push(match kind {
+                ParamKind::Borrow => quote!(#n.0),
+                ParamKind::ListOfBorrows => {
+                    quote!(#n.into_iter().map(|b| b.0).collect::<::std::vec::Vec<_>>())
+                }
+                ParamKind::Plain => quote!(#n),
+            });
         }
         let method = method_name(f);
         let call = quote!(#tr::#method(host, #(#args),*));
@@ -991,10 +999,38 @@ impl<'a> Gen<'a> {
         Ok(out)
     }
 
+    /// Whether values of `t` hold a resource handle (`own` or `borrow`),
+    /// directly or inside other types: such types derive only `Debug`
+    /// (a handle is neither `Clone` nor `PartialEq`, as in wasmtime).
+    fn holds_handle(&self, t: &Type, depth: usize) -> bool {
+        let Type::Id(id) = t else { return false };
+        if depth > 100 {
+            return false;
+        }
+        let opt = |t: &Option<Type>| t.as_ref().is_some_and(|t| self.holds_handle(t, depth + 1));
+        match &self.resolve.types[*id].kind {
+            TypeDefKind::Handle(_) => true,
+            TypeDefKind::Type(t) | TypeDefKind::List(t) | TypeDefKind::Option(t) => {
+                self.holds_handle(t, depth + 1)
+            }
+            TypeDefKind::FixedLengthList(t, _) => self.holds_handle(t, depth + 1),
+            TypeDefKind::Result(r) => opt(&r.ok) || opt(&r.err),
+            TypeDefKind::Tuple(t) => t.types.iter().any(|t| self.holds_handle(t, depth + 1)),
+            TypeDefKind::Record(r) => r.fields.iter().any(|f| self.holds_handle(&f.ty, depth + 1)),
+            TypeDefKind::Variant(v) => v.cases.iter().any(|c| opt(&c.ty)),
+            _ => false,
+        }
+    }
+
     /// The definition of the named type `id` (WIT name `name`) in a
     /// module at `depth`.
     fn typedef(&self, name: &str, id: TypeId, depth: usize) -> Result<TokenStream2> {
         let c = c();
+        let derives = if self.holds_handle(&Type::Id(id), 0) {
+            quote!(#c::ComponentType, #c::Lift, #c::Lower, Debug)
+        } else {
+            quote!(#c::ComponentType, #c::Lift, #c::Lower, Clone, Debug, PartialEq)
+        };
         let td = &self.resolve.types[id];
         let rust = camel(name);
         let docs = td.docs.contents.as_deref().map(|d| quote!(#[doc = #d]));
@@ -1012,7 +1048,7 @@ impl<'a> Gen<'a> {
                     .collect::<Result<Vec<_>>>()?;
                 quote! {
                     #docs
-                    #[derive(#c::ComponentType, #c::Lift, #c::Lower, Clone, Debug, PartialEq)]
+                    #[derive(#derives)]
                     #[component(record)]
                     pub struct #rust { #(#fields,)* }
                 }
@@ -1035,7 +1071,7 @@ impl<'a> Gen<'a> {
                     .collect::<Result<Vec<_>>>()?;
                 quote! {
                     #docs
-                    #[derive(#c::ComponentType, #c::Lift, #c::Lower, Clone, Debug, PartialEq)]
+                    #[derive(#derives)]
                     #[component(variant)]
                     pub enum #rust { #(#cases,)* }
                 }
@@ -1189,21 +1225,37 @@ impl<'a> Gen<'a> {
         }
     }
 
-    /// A parameter's Rust type in a signature (a trait method, a
-    /// `call_<f>`) and in the typed function's parameter tuple, and
-    /// whether it is a borrow (`Borrow<..>` in the tuple).
-    fn param_ty(&self, t: &Type, depth: usize) -> Result<(TokenStream2, TokenStream2, bool)> {
-        match self.borrow_of(t) {
-            Some(r) => {
-                let c = c();
-                let own = self.own_ty(r, depth)?;
-                Ok((own.clone(), quote!(#c::Borrow<#own>), true))
-            }
-            None => {
-                let t = self.ty(t, depth)?;
-                Ok((t.clone(), t, false))
-            }
+    /// The resource of a parameter of type `list<borrow<R>>`, if it is one
+    /// (`wasi:io/poll`'s `poll`).
+    fn list_borrow_of(&self, t: &Type) -> Option<TypeId> {
+        let Type::Id(id) = t else { return None };
+        match &self.resolve.types[*id].kind {
+            TypeDefKind::List(e) => self.borrow_of(e),
+            TypeDefKind::Type(t) => self.list_borrow_of(t),
+            _ => None,
         }
+    }
+
+    /// A parameter's Rust type in a signature (a trait method, a
+    /// `call_<f>`) and in the typed function's parameter tuple, and how a
+    /// value crosses between the two (`Borrow<..>` in the tuple for a
+    /// borrow, `Vec<Borrow<..>>` for a list of them).
+    fn param_ty(&self, t: &Type, depth: usize) -> Result<(TokenStream2, TokenStream2, ParamKind)> {
+        let c = c();
+        if let Some(r) = self.borrow_of(t) {
+            let own = self.own_ty(r, depth)?;
+            return Ok((own.clone(), quote!(#c::Borrow<#own>), ParamKind::Borrow));
+        }
+        if let Some(r) = self.list_borrow_of(t) {
+            let own = self.own_ty(r, depth)?;
+            return Ok((
+                quote!(::std::vec::Vec<#own>),
+                quote!(::std::vec::Vec<#c::Borrow<#own>>),
+                ParamKind::ListOfBorrows,
+            ));
+        }
+        let t = self.ty(t, depth)?;
+        Ok((t.clone(), t, ParamKind::Plain))
     }
 
     /// The `with` type of resource `r` (`ns:pkg/iface/res`, with or
@@ -1281,7 +1333,7 @@ impl<'a> Gen<'a> {
             TypeDefKind::Handle(Handle::Borrow(_)) => {
                 return Err(unsupported(
                     what,
-                    "borrowed handles other than as a function's own parameters",
+                    "borrowed handles other than as a function's own parameters or lists of them",
                 ));
             }
             TypeDefKind::Resource => return Err(err(format!("`{what}`: an anonymous resource"))),
@@ -1343,4 +1395,15 @@ fn field_name(f: &Function) -> Ident {
         .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
         .collect();
     snake(flat.trim_matches('-'))
+}
+
+/// How a parameter crosses between a signature's Rust type and the typed
+/// function's parameter tuple ([`Gen::param_ty`]).
+#[derive(Clone, Copy)]
+enum ParamKind {
+    Plain,
+    /// `borrow<R>`: `Borrow<..>` in the tuple.
+    Borrow,
+    /// `list<borrow<R>>`: `Vec<Borrow<..>>` in the tuple.
+    ListOfBorrows,
 }

@@ -826,9 +826,15 @@ mod bindgen;
 /// of an exported interface is called through `Guest::r()`
 /// (`call_constructor`, `call_<method>`), its handles `ResourceAny`.
 ///
-/// Borrows nested in other types, async functions, getters and setters,
-/// futures, streams, error contexts, maps and fixed-length lists are not
-/// supported yet: a world using one is an error naming it.
+/// A parameter `list<borrow<r>>` (as `wasi:io/poll`'s `poll` takes) is a
+/// `Vec<Resource<R>>` of borrows. A record or variant holding a handle
+/// derives only `Debug` (handles are neither `Clone` nor `PartialEq`).
+/// The whole WASI 0.2 host world (`nyash-wasi`'s `wit/p2`) binds.
+///
+/// Borrows nested in other types (but lists of them as parameters), async
+/// functions, getters and setters, futures, streams, error contexts, maps
+/// and fixed-length lists are not supported yet: a world using one is an
+/// error naming it.
 #[proc_macro]
 pub fn bindgen(input: TokenStream) -> TokenStream {
     let cfg = parse_macro_input!(input as bindgen::Config);

@@ -74,6 +74,11 @@ impl counters::Host for Host {
     fn total(&mut self, a: Resource<Counter>, b: Resource<Counter>) -> u32 {
         self.table.get(&a).expect("a").v + self.table.get(&b).expect("b").v
     }
+    fn sum(&mut self, cs: Vec<Resource<Counter>>) -> u32 {
+        assert!(cs.iter().all(|c| !c.owned()), "borrows");
+        self.calls.push(format!("sum of {}", cs.len()));
+        cs.iter().map(|c| self.table.get(c).expect("live").v).sum()
+    }
 }
 
 /// The guest: a core module written by hand against the world's
@@ -86,6 +91,7 @@ fn component_bytes() -> Vec<u8> {
       (import "test:res/counters@0.1.0" "[static]counter.make" (func $c-make (param i32) (result i32)))
       (import "test:res/counters@0.1.0" "[resource-drop]counter" (func $c-drop (param i32)))
       (import "test:res/counters@0.1.0" "total" (func $total (param i32 i32) (result i32)))
+      (import "test:res/counters@0.1.0" "sum" (func $sum (param i32 i32) (result i32)))
       (import "[export]test:res/guest@0.1.0" "[resource-new]cell" (func $cell-new (param i32) (result i32)))
       (memory (export "memory") 1)
       (global $heap (mut i32) (i32.const 4096))
@@ -134,7 +140,29 @@ fn component_bytes() -> Vec<u8> {
         (call $c-drop (local.get 0))
         (local.get $r))
       (func (export "test:res/guest@0.1.0#drops") (result i32)
-        (global.get $drops)))"#;
+        (global.get $drops))
+      ;; run-sum: two counters' handles at 1024 as a list of borrows
+      (func (export "test:res/guest@0.1.0#run-sum") (param i32) (result i32)
+        (local $r i32)
+        (i32.store (i32.const 1024) (call $c-new (local.get 0)))
+        (i32.store (i32.const 1028) (call $c-new (i32.add (local.get 0) (i32.const 1))))
+        (local.set $r (call $sum (i32.const 1024) (i32.const 2)))
+        (call $c-drop (i32.load (i32.const 1024)))
+        (call $c-drop (i32.load (i32.const 1028)))
+        (local.get $r))
+      ;; peek-all: the sum of each borrowed counter's get, each borrow dropped
+      (func (export "test:res/guest@0.1.0#peek-all") (param $p i32) (param $n i32) (result i32)
+        (local $r i32) (local $h i32)
+        (block $done
+          (loop $next
+            (br_if $done (i32.eqz (local.get $n)))
+            (local.set $h (i32.load (local.get $p)))
+            (local.set $r (i32.add (local.get $r) (call $c-get (local.get $h))))
+            (call $c-drop (local.get $h))
+            (local.set $p (i32.add (local.get $p) (i32.const 4)))
+            (local.set $n (i32.sub (local.get $n) (i32.const 1)))
+            (br $next)))
+        (local.get $r)))"#;
     let mut resolve = wit_parser::Resolve::default();
     let pkg = resolve
         .push_str("res.wit", include_str!("wit/bindgen-resources.wit"))
@@ -185,6 +213,25 @@ fn a_guest_uses_the_hosts_resource() -> nyash_engine::Result<()> {
     assert_eq!(store.data().dropped, [17, 5], "a borrow is not dropped");
     assert_eq!(guest.call_give(&mut store, c)?, 40);
     assert_eq!(store.data().dropped, [17, 5, 40], "the guest dropped it");
+
+    // Lists of borrows, both ways: the guest passes two of its counters to
+    // the host's `sum`; the host lends two counters to the guest's
+    // `peek-all`, which drops each borrow before it returns.
+    assert_eq!(guest.call_run_sum(&mut store, 20)?, 41);
+    assert_eq!(
+        store.data().calls.last().map(String::as_str),
+        Some("sum of 2")
+    );
+    assert_eq!(store.data().dropped, [17, 5, 40, 20, 21]);
+    let x = store.data_mut().table.push(MyCounter { v: 100 })?;
+    let y = store.data_mut().table.push(MyCounter { v: 23 })?;
+    let lent = vec![
+        Resource::<Counter>::new_borrow(x.rep()),
+        Resource::<Counter>::new_borrow(y.rep()),
+    ];
+    assert_eq!(guest.call_peek_all(&mut store, lent)?, 123);
+    assert_eq!(guest.call_peek_all(&mut store, Vec::new())?, 0);
+    assert_eq!(store.data().dropped.len(), 5, "borrows are not dropped");
     Ok(())
 }
 
@@ -290,6 +337,10 @@ impl resa::test::res::counters::Host for Host {
     async fn total(&mut self, a: Resource<MyCounter>, b: Resource<MyCounter>) -> u32 {
         YieldN(3).await;
         self.table.get(&a).expect("a").v + self.table.get(&b).expect("b").v
+    }
+    async fn sum(&mut self, cs: Vec<Resource<MyCounter>>) -> u32 {
+        YieldN(1).await;
+        cs.iter().map(|c| self.table.get(c).expect("live").v).sum()
     }
 }
 

@@ -4,6 +4,32 @@
 
 use wit_parser::{Resolve, WorldItem, WorldKey};
 
+/// `bindgen!` binds the whole host world (resources in every interface,
+/// `wasi:io/poll`'s `list<borrow<pollable>>`, variants holding handles):
+/// the test fails to compile if it cannot. The WASI 0.2 host (issue 24)
+/// implements these traits.
+#[allow(dead_code)]
+mod host {
+    nyash_engine::component::bindgen!({ world: "host", path: "wit/p2" });
+}
+
+#[test]
+fn bindgen_binds_the_host_world() {
+    use nyash_engine::component::Resource;
+    use std::any::type_name;
+    // `poll` takes a list of borrowed pollables, as `Vec<Resource<_>>`
+    // (checked at compile time, for any host).
+    #[allow(dead_code)]
+    fn poll_sig<H: host::wasi::io::poll::Host>()
+    -> fn(&mut H, Vec<Resource<host::wasi::io::poll::Pollable>>) -> Vec<u32> {
+        H::poll
+    }
+    // A variant holding an owned handle (`stream-error`).
+    let closed = host::wasi::io::streams::StreamError::Closed;
+    assert!(format!("{closed:?}").contains("Closed"));
+    assert!(type_name::<host::wasi::http::types::ErrorCode>().ends_with("ErrorCode"));
+}
+
 #[test]
 fn the_vendored_wasi_p2_wit_resolves_to_the_host_world() {
     let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/wit/p2");
