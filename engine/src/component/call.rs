@@ -390,9 +390,13 @@ pub(crate) fn call_lifted<T: 'static>(
 pub(crate) struct Entering {
     callee: ComponentInstanceId,
     stop: Option<ComponentInstanceId>,
+    /// Entered from the host: the set is the callee's whole chain, its
+    /// flags at hand in [`LiftedFunc::host_chain`].
+    host: bool,
 }
 
 /// `i`'s parent.
+#[inline]
 fn parent_of(
     parents: &[Option<ComponentInstanceId>],
     i: ComponentInstanceId,
@@ -403,6 +407,7 @@ fn parent_of(
 /// Calls `f` on `from` and each of its ancestors, up to (not including)
 /// `stop`. A parent always has a smaller id than its child; the bound only
 /// guards against a malformed table.
+#[inline]
 fn walk(
     parents: &[Option<ComponentInstanceId>],
     from: ComponentInstanceId,
@@ -424,6 +429,7 @@ fn walk(
     true
 }
 
+#[inline]
 fn entering_set(
     parents: &[Option<ComponentInstanceId>],
     callee: ComponentInstanceId,
@@ -440,11 +446,35 @@ fn entering_set(
             !on_callers
         });
     }
-    Entering { callee, stop }
+    Entering {
+        callee,
+        stop,
+        host: caller.is_none(),
+    }
 }
 
 impl Entering {
+    /// Sets `may_enter` of every instance entered by a call of `f`: from
+    /// the host, through `f`'s chain of flags, else by walking `parents`.
+    #[inline]
+    fn set_for(
+        self,
+        f: &LiftedFunc,
+        parents: &[Option<ComponentInstanceId>],
+        cs: &mut ComponentStore,
+        may_enter: bool,
+    ) {
+        if self.host && self.callee == f.instance {
+            for x in f.host_chain.iter() {
+                x.set_may_enter(may_enter);
+            }
+        } else {
+            self.set(parents, cs, f.data, may_enter);
+        }
+    }
+
     /// Whether every instance entered may be entered.
+    #[inline]
     fn may_enter(
         self,
         parents: &[Option<ComponentInstanceId>],
@@ -457,6 +487,7 @@ impl Entering {
     }
 
     /// Sets `may_enter` of every instance entered.
+    #[inline]
     fn set(
         self,
         parents: &[Option<ComponentInstanceId>],
@@ -589,7 +620,12 @@ fn enter<T>(
     let parents = &component.inlined.parents;
     let cs = store.opaque.components();
     let entering = entering_set(parents, f.instance, caller);
-    if !entering.may_enter(parents, cs, f.data) {
+    let may_enter = if entering.host {
+        f.host_chain.iter().all(|x| x.may_enter())
+    } else {
+        entering.may_enter(parents, cs, f.data)
+    };
+    if !may_enter {
         return Err(trap(
             ComponentTrap::CannotEnter,
             "cannot enter component instance",
@@ -602,11 +638,11 @@ fn enter<T>(
         let func_async = component.types.func(f.ty).async_;
         cs.concurrent
             .check_backpressure(f.data, f.instance, func_async)?;
-        entering.set(parents, cs, f.data, false);
+        entering.set_for(f, parents, cs, false);
         cs.concurrent.push_task(f, func_async);
     } else {
         cs.concurrent.set_async_caller(false);
-        entering.set(parents, cs, f.data, false);
+        entering.set_for(f, parents, cs, false);
     }
     Ok((cs.push_scope(), entering))
 }
@@ -642,7 +678,7 @@ fn leave<T, R>(
     let popped = cs.pop_scope(true);
     let r = r.and_then(|v| popped.map(|()| v));
     if r.is_ok() {
-        entering.set(&component.inlined.parents, cs, f.data, true);
+        entering.set_for(f, &component.inlined.parents, cs, true);
     }
     r
 }

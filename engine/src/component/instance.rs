@@ -345,12 +345,26 @@ fn resolve_options<T: 'static>(
 }
 
 fn lifted<T: 'static>(store: &mut StoreInner<T>, data: u32, l: &Lifted) -> Result<LiftedFunc> {
+    let cs = store.opaque.components();
+    let parents = &cs.data(data).component.inner.inlined.parents;
+    let mut chain = Vec::new();
+    let mut at = Some(l.instance);
+    // A parent has a smaller id than its child; the bound only guards
+    // against a malformed table.
+    while let Some(i) = at
+        && chain.len() <= parents.len()
+    {
+        chain.push(i);
+        at = parents.get(i.0 as usize).copied().flatten();
+    }
+    let host_chain = chain.into_iter().map(|i| cs.flags(data, i)).collect();
     Ok(LiftedFunc {
         data,
         ty: l.ty,
         core: core_func(store, data, &l.func)?,
         options: resolve_options(store, data, &l.options)?,
         instance: l.instance,
+        host_chain,
     })
 }
 

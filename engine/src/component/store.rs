@@ -156,6 +156,10 @@ pub(crate) struct LiftedFunc {
     pub(crate) options: ResolvedOptions,
     /// The component instance that lifted it.
     pub(crate) instance: ComponentInstanceId,
+    /// The flags of that instance and of each of its ancestors, innermost
+    /// first: what a call from the host enters (`call.rs`'s `enter`),
+    /// without a lookup per instance.
+    pub(crate) host_chain: std::sync::Arc<[InstanceFlags]>,
 }
 
 /// Canonical options with their core items resolved.
