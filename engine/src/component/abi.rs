@@ -79,6 +79,11 @@ pub(crate) trait AbiHost {
     /// no memory) if the options have none, which validation rules out for
     /// types with strings or lists.
     fn memory(&mut self) -> Result<&mut [u8]>;
+    /// The memory's length in bytes, `None` without one (no error made:
+    /// the lift budget asks on every call).
+    fn memory_len(&mut self) -> Option<u64> {
+        self.memory().ok().map(|m| m.len() as u64)
+    }
     /// Calls the options' `realloc(old_ptr, old_size, align, new_size) ->
     /// ptr`.
     fn realloc(&mut self, old_ptr: u32, old_size: u32, align: u32, new_size: u32) -> Result<u32>;
@@ -880,6 +885,13 @@ impl Abi<'_> {
 
     /// The flat core types of the result, `None` past
     /// [`MAX_FLAT_RESULTS`].
+    /// The core result types of a function lifted synchronously with type
+    /// `ft`: its flat results, or one pointer to them.
+    pub(crate) fn lifted_result_types(&self, ft: &FuncType) -> Vec<CoreTy> {
+        self.flat_result_types(ft)
+            .unwrap_or_else(|| vec![CoreTy::I32])
+    }
+
     fn flat_result_types(&self, ft: &FuncType) -> Option<Vec<CoreTy>> {
         match ft.result {
             None => Some(Vec::new()),
@@ -1039,7 +1051,7 @@ impl Abi<'_> {
     /// list of a thousand pointers to one long list) could otherwise make
     /// the host build values quadratic in the memory's size.
     pub(crate) fn lift_budget(&self, h: &mut dyn AbiHost) -> Result<u64> {
-        Ok(2 * self.mem_len(h).unwrap_or(0) + (1 << 20))
+        Ok(2 * h.memory_len().unwrap_or(0) + (1 << 20))
     }
 
     /// `lift_flat`: a value of `ty` out of core values.
@@ -1890,7 +1902,10 @@ impl Abi<'_> {
             )));
         }
         for ((name, t), v) in ft.params.iter().zip(args) {
-            self.typecheck_as(*t, v, &format!("argument `{name}`"))?;
+            // The path's root is formatted only for a mismatch.
+            if self.check(*t, v).is_err() {
+                self.typecheck_as(*t, v, &format!("argument `{name}`"))?;
+            }
         }
         Ok(())
     }

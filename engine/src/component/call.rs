@@ -250,6 +250,11 @@ impl<T: 'static> AbiHost for AbiCx<'_, T> {
         }
     }
 
+    fn memory_len(&mut self) -> Option<u64> {
+        let m = self.options.memory?;
+        Some(m.data_mut(StoreContextMut(&mut *self.store)).len() as u64)
+    }
+
     fn realloc(&mut self, old_ptr: u32, old_size: u32, align: u32, new_size: u32) -> Result<u32> {
         let Some(f) = self.options.realloc else {
             return Err(trap(
@@ -511,20 +516,55 @@ fn call_lifted_from<T: 'static>(
     args: &[Val],
     caller: Option<ComponentInstanceId>,
 ) -> Result<Vec<Val>> {
-    let component = store.opaque.components().data(f.data).component.clone();
-    let ft = component.inner.types.func(f.ty).clone();
+    // SAFETY: used within this call, while the store lives. (Not cloned:
+    // the function type's clone allocated its parameter names per call.)
+    let component = unsafe { component_of(store, f.data) };
+    let ft = component.types.func(f.ty);
     let (scope, entering) = enter(store, f, caller)?;
     let r = (|| {
-        let core_args = lower_in(store, f, &component, &ft, args, scope)?;
-        let mut core_results =
-            vec![CoreVal::I32(0); f.core.ty(StoreContext(&*store)).results.len()];
-        f.core
-            .call(StoreContextMut(&mut *store), &core_args, &mut core_results)
-            .map_err(throw_to_trap)?;
+        let core_args = lower_in(store, f, component, ft, args, scope)?;
+        let core_results = if f.options.async_ {
+            let mut out = vec![CoreVal::I32(0); f.core.ty(StoreContext(&*store)).results.len()];
+            f.core
+                .call(StoreContextMut(&mut *store), &core_args, &mut out)
+                .map_err(throw_to_trap)?;
+            out
+        } else {
+            // A synchronous lift's core signature follows from its type
+            // (validated so), and its values are numbers: the call goes
+            // through the raw path, without the public call's type check
+            // (which locks the engine's registry and converts the type).
+            let tys = Abi {
+                types: &component.types,
+                encoding: f.options.encoding,
+            }
+            .lifted_result_types(ft);
+            let mut raw = [ValRaw::ZERO; MAX_FLAT_PARAMS];
+            if core_args.len() > raw.len() {
+                return Err(nyash_aot::bug_error!(
+                    "a lifted function with {} core parameters",
+                    core_args.len()
+                )
+                .into());
+            }
+            for (slot, a) in raw.iter_mut().zip(&core_args) {
+                *slot = a.to_raw(&store.opaque);
+            }
+            let n = core_args.len().max(tys.len()).max(1);
+            f.core
+                .call_raw(store, &mut raw[..n])
+                .map_err(throw_to_trap)?;
+            tys.iter()
+                .zip(raw)
+                // SAFETY: the core function returned values of its
+                // validated result types, numbers.
+                .map(|(t, r)| unsafe { CoreVal::from_raw(&mut store.opaque, r, t.val_type()) })
+                .collect()
+        };
         if f.options.async_ {
             return super::concurrent::finish_async_lift(store, f, &core_results);
         }
-        finish_in(store, f, &component, &ft, &core_results, scope)
+        finish_in(store, f, component, ft, &core_results, scope)
     })();
     leave(store, f, entering, r)
 }
@@ -541,7 +581,7 @@ pub(crate) async fn call_lifted_async<T: Send + 'static>(
     let ft = component.inner.types.func(f.ty).clone();
     let (scope, entering) = enter(store, f, None)?;
     let r = async {
-        let core_args = lower_in(store, f, &component, &ft, args, scope)?;
+        let core_args = lower_in(store, f, &component.inner, &ft, args, scope)?;
         let mut core_results =
             vec![CoreVal::I32(0); f.core.ty(StoreContext(&*store)).results.len()];
         f.core
@@ -551,7 +591,7 @@ pub(crate) async fn call_lifted_async<T: Send + 'static>(
         if f.options.async_ {
             return super::concurrent::finish_async_lift(store, f, &core_results);
         }
-        finish_in(store, f, &component, &ft, &core_results, scope)
+        finish_in(store, f, &component.inner, &ft, &core_results, scope)
     }
     .await;
     leave(store, f, entering, r)
@@ -583,7 +623,7 @@ pub(crate) fn trap_on_throw<R>(r: Result<R>) -> Result<R> {
 /// The result must not outlive the store. A store never removes or
 /// replaces its lifted functions' records, each boxed, so a record lives
 /// as long as the store and does not move when the list grows.
-unsafe fn lifted_of<'a, T>(store: &mut StoreInner<T>, func: u32) -> &'a LiftedFunc {
+pub(crate) unsafe fn lifted_of<'a, T>(store: &mut StoreInner<T>, func: u32) -> &'a LiftedFunc {
     let ptr: *const LiftedFunc = &*store.opaque.components().funcs[func as usize];
     // SAFETY: as the caller promises; see above.
     unsafe { &*ptr }
@@ -850,13 +890,13 @@ where
 fn lower_in<T: 'static>(
     store: &mut StoreInner<T>,
     f: &LiftedFunc,
-    component: &Component,
+    component: &ComponentInner,
     ft: &FuncType,
     args: &[Val],
     scope: usize,
 ) -> Result<Vec<CoreVal>> {
     let abi = Abi {
-        types: &component.inner.types,
+        types: &component.types,
         encoding: f.options.encoding,
     };
     if args.len() != ft.params.len() {
@@ -885,13 +925,13 @@ fn lower_in<T: 'static>(
 fn finish_in<T: 'static>(
     store: &mut StoreInner<T>,
     f: &LiftedFunc,
-    component: &Component,
+    component: &ComponentInner,
     ft: &FuncType,
     core_results: &[CoreVal],
     scope: usize,
 ) -> Result<Vec<Val>> {
     let abi = Abi {
-        types: &component.inner.types,
+        types: &component.types,
         encoding: f.options.encoding,
     };
     let flat_results = core_results

@@ -41,8 +41,9 @@ impl Func {
             store.opaque.id(),
             "component function used with a store it does not belong to"
         );
-        let f = (*store.opaque.components().funcs[self.index as usize]).clone();
-        let out = call_lifted(store, &f, params)?;
+        // SAFETY: used within this call, while the store lives.
+        let f = unsafe { super::call::lifted_of(store, self.index) };
+        let out = call_lifted(store, f, params)?;
         if results.len() < out.len() {
             return Err(Error::msg(format!(
                 "expected room for {} results, got {}",
