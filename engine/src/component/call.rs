@@ -68,6 +68,38 @@ fn to_flat(v: &CoreVal) -> Result<Flat> {
     })
 }
 
+/// A core value of type `t` out of its raw slot.
+fn raw_to_flat(r: ValRaw, t: &ValType) -> Result<Flat> {
+    // SAFETY: the slot holds a value of the signature's type `t` (the
+    // engine's call of a host function of that type), and every field of
+    // the union is plain bits.
+    Ok(unsafe {
+        match t {
+            ValType::I32 => Flat::I32(r.i32),
+            ValType::I64 => Flat::I64(r.i64),
+            ValType::F32 => Flat::F32(r.f32),
+            ValType::F64 => Flat::F64(r.f64),
+            other => {
+                return Err(
+                    nyash_aot::bug_error!("core type {other:?} in a flat signature").into(),
+                );
+            }
+        }
+    })
+}
+
+/// A flat value in a raw slot, as the engine writes one of its type.
+fn flat_to_raw(v: Flat) -> ValRaw {
+    match v {
+        Flat::I32(x) => ValRaw {
+            i64: x as u32 as i64,
+        },
+        Flat::I64(x) => ValRaw { i64: x },
+        Flat::F32(x) => ValRaw { i64: x as i64 },
+        Flat::F64(x) => ValRaw { f64: x },
+    }
+}
+
 fn to_core(v: Flat) -> CoreVal {
     match v {
         Flat::I32(x) => CoreVal::I32(x),
@@ -1004,36 +1036,54 @@ pub(crate) fn lowered_host_func<T: 'static>(
             return CoreFunc::new_raw(store, core_ty, raw);
         }
     };
-    CoreFunc::new(
-        StoreContextMut(store),
-        core_ty,
-        move |caller: Caller<'_, T>, params: &[CoreVal], results: &mut [CoreVal]| {
-            let site = (&component, ty, data, inst, options);
-            call_lowered(caller.store, site, params, results, |store, args| {
-                let ft = component.inner.types.func(ty);
-                let mut rets = vec![Val::Bool(false); ft.result.is_some() as usize];
-                match &host {
-                    HostCall::Sync(h) => h(StoreContextMut(&mut *store), &args, &mut rets)?,
-                    HostCall::Async(h) => {
-                        let mut future =
-                            std::pin::Pin::from(h(StoreContextMut(&mut *store), &args, &mut rets));
-                        let r = crate::vm::async_driver::block_on_fiber(future.as_mut());
-                        drop(future);
-                        r?;
-                    }
+    // A raw host function: the core values are read from and written to
+    // the call's `ValRaw` slots by the signature's types (no vectors of
+    // core values per call).
+    let param_tys = core_ty.params.clone();
+    let raw = HostFn::new(move |caller: Caller<'_, T>, values: &mut [ValRaw]| {
+        let flat = param_tys
+            .iter()
+            .zip(values.iter())
+            .map(|(t, r)| raw_to_flat(*r, t))
+            .collect::<Result<Vec<_>>>()?;
+        let site = (&component, ty, data, inst, options);
+        let out = call_lowered(caller.store, site, &flat, |store, args| {
+            let ft = component.inner.types.func(ty);
+            let mut rets = vec![Val::Bool(false); ft.result.is_some() as usize];
+            match &host {
+                HostCall::Sync(h) => h(StoreContextMut(&mut *store), &args, &mut rets)?,
+                HostCall::Async(h) => {
+                    let mut future =
+                        std::pin::Pin::from(h(StoreContextMut(&mut *store), &args, &mut rets));
+                    let r = crate::vm::async_driver::block_on_fiber(future.as_mut());
+                    drop(future);
+                    r?;
                 }
-                if let Some(t) = ft.result {
-                    let abi = Abi {
-                        types: &component.inner.types,
-                        encoding: options.encoding,
-                    };
-                    abi.typecheck(t, &rets[0])
-                        .map_err(|e| e.context("the host function's result"))?;
-                }
-                Ok(rets)
-            })
-        },
-    )
+            }
+            if let Some(t) = ft.result {
+                let abi = Abi {
+                    types: &component.inner.types,
+                    encoding: options.encoding,
+                };
+                abi.typecheck(t, &rets[0])
+                    .map_err(|e| e.context("the host function's result"))?;
+            }
+            Ok(rets)
+        })?;
+        if out.len() > values.len() {
+            return Err(nyash_aot::bug_error!(
+                "{} core results for {} slots",
+                out.len(),
+                values.len()
+            )
+            .into());
+        }
+        for (slot, v) in values.iter_mut().zip(out) {
+            *slot = flat_to_raw(v);
+        }
+        Ok(())
+    });
+    CoreFunc::new_raw(store, core_ty, raw)
 }
 
 /// The core signature of a function of type `ty` lowered with `options`.
@@ -1072,10 +1122,9 @@ fn call_lowered<T: 'static>(
         ComponentInstanceId,
         ResolvedOptions,
     ),
-    params: &[CoreVal],
-    results: &mut [CoreVal],
+    flat: &[Flat],
     callee: impl FnOnce(&mut StoreInner<T>, Vec<Val>) -> Result<Vec<Val>>,
-) -> Result<()> {
+) -> Result<Vec<Flat>> {
     store.opaque.components().check_may_leave(data, inst)?;
     let ft = component.inner.types.func(ty);
     if ft.async_ && !options.async_ {
@@ -1090,7 +1139,6 @@ fn call_lowered<T: 'static>(
         types: &component.inner.types,
         encoding: options.encoding,
     };
-    let flat = params.iter().map(to_flat).collect::<Result<Vec<_>>>()?;
     let scope = store.opaque.components().push_scope();
     let r = (|| {
         let mut cx = AbiCx {
@@ -1101,9 +1149,9 @@ fn call_lowered<T: 'static>(
             scope,
         };
         let (args, retptr) = if options.async_ {
-            abi.lift_async_lower_args(&mut cx, ft, &flat)?
+            abi.lift_async_lower_args(&mut cx, ft, flat)?
         } else {
-            abi.lift_args(&mut cx, ft, &flat)?
+            abi.lift_args(&mut cx, ft, flat)?
         };
         // An `async`-lowered call's callee runs to its end here (switching
         // tasks is the event loop's), so the call returns `RETURNED`.
@@ -1124,16 +1172,9 @@ fn call_lowered<T: 'static>(
         };
         if options.async_ {
             abi.store_async_result(&mut cx, ft, &rets, retptr)?;
-            if let Some(slot) = results.first_mut() {
-                *slot = CoreVal::I32(super::concurrent::SUBTASK_RETURNED);
-            }
-            return Ok(());
+            return Ok(vec![Flat::I32(super::concurrent::SUBTASK_RETURNED)]);
         }
-        let out = abi.lower_results(&mut cx, ft, &rets, retptr)?;
-        for (slot, v) in results.iter_mut().zip(out) {
-            *slot = to_core(v);
-        }
-        Ok(())
+        abi.lower_results(&mut cx, ft, &rets, retptr)
     })();
     store.opaque.components().pop_scope(false)?;
     r
@@ -1246,10 +1287,15 @@ pub(crate) fn adapter_func<T: 'static>(
         core_ty,
         move |caller: Caller<'_, T>, params: &[CoreVal], results: &mut [CoreVal]| {
             let site = (&component, lower_ty, data, inst, options);
-            call_lowered(caller.store, site, params, results, |store, args| {
+            let flat = params.iter().map(to_flat).collect::<Result<Vec<_>>>()?;
+            let out = call_lowered(caller.store, site, &flat, |store, args| {
                 let from = (callee.data == data).then_some(inst);
                 call_lifted_from(store, &callee, &args, from)
-            })
+            })?;
+            for (slot, v) in results.iter_mut().zip(out) {
+                *slot = to_core(v);
+            }
+            Ok(())
         },
     )
 }
