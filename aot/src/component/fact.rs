@@ -12,10 +12,11 @@
 //! values and whose result to at most one (nothing spilled to memory), of
 //! any type made of scalars (`bool`, the integers, floats, `char`),
 //! records, tuples, fixed-length lists, variants, enums, options,
-//! results and flags, and parameters that are lists of plain integers,
-//! with the same type on both sides. Strings, other lists, maps and
-//! resource handles need transcoding, element loops or the handle tables
-//! and stay dynamic.
+//! results and flags, and parameters that are lists of plain integers or
+//! strings (of the same encoding on both sides), with the same type on
+//! both sides. Strings between encodings, strings and lists elsewhere,
+//! other lists, maps and resource handles need transcoding, element loops
+//! or the handle tables and stay dynamic.
 //!
 //! The adapter's body, in the dynamic path's order (so traps and the
 //! instances they close are the same):
@@ -56,11 +57,25 @@
 //! multi-memory `memory.copy`. Lists elsewhere (in results, in records or
 //! variants, of other elements) stay dynamic.
 //!
+//! Strings as top-level parameters, when the caller lowers and the callee
+//! lifts with the same `string-encoding`: checked as
+//! `load_string_from_range` does (the length limit, alignment 2 for
+//! `utf16` and `latin1+utf16`, the bounds), their code units checked by
+//! the imported host function `validate(kind, ptr, bytes) -> i32`
+//! ([`VALIDATE_UTF8`], [`VALIDATE_UTF16`]; bound to the caller's memory),
+//! then stored as `store_string_copy` does: `realloc(0, 0, align, bytes)`
+//! with the callee's `may_leave` cleared, its result checked, one
+//! `memory.copy`. A `latin1+utf16` string tagged UTF-16 whose units all
+//! fit Latin-1 is then narrowed as `store_probably_utf16_to_latin1_or_utf16`
+//! does: the low bytes moved down in place, `realloc(ptr, 2n, 1, n)`, its
+//! result checked against the bounds, the length untagged.
+//!
 //! Imports of an adapter module, in this order: functions `fact.trap`
 //! (`(code, a, b, c, d)`), `fact.callee`, `fact.post_return` (if the
 //! callee has one), `fact.realloc` (the callee's, if a parameter is a
-//! list); memories `fact.caller_memory`, `fact.callee_memory` (if a
-//! parameter is a list); mutable `i32` globals `fact.caller_flags`,
+//! list or string), `fact.validate` (if a parameter is a string); memories
+//! `fact.caller_memory`, `fact.callee_memory` (if a parameter is a list or
+//! string); mutable `i32` globals `fact.caller_flags`,
 //! `fact.callee_flags`, then one `fact.enter` per instance of
 //! [`AdapterPlan::entering`]. Export: `adapter`.
 
@@ -423,7 +438,7 @@ fn same(types: &ComponentTypes, a: InterfaceType, b: InterfaceType, depth: u32) 
             }
             // Lists of plain integers (copied with `memory.copy`; only as
             // parameters, `flatten` refuses them elsewhere); other lists,
-            // maps, strings and handles are not compiled yet.
+            // maps and handles are not compiled yet.
             (DefinedType::List(e), DefinedType::List(f)) => {
                 same(types, *e, *f, depth + 1) && int_layout(types, *e).is_some()
             }
@@ -471,7 +486,8 @@ fn join(a: ValType, b: ValType) -> ValType {
 }
 
 /// The flat core types of `t`, appended to `out`; `Err` for what this
-/// layer does not compile (strings, lists, maps, handles).
+/// layer does not compile here (strings and lists, compiled only as
+/// top-level parameters; maps, handles).
 fn flatten(
     types: &ComponentTypes,
     t: InterfaceType,
@@ -1235,8 +1251,9 @@ fn generate(
     body.i(I::If(BlockType::Empty));
     body.trap(TRAP_CANNOT_LEAVE, &[]);
     body.i(I::End);
-    // 2. The arguments. A list's range in the caller's memory is checked
-    // here (`load_list_from_range`: length, alignment, bounds); its copy
+    // 2. The arguments. A list's or string's range in the caller's memory
+    // is checked here (`load_list_from_range`, `load_string_from_range`:
+    // length, alignment, bounds; a string's code units too); its copy
     // into the callee's memory is made once the call has entered (4).
     let mut at = 0;
     let mut copies = Vec::new();
