@@ -615,3 +615,253 @@ fn bad_lists_trap_with_the_specs_messages() {
         "{e}"
     );
 }
+
+/// Strings as parameters between two instances of the same encoding
+/// (`ENC`, `LOWER` the caller's): the callee `$A` keeps what it received
+/// (`got`: pointer << 32 | length) and logs its `realloc`s (`rl k`: the
+/// last call's argument `k`; `calls`), `peek` reads its memory; the caller
+/// `$B` passes a raw (pointer, length) into its memory, whose data holds
+/// the strings below. `skew` moves what `realloc(0, ...)` returns, `skew2`
+/// what a shrinking `realloc(p, ...)` returns.
+const STRINGS: &str = r#"(component
+  (component $A
+    (core module $M
+      (memory (export "mem") 1)
+      (global $next (mut i32) (i32.const 1024))
+      (global $calls (mut i32) (i32.const 0))
+      (global $skew (mut i32) (i32.const 0))
+      (global $skew2 (mut i32) (i32.const 0))
+      (global $got (mut i64) (i64.const 0))
+      (global $r0 (mut i32) (i32.const 0))
+      (global $r1 (mut i32) (i32.const 0))
+      (global $r2 (mut i32) (i32.const 0))
+      (global $r3 (mut i32) (i32.const 0))
+      (func (export "realloc") (param i32 i32 i32 i32) (result i32)
+        (local $r i32)
+        (global.set $calls (i32.add (global.get $calls) (i32.const 1)))
+        (global.set $r0 (local.get 0))
+        (global.set $r1 (local.get 1))
+        (global.set $r2 (local.get 2))
+        (global.set $r3 (local.get 3))
+        (if (local.get 0) (then (return (i32.add (local.get 0) (global.get $skew2)))))
+        (local.set $r (i32.and (i32.add (global.get $next) (i32.sub (local.get 2) (i32.const 1)))
+          (i32.sub (i32.const 0) (local.get 2))))
+        (global.set $next (i32.add (local.get $r) (i32.add (local.get 3) (i32.const 16))))
+        (i32.add (local.get $r) (global.get $skew)))
+      (func (export "skew") (param i32) (global.set $skew (local.get 0)))
+      (func (export "skew2") (param i32) (global.set $skew2 (local.get 0)))
+      (func (export "calls") (result i32) (global.get $calls))
+      (func (export "got") (result i64) (global.get $got))
+      (func (export "peek") (param i32) (result i32) (i32.load8_u (local.get 0)))
+      (func (export "rl") (param i32) (result i32)
+        (if (i32.eqz (local.get 0)) (then (return (global.get $r0))))
+        (if (i32.eq (local.get 0) (i32.const 1)) (then (return (global.get $r1))))
+        (if (i32.eq (local.get 0) (i32.const 2)) (then (return (global.get $r2))))
+        (global.get $r3))
+      (func (export "take") (param $p i32) (param $n i32) (result i32)
+        (global.set $got (i64.or (i64.shl (i64.extend_i32_u (local.get $p)) (i64.const 32))
+          (i64.extend_i32_u (local.get $n))))
+        (i32.const 7)))
+    (core instance $m (instantiate $M))
+    (func (export "skew") (param "n" u32) (canon lift (core func $m "skew")))
+    (func (export "skew2") (param "n" u32) (canon lift (core func $m "skew2")))
+    (func (export "calls") (result u32) (canon lift (core func $m "calls")))
+    (func (export "got") (result u64) (canon lift (core func $m "got")))
+    (func (export "peek") (param "a" u32) (result u32) (canon lift (core func $m "peek")))
+    (func (export "rl") (param "k" u32) (result u32) (canon lift (core func $m "rl")))
+    (func (export "take") (param "s" string) (result u32)
+      (canon lift (core func $m "take") (memory (core memory $m "mem")) (realloc (core func $m "realloc")) string-encoding=ENC)))
+  (component $B
+    (import "take" (func $take (param "s" string) (result u32)))
+    (core module $Mem (memory (export "mem") 1)
+      (data (i32.const 0) "hello")
+      (data (i32.const 16) "h\c3\b6\e2\98\83")
+      (data (i32.const 32) "\ff")
+      (data (i32.const 40) "\e2\98")
+      (data (i32.const 64) "h\00i\00\03\26")
+      (data (i32.const 80) "\00\d8")
+      (data (i32.const 96) "\ff\00a\00")
+      (data (i32.const 112) "\ffab"))
+    (core instance $mem (instantiate $Mem))
+    (core func $take' (canon lower (func $take) (memory (core memory $mem "mem")) string-encoding=LOWER))
+    (core module $M
+      (import "a" "take" (func $take (param i32 i32) (result i32)))
+      (func (export "take") (param i32 i32) (result i32) (call $take (local.get 0) (local.get 1))))
+    (core instance $m (instantiate $M (with "a" (instance (export "take" (func $take'))))))
+    (func (export "take") (param "p" u32) (param "n" u32) (result u32) (canon lift (core func $m "take"))))
+  (instance $a (instantiate $A))
+  (instance $b (instantiate $B (with "take" (func $a "take"))))
+  (export "take" (func $b "take"))
+  (export "skew" (func $a "skew"))
+  (export "skew2" (func $a "skew2"))
+  (export "calls" (func $a "calls"))
+  (export "got" (func $a "got"))
+  (export "peek" (func $a "peek"))
+  (export "rl" (func $a "rl")))"#;
+
+fn strings(enc: &str, lower: &str) -> (Store<()>, Instance, Component) {
+    let engine = Engine::default();
+    let text = STRINGS.replace("LOWER", lower).replace("ENC", enc);
+    let component = Component::new(&engine, text).unwrap();
+    let mut store = Store::new(&engine, ());
+    let i = Linker::new(&engine)
+        .instantiate(&mut store, &component)
+        .unwrap();
+    (store, i, component)
+}
+
+fn u32_of(v: Val) -> u32 {
+    match v {
+        Val::U32(x) => x,
+        v => panic!("{v:?}"),
+    }
+}
+
+/// Passes the caller's (ptr, len) and returns what the callee got: its
+/// length, the bytes at its pointer (`bytes` of them), and the last
+/// `realloc`'s arguments.
+fn take(
+    s: &mut Store<()>,
+    i: &Instance,
+    ptr: u32,
+    len: u32,
+    bytes: u32,
+) -> nyash_engine::Result<(u32, Vec<u8>, [u32; 4])> {
+    assert_eq!(u32_of(call_u32s(s, i, "take", &[ptr, len])?), 7);
+    let got = match call_u32s(s, i, "got", &[]).unwrap() {
+        Val::U64(x) => x,
+        v => panic!("{v:?}"),
+    };
+    let (p, n) = ((got >> 32) as u32, got as u32);
+    let data = (0..bytes)
+        .map(|k| u32_of(call_u32s(s, i, "peek", &[p + k]).unwrap()) as u8)
+        .collect();
+    let mut rl = [0; 4];
+    for (k, r) in rl.iter_mut().enumerate() {
+        *r = u32_of(call_u32s(s, i, "rl", &[k as u32]).unwrap());
+    }
+    Ok((n, data, rl))
+}
+
+const TAG: u32 = 1 << 31;
+
+#[test]
+fn strings_of_one_encoding_are_compiled() {
+    for enc in ["utf8", "utf16", "latin1+utf16"] {
+        let (_, _, c) = strings(enc, enc);
+        assert_eq!(c.compiled_adapters(), (1, 1), "{enc}");
+    }
+    // Transcoding stays dynamic, and works.
+    let (mut s, i, c) = strings("utf16", "utf8");
+    assert_eq!(c.compiled_adapters(), (0, 1));
+    let (n, bytes, _) = take(&mut s, &i, 0, 5, 10).unwrap();
+    assert_eq!((n, bytes), (5, b"h\0e\0l\0l\0o\0".to_vec()));
+}
+
+#[test]
+fn utf8_strings_are_copied_after_a_check() {
+    let (mut s, i, _) = strings("utf8", "utf8");
+    let (n, bytes, rl) = take(&mut s, &i, 16, 6, 6).unwrap();
+    assert_eq!(
+        (n, bytes.as_slice(), rl),
+        (6, "hö☃".as_bytes(), [0, 0, 1, 6])
+    );
+    let (n, _, rl) = take(&mut s, &i, 3, 0, 0).unwrap();
+    assert_eq!((n, rl), (0, [0, 0, 1, 0]));
+    assert_eq!(u32_of(call_u32s(&mut s, &i, "calls", &[]).unwrap()), 2);
+    for (ptr, len, message) in [
+        (32, 1, "invalid utf-8"),
+        (40, 2, "incomplete utf-8 byte sequence"),
+        (65530, 7, "string content out-of-bounds"),
+        (65530, 7, "past the memory's 65536 bytes"),
+        (0, 1 << 28, "string too long"),
+    ] {
+        let (mut s, i, _) = strings("utf8", "utf8");
+        let e = take(&mut s, &i, ptr, len, 0).unwrap_err();
+        assert!(e.to_string().contains(message), "{ptr} {len}: {e}");
+        assert!(e.trap().is_some(), "{e}");
+    }
+    let (mut s, i, _) = strings("utf8", "utf8");
+    call_u32s(&mut s, &i, "skew", &[0xfffe - 1024]).unwrap();
+    let e = take(&mut s, &i, 0, 5, 0).unwrap_err();
+    assert!(
+        e.to_string()
+            .contains("realloc(0x0, 0, 1, 5) returned 0xfffe, past the memory's 65536 bytes"),
+        "{e}"
+    );
+}
+
+#[test]
+fn utf16_strings_are_copied_after_a_check() {
+    let (mut s, i, _) = strings("utf16", "utf16");
+    let (n, bytes, rl) = take(&mut s, &i, 64, 3, 6).unwrap();
+    assert_eq!(
+        (n, bytes.as_slice(), rl),
+        (3, &b"h\0i\0\x03\x26"[..], [0, 0, 2, 6])
+    );
+    let (n, _, rl) = take(&mut s, &i, 2, 0, 0).unwrap();
+    assert_eq!((n, rl), (0, [0, 0, 2, 0]));
+    for (ptr, len, message) in [
+        (80, 1, "unpaired surrogate 0xd800"),
+        (65, 1, "string at 0x41, not aligned to 2"),
+        (65534, 2, "past the memory's 65536 bytes"),
+        (0, 1 << 27, "string of 268435456 bytes"),
+    ] {
+        let (mut s, i, _) = strings("utf16", "utf16");
+        let e = take(&mut s, &i, ptr, len, 0).unwrap_err();
+        assert!(e.to_string().contains(message), "{ptr} {len}: {e}");
+        assert!(e.trap().is_some(), "{e}");
+    }
+    let (mut s, i, _) = strings("utf16", "utf16");
+    call_u32s(&mut s, &i, "skew", &[1]).unwrap();
+    let e = take(&mut s, &i, 64, 3, 0).unwrap_err();
+    assert!(
+        e.to_string()
+            .contains("realloc(0x0, 0, 2, 6) returned 0x401"),
+        "{e}"
+    );
+}
+
+#[test]
+fn latin1_utf16_strings_are_copied_or_narrowed() {
+    let (mut s, i, _) = strings("latin1+utf16", "latin1+utf16");
+    // Latin-1: copied, aligned to 2.
+    let (n, bytes, rl) = take(&mut s, &i, 112, 3, 3).unwrap();
+    assert_eq!((n, bytes.as_slice(), rl), (3, &b"\xffab"[..], [0, 0, 2, 3]));
+    // UTF-16 past Latin-1: copied, still tagged.
+    let (n, bytes, rl) = take(&mut s, &i, 64, 3 | TAG, 6).unwrap();
+    assert_eq!(
+        (n, bytes.as_slice(), rl),
+        (3 | TAG, &b"h\0i\0\x03\x26"[..], [0, 0, 2, 6])
+    );
+    // UTF-16 that fits Latin-1: narrowed, the area shrunk
+    // (`store_probably_utf16_to_latin1_or_utf16`).
+    let before = u32_of(call_u32s(&mut s, &i, "calls", &[]).unwrap());
+    let (n, bytes, rl) = take(&mut s, &i, 96, 2 | TAG, 2).unwrap();
+    assert_eq!((n, bytes.as_slice()), (2, &b"\xffa"[..]));
+    assert_eq!(&rl[1..], &[4, 1, 2]);
+    assert_eq!(
+        u32_of(call_u32s(&mut s, &i, "calls", &[]).unwrap()),
+        before + 2
+    );
+    let (n, _, rl) = take(&mut s, &i, 0, TAG, 0).unwrap();
+    assert_eq!((n, rl), (0, [rl[0], 0, 1, 0]));
+    for (ptr, len, message) in [
+        (80, 1 | TAG, "unpaired surrogate 0xd800"),
+        (113, 1, "string at 0x71, not aligned to 2"),
+        (65534, 3, "past the memory's 65536 bytes"),
+    ] {
+        let (mut s, i, _) = strings("latin1+utf16", "latin1+utf16");
+        let e = take(&mut s, &i, ptr, len, 0).unwrap_err();
+        assert!(e.to_string().contains(message), "{ptr} {len}: {e}");
+        assert!(e.trap().is_some(), "{e}");
+    }
+    let (mut s, i, _) = strings("latin1+utf16", "latin1+utf16");
+    call_u32s(&mut s, &i, "skew2", &[0xffff - 1024]).unwrap();
+    let e = take(&mut s, &i, 96, 2 | TAG, 0).unwrap_err();
+    assert!(
+        e.to_string()
+            .contains("realloc(0x400, 4, 1, 2) returned 0xffff, past the memory's 65536 bytes"),
+        "{e}"
+    );
+}

@@ -31,8 +31,9 @@ pub const MAGIC: &[u8; 8] = b"NYASHCMP";
 /// 1: the first component artifact. 2: the async ABI's types, canonical
 /// options and built-ins in the inlined description. 3: compiled adapters
 /// (their plans in the metadata, their modules after the component's
-/// own). An artifact of another version is refused, not misread.
-pub const FORMAT_VERSION: u32 = 3;
+/// own). 4: string parameters in compiled adapters (the plan's
+/// `validate`). An artifact of another version is refused, not misread.
+pub const FORMAT_VERSION: u32 = 4;
 const HEADER_SIZE: usize = 128;
 
 /// Everything of a compiled component but its modules' artifacts.

@@ -12,10 +12,11 @@
 //! values and whose result to at most one (nothing spilled to memory), of
 //! any type made of scalars (`bool`, the integers, floats, `char`),
 //! records, tuples, fixed-length lists, variants, enums, options,
-//! results and flags, and parameters that are lists of plain integers,
-//! with the same type on both sides. Strings, other lists, maps and
-//! resource handles need transcoding, element loops or the handle tables
-//! and stay dynamic.
+//! results and flags, and parameters that are lists of plain integers or
+//! strings (of the same encoding on both sides), with the same type on
+//! both sides. Strings between encodings, strings and lists elsewhere,
+//! other lists, maps and resource handles need transcoding, element loops
+//! or the handle tables and stay dynamic.
 //!
 //! The adapter's body, in the dynamic path's order (so traps and the
 //! instances they close are the same):
@@ -56,11 +57,25 @@
 //! multi-memory `memory.copy`. Lists elsewhere (in results, in records or
 //! variants, of other elements) stay dynamic.
 //!
+//! Strings as top-level parameters, when the caller lowers and the callee
+//! lifts with the same `string-encoding`: checked as
+//! `load_string_from_range` does (the length limit, alignment 2 for
+//! `utf16` and `latin1+utf16`, the bounds), their code units checked by
+//! the imported host function `validate(kind, ptr, bytes) -> i32`
+//! ([`VALIDATE_UTF8`], [`VALIDATE_UTF16`]; bound to the caller's memory),
+//! then stored as `store_string_copy` does: `realloc(0, 0, align, bytes)`
+//! with the callee's `may_leave` cleared, its result checked, one
+//! `memory.copy`. A `latin1+utf16` string tagged UTF-16 whose units all
+//! fit Latin-1 is then narrowed as `store_probably_utf16_to_latin1_or_utf16`
+//! does: the low bytes moved down in place, `realloc(ptr, 2n, 1, n)`, its
+//! result checked against the bounds, the length untagged.
+//!
 //! Imports of an adapter module, in this order: functions `fact.trap`
 //! (`(code, a, b, c, d)`), `fact.callee`, `fact.post_return` (if the
 //! callee has one), `fact.realloc` (the callee's, if a parameter is a
-//! list); memories `fact.caller_memory`, `fact.callee_memory` (if a
-//! parameter is a list); mutable `i32` globals `fact.caller_flags`,
+//! list or string), `fact.validate` (if a parameter is a string); memories
+//! `fact.caller_memory`, `fact.callee_memory` (if a parameter is a list or
+//! string); mutable `i32` globals `fact.caller_flags`,
 //! `fact.callee_flags`, then one `fact.enter` per instance of
 //! [`AdapterPlan::entering`]. Export: `adapter`.
 
@@ -71,6 +86,7 @@ use wasm_encoder::{
 };
 
 use super::inline::{ComponentInstanceId, GlobalInitializer, InlinedComponent};
+use super::translate::StringEncoding;
 use super::types::{ComponentTypes, DefinedType, FuncType, InterfaceType};
 
 /// The bit of an instance's flags word set while it may call out.
@@ -104,6 +120,30 @@ pub const TRAP_REALLOC_LIST_OUT_OF_BOUNDS: i32 = 8;
 /// A core exception escaped the callee or its `post-return` (the
 /// canonical ABI's `call_and_trap_on_throw`).
 pub const TRAP_UNCAUGHT_EXCEPTION: i32 = 9;
+/// A string longer than the canonical ABI allows (`a` = code units, `b` =
+/// bytes per unit, `c` = pointer).
+pub const TRAP_STRING_TOO_LONG: i32 = 10;
+/// A string pointer not aligned (`a` = pointer, `b` = alignment).
+pub const TRAP_STRING_UNALIGNED: i32 = 11;
+/// A string past the caller's memory (`a` = code units, `b` = bytes per
+/// unit, `c` = pointer, `d` = the memory's pages).
+pub const TRAP_STRING_OUT_OF_BOUNDS: i32 = 12;
+/// The callee's `realloc(0, 0, a, b)` returned a string area past its
+/// memory (`c` = pointer, `d` = the memory's pages).
+pub const TRAP_REALLOC_STRING_OUT_OF_BOUNDS: i32 = 13;
+/// The callee's `realloc(a, 2 * b, 1, b)` that shrinks a `latin1+utf16`
+/// string to Latin-1 returned an area past its memory (`c` = pointer, `d`
+/// = the memory's pages).
+pub const TRAP_REALLOC_SHRINK_OUT_OF_BOUNDS: i32 = 14;
+
+/// `validate`'s kinds: the bytes must be UTF-8; the result is 0.
+pub const VALIDATE_UTF8: i32 = 0;
+/// The bytes must be UTF-16 (little-endian, no unpaired surrogate); the
+/// result is 1 if a code unit is past Latin-1 (>= 0x100), else 0.
+pub const VALIDATE_UTF16: i32 = 1;
+
+/// The top bit of a `latin1+utf16` string's length: its units are UTF-16.
+const UTF16_TAG: i32 = i32::MIN;
 
 /// The adapter module's type indices: the callee's type (its parameters
 /// to its results), the post-return's (the results to nothing),
@@ -114,6 +154,7 @@ const POST_RETURN_TYPE: u32 = 2;
 const REALLOC_TYPE: u32 = 3;
 const CALLEE_VOID_TYPE: u32 = 4;
 const REALLOC_VOID_TYPE: u32 = 5;
+const VALIDATE_TYPE: u32 = 6;
 
 /// The canonical ABI's limit on a list's byte length.
 const MAX_LIST_BYTE_LENGTH: i64 = (1 << 28) - 1;
@@ -138,10 +179,16 @@ pub struct AdapterPlan {
     /// Whether the callee has a `post-return` (imported as
     /// `fact.post_return`).
     pub post_return: bool,
-    /// Whether a parameter is a list copied between the two memories:
-    /// then the adapter imports the callee's `realloc` (`fact.realloc`)
-    /// and the memories `fact.caller_memory`, `fact.callee_memory`.
+    /// Whether a parameter is a list or string copied between the two
+    /// memories: then the adapter imports the callee's `realloc`
+    /// (`fact.realloc`) and the memories `fact.caller_memory`,
+    /// `fact.callee_memory`.
     pub memories: bool,
+    /// Whether a parameter is a string whose code units the host checks
+    /// (UTF-8 or UTF-16): then the adapter imports `fact.validate`
+    /// (`(kind, ptr, bytes) -> i32`, [`VALIDATE_UTF8`], [`VALIDATE_UTF16`]),
+    /// a host function reading the caller's memory.
+    pub validate: bool,
 }
 
 /// The compiled adapters of a component: module bytes (identical modules
@@ -191,7 +238,7 @@ pub fn compile_adapters(
             lift,
             lower_ty,
             lower_instance,
-            ..
+            lower_options,
         } = init
         else {
             continue;
@@ -203,10 +250,24 @@ pub fn compile_adapters(
         }
         let entering = entering_set(&inl.parents, lift.instance, *lower_instance);
         let post_return = lift.options.post_return.is_some();
-        let memories = lifted
+        let strings = lifted
             .params
             .iter()
-            .any(|(_, t)| list_layout(types, *t).is_some());
+            .any(|(_, t)| matches!(resolve(types, *t), Ok(InterfaceType::String)));
+        // Strings are copied as they are between the same encodings only;
+        // transcoding stays dynamic.
+        let encoding = lift.options.string_encoding;
+        if strings && lower_options.string_encoding != encoding {
+            continue;
+        }
+        let memories = strings
+            || lifted
+                .params
+                .iter()
+                .any(|(_, t)| list_layout(types, *t).is_some());
+        // Every encoding may hold UTF-16 or UTF-8 units to check
+        // (`latin1+utf16` its tagged strings).
+        let validate = strings;
         if memories
             && (!features.multi_memory
                 || lift.options.realloc.is_none()
@@ -217,6 +278,7 @@ pub fn compile_adapters(
         let Some(bytes) = generate(
             types,
             lifted,
+            encoding,
             entering.len(),
             post_return,
             features.exceptions,
@@ -238,6 +300,7 @@ pub fn compile_adapters(
                 callee: lift.instance,
                 post_return,
                 memories,
+                validate,
             });
         }
     }
@@ -375,12 +438,15 @@ fn same(types: &ComponentTypes, a: InterfaceType, b: InterfaceType, depth: u32) 
             }
             // Lists of plain integers (copied with `memory.copy`; only as
             // parameters, `flatten` refuses them elsewhere); other lists,
-            // maps, strings and handles are not compiled yet.
+            // maps and handles are not compiled yet.
             (DefinedType::List(e), DefinedType::List(f)) => {
                 same(types, *e, *f, depth + 1) && int_layout(types, *e).is_some()
             }
             _ => false,
         },
+        // Strings: only as top-level parameters (`flatten` refuses them
+        // elsewhere), and only between the same encodings.
+        (T::String, T::String) => true,
         (T::Defined(_), _) | (_, T::Defined(_)) | (T::String, _) => false,
         (x, y) => x == y,
     }
@@ -420,7 +486,8 @@ fn join(a: ValType, b: ValType) -> ValType {
 }
 
 /// The flat core types of `t`, appended to `out`; `Err` for what this
-/// layer does not compile (strings, lists, maps, handles).
+/// layer does not compile here (strings and lists, compiled only as
+/// top-level parameters; maps, handles).
 fn flatten(
     types: &ComponentTypes,
     t: InterfaceType,
@@ -501,6 +568,45 @@ struct Body<'a> {
     params: u32,
     locals: Vec<ValType>,
     code: Vec<Instruction<'static>>,
+}
+
+/// How a top-level parameter crosses: as flat values, as a list of plain
+/// integers (its element size), or as a string.
+#[derive(Clone, Copy)]
+enum Param {
+    Flat,
+    List(u32),
+    String,
+}
+
+/// A copy into the callee's memory made once the call has entered.
+enum Copy {
+    /// A list: the caller's pointer, the byte length (`i64`), the element
+    /// size, the callee's pointer's local.
+    List {
+        ptr: u32,
+        bytes: u32,
+        size: u32,
+        out: u32,
+    },
+    String(StringCopy),
+}
+
+/// A string checked in the caller's memory, to be stored into the
+/// callee's (locals of the adapter's body).
+struct StringCopy {
+    encoding: StringEncoding,
+    /// The caller's pointer, its tagged length (as the caller passed it),
+    /// the code units (tag cleared), the byte length (`i64`).
+    ptr: u32,
+    tagged: u32,
+    units: u32,
+    bytes: u32,
+    /// `latin1+utf16`: whether a UTF-16 string has a unit past Latin-1.
+    wide: Option<u32>,
+    /// The callee's pointer and length.
+    out_ptr: u32,
+    out_len: u32,
 }
 
 /// Function indices of the imports.
@@ -613,6 +719,280 @@ impl Body<'_> {
         self.i(Instruction::I64ExtendI32U);
         self.i(Instruction::I64Const(16));
         self.i(Instruction::I64Shl);
+    }
+
+    /// The memory argument of a byte access to the callee's memory.
+    fn callee_byte() -> wasm_encoder::MemArg {
+        wasm_encoder::MemArg {
+            offset: 0,
+            align: 0,
+            target: wasm_encoder::MemArgTarget::Memory(CALLEE_MEMORY),
+            ordering: None,
+        }
+    }
+
+    /// Calls the callee's `realloc` (its arguments on the stack) with its
+    /// `may_leave` cleared; the result in a new local.
+    fn call_realloc(&mut self, realloc: u32, catch: bool) -> u32 {
+        use Instruction as I;
+        let p = self.local(ValType::I32);
+        self.i(I::GlobalGet(CALLEE_FLAGS));
+        self.i(I::I32Const(!FLAG_MAY_LEAVE));
+        self.i(I::I32And);
+        self.i(I::GlobalSet(CALLEE_FLAGS));
+        self.call_no_throw(realloc, REALLOC_TYPE, REALLOC_VOID_TYPE, catch);
+        self.i(I::LocalSet(p));
+        self.i(I::GlobalGet(CALLEE_FLAGS));
+        self.i(I::I32Const(FLAG_MAY_LEAVE));
+        self.i(I::I32Or);
+        self.i(I::GlobalSet(CALLEE_FLAGS));
+        p
+    }
+
+    /// A string parameter (`src` its pointer and tagged length) lifted out
+    /// of the caller's memory as `load_string_from_range` does, in the
+    /// dynamic path's order: the length limit, the alignment (2 for
+    /// `utf16` and `latin1+utf16`), the bounds, then the code units
+    /// checked by the host's `validate` (`validate`: its function index).
+    fn check_string(
+        &mut self,
+        encoding: StringEncoding,
+        src: &[Slot],
+        dst: &[Slot],
+        validate: u32,
+    ) -> Copy {
+        use Instruction as I;
+        let (ptr, tagged) = (src[0].local, src[1].local);
+        let units = self.local(ValType::I32);
+        let unit = self.local(ValType::I32);
+        let bytes = self.local(ValType::I64);
+        self.i(I::LocalGet(tagged));
+        if encoding == StringEncoding::Latin1Utf16 {
+            self.i(I::I32Const(!UTF16_TAG));
+            self.i(I::I32And);
+        }
+        self.i(I::LocalSet(units));
+        match encoding {
+            StringEncoding::Utf8 => self.i(I::I32Const(1)),
+            StringEncoding::Utf16 => self.i(I::I32Const(2)),
+            StringEncoding::Latin1Utf16 => {
+                // The tag bit is the sign bit: 2 bytes a unit if set.
+                self.i(I::LocalGet(tagged));
+                self.i(I::I32Const(31));
+                self.i(I::I32ShrU);
+                self.i(I::I32Const(1));
+                self.i(I::I32Add);
+            }
+        }
+        self.i(I::LocalSet(unit));
+        self.i(I::LocalGet(units));
+        self.i(I::I64ExtendI32U);
+        self.i(I::LocalGet(unit));
+        self.i(I::I64ExtendI32U);
+        self.i(I::I64Mul);
+        self.i(I::LocalTee(bytes));
+        self.i(I::I64Const(MAX_LIST_BYTE_LENGTH));
+        self.i(I::I64GtU);
+        self.i(I::If(BlockType::Empty));
+        self.trap(
+            TRAP_STRING_TOO_LONG,
+            &[I::LocalGet(units), I::LocalGet(unit), I::LocalGet(ptr)],
+        );
+        self.i(I::End);
+        if encoding != StringEncoding::Utf8 {
+            self.i(I::LocalGet(ptr));
+            self.i(I::I32Const(1));
+            self.i(I::I32And);
+            self.i(I::If(BlockType::Empty));
+            self.trap(TRAP_STRING_UNALIGNED, &[I::LocalGet(ptr), I::I32Const(2)]);
+            self.i(I::End);
+        }
+        self.i(I::LocalGet(ptr));
+        self.i(I::I64ExtendI32U);
+        self.i(I::LocalGet(bytes));
+        self.i(I::I64Add);
+        self.mem_bytes(CALLER_MEMORY);
+        self.i(I::I64GtU);
+        self.i(I::If(BlockType::Empty));
+        self.trap(
+            TRAP_STRING_OUT_OF_BOUNDS,
+            &[
+                I::LocalGet(units),
+                I::LocalGet(unit),
+                I::LocalGet(ptr),
+                I::MemorySize(CALLER_MEMORY),
+            ],
+        );
+        self.i(I::End);
+        let validate_call = |b: &mut Self, kind: i32| {
+            b.i(I::I32Const(kind));
+            b.i(I::LocalGet(ptr));
+            b.i(I::LocalGet(bytes));
+            b.i(I::I32WrapI64);
+            b.i(I::Call(validate));
+        };
+        let mut wide = None;
+        match encoding {
+            StringEncoding::Utf8 => {
+                validate_call(self, VALIDATE_UTF8);
+                self.i(I::Drop);
+            }
+            StringEncoding::Utf16 => {
+                validate_call(self, VALIDATE_UTF16);
+                self.i(I::Drop);
+            }
+            StringEncoding::Latin1Utf16 => {
+                // Latin-1 needs no check; UTF-16 does, and whether it
+                // fits Latin-1 decides how it is stored.
+                let w = self.local(ValType::I32);
+                self.i(I::LocalGet(tagged));
+                self.i(I::I32Const(0));
+                self.i(I::I32LtS);
+                self.i(I::If(BlockType::Empty));
+                validate_call(self, VALIDATE_UTF16);
+                self.i(I::LocalSet(w));
+                self.i(I::End);
+                wide = Some(w);
+            }
+        }
+        Copy::String(StringCopy {
+            encoding,
+            ptr,
+            tagged,
+            units,
+            bytes,
+            wide,
+            out_ptr: dst[0].local,
+            out_len: dst[1].local,
+        })
+    }
+
+    /// A checked string stored into the callee's memory as the spec's
+    /// `store_string_copy` does: `realloc(0, 0, align, bytes)` (alignment
+    /// 1 for `utf8`, 2 for `utf16` and `latin1+utf16`), the result's
+    /// alignment and bounds checked, the bytes copied. A `latin1+utf16`
+    /// string tagged UTF-16 whose units all fit Latin-1 is then narrowed
+    /// as `store_probably_utf16_to_latin1_or_utf16` does: each unit's low
+    /// byte moved down in place and the area shrunk with
+    /// `realloc(ptr, 2 * n, 1, n)`, its result checked against the bounds.
+    fn store_string(&mut self, st: &StringCopy, realloc: u32, catch: bool) {
+        use Instruction as I;
+        let align = if st.encoding == StringEncoding::Utf8 {
+            1
+        } else {
+            2
+        };
+        let b32 = self.local(ValType::I32);
+        self.i(I::LocalGet(st.bytes));
+        self.i(I::I32WrapI64);
+        self.i(I::LocalSet(b32));
+        self.i(I::I32Const(0));
+        self.i(I::I32Const(0));
+        self.i(I::I32Const(align));
+        self.i(I::LocalGet(b32));
+        let p = self.call_realloc(realloc, catch);
+        if align > 1 {
+            self.i(I::LocalGet(p));
+            self.i(I::I32Const(align - 1));
+            self.i(I::I32And);
+            self.i(I::If(BlockType::Empty));
+            self.trap(
+                TRAP_REALLOC_UNALIGNED,
+                &[I::I32Const(align), I::LocalGet(b32), I::LocalGet(p)],
+            );
+            self.i(I::End);
+        }
+        self.i(I::LocalGet(p));
+        self.i(I::I64ExtendI32U);
+        self.i(I::LocalGet(st.bytes));
+        self.i(I::I64Add);
+        self.mem_bytes(CALLEE_MEMORY);
+        self.i(I::I64GtU);
+        self.i(I::If(BlockType::Empty));
+        self.trap(
+            TRAP_REALLOC_STRING_OUT_OF_BOUNDS,
+            &[
+                I::I32Const(align),
+                I::LocalGet(b32),
+                I::LocalGet(p),
+                I::MemorySize(CALLEE_MEMORY),
+            ],
+        );
+        self.i(I::End);
+        self.i(I::LocalGet(p));
+        self.i(I::LocalGet(st.ptr));
+        self.i(I::LocalGet(b32));
+        self.i(I::MemoryCopy {
+            src_mem: CALLER_MEMORY,
+            dst_mem: CALLEE_MEMORY,
+        });
+        self.i(I::LocalGet(p));
+        self.i(I::LocalSet(st.out_ptr));
+        self.i(I::LocalGet(st.tagged));
+        self.i(I::LocalSet(st.out_len));
+        let Some(wide) = st.wide else { return };
+        // Tagged UTF-16 with every unit in Latin-1: narrowed.
+        self.i(I::LocalGet(st.tagged));
+        self.i(I::I32Const(0));
+        self.i(I::I32LtS);
+        self.i(I::LocalGet(wide));
+        self.i(I::I32Eqz);
+        self.i(I::I32And);
+        self.i(I::If(BlockType::Empty));
+        let k = self.local(ValType::I32);
+        self.i(I::I32Const(0));
+        self.i(I::LocalSet(k));
+        self.i(I::Block(BlockType::Empty));
+        self.i(I::Loop(BlockType::Empty));
+        self.i(I::LocalGet(k));
+        self.i(I::LocalGet(st.units));
+        self.i(I::I32GeU);
+        self.i(I::BrIf(1));
+        self.i(I::LocalGet(p));
+        self.i(I::LocalGet(k));
+        self.i(I::I32Add);
+        self.i(I::LocalGet(p));
+        self.i(I::LocalGet(k));
+        self.i(I::I32Const(1));
+        self.i(I::I32Shl);
+        self.i(I::I32Add);
+        self.i(I::I32Load8U(Self::callee_byte()));
+        self.i(I::I32Store8(Self::callee_byte()));
+        self.i(I::LocalGet(k));
+        self.i(I::I32Const(1));
+        self.i(I::I32Add);
+        self.i(I::LocalSet(k));
+        self.i(I::Br(0));
+        self.i(I::End);
+        self.i(I::End);
+        self.i(I::LocalGet(p));
+        self.i(I::LocalGet(b32));
+        self.i(I::I32Const(1));
+        self.i(I::LocalGet(st.units));
+        let q = self.call_realloc(realloc, catch);
+        self.i(I::LocalGet(q));
+        self.i(I::I64ExtendI32U);
+        self.i(I::LocalGet(st.units));
+        self.i(I::I64ExtendI32U);
+        self.i(I::I64Add);
+        self.mem_bytes(CALLEE_MEMORY);
+        self.i(I::I64GtU);
+        self.i(I::If(BlockType::Empty));
+        self.trap(
+            TRAP_REALLOC_SHRINK_OUT_OF_BOUNDS,
+            &[
+                I::LocalGet(p),
+                I::LocalGet(st.units),
+                I::LocalGet(q),
+                I::MemorySize(CALLEE_MEMORY),
+            ],
+        );
+        self.i(I::End);
+        self.i(I::LocalGet(q));
+        self.i(I::LocalSet(st.out_ptr));
+        self.i(I::LocalGet(st.units));
+        self.i(I::LocalSet(st.out_len));
+        self.i(I::End);
     }
 
     /// Lifts a value of type `t` out of `src` and lowers it into `dst`
@@ -805,27 +1185,34 @@ impl Body<'_> {
 fn generate(
     types: &ComponentTypes,
     ft: &FuncType,
+    encoding: StringEncoding,
     entering: usize,
     post_return: bool,
     catch: bool,
 ) -> Option<Vec<u8>> {
     use Instruction as I;
-    // Each parameter: its type, its flat count, its list element size if
-    // it is a list of plain integers.
+    // Each parameter: its type, its flat count, how it crosses.
     let mut params = Vec::new();
     let mut param_tys = Vec::new();
     for (_, t) in &ft.params {
         if let Some(size) = list_layout(types, *t) {
-            params.push((*t, 2, Some(size)));
+            params.push((*t, 2, Param::List(size)));
+            param_tys.extend([ValType::I32, ValType::I32]);
+            continue;
+        }
+        if let Ok(InterfaceType::String) = resolve(types, *t) {
+            params.push((*t, 2, Param::String));
             param_tys.extend([ValType::I32, ValType::I32]);
             continue;
         }
         let v = flat(types, *t).ok()?;
-        params.push((*t, v.len(), None));
+        params.push((*t, v.len(), Param::Flat));
         param_tys.extend(v);
     }
-    let lists = params.iter().any(|p| p.2.is_some());
+    let strings = params.iter().any(|p| matches!(p.2, Param::String));
+    let lists = strings || params.iter().any(|p| matches!(p.2, Param::List(_)));
     let realloc_func = POST_RETURN_FUNC + u32::from(post_return);
+    let validate_func = realloc_func + u32::from(lists);
     let results = match ft.result {
         Some(t) => flat(types, t).ok()?,
         None => Vec::new(),
@@ -864,17 +1251,25 @@ fn generate(
     body.i(I::If(BlockType::Empty));
     body.trap(TRAP_CANNOT_LEAVE, &[]);
     body.i(I::End);
-    // 2. The arguments. A list's range in the caller's memory is checked
-    // here (`load_list_from_range`: length, alignment, bounds); its copy
+    // 2. The arguments. A list's or string's range in the caller's memory
+    // is checked here (`load_list_from_range`, `load_string_from_range`:
+    // length, alignment, bounds; a string's code units too); its copy
     // into the callee's memory is made once the call has entered (4).
     let mut at = 0;
     let mut copies = Vec::new();
-    for &(t, n, list) in &params {
+    for &(t, n, kind) in &params {
         let (s, d) = (&src[at..at + n], &dst[at..at + n]);
         at += n;
-        let Some(size) = list else {
-            body.copy(t, s, d).ok()?;
-            continue;
+        let size = match kind {
+            Param::Flat => {
+                body.copy(t, s, d).ok()?;
+                continue;
+            }
+            Param::String => {
+                copies.push(body.check_string(encoding, s, d, validate_func));
+                continue;
+            }
+            Param::List(size) => size,
         };
         let (ptr, count) = (s[0].local, s[1].local);
         let bytes = body.local(ValType::I64);
@@ -925,7 +1320,12 @@ fn generate(
         body.i(I::End);
         body.i(I::LocalGet(count));
         body.i(I::LocalSet(d[1].local));
-        copies.push((ptr, bytes, size, d[0].local));
+        copies.push(Copy::List {
+            ptr,
+            bytes,
+            size,
+            out: d[0].local,
+        });
     }
     // 3. Enter.
     let enter: Vec<u32> = (0..entering as u32).map(|i| FIRST_ENTER + i).collect();
@@ -947,7 +1347,19 @@ fn generate(
     // The lists lowered into the callee (`store_list_into_range`):
     // `realloc(0, 0, align, bytes)` with the callee's `may_leave` cleared,
     // its result checked, the bytes copied between the memories.
-    for &(ptr, bytes, size, out) in &copies {
+    for c in &copies {
+        let (ptr, bytes, size, out) = match *c {
+            Copy::List {
+                ptr,
+                bytes,
+                size,
+                out,
+            } => (ptr, bytes, size, out),
+            Copy::String(ref st) => {
+                body.store_string(st, realloc_func, catch);
+                continue;
+            }
+        };
         let p = body.local(ValType::I32);
         body.i(I::GlobalGet(CALLEE_FLAGS));
         body.i(I::I32Const(!FLAG_MAY_LEAVE));
@@ -1063,6 +1475,7 @@ fn generate(
     tys.ty().function([ValType::I32; 4], [ValType::I32]);
     tys.ty().function(param_tys.iter().copied(), []);
     tys.ty().function([ValType::I32; 4], []);
+    tys.ty().function([ValType::I32; 3], [ValType::I32]);
     module.section(&tys);
     let mut imports = ImportSection::new();
     imports.import("fact", "trap", EntityType::Function(0));
@@ -1071,7 +1484,7 @@ fn generate(
         imports.import("fact", "post_return", EntityType::Function(2));
     }
     if lists {
-        imports.import("fact", "realloc", EntityType::Function(3));
+        imports.import("fact", "realloc", EntityType::Function(REALLOC_TYPE));
         let memory = EntityType::Memory(wasm_encoder::MemoryType {
             minimum: 0,
             maximum: None,
@@ -1079,6 +1492,9 @@ fn generate(
             shared: false,
             page_size_log2: None,
         });
+        if strings {
+            imports.import("fact", "validate", EntityType::Function(VALIDATE_TYPE));
+        }
         imports.import("fact", "caller_memory", memory);
         imports.import("fact", "callee_memory", memory);
     }
@@ -1097,7 +1513,7 @@ fn generate(
     funcs.function(1);
     module.section(&funcs);
     let mut exports = ExportSection::new();
-    let adapter = realloc_func + u32::from(lists);
+    let adapter = validate_func + u32::from(strings);
     exports.export("adapter", ExportKind::Func, adapter);
     module.section(&exports);
     let mut code = CodeSection::new();
@@ -1156,7 +1572,8 @@ mod tests {
                 async_: false,
             };
             for (entering, post, catch) in [(0, false, false), (2, true, true), (1, false, true)] {
-                let bytes = generate(&types, &ft, entering, post, catch).expect("scalars compile");
+                let bytes = generate(&types, &ft, StringEncoding::Utf8, entering, post, catch)
+                    .expect("scalars compile");
                 validate(&bytes);
             }
         }
@@ -1165,7 +1582,23 @@ mod tests {
             result: None,
             async_: false,
         };
-        assert!(generate(&types, &s, 1, false, true).is_none());
+        // Strings as parameters, in each encoding; not as the result.
+        for enc in [
+            StringEncoding::Utf8,
+            StringEncoding::Utf16,
+            StringEncoding::Latin1Utf16,
+        ] {
+            for (post, catch) in [(false, false), (true, true)] {
+                let bytes = generate(&types, &s, enc, 1, post, catch).expect("strings compile");
+                validate(&bytes);
+            }
+        }
+        let r = FuncType {
+            params: vec![],
+            result: Some(T::String),
+            async_: false,
+        };
+        assert!(generate(&types, &r, StringEncoding::Utf8, 1, false, true).is_none());
         // Lists of integers as parameters (two memories, realloc); not as
         // the result.
         let mut types = ComponentTypes::default();
@@ -1177,7 +1610,8 @@ mod tests {
             async_: false,
         };
         for catch in [false, true] {
-            let bytes = generate(&types, &ft, 1, true, catch).expect("integer lists compile");
+            let bytes = generate(&types, &ft, StringEncoding::Utf8, 1, true, catch)
+                .expect("integer lists compile");
             validate(&bytes);
         }
         let ft = FuncType {
@@ -1185,6 +1619,6 @@ mod tests {
             result: Some(list),
             async_: false,
         };
-        assert!(generate(&types, &ft, 1, true, true).is_none());
+        assert!(generate(&types, &ft, StringEncoding::Utf8, 1, true, true).is_none());
     }
 }

@@ -1,7 +1,9 @@
 //! Compiled fused adapters at instantiation: the adapter module the
 //! compiler generated for a call between two component instances
 //! (`nyash_aot::component::fact`) instantiated with what it imports: the
-//! trap intrinsic, the callee's core function and `post-return`, and the
+//! trap intrinsic, the callee's core function and `post-return`, the
+//! callee's `realloc` and both memories (lists and strings), the string
+//! validation intrinsic over the caller's memory (strings), and the
 //! flags globals of the caller, the callee and the instances the call
 //! enters. Its export is the core function the caller imports; a call
 //! through it stays in compiled code unless it traps.
@@ -9,7 +11,10 @@
 use nyash_aot::component::fact::{
     AdapterPlan, TRAP_CANNOT_ENTER, TRAP_CANNOT_LEAVE, TRAP_INVALID_CHAR,
     TRAP_INVALID_DISCRIMINANT, TRAP_LIST_OUT_OF_BOUNDS, TRAP_LIST_TOO_LONG, TRAP_LIST_UNALIGNED,
-    TRAP_REALLOC_LIST_OUT_OF_BOUNDS, TRAP_REALLOC_UNALIGNED, TRAP_UNCAUGHT_EXCEPTION,
+    TRAP_REALLOC_LIST_OUT_OF_BOUNDS, TRAP_REALLOC_SHRINK_OUT_OF_BOUNDS,
+    TRAP_REALLOC_STRING_OUT_OF_BOUNDS, TRAP_REALLOC_UNALIGNED, TRAP_STRING_OUT_OF_BOUNDS,
+    TRAP_STRING_TOO_LONG, TRAP_STRING_UNALIGNED, TRAP_UNCAUGHT_EXCEPTION, VALIDATE_UTF8,
+    VALIDATE_UTF16,
 };
 
 use nyash_aot::component::inline::ComponentInstanceId;
@@ -62,6 +67,32 @@ fn trap_error(code: i32, [a, b, c, d]: [i32; 4]) -> Error {
             ComponentTrap::ReallocListOutOfBounds,
             format!("realloc(0x0, 0, {a}, {b}) returned {c:#x}, past the memory's {len} bytes"),
         ),
+        TRAP_STRING_TOO_LONG => super::abi::trap(
+            ComponentTrap::StringTooLong,
+            format!("string of {} bytes at {c:#x}", u64::from(a) * u64::from(b)),
+        ),
+        TRAP_STRING_UNALIGNED => super::abi::trap(
+            ComponentTrap::UnalignedPointer,
+            format!("string at {a:#x}, not aligned to {b}"),
+        ),
+        TRAP_STRING_OUT_OF_BOUNDS => super::abi::trap(
+            ComponentTrap::StringOutOfBounds,
+            format!(
+                "string of {} bytes at {c:#x}, past the memory's {len} bytes",
+                u64::from(a) * u64::from(b)
+            ),
+        ),
+        TRAP_REALLOC_STRING_OUT_OF_BOUNDS => super::abi::trap(
+            ComponentTrap::ReallocStringOutOfBounds,
+            format!("realloc(0x0, 0, {a}, {b}) returned {c:#x}, past the memory's {len} bytes"),
+        ),
+        TRAP_REALLOC_SHRINK_OUT_OF_BOUNDS => super::abi::trap(
+            ComponentTrap::ReallocStringOutOfBounds,
+            format!(
+                "realloc({a:#x}, {}, 1, {b}) returned {c:#x}, past the memory's {len} bytes",
+                u64::from(b) * 2
+            ),
+        ),
         TRAP_UNCAUGHT_EXCEPTION => super::abi::trap(
             ComponentTrap::UncaughtException,
             "a core exception escaped the callee of a call between component instances".into(),
@@ -85,6 +116,86 @@ fn trap_func<T: 'static>(store: &mut StoreInner<T>) -> Result<CoreFunc> {
                 _ => 0,
             };
             Err(trap_error(arg(0), [arg(1), arg(2), arg(3), arg(4)]))
+        },
+    )
+}
+
+/// Checks the code units of a string at `ptr` in `mem` (already checked
+/// to be within it): [`VALIDATE_UTF8`] or [`VALIDATE_UTF16`], with the
+/// dynamic path's traps and messages (`load_string_from_range`); for
+/// UTF-16, whether a unit is past Latin-1.
+///
+/// A host function rather than a loop in the adapter: the standard
+/// library's UTF-8 check reads a word at a time where a generated loop
+/// would branch per byte, the traps and their messages come from one
+/// place, and a check is one call per string, small next to the copy.
+fn validate_units(mem: &[u8], kind: i32, ptr: u32, bytes: u32) -> Result<i32> {
+    let b = usize::try_from(ptr)
+        .ok()
+        .zip(usize::try_from(bytes).ok())
+        .and_then(|(p, n)| mem.get(p..p.checked_add(n)?))
+        .ok_or_else(|| {
+            Error::from(nyash_aot::bug_error!(
+                "compiled adapter validates a string of {bytes} bytes at {ptr:#x} past its memory"
+            ))
+        })?;
+    match kind {
+        VALIDATE_UTF8 => match std::str::from_utf8(b) {
+            Ok(_) => Ok(0),
+            Err(e) => {
+                let kind = if e.error_len().is_some() {
+                    ComponentTrap::InvalidUtf8
+                } else {
+                    ComponentTrap::IncompleteUtf8
+                };
+                Err(super::abi::trap(kind, format!("string at {ptr:#x}: {e}")))
+            }
+        },
+        VALIDATE_UTF16 => {
+            let units = b.chunks_exact(2).map(|c| u16::from_le_bytes([c[0], c[1]]));
+            let mut wide = 0;
+            for (i, c) in char::decode_utf16(units).enumerate() {
+                match c {
+                    Ok(c) => wide |= i32::from(u32::from(c) >= 0x100),
+                    Err(e) => {
+                        return Err(super::abi::trap(
+                            ComponentTrap::InvalidUtf16,
+                            format!(
+                                "string at {ptr:#x}: unpaired surrogate {:#06x} near code unit {i}",
+                                e.unpaired_surrogate()
+                            ),
+                        ));
+                    }
+                }
+            }
+            Ok(wide)
+        }
+        other => Err(
+            nyash_aot::bug_error!("compiled adapter validates with unknown kind {other}").into(),
+        ),
+    }
+}
+
+/// The validation intrinsic of an adapter whose caller's memory is `mem`:
+/// `(kind, ptr, bytes) -> i32` ([`validate_units`]).
+fn validate_func<T: 'static>(store: &mut StoreInner<T>, mem: crate::Memory) -> Result<CoreFunc> {
+    let ty = CoreFuncType {
+        params: vec![ValType::I32; 3],
+        results: vec![ValType::I32],
+    };
+    CoreFunc::new(
+        StoreContextMut(store),
+        ty,
+        move |caller: Caller<'_, T>, params: &[CoreVal], results: &mut [CoreVal]| {
+            let arg = |i: usize| match params.get(i) {
+                Some(CoreVal::I32(x)) => *x,
+                _ => 0,
+            };
+            let r = validate_units(mem.data(&caller), arg(0), arg(1) as u32, arg(2) as u32)?;
+            if let Some(out) = results.get_mut(0) {
+                *out = CoreVal::I32(r);
+            }
+            Ok(())
         },
     )
 }
@@ -159,7 +270,7 @@ pub(crate) fn compiled_adapter<T: 'static>(
             (callee.options.realloc, callee.options.memory, caller_memory)
         else {
             return Err(nyash_aot::bug_error!(
-                "compiled adapter with lists but no memory or realloc"
+                "compiled adapter with lists or strings but no memory or realloc"
             )
             .into());
         };
@@ -172,6 +283,9 @@ pub(crate) fn compiled_adapter<T: 'static>(
             }
         }
         externs.push(Extern::Func(realloc));
+        if plan.validate {
+            externs.push(Extern::Func(validate_func(store, caller_mem)?));
+        }
         externs.push(Extern::Memory(caller_mem));
         externs.push(Extern::Memory(callee_mem));
     }

@@ -479,6 +479,8 @@ struct Tally {
     encodings: [[u64; 3]; 3],
     /// Components compiled and run.
     components: u64,
+    /// Adapters between instances: compiled (fused, `fact.rs`), all.
+    adapters: [u64; 2],
     /// Passing calls whose value has each of [`FEATURES`].
     features: [u64; FEATURES.len()],
     /// Calls into the instance with the broken allocator (directly and
@@ -556,6 +558,9 @@ fn check_seed(
         wt_linker: wt_linker(wengine, &spec)?,
     };
     tally.components += 1;
+    let (compiled_adapters, all_adapters) = compiled.ours.compiled_adapters();
+    tally.adapters[0] += compiled_adapters as u64;
+    tally.adapters[1] += all_adapters as u64;
     let ei = |e: Enc| ENCODINGS.iter().position(|x| *x == e).unwrap_or(0);
     tally.encodings[ei(spec.inner_enc)][ei(spec.outer_enc)] += 1;
     let (mut ours, mut theirs) = compiled.instantiate()?;
@@ -870,7 +875,7 @@ fn main() -> ExitCode {
          {one} one flat value, {multi} flat in memory out, {spilled} spilled; by path: {e} direct, \
          {fe} through the forwarder and adapter, {fh} through the forwarder to the host; traps \
          compared: {:?}; with a broken realloc: {} returned, {} trapped; values with {}; seeds by encodings (e/forwarder): \
-         {}; {:.1} s)",
+         {}; adapters compiled: {} of {}; {:.1} s)",
         tally.passed,
         tally.failed,
         tally.components,
@@ -885,6 +890,8 @@ fn main() -> ExitCode {
             .collect::<Vec<_>>()
             .join(", "),
         pairs.join(", "),
+        tally.adapters[0],
+        tally.adapters[1],
         start.elapsed().as_secs_f64()
     );
     println!(
