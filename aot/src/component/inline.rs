@@ -107,8 +107,9 @@ pub enum ResourceDef {
 pub enum ResourceRef {
     /// One defined by an instantiation.
     Defined(RuntimeResourceIndex),
-    /// An imported (abstract) one, by its static type: which runtime
-    /// resource it is depends on the type substitution not done yet.
+    /// An imported (abstract) one, by its static type: which resource it
+    /// is is known at instantiation (the engine's per-instance resource
+    /// map, from the import and [`InlinedComponent::resource_maps`]).
     Abstract(ResourceIndex),
 }
 

@@ -812,15 +812,7 @@ pub(crate) fn call_lifted_typed<T: 'static, P: Lower, R: Lift>(
         };
         if let Some(post) = f.options.post_return {
             // The post-return takes the core results as its arguments.
-            let cs = store.opaque.components();
-            cs.flags(f.data, f.instance).set_may_leave(false);
-            let pr = trap_on_throw(post.call_raw(store, &mut values[..n_results.max(1)]));
-            store
-                .opaque
-                .components()
-                .flags(f.data, f.instance)
-                .set_may_leave(true);
-            pr?;
+            post_return_raw(store, f, post, &mut values[..n_results.max(1)])?;
         }
         Ok(r)
     })
@@ -901,20 +893,24 @@ where
         typed::lift_results::<R>(&mut lcx, &values[..n_results])?
     };
     if let Some(post) = f.options.post_return {
-        store
-            .opaque
-            .components()
-            .flags(f.data, f.instance)
-            .set_may_leave(false);
-        let pr = trap_on_throw(post.call_raw(store, &mut values[..n_results.max(1)]));
-        store
-            .opaque
-            .components()
-            .flags(f.data, f.instance)
-            .set_may_leave(true);
-        pr?;
+        post_return_raw(store, f, post, &mut values[..n_results.max(1)])?;
     }
     Ok(r)
+}
+
+/// Runs `f`'s post-return `post` on the raw core results `args`, with
+/// `f`'s instance's `may_leave` cleared; an exception escaping it traps.
+fn post_return_raw<T: 'static>(
+    store: &mut StoreInner<T>,
+    f: &LiftedFunc,
+    post: CoreFunc,
+    args: &mut [ValRaw],
+) -> Result<()> {
+    let flags = store.opaque.components().flags(f.data, f.instance);
+    flags.set_may_leave(false);
+    let r = trap_on_throw(post.call_raw(store, args));
+    flags.set_may_leave(true);
+    r
 }
 
 /// Checks the arguments against the parameter types and lowers them into
@@ -1267,15 +1263,7 @@ pub(crate) fn adapter_func<T: 'static>(
                 callee.core.call_raw(store, values).map_err(throw_to_trap)?;
                 if let Some(post) = callee.options.post_return {
                     let mut args = [values[0]];
-                    let cs = store.opaque.components();
-                    cs.flags(callee.data, callee.instance).set_may_leave(false);
-                    let r = trap_on_throw(post.call_raw(store, &mut args[..n_results.max(1)]));
-                    store
-                        .opaque
-                        .components()
-                        .flags(callee.data, callee.instance)
-                        .set_may_leave(true);
-                    r?;
+                    post_return_raw(store, &callee, post, &mut args[..n_results.max(1)])?;
                 }
                 Ok(())
             })
