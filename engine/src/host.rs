@@ -43,3 +43,20 @@ pub fn sleep_until(deadline: std::time::Instant) -> Result<()> {
 pub fn run_blocking<R: Send + 'static>(f: impl FnOnce() -> R + Send + 'static) -> Result<R> {
     crate::vm::async_driver::run_blocking(f)
 }
+
+/// Drives `future` to completion from a host function. In an async call
+/// the call suspends while the future is pending and the call's executor
+/// polls it again when it wakes (so the future may use that executor's
+/// timers and I/O, e.g. tokio's); otherwise the thread parks until the
+/// future wakes it (such a future must not need a particular executor's
+/// reactor). `Err` if the async call was cancelled while waiting.
+///
+/// ```
+/// use nyash_engine::host;
+///
+/// assert_eq!(host::block_on(async { 6 * 7 })?, 42);
+/// # Ok::<(), nyash_engine::Error>(())
+/// ```
+pub fn block_on<F: std::future::Future + Send>(future: F) -> Result<F::Output> {
+    crate::vm::async_driver::block_on(future)
+}

@@ -73,6 +73,7 @@
 
 mod core;
 mod p1;
+pub mod p2;
 
 use nyash_engine::{Linker, Result};
 

@@ -277,6 +277,37 @@ pub(crate) fn sleep_until(deadline: std::time::Instant) -> Result<()> {
     block_on_fiber(pinned)
 }
 
+/// Drives `future` to completion: on the fiber in an async call,
+/// otherwise by parking this thread until the future wakes it.
+pub(crate) fn block_on<F: Future + Send>(future: F) -> Result<F::Output> {
+    let mut future = std::pin::pin!(future);
+    if in_async_call() {
+        let mut ok = std::future::poll_fn(|cx| future.as_mut().poll(cx).map(Ok));
+        // SAFETY: `ok` is not moved while pinned here.
+        let pinned = unsafe {
+            Pin::new_unchecked(&mut ok as &mut (dyn Future<Output = Result<F::Output>> + Send))
+        };
+        return block_on_fiber(pinned);
+    }
+    struct Unpark(std::thread::Thread);
+    impl std::task::Wake for Unpark {
+        fn wake(self: std::sync::Arc<Self>) {
+            self.0.unpark();
+        }
+        fn wake_by_ref(self: &std::sync::Arc<Self>) {
+            self.0.unpark();
+        }
+    }
+    let waker = std::task::Waker::from(std::sync::Arc::new(Unpark(std::thread::current())));
+    let mut cx = Context::from_waker(&waker);
+    loop {
+        if let Poll::Ready(r) = future.as_mut().poll(&mut cx) {
+            return Ok(r);
+        }
+        std::thread::park();
+    }
+}
+
 /// Runs blocking `f`: in an async call on a helper thread while the call
 /// suspends, otherwise right here. `Err` if the async call was cancelled.
 pub(crate) fn run_blocking<R: Send + 'static>(f: impl FnOnce() -> R + Send + 'static) -> Result<R> {

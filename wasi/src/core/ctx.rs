@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use nyash_engine::component::ResourceTable;
 use nyash_engine::{Error, Result};
 
 use super::stdio::Stdio;
@@ -68,6 +69,8 @@ pub struct WasiCtx {
     pub(crate) fds: BTreeMap<u32, Fd>,
     /// Set by `proc_exit`.
     pub(crate) exit_code: Option<i32>,
+    /// WASI 0.2's resources (streams, pollables, descriptors, ...).
+    pub(crate) table: ResourceTable,
 }
 
 /// Builds a [`WasiCtx`]. Setters take `&mut self` and return it, so they
@@ -194,6 +197,7 @@ impl WasiCtxBuilder {
             env: self.env.clone(),
             fds,
             exit_code: None,
+            table: ResourceTable::new(),
         })
     }
 }
@@ -207,6 +211,13 @@ impl WasiCtx {
     /// The status `proc_exit` asked for, if it was called.
     pub fn exit_code(&self) -> Option<i32> {
         self.exit_code
+    }
+
+    /// The table of the WASI 0.2 resources the program holds (streams,
+    /// pollables, descriptors, ...); an embedder's own interfaces may keep
+    /// theirs here too.
+    pub fn table(&mut self) -> &mut ResourceTable {
+        &mut self.table
     }
 
     /// The program's arguments, `argv[0]` first.
