@@ -1,5 +1,7 @@
-//! `wasmtime-run`: runs a WASI preview-1 command with wasmtime 48, the
-//! reference the tests compare nyash-engine's output with (`tests/kotlin/`).
+//! `wasmtime-run`: runs a WASI preview-1 command, or a component exporting
+//! WASI 0.2's `wasi:cli/run`, with wasmtime 48: the reference the tests
+//! compare nyash-engine's output with (`tests/kotlin/`, the WASI 0.2
+//! programs).
 //!
 //! ```text
 //! wasmtime-run [--dir HOST[::GUEST]]... [--env K=V]... MODULE.wasm [ARGS...]
@@ -16,7 +18,9 @@
 //! exceptions emit), with wasmtime's default collector.
 //!
 //! Exit status, as `nyash-engine run` gives it: the code the program passed
-//! to `proc_exit`, 0 when `_start` returns, and 1 with a message on standard
+//! to `proc_exit` (a component's to `wasi:cli/exit`), 0 when `_start`
+//! returns (a component's `run` returns `ok`; 1 for `err`), and 1 with a
+//! message on standard
 //! error when the program traps or the module cannot be loaded, linked or
 //! run (wasmtime's own CLI uses 128 + a signal-like number for a trap
 //! instead). One difference stays: wasmtime's WASI refuses a `proc_exit`
@@ -84,21 +88,8 @@ fn parse(mut argv: impl Iterator<Item = String>) -> Result<Options, String> {
     })
 }
 
-/// Runs the command; `Ok` carries its exit status, `Err` a message for a
-/// failure to load or a trap.
-fn run(o: &Options) -> Result<u8, String> {
-    let mut config = Config::new();
-    config
-        .wasm_gc(true)
-        .wasm_function_references(true)
-        .wasm_exceptions(true)
-        .wasm_tail_call(true);
-    let engine = Engine::new(&config).map_err(|e| e.to_string())?;
-    let module =
-        Module::from_file(&engine, &o.module).map_err(|e| format!("{}: {e:?}", o.module))?;
-    let mut linker: Linker<WasiP1Ctx> = Linker::new(&engine);
-    wasmtime_wasi::p1::add_to_linker_sync(&mut linker, |s| s).map_err(|e| e.to_string())?;
-
+/// The WASI context both kinds of program get from the command line.
+fn wasi_ctx(o: &Options) -> Result<WasiCtxBuilder, String> {
     let mut b = WasiCtxBuilder::new();
     b.inherit_stdio();
     let name = std::path::Path::new(&o.module)
@@ -109,7 +100,68 @@ fn run(o: &Options) -> Result<u8, String> {
         b.preopened_dir(host, guest, FsPerms::ReadWrite)
             .map_err(|e| format!("--dir {host}::{guest}: {e}"))?;
     }
-    let mut store = Store::new(&engine, b.build_p1());
+    Ok(b)
+}
+
+/// A component's store data: the WASI 0.2 context and its resources.
+struct P2 {
+    ctx: wasmtime_wasi::WasiCtx,
+    table: wasmtime::component::ResourceTable,
+}
+
+impl wasmtime_wasi::WasiView for P2 {
+    fn ctx(&mut self) -> wasmtime_wasi::WasiCtxView<'_> {
+        wasmtime_wasi::WasiCtxView {
+            ctx: &mut self.ctx,
+            table: &mut self.table,
+        }
+    }
+}
+
+/// Runs a component's `wasi:cli/run`.
+fn run_component(o: &Options, engine: &Engine, bytes: &[u8]) -> Result<u8, String> {
+    use wasmtime::component::{Component, Linker};
+    let component = Component::new(engine, bytes).map_err(|e| format!("{}: {e:?}", o.module))?;
+    let mut linker: Linker<P2> = Linker::new(engine);
+    wasmtime_wasi::p2::add_to_linker_sync(&mut linker).map_err(|e| e.to_string())?;
+    let data = P2 {
+        ctx: wasi_ctx(o)?.build(),
+        table: wasmtime::component::ResourceTable::new(),
+    };
+    let mut store = Store::new(engine, data);
+    let command =
+        wasmtime_wasi::p2::bindings::sync::Command::instantiate(&mut store, &component, &linker)
+            .map_err(|e| format!("{}: {e:?}", o.module))?;
+    match command.wasi_cli_run().call_run(&mut store) {
+        Ok(Ok(())) => Ok(0),
+        Ok(Err(())) => Ok(1),
+        Err(e) => match e.downcast_ref::<I32Exit>() {
+            Some(I32Exit(code)) => Ok(*code as u8),
+            None => Err(format!("{e:?}")),
+        },
+    }
+}
+
+/// Runs the command; `Ok` carries its exit status, `Err` a message for a
+/// failure to load or a trap.
+fn run(o: &Options) -> Result<u8, String> {
+    let mut config = Config::new();
+    config
+        .wasm_gc(true)
+        .wasm_function_references(true)
+        .wasm_exceptions(true)
+        .wasm_tail_call(true);
+    let engine = Engine::new(&config).map_err(|e| e.to_string())?;
+    let bytes = std::fs::read(&o.module).map_err(|e| format!("{}: {e}", o.module))?;
+    if wasmparser::Parser::is_component(&bytes) {
+        return run_component(o, &engine, &bytes);
+    }
+    let module =
+        Module::from_file(&engine, &o.module).map_err(|e| format!("{}: {e:?}", o.module))?;
+    let mut linker: Linker<WasiP1Ctx> = Linker::new(&engine);
+    wasmtime_wasi::p1::add_to_linker_sync(&mut linker, |s| s).map_err(|e| e.to_string())?;
+
+    let mut store = Store::new(&engine, wasi_ctx(o)?.build_p1());
     let instance = linker
         .instantiate(&mut store, &module)
         .map_err(|e| format!("{}: {e:?}", o.module))?;
