@@ -118,10 +118,47 @@ impl wasmtime_wasi::WasiView for P2 {
     }
 }
 
+/// The component in `bytes`, compiled, or loaded from the directory
+/// `$WASMTIME_RUN_CACHE` when it was compiled there before (keyed by a
+/// hash of the bytes; the tests run the same 15-20 MB components several
+/// times, about 10 s of compiling each).
+fn component(
+    o: &Options,
+    engine: &Engine,
+    bytes: &[u8],
+) -> Result<wasmtime::component::Component, String> {
+    use wasmtime::component::Component;
+    let compile = || Component::new(engine, bytes).map_err(|e| format!("{}: {e:?}", o.module));
+    let Some(dir) = std::env::var_os("WASMTIME_RUN_CACHE") else {
+        return compile();
+    };
+    // FNV-1a over the bytes, and their length.
+    let hash = bytes.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+        (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3)
+    });
+    let path = std::path::Path::new(&dir).join(format!("{hash:016x}-{}.cwasm", bytes.len()));
+    if path.exists() {
+        // SAFETY: the file was written by `Component::serialize` of this
+        // same binary (same wasmtime, same configuration) below.
+        if let Ok(c) = unsafe { Component::deserialize_file(engine, &path) } {
+            return Ok(c);
+        }
+    }
+    let c = compile()?;
+    if let Ok(data) = c.serialize() {
+        let _ = std::fs::create_dir_all(&dir);
+        let tmp = path.with_extension("tmp");
+        if std::fs::write(&tmp, data).is_ok() {
+            let _ = std::fs::rename(&tmp, &path);
+        }
+    }
+    Ok(c)
+}
+
 /// Runs a component's `wasi:cli/run`.
 fn run_component(o: &Options, engine: &Engine, bytes: &[u8]) -> Result<u8, String> {
-    use wasmtime::component::{Component, Linker};
-    let component = Component::new(engine, bytes).map_err(|e| format!("{}: {e:?}", o.module))?;
+    use wasmtime::component::Linker;
+    let component = component(o, engine, bytes)?;
     let mut linker: Linker<P2> = Linker::new(engine);
     wasmtime_wasi::p2::add_to_linker_sync(&mut linker).map_err(|e| e.to_string())?;
     let data = P2 {
