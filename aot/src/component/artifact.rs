@@ -32,8 +32,10 @@ pub const MAGIC: &[u8; 8] = b"NYASHCMP";
 /// options and built-ins in the inlined description. 3: compiled adapters
 /// (their plans in the metadata, their modules after the component's
 /// own). 4: string parameters in compiled adapters (the plan's
-/// `validate`). An artifact of another version is refused, not misread.
-pub const FORMAT_VERSION: u32 = 4;
+/// `validate`). 5: compiled adapters for every value but handles (the
+/// plan's `callee_realloc`, `caller_realloc`, `strings`; a 7-argument trap
+/// intrinsic). An artifact of another version is refused, not misread.
+pub const FORMAT_VERSION: u32 = 5;
 const HEADER_SIZE: usize = 128;
 
 /// Everything of a compiled component but its modules' artifacts.

@@ -2,25 +2,29 @@
 //! compiler generated for a call between two component instances
 //! (`nyash_aot::component::fact`) instantiated with what it imports: the
 //! trap intrinsic, the callee's core function and `post-return`, the
-//! callee's `realloc` and both memories (lists and strings), the string
-//! validation intrinsic over the caller's memory (strings), and the
-//! flags globals of the caller, the callee and the instances the call
-//! enters. Its export is the core function the caller imports; a call
-//! through it stays in compiled code unless it traps.
+//! callee's and the caller's `realloc`, the string intrinsics over both
+//! memories (`validate`, `transcode`), the memories, and the flags globals
+//! of the caller, the callee and the instances the call enters. Its export
+//! is the core function the caller imports; a call through it stays in
+//! compiled code unless it traps (and for a string, the intrinsics' host
+//! calls).
 
 use nyash_aot::component::fact::{
     AdapterPlan, TRAP_CANNOT_ENTER, TRAP_CANNOT_LEAVE, TRAP_INVALID_CHAR,
-    TRAP_INVALID_DISCRIMINANT, TRAP_LIST_OUT_OF_BOUNDS, TRAP_LIST_TOO_LONG, TRAP_LIST_UNALIGNED,
-    TRAP_REALLOC_LIST_OUT_OF_BOUNDS, TRAP_REALLOC_SHRINK_OUT_OF_BOUNDS,
+    TRAP_INVALID_DISCRIMINANT, TRAP_INVALID_DISCRIMINANT_AT, TRAP_LIFT_TOO_LARGE,
+    TRAP_LIST_OUT_OF_BOUNDS, TRAP_LIST_TOO_LONG, TRAP_LIST_UNALIGNED, TRAP_POINTER_OUT_OF_BOUNDS,
+    TRAP_POINTER_UNALIGNED, TRAP_REALLOC_LIST_OUT_OF_BOUNDS, TRAP_REALLOC_OUT_OF_BOUNDS,
     TRAP_REALLOC_STRING_OUT_OF_BOUNDS, TRAP_REALLOC_UNALIGNED, TRAP_STRING_OUT_OF_BOUNDS,
     TRAP_STRING_TOO_LONG, TRAP_STRING_UNALIGNED, TRAP_UNCAUGHT_EXCEPTION, VALIDATE_UTF8,
-    VALIDATE_UTF16,
+    VALIDATE_UTF16, WHAT_RESULT_AREA, WHAT_RETURN_AREA, WHAT_SPILLED_ARGS, XC_ASCII_LATIN1,
+    XC_ASCII_UTF16, XC_LATIN1_TO_UTF16, XC_LATIN1_UTF8, XC_LATIN1_UTF16, XC_UTF8_REST_LATIN1,
+    XC_UTF8_REST_UTF16, XC_UTF8_TO_UTF16, XC_UTF16_REST_UTF8, XC_UTF16_REST_UTF16,
 };
 
 use nyash_aot::component::inline::ComponentInstanceId;
 
 use super::resources::trap;
-use super::store::LiftedFunc;
+use super::store::{LiftedFunc, ResolvedOptions};
 use crate::store::StoreContextMut;
 use crate::vm::store_opaque::StoreInner;
 use crate::{
@@ -28,11 +32,26 @@ use crate::{
     Val as CoreVal, ValType,
 };
 
-/// The error of the trap intrinsic's `(code, a, b, c, d)`: the same trap,
-/// with the same message, the dynamic path (`abi.rs`) raises for it.
-fn trap_error(code: i32, [a, b, c, d]: [i32; 4]) -> Error {
-    let (a, b, c) = (a as u32, b as u32, c as u32);
-    let len = u64::from(d as u32) << 16;
+/// The error of the trap intrinsic's `(code, a, b, c, d, e, f)`: the same
+/// trap, with the same message, the dynamic path (`abi.rs`) raises for it.
+fn trap_error(code: i32, [a, b, c, d, e, f]: [i32; 6]) -> Error {
+    let (a, b, c, d, e) = (a as u32, b as u32, c as u32, d as u32, e as u32);
+    let pages = |p: u32| u64::from(p) << 16;
+    let what = |w: u32| match w as i32 {
+        WHAT_SPILLED_ARGS => "the spilled arguments",
+        WHAT_RESULT_AREA => "the result area",
+        WHAT_RETURN_AREA => "the return pointer's area",
+        _ => "a value",
+    };
+    let realloc = |kind: ComponentTrap| {
+        super::abi::trap(
+            kind,
+            format!(
+                "realloc({a:#x}, {b}, {c}, {d}) returned {e:#x}, past the memory's {} bytes",
+                pages(f as u32)
+            ),
+        )
+    };
     match code {
         TRAP_CANNOT_LEAVE => trap(
             ComponentTrap::CannotLeave,
@@ -47,6 +66,10 @@ fn trap_error(code: i32, [a, b, c, d]: [i32; 4]) -> Error {
             ComponentTrap::InvalidDiscriminant,
             format!("discriminant {a} of a type with {b} cases"),
         ),
+        TRAP_INVALID_DISCRIMINANT_AT => super::abi::trap(
+            ComponentTrap::InvalidDiscriminant,
+            format!("discriminant {a} at {c:#x} of a type with {b} cases"),
+        ),
         TRAP_LIST_TOO_LONG => super::abi::trap(
             ComponentTrap::ListTooLong,
             format!("list of {a} elements of {b} bytes at {c:#x}"),
@@ -57,16 +80,18 @@ fn trap_error(code: i32, [a, b, c, d]: [i32; 4]) -> Error {
         ),
         TRAP_LIST_OUT_OF_BOUNDS => super::abi::trap(
             ComponentTrap::ListOutOfBounds,
-            format!("list of {a} elements of {b} bytes at {c:#x}, past the memory's {len} bytes"),
+            format!(
+                "list of {a} elements of {b} bytes at {c:#x}, past the memory's {} bytes",
+                pages(d)
+            ),
         ),
         TRAP_REALLOC_UNALIGNED => super::abi::trap(
             ComponentTrap::ReallocUnaligned,
-            format!("realloc(0x0, 0, {a}, {b}) returned {c:#x}"),
+            format!("realloc({a:#x}, {b}, {c}, {d}) returned {e:#x}"),
         ),
-        TRAP_REALLOC_LIST_OUT_OF_BOUNDS => super::abi::trap(
-            ComponentTrap::ReallocListOutOfBounds,
-            format!("realloc(0x0, 0, {a}, {b}) returned {c:#x}, past the memory's {len} bytes"),
-        ),
+        TRAP_REALLOC_LIST_OUT_OF_BOUNDS => realloc(ComponentTrap::ReallocListOutOfBounds),
+        TRAP_REALLOC_STRING_OUT_OF_BOUNDS => realloc(ComponentTrap::ReallocStringOutOfBounds),
+        TRAP_REALLOC_OUT_OF_BOUNDS => realloc(ComponentTrap::ReallocOutOfBounds),
         TRAP_STRING_TOO_LONG => super::abi::trap(
             ComponentTrap::StringTooLong,
             format!("string of {} bytes at {c:#x}", u64::from(a) * u64::from(b)),
@@ -78,20 +103,26 @@ fn trap_error(code: i32, [a, b, c, d]: [i32; 4]) -> Error {
         TRAP_STRING_OUT_OF_BOUNDS => super::abi::trap(
             ComponentTrap::StringOutOfBounds,
             format!(
-                "string of {} bytes at {c:#x}, past the memory's {len} bytes",
-                u64::from(a) * u64::from(b)
+                "string of {} bytes at {c:#x}, past the memory's {} bytes",
+                u64::from(a) * u64::from(b),
+                pages(d)
             ),
         ),
-        TRAP_REALLOC_STRING_OUT_OF_BOUNDS => super::abi::trap(
-            ComponentTrap::ReallocStringOutOfBounds,
-            format!("realloc(0x0, 0, {a}, {b}) returned {c:#x}, past the memory's {len} bytes"),
+        TRAP_POINTER_UNALIGNED => super::abi::trap(
+            ComponentTrap::UnalignedPointer,
+            format!("{} at {b:#x}, not aligned to {c}", what(a)),
         ),
-        TRAP_REALLOC_SHRINK_OUT_OF_BOUNDS => super::abi::trap(
-            ComponentTrap::ReallocStringOutOfBounds,
+        TRAP_POINTER_OUT_OF_BOUNDS => super::abi::trap(
+            ComponentTrap::PointerOutOfBounds,
             format!(
-                "realloc({a:#x}, {}, 1, {b}) returned {c:#x}, past the memory's {len} bytes",
-                u64::from(b) * 2
+                "{} of {b} bytes at {c:#x}, past the memory's {} bytes",
+                what(a),
+                pages(d)
             ),
+        ),
+        TRAP_LIFT_TOO_LARGE => super::abi::trap(
+            ComponentTrap::LiftTooLarge,
+            format!("{a} more bytes of list or string contents"),
         ),
         TRAP_UNCAUGHT_EXCEPTION => super::abi::trap(
             ComponentTrap::UncaughtException,
@@ -101,10 +132,10 @@ fn trap_error(code: i32, [a, b, c, d]: [i32; 4]) -> Error {
     }
 }
 
-/// The trap intrinsic: `(code, a, b, c, d) -> ()`, always an error.
+/// The trap intrinsic: `(code, a, b, c, d, e, f) -> ()`, always an error.
 fn trap_func<T: 'static>(store: &mut StoreInner<T>) -> Result<CoreFunc> {
     let ty = CoreFuncType {
-        params: vec![ValType::I32; 5],
+        params: vec![ValType::I32; 7],
         results: vec![],
     };
     CoreFunc::new(
@@ -115,7 +146,10 @@ fn trap_func<T: 'static>(store: &mut StoreInner<T>) -> Result<CoreFunc> {
                 Some(CoreVal::I32(x)) => *x,
                 _ => 0,
             };
-            Err(trap_error(arg(0), [arg(1), arg(2), arg(3), arg(4)]))
+            Err(trap_error(
+                arg(0),
+                [arg(1), arg(2), arg(3), arg(4), arg(5), arg(6)],
+            ))
         },
     )
 }
@@ -176,22 +210,205 @@ fn validate_units(mem: &[u8], kind: i32, ptr: u32, bytes: u32) -> Result<i32> {
     }
 }
 
-/// The validation intrinsic of an adapter whose caller's memory is `mem`:
-/// `(kind, ptr, bytes) -> i32` ([`validate_units`]).
-fn validate_func<T: 'static>(store: &mut StoreInner<T>, mem: crate::Memory) -> Result<CoreFunc> {
+/// The two memories of an adapter: the caller's, the callee's.
+type Memories = [crate::Memory; 2];
+
+/// The argument `i` of an intrinsic's `i32` parameters.
+fn arg(params: &[CoreVal], i: usize) -> i32 {
+    match params.get(i) {
+        Some(CoreVal::I32(x)) => *x,
+        _ => 0,
+    }
+}
+
+/// The validation intrinsic of an adapter: `(mem, kind, ptr, bytes) ->
+/// i32` ([`validate_units`]) over the caller's memory (`mem` 0) or the
+/// callee's (1).
+fn validate_func<T: 'static>(store: &mut StoreInner<T>, mems: Memories) -> Result<CoreFunc> {
     let ty = CoreFuncType {
-        params: vec![ValType::I32; 3],
+        params: vec![ValType::I32; 4],
         results: vec![ValType::I32],
     };
     CoreFunc::new(
         StoreContextMut(store),
         ty,
         move |caller: Caller<'_, T>, params: &[CoreVal], results: &mut [CoreVal]| {
-            let arg = |i: usize| match params.get(i) {
-                Some(CoreVal::I32(x)) => *x,
-                _ => 0,
-            };
-            let r = validate_units(mem.data(&caller), arg(0), arg(1) as u32, arg(2) as u32)?;
+            let mem = mems[usize::from(arg(params, 0) != 0)];
+            let (kind, ptr, bytes) = (arg(params, 1), arg(params, 2), arg(params, 3));
+            let r = validate_units(mem.data(&caller), kind, ptr as u32, bytes as u32)?;
+            if let Some(out) = results.get_mut(0) {
+                *out = CoreVal::I32(r);
+            }
+            Ok(())
+        },
+    )
+}
+
+/// The bytes `[at, at + len)` of `mem`, or the engine bug of an adapter
+/// reaching past an area it checked.
+fn area(mem: &[u8], at: u32, len: u64) -> Result<&[u8]> {
+    usize::try_from(at)
+        .ok()
+        .zip(usize::try_from(len).ok())
+        .and_then(|(p, n)| mem.get(p..p.checked_add(n)?))
+        .ok_or_else(|| {
+            Error::from(nyash_aot::bug_error!(
+                "compiled adapter transcodes {len} bytes at {at:#x}, past the memory"
+            ))
+        })
+}
+
+fn area_mut(mem: &mut [u8], at: u64, len: usize) -> Result<&mut [u8]> {
+    usize::try_from(at)
+        .ok()
+        .and_then(|p| mem.get_mut(p..p.checked_add(len)?))
+        .ok_or_else(|| {
+            Error::from(nyash_aot::bug_error!(
+                "compiled adapter writes {len} bytes at {at:#x}, past the memory"
+            ))
+        })
+}
+
+/// A source string's characters (its units were checked when it was
+/// lifted; a string changed since, by a memory both sides share, traps).
+fn decode(bytes: &[u8], utf16: bool, latin1: bool, ptr: u32) -> Result<Vec<char>> {
+    if latin1 {
+        return Ok(bytes.iter().map(|&b| char::from(b)).collect());
+    }
+    let changed =
+        |kind| super::abi::trap(kind, format!("string at {ptr:#x} changed after its check"));
+    if utf16 {
+        let units = bytes
+            .chunks_exact(2)
+            .map(|c| u16::from_le_bytes([c[0], c[1]]));
+        char::decode_utf16(units)
+            .collect::<std::result::Result<Vec<char>, _>>()
+            .map_err(|_| changed(ComponentTrap::InvalidUtf16))
+    } else {
+        std::str::from_utf8(bytes)
+            .map(|s| s.chars().collect())
+            .map_err(|_| changed(ComponentTrap::InvalidUtf8))
+    }
+}
+
+fn utf16_le(cs: &[char]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(cs.len() * 2);
+    let mut buf = [0u16; 2];
+    for c in cs {
+        for u in c.encode_utf16(&mut buf) {
+            out.extend_from_slice(&u.to_le_bytes());
+        }
+    }
+    out
+}
+
+/// The transcoding intrinsic's `(dir, op, src, n, dst, at) -> i32`
+/// ([`XC_LATIN1_TO_UTF16`] ...): the code units of the string the adapter
+/// checked, converted between the `realloc` calls the adapter makes in
+/// the spec's order. `dir` 0 reads the caller's memory and writes the
+/// callee's, 1 the other way.
+///
+/// Host code rather than loops in the adapter: the standard library's
+/// UTF-8 and UTF-16 codecs, one place for what each of the spec's
+/// `store_*` functions writes, and a call per string (the `realloc`
+/// calls, their sizes and their checks, which the spec fixes, stay in the
+/// generated code where they can be read in order).
+fn transcode_units<T>(
+    caller: &mut Caller<'_, T>,
+    mems: Memories,
+    params: &[CoreVal],
+) -> Result<i32> {
+    let (dir, op) = (arg(params, 0), arg(params, 1));
+    let (src, n, dst, at) = (
+        arg(params, 2) as u32,
+        arg(params, 3) as u32,
+        arg(params, 4) as u32,
+        arg(params, 5) as u32,
+    );
+    let (from, to) = if dir == 0 {
+        (mems[0], mems[1])
+    } else {
+        (mems[1], mems[0])
+    };
+    let utf16_src = matches!(
+        op,
+        XC_ASCII_UTF16 | XC_UTF8_REST_UTF16 | XC_LATIN1_UTF16 | XC_UTF16_REST_UTF16
+    );
+    let latin1_src = matches!(
+        op,
+        XC_LATIN1_TO_UTF16 | XC_ASCII_LATIN1 | XC_UTF8_REST_LATIN1
+    );
+    let len = u64::from(n) * if utf16_src { 2 } else { 1 };
+    let bytes = area(from.data(&*caller), src, len)?.to_vec();
+    let cs = decode(&bytes, utf16_src, latin1_src, src)?;
+    let (out, offset, result): (Vec<u8>, u64, u32) = match op {
+        XC_LATIN1_TO_UTF16 | XC_UTF8_TO_UTF16 => {
+            let enc = utf16_le(&cs);
+            let units = (enc.len() / 2) as u32;
+            (enc, 0, units)
+        }
+        XC_ASCII_UTF16 | XC_ASCII_LATIN1 => {
+            let ascii: Vec<u8> = cs
+                .iter()
+                .take_while(|c| c.is_ascii())
+                .map(|&c| c as u8)
+                .collect();
+            let k = ascii.len() as u32;
+            (ascii, 0, k)
+        }
+        XC_UTF8_REST_UTF16 | XC_UTF8_REST_LATIN1 => {
+            // The first `at` characters were ASCII: one byte each.
+            let s: String = cs.iter().collect();
+            let rest = s.as_bytes().get(at as usize..).unwrap_or_default().to_vec();
+            (rest, at.into(), s.len() as u32)
+        }
+        XC_LATIN1_UTF8 | XC_LATIN1_UTF16 => {
+            let latin1: Vec<u8> = cs
+                .iter()
+                .take_while(|&&c| u32::from(c) < 0x100)
+                .map(|&c| u32::from(c) as u8)
+                .collect();
+            let wide = latin1.len() < cs.len();
+            let k = latin1.len() as u32 | if wide { 1 << 31 } else { 0 };
+            (latin1, 0, k)
+        }
+        XC_UTF16_REST_UTF8 | XC_UTF16_REST_UTF16 => {
+            // What was written as Latin-1 inflated in place (from the
+            // last to the first), then the characters after it.
+            let mem = to.data_mut(&mut *caller);
+            let k = at as usize;
+            let area = area_mut(mem, dst.into(), 2 * k)?;
+            for j in (0..k).rev() {
+                area[2 * j] = area[j];
+                area[2 * j + 1] = 0;
+            }
+            let enc = utf16_le(cs.get(k..).unwrap_or_default());
+            let units = (2 * k + enc.len()) as u32 / 2;
+            (enc, 2 * u64::from(at), units)
+        }
+        other => {
+            return Err(nyash_aot::bug_error!(
+                "compiled adapter transcodes with unknown operation {other}"
+            )
+            .into());
+        }
+    };
+    let mem = to.data_mut(&mut *caller);
+    area_mut(mem, u64::from(dst) + offset, out.len())?.copy_from_slice(&out);
+    Ok(result as i32)
+}
+
+/// The transcoding intrinsic of an adapter ([`transcode_units`]).
+fn transcode_func<T: 'static>(store: &mut StoreInner<T>, mems: Memories) -> Result<CoreFunc> {
+    let ty = CoreFuncType {
+        params: vec![ValType::I32; 6],
+        results: vec![ValType::I32],
+    };
+    CoreFunc::new(
+        StoreContextMut(store),
+        ty,
+        move |mut caller: Caller<'_, T>, params: &[CoreVal], results: &mut [CoreVal]| {
+            let r = transcode_units(&mut caller, mems, params)?;
             if let Some(out) = results.get_mut(0) {
                 *out = CoreVal::I32(r);
             }
@@ -201,15 +418,15 @@ fn validate_func<T: 'static>(store: &mut StoreInner<T>, mem: crate::Memory) -> R
 }
 
 /// The core function of the compiled adapter `plan` calling `callee` from
-/// the root instance `data` (whose canonical options have the memory
-/// `caller_memory`), checked to have the caller's core type `expected`;
+/// the root instance `data` (the caller lowers with `caller_options`),
+/// checked to have the caller's core type `expected`;
 /// `None` where the memories are of a kind the adapter does not handle.
 pub(crate) fn compiled_adapter<T: 'static>(
     store: &mut StoreInner<T>,
     data: u32,
     plan: &AdapterPlan,
     callee: &LiftedFunc,
-    caller_memory: Option<crate::Memory>,
+    caller_options: &ResolvedOptions,
     expected: &CoreFuncType,
 ) -> Result<Option<CoreFunc>> {
     let cs = store.opaque.components();
@@ -265,14 +482,28 @@ pub(crate) fn compiled_adapter<T: 'static>(
         };
         externs.push(Extern::Func(post));
     }
-    if plan.memories {
-        let (Some(realloc), Some(callee_mem), Some(caller_mem)) =
-            (callee.options.realloc, callee.options.memory, caller_memory)
+    let missing = |what: &str| -> Error {
+        nyash_aot::bug_error!("compiled adapter without the {what}").into()
+    };
+    if plan.callee_realloc {
+        externs.push(Extern::Func(
+            callee
+                .options
+                .realloc
+                .ok_or_else(|| missing("callee's realloc"))?,
+        ));
+    }
+    if plan.caller_realloc {
+        externs.push(Extern::Func(
+            caller_options
+                .realloc
+                .ok_or_else(|| missing("caller's realloc"))?,
+        ));
+    }
+    if plan.memories || plan.strings {
+        let (Some(caller_mem), Some(callee_mem)) = (caller_options.memory, callee.options.memory)
         else {
-            return Err(nyash_aot::bug_error!(
-                "compiled adapter with lists or strings but no memory or realloc"
-            )
-            .into());
+            return Err(missing("memories"));
         };
         // The adapter reads the memories' sizes in 64 KiB pages of 32-bit
         // memories; any other memory keeps the dynamic adapter.
@@ -282,9 +513,10 @@ pub(crate) fn compiled_adapter<T: 'static>(
                 return Ok(None);
             }
         }
-        externs.push(Extern::Func(realloc));
-        if plan.validate {
-            externs.push(Extern::Func(validate_func(store, caller_mem)?));
+        let mems = [caller_mem, callee_mem];
+        if plan.strings {
+            externs.push(Extern::Func(validate_func(store, mems)?));
+            externs.push(Extern::Func(transcode_func(store, mems)?));
         }
         externs.push(Extern::Memory(caller_mem));
         externs.push(Extern::Memory(callee_mem));

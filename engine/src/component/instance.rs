@@ -521,9 +521,9 @@ pub(crate) fn instantiate<T: 'static>(
                     && plan.caller == *lower_instance
                 {
                     let ty = call::lowered_core_type(component, *lower_ty, options);
-                    let memory = options.memory;
-                    let f =
-                        super::adapter::compiled_adapter(store, data, plan, &callee, memory, &ty)?;
+                    let f = super::adapter::compiled_adapter(
+                        store, data, plan, &callee, &options, &ty,
+                    )?;
                     if let Some(f) = f {
                         store.opaque.components().data(data).adapters.push(f);
                         continue;
