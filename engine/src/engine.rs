@@ -30,6 +30,7 @@ use crate::vm::type_registry::TypeRegistry;
 pub struct Config {
     pub(crate) max_wasm_stack: usize,
     pub(crate) max_memory_pages: u64,
+    pub(crate) memory_pool: usize,
     pub(crate) parallel_compilation: bool,
     pub(crate) cache: bool,
     pub(crate) cache_dir: Option<std::path::PathBuf>,
@@ -54,6 +55,10 @@ pub struct Config {
     pub(crate) gc_nursery_bytes: u32,
 }
 
+/// Idle linear-memory reservations an engine keeps by default
+/// ([`Config::memory_pool`]).
+pub(crate) const DEFAULT_MEMORY_POOL: usize = 64;
+
 /// A [`Config::compile_progress`] callback.
 #[derive(Clone)]
 pub(crate) struct CompileProgress(pub(crate) Arc<dyn Fn(usize, usize) + Send + Sync>);
@@ -70,6 +75,7 @@ impl Default for Config {
             max_wasm_stack: 1 << 20,
             max_memory_pages: nyash_aot::vmoffsets::MAX_MEMORY_BYTES
                 / nyash_aot::vmoffsets::WASM_PAGE_SIZE,
+            memory_pool: DEFAULT_MEMORY_POOL,
             parallel_compilation: true,
             cache: false,
             cache_dir: None,
@@ -152,6 +158,20 @@ impl Config {
     pub fn max_memory_pages(&mut self, pages: u64) -> &mut Self {
         self.max_memory_pages = pages
             .min(nyash_aot::vmoffsets::MAX_MEMORY_BYTES / nyash_aot::vmoffsets::WASM_PAGE_SIZE);
+        self
+    }
+
+    /// How many idle linear-memory reservations the engine keeps for reuse
+    /// (default 64; 0 turns the pool off). A memory of
+    /// 64 KiB pages reserves 8 GiB of address space; when its store is
+    /// dropped the reservation is zeroed (its pages given back to the
+    /// kernel) and kept, up to this many, so the next memory made in any of
+    /// the engine's stores skips reserving and unmapping it. Memories larger
+    /// than 256 MiB when dropped are unmapped instead. An idle reservation
+    /// holds address space and the kernel's page tables of its accessible
+    /// range, not memory.
+    pub fn memory_pool(&mut self, reservations: usize) -> &mut Self {
+        self.memory_pool = reservations;
         self
     }
 
@@ -409,6 +429,9 @@ pub(crate) struct EngineInner {
     /// The baseline-tier compiler, with [`Config::lazy_compilation`] on.
     pub(crate) baseline: Option<Compiler>,
     pub(crate) stacks: nyash_asyncify::StackPool,
+    /// Idle linear-memory reservations, reused by the next memories made
+    /// in any of the engine's stores ([`Config::memory_pool`]).
+    pub(crate) memories: Arc<crate::vm::memory::MemoryPool>,
     /// The epoch counter generated code compares with a store's deadline.
     pub(crate) epoch: std::sync::atomic::AtomicU64,
     types: Mutex<TypeRegistry>,
@@ -490,6 +513,7 @@ impl Engine {
                 compiler,
                 baseline,
                 stacks,
+                memories: Arc::new(crate::vm::memory::MemoryPool::new(config.memory_pool)),
                 epoch: std::sync::atomic::AtomicU64::new(0),
                 types: Mutex::new(TypeRegistry::new().map_err(|e| Error::io(None, e))?),
             }),

@@ -259,9 +259,10 @@ pub(crate) fn new_memory(
     store: &mut StoreOpaque,
     ty: nyash_aot::module::MemoryType,
 ) -> Result<Memory> {
-    let limit = store.engine().config().max_memory_pages;
-    let m =
-        LinearMemory::new(ty, limit).map_err(|e| Error::new(crate::ErrorKind::Instantiation(e)))?;
+    let engine = store.engine();
+    let limit = engine.config().max_memory_pages;
+    let m = LinearMemory::new(ty, limit, Some(&engine.inner.memories))
+        .map_err(|e| Error::new(crate::ErrorKind::Instantiation(e)))?;
     Ok(store.push_memory(m))
 }
 

@@ -1130,3 +1130,57 @@ fn host_functions_take_and_return_i31_references() {
     assert_eq!(run.call(&mut store, 41).unwrap(), 42);
     assert_eq!(run.call(&mut store, -1).unwrap(), 0);
 }
+
+/// A memory made from a reservation the pool took back from a dropped store
+/// behaves like a fresh one: zeroed (past the pool's resident prefix too),
+/// its own size and maximum, and a trap past its end even when the old
+/// memory had grown further. The engine keeps one idle reservation, so the
+/// second store's memory is the first one's.
+#[test]
+fn memories_reused_from_the_pool_are_fresh() {
+    let mut config = Config::new();
+    config.memory_pool(1);
+    let engine = Engine::new(&config).unwrap();
+    let module = Module::new(
+        &engine,
+        r#"(module (memory (export "mem") 1 4) (data (i32.const 8) "\07")
+            (func (export "load") (param i32) (result i32) local.get 0 i32.load8_u)
+            (func (export "grow") (param i32) (result i32) local.get 0 memory.grow))"#,
+    )
+    .unwrap();
+    let mut first = Store::new(&engine, ());
+    let instance = Instance::new(&mut first, &module, &[]).unwrap();
+    let mem = instance.get_memory(&mut first, "mem").unwrap();
+    assert_eq!(mem.grow(&mut first, 2).unwrap(), 1);
+    mem.data_mut(&mut first).fill(0xab);
+    drop(first);
+
+    for _ in 0..2 {
+        let mut store = Store::new(&engine, ());
+        let instance = Instance::new(&mut store, &module, &[]).unwrap();
+        let mem = instance.get_memory(&mut store, "mem").unwrap();
+        assert_eq!(mem.size(&store), 1);
+        let data = mem.data(&store);
+        assert_eq!(data.len(), 65536);
+        assert_eq!(data[8], 7);
+        assert!(data.iter().enumerate().all(|(i, &b)| i == 8 || b == 0));
+        let load = instance
+            .get_typed_func::<i32, i32>(&mut store, "load")
+            .unwrap();
+        assert_eq!(load.call(&mut store, 65535).unwrap(), 0);
+        let trap = load.call(&mut store, 65536).unwrap_err();
+        assert_eq!(
+            trap.trap().expect("a trap").code,
+            TrapCode::MemoryOutOfBounds
+        );
+        let grow = instance
+            .get_typed_func::<i32, i32>(&mut store, "grow")
+            .unwrap();
+        assert_eq!(grow.call(&mut store, 4).unwrap(), -1, "past the maximum");
+        assert_eq!(grow.call(&mut store, 1).unwrap(), 1);
+        assert_eq!(load.call(&mut store, 2 * 65536 - 1).unwrap(), 0);
+        assert!(load.call(&mut store, 2 * 65536).is_err());
+        // Leave the second page dirty for the next round.
+        mem.data_mut(&mut store)[65536..].fill(0xcd);
+    }
+}

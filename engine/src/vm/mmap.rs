@@ -18,13 +18,18 @@ unsafe impl Send for Mmap {}
 unsafe impl Sync for Mmap {}
 
 impl Mmap {
+    /// An empty region (nothing mapped, nothing to unmap).
+    pub const fn empty() -> Mmap {
+        Mmap {
+            ptr: ptr::NonNull::dangling().as_ptr(),
+            len: 0,
+        }
+    }
+
     /// Reserves `len` bytes of inaccessible address space.
     pub fn reserve(len: usize) -> io::Result<Mmap> {
         if len == 0 {
-            return Ok(Mmap {
-                ptr: ptr::NonNull::dangling().as_ptr(),
-                len: 0,
-            });
+            return Ok(Mmap::empty());
         }
         // SAFETY: a fresh anonymous mapping; no existing memory is affected.
         let ptr = unsafe {
@@ -64,6 +69,47 @@ impl Mmap {
                 libc::PROT_READ | libc::PROT_WRITE,
             )
         };
+        if r != 0 {
+            return Err(io::Error::last_os_error());
+        }
+        Ok(())
+    }
+
+    /// The reservation's length in bytes.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Makes `[start, start + len)` inaccessible again (`PROT_NONE`): the
+    /// pages past a reused memory's new end, so accesses there fault as
+    /// in a fresh reservation.
+    pub fn make_inaccessible(&self, start: usize, len: usize) -> io::Result<()> {
+        assert!(start.checked_add(len).is_some_and(|end| end <= self.len));
+        if len == 0 {
+            return Ok(());
+        }
+        // SAFETY: the range lies inside our own mapping (asserted above);
+        // its owner no longer hands out references into it.
+        let r = unsafe { libc::mprotect(self.ptr.add(start).cast(), len, libc::PROT_NONE) };
+        if r != 0 {
+            return Err(io::Error::last_os_error());
+        }
+        Ok(())
+    }
+
+    /// Gives the pages of `[start, start + len)` back to the kernel
+    /// (`MADV_DONTNEED`): a private anonymous mapping reads as zeros
+    /// afterwards, and the next touch of a page faults in a zeroed one.
+    /// The protection and the reservation stay as they are.
+    pub fn discard(&self, start: usize, len: usize) -> io::Result<()> {
+        assert!(start.checked_add(len).is_some_and(|end| end <= self.len));
+        if len == 0 {
+            return Ok(());
+        }
+        // SAFETY: the range lies inside our own mapping (asserted above);
+        // its owner no longer hands out references into it, so replacing
+        // the contents with zeros breaks no borrow.
+        let r = unsafe { libc::madvise(self.ptr.add(start).cast(), len, libc::MADV_DONTNEED) };
         if r != 0 {
             return Err(io::Error::last_os_error());
         }
