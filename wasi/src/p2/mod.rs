@@ -12,6 +12,7 @@
 //! [`nyash_engine::host::block_on`], which suspends an async call on its
 //! fiber and blocks a synchronous one.
 
+pub mod filesystem;
 pub mod io;
 
 #[allow(missing_docs, clippy::all)]
@@ -25,6 +26,8 @@ mod bindings {
             "wasi:io/streams/output-stream": crate::p2::io::DynOutputStream,
             "wasi:io/poll/pollable": crate::p2::io::Pollable,
             "wasi:io/error/error": crate::p2::io::IoError,
+            "wasi:filesystem/types/descriptor": crate::p2::filesystem::Descriptor,
+            "wasi:filesystem/types/directory-entry-stream": crate::p2::filesystem::DirectoryEntryStream,
         }
     });
 }
