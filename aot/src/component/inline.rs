@@ -443,8 +443,13 @@ impl Inliner<'_> {
             return;
         }
         match (ty, item) {
+            // The first item naming a resource is where it comes from: a
+            // later `(eq ...)` export of the same type in another imported
+            // instance (`wasi:filesystem/types` exporting `wasi:io/streams`'
+            // `input-stream`) names it again, and the linker need not
+            // define it there too.
             (EntityType::Type(TypeDef::Resource(idx)), Item::Resource(d)) => {
-                f.resources.insert(*idx, d.clone());
+                f.resources.entry(*idx).or_insert_with(|| d.clone());
             }
             (EntityType::Instance(it), Item::Instance(def)) => {
                 for (n, ety) in &self.t.types.instance(*it).exports {
