@@ -865,3 +865,165 @@ pub fn add_to_linker<T: WasiView>(linker: &mut Linker<T>) -> nyash_engine::Resul
     preopens::add_to_linker(linker, |t: &mut T| t.wasi())?;
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    //! The file streams through the `wasi:io` trait objects in the table,
+    //! as `wasi:io/streams`' host functions reach them (those are tested
+    //! with them); the rest of `wasi:filesystem` is tested through a
+    //! component in `tests/p2_filesystem.rs`.
+
+    use super::*;
+    use types::{Host as _, HostDescriptor as _};
+
+    /// A context whose one preopen is a fresh scratch directory (removed
+    /// on drop).
+    struct Scratch {
+        dir: std::path::PathBuf,
+        ctx: WasiCtx,
+        root: Resource<Descriptor>,
+    }
+
+    impl Drop for Scratch {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.dir);
+        }
+    }
+
+    fn scratch(name: &str) -> Scratch {
+        let dir = std::env::temp_dir().join(format!("nyash-p2fs-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let mut ctx = WasiCtx::builder().preopened_dir(&dir, "/").build().unwrap();
+        let mut pre = preopens::Host::get_directories(&mut ctx).unwrap();
+        let (root, name) = pre.remove(0);
+        assert_eq!(name, "/");
+        Scratch { dir, ctx, root }
+    }
+
+    fn borrow(r: &Resource<Descriptor>) -> Resource<Descriptor> {
+        Resource::new_borrow(r.rep())
+    }
+
+    fn open(
+        s: &mut Scratch,
+        path: &str,
+        oflags: OpenFlags,
+        flags: DescriptorFlags,
+    ) -> Resource<Descriptor> {
+        let root = borrow(&s.root);
+        s.ctx
+            .open_at(root, PathFlags::empty(), path.into(), oflags, flags)
+            .unwrap()
+            .unwrap()
+    }
+
+    #[test]
+    fn streams_read_and_write_at_a_position_that_advances() {
+        let mut s = scratch("streams");
+        let f = open(
+            &mut s,
+            "f.txt",
+            OpenFlags::CREATE,
+            DescriptorFlags::READ | DescriptorFlags::WRITE,
+        );
+        // Written from offset 2 (the file is zero-filled before it), in
+        // two writes that follow each other.
+        let out = s.ctx.write_via_stream(borrow(&f), 2).unwrap().unwrap();
+        let o = s.ctx.table().get_mut(&out).unwrap();
+        assert_eq!(o.check_write().unwrap(), WRITE_CAPACITY);
+        o.write(b"hello").unwrap();
+        o.write(b", world").unwrap();
+        o.flush().unwrap();
+        o.write_zeroes(3).unwrap();
+        assert_eq!(
+            std::fs::read(s.dir.join("f.txt")).unwrap(),
+            b"\0\0hello, world\0\0\0"
+        );
+        // Appending goes to the end, whatever it is at each write.
+        let app = s.ctx.append_via_stream(borrow(&f)).unwrap().unwrap();
+        s.ctx.table().get_mut(&app).unwrap().write(b"!").unwrap();
+        std::fs::OpenOptions::new()
+            .append(true)
+            .open(s.dir.join("f.txt"))
+            .and_then(|mut h| std::io::Write::write_all(&mut h, b"?"))
+            .unwrap();
+        s.ctx.table().get_mut(&app).unwrap().write(b"#").unwrap();
+        assert_eq!(
+            std::fs::read(s.dir.join("f.txt")).unwrap(),
+            b"\0\0hello, world\0\0\0!?#"
+        );
+        // Read back from offset 2 in small reads, then the end: closed.
+        let inp = s.ctx.read_via_stream(borrow(&f), 2).unwrap().unwrap();
+        let i = s.ctx.table().get_mut(&inp).unwrap();
+        assert_eq!(i.read(5).unwrap(), b"hello");
+        assert_eq!(i.skip(2).unwrap(), 2);
+        assert_eq!(i.read(0).unwrap(), b"");
+        assert_eq!(i.read(100).unwrap(), b"world\0\0\0!?#");
+        assert!(matches!(i.read(100), Err(StreamError::Closed)));
+        assert!(matches!(i.read(100), Err(StreamError::Closed)));
+        // A stream outlives its descriptor (it shares the open file).
+        let inp2 = s.ctx.read_via_stream(borrow(&f), 0).unwrap().unwrap();
+        s.ctx.drop(f).unwrap();
+        assert_eq!(
+            s.ctx.table().get_mut(&inp2).unwrap().read(4).unwrap(),
+            b"\0\0he"
+        );
+        // Always ready.
+        nyash_engine::host::block_on(s.ctx.table().get_mut(&inp2).unwrap().ready()).unwrap();
+        nyash_engine::host::block_on(s.ctx.table().get_mut(&out).unwrap().ready()).unwrap();
+    }
+
+    #[test]
+    fn a_stream_read_is_bounded_whatever_the_guest_asks() {
+        let mut s = scratch("bounded");
+        std::fs::write(s.dir.join("big"), vec![1u8; 3 * MAX_READ]).unwrap();
+        let f = open(&mut s, "big", OpenFlags::empty(), DescriptorFlags::READ);
+        let inp = s.ctx.read_via_stream(borrow(&f), 0).unwrap().unwrap();
+        let i = s.ctx.table().get_mut(&inp).unwrap();
+        assert_eq!(i.read(usize::MAX).unwrap().len(), MAX_READ);
+        assert_eq!(i.skip(usize::MAX).unwrap(), MAX_READ);
+        assert_eq!(i.read(4 << 30).unwrap().len(), MAX_READ);
+        assert!(matches!(i.read(1), Err(StreamError::Closed)));
+    }
+
+    #[test]
+    fn a_failed_read_is_an_error_filesystem_error_code_names() {
+        let mut s = scratch("failed");
+        std::fs::write(s.dir.join("w"), b"data").unwrap();
+        // A stream over a file the host opened for writing only: the read
+        // fails (EBADF), the stream is closed after it.
+        let wo = std::fs::OpenOptions::new()
+            .write(true)
+            .open(s.dir.join("w"))
+            .unwrap();
+        let mut i = FileInputStream::new(Arc::new(cap_std::fs::File::from_std(wo)), 0);
+        let Err(StreamError::LastOperationFailed(e)) = i.read(4) else {
+            panic!("the read should fail");
+        };
+        assert!(matches!(i.read(4), Err(StreamError::Closed)));
+        let err = s.ctx.table().push(e).unwrap();
+        assert_eq!(
+            s.ctx
+                .filesystem_error_code(Resource::new_borrow(err.rep()))
+                .unwrap(),
+            Some(ErrorCode::BadDescriptor)
+        );
+        // An error that is not the host's I/O error names nothing.
+        let other = s.ctx.table().push(Error::msg("not I/O")).unwrap();
+        assert_eq!(
+            s.ctx
+                .filesystem_error_code(Resource::new_borrow(other.rep()))
+                .unwrap(),
+            None
+        );
+        // A failed write likewise: to a file opened for reading only.
+        let ro = std::fs::File::open(s.dir.join("w")).unwrap();
+        let mut o = FileOutputStream::at(Arc::new(cap_std::fs::File::from_std(ro)), 0);
+        assert!(matches!(
+            o.write(b"x"),
+            Err(StreamError::LastOperationFailed(_))
+        ));
+        assert!(matches!(o.check_write(), Err(StreamError::Closed)));
+    }
+}
