@@ -100,6 +100,15 @@ pub(crate) enum ErrorCode {
 
 impl From<std::io::Error> for ErrorCode {
     fn from(e: std::io::Error) -> ErrorCode {
+        ErrorCode::of_io(&e)
+    }
+}
+
+impl ErrorCode {
+    /// Names a host I/O error: by its `errno` when it has one, else by its
+    /// kind (`cap-std`'s refusal of a path that would leave its directory
+    /// is `PermissionDenied`, so `NotPermitted`).
+    pub(crate) fn of_io(e: &std::io::Error) -> ErrorCode {
         use std::io::ErrorKind as K;
         if let Some(code) = e.raw_os_error() {
             return from_os(code);
