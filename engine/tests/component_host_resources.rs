@@ -2,8 +2,9 @@
 //! component (own and borrow), their state in a `ResourceTable`, the host
 //! destructor run exactly once, the traps for a handle of the wrong type
 //! and a borrow outliving its call, typed checks of resource types,
-//! `InstancePre` instantiating many times, and typed async host functions
-//! (`func_wrap_async`) called through `call_async`.
+//! `InstancePre` instantiating many times, typed async host functions
+//! (`func_wrap_async`) called through `call_async`, and an instance import
+//! re-exporting (`eq`) a resource an earlier import gave.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -543,4 +544,61 @@ fn a_resource_named_again_with_an_eq_bound_needs_no_second_definition() {
         panic!("b's `r` as another type should not link");
     };
     assert!(err.to_string().contains("another resource type"), "{err}");
+
+/// An instance import may export, as `(eq ...)`, a resource type an
+/// earlier import gave (what WIT's `use` makes: `wasi:io/streams` exports
+/// `wasi:io/error`'s `error`); the linker's instance of it need not define
+/// the type again, and handles of it are the first import's.
+#[test]
+fn a_resource_an_earlier_import_bound_needs_no_second_definition() {
+    let engine = Engine::default();
+    let component = Component::new(
+        &engine,
+        r#"(component
+          (import "a" (instance $a
+            (export "counter" (type (sub resource)))
+            (export "new" (func (param "v" u32) (result (own 0))))))
+          (alias export $a "counter" (type $c))
+          (import "b" (instance $b
+            (export "counter" (type $c' (eq $c)))
+            (export "get" (func (param "c" (borrow $c')) (result u32)))))
+          (core func $new (canon lower (func $a "new")))
+          (core func $get (canon lower (func $b "get")))
+          (core module $M
+            (import "h" "new" (func $new (param i32) (result i32)))
+            (import "h" "get" (func $get (param i32) (result i32)))
+            (func (export "run") (param i32) (result i32)
+              (call $get (call $new (local.get 0)))))
+          (core instance $m (instantiate $M (with "h" (instance
+            (export "new" (func $new)) (export "get" (func $get))))))
+          (func (export "run") (param "v" u32) (result u32)
+            (canon lift (core func $m "run"))))"#,
+    )
+    .unwrap();
+    let mut linker = Linker::<Host>::new(&engine);
+    {
+        let mut a = linker.instance("a").unwrap();
+        a.resource("counter", ResourceType::host::<Counter>(), |_, _| Ok(()))
+            .unwrap();
+        a.func_wrap("new", |mut s: StoreContextMut<'_, Host>, (v,): (u32,)| {
+            Ok((s.data_mut().table.push(Counter { v })?,))
+        })
+        .unwrap();
+    }
+    linker
+        .instance("b")
+        .unwrap()
+        .func_wrap(
+            "get",
+            |s: StoreContextMut<'_, Host>, (c,): (Borrow<Resource<Counter>>,)| {
+                Ok((s.data().table.get(&c.0)?.v * 2,))
+            },
+        )
+        .unwrap();
+    let mut store = Store::new(&engine, Host::default());
+    let instance = linker.instantiate(&mut store, &component).unwrap();
+    let run = instance
+        .get_typed_func::<(u32,), (u32,)>(&mut store, "run")
+        .unwrap();
+    assert_eq!(run.call(&mut store, (21,)).unwrap(), (42,));
 }

@@ -111,6 +111,21 @@ def run_nyash(engine, wasm, args, env, stdin, precompiled=False, stdin_file=None
     return p.stdout, p.stderr, status, took
 
 
+def run_slowly(engine, wasm, args, stdin):
+    """`run` with `stdin` written to its pipe a line at a time, 0.1 s apart."""
+    start = time.monotonic()
+    p = subprocess.Popen([engine, 'run', wasm] + args, stdin=subprocess.PIPE,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    for line in stdin.splitlines(keepends=True):
+        p.stdin.write(line)
+        p.stdin.flush()
+        time.sleep(0.1)
+    p.stdin.close()
+    out, err = p.stdout.read(), p.stderr.read()
+    status = p.wait()
+    return out, err, status, time.monotonic() - start
+
+
 def wasmtime_runner(wasm):
     try:
         import wasmtime
@@ -190,6 +205,13 @@ def main():
         judge('upper, stdin a file (nyash-engine)',
               lambda o, e, s, t: None if (o, e, s) == (up_out, up_err, 0) else f'{o!r} {e!r} {s}',
               run_nyash(engine, wasm, ['upper'], {}, None, stdin_file=stdin_file))
+        # Stdin from a pipe written slowly: each blocking read waits for
+        # the next line (an inherited stdin's readiness), none sees an end
+        # early.
+        judge('upper, stdin written slowly (nyash-engine)',
+              lambda o, e, s, t: None if (o, e, s) == (up_out, up_err, 0) and t >= 0.3
+              else f'{o!r} {e!r} {s} in {t:.3f} s',
+              run_slowly(engine, wasm, ['upper'], TEXT.encode()))
     print(f'wasip2: {passed} passed, {failed} failed')
     return 1 if failed else 0
 

@@ -348,12 +348,18 @@ impl poll::Host for WasiCtx {
         }
         // Pollables of one parent share its future; each parent's entry is
         // borrowed once.
+        // (Found through a map: a list can hold as many pollables as the
+        // table, and the host's time here is not the guest's fuel.)
         let mut parents: Vec<(u32, MakeFuture, Vec<u32>)> = Vec::new();
+        let mut slot_of: std::collections::HashMap<u32, usize> = Default::default();
         for (i, p) in list.iter().enumerate() {
             let (parent, make) = self.pollable_parts(p)?;
-            match parents.iter_mut().find(|(q, _, _)| *q == parent) {
-                Some((_, _, idx)) => idx.push(i as u32),
-                None => parents.push((parent, make, vec![i as u32])),
+            match slot_of.get(&parent) {
+                Some(&at) => parents[at].2.push(i as u32),
+                None => {
+                    slot_of.insert(parent, parents.len());
+                    parents.push((parent, make, vec![i as u32]));
+                }
             }
         }
         let reps: Vec<u32> = parents.iter().map(|(p, _, _)| *p).collect();
