@@ -153,6 +153,9 @@ pub struct LinearMemory {
     pool: Option<Arc<MemoryPool>>,
     /// Where a memory image is mapped ([`LinearMemory::map_image`]).
     image: Option<Range<usize>>,
+    /// Whether the reservation may have a hole (a failed fixed mapping):
+    /// then it is neither reused nor unmapped.
+    leak: bool,
     /// Boxed so its address is stable: VMContexts point at it.
     def: Box<VMMemoryDefinition>,
     pages: u64,
@@ -229,6 +232,7 @@ impl LinearMemory {
             mmap,
             pool,
             image: None,
+            leak: false,
             def,
             pages: ty.limits.min,
             max_pages,
@@ -278,8 +282,19 @@ impl LinearMemory {
             .mmap
             .map_file_private(image.start, image.len, image.fd())
         {
-            // The span may be left unmapped: never reuse this reservation.
+            // A failed MAP_FIXED may leave the span unmapped, a hole
+            // another mapping of the process could then take. Fill it with
+            // zero pages again; if even that fails, never reuse or unmap the
+            // reservation (unmapping it could take the other mapping with
+            // it): it is leaked when the memory is dropped.
             self.pool = None;
+            if self
+                .mmap
+                .replace_with_zeros(image.start, image.len)
+                .is_err()
+            {
+                self.leak = true;
+            }
             return Err(format!("cannot map the memory's initial image: {e}"));
         }
         self.image = Some(image.start..image.start + image.len);
@@ -300,6 +315,10 @@ impl LinearMemory {
 
 impl Drop for LinearMemory {
     fn drop(&mut self) {
+        if self.leak {
+            std::mem::forget(std::mem::replace(&mut self.mmap, Mmap::empty()));
+            return;
+        }
         if let Some(pool) = self.pool.take() {
             // The store that owned the memory is going away with it: no
             // VMContext, definition or borrow refers to the reservation any
