@@ -36,6 +36,10 @@ pub(crate) struct ModuleInner {
     /// Compiled function by function on first call
     /// (`Config::lazy_compilation`): the stubs' state.
     pub(crate) lazy: Option<crate::vm::lazy::LazyCode>,
+    /// Copy-on-write images of the initial memory contents, per memory
+    /// (`vm/memory_image.rs`), made on the first instantiation.
+    pub(crate) memory_images:
+        std::sync::OnceLock<Box<[Option<Arc<crate::vm::memory_image::MemoryImage>>]>>,
 }
 
 /// A compiled WebAssembly module: validated, compiled to native code and
@@ -427,6 +431,7 @@ impl Module {
             inlined,
             baseline,
             lazy,
+            memory_images: std::sync::OnceLock::new(),
         });
         if let Some(lazy) = &inner.lazy {
             lazy.init(&inner);
@@ -514,6 +519,13 @@ impl Module {
 
     pub(crate) fn env(&self) -> &ModuleEnv {
         &self.inner.env
+    }
+
+    /// The module's memory images, per memory index (made on first use).
+    pub(crate) fn memory_images(&self) -> &[Option<Arc<crate::vm::memory_image::MemoryImage>>] {
+        self.inner
+            .memory_images
+            .get_or_init(|| crate::vm::memory_image::images_of(&self.inner.env))
     }
 
     /// Name of function `index` for backtraces.

@@ -1184,3 +1184,81 @@ fn memories_reused_from_the_pool_are_fresh() {
         mem.data_mut(&mut store)[65536..].fill(0xcd);
     }
 }
+
+/// A module whose data segments span at least 256 KiB starts its memories
+/// from a copy-on-write image: each instance sees the segments (a later one
+/// overwriting an earlier one), its writes stay its own, and once its store
+/// is dropped the reservation the pool hands to another module's memory
+/// reads as zeros (the image's pages included).
+#[test]
+fn memory_images_are_private_and_gone_after_reuse() {
+    let mut config = Config::new();
+    config.memory_pool(1);
+    let engine = Engine::new(&config).unwrap();
+    let big: String = (0..300 * 1024)
+        .map(|i| format!("\\{:02x}", (i % 251) as u8 + 1))
+        .collect();
+    let module = Module::new(
+        &engine,
+        format!(
+            r#"(module (memory (export "mem") 8)
+                (data (i32.const 4096) "{big}")
+                (data (i32.const 5000) "\00\ff")
+                (func (export "load") (param i32) (result i32) local.get 0 i32.load8_u)
+                (func (export "store") (param i32 i32) local.get 0 local.get 1 i32.store8))"#
+        ),
+    )
+    .unwrap();
+    let expected = |i: usize| -> u8 {
+        match i {
+            5000 => 0,
+            5001 => 0xff,
+            4096..=311_295 => ((i - 4096) % 251) as u8 + 1,
+            _ => 0,
+        }
+    };
+    let mut a = Store::new(&engine, ());
+    let ia = Instance::new(&mut a, &module, &[]).unwrap();
+    let mut b = Store::new(&engine, ());
+    let ib = Instance::new(&mut b, &module, &[]).unwrap();
+    let mem_a = ia.get_memory(&mut a, "mem").unwrap();
+    assert!(
+        mem_a
+            .data(&a)
+            .iter()
+            .enumerate()
+            .all(|(i, &v)| v == expected(i))
+    );
+    let store_a = ia
+        .get_typed_func::<(i32, i32), ()>(&mut a, "store")
+        .unwrap();
+    store_a.call(&mut a, (4096, 0x77)).unwrap();
+    mem_a.data_mut(&mut a)[200_000] = 0x88;
+    let load_b = ib.get_typed_func::<i32, i32>(&mut b, "load").unwrap();
+    assert_eq!(load_b.call(&mut b, 4096).unwrap(), expected(4096) as i32);
+    assert_eq!(
+        load_b.call(&mut b, 200_000).unwrap(),
+        expected(200_000) as i32
+    );
+    assert_eq!(mem_a.data(&a)[4096], 0x77);
+    drop(b);
+    drop(a);
+
+    let plain = Module::new(&engine, r#"(module (memory (export "mem") 8))"#).unwrap();
+    let mut c = Store::new(&engine, ());
+    let ic = Instance::new(&mut c, &plain, &[]).unwrap();
+    let mem_c = ic.get_memory(&mut c, "mem").unwrap();
+    assert!(mem_c.data(&c).iter().all(|&v| v == 0));
+    // And the image module again, after the plain one.
+    drop(c);
+    let mut d = Store::new(&engine, ());
+    let id = Instance::new(&mut d, &module, &[]).unwrap();
+    let mem_d = id.get_memory(&mut d, "mem").unwrap();
+    assert!(
+        mem_d
+            .data(&d)
+            .iter()
+            .enumerate()
+            .all(|(i, &v)| v == expected(i))
+    );
+}

@@ -592,8 +592,24 @@ fn apply_active_segments(
             ElemMode::Passive => {}
         }
     }
+    // A memory with an image gets it mapped instead of its segments
+    // copied: it is fresh (all zeros), and no segment of the module can
+    // trap (`memory_image::images_of`), so the result is the same.
+    let images = module.memory_images();
+    for (index, image) in images.iter().enumerate() {
+        if let Some(image) = image {
+            let m = store.instances[instance_index].memories[index];
+            store.memories[m as usize]
+                .map_image(image)
+                .map_err(|e| Error::new(crate::ErrorKind::Instantiation(e)))?;
+        }
+    }
     for (i, seg) in env.datas.iter().enumerate() {
         if let DataMode::Active { memory, offset } = &seg.mode {
+            if images.get(*memory as usize).is_some_and(Option::is_some) {
+                store.instances[instance_index].dropped_datas[i] = true;
+                continue;
+            }
             let memory64 = env.memories[*memory as usize].memory64;
             // SAFETY: segment offsets are constant expressions of the
             // memory's address type.

@@ -13,8 +13,10 @@
 //! of address space per instantiation is what instantiation cost before
 //! (RATIONALE.md, "Why a pool of linear memories").
 
+use std::ops::Range;
 use std::sync::{Arc, Mutex};
 
+use super::memory_image::MemoryImage;
 use super::mmap::{Mmap, page_size};
 use super::vmcontext::VMMemoryDefinition;
 use nyash_aot::module::MemoryType;
@@ -106,9 +108,10 @@ impl MemoryPool {
     }
 
     /// Takes back the reservation of a dropped memory whose first
-    /// `accessible` bytes were readable and writable: zeroes it and keeps
-    /// it if there is room, else unmaps it.
-    fn give(&self, mmap: Mmap, accessible: usize) {
+    /// `accessible` bytes were readable and writable, with a memory image
+    /// mapped over `image` if it had one: zeroes it and keeps it if there
+    /// is room, else unmaps it.
+    fn give(&self, mmap: Mmap, accessible: usize, image: Option<Range<usize>>) {
         debug_assert_eq!(mmap.len(), RESERVATION);
         if self.capacity == 0
             || accessible > MAX_POOLED_ACCESSIBLE
@@ -118,10 +121,20 @@ impl MemoryPool {
         }
         // Outside the lock: zeroing and discarding take time.
         let keep = accessible.min(KEEP_RESIDENT);
-        // SAFETY: `[0, keep)` lies in the reservation's accessible range
-        // (`accessible <= mmap.len()`, whole OS pages) and nothing refers to
-        // it any more (the memory that owned it is being dropped).
-        unsafe { std::ptr::write_bytes(mmap.as_ptr(), 0, keep) };
+        // The image's pages go back to fresh zero pages (discarding a
+        // private file mapping would bring back the file's contents); they
+        // are not resident after that, so they are not zeroed in place.
+        let image = image.unwrap_or(0..0);
+        if mmap.replace_with_zeros(image.start, image.len()).is_err() {
+            return;
+        }
+        for zero in [0..keep.min(image.start), image.end.min(keep)..keep] {
+            // SAFETY: `zero` lies in `[0, keep)`, inside the reservation's
+            // accessible range (`accessible <= mmap.len()`, whole OS pages),
+            // and nothing refers to it any more (the memory that owned it
+            // is being dropped).
+            unsafe { std::ptr::write_bytes(mmap.as_ptr().add(zero.start), 0, zero.len()) };
+        }
         if mmap.discard(keep, accessible - keep).is_err() {
             return;
         }
@@ -138,6 +151,11 @@ pub struct LinearMemory {
     /// Where the reservation goes when the memory is dropped: the engine's
     /// pool, for a memory of 64 KiB pages whose reservation came from it.
     pool: Option<Arc<MemoryPool>>,
+    /// Where a memory image is mapped ([`LinearMemory::map_image`]).
+    image: Option<Range<usize>>,
+    /// Whether the reservation may have a hole (a failed fixed mapping):
+    /// then it is neither reused nor unmapped.
+    leak: bool,
     /// Boxed so its address is stable: VMContexts point at it.
     def: Box<VMMemoryDefinition>,
     pages: u64,
@@ -213,6 +231,8 @@ impl LinearMemory {
         Ok(LinearMemory {
             mmap,
             pool,
+            image: None,
+            leak: false,
             def,
             pages: ty.limits.min,
             max_pages,
@@ -251,6 +271,36 @@ impl LinearMemory {
         Some(old)
     }
 
+    /// Maps `image` over its span of this fresh (all-zero) memory instead
+    /// of copying the data segments it holds there.
+    pub fn map_image(&mut self, image: &MemoryImage) -> Result<(), String> {
+        let end = image.start.checked_add(image.len);
+        if self.image.is_some() || end.is_none_or(|end| end > self.def.current_length) {
+            return Err("a memory image that does not fit its memory".into());
+        }
+        if let Err(e) = self
+            .mmap
+            .map_file_private(image.start, image.len, image.fd())
+        {
+            // A failed MAP_FIXED may leave the span unmapped, a hole
+            // another mapping of the process could then take. Fill it with
+            // zero pages again; if even that fails, never reuse or unmap the
+            // reservation (unmapping it could take the other mapping with
+            // it): it is leaked when the memory is dropped.
+            self.pool = None;
+            if self
+                .mmap
+                .replace_with_zeros(image.start, image.len)
+                .is_err()
+            {
+                self.leak = true;
+            }
+            return Err(format!("cannot map the memory's initial image: {e}"));
+        }
+        self.image = Some(image.start..image.start + image.len);
+        Ok(())
+    }
+
     pub fn data(&self) -> &[u8] {
         // SAFETY: the first current_length bytes are mapped read-write and
         // owned by this memory.
@@ -265,12 +315,16 @@ impl LinearMemory {
 
 impl Drop for LinearMemory {
     fn drop(&mut self) {
+        if self.leak {
+            std::mem::forget(std::mem::replace(&mut self.mmap, Mmap::empty()));
+            return;
+        }
         if let Some(pool) = self.pool.take() {
             // The store that owned the memory is going away with it: no
             // VMContext, definition or borrow refers to the reservation any
             // more, so it can serve another store's memory.
             let mmap = std::mem::replace(&mut self.mmap, Mmap::empty());
-            pool.give(mmap, os_pages(self.def.current_length));
+            pool.give(mmap, os_pages(self.def.current_length), self.image.take());
         }
     }
 }

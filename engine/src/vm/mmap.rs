@@ -116,6 +116,60 @@ impl Mmap {
         Ok(())
     }
 
+    /// Maps the first `len` bytes of file `fd` over `[start, start + len)`,
+    /// readable, writable and private (copy-on-write: writes never reach the
+    /// file). `start` and `len` must be page-aligned. On failure the range
+    /// may be left unmapped (a hole in the reservation), so the caller must
+    /// not reuse the reservation.
+    pub fn map_file_private(&self, start: usize, len: usize, fd: libc::c_int) -> io::Result<()> {
+        self.map_fixed(start, len, libc::MAP_PRIVATE, fd)
+    }
+
+    /// Replaces `[start, start + len)` with fresh zero pages, readable and
+    /// writable, not backed by any file (undoing [`Mmap::map_file_private`]).
+    /// The same failure caveat applies.
+    pub fn replace_with_zeros(&self, start: usize, len: usize) -> io::Result<()> {
+        self.map_fixed(
+            start,
+            len,
+            libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE,
+            -1,
+        )
+    }
+
+    fn map_fixed(
+        &self,
+        start: usize,
+        len: usize,
+        flags: libc::c_int,
+        fd: libc::c_int,
+    ) -> io::Result<()> {
+        assert!(start.checked_add(len).is_some_and(|end| end <= self.len));
+        if !start.is_multiple_of(page_size()) || !len.is_multiple_of(page_size()) {
+            return Err(io::Error::other("an unaligned fixed mapping"));
+        }
+        if len == 0 {
+            return Ok(());
+        }
+        // SAFETY: the range lies inside our own mapping (asserted above),
+        // so MAP_FIXED replaces only pages we own; their owner hands out no
+        // references into them across this call.
+        let p = unsafe {
+            libc::mmap(
+                self.ptr.add(start).cast(),
+                len,
+                libc::PROT_READ | libc::PROT_WRITE,
+                flags | libc::MAP_FIXED,
+                fd,
+                0,
+            )
+        };
+        if p == libc::MAP_FAILED {
+            return Err(io::Error::last_os_error());
+        }
+        Ok(())
+    }
+
     /// Copies `code` to `start` (page-aligned, in pages nothing runs in)
     /// and makes the pages it covers readable and executable: writable
     /// first, executable after, never both.

@@ -29,6 +29,7 @@ pub(crate) mod invoke;
 pub(crate) mod lazy;
 pub(crate) mod libcalls;
 pub(crate) mod memory;
+pub(crate) mod memory_image;
 pub(crate) mod mmap;
 pub(crate) mod perf_map;
 pub(crate) mod store_opaque;
