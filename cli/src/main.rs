@@ -45,6 +45,13 @@ enum Command {
         /// Set an environment variable for the program (none is inherited).
         #[arg(long = "env", value_name = "K=V")]
         envs: Vec<String>,
+        /// A WASI option, as wasmtime's `-S`: `inherit-network` (TCP
+        /// sockets to and from any address, WASI 0.2's `wasi:sockets`) and
+        /// `allow-ip-name-lookup` (resolve names with the host's resolver);
+        /// each may be followed by `=y` or `=n`. Both are off by default:
+        /// the program's sockets and lookups are refused (`access-denied`).
+        #[arg(short = 'S', value_name = "OPT[=y|n]")]
+        wasi_opts: Vec<String>,
         /// Stop the program after it has used this much fuel (about one unit per instruction).
         #[arg(long, value_name = "N")]
         fuel: Option<u64>,
@@ -228,6 +235,7 @@ fn main() -> ExitCode {
             invoke: None,
             dirs: Vec::new(),
             envs: Vec::new(),
+            wasi_opts: Vec::new(),
             fuel: None,
             timeout: None,
             no_cache: true,
@@ -278,6 +286,7 @@ fn main() -> ExitCode {
             invoke,
             dirs,
             envs,
+            wasi_opts,
             fuel,
             allow_precompiled,
             timeout,
@@ -291,6 +300,7 @@ fn main() -> ExitCode {
                 invoke,
                 dirs,
                 envs,
+                wasi_opts,
                 fuel,
                 timeout,
                 no_cache,
@@ -422,6 +432,8 @@ struct RunOptions {
     invoke: Option<String>,
     dirs: Vec<String>,
     envs: Vec<String>,
+    /// `-S OPT[=y|n]`: the network policy.
+    wasi_opts: Vec<String>,
     fuel: Option<u64>,
     timeout: Option<Duration>,
 }
@@ -444,6 +456,34 @@ fn wasi_ctx(path: &Path, opts: &RunOptions, args: &[String]) -> Result<WasiCtx, 
         let (host, guest) = d.split_once("::").unwrap_or((d, d));
         b.preopened_dir(host, guest);
     }
+    // The last of each option counts.
+    let (mut inherit_network, mut ip_name_lookup) = (false, false);
+    for o in &opts.wasi_opts {
+        let (name, value) = o.split_once('=').unwrap_or((o, "y"));
+        let on = match value {
+            "y" | "yes" | "true" => true,
+            "n" | "no" | "false" => false,
+            _ => {
+                return Err(Error::msg(format!(
+                    "-S {o}: expected {name}, {name}=y or {name}=n"
+                )));
+            }
+        };
+        match name {
+            "inherit-network" => inherit_network = on,
+            "allow-ip-name-lookup" => ip_name_lookup = on,
+            _ => {
+                return Err(Error::msg(format!(
+                    "-S {o}: unknown WASI option `{name}` (known: inherit-network, \
+                     allow-ip-name-lookup)"
+                )));
+            }
+        }
+    }
+    if inherit_network {
+        b.inherit_network();
+    }
+    b.allow_ip_name_lookup(ip_name_lookup);
     b.build()
 }
 

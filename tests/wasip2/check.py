@@ -88,11 +88,25 @@ def cases():
         ('time', ['time'], {}, b'', wall_clock),
         ('1 MiB to stdout', ['big'], {}, b'', exact(BIG)),
         ('unknown mode', ['nope'], {}, b'', exact(b'', status=1, err=b'unknown mode nope\n')),
+        # The network is refused unless allowed (wasmtime's default
+        # refuses the bind; ours the socket): std sees PermissionDenied.
+        ('tcp refused', ['tcp'], {}, b'', exact(b'tcp: PermissionDenied\n')),
     ]
 
 
-def run_nyash(engine, wasm, args, env, stdin, precompiled=False, stdin_file=None):
-    cmd = [engine, 'run']
+def network_cases():
+    """(name, flags, args, expected stdout): runs with the network allowed
+    (nyash-engine only: the PyPI wasmtime's WasiConfig cannot allow it)."""
+    return [
+        ('tcp echo, -S inherit-network', ['-S', 'inherit-network'], ['tcp'],
+         b'tcp echo: PING OVER TCP\n'),
+        ('tcp, -S inherit-network=n', ['-S', 'inherit-network=n'], ['tcp'],
+         b'tcp: PermissionDenied\n'),
+    ]
+
+
+def run_nyash(engine, wasm, args, env, stdin, precompiled=False, stdin_file=None, flags=()):
+    cmd = [engine, 'run'] + list(flags)
     if precompiled:
         cmd.append('--allow-precompiled')
     for k, v in env.items():
@@ -200,6 +214,10 @@ def main():
                       run_nyash(engine, nwasm, args, env, stdin, precompiled=True))
             if wasmtime is not None:
                 judge(f'{name} (wasmtime 50)', check, wasmtime(args, env, stdin))
+        for name, flags, args, out in network_cases():
+            judge(f'{name} (nyash-engine)',
+                  lambda o, e, s, t: None if (o, s) == (out, 0) else f'{o!r} {e[:300]!r} {s}',
+                  run_nyash(engine, wasm, args, {}, b'', flags=flags))
         # Stdin from a file rather than a pipe.
         up_out, up_err = upper(TEXT)
         judge('upper, stdin a file (nyash-engine)',

@@ -87,6 +87,8 @@ pub struct WasiCtx {
     pub(crate) insecure_seed: Option<(u64, u64)>,
     /// WASI 0.2's resources (streams, pollables, descriptors, ...).
     pub(crate) table: ResourceTable,
+    /// What `wasi:sockets` may do (nothing unless the builder allowed it).
+    pub(crate) network: crate::p2::sockets::NetworkPolicy,
 }
 
 /// Builds a [`WasiCtx`]. Setters take `&mut self` and return it, so they
@@ -99,6 +101,7 @@ pub struct WasiCtxBuilder {
     stdout: Option<Stdio>,
     stderr: Option<Stdio>,
     preopens: Vec<(PathBuf, String)>,
+    network: crate::p2::sockets::NetworkPolicy,
 }
 
 impl WasiCtxBuilder {
@@ -170,6 +173,22 @@ impl WasiCtxBuilder {
         self
     }
 
+    /// Lets the program use the host's network as the host process can
+    /// (WASI 0.2's `wasi:sockets`): TCP sockets to and from any address.
+    /// Off by default: creating a socket answers `access-denied`.
+    pub fn inherit_network(&mut self) -> &mut Self {
+        self.network.inherit = true;
+        self
+    }
+
+    /// Lets the program resolve names (`wasi:sockets/ip-name-lookup`)
+    /// with the host's resolver. Off by default: `resolve-addresses`
+    /// answers `access-denied`.
+    pub fn allow_ip_name_lookup(&mut self, allow: bool) -> &mut Self {
+        self.network.ip_name_lookup = allow;
+        self
+    }
+
     /// The context. Fails (naming the directory) if a preopened directory
     /// cannot be opened.
     pub fn build(&mut self) -> Result<WasiCtx> {
@@ -223,6 +242,7 @@ impl WasiCtxBuilder {
             exit_code: None,
             insecure_seed: None,
             table: ResourceTable::new(),
+            network: self.network,
         })
     }
 }

@@ -82,11 +82,37 @@ fn main() {
                 out.write_all(&line).expect("stdout");
             }
         }
+        // TCP through `wasi:sockets`: a listener on 127.0.0.1, a client
+        // of it, and an echo (upper-cased) between them; or the error kind
+        // when the network is refused.
+        "tcp" => match tcp_echo(b"ping over tcp") {
+            Ok(back) => println!("tcp echo: {back}"),
+            Err(e) => println!("tcp: {:?}", e.kind()),
+        },
         other => {
             eprintln!("unknown mode {other}");
             std::process::exit(2);
         }
     }
+}
+
+/// Sends `msg` from a client to a listener of this program's own, which
+/// upper-cases it and sends it back; what came back.
+fn tcp_echo(msg: &[u8]) -> std::io::Result<String> {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+    let addr = listener.local_addr()?;
+    let mut client = std::net::TcpStream::connect(addr)?;
+    let (mut conn, peer) = listener.accept()?;
+    assert_eq!(peer, client.local_addr()?);
+    client.write_all(msg)?;
+    client.shutdown(std::net::Shutdown::Write)?;
+    let mut got = Vec::new();
+    conn.read_to_end(&mut got)?;
+    conn.write_all(&got.to_ascii_uppercase())?;
+    drop(conn);
+    let mut back = String::new();
+    client.read_to_string(&mut back)?;
+    Ok(back)
 }
 
 /// Random bytes from `wasi:random/random` (std's HashMap seed comes from
