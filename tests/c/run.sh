@@ -74,24 +74,13 @@ build_eh_runtime() {
 # WASI 0.2: every zig-built program is also made a component with the
 # standard preview-1 adapter (wasi_snapshot_preview1.command.wasm, from
 # jco's npm package, pinned by version and hash) and wit-component
-# (engine/examples/componentize.rs --adapt), and run as one. Its output must
+# (engine/examples/componentize.rs --adapt; tests/wasi-adapter.sh fetches
+# it), and run as one. Its output must
 # be the native run's; its exit status 0, or 1 for any non-zero status
 # (the adapter's `proc_exit` ends the program through WASI 0.2's
 # `wasi:cli/exit.exit(err)`, which carries no code — wasmtime gives 1 too).
 jco_version=1.35.0
-adapter_sha=2a652d711c1fff34f9d5a0e073e50ef7eeb8fe7d8a6d559eae643a4c049a7b94
-adapter_dir="${CARGO_TARGET_DIR:-$root/target}/wasi-adapter/$jco_version"
-adapter="$adapter_dir/wasi_snapshot_preview1.command.wasm"
-if [ "$(sha256sum "$adapter" 2>/dev/null | cut -d' ' -f1)" != "$adapter_sha" ]; then
-  echo "fetching the preview-1 adapter (npm @bytecodealliance/jco@$jco_version)"
-  rm -rf "$adapter_dir"; mkdir -p "$adapter_dir"
-  (cd "$adapter_dir" && npm pack --silent "@bytecodealliance/jco@$jco_version" > /dev/null \
-    && tar xzf bytecodealliance-jco-$jco_version.tgz package/lib/wasi_snapshot_preview1.command.wasm \
-    && mv package/lib/wasi_snapshot_preview1.command.wasm . && rm -rf package ./*.tgz)
-  if [ "$(sha256sum "$adapter" | cut -d' ' -f1)" != "$adapter_sha" ]; then
-    echo "the preview-1 adapter's sha256 is not $adapter_sha"; exit 1
-  fi
-fi
+adapter="$(bash "$root/tests/wasi-adapter.sh")"
 cargo build --release -p nyash-engine --example componentize
 componentize="${CARGO_TARGET_DIR:-$root/target}/release/examples/componentize"
 out="$(mktemp -d)"
