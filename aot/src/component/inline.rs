@@ -443,11 +443,10 @@ impl Inliner<'_> {
             return;
         }
         match (ty, item) {
-            // The first item naming a resource is where it comes from: a
-            // later `(eq ...)` export of the same type in another imported
-            // instance (`wasi:filesystem/types` exporting `wasi:io/streams`'
-            // `input-stream`) names it again, and the linker need not
-            // define it there too.
+            // The first binding of a resource type stands: a later export
+            // of it (an instance exporting `(eq ...)` of a resource an
+            // earlier import gave, as WIT's `use` makes) is the same type,
+            // which that instance need not define again.
             (EntityType::Type(TypeDef::Resource(idx)), Item::Resource(d)) => {
                 f.resources.entry(*idx).or_insert_with(|| d.clone());
             }

@@ -166,16 +166,17 @@ fn check<'a, T>(
                     "a guest resource type cannot be given as a host resource".into(),
                 ));
             }
-            // Already imported (this is an `(eq ...)` export naming it
-            // again): the definition given here must be the same type.
-            if let Some(prev) = resources.get(idx)
-                && prev != rty
+            // Bound already (an `eq` export of a resource an earlier
+            // import gave, as a `use` in WIT makes): the same type again.
+            if let Some(prev) = resources.insert(*idx, *rty)
+                && prev != *rty
             {
                 return Err(err(
-                    "the linker defines another resource type than the one this names".into(),
+                    "the linker defines another resource type than the one this \
+                     import is bound to (an earlier import's)"
+                        .into(),
                 ));
             }
-            resources.insert(*idx, *rty);
         }
         (EntityType::Type(TypeDef::Resource(_)), other) => {
             return Err(err(format!(
@@ -192,12 +193,11 @@ fn check<'a, T>(
                 }
                 match lookup(map, n) {
                     Some(d) => check(types, Some(name), n, ety, d, resources, funcs)?,
-                    // A resource an earlier import already defined, named
-                    // again with an `(eq ...)` bound (`wasi:filesystem/types`
-                    // exporting `wasi:io/streams`' `input-stream`): the
-                    // linker need not define it twice (as in wasmtime).
-                    None if matches!(ety, EntityType::Type(TypeDef::Resource(idx)) if resources.contains_key(idx)) =>
-                        {}
+                    // A resource type bound by an earlier import (`use
+                    // error.{error}` in WIT makes `streams` export `error`
+                    // as `(eq ...)` of `wasi:io/error`'s): nothing to define.
+                    None if matches!(ety, EntityType::Type(TypeDef::Resource(idx))
+                        if resources.contains_key(idx)) => {}
                     None => {
                         return Err(Error::link(
                             name,

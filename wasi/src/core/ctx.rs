@@ -83,6 +83,8 @@ pub struct WasiCtx {
     pub(crate) preopens: Vec<Preopen>,
     /// Set by `proc_exit`.
     pub(crate) exit_code: Option<i32>,
+    /// WASI 0.2's `insecure-seed`, drawn when first asked for.
+    pub(crate) insecure_seed: Option<(u64, u64)>,
     /// WASI 0.2's resources (streams, pollables, descriptors, ...).
     pub(crate) table: ResourceTable,
 }
@@ -219,6 +221,7 @@ impl WasiCtxBuilder {
             fds,
             preopens,
             exit_code: None,
+            insecure_seed: None,
             table: ResourceTable::new(),
         })
     }
