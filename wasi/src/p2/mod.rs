@@ -20,6 +20,7 @@ pub mod clocks;
 pub mod filesystem;
 pub mod io;
 pub mod random;
+pub mod sockets;
 
 use nyash_engine::component::Linker;
 
@@ -40,6 +41,12 @@ mod bindings {
             "wasi:cli/terminal-output/terminal-output": crate::p2::cli::TerminalOutput,
             "wasi:filesystem/types/descriptor": crate::p2::filesystem::Descriptor,
             "wasi:filesystem/types/directory-entry-stream": crate::p2::filesystem::DirectoryEntryStream,
+            "wasi:sockets/network/network": crate::p2::sockets::Network,
+            "wasi:sockets/tcp/tcp-socket": crate::p2::sockets::TcpSocket,
+            "wasi:sockets/udp/udp-socket": crate::p2::sockets::UdpSocket,
+            "wasi:sockets/udp/incoming-datagram-stream": crate::p2::sockets::IncomingDatagramStream,
+            "wasi:sockets/udp/outgoing-datagram-stream": crate::p2::sockets::OutgoingDatagramStream,
+            "wasi:sockets/ip-name-lookup/resolve-address-stream": crate::p2::sockets::ResolveAddressStream,
         }
     });
 }
@@ -133,7 +140,7 @@ pub(crate) use bindings::wasi;
 /// # Ok::<(), nyash_engine::Error>(())
 /// ```
 pub fn add_to_linker<T: WasiView>(linker: &mut Linker<T>) -> nyash_engine::Result<()> {
-    use wasi::{cli, clocks, io, random};
+    use wasi::{cli, clocks, io, random, sockets};
     let get: fn(&mut T) -> &mut crate::WasiCtx = T::wasi;
     io::error::add_to_linker(linker, get)?;
     io::poll::add_to_linker(linker, get)?;
@@ -154,5 +161,12 @@ pub fn add_to_linker<T: WasiView>(linker: &mut Linker<T>) -> nyash_engine::Resul
     random::insecure::add_to_linker(linker, get)?;
     random::insecure_seed::add_to_linker(linker, get)?;
     filesystem::add_to_linker(linker)?;
+    sockets::network::add_to_linker(linker, get)?;
+    sockets::instance_network::add_to_linker(linker, get)?;
+    sockets::tcp::add_to_linker(linker, get)?;
+    sockets::tcp_create_socket::add_to_linker(linker, get)?;
+    sockets::udp::add_to_linker(linker, get)?;
+    sockets::udp_create_socket::add_to_linker(linker, get)?;
+    sockets::ip_name_lookup::add_to_linker(linker, get)?;
     Ok(())
 }
