@@ -510,6 +510,24 @@ fn run(path: &Path, opts: &RunOptions, args: &[String]) -> Result<ExitCode, Erro
         None => component::is_component_file(path),
     };
     if component {
+        // A big component starts lazily and writes no cache entry then: as
+        // for modules, a detached process compiles it whole at low
+        // priority and stores it, so the next run loads it.
+        if config.is_lazy() && !opts.no_cache && opts.bundle.is_none() && !is_precompiled_file(path)
+        {
+            let bytes =
+                std::fs::read(path).map_err(|e| Error::msg(format!("{}: {e}", path.display())))?;
+            let cache = nyash_engine::cache::Cache::new(&config)?;
+            if fill {
+                if !cache.contains(&engine, &bytes) {
+                    cache.fill_component(&engine, &bytes)?;
+                }
+                return Ok(ExitCode::SUCCESS);
+            }
+            if !cache.contains(&engine, &bytes) && cache.claim_fill(&engine, &bytes) {
+                spawn_cache_fill();
+            }
+        }
         return component::run(&engine, path, opts, args);
     }
     if config.is_lazy() && !opts.no_cache && opts.bundle.is_none() && !is_precompiled_file(path) {
