@@ -12,6 +12,7 @@
 //! [`nyash_engine::host::block_on`], which suspends an async call on its
 //! fiber and blocks a synchronous one.
 
+pub mod http;
 pub mod io;
 
 #[allow(missing_docs, clippy::all)]
@@ -25,6 +26,17 @@ mod bindings {
             "wasi:io/streams/output-stream": crate::p2::io::DynOutputStream,
             "wasi:io/poll/pollable": crate::p2::io::Pollable,
             "wasi:io/error/error": crate::p2::io::IoError,
+            "wasi:http/types/fields": crate::p2::http::Fields,
+            "wasi:http/types/incoming-request": crate::p2::http::IncomingRequest,
+            "wasi:http/types/outgoing-request": crate::p2::http::OutgoingRequest,
+            "wasi:http/types/request-options": crate::p2::http::RequestOptions,
+            "wasi:http/types/response-outparam": crate::p2::http::ResponseOutparam,
+            "wasi:http/types/incoming-response": crate::p2::http::IncomingResponse,
+            "wasi:http/types/incoming-body": crate::p2::http::IncomingBody,
+            "wasi:http/types/future-trailers": crate::p2::http::FutureTrailers,
+            "wasi:http/types/outgoing-response": crate::p2::http::OutgoingResponse,
+            "wasi:http/types/outgoing-body": crate::p2::http::OutgoingBody,
+            "wasi:http/types/future-incoming-response": crate::p2::http::FutureIncomingResponse,
         }
     });
 }
