@@ -1,6 +1,10 @@
-//! `nyash-engine run` of a component: `--invoke 'name(args)'` calls an
-//! export with arguments in WAVE (the `wasm-wave` crate's syntax, as
-//! `wasmtime run --invoke` takes them) and prints its result in WAVE.
+//! `nyash-engine run` of a component: a WASI command (it exports
+//! `wasi:cli/run@0.2.x`) runs its `run` with WASI 0.2 (the same flags as
+//! a module: `--dir`, `--env`, the arguments after the file, `--fuel`,
+//! `--timeout`; inherited stdio; the exit status `wasi:cli/exit` asked
+//! for, 1 if `run` returns `err`); `--invoke 'name(args)'` calls an export
+//! with arguments in WAVE (the `wasm-wave` crate's syntax, as `wasmtime
+//! run --invoke` takes them) and prints its result in WAVE.
 //!
 //! Names are written as wasmtime writes them: `add` (a function the
 //! component exports, or the only one of that name in its exported
@@ -9,9 +13,10 @@
 //! `ns:pkg/iface@1.2.3`, or a semver-compatible version of it). The export
 //! name itself also works before a `#`: `ns:pkg/iface@1.2.3#add`.
 //!
-//! The CLI gives a component no imports yet (WASI 0.2 is the next step): a
-//! component that imports anything fails to instantiate with an error
-//! naming the import.
+//! Either way the component gets the WASI 0.2 interfaces
+//! `nyash_wasi::p2::add_to_linker` defines, at any 0.2.x version; one
+//! that imports anything else fails to instantiate with an error naming
+//! the import.
 
 use std::path::Path;
 use std::process::ExitCode;
@@ -19,6 +24,7 @@ use std::process::ExitCode;
 use nyash_engine::component::types::{ComponentFunc, ComponentItem};
 use nyash_engine::component::{Component, Linker, Type, Val};
 use nyash_engine::{Engine, Error, Store};
+use nyash_wasi::WasiCtx;
 use wasm_wave::untyped::UntypedFuncCall;
 
 use super::RunOptions;
@@ -124,7 +130,37 @@ fn skip_blank(mut text: &[u8]) -> &[u8] {
     }
 }
 
-/// Runs the component at `path`: the export `--invoke` names, with the
+/// The export of `wasi:cli/run` at a 0.2.x version, if the component
+/// has one (the newest, if several).
+fn run_export(component: &Component) -> Option<String> {
+    let names: Vec<&str> = component.export_names().collect();
+    lookup_name(&names, "wasi:cli/run@0.2.0").map(str::to_string)
+}
+
+/// A store for `component` with WASI 0.2 (the context `run` of a module
+/// would get: inherited stdio, `--dir`, `--env`, `args` after the
+/// program's name), `--fuel` and `--timeout`, and the component
+/// instantiated in it.
+fn instantiate(
+    engine: &Engine,
+    component: &Component,
+    path: &Path,
+    opts: &RunOptions,
+    args: &[String],
+) -> Result<(Store<WasiCtx>, nyash_engine::component::Instance), Error> {
+    let shown = path.display().to_string();
+    let mut store = Store::new(engine, super::wasi_ctx(path, opts, args)?);
+    super::limit_store(&mut store, engine, opts)?;
+    let mut linker = Linker::<WasiCtx>::new(engine);
+    nyash_wasi::p2::add_to_linker(&mut linker)?;
+    let instance = linker
+        .instantiate(&mut store, component)
+        .map_err(|e| e.context(shown))?;
+    Ok((store, instance))
+}
+
+/// Runs the component at `path`: its `wasi:cli/run` with `args` as the
+/// program's arguments, or the export `--invoke` names, with the
 /// arguments in its call.
 pub(crate) fn run(
     engine: &Engine,
@@ -134,13 +170,20 @@ pub(crate) fn run(
 ) -> Result<ExitCode, Error> {
     let shown = path.display().to_string();
     let component = load(engine, path, opts)?;
-    // A bundled component takes the call as its first argument.
+    let command = run_export(&component);
+    // A bundled component takes the call as its first argument, unless it
+    // is a command (whose arguments are the program's).
     let (invoke, args) = match (&opts.invoke, opts.bundle) {
-        (None, Some(_)) if !args.is_empty() => (Some(args[0].as_str()), &args[1..]),
+        (None, Some(_)) if command.is_none() && !args.is_empty() => {
+            (Some(args[0].as_str()), &args[1..])
+        }
         (i, _) => (i.as_deref(), args),
     };
     let Some(invoke) = invoke else {
-        return no_invoke(engine, &component, &shown);
+        return match command {
+            Some(name) => run_command(engine, &component, path, opts, args, &name),
+            None => no_invoke(engine, &component, path, opts),
+        };
     };
     if !args.is_empty() {
         return Err(Error::msg(format!(
@@ -153,12 +196,7 @@ pub(crate) fn run(
     let (path_in_component, func) = find_func(&component, &call)?;
     let params = call.params(&func)?;
 
-    let mut store = Store::new(engine, ());
-    super::limit_store(&mut store, engine, opts)?;
-    let linker = Linker::<()>::new(engine);
-    let instance = linker
-        .instantiate(&mut store, &component)
-        .map_err(|e| e.context(shown.clone()))?;
+    let (mut store, instance) = instantiate(engine, &component, path, opts, &[])?;
     let mut index = None;
     for name in &path_in_component {
         index = instance.get_export_index(&mut store, index.as_ref(), name);
@@ -173,7 +211,10 @@ pub(crate) fn run(
         })?;
     let mut results = vec![Val::Bool(false); f.results(&store).len()];
     f.call(&mut store, &params, &mut results)
-        .map_err(|e| e.context(format!("{shown}: calling `{}`", call.shown)))?;
+        .map_err(|e| match e.exit_status() {
+            Some(_) => e,
+            None => e.context(format!("{shown}: calling `{}`", call.shown)),
+        })?;
     for r in &results {
         let text = wasm_wave::to_string(r).map_err(|e| {
             Error::msg(format!(
@@ -187,29 +228,54 @@ pub(crate) fn run(
     Ok(ExitCode::SUCCESS)
 }
 
-/// `run` of a component without `--invoke`: a WASI command cannot run yet;
-/// anything else says what can be invoked.
-fn no_invoke(engine: &Engine, component: &Component, shown: &str) -> Result<ExitCode, Error> {
-    if let Some(run) = component
-        .export_names()
-        .find(|n| n.starts_with("wasi:cli/run@"))
-    {
-        return Err(Error::msg(format!(
-            "{shown}: this component is a WASI command (it exports `{run}`), and WASI 0.2 \
-             for components is not implemented yet; only components that import nothing \
-             can run, with --invoke 'EXPORT(ARGS)'"
-        )));
+/// Runs a WASI command: `run` of its export `export` (`wasi:cli/run@0.2.x`)
+/// with `args` as the program's arguments. Its exit status: 0 when `run`
+/// returns `ok`, 1 when it returns `err`, or what `wasi:cli/exit` asked
+/// for (an error whose `exit_status` the caller turns into the status).
+fn run_command(
+    engine: &Engine,
+    component: &Component,
+    path: &Path,
+    opts: &RunOptions,
+    args: &[String],
+    export: &str,
+) -> Result<ExitCode, Error> {
+    let shown = path.display().to_string();
+    let (mut store, instance) = instantiate(engine, component, path, opts, args)?;
+    let missing = || Error::msg(format!("{shown}: `{export}` exports no function `run`"));
+    let iface = instance
+        .get_export_index(&mut store, None, export)
+        .ok_or_else(missing)?;
+    let run = instance
+        .get_export_index(&mut store, Some(&iface), "run")
+        .ok_or_else(missing)?;
+    let run = instance
+        .get_typed_func::<(), (Result<(), ()>,)>(&mut store, &run)
+        .map_err(|e| e.context(format!("{shown}: `{export}`'s `run`")))?;
+    match run.call(&mut store, ()) {
+        Ok((Ok(()),)) => Ok(ExitCode::SUCCESS),
+        Ok((Err(()),)) => Ok(ExitCode::FAILURE),
+        Err(e) if e.exit_status().is_some() => Err(e),
+        Err(e) => Err(e.context(format!("{shown}: running `{export}`"))),
     }
-    // Instantiating first reports what it imports, if anything.
-    let mut store = Store::new(engine, ());
-    Linker::<()>::new(engine)
-        .instantiate(&mut store, component)
-        .map_err(|e| e.context(shown.to_string()))?;
+}
+
+/// `run` of a component that is not a WASI command, without `--invoke`:
+/// says what can be invoked.
+fn no_invoke(
+    engine: &Engine,
+    component: &Component,
+    path: &Path,
+    opts: &RunOptions,
+) -> Result<ExitCode, Error> {
+    let shown = path.display().to_string();
+    // Instantiating first reports an import we do not provide, if any.
+    instantiate(engine, component, path, opts, &[])?;
     let funcs = invocable(component);
     if funcs.is_empty() {
         return Err(Error::msg(format!(
             "{shown}: a component runs by calling an export with --invoke, and this one \
-             exports no functions"
+             exports no functions (nor `wasi:cli/run`)"
         )));
     }
     let list: Vec<String> = funcs
@@ -218,7 +284,8 @@ fn no_invoke(engine: &Engine, component: &Component, shown: &str) -> Result<Exit
         .collect();
     Err(Error::msg(format!(
         "{shown}: a component runs by calling one of its exports with \
-         --invoke 'NAME(ARGS)' (arguments in WAVE); it exports:\n{}",
+         --invoke 'NAME(ARGS)' (arguments in WAVE), or as a WASI command (if it exports \
+         `wasi:cli/run`); it exports:\n{}",
         list.join("\n")
     )))
 }

@@ -1,7 +1,7 @@
 //! `nyash-engine run` of components: `--invoke 'f(args)'` with arguments
 //! and results in WAVE, traps and link errors as errors with a non-zero
-//! exit, bad WAVE naming the parameter, and what a run without `--invoke`
-//! says.
+//! exit, bad WAVE naming the parameter, what a run without `--invoke`
+//! says, and WASI commands (`wasi:cli/run`) with their exit status.
 
 use std::path::Path;
 use std::process::{Command, Output};
@@ -280,26 +280,95 @@ fn without_invoke_a_component_says_what_to_do() {
     assert!(e.contains("--invoke"), "{e}");
     assert!(e.contains("  add: func(a: u32, b: u32) -> u32"), "{e}");
     assert!(e.contains("  boom: func()"), "{e}");
+}
 
-    let cmd = dir.join("command.wat");
-    std::fs::write(
-        &cmd,
+/// A WASI command whose `run` returns `ok` or `err` as its core function
+/// returns 0 or 1, and, when `exit` is given, first calls
+/// `wasi:cli/exit@0.2.0`'s `exit-with-code` with it.
+fn command(run_result: u32, exit: Option<u8>) -> String {
+    let call_exit = match exit {
+        Some(code) => format!("(call $exit (i32.const {code}))"),
+        None => String::new(),
+    };
+    format!(
         r#"(component
+          (import "wasi:cli/exit@0.2.0" (instance $exit
+            (export "exit-with-code" (func (param "status-code" u8)))))
+          (core func $exit (canon lower (func $exit "exit-with-code")))
+          (core module $m
+            (import "" "exit" (func $exit (param i32)))
+            (func (export "run") (result i32) {call_exit} i32.const {run_result}))
+          (core instance $i (instantiate $m (with "" (instance (export "exit" (func $exit))))))
+          (func $run (result (result)) (canon lift (core func $i "run")))
+          (instance $r (export "run" (func $run)))
+          (export "wasi:cli/run@0.2.3" (instance $r)))"#
+    )
+}
+
+#[test]
+fn a_wasi_command_runs_with_its_exit_status() {
+    let dir = TmpDir::new("cli-component", "command");
+    let status = |name: &str, text: &str| {
+        let path = dir.join(name);
+        std::fs::write(&path, text).unwrap();
+        let o = run(&["run", path.to_str().unwrap()]);
+        assert_eq!(stdout(&o), "", "{name}");
+        (o.status.code(), stderr(&o))
+    };
+    assert_eq!(
+        status("ok.wat", &command(0, None)),
+        (Some(0), String::new())
+    );
+    assert_eq!(
+        status("err.wat", &command(1, None)),
+        (Some(1), String::new())
+    );
+    assert_eq!(
+        status("exit3.wat", &command(0, Some(3))),
+        (Some(3), String::new())
+    );
+    assert_eq!(
+        status("exit0.wat", &command(1, Some(0))),
+        (Some(0), String::new())
+    );
+
+    // An import we do not provide fails naming it.
+    let (code, e) = status(
+        "sockets.wat",
+        r#"(component
+          (import "wasi:sockets/tcp@0.2.0" (instance))
           (core module $m (func (export "run") (result i32) i32.const 0))
           (core instance $i (instantiate $m))
           (func $run (result (result)) (canon lift (core func $i "run")))
           (instance $r (export "run" (func $run)))
-          (export "wasi:cli/run@0.2.3" (instance $r)))"#,
-    )
-    .unwrap();
-    let o = run(&["run", cmd.to_str().unwrap()]);
-    assert!(!o.status.success());
-    let e = stderr(&o);
+          (export "wasi:cli/run@0.2.0" (instance $r)))"#,
+    );
+    assert_eq!(code, Some(1));
     assert!(
-        e.contains("wasi:cli/run@0.2.3") && e.contains("WASI 0.2"),
+        e.starts_with("error: ") && e.contains("wasi:sockets/tcp@0.2.0"),
         "{e}"
     );
-    assert!(e.contains("not implemented yet"), "{e}");
+
+    // Compiled ahead of time, the command runs the same (with
+    // --allow-precompiled).
+    let src = dir.join("exit3-aot.wat");
+    std::fs::write(&src, command(0, Some(3))).unwrap();
+    let art = dir.join("exit3.nwasm");
+    let o = run(&[
+        "compile",
+        src.to_str().unwrap(),
+        "-o",
+        art.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = run(&["run", "--allow-precompiled", art.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
+    // Bundled, its arguments are the program's (not an --invoke call).
+    let app = dir.join("exit3-app");
+    let o = run(&["bundle", src.to_str().unwrap(), "-o", app.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = Command::new(&app).args(["one", "two"]).output().unwrap();
+    assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
 }
 
 #[test]

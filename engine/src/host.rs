@@ -22,18 +22,41 @@
 
 use crate::error::Result;
 
+mod timer;
+
+pub use timer::Sleep;
+
 /// Whether the code calling this runs inside an async call (one that can
 /// suspend), i.e. a host function reached from `call_async`.
 pub fn in_async_call() -> bool {
     crate::vm::async_driver::in_async_call()
 }
 
-/// Waits until `deadline`. In an async call the call suspends and a helper
-/// thread wakes it, so no particular executor (or its timer) is needed;
-/// otherwise the thread sleeps. `Err` if the async call was cancelled
-/// while waiting.
+/// Waits until `deadline`. In an async call the call suspends and the
+/// engine's timer thread (one for all sleeps, see [`sleep`]) wakes it, so
+/// no particular executor (or its timer) is needed; otherwise the thread
+/// sleeps. `Err` if the async call was cancelled while waiting.
 pub fn sleep_until(deadline: std::time::Instant) -> Result<()> {
     crate::vm::async_driver::sleep_until(deadline)
+}
+
+/// A future that completes at `deadline`, woken by the engine's one timer
+/// thread (a heap of deadlines: ten thousand sleeping calls cost one
+/// thread, not ten thousand). It needs no executor's timer, so it works
+/// under [`block_on`] in synchronous and async calls alike, and in any
+/// executor. Dropping it cancels it.
+///
+/// ```
+/// use std::time::{Duration, Instant};
+/// use nyash_engine::host;
+///
+/// let start = Instant::now();
+/// host::block_on(host::sleep(start + Duration::from_millis(5)))?;
+/// assert!(start.elapsed() >= Duration::from_millis(5));
+/// # Ok::<(), nyash_engine::Error>(())
+/// ```
+pub fn sleep(deadline: std::time::Instant) -> Sleep {
+    Sleep::new(deadline)
 }
 
 /// Runs blocking `f` and returns its result. In an async call, `f` runs

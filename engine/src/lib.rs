@@ -180,8 +180,9 @@
 //! pool. A synchronous call cannot suspend, so an async host function it
 //! reaches fails with an error instead of blocking. Host functions that must
 //! block (a read, a sleep) without being `async` use
-//! [`host::run_blocking`] and [`host::sleep_until`], which suspend an async
-//! call and block a synchronous one.
+//! [`host::run_blocking`], [`host::sleep_until`] and [`host::block_on`]
+//! (with [`host::sleep`], a deadline on the engine's one timer thread),
+//! which suspend an async call and block a synchronous one.
 //!
 //! ```
 //! use nyash_engine::{Caller, Config, Engine, Error, Linker, Module, Store};

@@ -1,28 +1,34 @@
-//! WASI preview 1 (`wasi_snapshot_preview1`): the host side, for
-//! `nyash-engine`.
+//! WASI for `nyash-engine`: preview 1 (`wasi_snapshot_preview1`) for
+//! modules, and WASI 0.2 for components ([`p2`]).
 //!
 //! A [`WasiCtx`] holds a program's arguments, environment, stdio and file
-//! descriptors; [`WasiCtx::builder`] makes one. [`add_to_linker`] defines
-//! every preview-1 function in a [`Linker`] for stores whose data gives
-//! access to a `WasiCtx` ([`WasiView`]). Nothing is reachable unless given:
+//! descriptors; [`WasiCtx::builder`] makes one, and the same context serves
+//! both previews. [`add_to_linker`] defines every preview-1 function in a
+//! [`Linker`] for stores whose data gives access to a `WasiCtx`
+//! ([`WasiView`]); [`p2::add_to_linker`] defines the WASI 0.2 interfaces
+//! in a component [`Linker`](nyash_engine::component::Linker). Nothing is
+//! reachable unless given:
 //! no environment unless [`WasiCtxBuilder::env`] or
 //! [`WasiCtxBuilder::inherit_env`] passes it, no files outside the
 //! directories [`WasiCtxBuilder::preopened_dir`] opens (`..`, absolute paths
 //! and symlinks are resolved beneath them by the OS, through `cap-std`), and
 //! standard streams that are [`Stdio::Null`] unless set.
 //!
-//! `proc_exit` ends the call with an error whose
-//! [`exit_status`](nyash_engine::Error::exit_status) is the status (and
-//! [`WasiCtx::exit_code`] remembers it). In async calls, `poll_oneoff` and
-//! reads of an inherited stdin suspend the call instead of blocking the thread.
+//! `proc_exit` (and WASI 0.2's `wasi:cli/exit`) ends the call with an error
+//! whose [`exit_status`](nyash_engine::Error::exit_status) is the status
+//! (and [`WasiCtx::exit_code`] remembers it). In async calls, `poll_oneoff`,
+//! reads of an inherited stdin, and WASI 0.2's `poll` and blocking stream
+//! functions suspend the call instead of blocking the thread.
 //!
 //! Layout: `core/` is what every WASI preview shares, in plain Rust values
 //! (the context and its descriptor table, standard streams, files, paths
 //! resolved beneath a preopen, clocks, randomness); `p1/` is preview 1 over
 //! it, one function per import named as the import is (`p1/fd.rs` has
 //! `fd_read`, `p1/path.rs` `path_open`, ...), with preview 1's errno,
-//! rights and guest-memory layouts. A later preview (0.2, 0.3) is another
-//! layer over the same core.
+//! rights and guest-memory layouts; `p2/` is WASI 0.2 over it, one file
+//! per package (`io.rs`, `cli.rs`, `clocks.rs`, `random.rs`), its
+//! resources in the context's
+//! [`ResourceTable`](nyash_engine::component::ResourceTable).
 //!
 //! ```
 //! use std::sync::{Arc, Mutex};

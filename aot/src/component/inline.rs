@@ -443,8 +443,12 @@ impl Inliner<'_> {
             return;
         }
         match (ty, item) {
+            // The first binding of a resource type stands: a later export
+            // of it (an instance exporting `(eq ...)` of a resource an
+            // earlier import gave, as WIT's `use` makes) is the same type,
+            // which that instance need not define again.
             (EntityType::Type(TypeDef::Resource(idx)), Item::Resource(d)) => {
-                f.resources.insert(*idx, d.clone());
+                f.resources.entry(*idx).or_insert_with(|| d.clone());
             }
             (EntityType::Instance(it), Item::Instance(def)) => {
                 for (n, ety) in &self.t.types.instance(*it).exports {

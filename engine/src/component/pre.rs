@@ -166,7 +166,17 @@ fn check<'a, T>(
                     "a guest resource type cannot be given as a host resource".into(),
                 ));
             }
-            resources.insert(*idx, *rty);
+            // Bound already (an `eq` export of a resource an earlier
+            // import gave, as a `use` in WIT makes): the same type again.
+            if let Some(prev) = resources.insert(*idx, *rty)
+                && prev != *rty
+            {
+                return Err(err(
+                    "the linker defines another resource type than the one this \
+                     import is bound to (an earlier import's)"
+                        .into(),
+                ));
+            }
         }
         (EntityType::Type(TypeDef::Resource(_)), other) => {
             return Err(err(format!(
@@ -183,6 +193,11 @@ fn check<'a, T>(
                 }
                 match lookup(map, n) {
                     Some(d) => check(types, Some(name), n, ety, d, resources, funcs)?,
+                    // A resource type bound by an earlier import (`use
+                    // error.{error}` in WIT makes `streams` export `error`
+                    // as `(eq ...)` of `wasi:io/error`'s): nothing to define.
+                    None if matches!(ety, EntityType::Type(TypeDef::Resource(idx))
+                        if resources.contains_key(idx)) => {}
                     None => {
                         return Err(Error::link(
                             name,

@@ -240,6 +240,43 @@ impl ResourceTable {
             .map_err(|_| ResourceTableError::WrongType)
     }
 
+    /// The entry at representation `rep`, whatever its type (for code that
+    /// knows the type another way, e.g. a pollable that remembers its
+    /// parent's).
+    pub fn get_any_mut(&mut self, rep: u32) -> Result<&mut (dyn Any + Send), ResourceTableError> {
+        Ok(&mut *self.entry_mut(rep)?.value)
+    }
+
+    /// The entries at the representations `reps`, all at once, in the
+    /// order given (`wasi:io/poll` waits on several parents together).
+    /// Each representation may appear once: a repeated one fails with
+    /// [`ResourceTableError::NotPresent`], as a missing one does.
+    pub fn get_many_any_mut(
+        &mut self,
+        reps: &[u32],
+    ) -> Result<Vec<&mut (dyn Any + Send)>, ResourceTableError> {
+        let mut order: Vec<(u32, usize)> = reps.iter().copied().zip(0..).collect();
+        order.sort_unstable();
+        let mut out: Vec<Option<&mut (dyn Any + Send)>> = Vec::new();
+        out.resize_with(reps.len(), || None);
+        let mut rest: &mut [Option<Entry>] = &mut self.entries;
+        let mut base = 0usize;
+        for (rep, at) in order {
+            let i = (rep as usize)
+                .checked_sub(base)
+                .ok_or(ResourceTableError::NotPresent)?;
+            if i >= rest.len() {
+                return Err(ResourceTableError::NotPresent);
+            }
+            let (head, tail) = std::mem::take(&mut rest).split_at_mut(i + 1);
+            let entry = head[i].as_mut().ok_or(ResourceTableError::NotPresent)?;
+            out[at] = Some(&mut *entry.value);
+            rest = tail;
+            base = rep as usize + 1;
+        }
+        Ok(out.into_iter().flatten().collect())
+    }
+
     /// The entries that are children of `parent`'s, in the order they were
     /// added (by index).
     pub fn iter_children<T: 'static>(
@@ -311,5 +348,30 @@ mod tests {
         assert_eq!(t.push(9u32).err(), Some(ResourceTableError::Full));
         t.delete(Resource::<u32>::new_own(1)).unwrap();
         assert!(t.push(9u32).is_ok());
+    }
+
+    #[test]
+    fn many_entries_at_once_in_the_order_asked() {
+        let mut t = ResourceTable::new();
+        let a = t.push(1u32).unwrap();
+        let b = t.push(2u32).unwrap();
+        let c = t.push(3u32).unwrap();
+        let mut got = t.get_many_any_mut(&[c.rep(), a.rep()]).unwrap();
+        *got[0].downcast_mut::<u32>().unwrap() += 10;
+        *got[1].downcast_mut::<u32>().unwrap() += 20;
+        assert_eq!((*t.get(&a).unwrap(), *t.get(&c).unwrap()), (21, 13));
+        let mut err = |r: &[u32]| t.get_many_any_mut(r).err();
+        assert_eq!(
+            err(&[a.rep(), a.rep()]),
+            Some(ResourceTableError::NotPresent)
+        );
+        assert_eq!(err(&[b.rep(), 99]), Some(ResourceTableError::NotPresent));
+        let rep = b.rep();
+        t.delete(b).unwrap();
+        assert_eq!(
+            t.get_many_any_mut(&[rep]).err(),
+            Some(ResourceTableError::NotPresent)
+        );
+        assert!(t.get_any_mut(a.rep()).unwrap().is::<u32>());
     }
 }

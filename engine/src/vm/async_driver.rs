@@ -238,43 +238,15 @@ pub(crate) fn in_async_call() -> bool {
     !current_cx().is_null()
 }
 
-/// Waits until `deadline`: in an async call the call suspends (a helper
-/// thread wakes it, so no particular executor is needed); otherwise the
-/// thread sleeps.
+/// Waits until `deadline`: in an async call the call suspends (the
+/// engine's timer thread wakes it, so no particular executor is needed);
+/// otherwise the thread sleeps.
 pub(crate) fn sleep_until(deadline: std::time::Instant) -> Result<()> {
     if !in_async_call() {
         std::thread::sleep(deadline.saturating_duration_since(std::time::Instant::now()));
         return Ok(());
     }
-    struct Sleep {
-        deadline: std::time::Instant,
-        timer: Option<std::thread::JoinHandle<()>>,
-    }
-    impl Future for Sleep {
-        type Output = Result<()>;
-        fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<()>> {
-            let now = std::time::Instant::now();
-            if now >= self.deadline {
-                return Poll::Ready(Ok(()));
-            }
-            if self.timer.is_none() {
-                let (waker, wait) = (cx.waker().clone(), self.deadline - now);
-                self.timer = Some(std::thread::spawn(move || {
-                    std::thread::sleep(wait);
-                    waker.wake();
-                }));
-            }
-            Poll::Pending
-        }
-    }
-    let mut sleep = Sleep {
-        deadline,
-        timer: None,
-    };
-    // SAFETY: `sleep` is not moved while pinned here.
-    let pinned =
-        unsafe { Pin::new_unchecked(&mut sleep as &mut (dyn Future<Output = Result<()>> + Send)) };
-    block_on_fiber(pinned)
+    block_on(crate::host::sleep(deadline))
 }
 
 /// Drives `future` to completion: on the fiber in an async call,

@@ -69,6 +69,8 @@ pub struct WasiCtx {
     pub(crate) fds: BTreeMap<u32, Fd>,
     /// Set by `proc_exit`.
     pub(crate) exit_code: Option<i32>,
+    /// WASI 0.2's `insecure-seed`, drawn when first asked for.
+    pub(crate) insecure_seed: Option<(u64, u64)>,
     /// WASI 0.2's resources (streams, pollables, descriptors, ...).
     pub(crate) table: ResourceTable,
     /// `wasi:http/outgoing-handler` may send requests
@@ -209,6 +211,7 @@ impl WasiCtxBuilder {
             env: self.env.clone(),
             fds,
             exit_code: None,
+            insecure_seed: None,
             table: ResourceTable::new(),
             allow_http: self.allow_http,
         })

@@ -155,3 +155,120 @@ impl Stdio {
         }
     }
 }
+
+/// Reads from the host's fd 0 what is there (for callers that know it
+/// is readable: [`host_stdin_ready`] said so).
+pub(crate) fn read_host_stdin_now(buf: &mut [u8]) -> std::io::Result<usize> {
+    read_host_stdin(buf)
+}
+
+/// A future that completes when the host's fd 0 is readable (data, end
+/// of file or an error). One watcher thread for the process waits on fd 0
+/// while any such future is pending and wakes them all when it is
+/// readable, so waiting readers cost no thread each; dropping the future
+/// cancels its wait.
+pub(crate) fn stdin_readable() -> StdinReadable {
+    StdinReadable { id: None }
+}
+
+/// See [`stdin_readable`].
+pub(crate) struct StdinReadable {
+    id: Option<u64>,
+}
+
+struct Watch {
+    state: Mutex<WatchState>,
+    wanted: std::sync::Condvar,
+}
+
+struct WatchState {
+    wakers: std::collections::HashMap<u64, std::task::Waker>,
+    next_id: u64,
+    started: bool,
+}
+
+fn watch() -> &'static Watch {
+    static WATCH: std::sync::OnceLock<Watch> = std::sync::OnceLock::new();
+    WATCH.get_or_init(|| Watch {
+        state: Mutex::new(WatchState {
+            wakers: Default::default(),
+            next_id: 0,
+            started: false,
+        }),
+        wanted: std::sync::Condvar::new(),
+    })
+}
+
+impl Watch {
+    fn lock(&self) -> std::sync::MutexGuard<'_, WatchState> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The watcher thread: while someone waits, polls fd 0 (a short
+    /// timeout, so a wait given up is noticed) and wakes every waiter
+    /// when it is readable.
+    fn run(&self) {
+        loop {
+            let mut state = self.lock();
+            while state.wakers.is_empty() {
+                state = self.wanted.wait(state).unwrap_or_else(|e| e.into_inner());
+            }
+            drop(state);
+            if host_stdin_ready(Some(Duration::from_millis(100))).is_some() {
+                let woken: Vec<_> = self.lock().wakers.drain().map(|(_, w)| w).collect();
+                for w in woken {
+                    w.wake();
+                }
+            }
+        }
+    }
+}
+
+impl std::future::Future for StdinReadable {
+    type Output = ();
+
+    fn poll(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<()> {
+        let w = watch();
+        if host_stdin_ready(Some(Duration::ZERO)).is_some() {
+            if let Some(id) = self.id.take() {
+                w.lock().wakers.remove(&id);
+            }
+            return std::task::Poll::Ready(());
+        }
+        let mut state = w.lock();
+        let id = match self.id {
+            Some(id) => id,
+            None => {
+                let id = state.next_id;
+                state.next_id += 1;
+                self.id = Some(id);
+                id
+            }
+        };
+        state.wakers.insert(id, cx.waker().clone());
+        if !state.started {
+            state.started = true;
+            let spawned = std::thread::Builder::new()
+                .name("nyash-wasi-stdin".into())
+                .spawn(|| watch().run());
+            if spawned.is_err() {
+                // No watcher: poll again soon rather than never.
+                state.started = false;
+                cx.waker().wake_by_ref();
+            }
+        }
+        w.wanted.notify_one();
+        std::task::Poll::Pending
+    }
+}
+
+impl Drop for StdinReadable {
+    fn drop(&mut self) {
+        if let Some(id) = self.id {
+            watch().lock().wakers.remove(&id);
+        }
+    }
+}

@@ -38,13 +38,7 @@ use self::body::{IncomingHyperBody, Pipe, SharedReader};
 pub(crate) use super::wasi::http::types::{ErrorCode, Method, Scheme};
 use crate::WasiCtx;
 
-/// A trap for a table failure of `what` (a handle the canonical ABI let
-/// through but the table does not hold as that type, or a full table).
-pub(crate) fn table_error(
-    what: &'static str,
-) -> impl Fn(nyash_engine::component::ResourceTableError) -> nyash_engine::Error {
-    move |e| nyash_engine::Error::msg(format!("{what}: {e}"))
-}
+pub(crate) use crate::p2::io::table_error;
 
 /// The most entries one `fields` resource holds.
 pub const MAX_FIELDS: usize = 4096;
