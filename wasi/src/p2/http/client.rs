@@ -27,10 +27,12 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
 use super::body::HostBody;
-use super::types::to_http_method;
-use super::{ErrorCode, FutureIncomingResponse, IncomingResponse, OutgoingRequest, RequestOptions, Scheme};
-use crate::WasiCtx;
 use super::table_error;
+use super::types::to_http_method;
+use super::{
+    ErrorCode, FutureIncomingResponse, IncomingResponse, OutgoingRequest, RequestOptions, Scheme,
+};
+use crate::WasiCtx;
 use crate::p2::io::Subscribe;
 use crate::p2::wasi::http::outgoing_handler;
 
@@ -170,11 +172,7 @@ impl Body for ChannelBody {
 
 /// Sends `req` (already checked) to `addr` and waits for the response's
 /// head; its body is forwarded by another task.
-async fn send(
-    addr: String,
-    req: http::Request<HostBody>,
-    opts: RequestOptions,
-) -> Outcome {
+async fn send(addr: String, req: http::Request<HostBody>, opts: RequestOptions) -> Outcome {
     let connect = tokio::net::TcpStream::connect(addr);
     let tcp = match tokio::time::timeout(timeout(opts.connect_timeout), connect).await {
         Err(_) => return Err(ErrorCode::ConnectionTimeout),
@@ -288,7 +286,7 @@ impl outgoing_handler::Host for WasiCtx {
             None => RequestOptions::default(),
         };
         let state = match self.start_request(req, opts) {
-            Ok(task) => client_state(task),
+            Ok(task) => InFlight::Running(task),
             Err(code) => return Ok(Err(code)),
         };
         self.table
@@ -298,6 +296,167 @@ impl outgoing_handler::Host for WasiCtx {
     }
 }
 
-fn client_state(task: JoinHandle<Outcome>) -> InFlight {
-    InFlight::Running(task)
+#[cfg(test)]
+mod tests {
+    use std::io::{Read, Write};
+
+    use super::*;
+    use crate::p2::io::{DynInputStream, StreamError};
+    use crate::p2::wasi::http::types::{
+        HostFields, HostFutureIncomingResponse, HostIncomingBody, HostIncomingResponse,
+        HostOutgoingBody, HostOutgoingRequest,
+    };
+
+    fn borrow<T: 'static>(r: &Resource<T>) -> Resource<T> {
+        Resource::new_borrow(r.rep())
+    }
+
+    /// An outgoing POST of `body` to `authority`, sent; the future.
+    fn post(
+        c: &mut WasiCtx,
+        authority: &str,
+        body: &[u8],
+    ) -> std::result::Result<Resource<FutureIncomingResponse>, ErrorCode> {
+        let h = HostFields::new(c).unwrap();
+        HostFields::append(
+            c,
+            borrow(&h),
+            "content-length".into(),
+            body.len().to_string().into(),
+        )
+        .unwrap()
+        .unwrap();
+        let req = HostOutgoingRequest::new(c, h).unwrap();
+        HostOutgoingRequest::set_method(c, borrow(&req), super::super::Method::Post)
+            .unwrap()
+            .unwrap();
+        HostOutgoingRequest::set_scheme(c, borrow(&req), Some(Scheme::Http))
+            .unwrap()
+            .unwrap();
+        HostOutgoingRequest::set_authority(c, borrow(&req), Some(authority.into()))
+            .unwrap()
+            .unwrap();
+        HostOutgoingRequest::set_path_with_query(c, borrow(&req), Some("/up?x=1".into()))
+            .unwrap()
+            .unwrap();
+        let b = HostOutgoingRequest::body(c, borrow(&req)).unwrap().unwrap();
+        let s = HostOutgoingBody::write(c, borrow(&b)).unwrap().unwrap();
+        let stream = c.table.get_mut(&s).unwrap();
+        stream.write(body).unwrap();
+        c.table.delete(s).unwrap();
+        HostOutgoingBody::finish(c, b, None).unwrap().unwrap();
+        outgoing_handler::Host::handle(c, req, None).unwrap()
+    }
+
+    /// Waits for the response (a synchronous caller: the request runs on
+    /// the process's runtime).
+    fn wait(
+        c: &mut WasiCtx,
+        f: &Resource<FutureIncomingResponse>,
+    ) -> std::result::Result<Resource<IncomingResponse>, ErrorCode> {
+        let fut = c.table.get_mut(f).unwrap();
+        nyash_engine::host::block_on(fut.ready()).unwrap();
+        HostFutureIncomingResponse::get(c, borrow(f))
+            .unwrap()
+            .expect("ready")
+            .expect("first get")
+    }
+
+    #[test]
+    fn requests_are_refused_unless_allowed() {
+        let mut c = WasiCtx::builder().build().unwrap();
+        assert_eq!(
+            post(&mut c, "127.0.0.1:9", b"").err(),
+            Some(ErrorCode::HttpRequestDenied)
+        );
+    }
+
+    #[test]
+    fn a_post_reaches_a_server_and_its_response_streams_back() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let server = std::thread::spawn(move || {
+            let (mut s, _) = listener.accept().unwrap();
+            let mut got = Vec::new();
+            let mut buf = [0u8; 4096];
+            // Head and the 5-byte body.
+            while !got.windows(4).any(|w| w == b"\r\n\r\n") || !got.ends_with(b"hello") {
+                let n = s.read(&mut buf).unwrap();
+                assert!(
+                    n > 0,
+                    "the client closed early: {:?}",
+                    String::from_utf8_lossy(&got)
+                );
+                got.extend_from_slice(&buf[..n]);
+            }
+            s.write_all(b"HTTP/1.1 201 Created\r\nx-reply: yes\r\ncontent-length: 6\r\n\r\nthanks")
+                .unwrap();
+            String::from_utf8(got).unwrap()
+        });
+        let mut c = WasiCtx::builder().allow_http(true).build().unwrap();
+        let f = post(&mut c, &addr.to_string(), b"hello").unwrap();
+        let resp = wait(&mut c, &f).unwrap();
+        assert_eq!(
+            HostIncomingResponse::status(&mut c, borrow(&resp)).unwrap(),
+            201
+        );
+        let h = HostIncomingResponse::headers(&mut c, borrow(&resp)).unwrap();
+        assert_eq!(
+            HostFields::get(&mut c, borrow(&h), "x-reply".into()).unwrap(),
+            vec![b"yes".to_vec()]
+        );
+        let body = HostIncomingResponse::consume(&mut c, borrow(&resp))
+            .unwrap()
+            .unwrap();
+        let s = HostIncomingBody::stream(&mut c, borrow(&body))
+            .unwrap()
+            .unwrap();
+        let mut got = Vec::new();
+        let stream: &mut DynInputStream = c.table.get_mut(&s).unwrap();
+        loop {
+            match stream.read(1024) {
+                Ok(b) if b.is_empty() => nyash_engine::host::block_on(stream.ready()).unwrap(),
+                Ok(b) => got.extend_from_slice(&b),
+                Err(StreamError::Closed) => break,
+                Err(e) => panic!("{e:?}"),
+            }
+        }
+        assert_eq!(got, b"thanks");
+        let head = server.join().unwrap();
+        assert!(head.starts_with("POST /up?x=1 HTTP/1.1\r\n"), "{head}");
+        assert!(
+            head.to_ascii_lowercase().contains(&format!("host: {addr}")),
+            "{head}"
+        );
+        // A second get: the response was taken.
+        assert!(matches!(
+            HostFutureIncomingResponse::get(&mut c, borrow(&f)).unwrap(),
+            Some(Err(()))
+        ));
+    }
+
+    #[test]
+    fn connection_refused_and_https_are_error_codes() {
+        // A port nothing listens on (bound, then closed).
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let mut c = WasiCtx::builder().allow_http(true).build().unwrap();
+        let f = post(&mut c, &format!("127.0.0.1:{port}"), b"").unwrap();
+        assert_eq!(wait(&mut c, &f).err(), Some(ErrorCode::ConnectionRefused));
+        let h = HostFields::new(&mut c).unwrap();
+        let req = HostOutgoingRequest::new(&mut c, h).unwrap();
+        HostOutgoingRequest::set_authority(&mut c, borrow(&req), Some("example.com".into()))
+            .unwrap()
+            .unwrap();
+        HostOutgoingRequest::set_scheme(&mut c, borrow(&req), Some(Scheme::Https))
+            .unwrap()
+            .unwrap();
+        match outgoing_handler::Host::handle(&mut c, req, None).unwrap() {
+            Err(ErrorCode::InternalError(Some(m))) => assert!(m.contains("TLS"), "{m}"),
+            other => panic!("{:?}", other.map(|r| r.rep())),
+        }
+    }
 }

@@ -86,10 +86,7 @@ pub struct Fields {
 
 impl Fields {
     pub(crate) fn new(map: HeaderMap, mutable: bool) -> Fields {
-        let bytes = map
-            .iter()
-            .map(|(k, v)| k.as_str().len() + v.len())
-            .sum();
+        let bytes = map.iter().map(|(k, v)| k.as_str().len() + v.len()).sum();
         Fields {
             map,
             mutable,
@@ -248,17 +245,13 @@ impl WasiCtx {
             Some("https") => Scheme::Https,
             Some(other) => Scheme::Other(other.to_string()),
         });
-        let authority = parts
-            .uri
-            .authority()
-            .map(|a| a.to_string())
-            .or_else(|| {
-                parts
-                    .headers
-                    .get(http::header::HOST)
-                    .and_then(|h| h.to_str().ok())
-                    .map(str::to_string)
-            });
+        let authority = parts.uri.authority().map(|a| a.to_string()).or_else(|| {
+            parts
+                .headers
+                .get(http::header::HOST)
+                .and_then(|h| h.to_str().ok())
+                .map(str::to_string)
+        });
         let path_with_query = parts.uri.path_and_query().map(|p| p.to_string());
         let body = body.map_err(|e| body_error_code(&e)).boxed_unsync();
         self.table

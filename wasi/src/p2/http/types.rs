@@ -10,6 +10,7 @@ use nyash_engine::component::Resource;
 use nyash_engine::{Error, Result};
 
 use super::body::{BodyInputStream, BodyReader, HostBody, Pipe};
+use super::table_error;
 use super::{
     ErrorCode, Fields, FutureIncomingResponse, FutureTrailers, HttpError, IncomingBody,
     IncomingRequest, IncomingResponse, MAX_FIELDS, MAX_FIELDS_BYTES, Method, OutgoingBody,
@@ -17,7 +18,6 @@ use super::{
     header_name, header_value, is_forbidden,
 };
 use crate::WasiCtx;
-use super::table_error;
 use crate::p2::io::{DynInputStream, DynOutputStream, IoError, Pollable, Subscribe};
 use crate::p2::wasi::http::types as t;
 use t::HeaderError;
@@ -283,10 +283,9 @@ impl t::HostIncomingRequest for WasiCtx {
     }
 
     fn path_with_query(&mut self, r: Resource<IncomingRequest>) -> Result<Option<String>> {
-        let req = self
-            .table
-            .get(&r)
-            .map_err(table_error("wasi:http/types incoming-request.path-with-query"))?;
+        let req = self.table.get(&r).map_err(table_error(
+            "wasi:http/types incoming-request.path-with-query",
+        ))?;
         Ok(req.path_with_query.clone())
     }
 
@@ -353,7 +352,11 @@ impl WasiCtx {
             .map_err(table_error(what))
     }
 
-    fn out_req(&mut self, r: &Resource<OutgoingRequest>, what: &'static str) -> Result<&mut OutgoingRequest> {
+    fn out_req(
+        &mut self,
+        r: &Resource<OutgoingRequest>,
+        what: &'static str,
+    ) -> Result<&mut OutgoingRequest> {
         self.table.get_mut(r).map_err(table_error(what))
     }
 
@@ -527,7 +530,9 @@ impl t::HostRequestOptions for WasiCtx {
         Ok(self
             .table
             .get(&r)
-            .map_err(table_error("wasi:http/types request-options.connect-timeout"))?
+            .map_err(table_error(
+                "wasi:http/types request-options.connect-timeout",
+            ))?
             .connect_timeout)
     }
 
@@ -536,10 +541,9 @@ impl t::HostRequestOptions for WasiCtx {
         r: Resource<RequestOptions>,
         d: Option<u64>,
     ) -> Result<std::result::Result<(), ()>> {
-        let o = self
-            .table
-            .get_mut(&r)
-            .map_err(table_error("wasi:http/types request-options.set-connect-timeout"))?;
+        let o = self.table.get_mut(&r).map_err(table_error(
+            "wasi:http/types request-options.set-connect-timeout",
+        ))?;
         if !valid_timeout(d) {
             return Ok(Err(()));
         }
@@ -551,7 +555,9 @@ impl t::HostRequestOptions for WasiCtx {
         Ok(self
             .table
             .get(&r)
-            .map_err(table_error("wasi:http/types request-options.first-byte-timeout"))?
+            .map_err(table_error(
+                "wasi:http/types request-options.first-byte-timeout",
+            ))?
             .first_byte_timeout)
     }
 
@@ -560,10 +566,9 @@ impl t::HostRequestOptions for WasiCtx {
         r: Resource<RequestOptions>,
         d: Option<u64>,
     ) -> Result<std::result::Result<(), ()>> {
-        let o = self
-            .table
-            .get_mut(&r)
-            .map_err(table_error("wasi:http/types request-options.set-first-byte-timeout"))?;
+        let o = self.table.get_mut(&r).map_err(table_error(
+            "wasi:http/types request-options.set-first-byte-timeout",
+        ))?;
         if !valid_timeout(d) {
             return Ok(Err(()));
         }
@@ -575,7 +580,9 @@ impl t::HostRequestOptions for WasiCtx {
         Ok(self
             .table
             .get(&r)
-            .map_err(table_error("wasi:http/types request-options.between-bytes-timeout"))?
+            .map_err(table_error(
+                "wasi:http/types request-options.between-bytes-timeout",
+            ))?
             .between_bytes_timeout)
     }
 
@@ -648,7 +655,12 @@ impl t::HostIncomingResponse for WasiCtx {
 
     fn headers(&mut self, r: Resource<IncomingResponse>) -> Result<Resource<Fields>> {
         const WHAT: &str = "wasi:http/types incoming-response.headers";
-        let map = self.table.get(&r).map_err(table_error(WHAT))?.headers.clone();
+        let map = self
+            .table
+            .get(&r)
+            .map_err(table_error(WHAT))?
+            .headers
+            .clone();
         self.push_fields(map, false, WHAT)
     }
 
@@ -897,17 +909,16 @@ impl t::HostOutgoingBody for WasiCtx {
 
 impl t::HostFutureIncomingResponse for WasiCtx {
     fn subscribe(&mut self, r: Resource<FutureIncomingResponse>) -> Result<Resource<Pollable>> {
-        crate::p2::io::subscribe(&mut self.table, &r)
-            .map_err(table_error("wasi:http/types future-incoming-response.subscribe"))
+        crate::p2::io::subscribe(&mut self.table, &r).map_err(table_error(
+            "wasi:http/types future-incoming-response.subscribe",
+        ))
     }
 
     fn get(
         &mut self,
         r: Resource<FutureIncomingResponse>,
     ) -> Result<
-        Option<
-            std::result::Result<std::result::Result<Resource<IncomingResponse>, ErrorCode>, ()>,
-        >,
+        Option<std::result::Result<std::result::Result<Resource<IncomingResponse>, ErrorCode>, ()>>,
     > {
         const WHAT: &str = "wasi:http/types future-incoming-response.get";
         let f = self.table.get_mut(&r).map_err(table_error(WHAT))?;
@@ -941,5 +952,150 @@ impl t::Host for WasiCtx {
             nyash_engine::ErrorKind::Host(h) => h.downcast_ref::<HttpError>().map(|h| h.0.clone()),
             _ => None,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use t::{HostFields, HostIncomingRequest, HostOutgoingResponse};
+
+    fn ctx() -> WasiCtx {
+        WasiCtx::builder().build().unwrap()
+    }
+
+    #[test]
+    fn fields_validate_names_values_and_forbidden_headers() {
+        let mut c = ctx();
+        let ok = c
+            .from_list(vec![
+                ("Content-Type".into(), b"text/plain".to_vec()),
+                ("x-a".into(), b"1".to_vec()),
+                ("x-a".into(), b"2".to_vec()),
+            ])
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            HostFields::get(&mut c, ok_ref(&ok), "X-A".into()).unwrap(),
+            vec![b"1".to_vec(), b"2".to_vec()]
+        );
+        assert!(HostFields::has(&mut c, ok_ref(&ok), "content-type".into()).unwrap());
+        assert!(!HostFields::has(&mut c, ok_ref(&ok), "bad name".into()).unwrap());
+        let entries = HostFields::entries(&mut c, ok_ref(&ok)).unwrap();
+        assert_eq!(
+            entries[0],
+            ("content-type".to_string(), b"text/plain".to_vec())
+        );
+        for (name, value, want) in [
+            ("bad name", &b"v"[..], HeaderError::InvalidSyntax),
+            ("x-ok", &b"bad\nvalue"[..], HeaderError::InvalidSyntax),
+            ("Connection", &b"close"[..], HeaderError::Forbidden),
+            ("host", &b"example.com"[..], HeaderError::Forbidden),
+            ("Transfer-Encoding", &b"chunked"[..], HeaderError::Forbidden),
+        ] {
+            let r = c.from_list(vec![(name.into(), value.to_vec())]).unwrap();
+            assert_eq!(r.err(), Some(want.clone()), "from-list {name}");
+            let f = HostFields::new(&mut c).unwrap();
+            let r = HostFields::append(&mut c, ok_ref(&f), name.into(), value.to_vec()).unwrap();
+            assert_eq!(r, Err(want.clone()), "append {name}");
+            let r = HostFields::set(&mut c, ok_ref(&f), name.into(), vec![value.to_vec()]).unwrap();
+            assert_eq!(r, Err(want), "set {name}");
+        }
+        // set replaces, delete removes.
+        HostFields::set(&mut c, ok_ref(&ok), "x-a".into(), vec![b"3".to_vec()])
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            HostFields::get(&mut c, ok_ref(&ok), "x-a".into()).unwrap(),
+            vec![b"3".to_vec()]
+        );
+        HostFields::delete(&mut c, ok_ref(&ok), "x-a".into())
+            .unwrap()
+            .unwrap();
+        assert!(!HostFields::has(&mut c, ok_ref(&ok), "x-a".into()).unwrap());
+        // A clone is mutable and separate.
+        let copy = HostFields::clone(&mut c, ok_ref(&ok)).unwrap();
+        HostFields::append(&mut c, ok_ref(&copy), "x-b".into(), b"1".to_vec())
+            .unwrap()
+            .unwrap();
+        assert!(!HostFields::has(&mut c, ok_ref(&ok), "x-b".into()).unwrap());
+    }
+
+    /// A borrow of `r` for a method call (the guest passes handles the
+    /// same way: by representation).
+    fn ok_ref<T: 'static>(r: &Resource<T>) -> Resource<T> {
+        Resource::new_borrow(r.rep())
+    }
+
+    #[test]
+    fn fields_are_bounded() {
+        let mut c = ctx();
+        let f = HostFields::new(&mut c).unwrap();
+        let big = vec![b'a'; 200 << 10];
+        HostFields::append(&mut c, ok_ref(&f), "x-big".into(), big.clone())
+            .unwrap()
+            .unwrap();
+        let e = HostFields::append(&mut c, ok_ref(&f), "x-big2".into(), big).unwrap_err();
+        assert!(e.to_string().contains("bytes of names and values"), "{e}");
+        let many: Vec<_> = (0..MAX_FIELDS + 1)
+            .map(|i| (format!("x-{i}"), b"v".to_vec()))
+            .collect();
+        let e = c.from_list(many).unwrap_err();
+        assert!(e.to_string().contains("fields"), "{e}");
+    }
+
+    #[test]
+    fn request_and_response_headers_are_immutable_copies() {
+        let mut c = ctx();
+        let req = http::Request::builder()
+            .uri("/a?b")
+            .header("x-in", "1")
+            .header("host", "example.com")
+            .body(http_body_util::Empty::<bytes::Bytes>::new())
+            .unwrap();
+        let r = c.new_incoming_request(req).unwrap();
+        assert_eq!(
+            HostIncomingRequest::path_with_query(&mut c, ok_ref(&r))
+                .unwrap()
+                .as_deref(),
+            Some("/a?b")
+        );
+        assert_eq!(
+            HostIncomingRequest::authority(&mut c, ok_ref(&r))
+                .unwrap()
+                .as_deref(),
+            Some("example.com")
+        );
+        let h = HostIncomingRequest::headers(&mut c, ok_ref(&r)).unwrap();
+        assert_eq!(
+            HostFields::append(&mut c, ok_ref(&h), "x-more".into(), b"1".to_vec()).unwrap(),
+            Err(HeaderError::Immutable)
+        );
+        assert_eq!(
+            HostFields::delete(&mut c, ok_ref(&h), "x-in".into()).unwrap(),
+            Err(HeaderError::Immutable)
+        );
+        let f = HostFields::new(&mut c).unwrap();
+        let resp = HostOutgoingResponse::new(&mut c, f).unwrap();
+        let h = HostOutgoingResponse::headers(&mut c, ok_ref(&resp)).unwrap();
+        assert_eq!(
+            HostFields::set(&mut c, ok_ref(&h), "x-a".into(), vec![]).unwrap(),
+            Err(HeaderError::Immutable)
+        );
+        assert_eq!(
+            HostOutgoingResponse::set_status_code(&mut c, ok_ref(&resp), 1000).unwrap(),
+            Err(())
+        );
+        // The body can be taken once.
+        assert!(
+            HostOutgoingResponse::body(&mut c, ok_ref(&resp))
+                .unwrap()
+                .is_ok()
+        );
+        assert!(
+            HostOutgoingResponse::body(&mut c, ok_ref(&resp))
+                .unwrap()
+                .is_err()
+        );
     }
 }
