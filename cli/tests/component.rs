@@ -363,6 +363,9 @@ fn a_wasi_command_runs_with_its_exit_status() {
     assert!(o.status.success(), "{}", stderr(&o));
     let o = run(&["run", "--allow-precompiled", art.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
+    // --invoke gets the WASI imports too: `run` exits through them.
+    let o = run(&["run", "--invoke", "run()", src.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
     // Bundled, its arguments are the program's (not an --invoke call).
     let app = dir.join("exit3-app");
     let o = run(&["bundle", src.to_str().unwrap(), "-o", app.to_str().unwrap()]);

@@ -400,3 +400,80 @@ fn traps_and_stack_overflow_in_async_calls() {
         }
     });
 }
+
+/// The number of threads of this process.
+fn threads() -> usize {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("Threads:").map(|n| n.trim().parse().ok()))
+                .flatten()
+        })
+        .unwrap_or(0)
+}
+
+/// `host::sleep_until` in 2,000 concurrent async calls on one executor
+/// thread: they sleep together on the engine's one timer thread (not a
+/// thread each), and a synchronous call sleeps on its own thread.
+#[test]
+fn sleep_until_in_many_async_calls_shares_one_timer_thread() {
+    use futures::task::LocalSpawnExt;
+    const N: usize = 2_000;
+    const SLEEP: Duration = Duration::from_millis(100);
+    let engine = async_engine(|_| {});
+    let module = Module::new(
+        &engine,
+        r#"(module
+            (import "host" "sleep" (func $sleep))
+            (func (export "run") (result i32) (call $sleep) (i32.const 7)))"#,
+    )
+    .unwrap();
+    let mut linker: Linker<()> = Linker::new(&engine);
+    linker
+        .func_wrap("host", "sleep", |_: Caller<'_, ()>| {
+            nyash_engine::host::sleep_until(Instant::now() + SLEEP)
+        })
+        .unwrap();
+    let threads_before = threads();
+    let mut pool = futures::executor::LocalPool::new();
+    let done = Arc::new(AtomicUsize::new(0));
+    let start = Instant::now();
+    for _ in 0..N {
+        let mut store = Store::new(&engine, ());
+        let instance = linker.instantiate(&mut store, &module).unwrap();
+        let run = instance
+            .get_typed_func::<(), i32>(&mut store, "run")
+            .unwrap();
+        let done = done.clone();
+        pool.spawner()
+            .spawn_local(async move {
+                assert_eq!(run.call_async(&mut store, ()).await.unwrap(), 7);
+                done.fetch_add(1, Ordering::Relaxed);
+            })
+            .unwrap();
+    }
+    pool.run_until_stalled();
+    let threads_waiting = threads();
+    pool.run();
+    let elapsed = start.elapsed();
+    assert_eq!(done.load(Ordering::Relaxed), N);
+    assert!(elapsed >= SLEEP);
+    assert!(elapsed < Duration::from_secs(10), "took {elapsed:?}");
+    // Other tests of this binary run meanwhile and may start threads; a
+    // thread per sleep would be 2,000.
+    assert!(
+        threads_waiting < threads_before + 50,
+        "{threads_waiting} threads while {N} calls sleep ({threads_before} before)"
+    );
+
+    // A synchronous call sleeps on the caller's thread.
+    let mut store = Store::new(&engine, ());
+    let instance = linker.instantiate(&mut store, &module).unwrap();
+    let run = instance
+        .get_typed_func::<(), i32>(&mut store, "run")
+        .unwrap();
+    let start = Instant::now();
+    assert_eq!(run.call(&mut store, ()).unwrap(), 7);
+    assert!(start.elapsed() >= SLEEP);
+}

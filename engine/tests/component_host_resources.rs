@@ -457,3 +457,90 @@ fn a_parent_with_children_in_the_table_fails_its_destructor() {
     assert_eq!(store.data_mut().table.delete(parent).unwrap().v, 2);
     assert!(store.data().table.is_empty());
 }
+
+/// A component importing a host resource from one instance (`a`) and a
+/// function on it from another (`b`) that names the same resource again
+/// with an `(eq ...)` bound, as `wasi:filesystem/types` names
+/// `wasi:io/streams`' `input-stream`: the linker defines the resource
+/// once, in `a`, and `b` need not define it; if it does, it must be the
+/// same type.
+const EQ_COMPONENT: &str = r#"(component
+  (import "a" (instance $a
+    (export "r" (type $r (sub resource)))
+    (export "new" (func (param "v" u32) (result (own $r))))))
+  (alias export $a "r" (type $r))
+  (import "b" (instance $b
+    (alias outer 1 $r (type $outer-r))
+    (export "r" (type $br (eq $outer-r)))
+    (export "get" (func (param "c" (borrow $br)) (result u32)))))
+  (core func $new (canon lower (func $a "new")))
+  (core func $get (canon lower (func $b "get")))
+  (core func $drop (canon resource.drop $r))
+  (core module $M
+    (import "h" "new" (func $new (param i32) (result i32)))
+    (import "h" "get" (func $get (param i32) (result i32)))
+    (import "h" "drop" (func $drop (param i32)))
+    (func (export "run") (param i32) (result i32) (local $h i32) (local $r i32)
+      (local.set $h (call $new (local.get 0)))
+      (local.set $r (call $get (local.get $h)))
+      (call $drop (local.get $h))
+      (local.get $r)))
+  (core instance $m (instantiate $M (with "h" (instance
+    (export "new" (func $new)) (export "get" (func $get)) (export "drop" (func $drop))))))
+  (func (export "run") (param "v" u32) (result u32) (canon lift (core func $m "run"))))"#;
+
+fn eq_linker(engine: &Engine, b_defines: Option<ResourceType>) -> Linker<Host> {
+    let mut linker = Linker::new(engine);
+    let mut a = linker.instance("a").unwrap();
+    a.resource(
+        "r",
+        ResourceType::host::<Counter>(),
+        |mut store: StoreContextMut<'_, Host>, rep| {
+            let c = store
+                .data_mut()
+                .table
+                .delete(Resource::<Counter>::new_own(rep))?;
+            store.data_mut().dropped.push(c.v);
+            Ok(())
+        },
+    )
+    .unwrap();
+    a.func_wrap("new", |mut store, (v,): (u32,)| {
+        Ok((store.data_mut().table.push(Counter { v })?,))
+    })
+    .unwrap();
+    let mut b = linker.instance("b").unwrap();
+    if let Some(t) = b_defines {
+        b.resource("r", t, |_, _| Ok(())).unwrap();
+    }
+    b.func_wrap("get", |store, (c,): (Borrow<Resource<Counter>>,)| {
+        Ok((store.data().table.get(&c.0)?.v * 2,))
+    })
+    .unwrap();
+    linker
+}
+
+#[test]
+fn a_resource_named_again_with_an_eq_bound_needs_no_second_definition() {
+    let engine = Engine::default();
+    let component = Component::new(&engine, EQ_COMPONENT).unwrap();
+    for b_defines in [None, Some(ResourceType::host::<Counter>())] {
+        let linker = eq_linker(&engine, b_defines);
+        let mut store = Store::new(&engine, Host::default());
+        let inst = linker
+            .instantiate(&mut store, &component)
+            .unwrap_or_else(|e| panic!("b defines {b_defines:?}: {e}"));
+        let run = inst
+            .get_typed_func::<(u32,), (u32,)>(&mut store, "run")
+            .unwrap();
+        assert_eq!(run.call(&mut store, (21,)).unwrap(), (42,));
+        assert_eq!(store.data().dropped, [21]);
+    }
+    // Named again as another type: refused, naming it.
+    let linker = eq_linker(&engine, Some(ResourceType::host::<Other>()));
+    let mut store = Store::new(&engine, Host::default());
+    let Err(err) = linker.instantiate(&mut store, &component) else {
+        panic!("b's `r` as another type should not link");
+    };
+    assert!(err.to_string().contains("another resource type"), "{err}");
+}

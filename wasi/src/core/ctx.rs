@@ -18,8 +18,10 @@ pub(crate) enum FdKind {
     Stdin(Stdio),
     Stdout(Stdio),
     Stderr(Stdio),
-    File(cap_std::fs::File),
-    Dir(cap_std::fs::Dir),
+    /// Shared with the WASI 0.2 streams made from it.
+    File(Arc<cap_std::fs::File>),
+    /// Shared with every WASI 0.2 descriptor made for the same preopen.
+    Dir(Arc<cap_std::fs::Dir>),
 }
 
 impl FdKind {
@@ -39,6 +41,16 @@ impl FdKind {
 pub(crate) struct Root {
     _dir: cap_std::fs::Dir,
     pub(crate) id: (u64, u64),
+}
+
+/// A preopened directory: what the guest sees it as, the directory, and
+/// the boundary of everything reached through it. Preview 1 puts each in
+/// its descriptor table (3, 4, ...); WASI 0.2's `get-directories` makes a
+/// descriptor of each in the resource table.
+pub(crate) struct Preopen {
+    pub(crate) name: String,
+    pub(crate) dir: Arc<cap_std::fs::Dir>,
+    pub(crate) root: Arc<Root>,
 }
 
 /// One entry of the descriptor table.
@@ -67,6 +79,8 @@ pub struct WasiCtx {
     pub(crate) args: Vec<String>,
     pub(crate) env: Vec<(String, String)>,
     pub(crate) fds: BTreeMap<u32, Fd>,
+    /// The preopened directories, in the order given to the builder.
+    pub(crate) preopens: Vec<Preopen>,
     /// Set by `proc_exit`.
     pub(crate) exit_code: Option<i32>,
     /// WASI 0.2's `insecure-seed`, drawn when first asked for.
@@ -185,20 +199,27 @@ impl WasiCtxBuilder {
         fds.insert(0, std(FdKind::Stdin(stdio(&self.stdin)), rights::STDIN));
         fds.insert(1, std(FdKind::Stdout(stdio(&self.stdout)), rights::STDOUT));
         fds.insert(2, std(FdKind::Stderr(stdio(&self.stderr)), rights::STDOUT));
+        let mut preopens = Vec::new();
         for (i, (host, guest)) in self.preopens.iter().enumerate() {
             let failed = |e| Error::io(Some(host), e).context("cannot preopen directory");
             let dir = cap_std::fs::Dir::open_ambient_dir(host, cap_std::ambient_authority())
                 .map_err(failed)?;
-            let root = Root {
+            let root = Arc::new(Root {
                 _dir: dir.try_clone().map_err(failed)?,
                 id: path::id_of(std::os::fd::AsFd::as_fd(&dir)).map_err(failed)?,
-            };
+            });
+            let dir = Arc::new(dir);
+            preopens.push(Preopen {
+                name: guest.clone(),
+                dir: dir.clone(),
+                root: root.clone(),
+            });
             fds.insert(
                 3 + i as u32,
                 Fd {
                     kind: FdKind::Dir(dir),
                     preopen: Some(guest.clone()),
-                    root: Some(Arc::new(root)),
+                    root: Some(root),
                     append: false,
                     fdflags: 0,
                     rights_base: rights::DIR,
@@ -210,6 +231,7 @@ impl WasiCtxBuilder {
             args: self.args.clone(),
             env: self.env.clone(),
             fds,
+            preopens,
             exit_code: None,
             insecure_seed: None,
             table: ResourceTable::new(),

@@ -1,5 +1,6 @@
-//! Operations on an open descriptor: a file, a directory or a standard
-//! stream, by its number in the table.
+//! Operations on an open descriptor (a file, a directory or a standard
+//! stream), given as its [`FdKind`]: preview 1 finds it by number in the
+//! context's table, WASI 0.2 in a resource table entry.
 
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::os::fd::AsFd;
@@ -7,13 +8,13 @@ use std::time::SystemTime;
 
 use cap_std::fs::FileExt;
 
-use super::ctx::{FdKind, WasiCtx};
+use super::ctx::{FdKind, Root, WasiCtx};
 use super::{ErrorCode, Result, path};
 
 /// What kind of object a descriptor or directory entry is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum FileType {
-    /// Anything else: a FIFO, a standard stream that is not a terminal.
+    /// Anything else: a standard stream that is not a terminal, say.
     Unknown,
     BlockDevice,
     CharacterDevice,
@@ -21,6 +22,8 @@ pub(crate) enum FileType {
     RegularFile,
     SocketStream,
     SymbolicLink,
+    /// A named pipe (preview 1 reports it as unknown).
+    Fifo,
 }
 
 /// What `fstat` says about a file, in nanoseconds since the epoch for times.
@@ -54,7 +57,9 @@ impl Filestat {
 
 /// One entry of a directory listing.
 pub(crate) struct DirEntry {
-    pub(crate) name: String,
+    /// As the host has it (WASI 0.2 refuses a name that is not UTF-8,
+    /// preview 1 passes it on lossily).
+    pub(crate) name: std::ffi::OsString,
     pub(crate) ino: u64,
     pub(crate) filetype: FileType,
 }
@@ -74,12 +79,12 @@ pub(crate) fn filetype_of_mode(mode: u32) -> FileType {
         libc::S_IFCHR => FileType::CharacterDevice,
         libc::S_IFBLK => FileType::BlockDevice,
         libc::S_IFSOCK => FileType::SocketStream,
+        libc::S_IFIFO => FileType::Fifo,
         _ => FileType::Unknown,
     }
 }
 
-/// The type `cap-std` reports (a FIFO is unknown: preview 1 has no code
-/// for it).
+/// The type `cap-std` reports.
 pub(crate) fn filetype_of(ft: &cap_std::fs::FileType) -> FileType {
     use cap_std::fs::FileTypeExt;
     if ft.is_dir() {
@@ -94,6 +99,8 @@ pub(crate) fn filetype_of(ft: &cap_std::fs::FileType) -> FileType {
         FileType::BlockDevice
     } else if ft.is_socket() {
         FileType::SocketStream
+    } else if ft.is_fifo() {
+        FileType::Fifo
     } else {
         FileType::Unknown
     }
@@ -150,7 +157,7 @@ pub(crate) fn stdio_filetype(kind: &FdKind) -> Option<FileType> {
 
 /// The file behind a descriptor: `IsDirectory` for a directory,
 /// `InvalidSeek` for a standard stream.
-fn file(kind: &mut FdKind) -> Result<&mut cap_std::fs::File> {
+pub(crate) fn file(kind: &FdKind) -> Result<&cap_std::fs::File> {
     match kind {
         FdKind::File(f) => Ok(f),
         FdKind::Dir(_) => Err(ErrorCode::IsDirectory),
@@ -158,38 +165,35 @@ fn file(kind: &mut FdKind) -> Result<&mut cap_std::fs::File> {
     }
 }
 
-/// What `fd` really is: an opened path may be a device, a FIFO or a
-/// socket as well as a regular file.
-pub(crate) fn filetype(ctx: &mut WasiCtx, fd: u32) -> Result<FileType> {
-    let f = ctx.fd(fd)?;
-    Ok(match &f.kind {
+/// What a descriptor really is: an opened path may be a device, a FIFO
+/// or a socket as well as a regular file.
+pub(crate) fn filetype(kind: &FdKind) -> Result<FileType> {
+    Ok(match kind {
         FdKind::Dir(_) => FileType::Directory,
         FdKind::File(_) => {
             use std::os::unix::fs::MetadataExt;
-            filetype_of_mode(std_file(&f.kind)?.metadata()?.mode())
+            filetype_of_mode(std_file(kind)?.metadata()?.mode())
         }
         k => stdio_filetype(k).unwrap_or(FileType::Unknown),
     })
 }
 
-/// `fstat` of `fd`. A standard stream: its type and nothing else
+/// `fstat` of a descriptor. A standard stream: its type and nothing else
 /// (wasmtime's answer), not the host's stdio's device, inode and times.
-pub(crate) fn filestat(ctx: &mut WasiCtx, fd: u32) -> Result<Filestat> {
-    let f = ctx.fd(fd)?;
-    if let Some(filetype) = stdio_filetype(&f.kind) {
+pub(crate) fn filestat(kind: &FdKind) -> Result<Filestat> {
+    if let Some(filetype) = stdio_filetype(kind) {
         return Ok(Filestat::of_type(filetype));
     }
-    Ok(filestat_std(&std_file(&f.kind)?.metadata()?))
+    Ok(filestat_std(&std_file(kind)?.metadata()?))
 }
 
-/// Sets the access and modification times of `fd` (`None`: unchanged).
+/// Sets the access and modification times of a file or directory
+/// (`None`: unchanged).
 pub(crate) fn set_times(
-    ctx: &mut WasiCtx,
-    fd: u32,
+    kind: &FdKind,
     atime: Option<SystemTime>,
     mtime: Option<SystemTime>,
 ) -> Result<()> {
-    let f = ctx.fd(fd)?;
     let mut t = std::fs::FileTimes::new();
     if let Some(a) = atime {
         t = t.set_accessed(a);
@@ -197,17 +201,17 @@ pub(crate) fn set_times(
     if let Some(m) = mtime {
         t = t.set_modified(m);
     }
-    Ok(std_file(&f.kind)?.set_times(t)?)
+    Ok(std_file(kind)?.set_times(t)?)
 }
 
-/// Truncates or extends the file `fd` to `size` bytes.
-pub(crate) fn set_size(ctx: &mut WasiCtx, fd: u32, size: u64) -> Result<()> {
-    Ok(file(&mut ctx.fd(fd)?.kind)?.set_len(size)?)
+/// Truncates or extends a file to `size` bytes.
+pub(crate) fn set_size(kind: &FdKind, size: u64) -> Result<()> {
+    Ok(file(kind)?.set_len(size)?)
 }
 
-/// Makes the file `fd` at least `offset + len` bytes long.
-pub(crate) fn allocate(ctx: &mut WasiCtx, fd: u32, offset: u64, len: u64) -> Result<()> {
-    let f = file(&mut ctx.fd(fd)?.kind)?;
+/// Makes a file at least `offset + len` bytes long.
+pub(crate) fn allocate(kind: &FdKind, offset: u64, len: u64) -> Result<()> {
+    let f = file(kind)?;
     let end = offset.checked_add(len).ok_or(ErrorCode::FileTooLarge)?;
     if f.metadata()?.len() < end {
         f.set_len(end)?;
@@ -215,42 +219,54 @@ pub(crate) fn allocate(ctx: &mut WasiCtx, fd: u32, offset: u64, len: u64) -> Res
     Ok(())
 }
 
-/// Advice about how `fd` will be used: accepted for files and ignored.
-pub(crate) fn advise(ctx: &mut WasiCtx, fd: u32) -> Result<()> {
-    match ctx.fd(fd)?.kind {
+/// Advice about how a descriptor will be used: accepted for files and
+/// ignored.
+pub(crate) fn advise(kind: &FdKind) -> Result<()> {
+    match kind {
         FdKind::File(_) => Ok(()),
         _ => Err(ErrorCode::BadDescriptor),
     }
 }
 
-/// Writes the file `fd` to disk; nothing to do for a directory, and not a
-/// file for a standard stream (`BadDescriptor`, wasmtime's answer).
-pub(crate) fn sync(ctx: &mut WasiCtx, fd: u32) -> Result<()> {
-    match &ctx.fd(fd)?.kind {
+/// Writes a file's data and metadata to disk; nothing to do for a
+/// directory, and not a file for a standard stream (`BadDescriptor`,
+/// wasmtime's answer).
+pub(crate) fn sync(kind: &FdKind) -> Result<()> {
+    match kind {
         FdKind::File(file) => Ok(file.sync_all()?),
         FdKind::Dir(_) => Ok(()),
         _ => Err(ErrorCode::BadDescriptor),
     }
 }
 
-/// Reads from `fd` at its position into `buf`.
-pub(crate) fn read(ctx: &mut WasiCtx, fd: u32, buf: &mut [u8]) -> Result<usize> {
-    match &mut ctx.fd(fd)?.kind {
+/// Writes a file's data (not necessarily its metadata) to disk; as
+/// [`sync`] otherwise.
+pub(crate) fn sync_data(kind: &FdKind) -> Result<()> {
+    match kind {
+        FdKind::File(file) => Ok(file.sync_data()?),
+        FdKind::Dir(_) => Ok(()),
+        _ => Err(ErrorCode::BadDescriptor),
+    }
+}
+
+/// Reads from a descriptor at its position into `buf`.
+pub(crate) fn read(kind: &mut FdKind, buf: &mut [u8]) -> Result<usize> {
+    match kind {
         FdKind::Stdin(s) => s.read(buf),
-        FdKind::File(f) => Ok(f.read(buf)?),
+        FdKind::File(f) => Ok((&**f).read(buf)?),
         FdKind::Dir(_) => Err(ErrorCode::IsDirectory),
         FdKind::Stdout(_) | FdKind::Stderr(_) => Err(ErrorCode::BadDescriptor),
     }
 }
 
-/// Writes `data` to `fd` at its position (at the end if it appends).
-pub(crate) fn write(ctx: &mut WasiCtx, fd: u32, data: &[u8]) -> Result<usize> {
-    let f = ctx.fd(fd)?;
-    let append = f.append;
-    match &mut f.kind {
+/// Writes `data` to a descriptor at its position (at the end if
+/// `append`).
+pub(crate) fn write(kind: &mut FdKind, append: bool, data: &[u8]) -> Result<usize> {
+    match kind {
         FdKind::Stdout(s) => s.write(data, false),
         FdKind::Stderr(s) => s.write(data, true),
         FdKind::File(f) => {
+            let mut f = &**f;
             if append {
                 f.seek(SeekFrom::End(0))?;
             }
@@ -261,55 +277,48 @@ pub(crate) fn write(ctx: &mut WasiCtx, fd: u32, data: &[u8]) -> Result<usize> {
     }
 }
 
-/// Reads from the file `fd` at `offset` into `buf`, leaving its position.
-pub(crate) fn pread(ctx: &mut WasiCtx, fd: u32, buf: &mut [u8], offset: u64) -> Result<usize> {
-    Ok(file(&mut ctx.fd(fd)?.kind)?.read_at(buf, offset)?)
+/// Reads from a file at `offset` into `buf`, leaving its position.
+pub(crate) fn pread(kind: &FdKind, buf: &mut [u8], offset: u64) -> Result<usize> {
+    Ok(file(kind)?.read_at(buf, offset)?)
 }
 
-/// Writes all of `data` to the file `fd` at `offset`, leaving its position.
-pub(crate) fn pwrite(ctx: &mut WasiCtx, fd: u32, data: &[u8], offset: u64) -> Result<()> {
-    Ok(file(&mut ctx.fd(fd)?.kind)?.write_all_at(data, offset)?)
+/// Writes all of `data` to a file at `offset`, leaving its position.
+pub(crate) fn pwrite(kind: &FdKind, data: &[u8], offset: u64) -> Result<()> {
+    Ok(file(kind)?.write_all_at(data, offset)?)
 }
 
-/// Moves the position of the file `fd`; the new position.
-pub(crate) fn seek(ctx: &mut WasiCtx, fd: u32, pos: SeekFrom) -> Result<u64> {
-    Ok(file(&mut ctx.fd(fd)?.kind)?.seek(pos)?)
+/// Moves a file's position; the new position.
+pub(crate) fn seek(kind: &FdKind, pos: SeekFrom) -> Result<u64> {
+    Ok((&mut file(kind)?).seek(pos)?)
 }
 
-/// The position of the file `fd`.
-pub(crate) fn tell(ctx: &mut WasiCtx, fd: u32) -> Result<u64> {
-    Ok(file(&mut ctx.fd(fd)?.kind)?.stream_position()?)
+/// A file's position.
+pub(crate) fn tell(kind: &FdKind) -> Result<u64> {
+    Ok((&mut file(kind)?).stream_position()?)
 }
 
-/// How many bytes a read of the file `fd` would find (its size past its
+/// How many bytes a read of a file would find (its size past its
 /// position); `None` for other descriptors.
-pub(crate) fn bytes_left(ctx: &mut WasiCtx, fd: u32) -> Option<u64> {
-    let f = ctx.fds.get(&fd)?;
-    let FdKind::File(file) = &f.kind else {
+pub(crate) fn bytes_left(kind: &FdKind) -> Option<u64> {
+    let FdKind::File(file) = kind else {
         return None;
     };
     let len = file.metadata().map(|m| m.len()).unwrap_or(0);
-    let pos = std_file(&f.kind)
-        .ok()
-        .and_then(|mut sf| sf.stream_position().ok())
-        .unwrap_or(0);
+    let pos = (&**file).stream_position().unwrap_or(0);
     Some(len.saturating_sub(pos))
 }
 
-/// The entries of directory `fd`: `.` and `..` first, then the rest sorted
+/// The entries of a directory: `.` and `..` first, then the rest sorted
 /// by name. `.` and `..` have real inodes (never 0: a recent wasi-libc
 /// would `fstatat` a 0 itself); `..` is the parent's when that is beneath
-/// the preopen, and at the preopen's root the root itself, as `..` of `/`
-/// is `/`.
-pub(crate) fn read_dir(ctx: &mut WasiCtx, fd: u32) -> Result<Vec<DirEntry>> {
-    let f = ctx.fd(fd)?;
-    let FdKind::Dir(dir) = &f.kind else {
+/// the preopen `root`, and at the preopen's root the root itself, as `..`
+/// of `/` is `/`.
+pub(crate) fn read_dir(kind: &FdKind, root: Option<&Root>) -> Result<Vec<DirEntry>> {
+    let FdKind::Dir(dir) = kind else {
         return Err(ErrorCode::NotDirectory);
     };
     let (_, ino) = path::id_of(dir.as_fd())?;
-    let parent_ino = f
-        .root
-        .as_deref()
+    let parent_ino = root
         .and_then(|root| path::parent_beneath(dir.as_fd(), root).ok()?)
         .and_then(|p| path::id_of(p.as_fd()).ok())
         .map_or(ino, |(_, i)| i);
@@ -319,18 +328,24 @@ pub(crate) fn read_dir(ctx: &mut WasiCtx, fd: u32) -> Result<Vec<DirEntry>> {
         filetype: FileType::Directory,
     };
     let mut entries = vec![entry(".", ino), entry("..", parent_ino)];
+    entries.extend(entries_of(dir)?);
+    Ok(entries)
+}
+
+/// The entries of directory `dir` without `.` and `..`, sorted by name
+/// (then inode).
+pub(crate) fn entries_of(dir: &cap_std::fs::Dir) -> Result<Vec<DirEntry>> {
     let mut rest = Vec::new();
     for e in dir.entries()? {
         let e = e?;
         rest.push(DirEntry {
-            name: e.file_name().to_string_lossy().into_owned(),
+            name: e.file_name(),
             ino: std::os::unix::fs::DirEntryExt::ino(&e),
             filetype: filetype_of(&e.file_type()?),
         });
     }
     rest.sort_by(|a, b| (&a.name, a.ino).cmp(&(&b.name, b.ino)));
-    entries.extend(rest);
-    Ok(entries)
+    Ok(rest)
 }
 
 /// The name the guest sees a preopened directory by (`BadDescriptor` for

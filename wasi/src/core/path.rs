@@ -30,7 +30,7 @@ pub(crate) fn check(path: &str) -> Result<()> {
 }
 
 /// The directory behind `fd` (`NotDirectory` for any other descriptor).
-pub(crate) fn dir(ctx: &mut WasiCtx, fd: u32) -> Result<&Dir> {
+pub(crate) fn dir(ctx: &mut WasiCtx, fd: u32) -> Result<&Arc<Dir>> {
     match &ctx.fd(fd)?.kind {
         FdKind::Dir(d) => Ok(d),
         _ => Err(ErrorCode::NotDirectory),
@@ -168,23 +168,22 @@ fn spec(t: Option<SystemTime>) -> Option<SystemTimeSpec> {
     t.map(|t| SystemTimeSpec::Absolute(cap_std::time::SystemTime::from_std(t)))
 }
 
-/// Creates directory `path` beneath `fd`.
-pub(crate) fn create_dir(ctx: &mut WasiCtx, fd: u32, path: &str) -> Result<()> {
+/// Creates directory `path` beneath `d`.
+pub(crate) fn create_dir(d: &Dir, path: &str) -> Result<()> {
     check(path)?;
-    Ok(dir(ctx, fd)?.create_dir(path)?)
+    Ok(d.create_dir(path)?)
 }
 
-/// Removes the empty directory `path` beneath `fd`.
-pub(crate) fn remove_dir(ctx: &mut WasiCtx, fd: u32, path: &str) -> Result<()> {
+/// Removes the empty directory `path` beneath `d`.
+pub(crate) fn remove_dir(d: &Dir, path: &str) -> Result<()> {
     check(path)?;
-    Ok(dir(ctx, fd)?.remove_dir(path)?)
+    Ok(d.remove_dir(path)?)
 }
 
-/// Removes the file (not directory) `path` beneath `fd`; a trailing `/`
+/// Removes the file (not directory) `path` beneath `d`; a trailing `/`
 /// names a directory, so it is `IsDirectory` or `NotDirectory`.
-pub(crate) fn unlink_file(ctx: &mut WasiCtx, fd: u32, path: &str) -> Result<()> {
+pub(crate) fn unlink_file(d: &Dir, path: &str) -> Result<()> {
     check(path)?;
-    let d = dir(ctx, fd)?;
     if path.ends_with('/') {
         return Err(
             if d.symlink_metadata(path.trim_end_matches('/'))?.is_dir() {
@@ -197,12 +196,12 @@ pub(crate) fn unlink_file(ctx: &mut WasiCtx, fd: u32, path: &str) -> Result<()> 
     Ok(d.remove_file(path)?)
 }
 
-/// The stat of `path` beneath `fd` (of a symlink's target if `follow`).
-pub(crate) fn filestat(ctx: &mut WasiCtx, fd: u32, path: &str, follow: bool) -> Result<Filestat> {
+/// The stat of `path` beneath `d` (of a symlink's target if `follow`);
+/// leading `..` components may climb up to the preopen `root` that `d`
+/// was reached through.
+pub(crate) fn filestat(d: &Dir, root: Option<&Root>, path: &str, follow: bool) -> Result<Filestat> {
     check(path)?;
-    let root = ctx.fd(fd)?.root.clone();
-    let d = dir(ctx, fd)?;
-    if let Some(st) = stat_above(d, root.as_deref(), path, follow)? {
+    if let Some(st) = stat_above(d, root, path, follow)? {
         return Ok(st);
     }
     let m = if follow {
@@ -213,17 +212,15 @@ pub(crate) fn filestat(ctx: &mut WasiCtx, fd: u32, path: &str, follow: bool) -> 
     Ok(stat_of(&m))
 }
 
-/// Sets the times of `path` beneath `fd` (`None`: unchanged).
+/// Sets the times of `path` beneath `d` (`None`: unchanged).
 pub(crate) fn set_times(
-    ctx: &mut WasiCtx,
-    fd: u32,
+    d: &Dir,
     path: &str,
     follow: bool,
     atime: Option<SystemTime>,
     mtime: Option<SystemTime>,
 ) -> Result<()> {
     check(path)?;
-    let d = dir(ctx, fd)?;
     if follow {
         d.set_times(path, spec(atime), spec(mtime))?;
     } else {
@@ -232,43 +229,34 @@ pub(crate) fn set_times(
     Ok(())
 }
 
-/// Makes `new` beneath `new_fd` a hard link to `old` beneath `old_fd`.
-pub(crate) fn link(
-    ctx: &mut WasiCtx,
-    old_fd: u32,
-    old: &str,
-    new_fd: u32,
-    new: &str,
-) -> Result<()> {
+/// Makes `new` beneath `new_dir` a hard link to `old` beneath `old_dir`.
+pub(crate) fn link(old_dir: &Dir, old: &str, new_dir: &Dir, new: &str) -> Result<()> {
     check(old)?;
     check(new)?;
-    let target = dir(ctx, new_fd)?.try_clone()?;
-    Ok(dir(ctx, old_fd)?.hard_link(old, &target, new)?)
+    Ok(old_dir.hard_link(old, new_dir, new)?)
 }
 
-/// Renames `old` beneath `fd` to `new` beneath `new_fd`.
-pub(crate) fn rename(ctx: &mut WasiCtx, fd: u32, old: &str, new_fd: u32, new: &str) -> Result<()> {
+/// Renames `old` beneath `d` to `new` beneath `new_dir`.
+pub(crate) fn rename(d: &Dir, old: &str, new_dir: &Dir, new: &str) -> Result<()> {
     check(old)?;
     check(new)?;
-    let target = dir(ctx, new_fd)?.try_clone()?;
-    Ok(dir(ctx, fd)?.rename(old, &target, new)?)
+    Ok(d.rename(old, new_dir, new)?)
 }
 
-/// Makes `new` beneath `fd` a symlink holding `old` (which must not be
+/// Makes `new` beneath `d` a symlink holding `old` (which must not be
 /// absolute: it could only point outside).
-pub(crate) fn symlink(ctx: &mut WasiCtx, old: &str, fd: u32, new: &str) -> Result<()> {
+pub(crate) fn symlink(old: &str, d: &Dir, new: &str) -> Result<()> {
     check(new)?;
     if old.starts_with('/') {
         return Err(ErrorCode::NotPermitted);
     }
-    Ok(dir(ctx, fd)?.symlink_contents(old, new)?)
+    Ok(d.symlink_contents(old, new)?)
 }
 
-/// What the symlink `path` beneath `fd` holds.
-pub(crate) fn readlink(ctx: &mut WasiCtx, fd: u32, path: &str) -> Result<String> {
+/// What the symlink `path` beneath `d` holds, as the host has it.
+pub(crate) fn readlink(d: &Dir, path: &str) -> Result<std::path::PathBuf> {
     check(path)?;
-    let target = dir(ctx, fd)?.read_link_contents(path)?;
-    Ok(target.to_string_lossy().into_owned())
+    Ok(d.read_link_contents(path)?)
 }
 
 /// How [`open`] opens a path.
@@ -293,16 +281,15 @@ pub(crate) struct OpenOptions {
     pub(crate) modify: bool,
 }
 
-/// Opens `path` beneath directory `fd`: a directory (with the preopen it
-/// was reached through) or a file.
+/// Opens `path` beneath directory `d`, reached through the preopen
+/// `root`: a directory (with that same preopen) or a file.
 pub(crate) fn open(
-    ctx: &mut WasiCtx,
-    fd: u32,
+    d: &Dir,
+    root: Option<&Arc<Root>>,
     path: &str,
     o: OpenOptions,
 ) -> Result<(FdKind, Option<Arc<Root>>)> {
     check(path)?;
-    let d = dir(ctx, fd)?;
     let follow = if o.follow {
         FollowSymlinks::Yes
     } else {
@@ -334,7 +321,7 @@ pub(crate) fn open(
             FollowSymlinks::Yes => d.open_dir(path)?,
             FollowSymlinks::No => d.open_dir_nofollow(path)?,
         };
-        FdKind::Dir(sub)
+        FdKind::Dir(Arc::new(sub))
     } else {
         let mut opts = cap_std::fs::OpenOptions::new();
         opts.read(o.read || !o.write);
@@ -359,10 +346,10 @@ pub(crate) fn open(
                 ErrorCode::from(e)
             }
         })?;
-        FdKind::File(file)
+        FdKind::File(Arc::new(file))
     };
     let root = match kind {
-        FdKind::Dir(_) => ctx.fd(fd)?.root.clone(),
+        FdKind::Dir(_) => root.cloned(),
         _ => None,
     };
     Ok((kind, root))

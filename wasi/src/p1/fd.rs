@@ -79,7 +79,7 @@ pub(super) fn fd_advise<T: WasiView>(
         if advice > 5 {
             return Err(Errno(errno::INVAL));
         }
-        Ok(fs::advise(ctx, fd)?)
+        Ok(fs::advise(&ctx.fd(fd)?.kind)?)
     })
 }
 
@@ -91,7 +91,7 @@ pub(super) fn fd_allocate<T: WasiView>(
 ) -> Result<i32> {
     with_ctx(&mut c, |_, ctx| {
         check_file(ctx, fd, rights::FD_ALLOCATE, errno::BADF)?;
-        Ok(fs::allocate(ctx, fd, offset, len)?)
+        Ok(fs::allocate(&ctx.fd(fd)?.kind, offset, len)?)
     })
 }
 
@@ -100,17 +100,17 @@ pub(super) fn fd_close<T: WasiView>(mut c: Caller<'_, T>, fd: u32) -> Result<i32
 }
 
 pub(super) fn fd_datasync<T: WasiView>(mut c: Caller<'_, T>, fd: u32) -> Result<i32> {
-    with_ctx(&mut c, |_, ctx| Ok(fs::sync(ctx, fd)?))
+    with_ctx(&mut c, |_, ctx| Ok(fs::sync_data(&ctx.fd(fd)?.kind)?))
 }
 
 pub(super) fn fd_sync<T: WasiView>(mut c: Caller<'_, T>, fd: u32) -> Result<i32> {
-    with_ctx(&mut c, |_, ctx| Ok(fs::sync(ctx, fd)?))
+    with_ctx(&mut c, |_, ctx| Ok(fs::sync(&ctx.fd(fd)?.kind)?))
 }
 
 pub(super) fn fd_fdstat_get<T: WasiView>(mut c: Caller<'_, T>, fd: u32, out: u32) -> Result<i32> {
     with_ctx(&mut c, |mem, ctx| {
-        let filetype = fs::filetype(ctx, fd)?;
         let f = ctx.fd(fd)?;
+        let filetype = fs::filetype(&f.kind)?;
         let flags = f.fdflags | if f.append { FDFLAGS_APPEND } else { 0 };
         mem.slice_mut(out, 24)?.fill(0);
         mem.write_u8(out, filetype_code(filetype))?;
@@ -156,7 +156,7 @@ pub(super) fn fd_fdstat_set_rights<T: WasiView>(
 
 pub(super) fn fd_filestat_get<T: WasiView>(mut c: Caller<'_, T>, fd: u32, out: u32) -> Result<i32> {
     with_ctx(&mut c, |mem, ctx| {
-        write_filestat(mem, out, &fs::filestat(ctx, fd)?)
+        write_filestat(mem, out, &fs::filestat(&ctx.fd(fd)?.kind)?)
     })
 }
 
@@ -167,7 +167,7 @@ pub(super) fn fd_filestat_set_size<T: WasiView>(
 ) -> Result<i32> {
     with_ctx(&mut c, |_, ctx| {
         check_file(ctx, fd, rights::FD_FILESTAT_SET_SIZE, errno::BADF)?;
-        Ok(fs::set_size(ctx, fd, size)?)
+        Ok(fs::set_size(&ctx.fd(fd)?.kind, size)?)
     })
 }
 
@@ -181,7 +181,7 @@ pub(super) fn fd_filestat_set_times<T: WasiView>(
     with_ctx(&mut c, |_, ctx| {
         ctx.fd(fd)?;
         let (a, m) = times(atim, mtim, flags as u16)?;
-        Ok(fs::set_times(ctx, fd, a, m)?)
+        Ok(fs::set_times(&ctx.fd(fd)?.kind, a, m)?)
     })
 }
 
@@ -202,7 +202,7 @@ pub(super) fn fd_pread<T: WasiView>(
         let mut total = 0u64;
         for (ptr, len) in mem.iovecs(iovs, n)? {
             let buf = mem.slice_mut(ptr, len)?;
-            let got = fs::pread(ctx, fd, buf, offset + total)?;
+            let got = fs::pread(&ctx.fd(fd)?.kind, buf, offset + total)?;
             total += got as u64;
             if got < len as usize {
                 break;
@@ -228,7 +228,7 @@ pub(super) fn fd_pwrite<T: WasiView>(
         check_file(ctx, fd, rights::FD_WRITE | rights::FD_SEEK, on_stdio)?;
         let mut total = 0u64;
         for (ptr, len) in mem.iovecs(iovs, n)? {
-            fs::pwrite(ctx, fd, mem.slice(ptr, len)?, offset + total)?;
+            fs::pwrite(&ctx.fd(fd)?.kind, mem.slice(ptr, len)?, offset + total)?;
             total += len as u64;
         }
         mem.write_u32(nwritten, total as u32)
@@ -271,7 +271,7 @@ pub(super) fn fd_read<T: WasiView>(
         fd_with(ctx, fd, rights::FD_READ)?;
         let mut total = 0u32;
         for (ptr, len) in mem.iovecs(iovs, n)? {
-            let got = fs::read(ctx, fd, mem.slice_mut(ptr, len)?)?;
+            let got = fs::read(&mut ctx.fd(fd)?.kind, mem.slice_mut(ptr, len)?)?;
             total += got as u32;
             if got < len as usize {
                 break;
@@ -292,7 +292,8 @@ pub(super) fn fd_write<T: WasiView>(
         fd_with(ctx, fd, rights::FD_WRITE)?;
         let mut total = 0u32;
         for (ptr, len) in mem.iovecs(iovs, n)? {
-            let put = fs::write(ctx, fd, mem.slice(ptr, len)?)?;
+            let f = ctx.fd(fd)?;
+            let put = fs::write(&mut f.kind, f.append, mem.slice(ptr, len)?)?;
             total += put as u32;
             if put < len as usize {
                 break;
@@ -312,17 +313,19 @@ pub(super) fn fd_readdir<T: WasiView>(
 ) -> Result<i32> {
     with_ctx(&mut c, |mem, ctx| {
         fd_with(ctx, fd, rights::FD_READDIR)?;
-        let entries = fs::read_dir(ctx, fd)?;
+        let f = ctx.fd(fd)?;
+        let entries = fs::read_dir(&f.kind, f.root.as_deref())?;
         // Serialise from `cookie` on: each entry's dirent (next cookie,
         // inode, name length, type) then its name; the last may be cut short.
         let mut out = Vec::new();
         for (i, e) in entries.iter().enumerate().skip(cookie as usize) {
+            let name = e.name.to_string_lossy();
             out.extend_from_slice(&(i as u64 + 1).to_le_bytes());
             out.extend_from_slice(&e.ino.to_le_bytes());
-            out.extend_from_slice(&(e.name.len() as u32).to_le_bytes());
+            out.extend_from_slice(&(name.len() as u32).to_le_bytes());
             out.push(filetype_code(e.filetype));
             out.extend_from_slice(&[0; 3]);
-            out.extend_from_slice(e.name.as_bytes());
+            out.extend_from_slice(name.as_bytes());
             if out.len() >= len as usize {
                 break;
             }
@@ -357,13 +360,13 @@ pub(super) fn fd_seek<T: WasiView>(
             2 => SeekFrom::End(offset),
             _ => return Err(Errno(errno::INVAL)),
         };
-        mem.write_u64(out, fs::seek(ctx, fd, pos)?)
+        mem.write_u64(out, fs::seek(&ctx.fd(fd)?.kind, pos)?)
     })
 }
 
 pub(super) fn fd_tell<T: WasiView>(mut c: Caller<'_, T>, fd: u32, out: u32) -> Result<i32> {
     with_ctx(&mut c, |mem, ctx| {
         check_file(ctx, fd, rights::FD_TELL, errno::SPIPE)?;
-        mem.write_u64(out, fs::tell(ctx, fd)?)
+        mem.write_u64(out, fs::tell(&ctx.fd(fd)?.kind)?)
     })
 }

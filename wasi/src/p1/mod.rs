@@ -296,7 +296,8 @@ pub(crate) fn fd_with(
 /// Preview 1's code for a file type.
 pub(crate) fn filetype_code(t: FileType) -> u8 {
     match t {
-        FileType::Unknown => 0,
+        // Preview 1 has no code for a FIFO.
+        FileType::Unknown | FileType::Fifo => 0,
         FileType::BlockDevice => 1,
         FileType::CharacterDevice => 2,
         FileType::Directory => 3,

@@ -31,7 +31,7 @@ pub(super) fn path_create_directory<T: WasiView>(
 ) -> Result<i32> {
     with_ctx(&mut c, |mem, ctx| {
         let path = guest_path(mem, p, l)?;
-        Ok(path::create_dir(ctx, fd, &path)?)
+        Ok(path::create_dir(path::dir(ctx, fd)?, &path)?)
     })
 }
 
@@ -43,7 +43,7 @@ pub(super) fn path_remove_directory<T: WasiView>(
 ) -> Result<i32> {
     with_ctx(&mut c, |mem, ctx| {
         let path = guest_path(mem, p, l)?;
-        Ok(path::remove_dir(ctx, fd, &path)?)
+        Ok(path::remove_dir(path::dir(ctx, fd)?, &path)?)
     })
 }
 
@@ -55,7 +55,7 @@ pub(super) fn path_unlink_file<T: WasiView>(
 ) -> Result<i32> {
     with_ctx(&mut c, |mem, ctx| {
         let path = guest_path(mem, p, l)?;
-        Ok(path::unlink_file(ctx, fd, &path)?)
+        Ok(path::unlink_file(path::dir(ctx, fd)?, &path)?)
     })
 }
 
@@ -70,7 +70,9 @@ pub(super) fn path_filestat_get<T: WasiView>(
     with_ctx(&mut c, |mem, ctx| {
         let path = guest_path(mem, p, l)?;
         let follow = flags & LOOKUP_SYMLINK_FOLLOW != 0;
-        write_filestat(mem, out, &path::filestat(ctx, fd, &path, follow)?)
+        let root = ctx.fd(fd)?.root.clone();
+        let st = path::filestat(path::dir(ctx, fd)?, root.as_deref(), &path, follow)?;
+        write_filestat(mem, out, &st)
     })
 }
 
@@ -89,7 +91,7 @@ pub(super) fn path_filestat_set_times<T: WasiView>(
         let path = guest_path(mem, p, l)?;
         let (a, m) = times(atim, mtim, fst as u16)?;
         let follow = flags & LOOKUP_SYMLINK_FOLLOW != 0;
-        Ok(path::set_times(ctx, fd, &path, follow, a, m)?)
+        Ok(path::set_times(path::dir(ctx, fd)?, &path, follow, a, m)?)
     })
 }
 
@@ -110,7 +112,8 @@ pub(super) fn path_link<T: WasiView>(
             return Err(Errno(errno::INVAL));
         }
         let (old, new) = (guest_path(mem, op, ol)?, guest_path(mem, np, nl)?);
-        Ok(path::link(ctx, old_fd, &old, new_fd, &new)?)
+        let new_dir = path::dir(ctx, new_fd)?.clone();
+        Ok(path::link(path::dir(ctx, old_fd)?, &old, &new_dir, &new)?)
     })
 }
 
@@ -159,7 +162,8 @@ pub(super) fn path_open<T: WasiView>(
                     | rights::FD_FILESTAT_SET_SIZE)
                 != 0,
         };
-        let (kind, root) = path::open(ctx, fd, &path, opts)?;
+        let root = ctx.fd(fd)?.root.clone();
+        let (kind, root) = path::open(path::dir(ctx, fd)?, root.as_ref(), &path, opts)?;
         let kind_rights = match kind {
             FdKind::Dir(_) => rights::DIR,
             _ => rights::FILE,
@@ -188,7 +192,8 @@ pub(super) fn path_readlink<T: WasiView>(
 ) -> Result<i32> {
     with_ctx(&mut c, |mem, ctx| {
         let path = guest_path(mem, p, l)?;
-        let target = path::readlink(ctx, fd, &path)?;
+        let target = path::readlink(path::dir(ctx, fd)?, &path)?;
+        let target = target.to_string_lossy();
         let n = target.len().min(len as usize);
         mem.slice_mut(buf, n as u32)?
             .copy_from_slice(&target.as_bytes()[..n]);
@@ -207,7 +212,8 @@ pub(super) fn path_rename<T: WasiView>(
 ) -> Result<i32> {
     with_ctx(&mut c, |mem, ctx| {
         let (old, new) = (guest_path(mem, op, ol)?, guest_path(mem, np, nl)?);
-        Ok(path::rename(ctx, fd, &old, new_fd, &new)?)
+        let new_dir = path::dir(ctx, new_fd)?.clone();
+        Ok(path::rename(path::dir(ctx, fd)?, &old, &new_dir, &new)?)
     })
 }
 
@@ -222,6 +228,6 @@ pub(super) fn path_symlink<T: WasiView>(
     with_ctx(&mut c, |mem, ctx| {
         let old = mem.str(op, ol)?.to_string();
         let new = guest_path(mem, np, nl)?;
-        Ok(path::symlink(ctx, &old, fd, &new)?)
+        Ok(path::symlink(&old, path::dir(ctx, fd)?, &new)?)
     })
 }

@@ -121,7 +121,7 @@ pub(super) fn poll_oneoff<T: WasiView>(
                             Event::new(userdata, tag, errno::BADF)
                         }
                         FdKind::File(_) if read => Event {
-                            nbytes: fs::bytes_left(ctx, fd).unwrap_or(0),
+                            nbytes: fs::bytes_left(&f.kind).unwrap_or(0),
                             ..Event::new(userdata, tag, 0)
                         },
                         FdKind::File(_) => Event::new(userdata, tag, 0),

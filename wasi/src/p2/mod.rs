@@ -4,7 +4,8 @@
 //!
 //! The traits come from `bindgen!` over the vendored WIT (`wit/p2`, world
 //! `host`) with `trappable_imports`; each package's implementation is in
-//! the file named after it (`io.rs`, `cli.rs`, `clocks.rs`, `random.rs`, `http/`)
+//! the file named after it (`io.rs`, `cli.rs`, `clocks.rs`, `random.rs`,
+//! `filesystem.rs`, `http/`)
 //! and is implemented on `WasiCtx`, whose
 //! [`ResourceTable`](nyash_engine::component::ResourceTable) holds every
 //! resource (streams, pollables, descriptors, sockets, HTTP messages).
@@ -18,6 +19,7 @@
 
 pub mod cli;
 pub mod clocks;
+pub mod filesystem;
 pub mod http;
 pub mod io;
 pub mod random;
@@ -50,6 +52,8 @@ mod bindings {
             "wasi:http/types/future-incoming-response": crate::p2::http::FutureIncomingResponse,
             "wasi:cli/terminal-input/terminal-input": crate::p2::cli::TerminalInput,
             "wasi:cli/terminal-output/terminal-output": crate::p2::cli::TerminalOutput,
+            "wasi:filesystem/types/descriptor": crate::p2::filesystem::Descriptor,
+            "wasi:filesystem/types/directory-entry-stream": crate::p2::filesystem::DirectoryEntryStream,
         }
     });
 }
@@ -163,5 +167,6 @@ pub fn add_to_linker<T: WasiView>(linker: &mut Linker<T>) -> nyash_engine::Resul
     random::random::add_to_linker(linker, get)?;
     random::insecure::add_to_linker(linker, get)?;
     random::insecure_seed::add_to_linker(linker, get)?;
+    filesystem::add_to_linker(linker)?;
     Ok(())
 }
