@@ -63,6 +63,8 @@ struct Shared {
     opts: ServeOptions,
     /// Requests served, to name them in the log.
     next_id: AtomicU64,
+    /// `NYASH_SERVE_STATS=1`: log each request's instantiation time.
+    stats: bool,
 }
 
 /// The response body: the guest's, or the host's own (a 500).
@@ -131,6 +133,7 @@ pub(crate) fn serve(path: &Path, opts: ServeOptions) -> Result<ExitCode, Error> 
         envs,
         opts,
         next_id: AtomicU64::new(0),
+        stats: std::env::var_os("NYASH_SERVE_STATS").is_some_and(|v| v == "1"),
     });
     if shared.opts.timeout.is_some() {
         // The epoch advances every tick; each store's deadline is its
@@ -299,11 +302,15 @@ async fn run_handler(
     let task_shared = shared.clone();
     let call = async move {
         let shared = task_shared;
+        let t0 = std::time::Instant::now();
         let instance = shared
             .pre
             .instantiate_async(&mut store)
             .await
             .map_err(|e| e.context("instantiating the component"))?;
+        if shared.stats {
+            eprintln!("serve: instantiated in {} us", t0.elapsed().as_micros());
+        }
         let iface = instance
             .get_export_index(&mut store, None, &shared.export)
             .ok_or_else(|| Error::msg(format!("no export `{}`", shared.export)))?;
