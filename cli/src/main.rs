@@ -1,6 +1,7 @@
 //! The `nyash-engine` command: a thin shell over the library.
 
 mod component;
+mod serve;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -61,6 +62,36 @@ enum Command {
         /// for `run` go before the module.
         #[arg(value_name = "MODULE", trailing_var_arg = true, required = true)]
         module_and_args: Vec<String>,
+    },
+    /// Serve a wasi:http/proxy component (its wasi:http/incoming-handler)
+    /// over HTTP/1.1: a fresh instance per request, concurrently; a
+    /// failing request is answered 500 and logged. Ctrl-C stops accepting
+    /// and finishes the requests in flight.
+    Serve {
+        /// Where to listen; port 0 picks a free port (the address is printed).
+        #[arg(long, value_name = "HOST:PORT", default_value = "0.0.0.0:8080")]
+        addr: String,
+        /// Do not use the compile cache.
+        #[arg(long)]
+        no_cache: bool,
+        /// Set an environment variable for the handler (none is inherited).
+        #[arg(long = "env", value_name = "K=V")]
+        envs: Vec<String>,
+        /// Stop a request's handler after it has used this much fuel.
+        #[arg(long, value_name = "N")]
+        fuel: Option<u64>,
+        /// Stop a request's handler after this long (e.g. 500ms, 10s).
+        #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+        timeout: Option<Duration>,
+        /// WASI options: `-S http` lets handlers send HTTP requests
+        /// (wasi:http/outgoing-handler; http:// only).
+        #[arg(short = 'S', value_name = "OPTION", value_parser = ["http"])]
+        wasi: Vec<String>,
+        /// Worker threads serving requests.
+        #[arg(long, value_name = "N", default_value_t = 2)]
+        workers: usize,
+        /// The component (.wasm or .wat).
+        component: PathBuf,
     },
     /// Compile a module ahead of time into a .nwasm artifact.
     Compile {
@@ -273,6 +304,27 @@ fn main() -> ExitCode {
             }
             Ok(ExitCode::SUCCESS)
         })()),
+        Command::Serve {
+            addr,
+            no_cache,
+            envs,
+            fuel,
+            timeout,
+            wasi,
+            workers,
+            component,
+        } => finish(serve::serve(
+            &component,
+            serve::ServeOptions {
+                addr,
+                no_cache,
+                fuel,
+                timeout,
+                envs,
+                allow_http: wasi.iter().any(|o| o == "http"),
+                workers,
+            },
+        )),
         Command::Run {
             no_cache,
             invoke,

@@ -87,6 +87,9 @@ pub struct WasiCtx {
     pub(crate) insecure_seed: Option<(u64, u64)>,
     /// WASI 0.2's resources (streams, pollables, descriptors, ...).
     pub(crate) table: ResourceTable,
+    /// `wasi:http/outgoing-handler` may send requests
+    /// ([`WasiCtxBuilder::allow_http`]).
+    pub(crate) allow_http: bool,
 }
 
 /// Builds a [`WasiCtx`]. Setters take `&mut self` and return it, so they
@@ -99,6 +102,7 @@ pub struct WasiCtxBuilder {
     stdout: Option<Stdio>,
     stderr: Option<Stdio>,
     preopens: Vec<(PathBuf, String)>,
+    allow_http: bool,
 }
 
 impl WasiCtxBuilder {
@@ -170,6 +174,14 @@ impl WasiCtxBuilder {
         self
     }
 
+    /// Lets the guest send HTTP requests with
+    /// `wasi:http/outgoing-handler` (default: refused with
+    /// `HTTP-request-denied`). `nyash-engine`'s `-S http` sets it.
+    pub fn allow_http(&mut self, allow: bool) -> &mut Self {
+        self.allow_http = allow;
+        self
+    }
+
     /// The context. Fails (naming the directory) if a preopened directory
     /// cannot be opened.
     pub fn build(&mut self) -> Result<WasiCtx> {
@@ -223,6 +235,7 @@ impl WasiCtxBuilder {
             exit_code: None,
             insecure_seed: None,
             table: ResourceTable::new(),
+            allow_http: self.allow_http,
         })
     }
 }
