@@ -1,6 +1,7 @@
 //! The `nyash-engine` command: a thin shell over the library.
 
 mod component;
+mod serve;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -46,10 +47,11 @@ enum Command {
         #[arg(long = "env", value_name = "K=V")]
         envs: Vec<String>,
         /// A WASI option, as wasmtime's `-S`: `inherit-network` (TCP
-        /// sockets to and from any address, WASI 0.2's `wasi:sockets`) and
-        /// `allow-ip-name-lookup` (resolve names with the host's resolver);
-        /// each may be followed by `=y` or `=n`. Both are off by default:
-        /// the program's sockets and lookups are refused (`access-denied`).
+        /// sockets to and from any address, WASI 0.2's `wasi:sockets`),
+        /// `allow-ip-name-lookup` (resolve names with the host's resolver),
+        /// `http` (wasi:http/outgoing-handler); each may be followed by
+        /// `=y` or `=n`. All are off by default: the program's sockets and
+        /// lookups are refused (`access-denied`).
         #[arg(short = 'S', value_name = "OPT[=y|n]")]
         wasi_opts: Vec<String>,
         /// Stop the program after it has used this much fuel (about one unit per instruction).
@@ -68,6 +70,36 @@ enum Command {
         /// for `run` go before the module.
         #[arg(value_name = "MODULE", trailing_var_arg = true, required = true)]
         module_and_args: Vec<String>,
+    },
+    /// Serve a wasi:http/proxy component (its wasi:http/incoming-handler)
+    /// over HTTP/1.1: a fresh instance per request, concurrently; a
+    /// failing request is answered 500 and logged. Ctrl-C stops accepting
+    /// and finishes the requests in flight.
+    Serve {
+        /// Where to listen; port 0 picks a free port (the address is printed).
+        #[arg(long, value_name = "HOST:PORT", default_value = "0.0.0.0:8080")]
+        addr: String,
+        /// Do not use the compile cache.
+        #[arg(long)]
+        no_cache: bool,
+        /// Set an environment variable for the handler (none is inherited).
+        #[arg(long = "env", value_name = "K=V")]
+        envs: Vec<String>,
+        /// Stop a request's handler after it has used this much fuel.
+        #[arg(long, value_name = "N")]
+        fuel: Option<u64>,
+        /// Stop a request's handler after this long (e.g. 500ms, 10s).
+        #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+        timeout: Option<Duration>,
+        /// WASI options: `-S http` lets handlers send HTTP requests
+        /// (wasi:http/outgoing-handler; http:// only).
+        #[arg(short = 'S', value_name = "OPTION", value_parser = ["http"])]
+        wasi: Vec<String>,
+        /// Worker threads serving requests.
+        #[arg(long, value_name = "N", default_value_t = 2)]
+        workers: usize,
+        /// The component (.wasm or .wat).
+        component: PathBuf,
     },
     /// Compile a module ahead of time into a .nwasm artifact.
     Compile {
@@ -281,6 +313,27 @@ fn main() -> ExitCode {
             }
             Ok(ExitCode::SUCCESS)
         })()),
+        Command::Serve {
+            addr,
+            no_cache,
+            envs,
+            fuel,
+            timeout,
+            wasi,
+            workers,
+            component,
+        } => finish(serve::serve(
+            &component,
+            serve::ServeOptions {
+                addr,
+                no_cache,
+                fuel,
+                timeout,
+                envs,
+                allow_http: wasi.iter().any(|o| o == "http"),
+                workers,
+            },
+        )),
         Command::Run {
             no_cache,
             invoke,
@@ -456,9 +509,17 @@ fn wasi_ctx(path: &Path, opts: &RunOptions, args: &[String]) -> Result<WasiCtx, 
         let (host, guest) = d.split_once("::").unwrap_or((d, d));
         b.preopened_dir(host, guest);
     }
-    // The last of each option counts.
-    let (mut inherit_network, mut ip_name_lookup) = (false, false);
-    for o in &opts.wasi_opts {
+    apply_wasi_options(&mut b, &opts.wasi_opts)?;
+    b.build()
+}
+
+/// Applies `run`'s `-S` options (wasmtime's names): `inherit-network`,
+/// `allow-ip-name-lookup` and `http`, each `NAME`, `NAME=y` or `NAME=n`
+/// (the last of each counts). An unknown name or value is an error naming
+/// it.
+fn apply_wasi_options(b: &mut nyash_wasi::WasiCtxBuilder, opts: &[String]) -> Result<(), Error> {
+    let (mut inherit_network, mut ip_name_lookup, mut http) = (false, false, false);
+    for o in opts {
         let (name, value) = o.split_once('=').unwrap_or((o, "y"));
         let on = match value {
             "y" | "yes" | "true" => true,
@@ -472,10 +533,11 @@ fn wasi_ctx(path: &Path, opts: &RunOptions, args: &[String]) -> Result<WasiCtx, 
         match name {
             "inherit-network" => inherit_network = on,
             "allow-ip-name-lookup" => ip_name_lookup = on,
+            "http" => http = on,
             _ => {
                 return Err(Error::msg(format!(
                     "-S {o}: unknown WASI option `{name}` (known: inherit-network, \
-                     allow-ip-name-lookup)"
+                     allow-ip-name-lookup, http)"
                 )));
             }
         }
@@ -484,7 +546,8 @@ fn wasi_ctx(path: &Path, opts: &RunOptions, args: &[String]) -> Result<WasiCtx, 
         b.inherit_network();
     }
     b.allow_ip_name_lookup(ip_name_lookup);
-    b.build()
+    b.allow_http(http);
+    Ok(())
 }
 
 /// Whether the file at `path` starts like a `.nwasm` artifact.
@@ -550,6 +613,24 @@ fn run(path: &Path, opts: &RunOptions, args: &[String]) -> Result<ExitCode, Erro
         None => component::is_component_file(path),
     };
     if component {
+        // A big component starts lazily and writes no cache entry then: as
+        // for modules, a detached process compiles it whole at low
+        // priority and stores it, so the next run loads it.
+        if config.is_lazy() && !opts.no_cache && opts.bundle.is_none() && !is_precompiled_file(path)
+        {
+            let bytes =
+                std::fs::read(path).map_err(|e| Error::msg(format!("{}: {e}", path.display())))?;
+            let cache = nyash_engine::cache::Cache::new(&config)?;
+            if fill {
+                if !cache.contains(&engine, &bytes) {
+                    cache.fill_component(&engine, &bytes)?;
+                }
+                return Ok(ExitCode::SUCCESS);
+            }
+            if !cache.contains(&engine, &bytes) && cache.claim_fill(&engine, &bytes) {
+                spawn_cache_fill();
+            }
+        }
         return component::run(&engine, path, opts, args);
     }
     if config.is_lazy() && !opts.no_cache && opts.bundle.is_none() && !is_precompiled_file(path) {

@@ -231,3 +231,60 @@ fn run_compiles_big_modules_lazily() {
     assert!(!run(&big, Some("0")), "NYASH_LAZY=0 compiles it whole");
     assert!(!run(&small, None), "a small module is compiled whole");
 }
+
+/// `run` of a component in lazy mode on a cache miss: the component runs
+/// and writes no entry itself; a detached `nyash-engine` compiles it whole
+/// and stores the component's entry, which later runs load (before, every
+/// lazy run of a big component compiled lazily again).
+#[test]
+fn lazy_run_of_a_component_fills_the_cache_from_a_detached_process() {
+    let dir = tmp("lazy-component");
+    let wat = dir.join("c.wat");
+    std::fs::write(
+        &wat,
+        r#"(component
+          (core module $m (func (export "g") (result i32) i32.const 43))
+          (core instance $i (instantiate $m))
+          (func (export "g") (result u32) (canon lift (core func $i "g"))))"#,
+    )
+    .unwrap();
+    let cache = dir.join("cache");
+    let o = cli()
+        .args(["run", "--invoke", "g()", wat.to_str().unwrap()])
+        .env("NYASH_ENGINE_CACHE_DIR", &cache)
+        .env("NYASH_LAZY", "1")
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&o.stdout),
+        "43\n",
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    // The component's own entry (its core module's are there too): the
+    // one `run --allow-precompiled` takes as a component.
+    let start = std::time::Instant::now();
+    let entry = loop {
+        let found = std::fs::read_dir(&cache).ok().and_then(|d| {
+            d.map(|e| e.unwrap().path())
+                .filter(|p| p.extension().is_some_and(|x| x == "nwasm"))
+                .find(|p| {
+                    cli()
+                        .args(["run", "--allow-precompiled", "--invoke", "g()"])
+                        .arg(p)
+                        .env("NYASH_LAZY", "0")
+                        .output()
+                        .is_ok_and(|o| o.stdout == b"43\n")
+                })
+        });
+        if let Some(p) = found {
+            break p;
+        }
+        assert!(
+            start.elapsed() < std::time::Duration::from_secs(120),
+            "no component entry from the detached compile"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    assert!(entry.exists());
+}

@@ -184,6 +184,31 @@ impl Cache {
         Ok(component)
     }
 
+    /// Compiles the component `bytes` with the optimizing tier and stores
+    /// its whole-component entry: what the background compile of a lazy
+    /// run does for a component (whose lazy start writes no entry). An
+    /// engine with lazy compilation on compiles through one like it with
+    /// lazy compilation off (the entry's key is the same: the optimizing
+    /// compiler's). The fill's claim marker is this process's while it
+    /// runs, as for [`fill`](Self::fill).
+    pub fn fill_component(&self, engine: &Engine, bytes: &[u8]) -> Result<()> {
+        let key = Self::key(engine, bytes);
+        let marker = self.marker(&key);
+        let _ = std::fs::write(&marker, std::process::id().to_string());
+        let result = (|| {
+            if engine.inner.baseline.is_some() {
+                let mut config = engine.config().clone();
+                config.lazy_compilation(false);
+                let full = Engine::new(&config)?;
+                self.component(&full, bytes).map(drop)
+            } else {
+                self.component(engine, bytes).map(drop)
+            }
+        })();
+        let _ = std::fs::remove_file(marker);
+        result
+    }
+
     /// Whether the cache holds an entry for `bytes` under `engine`'s
     /// (optimizing) compiler.
     pub fn contains(&self, engine: &Engine, bytes: &[u8]) -> bool {

@@ -544,6 +544,7 @@ fn a_resource_named_again_with_an_eq_bound_needs_no_second_definition() {
         panic!("b's `r` as another type should not link");
     };
     assert!(err.to_string().contains("another resource type"), "{err}");
+}
 
 /// An instance import may export, as `(eq ...)`, a resource type an
 /// earlier import gave (what WIT's `use` makes: `wasi:io/streams` exports

@@ -91,11 +91,11 @@ run() {
 # same A B: the two runs printed the same and exited alike.
 same() {
   if cmp -s "$out/$1.out" "$out/$2.out" && [ "$3" == "$4" ]; then ok
-  else bad "$1 vs $2: status $3 vs $4"; diff "$out/$2.out" "$out/$1.out" | head -20 || true; fi
+  else bad "$1 vs $2: status $3 vs $4"; diff "$out/$2.out" "$out/$1.out" | cut -c1-160 | head -20 || true; fi
 }
 # has NAME LINE: the run printed LINE.
 has() {
-  if grep -qxF -- "$2" "$out/$1.out"; then ok; else bad "$1: no line \`$2\`"; fi
+  if grep -qxF -- "$2" "$out/$1.out"; then ok; else bad "$1: no line \`${2:0:160}\`"; fi
 }
 
 sha="$(printf '%s' "$input" | sha256sum | cut -d' ' -f1)"
@@ -109,10 +109,11 @@ for line in "args: ['one', 'two words']" "env: ['APP_GREETING', 'APP_X']" "APP_G
   "entry: greeting.txt file 11" "entry: out dir -" "entry: sub dir -" "greeting: hello file" \
   "wrote back: ${#input} chars" "missing: FileNotFoundError" "escape: PermissionError" \
   "slept at least 50 ms: True" "wall clock after 2020: True" "random bytes: 16" \
-  "$(printf 'x%.0s' $(seq 100000))" "done"; do
+  "$(printf 'x%.0s' $(seq 60000))" "done"; do
   has py-nyash "$line"
 done
-if [ "$(rev < "$out/py-nyash/out/result.txt" 2>/dev/null | tr -d '\n')" == "$(printf '%s' "$input" | tr -d '\n')" ] \
+if printf '%s' "$input" | python3 -c 'import sys; sys.stdout.write(sys.stdin.read()[::-1])' \
+    | cmp -s - "$out/py-nyash/out/result.txt" \
   && cmp -s "$out/py-nyash/out/result.txt" "$out/py-wasmtime/out/result.txt"; then ok
 else bad "python: the file it wrote differs"; fi
 

@@ -26,7 +26,8 @@
 //! it, one function per import named as the import is (`p1/fd.rs` has
 //! `fd_read`, `p1/path.rs` `path_open`, ...), with preview 1's errno,
 //! rights and guest-memory layouts; `p2/` is WASI 0.2 over it, one file
-//! per package (`io.rs`, `cli.rs`, `clocks.rs`, `random.rs`), its
+//! per package (`io.rs`, `cli.rs`, `clocks.rs`, `random.rs`,
+//! `filesystem.rs`), its
 //! resources in the context's
 //! [`ResourceTable`](nyash_engine::component::ResourceTable).
 //!

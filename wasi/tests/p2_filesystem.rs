@@ -940,3 +940,22 @@ fn a_symlink_loop_is_refused() {
         );
     }
 }
+
+#[test]
+fn names_that_are_not_utf8_are_illegal_byte_sequences() {
+    use std::os::unix::ffi::OsStrExt;
+    let scratch = Scratch::new();
+    let bad = std::ffi::OsStr::from_bytes(b"bad\xff");
+    std::fs::write(scratch.sandbox().join(bad), "x").unwrap();
+    std::os::unix::fs::symlink(bad, scratch.sandbox().join("to-bad")).unwrap();
+    let mut g = Guest::new(&scratch);
+    // The listing's entry for it (sorted first) is the error; the host's
+    // lossy rendering never reaches the guest.
+    assert_eq!(g.list(g.root), Err("illegal-byte-sequence".into()));
+    assert_eq!(g.readlink("to-bad"), Err("illegal-byte-sequence".into()));
+    // Through the link the file is there.
+    assert_eq!(
+        g.stat_at(g.root, true, "to-bad"),
+        Ok(("regular-file".into(), 1))
+    );
+}

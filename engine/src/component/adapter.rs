@@ -26,7 +26,9 @@ use nyash_aot::component::inline::ComponentInstanceId;
 use super::resources::trap;
 use super::store::{LiftedFunc, ResolvedOptions};
 use crate::store::StoreContextMut;
+use crate::vm::invoke::HostFn;
 use crate::vm::store_opaque::StoreInner;
+use crate::vm::vmcontext::ValRaw;
 use crate::{
     Caller, ComponentTrap, Error, Extern, Func as CoreFunc, FuncType as CoreFuncType, Result,
     Val as CoreVal, ValType,
@@ -213,35 +215,34 @@ fn validate_units(mem: &[u8], kind: i32, ptr: u32, bytes: u32) -> Result<i32> {
 /// The two memories of an adapter: the caller's, the callee's.
 type Memories = [crate::Memory; 2];
 
-/// The argument `i` of an intrinsic's `i32` parameters.
-fn arg(params: &[CoreVal], i: usize) -> i32 {
-    match params.get(i) {
-        Some(CoreVal::I32(x)) => *x,
-        _ => 0,
-    }
-}
-
 /// The validation intrinsic of an adapter: `(mem, kind, ptr, bytes) ->
 /// i32` ([`validate_units`]) over the caller's memory (`mem` 0) or the
-/// callee's (1).
+/// callee's (1). A raw host function (its `i32`s read from the core
+/// slots, nothing allocated per call).
 fn validate_func<T: 'static>(store: &mut StoreInner<T>, mems: Memories) -> Result<CoreFunc> {
     let ty = CoreFuncType {
         params: vec![ValType::I32; 4],
         results: vec![ValType::I32],
     };
-    CoreFunc::new(
-        StoreContextMut(store),
-        ty,
-        move |caller: Caller<'_, T>, params: &[CoreVal], results: &mut [CoreVal]| {
-            let mem = mems[usize::from(arg(params, 0) != 0)];
-            let (kind, ptr, bytes) = (arg(params, 1), arg(params, 2), arg(params, 3));
-            let r = validate_units(mem.data(&caller), kind, ptr as u32, bytes as u32)?;
-            if let Some(out) = results.get_mut(0) {
-                *out = CoreVal::I32(r);
-            }
-            Ok(())
-        },
-    )
+    let raw = HostFn::new(move |caller: Caller<'_, T>, values: &mut [ValRaw]| {
+        let arg = |i: usize| values.get(i).map_or(0, raw_i32);
+        let mem = mems[usize::from(arg(0) != 0)];
+        let (kind, ptr, bytes) = (arg(1), arg(2), arg(3));
+        let r = validate_units(mem.data(&caller), kind, ptr as u32, bytes as u32)?;
+        if let Some(out) = values.get_mut(0) {
+            *out = ValRaw {
+                i64: i64::from(r as u32),
+            };
+        }
+        Ok(())
+    });
+    CoreFunc::new_raw(store, ty, raw)
+}
+
+/// The `i32` in a core slot.
+fn raw_i32(v: &ValRaw) -> i32 {
+    // SAFETY: every field of the union is plain data; any bits are an i32.
+    unsafe { v.i32 }
 }
 
 /// The bytes `[at, at + len)` of `mem`, or the engine bug of an adapter
@@ -269,37 +270,41 @@ fn area_mut(mem: &mut [u8], at: u64, len: usize) -> Result<&mut [u8]> {
         })
 }
 
-/// A source string's characters (its units were checked when it was
-/// lifted; a string changed since, by a memory both sides share, traps).
-fn decode(bytes: &[u8], utf16: bool, latin1: bool, ptr: u32) -> Result<Vec<char>> {
-    if latin1 {
-        return Ok(bytes.iter().map(|&b| char::from(b)).collect());
-    }
-    let changed =
-        |kind| super::abi::trap(kind, format!("string at {ptr:#x} changed after its check"));
-    if utf16 {
-        let units = bytes
-            .chunks_exact(2)
-            .map(|c| u16::from_le_bytes([c[0], c[1]]));
-        char::decode_utf16(units)
-            .collect::<std::result::Result<Vec<char>, _>>()
-            .map_err(|_| changed(ComponentTrap::InvalidUtf16))
-    } else {
-        std::str::from_utf8(bytes)
-            .map(|s| s.chars().collect())
-            .map_err(|_| changed(ComponentTrap::InvalidUtf8))
+/// The trap of a source string that no longer decodes: its units were
+/// checked when it was lifted, so only a memory both sides share (changed
+/// by the callee's `realloc`) gets here.
+fn changed(kind: ComponentTrap, ptr: u32) -> Error {
+    super::abi::trap(kind, format!("string at {ptr:#x} changed after its check"))
+}
+
+/// Little-endian UTF-16 code units.
+fn units(b: &[u8]) -> impl Iterator<Item = u16> + '_ {
+    b.chunks_exact(2).map(|c| u16::from_le_bytes([c[0], c[1]]))
+}
+
+/// Appends `c` to `out` as little-endian UTF-16.
+fn push_utf16(out: &mut Vec<u8>, c: char) {
+    let mut buf = [0u16; 2];
+    for u in c.encode_utf16(&mut buf) {
+        out.extend_from_slice(&u.to_le_bytes());
     }
 }
 
-fn utf16_le(cs: &[char]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(cs.len() * 2);
-    let mut buf = [0u16; 2];
-    for c in cs {
-        for u in c.encode_utf16(&mut buf) {
-            out.extend_from_slice(&u.to_le_bytes());
-        }
-    }
-    out
+/// A source string's characters, as the encoding of `op` reads them.
+fn chars<'a>(
+    b: &'a [u8],
+    utf16: bool,
+    ptr: u32,
+) -> Result<Box<dyn Iterator<Item = Result<char>> + 'a>> {
+    Ok(if utf16 {
+        Box::new(
+            char::decode_utf16(units(b))
+                .map(move |c| c.map_err(|_| changed(ComponentTrap::InvalidUtf16, ptr))),
+        )
+    } else {
+        let s = std::str::from_utf8(b).map_err(|_| changed(ComponentTrap::InvalidUtf8, ptr))?;
+        Box::new(s.chars().map(Ok))
+    })
 }
 
 /// The transcoding intrinsic's `(dir, op, src, n, dst, at) -> i32`
@@ -313,18 +318,9 @@ fn utf16_le(cs: &[char]) -> Vec<u8> {
 /// `store_*` functions writes, and a call per string (the `realloc`
 /// calls, their sizes and their checks, which the spec fixes, stay in the
 /// generated code where they can be read in order).
-fn transcode_units<T>(
-    caller: &mut Caller<'_, T>,
-    mems: Memories,
-    params: &[CoreVal],
-) -> Result<i32> {
-    let (dir, op) = (arg(params, 0), arg(params, 1));
-    let (src, n, dst, at) = (
-        arg(params, 2) as u32,
-        arg(params, 3) as u32,
-        arg(params, 4) as u32,
-        arg(params, 5) as u32,
-    );
+fn transcode_units<T>(caller: &mut Caller<'_, T>, mems: Memories, args: [i32; 6]) -> Result<i32> {
+    let [dir, op, src, n, dst, at] = args;
+    let (src, n, dst, at) = (src as u32, n as u32, dst as u32, at as u32);
     let (from, to) = if dir == 0 {
         (mems[0], mems[1])
     } else {
@@ -334,87 +330,123 @@ fn transcode_units<T>(
         op,
         XC_ASCII_UTF16 | XC_UTF8_REST_UTF16 | XC_LATIN1_UTF16 | XC_UTF16_REST_UTF16
     );
-    let latin1_src = matches!(
-        op,
-        XC_LATIN1_TO_UTF16 | XC_ASCII_LATIN1 | XC_UTF8_REST_LATIN1
-    );
     let len = u64::from(n) * if utf16_src { 2 } else { 1 };
-    let bytes = area(from.data(&*caller), src, len)?.to_vec();
-    let cs = decode(&bytes, utf16_src, latin1_src, src)?;
-    let (out, offset, result): (Vec<u8>, u64, u32) = match op {
-        XC_LATIN1_TO_UTF16 | XC_UTF8_TO_UTF16 => {
-            let enc = utf16_le(&cs);
-            let units = (enc.len() / 2) as u32;
-            (enc, 0, units)
-        }
-        XC_ASCII_UTF16 | XC_ASCII_LATIN1 => {
-            let ascii: Vec<u8> = cs
-                .iter()
-                .take_while(|c| c.is_ascii())
-                .map(|&c| c as u8)
-                .collect();
-            let k = ascii.len() as u32;
-            (ascii, 0, k)
-        }
-        XC_UTF8_REST_UTF16 | XC_UTF8_REST_LATIN1 => {
-            // The first `at` characters were ASCII: one byte each.
-            let s: String = cs.iter().collect();
-            let rest = s.as_bytes().get(at as usize..).unwrap_or_default().to_vec();
-            (rest, at.into(), s.len() as u32)
-        }
-        XC_LATIN1_UTF8 | XC_LATIN1_UTF16 => {
-            let latin1: Vec<u8> = cs
-                .iter()
-                .take_while(|&&c| u32::from(c) < 0x100)
-                .map(|&c| u32::from(c) as u8)
-                .collect();
-            let wide = latin1.len() < cs.len();
-            let k = latin1.len() as u32 | if wide { 1 << 31 } else { 0 };
-            (latin1, 0, k)
-        }
-        XC_UTF16_REST_UTF8 | XC_UTF16_REST_UTF16 => {
-            // What was written as Latin-1 inflated in place (from the
-            // last to the first), then the characters after it.
-            let mem = to.data_mut(&mut *caller);
-            let k = at as usize;
-            let area = area_mut(mem, dst.into(), 2 * k)?;
-            for j in (0..k).rev() {
-                area[2 * j] = area[j];
-                area[2 * j + 1] = 0;
+    let k = at as usize;
+    // What to write where (an offset from `dst`), and the result; read
+    // while the source is borrowed, written after.
+    let (out, offset, result): (Vec<u8>, u64, u32) = {
+        let b = area(from.data(&*caller), src, len)?;
+        match op {
+            XC_LATIN1_TO_UTF16 => (b.iter().flat_map(|&c| [c, 0]).collect(), 0, n),
+            XC_UTF8_TO_UTF16 => {
+                let s =
+                    std::str::from_utf8(b).map_err(|_| changed(ComponentTrap::InvalidUtf8, src))?;
+                let mut o = Vec::with_capacity(2 * b.len());
+                for u in s.encode_utf16() {
+                    o.extend_from_slice(&u.to_le_bytes());
+                }
+                let units = (o.len() / 2) as u32;
+                (o, 0, units)
             }
-            let enc = utf16_le(cs.get(k..).unwrap_or_default());
-            let units = (2 * k + enc.len()) as u32 / 2;
-            (enc, 2 * u64::from(at), units)
-        }
-        other => {
-            return Err(nyash_aot::bug_error!(
-                "compiled adapter transcodes with unknown operation {other}"
-            )
-            .into());
+            // Code units below 0x80 are ASCII characters in both.
+            XC_ASCII_UTF16 => {
+                let o: Vec<u8> = units(b)
+                    .take_while(|u| *u < 0x80)
+                    .map(|u| u as u8)
+                    .collect();
+                let k = o.len() as u32;
+                (o, 0, k)
+            }
+            XC_ASCII_LATIN1 => {
+                let o: Vec<u8> = b.iter().take_while(|c| c.is_ascii()).copied().collect();
+                let k = o.len() as u32;
+                (o, 0, k)
+            }
+            // The first `at` units were ASCII: the rest encoded after
+            // them, the whole length the result.
+            XC_UTF8_REST_UTF16 | XC_UTF8_REST_LATIN1 => {
+                let mut rest = String::new();
+                if utf16_src {
+                    for c in chars(b.get(2 * k..).unwrap_or_default(), true, src)? {
+                        rest.push(c?);
+                    }
+                } else {
+                    rest.extend(
+                        b.get(k..)
+                            .unwrap_or_default()
+                            .iter()
+                            .map(|&c| char::from(c)),
+                    );
+                }
+                let total = (k + rest.len()) as u32;
+                (rest.into_bytes(), at.into(), total)
+            }
+            XC_LATIN1_UTF8 | XC_LATIN1_UTF16 => {
+                let mut o = Vec::with_capacity(b.len());
+                let mut wide = false;
+                for c in chars(b, utf16_src, src)? {
+                    let c = u32::from(c?);
+                    if c >= 0x100 {
+                        wide = true;
+                        break;
+                    }
+                    o.push(c as u8);
+                }
+                let r = o.len() as u32 | if wide { 1 << 31 } else { 0 };
+                (o, 0, r)
+            }
+            // After `at` Latin-1 characters: the rest as UTF-16.
+            XC_UTF16_REST_UTF8 | XC_UTF16_REST_UTF16 => {
+                let mut o = Vec::with_capacity(2 * b.len());
+                for c in chars(b, utf16_src, src)?.skip(k) {
+                    push_utf16(&mut o, c?);
+                }
+                let units = (k + o.len() / 2) as u32;
+                (o, 2 * u64::from(at), units)
+            }
+            other => {
+                return Err(nyash_aot::bug_error!(
+                    "compiled adapter transcodes with unknown operation {other}"
+                )
+                .into());
+            }
         }
     };
     let mem = to.data_mut(&mut *caller);
+    if matches!(op, XC_UTF16_REST_UTF8 | XC_UTF16_REST_UTF16) {
+        // What was written as Latin-1 inflated in place, from the last
+        // byte to the first.
+        let area = area_mut(mem, dst.into(), 2 * k)?;
+        for j in (0..k).rev() {
+            area[2 * j] = area[j];
+            area[2 * j + 1] = 0;
+        }
+    }
     area_mut(mem, u64::from(dst) + offset, out.len())?.copy_from_slice(&out);
     Ok(result as i32)
 }
 
-/// The transcoding intrinsic of an adapter ([`transcode_units`]).
+/// The transcoding intrinsic of an adapter ([`transcode_units`]), a raw
+/// host function like [`validate_func`].
 fn transcode_func<T: 'static>(store: &mut StoreInner<T>, mems: Memories) -> Result<CoreFunc> {
     let ty = CoreFuncType {
         params: vec![ValType::I32; 6],
         results: vec![ValType::I32],
     };
-    CoreFunc::new(
-        StoreContextMut(store),
-        ty,
-        move |mut caller: Caller<'_, T>, params: &[CoreVal], results: &mut [CoreVal]| {
-            let r = transcode_units(&mut caller, mems, params)?;
-            if let Some(out) = results.get_mut(0) {
-                *out = CoreVal::I32(r);
-            }
-            Ok(())
-        },
-    )
+    let raw = HostFn::new(move |mut caller: Caller<'_, T>, values: &mut [ValRaw]| {
+        let mut args = [0i32; 6];
+        for (a, v) in args.iter_mut().zip(values.iter()) {
+            *a = raw_i32(v);
+        }
+        let r = transcode_units(&mut caller, mems, args)?;
+        if let Some(out) = values.get_mut(0) {
+            *out = ValRaw {
+                i64: i64::from(r as u32),
+            };
+        }
+        Ok(())
+    });
+    CoreFunc::new_raw(store, ty, raw)
 }
 
 /// The core function of the compiled adapter `plan` calling `callee` from

@@ -49,5 +49,9 @@ class Run(exports.Run):
         print("slept at least 50 ms:", time.monotonic() - t0 >= 0.05)
         print("wall clock after 2020:", time.time() > 1577836800)
         print("random bytes:", len(os.urandom(16)))
-        sys.stdout.write("x" * 100000 + "\n")
+        # Under 64 KiB: under wasmtime 48 (whose stdout accepts 64 KiB per
+        # write; ours accepts all of it) a 100,000-character line comes out
+        # cut at 65,540 bytes, so this program loses the rest of a write its
+        # stream takes only in part; a longer line would differ for that.
+        sys.stdout.write("x" * 60000 + "\n")
         print("done")

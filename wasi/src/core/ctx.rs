@@ -89,6 +89,9 @@ pub struct WasiCtx {
     pub(crate) table: ResourceTable,
     /// What `wasi:sockets` may do (nothing unless the builder allowed it).
     pub(crate) network: crate::p2::sockets::NetworkPolicy,
+    /// `wasi:http/outgoing-handler` may send requests
+    /// ([`WasiCtxBuilder::allow_http`]).
+    pub(crate) allow_http: bool,
 }
 
 /// Builds a [`WasiCtx`]. Setters take `&mut self` and return it, so they
@@ -102,6 +105,7 @@ pub struct WasiCtxBuilder {
     stderr: Option<Stdio>,
     preopens: Vec<(PathBuf, String)>,
     network: crate::p2::sockets::NetworkPolicy,
+    allow_http: bool,
 }
 
 impl WasiCtxBuilder {
@@ -189,6 +193,14 @@ impl WasiCtxBuilder {
         self
     }
 
+    /// Lets the guest send HTTP requests with
+    /// `wasi:http/outgoing-handler` (default: refused with
+    /// `HTTP-request-denied`). `nyash-engine`'s `-S http` sets it.
+    pub fn allow_http(&mut self, allow: bool) -> &mut Self {
+        self.allow_http = allow;
+        self
+    }
+
     /// The context. Fails (naming the directory) if a preopened directory
     /// cannot be opened.
     pub fn build(&mut self) -> Result<WasiCtx> {
@@ -243,6 +255,7 @@ impl WasiCtxBuilder {
             insecure_seed: None,
             table: ResourceTable::new(),
             network: self.network,
+            allow_http: self.allow_http,
         })
     }
 }

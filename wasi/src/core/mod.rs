@@ -4,7 +4,11 @@
 //! clocks and randomness.
 //!
 //! Functions here take and return plain Rust values: no guest memory, no
-//! preview's encoding of errors, flags or types. Failures are an
+//! preview's encoding of errors, flags or types, and no preview's way of
+//! naming what is open: the operations on files and paths take the open
+//! file or directory itself (and the preopen it was reached through),
+//! which preview 1 finds by number in the context's descriptor table and
+//! WASI 0.2 in a resource table entry. Failures are an
 //! [`ErrorCode`] (named as WASI 0.2's `filesystem` error codes are); each
 //! preview maps it to its own encoding (`p1::Errno` for preview 1). What is
 //! one preview's alone stays in that preview's layer: preview 1's rights,

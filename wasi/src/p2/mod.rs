@@ -5,7 +5,7 @@
 //! The traits come from `bindgen!` over the vendored WIT (`wit/p2`, world
 //! `host`) with `trappable_imports`; each package's implementation is in
 //! the file named after it (`io.rs`, `cli.rs`, `clocks.rs`, `random.rs`,
-//! `filesystem.rs`)
+//! `filesystem.rs`, `http/`)
 //! and is implemented on `WasiCtx`, whose
 //! [`ResourceTable`](nyash_engine::component::ResourceTable) holds every
 //! resource (streams, pollables, descriptors, sockets, HTTP messages).
@@ -13,11 +13,14 @@
 //! `blocking-*` stream functions) drives a future with
 //! [`nyash_engine::host::block_on`], which suspends an async call on its
 //! fiber and blocks a synchronous one. [`add_to_linker`] defines every
-//! interface implemented.
+//! interface implemented but `wasi:http`'s, which
+//! [`http::add_to_linker`] adds (as wasmtime keeps them apart: a command
+//! reaches HTTP only when asked to).
 
 pub mod cli;
 pub mod clocks;
 pub mod filesystem;
+pub mod http;
 pub mod io;
 pub mod random;
 pub mod sockets;
@@ -37,6 +40,17 @@ mod bindings {
             "wasi:io/streams/output-stream": crate::p2::io::DynOutputStream,
             "wasi:io/poll/pollable": crate::p2::io::Pollable,
             "wasi:io/error/error": crate::p2::io::IoError,
+            "wasi:http/types/fields": crate::p2::http::Fields,
+            "wasi:http/types/incoming-request": crate::p2::http::IncomingRequest,
+            "wasi:http/types/outgoing-request": crate::p2::http::OutgoingRequest,
+            "wasi:http/types/request-options": crate::p2::http::RequestOptions,
+            "wasi:http/types/response-outparam": crate::p2::http::ResponseOutparam,
+            "wasi:http/types/incoming-response": crate::p2::http::IncomingResponse,
+            "wasi:http/types/incoming-body": crate::p2::http::IncomingBody,
+            "wasi:http/types/future-trailers": crate::p2::http::FutureTrailers,
+            "wasi:http/types/outgoing-response": crate::p2::http::OutgoingResponse,
+            "wasi:http/types/outgoing-body": crate::p2::http::OutgoingBody,
+            "wasi:http/types/future-incoming-response": crate::p2::http::FutureIncomingResponse,
             "wasi:cli/terminal-input/terminal-input": crate::p2::cli::TerminalInput,
             "wasi:cli/terminal-output/terminal-output": crate::p2::cli::TerminalOutput,
             "wasi:filesystem/types/descriptor": crate::p2::filesystem::Descriptor,

@@ -82,6 +82,40 @@ const ADAPTER_LOOP: &str = r#"(component
   (instance $b (instantiate $B (with "add1" (func $a "add1"))))
   (export "run" (func $b "run")))"#;
 
+/// `run(n)`, in component instance B, passes A's `len` a string of 64
+/// ASCII bytes from its memory `n` times; A lifts it with `ENC` (B lowers
+/// it as UTF-8), its `realloc` always returning the same area.
+const ADAPTER_STRING: &str = r#"(component
+  (component $A
+    (core module $M
+      (memory (export "mem") 1)
+      (func (export "realloc") (param i32 i32 i32 i32) (result i32) (i32.const 1024))
+      (func (export "len") (param i32 i32) (result i32) (local.get 1)))
+    (core instance $m (instantiate $M))
+    (func (export "len") (param "s" string) (result u32)
+      (canon lift (core func $m "len") (memory (core memory $m "mem"))
+        (realloc (core func $m "realloc")) string-encoding=ENC)))
+  (component $B
+    (import "len" (func $len (param "s" string) (result u32)))
+    (core module $Mem (memory (export "mem") 1)
+      (data (i32.const 0) "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"))
+    (core instance $mem (instantiate $Mem))
+    (core func $len' (canon lower (func $len) (memory (core memory $mem "mem"))))
+    (core module $M
+      (import "a" "len" (func $len (param i32 i32) (result i32)))
+      (func (export "run") (param $n i32) (result i32) (local $acc i32)
+        (block $done (loop $l
+          (br_if $done (i32.ge_u (local.get $acc) (local.get $n)))
+          (drop (call $len (i32.const 0) (i32.const 64)))
+          (local.set $acc (i32.add (local.get $acc) (i32.const 1)))
+          (br $l)))
+        (local.get $acc)))
+    (core instance $m (instantiate $M (with "a" (instance (export "len" (func $len'))))))
+    (func (export "run") (param "n" u32) (result u32) (canon lift (core func $m "run"))))
+  (instance $a (instantiate $A))
+  (instance $b (instantiate $B (with "len" (func $a "len"))))
+  (export "run" (func $b "run")))"#;
+
 /// Three core modules: one with the memory, one using it, one calling the
 /// second.
 const THREE_MODULES: &str = r#"(component
@@ -117,6 +151,9 @@ enum Op {
     Records(usize),
     HostImport,
     Adapter,
+    /// A string through the adapter: the same encoding (0), transcoded
+    /// to UTF-16 (1).
+    AdapterString(usize),
     Instantiate,
     InstantiatePre,
 }
@@ -124,7 +161,7 @@ enum Op {
 pub fn measure(runs: usize) -> Res<Vec<Row>> {
     let ny = nyash_side::Bench::new()?;
     let wt = wasmtime_side::Bench::new()?;
-    let ops: [(Op, &str, u32, Option<u64>); 11] = [
+    let ops: [(Op, &str, u32, Option<u64>); 13] = [
         (
             Op::Scalar,
             "call of an export `(u32) -> u32` (`Val`s)",
@@ -176,6 +213,18 @@ pub fn measure(runs: usize) -> Res<Vec<Row>> {
         (
             Op::Adapter,
             "call into another component instance (adapter)",
+            100_000,
+            None,
+        ),
+        (
+            Op::AdapterString(0),
+            "the same with a string of 64 bytes (UTF-8 to UTF-8)",
+            100_000,
+            None,
+        ),
+        (
+            Op::AdapterString(1),
+            "the same with a string of 64 bytes (UTF-8 to UTF-16)",
             100_000,
             None,
         ),
@@ -265,13 +314,14 @@ mod nyash_side {
     use nyash_engine::component::{Component, Linker, Val};
     use nyash_engine::{Engine, Module, Store, TypedFunc};
 
-    use super::{ADAPTER_LOOP, ECHO, HOST_LOOP, Op, Res, THREE_MODULES, string_of};
+    use super::{ADAPTER_LOOP, ADAPTER_STRING, ECHO, HOST_LOOP, Op, Res, THREE_MODULES, string_of};
 
     pub struct Bench {
         engine: Engine,
         echo: Component,
         host_loop: Component,
         adapter: Component,
+        adapter_string: [Component; 2],
         three: Component,
         core: Module,
     }
@@ -288,6 +338,10 @@ mod nyash_side {
                 echo: c(ECHO)?,
                 host_loop: c(HOST_LOOP)?,
                 adapter: c(ADAPTER_LOOP)?,
+                adapter_string: [
+                    c(&ADAPTER_STRING.replace("ENC", "utf8"))?,
+                    c(&ADAPTER_STRING.replace("ENC", "utf16"))?,
+                ],
                 three: c(THREE_MODULES)?,
                 core: Module::new(
                     &engine,
@@ -417,11 +471,11 @@ mod nyash_side {
                     }
                     Ok(d)
                 }
-                Op::HostImport | Op::Adapter => {
-                    let c = if matches!(op, Op::HostImport) {
-                        &self.host_loop
-                    } else {
-                        &self.adapter
+                Op::HostImport | Op::Adapter | Op::AdapterString(_) => {
+                    let c = match op {
+                        Op::HostImport => &self.host_loop,
+                        Op::AdapterString(k) => &self.adapter_string[k],
+                        _ => &self.adapter,
                     };
                     let i = linker.instantiate(&mut store, c).map_err(err)?;
                     let f = i.get_func(&mut store, "run").ok_or("no run")?;
@@ -471,13 +525,14 @@ mod wasmtime_side {
     use wasmtime::component::{Component, Linker, Val};
     use wasmtime::{Engine, Module, Store};
 
-    use super::{ADAPTER_LOOP, ECHO, HOST_LOOP, Op, Res, THREE_MODULES, string_of};
+    use super::{ADAPTER_LOOP, ADAPTER_STRING, ECHO, HOST_LOOP, Op, Res, THREE_MODULES, string_of};
 
     pub struct Bench {
         engine: Engine,
         echo: Component,
         host_loop: Component,
         adapter: Component,
+        adapter_string: [Component; 2],
         three: Component,
         core: Module,
     }
@@ -496,6 +551,10 @@ mod wasmtime_side {
                 echo: c(ECHO)?,
                 host_loop: c(HOST_LOOP)?,
                 adapter: c(ADAPTER_LOOP)?,
+                adapter_string: [
+                    c(&ADAPTER_STRING.replace("ENC", "utf8"))?,
+                    c(&ADAPTER_STRING.replace("ENC", "utf16"))?,
+                ],
                 three: c(THREE_MODULES)?,
                 core: Module::new(
                     &engine,
@@ -625,11 +684,11 @@ mod wasmtime_side {
                     }
                     Ok(d)
                 }
-                Op::HostImport | Op::Adapter => {
-                    let c = if matches!(op, Op::HostImport) {
-                        &self.host_loop
-                    } else {
-                        &self.adapter
+                Op::HostImport | Op::Adapter | Op::AdapterString(_) => {
+                    let c = match op {
+                        Op::HostImport => &self.host_loop,
+                        Op::AdapterString(k) => &self.adapter_string[k],
+                        _ => &self.adapter,
                     };
                     let i = linker.instantiate(&mut store, c).map_err(err)?;
                     let f = i.get_func(&mut store, "run").ok_or("no run")?;

@@ -21,7 +21,11 @@
 //! for each type `T{i}` of the seed the named types it uses (`t{id}`,
 //! exported with `eq` bounds) and the functions `echo-{i}`, `transform-{i}`
 //! and `bad-{i}`, each `(param "x" T{i}) (result T{i})` (or, for a spread
-//! tuple, one parameter per element).
+//! tuple, one parameter per element), and `take-{i}` (`(param "x" T{i})
+//! (result u32)`: keeps the value) and `give-{i}` (`(param "k" u32)
+//! (result T{i})`: returns it), so values such as strings also cross as
+//! a parameter with a scalar result and as a result of a scalar
+//! parameter.
 //!
 //! `$E` defines the types (exporting the named ones, as a component must
 //! before an exported function may use them), one core module (memory,
@@ -41,7 +45,7 @@ use std::collections::HashMap;
 use wasm_encoder::{
     CanonicalOption, ComponentBuilder, ComponentDefinedTypeEncoder, ComponentExportKind,
     ComponentTypeRef, ComponentValType, ExportKind, InstanceType, ModuleArg, PrimitiveValType,
-    TypeBounds,
+    TypeBounds, ValType,
 };
 
 use crate::emit::{self, CoreModule, Corruption, Enc, EvilRealloc, core_sig, realloc_sig};
@@ -110,7 +114,11 @@ trait Space {
     fn alias_named(&mut self, _id: usize) -> Option<u32> {
         None
     }
-    fn func(&mut self, params: &[(String, ComponentValType)], result: ComponentValType) -> u32;
+    fn func(
+        &mut self,
+        params: &[(String, ComponentValType)],
+        result: Option<ComponentValType>,
+    ) -> u32;
 }
 
 struct CompSpace<'a> {
@@ -140,10 +148,14 @@ impl Space for CompSpace<'_> {
                 .alias_export(inst, &format!("t{id}"), ComponentExportKind::Type),
         )
     }
-    fn func(&mut self, params: &[(String, ComponentValType)], result: ComponentValType) -> u32 {
+    fn func(
+        &mut self,
+        params: &[(String, ComponentValType)],
+        result: Option<ComponentValType>,
+    ) -> u32 {
         let (i, mut enc) = self.b.type_function(None);
         enc.params(params.iter().map(|(n, t)| (n.as_str(), *t)))
-            .result(Some(result));
+            .result(result);
         i
     }
 }
@@ -163,13 +175,17 @@ impl Space for InstSpace<'_> {
         );
         self.0.type_count() - 1
     }
-    fn func(&mut self, params: &[(String, ComponentValType)], result: ComponentValType) -> u32 {
+    fn func(
+        &mut self,
+        params: &[(String, ComponentValType)],
+        result: Option<ComponentValType>,
+    ) -> u32 {
         let i = self.0.type_count();
         self.0
             .ty()
             .function()
             .params(params.iter().map(|(n, t)| (n.as_str(), *t)))
-            .result(Some(result));
+            .result(result);
         i
     }
 }
@@ -268,7 +284,31 @@ impl Types {
                         .collect(),
                     _ => vec![("x".to_string(), v)],
                 };
-                s.func(&params, v)
+                s.func(&params, Some(v))
+            })
+            .collect()
+    }
+
+    /// The types of each type's `take` (its parameters, `(result u32)`)
+    /// and `give` (`(param "k" u32) (result T)`).
+    fn take_give(&mut self, s: &mut dyn Space, spec: &Spec) -> Vec<(u32, u32)> {
+        spec.types
+            .iter()
+            .zip(&spec.spread)
+            .map(|(t, spread)| {
+                let v = self.val(s, t);
+                let params = match t {
+                    Ty::Tuple(ts) if *spread => ts
+                        .iter()
+                        .enumerate()
+                        .map(|(k, t)| (format!("p{k}"), self.val(s, t)))
+                        .collect(),
+                    _ => vec![("x".to_string(), v)],
+                };
+                let u32 = ComponentValType::Primitive(PrimitiveValType::U32);
+                let take = s.func(&params, Some(u32));
+                let give = s.func(&[("k".to_string(), u32)], Some(v));
+                (take, give)
             })
             .collect()
     }
@@ -277,11 +317,21 @@ impl Types {
 /// The instance type `<IT>`.
 fn instance_type(spec: &Spec) -> InstanceType {
     let mut it = InstanceType::new();
-    let fts = Types::default().funcs(&mut InstSpace(&mut it), spec);
+    let mut types = Types::default();
+    let fts = types.funcs(&mut InstSpace(&mut it), spec);
+    let tg = types.take_give(&mut InstSpace(&mut it), spec);
     for (i, ft) in fts.iter().enumerate() {
         for name in FUNCS {
             it.export(format!("{name}-{i}").as_str(), ComponentTypeRef::Func(*ft));
         }
+        it.export(
+            format!("take-{i}").as_str(),
+            ComponentTypeRef::Func(tg[i].0),
+        );
+        it.export(
+            format!("give-{i}").as_str(),
+            ComponentTypeRef::Func(tg[i].1),
+        );
     }
     it
 }
@@ -315,7 +365,15 @@ const NO_ARGS: [(&str, ModuleArg); 0] = [];
 /// `$E`: the types' functions in core wasm.
 fn inner(spec: &Spec, evil: Option<EvilRealloc>) -> ComponentBuilder {
     let mut b = ComponentBuilder::default();
-    let fts = Types::default().funcs(
+    let mut types = Types::default();
+    let fts = types.funcs(
+        &mut CompSpace {
+            b: &mut b,
+            from: None,
+        },
+        spec,
+    );
+    let tg = types.take_give(
         &mut CompSpace {
             b: &mut b,
             from: None,
@@ -341,6 +399,18 @@ fn inner(spec: &Spec, evil: Option<EvilRealloc>) -> ComponentBuilder {
         for (name, body) in FUNCS.iter().zip(&bodies) {
             m.func(Some(&format!("{name}-{i}")), p.clone(), r.clone(), body);
         }
+        m.func(
+            Some(&format!("take-{i}")),
+            p.clone(),
+            vec![ValType::I32],
+            &emit::take(ty, realloc, enc),
+        );
+        m.func(
+            Some(&format!("give-{i}")),
+            vec![ValType::I32],
+            r.clone(),
+            &emit::give(ty),
+        );
     }
     let module = b.core_module(None, &m.finish());
     let ci = b.core_instantiate(None, module, NO_ARGS);
@@ -358,8 +428,28 @@ fn inner(spec: &Spec, evil: Option<EvilRealloc>) -> ComponentBuilder {
             let f = b.lift_func(None, cf, *ft, opts.iter().copied());
             b.export(name.as_str(), ComponentExportKind::Func, f, None);
         }
+        lift_take_give(&mut b, ci, i, tg[i], mem, realloc, spec.inner_enc);
     }
     b
+}
+
+/// Lifts core instance `ci`'s `take-{i}` and `give-{i}` (types `tg`),
+/// without a `post-return`, and exports them.
+fn lift_take_give(
+    b: &mut ComponentBuilder,
+    ci: u32,
+    i: usize,
+    tg: (u32, u32),
+    mem: u32,
+    realloc: u32,
+    enc: Enc,
+) {
+    for (name, ft) in [("take", tg.0), ("give", tg.1)] {
+        let name = format!("{name}-{i}");
+        let cf = b.core_alias_export(None, ci, &name, ExportKind::Func);
+        let f = b.lift_func(None, cf, ft, options(mem, realloc, enc));
+        b.export(name.as_str(), ComponentExportKind::Func, f, None);
+    }
 }
 
 /// `$F`: lowers its import's functions and lifts them again.
@@ -367,7 +457,15 @@ fn forwarder(spec: &Spec) -> ComponentBuilder {
     let mut b = ComponentBuilder::default();
     let ti = b.type_instance(None, &instance_type(spec));
     let inst = b.import("e", ComponentTypeRef::Instance(ti));
-    let fts = Types::default().funcs(
+    let mut types = Types::default();
+    let fts = types.funcs(
+        &mut CompSpace {
+            b: &mut b,
+            from: Some(inst),
+        },
+        spec,
+    );
+    let tg = types.take_give(
         &mut CompSpace {
             b: &mut b,
             from: Some(inst),
@@ -394,7 +492,7 @@ fn forwarder(spec: &Spec) -> ComponentBuilder {
 
     let mut lowered = Vec::new();
     for i in 0..spec.types.len() {
-        for name in FUNCS {
+        for name in FUNCS.iter().chain(&["take", "give"]) {
             let name = format!("{name}-{i}");
             let f = b.alias_export(inst, &name, ComponentExportKind::Func);
             let cf = b.lower_func(None, f, options(mem, realloc, spec.outer_enc));
@@ -423,11 +521,21 @@ fn forwarder(spec: &Spec) -> ComponentBuilder {
     let realloc_f = m.import_func("env", "realloc", p, r);
     let reset_f = m.import_func("env", "reset", vec![], vec![]);
     let mut callees = Vec::new();
+    let mut tg_callees = Vec::new();
     for (i, ty) in spec.types.iter().enumerate() {
         let (p, r) = core_sig(ty, true);
         for name in FUNCS {
             callees.push(m.import_func("imp", &format!("{name}-{i}"), p.clone(), r.clone()));
         }
+        // `take`: the lifted parameters, an `i32`; `give`: an `i32` and
+        // the lowered result (a return pointer past one value).
+        let (lp, _) = core_sig(ty, false);
+        let mut gp = vec![ValType::I32];
+        gp.extend(p.get(lp.len()..).unwrap_or_default().iter().copied());
+        tg_callees.push((
+            m.import_func("imp", &format!("take-{i}"), lp, vec![ValType::I32]),
+            m.import_func("imp", &format!("give-{i}"), gp, r.clone()),
+        ));
     }
     let mut callees = callees.into_iter();
     for (i, ty) in spec.types.iter().enumerate() {
@@ -441,6 +549,19 @@ fn forwarder(spec: &Spec) -> ComponentBuilder {
                 &emit::forward(ty, callee, realloc_f),
             );
         }
+        let (take, give) = tg_callees[i];
+        m.func(
+            Some(&format!("take-{i}")),
+            p.clone(),
+            vec![ValType::I32],
+            &emit::forward_take(p.len(), take),
+        );
+        m.func(
+            Some(&format!("give-{i}")),
+            vec![ValType::I32],
+            r.clone(),
+            &emit::forward_give(ty, give, realloc_f),
+        );
     }
     if spec.outer_post_return {
         post_returns(&mut m, spec, reset_f);
@@ -466,6 +587,7 @@ fn forwarder(spec: &Spec) -> ComponentBuilder {
             let f = b.lift_func(None, cf, *ft, opts.iter().copied());
             b.export(name.as_str(), ComponentExportKind::Func, f, None);
         }
+        lift_take_give(&mut b, ci, i, tg[i], mem, realloc, spec.outer_enc);
     }
     b
 }

@@ -591,6 +591,82 @@ pub fn echo(ty: &Ty, realloc: u32, enc: Enc) -> Function {
     g.finish()
 }
 
+/// Where `take` keeps the value it got (its one flat value or its
+/// pointer), below the allocator's start, for `give`.
+const TAKEN: u32 = 8;
+
+/// The store and load of a value's `echo` result (one core value) at
+/// [`TAKEN`].
+fn taken_ops(ty: &Ty) -> (I<'static>, I<'static>) {
+    let (_, results) = core_sig(ty, false);
+    match results.first() {
+        Some(ValType::I64) => (I::I64Store(ma(TAKEN)), I::I64Load(ma(TAKEN))),
+        Some(ValType::F32) => (I::F32Store(ma(TAKEN)), I::F32Load(ma(TAKEN))),
+        Some(ValType::F64) => (I::F64Store(ma(TAKEN)), I::F64Load(ma(TAKEN))),
+        _ => (I::I32Store(ma(TAKEN)), I::I32Load(ma(TAKEN))),
+    }
+}
+
+/// The body of `take` (`(param "x" T) (result u32)`): keeps its argument
+/// as `echo` would return it (at [`TAKEN`]) and returns 1 — a function
+/// taking a string (or any value) and returning a scalar.
+pub fn take(ty: &Ty, realloc: u32, enc: Enc) -> Function {
+    let (params, _) = core_sig(ty, false);
+    let mut g = FnGen::new(params.len(), realloc, enc);
+    let n = ty.flat().len();
+    let (store, _) = taken_ops(ty);
+    let v = if n == 1 || n > MAX_FLAT_PARAMS {
+        0
+    } else {
+        g.arg_in_memory(ty)
+    };
+    g.op(I::I32Const(0));
+    g.op(I::LocalGet(v));
+    g.op(store);
+    g.op(I::I32Const(1));
+    g.finish()
+}
+
+/// The body of `give` (`(param "k" u32) (result T)`): returns what `take`
+/// kept — a function taking a scalar and returning a string (or any value).
+pub fn give(ty: &Ty) -> Function {
+    let mut g = FnGen::new(1, 0, Enc::Utf8);
+    let (_, load) = taken_ops(ty);
+    g.op(I::I32Const(0));
+    g.op(load);
+    g.finish()
+}
+
+/// The body of a forwarder of `take`: the arguments passed on, the `u32`
+/// returned.
+pub fn forward_take(nparams: usize, callee: u32) -> Function {
+    let mut g = FnGen::new(nparams, 0, Enc::Utf8);
+    for i in 0..nparams {
+        g.op(I::LocalGet(i as u32));
+    }
+    g.op(I::Call(callee));
+    g.finish()
+}
+
+/// The body of a forwarder of `give`: `forward` with one `u32` parameter.
+pub fn forward_give(ty: &Ty, callee: u32, realloc: u32) -> Function {
+    let mut g = FnGen::new(1, realloc, Enc::Utf8);
+    let in_memory = ty.flat().len() > 1;
+    let ret = in_memory.then(|| {
+        let (size, align) = ty.size_align();
+        g.alloc(size, align)
+    });
+    g.op(I::LocalGet(0));
+    if let Some(r) = ret {
+        g.op(I::LocalGet(r));
+    }
+    g.op(I::Call(callee));
+    if let Some(r) = ret {
+        g.op(I::LocalGet(r));
+    }
+    g.finish()
+}
+
 /// The body of `transform`: the argument in memory, transformed in place,
 /// returned.
 pub fn transform(ty: &Ty, realloc: u32, enc: Enc) -> Function {

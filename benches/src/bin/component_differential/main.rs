@@ -271,6 +271,20 @@ fn ny_linker(engine: &ny::Engine, spec: &Arc<Spec>) -> Result<nyc::Linker<()>, S
             Ok(())
         })
         .map_err(|e| e.to_string())?;
+        let slot: Arc<std::sync::Mutex<Option<nyc::Val>>> = Arc::default();
+        let keep = slot.clone();
+        host.func_new(&format!("take-{i}"), move |_, params, results| {
+            *keep.lock().map_err(|_| ny::Error::msg("poisoned"))? = Some(ny_arg(params, spread));
+            results[0] = nyc::Val::U32(1);
+            Ok(())
+        })
+        .map_err(|e| e.to_string())?;
+        host.func_new(&format!("give-{i}"), move |_, _, results| {
+            let v = slot.lock().map_err(|_| ny::Error::msg("poisoned"))?.clone();
+            results[0] = v.ok_or_else(|| ny::Error::msg("give before take"))?;
+            Ok(())
+        })
+        .map_err(|e| e.to_string())?;
         let sp = spec.clone();
         host.func_new(&format!("bad-{i}"), move |_, _, results| {
             match sp.host_bad[i] {
@@ -297,6 +311,24 @@ fn wt_linker(engine: &wasmtime::Engine, spec: &Arc<Spec>) -> Result<wtc::Linker<
         let sp = spec.clone();
         host.func_new(&format!("transform-{i}"), move |_, _, params, results| {
             results[0] = wt_host_transform(&sp.types[i], &wt_arg(params, spread))?;
+            Ok(())
+        })
+        .map_err(|e| format!("{e:#}"))?;
+        let slot: Arc<std::sync::Mutex<Option<wtc::Val>>> = Arc::default();
+        let keep = slot.clone();
+        host.func_new(&format!("take-{i}"), move |_, _, params, results| {
+            *keep.lock().map_err(|_| wasmtime::Error::msg("poisoned"))? =
+                Some(wt_arg(params, spread));
+            results[0] = wtc::Val::U32(1);
+            Ok(())
+        })
+        .map_err(|e| format!("{e:#}"))?;
+        host.func_new(&format!("give-{i}"), move |_, _, _, results| {
+            let v = slot
+                .lock()
+                .map_err(|_| wasmtime::Error::msg("poisoned"))?
+                .clone();
+            results[0] = v.ok_or_else(|| wasmtime::Error::msg("give before take"))?;
             Ok(())
         })
         .map_err(|e| format!("{e:#}"))?;
@@ -354,11 +386,12 @@ fn args<T>(ty: &Ty, v: &V, spread: bool, conv: fn(&Ty, &V) -> T) -> Vec<T> {
     }
 }
 
+/// Calls our `path`.`func` with `v` (of `ty`); its result is of `rty`.
 fn call_ours(
     o: &mut Ours,
     path: &str,
     func: &str,
-    ty: &Ty,
+    (ty, rty): (&Ty, &Ty),
     v: &V,
     spread: bool,
 ) -> Result<Outcome, String> {
@@ -377,9 +410,9 @@ fn call_ours(
     let mut out = [nyc::Val::Bool(false)];
     Ok(
         match f.call(&mut o.store, &args(ty, v, spread, types::to_ny), &mut out) {
-            Ok(()) => {
-                Outcome::Value(types::from_ny(ty, &out[0]).map_err(|e| format!("our result: {e}"))?)
-            }
+            Ok(()) => Outcome::Value(
+                types::from_ny(rty, &out[0]).map_err(|e| format!("our result: {e}"))?,
+            ),
             Err(e) => Outcome::Trap(e.to_string()),
         },
     )
@@ -389,7 +422,7 @@ fn call_theirs(
     t: &mut Theirs,
     path: &str,
     func: &str,
-    ty: &Ty,
+    (ty, rty): (&Ty, &Ty),
     v: &V,
     spread: bool,
 ) -> Result<Outcome, String> {
@@ -409,7 +442,7 @@ fn call_theirs(
     Ok(
         match f.call(&mut t.store, &args(ty, v, spread, types::to_wt), &mut out) {
             Ok(()) => Outcome::Value(
-                types::from_wt(ty, &out[0]).map_err(|e| format!("wasmtime's result: {e}"))?,
+                types::from_wt(rty, &out[0]).map_err(|e| format!("wasmtime's result: {e}"))?,
             ),
             Err(e) => Outcome::Trap(format!("{e:#}")),
         },
@@ -486,6 +519,10 @@ struct Tally {
     /// Calls into the instance with the broken allocator (directly and
     /// through the adapter) that returned a value / trapped, in both.
     evil: [u64; 2],
+    /// Passing `take` (value in, `u32` out) and `give` (`u32` in, value
+    /// out) calls through the forwarder and adapter (`fe`) whose value
+    /// holds a string.
+    take_give: [u64; 2],
 }
 
 /// What values must have now and then, beyond their kinds.
@@ -590,8 +627,8 @@ fn check_seed(
                     } else {
                         types::transform(ty, &v)
                     };
-                    let a = call_ours(&mut ours, path, &func, ty, &v, spec.spread[i])?;
-                    let b = call_theirs(&mut theirs, path, &func, ty, &v, spec.spread[i])?;
+                    let a = call_ours(&mut ours, path, &func, (ty, ty), &v, spec.spread[i])?;
+                    let b = call_theirs(&mut theirs, path, &func, (ty, ty), &v, spec.spread[i])?;
                     let ok = matches!((&a, &b), (Outcome::Value(x), Outcome::Value(y)) if *x == expected && *y == expected);
                     if ok {
                         tally.passed += 1;
@@ -636,13 +673,43 @@ fn check_seed(
                     // A trap poisons an instance: start again.
                     (ours, theirs) = compiled.instantiate()?;
                 }
+                // `take` keeps the value (a string or any value in, a
+                // `u32` out), `give` returns it (a `u32` in, the value out).
+                let sp = spec.spread[i];
+                let (take, give) = (format!("take-{i}"), format!("give-{i}"));
+                let ta = call_ours(&mut ours, path, &take, (ty, &Ty::U32), &v, sp)?;
+                let tb = call_theirs(&mut theirs, path, &take, (ty, &Ty::U32), &v, sp)?;
+                let ga = call_ours(&mut ours, path, &give, (&Ty::U32, ty), &V::U32(0), false)?;
+                let gb = call_theirs(&mut theirs, path, &give, (&Ty::U32, ty), &V::U32(0), false)?;
+                let one = |o: &Outcome| matches!(o, Outcome::Value(V::U32(1)));
+                let same = |o: &Outcome| matches!(o, Outcome::Value(x) if *x == v);
+                if one(&ta) && one(&tb) && same(&ga) && same(&gb) {
+                    tally.passed += 2;
+                    if *path == "fe" && seen[KINDS.iter().position(|k| *k == "string").unwrap_or(0)]
+                    {
+                        tally.take_give[0] += 1;
+                        tally.take_give[1] += 1;
+                    }
+                } else {
+                    tally.failed += 1;
+                    failures.push(format!(
+                        "{}: `take` then `give` differ\n  value:    {}\n  ours:     {} then {}\n  wasmtime: {} then {}",
+                        describe(i, path, &take),
+                        v.show(),
+                        ta.show(),
+                        ga.show(),
+                        tb.show(),
+                        gb.show()
+                    ));
+                    (ours, theirs) = compiled.instantiate()?;
+                }
             }
             // Into the instance whose allocator is broken: a call that
             // allocates there must trap in both, any other must work.
             for path in ["x", "fx"] {
                 let func = format!("echo-{i}");
-                let a = call_ours(&mut evil.0, path, &func, ty, &v, spec.spread[i])?;
-                let b = call_theirs(&mut evil.1, path, &func, ty, &v, spec.spread[i])?;
+                let a = call_ours(&mut evil.0, path, &func, (ty, ty), &v, spec.spread[i])?;
+                let b = call_theirs(&mut evil.1, path, &func, (ty, ty), &v, spec.spread[i])?;
                 let kind = |o: &Outcome| match o {
                     Outcome::Trap(m) => Some(trap_kind(m)),
                     Outcome::Value(_) => None,
@@ -685,8 +752,8 @@ fn check_seed(
         for path in PATHS {
             let (mut o, mut t) = compiled.instantiate()?;
             let func = format!("bad-{i}");
-            let a = call_ours(&mut o, path, &func, ty, &v, spec.spread[i])?;
-            let b = call_theirs(&mut t, path, &func, ty, &v, spec.spread[i])?;
+            let a = call_ours(&mut o, path, &func, (ty, ty), &v, spec.spread[i])?;
+            let b = call_theirs(&mut t, path, &func, (ty, ty), &v, spec.spread[i])?;
             let want = match (path, spec.host_bad[i]) {
                 ("fh", HostBad::Refuse) => TrapKind::Host,
                 // The engines' messages for a host value of the wrong
@@ -875,7 +942,8 @@ fn main() -> ExitCode {
          {one} one flat value, {multi} flat in memory out, {spilled} spilled; by path: {e} direct, \
          {fe} through the forwarder and adapter, {fh} through the forwarder to the host; traps \
          compared: {:?}; with a broken realloc: {} returned, {} trapped; values with {}; seeds by encodings (e/forwarder): \
-         {}; adapters compiled: {} of {}; {:.1} s)",
+         {}; through the adapter with a string: {} `take` (value in, u32 out), {} `give` (u32 in, value out); \
+         adapters compiled: {} of {}; {:.1} s)",
         tally.passed,
         tally.failed,
         tally.components,
@@ -890,6 +958,8 @@ fn main() -> ExitCode {
             .collect::<Vec<_>>()
             .join(", "),
         pairs.join(", "),
+        tally.take_give[0],
+        tally.take_give[1],
         tally.adapters[0],
         tally.adapters[1],
         start.elapsed().as_secs_f64()
@@ -933,6 +1003,14 @@ fn main() -> ExitCode {
             (fh, "through the host"),
             (tally.evil[0], "a broken realloc that returned"),
             (tally.evil[1], "a broken realloc that trapped"),
+            (
+                tally.take_give[0],
+                "a string in and a scalar out through the adapter (`take`)",
+            ),
+            (
+                tally.take_give[1],
+                "a scalar in and a string out through the adapter (`give`)",
+            ),
         ]
         .into_iter()
         .chain(tally.features.into_iter().zip(FEATURES))
