@@ -11,8 +11,11 @@
 //! no environment unless [`WasiCtxBuilder::env`] or
 //! [`WasiCtxBuilder::inherit_env`] passes it, no files outside the
 //! directories [`WasiCtxBuilder::preopened_dir`] opens (`..`, absolute paths
-//! and symlinks are resolved beneath them by the OS, through `cap-std`), and
-//! standard streams that are [`Stdio::Null`] unless set.
+//! and symlinks are resolved beneath them by the OS, through `cap-std`),
+//! standard streams that are [`Stdio::Null`] unless set, and no network
+//! (WASI 0.2's sockets and name lookups answer `access-denied`) unless
+//! [`WasiCtxBuilder::inherit_network`] or
+//! [`WasiCtxBuilder::allow_ip_name_lookup`] allows it.
 //!
 //! `proc_exit` (and WASI 0.2's `wasi:cli/exit`) ends the call with an error
 //! whose [`exit_status`](nyash_engine::Error::exit_status) is the status

@@ -5,7 +5,7 @@
 //! The traits come from `bindgen!` over the vendored WIT (`wit/p2`, world
 //! `host`) with `trappable_imports`; each package's implementation is in
 //! the file named after it (`io.rs`, `cli.rs`, `clocks.rs`, `random.rs`,
-//! `filesystem.rs`, `http/`)
+//! `filesystem.rs`, `sockets/`, `http/`)
 //! and is implemented on `WasiCtx`, whose
 //! [`ResourceTable`](nyash_engine::component::ResourceTable) holds every
 //! resource (streams, pollables, descriptors, sockets, HTTP messages).
