@@ -1,14 +1,14 @@
 //! HTTP bodies between hyper and the guest's `wasi:io` streams.
 //!
 //! - An incoming body (a request `serve` received, a response the
-//!   outgoing handler got) is a [`BodyReader`]: the hyper body and what
+//!   outgoing handler got) is a `BodyReader`: the hyper body and what
 //!   was read of it but not yet handed over. `incoming-body.stream` gives
 //!   the guest an [`InputStream`] over it, `incoming-body.finish` a
 //!   `future-trailers` that reads to its end. Reads never block: they poll
 //!   the hyper body once; the stream's readiness polls it with the
 //!   caller's waker.
 //! - An outgoing body (the response a handler writes, the request body the
-//!   outgoing handler sends) is a [`Pipe`]: the guest's
+//!   outgoing handler sends) is a `Pipe`: the guest's
 //!   [`OutputStream`] pushes chunks into it, hyper pulls them out as the
 //!   [`HostBody`] it sends. The pipe holds at most [`PIPE_CAPACITY`]
 //!   bytes: a guest writing faster than the peer reads waits (its
