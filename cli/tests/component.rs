@@ -334,9 +334,9 @@ fn a_wasi_command_runs_with_its_exit_status() {
 
     // An import we do not provide fails naming it.
     let (code, e) = status(
-        "sockets.wat",
+        "keyvalue.wat",
         r#"(component
-          (import "wasi:sockets/tcp@0.2.0" (instance))
+          (import "wasi:keyvalue/store@0.2.0" (instance))
           (core module $m (func (export "run") (result i32) i32.const 0))
           (core instance $i (instantiate $m))
           (func $run (result (result)) (canon lift (core func $i "run")))
@@ -345,7 +345,7 @@ fn a_wasi_command_runs_with_its_exit_status() {
     );
     assert_eq!(code, Some(1));
     assert!(
-        e.starts_with("error: ") && e.contains("wasi:sockets/tcp@0.2.0"),
+        e.starts_with("error: ") && e.contains("wasi:keyvalue/store@0.2.0"),
         "{e}"
     );
 
