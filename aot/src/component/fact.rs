@@ -1183,6 +1183,31 @@ impl Body<'_> {
         self.i(I::I64GtU);
     }
 
+    /// A string's `realloc` (its bounds trap is
+    /// `TRAP_REALLOC_STRING_OUT_OF_BOUNDS`) whose result becomes the
+    /// string's pointer `out`; the new pointer's local.
+    fn string_realloc(
+        &mut self,
+        d: &Dir,
+        out: u32,
+        old: Instruction<'static>,
+        old_size: Instruction<'static>,
+        align: u32,
+        new_size: u32,
+    ) -> u32 {
+        let p = self.realloc(
+            d,
+            old,
+            old_size,
+            align,
+            new_size,
+            TRAP_REALLOC_STRING_OUT_OF_BOUNDS,
+        );
+        self.i(Instruction::LocalGet(p));
+        self.i(Instruction::LocalSet(out));
+        p
+    }
+
     /// Calls a `realloc(old, old_size, align, new_size)` (`new_size` an
     /// `i32` local) with the instance's `may_leave` cleared, and checks
     /// its result as the dynamic path's `Abi::realloc` does: aligned (if
@@ -2119,16 +2144,7 @@ impl Body<'_> {
         self.i(I::LocalGet(len));
         self.i(I::I32GtU);
         self.i(I::If(BlockType::Empty));
-        let r = self.realloc(
-            d,
-            I::LocalGet(q),
-            I::LocalGet(w),
-            1,
-            len,
-            TRAP_REALLOC_STRING_OUT_OF_BOUNDS,
-        );
-        self.i(I::LocalGet(r));
-        self.i(I::LocalSet(out));
+        self.string_realloc(d, out, I::LocalGet(q), I::LocalGet(w), 1, len);
         self.i(I::End);
         self.i(I::End);
         (out, len)
@@ -2140,16 +2156,7 @@ impl Body<'_> {
         use Instruction as I;
         let out = self.local(ValType::I32);
         let w = self.times(n, 2);
-        let p = self.realloc(
-            d,
-            I::I32Const(0),
-            I::I32Const(0),
-            2,
-            w,
-            TRAP_REALLOC_STRING_OUT_OF_BOUNDS,
-        );
-        self.i(I::LocalGet(p));
-        self.i(I::LocalSet(out));
+        let p = self.string_realloc(d, out, I::I32Const(0), I::I32Const(0), 2, w);
         let units = self.local(ValType::I32);
         self.transcode(d, XC_UTF8_TO_UTF16, ptr, n, p, I::I32Const(0));
         self.i(I::LocalSet(units));
@@ -2158,16 +2165,7 @@ impl Body<'_> {
         self.i(I::LocalGet(w));
         self.i(I::I32LtU);
         self.i(I::If(BlockType::Empty));
-        let q = self.realloc(
-            d,
-            I::LocalGet(p),
-            I::LocalGet(w),
-            2,
-            len,
-            TRAP_REALLOC_STRING_OUT_OF_BOUNDS,
-        );
-        self.i(I::LocalGet(q));
-        self.i(I::LocalSet(out));
+        self.string_realloc(d, out, I::LocalGet(p), I::LocalGet(w), 2, len);
         self.i(I::End);
         (out, units)
     }
@@ -2187,16 +2185,7 @@ impl Body<'_> {
     ) -> (u32, u32) {
         use Instruction as I;
         let (out, len) = (self.local(ValType::I32), self.local(ValType::I32));
-        let p = self.realloc(
-            d,
-            I::I32Const(0),
-            I::I32Const(0),
-            2,
-            n,
-            TRAP_REALLOC_STRING_OUT_OF_BOUNDS,
-        );
-        self.i(I::LocalGet(p));
-        self.i(I::LocalSet(out));
+        let p = self.string_realloc(d, out, I::I32Const(0), I::I32Const(0), 2, n);
         let r = self.local(ValType::I32);
         let written = self.local(ValType::I32);
         self.transcode(d, prefix, ptr, n, p, I::I32Const(0));
@@ -2210,16 +2199,7 @@ impl Body<'_> {
         self.i(I::If(BlockType::Empty));
         {
             let w = self.times(n, 2);
-            let q = self.realloc(
-                d,
-                I::LocalGet(p),
-                I::LocalGet(n),
-                2,
-                w,
-                TRAP_REALLOC_STRING_OUT_OF_BOUNDS,
-            );
-            self.i(I::LocalGet(q));
-            self.i(I::LocalSet(out));
+            let q = self.string_realloc(d, out, I::LocalGet(p), I::LocalGet(n), 2, w);
             let units = self.local(ValType::I32);
             self.transcode(d, rest, ptr, n, q, I::LocalGet(written));
             self.i(I::LocalSet(units));
@@ -2228,16 +2208,7 @@ impl Body<'_> {
             self.i(I::LocalGet(bytes));
             self.i(I::I32GtU);
             self.i(I::If(BlockType::Empty));
-            let s = self.realloc(
-                d,
-                I::LocalGet(q),
-                I::LocalGet(w),
-                2,
-                bytes,
-                TRAP_REALLOC_STRING_OUT_OF_BOUNDS,
-            );
-            self.i(I::LocalGet(s));
-            self.i(I::LocalSet(out));
+            self.string_realloc(d, out, I::LocalGet(q), I::LocalGet(w), 2, bytes);
             self.i(I::End);
             self.i(I::LocalGet(units));
             self.i(I::I32Const(UTF16_TAG));
@@ -2252,16 +2223,7 @@ impl Body<'_> {
             self.i(I::LocalGet(n));
             self.i(I::I32LtU);
             self.i(I::If(BlockType::Empty));
-            let s = self.realloc(
-                d,
-                I::LocalGet(p),
-                I::LocalGet(n),
-                2,
-                written,
-                TRAP_REALLOC_STRING_OUT_OF_BOUNDS,
-            );
-            self.i(I::LocalGet(s));
-            self.i(I::LocalSet(out));
+            self.string_realloc(d, out, I::LocalGet(p), I::LocalGet(n), 2, written);
             self.i(I::End);
         }
         self.i(I::End);
@@ -2306,16 +2268,7 @@ impl Body<'_> {
             b.store(mem, 0, Width::U8);
             Ok(())
         });
-        let q = self.realloc(
-            d,
-            I::LocalGet(p),
-            I::LocalGet(b2),
-            1,
-            n,
-            TRAP_REALLOC_STRING_OUT_OF_BOUNDS,
-        );
-        self.i(I::LocalGet(q));
-        self.i(I::LocalSet(out));
+        self.string_realloc(d, out, I::LocalGet(p), I::LocalGet(b2), 1, n);
         self.i(I::LocalGet(n));
         self.i(I::LocalSet(len));
         self.i(I::End);
